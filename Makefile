@@ -1,0 +1,44 @@
+# Jemput: every target creates and uses the project's own virtual environment.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= var/kit
+N ?= 200
+
+.PHONY: run demo test lint format bench torture selftest clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/jemput-kit run --sim --data-dir $(DATA)
+
+demo: $(STAMP)
+	$(BIN)/jemput-kit demo --people 20 --data-dir var/demo --seed 1
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+torture: $(STAMP)
+	$(BIN)/python -m tests.torture --iterations $(N)
+
+selftest: $(STAMP)
+	$(BIN)/jemput-kit selftest --sim
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

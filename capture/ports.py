@@ -1,0 +1,120 @@
+"""What the capture loop needs from the kit's store, and from the loop that runs it.
+
+`storage.kit.KitStore` satisfies :class:`RecordKeeper`; tests may hand in the real store
+on a temporary folder.  Keeping the seam as a Protocol lets `capture/` be read without
+knowing how records reach the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from storage.model import Enrolment, Officer, Policy, Resident
+
+
+@dataclass(frozen=True)
+class SealedRecord:
+    """A record that is on disk and fsynced: only now may the officer hear "saved"."""
+
+    seq: int
+    digest: bytes
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class PrintAttempt:
+    """A card print started for record ``seq`` whose outcome the ledger does not know."""
+
+    serial: str
+    seq: int
+
+
+class Journal(Protocol):
+    """The enrolment in progress, saved after every completed step."""
+
+    def save(self, state: Mapping[str, Any]) -> None: ...
+
+    def load(self) -> Mapping[str, Any] | None: ...
+
+    def clear(self) -> None: ...
+
+
+class CardLedger(Protocol):
+    """Blank cards: loaded, printed for one record, or spoiled. Stock is always derived."""
+
+    def stock(self) -> int: ...
+
+    def load(self, count: int, *, officer_id: str) -> None: ...
+
+    def begin_print(self, seq: int) -> str:
+        """Take one card for record ``seq``; returns its serial. Raises when stock is 0."""
+        ...
+
+    def printed(self, serial: str) -> None: ...
+
+    def spoiled(self, serial: str, reason: str) -> None: ...
+
+    def unresolved(self) -> list[PrintAttempt]:
+        """Prints begun but neither printed nor spoiled: a crash hid their outcome."""
+        ...
+
+    def printed_for(self, seq: int) -> list[str]:
+        """Serials of cards printed for record ``seq`` (more than one means reprints)."""
+        ...
+
+
+class AuditLog(Protocol):
+    def append(self, kind: str, **detail: Any) -> None: ...
+
+
+class RecordKeeper(Protocol):
+    """The kit's store as the capture loop sees it."""
+
+    journal: Journal
+    ledger: CardLedger
+    audit: AuditLog
+
+    @property
+    def kit_id(self) -> str: ...
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def officers(self) -> Mapping[str, Officer]: ...
+
+    @property
+    def worklist(self) -> tuple[Resident, ...]: ...
+
+    def recorded_refs(self) -> set[str]:
+        """Worklist references of residents already sealed on this kit."""
+        ...
+
+    def seal(self, enrolment: Enrolment) -> SealedRecord:
+        """Sign and write the record durably; raises storage WriteError if not safe."""
+        ...
+
+    def refusal(self) -> str | None:
+        """Why no new enrolment may start now (storage nearly full), or None."""
+        ...
+
+    def officer_for_page(self, page: int) -> Officer | None:
+        """The officer whose finger template sits at ``page`` of the sensor library."""
+        ...
+
+    def check_pin(self, officer_id: str, pin: str) -> Officer | None:
+        """The officer if ``pin`` is theirs, else None (PINs are kept as salted hashes)."""
+        ...
+
+
+#: Hands slow device work to the loop: ``run_job(name, work)`` runs ``work()`` off the loop
+#: and later delivers ``JobDone(name, result or error)`` to the machine.
+RunJob = Callable[[str, Callable[[], Any]], None]
+
+#: Reads the kit's clock.
+Now = Callable[[], datetime]

@@ -1,0 +1,179 @@
+"""The device contracts `capture/` and `firmware/` program against.
+
+Each contract is a typing ``Protocol``: a real driver (``hal.<device>``), an emulator
+behind the same driver, or a fast contract-level double in ``hw_sim.doubles`` all satisfy
+it.  Rules every implementation keeps:
+
+* every method that waits takes a keyword-only ``timeout`` in seconds and raises
+  :class:`hal.exc.DeviceTimeout` when it runs out, never hangs;
+* faults are raised as :mod:`hal.exc` leaves, never as bare exceptions or status ints;
+* ``close()`` may be called twice; ``probe()`` answers what the device is, for selftest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from PIL import Image
+
+from hal.types import (
+    BatteryReading,
+    Button,
+    ClockReading,
+    DeviceInfo,
+    FingerImage,
+    FingerPosition,
+    Indicator,
+    LibraryMatch,
+    Portrait,
+    Press,
+    PrinterStatus,
+    Signature,
+    Tone,
+)
+
+
+@runtime_checkable
+class Device(Protocol):
+    """What every device offers."""
+
+    name: str
+
+    def probe(self) -> DeviceInfo:
+        """Ask the device what it is; raises DeviceAbsent when it does not answer."""
+        ...
+
+    def close(self) -> None:
+        """Release the port or bus; safe to call twice."""
+        ...
+
+
+class Camera(Device, Protocol):
+    def capture(self, *, timeout: float) -> Portrait:
+        """Take one still (autofocus first where the camera has it)."""
+        ...
+
+
+class FingerprintSensor(Device, Protocol):
+    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
+        """Wait for a finger, image it and extract its template.
+
+        ``position`` labels the result; the sensor cannot tell fingers apart.
+        Raises NoFinger when no finger came before ``timeout``, PoorImage when the
+        image is unusable.
+        """
+        ...
+
+    def identify(self, *, timeout: float) -> LibraryMatch:
+        """Capture a finger and search the on-chip library; raises NoMatch."""
+        ...
+
+    def enrol(self, page: int, template: bytes) -> None:
+        """Store a template at ``page`` of the on-chip library (officer fingers)."""
+        ...
+
+    def library_count(self) -> int: ...
+
+    def clear_library(self) -> None: ...
+
+
+class SignaturePad(Device, Protocol):
+    def capture(self, *, timeout: float, settle: float = 1.5) -> Signature:
+        """Collect pen strokes until the pen has been away ``settle`` seconds.
+
+        Raises NoSignature when no stroke came before ``timeout``.
+        """
+        ...
+
+
+class CardPrinter(Device, Protocol):
+    def status(self) -> PrinterStatus: ...
+
+    def print_card(self, front: Image.Image, *, timeout: float) -> None:
+        """Print ``front`` (1016 x 648 px at 300 dpi) on one blank card and eject it.
+
+        Raises OutOfCards, CoverOpen, RibbonOut or CardJam; the card is spoiled
+        whenever this raises after the card was fed.
+        """
+        ...
+
+
+class ReceiptPrinter(Device, Protocol):
+    def status(self) -> PrinterStatus: ...
+
+    def print_image(self, image: Image.Image, *, timeout: float) -> None:
+        """Print a 1-bit raster no wider than the paper; raises PaperOut, CoverOpen."""
+        ...
+
+
+ButtonHandler = Callable[[Button, Press], None]
+
+
+class Panel(Device, Protocol):
+    """The four buttons, the status LED and the buzzer."""
+
+    def on_button(self, handler: ButtonHandler | None) -> None:
+        """Call ``handler`` from the device's thread for every press or hold."""
+        ...
+
+    def indicate(self, indicator: Indicator) -> None: ...
+
+    def beep(self, tone: Tone) -> None: ...
+
+
+class Display(Device, Protocol):
+    #: How many text lines fit; prompts never use more.
+    lines: int
+    #: How many characters fit on one line.
+    columns: int
+
+    def show(self, lines: Sequence[str]) -> None:
+        """Show up to ``lines`` lines of text, clearing the rest."""
+        ...
+
+
+class Battery(Device, Protocol):
+    def read(self) -> BatteryReading: ...
+
+
+class Clock(Device, Protocol):
+    def read(self) -> ClockReading: ...
+
+    def set(self, when: datetime) -> None: ...
+
+
+@dataclass
+class Devices:
+    """Everything the capture loop drives; printers are absent on record-only kits."""
+
+    camera: Camera
+    fingerprint: FingerprintSensor
+    signature_pad: SignaturePad
+    panel: Panel
+    display: Display
+    battery: Battery
+    clock: Clock
+    card_printer: CardPrinter | None = None
+    receipt_printer: ReceiptPrinter | None = None
+
+    def all(self) -> list[Device]:
+        """Every device present, for selftest and for closing."""
+        parts: list[Device | None] = [
+            self.camera,
+            self.fingerprint,
+            self.signature_pad,
+            self.panel,
+            self.display,
+            self.battery,
+            self.clock,
+            self.card_printer,
+            self.receipt_printer,
+        ]
+        return [part for part in parts if part is not None]
+
+    def close(self) -> None:
+        for part in self.all():
+            part.close()

@@ -1,0 +1,199 @@
+"""Plain data that crosses the device contracts.
+
+These types are what `capture/` sees of the hardware, whether a real part or the
+simulator produced them, so they carry units and meanings, never wire encodings.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class FingerPosition(enum.IntEnum):
+    """Finger position codes of ISO/IEC 19794-4 (table 2), as stored in records."""
+
+    UNKNOWN = 0
+    RIGHT_THUMB = 1
+    RIGHT_INDEX = 2
+    RIGHT_MIDDLE = 3
+    RIGHT_RING = 4
+    RIGHT_LITTLE = 5
+    LEFT_THUMB = 6
+    LEFT_INDEX = 7
+    LEFT_MIDDLE = 8
+    LEFT_RING = 9
+    LEFT_LITTLE = 10
+
+
+#: The ten fingers in the order e-KTP recording takes them.
+TEN_FINGERS: tuple[FingerPosition, ...] = tuple(FingerPosition)[1:]
+
+
+class FingerException(enum.Enum):
+    """Why an officer recorded no image for a finger."""
+
+    MISSING = "missing"
+    AMPUTATED = "amputated"
+    BANDAGED = "bandaged"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class FingerImage:
+    """One captured finger: an 8-bit grey image, its template and quality.
+
+    ``pixels`` holds ``width * height`` bytes, row by row, 0 black to 255 white.
+    ``quality`` is 0 (useless) to 100 (perfect), as the sensor or driver judged it.
+    """
+
+    position: FingerPosition
+    width: int
+    height: int
+    pixels: bytes
+    template: bytes
+    quality: int
+
+    def __post_init__(self) -> None:
+        if len(self.pixels) != self.width * self.height:
+            raise ValueError(
+                f"finger image has {len(self.pixels)} bytes, expected "
+                f"{self.width}x{self.height}={self.width * self.height}"
+            )
+        if not 0 <= self.quality <= 100:
+            raise ValueError(f"finger quality {self.quality} is outside 0..100")
+
+
+@dataclass(frozen=True)
+class LibraryMatch:
+    """A search hit in the fingerprint sensor's on-chip library."""
+
+    page: int
+    score: int
+
+
+@dataclass(frozen=True)
+class Portrait:
+    """A face photo as JPEG bytes, with the pixel size it was taken at."""
+
+    jpeg: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PenPoint:
+    """One pen sample on the signature pad, in the pad's own coordinates."""
+
+    x: int
+    y: int
+
+
+Stroke = tuple[PenPoint, ...]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A signature as pen strokes plus a rendered PNG of them.
+
+    ``width`` and ``height`` are the pad's coordinate range, so strokes can be redrawn.
+    """
+
+    strokes: tuple[Stroke, ...]
+    width: int
+    height: int
+    png: bytes
+
+    @property
+    def points(self) -> int:
+        return sum(len(stroke) for stroke in self.strokes)
+
+
+class Button(enum.Enum):
+    """The kit's four buttons."""
+
+    UP = "up"
+    DOWN = "down"
+    OK = "ok"
+    BACK = "back"
+
+
+class Press(enum.Enum):
+    """How a button was pressed: a short press, or held past the hold time."""
+
+    SHORT = "short"
+    HOLD = "hold"
+
+
+class Indicator(enum.Enum):
+    """What the status LED tells the officer at a glance."""
+
+    OFF = "off"
+    READY = "ready"  # green
+    BUSY = "busy"  # blue
+    ATTENTION = "attention"  # yellow: the officer must act
+    FAULT = "fault"  # red
+    SAVED = "saved"  # green blink
+
+
+class Tone(enum.Enum):
+    """Buzzer patterns; each is distinct by ear in a noisy hall."""
+
+    CLICK = "click"
+    OK = "ok"
+    ERROR = "error"
+    SAVED = "saved"
+
+
+class PrinterState(enum.Enum):
+    """What a printer reports about itself."""
+
+    READY = "ready"
+    NO_MEDIA = "no-media"  # no blank card / no paper
+    COVER_OPEN = "cover-open"
+    RIBBON_OUT = "ribbon-out"
+    JAM = "jam"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    """A printer's state; ``detail`` is the device's own words, for the technician."""
+
+    state: PrinterState
+    detail: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.state is PrinterState.READY
+
+
+@dataclass(frozen=True)
+class BatteryReading:
+    """Battery state from the fuel gauge.
+
+    ``percent`` is state of charge 0..100; ``rate`` is percent per hour, negative
+    while discharging.
+    """
+
+    voltage: float
+    percent: float
+    rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a device says it is, for the technician's self-test."""
+
+    name: str
+    model: str
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """The real-time clock's time, and whether it kept running since it was set."""
+
+    time: datetime
+    trustworthy: bool

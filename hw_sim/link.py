@@ -1,0 +1,99 @@
+"""Pseudo-terminal links: how a serial emulator sits on the far end of a driver's port.
+
+An emulator owns the master side of a pty; the driver opens the slave path with pyserial
+exactly as it would open ``/dev/ttyAMA0`` on the Pi.  Optionally the slave path is also
+published under a stable name (a symlink), so other programs can find it.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import termios
+import threading
+import tty
+from collections.abc import Callable
+from pathlib import Path
+
+#: How long the serving thread sleeps in select() before checking its stop flag.
+_POLL_SECONDS = 0.05
+
+
+class PtyLink:
+    """A raw pty pair whose master end is served by ``on_bytes`` on a thread.
+
+    ``on_bytes`` is called with every chunk the driver writes and may call
+    :meth:`send` to answer.  ``link_path`` publishes the slave path as a symlink.
+    """
+
+    def __init__(
+        self,
+        on_bytes: Callable[[bytes], None],
+        *,
+        link_path: str | os.PathLike[str] | None = None,
+        name: str = "pty",
+    ) -> None:
+        self._on_bytes = on_bytes
+        self.name = name
+        self._master, self._slave = pty.openpty()
+        tty.setraw(self._slave)
+        attrs = termios.tcgetattr(self._slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+        self.port = os.ttyname(self._slave)
+        self.link_path = Path(link_path) if link_path else None
+        if self.link_path:
+            if self.link_path.is_symlink():
+                self.link_path.unlink()
+            self.link_path.symlink_to(self.port)
+        self._send_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"{name}-link", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"<PtyLink {self.name} port={self.port}>"
+
+    def send(self, data: bytes) -> None:
+        """Write bytes towards the driver, as the device would."""
+        with self._send_lock:
+            view = memoryview(data)
+            while view:
+                try:
+                    written = os.write(self._master, view)
+                except OSError:
+                    return  # link closed while answering: nobody is listening
+                view = view[written:]
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self._master], [], [], _POLL_SECONDS)
+                if not ready:
+                    continue
+                chunk = os.read(self._master, 4096)
+            except OSError:
+                return  # the master was closed by close(), or the slave hung up
+            if chunk:
+                self._on_bytes(chunk)
+
+    def close(self) -> None:
+        """Stop serving and release both ends; safe to call twice."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+        for fd in (self._master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.link_path and self.link_path.is_symlink():
+            self.link_path.unlink()
+
+    def __enter__(self) -> PtyLink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,155 @@
+"""What the kit knows about people, officers and policy, as plain data.
+
+These types are the vocabulary shared by `capture/` (which fills them in), the record
+codec (which seals them) and `provisioning/` (which loads officers, worklist and policy).
+They hold no device types: `storage` imports nothing else of Jemput.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+#: ISO/IEC 19794-4 finger positions 1..10, in e-KTP recording order.
+ALL_FINGERS: tuple[int, ...] = tuple(range(1, 11))
+
+
+class Sex(enum.Enum):
+    """Jenis kelamin as printed on the card."""
+
+    MALE = "LAKI-LAKI"
+    FEMALE = "PEREMPUAN"
+
+
+class Role(enum.Enum):
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+
+
+class Modality(enum.Enum):
+    """What a record can capture or except."""
+
+    FACE = "face"
+    FINGERS = "fingers"
+    SIGNATURE = "signature"
+
+
+@dataclass(frozen=True)
+class Resident:
+    """A person as the village pre-registration (or a walk-in entry) names them.
+
+    Fields a walk-in cannot give at the kit are empty strings; ``worklist_ref`` is the
+    worklist line's reference, or ``None`` for a walk-in.
+    """
+
+    nik: str
+    name: str
+    sex: Sex
+    birth_place: str
+    birth_date: date
+    province: str = ""
+    regency: str = ""
+    district: str = ""
+    village: str = ""
+    address: str = ""
+    rt_rw: str = ""
+    religion: str = ""
+    marital_status: str = ""
+    occupation: str = ""
+    blood_type: str = "-"
+    citizenship: str = "WNI"
+    worklist_ref: str | None = None
+
+    def age_on(self, day: date) -> int:
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+@dataclass(frozen=True)
+class Officer:
+    """Someone who may operate the kit; the PIN is kept only as a salted hash."""
+
+    officer_id: str
+    name: str
+    role: Role
+    pin_salt: bytes
+    pin_hash: bytes
+    finger_pages: tuple[int, ...] = ()
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role is Role.SUPERVISOR
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How this kit records, as the authority provisioned it."""
+
+    print_on_site: bool = False
+    fingers: tuple[int, ...] = ALL_FINGERS
+    finger_retries: int = 3
+    min_finger_quality: int = 40
+    recording_age: int = 17
+    idle_lock_seconds: int = 300
+    low_battery_percent: float = 15.0
+    critical_battery_percent: float = 5.0
+    reserve_bytes: int = 50 * 1024 * 1024
+    card_collection_place: str = "Kantor Dinas Dukcapil"
+
+
+@dataclass(frozen=True)
+class FingerRecord:
+    """One finger of an enrolment: an image with its template, or an exception.
+
+    Exactly one of ``image_png`` and ``exception`` is set.  ``approved_by`` names the
+    supervisor when the exception needed one.
+    """
+
+    position: int
+    image_png: bytes | None = None
+    template: bytes | None = None
+    quality: int | None = None
+    exception: str | None = None
+    approved_by: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.image_png is None) == (self.exception is None):
+            raise ValueError(
+                f"finger {self.position}: give either an image or an exception, not both or neither"
+            )
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """Everything captured for one person, ready to seal into a record."""
+
+    resident: Resident
+    officer_id: str
+    started_at: datetime
+    face_jpeg: bytes | None = None
+    fingers: tuple[FingerRecord, ...] = ()
+    signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
+    signature_png: bytes | None = None
+    print_card: bool = False
+    walk_in: bool = False
+    voids: int | None = None
+    void_reason: str = ""
+    approvals: tuple[str, ...] = field(default=())
+
+    @property
+    def captured(self) -> tuple[Modality, ...]:
+        found: list[Modality] = []
+        if self.face_jpeg is not None:
+            found.append(Modality.FACE)
+        if any(f.image_png is not None for f in self.fingers):
+            found.append(Modality.FINGERS)
+        if self.signature_png is not None:
+            found.append(Modality.SIGNATURE)
+        return tuple(found)
+
+    @property
+    def excepted_fingers(self) -> tuple[int, ...]:
+        return tuple(f.position for f in self.fingers if f.exception is not None)
