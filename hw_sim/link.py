@@ -7,6 +7,7 @@ published under a stable name (a symlink), so other programs can find it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
@@ -85,10 +86,8 @@ class PtyLink:
         self._stop.set()
         self._thread.join(timeout=1.0)
         for fd in (self._master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         if self.link_path and self.link_path.is_symlink():
             self.link_path.unlink()
 
