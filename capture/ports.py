@@ -8,30 +8,10 @@ knowing how records reach the disk.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
-from storage.model import Enrolment, Officer, Policy, Resident
-
-
-@dataclass(frozen=True)
-class SealedRecord:
-    """A record that is on disk and fsynced: only now may the officer hear "saved"."""
-
-    seq: int
-    digest: bytes
-    path: Path
-    size: int
-
-
-@dataclass(frozen=True)
-class PrintAttempt:
-    """A card print started for record ``seq`` whose outcome the ledger does not know."""
-
-    serial: str
-    seq: int
+from storage.model import Enrolment, Officer, Policy, PrintAttempt, Resident, SealedRecord
 
 
 class Journal(Protocol):

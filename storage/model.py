@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 #: ISO/IEC 19794-4 finger positions 1..10, in e-KTP recording order.
 ALL_FINGERS: tuple[int, ...] = tuple(range(1, 11))
@@ -153,3 +154,21 @@ class Enrolment:
     @property
     def excepted_fingers(self) -> tuple[int, ...]:
         return tuple(f.position for f in self.fingers if f.exception is not None)
+
+
+@dataclass(frozen=True)
+class SealedRecord:
+    """A record that is on disk and fsynced: only now may the officer hear "saved"."""
+
+    seq: int
+    digest: bytes
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class PrintAttempt:
+    """A card print started for record ``seq`` whose outcome the ledger does not know."""
+
+    serial: str
+    seq: int

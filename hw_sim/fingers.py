@@ -1,0 +1,29 @@
+"""A simulated finger as the world presents it to a sensor, real or double."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class FingerCondition(enum.Enum):
+    """The state of one finger of a simulated person."""
+
+    OK = "ok"
+    SCARRED = "scarred"  # images, but poorly: quality below threshold most of the time
+    MISSING = "missing"  # nothing to image: the sensor never sees a finger
+    BANDAGED = "bandaged"  # the sensor sees something, but no ridges
+
+
+@dataclass(frozen=True)
+class Finger:
+    """One finger on the glass: whose (a repeatable seed), which, and in what state.
+
+    ``position`` is the ISO/IEC 19794-4 code (1..10).  ``capture`` counts the times
+    this finger was imaged, so each capture gets fresh noise but the same ridges.
+    """
+
+    person_seed: int
+    position: int
+    condition: FingerCondition = FingerCondition.OK
+    capture: int = 0
