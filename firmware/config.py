@@ -1,0 +1,129 @@
+"""The kit's configuration file: which backend, which ports, where the data lives.
+
+Policy (what to record, whether to print) is NOT here: the authority provisions it and
+it lives in the kit's store.  This file only says how this particular box is wired, so a
+technician can edit it on the SD card.  A mistake names the file, the table and the key,
+and says what was expected, because the person reading it is holding a screwdriver.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or holds a bad key or value."""
+
+
+class Backend(enum.Enum):
+    SIM = "sim"  # the hardware simulator: emulators behind the real drivers
+    PI = "pi"  # the real parts on a Raspberry Pi
+
+
+class Language(enum.Enum):
+    ID = "id"
+    EN = "en"
+
+
+@dataclass(frozen=True)
+class DevicePorts:
+    """Where each part is attached on the Pi (see docs/hardware.md)."""
+
+    fingerprint: str = "/dev/serial0"
+    signature_pad: str = "/dev/ttyUSB0"
+    card_printer: str = ""  # empty: no card printer fitted
+    receipt_printer: str = ""  # empty: no receipt printer fitted
+    provisioning: str = "/dev/ttyGS0"
+    i2c_bus: int = 1
+
+
+@dataclass(frozen=True)
+class KitConfig:
+    backend: Backend = Backend.SIM
+    language: Language = Language.ID
+    data_dir: Path = Path("var/kit")
+    log_level: str = "INFO"
+    ports: DevicePorts = field(default_factory=DevicePorts)
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def load_config(path: Path | None, **overrides: Any) -> KitConfig:
+    """Read ``path`` (TOML) over the defaults, then apply non-None ``overrides``.
+
+    Raises ConfigError naming the file and key for anything wrong.
+    """
+    raw: dict[str, Any] = {}
+    where = str(path) if path else "(defaults)"
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: no such configuration file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    _reject_unknown(raw, {"kit", "ports"}, where, "")
+    kit = _table(raw, "kit", where)
+    _reject_unknown(kit, {"backend", "language", "data_dir", "log_level"}, where, "[kit] ")
+    ports_raw = _table(raw, "ports", where)
+    port_names = {f.name for f in fields(DevicePorts)}
+    _reject_unknown(ports_raw, port_names, where, "[ports] ")
+
+    ports = DevicePorts(
+        **{
+            name: _typed(ports_raw, name, int if name == "i2c_bus" else str, where, "ports")
+            for name in port_names
+            if name in ports_raw
+        }
+    )
+    values: dict[str, Any] = {"ports": ports}
+    if "backend" in kit:
+        values["backend"] = _choice(kit, "backend", Backend, where)
+    if "language" in kit:
+        values["language"] = _choice(kit, "language", Language, where)
+    if "data_dir" in kit:
+        values["data_dir"] = Path(_typed(kit, "data_dir", str, where, "kit"))
+    if "log_level" in kit:
+        level = _typed(kit, "log_level", str, where, "kit").upper()
+        if level not in _LOG_LEVELS:
+            raise ConfigError(f"{where}: [kit] log_level must be one of {', '.join(_LOG_LEVELS)}")
+        values["log_level"] = level
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return KitConfig(**values)
+
+
+def _table(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table, got {type(table).__name__}")
+    return table
+
+
+def _reject_unknown(table: dict[str, Any], known: set[str], where: str, prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            suggestion = f": did you mean {hint[0]!r}?" if hint else f" (known: {sorted(known)})"
+            raise ConfigError(f"{where}: unknown key {prefix}{key}{suggestion}")
+
+
+def _typed(table: dict[str, Any], key: str, kind: type, where: str, section: str) -> Any:
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ConfigError(f"{where}: [{section}] {key} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def _choice(table: dict[str, Any], key: str, kind: type[enum.Enum], where: str) -> Any:
+    value = table[key]
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in kind)
+        raise ConfigError(f"{where}: [kit] {key} must be one of {allowed}, got {value!r}") from None

@@ -1,0 +1,62 @@
+"""Configuration loading: defaults, overrides, and errors that name the bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from firmware.config import Backend, ConfigError, Language, load_config
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "kit.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_file_values_override_defaults_and_cli_overrides_file(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        '[kit]\nbackend = "pi"\nlanguage = "en"\ndata_dir = "/srv/jemput"\n'
+        '[ports]\nfingerprint = "/dev/ttyAMA1"\ni2c_bus = 3\n',
+    )
+    config = load_config(path, data_dir=tmp_path / "override")
+    assert config.backend is Backend.PI
+    assert config.language is Language.EN
+    assert config.data_dir == tmp_path / "override"
+    assert config.ports.fingerprint == "/dev/ttyAMA1"
+    assert config.ports.i2c_bus == 3
+    assert config.ports.signature_pad == "/dev/ttyUSB0"  # untouched default
+
+
+def test_no_file_gives_the_simulator_defaults() -> None:
+    config = load_config(None)
+    assert config.backend is Backend.SIM
+    assert config.language is Language.ID
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[kit]\nlangauge = "en"\n', "unknown key [kit] langauge: did you mean 'language'?"),
+        ('[kit]\nbackend = "arduino"\n', "[kit] backend must be one of 'sim', 'pi', got 'arduino'"),
+        ('[ports]\ni2c_bus = "one"\n', "[ports] i2c_bus must be int, got 'one'"),
+        ("[ports]\nfingerprint = 5\n", "[ports] fingerprint must be str, got 5"),
+        ('[kit]\nlog_level = "LOUD"\n', "[kit] log_level must be one of DEBUG, INFO"),
+        ("[printer]\nx = 1\n", "unknown key printer"),
+        ("kit = 3\n", "[kit] must be a table"),
+        ("[kit\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_file_names_the_file_and_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_a_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such configuration file"):
+        load_config(tmp_path / "absent.toml")
