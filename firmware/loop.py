@@ -1,0 +1,130 @@
+"""The kit's one event loop: a queue, a device worker, and a ticking clock.
+
+Everything the capture machine reacts to arrives on one queue: button presses (posted from
+gpiozero's or the keyboard's thread), results of device work, and ticks.  Device work runs
+on a single worker thread, because the kit's devices are used one at a time and a finger
+capture must not race a print; the loop itself never blocks on a device, so Cancel always
+works and the display never freezes.
+
+Each job also has a watchdog: if a driver somehow outlives its own timeouts, the loop
+reports the job as timed out and ignores its late result, rather than waiting forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from capture.events import JobDone, Tick
+from hal.exc import DeviceTimeout
+
+log = logging.getLogger(__name__)
+
+#: Longest any device job may run before the loop gives up on it.  Device calls carry
+#: their own, shorter timeouts; this only catches a driver that forgot one.
+JOB_WATCHDOG_SECONDS = 120.0
+
+#: How often the machine gets a Tick (idle lock, battery checks, clock on screen).
+TICK_SECONDS = 1.0
+
+#: How long close() waits for a running device job before leaving it to die with the process.
+CLOSE_JOIN_SECONDS = 5.0
+
+
+class EventLoop:
+    """Feeds events to ``handle`` one at a time, on the thread that calls :meth:`run`."""
+
+    def __init__(
+        self,
+        handle: Callable[[object], None],
+        *,
+        now: Callable[[], datetime],
+        tick_seconds: float = TICK_SECONDS,
+        watchdog_seconds: float = JOB_WATCHDOG_SECONDS,
+    ) -> None:
+        self._handle = handle
+        self._now = now
+        self._tick_seconds = tick_seconds
+        self._watchdog_seconds = watchdog_seconds
+        self._events: queue.Queue[object] = queue.Queue()
+        self._work: queue.Queue[tuple[int, Callable[[], Any]] | None] = queue.Queue()
+        self._jobs: dict[int, tuple[str, float]] = {}
+        self._jobs_lock = threading.Lock()
+        self._next_job = 0
+        self._last_tick = time.monotonic()
+        self.stop = threading.Event()
+        self._worker = threading.Thread(target=self._work_loop, name="device-job", daemon=True)
+        self._worker.start()
+
+    def post(self, event: object) -> None:
+        """Queue an event; safe from any thread."""
+        self._events.put(event)
+
+    def run_job(self, name: str, work: Callable[[], Any]) -> None:
+        """Run ``work`` off the loop; its outcome comes back as ``JobDone(name, ...)``."""
+        with self._jobs_lock:
+            job_id = self._next_job
+            self._next_job += 1
+            self._jobs[job_id] = (name, time.monotonic() + self._watchdog_seconds)
+        self._work.put((job_id, work))
+
+    def _work_loop(self) -> None:
+        while (item := self._work.get()) is not None:
+            job_id, work = item
+            try:
+                result, error = work(), None
+            except Exception as exc:  # any failure is the job's outcome, reported as data
+                result, error = None, exc
+            with self._jobs_lock:
+                entry = self._jobs.pop(job_id, None)
+            if entry is not None:  # else the watchdog already reported this job
+                self.post(JobDone(entry[0], result, error))
+
+    def busy(self) -> bool:
+        """True while events wait or device work runs (scripted sessions wait on this)."""
+        with self._jobs_lock:
+            return bool(self._jobs) or not self._events.empty()
+
+    def _check_watchdog(self) -> None:
+        now = time.monotonic()
+        with self._jobs_lock:
+            expired = [job for job, (_, deadline) in self._jobs.items() if deadline < now]
+            names = [self._jobs.pop(job)[0] for job in expired]
+        for name in names:
+            log.error("device job %s outlived its %ss watchdog", name, self._watchdog_seconds)
+            error = DeviceTimeout(
+                f"{name} did not finish within {self._watchdog_seconds:.0f} s: the device "
+                "hangs; restart the kit and run selftest",
+                device=name,
+            )
+            self.post(JobDone(name, None, error))
+
+    def step(self, timeout: float) -> bool:
+        """Handle at most one event (or a due tick); False when nothing came in ``timeout``."""
+        self._check_watchdog()
+        if time.monotonic() - self._last_tick >= self._tick_seconds:
+            self._last_tick = time.monotonic()
+            self._handle(Tick(self._now()))
+            return True
+        try:
+            event = self._events.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        self._handle(event)
+        return True
+
+    def run(self, *, until: Callable[[], bool] | None = None) -> None:
+        """Handle events until :attr:`stop` is set or ``until()`` becomes true."""
+        while not self.stop.is_set() and not (until and until()):
+            self.step(timeout=min(self._tick_seconds, 0.1))
+
+    def close(self) -> None:
+        """Stop, and give a running device job a bounded time to finish; safe twice."""
+        self.stop.set()
+        self._work.put(None)
+        self._worker.join(timeout=CLOSE_JOIN_SECONDS)
