@@ -1,0 +1,183 @@
+"""The kit certificate: the authority's signature binding a kit id to the kit's public key.
+
+Why a certificate and not a list of kit keys: a collector trusts only the authority's
+public key; each kit carries its own proof (``records/kit.cert``), and its SHA-256 is the
+``prev`` of the kit's first record, so the chain starts from something the authority signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from storage.codec import Tampered, dumps, loads
+from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
+from storage.errors import RecordError
+from storage.keys import Authority, AuthorityPublic, kid_of
+
+CONTENT_TYPE = "application/jemput-kit-cert+cbor"
+CERT_VERSION = 1
+
+
+class CertificateError(RecordError):
+    """A kit certificate that cannot be trusted; the leaf says why."""
+
+
+class MalformedCertificate(CertificateError, Tampered):
+    """Certificate bytes that do not decode into a kit certificate."""
+
+
+class ForeignCertificate(CertificateError):
+    """A certificate not signed by this authority (or altered after signing)."""
+
+
+class CertificateExpired(CertificateError):
+    """The certificate's validity ended before the time it was checked for."""
+
+
+class CertificateNotYetValid(CertificateError):
+    """The certificate's validity starts after the time it was checked for."""
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A verified kit certificate; ``data`` is the exact bytes the signature covers."""
+
+    kit_id: str
+    region: str
+    kit_public: bytes
+    not_before: datetime
+    not_after: datetime
+    issuer_kid: bytes
+    data: bytes
+
+    @property
+    def kit_kid(self) -> bytes:
+        return kid_of(self.kit_public)
+
+    @property
+    def kit_key(self) -> Ed25519PublicKey:
+        return Ed25519PublicKey.from_public_bytes(self.kit_public)
+
+    @property
+    def digest(self) -> bytes:
+        """SHA-256 of the certificate bytes: the ``prev`` of the kit's record seq 1."""
+        return hashlib.sha256(self.data).digest()
+
+    def check_time(self, at: datetime) -> None:
+        """Raise unless ``at`` (timezone-aware) lies within [not_before, not_after]."""
+        if at < self.not_before:
+            raise CertificateNotYetValid(
+                f"certificate of kit {self.kit_id} is valid only from "
+                f"{self.not_before.isoformat()}, checked for {at.isoformat()}: "
+                "check the kit's clock"
+            )
+        if at > self.not_after:
+            raise CertificateExpired(
+                f"certificate of kit {self.kit_id} expired {self.not_after.isoformat()}, "
+                f"checked for {at.isoformat()}: re-provision the kit"
+            )
+
+
+def _seconds(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} has no timezone; certificates use UTC instants")
+    return int(moment.timestamp())
+
+
+def issue_certificate(
+    authority: Authority,
+    *,
+    kit_id: str,
+    region: str,
+    kit_public: bytes,
+    not_before: datetime,
+    not_after: datetime,
+) -> bytes:
+    """Certify ``kit_public`` (raw Ed25519, 32 bytes) for kit ``kit_id`` (whole seconds)."""
+    if len(kit_public) != 32:
+        raise ValueError(f"kit public key must be 32 raw bytes, got {len(kit_public)}")
+    if not_after <= not_before:
+        raise ValueError("certificate not_after must be later than not_before")
+    claims = {
+        "v": CERT_VERSION,
+        "kit": kit_id,
+        "region": region,
+        "key": kit_public,
+        "nbf": _seconds(not_before),
+        "exp": _seconds(not_after),
+        "iss": authority.kid,
+    }
+    return sign1(dumps(claims), authority.signing_key, kid=authority.kid, content_type=CONTENT_TYPE)
+
+
+def _claims(payload: bytes) -> dict[str, Any]:
+    claims = loads(payload)
+    types = {
+        "v": int,
+        "kit": str,
+        "region": str,
+        "key": bytes,
+        "nbf": int,
+        "exp": int,
+        "iss": bytes,
+    }
+    if not isinstance(claims, Mapping) or set(claims) != set(types):
+        raise MalformedCertificate("certificate claims are not the expected map")
+    for key, kind in types.items():
+        if type(claims[key]) is not kind:
+            raise MalformedCertificate(f"certificate claim {key!r} is not {kind.__name__}")
+    if claims["v"] != CERT_VERSION or len(claims["key"]) != 32:
+        raise MalformedCertificate(f"certificate version {claims['v']} or key size unknown")
+    return dict(claims)
+
+
+def verify_certificate(
+    data: bytes, authority_public: AuthorityPublic, *, at: datetime | None = None
+) -> Certificate:
+    """Check a kit certificate against the authority; with ``at``, also its validity window.
+
+    ``at=None`` skips the window: a collector checks each record's ``sealed_at`` against
+    it instead, so records sealed while the certificate was valid stay valid after it ends.
+    """
+    try:
+        msg = parse_sign1(data)
+    except Tampered as exc:
+        raise MalformedCertificate(f"kit certificate does not decode: {exc}") from exc
+    if msg.protected.get(HDR_KID) != authority_public.kid:
+        kid = msg.protected.get(HDR_KID)
+        raise ForeignCertificate(
+            f"kit certificate is signed by key {kid.hex() if isinstance(kid, bytes) else kid!r}, "
+            f"not by authority {authority_public.name!r} ({authority_public.kid.hex()}): "
+            "use the kit's own authority key, or re-provision the kit"
+        )
+    try:
+        verify_sign1(msg, authority_public.sign_public)
+    except BadSignature as exc:
+        raise ForeignCertificate(
+            f"kit certificate signature does not verify under authority "
+            f"{authority_public.name!r}: altered or forged"
+        ) from exc
+    try:
+        claims = _claims(msg.payload)
+    except Tampered as exc:
+        raise MalformedCertificate(f"kit certificate claims: {exc}") from exc
+    if msg.protected.get(HDR_CONTENT_TYPE) != CONTENT_TYPE or claims["iss"] != authority_public.kid:
+        raise MalformedCertificate("signed object is not a kit certificate of this authority")
+    certificate = Certificate(
+        kit_id=claims["kit"],
+        region=claims["region"],
+        kit_public=claims["key"],
+        not_before=datetime.fromtimestamp(claims["nbf"], UTC),
+        not_after=datetime.fromtimestamp(claims["exp"], UTC),
+        issuer_kid=claims["iss"],
+        data=bytes(data),
+    )
+    if at is not None:
+        certificate.check_time(at)
+    return certificate

@@ -1,0 +1,235 @@
+"""The kit's signing key and the authority's keys, as files only their owner can read.
+
+Why the files are so strict: a kit key that leaks lets anyone forge records in the kit's
+name; an authority decryption key that leaks opens every body.  Keys are written with
+O_EXCL and mode 0600 (never overwritten, never briefly world-readable) and a key file that
+group or others can read is refused rather than used.  No class here has an export
+method: the private halves leave only as key objects handed to `storage.cose`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from storage.codec import CodecError, dumps, loads
+from storage.errors import KeyFileError
+
+SIGNING_KEY_FILE = "signing.key"
+ENCRYPTION_KEY_FILE = "encryption.key"
+AUTHORITY_PUBLIC_FILE = "authority.pub.cbor"
+KID_BYTES = 8
+
+
+def kid_of(raw_public: bytes) -> bytes:
+    """Key id: the first 8 bytes of SHA-256 of the raw public key (as the EU DCC does)."""
+    return hashlib.sha256(raw_public).digest()[:KID_BYTES]
+
+
+def _write_private(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> None:
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it") from exc
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _read_private(path: Path, kind: type[Any]) -> Any:
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise KeyFileError(
+                f"key file {path} is readable by group or others "
+                f"(mode {stat.S_IMODE(mode):o}): run `chmod 600 {path}`"
+            )
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"key file {path} is missing: provision the keys first") from exc
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"key file {path} does not hold a PEM private key: {exc}") from exc
+    if not isinstance(key, kind):
+        raise KeyFileError(f"key file {path} holds a {type(key).__name__}, not {kind.__name__}")
+    return key
+
+
+class KitKey:
+    """The kit's Ed25519 signing key: generated on the kit, never leaves it."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public_bytes: bytes = private.public_key().public_bytes_raw()
+        self.kid: bytes = kid_of(self.public_bytes)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str]) -> KitKey:
+        """Generate a key and write it to ``path`` (must not exist yet), mode 0600."""
+        key = cls(Ed25519PrivateKey.generate())
+        _write_private(Path(path), key._private)
+        return key
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> KitKey:
+        return cls(_read_private(Path(path), Ed25519PrivateKey))
+
+    @property
+    def private(self) -> Ed25519PrivateKey:
+        return self._private
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private.sign(data)
+
+    def __repr__(self) -> str:
+        return f"KitKey(kid={self.kid.hex()})"
+
+
+@dataclass(frozen=True)
+class AuthorityPublic:
+    """What a kit and a collector know of the authority: its name and public keys."""
+
+    name: str
+    demo: bool
+    sign_raw: bytes
+    enc_raw: bytes
+
+    @property
+    def kid(self) -> bytes:
+        return kid_of(self.sign_raw)
+
+    @property
+    def enc_kid(self) -> bytes:
+        return kid_of(self.enc_raw)
+
+    @property
+    def sign_public(self) -> Ed25519PublicKey:
+        return Ed25519PublicKey.from_public_bytes(self.sign_raw)
+
+    @property
+    def enc_public(self) -> X25519PublicKey:
+        return X25519PublicKey.from_public_bytes(self.enc_raw)
+
+    def to_cbor(self) -> bytes:
+        return dumps(
+            {
+                "name": self.name,
+                "demo": self.demo,
+                "sign": self.sign_raw,
+                "enc": self.enc_raw,
+                "kid": self.kid,
+            }
+        )
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> AuthorityPublic:
+        """Parse `to_cbor` output; a kid that does not match the key means a damaged file."""
+        try:
+            fields = loads(data)
+            public = cls(fields["name"], fields["demo"], fields["sign"], fields["enc"])
+            valid = (
+                isinstance(public.name, str)
+                and isinstance(public.demo, bool)
+                and len(public.sign_raw) == 32
+                and len(public.enc_raw) == 32
+                and fields["kid"] == public.kid
+            )
+        except (CodecError, KeyError, TypeError) as exc:
+            raise KeyFileError(f"authority public key data is malformed: {exc}") from exc
+        if not valid:
+            raise KeyFileError("authority public key data is inconsistent (kid or key sizes)")
+        return public
+
+    @classmethod
+    def load(cls, dir_or_file: str | os.PathLike[str]) -> AuthorityPublic:
+        """Read ``authority.pub.cbor`` from a directory, or the file itself."""
+        path = Path(dir_or_file)
+        if path.is_dir():
+            path = path / AUTHORITY_PUBLIC_FILE
+        try:
+            return cls.from_cbor(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise KeyFileError(f"authority public key {path} is missing") from exc
+        except KeyFileError as exc:
+            raise KeyFileError(f"{path}: {exc}") from exc
+
+
+class Authority:
+    """The authority's private keys: Ed25519 to certify kits, X25519 to open bodies."""
+
+    def __init__(
+        self, *, name: str, demo: bool, signing: Ed25519PrivateKey, decryption: X25519PrivateKey
+    ) -> None:
+        self._signing = signing
+        self._decryption = decryption
+        self.public = AuthorityPublic(
+            name=name,
+            demo=demo,
+            sign_raw=signing.public_key().public_bytes_raw(),
+            enc_raw=decryption.public_key().public_bytes_raw(),
+        )
+
+    @classmethod
+    def init(cls, directory: str | os.PathLike[str], *, name: str, demo: bool = False) -> Authority:
+        """Create new authority keys in ``directory``; refuses one that already has keys."""
+        path = Path(directory)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for file in (SIGNING_KEY_FILE, ENCRYPTION_KEY_FILE, AUTHORITY_PUBLIC_FILE):
+            if (path / file).exists():
+                raise KeyFileError(f"{path} already holds authority keys ({file}); not replacing")
+        authority = cls(
+            name=name,
+            demo=demo,
+            signing=Ed25519PrivateKey.generate(),
+            decryption=X25519PrivateKey.generate(),
+        )
+        _write_private(path / SIGNING_KEY_FILE, authority._signing)
+        _write_private(path / ENCRYPTION_KEY_FILE, authority._decryption)
+        (path / AUTHORITY_PUBLIC_FILE).write_bytes(authority.public.to_cbor())
+        return authority
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> Authority:
+        path = Path(directory)
+        public = AuthorityPublic.load(path)
+        authority = cls(
+            name=public.name,
+            demo=public.demo,
+            signing=_read_private(path / SIGNING_KEY_FILE, Ed25519PrivateKey),
+            decryption=_read_private(path / ENCRYPTION_KEY_FILE, X25519PrivateKey),
+        )
+        if authority.public != public:
+            raise KeyFileError(f"{path}: {AUTHORITY_PUBLIC_FILE} does not match the private keys")
+        return authority
+
+    @property
+    def kid(self) -> bytes:
+        return self.public.kid
+
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return self._signing
+
+    @property
+    def decrypt_key(self) -> X25519PrivateKey:
+        return self._decryption
+
+    def sign(self, data: bytes) -> bytes:
+        return self._signing.sign(data)
+
+    def __repr__(self) -> str:
+        public = self.public
+        return f"Authority(name={public.name!r}, kid={public.kid.hex()}, demo={public.demo})"

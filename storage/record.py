@@ -1,0 +1,333 @@
+"""One sealed record per enrolled person: a signed cleartext header around an encrypted body.
+
+Why this split: the collector must verify and count records (who, when, what was
+captured or excepted, the chain) without seeing biometrics, and a stolen kit or SD card
+must yield none.  So the header is signed by the kit, and the body inside it is encrypted
+to the authority, with the kit id and seq bound in twice: in the AEAD's external_aad
+(checked when the body is opened) and in the body's protected header (checkable by anyone).
+The layout is documented in docs/record-format.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from storage.codec import Tampered, dumps, loads
+from storage.cose import (
+    HDR_CONTENT_TYPE,
+    DecryptError,
+    Rng,
+    Sign1,
+    decrypt,
+    encrypt,
+    parse_encrypt,
+    parse_sign1,
+    sign1,
+)
+from storage.errors import RecordError
+from storage.keys import Authority, AuthorityPublic, KitKey
+from storage.model import Enrolment, FingerRecord, Modality, Resident, Sex
+
+RECORD_VERSION = 1
+CONTENT_TYPE = "application/jemput-record+cbor"
+AAD_CONTEXT = "jemput-record"
+HASH_BYTES = 32
+
+#: Header map keys (v1) and the Python types their values must have.
+_HEADER_TYPES: dict[str, Any] = {
+    "v": int,
+    "kit": str,
+    "seq": int,
+    "prev": bytes,
+    "at": int,
+    "officer": str,
+    "worklist": (str, type(None)),
+    "captured": (list, tuple),
+    "excepted": (list, tuple),
+    "print": bool,
+    "voids": (int, type(None)),
+    "walk_in": bool,
+    "body": object,
+}
+
+
+class UnsupportedVersion(RecordError):
+    """A record in a format version this code does not know: upgrade the tool."""
+
+
+class BodyMismatch(RecordError):
+    """An encrypted body that belongs to another record, or says other than its header."""
+
+
+class WrongRecipient(RecordError):
+    """A body encrypted to another authority's key: it cannot be opened here."""
+
+
+@dataclass(frozen=True)
+class RecordHeader:
+    """The signed cleartext of a record: what a collector may see without the private key."""
+
+    version: int
+    kit_id: str
+    seq: int
+    prev: bytes
+    sealed_at: datetime
+    officer_id: str
+    worklist_ref: str | None
+    captured: tuple[Modality, ...]
+    excepted: tuple[int, ...]
+    print_card: bool
+    voids: int | None
+    walk_in: bool
+
+
+@dataclass(frozen=True)
+class ParsedRecord:
+    """A record decoded strictly, signature not yet checked; ``body`` is its COSE_Encrypt."""
+
+    sign1: Sign1
+    header: RecordHeader
+    body: Any
+
+
+def record_hash(data: bytes) -> bytes:
+    """SHA-256 of the record's stored bytes: what the next record's ``prev`` must be."""
+    return hashlib.sha256(data).digest()
+
+
+def external_aad(kit_id: str, seq: int) -> bytes:
+    return dumps([AAD_CONTEXT, kit_id, seq])
+
+
+def _resident_map(resident: Resident) -> dict[str, Any]:
+    fields = dataclasses.asdict(resident)
+    return {**fields, "sex": resident.sex.value, "birth_date": resident.birth_date.isoformat()}
+
+
+def _body_map(enrolment: Enrolment) -> dict[str, Any]:
+    return {
+        "resident": _resident_map(enrolment.resident),
+        "started_at": enrolment.started_at.isoformat(),
+        "face": enrolment.face_jpeg,
+        "fingers": [
+            {
+                "pos": f.position,
+                "png": f.image_png,
+                "tpl": f.template,
+                "q": f.quality,
+                "exc": f.exception,
+                "by": f.approved_by,
+            }
+            for f in enrolment.fingers
+        ],
+        "strokes": [[list(point) for point in stroke] for stroke in enrolment.signature_strokes],
+        "signature": enrolment.signature_png,
+        "void_reason": enrolment.void_reason,
+        "approvals": list(enrolment.approvals),
+    }
+
+
+def seal_record(
+    enrolment: Enrolment,
+    *,
+    kit_id: str,
+    seq: int,
+    prev_hash: bytes,
+    sealed_at: datetime,
+    kit_key: KitKey,
+    authority: AuthorityPublic,
+    rng: Rng = os.urandom,
+) -> bytes:
+    """Encrypt the body to the authority and sign the header; ``sealed_at`` keeps whole seconds."""
+    if seq < 1 or len(prev_hash) != HASH_BYTES or sealed_at.tzinfo is None:
+        raise ValueError("seal_record needs seq >= 1, a 32-byte prev_hash and an aware sealed_at")
+    body = encrypt(
+        dumps(_body_map(enrolment)),
+        authority.enc_public,
+        external_aad=external_aad(kit_id, seq),
+        rng=rng,
+        protected={"kit": kit_id, "seq": seq},
+        kid=authority.enc_kid,
+    )
+    header = {
+        "v": RECORD_VERSION,
+        "kit": kit_id,
+        "seq": seq,
+        "prev": prev_hash,
+        "at": int(sealed_at.timestamp()),
+        "officer": enrolment.officer_id,
+        "worklist": enrolment.resident.worklist_ref,
+        "captured": [m.value for m in enrolment.captured],
+        "excepted": list(enrolment.excepted_fingers),
+        "print": enrolment.print_card,
+        "voids": enrolment.voids,
+        "walk_in": enrolment.walk_in,
+        "body": body,
+    }
+    return sign1(dumps(header), kit_key.private, kid=kit_key.kid, content_type=CONTENT_TYPE)
+
+
+def _header(fields: Any) -> RecordHeader:
+    if not isinstance(fields, Mapping):
+        raise Tampered("record payload is not a map")
+    if fields.get("v") != RECORD_VERSION:
+        raise UnsupportedVersion(
+            f"record format version {fields.get('v')!r}; this tool reads version "
+            f"{RECORD_VERSION}: upgrade jemput",
+            seq=fields.get("seq") if isinstance(fields.get("seq"), int) else None,
+        )
+    if set(fields) != set(_HEADER_TYPES):
+        raise Tampered(f"record header keys {sorted(map(str, fields))} are not those of v1")
+    for key, kind in _HEADER_TYPES.items():
+        value = fields[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise Tampered(f"record header {key!r} has type {type(value).__name__}")
+    seq = fields["seq"]
+    try:
+        if seq < 1 or len(fields["prev"]) != HASH_BYTES:
+            raise ValueError(f"seq {seq} or prev hash of {len(fields['prev'])} bytes")
+        excepted = tuple(fields["excepted"])
+        if not all(type(position) is int for position in excepted):
+            raise ValueError("excepted fingers are not all integers")
+        return RecordHeader(
+            version=fields["v"],
+            kit_id=fields["kit"],
+            seq=seq,
+            prev=fields["prev"],
+            sealed_at=datetime.fromtimestamp(fields["at"], UTC),
+            officer_id=fields["officer"],
+            worklist_ref=fields["worklist"],
+            captured=tuple(Modality(value) for value in fields["captured"]),
+            excepted=excepted,
+            print_card=fields["print"],
+            voids=fields["voids"],
+            walk_in=fields["walk_in"],
+        )
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise Tampered(f"record header does not make sense: {exc}", seq=seq) from exc
+
+
+def parse_sign1_record(data: bytes) -> Sign1:
+    """The record's COSE_Sign1, strictly decoded: the first step of every check."""
+    msg = parse_sign1(data)
+    if msg.unprotected:
+        raise Tampered("record has unprotected header fields; records carry none")
+    if msg.protected.get(HDR_CONTENT_TYPE) != CONTENT_TYPE:
+        raise Tampered(f"signed object is not a record: content type {CONTENT_TYPE!r} missing")
+    return msg
+
+
+def parse_payload(msg: Sign1) -> ParsedRecord:
+    """The header and body of a record's COSE_Sign1 (whose signature the caller checks)."""
+    fields = loads(msg.payload)
+    header = _header(fields)
+    return ParsedRecord(sign1=msg, header=header, body=fields["body"])
+
+
+def parse_record(data: bytes) -> ParsedRecord:
+    """Decode a record strictly (COSE_Sign1 and header), without checking its signature."""
+    return parse_payload(parse_sign1_record(data))
+
+
+def read_header(data: bytes) -> RecordHeader:
+    """The header of a record, structure only: strict decode, no signature check."""
+    return parse_record(data).header
+
+
+def check_body_binding(record: ParsedRecord, authority: AuthorityPublic) -> None:
+    """What anyone can check of the body without the private key: its labels and recipient.
+
+    The AEAD tag that makes the labels binding can only be checked by `open_record`.
+    """
+    header = record.header
+    try:
+        body = parse_encrypt(record.body)
+    except Tampered as exc:
+        raise Tampered(f"record {header.seq}: {exc}", seq=header.seq) from exc
+    bound = (body.protected.get("kit"), body.protected.get("seq"))
+    if bound != (header.kit_id, header.seq):
+        raise BodyMismatch(
+            f"record {header.seq} of kit {header.kit_id} carries the body of record "
+            f"{bound[1]!r} of kit {bound[0]!r}",
+            seq=header.seq,
+        )
+    if body.recipient_kid != authority.enc_kid:
+        kid = body.recipient_kid.hex() if body.recipient_kid else "none"
+        raise WrongRecipient(
+            f"record {header.seq} is encrypted to key {kid}, not to authority "
+            f"{authority.name!r} ({authority.enc_kid.hex()})",
+            seq=header.seq,
+        )
+
+
+def _finger(item: Mapping[str, Any]) -> FingerRecord:
+    return FingerRecord(
+        position=item["pos"],
+        image_png=item["png"],
+        template=item["tpl"],
+        quality=item["q"],
+        exception=item["exc"],
+        approved_by=item["by"],
+    )
+
+
+def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
+    resident = dict(body["resident"])
+    resident["sex"] = Sex(resident["sex"])
+    resident["birth_date"] = date.fromisoformat(resident["birth_date"])
+    return Enrolment(
+        resident=Resident(**resident),
+        officer_id=header.officer_id,
+        started_at=datetime.fromisoformat(body["started_at"]),
+        face_jpeg=body["face"],
+        fingers=tuple(_finger(item) for item in body["fingers"]),
+        signature_strokes=tuple(tuple((x, y) for x, y in stroke) for stroke in body["strokes"]),
+        signature_png=body["signature"],
+        print_card=header.print_card,
+        walk_in=header.walk_in,
+        voids=header.voids,
+        void_reason=body["void_reason"],
+        approvals=tuple(body["approvals"]),
+    )
+
+
+def open_record(data: bytes, authority: Authority) -> Enrolment:
+    """Decrypt a record's body back into the `Enrolment` it sealed.
+
+    Checks structure and the body's binding, not the kit's signature: run
+    `storage.verify.Verifier` first.  A body that opens but disagrees with its header
+    (captured, excepted, worklist reference) is a `BodyMismatch`.
+    """
+    record = parse_record(data)
+    header = record.header
+    check_body_binding(record, authority.public)
+    try:
+        plaintext = decrypt(
+            record.body, authority.decrypt_key, external_aad=external_aad(header.kit_id, header.seq)
+        )
+    except DecryptError as exc:
+        raise BodyMismatch(
+            f"body of record {header.seq} of kit {header.kit_id} does not open: it was "
+            "altered or sealed for another record",
+            seq=header.seq,
+        ) from exc
+    try:
+        enrolment = _enrolment(header, loads(plaintext))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Tampered(f"body of record {header.seq} is malformed: {exc}", seq=header.seq) from exc
+    if (
+        enrolment.captured != header.captured
+        or enrolment.excepted_fingers != header.excepted
+        or enrolment.resident.worklist_ref != header.worklist_ref
+    ):
+        raise BodyMismatch(
+            f"body of record {header.seq} disagrees with its header on what was captured",
+            seq=header.seq,
+        )
+    return enrolment

@@ -1,0 +1,205 @@
+"""Sealing and opening records: every enrolment comes back whole, the header says what it must."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+
+import cbor2
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storage.codec import Tampered, dumps, loads
+from storage.cose import sign1
+from storage.keys import Authority, KitKey
+from storage.model import ALL_FINGERS, Enrolment, FingerRecord, Modality, Resident, Sex
+from storage.record import (
+    CONTENT_TYPE,
+    RECORD_VERSION,
+    BodyMismatch,
+    UnsupportedVersion,
+    WrongRecipient,
+    open_record,
+    read_header,
+    record_hash,
+    seal_record,
+)
+
+AUTHORITY = Authority(
+    name="Dukcapil (test)",
+    demo=True,
+    signing=Ed25519PrivateKey.from_private_bytes(b"\x01" * 32),
+    decryption=X25519PrivateKey.from_private_bytes(b"\x02" * 32),
+)
+KIT = KitKey(Ed25519PrivateKey.from_private_bytes(b"\x03" * 32))
+PREV = record_hash(b"the certificate")
+SEALED = datetime(2025, 6, 2, 8, 30, 15, 999_000, tzinfo=UTC)
+
+short_text = st.text(max_size=12)
+blobs = st.binary(min_size=1, max_size=40)
+residents = st.builds(
+    Resident,
+    nik=st.from_regex(r"\A[0-9]{16}\Z"),
+    name=short_text,
+    sex=st.sampled_from(Sex),
+    birth_place=short_text,
+    birth_date=st.dates(min_value=date(1900, 1, 1)),
+    village=short_text,
+    worklist_ref=st.none() | short_text,
+)
+
+
+@st.composite
+def fingers(draw: st.DrawFn) -> tuple[FingerRecord, ...]:
+    positions = draw(st.lists(st.sampled_from(ALL_FINGERS), unique=True, max_size=10))
+    found = []
+    for position in positions:
+        if draw(st.booleans()):
+            quality = draw(st.none() | st.integers(0, 100))
+            found.append(FingerRecord(position, image_png=draw(blobs), quality=quality))
+        else:
+            approver = draw(st.none() | short_text)
+            found.append(FingerRecord(position, exception=draw(short_text), approved_by=approver))
+    return tuple(found)
+
+
+points = st.tuples(st.integers(0, 2047), st.integers(0, 767))
+enrolments = st.builds(
+    Enrolment,
+    resident=residents,
+    officer_id=short_text,
+    started_at=st.datetimes(timezones=st.just(UTC)),
+    face_jpeg=st.none() | blobs,
+    fingers=fingers(),
+    signature_strokes=st.lists(st.lists(points, max_size=4).map(tuple), max_size=3).map(tuple),
+    signature_png=st.none() | blobs,
+    print_card=st.booleans(),
+    walk_in=st.booleans(),
+    voids=st.none() | st.integers(1, 10**6),
+    void_reason=short_text,
+    approvals=st.lists(short_text, max_size=3).map(tuple),
+)
+
+
+def seal(enrolment: Enrolment, *, seq: int = 1, authority: Authority = AUTHORITY) -> bytes:
+    return seal_record(
+        enrolment,
+        kit_id="KIT-7",
+        seq=seq,
+        prev_hash=PREV,
+        sealed_at=SEALED,
+        kit_key=KIT,
+        authority=authority.public,
+    )
+
+
+SIMPLE = Enrolment(
+    resident=Resident("1671014501900001", "SITI", Sex.FEMALE, "PALEMBANG", date(1990, 1, 5)),
+    officer_id="OFC-1",
+    started_at=SEALED - timedelta(minutes=5),
+    face_jpeg=b"jpeg",
+    fingers=(FingerRecord(3, exception="missing", approved_by="SUP-1"),),
+)
+
+
+@given(enrolments, st.integers(1, 2**40))
+@settings(max_examples=60, deadline=None)
+def test_seal_open_round_trip_and_header(enrolment: Enrolment, seq: int) -> None:
+    data = seal(enrolment, seq=seq)
+    assert open_record(data, AUTHORITY) == enrolment
+    header = read_header(data)
+    assert (header.version, header.kit_id, header.seq, header.prev) == (1, "KIT-7", seq, PREV)
+    assert header.sealed_at == SEALED.replace(microsecond=0)
+    assert header.officer_id == enrolment.officer_id
+    assert header.worklist_ref == enrolment.resident.worklist_ref
+    assert header.captured == enrolment.captured
+    assert header.excepted == enrolment.excepted_fingers
+    assert (header.print_card, header.voids, header.walk_in) == (
+        enrolment.print_card,
+        enrolment.voids,
+        enrolment.walk_in,
+    )
+
+
+def test_header_shows_no_biometrics_or_demographics() -> None:
+    payload = loads(loads(seal(SIMPLE)).value[2])
+    assert payload["captured"] == [Modality.FACE.value]
+    assert payload["excepted"] == [3]
+    cleartext = dumps({k: v for k, v in payload.items() if k != "body"})
+    for secret in (b"jpeg", b"SITI", b"1671014501900001"):
+        assert secret not in cleartext
+    assert b"jpeg" not in seal(SIMPLE)
+
+
+def test_record_hash_is_sha256_of_the_bytes() -> None:
+    data = seal(SIMPLE)
+    assert record_hash(data) == hashlib.sha256(data).digest()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"seq": 0}, {"prev_hash": b"short"}, {"sealed_at": datetime(2025, 1, 1)}],
+)
+def test_seal_refuses_bad_arguments(kwargs: dict[str, object]) -> None:
+    arguments: dict = dict(
+        kit_id="K", seq=1, prev_hash=PREV, sealed_at=SEALED, kit_key=KIT, authority=AUTHORITY.public
+    )
+    with pytest.raises(ValueError, match="seal_record needs"):
+        seal_record(SIMPLE, **(arguments | kwargs))
+
+
+def resign(data: bytes, change: dict[str, object]) -> bytes:
+    """The record with header fields changed and signed again by the kit."""
+    fields = loads(loads(data).value[2])
+    return sign1(dumps(fields | change), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
+
+
+def test_unknown_version_is_named() -> None:
+    with pytest.raises(
+        UnsupportedVersion, match=f"version 2; this tool reads version {RECORD_VERSION}"
+    ):
+        read_header(resign(seal(SIMPLE), {"v": 2}))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"extra": 1}, {"seq": "1"}, {"seq": 0}, {"prev": b"x"}, {"captured": ["smell"]}, {"print": 1}],
+)
+def test_malformed_headers_are_tampered(change: dict[str, object]) -> None:
+    with pytest.raises(Tampered):
+        read_header(resign(seal(SIMPLE), change))
+
+
+def test_not_a_record_and_unprotected_fields_are_tampered() -> None:
+    cert_like = sign1(b"\xa0", KIT.private, kid=KIT.kid, content_type="application/other")
+    with pytest.raises(Tampered, match="not a record"):
+        read_header(cert_like)
+    item = loads(seal(SIMPLE))
+    protected, _, payload, signature = item.value
+    with pytest.raises(Tampered, match="unprotected"):
+        read_header(dumps(cbor2.CBORTag(18, [protected, {4: b"x"}, payload, signature])))
+
+
+def test_other_authority_cannot_open() -> None:
+    other = Authority(
+        name="Other",
+        demo=True,
+        signing=Ed25519PrivateKey.generate(),
+        decryption=X25519PrivateKey.generate(),
+    )
+    with pytest.raises(WrongRecipient, match="not to authority 'Other'"):
+        open_record(seal(SIMPLE), other)
+
+
+def test_body_of_another_record_does_not_open() -> None:
+    donor = loads(loads(seal(SIMPLE, seq=1)).value[2])["body"]
+    with pytest.raises(BodyMismatch, match="carries the body of record 1"):
+        open_record(resign(seal(SIMPLE, seq=2), {"body": donor}), AUTHORITY)
+
+
+def test_header_that_lies_about_the_body_is_caught_on_opening() -> None:
+    with pytest.raises(BodyMismatch, match="disagrees with its header"):
+        open_record(resign(seal(SIMPLE), {"captured": []}), AUTHORITY)

@@ -1,0 +1,130 @@
+"""The published vectors verify to exactly what expected.json says, and regenerate byte for byte."""
+
+from __future__ import annotations
+
+import enum
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from storage.keys import Authority, AuthorityPublic
+from storage.record import open_record, record_hash
+from storage.verify import Verifier, verify_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "tests" / "vectors"
+EXPECTED = json.loads((VECTORS / "expected.json").read_text())
+KEYS = json.loads((VECTORS / "keys.json").read_text())
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [jsonable(item) for item in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def authority() -> Authority:
+    spec = KEYS["authority"]
+    return Authority(
+        name=spec["name"],
+        demo=spec["demo"],
+        signing=Ed25519PrivateKey.from_private_bytes(bytes.fromhex(spec["signing_seed"])),
+        decryption=X25519PrivateKey.from_private_bytes(bytes.fromhex(spec["encryption_seed"])),
+    )
+
+
+@pytest.fixture(scope="module")
+def verifier(authority: Authority) -> Verifier:
+    return Verifier(authority.public)
+
+
+def test_keys_json_matches_the_public_file(authority: Authority) -> None:
+    public = AuthorityPublic.load(VECTORS / "authority.pub.cbor")
+    assert public == authority.public
+    assert public.kid.hex() == KEYS["authority"]["kid"]
+    assert public.enc_kid.hex() == KEYS["authority"]["enc_kid"]
+
+
+def test_certificate(verifier: Verifier) -> None:
+    spec = EXPECTED["certificate"]
+    certificate = verifier.certificate((VECTORS / spec["file"]).read_bytes())
+    fields = {
+        name: jsonable(getattr(certificate, name))
+        for name in ("kit_id", "region", "kit_public", "not_before", "not_after", "issuer_kid")
+    }
+    assert fields | {"file": spec["file"], "sha256": certificate.digest.hex()} == spec
+    assert certificate.kit_public.hex() == KEYS["kit"]["public"]
+
+
+@pytest.mark.parametrize("index", range(len(EXPECTED["records"])))
+def test_records(verifier: Verifier, authority: Authority, index: int) -> None:
+    spec = EXPECTED["records"][index]
+    data = (VECTORS / spec["file"]).read_bytes()
+    certificate = verifier.certificate((VECTORS / EXPECTED["certificate"]["file"]).read_bytes())
+    header = verifier.verify_record(data, certificate)
+    assert {name: jsonable(value) for name, value in vars(header).items()} == spec["header"]
+    assert record_hash(data).hex() == spec["sha256"]
+    assert open_record(data, authority).resident.nik == spec["nik"]
+
+
+def test_chain(authority: Authority) -> None:
+    spec = EXPECTED["chain"]
+    report = verify_folder(VECTORS / spec["folder"], authority.public)
+    assert report.ok
+    assert (report.count, report.first, report.last, report.gaps) == (
+        spec["count"],
+        spec["first"],
+        spec["last"],
+        [tuple(gap) for gap in spec["gaps"]],
+    )
+
+
+@pytest.mark.parametrize("case", EXPECTED["broken"], ids=lambda case: case["file"])
+def test_broken_variants_fail_with_the_named_error(
+    verifier: Verifier, authority: Authority, case: dict[str, Any]
+) -> None:
+    path = VECTORS / case["file"]
+    certificate_bytes = (VECTORS / EXPECTED["certificate"]["file"]).read_bytes()
+    if case["check"] == "folder":
+        report = verify_folder(path, authority.public)
+        assert {type(error).__name__ for _, error in report.problems} == {case["error"]}
+        assert report.gaps == [tuple(gap) for gap in case["gaps"]]
+        return
+    with pytest.raises(Exception) as caught:
+        if case["check"] == "certificate":
+            verifier.certificate(path.read_bytes())
+        else:
+            verifier.verify_record(path.read_bytes(), verifier.certificate(certificate_bytes))
+    assert type(caught.value).__name__ == case["error"]
+
+
+def test_generator_reproduces_every_file(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tests.vectors.make", "--out", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    made = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    kept = {
+        p.relative_to(VECTORS): p.read_bytes()
+        for p in VECTORS.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc")
+    }
+    assert sorted(made) == sorted(kept)
+    for name, data in made.items():
+        assert data == kept[name], f"{name} differs from the committed vector"
