@@ -1,0 +1,426 @@
+"""Driver of the R307 / R503 family optical fingerprint sensor on a UART.
+
+Satisfies :class:`hal.contracts.FingerprintSensor`.  The sensor speaks 0xEF01 packets
+(:mod:`hal.r30x`) at 57600 baud; after the password handshake we raise the link to
+115200 baud, which halves the 7 s an image takes to upload.  The sensor cannot report
+image quality, so the driver judges the uploaded image itself
+(:func:`image_quality`).  Every wait runs against a ``time.monotonic()`` deadline and
+every fault is a :mod:`hal.exc` leaf naming the port.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import serial
+
+from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger
+from hal.r30x import (
+    AURA_LED_CONFIG,
+    BAUD_UNIT,
+    DEFAULT_ADDRESS,
+    DOWN_CHAR,
+    EMPTY,
+    GEN_IMG,
+    IMG2TZ,
+    PACKET_SIZES,
+    PARAM_BAUD,
+    PID_ACK,
+    PID_COMMAND,
+    PID_DATA,
+    PID_END_DATA,
+    READ_SYS_PARA,
+    SEARCH,
+    SET_SYS_PARA,
+    STORE,
+    SYS_PARA_FORMAT,
+    TEMPLATE_NUM,
+    UP_CHAR,
+    UP_IMAGE,
+    VFY_PWD,
+    LedColour,
+    LedMode,
+    Packet,
+    PacketReader,
+    encode_packet,
+    raise_for_code,
+)
+from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch
+
+__all__ = ["LedColour", "LedMode", "R30xSensor", "image_quality"]
+
+#: The character buffer the driver extracts into and searches from.
+_BUFFER = 1
+#: The most template bytes UpChar may send (the R307 sends 512).
+_MAX_TEMPLATE_BYTES = 4096
+#: How long one serial read may block before we look at the deadline again.
+_POLL_SECONDS = 0.05
+#: How long to wait between GenImg polls while no finger is on the glass.
+_FINGER_POLL_SECONDS = 0.05
+
+# image_quality: a 16 x 16 block is ridged when its pixels spread at least this much
+# (standard deviation, 0..255); a block of clean, dark ridges spreads about 70.
+_QUALITY_BLOCK = 16
+_RIDGED_SPREAD = 24.0
+_GOOD_SPREAD = 70.0
+#: The share of ridged blocks that counts as full coverage: a finger is an ellipse,
+#: so it never fills the whole rectangle of the glass.
+_FULL_COVERAGE = 0.6
+_SQUARES = [v * v for v in range(256)]
+
+
+def image_quality(pixels: bytes, width: int, height: int) -> int:
+    """Judge a finger image 0..100 from its ridge contrast and its coverage.
+
+    The image is cut in 16 x 16 blocks; a block whose pixels spread (standard
+    deviation) at least 24 grey levels holds ridges.  Coverage is the share of such
+    blocks, reaching full marks at 60 % (a finger leaves the glass's corners empty);
+    contrast is the mean spread of those blocks against 70, the spread of clear ridges.
+    Quality is 100 x coverage x contrast, each capped at 1: a flat image (bandage, no
+    finger) scores 0, a blotchy low-contrast one low, a clear well-placed finger high.
+    """
+    if len(pixels) != width * height:
+        raise ValueError(f"image has {len(pixels)} bytes, expected {width}x{height}")
+    spreads: list[float] = []
+    blocks = 0
+    for top in range(0, height - _QUALITY_BLOCK + 1, _QUALITY_BLOCK):
+        for left in range(0, width - _QUALITY_BLOCK + 1, _QUALITY_BLOCK):
+            block = b"".join(
+                pixels[row * width + left : row * width + left + _QUALITY_BLOCK]
+                for row in range(top, top + _QUALITY_BLOCK)
+            )
+            mean = sum(block) / len(block)
+            variance = sum(map(_SQUARES.__getitem__, block)) / len(block) - mean * mean
+            blocks += 1
+            spread = max(variance, 0.0) ** 0.5
+            if spread >= _RIDGED_SPREAD:
+                spreads.append(spread)
+    if not spreads:
+        return 0
+    coverage = min(1.0, len(spreads) / blocks / _FULL_COVERAGE)
+    contrast = min(1.0, sum(spreads) / len(spreads) / _GOOD_SPREAD)
+    return round(100 * coverage * contrast)
+
+
+# 4-bit pixels travel two to a byte, high nibble first; n * 17 maps 0..15 onto 0..255
+_HIGH_NIBBLE = bytes((b >> 4) * 17 for b in range(256))
+_LOW_NIBBLE = bytes((b & 0x0F) * 17 for b in range(256))
+
+
+def _expand_nibbles(data: bytes) -> bytes:
+    pixels = bytearray(2 * len(data))
+    pixels[0::2] = data.translate(_HIGH_NIBBLE)
+    pixels[1::2] = data.translate(_LOW_NIBBLE)
+    return bytes(pixels)
+
+
+class R30xSensor:
+    """An R307 / R503 family sensor on a serial port.
+
+    The constructor opens ``port`` and shakes hands (VfyPwd, then SetSysPara baud and
+    the port switched to ``fast_baudrate``; ``fast_baudrate=None`` stays at
+    ``baudrate``).  A sensor that already runs at the fast rate, because an earlier
+    session set it, is found there.  ``read_timeout`` bounds every wait for an answer.
+    """
+
+    model = "R30x"
+
+    def __init__(
+        self,
+        *,
+        port: str,
+        baudrate: int = 57600,
+        fast_baudrate: int | None = 115200,
+        password: int = 0,
+        address: int = DEFAULT_ADDRESS,
+        image_size: tuple[int, int] = (256, 288),
+        name: str = "fingerprint",
+        read_timeout: float = 2.0,
+    ) -> None:
+        for rate in (baudrate, fast_baudrate or baudrate):
+            if rate % BAUD_UNIT or not 1 <= rate // BAUD_UNIT <= 12:
+                raise ValueError(f"{rate} baud is not 9600 x 1..12, which the sensor needs")
+        self.name = name
+        self.port = port
+        self.image_size = image_size
+        self.read_timeout = read_timeout
+        self._address = address
+        self._password = password
+        self._reader = PacketReader(address=address, source=f"{name} sensor on {port}", device=name)
+        self._pending: list[Packet] = []
+        self._packet_size = PACKET_SIZES[2]
+        self._library_size: int | None = None
+        try:
+            self._serial: serial.Serial | None = serial.Serial(
+                port, baudrate=baudrate, timeout=_POLL_SECONDS, write_timeout=read_timeout
+            )
+        except (OSError, serial.SerialException) as exc:
+            raise self._absent(f"cannot open the port ({exc})") from exc
+        try:
+            self._handshake(baudrate, fast_baudrate)
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        state = "open" if self._serial is not None else "closed"
+        return f"<R30xSensor {self.name} port={self.port} {state}>"
+
+    @property
+    def baudrate(self) -> int:
+        """The rate the port runs at now (``fast_baudrate`` after the handshake)."""
+        return self._port().baudrate
+
+    def __enter__(self) -> R30xSensor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the port; safe to call twice."""
+        port, self._serial = self._serial, None
+        if port is not None:
+            port.close()
+
+    # -- the contract ------------------------------------------------------------------
+
+    def probe(self) -> DeviceInfo:
+        """ReadSysPara: what the sensor says about itself."""
+        status, system_id, library, security, address, size_code, baud = self._sys_para()
+        return DeviceInfo(
+            name=self.name,
+            model=self.model,
+            detail={
+                "port": self.port,
+                "library_size": str(library),
+                "security_level": str(security),
+                "packet_size": str(PACKET_SIZES[size_code & 3]),
+                "address": f"0x{address:08X}",
+                "baudrate": str(baud * BAUD_UNIT),
+                "system_id": f"0x{system_id:04X}",
+                "status": f"0x{status:04X}",
+            },
+        )
+
+    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
+        """Wait for a finger, upload its image, extract and upload its template."""
+        self._wait_for_finger(timeout)
+        width, height = self.image_size
+        packed = self._upload(UP_IMAGE, b"", during="UpImage", limit=width * height // 2)
+        pixels = _expand_nibbles(packed)
+        if len(pixels) != width * height:
+            raise FrameError(
+                f"{self.name} sensor on {self.port}: image of {len(pixels)} pixels, expected "
+                f"{width}x{height}; set image_size to the sensor model's",
+                device=self.name,
+            )
+        self._command(IMG2TZ, bytes([_BUFFER]), during="Img2Tz")
+        template = self._upload(
+            UP_CHAR, bytes([_BUFFER]), during="UpChar", limit=_MAX_TEMPLATE_BYTES
+        )
+        return FingerImage(
+            position=position,
+            width=width,
+            height=height,
+            pixels=pixels,
+            template=template,
+            quality=image_quality(pixels, width, height),
+        )
+
+    def identify(self, *, timeout: float) -> LibraryMatch:
+        """Wait for a finger and search the whole on-chip library for it."""
+        self._wait_for_finger(timeout)
+        self._command(IMG2TZ, bytes([_BUFFER]), during="Img2Tz")
+        if self._library_size is None:
+            self._library_size = self._sys_para()[2]
+        answer = self._command(
+            SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_size), during="Search"
+        )
+        page, score = struct.unpack(">HH", self._exact(answer, 4, "Search"))
+        return LibraryMatch(page=page, score=score)
+
+    def enrol(self, page: int, template: bytes) -> None:
+        """DownChar ``template`` into the buffer, then Store it at ``page``."""
+        if not 0 <= page <= 0xFFFF:
+            raise ValueError(f"library page {page} is outside 0..65535")
+        if not template:
+            raise ValueError("an empty template cannot be enrolled")
+        self._command(DOWN_CHAR, bytes([_BUFFER]), during="DownChar")
+        size = self._packet_size
+        chunks = [template[i : i + size] for i in range(0, len(template), size)]
+        for i, chunk in enumerate(chunks):
+            pid = PID_END_DATA if i == len(chunks) - 1 else PID_DATA
+            self._write(encode_packet(pid, chunk, address=self._address))
+        self._command(STORE, struct.pack(">BH", _BUFFER, page), during="Store")
+
+    def library_count(self) -> int:
+        """TemplateNum: how many templates the library holds."""
+        answer = self._command(TEMPLATE_NUM, b"", during="TemplateNum")
+        return struct.unpack(">H", self._exact(answer, 2, "TemplateNum"))[0]
+
+    def clear_library(self) -> None:
+        """Empty: delete every template in the library."""
+        self._command(EMPTY, b"", during="Empty")
+
+    def led(self, colour: LedColour, mode: LedMode, *, speed: int = 0x80, count: int = 0) -> None:
+        """AuraLedConfig (R503 ring): ``count`` cycles of ``mode``, 0 for ever."""
+        if not (0 <= speed <= 0xFF and 0 <= count <= 0xFF):
+            raise ValueError(f"LED speed {speed} and count {count} must be 0..255")
+        params = bytes([LedMode(mode), speed, LedColour(colour), count])
+        self._command(AURA_LED_CONFIG, params, during="AuraLedConfig")
+
+    # -- exchanges ---------------------------------------------------------------------
+
+    def _handshake(self, baudrate: int, fast_baudrate: int | None) -> None:
+        try:
+            self._verify_password()
+        except DeviceAbsent:
+            if not fast_baudrate or fast_baudrate == baudrate:
+                raise
+            # an earlier session left the sensor at the fast rate (it keeps it in flash)
+            self._set_baudrate(fast_baudrate)
+            self._verify_password()
+        if fast_baudrate and fast_baudrate != self._port().baudrate:
+            self._command(
+                SET_SYS_PARA, bytes([PARAM_BAUD, fast_baudrate // BAUD_UNIT]), during="SetSysPara"
+            )
+            self._set_baudrate(fast_baudrate)
+        self._packet_size = PACKET_SIZES[self._sys_para()[5] & 3]
+
+    def _verify_password(self) -> None:
+        self._command(VFY_PWD, struct.pack(">I", self._password), during="VfyPwd")
+
+    def _set_baudrate(self, baudrate: int) -> None:
+        try:
+            self._port().baudrate = baudrate
+        except (OSError, serial.SerialException) as exc:
+            raise self._absent(f"cannot set {baudrate} baud ({exc})") from exc
+
+    def _sys_para(self) -> tuple[int, ...]:
+        answer = self._command(READ_SYS_PARA, b"", during="ReadSysPara")
+        size = struct.calcsize(SYS_PARA_FORMAT)
+        return struct.unpack(SYS_PARA_FORMAT, self._exact(answer, size, "ReadSysPara"))
+
+    def _wait_for_finger(self, timeout: float) -> None:
+        """Poll GenImg until a finger is imaged; NoFinger when ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._command(GEN_IMG, b"", during="GenImg")
+                return
+            except NoFinger:
+                if time.monotonic() + _FINGER_POLL_SECONDS >= deadline:
+                    raise NoFinger(
+                        f"{self.name} sensor on {self.port}: no finger within {timeout:g} s; "
+                        "ask the person to place the finger flat on the glass",
+                        device=self.name,
+                    ) from None
+                time.sleep(_FINGER_POLL_SECONDS)
+
+    def _command(self, instruction: int, params: bytes, *, during: str) -> bytes:
+        """Send one instruction; return its answer after the confirmation code."""
+        self._reader.reset()
+        self._pending.clear()
+        try:
+            self._port().reset_input_buffer()
+        except (OSError, serial.SerialException) as exc:
+            raise self._absent(f"cannot flush the port ({exc})") from exc
+        self._write(
+            encode_packet(PID_COMMAND, bytes([instruction]) + params, address=self._address)
+        )
+        ack = self._receive(during)
+        if ack.pid != PID_ACK or not ack.payload:
+            raise FrameError(
+                f"{self.name} sensor on {self.port}: answered {during} with packet "
+                f"0x{ack.pid:02X} of {len(ack.payload)} bytes instead of an acknowledge; "
+                "check the sensor address and cable",
+                device=self.name,
+            )
+        raise_for_code(ack.payload[0], during=f"{during} on {self.port}", device=self.name)
+        return ack.payload[1:]
+
+    def _upload(self, instruction: int, params: bytes, *, during: str, limit: int) -> bytes:
+        """A command answered by data packets (UpImage, UpChar): their joined payloads.
+
+        More than ``limit`` bytes is a FrameError, so a sensor that never sends the last
+        packet cannot keep us reading for ever.
+        """
+        self._command(instruction, params, during=during)
+        data = bytearray()
+        while True:
+            packet = self._receive(during)
+            if packet.pid not in (PID_DATA, PID_END_DATA):
+                raise FrameError(
+                    f"{self.name} sensor on {self.port}: packet 0x{packet.pid:02X} inside "
+                    f"the data of {during}; check the cable",
+                    device=self.name,
+                )
+            data += packet.payload
+            if len(data) > limit:
+                raise FrameError(
+                    f"{self.name} sensor on {self.port}: {during} sent more than {limit} "
+                    "bytes; set image_size to the sensor model's",
+                    device=self.name,
+                )
+            if packet.pid == PID_END_DATA:
+                return bytes(data)
+
+    def _receive(self, during: str) -> Packet:
+        """The next packet, within ``read_timeout``."""
+        deadline = time.monotonic() + self.read_timeout
+        heard = False
+        while not self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if heard:
+                    raise DeviceTimeout(
+                        f"{self.name} sensor on {self.port}: {during} answer incomplete after "
+                        f"{self.read_timeout:g} s; check the cable and baud rate",
+                        device=self.name,
+                    )
+                raise self._absent(f"no answer to {during} within {self.read_timeout:g} s")
+            chunk = self._read(remaining)
+            if chunk:
+                heard = True
+                self._pending += self._reader.feed(chunk)
+        return self._pending.pop(0)
+
+    # -- the port ----------------------------------------------------------------------
+
+    def _port(self) -> serial.Serial:
+        if self._serial is None:
+            raise self._absent("the driver was closed")
+        return self._serial
+
+    def _read(self, remaining: float) -> bytes:
+        port = self._port()
+        try:
+            port.timeout = min(_POLL_SECONDS, remaining)
+            return port.read(port.in_waiting or 1)
+        except (OSError, serial.SerialException) as exc:
+            raise self._absent(f"reading failed ({exc})") from exc
+
+    def _write(self, data: bytes) -> None:
+        port = self._port()
+        try:
+            port.write(data)
+        except (OSError, serial.SerialException) as exc:
+            raise self._absent(f"writing failed ({exc})") from exc
+
+    def _exact(self, answer: bytes, size: int, during: str) -> bytes:
+        if len(answer) != size:
+            raise FrameError(
+                f"{self.name} sensor on {self.port}: {during} answered {len(answer)} bytes "
+                f"after the code, expected {size}; is this an R30x sensor?",
+                device=self.name,
+            )
+        return answer
+
+    def _absent(self, what: str) -> DeviceAbsent:
+        return DeviceAbsent(
+            f"{self.name} sensor on {self.port}: {what}; check the cable and power to the "
+            "fingerprint sensor and the port in the kit's configuration",
+            device=self.name,
+        )
