@@ -1,0 +1,238 @@
+"""Driver of a 58/80 mm thermal receipt printer speaking ESC/POS over a serial port.
+
+The kit prints a receipt slip when no card can be printed, so the driver needs only
+three things of ESC/POS (python-escpos and the Epson manual; docs/devices/receipt-printer.md):
+raster images (``GS v 0``), a cut (``GS V 66 0``) and real-time status (``DLE EOT n``),
+whose one-byte answers carry fixed bits the driver checks before trusting them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import serial
+from PIL import Image
+
+from hal.exc import CoverOpen, DeviceAbsent, DeviceBusy, DeviceTimeout, FrameError, PaperOut
+from hal.types import DeviceInfo, PrinterState, PrinterStatus
+
+_INIT = b"\x1b@"  # ESC @: reset modes, clear the line buffer
+_RASTER = b"\x1dv0"  # GS v 0 m xL xH yL yH d1..dk
+_RASTER_NORMAL = 0  # m: no double width/height
+_FEED_LINES = 3
+_FEED = b"\x1bd" + bytes((_FEED_LINES,))  # ESC d n: print and feed n lines
+_CUT = b"\x1dV" + bytes((66, 0))  # GS V 66 0: feed to the cutter and cut
+_STATUS = b"\x10\x04"  # DLE EOT n: real-time status, one byte back
+
+_STATUS_PRINTER = 1
+_STATUS_OFFLINE_CAUSE = 2
+_STATUS_PAPER = 4
+
+_FIXED_MASK = 0x93  # bits 0, 1, 4, 7 of every status byte are fixed...
+_FIXED_VALUE = 0x12  # ...bits 1 and 4 set, bits 0 and 7 clear
+_OFFLINE = 0x08  # n=1 bit 3
+_COVER_OPEN = 0x04  # n=2 bit 2
+_PAPER_END_STOP = 0x20  # n=2 bit 5: stopped at paper end
+_ERROR = 0x40  # n=2 bit 6
+_PAPER_NEAR_END = 0x0C  # n=4 bits 2-3
+_PAPER_OUT = 0x60  # n=4 bits 5-6
+
+#: How long a status query may take before the printer is judged silent.
+_STATUS_SECONDS = 0.5
+#: How long one read waits before the driver looks at its deadline again.
+_POLL_SECONDS = 0.05
+#: Pillow packs mode "1" with bit 1 = white; ESC/POS wants 1 = black.
+_INVERT = bytes(0xFF - value for value in range(256))
+
+#: How long a single write may block (the printer holds off with flow control).
+_WRITE_SECONDS = 5.0
+
+
+class EscPosPrinter:
+    """An ESC/POS receipt printer; satisfies ``hal.contracts.ReceiptPrinter``.
+
+    ``paper_dots`` is the printable width (384 on 58 mm paper, 576 on 80 mm);
+    ``band_rows`` caps the rows of one ``GS v 0``, because many printers refuse
+    or garble taller rasters.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: str,
+        baudrate: int = 19200,
+        paper_dots: int = 384,
+        band_rows: int = 128,
+        name: str = "receipt-printer",
+    ) -> None:
+        if band_rows < 1:
+            raise ValueError(f"band_rows must be at least 1, not {band_rows}")
+        self.name = name
+        self.port = port
+        self.paper_dots = paper_dots
+        self.band_rows = band_rows
+        try:
+            self._serial: serial.Serial | None = serial.Serial(
+                port, baudrate=baudrate, timeout=_POLL_SECONDS, write_timeout=_WRITE_SECONDS
+            )
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceAbsent(
+                f"cannot open the receipt printer's port {port}: {exc}; "
+                "check its cable and the configured port",
+                device=name,
+            ) from exc
+
+    def __repr__(self) -> str:
+        state = "open" if self._serial is not None else "closed"
+        return f"<EscPosPrinter {self.name} port={self.port} {state}>"
+
+    def _port(self) -> serial.Serial:
+        if self._serial is None:
+            raise DeviceAbsent(
+                f"the receipt printer on {self.port} was closed; open it again", device=self.name
+            )
+        return self._serial
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._port().write(data)
+        except serial.SerialTimeoutException as exc:
+            raise DeviceTimeout(
+                f"the receipt printer on {self.port} took no data for {_WRITE_SECONDS:g} s; "
+                "check that it is on and has paper",
+                device=self.name,
+            ) from exc
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceAbsent(
+                f"writing to the receipt printer on {self.port} failed: {exc}; check its cable",
+                device=self.name,
+            ) from exc
+
+    def _query(self, n: int, deadline: float) -> int:
+        """Send DLE EOT ``n`` and return its answer byte, checked for the fixed bits.
+
+        Real-time status is answered at once even mid-job, so a printer silent for
+        ``_STATUS_SECONDS`` is judged gone however long the caller's deadline is.
+        """
+        deadline = min(deadline, time.monotonic() + _STATUS_SECONDS)
+        port = self._port()
+        port.reset_input_buffer()  # a late answer to an earlier query is not this one
+        self._write(_STATUS + bytes((n,)))
+        try:
+            answer = port.read(1)
+            while not answer and time.monotonic() < deadline:
+                answer = port.read(1)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceAbsent(
+                f"reading the receipt printer on {self.port} failed: {exc}; check its cable",
+                device=self.name,
+            ) from exc
+        if not answer:
+            raise DeviceTimeout(
+                f"the receipt printer on {self.port} did not answer status query DLE EOT {n}; "
+                "check that it is switched on and its cable is plugged in",
+                device=self.name,
+            )
+        if answer[0] & _FIXED_MASK != _FIXED_VALUE:
+            raise FrameError(
+                f"the receipt printer on {self.port} answered DLE EOT {n} with "
+                f"0x{answer[0]:02X}, not a status byte; check the baud rate ({port.baudrate})",
+                device=self.name,
+            )
+        return answer[0]
+
+    def _status(self, deadline: float) -> PrinterStatus:
+        printer = self._query(_STATUS_PRINTER, deadline)
+        cause = self._query(_STATUS_OFFLINE_CAUSE, deadline)
+        paper = self._query(_STATUS_PAPER, deadline)
+        if cause & _COVER_OPEN:
+            return PrinterStatus(PrinterState.COVER_OPEN, "cover open")
+        if paper & _PAPER_OUT or cause & _PAPER_END_STOP:
+            return PrinterStatus(PrinterState.NO_MEDIA, "paper out")
+        if cause & _ERROR:
+            return PrinterStatus(PrinterState.OFFLINE, "error: switch the printer off and on")
+        if printer & _OFFLINE:
+            return PrinterStatus(PrinterState.OFFLINE, "offline (feeding or busy)")
+        if paper & _PAPER_NEAR_END:
+            return PrinterStatus(PrinterState.READY, "paper near end")
+        return PrinterStatus(PrinterState.READY)
+
+    def status(self) -> PrinterStatus:
+        """Ask the printer's state with DLE EOT 1, 2 and 4; raises DeviceTimeout if silent."""
+        return self._status(time.monotonic() + _STATUS_SECONDS)
+
+    def _raise_unless_ready(self, status: PrinterStatus, when: str) -> None:
+        where = f"receipt printer on {self.port}"
+        if status.state is PrinterState.COVER_OPEN:
+            raise CoverOpen(f"{when}: the {where} has its cover open; close it", device=self.name)
+        if status.state is PrinterState.NO_MEDIA:
+            raise PaperOut(f"{when}: the {where} is out of paper; load a roll", device=self.name)
+        if not status.ready:
+            raise DeviceBusy(f"{when}: the {where} is {status.detail}", device=self.name)
+
+    def print_image(self, image: Image.Image, *, timeout: float) -> None:
+        """Print ``image`` as a 1-bit raster, left-aligned, then feed and cut.
+
+        The status is checked before anything is sent, so a missing roll costs no
+        half-printed slip, and again after the cut, so paper running out mid-slip
+        is reported rather than silently producing a torn receipt.
+        """
+        if image.width > self.paper_dots:
+            raise ValueError(
+                f"the image is {image.width} dots wide but the receipt paper takes "
+                f"{self.paper_dots}; scale it down"
+            )
+        deadline = time.monotonic() + timeout
+        self._raise_unless_ready(self._status(deadline), "before printing")
+        self._write(_INIT)
+        bitmap = image.convert("1")
+        for top in range(0, bitmap.height, self.band_rows):
+            band = bitmap.crop((0, top, bitmap.width, min(top + self.band_rows, bitmap.height)))
+            self._write(_raster(band))
+            if time.monotonic() >= deadline:
+                raise DeviceTimeout(
+                    f"printing on the receipt printer on {self.port} took over {timeout:g} s",
+                    device=self.name,
+                )
+        self._write(_FEED + _CUT)
+        self._raise_unless_ready(self._status(deadline), "after printing")
+
+    def probe(self) -> DeviceInfo:
+        """Ask the printer's status: an answer proves an ESC/POS printer is there."""
+        try:
+            status = self.status()
+        except DeviceTimeout as exc:
+            raise DeviceAbsent(
+                f"no receipt printer answers on {self.port}; check its power and cable",
+                device=self.name,
+            ) from exc
+        detail = {
+            "port": self.port,
+            "paper_dots": str(self.paper_dots),
+            "state": status.state.value,
+        }
+        if status.detail:
+            detail["detail"] = status.detail
+        return DeviceInfo(name=self.name, model="ESC/POS receipt printer", detail=detail)
+
+    def close(self) -> None:
+        """Release the serial port; safe to call twice."""
+        if self._serial is not None:
+            self._serial.close()
+            self._serial = None
+
+    def __enter__(self) -> EscPosPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _raster(band: Image.Image) -> bytes:
+    """One ``GS v 0`` command for a 1-bit band: rows padded to whole bytes, 1 = black."""
+    width_bytes = (band.width + 7) // 8
+    padded = Image.new("1", (width_bytes * 8, band.height), 255)  # padding is white
+    padded.paste(band, (0, 0))
+    data = padded.tobytes().translate(_INVERT)
+    header = bytes((_RASTER_NORMAL,)) + width_bytes.to_bytes(2, "little")
+    return _RASTER + header + band.height.to_bytes(2, "little") + data
