@@ -1,0 +1,94 @@
+"""The enrolment in progress, and how it is journaled after every completed step.
+
+The journal holds plain CBOR-able maps, so a crash or a pulled battery loses at most the
+step under way: after reboot :meth:`Draft.from_map` brings back everything captured, and
+:meth:`Draft.next_step` says where to continue.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.model import Enrolment, FingerRecord, Resident
+from storage.profile import resident_from_map, resident_to_map
+
+
+@dataclass
+class Approval:
+    """What a supervisor is asked to approve: all fingers excepted, a void, a reprint."""
+
+    purpose: str  # "all_fingers" | "void" | "reprint"
+    seq: int | None = None
+
+
+@dataclass
+class Draft:
+    resident: Resident
+    officer_id: str
+    started_at: datetime
+    walk_in: bool = False
+    face_jpeg: bytes | None = None
+    fingers: dict[int, FingerRecord] = field(default_factory=dict)
+    signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
+    signature_png: bytes | None = None
+    signature_declined: bool = False
+    approvals: list[str] = field(default_factory=list)
+
+    def next_step(self, fingers: tuple[int, ...]) -> str:
+        """The first capture step not yet done: face, fingers, signature or review."""
+        if self.face_jpeg is None:
+            return "face"
+        if any(position not in self.fingers for position in fingers):
+            return "fingers"
+        if self.signature_png is None and not self.signature_declined:
+            return "signature"
+        return "review"
+
+    def enrolment(self, *, print_card: bool) -> Enrolment:
+        return Enrolment(
+            resident=self.resident,
+            officer_id=self.officer_id,
+            started_at=self.started_at,
+            face_jpeg=self.face_jpeg,
+            fingers=tuple(self.fingers[p] for p in sorted(self.fingers)),
+            signature_strokes=self.signature_strokes,
+            signature_png=self.signature_png,
+            print_card=print_card,
+            walk_in=self.walk_in,
+            approvals=tuple(self.approvals),
+        )
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "resident": resident_to_map(self.resident),
+            "officer_id": self.officer_id,
+            "started_at": self.started_at.isoformat(),
+            "walk_in": self.walk_in,
+            "face_jpeg": self.face_jpeg,
+            "fingers": [dataclasses.asdict(f) for f in self.fingers.values()],
+            "signature_strokes": [list(map(list, s)) for s in self.signature_strokes],
+            "signature_png": self.signature_png,
+            "signature_declined": self.signature_declined,
+            "approvals": list(self.approvals),
+        }
+
+    @classmethod
+    def from_map(cls, data: dict[str, Any]) -> Draft:
+        fingers = [FingerRecord(**dict(f)) for f in data["fingers"]]
+        return cls(
+            resident=resident_from_map(dict(data["resident"])),
+            officer_id=data["officer_id"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            walk_in=data["walk_in"],
+            face_jpeg=data["face_jpeg"],
+            fingers={f.position: f for f in fingers},
+            signature_strokes=tuple(
+                tuple((int(x), int(y)) for x, y in stroke) for stroke in data["signature_strokes"]
+            ),
+            signature_png=data["signature_png"],
+            signature_declined=data["signature_declined"],
+            approvals=list(data["approvals"]),
+        )

@@ -1,0 +1,201 @@
+"""Every text the kit shows, in Bahasa Indonesia (the default) and English, in one place.
+
+A prompt is up to four display lines of at most :data:`WIDTH` characters before its
+placeholders are filled; values that make a line longer are cut by the screen, never
+wrapped into the next prompt line.  A test holds every entry to these rules.
+"""
+
+from __future__ import annotations
+
+import enum
+
+#: Characters per display line the prompts are written for (SSD1306 128 px, 6 px font).
+WIDTH = 21
+
+
+class Language(enum.Enum):
+    ID = "id"
+    EN = "en"
+
+
+#: key -> (Bahasa Indonesia, English); lines separated by "\n".
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "boot": ("Jemput menyala...", "Jemput starting..."),
+    "self_test": ("Memeriksa perangkat", "Checking devices"),
+    "self_test_fault": (
+        "Rusak: {device}\nHubungi teknisi\nOK=lanjut",
+        "Faulty: {device}\nCall a technician\nOK=continue",
+    ),
+    "locked": (
+        "TERKUNCI\nLetakkan jari petugas\natau OK untuk PIN",
+        "LOCKED\nPlace officer finger\nor OK for PIN",
+    ),
+    "finger_unknown": (
+        "Jari tidak dikenal\nCoba lagi / OK=PIN",
+        "Finger not known\nTry again / OK=PIN",
+    ),
+    "choose_officer": ("Pilih petugas:", "Choose officer:"),
+    "pin": (
+        "PIN {name}:\n{entry}\n^v angka OK=lanjut",
+        "PIN for {name}:\n{entry}\n^v digit OK=next",
+    ),
+    "pin_wrong": ("PIN salah", "Wrong PIN"),
+    "welcome": ("Selamat datang\n{name}", "Welcome\n{name}"),
+    "ready": ("SIAP {battery} kartu:{stock}", "READY {battery} cards:{stock}"),
+    "walk_in": ("+ Datang langsung", "+ Walk-in (NIK)"),
+    "admin": ("* Menu petugas", "* Officer menu"),
+    "all_recorded": ("(semua sudah rekam)", "(all recorded)"),
+    "refused_battery": (
+        "Baterai lemah {percent}%\nIsi daya dulu\nTidak bisa mulai",
+        "Battery low {percent}%\nCharge the kit\nCannot start",
+    ),
+    "refused_storage": (
+        "Penyimpanan penuh\nKumpulkan data dulu\nTidak bisa mulai",
+        "Storage full\nCollect records first\nCannot start",
+    ),
+    "nik_entry": (
+        "NIK datang langsung:\n{entry}\n^v angka OK=lanjut",
+        "Walk-in NIK:\n{entry}\n^v digit OK=next",
+    ),
+    "nik_bad": ("NIK tidak sah:\n{reason}", "NIK not valid:\n{reason}"),
+    "nik_known": ("NIK ada di daftar\nPilih dari daftar", "NIK is on the list\nChoose it there"),
+    "nik_recorded": ("NIK sudah direkam\ndi kit ini", "NIK already recorded\non this kit"),
+    "confirm_person": (
+        "{name}\nNIK {nik}\nLahir {born}\nOK=mulai BACK=batal",
+        "{name}\nNIK {nik}\nBorn {born}\nOK=start BACK=back",
+    ),
+    "under_age": (
+        "Belum {age} tahun\nBelum wajib KTP-el\nOK=kembali",
+        "Under {age} years\nNo e-KTP yet\nOK=back",
+    ),
+    "face": (
+        "FOTO WAJAH\nMenghadap kamera\nOK=potret",
+        "FACE PHOTO\nFace the camera\nOK=take photo",
+    ),
+    "face_busy": ("Memotret...", "Taking photo..."),
+    "face_ok": ("Foto diambil\nOK=lanjut BACK=ulang", "Photo taken\nOK=next BACK=retake"),
+    "fingers": (
+        "SIDIK JARI {index}/{count}\n{finger}\nLetakkan jari\nv=pengecualian",
+        "FINGER {index}/{count}\n{finger}\nPlace the finger\nv=exception",
+    ),
+    "finger_poor": (
+        "{finger}: kurang jelas\nPercobaan {attempt}/{tries}\nOK=ulang v=pengecualian",
+        "{finger}: poor image\nAttempt {attempt}/{tries}\nOK=retry v=exception",
+    ),
+    "finger_none": (
+        "{finger}: tidak ada\njari terdeteksi\nOK=ulang v=pengecualian",
+        "{finger}: no finger\ndetected\nOK=retry v=exception",
+    ),
+    "finger_give_up": (
+        "{finger} gagal {tries}x\nCatat pengecualian\nOK=pilih",
+        "{finger} failed {tries}x\nRecord an exception\nOK=choose",
+    ),
+    "exception_title": ("Pengecualian {finger}:", "Exception {finger}:"),
+    "exception.missing": ("Tidak ada jari", "Missing"),
+    "exception.amputated": ("Diamputasi", "Amputated"),
+    "exception.bandaged": ("Diperban", "Bandaged"),
+    "exception.unreadable": ("Tidak terbaca", "Unreadable"),
+    "finger.1": ("Jempol kanan", "Right thumb"),
+    "finger.2": ("Telunjuk kanan", "Right index"),
+    "finger.3": ("Jari tengah kanan", "Right middle"),
+    "finger.4": ("Jari manis kanan", "Right ring"),
+    "finger.5": ("Kelingking kanan", "Right little"),
+    "finger.6": ("Jempol kiri", "Left thumb"),
+    "finger.7": ("Telunjuk kiri", "Left index"),
+    "finger.8": ("Jari tengah kiri", "Left middle"),
+    "finger.9": ("Jari manis kiri", "Left ring"),
+    "finger.10": ("Kelingking kiri", "Left little"),
+    "approval": (
+        "PERLU SUPERVISOR\n{why}\nJari supervisor\natau OK=PIN",
+        "SUPERVISOR NEEDED\n{why}\nSupervisor finger\nor OK=PIN",
+    ),
+    "approval.all_fingers": ("Semua jari dikecual.", "All fingers excepted"),
+    "approval.void": ("Batalkan rekaman #{seq}", "Void record #{seq}"),
+    "approval.reprint": ("Cetak ulang #{seq}", "Reprint #{seq}"),
+    "not_supervisor": ("Bukan supervisor", "Not a supervisor"),
+    "signature": (
+        "TANDA TANGAN\nTanda tangan di pad\nlalu angkat pena\nv=tidak bisa ttd",
+        "SIGNATURE\nSign on the pad\nthen lift the pen\nv=cannot sign",
+    ),
+    "signature_none": (
+        "Belum ada tanda\ntangan. OK=ulang\nv=tidak bisa ttd",
+        "No signature yet\nOK=retry\nv=cannot sign",
+    ),
+    "signature_ok": (
+        "Tanda tangan diambil\nOK=lanjut BACK=ulang",
+        "Signature taken\nOK=next BACK=redo",
+    ),
+    "review": (
+        "PERIKSA {name}\nWajah:{face} Jari:{fingers}\nTtd:{signature} Cetak:{card}\nOK=simpan",
+        "REVIEW {name}\nFace:{face} Fingers:{fingers}\nSign:{signature} Card:{card}\nOK=save",
+    ),
+    "yes": ("ya", "yes"),
+    "no": ("tidak", "no"),
+    "sealing": ("Menyimpan...\nJangan matikan", "Saving...\nDo not switch off"),
+    "seal_failed": (
+        "GAGAL MENYIMPAN\n{reason}\nData masih di jurnal\nOK=coba lagi",
+        "SAVE FAILED\n{reason}\nData kept in journal\nOK=try again",
+    ),
+    "printing": ("Mencetak kartu...", "Printing card..."),
+    "print_failed": (
+        "Cetak gagal:\n{reason}\nKartu rusak dicatat\nOK=cetak slip",
+        "Print failed:\n{reason}\nCard marked spoiled\nOK=print slip",
+    ),
+    "slip_printing": ("Mencetak slip...", "Printing slip..."),
+    "slip_failed": (
+        "Slip gagal: {reason}\nCatat no. rekaman\n#{seq}  OK=lanjut",
+        "Slip failed: {reason}\nWrite down record\n#{seq}  OK=next",
+    ),
+    "done": (
+        "TERSIMPAN #{seq}\n{name}\n{outcome}\nOK=berikutnya",
+        "SAVED #{seq}\n{name}\n{outcome}\nOK=next",
+    ),
+    "outcome.card": ("Kartu dicetak", "Card printed"),
+    "outcome.slip": ("Slip dicetak", "Slip printed"),
+    "outcome.none": ("Tanpa cetak", "Nothing printed"),
+    "outcome.void": ("Rekaman #{voided} batal", "Record #{voided} void"),
+    "print_question": (
+        "Kartu #{seq} keluar?\n{serial}\nOK=ya BACK=tidak",
+        "Did card #{seq} come\nout? {serial}\nOK=yes BACK=no",
+    ),
+    "resume": (
+        "LANJUTKAN?\n{name}\nOK=lanjut\ntahan BACK=buang",
+        "RESUME?\n{name}\nOK=resume\nhold BACK=discard",
+    ),
+    "confirm_cancel": (
+        "BATALKAN perekaman?\nData orang ini hilang\nOK=ya BACK=tidak",
+        "CANCEL enrolment?\nThis person's data\nis lost. OK=yes BACK=no",
+    ),
+    "confirm_discard": (
+        "BUANG rekaman jurnal?\nOK=ya BACK=tidak",
+        "DISCARD journal?\nOK=yes BACK=no",
+    ),
+    "admin.load_cards": ("Muat kartu blangko", "Load blank cards"),
+    "admin.void": ("Batalkan rekaman", "Void a record"),
+    "admin.language": ("Bahasa: Indonesia", "Language: English"),
+    "admin.lock": ("Kunci kit", "Lock the kit"),
+    "admin.back": ("< Kembali", "< Back"),
+    "load_cards": (
+        "Jumlah kartu dimuat:\n{entry}\n^v angka OK=simpan",
+        "Cards loaded:\n{entry}\n^v digit OK=save",
+    ),
+    "cards_loaded": ("{count} kartu dimuat\nStok: {stock}", "{count} cards loaded\nStock: {stock}"),
+    "void_choose": ("Rekaman dibatalkan:", "Record to void:"),
+    "void_none": ("Belum ada rekaman", "No records yet"),
+    "shutdown": (
+        "BATERAI HABIS\nData aman\nMematikan...",
+        "BATTERY EMPTY\nData is safe\nShutting down...",
+    ),
+    "device_error": ("{device}: {reason}\nOK=ulang", "{device}: {reason}\nOK=retry"),
+}
+
+
+def prompt(key: str, language: Language = Language.ID, **values: object) -> list[str]:
+    """The lines of prompt ``key`` in ``language``, placeholders filled."""
+    text = CATALOGUE[key][0 if language is Language.ID else 1]
+    return text.format(**values).split("\n")
+
+
+def word(key: str, language: Language = Language.ID, **values: object) -> str:
+    """A one-line prompt (a finger name, a menu item) as a string."""
+    return prompt(key, language, **values)[0]

@@ -1,0 +1,73 @@
+"""One running kit: devices, store, capture controller and event loop, wired together.
+
+The same wiring serves the Pi, the terminal simulator and the scripted demo; only the
+devices and the clock differ.  Button presses from the panel's thread reach the controller
+as events on the loop's one queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from capture.controller import Controller
+from capture.events import ButtonEvent
+from capture.prompts import Language
+from firmware.loop import EventLoop
+from hal.contracts import Devices
+from hal.types import Button, Press
+from storage.kit import KitStore
+
+
+class Kit:
+    """Wires ``devices`` and ``store`` to a capture controller on an event loop."""
+
+    def __init__(
+        self,
+        devices: Devices,
+        store: KitStore,
+        *,
+        now: Callable[[], datetime],
+        language: Language = Language.ID,
+        tick_seconds: float = 1.0,
+        after_event: Callable[[], None] | None = None,
+    ) -> None:
+        self.devices = devices
+        self.store = store
+        self._after_event = after_event
+        self.loop = EventLoop(self._handle, now=now, tick_seconds=tick_seconds)
+        self.controller = Controller(
+            devices, store, run_job=self.loop.run_job, now=now, language=language
+        )
+        devices.panel.on_button(self.press)
+
+    def _handle(self, event: object) -> None:
+        self.controller.handle(event)
+        if self._after_event is not None:
+            self._after_event()
+
+    def press(self, button: Button, press: Press = Press.SHORT) -> None:
+        """A button, from any thread: queued for the loop."""
+        self.loop.post(ButtonEvent(button, press))
+
+    def start(self) -> None:
+        """Boot the controller; call on the thread that runs the loop, before it runs."""
+        self.controller.start()
+
+    def settle(self, *, timeout: float = 30.0) -> None:
+        """Run the loop until no event waits and no device job runs (scripted sessions)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.loop.busy() or self.controller.busy:
+            if time.monotonic() > deadline:
+                state = self.controller.state
+                raise TimeoutError(f"the kit did not settle within {timeout:.0f} s in {state}")
+            self.loop.step(timeout=0.05)
+
+    def close(self) -> None:
+        """Stop the loop, release the devices, close the store; safe twice."""
+        self.loop.close()
+        self.devices.panel.on_button(None)
+        self.devices.close()
+        self.store.close()

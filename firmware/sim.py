@@ -1,0 +1,132 @@
+"""The simulated kit: a world in front of it, device doubles, and a demo provisioning.
+
+A data folder that was never provisioned gets a demo authority (``DATA_DIR/demo-authority``,
+marked as a demo everywhere it shows), two demo officers and a worklist of the world's
+residents, so ``jemput-kit run --sim`` and ``jemput-kit demo`` work on a fresh clone and
+``jemput-prov verify`` can check what they sealed.  Only `firmware` may import `hw_sim`,
+and only for this backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from capture.controller import Controller
+from hal.contracts import Devices
+from hal.types import FingerPosition
+from hw_sim.doubles import sim_devices
+from hw_sim.fingerprints import template_of
+from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
+from storage.keys import Authority
+from storage.kit import provision
+from storage.model import Policy, Resident, Role, Sex
+from storage.officers import make_officer
+
+DEMO_KIT_ID = "DEMO-3505-01"
+DEMO_REGION = "3505"
+DEMO_AUTHORITY = "demo-authority"
+#: Residents on the demo worklist; runs of `jemput-kit demo` work through them in turn.
+DEMO_WORKLIST = 60
+DEMO_WALK_INS = 20
+DEMO_CARDS = 40
+
+
+@dataclass
+class SimKit:
+    world: World
+    devices: Devices
+
+
+def resident_of(person: Person) -> Resident:
+    """A world person as the village worklist names them."""
+    return Resident(
+        nik=person.nik,
+        name=person.name,
+        sex=Sex(person.sex),
+        birth_place=person.birth_place,
+        birth_date=person.birth_date,
+        province=PROVINCE,
+        regency=REGENCY,
+        district=person.district,
+        village=person.village,
+        address=person.address,
+        rt_rw=person.rt_rw,
+        religion=person.religion,
+        marital_status="KAWIN",
+        occupation=person.occupation,
+        blood_type=person.blood_type,
+        worklist_ref=person.nik,
+    )
+
+
+def demo_world(seed: int, *, clock_speed: float = 1.0) -> World:
+    return World(seed, people=DEMO_WORKLIST, walk_ins=DEMO_WALK_INS, clock_speed=clock_speed)
+
+
+def provision_demo(data_dir: Path, world: World, *, now: datetime) -> bool:
+    """Make ``data_dir`` a demo kit unless it already is a kit; True when it provisioned."""
+    if (data_dir / "kit" / "profile.cbor").exists():
+        return False
+    data_dir.mkdir(parents=True, exist_ok=True)
+    authority_dir = data_dir / DEMO_AUTHORITY
+    authority = (
+        Authority.load(authority_dir)
+        if (authority_dir / "authority.pub.cbor").exists()
+        else Authority.init(authority_dir, name="DEMO AUTHORITY - not for real records", demo=True)
+    )
+    officers = tuple(
+        make_officer(o.officer_id, o.name, Role(o.role), o.pin, finger_pages=(page,))
+        for page, o in enumerate(world.officers)
+    )
+    provision(
+        data_dir,
+        authority=authority,
+        kit_id=DEMO_KIT_ID,
+        region=DEMO_REGION,
+        officers=officers,
+        worklist=tuple(resident_of(p) for p in world.residents),
+        policy=Policy(print_on_site=True),
+        now=now,
+        demo=True,
+    )
+    return True
+
+
+def enrol_officers(devices: Devices, officers: list[SimOfficer]) -> None:
+    """Put the officers' login fingers into the sensor's library, as flashing does."""
+    for page, officer in enumerate(officers):
+        template = template_of(officer.seed, int(FingerPosition.RIGHT_INDEX))
+        devices.fingerprint.enrol(page, template)
+
+
+def build(world: World, *, time_scale: float) -> SimKit:
+    devices = sim_devices(world, time_scale=time_scale)
+    enrol_officers(devices, world.officers)
+    return SimKit(world, devices)
+
+
+class Bystanders:
+    """Whoever the kit is dealing with stands in front of it, as people do in a hall.
+
+    Locked: the officer on duty, offering a finger unless :attr:`offer_finger` is off (then
+    they use their PIN); a supervisor's approval: the supervisor; during an enrolment: that
+    resident.  Install with ``world.follow(Bystanders(world, controller))``.
+    """
+
+    def __init__(self, world: World, controller: Controller) -> None:
+        self._world = world
+        self._controller = controller
+        self.offer_finger = True
+        self.officer = world.officers[0]
+        self.supervisor = next(o for o in world.officers if o.role == "supervisor")
+
+    def __call__(self) -> Person | SimOfficer | None:
+        state = self._controller.state
+        if state == "locked":
+            return self.officer if self.offer_finger else None
+        if state == "approval":
+            return self.supervisor if self.offer_finger else None
+        draft = self._controller.draft
+        return self._world.person(draft.resident.nik) if draft is not None else None

@@ -1,0 +1,96 @@
+"""What provisioning gave the kit: identity, policy, officers, worklist, authority keys.
+
+Kept as one CBOR file, replaced whole at a reflash, separate from the SQLite state so a
+damaged database never costs the kit its provisioning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from storage import codec
+from storage.errors import StateError
+from storage.files import write_atomic
+from storage.model import Officer, Policy, Resident, Role, Sex
+
+
+@dataclass(frozen=True)
+class Profile:
+    kit_id: str
+    region: str
+    policy: Policy
+    officers: tuple[Officer, ...]
+    worklist: tuple[Resident, ...]
+    authority: bytes  # AuthorityPublic.to_cbor()
+    demo: bool = False
+
+
+def resident_to_map(resident: Resident) -> dict[str, Any]:
+    data = dataclasses.asdict(resident)
+    data["sex"] = resident.sex.value
+    data["birth_date"] = resident.birth_date.isoformat()
+    return data
+
+
+def resident_from_map(data: dict[str, Any]) -> Resident:
+    fields = dict(data)
+    fields["sex"] = Sex(fields["sex"])
+    fields["birth_date"] = date.fromisoformat(fields["birth_date"])
+    return Resident(**fields)
+
+
+def _officer_to_map(officer: Officer) -> dict[str, Any]:
+    data = dataclasses.asdict(officer)
+    data["role"] = officer.role.value
+    data["finger_pages"] = list(officer.finger_pages)
+    return data
+
+
+def _officer_from_map(data: dict[str, Any]) -> Officer:
+    fields = dict(data)
+    fields["role"] = Role(fields["role"])
+    fields["finger_pages"] = tuple(fields["finger_pages"])
+    return Officer(**fields)
+
+
+def _policy_to_map(policy: Policy) -> dict[str, Any]:
+    data = dataclasses.asdict(policy)
+    data["fingers"] = list(policy.fingers)
+    return data
+
+
+def save_profile(path: Path, profile: Profile) -> None:
+    data = {
+        "kit_id": profile.kit_id,
+        "region": profile.region,
+        "policy": _policy_to_map(profile.policy),
+        "officers": [_officer_to_map(o) for o in profile.officers],
+        "worklist": [resident_to_map(r) for r in profile.worklist],
+        "authority": profile.authority,
+        "demo": profile.demo,
+    }
+    write_atomic(path, codec.dumps(data), replace=True)
+
+
+def load_profile(path: Path) -> Profile:
+    try:
+        data = codec.loads(path.read_bytes(), max_bytes=64 * 1024 * 1024)
+        policy = dict(data["policy"])
+        policy["fingers"] = tuple(policy["fingers"])
+        return Profile(
+            kit_id=data["kit_id"],
+            region=data["region"],
+            policy=Policy(**policy),
+            officers=tuple(_officer_from_map(o) for o in data["officers"]),
+            worklist=tuple(resident_from_map(r) for r in data["worklist"]),
+            authority=data["authority"],
+            demo=data["demo"],
+        )
+    except FileNotFoundError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"kit profile {path} is damaged ({exc}): reflash the kit") from exc

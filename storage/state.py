@@ -1,0 +1,263 @@
+"""The kit's mutable state in SQLite: journal, card ledger, audit chain, receipts, index.
+
+WAL with synchronous=FULL, so a committed transaction survives a pulled battery.  The
+schema carries a version and is migrated forward step by step; the records stay the truth
+and the index is rebuilt from them whenever the two disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from storage import codec
+from storage.errors import StateError
+from storage.model import PrintAttempt
+
+#: Each entry migrates the schema from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE journal (id INTEGER PRIMARY KEY CHECK (id = 1), state BLOB NOT NULL,
+                          saved_at TEXT NOT NULL);
+    CREATE TABLE ledger (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL
+                         CHECK (kind IN ('load', 'begin', 'printed', 'spoiled')),
+                         serial TEXT, seq INTEGER, count INTEGER, reason TEXT, officer TEXT);
+    CREATE TABLE audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,
+                        detail TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);
+    CREATE TABLE records (seq INTEGER PRIMARY KEY, digest BLOB NOT NULL, size INTEGER NOT NULL,
+                          sealed_at TEXT NOT NULL, officer TEXT NOT NULL, worklist_ref TEXT,
+                          voids INTEGER, print_card INTEGER NOT NULL);
+    CREATE TABLE receipts (id INTEGER PRIMARY KEY, at TEXT NOT NULL, up_to_seq INTEGER NOT NULL,
+                           head BLOB NOT NULL, receipt BLOB NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+GENESIS = bytes(32)
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """Open (creating or migrating) the state database; StateError if it is damaged."""
+    try:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        (status,) = db.execute("PRAGMA quick_check").fetchone()
+        if status != "ok":
+            raise sqlite3.DatabaseError(status)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"{path} has schema version {version}, newer than this software "
+                f"({SCHEMA_VERSION}): install the newer Jemput"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            with _transaction(db):
+                for statement in filter(str.strip, MIGRATIONS[step].split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+    except sqlite3.DatabaseError as exc:
+        raise StateError(f"state database {path} is damaged: {exc}") from exc
+    return db
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _iso(now: datetime) -> str:
+    return now.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class SqliteJournal:
+    """The enrolment in progress, one CBOR map, replaced after every completed step."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
+        self._db, self._lock, self._now = db, lock, now
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        blob = codec.dumps(dict(state))
+        with self._lock, _transaction(self._db) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO journal (id, state, saved_at) VALUES (1, ?, ?)",
+                (blob, _iso(self._now())),
+            )
+
+    def load(self) -> Mapping[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM journal WHERE id = 1").fetchone()
+        return codec.loads(row[0]) if row else None
+
+    def clear(self) -> None:
+        with self._lock, _transaction(self._db) as db:
+            db.execute("DELETE FROM journal")
+
+
+class SqliteLedger:
+    """Blank cards: loaded, taken for one record, printed or spoiled. Stock is derived."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        lock: threading.Lock,
+        now: Callable[[], datetime],
+        kit_id: Callable[[], str],
+    ) -> None:
+        self._db, self._lock, self._now, self._kit_id = db, lock, now, kit_id
+
+    def _stock(self, db: sqlite3.Connection) -> int:
+        loaded = db.execute("SELECT COALESCE(SUM(count), 0) FROM ledger WHERE kind = 'load'")
+        taken = db.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'begin'")
+        return loaded.fetchone()[0] - taken.fetchone()[0]
+
+    def stock(self) -> int:
+        with self._lock:
+            return self._stock(self._db)
+
+    def load(self, count: int, *, officer_id: str) -> None:
+        if not 0 < count <= 1000:
+            raise ValueError(f"card count {count} is not between 1 and 1000")
+        with self._lock, _transaction(self._db) as db:
+            db.execute(
+                "INSERT INTO ledger (at, kind, count, officer) VALUES (?, 'load', ?, ?)",
+                (_iso(self._now()), count, officer_id),
+            )
+
+    def begin_print(self, seq: int) -> str:
+        with self._lock, _transaction(self._db) as db:
+            if self._stock(db) <= 0:
+                raise StateError("no blank cards left in the ledger: load cards first")
+            number = db.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'begin'").fetchone()[0]
+            serial = f"{self._kit_id()}-C{number + 1:05d}"
+            db.execute(
+                "INSERT INTO ledger (at, kind, serial, seq) VALUES (?, 'begin', ?, ?)",
+                (_iso(self._now()), serial, seq),
+            )
+        return serial
+
+    def _outcome(self, kind: str, serial: str, reason: str | None) -> None:
+        with self._lock, _transaction(self._db) as db:
+            row = db.execute(
+                "SELECT seq FROM ledger WHERE kind = 'begin' AND serial = ?", (serial,)
+            ).fetchone()
+            if row is None:
+                raise StateError(f"card {serial} was never taken for a print")
+            done = db.execute(
+                "SELECT kind FROM ledger WHERE kind IN ('printed', 'spoiled') AND serial = ?",
+                (serial,),
+            ).fetchone()
+            if done:
+                raise StateError(f"card {serial} is already recorded as {done[0]}")
+            db.execute(
+                "INSERT INTO ledger (at, kind, serial, seq, reason) VALUES (?, ?, ?, ?, ?)",
+                (_iso(self._now()), kind, serial, row[0], reason),
+            )
+
+    def printed(self, serial: str) -> None:
+        self._outcome("printed", serial, None)
+
+    def spoiled(self, serial: str, reason: str) -> None:
+        self._outcome("spoiled", serial, reason)
+
+    def unresolved(self) -> list[PrintAttempt]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT serial, seq FROM ledger WHERE kind = 'begin' AND serial NOT IN "
+                "(SELECT serial FROM ledger WHERE kind IN ('printed', 'spoiled')) ORDER BY id"
+            ).fetchall()
+        return [PrintAttempt(serial, seq) for serial, seq in rows]
+
+    def printed_for(self, seq: int) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT serial FROM ledger WHERE kind = 'printed' AND seq = ? ORDER BY id", (seq,)
+            ).fetchall()
+        return [serial for (serial,) in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Loaded, printed, spoiled, unresolved and stock, for status and the collector."""
+        with self._lock:
+            rows = dict(
+                self._db.execute(
+                    "SELECT kind, CASE kind WHEN 'load' THEN SUM(count) ELSE COUNT(*) END "
+                    "FROM ledger GROUP BY kind"
+                ).fetchall()
+            )
+        loaded, begun = rows.get("load", 0), rows.get("begin", 0)
+        printed, spoiled = rows.get("printed", 0), rows.get("spoiled", 0)
+        return {
+            "loaded": loaded,
+            "printed": printed,
+            "spoiled": spoiled,
+            "unresolved": begun - printed - spoiled,
+            "stock": loaded - begun,
+        }
+
+
+@dataclass(frozen=True)
+class AuditBreak:
+    """Where the audit chain stops verifying."""
+
+    entry_id: int
+    reason: str
+
+
+class SqliteAudit:
+    """An append-only, hash-chained log of what happened on the kit."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
+        self._db, self._lock, self._now = db, lock, now
+
+    @staticmethod
+    def _hash(prev: bytes, entry_id: int, at: str, kind: str, detail: str) -> bytes:
+        body = json.dumps([entry_id, at, kind, detail], ensure_ascii=False).encode()
+        return hashlib.sha256(prev + body).digest()
+
+    def append(self, kind: str, **detail: Any) -> None:
+        text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
+        at = _iso(self._now())
+        with self._lock, _transaction(self._db) as db:
+            row = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+            entry_id, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+            db.execute(
+                "INSERT INTO audit (id, at, kind, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
+                (entry_id, at, kind, text, prev, self._hash(prev, entry_id, at, kind, text)),
+            )
+
+    def entries(self) -> list[tuple[int, str, str, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, at, kind, detail FROM audit ORDER BY id")
+            return [(i, at, kind, json.loads(detail)) for i, at, kind, detail in rows]
+
+    def check(self) -> AuditBreak | None:
+        """The first entry whose link or hash does not verify, or None when intact."""
+        prev, expected_id = GENESIS, 1
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, at, kind, detail, prev, hash FROM audit ORDER BY id"
+            )
+            for entry_id, at, kind, detail, link, digest in rows:
+                if entry_id != expected_id:
+                    return AuditBreak(expected_id, f"entry {expected_id} is missing")
+                if link != prev:
+                    return AuditBreak(entry_id, "does not link to the entry before it")
+                if digest != self._hash(prev, entry_id, at, kind, detail):
+                    return AuditBreak(entry_id, "was altered after it was written")
+                prev, expected_id = digest, expected_id + 1
+        return None
