@@ -1,0 +1,269 @@
+"""jemput-prov on real files: keys made by `authority init`, records sealed by a KitStore.
+
+Nothing is mocked: the kit is provisioned and seals records as on the device, and each
+test damages a copy of it the way a bad SD card or a tampering hand would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
+from storage.keys import Authority
+from storage.kit import KitStore, provision
+from storage.model import Enrolment, FingerRecord, Policy, Resident, Role, Sex
+from storage.officers import make_officer
+
+NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "worklist-blitar.csv"
+RESIDENTS = (
+    Resident(
+        "3505085403070017",
+        "SITI NUR AINI",
+        Sex.FEMALE,
+        "BLITAR",
+        date(2007, 3, 14),
+        village="SAWENTAR",
+        worklist_ref="SWT-2024-001",
+    ),
+    Resident(
+        "3505080211850024",
+        "AHMAD FAUZI",
+        Sex.MALE,
+        "BLITAR",
+        date(1985, 11, 2),
+        village="SAWENTAR",
+        worklist_ref="SWT-2024-002",
+    ),
+)
+FACE = b"\xff\xd8face-jpeg"
+SIGNATURE = b"\x89PNGsignature"
+
+
+def finger_png(position: int) -> bytes:
+    return b"\x89PNGfinger-%d" % position
+
+
+@dataclass
+class Site:
+    """An authority folder and a kit data folder with three sealed records."""
+
+    authority: Path
+    data: Path
+
+    @property
+    def records(self) -> Path:
+        return self.data / "records"
+
+
+def enrolment(resident: Resident) -> Enrolment:
+    return Enrolment(
+        resident=resident,
+        officer_id="OFC-1",
+        started_at=NOW,
+        face_jpeg=FACE,
+        fingers=(
+            FingerRecord(1, image_png=finger_png(1), template=b"t1", quality=71),
+            FingerRecord(2, exception="amputated", approved_by="SUP-1"),
+        ),
+        signature_strokes=(((1, 2), (3, 4)),),
+        signature_png=SIGNATURE,
+        approvals=("SUP-1",),
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    root = tmp_path_factory.mktemp("site")
+    site = Site(root / "authority", root / "kit")
+    authority = Authority.init(site.authority, name="Dukcapil Blitar", demo=True)
+    officer = make_officer("OFC-1", "Budi", Role.OFFICER, "123456")
+    provision(
+        site.data,
+        authority=authority,
+        kit_id="KIT-7",
+        region="3505",
+        officers=(officer,),
+        worklist=RESIDENTS,
+        policy=Policy(),
+        now=NOW,
+        demo=True,
+    )
+    store = KitStore(site.data, now=lambda: NOW)
+    try:
+        for resident in (*RESIDENTS, RESIDENTS[0]):
+            store.seal(enrolment(resident))
+    finally:
+        store.close()
+    return site
+
+
+@pytest.fixture
+def site(built: Site, tmp_path: Path) -> Site:
+    """A private copy of the built site that a test may damage."""
+    copy = Site(tmp_path / "authority", tmp_path / "kit")
+    shutil.copytree(built.authority, copy.authority)
+    shutil.copytree(built.data, copy.data)
+    return copy
+
+
+def kit_row(stdout: str, kit_id: str) -> list[str]:
+    """The records, first, last, gaps and problems cells of a kit's row in the table."""
+    row = next(line for line in stdout.splitlines() if f" {kit_id} " in line)
+    return [cell.strip() for cell in row.split("│")[2:7]]
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: object):
+        return runner.invoke(app, [str(arg) for arg in args])
+
+    return invoke
+
+
+def test_authority_init_writes_private_keys_0600(run, tmp_path: Path) -> None:
+    folder = tmp_path / "auth"
+    result = run("authority", "init", folder, "--name", "Dukcapil Kediri")
+    assert result.exit_code == EXIT_OK, result.output
+    for name in ("signing.key", "encryption.key"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o600
+        assert str(folder / name) in result.stdout
+    public = Authority.load(folder).public
+    assert public.name == "Dukcapil Kediri" and not public.demo
+    assert public.kid.hex() in result.stdout
+    assert "offline" in result.stdout
+
+
+def test_authority_init_refuses_existing_keys(run, site: Site) -> None:
+    before = (site.authority / "signing.key").read_bytes()
+    result = run("authority", "init", site.authority)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "already holds authority keys" in result.stderr
+    assert "Traceback" not in result.output
+    assert (site.authority / "signing.key").read_bytes() == before
+
+
+@pytest.mark.parametrize("where", ["data", "records", "parent"])
+def test_verify_good_kit(run, site: Site, where: str) -> None:
+    path = {"data": site.data, "records": site.records, "parent": site.data.parent}[where]
+    result = run("verify", path, "--authority", site.authority)
+    assert result.exit_code == EXIT_OK, result.output
+    assert "KIT-7" in result.stdout
+    assert "DEMO" in result.stdout
+    assert kit_row(result.stdout, "KIT-7") == ["3", "1", "3", "none", "0"]
+
+
+def test_verify_single_record(run, site: Site) -> None:
+    result = run("verify", site.records / "00000002.cose", "--authority", site.authority)
+    assert result.exit_code == EXIT_OK, result.output
+    assert kit_row(result.stdout, "KIT-7")[:3] == ["1", "2", "2"]
+
+
+def test_verify_flipped_byte_names_the_file(run, site: Site) -> None:
+    target = site.records / "00000002.cose"
+    data = bytearray(target.read_bytes())
+    data[-5] ^= 0x01
+    target.write_bytes(bytes(data))
+    result = run("verify", site.data, "--authority", site.authority)
+    assert result.exit_code == EXIT_PROBLEMS
+    assert f"{target}: BadSignature:" in result.stdout
+
+
+def test_verify_deleted_record_names_the_gap(run, site: Site) -> None:
+    (site.records / "00000002.cose").unlink()
+    result = run("verify", site.records, "--authority", site.authority)
+    assert result.exit_code == EXIT_PROBLEMS
+    assert "BrokenChain: record 2 missing before 00000003.cose" in result.stdout
+    assert kit_row(result.stdout, "KIT-7") == ["2", "1", "3", "2", "1"]
+
+
+def test_verify_with_another_authority_fails_the_certificate(run, site: Site, tmp_path) -> None:
+    other = tmp_path / "other"
+    Authority.init(other, name="Other")
+    result = run("verify", site.data, "--authority", other)
+    assert result.exit_code == EXIT_PROBLEMS
+    assert f"{site.records / 'kit.cert'}: ForeignCertificate:" in result.stdout
+    assert "DEMO" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("verify", "kits.db"), "collector databases come with `jemput-prov collect`"),
+        (("verify", "nowhere"), "does not exist"),
+        (("open", "nowhere.cose"), "does not exist"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(run, site: Site, args, said) -> None:
+    result = run(*args, "--authority", site.authority)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert said in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_not_an_authority_folder(run, site: Site) -> None:
+    result = run("verify", site.data, "--authority", site.data)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "is not an authority folder" in result.stderr
+
+
+def test_readable_key_refused(run, site: Site) -> None:
+    (site.authority / "encryption.key").chmod(0o644)
+    result = run("open", site.records / "00000001.cose", "--authority", site.authority)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "chmod 600" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_open_prints_fields_and_writes_images(run, site: Site, tmp_path: Path) -> None:
+    out = tmp_path / "opened"
+    record = site.records / "00000002.cose"
+    result = run("open", record, "--authority", site.authority, "--out", out)
+    assert result.exit_code == EXIT_OK, result.output
+    for text in ("AHMAD FAUZI", "3505080211850024", "right thumb", "quality 71"):
+        assert text in result.stdout
+    assert "amputated" in result.stdout and "SUP-1" in result.stdout
+    assert "signature verified: kit KIT-7" in result.stdout
+    assert (out / "face.jpg").read_bytes() == FACE
+    assert (out / "finger-1.png").read_bytes() == finger_png(1)
+    assert (out / "signature.png").read_bytes() == SIGNATURE
+    assert not (out / "finger-2.png").exists()
+    assert (out / "face.jpg").stat().st_mode & 0o777 == 0o600
+
+
+def test_open_tampered_record_exits_1(run, site: Site) -> None:
+    record = site.records / "00000001.cose"
+    data = bytearray(record.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    record.write_bytes(bytes(data))
+    result = run("open", record, "--authority", site.authority)
+    assert result.exit_code == EXIT_PROBLEMS
+    assert str(record) in result.stderr
+
+
+def test_worklist_check_sample(run) -> None:
+    result = run("worklist", "check", SAMPLE)
+    assert result.exit_code == EXIT_OK, result.output
+    assert "8 resident(s)" in result.stdout
+    assert "SAWENTAR" in result.stdout
+
+
+def test_worklist_check_broken_lists_every_problem(run, tmp_path: Path) -> None:
+    lines = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
+    lines[2] = lines[2].replace("02-11-1985", "31-02-1985")
+    lines[4] = lines[4].replace("3505081701620038", "35050817016200")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("worklist", "check", broken)
+    assert result.exit_code == EXIT_PROBLEMS
+    assert "line 3, column tanggal_lahir: 31-02-1985 is not a date" in result.stdout
+    assert "line 5, column nik:" in result.stdout
+    assert "2 problem(s)" in result.stdout
