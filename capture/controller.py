@@ -29,7 +29,19 @@ log = logging.getLogger(__name__)
 #: How often the battery is read, in seconds of kit time.
 BATTERY_EVERY_SECONDS = 30
 #: States the idle lock may interrupt: never while sealing or printing.
-LOCKABLE = CAPTURE_STATES | {"ready", "admin", "nik_entry", "done", "load_cards", "void_select"}
+LOCKABLE = CAPTURE_STATES | {
+    "ready",
+    "admin",
+    "nik_entry",
+    "done",
+    "load_cards",
+    "void_select",
+    "pin_entry",
+    "approval",
+}
+#: Device jobs that only wait for someone to come (a finger at the approval screen): the
+#: idle lock may interrupt them, as it does an officer who walked away.
+WAITING_JOBS = frozenset({"identify"})
 
 
 class Controller:
@@ -82,6 +94,16 @@ class Controller:
         """True while a device job this state waits for is running."""
         return self._pending is not None
 
+    @property
+    def working(self) -> bool:
+        """True while a device job runs that does more than wait for a finger."""
+        return self._pending is not None and self._pending.split("#")[0] not in WAITING_JOBS
+
+    @property
+    def waiting_for_finger(self) -> bool:
+        """True while the kit only waits for someone to put a finger on the sensor."""
+        return self._pending is not None and self._pending.startswith("identify#")
+
     # -- guards the machine asks ---------------------------------------------------------------
 
     def print_unresolved(self) -> bool:
@@ -104,10 +126,8 @@ class Controller:
         return self._next_step() == "signature"
 
     def needs_finger_approval(self) -> bool:
-        """An all-fingers exception needs a supervisor (DESIGN "Domain facts")."""
         assert self.draft is not None
-        fingers = self.draft.fingers.values()
-        return bool(fingers) and all(f.exception for f in fingers) and not self.draft.approvals
+        return self.draft.needs_finger_approval()
 
     def approving_fingers(self) -> bool:
         return self.approval is not None and self.approval.purpose == "all_fingers"
@@ -241,7 +261,8 @@ class Controller:
             self._last_battery = now
             self.read_battery()
         idle = (now - self._last_activity).total_seconds()
-        if idle >= self.store.policy.idle_lock_seconds and self.state in LOCKABLE and not self.busy:
+        idle_out = idle >= self.store.policy.idle_lock_seconds
+        if idle_out and self.state in LOCKABLE and not self.working:
             self.store.audit.append("idle-lock", officer=self.officer_id, state=self.state)
             self.draft = None  # it is in the journal; login offers to resume it
             self.officer = None

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from capture.prompts import Language
+
 
 class ConfigError(ValueError):
     """The configuration file is unreadable or holds a bad key or value."""
@@ -23,11 +25,6 @@ class ConfigError(ValueError):
 class Backend(enum.Enum):
     SIM = "sim"  # the hardware simulator: emulators behind the real drivers
     PI = "pi"  # the real parts on a Raspberry Pi
-
-
-class Language(enum.Enum):
-    ID = "id"
-    EN = "en"
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,22 @@ and only for this backend.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from capture.controller import Controller
+from capture.prompts import Language
+from firmware.kit import Kit
 from hal.contracts import Devices
 from hal.types import FingerPosition
 from hw_sim.doubles import sim_devices
 from hw_sim.fingerprints import template_of
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
-from storage.kit import provision
+from storage.kit import KitStore, provision
 from storage.model import Policy, Resident, Role, Sex
 from storage.officers import make_officer
 
@@ -34,9 +38,19 @@ DEMO_CARDS = 40
 
 
 @dataclass
-class SimKit:
+class SimDevices:
     world: World
     devices: Devices
+
+
+@dataclass
+class SimKit:
+    """A running simulated kit: the world in front, the kit, who stands where."""
+
+    world: World
+    kit: Kit
+    bystanders: Bystanders
+    provisioned: bool
 
 
 def resident_of(person: Person) -> Resident:
@@ -101,10 +115,51 @@ def enrol_officers(devices: Devices, officers: list[SimOfficer]) -> None:
         devices.fingerprint.enrol(page, template)
 
 
-def build(world: World, *, time_scale: float) -> SimKit:
+def build(world: World, *, time_scale: float) -> SimDevices:
     devices = sim_devices(world, time_scale=time_scale)
     enrol_officers(devices, world.officers)
-    return SimKit(world, devices)
+    return SimDevices(world, devices)
+
+
+@contextlib.contextmanager
+def open_sim_kit(
+    data_dir: Path,
+    *,
+    seed: int,
+    language: Language = Language.ID,
+    clock_speed: float = 1.0,
+    time_scale: float = 0.0,
+    booted: bool = True,
+) -> Iterator[SimKit]:
+    """A simulated kit on ``data_dir`` (provisioned as a demo kit if it is not a kit yet).
+
+    The world's clock starts at the real time, so records of later runs come after those
+    of earlier ones.  With ``booted`` the kit is started here; otherwise the caller starts
+    it on the thread that will run its loop.
+    """
+    world = World(
+        seed,
+        people=DEMO_WORKLIST,
+        walk_ins=DEMO_WALK_INS,
+        start=datetime.now(UTC).replace(microsecond=0),
+        clock_speed=clock_speed,
+    )
+    provisioned = provision_demo(data_dir, world, now=world.clock.now())
+    devices = build(world, time_scale=time_scale).devices
+    store = KitStore(data_dir, now=world.clock.now)
+    if provisioned:
+        store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
+        store.audit.append("provisioned", kit=store.kit_id, demo=True)
+    kit = Kit(devices, store, now=world.clock.now, language=language)
+    bystanders = Bystanders(world, kit.controller)
+    world.follow(bystanders)
+    try:
+        if booted:
+            kit.start()
+        yield SimKit(world, kit, bystanders, provisioned)
+    finally:
+        world.follow(None)
+        kit.close()
 
 
 class Bystanders:

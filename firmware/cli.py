@@ -1,0 +1,186 @@
+"""``jemput-kit``: the kit's program — run it, run a scripted demo, read its status.
+
+On a Pi the kit starts with ``jemput-kit run`` from its systemd unit; on a laptop
+``jemput-kit run --sim`` puts the same program in the terminal with simulated devices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capture.prompts import Language
+from firmware.config import Backend, ConfigError, KitConfig, load_config
+from firmware.logs import setup_logging
+from storage.errors import StorageError
+from storage.kit import KitStatus, KitStore, NotProvisioned
+
+app = typer.Typer(
+    help="Jemput kit: e-KTP enrolment (run, demo, status).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="The kit's data folder.")]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="Kit configuration (TOML); see docs/config.md.")
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"jemput-kit: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _config(config: Path | None, **overrides: object) -> KitConfig:
+    try:
+        return load_config(config, **{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command()
+def run(
+    sim: Annotated[
+        bool, typer.Option("--sim", help="Simulated devices, in this terminal.")
+    ] = False,
+    data_dir: DataDir = Path("var/kit"),
+    config: ConfigFile = None,
+    language: Annotated[Language | None, typer.Option(help="Prompt language.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
+) -> None:
+    """Run the kit. With --sim: the display, LED and four buttons in the terminal."""
+    settings = _config(config, data_dir=data_dir, language=language)
+    if not sim and settings.backend is not Backend.SIM:
+        raise fail(
+            "the Raspberry Pi backend is started by the kit's service; on a laptop use --sim"
+        )
+    from firmware.terminal import run_terminal
+
+    setup_logging(settings.data_dir, level=settings.log_level)
+    try:
+        run_terminal(settings, seed=seed)
+    except StorageError as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option(help="How many residents to enrol.", min=1)] = 20,
+    data_dir: DataDir = Path("var/demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
+    language: Annotated[Language, typer.Option(help="Prompt language.")] = Language.ID,
+) -> None:
+    """A scripted outreach session: an officer bot enrols PEOPLE residents by pressing buttons.
+
+    A data folder that is not yet a kit is provisioned as a demo kit first; running again on
+    the same folder continues the same kit (its sequence goes on).
+    """
+    from firmware.demo import DemoError, Outcome, run_session
+    from firmware.sim import open_sim_kit
+
+    setup_logging(data_dir, level="INFO")
+
+    def report(outcome: Outcome) -> None:
+        typer.echo(
+            f"  sealed #{outcome.seq:<4} {outcome.name[:32]:32} {outcome.nik}  fingers "
+            f"{outcome.fingers:5} exceptions {outcome.exceptions:12} {outcome.printed}"
+        )
+
+    try:
+        with open_sim_kit(data_dir, seed=seed, language=language, clock_speed=0.0) as sim:
+            if sim.provisioned:
+                typer.echo(
+                    f"provisioned {data_dir} as a DEMO kit (demo authority in "
+                    f"{data_dir / 'demo-authority'})"
+                )
+            typer.echo(f"kit {sim.kit.store.kit_id}: enrolling {people} residents")
+            outcomes = run_session(
+                sim.kit, sim.world, sim.bystanders, people=people, report=report, note=typer.echo
+            )
+            status = sim.kit.store.status()
+    except (DemoError, StorageError) as exc:
+        raise fail(str(exc), 1) from exc
+    first, last = outcomes[0].seq, outcomes[-1].seq
+    typer.echo(
+        f"sealed {len(outcomes)} records this run (#{first}..#{last}); "
+        f"the kit holds {status.sealed}, card stock {status.cards['stock']}"
+    )
+    typer.echo(
+        f"verify: jemput-prov verify {data_dir / 'records'} --authority "
+        f"{data_dir / 'demo-authority'}"
+    )
+
+
+@app.command()
+def status(
+    data_dir: DataDir = Path("var/kit"),
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Records sealed, not yet collected, last sequence number, card stock, damage found."""
+    try:
+        store = KitStore(data_dir, now=lambda: datetime.now(UTC))
+    except NotProvisioned as exc:
+        raise fail(str(exc)) from exc
+    except StorageError as exc:
+        raise fail(str(exc), 1) from exc
+    with contextlib.closing(store):
+        facts = store.status()
+    if as_json:
+        typer.echo(json.dumps(_status_map(facts), indent=2))
+    else:
+        _print_status(facts)
+    if facts.damaged or facts.audit_break:
+        raise typer.Exit(1)
+
+
+def _status_map(facts: KitStatus) -> dict[str, object]:
+    return {
+        "kit_id": facts.kit_id,
+        "demo": facts.demo,
+        "sealed": facts.sealed,
+        "uncollected": facts.uncollected,
+        "last_seq": facts.last_seq,
+        "cards": facts.cards,
+        "damaged": facts.damaged,
+        "audit_break": facts.audit_break and vars(facts.audit_break),
+        "enrolment_in_progress": facts.journal_open,
+        "boot_notes": facts.boot_notes,
+    }
+
+
+def _print_status(facts: KitStatus) -> None:
+    cards = facts.cards
+    lines = [
+        f"kit             {facts.kit_id}{'  (DEMO kit)' if facts.demo else ''}",
+        f"records sealed  {facts.sealed}",
+        f"not collected   {facts.uncollected}",
+        f"last sequence   {facts.last_seq}",
+        f"card stock      {cards['stock']}  (loaded {cards['loaded']}, printed {cards['printed']},"
+        f" spoiled {cards['spoiled']}, outcome unknown {cards['unresolved']})",
+        f"in progress     {'an enrolment can be resumed' if facts.journal_open else 'none'}",
+    ]
+    lines += [f"DAMAGED         {damaged}" for damaged in facts.damaged]
+    if facts.audit_break:
+        lines.append(
+            f"AUDIT BROKEN    entry {facts.audit_break.entry_id} {facts.audit_break.reason}"
+        )
+    lines += [f"repaired        {note}" for note in facts.boot_notes]
+    typer.echo("\n".join(lines))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""A scripted outreach session: an officer bot enrols residents by pressing the kit's buttons.
+
+The bot reads the controller's state and what is highlighted, as an officer reads the
+display, and presses buttons through the same queue the panel uses.  It knows the world
+(which finger is missing, who is a walk-in) only as an officer sees a person in front of
+them.  The session includes what a real day has: a finger exception, an enrolment
+cancelled half-way and redone, a walk-in keyed in by NIK, and a PIN login after a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from capture.enrol_steps import walk_in_ref
+from capture.steps import ADMIN, WALK_IN
+from firmware.kit import Kit
+from firmware.sim import Bystanders
+from hal.types import Button, FingerException, Press
+from hw_sim.fingers import FingerCondition
+from hw_sim.world import Person, World
+from storage.model import Resident
+
+log = logging.getLogger(__name__)
+
+#: Kit-clock minutes one enrolment takes in the hall (the clock is stepped, not waited).
+MINUTES_PER_PERSON = 3
+#: Button presses the bot allows itself for one person before it calls the session stuck.
+PRESS_BUDGET = 400
+
+
+class DemoError(RuntimeError):
+    """The scripted session could not go on (a stuck screen, a world that does not fit)."""
+
+
+@dataclass
+class Task:
+    person: Person
+    walk_in: bool = False
+    cancel_first: bool = False
+    pin_login: bool = False
+
+
+@dataclass
+class Outcome:
+    seq: int
+    name: str
+    nik: str
+    fingers: str
+    exceptions: str
+    printed: str
+
+
+_EXCEPTION_FOR = {
+    FingerCondition.MISSING: FingerException.MISSING,
+    FingerCondition.BANDAGED: FingerException.BANDAGED,
+    FingerCondition.SCARRED: FingerException.UNREADABLE,
+}
+
+
+def plan(kit: Kit, world: World, people: int) -> list[Task]:
+    """Whom to enrol this run: residents not yet recorded, one walk-in, one hurt finger."""
+    recorded = kit.store.recorded_refs()
+    waiting: list[Person] = []
+    for resident in kit.store.worklist:
+        if resident.worklist_ref in recorded:
+            continue
+        person = world.person(resident.nik)
+        if person is None:
+            raise DemoError(
+                f"worklist resident {resident.nik} is not in this simulated world: run the demo "
+                "with the --seed this data folder was first made with"
+            )
+        waiting.append(person)
+    walk_ins = [p for p in world.walk_ins if walk_in_ref(p.nik) not in recorded]
+    if people < 1:
+        return []
+    if not walk_ins or len(waiting) < people - 1:
+        raise DemoError(
+            f"only {len(waiting)} worklist residents and {len(walk_ins)} walk-ins are left to "
+            f"enrol on this kit; ask for fewer people or use a fresh --data-dir"
+        )
+    chosen = waiting[: people - 1]
+    if chosen and not any(p.fingers for p in chosen):
+        hurt = next((p for p in waiting[people - 1 :] if p.fingers), None)
+        if hurt is not None:
+            chosen[-1] = hurt
+    tasks = [Task(p) for p in chosen]
+    tasks.insert(min(len(tasks), people // 2), Task(walk_ins[0], walk_in=True))
+    residents = [t for t in tasks if not t.walk_in]
+    if residents:
+        residents[min(2, len(residents) - 1)].cancel_first = True
+    if len(tasks) > 4:
+        tasks[4].pin_login = True
+    return tasks
+
+
+class OfficerBot:
+    """Presses the buttons an officer would, one person at a time."""
+
+    def __init__(self, kit: Kit, world: World, bystanders: Bystanders) -> None:
+        self.kit = kit
+        self.ctl = kit.controller
+        self.world = world
+        self.bystanders = bystanders
+        self.presses = 0
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def settle(self, *, timeout: float = 30.0) -> None:
+        """Let the kit handle everything queued and finish the device work it waits for."""
+        deadline = time.monotonic() + timeout
+        while True:
+            handled = self.kit.loop.step(timeout=0.005)
+            if self.ctl.waiting_for_finger and not self.bystanders.offer_finger:
+                return  # nobody will put a finger down: the officer acts instead
+            if not handled and not self.ctl.busy and not self.kit.loop.busy():
+                return
+            if time.monotonic() > deadline:
+                raise DemoError(f"the kit stayed busy in {self.ctl.state}: {self.ctl.screen}")
+
+    def press(self, button: Button, press: Press = Press.SHORT) -> None:
+        self.presses += 1
+        if self.presses > PRESS_BUDGET:
+            raise DemoError(f"stuck in {self.ctl.state} showing {self.ctl.screen}")
+        self.kit.press(button, press)
+        self.settle()
+
+    def until(self, done: Callable[[], bool], act: Callable[[], None]) -> None:
+        self.presses = 0
+        while not done():
+            act()
+
+    def scroll_to(self, menu_focus: Callable[[], object], wanted: Callable[[object], bool]) -> None:
+        for _ in range(200):
+            if wanted(menu_focus()):
+                return
+            self.press(Button.DOWN)
+        raise DemoError(f"could not find the item on {self.ctl.screen}")
+
+    # -- one session -----------------------------------------------------------------------
+
+    def login(self, *, by_pin: bool) -> None:
+        """From LOCKED to READY: a finger, or the PIN typed digit by digit."""
+        officer = self.bystanders.officer
+        self.bystanders.offer_finger = not by_pin
+        if by_pin:
+            self.press(Button.OK)
+            self.scroll_to(
+                lambda: self.ctl.step.picker.menu.focus,
+                lambda o: getattr(o, "officer_id", None) == officer.officer_id,
+            )
+            self.press(Button.OK)
+            self.type_digits(officer.pin, start=[0] * len(officer.pin))
+        self.settle()
+        self.bystanders.offer_finger = True
+        while self.ctl.state in ("print_question", "resume_offer"):
+            self.press(Button.OK)
+        if self.ctl.state != "ready":
+            raise DemoError(f"login ended in {self.ctl.state}: {self.ctl.screen}")
+
+    def type_digits(self, digits: str, *, start: list[int]) -> None:
+        for wanted, current in zip(digits, start, strict=True):
+            for _ in range((int(wanted) - current) % 10):
+                self.press(Button.UP)
+            self.press(Button.OK)
+
+    def lock(self) -> None:
+        self.scroll_to(lambda: self.ctl.step.focus, lambda f: f == ADMIN)
+        self.press(Button.OK)
+        self.scroll_to(lambda: self.ctl.step.menu.focus, lambda f: f == "lock")
+        self.press(Button.OK)
+
+    def enrol(self, task: Task) -> Outcome:
+        """One person from READY back to READY; returns what was sealed."""
+        person = task.person
+        if task.walk_in:
+            self.scroll_to(lambda: self.ctl.step.focus, lambda f: f == WALK_IN)
+            self.press(Button.OK)
+            self.type_digits(person.nik, start=list(self.ctl.step.entry.digits))
+        else:
+            self.scroll_to(
+                lambda: self.ctl.step.focus,
+                lambda f: isinstance(f, Resident) and f.nik == person.nik,
+            )
+            self.press(Button.OK)
+        if self.ctl.state != "confirm_person":
+            raise DemoError(f"{person.nik} was not accepted: {self.ctl.screen}")
+        self.press(Button.OK)
+        self.until(lambda: self.ctl.state == "done", lambda: self.act(person))
+        return self.outcome(person)
+
+    def act(self, person: Person) -> None:
+        """One officer action for the screen the kit shows now."""
+        state, step = self.ctl.state, self.ctl.step
+        if state == "face":
+            self.press(Button.OK)  # take the photo, then accept it
+        elif state == "fingers":
+            position = step.position
+            condition = person.condition(int(position))
+            if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
+                self.press(Button.DOWN)  # the officer sees it: record the exception at once
+            else:
+                self.press(Button.OK)  # retry a poor image; after N tries, choose the exception
+        elif state == "finger_exception":
+            wanted = _EXCEPTION_FOR[person.condition(int(step.position))]
+            self.scroll_to(lambda: self.ctl.step.menu.focus, lambda e: e is wanted)
+            self.press(Button.OK)
+        elif state in ("signature", "review", "printing"):
+            self.press(Button.OK)  # accept the signature, save, or print a slip after a fault
+        elif state == "approval":
+            self.settle()  # the supervisor puts a finger on the sensor
+            if self.ctl.state == "approval":
+                raise DemoError(f"the supervisor's finger was not accepted: {self.ctl.screen}")
+        else:
+            raise DemoError(f"the bot does not know what to do in {state}: {self.ctl.screen}")
+
+    def cancel_midway(self, task: Task) -> None:
+        """Start the person, take the photo, then cancel with a held BACK and confirm."""
+        person = task.person
+        self.scroll_to(
+            lambda: self.ctl.step.focus, lambda f: isinstance(f, Resident) and f.nik == person.nik
+        )
+        self.press(Button.OK)  # select
+        self.press(Button.OK)  # the right person
+        self.press(Button.OK)  # the photo
+        if self.ctl.state != "face" or self.ctl.step.portrait is None:
+            raise DemoError(f"expected the photo on screen, got {self.ctl.screen}")
+        self.press(Button.BACK, Press.HOLD)
+        self.press(Button.OK)
+        if self.ctl.state != "ready":
+            raise DemoError(f"cancel ended in {self.ctl.state}")
+        log.info("cancelled %s after the photo, as planned; enrolling again", person.nik)
+
+    def outcome(self, person: Person) -> Outcome:
+        sealed, draft = self.ctl.sealed, self.ctl.draft
+        assert sealed is not None and draft is not None
+        taken = sum(1 for f in draft.fingers.values() if f.image_png)
+        excepted = ", ".join(f"{p}:{f.exception}" for p, f in draft.fingers.items() if f.exception)
+        printed = self.ctl.steps["printing"].outcome
+        self.press(Button.OK)
+        return Outcome(
+            sealed.seq,
+            person.name if not draft.walk_in else f"(walk-in) {person.name}",
+            person.nik,
+            f"{taken}/{len(draft.fingers)}",
+            excepted or "-",
+            printed,
+        )
+
+
+def run_session(
+    kit: Kit,
+    world: World,
+    bystanders: Bystanders,
+    *,
+    people: int,
+    report: Callable[[Outcome], None],
+    note: Callable[[str], None],
+) -> list[Outcome]:
+    """Log in, enrol ``people`` residents as planned, lock the kit; returns what was sealed."""
+    bot = OfficerBot(kit, world, bystanders)
+    bot.settle()
+    if kit.controller.state == "self_test":
+        bot.press(Button.OK)  # a fault was named on screen; the officer goes on
+    bot.login(by_pin=False)
+    outcomes = []
+    for task in plan(kit, world, people):
+        if task.pin_login:
+            bystanders.offer_finger = False  # gloves on: this time the officer uses the PIN
+            bot.lock()
+            bot.login(by_pin=True)
+            note("  locked the kit; the officer logged in again with the PIN")
+        if task.cancel_first:
+            bot.cancel_midway(task)
+            note(f"  cancelled {task.person.name} after the photo (BACK held, confirmed); again:")
+        world.clock.step(MINUTES_PER_PERSON * 60)
+        outcome = bot.enrol(task)
+        report(outcome)
+        outcomes.append(outcome)
+    bot.lock()
+    return outcomes

@@ -1,0 +1,67 @@
+"""A whole scripted outreach session through the event loop, on the simulated kit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from firmware.demo import DemoError, plan, run_session
+from firmware.sim import open_sim_kit
+from storage.keys import AuthorityPublic
+from storage.verify import verify_folder
+
+
+def session(data_dir: Path, people: int, *, seed: int = 1) -> tuple[list, list[str], object]:
+    notes: list[str] = []
+    with open_sim_kit(data_dir, seed=seed, clock_speed=0.0) as sim:
+        outcomes = run_session(
+            sim.kit,
+            sim.world,
+            sim.bystanders,
+            people=people,
+            report=lambda o: None,
+            note=notes.append,
+        )
+        audit = sim.kit.store.audit.entries()
+        status = sim.kit.store.status()
+    return outcomes, notes, (audit, status)
+
+
+def test_a_session_seals_every_person_and_the_records_verify(tmp_path: Path) -> None:
+    outcomes, notes, (audit, status) = session(tmp_path, 8)
+
+    assert [o.seq for o in outcomes] == list(range(1, 9))
+    assert status.sealed == 8 and status.last_seq == 8 and not status.journal_open
+    report = verify_folder(tmp_path / "records", AuthorityPublic.load(tmp_path / "demo-authority"))
+    assert report.ok, report.problems
+    assert (report.count, report.first, report.last, report.gaps) == (8, 1, 8, [])
+
+    kinds = [kind for _, _, kind, _ in audit]
+    assert kinds.count("cancel") == 1, "one enrolment is cancelled and redone"
+    assert any(kind == "login" and detail["how"] == "pin" for _, _, kind, detail in audit)
+    assert sum(o.name.startswith("(walk-in)") for o in outcomes) == 1
+    assert any(o.exceptions != "-" for o in outcomes), "a hurt finger was recorded as an exception"
+    walk_in = next(o for o in outcomes if o.name.startswith("(walk-in)"))
+    assert walk_in.printed == "slip", "a walk-in's card waits for verification: a slip instead"
+    assert {o.printed for o in outcomes if o is not walk_in} == {"card"}
+    assert status.cards["printed"] == 7 and status.cards["stock"] == status.cards["loaded"] - 7
+    assert any("cancelled" in n for n in notes)
+
+
+def test_running_again_continues_the_same_kit(tmp_path: Path) -> None:
+    first, _, _ = session(tmp_path, 3)
+    second, _, (_, status) = session(tmp_path, 3)
+
+    assert [o.seq for o in second] == [4, 5, 6]
+    assert {o.nik for o in first}.isdisjoint({o.nik for o in second}), "nobody is recorded twice"
+    assert status.sealed == 6
+
+
+def test_a_different_seed_on_an_existing_kit_is_named(tmp_path: Path) -> None:
+    session(tmp_path, 1)
+    with (
+        open_sim_kit(tmp_path, seed=2, clock_speed=0.0) as sim,
+        pytest.raises(DemoError, match="--seed"),
+    ):
+        plan(sim.kit, sim.world, 2)
