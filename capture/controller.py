@@ -199,7 +199,19 @@ class Controller:
         self.officer = officer
         self.store.audit.append("login", officer=officer.officer_id, how=how)
         self.devices.panel.beep(Tone.OK)
+        self._drop_sealed_journal()
         self.go("logged_in")
+
+    def _drop_sealed_journal(self) -> None:
+        """A crash between writing a record and clearing the journal leaves a journal of a
+        person already sealed: offering to resume them would record them twice."""
+        journaled = self.store.journal.load()
+        if journaled is None:
+            return
+        ref = Draft.from_map(dict(journaled)).resident.worklist_ref
+        if ref is not None and ref in self.store.recorded_refs():
+            self.store.audit.append("journal-already-sealed", ref=ref)
+            self.store.journal.clear()
 
     def discard_draft(self, why: str) -> None:
         """Drop the enrolment in progress (cancelled, or a journal the officer discarded)."""

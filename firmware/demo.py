@@ -157,9 +157,20 @@ class OfficerBot:
         self.settle()
         self.bystanders.offer_finger = True
         while self.ctl.state in ("print_question", "resume_offer"):
-            self.press(Button.OK)
-        if self.ctl.state != "ready":
+            self.press(Button.OK)  # yes, the card came out; yes, resume the person
+        if self.ctl.state not in ("ready", "confirm_person"):
             raise DemoError(f"login ended in {self.ctl.state}: {self.ctl.screen}")
+
+    def finish_resumed(self) -> Outcome:
+        """Complete the enrolment a crash or the idle lock interrupted, from where it stopped."""
+        draft = self.ctl.draft
+        assert draft is not None
+        person = self.world.person(draft.resident.nik)
+        if person is None:
+            raise DemoError(f"the resumed person {draft.resident.nik} is not in this world")
+        self.press(Button.OK)
+        self.until(lambda: self.ctl.state == "done", lambda: self.act(person))
+        return self.outcome(person)
 
     def type_digits(self, digits: str, *, start: list[int]) -> None:
         for wanted, current in zip(digits, start, strict=True):
@@ -267,7 +278,11 @@ def run_session(
         bot.press(Button.OK)  # a fault was named on screen; the officer goes on
     bot.login(by_pin=False)
     outcomes = []
-    for task in plan(kit, world, people):
+    if kit.controller.state == "confirm_person":
+        note("  resumed the enrolment the last session left unfinished:")
+        outcomes.append(bot.finish_resumed())
+        report(outcomes[-1])
+    for task in plan(kit, world, people - len(outcomes)):
         if task.pin_login:
             bystanders.offer_finger = False  # gloves on: this time the officer uses the PIN
             bot.lock()

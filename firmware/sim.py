@@ -10,6 +10,7 @@ and only for this backend.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,11 +86,14 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime) -> bool:
         return False
     data_dir.mkdir(parents=True, exist_ok=True)
     authority_dir = data_dir / DEMO_AUTHORITY
-    authority = (
-        Authority.load(authority_dir)
-        if (authority_dir / "authority.pub.cbor").exists()
-        else Authority.init(authority_dir, name="DEMO AUTHORITY - not for real records", demo=True)
-    )
+    if (authority_dir / "authority.pub.cbor").exists():
+        authority = Authority.load(authority_dir)
+    else:
+        # an earlier run died while making the demo authority; it certified nothing yet
+        shutil.rmtree(authority_dir, ignore_errors=True)
+        authority = Authority.init(
+            authority_dir, name="DEMO AUTHORITY - not for real records", demo=True
+        )
     officers = tuple(
         make_officer(o.officer_id, o.name, Role(o.role), o.pin, finger_pages=(page,))
         for page, o in enumerate(world.officers)
@@ -147,9 +151,9 @@ def open_sim_kit(
     provisioned = provision_demo(data_dir, world, now=world.clock.now())
     devices = build(world, time_scale=time_scale).devices
     store = KitStore(data_dir, now=world.clock.now)
-    if provisioned:
+    if store.profile.demo and store.ledger.counts()["loaded"] == 0:
         store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
-        store.audit.append("provisioned", kit=store.kit_id, demo=True)
+        store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
     kit = Kit(devices, store, now=world.clock.now, language=language)
     bystanders = Bystanders(world, kit.controller)
     world.follow(bystanders)
