@@ -38,14 +38,25 @@ class Draft:
     approvals: list[str] = field(default_factory=list)
 
     def next_step(self, fingers: tuple[int, ...]) -> str:
-        """The first capture step not yet done: face, fingers, signature or review."""
+        """The first capture step not yet done: face, fingers, signature or review.
+
+        Fingers that are all excepted are not done until a supervisor approved them: a
+        draft resumed after a crash or an idle lock at the approval goes back to it.
+        """
         if self.face_jpeg is None:
             return "face"
         if any(position not in self.fingers for position in fingers):
             return "fingers"
+        if self.needs_finger_approval():
+            return "fingers"
         if self.signature_png is None and not self.signature_declined:
             return "signature"
         return "review"
+
+    def needs_finger_approval(self) -> bool:
+        """An all-fingers exception needs a supervisor (DESIGN "Domain facts")."""
+        fingers = self.fingers.values()
+        return bool(fingers) and all(f.exception for f in fingers) and not self.approvals
 
     def enrolment(self, *, print_card: bool) -> Enrolment:
         return Enrolment(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -105,12 +106,20 @@ class Sealing(Step):
         return self.ctl.draft.enrolment(print_card=self.ctl.prints_card())
 
     def void_enrolment(self, seq: int) -> Enrolment:
-        """A void record names the record it voids; it carries no biometrics."""
+        """A void record names the record it voids; it carries no biometrics.
+
+        It names the resident too, but not their worklist line: the line counts as
+        recorded while any unvoided record carries it, and the void must free it again.
+        """
         ref = dict(self.ctl.store.recent(limit=1000)).get(seq)
         resident = next((r for r in self.ctl.store.worklist if r.worklist_ref == ref), None)
         approver = self.ctl.approver.officer_id if self.ctl.approver else ""
         return Enrolment(
-            resident=resident or Resident("", "", Sex.MALE, "", date(1900, 1, 1)),
+            resident=(
+                replace(resident, worklist_ref=None)
+                if resident
+                else Resident("", "", Sex.MALE, "", date(1900, 1, 1))
+            ),
             officer_id=self.ctl.officer_id,
             started_at=self.ctl.now(),
             voids=seq,

@@ -79,11 +79,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "FINGER {index}/{count}\n{finger}\nPlace the finger\nv=exception",
     ),
     "finger_poor": (
-        "{finger}: kurang jelas\nPercobaan {attempt}/{tries}\nOK=ulang v=pengecualian",
+        "{finger}: kurang jelas\nPercobaan {attempt}/{tries}\nOK=ulang v=kecualikan",
         "{finger}: poor image\nAttempt {attempt}/{tries}\nOK=retry v=exception",
     ),
     "finger_none": (
-        "{finger}: tidak ada\njari terdeteksi\nOK=ulang v=pengecualian",
+        "{finger}: tidak ada\njari terdeteksi\nOK=ulang v=kecualikan",
         "{finger}: no finger\ndetected\nOK=retry v=exception",
     ),
     "finger_give_up": (
@@ -164,7 +164,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "confirm_cancel": (
         "BATALKAN perekaman?\nData orang ini hilang\nOK=ya BACK=tidak",
-        "CANCEL enrolment?\nThis person's data\nis lost. OK=yes BACK=no",
+        "CANCEL enrolment?\nThis person's data\nwill be lost.\nOK=yes BACK=no",
     ),
     "confirm_discard": (
         "BUANG rekaman jurnal?\nOK=ya BACK=tidak",

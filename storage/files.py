@@ -4,6 +4,10 @@ The protocol (DESIGN "Storage"): write to a temporary name opened with O_EXCL an
 0600, fsync the file, rename it to its final name, fsync the folder.  Only then is the
 record safe.  An error from write or fsync is fatal for that write: after a failed fsync
 Linux may already have dropped the dirty pages, so a retry could "succeed" with data lost.
+
+Every filesystem call goes through a :class:`FileOps`, so a test can hand in a simulated
+filesystem that loses unsynced data, tears writes and fails on demand (see
+tests/storage/test_write_protocol.py); the kit uses :data:`OS_OPS`.
 """
 
 from __future__ import annotations
@@ -23,19 +27,65 @@ RECORD_SUFFIX = ".cose"
 CERTIFICATE_NAME = "kit.cert"
 
 
+class FileOps:
+    """The filesystem calls the record store makes, each the plain ``os`` call.
+
+    A subclass may override any of them to simulate a filesystem; raising OSError from
+    one is how a fault (ENOSPC, EIO, EROFS) reaches the store.
+    """
+
+    def open_excl(self, path: Path) -> int:
+        """Create ``path`` for writing, failing if it exists; owner-only (0600)."""
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def write(self, fd: int, data: memoryview) -> int:
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)
+
+    def close(self, fd: int) -> None:
+        os.close(fd)
+
+    def rename(self, src: Path, dst: Path) -> None:
+        os.rename(src, dst)
+
+    def fsync_dir(self, folder: Path) -> None:
+        """Make the folder's entries (creations, renames, removals) durable."""
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def unlink(self, path: Path) -> None:
+        os.unlink(path)
+
+    def exists(self, path: Path) -> bool:
+        return os.path.lexists(path)
+
+    def listdir(self, folder: Path) -> list[str]:
+        return os.listdir(folder)
+
+    def read(self, path: Path) -> bytes:
+        return Path(path).read_bytes()
+
+
+#: The real filesystem.
+OS_OPS = FileOps()
+
+
 def record_name(seq: int) -> str:
     return f"{seq:08d}{RECORD_SUFFIX}"
 
 
 def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    OS_OPS.fsync_dir(folder)
 
 
-def write_atomic(path: Path, data: bytes, *, replace: bool = False) -> None:
+def write_atomic(
+    path: Path, data: bytes, *, replace: bool = False, ops: FileOps = OS_OPS
+) -> None:
     """Write ``data`` as ``path`` so that a crash leaves all of it or none.
 
     Records are never overwritten (``replace`` False); the kit's profile is replaced whole
@@ -43,55 +93,78 @@ def write_atomic(path: Path, data: bytes, *, replace: bool = False) -> None:
     safe; the temporary file is then removed and ``path`` is as it was.
     """
     temp = path.with_name(path.name + TEMP_SUFFIX)
-    if path.exists() and not replace:
+    if ops.exists(path) and not replace:
         raise WriteError(f"{path} already exists: a sealed file is never overwritten")
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # a temporary from a crash before boot cleaned up: it was never confirmed
-        temp.unlink()
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = ops.open_excl(temp)
+        except FileExistsError:
+            # a temporary from a crash before boot cleaned up: it was never confirmed
+            ops.unlink(temp)
+            fd = ops.open_excl(temp)
     except OSError as exc:
-        raise WriteError(_explain(exc, path)) from exc
+        raise WriteError(_explain(exc, path, "creating")) from exc
+    step = "writing"
     try:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+                view = view[ops.write(fd, view) :]
+            step = "syncing"
+            ops.fsync(fd)
         finally:
-            os.close(fd)
-        os.rename(temp, path)
-        fsync_dir(path.parent)
+            ops.close(fd)
+        step = "renaming"
+        ops.rename(temp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
-            temp.unlink()
-        raise WriteError(_explain(exc, path)) from exc
+            ops.unlink(temp)
+        raise WriteError(_explain(exc, path, step)) from exc
+    try:
+        ops.fsync_dir(path.parent)
+    except OSError as exc:
+        # The data is whole but its name may not survive a crash: take the name back, so
+        # the caller may write this file again instead of trusting a name that can vanish.
+        if not replace:
+            with contextlib.suppress(OSError):
+                ops.unlink(path)
+        raise WriteError(_explain(exc, path, "syncing the folder of")) from exc
 
 
-def _explain(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"storage full while writing {path.name}: free space, or collect the records"
+def _explain(exc: OSError, path: Path, step: str) -> str:
+    """What the officer or technician reads: what failed, where, and what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"storage full while writing {path.name}; the record is NOT saved: "
+            "collect the records to free space, then save again"
+        )
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return f"cannot write {path}: the data folder is read-only ({exc.strerror})"
-    return f"writing {path.name} failed: {exc.strerror or exc}; the record is NOT saved"
+        return (
+            f"cannot write {path}: the data folder is read-only ({exc.strerror}); the record "
+            "is NOT saved: check the storage card (its lock switch, or a card the system "
+            "remounted read-only after errors)"
+        )
+    return (
+        f"{step} {path.name} failed: {exc.strerror or exc}; the record is NOT saved: "
+        "check the storage card, it may be failing"
+    )
 
 
-def remove_temporaries(folder: Path) -> list[Path]:
+def remove_temporaries(folder: Path, *, ops: FileOps = OS_OPS) -> list[Path]:
     """Delete what a crash left half-written; returns what was removed (for the audit log)."""
-    removed = sorted(folder.glob(f"*{TEMP_SUFFIX}"))
+    removed = sorted(folder / name for name in ops.listdir(folder) if name.endswith(TEMP_SUFFIX))
     for path in removed:
-        path.unlink()
+        ops.unlink(path)
     if removed:
-        fsync_dir(folder)
+        ops.fsync_dir(folder)
     return removed
 
 
-def record_files(folder: Path) -> Iterator[tuple[int, Path]]:
+def record_files(folder: Path, *, ops: FileOps = OS_OPS) -> Iterator[tuple[int, Path]]:
     """(seq, path) of every record file in ``folder``, in sequence order."""
     found = []
-    for path in folder.glob(f"*{RECORD_SUFFIX}"):
-        stem = path.name.removesuffix(RECORD_SUFFIX)
-        if stem.isdigit():
-            found.append((int(stem), path))
+    for name in ops.listdir(folder):
+        stem = name.removesuffix(RECORD_SUFFIX)
+        if name.endswith(RECORD_SUFFIX) and stem.isdigit():
+            found.append((int(stem), folder / name))
     yield from sorted(found)

@@ -37,34 +37,69 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE receipts (id INTEGER PRIMARY KEY, at TEXT NOT NULL, up_to_seq INTEGER NOT NULL,
                            head BLOB NOT NULL, receipt BLOB NOT NULL);
     """,
+    # records a collector's receipt covers may be pruned: the row (and digest) stays
+    """
+    ALTER TABLE records ADD COLUMN pruned_at TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 GENESIS = bytes(32)
 
 
+class DamagedDatabase(StateError):
+    """The state database file does not read as a database: keep it aside, start afresh."""
+
+
 def open_database(path: Path) -> sqlite3.Connection:
-    """Open (creating or migrating) the state database; StateError if it is damaged."""
+    """Open (creating or migrating) the state database.
+
+    DamagedDatabase when the file's content is broken (truncated, overwritten); a plain
+    StateError when it cannot be opened at all (a read-only folder, a newer schema), which
+    is no reason to set the file aside.
+    """
     try:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        (status,) = db.execute("PRAGMA quick_check").fetchone()
-        if status != "ok":
-            raise sqlite3.DatabaseError(status)
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StateError(
-                f"{path} has schema version {version}, newer than this software "
-                f"({SCHEMA_VERSION}): install the newer Jemput"
-            )
-        for step in range(version, SCHEMA_VERSION):
-            with _transaction(db):
-                for statement in filter(str.strip, MIGRATIONS[step].split(";")):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {step + 1}")
+    except sqlite3.Error as exc:
+        raise StateError(_cannot_open(path, exc)) from exc
+    try:
+        _prepare(db, path)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        raise StateError(_cannot_open(path, exc)) from exc
     except sqlite3.DatabaseError as exc:
-        raise StateError(f"state database {path} is damaged: {exc}") from exc
+        db.close()
+        raise DamagedDatabase(f"state database {path} is damaged: {exc}") from exc
+    except StateError:
+        db.close()
+        raise
     return db
+
+
+def _cannot_open(path: Path, exc: sqlite3.Error) -> str:
+    return (
+        f"cannot open the state database {path}: {exc}; check that the storage card is "
+        "inserted and writable"
+    )
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    """WAL and FULL sync, a quick integrity check, then the migrations still due."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    (status,) = db.execute("PRAGMA quick_check").fetchone()
+    if status != "ok":
+        raise sqlite3.DatabaseError(status)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"{path} has schema version {version}, newer than this software "
+            f"({SCHEMA_VERSION}): install the newer Jemput"
+        )
+    for step in range(version, SCHEMA_VERSION):
+        with _transaction(db):
+            for statement in filter(str.strip, MIGRATIONS[step].split(";")):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {step + 1}")
 
 
 class _transaction:

@@ -69,7 +69,11 @@ def enrolment() -> Enrolment:
 
 
 def main() -> None:
-    scratch = Path(tempfile.mkdtemp(prefix="jemput-bench-"))
+    with tempfile.TemporaryDirectory(prefix="jemput-bench-") as folder:
+        run(Path(folder))
+
+
+def run(scratch: Path) -> None:
     authority = Authority.init(scratch / "authority", name="BENCH", demo=True)
     key = KitKey.create(scratch / "kit.key")
     person = enrolment()
