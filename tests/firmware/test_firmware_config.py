@@ -60,3 +60,11 @@ def test_a_bad_file_names_the_file_and_the_key(tmp_path: Path, text: str, expect
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such configuration file"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_the_documented_sample_loads() -> None:
+    sample = Path(__file__).parents[2] / "docs" / "samples" / "kit.toml"
+    config = load_config(sample)
+    assert config.backend is Backend.PI
+    assert config.ports.card_printer == "/dev/ttyUSB1"
+    assert config.ports.i2c_bus == 1
