@@ -50,7 +50,9 @@ def run(
     sim: Annotated[
         bool, typer.Option("--sim", help="Simulated devices, in this terminal.")
     ] = False,
-    data_dir: DataDir = Path("var/kit"),
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="The kit's data folder [default: var/kit].")
+    ] = None,
     config: ConfigFile = None,
     language: Annotated[Language | None, typer.Option(help="Prompt language.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
