@@ -253,6 +253,8 @@ class Ready(Step):
         super().enter()
         self.ctl.draft, self.ctl.approval, self.ctl.sealed = None, None, None
         self.ctl.read_battery()
+        if self.ctl.state != "ready":  # a critical battery switched the kit off
+            return
         recorded = self.ctl.store.recorded_refs()
         waiting = [r for r in self.ctl.store.worklist if r.worklist_ref not in recorded]
         items: list[tuple[str, Resident | str]] = [(r.name, r) for r in waiting]

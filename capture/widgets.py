@@ -58,7 +58,12 @@ class DigitEntry:
             self.digits = [0] * self.length
 
     def press(self, button: Button) -> bool:
-        """Apply a button; False when BACK was pressed on the first digit."""
+        """Apply a button; False when BACK was pressed on the first digit.
+
+        Once complete there is no digit under the cursor: UP and DOWN do nothing.
+        """
+        if button in (Button.UP, Button.DOWN) and self.complete:
+            return True
         if button is Button.UP:
             self.digits[self.position] = (self.digits[self.position] + 1) % 10
         elif button is Button.DOWN:

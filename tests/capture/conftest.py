@@ -1,0 +1,225 @@
+"""A provisioned demo kit on the fast device doubles, driven button by button.
+
+The demo data folder is provisioned once per session and copied for every kit, since
+making the authority and the kit key is the slow part.  Every kit's state machine gets a
+listener that records the transitions it takes into :data:`OBSERVED`; the coverage test of
+``test_machine.py`` (run last) compares them with the transitions the machine declares.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from capture.controller import Controller
+from capture.events import Tick
+from firmware.kit import Kit
+from firmware.sim import (
+    DEMO_AUTHORITY,
+    DEMO_KIT_ID,
+    DEMO_REGION,
+    Bystanders,
+    SimDevices,
+    build,
+    demo_world,
+    provision_demo,
+)
+from hal.types import Button, Press
+from hw_sim.world import World
+from storage.keys import Authority
+from storage.kit import KitStore, provision
+from storage.model import Policy
+from storage.profile import load_profile
+
+SEED = 1
+#: Events a settle handles at most: enough for ten fingers and a print, and a bound for
+#: the states that poll the sensor for ever (locked or approval with nobody at the glass).
+SETTLE_EVENTS = 150
+SETTLE_GUARD_SECONDS = 20.0
+#: (source, event, target) of every transition any kit of this session took.
+OBSERVED: set[tuple[str, str, str]] = set()
+COVERAGE_TEST = "test_every_transition_is_taken"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The transition coverage test reads what every other test drove: run it last."""
+    items.sort(key=lambda item: item.name == COVERAGE_TEST)
+
+
+class TransitionRecorder:
+    """A python-statemachine listener: notes each transition as it is taken."""
+
+    def after_transition(self, event: str, source: object, target: object) -> None:
+        OBSERVED.add((source.id, str(event), target.id))
+
+
+class Rig:
+    """One kit on a data folder, with the world in front of it and helpers to drive it."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        world: World,
+        *,
+        before_start: Callable[[SimDevices], None],
+        login: bool,
+    ) -> None:
+        self.data_dir = data_dir
+        self.world = world
+        self.sim = build(world, time_scale=0)
+        before_start(self.sim)
+        self.store = KitStore(data_dir, now=world.clock.now)
+        self.kit = Kit(self.sim.devices, self.store, now=world.clock.now)
+        self.kit.controller.machine.add_listener(TransitionRecorder())
+        self.bystanders = Bystanders(world, self.kit.controller)
+        self.bystanders.offer_finger = login
+        world.follow(self.bystanders)
+        self.kit.start()
+        self.settle()
+
+    @property
+    def controller(self) -> Controller:
+        return self.kit.controller
+
+    @property
+    def state(self) -> str:
+        return self.controller.state
+
+    @property
+    def screen(self) -> list[str]:
+        return self.controller.screen
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.controller.screen)
+
+    def settle(self, limit: int = SETTLE_EVENTS) -> None:
+        """Handle events until none waits and no device job runs (or ``limit`` events).
+
+        The deadline only guards against a hang; settling normally takes milliseconds.
+        """
+        handled, deadline = 0, time.monotonic() + SETTLE_GUARD_SECONDS
+        while handled < limit and time.monotonic() < deadline:
+            if self.kit.loop.step(0.002):
+                handled += 1
+            elif not self.controller.busy:
+                return
+
+    def press(self, *buttons: Button, hold: bool = False, limit: int = SETTLE_EVENTS) -> None:
+        """Press each button in turn (held if ``hold``), settling after each."""
+        for button in buttons:
+            self.kit.press(button, Press.HOLD if hold else Press.SHORT)
+            self.settle(limit)
+
+    def tick(self, seconds: float) -> None:
+        """Let ``seconds`` of kit time pass and tell the machine (idle lock, battery)."""
+        self.world.clock.step(seconds)
+        self.kit.loop.post(Tick(self.world.clock.now()))
+        self.settle(60)
+
+    def choose(self, label: str) -> None:
+        """Move the cursor of the menu on screen onto the line starting with ``label``."""
+        target = (">" + label)[: self.controller.devices.display.columns]
+        for _ in range(80):
+            if any(line.startswith(target) for line in self.screen):
+                return
+            self.press(Button.DOWN)
+        raise AssertionError(f"no menu line {label!r} in {self.screen}")
+
+    def key_digits(self, digits: str, *, shown: str) -> None:
+        """Key ``digits`` into the digit entry on screen, whose digits are now ``shown``."""
+        for want, have in zip(digits, shown, strict=True):
+            up = (int(want) - int(have)) % 10
+            self.press(*([Button.UP] * up if up <= 5 else [Button.DOWN] * (10 - up)), Button.OK)
+
+    def pin(self, officer_id: str) -> str:
+        officer = self.world.officer(officer_id)
+        assert officer is not None, officer_id
+        return officer.pin
+
+    def audit(self, kind: str) -> list[dict[str, object]]:
+        """The details of the audit entries of ``kind``, oldest first."""
+        return [detail for _, _, k, detail in self.store.audit.entries() if k == kind]
+
+    def close(self) -> None:
+        self.world.follow(None)
+        self.kit.close()
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo kit provisioned once (authority, kit key, officers, worklist), to copy."""
+    data_dir = tmp_path_factory.mktemp("demo-kit") / "template"
+    world = demo_world(SEED, clock_speed=0)
+    provision_demo(data_dir, world, now=world.clock.now())
+    return data_dir
+
+
+@pytest.fixture
+def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]:
+    """Makes kits: ``make_rig(policy=None, cards=10, login=True, before_start=None)``.
+
+    A kit starts on a copy of the provisioned demo folder (re-provisioned with ``policy``
+    when given), ``cards`` blank cards loaded, and is logged in by the officer's finger
+    unless ``login`` is off.  ``make_rig(reopen=rig)`` closes ``rig`` as a crash would and
+    starts a new kit on its data folder and world.  Every kit is closed at teardown.
+    """
+    rigs: list[Rig] = []
+
+    def make(
+        *,
+        policy: Policy | None = None,
+        cards: int = 10,
+        login: bool = True,
+        before_start: Callable[[SimDevices], None] | None = None,
+        reopen: Rig | None = None,
+    ) -> Rig:
+        if reopen is not None:
+            reopen.close()
+            data_dir, world = reopen.data_dir, reopen.world
+        else:
+            data_dir = tmp_path / f"kit{len(rigs)}"
+            shutil.copytree(template_dir, data_dir)
+            world = demo_world(SEED, clock_speed=0)
+            if policy is not None:
+                profile = load_profile(data_dir / "kit" / "profile.cbor")
+                provision(
+                    data_dir,
+                    authority=Authority.load(data_dir / DEMO_AUTHORITY),
+                    kit_id=DEMO_KIT_ID,
+                    region=DEMO_REGION,
+                    officers=profile.officers,
+                    worklist=profile.worklist,
+                    policy=policy,
+                    now=world.clock.now(),
+                    demo=True,
+                )
+            if cards:
+                store = KitStore(data_dir, now=world.clock.now)
+                store.ledger.load(cards, officer_id="TECH")
+                store.close()
+        rig = Rig(data_dir, world, before_start=before_start or (lambda sim: None), login=login)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in rigs:
+        rig.close()
+
+
+@pytest.fixture
+def rig(make_rig: Callable[..., Rig]) -> Rig:
+    """A demo kit with 10 blank cards, the officer logged in by finger, at the ready list."""
+    made = make_rig()
+    assert made.state == "ready", made.screen
+    return made
+
+
+@pytest.fixture(scope="session")
+def observed_transitions() -> set[tuple[str, str, str]]:
+    """(source, event, target) of every transition the kits of this session took."""
+    return OBSERVED

@@ -1,0 +1,917 @@
+"""The capture machine driven as an officer drives it: buttons, device doubles and faults.
+
+Every test runs a real kit (store on a temporary folder, event loop, device doubles, the
+simulated world in front) and presses buttons; what it asserts is what the officer sees,
+what the store kept and what the devices did.  The last test checks that the tests of this
+module together took every transition the machine declares.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from capture.events import Tick
+from capture.machine import CaptureMachine
+from capture.prompts import Language, prompt
+from hal.types import Button, Indicator
+from hw_sim.world import Person, SimOfficer
+from storage.errors import WriteError
+from storage.files import record_name
+from storage.kit import KitStore
+from storage.model import ALL_FINGERS, Policy
+from storage.record import RecordHeader, read_header
+
+if TYPE_CHECKING:
+    from conftest import Rig
+
+OK, BACK, UP, DOWN = Button.OK, Button.BACK, Button.UP, Button.DOWN
+MakeRig = Callable[..., "Rig"]
+DOC = Path(__file__).parents[2] / "docs" / "capture-states.md"
+
+
+def shown(key: str, language: Language = Language.ID, **values: object) -> list[str]:
+    """Prompt ``key`` as the 4x21 display shows it: long values are cut at the edge."""
+    return [line[:21] for line in prompt(key, language, **values)[:4]]
+
+
+# -- driving an enrolment ------------------------------------------------------------------
+
+
+def clean_person(rig: Rig, skip: int = 0) -> Person:
+    """A worklist resident whose ten fingers all read well (no scar, bandage or gap)."""
+    return [p for p in rig.world.residents if not p.fingers][skip]
+
+
+def pick(rig: Rig, person: Person | None = None) -> Person:
+    """From the ready list, choose ``person``: the kit asks to confirm them."""
+    person = person or clean_person(rig)
+    rig.choose(person.name)
+    rig.press(OK)
+    assert rig.state == "confirm_person", rig.screen
+    return person
+
+
+def to_face(rig: Rig, person: Person | None = None) -> Person:
+    person = pick(rig, person)
+    rig.press(OK)
+    assert rig.state == "face", rig.screen
+    return person
+
+
+def take_face(rig: Rig) -> None:
+    rig.press(OK)
+    assert rig.screen == shown("face_ok")
+    rig.press(OK)
+
+
+def to_fingers(rig: Rig) -> Person:
+    """At the first finger, which reads poorly: the machine waits for the officer."""
+    person = to_face(rig)
+    rig.sim.devices.fingerprint.inject("poor-image")
+    take_face(rig)
+    assert rig.state == "fingers", rig.screen
+    return person
+
+
+def to_signature(rig: Rig, person: Person | None = None) -> Person:
+    person = to_face(rig, person)
+    take_face(rig)
+    assert rig.state == "signature", rig.screen
+    assert rig.screen == shown("signature_ok")
+    return person
+
+
+def to_review(rig: Rig, person: Person | None = None) -> Person:
+    person = to_signature(rig, person)
+    rig.press(OK)
+    assert rig.state == "review", rig.screen
+    return person
+
+
+def enrol(rig: Rig, person: Person | None = None) -> Person:
+    """A whole enrolment, sealed and printed: the kit shows done."""
+    person = to_review(rig, person)
+    rig.press(OK)
+    assert rig.state == "done", rig.screen
+    return person
+
+
+def open_admin(rig: Rig) -> None:
+    rig.choose(prompt("admin")[0])
+    rig.press(OK)
+    assert rig.state == "admin", rig.screen
+
+
+def admin_item(rig: Rig, key: str) -> None:
+    open_admin(rig)
+    rig.choose(prompt(f"admin.{key}", rig.controller.language)[0])
+    rig.press(OK)
+
+
+def lock_by_menu(rig: Rig) -> None:
+    """Lock from the officer's menu, with nobody offering a finger afterwards."""
+    rig.bystanders.offer_finger = False
+    admin_item(rig, "lock")
+    assert rig.state == "locked", rig.screen
+
+
+def except_all_fingers(rig: Rig) -> None:
+    """Record an exception (missing) for every finger the policy asks: approval follows."""
+    to_fingers(rig)
+    for _ in rig.store.policy.fingers:
+        rig.press(DOWN)
+        assert rig.state == "finger_exception", rig.screen
+        rig.press(OK)
+    assert rig.state == "approval", rig.screen
+
+
+def pin_login(rig: Rig, officer_id: str, pin: str | None = None) -> None:
+    """From locked: OK for PIN, choose the officer, key the PIN."""
+    rig.press(OK)
+    assert rig.state == "pin_entry", rig.screen
+    rig.choose(rig.store.officers[officer_id].name)
+    rig.press(OK)
+    rig.key_digits(pin or rig.pin(officer_id), shown="000000")
+
+
+def crash(rig: Rig, make_rig: MakeRig, **options: object) -> Rig:
+    """The kit loses power and boots again on the same data folder and world."""
+    return make_rig(reopen=rig, **options)
+
+
+def sealed_header(rig: Rig, seq: int) -> RecordHeader:
+    return read_header((rig.store.records_dir / record_name(seq)).read_bytes())
+
+
+# -- boot and login ------------------------------------------------------------------------
+
+
+def test_boot_self_test_then_login_by_finger(rig: Rig) -> None:
+    assert rig.audit("self-test") == [{"faults": []}]
+    assert rig.audit("login") == [{"officer": "PTG-001", "how": "finger"}]
+    assert rig.screen[0] == "SIAP 90% kartu:10"
+    assert rig.screen[1] == ">" + prompt("walk_in")[0]
+
+
+def test_self_test_names_the_silent_device(make_rig: MakeRig) -> None:
+    rig = make_rig(before_start=lambda sim: sim.devices.signature_pad.inject("unplugged"))
+    assert rig.state == "self_test"
+    assert rig.screen == shown("self_test_fault", device="signature-pad")
+    assert rig.audit("self-test")[0]["faults"][0].startswith("signature-pad: ")
+    rig.press(OK)
+    assert rig.state == "ready"  # the technician let it go on; the officer's finger logged in
+
+
+def test_unknown_finger_is_refused_and_the_sensor_asked_again(make_rig: MakeRig) -> None:
+    rig = make_rig(login=False)
+    rig.bystanders.officer = SimOfficer("X", "STRANGER", "officer", "000000", seed=424242)
+    rig.bystanders.offer_finger = True
+    rig.settle(40)
+    assert rig.state == "locked"
+    assert rig.screen[-1] == prompt("finger_unknown")[0]
+    assert rig.controller.busy  # it polls the sensor again for the next finger
+    assert rig.audit("login") == []
+
+
+def test_pin_wrong_then_right(make_rig: MakeRig) -> None:
+    rig = make_rig(login=False)
+    assert rig.state == "locked"
+    assert rig.screen == shown("locked")
+    rig.press(OK)
+    assert rig.screen[0] == prompt("choose_officer")[0]
+    rig.press(BACK)
+    assert rig.state == "locked"
+    pin_login(rig, "PTG-001", pin="111111")
+    assert rig.state == "pin_entry"
+    assert rig.screen[-1] == prompt("pin_wrong")[0]
+    assert rig.audit("pin-wrong") == [{"officer": "PTG-001"}]
+    rig.key_digits(rig.pin("PTG-001"), shown="000000")
+    assert rig.state == "ready"
+    assert rig.audit("login") == [{"officer": "PTG-001", "how": "pin"}]
+
+
+# -- the idle lock ---------------------------------------------------------------------------
+
+
+def test_idle_lock_mid_enrolment_then_resume_after_login(rig: Rig) -> None:
+    person = to_face(rig)
+    rig.tick(rig.store.policy.idle_lock_seconds - 10)
+    assert rig.state == "face"
+    rig.bystanders.offer_finger = False
+    rig.tick(10)
+    assert rig.state == "locked"
+    assert rig.controller.officer is None and rig.controller.draft is None
+    assert rig.audit("idle-lock") == [{"officer": "PTG-001", "state": "face"}]
+    rig.bystanders.offer_finger = True
+    rig.settle()
+    assert rig.state == "resume_offer"
+    assert rig.screen == shown("resume", name=person.name)
+    rig.press(OK)
+    assert rig.state == "confirm_person"
+    rig.press(OK)
+    assert rig.state == "face"
+    assert rig.controller.draft.resident.nik == person.nik
+
+
+def _at_pin_entry(rig: Rig) -> None:
+    lock_by_menu(rig)
+    rig.press(OK)
+
+
+def _at_approval(rig: Rig) -> None:
+    rig.bystanders.offer_finger = False  # no supervisor comes
+    except_all_fingers(rig)
+
+
+#: How to bring a logged-in kit at the ready list into each state the idle lock may end.
+TO_LOCKABLE: dict[str, Callable[[Rig], object]] = {
+    "ready": lambda rig: None,
+    "admin": open_admin,
+    "load_cards": lambda rig: admin_item(rig, "load_cards"),
+    "void_select": lambda rig: admin_item(rig, "void"),
+    "pin_entry": _at_pin_entry,
+    "nik_entry": lambda rig: rig.press(OK),
+    "confirm_person": pick,
+    "face": to_face,
+    "fingers": to_fingers,
+    "finger_exception": lambda rig: (to_fingers(rig), rig.press(DOWN)),
+    "approval": _at_approval,
+    "signature": to_signature,
+    "review": to_review,
+    "done": enrol,
+}
+
+
+@pytest.mark.parametrize("state", sorted(TO_LOCKABLE))
+def test_idle_lock_from(rig: Rig, state: str) -> None:
+    TO_LOCKABLE[state](rig)
+    assert rig.state == state, rig.screen
+    rig.bystanders.offer_finger = False
+    rig.tick(rig.store.policy.idle_lock_seconds)
+    assert rig.state == "locked"
+    assert rig.audit("idle-lock")[-1]["state"] == state
+    assert rig.screen == shown("locked")
+
+
+# -- a crash and the journal -----------------------------------------------------------------
+
+
+def test_crash_mid_fingers_resumes_without_asking_again(make_rig: MakeRig, rig: Rig) -> None:
+    to_face(rig)
+    rig.press(OK)
+    rig.kit.press(OK)  # accept the photo; the fingers start one after another
+    for _ in range(2000):
+        draft = rig.controller.draft
+        if rig.state == "fingers" and draft is not None and len(draft.fingers) >= 3:
+            break
+        rig.kit.loop.step(0.01)
+    journal = rig.store.journal.load()
+    assert journal is not None and journal["face_jpeg"]
+    kept = {f["position"]: f["template"] for f in journal["fingers"]}
+    assert len(kept) >= 3
+
+    again = crash(rig, make_rig)
+    assert again.state == "resume_offer"
+    again.press(OK)
+    assert again.state == "confirm_person"
+    again.press(OK)
+    assert again.state == "signature", again.screen
+    draft = again.controller.draft
+    assert draft.face_jpeg == journal["face_jpeg"]
+    assert {p: draft.fingers[p].template for p in kept} == kept  # not captured again
+    assert sorted(draft.fingers) == list(ALL_FINGERS)
+    assert again.sim.devices.camera.received == []  # the face was not asked again
+    assert again.audit("resume")[-1]["nik"] == draft.resident.nik
+
+
+@pytest.mark.parametrize(
+    ("crash_in", "resume_at"), [("signature", "signature"), ("review", "review")]
+)
+def test_resume_continues_at_the_first_step_not_done(
+    make_rig: MakeRig, rig: Rig, crash_in: str, resume_at: str
+) -> None:
+    (to_signature if crash_in == "signature" else to_review)(rig)
+    again = crash(rig, make_rig, login=False)
+    pin_login(again, "PTG-001")
+    assert again.state == "resume_offer"
+    again.press(OK, OK)
+    assert again.state == resume_at
+    assert again.sim.devices.camera.received == []
+
+
+def test_discard_the_journal_with_held_back(make_rig: MakeRig, rig: Rig) -> None:
+    to_signature(rig)
+    again = crash(rig, make_rig)
+    assert again.state == "resume_offer"
+    again.press(BACK)  # a short BACK does not discard
+    assert again.state == "resume_offer"
+    again.press(BACK, hold=True)
+    assert again.screen == shown("confirm_discard")
+    again.press(BACK)
+    assert again.screen[0] == prompt("resume", name="x")[0]
+    again.press(BACK, hold=True)
+    again.press(OK)
+    assert again.state == "ready"
+    assert again.store.journal.load() is None
+    assert again.audit("discard-journal") == [{"nik": "journal", "officer": "PTG-001"}]
+
+
+def test_crash_at_the_approval_returns_to_the_approval(make_rig: MakeRig, rig: Rig) -> None:
+    _at_approval(rig)
+    again = crash(rig, make_rig)
+    assert again.state == "resume_offer"
+    again.bystanders.offer_finger = False
+    again.press(OK, OK)  # resume, confirm the person
+    assert again.state == "approval", again.screen  # the exceptions still need a supervisor
+    assert again.screen[1] == prompt("approval.all_fingers")[0]
+    again.bystanders.offer_finger = True
+    again.settle()
+    assert again.state == "signature"
+    assert again.controller.draft.approvals == ["SPV-001"]
+
+
+# -- walk-ins ------------------------------------------------------------------------------
+
+
+def key_nik(rig: Rig, nik: str) -> None:
+    rig.choose(prompt("walk_in")[0])
+    rig.press(OK)
+    assert rig.state == "nik_entry"
+    region = rig.store.worklist[0].nik[:4]
+    rig.key_digits(nik, shown=region + "0" * 12)
+
+
+def test_walk_in_with_a_valid_nik_gets_a_slip(rig: Rig) -> None:
+    walk_in = next(p for p in rig.world.walk_ins if not p.fingers)
+    key_nik(rig, walk_in.nik)
+    assert rig.state == "confirm_person"
+    assert rig.screen[:2] == ["(datang langsung)", f"NIK {walk_in.nik}"]
+    draft = rig.controller.draft
+    assert draft.walk_in and draft.resident.worklist_ref == f"walk-in:{walk_in.nik}"
+    rig.press(OK, OK, OK)  # start, photo, accept
+    assert rig.state == "signature"
+    rig.press(OK, OK)
+    assert rig.state == "done"
+    assert rig.screen[2] == prompt("outcome.slip")[0]
+    assert len(rig.sim.devices.receipt_printer.printed) == 1
+    assert rig.sim.devices.card_printer.printed == []
+    assert rig.store.ledger.stock() == 10
+    assert not sealed_header(rig, 1).print_card
+    rig.press(OK)
+    key_nik(rig, walk_in.nik)
+    assert rig.state == "nik_entry"
+    assert rig.screen[-1] == prompt("nik_recorded")[0]
+
+
+def test_walk_in_invalid_nik_is_explained_and_back_leaves(rig: Rig) -> None:
+    key_nik(rig, "3505100113900001")  # month 13
+    assert rig.state == "nik_entry"
+    assert rig.screen[-1] == prompt("nik_bad", reason="x")[0]
+    assert "month 13 is not a month" in rig.controller.step.note[1]
+    rig.press(*[BACK] * 16)
+    assert rig.state == "ready"
+
+
+def test_walk_in_nik_on_the_worklist_is_refused(rig: Rig) -> None:
+    key_nik(rig, rig.world.residents[0].nik)
+    assert rig.state == "nik_entry"
+    assert rig.screen[-1] == prompt("nik_known")[0]
+    assert rig.controller.draft is None
+
+
+def test_walk_in_under_age_is_refused(rig: Rig) -> None:
+    key_nik(rig, "3505100101150001")  # born 1 January 2015
+    assert rig.state == "confirm_person"
+    assert rig.screen == shown("under_age", age=17)
+    rig.press(OK)  # OK only goes back
+    assert rig.state == "ready"
+    assert rig.store.journal.load() is None
+
+
+# -- face ----------------------------------------------------------------------------------
+
+
+def test_face_retake_with_back(rig: Rig) -> None:
+    person = to_face(rig)
+    camera = rig.sim.devices.camera
+    rig.press(OK)
+    assert rig.screen == shown("face_ok")
+    rig.press(BACK)
+    assert rig.state == "face" and rig.screen == shown("face")
+    rig.press(OK)
+    assert camera.received == [person.seed, person.seed]
+    rig.sim.devices.fingerprint.inject("poor-image")
+    rig.press(OK)
+    assert rig.state == "fingers"
+    assert rig.store.journal.load()["face_jpeg"]
+
+
+def test_dark_face_is_refused_until_the_light_is_back(rig: Rig) -> None:
+    to_face(rig)
+    camera = rig.sim.devices.camera
+    camera.inject("dark")
+    rig.press(OK)
+    assert rig.screen == shown("device_error", device="foto", reason="too dark")
+    rig.press(OK)
+    assert rig.screen == shown("device_error", device="foto", reason="too dark")
+    assert rig.state == "face" and rig.controller.draft.face_jpeg is None
+    camera.clear_faults()
+    rig.press(OK)
+    assert rig.screen == shown("face_ok")
+    assert len(camera.received) == 3
+
+
+# -- fingers -------------------------------------------------------------------------------
+
+
+def test_poor_finger_retried_then_excepted_after_the_tries(rig: Rig) -> None:
+    to_fingers(rig)
+    tries = rig.store.policy.finger_retries
+    finger = prompt("finger.1")[0]
+    assert rig.screen == shown("finger_poor", finger=finger, attempt=1, tries=tries)
+    for attempt in range(2, tries):
+        rig.press(OK)
+        assert rig.screen == shown("finger_poor", finger=finger, attempt=attempt, tries=tries)
+    rig.press(OK)
+    assert rig.screen == shown("finger_give_up", finger=finger, tries=tries)
+    rig.press(OK)
+    assert rig.state == "finger_exception"
+    assert rig.screen[0] == shown("exception_title", finger=finger)[0]
+    rig.press(BACK)  # changed their mind: back to the finger
+    assert rig.state == "fingers"
+    assert 1 not in rig.controller.draft.fingers
+    rig.press(DOWN)
+    rig.choose(prompt("exception.bandaged")[0])
+    rig.sim.devices.fingerprint.clear_faults()
+    rig.press(OK)
+    draft = rig.controller.draft
+    assert draft.fingers[1].exception == "bandaged"
+    assert rig.state == "signature"  # the other nine read well
+    assert sum(1 for f in draft.fingers.values() if f.image_png) == 9
+    assert rig.audit("finger-exception")[0]["why"] == "bandaged"
+
+
+def test_officer_excepts_a_finger_with_down(rig: Rig) -> None:
+    to_fingers(rig)
+    rig.sim.devices.fingerprint.clear_faults()
+    rig.press(DOWN)
+    assert rig.state == "finger_exception"
+    rig.press(OK)  # the first reason: missing
+    assert rig.state == "signature"
+    assert rig.controller.draft.fingers[1].exception == "missing"
+    assert rig.controller.approval is None  # one excepted finger needs nobody's approval
+
+
+def test_all_fingers_excepted_approved_by_supervisor_finger(rig: Rig) -> None:
+    _at_approval(rig)
+    assert rig.screen[:2] == ["PERLU SUPERVISOR", prompt("approval.all_fingers")[0]]
+    rig.bystanders.offer_finger = True
+    rig.settle()
+    assert rig.state == "signature"
+    draft = rig.controller.draft
+    assert draft.approvals == ["SPV-001"]
+    assert {f.approved_by for f in draft.fingers.values()} == {"SPV-001"}
+    assert rig.audit("approval")[0]["how"] == "finger"
+    assert rig.store.journal.load()["approvals"] == ["SPV-001"]
+
+
+def test_approval_refuses_an_officer_and_takes_a_supervisor_pin(rig: Rig) -> None:
+    _at_approval(rig)
+    rig.bystanders.supervisor = rig.world.officers[0]  # the officer offers their own finger
+    rig.bystanders.offer_finger = True
+    rig.settle(40)
+    assert rig.state == "approval"
+    assert rig.screen[-1] == prompt("not_supervisor")[0]
+    rig.bystanders.offer_finger = False
+    rig.press(OK)
+    picker = rig.screen[1:]
+    assert picker == [">" + rig.store.officers["SPV-001"].name]  # only supervisors offered
+    rig.press(OK)
+    rig.key_digits(rig.pin("PTG-001"), shown="000000")  # the officer's PIN is not theirs
+    assert rig.state == "approval"
+    assert rig.screen[-1] == prompt("pin_wrong")[0]
+    rig.key_digits(rig.pin("SPV-001"), shown="000000")
+    assert rig.state == "signature"
+    assert rig.audit("approval")[0]["how"] == "pin"
+
+
+def test_approval_refused_asks_the_fingers_again(rig: Rig) -> None:
+    _at_approval(rig)
+    rig.sim.devices.fingerprint.clear_faults()
+    rig.press(BACK)
+    assert rig.state == "signature"  # every finger was captured again, and read well
+    assert sum(1 for f in rig.controller.draft.fingers.values() if f.image_png) == 10
+    assert rig.audit("approval") == []
+
+
+# -- signature and review ------------------------------------------------------------------
+
+
+def test_no_signature_then_retry(rig: Rig) -> None:
+    to_signature(rig)
+    rig.world.follow(lambda: None)  # the person stepped away from the pad
+    rig.press(BACK)
+    assert rig.screen == shown("signature_none")
+    rig.world.follow(rig.bystanders)
+    rig.press(OK)
+    assert rig.screen == shown("signature_ok")
+    rig.press(OK)
+    assert rig.state == "review"
+    assert rig.screen[2].startswith("Ttd:ya")
+
+
+def test_declined_signature_is_recorded(rig: Rig) -> None:
+    person = to_signature(rig)
+    rig.press(DOWN)
+    assert rig.state == "review"
+    assert rig.screen[2].startswith("Ttd:tidak")
+    assert rig.audit("no-signature") == [{"nik": person.nik}]
+    rig.press(OK)
+    assert rig.state == "done"
+
+
+# -- cancel ----------------------------------------------------------------------------------
+
+
+TO_CAPTURE_STATE: dict[str, Callable[[Rig], object]] = {
+    "confirm_person": pick,
+    "face": to_face,
+    "fingers": to_fingers,
+    "finger_exception": TO_LOCKABLE["finger_exception"],
+    "signature": to_signature,
+    "review": to_review,
+}
+
+
+@pytest.mark.parametrize("state", sorted(TO_CAPTURE_STATE))
+def test_cancel_with_held_back_and_confirmation(rig: Rig, state: str) -> None:
+    TO_CAPTURE_STATE[state](rig)
+    rig.press(BACK, hold=True)
+    assert rig.screen == shown("confirm_cancel")
+    assert rig.state == state
+    rig.press(BACK)  # no: back to the step
+    assert rig.state == state and rig.screen != prompt("confirm_cancel")
+    rig.press(BACK, hold=True)
+    rig.press(OK)
+    assert rig.state == "ready"
+    assert rig.controller.draft is None and rig.store.journal.load() is None
+    assert rig.store.last_seq == 0
+
+
+def test_confirm_person_back_returns_to_the_list(rig: Rig) -> None:
+    pick(rig)
+    rig.press(BACK)
+    assert rig.state == "ready"
+    assert rig.audit("cancel") == []
+
+
+# -- sealing -------------------------------------------------------------------------------
+
+
+def test_seal_failure_keeps_the_journal_and_returns_to_review(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(store: KitStore, enrolment: object) -> None:
+        raise WriteError("records folder is read-only: check the SD card")
+
+    person = to_review(rig)
+    with monkeypatch.context() as patch:
+        patch.setattr(KitStore, "seal", fail)
+        rig.press(OK)
+        assert rig.state == "review"
+        assert rig.screen == shown("seal_failed", reason="records folder is read-only")
+        assert rig.store.journal.load()["resident"]["nik"] == person.nik
+        assert rig.audit("seal-failed")[0]["reason"].startswith("records folder")
+    rig.press(OK)
+    assert rig.state == "done"
+    assert rig.store.journal.load() is None
+    assert rig.store.last_seq == 1
+
+
+# -- printing ------------------------------------------------------------------------------
+
+
+def test_card_printed_takes_one_card(rig: Rig) -> None:
+    person = enrol(rig)
+    assert rig.screen == shown("done", seq=1, name=person.name, outcome=prompt("outcome.card")[0])
+    assert rig.store.ledger.stock() == 9
+    assert len(rig.store.ledger.printed_for(1)) == 1
+    assert len(rig.sim.devices.card_printer.printed) == 1
+    assert sealed_header(rig, 1).print_card
+    rig.press(OK)
+    assert rig.state == "ready"
+    assert person.name[:20] not in rig.text  # recorded: off the list
+
+
+def test_jam_during_print_spoils_the_card_and_prints_a_slip(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    printer = rig.sim.devices.card_printer
+    feed = printer.print_card
+
+    def jam_then_feed(front: object, *, timeout: float) -> None:
+        printer.inject("jam")  # the card sticks half-way through
+        feed(front, timeout=timeout)
+
+    monkeypatch.setattr(printer, "print_card", jam_then_feed)
+    to_review(rig)
+    rig.press(OK)
+    assert rig.state == "printing"
+    assert rig.screen[0] == prompt("print_failed", reason="")[0]
+    counts = rig.store.ledger.counts()
+    assert (counts["spoiled"], counts["printed"], counts["stock"]) == (1, 0, 9)
+    assert printer.hopper == 99  # the jam took the card
+    rig.press(OK)
+    assert rig.state == "done"
+    assert rig.screen[2] == prompt("outcome.slip")[0]
+    assert len(rig.sim.devices.receipt_printer.printed) == 1
+
+
+def test_printer_jammed_before_print_gives_a_slip_without_taking_a_card(rig: Rig) -> None:
+    rig.sim.devices.card_printer.inject("jam")
+    enrol(rig)
+    assert rig.screen[2] == prompt("outcome.slip")[0]
+    assert rig.store.ledger.counts()["stock"] == 10
+
+
+def test_no_blank_cards_gives_a_slip(make_rig: MakeRig) -> None:
+    rig = make_rig(cards=0)
+    enrol(rig)
+    assert rig.screen[2] == prompt("outcome.slip")[0]
+    assert rig.sim.devices.card_printer.printed == []
+    assert len(rig.sim.devices.receipt_printer.printed) == 1
+    assert rig.store.ledger.counts()["stock"] == 0
+
+
+def test_slip_failure_asks_to_write_the_number_down(make_rig: MakeRig) -> None:
+    rig = make_rig(cards=0)
+    rig.sim.devices.receipt_printer.inject("paper-out")
+    to_review(rig)
+    rig.press(OK)
+    assert rig.state == "printing"
+    assert rig.screen[2].startswith("#1")
+    rig.press(OK)
+    assert rig.state == "done"
+    assert rig.screen[2] == prompt("outcome.none")[0]
+
+
+@pytest.mark.parametrize("came_out", [True, False])
+def test_print_question_after_a_crash_mid_print(
+    make_rig: MakeRig, rig: Rig, came_out: bool
+) -> None:
+    enrol(rig)
+    serial = rig.store.ledger.begin_print(1)  # a reprint began; then the power went
+    again = crash(rig, make_rig)
+    assert again.state == "print_question"
+    assert again.screen == shown("print_question", seq=1, serial=serial)
+    again.press(OK if came_out else BACK)
+    assert again.state == "ready"
+    counts = again.store.ledger.counts()
+    assert (counts["printed"], counts["spoiled"], counts["unresolved"]) == (
+        (2, 0, 0) if came_out else (1, 1, 0)
+    )
+    assert again.audit("print-answered")[0]["came_out"] is came_out
+
+
+def test_two_unanswered_prints_and_a_journal(make_rig: MakeRig, rig: Rig) -> None:
+    enrol(rig)
+    rig.press(OK)
+    first, second = rig.store.ledger.begin_print(1), rig.store.ledger.begin_print(1)
+    to_face(rig, clean_person(rig, 1))
+    again = crash(rig, make_rig, login=False)
+    pin_login(again, "PTG-001")
+    assert again.state == "print_question"
+    assert again.screen[1] == first
+    again.press(OK)
+    assert again.state == "print_question" and again.screen[1] == second
+    again.press(BACK)
+    assert again.state == "resume_offer"
+
+
+def test_reprint_needs_a_supervisor(rig: Rig) -> None:
+    enrol(rig)
+    rig.bystanders.offer_finger = False
+    rig.press(UP)
+    assert rig.state == "approval"
+    assert rig.screen[1] == prompt("approval.reprint", seq=1)[0]
+    assert len(rig.store.ledger.printed_for(1)) == 1
+    rig.bystanders.offer_finger = True  # the supervisor comes: their finger
+    rig.settle()
+    assert rig.state == "done"
+    assert len(rig.store.ledger.printed_for(1)) == 2
+    assert rig.audit("approval")[0]["purpose"] == "reprint"
+
+
+def test_reprint_refused_without_a_supervisor(rig: Rig) -> None:
+    enrol(rig)
+    rig.bystanders.offer_finger = False
+    rig.press(UP)
+    rig.press(BACK)
+    assert rig.state == "ready"
+    assert len(rig.store.ledger.printed_for(1)) == 1
+
+
+# -- the officer's menu ----------------------------------------------------------------------
+
+
+def test_void_a_record(rig: Rig) -> None:
+    person = enrol(rig)
+    rig.press(OK)
+    assert person.name[:20] not in rig.text
+    admin_item(rig, "void")
+    assert rig.state == "void_select"
+    assert rig.screen == [*prompt("void_choose"), f">#1 {person.nik}"]
+    rig.press(OK)
+    assert rig.state == "done"  # the supervisor's finger approved, the void is sealed
+    assert rig.screen[2] == prompt("outcome.void", voided=1)[0]
+    header = sealed_header(rig, 2)
+    assert header.voids == 1
+    assert rig.audit("approval")[0] == {
+        "purpose": "void",
+        "seq": 1,
+        "supervisor": "SPV-001",
+        "officer": "PTG-001",
+        "how": "finger",
+    }
+    rig.press(OK)
+    assert rig.state == "ready"
+    rig.choose(person.name[:20])  # back on the ready list
+    assert rig.store.recent() == []
+
+
+def test_void_refused_or_failed_returns_to_the_list(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin_item(rig, "void")
+    assert rig.screen == shown("void_none")
+    rig.press(BACK)
+    assert rig.state == "ready"
+    enrol(rig)
+    rig.press(OK)
+    rig.bystanders.offer_finger = False
+    admin_item(rig, "void")
+    rig.press(OK)
+    assert rig.state == "approval"
+    rig.press(BACK)  # no supervisor
+    assert rig.state == "ready" and rig.store.last_seq == 1
+
+    def fail(store: KitStore, enrolment: object) -> None:
+        raise WriteError("disk full")
+
+    monkeypatch.setattr(KitStore, "seal", fail)
+    rig.bystanders.offer_finger = True
+    admin_item(rig, "void")
+    rig.press(OK)
+    assert rig.state == "ready"
+    assert rig.screen[:2] == ["GAGAL MENYIMPAN", "disk full"]
+    assert rig.store.last_seq == 1
+
+
+def test_load_cards_from_the_menu(rig: Rig) -> None:
+    admin_item(rig, "load_cards")
+    assert rig.state == "load_cards"
+    rig.key_digits("000", shown="000")  # zero cards: asked again
+    assert rig.state == "load_cards"
+    rig.key_digits("025", shown="000")
+    assert rig.state == "ready"
+    assert rig.screen == shown("cards_loaded", count=25, stock=35)
+    assert rig.store.ledger.stock() == 35
+    assert rig.audit("cards-loaded") == [{"count": 25, "officer": "PTG-001"}]
+    admin_item(rig, "load_cards")
+    rig.press(BACK)
+    assert rig.state == "ready"
+    assert rig.store.ledger.stock() == 35
+
+
+def test_admin_back_and_menu_back(rig: Rig) -> None:
+    open_admin(rig)
+    rig.press(BACK)
+    assert rig.state == "ready"
+    admin_item(rig, "back")
+    assert rig.state == "ready"
+
+
+def test_language_switch_to_english(rig: Rig) -> None:
+    admin_item(rig, "language")
+    assert rig.state == "admin"
+    assert rig.controller.language is Language.EN
+    assert ">" + prompt("admin.language", Language.EN)[0] in rig.screen
+    rig.press(BACK)
+    assert rig.screen[0].startswith("READY ")
+    assert rig.controller.step.menu.items[0][0] == prompt("walk_in", Language.EN)[0]
+    pick(rig)
+    assert rig.screen[-1] == "OK=start BACK=back"
+
+
+# -- the battery -----------------------------------------------------------------------------
+
+
+def test_low_battery_refuses_a_new_enrolment(rig: Rig) -> None:
+    rig.world.battery.set_percent(10)
+    rig.tick(31)
+    rig.choose(clean_person(rig).name)
+    rig.press(OK)
+    assert rig.state == "ready"
+    assert rig.screen == shown("refused_battery", percent=int(rig.world.battery.percent))
+    assert rig.screen[0].startswith("Baterai lemah 9")  # 10 % and a little drain
+    assert rig.controller.draft is None
+
+
+def _at_resume_offer(rig: Rig) -> None:
+    to_face(rig)
+    rig.tick(rig.store.policy.idle_lock_seconds)
+    rig.settle()  # the officer's finger logs in again
+
+
+def _at_print_question(rig: Rig) -> None:
+    rig.store.ledger.begin_print(1)
+    admin_item(rig, "lock")  # the officer's finger logs in again
+
+
+def _at_locked(rig: Rig) -> None:
+    lock_by_menu(rig)
+
+
+#: Every state the battery may end, reached from a logged-in kit at the ready list.
+TO_POWERED: dict[str, Callable[[Rig], object]] = {
+    **TO_LOCKABLE,
+    "locked": _at_locked,
+    "resume_offer": _at_resume_offer,
+    "print_question": _at_print_question,
+}
+
+
+@pytest.mark.parametrize("state", sorted(TO_POWERED))
+def test_critical_battery_shuts_down_safely(rig: Rig, state: str) -> None:
+    TO_POWERED[state](rig)
+    assert rig.state == state, rig.screen
+    rig.world.battery.set_percent(4)
+    rig.tick(31)
+    assert rig.state == "safe_shutdown"
+    assert rig.screen == shown("shutdown")
+    assert rig.audit("safe-shutdown")[-1]["percent"] < 5
+
+
+def test_critical_battery_found_on_the_way_to_the_list_switches_off(rig: Rig) -> None:
+    enrol(rig)
+    rig.world.battery.set_percent(4)
+    rig.press(OK)  # the list reads the battery before it offers anyone
+    assert rig.state == "safe_shutdown"
+    assert rig.screen == shown("shutdown")
+    assert rig.sim.devices.panel.indicator is Indicator.OFF
+
+
+def test_critical_battery_while_sealing_finishes_the_record_first(rig: Rig) -> None:
+    to_review(rig)
+    rig.tick(31)  # a battery reading now, so the next one is due only 30 s later
+    rig.world.battery.set_percent(4)
+    rig.kit.press(OK)  # seal; the battery is read while the seal runs
+    rig.kit.loop.post(Tick(rig.world.clock.now() + timedelta(seconds=31)))
+    rig.settle()
+    assert rig.state == "safe_shutdown"
+    assert rig.store.last_seq == 1
+    assert rig.store.ledger.counts()["printed"] == 1
+    assert rig.store.journal.load() is None
+
+
+# -- policies ------------------------------------------------------------------------------
+
+
+def test_policy_without_fingers_goes_from_face_to_signature(make_rig: MakeRig) -> None:
+    rig = make_rig(policy=Policy(print_on_site=True, fingers=()))
+    to_face(rig)
+    take_face(rig)
+    assert rig.state == "signature"
+    assert rig.controller.draft.fingers == {}
+
+
+# -- the map itself --------------------------------------------------------------------------
+
+
+def declared_transitions() -> set[tuple[str, str, str]]:
+    return {
+        (transition.source.id, event.id, transition.target.id)
+        for state in CaptureMachine.states
+        for transition in state.transitions
+        for event in transition.events
+    }
+
+
+def test_the_diagram_in_the_docs_is_the_machine() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(r"```mermaid\n(.*?)```", text, re.DOTALL)
+    assert found is not None, f"{DOC} has no mermaid block"
+    assert found.group(1).strip() == f"{CaptureMachine:mermaid}".strip(), (
+        f"{DOC} is out of date: regenerate it as it says"
+    )
+
+
+def test_every_transition_is_taken(observed_transitions: set[tuple[str, str, str]]) -> None:
+    missing = declared_transitions() - observed_transitions
+    assert not missing, f"no test of this module takes: {sorted(missing)}"

@@ -1,0 +1,62 @@
+"""Every text the kit shows fits its display, in both languages, with the same blanks."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from capture.prompts import CATALOGUE, WIDTH, Language, prompt, word
+
+LINES = 4
+KEYS = sorted(CATALOGUE)
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+
+def without_placeholders(line: str) -> str:
+    return "".join(literal for literal, *_ in string.Formatter().parse(line))
+
+
+def test_the_languages_are_the_two_of_the_catalogue() -> None:
+    assert [language.value for language in Language] == ["id", "en"]
+    assert all(len(entry) == len(Language) for entry in CATALOGUE.values())
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_both_languages_are_written(key: str) -> None:
+    indonesian, english = CATALOGUE[key]
+    assert indonesian.strip() and english.strip()
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_both_languages_have_the_same_placeholders(key: str) -> None:
+    indonesian, english = CATALOGUE[key]
+    assert placeholders(indonesian) == placeholders(english)
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("language", list(Language))
+def test_every_line_fits_the_display(key: str, language: Language) -> None:
+    text = CATALOGUE[key][list(Language).index(language)]
+    lines = text.split("\n")
+    assert len(lines) <= LINES, f"{key} ({language.value}) has {len(lines)} lines"
+    for line in lines:
+        bare = without_placeholders(line)
+        assert len(bare) <= WIDTH, f"{key} ({language.value}): {line!r} is {len(bare)} wide"
+
+
+def test_prompt_fills_placeholders_and_picks_the_language() -> None:
+    assert prompt("cards_loaded", count=25, stock=35) == ["25 kartu dimuat", "Stok: 35"]
+    assert prompt("cards_loaded", Language.EN, count=25, stock=35) == [
+        "25 cards loaded",
+        "Stock: 35",
+    ]
+    assert word("finger.2", Language.EN) == "Right index"
+
+
+def test_a_missing_value_is_an_error_not_a_blank() -> None:
+    with pytest.raises(KeyError, match="stock"):
+        prompt("cards_loaded", count=1)
