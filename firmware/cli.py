@@ -148,6 +148,7 @@ def _status_map(facts: KitStatus) -> dict[str, object]:
         "demo": facts.demo,
         "sealed": facts.sealed,
         "uncollected": facts.uncollected,
+        "pruned": facts.pruned,
         "last_seq": facts.last_seq,
         "cards": facts.cards,
         "damaged": facts.damaged,
@@ -163,6 +164,7 @@ def _print_status(facts: KitStatus) -> None:
         f"kit             {facts.kit_id}{'  (DEMO kit)' if facts.demo else ''}",
         f"records sealed  {facts.sealed}",
         f"not collected   {facts.uncollected}",
+        f"pruned          {facts.pruned}  (collected, deleted for space)",
         f"last sequence   {facts.last_seq}",
         f"card stock      {cards['stock']}  (loaded {cards['loaded']}, printed {cards['printed']},"
         f" spoiled {cards['spoiled']}, outcome unknown {cards['unresolved']})",

@@ -83,9 +83,7 @@ def fsync_dir(folder: Path) -> None:
     OS_OPS.fsync_dir(folder)
 
 
-def write_atomic(
-    path: Path, data: bytes, *, replace: bool = False, ops: FileOps = OS_OPS
-) -> None:
+def write_atomic(path: Path, data: bytes, *, replace: bool = False, ops: FileOps = OS_OPS) -> None:
     """Write ``data`` as ``path`` so that a crash leaves all of it or none.
 
     Records are never overwritten (``replace`` False); the kit's profile is replaced whole
@@ -133,19 +131,20 @@ def write_atomic(
 
 def _explain(exc: OSError, path: Path, step: str) -> str:
     """What the officer or technician reads: what failed, where, and what to do."""
+    lost = "the record is" if path.suffix == RECORD_SUFFIX else f"{path.name} is"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return (
-            f"storage full while writing {path.name}; the record is NOT saved: "
+            f"storage full while writing {path.name}; {lost} NOT saved: "
             "collect the records to free space, then save again"
         )
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return (
-            f"cannot write {path}: the data folder is read-only ({exc.strerror}); the record "
-            "is NOT saved: check the storage card (its lock switch, or a card the system "
+            f"cannot write {path}: the data folder is read-only ({exc.strerror}); {lost} "
+            "NOT saved: check the storage card (its lock switch, or a card the system "
             "remounted read-only after errors)"
         )
     return (
-        f"{step} {path.name} failed: {exc.strerror or exc}; the record is NOT saved: "
+        f"{step} {path.name} failed: {exc.strerror or exc}; {lost} NOT saved: "
         "check the storage card, it may be failing"
     )
 

@@ -96,13 +96,13 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
             f"({SCHEMA_VERSION}): install the newer Jemput"
         )
     for step in range(version, SCHEMA_VERSION):
-        with _transaction(db):
+        with transaction(db):
             for statement in filter(str.strip, MIGRATIONS[step].split(";")):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {step + 1}")
 
 
-class _transaction:
+class transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
@@ -116,7 +116,7 @@ class _transaction:
         self._db.execute("ROLLBACK" if kind else "COMMIT")
 
 
-def _iso(now: datetime) -> str:
+def iso_utc(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="seconds")
 
 
@@ -128,10 +128,10 @@ class SqliteJournal:
 
     def save(self, state: Mapping[str, Any]) -> None:
         blob = codec.dumps(dict(state))
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, transaction(self._db) as db:
             db.execute(
                 "INSERT OR REPLACE INTO journal (id, state, saved_at) VALUES (1, ?, ?)",
-                (blob, _iso(self._now())),
+                (blob, iso_utc(self._now())),
             )
 
     def load(self) -> Mapping[str, Any] | None:
@@ -140,7 +140,7 @@ class SqliteJournal:
         return codec.loads(row[0]) if row else None
 
     def clear(self) -> None:
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, transaction(self._db) as db:
             db.execute("DELETE FROM journal")
 
 
@@ -168,26 +168,26 @@ class SqliteLedger:
     def load(self, count: int, *, officer_id: str) -> None:
         if not 0 < count <= 1000:
             raise ValueError(f"card count {count} is not between 1 and 1000")
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, transaction(self._db) as db:
             db.execute(
                 "INSERT INTO ledger (at, kind, count, officer) VALUES (?, 'load', ?, ?)",
-                (_iso(self._now()), count, officer_id),
+                (iso_utc(self._now()), count, officer_id),
             )
 
     def begin_print(self, seq: int) -> str:
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, transaction(self._db) as db:
             if self._stock(db) <= 0:
                 raise StateError("no blank cards left in the ledger: load cards first")
             number = db.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'begin'").fetchone()[0]
             serial = f"{self._kit_id()}-C{number + 1:05d}"
             db.execute(
                 "INSERT INTO ledger (at, kind, serial, seq) VALUES (?, 'begin', ?, ?)",
-                (_iso(self._now()), serial, seq),
+                (iso_utc(self._now()), serial, seq),
             )
         return serial
 
     def _outcome(self, kind: str, serial: str, reason: str | None) -> None:
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, transaction(self._db) as db:
             row = db.execute(
                 "SELECT seq FROM ledger WHERE kind = 'begin' AND serial = ?", (serial,)
             ).fetchone()
@@ -201,7 +201,7 @@ class SqliteLedger:
                 raise StateError(f"card {serial} is already recorded as {done[0]}")
             db.execute(
                 "INSERT INTO ledger (at, kind, serial, seq, reason) VALUES (?, ?, ?, ?, ?)",
-                (_iso(self._now()), kind, serial, row[0], reason),
+                (iso_utc(self._now()), kind, serial, row[0], reason),
             )
 
     def printed(self, serial: str) -> None:
@@ -266,8 +266,8 @@ class SqliteAudit:
 
     def append(self, kind: str, **detail: Any) -> None:
         text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
-        at = _iso(self._now())
-        with self._lock, _transaction(self._db) as db:
+        at = iso_utc(self._now())
+        with self._lock, transaction(self._db) as db:
             row = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
             entry_id, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
             db.execute(

@@ -1,0 +1,81 @@
+"""A provisioned kit data folder and enrolments to seal, for the store's tests.
+
+Keys are fixed so a kit provisions in milliseconds; the clock stands still, so every
+record is sealed inside the certificate's window.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from storage.keys import Authority
+from storage.kit import KitStore, provision
+from storage.model import Enrolment, Policy, Resident, Sex
+
+NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
+AUTHORITY = Authority(
+    name="Dukcapil (test)",
+    demo=True,
+    signing=Ed25519PrivateKey.from_private_bytes(b"\x01" * 32),
+    decryption=X25519PrivateKey.from_private_bytes(b"\x02" * 32),
+)
+
+
+def now() -> datetime:
+    return NOW
+
+
+def enrolment(n: int, *, face_bytes: int = 64) -> Enrolment:
+    """The ``n``-th person of a test session, with a face of ``face_bytes`` bytes."""
+    resident = Resident(
+        nik=f"3505{n:012d}",
+        name=f"WARGA {n}",
+        sex=Sex.FEMALE if n % 2 else Sex.MALE,
+        birth_place="BLITAR",
+        birth_date=date(1990, 1, 1),
+        worklist_ref=f"REF-{n}",
+    )
+    return Enrolment(
+        resident=resident,
+        officer_id="OFF-1",
+        started_at=NOW,
+        face_jpeg=bytes([n % 256]) * face_bytes,
+    )
+
+
+@pytest.fixture(scope="session")
+def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One provisioned data folder, copied for every test that wants a kit."""
+    data_dir = tmp_path_factory.mktemp("provisioned") / "kit"
+    provision(
+        data_dir,
+        authority=AUTHORITY,
+        kit_id="TEST-3505-01",
+        region="3505",
+        officers=(),
+        worklist=(),
+        policy=Policy(),
+        now=NOW,
+    )
+    return data_dir
+
+
+@pytest.fixture
+def kit_dir(provisioned: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the provisioned data folder: no records, no state yet."""
+    data_dir = tmp_path / "kit"
+    shutil.copytree(provisioned, data_dir)
+    return data_dir
+
+
+@pytest.fixture
+def store(kit_dir: Path) -> Iterator[KitStore]:
+    with KitStore(kit_dir, now=now) as opened:
+        yield opened
