@@ -257,17 +257,19 @@ class EvolisPrinter:
             ) from exc
 
     def _read_line(self, port: serial.Serial, command: str, deadline: float) -> str:
+        """The first CR-terminated line; bytes after its CR (line noise) are dropped."""
         line = bytearray()
-        while not line.endswith(CR):
+        while CR not in line:
             if time.monotonic() >= deadline:
                 raise self._timeout(command)
             line += port.read(max(1, port.in_waiting))
-            if len(line) > _MAX_REPLY:
+            if line.find(CR, 0, _MAX_REPLY + 1) < 0 and len(line) > _MAX_REPLY:
                 raise ProtocolError(
                     f"card printer on {self.port} sent {len(line)} bytes without a CR "
                     f"after {command}: check the baud rate ({port.baudrate})",
                     device=self.name,
                 )
+        line = line[: line.index(CR) + 1]
         try:
             return line[:-1].decode("ascii")
         except UnicodeDecodeError:

@@ -40,7 +40,22 @@ def _bcd(value: int) -> int:
 
 
 def _from_bcd(value: int) -> int:
-    return (value >> 4) * 10 + (value & 0x0F)
+    """The number two BCD digits hold; ValueError for a nibble above 9, which no set
+    time ever writes (so the registers hold noise, not a time)."""
+    tens, units = value >> 4, value & 0x0F
+    if tens > 9 or units > 9:
+        raise ValueError(f"0x{value:02X} is not a BCD number")
+    return tens * 10 + units
+
+
+def _hour(hours: int) -> int:
+    """The 0..23 hour of the hours register, in either 12- or 24-hour mode."""
+    if not hours & HOURS_12:
+        return _from_bcd(hours & 0x3F)
+    twelve = _from_bcd(hours & 0x1F)
+    if not 1 <= twelve <= 12:
+        raise ValueError(f"{twelve} is no hour on a 12-hour clock")
+    return twelve % 12 + (12 if hours & HOURS_PM else 0)
 
 
 class DS3231(I2CDevice):
@@ -69,21 +84,17 @@ class DS3231(I2CDevice):
         """The time, and whether the oscillator kept running since it was set.
 
         Raises ClockNotTrustworthy when the registers hold no valid date at all
-        (as after a power loss with a flat coin cell).
+        (as after a power loss with a flat coin cell), invalid BCD digits included.
         """
         raw = self._call("read_i2c_block_data", REG_SECONDS, TIME_REGISTERS)
         seconds, minutes, hours, _weekday, day, month, year = raw
-        if hours & HOURS_12:
-            hour = _from_bcd(hours & 0x1F) % 12 + (12 if hours & HOURS_PM else 0)
-        else:
-            hour = _from_bcd(hours & 0x3F)
         century = 100 if month & MONTH_CENTURY else 0
         try:
             when = datetime(
                 FIRST_YEAR + century + _from_bcd(year),
                 _from_bcd(month & 0x1F),
                 _from_bcd(day & 0x3F),
-                hour,
+                _hour(hours),
                 _from_bcd(minutes & 0x7F),
                 _from_bcd(seconds & 0x7F),
                 tzinfo=UTC,

@@ -48,6 +48,8 @@ FIRMWARE = "1.0"
 _DB_HEADER = re.compile(rb"\x1bDb;([a-z]);(\d{1,3});")
 #: A header or plain command longer than this without its terminator is garbage.
 _MAX_HEADER = 64
+#: Line noise the "garbage" fault sends before an answer (not ASCII, no CR).
+_NOISE = b"\x00\xff\x55\xaa"
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,20 @@ class CardPrinterEmulator:
     * ``out-of-cards``: the hopper is emptied (``load(n)`` refills it; clear_faults does not);
     * ``cover-open``, ``ribbon-out``: refused before feeding, no card used;
     * ``jam``: the next print feeds a card and jams; the card is spoiled and nothing is
-      printed, and the status stays ``JAM`` until clear_faults() (the jam cleared).
+      printed, and the status stays ``JAM`` until clear_faults() (the jam cleared);
+    * ``garbage``: line noise goes out before the next answer.
+
+    :meth:`unplug_after` cuts the power part-way through what the driver sends.
     """
 
-    FAULTS: tuple[str, ...] = ("unplugged", "out-of-cards", "cover-open", "ribbon-out", "jam")
+    FAULTS: tuple[str, ...] = (
+        "unplugged",
+        "out-of-cards",
+        "cover-open",
+        "ribbon-out",
+        "jam",
+        "garbage",
+    )
 
     def __init__(
         self,
@@ -91,6 +103,7 @@ class CardPrinterEmulator:
         self._panel: bytes | None = None
         self._job: bytes | None = None
         self._buffer = bytearray()
+        self._cut_after: int | None = None  # bytes still heard before unplug_after() cuts
         self._lock = threading.Lock()
         self._link = PtyLink(self._on_bytes, link_path=link_path, name="card-printer")
 
@@ -126,6 +139,19 @@ class CardPrinterEmulator:
         with self._lock:
             self._faults.clear()
             self._jammed = False
+            self._cut_after = None
+
+    def unplug_after(self, nbytes: int) -> None:
+        """Lose power (fault ``unplugged``) once ``nbytes`` more bytes have been received.
+
+        E.g. in the middle of a panel: the half-received command and the job in
+        progress are lost, as the real printer's RAM is; :meth:`clear_faults` powers it
+        back up with its hopper as it was.
+        """
+        if nbytes < 0:
+            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
+        with self._lock:
+            self._cut_after = nbytes
 
     def close(self) -> None:
         self._link.close()
@@ -143,9 +169,23 @@ class CardPrinterEmulator:
             if "unplugged" in self._faults:
                 self._buffer.clear()
                 return
+            cut = self._cut_after is not None and len(chunk) >= self._cut_after
+            if self._cut_after is not None:
+                chunk = chunk[: self._cut_after]
+                self._cut_after -= len(chunk)
             self._buffer += chunk
             while self._next_command():
                 pass
+            if cut:
+                self._power_lost()
+
+    def _power_lost(self) -> None:
+        """Go dark mid-stream: what was half received and the open job are gone."""
+        self._cut_after = None
+        self._faults.add("unplugged")
+        self._buffer.clear()
+        self._in_sequence = False
+        self._panel = self._job = None
 
     def _next_command(self) -> bool:
         """Take one whole command off the buffer and answer it; False if none is whole."""
@@ -203,7 +243,11 @@ class CardPrinterEmulator:
         self._reply("ERR;BAD_COMMAND")
 
     def _reply(self, line: str) -> None:
-        self._link.send(line.encode("ascii") + CR)
+        noise = b""
+        if "garbage" in self._faults:
+            self._faults.discard("garbage")
+            noise = _NOISE
+        self._link.send(noise + line.encode("ascii") + CR)
 
     # -- the printer ------------------------------------------------------------------
 

@@ -77,6 +77,8 @@ _SCARRED_FAILURE_RATE = 0.8
 # ReadSysPara status word bits
 _STATUS_PASSWORD_OK = 1 << 2
 _STATUS_IMAGE_VALID = 1 << 3
+#: Line noise the "garbage" fault sends before an answer; it holds no start code (0xEF01).
+_NOISE = b"\x00\x55\xaa\xff\x13\x37"
 
 #: An answer: the acknowledge payload (code first), then data to upload, if any.
 _Reply = tuple[bytes, bytes | None]
@@ -98,11 +100,12 @@ class FingerprintEmulator:
     lists every command as (instruction, parameters).  ``timing=True`` makes answers take
     as long as their bytes would at the current baud rate.  Fault kinds are
     :attr:`FAULTS`: ``unplugged`` (silence), ``corrupt`` (the next answer's checksum is
-    wrong), ``poor-image`` (every image fails feature extraction), ``wrong-password``
-    (VfyPwd always fails).
+    wrong), ``garbage`` (line noise before the next answer), ``poor-image`` (every image
+    fails feature extraction), ``wrong-password`` (VfyPwd always fails).
+    :meth:`unplug_after` pulls the cable in the middle of an answer.
     """
 
-    FAULTS: tuple[str, ...] = ("unplugged", "corrupt", "poor-image", "wrong-password")
+    FAULTS: tuple[str, ...] = ("unplugged", "corrupt", "garbage", "poor-image", "wrong-password")
     model = "R307 (emulated)"
 
     def __init__(
@@ -142,6 +145,7 @@ class FingerprintEmulator:
         self._download_data = bytearray()
         self._verified = False
         self._next_baudrate = 0
+        self._cut_after: int | None = None  # bytes still sent before unplug_after() cuts
         self._handlers: dict[int, Callable[[bytes], _Reply]] = {
             _GEN_IMG: self._gen_img,
             _IMG2TZ: self._img2tz,
@@ -201,7 +205,7 @@ class FingerprintEmulator:
         return frozenset(self._faults)
 
     def inject(self, kind: str) -> None:
-        """Start fault ``kind`` (one of :attr:`FAULTS`); ``corrupt`` hits one answer."""
+        """Start fault ``kind`` (one of :attr:`FAULTS`); corrupt and garbage hit one answer."""
         if kind not in self.FAULTS:
             raise ValueError(
                 f"unknown fingerprint fault {kind!r}; valid kinds: {', '.join(self.FAULTS)}"
@@ -210,8 +214,21 @@ class FingerprintEmulator:
             self._faults.add(kind)
 
     def clear_faults(self) -> None:
+        """End every fault, a pending :meth:`unplug_after` included: plugged back in."""
         with self._lock:
             self._faults.clear()
+            self._cut_after = None
+
+    def unplug_after(self, nbytes: int) -> None:
+        """Go silent (fault ``unplugged``) once ``nbytes`` more bytes have been sent.
+
+        A cable pulled mid-answer, e.g. in the middle of an image upload: the driver
+        receives a packet cut short and then nothing, until :meth:`clear_faults`.
+        """
+        if nbytes < 0:
+            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
+        with self._lock:
+            self._cut_after = nbytes
 
     # -- the wire ----------------------------------------------------------------------
 
@@ -291,6 +308,9 @@ class FingerprintEmulator:
 
     def _answer(self, ack: bytes, data: bytes | None) -> None:
         frame = self._frame(_ACK, ack)
+        if "garbage" in self._faults:
+            self._faults.discard("garbage")
+            self._send(_NOISE)
         if "corrupt" in self._faults:
             self._faults.discard("corrupt")
             frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
@@ -306,6 +326,14 @@ class FingerprintEmulator:
         return header + payload + struct.pack(">H", _sum16(pid, payload))
 
     def _send(self, data: bytes) -> None:
+        if "unplugged" in self._faults:
+            return  # pulled while an answer was going out: the rest is lost
+        if self._cut_after is not None:
+            if len(data) >= self._cut_after:
+                data, self._cut_after = data[: self._cut_after], None
+                self._faults.add("unplugged")
+            else:
+                self._cut_after -= len(data)
         if self.timing:
             time.sleep(len(data) * 10 / self.baudrate)  # 8N1: ten bits a byte
         self._link.send(data)

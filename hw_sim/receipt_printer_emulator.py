@@ -38,6 +38,9 @@ _COVER_OPEN = 0x04  # n=2
 _PAPER_END_STOP = 0x20  # n=2
 _PAPER_OUT = 0x60  # n=4
 _STATUS_KINDS = (1, 2, 3, 4)
+#: Line noise the "garbage" fault sends before a status answer: bit 7 set, bit 4 clear,
+#: so it breaks the fixed bits every status byte carries.
+_NOISE = b"\xe5"
 
 #: ESC/POS sends 1 = black; Pillow's mode "1" stores 1 = white.
 _INVERT = bytes(0xFF - value for value in range(256))
@@ -55,16 +58,18 @@ class ReceiptPrinterEmulator:
     """The printer's end of a pty; a driver opens ``.port``.
 
     ``received`` lists every decoded command, ``unknown`` the raw bytes of what the
-    parser did not understand, ``printed`` one image per cut job.
+    parser did not understand, ``printed`` one image per cut job.  Faults: see
+    :meth:`inject`; :meth:`unplug_after` cuts the power part-way through a job.
     """
 
-    FAULTS: tuple[str, ...] = ("unplugged", "paper-out", "cover-open")
+    FAULTS: tuple[str, ...] = ("unplugged", "paper-out", "cover-open", "garbage")
 
     def __init__(self, *, link_path: str | None = None, paper_dots: int = 384) -> None:
         self.paper_dots = paper_dots
         self._lock = threading.Lock()
         self._faults: set[str] = set()
         self._buffer = bytearray()
+        self._cut_after: int | None = None  # bytes still heard before unplug_after() cuts
         self._job: list[Image.Image] = []
         self.received: list[Command] = []
         self.unknown: list[bytes] = []
@@ -79,7 +84,8 @@ class ReceiptPrinterEmulator:
         )
 
     def inject(self, kind: str) -> None:
-        """Turn on a fault: "unplugged" (silent), "paper-out" or "cover-open"."""
+        """Turn on a fault: "unplugged" (silent), "paper-out", "cover-open" or "garbage"
+        (line noise before the next status answer)."""
         if kind not in self.FAULTS:
             raise ValueError(
                 f"unknown receipt printer fault {kind!r}; valid: {', '.join(self.FAULTS)}"
@@ -88,8 +94,21 @@ class ReceiptPrinterEmulator:
             self._faults.add(kind)
 
     def clear_faults(self) -> None:
+        """End every fault, a pending :meth:`unplug_after` included."""
         with self._lock:
             self._faults.clear()
+            self._cut_after = None
+
+    def unplug_after(self, nbytes: int) -> None:
+        """Lose power (fault ``unplugged``) once ``nbytes`` more bytes have been received.
+
+        E.g. in the middle of a raster band: the half-received command and the job's
+        rows are lost, and nothing answers until :meth:`clear_faults`.
+        """
+        if nbytes < 0:
+            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
+        with self._lock:
+            self._cut_after = nbytes
 
     def save_png(self, directory: str | Path) -> list[Path]:
         """Write each printed job as ``receipt-NNN.png`` in ``directory``."""
@@ -112,12 +131,21 @@ class ReceiptPrinterEmulator:
         with self._lock:
             if "unplugged" in self._faults:
                 return
+            cut = self._cut_after is not None and len(data) >= self._cut_after
+            if self._cut_after is not None:
+                data = data[: self._cut_after]
+                self._cut_after -= len(data)
             self._buffer += data
             while self._buffer:
                 used = self._parse_one()
                 if not used:
-                    return  # the command is not complete yet
+                    break  # the command is not complete yet
                 del self._buffer[:used]
+            if cut:
+                self._cut_after = None
+                self._faults.add("unplugged")
+                self._buffer.clear()
+                self._job = []
 
     def _parse_one(self) -> int:
         """Act on the command at the buffer's start; bytes used, 0 if incomplete."""
@@ -167,7 +195,11 @@ class ReceiptPrinterEmulator:
             answer |= (_COVER_OPEN if cover else 0) | (_PAPER_END_STOP if paper_out else 0)
         elif kind == 4 and paper_out:
             answer |= _PAPER_OUT
-        self._link.send(bytes((answer,)))
+        noise = b""
+        if "garbage" in self._faults:
+            self._faults.discard("garbage")
+            noise = _NOISE
+        self._link.send(noise + bytes((answer,)))
         return 3
 
     def _raster(self, buf: bytearray) -> int:

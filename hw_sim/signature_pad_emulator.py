@@ -48,6 +48,7 @@ class SignaturePadEmulator:
     ``sample_hz`` is the pad's frame rate; ``speed`` replays faster than real time
     (50 makes tests quick).  ``sent_frames`` counts frames sent (noise not included);
     ``received`` keeps whatever a driver wrote, though a real pad ignores it.
+    :meth:`unplug_after` pulls the cable part-way through the stream, even mid-frame.
     """
 
     FAULTS: tuple[str, ...] = ("unplugged", "garbage")
@@ -66,6 +67,7 @@ class SignaturePadEmulator:
         self._sample_hz = sample_hz
         self._rng = random.Random(seed)
         self._faults: set[str] = set()
+        self._cut_after: int | None = None  # bytes still sent before unplug_after() cuts
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,8 +96,21 @@ class SignaturePadEmulator:
             self._faults.add(kind)
 
     def clear_faults(self) -> None:
+        """End every fault, a pending :meth:`unplug_after` included."""
         with self._lock:
             self._faults.clear()
+            self._cut_after = None
+
+    def unplug_after(self, nbytes: int) -> None:
+        """Go silent (fault ``unplugged``) once ``nbytes`` more bytes have been sent.
+
+        The cut falls wherever the count ends, so ``nbytes`` not a multiple of 5 leaves
+        the driver holding half a frame, as a cable pulled mid-stroke does.
+        """
+        if nbytes < 0:
+            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
+        with self._lock:
+            self._cut_after = nbytes
 
     def sign(self, strokes: Sequence[Sequence[tuple[int, int]]], *, delay: float = 0.0) -> None:
         """Replay ``strokes`` (pad coordinates) on a thread; returns at once.
@@ -148,9 +163,25 @@ class SignaturePadEmulator:
                 continue
             if "garbage" in faults and self._rng.random() < _GARBAGE_CHANCE:
                 burst = self._rng.randbytes(self._rng.randint(1, _GARBAGE_MAX_BYTES))
-                self._link.send(burst)
-            self._link.send(frame)
-            self.sent_frames += 1
+                self._link.send(self._through_cut(burst))
+            sent = self._through_cut(frame)
+            self._link.send(sent)
+            if len(sent) == len(frame):
+                self.sent_frames += 1
+
+    def _through_cut(self, data: bytes) -> bytes:
+        """What of ``data`` gets out before a pending :meth:`unplug_after` cuts the line."""
+        with self._lock:
+            if "unplugged" in self._faults:
+                return b""
+            if self._cut_after is None:
+                return data
+            if len(data) < self._cut_after:
+                self._cut_after -= len(data)
+                return data
+            data, self._cut_after = data[: self._cut_after], None
+            self._faults.add("unplugged")
+            return data
 
     def idle(self) -> None:
         """Stop any replay; the pad then streams nothing."""
