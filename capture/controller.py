@@ -21,6 +21,7 @@ from capture.machine import CAPTURE_STATES, CaptureMachine
 from capture.ports import RecordKeeper, RunJob
 from capture.prompts import Language, prompt
 from hal.contracts import Devices
+from hal.exc import DeviceError
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
 from storage.model import Officer, SealedRecord
 
@@ -193,7 +194,11 @@ class Controller:
         lines = self.text("confirm_cancel") if self.confirming_cancel else self.step.lines()
         columns, rows = self.devices.display.columns, self.devices.display.lines
         self.screen = [line[:columns] for line in lines[:rows]]
-        self.devices.display.show(self.screen)
+        try:
+            self.devices.display.show(self.screen)
+        except DeviceError as exc:  # a dead display must not stop enrolment: LED and buzzer
+            log.error("display failed: %s", exc)
+            self.devices.panel.indicate(Indicator.FAULT)
 
     def login(self, officer: Officer, how: str) -> None:
         self.officer = officer

@@ -114,7 +114,8 @@ class OfficerBot:
         deadline = time.monotonic() + timeout
         while True:
             handled = self.kit.loop.step(timeout=0.005)
-            if self.ctl.waiting_for_finger and not self.bystanders.offer_finger:
+            idle_sensor = self.ctl.waiting_for_finger and not self.bystanders.offer_finger
+            if idle_sensor and not self.kit.loop.queued():
                 return  # nobody will put a finger down: the officer acts instead
             if not handled and not self.ctl.busy and not self.kit.loop.busy():
                 return

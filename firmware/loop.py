@@ -90,6 +90,10 @@ class EventLoop:
         with self._jobs_lock:
             return bool(self._jobs) or not self._events.empty()
 
+    def queued(self) -> bool:
+        """True while events wait to be handled (a press not yet seen by the machine)."""
+        return not self._events.empty()
+
     def _check_watchdog(self) -> None:
         now = time.monotonic()
         with self._jobs_lock:

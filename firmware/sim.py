@@ -36,6 +36,8 @@ DEMO_AUTHORITY = "demo-authority"
 DEMO_WORKLIST = 60
 DEMO_WALK_INS = 20
 DEMO_CARDS = 40
+#: Smallest scale of device waits on the wired simulator (see open_sim_kit).
+WIRED_WAIT_SCALE = 0.02
 
 
 @dataclass
@@ -134,9 +136,13 @@ def open_sim_kit(
     clock_speed: float = 1.0,
     time_scale: float = 0.0,
     booted: bool = True,
+    wired: bool = True,
+    faults: tuple[tuple[str, str], ...] = (),
 ) -> Iterator[SimKit]:
     """A simulated kit on ``data_dir`` (provisioned as a demo kit if it is not a kit yet).
 
+    ``wired``: the real drivers talk to the wire-level emulators (ptys, register models,
+    mock GPIO pins), as on a kit; otherwise the fast contract-level doubles stand in.
     The world's clock starts at the real time, so records of later runs come after those
     of earlier ones.  With ``booted`` the kit is started here; otherwise the caller starts
     it on the thread that will run its loop.
@@ -149,21 +155,32 @@ def open_sim_kit(
         clock_speed=clock_speed,
     )
     provisioned = provision_demo(data_dir, world, now=world.clock.now())
-    devices = build(world, time_scale=time_scale).devices
-    store = KitStore(data_dir, now=world.clock.now)
-    if store.profile.demo and store.ledger.counts()["loaded"] == 0:
-        store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
-        store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
-    kit = Kit(devices, store, now=world.clock.now, language=language)
-    bystanders = Bystanders(world, kit.controller)
-    world.follow(bystanders)
-    try:
-        if booted:
-            kit.start()
-        yield SimKit(world, kit, bystanders, provisioned)
-    finally:
-        world.follow(None)
-        kit.close()
+    with contextlib.ExitStack() as stack:
+        if wired:
+            from firmware.hardware import wired_kit
+
+            # waits scaled down, never to zero: a sensor answers "no finger" only after a while
+            _, opened = stack.enter_context(
+                wired_kit(world, faults=faults, wait_scale=max(time_scale, WIRED_WAIT_SCALE))
+            )
+            devices = opened.devices
+            enrol_officers(devices, world.officers)
+        else:
+            devices = build(world, time_scale=time_scale).devices
+        store = KitStore(data_dir, now=world.clock.now)
+        if store.profile.demo and store.ledger.counts()["loaded"] == 0:
+            store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
+            store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
+        kit = Kit(devices, store, now=world.clock.now, language=language)
+        bystanders = Bystanders(world, kit.controller)
+        world.follow(bystanders)
+        try:
+            if booted:
+                kit.start()
+            yield SimKit(world, kit, bystanders, provisioned)
+        finally:
+            world.follow(None)
+            kit.close()
 
 
 class Bystanders:

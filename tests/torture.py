@@ -69,6 +69,7 @@ def run_demo(data_dir: Path, *, kill_after: float | None, seed: int) -> tuple[se
         str(data_dir),
         "--seed",
         str(seed),
+        "--fast",  # the store is under test here; the drivers have their own wire tests
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)

@@ -14,7 +14,7 @@ from storage.verify import verify_folder
 
 def session(data_dir: Path, people: int, *, seed: int = 1) -> tuple[list, list[str], object]:
     notes: list[str] = []
-    with open_sim_kit(data_dir, seed=seed, clock_speed=0.0) as sim:
+    with open_sim_kit(data_dir, seed=seed, clock_speed=0.0, wired=False) as sim:
         outcomes = run_session(
             sim.kit,
             sim.world,
@@ -61,7 +61,7 @@ def test_running_again_continues_the_same_kit(tmp_path: Path) -> None:
 def test_a_different_seed_on_an_existing_kit_is_named(tmp_path: Path) -> None:
     session(tmp_path, 1)
     with (
-        open_sim_kit(tmp_path, seed=2, clock_speed=0.0) as sim,
+        open_sim_kit(tmp_path, seed=2, clock_speed=0.0, wired=False) as sim,
         pytest.raises(DemoError, match="--seed"),
     ):
         plan(sim.kit, sim.world, 2)

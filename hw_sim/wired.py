@@ -1,0 +1,181 @@
+"""The simulated kit at its wires: every emulator started, for the real drivers to open.
+
+:class:`WiredKit` is what ``jemput-kit run --sim`` and ``selftest --sim`` put behind the
+real ``hal`` drivers: the serial parts each on their own pty (``ports``), the I2C parts
+as register models on one SMBus-compatible bus (``bus``), the panel's pins on a gpiozero
+``MockFactory`` (``pin_factory``) and, for the camera alone, the simulated camera (the
+picamera2 API has no wire to emulate).  The display, fuel gauge and clock run on the
+world's clock, so stepping the world's time moves the battery and the RTC too.
+
+``hw_sim`` may not import drivers, so the world acts on the emulators only when the
+firmware side asks: :meth:`WiredKit.present_finger` before a finger capture and
+:meth:`WiredKit.present_signature` before a signature, as a person steps up when
+the officer asks them.  Those two calls are the only cooperation the drivers need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import ClassVar, Protocol
+
+from gpiozero.pins.mock import MockFactory
+
+from hal.types import FingerPosition
+from hw_sim.card_printer_emulator import CardPrinterEmulator
+from hw_sim.fingerprint_emulator import FingerprintEmulator
+from hw_sim.fingers import FingerCondition
+from hw_sim.gpio import MockPanelDriver
+from hw_sim.i2c_emulators import DS3231Model, MAX17048Model, RegisterBus, SSD1306Model
+from hw_sim.portraits import SimCamera
+from hw_sim.receipt_printer_emulator import ReceiptPrinterEmulator
+from hw_sim.signature_pad_emulator import SignaturePadEmulator
+from hw_sim.world import Person, World
+
+#: How much faster than real time the pad replays without ``timing`` (a signature in ~0.3 s).
+FAST_PAD_SPEED = 20.0
+#: Wall-clock pause before the pen comes down: the driver flushes its input as it starts
+#: a capture, so a signature begun in the same instant would lose its first frames.
+SIGN_DELAY_SECONDS = 0.2
+
+
+class FaultSwitch(Protocol):
+    """What every emulator (and the simulated camera) offers for fault injection."""
+
+    FAULTS: tuple[str, ...]
+
+    def inject(self, kind: str) -> None: ...
+
+    def clear_faults(self) -> None: ...
+
+
+class WiredKit:
+    """Every device of a kit, emulated at its wire, in front of ``world``.
+
+    ``hopper`` is the blank cards in the card printer; ``timing`` makes the links as slow
+    as the real ones (fingerprint answers at the sensor's baud rate, the pad at 100 frames
+    a second) instead of as fast as the pty allows.
+    """
+
+    #: Fault kinds per device, for ``inject`` and for command lines that list them.
+    DEVICE_FAULTS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "fingerprint": FingerprintEmulator.FAULTS,
+        "signature-pad": SignaturePadEmulator.FAULTS,
+        "card-printer": CardPrinterEmulator.FAULTS,
+        "receipt-printer": ReceiptPrinterEmulator.FAULTS,
+        "display": SSD1306Model.FAULTS,
+        "battery": MAX17048Model.FAULTS,
+        "clock": DS3231Model.FAULTS,
+        "camera": SimCamera.FAULTS,
+    }
+
+    def __init__(self, world: World, *, hopper: int = 100, timing: bool = False) -> None:
+        self.world = world
+        self._closing = contextlib.ExitStack()
+        try:
+            self.fingerprint = self._closing.enter_context(FingerprintEmulator(timing=timing))
+            self.signature_pad = self._closing.enter_context(
+                SignaturePadEmulator(speed=1.0 if timing else FAST_PAD_SPEED, seed=world.seed)
+            )
+            self.card_printer = self._closing.enter_context(CardPrinterEmulator(hopper=hopper))
+            self.receipt_printer = self._closing.enter_context(ReceiptPrinterEmulator())
+        except BaseException:
+            self._closing.close()
+            raise
+        self.display = SSD1306Model()
+        self.battery = MAX17048Model(
+            percent=world.battery.percent,
+            drain_per_hour=-world.battery.rate,
+            clock=self._world_seconds,
+        )
+        self.clock = DS3231Model(start=world.clock.now(), clock=self._world_seconds)
+        self.bus = RegisterBus([self.display, self.battery, self.clock])
+        self.pin_factory = MockFactory()
+        self.camera = SimCamera(self._subject_seed)
+        self._closing.callback(self.camera.close)
+        self._closing.callback(self.pin_factory.reset)
+        self._closing.callback(self.bus.close)
+        self.emulators: dict[str, FaultSwitch] = {
+            "fingerprint": self.fingerprint,
+            "signature-pad": self.signature_pad,
+            "card-printer": self.card_printer,
+            "receipt-printer": self.receipt_printer,
+            "display": self.display,
+            "battery": self.battery,
+            "clock": self.clock,
+            "camera": self.camera,
+        }
+        self.ports: dict[str, str] = {
+            "fingerprint": self.fingerprint.port,
+            "signature-pad": self.signature_pad.port,
+            "card-printer": self.card_printer.port,
+            "receipt-printer": self.receipt_printer.port,
+        }
+
+    def __repr__(self) -> str:
+        return f"<WiredKit seed={self.world.seed} ports={self.ports}>"
+
+    def __enter__(self) -> WiredKit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every emulator and release every pty; safe to call twice.
+
+        Close the drivers first: the bus and the mock pins go away here.
+        """
+        self._closing.close()
+
+    # -- the world's side ----------------------------------------------------------------
+
+    def _world_seconds(self) -> float:
+        return self.world.clock.now().timestamp()
+
+    def _subject_seed(self) -> int | None:
+        subject = self.world.subject
+        return subject.seed if subject is not None else None
+
+    def present_finger(self, position: FingerPosition | None) -> bool:
+        """The subject puts the finger asked for on the glass (a fresh capture each time).
+
+        ``None`` asks for whatever finger the subject identifies with (an officer's login
+        finger).  Returns False when no finger comes: nobody in front, or that finger is
+        missing, so the caller knows the wait is for nothing.
+        """
+        finger = self.world.finger_on_glass(position)
+        self.fingerprint.place(finger)
+        return finger is not None and finger.condition is not FingerCondition.MISSING
+
+    def present_signature(self) -> bool:
+        """The subject signs the pad (after a short pause); False when nobody will sign."""
+        subject = self.world.subject
+        if not isinstance(subject, Person) or not subject.signature:
+            self.signature_pad.idle()
+            return False
+        self.signature_pad.sign(subject.signature, delay=SIGN_DELAY_SECONDS)
+        return True
+
+    def panel_driver(self, pins: Mapping[str, int] | object) -> MockPanelDriver:
+        """Fingers on the panel's mock pins, wired as ``pins`` (e.g. ``PanelPins()``)."""
+        return MockPanelDriver(pins, self.pin_factory)
+
+    # -- faults --------------------------------------------------------------------------
+
+    def inject(self, device: str, kind: str) -> None:
+        """Start fault ``kind`` on ``device``; ValueError names the valid ones."""
+        self._switch(device).inject(kind)
+
+    def clear_faults(self, device: str | None = None) -> None:
+        """End the faults of ``device``, or of every device."""
+        for switch in [self._switch(device)] if device else self.emulators.values():
+            switch.clear_faults()
+
+    def _switch(self, device: str) -> FaultSwitch:
+        switch = self.emulators.get(device)
+        if switch is None:
+            raise ValueError(
+                f"the simulated kit has no device {device!r}; valid: {', '.join(self.emulators)}"
+            )
+        return switch

@@ -1,0 +1,227 @@
+"""The kit on its real drivers, over the wire emulators: a whole enrolment, a fault, and
+each serial emulator run on its own with ``python -m hw_sim``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from firmware.demo import OfficerBot, Task
+from firmware.hardware import Absent, PresentedFinger, PresentedSignature, wired_kit
+from firmware.kit import Kit
+from firmware.sim import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
+from hal.exc import DeviceAbsent, NoFinger
+from hal.fingerprint import R30xSensor
+from hal.types import Button, FingerPosition
+from hw_sim.wired import WiredKit
+from hw_sim.world import Person, World
+from storage.keys import AuthorityPublic
+from storage.kit import KitStore
+from storage.model import Resident
+from storage.verify import verify_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+HW_SIM = (sys.executable, "-m", "hw_sim")
+#: Waits for nobody (an empty glass) are cut to this share of their timeout.
+WAIT_SCALE = 0.02
+
+
+@dataclass
+class Session:
+    world: World
+    wired: WiredKit
+    kit: Kit
+    bot: OfficerBot
+
+
+@contextlib.contextmanager
+def wired_session(data_dir: Path, *, seed: int = 3) -> Iterator[Session]:
+    """A demo kit provisioned in ``data_dir``, running on real drivers over the emulators."""
+    world = demo_world(seed, clock_speed=0.0)
+    provision_demo(data_dir, world, now=world.clock.now())
+    with wired_kit(world, wait_scale=WAIT_SCALE, reply_timeout=0.5) as (wired, opened):
+        assert opened.broken == []
+        enrol_officers(opened.devices, world.officers)
+        store = KitStore(data_dir, now=world.clock.now)
+        store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
+        kit = Kit(opened.devices, store, now=world.clock.now)
+        bystanders = Bystanders(world, kit.controller)
+        world.follow(bystanders)
+        try:
+            kit.start()
+            bot = OfficerBot(kit, world, bystanders)
+            bot.settle()
+            bot.login(by_pin=False)
+            yield Session(world, wired, kit, bot)
+        finally:
+            world.follow(None)
+            kit.close()
+
+
+def sound_resident(world: World) -> Person:
+    """A worklist resident with ten good fingers, so no exception is needed."""
+    return next(p for p in world.residents if not p.fingers)
+
+
+def start_enrolment(session: Session, person: Person) -> None:
+    """From READY to the face photo taken, not yet accepted."""
+    bot, ctl = session.bot, session.kit.controller
+    bot.scroll_to(lambda: ctl.step.focus, lambda f: isinstance(f, Resident) and f.nik == person.nik)
+    bot.press(Button.OK)  # select
+    bot.press(Button.OK)  # the right person
+    bot.press(Button.OK)  # take the photo
+    assert ctl.state == "face" and ctl.step.portrait is not None
+
+
+def finish_enrolment(session: Session, person: Person) -> None:
+    ctl = session.kit.controller
+    session.bot.until(lambda: ctl.state == "done", lambda: session.bot.act(person))
+
+
+def test_a_whole_enrolment_on_real_drivers_seals_a_verified_record_and_prints_a_card(
+    tmp_path: Path,
+) -> None:
+    with wired_session(tmp_path) as session:
+        person = sound_resident(session.world)
+        assert isinstance(session.kit.devices.fingerprint, PresentedFinger)
+        assert isinstance(session.kit.devices.signature_pad, PresentedSignature)
+
+        outcome = session.bot.enrol(Task(person))
+
+        assert outcome.seq == 1 and outcome.fingers == "10/10" and outcome.printed == "card"
+        cards = session.wired.card_printer.printed
+        assert len(cards) == 1 and cards[0].size == (1016, 648)
+        assert session.wired.card_printer.hopper == 99
+        assert 0 < cards[0].histogram()[0] < 1016 * 648, "the card has ink, and not everywhere"
+        assert session.kit.store.status().cards["printed"] == 1
+        # the officer's login went through the sensor's on-chip library, at the wire
+        assert len(session.wired.fingerprint.library) == len(session.world.officers)
+        assert session.wired.signature_pad.sent_frames > 0
+        assert session.wired.display.display_on
+
+    report = verify_folder(tmp_path / "records", AuthorityPublic.load(tmp_path / "demo-authority"))
+    assert report.ok, report.problems
+    assert (report.count, report.first, report.last) == (1, 1, 1)
+
+
+def test_an_unplugged_sensor_mid_session_is_shown_and_the_officer_retries_after_replugging(
+    tmp_path: Path,
+) -> None:
+    with wired_session(tmp_path) as session:
+        ctl = session.kit.controller
+        person = sound_resident(session.world)
+        start_enrolment(session, person)
+
+        session.wired.inject("fingerprint", "unplugged")
+        session.bot.press(Button.OK)  # accept the photo: the first finger's capture starts
+
+        assert ctl.state == "fingers"
+        assert not ctl.draft.fingers, "no finger was taken from a silent sensor"
+        assert ctl.screen[0].startswith("fingerprint:"), ctl.screen
+
+        session.wired.clear_faults("fingerprint")
+        session.bot.press(Button.OK)  # retry
+        assert len(ctl.draft.fingers) >= 1, ctl.screen
+        finish_enrolment(session, person)
+        assert ctl.sealed is not None and ctl.sealed.seq == 1
+
+
+def test_a_driver_that_fails_to_open_is_named_and_stands_absent(tmp_path: Path) -> None:
+    world = World(5, people=3, clock_speed=0.0)
+    faults = [("card-printer", "unplugged"), ("battery", "wrong-version")]
+    with wired_kit(world, faults=faults, wait_scale=WAIT_SCALE, reply_timeout=0.3) as (_, opened):
+        assert [name for name, _ in opened.broken] == ["battery"]
+        battery = opened.devices.battery
+        assert isinstance(battery, Absent)
+        with pytest.raises(DeviceAbsent, match=r"battery did not open at boot.*not a MAX17048"):
+            battery.read()
+        battery.show(["a dead part only ignores what it is told to show"])
+        # the card printer opens its port; its silence shows when it is asked
+        with pytest.raises(DeviceAbsent, match="card printer"):
+            opened.devices.card_printer.probe()
+
+
+def test_nobody_in_front_cuts_the_wait_for_a_finger(tmp_path: Path) -> None:
+    world = World(6, people=3, clock_speed=0.0)
+    with wired_kit(world, wait_scale=0.01) as (wired, opened):
+        world.subject = None
+        with pytest.raises(NoFinger, match=r"no finger within 0\.1 s"):
+            opened.devices.fingerprint.capture(FingerPosition.LEFT_THUMB, timeout=10.0)
+        assert wired.fingerprint.received, "the driver still asked the sensor"
+
+
+def test_inject_names_the_valid_devices_and_kinds() -> None:
+    with WiredKit(World(7, people=2, clock_speed=0.0)) as wired:
+        with pytest.raises(ValueError, match="valid: fingerprint, signature-pad"):
+            wired.inject("scanner", "unplugged")
+        with pytest.raises(ValueError, match="unplugged, corrupt"):
+            wired.inject("fingerprint", "melted")
+        assert set(wired.DEVICE_FAULTS) == set(wired.emulators)
+
+
+def test_the_wired_kit_leaves_no_thread_or_pty_behind() -> None:
+    threads, fds = set(threading.enumerate()), len(os.listdir("/proc/self/fd"))
+    with WiredKit(World(8, people=2, clock_speed=0.0)) as wired:
+        assert len(os.listdir("/proc/self/fd")) >= fds + 8, "two pty ends per serial part"
+        wired.signature_pad.sign([[(10, 10), (20, 20)]])
+    wired.close()  # twice is fine
+    assert set(threading.enumerate()) <= threads
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_python_m_hw_sim_links_an_emulator_a_real_driver_can_open(tmp_path: Path) -> None:
+    link = tmp_path / "fingerprint"
+    process = subprocess.Popen(
+        [*HW_SIM, "fingerprint", "--link", str(link), "--seed", "2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not link.is_symlink():
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the link never appeared"
+            time.sleep(0.05)
+        with R30xSensor(port=str(link)) as sensor:
+            assert sensor.probe().detail["library_size"] == "200"
+            image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=2.0)
+            assert image.quality > 0, "a simulated finger rests on the glass"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert f"linked at {link}" in out and "stopped" in out
+    assert not link.exists() and not link.is_symlink()
+
+
+def test_python_m_hw_sim_help_lists_devices_and_faults() -> None:
+    result = subprocess.run([*HW_SIM, "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0
+    for words in ("signature-pad", "receipt-printer", "poor-image", "out-of-cards", "paper-out"):
+        assert words in result.stdout
+
+
+def test_python_m_hw_sim_refuses_an_unknown_fault(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*HW_SIM, "card-printer", "--link", str(tmp_path / "p"), "--fault", "melted"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "out-of-cards" in result.stderr and not (tmp_path / "p").exists()
