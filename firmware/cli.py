@@ -18,6 +18,7 @@ import typer
 from capture.prompts import Language
 from firmware.config import Backend, ConfigError, KitConfig, load_config
 from firmware.logs import setup_logging
+from firmware.selftest import register as register_selftest
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
 
@@ -56,16 +57,36 @@ def run(
     config: ConfigFile = None,
     language: Annotated[Language | None, typer.Option(help="Prompt language.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="No terminal; serve the provisioning port.")
+    ] = False,
+    port_link: Annotated[
+        Path | None, typer.Option("--port-link", help="Link the provisioning pty here.")
+    ] = None,
 ) -> None:
-    """Run the kit. With --sim: the display, LED and four buttons in the terminal."""
+    """Run the kit: on the Pi with its real parts (backend "pi" in --config), or with --sim
+    the simulated kit with its display, LED and four buttons in this terminal.
+
+    With --sim --headless --port-link PATH the simulated kit runs without a terminal and
+    serves its provisioning port on a pty linked at PATH, for jemput-prov, until SIGTERM.
+    """
     settings = _config(config, data_dir=data_dir, language=language)
-    if not sim and settings.backend is not Backend.SIM:
-        raise fail(
-            "the Raspberry Pi backend is started by the kit's service; on a laptop use --sim"
-        )
+    setup_logging(settings.data_dir, level=settings.log_level)
+    if not sim and settings.backend is Backend.PI:
+        from firmware.pi import run_pi
+
+        state = run_pi(settings)
+        typer.echo(f"jemput-kit: stopped in {state}")
+        return
+    if headless:
+        if port_link is None:
+            raise fail("--headless needs --port-link PATH")
+        from firmware.headless import run_headless
+
+        run_headless(settings.data_dir, port_link, seed)
+        return
     from firmware.terminal import run_terminal
 
-    setup_logging(settings.data_dir, level=settings.log_level)
     try:
         run_terminal(settings, seed=seed)
     except StorageError as exc:
@@ -78,6 +99,10 @@ def demo(
     data_dir: DataDir = Path("var/demo"),
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
     language: Annotated[Language, typer.Option(help="Prompt language.")] = Language.ID,
+    fast: Annotated[
+        bool,
+        typer.Option("--fast", help="Contract-level device doubles instead of the wire emulators."),
+    ] = False,
 ) -> None:
     """A scripted outreach session: an officer bot enrols PEOPLE residents by pressing buttons.
 
@@ -96,7 +121,9 @@ def demo(
         )
 
     try:
-        with open_sim_kit(data_dir, seed=seed, language=language, clock_speed=0.0) as sim:
+        with open_sim_kit(
+            data_dir, seed=seed, language=language, clock_speed=0.0, wired=not fast
+        ) as sim:
             if sim.provisioned:
                 typer.echo(
                     f"provisioned {data_dir} as a DEMO kit (demo authority in "
@@ -177,6 +204,9 @@ def _print_status(facts: KitStatus) -> None:
         )
     lines += [f"repaired        {note}" for note in facts.boot_notes]
     typer.echo("\n".join(lines))
+
+
+register_selftest(app)
 
 
 def main() -> None:

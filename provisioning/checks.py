@@ -172,10 +172,7 @@ def verify_path(path: str | os.PathLike[str], authority: AuthorityPublic) -> lis
     """Verify whatever ``path`` is: a record file, a kit's folder, or a folder of kits."""
     path = Path(path)
     if path.suffix == COLLECTOR_SUFFIX:
-        raise WrongPath(
-            f"{path} is a collector database; collector databases come with "
-            "`jemput-prov collect`: verify a kit's records folder or a record file"
-        )
+        raise WrongPath(f"{path}: no such collector database (made by `jemput-prov collect`)")
     if path.is_file():
         return [verify_record_file(path, authority)]
     if path.is_dir():

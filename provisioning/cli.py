@@ -10,19 +10,34 @@ traceback; tracebacks never show local variables, which could hold private keys.
 from __future__ import annotations
 
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
 from provisioning import checks
-from storage.errors import RecordError
-from storage.keys import AUTHORITY_PUBLIC_FILE, ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, Authority
+from provisioning import collect as collecting
+from provisioning import flash as flashing
+from provisioning.collector import CollectorDB
+from provisioning.framing import FramedPort, LinkError
+from provisioning.report import COLUMNS, build_report, to_csv, to_json
+from storage.errors import RecordError, StorageError
+from storage.keys import (
+    AUTHORITY_PUBLIC_FILE,
+    ENCRYPTION_KEY_FILE,
+    SIGNING_KEY_FILE,
+    Authority,
+    kid_of,
+)
 from storage.model import Enrolment
 from storage.record import RecordHeader
 from storage.worklist import WorklistError, load_worklist
@@ -135,7 +150,11 @@ def verify(
     """
     with _user_errors():
         public = checks.load_authority_public(authority)
-        reports = checks.verify_path(path, public)
+        if path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
+            with CollectorDB(path) as db:
+                reports = db.verify(public)
+        else:
+            reports = checks.verify_path(path, public)
     demo = "DEMO " if public.demo else ""
     table = _table(
         f"{demo}authority {public.name!r}, kid {public.kid.hex()}",
@@ -222,9 +241,14 @@ def _finger_table(enrolment: Enrolment) -> Table:
 @app.command("open")
 def open_command(
     record: Annotated[
-        Path, typer.Argument(metavar="RECORD", help="A record file (.cose).", dir_okay=False)
+        Path,
+        typer.Argument(
+            metavar="RECORD", help="A record file (.cose), or a collector database.", dir_okay=False
+        ),
     ],
     authority: AuthorityOption,
+    kit: Annotated[str | None, typer.Option(help="With a database: the kit id.")] = None,
+    seq: Annotated[int | None, typer.Option(help="With a database: the record's seq.")] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -241,7 +265,15 @@ def open_command(
         private = checks.load_authority(authority)
     try:
         with _user_errors():
-            opened = checks.open_record_file(record, private)
+            if record.suffix == checks.COLLECTOR_SUFFIX:
+                if kit is None or seq is None:
+                    raise checks.WrongPath(
+                        f"{record} is a collector database: give --kit and --seq"
+                    )
+                with CollectorDB(record) as db:
+                    opened = db.open_record(kit, seq, private)
+            else:
+                opened = checks.open_record_file(record, private)
     except RecordError as exc:
         _say(err, f"jemput-prov: {record}: {type(exc).__name__}: {exc}", "red")
         raise typer.Exit(EXIT_PROBLEMS) from None
@@ -283,6 +315,192 @@ def worklist_check(
     for regency, district, village, count in checks.village_summary(residents):
         _row(table, regency, district, village, count)
     out.print(table)
+
+
+PortArgument = Annotated[
+    str, typer.Argument(metavar="PORT", help="The kit's provisioning port (e.g. /dev/ttyACM0).")
+]
+DbOption = Annotated[Path, typer.Option("--db", help="The collector database (SQLite).")]
+
+
+@contextmanager
+def _kit_errors(port: str) -> Iterator[None]:
+    """A kit that refuses, a cable pulled, a wrong device: one line naming it, exit 1."""
+    try:
+        with _user_errors():
+            yield
+    except (LinkError, RecordError, StorageError) as exc:
+        _say(err, f"jemput-prov: {port}: {exc}", "red")
+        raise typer.Exit(EXIT_PROBLEMS) from None
+
+
+@app.command("flash")
+def flash_command(
+    port: PortArgument,
+    authority: AuthorityOption,
+    kit_id: Annotated[str, typer.Option("--kit-id", help="The kit's id, e.g. KIT-3505-07.")],
+    region: Annotated[str, typer.Option(help="Region code the kit works in, e.g. 3505.")],
+    officers: Annotated[Path, typer.Option(help="Officers CSV: id,name,role,pin[,finger_page].")],
+    worklist: Annotated[Path, typer.Option(help="The village worklist CSV.")],
+    policy: Annotated[Path | None, typer.Option(help="Policy TOML (Policy fields).")] = None,
+    cards: Annotated[int, typer.Option(help="Blank cards loaded into the kit now.", min=0)] = 0,
+) -> None:
+    """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy.
+
+    Refused while the kit holds records no collection has receipted.
+    """
+    with _user_errors():
+        private = checks.load_authority(authority)
+    try:
+        with _user_errors():
+            staff = flashing.load_officers(officers)
+            residents = load_worklist(worklist)
+            rules = flashing.load_policy(policy)
+    except (WorklistError, flashing.FlashInputError) as exc:
+        _say(err, f"jemput-prov: nothing flashed: {exc}", "red")
+        raise typer.Exit(EXIT_PROBLEMS) from None
+    with _kit_errors(port), FramedPort(port=port) as link:
+        done = flashing.flash(
+            link,
+            private,
+            kit_id=kit_id,
+            region=region,
+            officers=staff,
+            worklist=residents,
+            policy=rules,
+            cards=cards,
+        )
+    _say(out, f"flashed kit {done.kit_id} on {port}", "green")
+    _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
+    _say(out, f"  officers        {done.officers}")
+    _say(out, f"  worklist        {done.residents} resident(s)")
+    _say(out, f"  kit clock       {done.kit_time.isoformat()}")
+
+
+@app.command("collect")
+def collect_command(port: PortArgument, authority: AuthorityOption, db: DbOption) -> None:
+    """Pull the kit's new records, verify them, keep them in DB, then send a signed receipt.
+
+    Resumable: a cut cable loses nothing; run it again to finish.
+    """
+    with _user_errors():
+        private = checks.load_authority(authority)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} records"),
+        TextColumn("{task.fields[rate]}"),
+    )
+    started = time.monotonic()
+    with (
+        _kit_errors(port),
+        FramedPort(port=port) as link,
+        CollectorDB(db) as store,
+        Progress(*columns, console=out, transient=True) as bar,
+    ):
+        task = bar.add_task("collecting", total=None, rate="")
+
+        def show(state: collecting.Progress) -> None:
+            rate = state.bytes / max(time.monotonic() - started, 1e-3) / 1024
+            bar.update(
+                task,
+                description=state.kit_id,
+                total=state.total,
+                completed=state.done,
+                rate=f"{rate:.0f} KiB/s",
+            )
+
+        done = collecting.collect(link, private, store, progress=show)
+    _say(
+        out,
+        f"kit {done.kit_id}: {done.new} new record(s), {done.held} held up to the kit's head "
+        f"#{done.head_seq} ({done.bytes} bytes fetched); "
+        f"receipt {'sent' if done.receipted else 'not needed (no records)'}",
+        "green",
+    )
+
+
+@app.command("status")
+def status_command(port: PortArgument, authority: AuthorityOption) -> None:
+    """The kit's records, uncollected count, card stock and clock."""
+    with _user_errors():
+        private = checks.load_authority(authority)
+    with _kit_errors(port), FramedPort(port=port) as link:
+        facts = collecting.status(link, private)
+    table = _table(f"kit {facts['kit_id']} on {port}", "field", "value")
+    for name, value in facts.items():
+        _row(table, name, value)
+    out.print(table)
+
+
+@app.command("settime")
+def settime_command(port: PortArgument, authority: AuthorityOption) -> None:
+    """Set the kit's clock to this computer's time (UTC)."""
+    with _user_errors():
+        private = checks.load_authority(authority)
+    with _kit_errors(port), FramedPort(port=port) as link:
+        when = collecting.set_time(link, private, datetime.now(UTC))
+    _say(out, f"kit clock set to {when.isoformat()}", "green")
+
+
+@app.command("selftest")
+def selftest_command(port: PortArgument, authority: AuthorityOption) -> None:
+    """Run the kit's self-test remotely; exits 1 naming each broken part."""
+    with _user_errors():
+        private = checks.load_authority(authority)
+    with _kit_errors(port), FramedPort(port=port) as link:
+        verdicts = collecting.selftest(link, private)
+    table = _table(f"selftest on {port}", "device", "ok", "detail")
+    for verdict in verdicts:
+        _row(table, verdict["device"], "ok" if verdict["ok"] else "FAULT", verdict["detail"])
+    out.print(table)
+    if not all(verdict["ok"] for verdict in verdicts):
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+@app.command("report")
+def report_command(
+    db: DbOption,
+    worklist: Annotated[Path | None, typer.Option(help="The worklist to report against.")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
+) -> None:
+    """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins."""
+    with _user_errors():
+        if not db.is_file():
+            raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
+        residents = load_worklist(worklist) if worklist is not None else None
+        with CollectorDB(db) as store:
+            rows = build_report(store, residents)
+    if fmt is ReportFormat.CSV:
+        out.out(to_csv(rows), end="", highlight=False)
+    elif fmt is ReportFormat.JSON:
+        out.out(to_json(rows), highlight=False)
+    else:
+        table = _table(f"coverage in {db}", *COLUMNS)
+        for row in rows:
+            cells = row.as_map()
+            _row(table, *(cells[column] for column in COLUMNS))
+        out.print(table)
+
+
+@app.command("export")
+def export_command(
+    db: DbOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the files and manifest.")],
+) -> None:
+    """Write the collected records as files (one folder per kit chain) with manifest.json."""
+    with _user_errors():
+        if not db.is_file():
+            raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
+        with CollectorDB(db) as store:
+            manifest = store.export(out_dir)
+    _say(out, f"exported to {out_dir}; manifest {manifest}", "green")
 
 
 def main() -> None:

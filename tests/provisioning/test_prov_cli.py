@@ -197,7 +197,7 @@ def test_verify_with_another_authority_fails_the_certificate(run, site: Site, tm
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (("verify", "kits.db"), "collector databases come with `jemput-prov collect`"),
+        (("verify", "kits.db"), "no such collector database"),
         (("verify", "nowhere"), "does not exist"),
         (("open", "nowhere.cose"), "does not exist"),
     ],

@@ -1,0 +1,301 @@
+"""The collector's database: every record collected, with each kit's signed head and ledger.
+
+Why SQLite and one row per record: a collection cut half-way must lose nothing and the
+next one must add nothing twice, so each verified record is committed as it arrives and
+inserted idempotently (kit chain, seq) — the same bytes again are a no-op, different
+bytes for a seq already held are a fork and refused.  A kit's chain is keyed by the
+SHA-256 of its certificate, so a reflashed kit (new key, new chain from 1) never mixes
+with its past.  Record bytes are kept exactly as the kit sealed them; everything else
+(headers, counts) is derived from them and can be rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from provisioning.checks import KitReport, OpenedRecord
+from provisioning.protocol import answer_body
+from storage.certificate import Certificate
+from storage.errors import StorageError
+from storage.keys import Authority, AuthorityPublic
+from storage.record import RecordHeader, open_record, record_hash
+from storage.verify import BrokenChain, Verifier
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chains (cert_digest BLOB PRIMARY KEY, kit_id TEXT NOT NULL,
+                                   region TEXT NOT NULL, cert BLOB NOT NULL, first_seen TEXT);
+CREATE TABLE IF NOT EXISTS records (chain BLOB NOT NULL, seq INTEGER NOT NULL,
+    digest BLOB NOT NULL, data BLOB NOT NULL, sealed_at TEXT NOT NULL, officer TEXT NOT NULL,
+    worklist_ref TEXT, walk_in INTEGER NOT NULL, excepted INTEGER NOT NULL, voids INTEGER,
+    print_card INTEGER NOT NULL, collected_at TEXT NOT NULL, PRIMARY KEY (chain, seq));
+CREATE TABLE IF NOT EXISTS collections (id INTEGER PRIMARY KEY, chain BLOB NOT NULL,
+    at TEXT NOT NULL, head_seq INTEGER NOT NULL, head BLOB, signed BLOB NOT NULL,
+    receipt BLOB)
+"""
+
+
+class CollectorError(StorageError, ValueError):
+    """The database does not hold what it should (a fork, a head that went backwards)."""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One kit certificate's chain in the database."""
+
+    digest: bytes
+    kit_id: str
+    region: str
+    cert: bytes
+
+
+@dataclass(frozen=True)
+class Head:
+    """A kit's head as it signed it at a collection: last seq and that record's hash."""
+
+    seq: int
+    digest: bytes | None
+
+
+@dataclass(frozen=True)
+class CollectedRecord:
+    """A record's header facts as the report counts them."""
+
+    kit_id: str
+    seq: int
+    worklist_ref: str | None
+    walk_in: bool
+    excepted: int
+    voids: int | None
+    print_card: bool
+
+
+class CollectorDB:
+    """The SQLite file `jemput-prov collect` fills and `report`, `verify`, `export` read."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<CollectorDB {self.path}>"
+
+    # -- chains ----------------------------------------------------------------------------
+
+    def add_chain(self, certificate: Certificate) -> Chain:
+        self._db.execute(
+            "INSERT OR IGNORE INTO chains VALUES (?, ?, ?, ?, ?)",
+            (certificate.digest, certificate.kit_id, certificate.region, certificate.data, _now()),
+        )
+        return Chain(certificate.digest, certificate.kit_id, certificate.region, certificate.data)
+
+    def chains(self) -> list[Chain]:
+        rows = self._db.execute(
+            "SELECT cert_digest, kit_id, region, cert FROM chains ORDER BY kit_id, first_seen"
+        )
+        return [Chain(*row) for row in rows]
+
+    # -- records ---------------------------------------------------------------------------
+
+    def have(self, chain: Chain) -> int:
+        """The highest seq held with every seq before it: where a collection resumes."""
+        seqs = [
+            s
+            for (s,) in self._db.execute(
+                "SELECT seq FROM records WHERE chain = ? ORDER BY seq", (chain.digest,)
+            )
+        ]
+        held = 0
+        for seq in seqs:
+            if seq != held + 1:
+                break
+            held = seq
+        return held
+
+    def digest(self, chain: Chain, seq: int) -> bytes | None:
+        row = self._db.execute(
+            "SELECT digest FROM records WHERE chain = ? AND seq = ?", (chain.digest, seq)
+        ).fetchone()
+        return row[0] if row else None
+
+    def add_record(self, chain: Chain, header: RecordHeader, data: bytes) -> bool:
+        """Keep a verified record; False if the same bytes were already held.
+
+        CollectorError if another record with this seq is held: the kit forked its chain.
+        """
+        digest = record_hash(data)
+        held = self.digest(chain, header.seq)
+        if held is not None:
+            if held != digest:
+                raise CollectorError(
+                    f"kit {chain.kit_id} sent a different record {header.seq} than the one "
+                    "collected before: its chain forked; keep this database and report the kit"
+                )
+            return False
+        self._db.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                chain.digest,
+                header.seq,
+                digest,
+                data,
+                header.sealed_at.astimezone(UTC).isoformat(),
+                header.officer_id,
+                header.worklist_ref,
+                int(header.walk_in),
+                len(header.excepted),
+                header.voids,
+                int(header.print_card),
+                _now(),
+            ),
+        )
+        return True
+
+    def record_bytes(self, chain: Chain) -> Iterator[tuple[int, bytes]]:
+        yield from self._db.execute(
+            "SELECT seq, data FROM records WHERE chain = ? ORDER BY seq", (chain.digest,)
+        )
+
+    def collected(self) -> list[CollectedRecord]:
+        rows = self._db.execute(
+            "SELECT c.kit_id, r.seq, r.worklist_ref, r.walk_in, r.excepted, r.voids, "
+            "r.print_card FROM records r JOIN chains c ON c.cert_digest = r.chain "
+            "ORDER BY c.kit_id, r.seq"
+        )
+        return [
+            CollectedRecord(kit, seq, ref, bool(walk_in), excepted, voids, bool(card))
+            for kit, seq, ref, walk_in, excepted, voids, card in rows
+        ]
+
+    # -- collections -----------------------------------------------------------------------
+
+    def last_head(self, chain: Chain) -> Head | None:
+        row = self._db.execute(
+            "SELECT head_seq, head FROM collections WHERE chain = ? ORDER BY id DESC LIMIT 1",
+            (chain.digest,),
+        ).fetchone()
+        return Head(*row) if row else None
+
+    def add_collection(self, chain: Chain, head: Head, signed: bytes) -> int:
+        """Keep the kit's signed head, ledger and audit log of one collection."""
+        cursor = self._db.execute(
+            "INSERT INTO collections (chain, at, head_seq, head, signed) VALUES (?, ?, ?, ?, ?)",
+            (chain.digest, _now(), head.seq, head.digest, signed),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def set_receipt(self, collection: int, receipt: bytes) -> None:
+        self._db.execute("UPDATE collections SET receipt = ? WHERE id = ?", (receipt, collection))
+
+    def latest_ledger(self, chain: Chain) -> dict[str, Any] | None:
+        """The ledger and audit the kit signed at its latest collection (already verified)."""
+        row = self._db.execute(
+            "SELECT signed FROM collections WHERE chain = ? ORDER BY id DESC LIMIT 1",
+            (chain.digest,),
+        ).fetchone()
+        return answer_body(row[0]) if row else None
+
+    def printed_seqs(self) -> dict[str, set[int]]:
+        """Per kit id, the seqs the kit's latest signed ledger says a card was printed for."""
+        printed: dict[str, set[int]] = {}
+        for chain in self.chains():
+            ledger = self.latest_ledger(chain)
+            if ledger is not None:
+                printed.setdefault(chain.kit_id, set()).update(s for s, _ in ledger["printed"])
+        return printed
+
+    # -- verify, open, export --------------------------------------------------------------
+
+    def verify(self, authority: AuthorityPublic) -> list[KitReport]:
+        """Every chain verified from its certificate, as `verify` does for folders."""
+        verifier = Verifier(authority)
+        reports = []
+        for chain in self.chains():
+            items = [(f"{seq:08d}.cose", data) for seq, data in self.record_bytes(chain)]
+            report = verifier.verify_chain(items, chain.cert)
+            head = self.last_head(chain)
+            if (
+                head is not None
+                and head.digest is not None
+                and (self.digest(chain, head.seq) != head.digest)
+            ):
+                report.problems.append(
+                    ("head", BrokenChain(f"record {head.seq} differs from the kit's signed head"))
+                )
+            reports.append(
+                KitReport(self.path / f"{chain.kit_id}-{chain.digest.hex()[:8]}", report)
+            )
+        return reports
+
+    def find(self, kit_id: str, seq: int) -> tuple[Chain, bytes]:
+        """The latest chain of ``kit_id`` holding record ``seq``; CollectorError if none."""
+        for chain in reversed(self.chains()):
+            if chain.kit_id == kit_id:
+                row = self._db.execute(
+                    "SELECT data FROM records WHERE chain = ? AND seq = ?", (chain.digest, seq)
+                ).fetchone()
+                if row:
+                    return chain, row[0]
+        raise CollectorError(f"{self.path} holds no record {seq} of kit {kit_id}")
+
+    def open_record(self, kit_id: str, seq: int, authority: Authority) -> OpenedRecord:
+        """Verify record ``seq`` of ``kit_id`` against its certificate, then decrypt it."""
+        chain, data = self.find(kit_id, seq)
+        verifier = Verifier(authority.public)
+        header = verifier.verify_record(data, verifier.certificate(chain.cert))
+        path = self.path / kit_id / f"{seq:08d}.cose"
+        return OpenedRecord(path, header, open_record(data, authority), kit_id)
+
+    def export(self, out_dir: str | Path) -> Path:
+        """Write each chain's kit.cert and records, and manifest.json with their SHA-256."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        manifest: dict[str, Any] = {"exported_at": _now(), "source": str(self.path), "kits": []}
+        for chain in self.chains():
+            folder = out / f"{chain.kit_id}-{chain.digest.hex()[:8]}"
+            folder.mkdir(exist_ok=True)
+            files = [("kit.cert", chain.cert)]
+            files += [(f"{seq:08d}.cose", data) for seq, data in self.record_bytes(chain)]
+            for name, data in files:
+                (folder / name).write_bytes(data)
+            head = self.last_head(chain)
+            manifest["kits"].append(
+                {
+                    "kit_id": chain.kit_id,
+                    "region": chain.region,
+                    "folder": folder.name,
+                    "certificate_sha256": chain.digest.hex(),
+                    "records": len(files) - 1,
+                    "head": {"seq": head.seq, "sha256": head.digest and head.digest.hex()}
+                    if head
+                    else None,
+                    "files": {name: record_hash(data).hex() for name, data in files},
+                }
+            )
+        path = out / "manifest.json"
+        path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    def __enter__(self) -> CollectorDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

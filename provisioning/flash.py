@@ -1,0 +1,159 @@
+"""`jemput-prov flash`: make a kit the authority's, with its officers, worklist and policy.
+
+Why the steps go this way: the kit makes its own key pair (the private half never leaves
+it) and proves it holds it by signing the answer; the tool certifies that public key with
+the authority's key; then one signed ``flash`` request carries the certificate, the
+officers (PINs only as salted scrypt hashes, made here so a PIN never crosses the cable),
+the worklist, the authority's public keys, the time and the policy.  Everything is checked
+before the kit is touched: a bad officers row or worklist row stops the flash with its
+line number, and a kit holding records no collector has receipted is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from provisioning import protocol as p
+from provisioning.framing import FramedPort
+from storage.certificate import issue_certificate
+from storage.errors import StorageError
+from storage.keys import Authority
+from storage.model import Officer, Policy, Resident, Role
+from storage.officers import make_officer
+from storage.profile import resident_to_map
+from storage.worklist import Problem
+
+OFFICER_COLUMNS = ("id", "name", "role", "pin")
+#: Optional: the fingerprint sensor library page of the officer's login finger.
+PAGE_COLUMN = "finger_page"
+CERTIFICATE_YEARS = 5
+
+
+class FlashInputError(StorageError, ValueError):
+    """An officers file or policy file that cannot be loaded; ``problems`` name each line."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.problems = problems
+        listed = "; ".join(str(problem) for problem in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s): {listed}")
+
+
+@dataclass(frozen=True)
+class Flashed:
+    kit_id: str
+    kit_public: bytes
+    officers: int
+    residents: int
+    kit_time: datetime
+
+
+def load_officers(path: str | Path) -> tuple[Officer, ...]:
+    """Officers from CSV (id,name,role,pin[,finger_page]); PINs hashed here, then forgotten.
+
+    Without a finger_page column, officers' login fingers are on library pages 0, 1, ...
+    in file order, as the sensor was enrolled.
+    """
+    text = Path(path).read_text(encoding="utf-8-sig")
+    delimiter = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    header = [cell.strip().lower() for cell in rows[0]]
+    problems: list[Problem] = []
+    missing = [column for column in OFFICER_COLUMNS if column not in header]
+    if missing:
+        raise FlashInputError(
+            str(path), [Problem(1, "", f"missing column(s) {', '.join(missing)}")]
+        )
+    officers: list[Officer] = []
+    for line, cells in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = dict(zip(header, (cell.strip() for cell in cells), strict=False))
+        try:
+            role = Role(row.get("role", "").lower())
+            page = int(row[PAGE_COLUMN]) if row.get(PAGE_COLUMN) else len(officers)
+            officers.append(
+                make_officer(row["id"], row["name"], role, row["pin"], finger_pages=(page,))
+            )
+        except (ValueError, KeyError) as exc:
+            problems.append(Problem(line, "", f"{exc} (role is officer or supervisor)"))
+    ids = [officer.officer_id for officer in officers]
+    problems += [
+        Problem(1, "id", f"officer id {i} appears twice") for i in set(ids) if ids.count(i) > 1
+    ]
+    if not officers and not problems:
+        problems.append(Problem(1, "", "no officers in the file"))
+    if problems:
+        raise FlashInputError(str(path), problems)
+    return tuple(officers)
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """The policy from a TOML file of Policy fields (see docs/provisioning.md); defaults if None."""
+    if path is None:
+        return Policy()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        if "fingers" in data:
+            data["fingers"] = tuple(data["fingers"])
+        known = {field.name for field in dataclasses.fields(Policy)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return Policy(**data)
+    except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+        raise FlashInputError(str(path), [Problem(1, "", str(exc))]) from exc
+
+
+def flash(
+    port: FramedPort,
+    authority: Authority,
+    *,
+    kit_id: str,
+    region: str,
+    officers: tuple[Officer, ...],
+    worklist: tuple[Resident, ...],
+    policy: Policy,
+    cards: int = 0,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Flashed:
+    """Flash the kit on ``port``; Refused (code ``uncollected``) if it holds uncollected records."""
+    client = p.KitClient(port, authority)
+    hello = client.hello()
+    if hello.uncollected:
+        raise p.Refused(
+            p.UNCOLLECTED,
+            f"kit {hello.kit_id} holds {hello.uncollected} record(s) no collector has "
+            f"receipted: run `jemput-prov collect {port.name}` first, then flash",
+        )
+    public = client.keygen()
+    moment = now()
+    certificate = issue_certificate(
+        authority,
+        kit_id=kit_id,
+        region=region,
+        kit_public=public,
+        not_before=moment - timedelta(days=1),
+        not_after=moment + timedelta(days=365 * CERTIFICATE_YEARS),
+    )
+    args = {
+        "authority": authority.public.to_cbor(),
+        "kit_id": kit_id,
+        "region": region,
+        "cert": certificate,
+        "officers": [p.officer_to_map(officer) for officer in officers],
+        "worklist": [resident_to_map(resident) for resident in worklist],
+        "policy": p.policy_to_map(policy),
+        "time": p.seconds(moment),
+        "cards": cards,
+    }
+    result = client.call(p.FLASH, args).result
+    return Flashed(kit_id, public, len(officers), len(worklist), p.moment(result["time"]))

@@ -1,0 +1,220 @@
+"""Frames on the provisioning port: magic, version, length, one CBOR payload, CRC-32.
+
+Why frames at all: a USB gadget serial port is a byte stream that may drop, duplicate or
+garble bytes when a cable is pulled half-way, and the tool may be pointed at the wrong
+port (a modem, a GPS, a console).  Each frame says where it starts (magic), how long it is
+(bounded by MAX_FRAME, so a garbled length cannot make either side wait for a gigabyte),
+and carries a CRC-32 so a damaged frame is dropped, never acted on.  The reader resyncs on
+the next magic after garbage, and a peer that sends only bytes that never form a frame is
+named as "not a Jemput kit/tool".  The layout is in docs/provisioning-protocol.md::
+
+    offset  size  field
+    0       2     magic b"JM"
+    2       1     version (1)
+    3       4     payload length, big-endian, at most MAX_FRAME
+    7       4     CRC-32 (zlib) of bytes 2 .. 7 (version and length), big-endian
+    11      n     payload: one CBOR item (see provisioning.protocol)
+    11+n    4     CRC-32 (zlib) of the payload, big-endian
+
+The header has its own checksum so a garbled length is caught at once, instead of
+making the reader wait for (and swallow) the frames that follow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import time
+import zlib
+from typing import Any
+
+import serial
+
+MAGIC = b"JM"
+VERSION = 1
+#: The largest payload either side sends or accepts; records travel in CHUNK-sized pieces.
+MAX_FRAME = 256 * 1024
+_HEADER = struct.Struct(">2sBII")
+HEADER_BYTES = _HEADER.size
+CRC_BYTES = 4
+#: Bytes that formed no frame after which the peer is called foreign without waiting longer.
+FOREIGN_AFTER = 1024
+#: Serial speed on the Pi's gadget port (ignored by ptys and USB CDC, which run at bus speed).
+BAUDRATE = 115200
+_READ_SLICE = 0.05
+
+
+class LinkError(Exception):
+    """Base of every error on the provisioning port: framing, link and protocol."""
+
+
+class FrameError(LinkError, ValueError):
+    """Bytes that are not a valid frame, or a payload that cannot be framed."""
+
+
+class FrameTooLarge(FrameError):
+    """A payload over MAX_FRAME: refused before it is sent."""
+
+
+class ForeignPeer(FrameError):
+    """The peer sends bytes, but never a Jemput frame: the wrong port or the wrong device."""
+
+
+class LinkTimeout(LinkError, TimeoutError):
+    """No complete frame arrived before the deadline."""
+
+
+class LinkClosed(LinkError, ConnectionError):
+    """The port went away (cable pulled, kit stopped) in the middle of an exchange."""
+
+
+def encode_frame(payload: bytes) -> bytes:
+    """Frame ``payload``; FrameTooLarge if it exceeds MAX_FRAME."""
+    if len(payload) > MAX_FRAME:
+        raise FrameTooLarge(
+            f"payload of {len(payload)} bytes exceeds the frame limit of {MAX_FRAME}: "
+            "send it in chunks"
+        )
+    fields = struct.pack(">BI", VERSION, len(payload))
+    header = _HEADER.pack(MAGIC, VERSION, len(payload), zlib.crc32(fields))
+    return header + payload + zlib.crc32(payload).to_bytes(CRC_BYTES, "big")
+
+
+class FrameDecoder:
+    """Turns a byte stream into frame payloads, dropping garbage and damaged frames.
+
+    ``discarded`` counts bytes thrown away since the last good frame (garbage, bad
+    headers, bad checksums): what tells a wrong peer from a silent one.
+    """
+
+    def __init__(self, *, max_frame: int = MAX_FRAME) -> None:
+        self._buffer = bytearray()
+        self._max = max_frame
+        self.discarded = 0
+        self.rejected = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add received bytes; returns the payloads of the frames now complete, in order."""
+        self._buffer += data
+        found: list[bytes] = []
+        while True:
+            start = self._buffer.find(MAGIC)
+            if start < 0:
+                keep = 1 if self._buffer.endswith(MAGIC[:1]) else 0
+                self._drop(len(self._buffer) - keep)
+                return found
+            self._drop(start)
+            if len(self._buffer) < HEADER_BYTES:
+                return found
+            _, version, length, header_crc = _HEADER.unpack_from(self._buffer)
+            bad_header = zlib.crc32(self._buffer[2:7]) != header_crc
+            if bad_header or version != VERSION or length > self._max:
+                self._reject()
+                continue
+            end = HEADER_BYTES + length
+            if len(self._buffer) < end + CRC_BYTES:
+                return found
+            crc = int.from_bytes(self._buffer[end : end + CRC_BYTES], "big")
+            if zlib.crc32(self._buffer[HEADER_BYTES:end]) != crc:
+                self._reject()
+                continue
+            found.append(bytes(self._buffer[HEADER_BYTES:end]))
+            del self._buffer[: end + CRC_BYTES]
+            self.discarded = 0
+
+    def _drop(self, count: int) -> None:
+        if count:
+            del self._buffer[:count]
+            self.discarded += count
+
+    def _reject(self) -> None:
+        """A frame start that turned out bad: skip its first byte and look again."""
+        self.rejected += 1
+        self._drop(1)
+
+
+class FramedPort:
+    """The tool's end of the provisioning port: frames over a pyserial port.
+
+    Give ``port`` (a path: /dev/ttyACM0 on a laptop, the pty the simulator links) or an
+    already open ``serial``.  Every receive has a deadline.
+    """
+
+    def __init__(self, *, port: str | None = None, serial_port: Any = None) -> None:
+        if (port is None) == (serial_port is None):
+            raise ValueError("give either port (a path) or serial_port (an open port)")
+        self.name = port or getattr(serial_port, "port", "serial")
+        if serial_port is None:
+            try:
+                serial_port = serial.Serial(port, baudrate=BAUDRATE, timeout=_READ_SLICE)
+            except (serial.SerialException, OSError) as exc:
+                raise LinkClosed(
+                    f"cannot open provisioning port {port}: {exc}; check the USB cable to the "
+                    "kit and that the kit is switched on"
+                ) from exc
+        self._serial = serial_port
+        self._decoder = FrameDecoder()
+        self._pending: list[bytes] = []
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<FramedPort {self.name} {'closed' if self._closed else 'open'}>"
+
+    def send(self, payload: bytes) -> None:
+        frame = encode_frame(payload)
+        try:
+            self._serial.write(frame)
+            self._serial.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise LinkClosed(self._gone(exc)) from exc
+
+    def receive(self, *, timeout: float) -> bytes:
+        """The next frame's payload; LinkTimeout, ForeignPeer or LinkClosed otherwise."""
+        deadline = time.monotonic() + timeout
+        while not self._pending:
+            if self._decoder.discarded > FOREIGN_AFTER:
+                raise ForeignPeer(self._foreign())
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if self._decoder.discarded:
+                    raise ForeignPeer(self._foreign())
+                raise LinkTimeout(
+                    f"no answer on {self.name} within {timeout:.1f} s: check that the kit is "
+                    "on and its provisioning port is connected"
+                )
+            self._serial.timeout = min(_READ_SLICE, remaining)
+            try:
+                chunk = self._serial.read(4096)
+            except (serial.SerialException, OSError) as exc:
+                raise LinkClosed(self._gone(exc)) from exc
+            self._pending += self._decoder.feed(chunk)
+        return self._pending.pop(0)
+
+    def discard_input(self) -> None:
+        """Forget frames and bytes already received (a stale answer after a timeout)."""
+        with contextlib.suppress(serial.SerialException, OSError):
+            self._serial.reset_input_buffer()
+        self._decoder = FrameDecoder()
+        self._pending.clear()
+
+    def _foreign(self) -> str:
+        return (
+            f"{self.name} answers with {self._decoder.discarded} bytes that are no Jemput frame: "
+            "not a Jemput kit/tool on this port; check which port the kit is on"
+        )
+
+    def _gone(self, exc: Exception) -> str:
+        return f"provisioning port {self.name} went away ({exc}): check the USB cable to the kit"
+
+    def close(self) -> None:
+        """Close the serial port; safe twice."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(serial.SerialException, OSError):
+                self._serial.close()
+
+    def __enter__(self) -> FramedPort:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

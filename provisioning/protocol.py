@@ -1,0 +1,404 @@
+"""The provisioning protocol: requests and answers as CBOR maps, signed both ways.
+
+Why signed both ways: the port is a cable anyone may plug into.  Every request but
+``hello`` is a COSE_Sign1 by the authority's signing key and carries the kit's current
+nonce, which the kit replaces after every accepted request, so a recorded session cannot
+be played back and a stranger can neither flash, purge nor read a kit.  Every answer to a
+signed request is a COSE_Sign1 by the kit's own key and repeats the request's nonce, so
+the tool knows the answer came from the kit the authority certified, for this request.
+Refusals are not signed: forging one gains an attacker nothing a pulled cable would not.
+
+The messages, the ops and their arguments are listed in docs/provisioning-protocol.md.
+Both ends use this module: the tool (provisioning.client side: `KitClient`) and the kit
+(firmware.port).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from provisioning.framing import MAX_FRAME, FramedPort, LinkError
+from storage.codec import Tampered, dumps, loads
+from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
+from storage.keys import Authority, AuthorityPublic, KitKey, kid_of
+from storage.model import Officer, Policy, Role
+
+PROTOCOL_VERSION = 1
+NONCE_BYTES = 16
+#: Record bytes per ``get``: a frame stays well under MAX_FRAME with the map around it.
+CHUNK = 64 * 1024
+#: Records per ``list`` answer.
+LIST_MAX = 500
+#: Seconds the tool waits for an answer (flash makes a key and writes files; selftest runs).
+TIMEOUT = 30.0
+
+REQUEST_TYPE = "application/jemput-prov-request+cbor"
+ANSWER_TYPE = "application/jemput-prov-answer+cbor"
+RECEIPT_TYPE = "application/jemput-receipt+cbor"
+
+# ops: hello is the only unsigned one
+HELLO = "hello"
+KEYGEN = "keygen"
+FLASH = "flash"
+SET_TIME = "settime"
+STATUS = "status"
+SELFTEST = "selftest"
+LIST = "list"
+GET = "get"
+LEDGER = "ledger"
+RECEIPT = "receipt"
+PURGE = "purge"
+OPS = (HELLO, KEYGEN, FLASH, SET_TIME, STATUS, SELFTEST, LIST, GET, LEDGER, RECEIPT, PURGE)
+
+# refusal codes
+UNSIGNED = "unsigned"
+BAD_SIGNATURE = "bad-signature"
+STALE_NONCE = "stale-nonce"
+NOT_PROVISIONED = "not-provisioned"
+UNCOLLECTED = "uncollected"
+BAD_REQUEST = "bad-request"
+FAILED = "failed"
+
+
+class ProtocolError(LinkError, ValueError):
+    """A message that decodes but is not what the protocol allows, or fails its signature."""
+
+
+class Refused(LinkError):
+    """The kit refused a request; ``code`` says why (one of the refusal codes)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Hello:
+    """What a kit says about itself before anyone proves who they are."""
+
+    provisioned: bool
+    kit_id: str | None
+    demo: bool
+    nonce: bytes
+    head_seq: int
+    head_hash: bytes | None
+    uncollected: int
+    public: bytes | None
+    certificate: bytes | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A collector's signed statement that it holds a kit's records up to ``seq``."""
+
+    kit_id: str
+    seq: int
+    head: bytes
+    at: datetime
+
+
+def seconds(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp())
+
+
+def moment(value: int) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _decode(payload: bytes, what: str) -> Mapping[str, Any]:
+    try:
+        message = loads(payload, max_bytes=MAX_FRAME)
+    except Tampered as exc:
+        raise ProtocolError(f"{what} is not strict CBOR: {exc}") from exc
+    if not isinstance(message, Mapping) or message.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"{what} is not a version {PROTOCOL_VERSION} message map")
+    return message
+
+
+# -- requests --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request as the kit receives it, signature not yet checked (hello has none)."""
+
+    op: str
+    signed: bytes | None
+
+
+def hello_request() -> bytes:
+    return dumps({"v": PROTOCOL_VERSION, "op": HELLO})
+
+
+def signed_request(
+    op: str, args: Mapping[str, Any], *, nonce: bytes, authority: Authority
+) -> bytes:
+    """A request for ``op`` signed by the authority, bound to the kit's current ``nonce``."""
+    body = dumps({"op": op, "nonce": nonce, "args": dict(args)})
+    signed = sign1(body, authority.signing_key, kid=authority.kid, content_type=REQUEST_TYPE)
+    return dumps({"v": PROTOCOL_VERSION, "op": op, "signed": signed})
+
+
+def parse_request(payload: bytes) -> Request:
+    message = _decode(payload, "request")
+    op, signed = message.get("op"), message.get("signed")
+    if op not in OPS:
+        raise ProtocolError(f"unknown op {op!r}; this kit knows {', '.join(OPS)}")
+    if signed is not None and not isinstance(signed, bytes):
+        raise ProtocolError("request field 'signed' is not a byte string")
+    return Request(op, signed)
+
+
+def open_request(request: Request, trusted: AuthorityPublic, *, nonce: bytes) -> dict[str, Any]:
+    """The arguments of a signed request, once signature, op and nonce check out.
+
+    Raises Refused with UNSIGNED, BAD_SIGNATURE, STALE_NONCE or BAD_REQUEST.
+    """
+    if request.signed is None:
+        raise Refused(UNSIGNED, f"{request.op} must be signed by the authority")
+    try:
+        msg = parse_sign1(request.signed)
+        if msg.protected.get(HDR_KID) != trusted.kid:
+            raise BadSignature("signed by another key")
+        verify_sign1(msg, trusted.sign_public)
+    except Tampered as exc:
+        raise Refused(BAD_SIGNATURE, f"{request.op}: the signature does not decode: {exc}") from exc
+    except BadSignature as exc:
+        raise Refused(
+            BAD_SIGNATURE,
+            f"{request.op} is not signed by authority {trusted.name!r} ({trusted.kid.hex()}): "
+            "use the authority folder this kit was flashed with",
+        ) from exc
+    try:
+        body = loads(msg.payload)
+    except Tampered as exc:
+        raise Refused(BAD_REQUEST, f"{request.op}: signed body is not strict CBOR") from exc
+    if (
+        msg.protected.get(HDR_CONTENT_TYPE) != REQUEST_TYPE
+        or not isinstance(body, Mapping)
+        or body.get("op") != request.op
+        or not isinstance(body.get("args"), Mapping)
+    ):
+        raise Refused(BAD_REQUEST, f"{request.op}: the signed body is not a request for it")
+    if body.get("nonce") != nonce:
+        raise Refused(
+            STALE_NONCE,
+            f"{request.op} carries an old nonce: a replayed or late request; say hello again",
+        )
+    return dict(body["args"])
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+def hello_answer(hello: Hello) -> bytes:
+    fields = dataclasses.asdict(hello)
+    return dumps({"v": PROTOCOL_VERSION, "ok": True, "hello": fields})
+
+
+def signed_answer(
+    op: str, result: Mapping[str, Any], *, nonce: bytes, next_nonce: bytes, key: KitKey
+) -> bytes:
+    """The kit's answer to a signed request: its result, signed by the kit's key."""
+    body = dumps({"op": op, "nonce": nonce, "next": next_nonce, "result": dict(result)})
+    signed = sign1(body, key.private, kid=key.kid, content_type=ANSWER_TYPE)
+    return dumps({"v": PROTOCOL_VERSION, "ok": True, "signed": signed})
+
+
+def refusal(code: str, message: str, *, next_nonce: bytes | None = None) -> bytes:
+    return dumps(
+        {"v": PROTOCOL_VERSION, "ok": False, "code": code, "message": message, "next": next_nonce}
+    )
+
+
+def _check_refusal(message: Mapping[str, Any]) -> None:
+    if message.get("ok") is not True:
+        raise Refused(str(message.get("code")), f"the kit refused: {message.get('message')}")
+
+
+def parse_hello(payload: bytes) -> Hello:
+    message = _decode(payload, "hello answer")
+    _check_refusal(message)
+    try:
+        hello = Hello(**message["hello"])
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(f"hello answer is malformed: {exc}") from exc
+    if not isinstance(hello.nonce, bytes) or len(hello.nonce) != NONCE_BYTES:
+        raise ProtocolError("hello answer carries no valid nonce")
+    return hello
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A verified answer: its result, the next nonce, and the signed bytes as received."""
+
+    result: dict[str, Any]
+    next_nonce: bytes
+    signed: bytes
+
+
+def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) -> Answer:
+    """Check that the kit holding ``kit_public`` answered this request; Refused on refusal."""
+    message = _decode(payload, f"{op} answer")
+    _check_refusal(message)
+    signed = message.get("signed")
+    try:
+        msg = parse_sign1(signed)
+        if msg.protected.get(HDR_KID) != kid_of(kit_public):
+            raise BadSignature("signed by another key")
+        verify_sign1(msg, Ed25519PublicKey.from_public_bytes(kit_public))
+        body = loads(msg.payload)
+    except (Tampered, BadSignature, TypeError) as exc:
+        raise ProtocolError(
+            f"{op} answer is not signed by the kit's certified key: another device on the "
+            f"port, or altered on the way ({exc})"
+        ) from exc
+    if (
+        msg.protected.get(HDR_CONTENT_TYPE) != ANSWER_TYPE
+        or body.get("op") != op
+        or body.get("nonce") != nonce
+        or not isinstance(body.get("next"), bytes)
+        or not isinstance(body.get("result"), Mapping)
+    ):
+        raise ProtocolError(f"{op} answer does not answer this request (op or nonce differ)")
+    return Answer(dict(body["result"]), body["next"], signed)
+
+
+def answer_body(signed: bytes) -> dict[str, Any]:
+    """The result inside a signed answer kept by the collector (already verified)."""
+    return dict(loads(parse_sign1(signed).payload)["result"])
+
+
+# -- receipts --------------------------------------------------------------------------------
+
+
+def make_receipt(
+    authority: Authority, *, kit_id: str, seq: int, head: bytes, at: datetime
+) -> bytes:
+    body = dumps({"kit": kit_id, "seq": seq, "head": head, "at": seconds(at)})
+    return sign1(body, authority.signing_key, kid=authority.kid, content_type=RECEIPT_TYPE)
+
+
+def verify_receipt(data: bytes, authority: AuthorityPublic, *, kit_id: str) -> Receipt:
+    """A receipt signed by ``authority`` for ``kit_id``; ProtocolError otherwise."""
+    try:
+        msg = parse_sign1(data)
+        if msg.protected.get(HDR_KID) != authority.kid:
+            raise BadSignature("signed by another key")
+        verify_sign1(msg, authority.sign_public)
+        body = loads(msg.payload)
+        receipt = Receipt(body["kit"], body["seq"], body["head"], moment(body["at"]))
+    except (Tampered, BadSignature, KeyError, TypeError) as exc:
+        raise ProtocolError(
+            f"receipt is not signed by authority {authority.name!r}: {exc}"
+        ) from exc
+    if msg.protected.get(HDR_CONTENT_TYPE) != RECEIPT_TYPE or receipt.kit_id != kit_id:
+        raise ProtocolError(f"receipt is for kit {receipt.kit_id!r}, not {kit_id!r}")
+    return receipt
+
+
+# -- what flash carries ----------------------------------------------------------------------
+
+
+def officer_to_map(officer: Officer) -> dict[str, Any]:
+    return {
+        "id": officer.officer_id,
+        "name": officer.name,
+        "role": officer.role.value,
+        "salt": officer.pin_salt,
+        "hash": officer.pin_hash,
+        "pages": list(officer.finger_pages),
+    }
+
+
+def officer_from_map(data: Mapping[str, Any]) -> Officer:
+    return Officer(
+        data["id"],
+        data["name"],
+        Role(data["role"]),
+        data["salt"],
+        data["hash"],
+        tuple(data["pages"]),
+    )
+
+
+def policy_to_map(policy: Policy) -> dict[str, Any]:
+    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers)}
+
+
+def policy_from_map(data: Mapping[str, Any]) -> Policy:
+    return Policy(**{**data, "fingers": tuple(data["fingers"])})
+
+
+# -- the tool's side -------------------------------------------------------------------------
+
+
+class KitClient:
+    """Talks to one kit over a FramedPort, signing each request with the authority's key.
+
+    Answers are checked against ``kit_public``: set it with `trust` from the kit's
+    certificate (verified against the authority), or it is set by `keygen`.
+    """
+
+    def __init__(self, port: FramedPort, authority: Authority, *, timeout: float = TIMEOUT) -> None:
+        self.port = port
+        self.authority = authority
+        self.timeout = timeout
+        self.kit_public: bytes | None = None
+        self._nonce: bytes | None = None
+
+    def _exchange(self, op: str, args: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        """Send a signed request; returns (the nonce it spent, the answer's payload)."""
+        nonce = self._nonce if self._nonce is not None else self.hello().nonce
+        self._nonce = None  # spent, whatever happens next
+        self.port.send(signed_request(op, args, nonce=nonce, authority=self.authority))
+        return nonce, self.port.receive(timeout=self.timeout)
+
+    def hello(self) -> Hello:
+        """Ask the kit who it is and for its nonce; nothing in it is trusted yet."""
+        self.port.discard_input()
+        self.port.send(hello_request())
+        hello = parse_hello(self.port.receive(timeout=self.timeout))
+        self._nonce = hello.nonce
+        return hello
+
+    def trust(self, kit_public: bytes) -> None:
+        """The key the kit's answers must be signed with (from its verified certificate)."""
+        self.kit_public = kit_public
+
+    def call(self, op: str, args: Mapping[str, Any] | None = None) -> Answer:
+        """A signed request and its verified answer; Refused or ProtocolError otherwise."""
+        nonce, payload = self._exchange(op, args or {})
+        if self.kit_public is None:
+            _check_refusal(_decode(payload, f"{op} answer"))
+            raise ProtocolError(f"no certified kit key to check the {op} answer with")
+        answer = parse_answer(payload, op=op, nonce=nonce, kit_public=self.kit_public)
+        self._nonce = answer.next_nonce
+        return answer
+
+    def keygen(self) -> bytes:
+        """Have the kit make a new key pair; returns its public key, proven by its signature."""
+        nonce, payload = self._exchange(KEYGEN, {"authority": self.authority.public.to_cbor()})
+        message = _decode(payload, "keygen answer")
+        _check_refusal(message)
+        try:
+            public = loads(parse_sign1(message["signed"]).payload)["result"]["public"]
+        except (Tampered, KeyError, TypeError) as exc:
+            raise ProtocolError(f"keygen answer is malformed: {exc}") from exc
+        if not isinstance(public, bytes) or len(public) != 32:
+            raise ProtocolError("keygen answer carries no Ed25519 public key")
+        answer = parse_answer(payload, op=KEYGEN, nonce=nonce, kit_public=public)
+        self._nonce = answer.next_nonce
+        self.kit_public = public
+        return public
+
+
+def new_nonce(rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    return rng(NONCE_BYTES)

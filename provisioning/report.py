@@ -1,0 +1,126 @@
+"""`jemput-prov report`: coverage per kit, per village and overall, the figure officials quote.
+
+Why from the record headers and the worklist only: the collector counts without opening a
+single body (no private key needed).  A header names the worklist reference, not the
+village, so villages come from the worklist CSV; walk-ins (``walk-in:<NIK>`` references)
+have no worklist line and are counted in a row of their own.  A record voided by a later
+one does not count.  "printed" is what the kit's signed card ledger says was printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from provisioning.collector import CollectedRecord, CollectorDB
+from storage.model import Resident
+
+WALK_IN_PREFIX = "walk-in:"
+WALK_IN_ROW = "(walk-in)"
+OVERALL = "(overall)"
+
+
+@dataclass
+class Row:
+    """One line of the report; ``on_worklist`` is None when no worklist was given."""
+
+    scope: str
+    name: str
+    on_worklist: int | None = None
+    recorded: int = 0
+    printed: int = 0
+    exceptions: int = 0
+    walk_ins: int = 0
+    not_recorded: int | None = None
+
+    @property
+    def share(self) -> float | None:
+        if not self.on_worklist:
+            return None
+        return 100.0 * (self.on_worklist - (self.not_recorded or 0)) / self.on_worklist
+
+    @property
+    def share_text(self) -> str:
+        share = self.share
+        return "-" if share is None else f"{share:.1f}% sudah merekam"
+
+    def as_map(self) -> dict[str, Any]:
+        return {**asdict(self), "share": self.share, "share_text": self.share_text}
+
+
+def _live(records: list[CollectedRecord]) -> list[CollectedRecord]:
+    voided = {(r.kit_id, r.voids) for r in records if r.voids is not None}
+    return [r for r in records if r.voids is None and (r.kit_id, r.seq) not in voided]
+
+
+def build_report(db: CollectorDB, worklist: tuple[Resident, ...] | None = None) -> list[Row]:
+    """Rows per kit, per village (with a worklist), and overall."""
+    records = _live(db.collected())
+    printed = db.printed_seqs()
+    village_of = {r.worklist_ref: r.village or "-" for r in worklist or ()}
+    recorded_refs = {r.worklist_ref for r in records if r.worklist_ref}
+    kits: dict[str, Row] = {}
+    villages: dict[str, Row] = {}
+    if worklist is not None:
+        for resident in worklist:
+            row = villages.setdefault(resident.village or "-", Row("village", resident.village))
+            row.on_worklist = (row.on_worklist or 0) + 1
+            if resident.worklist_ref not in recorded_refs:
+                row.not_recorded = (row.not_recorded or 0) + 1
+        for row in villages.values():
+            row.not_recorded = row.not_recorded or 0
+    for record in records:
+        walk_in = (record.worklist_ref or "").startswith(WALK_IN_PREFIX)
+        place = WALK_IN_ROW if walk_in else village_of.get(record.worklist_ref)
+        targets = [kits.setdefault(record.kit_id, Row("kit", record.kit_id))]
+        if worklist is not None:
+            targets.append(villages.setdefault(place or "?", Row("village", place or "?")))
+        for row in targets:
+            row.recorded += 1
+            row.printed += record.seq in printed.get(record.kit_id, set())
+            row.exceptions += record.excepted > 0
+            row.walk_ins += walk_in
+    overall = Row("overall", OVERALL)
+    for row in kits.values():
+        overall.recorded += row.recorded
+        overall.printed += row.printed
+        overall.exceptions += row.exceptions
+        overall.walk_ins += row.walk_ins
+    if worklist is not None:
+        overall.on_worklist = len(worklist)
+        overall.not_recorded = sum(r.worklist_ref not in recorded_refs for r in worklist)
+    return [
+        *sorted(kits.values(), key=lambda r: r.name),
+        *sorted(villages.values(), key=lambda r: r.name),
+        overall,
+    ]
+
+
+COLUMNS = (
+    "scope",
+    "name",
+    "on_worklist",
+    "recorded",
+    "printed",
+    "exceptions",
+    "walk_ins",
+    "not_recorded",
+    "share_text",
+)
+
+
+def to_csv(rows: list[Row]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        cells = row.as_map()
+        writer.writerow(["" if cells[c] is None else cells[c] for c in COLUMNS])
+    return out.getvalue()
+
+
+def to_json(rows: list[Row]) -> str:
+    return json.dumps([row.as_map() for row in rows], indent=2, ensure_ascii=False)
