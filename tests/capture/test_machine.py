@@ -609,35 +609,44 @@ def test_card_printed_takes_one_card(rig: Rig) -> None:
     assert person.name[:20] not in rig.text  # recorded: off the list
 
 
-def test_jam_during_print_spoils_the_card_and_prints_a_slip(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
+PRINTER_FAULTS = ("jam", "cover-open", "ribbon-out", "out-of-cards", "unplugged")
+
+
+@pytest.mark.parametrize("fault", PRINTER_FAULTS)
+def test_a_fault_during_print_spoils_the_card_and_prints_a_slip(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
     printer = rig.sim.devices.card_printer
     feed = printer.print_card
 
-    def jam_then_feed(front: object, *, timeout: float) -> None:
-        printer.inject("jam")  # the card sticks half-way through
+    def fail_then_feed(front: object, *, timeout: float) -> None:
+        printer.inject(fault)  # the card was taken, then the printer failed
         feed(front, timeout=timeout)
 
-    monkeypatch.setattr(printer, "print_card", jam_then_feed)
+    monkeypatch.setattr(printer, "print_card", fail_then_feed)
     to_review(rig)
     rig.press(OK)
     assert rig.state == "printing"
     assert rig.screen[0] == prompt("print_failed", reason="")[0]
     counts = rig.store.ledger.counts()
     assert (counts["spoiled"], counts["printed"], counts["stock"]) == (1, 0, 9)
-    assert printer.hopper == 99  # the jam took the card
+    spoiled_why = rig.audit("spoiled")[0]["reason"]
+    assert spoiled_why, "the ledger says why the card was spoiled"
     rig.press(OK)
     assert rig.state == "done"
     assert rig.screen[2] == prompt("outcome.slip")[0]
     assert len(rig.sim.devices.receipt_printer.printed) == 1
 
 
-def test_printer_jammed_before_print_gives_a_slip_without_taking_a_card(rig: Rig) -> None:
-    rig.sim.devices.card_printer.inject("jam")
+@pytest.mark.parametrize("fault", PRINTER_FAULTS)
+def test_a_printer_fault_seen_before_print_gives_a_slip_without_taking_a_card(
+    rig: Rig, fault: str
+) -> None:
+    rig.sim.devices.card_printer.inject(fault)
     enrol(rig)
     assert rig.screen[2] == prompt("outcome.slip")[0]
     assert rig.store.ledger.counts()["stock"] == 10
+    assert rig.sim.devices.card_printer.printed == []
 
 
 def test_no_blank_cards_gives_a_slip(make_rig: MakeRig) -> None:
