@@ -99,6 +99,14 @@ def demo(
     data_dir: DataDir = Path("var/demo"),
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
     language: Annotated[Language, typer.Option(help="Prompt language.")] = Language.ID,
+    officer: Annotated[
+        str | None,
+        typer.Option(
+            "--officer",
+            metavar="ID:PIN",
+            help="The officer who works a flashed kit, logging in with this PIN.",
+        ),
+    ] = None,
     fast: Annotated[
         bool,
         typer.Option("--fast", help="Contract-level device doubles instead of the wire emulators."),
@@ -129,6 +137,11 @@ def demo(
                     f"provisioned {data_dir} as a DEMO kit (demo authority in "
                     f"{data_dir / 'demo-authority'})"
                 )
+            if officer is not None:
+                officer_id, _, pin = officer.partition(":")
+                if not officer_id or not pin.isdigit():
+                    raise fail(f"--officer {officer!r}: expected ID:PIN, e.g. PTG-001:246810")
+                sim.bystanders.on_duty(officer_id, pin)
             typer.echo(f"kit {sim.kit.store.kit_id}: enrolling {people} residents")
             outcomes = run_session(
                 sim.kit, sim.world, sim.bystanders, people=people, report=report, note=typer.echo

@@ -67,13 +67,9 @@ def plan(kit: Kit, world: World, people: int) -> list[Task]:
     for resident in kit.store.worklist:
         if resident.worklist_ref in recorded:
             continue
-        person = world.person(resident.nik)
-        if person is None:
-            raise DemoError(
-                f"worklist resident {resident.nik} is not in this simulated world: run the demo "
-                "with the --seed this data folder was first made with"
-            )
-        waiting.append(person)
+        waiting.append(
+            world.visitor(resident.nik, resident.name, resident.sex.value, resident.birth_date)
+        )
     walk_ins = [p for p in world.walk_ins if walk_in_ref(p.nik) not in recorded]
     if people < 1:
         return []
@@ -146,6 +142,7 @@ class OfficerBot:
     def login(self, *, by_pin: bool) -> None:
         """From LOCKED to READY: a finger, or the PIN typed digit by digit."""
         officer = self.bystanders.officer
+        by_pin = by_pin or self.bystanders.pin_only
         self.bystanders.offer_finger = not by_pin
         if by_pin:
             self.press(Button.OK)
@@ -156,7 +153,7 @@ class OfficerBot:
             self.press(Button.OK)
             self.type_digits(officer.pin, start=[0] * len(officer.pin))
         self.settle()
-        self.bystanders.offer_finger = True
+        self.bystanders.offer_finger = not self.bystanders.pin_only
         while self.ctl.state in ("print_question", "resume_offer"):
             self.press(Button.OK)  # yes, the card came out; yes, resume the person
         if self.ctl.state not in ("ready", "confirm_person"):
@@ -273,6 +270,13 @@ def run_session(
     note: Callable[[str], None],
 ) -> list[Outcome]:
     """Log in, enrol ``people`` residents as planned, lock the kit; returns what was sealed."""
+    officer = bystanders.officer
+    if officer.officer_id not in kit.store.officers:
+        raise DemoError(
+            f"officer {officer.officer_id} is not on this kit: give --officer ID:PIN of one "
+            f"of {', '.join(sorted(kit.store.officers))}"
+        )
+    bystanders.offer_finger = not bystanders.pin_only
     bot = OfficerBot(kit, world, bystanders)
     bot.settle()
     if kit.controller.state == "self_test":
@@ -296,5 +300,6 @@ def run_session(
         outcome = bot.enrol(task)
         report(outcome)
         outcomes.append(outcome)
+    bystanders.offer_finger = False  # the officer steps away from the locked kit
     bot.lock()
     return outcomes

@@ -195,8 +195,19 @@ class Bystanders:
         self._world = world
         self._controller = controller
         self.offer_finger = True
+        #: The officer's finger is not in the sensor's library (a flashed kit's officer
+        #: given as --officer ID:PIN): they always log in with their PIN.
+        self.pin_only = False
         self.officer = world.officers[0]
         self.supervisor = next(o for o in world.officers if o.role == "supervisor")
+
+    def on_duty(self, officer_id: str, pin: str) -> None:
+        """``officer_id`` works the kit, logging in with ``pin``."""
+        known = self._world.officer(officer_id)
+        self.officer = SimOfficer(
+            officer_id, known.name if known else officer_id, "officer", pin, 0
+        )
+        self.pin_only = known is None or known.pin != pin
 
     def __call__(self) -> Person | SimOfficer | None:
         state = self._controller.state

@@ -166,6 +166,7 @@ class World:
         self._subject: Person | SimOfficer | None = None
         self._follow: Callable[[], Person | SimOfficer | None] | None = None
         self._captures: dict[tuple[int, int], int] = {}
+        self._visitors: dict[str, Person] = {}
 
     def _make_person(self, index: int, *, on_worklist: bool) -> Person:
         rng = random.Random(f"{self.seed}/{index}")
@@ -180,12 +181,7 @@ class World:
         day = born.day + (40 if female else 0)
         prefix = f"{code}{day:02d}{born.month:02d}{born.year % 100:02d}"
         serial = self._serials[prefix] = self._serials.get(prefix, 0) + 1
-        fingers = {}
-        if rng.random() < 0.25:  # a worn or hurt finger; rarely several
-            for position in rng.sample(range(1, 11), rng.choice((1, 1, 1, 2))):
-                fingers[position] = rng.choice(
-                    (FingerCondition.SCARRED, FingerCondition.MISSING, FingerCondition.BANDAGED)
-                )
+        fingers = _hands(rng)
         return Person(
             seed=self.seed * 100_000 + index,
             nik=f"{prefix}{serial:04d}",
@@ -224,10 +220,36 @@ class World:
 
     @property
     def everyone(self) -> list[Person]:
-        return self.residents + self.walk_ins
+        return self.residents + self.walk_ins + list(self._visitors.values())
 
     def person(self, nik: str) -> Person | None:
         return next((p for p in self.everyone if p.nik == nik), None)
+
+    def visitor(self, nik: str, name: str, sex: str, birth_date: date) -> Person:
+        """Someone this world did not make (a flashed kit's worklist names them): a body for
+        them, repeatable from their NIK, so the devices have a face and fingers to capture."""
+        if (known := self.person(nik)) is not None:
+            return known
+        rng = random.Random(f"{self.seed}/visitor/{nik}")
+        person = Person(
+            seed=int.from_bytes(nik.encode(), "big") % 10**9 + 10**9,
+            nik=nik,
+            name=name,
+            sex=sex,
+            birth_place="",
+            birth_date=birth_date,
+            district="",
+            village="",
+            address="",
+            rt_rw="",
+            religion="",
+            occupation="",
+            blood_type="-",
+            fingers=_hands(rng),
+            signature=_signature(rng),
+        )
+        self._visitors[nik] = person
+        return person
 
     def officer(self, officer_id: str) -> SimOfficer | None:
         return next((o for o in self.officers if o.officer_id == officer_id), None)
@@ -252,6 +274,17 @@ class World:
 
     def finger_conditions(self, person: Person) -> dict[FingerPosition, FingerCondition]:
         return {position: person.condition(int(position)) for position in TEN_FINGERS}
+
+
+def _hands(rng: random.Random) -> dict[int, FingerCondition]:
+    """Ten fingers as a village has them: now and then a worn or hurt one, rarely two."""
+    fingers = {}
+    if rng.random() < 0.25:
+        for position in rng.sample(range(1, 11), rng.choice((1, 1, 1, 2))):
+            fingers[position] = rng.choice(
+                (FingerCondition.SCARRED, FingerCondition.MISSING, FingerCondition.BANDAGED)
+            )
+    return fingers
 
 
 def _signature(rng: random.Random) -> tuple[tuple[tuple[int, int], ...], ...]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from firmware.demo import DemoError, plan, run_session
+from firmware.demo import run_session
 from firmware.sim import open_sim_kit
 from storage.keys import AuthorityPublic
 from storage.verify import verify_folder
@@ -58,10 +56,7 @@ def test_running_again_continues_the_same_kit(tmp_path: Path) -> None:
     assert status.sealed == 6
 
 
-def test_a_different_seed_on_an_existing_kit_is_named(tmp_path: Path) -> None:
-    session(tmp_path, 1)
-    with (
-        open_sim_kit(tmp_path, seed=2, clock_speed=0.0, wired=False) as sim,
-        pytest.raises(DemoError, match="--seed"),
-    ):
-        plan(sim.kit, sim.world, 2)
+def test_a_second_run_with_another_seed_still_enrols_the_kits_own_worklist(tmp_path: Path) -> None:
+    session(tmp_path, 2, seed=1)
+    outcomes, _, (_, status) = session(tmp_path, 2, seed=2)
+    assert [o.seq for o in outcomes] == [3, 4] and status.sealed == 4

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from firmware.cli import app
+from storage.keys import Authority, AuthorityPublic
+from storage.kit import provision
+from storage.model import Policy, Role
+from storage.officers import make_officer
+from storage.verify import verify_folder
+from storage.worklist import load_worklist
+
+SAMPLE_WORKLIST = Path(__file__).parents[2] / "docs" / "samples" / "worklist-blitar.csv"
 
 runner = CliRunner()
 
@@ -52,3 +61,41 @@ def test_every_command_has_help() -> None:
     for command in ("run", "demo", "status"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "--data-dir" in result.output
+
+
+def flashed_kit(data: Path) -> None:
+    """A kit provisioned for a real village: its own authority, officer and worklist."""
+    authority = Authority.init(data.parent / "authority", name="Dukcapil Blitar")
+    provision(
+        data,
+        authority=authority,
+        kit_id="KIT-3505-02",
+        region="3505",
+        officers=(make_officer("OFF-009", "RINA", Role.OFFICER, "111111"),),
+        worklist=load_worklist(SAMPLE_WORKLIST),
+        policy=Policy(print_on_site=False),
+        now=datetime.now(UTC),
+    )
+
+
+def test_demo_on_a_flashed_kit_enrols_its_worklist_with_the_officers_pin(tmp_path: Path) -> None:
+    data = tmp_path / "kit"
+    flashed_kit(data)
+    args = ["demo", "--people", "3", "--data-dir", str(data), "--fast"]
+
+    result = runner.invoke(app, [*args, "--officer", "OFF-009:111111"])
+    assert result.exit_code == 0, result.output
+    assert "provisioned" not in result.output, "a flashed kit is never made a demo kit"
+    worklist = {r.nik for r in load_worklist(SAMPLE_WORKLIST)}
+    enrolled = {line.split()[-6] for line in result.output.splitlines() if "sealed #" in line}
+    assert len(enrolled) == 3 and len(enrolled & worklist) == 2, "two from the list, a walk-in"
+    report = verify_folder(data / "records", AuthorityPublic.load(tmp_path / "authority"))
+    assert report.ok and report.count == 3
+
+
+def test_demo_on_a_flashed_kit_names_its_officers_when_none_fits(tmp_path: Path) -> None:
+    data = tmp_path / "kit"
+    flashed_kit(data)
+    result = runner.invoke(app, ["demo", "--people", "1", "--data-dir", str(data), "--fast"])
+    assert result.exit_code == 1
+    assert "--officer ID:PIN" in result.output and "OFF-009" in result.output
