@@ -154,10 +154,11 @@ def demo(
         f"sealed {len(outcomes)} records this run (#{first}..#{last}); "
         f"the kit holds {status.sealed}, card stock {status.cards['stock']}"
     )
-    typer.echo(
-        f"verify: jemput-prov verify {data_dir / 'records'} --authority "
-        f"{data_dir / 'demo-authority'}"
-    )
+    if status.demo:
+        typer.echo(
+            f"verify: jemput-prov verify {data_dir / 'records'} --authority "
+            f"{data_dir / 'demo-authority'}"
+        )
 
 
 @app.command()

@@ -505,3 +505,7 @@ def export_command(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
