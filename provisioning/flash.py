@@ -17,12 +17,12 @@ import io
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from provisioning import protocol as p
 from provisioning.framing import FramedPort
-from storage.certificate import issue_certificate
+from storage.certificate import certify_kit
 from storage.errors import StorageError
 from storage.keys import Authority
 from storage.model import Officer, Policy, Resident, Role
@@ -33,7 +33,6 @@ from storage.worklist import Problem
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
 #: Optional: the fingerprint sensor library page of the officer's login finger.
 PAGE_COLUMN = "finger_page"
-CERTIFICATE_YEARS = 5
 
 
 class FlashInputError(StorageError, ValueError):
@@ -136,13 +135,8 @@ def flash(
         )
     public = client.keygen()
     moment = now()
-    certificate = issue_certificate(
-        authority,
-        kit_id=kit_id,
-        region=region,
-        kit_public=public,
-        not_before=moment - timedelta(days=1),
-        not_after=moment + timedelta(days=365 * CERTIFICATE_YEARS),
+    certificate = certify_kit(
+        authority, kit_id=kit_id, region=region, kit_public=public, now=moment
     )
     args = {
         "authority": authority.public.to_cbor(),

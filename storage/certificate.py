@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -84,6 +84,10 @@ class Certificate:
             )
 
 
+#: How long a kit certificate is valid; a kit is reflashed (and recertified) before then.
+KIT_CERTIFICATE_YEARS = 5
+
+
 def _seconds(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError(f"{moment!r} has no timezone; certificates use UTC instants")
@@ -114,6 +118,22 @@ def issue_certificate(
         "iss": authority.kid,
     }
     return sign1(dumps(claims), authority.signing_key, kid=authority.kid, content_type=CONTENT_TYPE)
+
+
+def certify_kit(
+    authority: Authority, *, kit_id: str, region: str, kit_public: bytes, now: datetime
+) -> bytes:
+    """A kit certificate with the validity every kit gets: from a day before ``now`` (a
+    kit clock a little behind must not make its first record predate its certificate) for
+    :data:`KIT_CERTIFICATE_YEARS` years."""
+    return issue_certificate(
+        authority,
+        kit_id=kit_id,
+        region=region,
+        kit_public=kit_public,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365 * KIT_CERTIFICATE_YEARS),
+    )
 
 
 def _claims(payload: bytes) -> dict[str, Any]:

@@ -23,11 +23,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from storage import officers as pins
-from storage.certificate import issue_certificate
+from storage.certificate import certify_kit
 from storage.errors import RecordError, StateError, StorageError
 from storage.files import (
     CERTIFICATE_NAME,
@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 
 #: Room one record needs at most (face, ten finger images, signature), for the space check.
 RECORD_BUDGET_BYTES = 2 * 1024 * 1024
-CERTIFICATE_YEARS = 5
 INSERT_RECORD = (
     "INSERT OR REPLACE INTO records (seq, digest, size, sealed_at, officer, worklist_ref, "
     "voids, print_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -107,13 +106,8 @@ def provision(
     (data_dir / "records").mkdir(exist_ok=True)
     key_path = data_dir / "kit" / "kit.key"
     key = KitKey.load(key_path) if key_path.exists() else KitKey.create(key_path)
-    certificate = issue_certificate(
-        authority,
-        kit_id=kit_id,
-        region=region,
-        kit_public=key.public_bytes,
-        not_before=now - timedelta(days=1),
-        not_after=now + timedelta(days=365 * CERTIFICATE_YEARS),
+    certificate = certify_kit(
+        authority, kit_id=kit_id, region=region, kit_public=key.public_bytes, now=now
     )
     cert_path = data_dir / "records" / CERTIFICATE_NAME
     if not cert_path.exists():
