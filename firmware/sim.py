@@ -23,6 +23,7 @@ from hal.contracts import Devices
 from hal.types import FingerPosition
 from hw_sim.doubles import sim_devices
 from hw_sim.fingerprints import template_of
+from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
 from storage.kit import KitStore, provision
@@ -54,6 +55,8 @@ class SimKit:
     kit: Kit
     bystanders: Bystanders
     provisioned: bool
+    #: The emulators behind the drivers (None when the contract-level doubles stand in).
+    wired: WiredKit | None = None
 
 
 def resident_of(person: Person) -> Resident:
@@ -160,12 +163,13 @@ def open_sim_kit(
             from firmware.hardware import wired_kit
 
             # waits scaled down, never to zero: a sensor answers "no finger" only after a while
-            _, opened = stack.enter_context(
+            wired_parts, opened = stack.enter_context(
                 wired_kit(world, faults=faults, wait_scale=max(time_scale, WIRED_WAIT_SCALE))
             )
             devices = opened.devices
             enrol_officers(devices, world.officers)
         else:
+            wired_parts = None
             devices = build(world, time_scale=time_scale).devices
         store = KitStore(data_dir, now=world.clock.now)
         if store.profile.demo and store.ledger.counts()["loaded"] == 0:
@@ -177,7 +181,7 @@ def open_sim_kit(
         try:
             if booted:
                 kit.start()
-            yield SimKit(world, kit, bystanders, provisioned)
+            yield SimKit(world, kit, bystanders, provisioned, wired_parts)
         finally:
             world.follow(None)
             kit.close()

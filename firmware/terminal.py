@@ -9,11 +9,13 @@ selects step in front of the kit and offer their fingers, face and signature.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from firmware.config import KitConfig
 from firmware.sim import SimKit, open_sim_kit
 from firmware.tui import TerminalUI, render
-from hal.types import Indicator
+from hal.panel import COLOURS, PanelPins
+from hal.types import Button, Indicator, Press
 
 
 def facts(sim: SimKit) -> list[str]:
@@ -30,6 +32,38 @@ def facts(sim: SimKit) -> list[str]:
     ]
 
 
+#: How long a held key keeps the BACK button down: past the panel's hold time.
+HOLD_SECONDS = 1.2
+
+
+def panel_io(sim: SimKit) -> tuple[Callable[[Button, Press], None], Callable[[], Indicator]]:
+    """Keys as fingers on the panel, and the LED as the panel drives it.
+
+    On the wired simulator the keys push gpiozero's mock pins, so the real panel driver
+    (debounce, hold detection) turns them into presses, and the LED is read back from its
+    pins; on the doubles, keys go straight to the kit.
+    """
+    if sim.wired is None:
+        panel = sim.kit.devices.panel
+        return sim.kit.press, lambda: getattr(panel, "indicator", Indicator.OFF)
+    fingers = sim.wired.panel_driver(PanelPins())
+    shown = {"last": Indicator.OFF}
+
+    def press(button: Button, how: Press) -> None:
+        fingers.press(button, hold_seconds=HOLD_SECONDS if how is Press.HOLD else 0.0)
+
+    def indicator() -> Indicator:
+        colour = fingers.led_colour()
+        for candidate in (Indicator.READY, Indicator.BUSY, Indicator.ATTENTION, Indicator.FAULT):
+            if COLOURS[candidate] == colour:
+                shown["last"] = candidate
+        if colour == COLOURS[Indicator.OFF] and shown["last"] is not Indicator.READY:
+            shown["last"] = Indicator.OFF
+        return shown["last"]
+
+    return press, indicator
+
+
 def run_terminal(settings: KitConfig, *, seed: int) -> None:
     with open_sim_kit(
         settings.data_dir,
@@ -41,15 +75,14 @@ def run_terminal(settings: KitConfig, *, seed: int) -> None:
     ) as sim:
         sim.bystanders.offer_finger = False
         loop = sim.kit.loop
-        panel = sim.kit.devices.panel
         display = sim.kit.devices.display
+        press, indicator = panel_io(sim)
 
         def frame() -> str:
-            indicator = getattr(panel, "indicator", Indicator.OFF)
             return render(
                 sim.kit.controller.screen,
                 columns=display.columns,
-                indicator=indicator,
+                indicator=indicator(),
                 facts=facts(sim),
             )
 
@@ -60,7 +93,7 @@ def run_terminal(settings: KitConfig, *, seed: int) -> None:
         worker = threading.Thread(target=serve, name="kit-loop", daemon=True)
         worker.start()
         try:
-            TerminalUI(frame=frame, press=sim.kit.press, stop=loop.stop).run()
+            TerminalUI(frame=frame, press=press, stop=loop.stop).run()
         finally:
             loop.stop.set()
             worker.join(timeout=5)
