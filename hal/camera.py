@@ -14,11 +14,11 @@ import io
 import logging
 import threading
 import time
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from PIL import Image
 
+from hal.contracts import Closing
 from hal.exc import DeviceAbsent, DeviceBusy, DeviceError, DeviceTimeout, ProtocolError
 from hal.types import DeviceInfo, Portrait
 
@@ -41,7 +41,7 @@ INSTALL_HINT = (
 )
 
 
-class PiCamera:
+class PiCamera(Closing):
     """A still camera on picamera2; satisfies :class:`hal.contracts.Camera`."""
 
     def __init__(
@@ -155,17 +155,6 @@ class PiCamera:
             cam.close()
             if self._worker is not None:
                 self._worker.join(CLOSE_JOIN_SECONDS)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _open(self) -> Any:
         if self._cam is None:

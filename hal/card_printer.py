@@ -26,6 +26,7 @@ import time
 import serial
 from PIL import Image
 
+from hal.contracts import Closing
 from hal.exc import (
     CardJam,
     CoverOpen,
@@ -116,7 +117,7 @@ def from_panel(panel: bytes) -> Image.Image:
     return lines.transpose(Image.Transpose.ROTATE_90)
 
 
-class EvolisPrinter:
+class EvolisPrinter(Closing):
     """The kit's card printer, satisfying :class:`hal.contracts.CardPrinter`.
 
     ``reply_timeout`` bounds :meth:`status` and :meth:`probe`, which the contract gives
@@ -148,12 +149,6 @@ class EvolisPrinter:
     def __repr__(self) -> str:
         state = "open" if self._serial is not None else "closed"
         return f"<EvolisPrinter {self.name} port={self.port} {state}>"
-
-    def __enter__(self) -> EvolisPrinter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release the port; safe to call twice."""

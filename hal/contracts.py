@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
 
 from PIL import Image
 
@@ -34,6 +35,25 @@ from hal.types import (
     Signature,
     Tone,
 )
+
+
+class Closing:
+    """Mixin: devices are context managers; leaving the ``with`` block calls ``close()``.
+
+    The port, bus or pty is released even when the block raised.  ``close()`` (which the
+    subclass defines) is safe to call twice, so closing early inside the block is fine.
+    """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 @runtime_checkable

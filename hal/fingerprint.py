@@ -15,6 +15,7 @@ import time
 
 import serial
 
+from hal.contracts import Closing
 from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger
 from hal.r30x import (
     AURA_LED_CONFIG,
@@ -115,7 +116,7 @@ def _expand_nibbles(data: bytes) -> bytes:
     return bytes(pixels)
 
 
-class R30xSensor:
+class R30xSensor(Closing):
     """An R307 / R503 family sensor on a serial port.
 
     The constructor opens ``port`` and shakes hands (VfyPwd, then SetSysPara baud and
@@ -171,12 +172,6 @@ class R30xSensor:
     def baudrate(self) -> int:
         """The rate the port runs at now (``fast_baudrate`` after the handshake)."""
         return self._port().baudrate
-
-    def __enter__(self) -> R30xSensor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release the port; safe to call twice."""

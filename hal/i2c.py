@@ -14,11 +14,11 @@ us poll, so no call here needs a deadline of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import smbus2
 
+from hal.contracts import Closing
 from hal.exc import DeviceAbsent
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ def i2c_call(device_name: str, address: int, fn: Callable[..., T], *args: Any) -
         ) from error
 
 
-class I2CDevice:
+class I2CDevice(Closing):
     """Base of one chip's driver: holds the bus and address, closes what it opened.
 
     Subclasses talk to the chip only through :meth:`_call` and, once their own
@@ -88,17 +88,6 @@ class I2CDevice:
         self._closed = True
         if self._owns_bus:
             self._bus.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

@@ -14,12 +14,10 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import astuple, dataclass, fields
-from types import TracebackType
-from typing import Self
 
 import gpiozero
 
-from hal.contracts import ButtonHandler
+from hal.contracts import ButtonHandler, Closing
 from hal.exc import DeviceAbsent
 from hal.types import Button, DeviceInfo, Indicator, Press, Tone
 
@@ -85,7 +83,7 @@ class PanelPins:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-class GpioPanel:
+class GpioPanel(Closing):
     """The panel on gpiozero; satisfies :class:`hal.contracts.Panel`."""
 
     def __init__(
@@ -183,17 +181,6 @@ class GpioPanel:
         self._buzzer = None
         for device in devices:
             device.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _open_led(self) -> gpiozero.RGBLED:
         if self._led is None:

@@ -13,6 +13,7 @@ import time
 import serial
 from PIL import Image
 
+from hal.contracts import Closing
 from hal.exc import CoverOpen, DeviceAbsent, DeviceBusy, DeviceTimeout, FrameError, PaperOut
 from hal.types import DeviceInfo, PrinterState, PrinterStatus
 
@@ -48,7 +49,7 @@ _INVERT = bytes(0xFF - value for value in range(256))
 _WRITE_SECONDS = 5.0
 
 
-class EscPosPrinter:
+class EscPosPrinter(Closing):
     """An ESC/POS receipt printer; satisfies ``hal.contracts.ReceiptPrinter``.
 
     ``paper_dots`` is the printable width (384 on 58 mm paper, 576 on 80 mm);
@@ -220,12 +221,6 @@ class EscPosPrinter:
         if self._serial is not None:
             self._serial.close()
             self._serial = None
-
-    def __enter__(self) -> EscPosPrinter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _raster(band: Image.Image) -> bytes:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import serial
 from PIL import Image, ImageDraw
 
+from hal.contracts import Closing
 from hal.exc import DeviceAbsent, DeviceTimeout, NoSignature
 from hal.types import DeviceInfo, PenPoint, Signature, Stroke
 
@@ -138,7 +139,7 @@ def render_signature(
     return buffer.getvalue()
 
 
-class TopazPad:
+class TopazPad(Closing):
     """A Topaz-style pad on a serial port; satisfies ``hal.contracts.SignaturePad``.
 
     ``width`` and ``height`` are the pad's coordinate range (they go into the
@@ -273,9 +274,3 @@ class TopazPad:
         if self._serial is not None:
             self._serial.close()
             self._serial = None
-
-    def __enter__(self) -> TopazPad:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from hal.contracts import Closing
+from hw_sim.faults import FaultSwitch
 from hw_sim.link import PtyLink
 
 ESC = b"\x1b"
@@ -61,7 +62,7 @@ class Received:
     payload: bytes = b""
 
 
-class CardPrinterEmulator:
+class CardPrinterEmulator(FaultSwitch, Closing):
     """Serve a simulated card printer on a pty; point the driver at :attr:`port`.
 
     ``hopper`` is the number of blank cards loaded.  ``out_dir`` receives every printed
@@ -74,7 +75,10 @@ class CardPrinterEmulator:
       printed, and the status stays ``JAM`` until clear_faults() (the jam cleared);
     * ``garbage``: line noise goes out before the next answer.
 
-    :meth:`unplug_after` cuts the power part-way through what the driver sends.
+    :meth:`unplug_after` cuts the power part-way through what the driver sends, e.g. in
+    the middle of a panel: the half-received command and the job in progress are lost, as
+    the real printer's RAM is; :meth:`clear_faults` powers it back up with its hopper as
+    it was.
     """
 
     FAULTS: tuple[str, ...] = (
@@ -93,18 +97,16 @@ class CardPrinterEmulator:
         hopper: int = 100,
         out_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        super().__init__("card printer")
         self.hopper = hopper
         self.out_dir = Path(out_dir) if out_dir else None
         self.printed: list[Image.Image] = []
         self.received: list[Received] = []
-        self._faults: set[str] = set()
         self._jammed = False
         self._in_sequence = False
         self._panel: bytes | None = None
         self._job: bytes | None = None
         self._buffer = bytearray()
-        self._cut_after: int | None = None  # bytes still heard before unplug_after() cuts
-        self._lock = threading.Lock()
         self._link = PtyLink(self._on_bytes, link_path=link_path, name="card-printer")
 
     def __repr__(self) -> str:
@@ -125,42 +127,21 @@ class CardPrinterEmulator:
             self.hopper += cards
 
     def inject(self, kind: str) -> None:
-        if kind not in self.FAULTS:
-            raise ValueError(
-                f"unknown card printer fault {kind!r}; valid kinds: {', '.join(self.FAULTS)}"
-            )
+        """Start fault ``kind`` (one of :attr:`FAULTS`); "out-of-cards" empties the hopper."""
         with self._lock:
-            self._faults.add(kind)
+            super().inject(kind)
             if kind == "out-of-cards":
                 self.hopper = 0
 
     def clear_faults(self) -> None:
         """Close the cover, fit a ribbon, clear any jam and plug the printer back in."""
         with self._lock:
-            self._faults.clear()
+            super().clear_faults()
             self._jammed = False
-            self._cut_after = None
-
-    def unplug_after(self, nbytes: int) -> None:
-        """Lose power (fault ``unplugged``) once ``nbytes`` more bytes have been received.
-
-        E.g. in the middle of a panel: the half-received command and the job in
-        progress are lost, as the real printer's RAM is; :meth:`clear_faults` powers it
-        back up with its hopper as it was.
-        """
-        if nbytes < 0:
-            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
-        with self._lock:
-            self._cut_after = nbytes
 
     def close(self) -> None:
+        """Release the pty; safe to call twice."""
         self._link.close()
-
-    def __enter__(self) -> CardPrinterEmulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- the wire ---------------------------------------------------------------------
 
@@ -169,10 +150,7 @@ class CardPrinterEmulator:
             if "unplugged" in self._faults:
                 self._buffer.clear()
                 return
-            cut = self._cut_after is not None and len(chunk) >= self._cut_after
-            if self._cut_after is not None:
-                chunk = chunk[: self._cut_after]
-                self._cut_after -= len(chunk)
+            chunk, cut = self._let_through(chunk)
             self._buffer += chunk
             while self._next_command():
                 pass
@@ -181,8 +159,6 @@ class CardPrinterEmulator:
 
     def _power_lost(self) -> None:
         """Go dark mid-stream: what was half received and the open job are gone."""
-        self._cut_after = None
-        self._faults.add("unplugged")
         self._buffer.clear()
         self._in_sequence = False
         self._panel = self._job = None
@@ -243,10 +219,7 @@ class CardPrinterEmulator:
         self._reply("ERR;BAD_COMMAND")
 
     def _reply(self, line: str) -> None:
-        noise = b""
-        if "garbage" in self._faults:
-            self._faults.discard("garbage")
-            noise = _NOISE
+        noise = _NOISE if self._take_fault("garbage") else b""
         self._link.send(noise + line.encode("ascii") + CR)
 
     # -- the printer ------------------------------------------------------------------
@@ -314,8 +287,7 @@ class CardPrinterEmulator:
             return f"ERR;{word}"
         self.hopper -= 1
         job, self._job = self._job, None
-        if "jam" in self._faults:
-            self._faults.discard("jam")
+        if self._take_fault("jam"):
             self._jammed = True
             return "ERR;JAM"
         self._print(job)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import random
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -50,6 +49,7 @@ from hal.types import (
     Signature,
     Tone,
 )
+from hw_sim.faults import FaultSwitch
 from hw_sim.fingerprints import MATCH_THRESHOLD, match_score, ridge_image, template_of
 from hw_sim.fingers import FingerCondition
 from hw_sim.portraits import SimCamera
@@ -59,26 +59,17 @@ from hw_sim.world import PAD_HEIGHT, PAD_WIDTH, Person, World
 DOUBLE_FINGER_SIZE = (128, 144)
 
 
-class SimDevice:
+class SimDevice(FaultSwitch):
     """Name, probe, close and the fault switch every double shares."""
 
-    FAULTS: tuple[str, ...] = ("unplugged",)
     model = "simulated"
 
     def __init__(self, name: str) -> None:
+        super().__init__(name)
         self.name = name
-        self.faults: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} faults={sorted(self.faults) or 'none'}>"
-
-    def inject(self, kind: str) -> None:
-        if kind not in self.FAULTS:
-            raise ValueError(f"{self.name} cannot simulate {kind!r}; it knows {self.FAULTS}")
-        self.faults.add(kind)
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
 
     def check(self) -> None:
         if "unplugged" in self.faults:
@@ -207,7 +198,6 @@ class SimPrinter(SimDevice):
         self.FAULTS = ("unplugged", *faults)
         self.hopper = hopper
         self.printed: list[Image.Image] = []
-        self._lock = threading.Lock()
 
     def status(self) -> PrinterStatus:
         self.check()
@@ -300,7 +290,7 @@ class SimRtc(SimDevice):
     def set(self, when: datetime) -> None:
         self.check()
         self._clock.set(when)
-        self.faults.discard("osc-stopped")
+        self._faults.discard("osc-stopped")
 
 
 def sim_devices(

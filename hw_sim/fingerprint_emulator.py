@@ -17,10 +17,11 @@ import logging
 import os
 import random
 import struct
-import threading
 import time
 from collections.abc import Callable
 
+from hal.contracts import Closing
+from hw_sim.faults import FaultSwitch
 from hw_sim.fingerprints import MATCH_THRESHOLD, match_score, ridge_image, template_of
 from hw_sim.fingers import Finger, FingerCondition
 from hw_sim.link import PtyLink
@@ -93,7 +94,7 @@ def _code(code: int, tail: bytes = b"") -> _Reply:
     return bytes([code]) + tail, None
 
 
-class FingerprintEmulator:
+class FingerprintEmulator(FaultSwitch, Closing):
     """A simulated R307 behind a pty; open :attr:`port` with any R30x driver.
 
     ``place(finger)`` puts a :class:`hw_sim.fingers.Finger` on the glass.  ``received``
@@ -118,6 +119,7 @@ class FingerprintEmulator:
         timing: bool = False,
         address: int = 0xFFFFFFFF,
     ) -> None:
+        super().__init__("fingerprint")
         self.password = password
         self.library_size = library_size
         self.image_size = image_size
@@ -132,9 +134,7 @@ class FingerprintEmulator:
         self.led: tuple[int, int, int, int] | None = None
         #: How many final data packets arrived with Adafruit's checksum quirk.
         self.quirks = 0
-        self._lock = threading.RLock()
         self._inbox = bytearray()
-        self._faults: set[str] = set()
         self._finger: Finger | None = None
         self._shots = 0  # images taken of the finger now on the glass
         self._image: bytes | None = None
@@ -145,7 +145,6 @@ class FingerprintEmulator:
         self._download_data = bytearray()
         self._verified = False
         self._next_baudrate = 0
-        self._cut_after: int | None = None  # bytes still sent before unplug_after() cuts
         self._handlers: dict[int, Callable[[bytes], _Reply]] = {
             _GEN_IMG: self._gen_img,
             _IMG2TZ: self._img2tz,
@@ -176,12 +175,6 @@ class FingerprintEmulator:
             f"library={len(self._library)}/{self.library_size} faults={faults}>"
         )
 
-    def __enter__(self) -> FingerprintEmulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         """Stop answering and release the pty; safe to call twice."""
         self._link.close()
@@ -199,36 +192,6 @@ class FingerprintEmulator:
         """A copy of the on-chip library: page -> template."""
         with self._lock:
             return dict(self._library)
-
-    @property
-    def faults(self) -> frozenset[str]:
-        return frozenset(self._faults)
-
-    def inject(self, kind: str) -> None:
-        """Start fault ``kind`` (one of :attr:`FAULTS`); corrupt and garbage hit one answer."""
-        if kind not in self.FAULTS:
-            raise ValueError(
-                f"unknown fingerprint fault {kind!r}; valid kinds: {', '.join(self.FAULTS)}"
-            )
-        with self._lock:
-            self._faults.add(kind)
-
-    def clear_faults(self) -> None:
-        """End every fault, a pending :meth:`unplug_after` included: plugged back in."""
-        with self._lock:
-            self._faults.clear()
-            self._cut_after = None
-
-    def unplug_after(self, nbytes: int) -> None:
-        """Go silent (fault ``unplugged``) once ``nbytes`` more bytes have been sent.
-
-        A cable pulled mid-answer, e.g. in the middle of an image upload: the driver
-        receives a packet cut short and then nothing, until :meth:`clear_faults`.
-        """
-        if nbytes < 0:
-            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
-        with self._lock:
-            self._cut_after = nbytes
 
     # -- the wire ----------------------------------------------------------------------
 
@@ -308,11 +271,9 @@ class FingerprintEmulator:
 
     def _answer(self, ack: bytes, data: bytes | None) -> None:
         frame = self._frame(_ACK, ack)
-        if "garbage" in self._faults:
-            self._faults.discard("garbage")
+        if self._take_fault("garbage"):
             self._send(_NOISE)
-        if "corrupt" in self._faults:
-            self._faults.discard("corrupt")
+        if self._take_fault("corrupt"):
             frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
         self._send(frame)
         if data is not None:
@@ -326,14 +287,9 @@ class FingerprintEmulator:
         return header + payload + struct.pack(">H", _sum16(pid, payload))
 
     def _send(self, data: bytes) -> None:
-        if "unplugged" in self._faults:
-            return  # pulled while an answer was going out: the rest is lost
-        if self._cut_after is not None:
-            if len(data) >= self._cut_after:
-                data, self._cut_after = data[: self._cut_after], None
-                self._faults.add("unplugged")
-            else:
-                self._cut_after -= len(data)
+        data, _ = self._let_through(data)  # pulled mid-answer: the rest is lost
+        if not data:
+            return
         if self.timing:
             time.sleep(len(data) * 10 / self.baudrate)  # 8N1: ten bits a byte
         self._link.send(data)

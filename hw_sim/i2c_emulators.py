@@ -22,9 +22,11 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
 
 from PIL import Image, ImageOps
+
+from hal.contracts import Closing
+from hw_sim.faults import FaultSwitch
 
 #: The most an SMBus block transfer carries, as smbus2 enforces.
 BLOCK_MAX = 32
@@ -34,7 +36,7 @@ def _no_answer() -> OSError:
     return OSError(errno.EREMOTEIO, os.strerror(errno.EREMOTEIO))
 
 
-class RegisterModel(abc.ABC):
+class RegisterModel(FaultSwitch, abc.ABC):
     """Base of a chip model: an address, a write log and fault injection.
 
     Subclasses implement ``_read(register, count)`` returning the bytes the chip
@@ -42,28 +44,15 @@ class RegisterModel(abc.ABC):
     extend ``inject``/``clear_faults`` to act out their own faults.
     """
 
-    FAULTS: ClassVar[tuple[str, ...]] = ("unplugged",)
-
     def __init__(self, address: int) -> None:
+        super().__init__(type(self).__name__.removesuffix("Model"))
         self.address = address
         self.writes: list[tuple[int, bytes]] = []
-        self.faults: set[str] = set()
 
     @property
     def present(self) -> bool:
         """Whether the chip acknowledges its address."""
         return "unplugged" not in self.faults
-
-    def inject(self, kind: str) -> None:
-        """Start fault ``kind``, one of :attr:`FAULTS`."""
-        if kind not in self.FAULTS:
-            valid = ", ".join(self.FAULTS)
-            raise ValueError(f"{type(self).__name__} has no fault {kind!r}; valid kinds: {valid}")
-        self.faults.add(kind)
-
-    def clear_faults(self) -> None:
-        """End every injected fault."""
-        self.faults.clear()
 
     def read(self, register: int, count: int) -> bytes:
         return self._read(register, count)
@@ -79,7 +68,7 @@ class RegisterModel(abc.ABC):
     def _write(self, register: int, data: bytes) -> None: ...
 
 
-class RegisterBus:
+class RegisterBus(Closing):
     """An SMBus-compatible bus of register models, for the drivers in ``hal``."""
 
     def __init__(self, models: Iterable[RegisterModel] = ()) -> None:
@@ -144,12 +133,6 @@ class RegisterBus:
 
     def close(self) -> None:
         self.closed = True
-
-    def __enter__(self) -> RegisterBus:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # --- SSD1306 -------------------------------------------------------------------------

@@ -17,11 +17,13 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 
+from hal.contracts import Closing
+
 #: How long the serving thread sleeps in select() before checking its stop flag.
 _POLL_SECONDS = 0.05
 
 
-class PtyLink:
+class PtyLink(Closing):
     """A raw pty pair whose master end is served by ``on_bytes`` on a thread.
 
     ``on_bytes`` is called with every chunk the driver writes and may call
@@ -90,9 +92,3 @@ class PtyLink:
                 os.close(fd)
         if self.link_path and self.link_path.is_symlink():
             self.link_path.unlink()
-
-    def __enter__(self) -> PtyLink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import io
 import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
+from hal.contracts import Closing
 from hal.exc import DeviceAbsent, DeviceTimeout
 from hal.types import DeviceInfo, Portrait
+from hw_sim.faults import FaultSwitch
 
 #: Width x height of a synthetic portrait: 3 x 4, like the e-KTP "pas foto".
 SIZE = (480, 640)
@@ -141,7 +140,7 @@ def empty_room_jpeg(*, capture: int = 0, size: tuple[int, int] = SIZE) -> bytes:
     return _render(None, Light.of(f"room/{capture}"), size)
 
 
-class SimCamera:
+class SimCamera(FaultSwitch, Closing):
     """The simulated kit's camera; satisfies :class:`hal.contracts.Camera`.
 
     ``world_subject()`` names who stands in front of the kit (a person seed) or None.
@@ -161,12 +160,11 @@ class SimCamera:
         name: str = "camera",
         size: tuple[int, int] = SIZE,
     ) -> None:
+        super().__init__(name)
         self.name = name
         self.size = size
         self._subject = world_subject
-        self._faults: set[str] = set()
         self._captures: dict[int | None, int] = {}
-        self._lock = threading.Lock()
         self._closed = False
         #: Who was photographed, in order (None: the empty room).
         self.received: list[int | None] = []
@@ -174,15 +172,6 @@ class SimCamera:
     def __repr__(self) -> str:
         faults = ",".join(sorted(self._faults)) or "none"
         return f"SimCamera(name={self.name!r}, size={self.size}, faults={faults})"
-
-    def inject(self, kind: str) -> None:
-        """Make the camera misbehave as ``kind`` (one of :attr:`FAULTS`) until cleared."""
-        if kind not in self.FAULTS:
-            raise ValueError(f"unknown camera fault {kind!r}; valid: {', '.join(self.FAULTS)}")
-        self._faults.add(kind)
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
 
     def capture(self, *, timeout: float) -> Portrait:
         """Photograph whoever stands in front of the kit now."""
@@ -217,18 +206,8 @@ class SimCamera:
         )
 
     def close(self) -> None:
+        """Nothing to release; later captures and probes raise DeviceAbsent."""
         self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_present(self) -> None:
         if self._closed:

@@ -10,12 +10,13 @@ feeds are recorded but not drawn, so a printed image is exactly the rasters sent
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from hal.contracts import Closing
+from hw_sim.faults import FaultSwitch
 from hw_sim.link import PtyLink
 
 _log = logging.getLogger(__name__)
@@ -54,22 +55,22 @@ class Command:
     args: tuple[int, ...] = ()
 
 
-class ReceiptPrinterEmulator:
+class ReceiptPrinterEmulator(FaultSwitch, Closing):
     """The printer's end of a pty; a driver opens ``.port``.
 
     ``received`` lists every decoded command, ``unknown`` the raw bytes of what the
-    parser did not understand, ``printed`` one image per cut job.  Faults: see
-    :meth:`inject`; :meth:`unplug_after` cuts the power part-way through a job.
+    parser did not understand, ``printed`` one image per cut job.  Faults: "unplugged"
+    (silent), "paper-out", "cover-open" or "garbage" (line noise before the next status
+    answer); :meth:`unplug_after` cuts the power part-way through a job, losing the
+    half-received command and the job's rows until :meth:`clear_faults`.
     """
 
     FAULTS: tuple[str, ...] = ("unplugged", "paper-out", "cover-open", "garbage")
 
     def __init__(self, *, link_path: str | None = None, paper_dots: int = 384) -> None:
+        super().__init__("receipt printer")
         self.paper_dots = paper_dots
-        self._lock = threading.Lock()
-        self._faults: set[str] = set()
         self._buffer = bytearray()
-        self._cut_after: int | None = None  # bytes still heard before unplug_after() cuts
         self._job: list[Image.Image] = []
         self.received: list[Command] = []
         self.unknown: list[bytes] = []
@@ -82,33 +83,6 @@ class ReceiptPrinterEmulator:
             f"<ReceiptPrinterEmulator port={self.port} faults={sorted(self._faults)} "
             f"printed={len(self.printed)}>"
         )
-
-    def inject(self, kind: str) -> None:
-        """Turn on a fault: "unplugged" (silent), "paper-out", "cover-open" or "garbage"
-        (line noise before the next status answer)."""
-        if kind not in self.FAULTS:
-            raise ValueError(
-                f"unknown receipt printer fault {kind!r}; valid: {', '.join(self.FAULTS)}"
-            )
-        with self._lock:
-            self._faults.add(kind)
-
-    def clear_faults(self) -> None:
-        """End every fault, a pending :meth:`unplug_after` included."""
-        with self._lock:
-            self._faults.clear()
-            self._cut_after = None
-
-    def unplug_after(self, nbytes: int) -> None:
-        """Lose power (fault ``unplugged``) once ``nbytes`` more bytes have been received.
-
-        E.g. in the middle of a raster band: the half-received command and the job's
-        rows are lost, and nothing answers until :meth:`clear_faults`.
-        """
-        if nbytes < 0:
-            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
-        with self._lock:
-            self._cut_after = nbytes
 
     def save_png(self, directory: str | Path) -> list[Path]:
         """Write each printed job as ``receipt-NNN.png`` in ``directory``."""
@@ -131,10 +105,7 @@ class ReceiptPrinterEmulator:
         with self._lock:
             if "unplugged" in self._faults:
                 return
-            cut = self._cut_after is not None and len(data) >= self._cut_after
-            if self._cut_after is not None:
-                data = data[: self._cut_after]
-                self._cut_after -= len(data)
+            data, cut = self._let_through(data)
             self._buffer += data
             while self._buffer:
                 used = self._parse_one()
@@ -142,8 +113,6 @@ class ReceiptPrinterEmulator:
                     break  # the command is not complete yet
                 del self._buffer[:used]
             if cut:
-                self._cut_after = None
-                self._faults.add("unplugged")
                 self._buffer.clear()
                 self._job = []
 
@@ -195,10 +164,7 @@ class ReceiptPrinterEmulator:
             answer |= (_COVER_OPEN if cover else 0) | (_PAPER_END_STOP if paper_out else 0)
         elif kind == 4 and paper_out:
             answer |= _PAPER_OUT
-        noise = b""
-        if "garbage" in self._faults:
-            self._faults.discard("garbage")
-            noise = _NOISE
+        noise = _NOISE if self._take_fault("garbage") else b""
         self._link.send(noise + bytes((answer,)))
         return 3
 
@@ -253,9 +219,3 @@ class ReceiptPrinterEmulator:
     def close(self) -> None:
         """Release the pty; safe to call twice."""
         self._link.close()
-
-    def __enter__(self) -> ReceiptPrinterEmulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+from hal.contracts import Closing
+from hw_sim.faults import FaultSwitch
 from hw_sim.link import PtyLink
 
 _log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ def encode_frame(x: int, y: int, *, in_range: bool, touching: bool) -> bytes:
     return bytes((head, x & _LOW7, x >> 7, y & _LOW7, y >> 7))
 
 
-class SignaturePadEmulator:
+class SignaturePadEmulator(FaultSwitch, Closing):
     """The pad's end of a pty; a driver opens ``.port``.
 
     ``sample_hz`` is the pad's frame rate; ``speed`` replays faster than real time
@@ -51,6 +53,7 @@ class SignaturePadEmulator:
     :meth:`unplug_after` pulls the cable part-way through the stream, even mid-frame.
     """
 
+    #: "unplugged": silence; "garbage": bursts of line noise between frames.
     FAULTS: tuple[str, ...] = ("unplugged", "garbage")
 
     def __init__(
@@ -63,12 +66,10 @@ class SignaturePadEmulator:
     ) -> None:
         if sample_hz <= 0 or speed <= 0:
             raise ValueError(f"sample_hz ({sample_hz}) and speed ({speed}) must be positive")
+        super().__init__("signature pad")
         self._interval = 1.0 / (sample_hz * speed)
         self._sample_hz = sample_hz
         self._rng = random.Random(seed)
-        self._faults: set[str] = set()
-        self._cut_after: int | None = None  # bytes still sent before unplug_after() cuts
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent_frames = 0
@@ -85,32 +86,6 @@ class SignaturePadEmulator:
     def _on_bytes(self, data: bytes) -> None:
         with self._lock:
             self.received.append(data)
-
-    def inject(self, kind: str) -> None:
-        """Turn on a fault: "unplugged" (silence) or "garbage" (noise between frames)."""
-        if kind not in self.FAULTS:
-            raise ValueError(
-                f"unknown signature pad fault {kind!r}; valid: {', '.join(self.FAULTS)}"
-            )
-        with self._lock:
-            self._faults.add(kind)
-
-    def clear_faults(self) -> None:
-        """End every fault, a pending :meth:`unplug_after` included."""
-        with self._lock:
-            self._faults.clear()
-            self._cut_after = None
-
-    def unplug_after(self, nbytes: int) -> None:
-        """Go silent (fault ``unplugged``) once ``nbytes`` more bytes have been sent.
-
-        The cut falls wherever the count ends, so ``nbytes`` not a multiple of 5 leaves
-        the driver holding half a frame, as a cable pulled mid-stroke does.
-        """
-        if nbytes < 0:
-            raise ValueError(f"cannot unplug after {nbytes} bytes; give 0 or more")
-        with self._lock:
-            self._cut_after = nbytes
 
     def sign(self, strokes: Sequence[Sequence[tuple[int, int]]], *, delay: float = 0.0) -> None:
         """Replay ``strokes`` (pad coordinates) on a thread; returns at once.
@@ -157,31 +132,16 @@ class SignaturePadEmulator:
             delay = start + number * self._interval - time.monotonic()
             if self._stop.wait(max(0.0, delay)):
                 return
-            with self._lock:
-                faults = set(self._faults)
+            faults = self.faults
             if "unplugged" in faults:
                 continue
             if "garbage" in faults and self._rng.random() < _GARBAGE_CHANCE:
                 burst = self._rng.randbytes(self._rng.randint(1, _GARBAGE_MAX_BYTES))
-                self._link.send(self._through_cut(burst))
-            sent = self._through_cut(frame)
+                self._link.send(self._let_through(burst)[0])
+            sent, _ = self._let_through(frame)
             self._link.send(sent)
             if len(sent) == len(frame):
                 self.sent_frames += 1
-
-    def _through_cut(self, data: bytes) -> bytes:
-        """What of ``data`` gets out before a pending :meth:`unplug_after` cuts the line."""
-        with self._lock:
-            if "unplugged" in self._faults:
-                return b""
-            if self._cut_after is None:
-                return data
-            if len(data) < self._cut_after:
-                self._cut_after -= len(data)
-                return data
-            data, self._cut_after = data[: self._cut_after], None
-            self._faults.add("unplugged")
-            return data
 
     def idle(self) -> None:
         """Stop any replay; the pad then streams nothing."""
@@ -196,9 +156,3 @@ class SignaturePadEmulator:
         """Stop the replay and release the pty; safe to call twice."""
         self.idle()
         self._link.close()
-
-    def __enter__(self) -> SignaturePadEmulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from gpiozero.pins.mock import MockFactory
 
+from hal.contracts import Closing
 from hal.types import FingerPosition
 from hw_sim.card_printer_emulator import CardPrinterEmulator
+from hw_sim.faults import FaultSwitch
 from hw_sim.fingerprint_emulator import FingerprintEmulator
 from hw_sim.fingers import FingerCondition
 from hw_sim.gpio import MockPanelDriver
@@ -39,17 +41,7 @@ FAST_PAD_SPEED = 20.0
 SIGN_DELAY_SECONDS = 0.2
 
 
-class FaultSwitch(Protocol):
-    """What every emulator (and the simulated camera) offers for fault injection."""
-
-    FAULTS: tuple[str, ...]
-
-    def inject(self, kind: str) -> None: ...
-
-    def clear_faults(self) -> None: ...
-
-
-class WiredKit:
+class WiredKit(Closing):
     """Every device of a kit, emulated at its wire, in front of ``world``.
 
     ``hopper`` is the blank cards in the card printer; ``timing`` makes the links as slow
@@ -114,12 +106,6 @@ class WiredKit:
 
     def __repr__(self) -> str:
         return f"<WiredKit seed={self.world.seed} ports={self.ports}>"
-
-    def __enter__(self) -> WiredKit:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop every emulator and release every pty; safe to call twice.

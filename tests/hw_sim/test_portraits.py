@@ -97,7 +97,7 @@ def test_sim_camera_faults() -> None:
     camera.inject("unplugged")
     with pytest.raises(DeviceAbsent, match="ribbon cable"):
         camera.probe()
-    with pytest.raises(ValueError, match="valid: unplugged, dark"):
+    with pytest.raises(ValueError, match="valid kinds: unplugged, dark"):
         camera.inject("smudge")
     camera.clear_faults()
     assert camera.probe().model == "simulated camera"
