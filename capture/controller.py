@@ -67,7 +67,9 @@ class Controller:
         self.officer: Officer | None = None
         self.draft: Draft | None = None
         self.approval: Approval | None = None
-        self.approver: Officer | None = None
+        #: The enrolment login found in the journal (offered, then resumed), until the
+        #: journal is cleared: read once per login, not once per question about it.
+        self.resumable: Draft | None = None
         self.sealed: SealedRecord | None = None
         self.battery: BatteryReading | None = None
         self.confirming_cancel = False
@@ -96,14 +98,19 @@ class Controller:
         return self._pending is not None
 
     @property
+    def _pending_job(self) -> str | None:
+        """The name of the job this state waits for (``_pending`` without its number)."""
+        return self._pending.split("#")[0] if self._pending is not None else None
+
+    @property
     def working(self) -> bool:
         """True while a device job runs that does more than wait for a finger."""
-        return self._pending is not None and self._pending.split("#")[0] not in WAITING_JOBS
+        return self.busy and self._pending_job not in WAITING_JOBS
 
     @property
     def waiting_for_finger(self) -> bool:
         """True while the kit only waits for someone to put a finger on the sensor."""
-        return self._pending is not None and self._pending.startswith("identify#")
+        return self._pending_job in WAITING_JOBS
 
     # -- guards the machine asks ---------------------------------------------------------------
 
@@ -111,7 +118,8 @@ class Controller:
         return bool(self.store.ledger.unresolved())
 
     def journal_open(self) -> bool:
-        return self.store.journal.load() is not None
+        """Whether the journal holds an enrolment login found (see :attr:`resumable`)."""
+        return self.resumable is not None
 
     def _next_step(self) -> str:
         assert self.draft is not None
@@ -138,9 +146,8 @@ class Controller:
 
     def will_print(self) -> bool:
         """Whether anything is printed after this seal: a card, or else a slip."""
-        not_void = self.approval is None or self.approval.purpose != "void"
         printers = self.devices.card_printer or self.devices.receipt_printer
-        return bool(printers) and not_void
+        return printers is not None and not self.approving_void()
 
     def prints_card(self) -> bool:
         """Whether this record asks for a card: policy allows it and the data is verified.
@@ -153,7 +160,7 @@ class Controller:
             self.store.policy.print_on_site
             and draft is not None
             and not draft.walk_in
-            and (self.approval is None or self.approval.purpose != "void")
+            and not self.approving_void()
         )
 
     def has_draft(self) -> bool:
@@ -164,16 +171,20 @@ class Controller:
     def start(self) -> None:
         """Leave BOOT: the loop is running and the devices are wired."""
         self.go("booted")
+        self.refresh()
 
     def go(self, event: str) -> None:
-        """Send ``event`` to the machine and enter the state it leads to."""
+        """Send ``event`` to the machine and enter the state it leads to.
+
+        The screen is drawn once, when the event that led here is handled to the end
+        (:meth:`handle`, :meth:`start`): a step may still add a note after ``go``.
+        """
         self._pending = None  # a job of the state we leave no longer matters
         self.confirming_cancel = False
         before = self.state
         self.machine.send(event)
         log.info("%s --%s--> %s", before, event, self.state)
         self.step.enter()
-        self.refresh()
 
     def run(self, name: str, work: Callable[[], Any]) -> None:
         """Run device work off the loop; the current step's ``finished`` gets the outcome."""
@@ -187,8 +198,17 @@ class Controller:
         if self.draft is not None:
             self.store.journal.save(self.draft.to_map())
 
+    def clear_journal(self) -> None:
+        """Empty the journal (sealed, cancelled or discarded): nothing is left to resume."""
+        self.store.journal.clear()
+        self.resumable = None
+
     def text(self, key: str, **values: object) -> list[str]:
         return prompt(key, self.language, **values)
+
+    def word(self, key: str, **values: object) -> str:
+        """A one-line prompt (a finger's name, a menu item) in the kit's language."""
+        return prompt(key, self.language, **values)[0]
 
     def refresh(self) -> None:
         lines = self.text("confirm_cancel") if self.confirming_cancel else self.step.lines()
@@ -204,26 +224,33 @@ class Controller:
         self.officer = officer
         self.store.audit.append("login", officer=officer.officer_id, how=how)
         self.devices.panel.beep(Tone.OK)
-        self._drop_sealed_journal()
+        self.resumable = self._journaled_draft()
         self.go("logged_in")
 
-    def _drop_sealed_journal(self) -> None:
-        """A crash between writing a record and clearing the journal leaves a journal of a
-        person already sealed: offering to resume them would record them twice."""
+    def _journaled_draft(self) -> Draft | None:
+        """The enrolment the journal holds, to offer for resuming; None when there is none.
+
+        A crash between writing a record and clearing the journal leaves a journal of a
+        person already sealed: offering to resume them would record them twice, so that
+        journal is dropped.
+        """
         journaled = self.store.journal.load()
         if journaled is None:
-            return
-        ref = Draft.from_map(dict(journaled)).resident.worklist_ref
+            return None
+        draft = Draft.from_map(dict(journaled))
+        ref = draft.resident.worklist_ref
         if ref is not None and ref in self.store.recorded_refs():
             self.store.audit.append("journal-already-sealed", ref=ref)
             self.store.journal.clear()
+            return None
+        return draft
 
     def discard_draft(self, why: str) -> None:
         """Drop the enrolment in progress (cancelled, or a journal the officer discarded)."""
         if self.draft is not None or self.journal_open():
             who = self.draft.resident.nik if self.draft else "journal"
             self.store.audit.append(why, nik=who, officer=self.officer_id)
-        self.store.journal.clear()
+        self.clear_journal()
         self.draft = None
         self.approval = None
 
@@ -252,8 +279,7 @@ class Controller:
                 self._tick(now)
             case _:
                 raise TypeError(f"the capture loop cannot handle {event!r}")
-        if self.state != "safe_shutdown" or event is not None:
-            self.refresh()
+        self.refresh()
 
     def _button(self, button: Button, press: Press) -> None:
         if self.confirming_cancel:
@@ -302,13 +328,13 @@ class Controller:
         self.store.audit.append("safe-shutdown", percent=self.battery and self.battery.percent)
         self.go("power_lost")
 
-    def refusal(self) -> str | None:
+    def refusal(self) -> list[str] | None:
         """Why no new enrolment may start now, as screen lines, or None."""
         if (
             self.battery is not None
             and self.battery.percent <= self.store.policy.low_battery_percent
         ):
-            return "\n".join(self.text("refused_battery", percent=int(self.battery.percent)))
+            return self.text("refused_battery", percent=int(self.battery.percent))
         if self.store.refusal() is not None:
-            return "\n".join(self.text("refused_storage"))
+            return self.text("refused_storage")
         return None

@@ -22,6 +22,10 @@ class Approval:
 
     purpose: str  # "all_fingers" | "void" | "reprint"
     seq: int | None = None
+    #: A void's record: the worklist reference it carries (as listed to choose from).
+    ref: str | None = None
+    #: The supervisor who approved, once one has.
+    approved_by: str | None = None
 
 
 @dataclass

@@ -8,7 +8,7 @@ from capture.draft import Approval, Draft
 from capture.quality import face_problem, finger_png
 from capture.steps import FINGER_WAIT_SECONDS, Step
 from capture.widgets import DigitEntry, Menu
-from hal.exc import DeviceError, NoFinger, NoSignature, PoorImage
+from hal.exc import NoFinger, NoSignature, PoorImage
 from hal.types import Button, FingerException, FingerImage, FingerPosition, Indicator, Press, Tone
 from storage.model import FingerRecord, Resident
 from storage.nik import NikError, parse_nik
@@ -20,6 +20,11 @@ CAMERA_TIMEOUT_SECONDS = 5.0
 SIGNATURE_TIMEOUT_SECONDS = 60.0
 SIGNATURE_SETTLE_SECONDS = 1.5
 NIK_DIGITS = 16
+
+
+def finger_name(ctl: Controller, position: FingerPosition | int | None) -> str:
+    """The name of the finger at ``position`` ("Jempol kanan"), in the kit's language."""
+    return ctl.word(f"finger.{int(position or 0)}")
 
 
 def walk_in_ref(nik: str) -> str:
@@ -120,6 +125,8 @@ class ConfirmPerson(Step):
 
 
 class Face(Step):
+    PROMPT = "face"
+
     def enter(self) -> None:
         super().enter()
         self.portrait = None
@@ -152,9 +159,6 @@ class Face(Step):
         self.portrait = result
         self.say("face_ok")
         self.ctl.devices.panel.indicate(Indicator.ATTENTION)
-
-    def lines(self) -> list[str]:
-        return self.note or self.ctl.text("face")
 
 
 class Fingers(Step):
@@ -192,18 +196,16 @@ class Fingers(Step):
         if error is None and result.quality >= policy.min_finger_quality:
             self._keep(result)
             return
-        if error is not None and not isinstance(error, (NoFinger, PoorImage, DeviceError)):
-            raise error
         self.attempt += 1
         self.ctl.devices.panel.beep(Tone.ERROR)
-        name = self.finger_name
+        name = finger_name(self.ctl, self.position)
         if self.attempt >= policy.finger_retries:
             self.say("finger_give_up", finger=name, tries=self.attempt)
         elif isinstance(error, NoFinger):
             self.say("finger_none", finger=name)
         elif error is None or isinstance(error, PoorImage):
             self.say("finger_poor", finger=name, attempt=self.attempt, tries=policy.finger_retries)
-        else:
+        else:  # any other failure the job reported is named on screen, as Face does
             self.error_note(error)
 
     def _keep(self, image: FingerImage) -> None:
@@ -217,10 +219,6 @@ class Fingers(Step):
         self.ctl.journal()
         self.ctl.devices.panel.beep(Tone.OK)
         self.enter()
-
-    @property
-    def finger_name(self) -> str:
-        return self.ctl.text(f"finger.{int(self.position or 0)}")[0]
 
     def press(self, button: Button, press: Press) -> None:
         gave_up = self.attempt >= self.ctl.store.policy.finger_retries
@@ -240,7 +238,7 @@ class Fingers(Step):
             "fingers",
             index=self.wanted.index(int(self.position)) + 1,
             count=len(self.wanted),
-            finger=self.finger_name,
+            finger=finger_name(self.ctl, self.position),
         )
 
 
@@ -251,7 +249,7 @@ class FingerExceptionStep(Step):
         super().enter()
         self.position = self.ctl.steps["fingers"].position
         self.menu: Menu[FingerException] = Menu(
-            [(self.ctl.text(f"exception.{e.value}")[0], e) for e in FingerException]
+            [(self.ctl.word(f"exception.{e.value}"), e) for e in FingerException]
         )
 
     def press(self, button: Button, press: Press) -> None:
@@ -276,11 +274,13 @@ class FingerExceptionStep(Step):
             self.ctl.go("exception_chosen")
 
     def lines(self) -> list[str]:
-        finger = self.ctl.text(f"finger.{int(self.position or 0)}")[0]
+        finger = finger_name(self.ctl, self.position)
         return self.ctl.text("exception_title", finger=finger) + self.menu.lines()
 
 
 class Signature(Step):
+    PROMPT = "signature"
+
     def enter(self) -> None:
         super().enter()
         self.signature = None
@@ -316,9 +316,6 @@ class Signature(Step):
         elif button in (Button.BACK, Button.OK) and not self.ctl.busy:
             self.enter()
 
-    def lines(self) -> list[str]:
-        return self.note or self.ctl.text("signature")
-
 
 class Review(Step):
     def enter(self) -> None:
@@ -334,7 +331,7 @@ class Review(Step):
             return self.note
         draft = self.ctl.draft
         assert draft is not None
-        yes, no = self.ctl.text("yes")[0], self.ctl.text("no")[0]
+        yes, no = self.ctl.word("yes"), self.ctl.word("no")
         taken = sum(1 for f in draft.fingers.values() if f.image_png)
         return self.ctl.text(
             "review",

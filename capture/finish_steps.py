@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from capture.card import render_card_front
-from capture.draft import Approval, Draft
+from capture.draft import Approval
 from capture.slip import render_slip
 from capture.steps import FingerLogin, PinPicker, Step
 from hal.exc import DeviceError
@@ -54,7 +54,7 @@ class SupervisorApproval(FingerLogin):
                 for p, f in draft.fingers.items()
             }
             self.ctl.journal()
-        self.ctl.approver = officer
+        approval.approved_by = officer.officer_id
         self.ctl.go("approved")
 
     def press(self, button: Button, press: Press) -> None:
@@ -86,12 +86,14 @@ class SupervisorApproval(FingerLogin):
             return self.picker.lines()
         approval = self.ctl.approval
         assert approval is not None
-        why = self.ctl.text(f"approval.{approval.purpose}", seq=approval.seq)[0]
-        return self.ctl.text("approval", why=why)[: 4 - len(self.note[:1])] + self.note[:1]
+        why = self.ctl.word(f"approval.{approval.purpose}", seq=approval.seq)
+        return self.with_note(self.ctl.text("approval", why=why))
 
 
 class Sealing(Step):
     """Sign, encrypt and write the record; only a durable record is called saved."""
+
+    PROMPT = "sealing"
 
     def enter(self) -> None:
         super().enter()
@@ -101,19 +103,18 @@ class Sealing(Step):
     def enrolment(self) -> Enrolment:
         approval = self.ctl.approval
         if approval is not None and approval.purpose == "void":
-            return self.void_enrolment(approval.seq or 0)
+            return self.void_enrolment(approval)
         assert self.ctl.draft is not None
         return self.ctl.draft.enrolment(print_card=self.ctl.prints_card())
 
-    def void_enrolment(self, seq: int) -> Enrolment:
+    def void_enrolment(self, approval: Approval) -> Enrolment:
         """A void record names the record it voids; it carries no biometrics.
 
         It names the resident too, but not their worklist line: the line counts as
         recorded while any unvoided record carries it, and the void must free it again.
         """
-        ref = dict(self.ctl.store.recent(limit=1000)).get(seq)
+        seq, ref = approval.seq or 0, approval.ref
         resident = next((r for r in self.ctl.store.worklist if r.worklist_ref == ref), None)
-        approver = self.ctl.approver.officer_id if self.ctl.approver else ""
         return Enrolment(
             resident=(
                 replace(resident, worklist_ref=None)
@@ -124,7 +125,7 @@ class Sealing(Step):
             started_at=self.ctl.now(),
             voids=seq,
             void_reason="sealed in error",
-            approvals=(approver,),
+            approvals=(approval.approved_by or "",),
         )
 
     def finished(self, result: Any, error: BaseException | None) -> None:
@@ -137,23 +138,24 @@ class Sealing(Step):
             self.ctl.step.say("seal_failed", reason=reason)
             return
         self.ctl.sealed = result
-        if self.ctl.approval is None or self.ctl.approval.purpose != "void":
-            self.ctl.store.journal.clear()
+        if not self.ctl.approving_void():  # a void is sealed from the menu: no journal
+            self.ctl.clear_journal()
         self.ctl.devices.panel.indicate(Indicator.SAVED)
         self.ctl.devices.panel.beep(Tone.SAVED)
         self.ctl.go("sealed")
-
-    def lines(self) -> list[str]:
-        return self.ctl.text("sealing")
 
 
 class Printing(Step):
     """A card when policy, age, stock and printer allow; otherwise a slip, never nothing."""
 
+    PROMPT = "printing"
+
     def enter(self) -> None:
         super().enter()
         self.outcome = "none"
         self.serial: str | None = None
+        #: The card print failed: OK now prints a slip instead (else OK goes on).
+        self.card_failed = False
         reason = self.card_refusal()
         if reason is None:
             self.print_card()
@@ -188,7 +190,6 @@ class Printing(Step):
         self.serial = ctl.store.ledger.begin_print(sealed.seq)
         ctl.store.audit.append("print-begin", seq=sealed.seq, serial=self.serial)
         printer = ctl.devices.card_printer
-        self.note = ctl.text("printing")
         ctl.run("print", lambda: printer.print_card(front, timeout=CARD_PRINT_TIMEOUT_SECONDS))
 
     def print_slip(self, reason: str) -> None:
@@ -227,6 +228,7 @@ class Printing(Step):
             ctl.store.audit.append("spoiled", serial=serial, reason=str(error))
             ctl.devices.panel.beep(Tone.ERROR)
             self.say("print_failed", reason=str(error)[:40])
+            self.card_failed = True
             return
         if error is not None:
             self.outcome = "none"
@@ -236,16 +238,11 @@ class Printing(Step):
 
     def press(self, button: Button, press: Press) -> None:
         if button is Button.OK and not self.ctl.busy and self.note:
-            if self.note == self.ctl.text("print_failed", reason=self._reason()):
+            if self.card_failed:
+                self.card_failed = False
                 self.print_slip("card print failed")
             else:
                 self.ctl.go("print_finished")
-
-    def _reason(self) -> str:
-        return self.note[1] if len(self.note) > 1 else ""
-
-    def lines(self) -> list[str]:
-        return self.note or self.ctl.text("printing")
 
 
 class Done(Step):
@@ -265,13 +262,13 @@ class Done(Step):
     def lines(self) -> list[str]:
         ctl, sealed = self.ctl, self.ctl.sealed
         assert sealed is not None
-        approval = ctl.approval
-        if approval is not None and approval.purpose == "void":
-            outcome = ctl.text("outcome.void", voided=approval.seq)[0]
+        if ctl.approving_void():
+            assert ctl.approval is not None
+            outcome = ctl.word("outcome.void", voided=ctl.approval.seq)
             name = ""
         else:
-            outcome = ctl.text(f"outcome.{ctl.steps['printing'].outcome}")[0]
-            draft: Draft | None = ctl.draft
+            outcome = ctl.word(f"outcome.{ctl.steps['printing'].outcome}")
+            draft = ctl.draft
             name = (draft.resident.name or draft.resident.nik) if draft else ""
         return ctl.text("done", seq=sealed.seq, name=name, outcome=outcome)
 

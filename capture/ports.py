@@ -8,7 +8,6 @@ knowing how records reach the disk.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from storage.model import Enrolment, Officer, Policy, PrintAttempt, Resident, SealedRecord
@@ -75,6 +74,10 @@ class RecordKeeper(Protocol):
         """Worklist references of residents already sealed on this kit."""
         ...
 
+    def recent(self, limit: int = 10) -> list[tuple[int, str | None]]:
+        """The last sealed records (seq, worklist ref) not voided, newest first."""
+        ...
+
     def seal(self, enrolment: Enrolment) -> SealedRecord:
         """Sign and write the record durably; raises storage WriteError if not safe."""
         ...
@@ -95,6 +98,3 @@ class RecordKeeper(Protocol):
 #: Hands slow device work to the loop: ``run_job(name, work)`` runs ``work()`` off the loop
 #: and later delivers ``JobDone(name, result or error)`` to the machine.
 RunJob = Callable[[str, Callable[[], Any]], None]
-
-#: Reads the kit's clock.
-Now = Callable[[], datetime]

@@ -13,7 +13,7 @@ import abc
 from typing import TYPE_CHECKING, Any
 
 from capture.draft import Approval, Draft
-from capture.prompts import Language, word
+from capture.prompts import Language
 from capture.widgets import DigitEntry, Menu
 from hal.exc import DeviceError, NoFinger, NoMatch
 from hal.types import Button, Indicator, Press, Tone
@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 
 #: Seconds an identify or capture waits for a finger before the job is started again.
 FINGER_WAIT_SECONDS = 10.0
-PROBE_TIMEOUT_SECONDS = 3.0
 
 
 class Step:
     """The behaviour of one state. Subclasses override what their state needs."""
+
+    #: The prompt shown while the step has no note to show (None: nothing).
+    PROMPT: str | None = None
 
     def __init__(self, ctl: Controller) -> None:
         self.ctl = ctl
@@ -45,7 +47,7 @@ class Step:
         """The outcome of the device job this step started."""
 
     def lines(self) -> list[str]:
-        return self.note
+        return self.note or (self.ctl.text(self.PROMPT) if self.PROMPT else [])
 
     def say(self, key: str, **values: object) -> None:
         self.note = self.ctl.text(key, **values)
@@ -58,12 +60,13 @@ class Step:
 
 
 class Boot(Step):
-    def lines(self) -> list[str]:
-        return self.ctl.text("boot")
+    PROMPT = "boot"
 
 
 class SelfTest(Step):
     """Ask every device what it is; a silent part is named on screen for the technician."""
+
+    PROMPT = "self_test"
 
     def enter(self) -> None:
         super().enter()
@@ -91,9 +94,6 @@ class SelfTest(Step):
     def press(self, button: Button, press: Press) -> None:
         if self.faults and button is Button.OK:
             self.ctl.go("tested")
-
-    def lines(self) -> list[str]:
-        return self.note or self.ctl.text("self_test")
 
 
 class FingerLogin(Step, abc.ABC):
@@ -123,6 +123,11 @@ class FingerLogin(Step, abc.ABC):
     def accepted(self, officer: Officer, how: str) -> None:
         """A known finger (or a right PIN) came: ``how`` says which, for the audit log."""
 
+    def with_note(self, lines: list[str]) -> list[str]:
+        """``lines`` with the note's first line (why a finger was refused) as the last one."""
+        shown = self.note[:1]
+        return lines[: self.ctl.devices.display.lines - len(shown)] + shown
+
 
 class Locked(FingerLogin):
     def enter(self) -> None:
@@ -138,7 +143,7 @@ class Locked(FingerLogin):
             self.ctl.go("use_pin")
 
     def lines(self) -> list[str]:
-        return self.ctl.text("locked")[: 4 - len(self.note[:1])] + self.note[:1]
+        return self.with_note(self.ctl.text("locked"))
 
 
 class PinPicker:
@@ -218,9 +223,12 @@ class PrintQuestion(Step):
 
 
 class ResumeOffer(Step):
+    """Login found an enrolment in the journal: resume it, or (held BACK, then OK) drop it."""
+
     def enter(self) -> None:
         super().enter()
-        self.draft = Draft.from_map(dict(self.ctl.store.journal.load() or {}))
+        assert self.ctl.resumable is not None  # the guard that led here
+        self.draft: Draft = self.ctl.resumable
         self.confirm = False
 
     def press(self, button: Button, press: Press) -> None:
@@ -259,9 +267,9 @@ class Ready(Step):
         waiting = [r for r in self.ctl.store.worklist if r.worklist_ref not in recorded]
         items: list[tuple[str, Resident | str]] = [(r.name, r) for r in waiting]
         if not waiting:
-            items.append((word("all_recorded", self.ctl.language), ADMIN))
-        items[:0] = [(word("walk_in", self.ctl.language), WALK_IN)]
-        items.append((word("admin", self.ctl.language), ADMIN))
+            items.append((self.ctl.word("all_recorded"), ADMIN))
+        items[:0] = [(self.ctl.word("walk_in"), WALK_IN)]
+        items.append((self.ctl.word("admin"), ADMIN))
         cursor = getattr(self, "menu", None)
         self.menu: Menu[Resident | str] = Menu(items)
         if cursor is not None and len(items) > 2:
@@ -281,7 +289,7 @@ class Ready(Step):
             if choice == ADMIN:
                 self.ctl.go("open_admin")
             elif (refusal := self.ctl.refusal()) is not None:
-                self.note = refusal.split("\n")
+                self.note = refusal
                 self.ctl.devices.panel.beep(Tone.ERROR)
             elif choice == WALK_IN:
                 self.ctl.go("walk_in")
@@ -308,9 +316,7 @@ class Admin(Step):
 
     def enter(self) -> None:
         super().enter()
-        self.menu: Menu[str] = Menu(
-            [(word(f"admin.{key}", self.ctl.language), key) for key in self.ITEMS]
-        )
+        self.menu: Menu[str] = Menu([(self.ctl.word(f"admin.{key}"), key) for key in self.ITEMS])
 
     def press(self, button: Button, press: Press) -> None:
         if button in (Button.UP, Button.DOWN):
@@ -369,7 +375,9 @@ class VoidSelect(Step):
     def enter(self) -> None:
         super().enter()
         recent = self.ctl.store.recent()
-        self.menu: Menu[int] = Menu([(f"#{seq} {ref or '-'}", seq) for seq, ref in recent])
+        self.menu: Menu[tuple[int, str | None]] = Menu(
+            [(f"#{seq} {ref or '-'}", (seq, ref)) for seq, ref in recent]
+        )
 
     def press(self, button: Button, press: Press) -> None:
         if button in (Button.UP, Button.DOWN):
@@ -377,7 +385,8 @@ class VoidSelect(Step):
         elif button is Button.BACK:
             self.ctl.go("close_admin")
         elif button is Button.OK and self.menu.focus is not None:
-            self.ctl.approval = Approval("void", self.menu.focus)
+            seq, ref = self.menu.focus
+            self.ctl.approval = Approval("void", seq, ref=ref)
             self.ctl.go("void_chosen")
 
     def lines(self) -> list[str]:
@@ -387,12 +396,11 @@ class VoidSelect(Step):
 
 
 class SafeShutdown(Step):
+    PROMPT = "shutdown"
+
     def enter(self) -> None:
         super().enter()
         self.ctl.devices.panel.indicate(Indicator.OFF)
-
-    def lines(self) -> list[str]:
-        return self.ctl.text("shutdown")
 
 
 def make_steps(ctl: Controller) -> dict[str, Step]:

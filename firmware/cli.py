@@ -168,7 +168,7 @@ def status(
 ) -> None:
     """Records sealed, not yet collected, last sequence number, card stock, damage found."""
     try:
-        store = KitStore(data_dir, now=lambda: datetime.now(UTC))
+        store = KitStore(data_dir, now=lambda: datetime.now(UTC), verify_files=True)
     except NotProvisioned as exc:
         raise fail(str(exc)) from exc
     except StorageError as exc:

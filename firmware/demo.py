@@ -121,7 +121,10 @@ class OfficerBot:
     def press(self, button: Button, press: Press = Press.SHORT) -> None:
         self.presses += 1
         if self.presses > PRESS_BUDGET:
-            raise DemoError(f"stuck in {self.ctl.state} showing {self.ctl.screen}")
+            raise DemoError(
+                f"the officer bot pressed {PRESS_BUDGET} buttons for one person and is stuck "
+                f"in {self.ctl.state} showing {self.ctl.screen}"
+            )
         self.kit.press(button, press)
         self.settle()
 
@@ -130,12 +133,33 @@ class OfficerBot:
         while not done():
             act()
 
-    def scroll_to(self, menu_focus: Callable[[], object], wanted: Callable[[object], bool]) -> None:
+    def scroll_to(
+        self,
+        menu_focus: Callable[[], object],
+        wanted: Callable[[object], bool],
+        *,
+        what: str = "the wanted line",
+    ) -> None:
+        """Press DOWN until the highlighted item is ``wanted`` (``what`` names it in errors)."""
         for _ in range(200):
             if wanted(menu_focus()):
                 return
             self.press(Button.DOWN)
-        raise DemoError(f"could not find the item on {self.ctl.screen}")
+        raise DemoError(f"{what} is not in the menu on screen: {self.ctl.screen}")
+
+    def choose(
+        self, menu_focus: Callable[[], object], wanted: Callable[[object], bool], *, what: str
+    ) -> None:
+        """Scroll to the item and press OK on it."""
+        self.scroll_to(menu_focus, wanted, what=what)
+        self.press(Button.OK)
+
+    def select_resident(self, person: Person) -> None:
+        self.choose(
+            lambda: self.ctl.step.focus,
+            lambda f: isinstance(f, Resident) and f.nik == person.nik,
+            what=f"resident {person.nik}",
+        )
 
     # -- one session -----------------------------------------------------------------------
 
@@ -146,11 +170,11 @@ class OfficerBot:
         self.bystanders.offer_finger = not by_pin
         if by_pin:
             self.press(Button.OK)
-            self.scroll_to(
+            self.choose(
                 lambda: self.ctl.step.picker.menu.focus,
                 lambda o: getattr(o, "officer_id", None) == officer.officer_id,
+                what=f"officer {officer.officer_id}",
             )
-            self.press(Button.OK)
             self.type_digits(officer.pin, start=[0] * len(officer.pin))
         self.settle()
         self.bystanders.offer_finger = not self.bystanders.pin_only
@@ -177,24 +201,17 @@ class OfficerBot:
             self.press(Button.OK)
 
     def lock(self) -> None:
-        self.scroll_to(lambda: self.ctl.step.focus, lambda f: f == ADMIN)
-        self.press(Button.OK)
-        self.scroll_to(lambda: self.ctl.step.menu.focus, lambda f: f == "lock")
-        self.press(Button.OK)
+        self.choose(lambda: self.ctl.step.focus, lambda f: f == ADMIN, what="the admin menu")
+        self.choose(lambda: self.ctl.step.menu.focus, lambda f: f == "lock", what="lock")
 
     def enrol(self, task: Task) -> Outcome:
         """One person from READY back to READY; returns what was sealed."""
         person = task.person
         if task.walk_in:
-            self.scroll_to(lambda: self.ctl.step.focus, lambda f: f == WALK_IN)
-            self.press(Button.OK)
+            self.choose(lambda: self.ctl.step.focus, lambda f: f == WALK_IN, what="walk-in")
             self.type_digits(person.nik, start=list(self.ctl.step.entry.digits))
         else:
-            self.scroll_to(
-                lambda: self.ctl.step.focus,
-                lambda f: isinstance(f, Resident) and f.nik == person.nik,
-            )
-            self.press(Button.OK)
+            self.select_resident(person)
         if self.ctl.state != "confirm_person":
             raise DemoError(f"{person.nik} was not accepted: {self.ctl.screen}")
         self.press(Button.OK)
@@ -215,8 +232,9 @@ class OfficerBot:
                 self.press(Button.OK)  # retry a poor image; after N tries, choose the exception
         elif state == "finger_exception":
             wanted = _EXCEPTION_FOR[person.condition(int(step.position))]
-            self.scroll_to(lambda: self.ctl.step.menu.focus, lambda e: e is wanted)
-            self.press(Button.OK)
+            self.choose(
+                lambda: self.ctl.step.menu.focus, lambda e: e is wanted, what=f"exception {wanted}"
+            )
         elif state in ("signature", "review", "printing"):
             self.press(Button.OK)  # accept the signature, save, or print a slip after a fault
         elif state == "approval":
@@ -229,10 +247,7 @@ class OfficerBot:
     def cancel_midway(self, task: Task) -> None:
         """Start the person, take the photo, then cancel with a held BACK and confirm."""
         person = task.person
-        self.scroll_to(
-            lambda: self.ctl.step.focus, lambda f: isinstance(f, Resident) and f.nik == person.nik
-        )
-        self.press(Button.OK)  # select
+        self.select_resident(person)
         self.press(Button.OK)  # the right person
         self.press(Button.OK)  # the photo
         if self.ctl.state != "face" or self.ctl.step.portrait is None:

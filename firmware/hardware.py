@@ -200,14 +200,15 @@ def real_devices(
     return Opened(devices, opener.broken)
 
 
-def ports_of(config: DevicePorts) -> dict[str, str]:
-    """The configured serial ports by device name, as :func:`real_devices` takes them."""
-    return {
+def configured_devices(config: DevicePorts) -> Opened:
+    """The real drivers on the ports and I2C bus of the kit's configuration."""
+    ports = {
         "fingerprint": config.fingerprint,
         "signature-pad": config.signature_pad,
         "card-printer": config.card_printer,
         "receipt-printer": config.receipt_printer,
     }
+    return real_devices(ports, bus=config.i2c_bus)
 
 
 # -- the simulator: the same drivers on the emulators ------------------------------------
@@ -290,19 +291,13 @@ class PresentedSignature:
 
 
 def sim_wired_devices(
-    wired: WiredKit,
-    world: World,
-    *,
-    wait_scale: float = 1.0,
-    reply_timeout: float = REPLY_TIMEOUT_SECONDS,
+    wired: WiredKit, *, wait_scale: float = 1.0, reply_timeout: float = REPLY_TIMEOUT_SECONDS
 ) -> Opened:
-    """The real drivers on ``wired``'s emulators, with ``world``'s people stepping up.
+    """The real drivers on ``wired``'s emulators, with its world's people stepping up.
 
     ``wait_scale`` shortens waits for a finger or a pen that nobody will bring (0.02 in
     tests); a real capture always gets its full timeout.
     """
-    if wired.world is not world:
-        raise ValueError("the wired kit emulates another world than the one given")
     opened = real_devices(
         wired.ports,
         bus=wired.bus,
@@ -340,7 +335,7 @@ def wired_kit(
     with WiredKit(world, hopper=hopper, timing=timing) as wired:
         for device, kind in faults:
             wired.inject(device, kind)
-        opened = sim_wired_devices(wired, world, wait_scale=wait_scale, reply_timeout=reply_timeout)
+        opened = sim_wired_devices(wired, wait_scale=wait_scale, reply_timeout=reply_timeout)
         try:
             yield wired, opened
         finally:

@@ -54,17 +54,6 @@ class Kit:
         """Boot the controller; call on the thread that runs the loop, before it runs."""
         self.controller.start()
 
-    def settle(self, *, timeout: float = 30.0) -> None:
-        """Run the loop until no event waits and no device job runs (scripted sessions)."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while self.loop.busy() or self.controller.busy:
-            if time.monotonic() > deadline:
-                state = self.controller.state
-                raise TimeoutError(f"the kit did not settle within {timeout:.0f} s in {state}")
-            self.loop.step(timeout=0.05)
-
     def close(self) -> None:
         """Stop the loop, release the devices, close the store; safe twice."""
         self.loop.close()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from firmware.config import KitConfig
-from firmware.hardware import Opened, ports_of, real_devices
+from firmware.hardware import Opened, configured_devices
 from firmware.kit import Kit
 from hal.contracts import Devices
 from hal.exc import DeviceError
@@ -81,9 +81,7 @@ def run_pi(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    opened = (
-        open_devices or (lambda: real_devices(ports_of(settings.ports), bus=settings.ports.i2c_bus))
-    )()
+    opened = open_devices() if open_devices else configured_devices(settings.ports)
     for name, error in opened.broken:
         log.error("%s did not open: %s", name, error)
     devices = opened.devices

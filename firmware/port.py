@@ -33,21 +33,24 @@ from storage.certificate import CertificateError, verify_certificate
 from storage.codec import Tampered, loads
 from storage.cose import parse_sign1
 from storage.errors import KeyFileError, StorageError
-from storage.files import CERTIFICATE_NAME, record_files, record_name, write_atomic
+from storage.files import CERTIFICATE_NAME, record_files, record_name
 from storage.keys import AuthorityPublic, KitKey
-from storage.kit import KitStore
-from storage.profile import Profile, load_profile, resident_from_map, save_profile
-from storage.record import record_hash
+from storage.kit import (
+    KEY_FILE,
+    KIT_FOLDER,
+    PROFILE_FILE,
+    RECORDS_FOLDER,
+    KitStore,
+    install,
+    key_path,
+)
+from storage.profile import Profile, load_profile, resident_from_map
 
 log = logging.getLogger(__name__)
 
-KIT_FOLDER = "kit"
-RECORDS_FOLDER = "records"
 STATE_FILES = ("state.db", "state.db-wal", "state.db-shm")
 RETIRED_FOLDER = "retired"
 STAGED_KEY = "kit.key.new"
-KEY_FILE = "kit.key"
-PROFILE_FILE = "profile.cbor"
 #: Who the card ledger names for cards loaded at a flash.
 PROVISIONING_OFFICER = "PROVISIONING"
 
@@ -132,6 +135,7 @@ class KitPort:
         self._rng = rng
         self._nonce = p.new_nonce(rng)
         self._staged_authority: bytes | None = None
+        self._kit_key: KitKey | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
         self._lock = threading.Lock()
         self.handled: list[tuple[str, str]] = []  # (op, "ok" or refusal code), for tests/logs
@@ -154,11 +158,9 @@ class KitPort:
         return load_profile(path) if path.exists() else None
 
     def _head(self) -> tuple[int, bytes | None]:
-        """The last record's seq and hash (the newest record is never pruned)."""
+        """The chain's head as the store indexed it; (0, None) before a store is open."""
         store = self.host.store
-        last = store.last_seq if store is not None else 0
-        path = self._records_dir / record_name(last)
-        return (last, record_hash(path.read_bytes())) if last and path.exists() else (last, None)
+        return store.head() if store is not None else (0, None)
 
     def _uncollected(self) -> int:
         store = self.host.store
@@ -230,7 +232,7 @@ class KitPort:
             head_seq=seq,
             head_hash=digest,
             uncollected=self._uncollected(),
-            public=KitKey.load(key_path).public_bytes if profile and key_path.exists() else None,
+            public=self._key().public_bytes if profile and key_path.exists() else None,
             certificate=cert.read_bytes() if profile and cert.exists() else None,
         )
 
@@ -258,7 +260,10 @@ class KitPort:
         return handlers[op](args), self._key()
 
     def _key(self) -> KitKey:
-        return KitKey.load(self._kit_dir / KEY_FILE)
+        """The kit's signing key, read from its file once (a collect asks for many chunks)."""
+        if self._kit_key is None:
+            self._kit_key = KitKey.load(self._kit_dir / KEY_FILE)
+        return self._kit_key
 
     def _open_store(self) -> KitStore:
         store = self.host.store
@@ -307,10 +312,9 @@ class KitPort:
             demo=authority.demo,
         )
         self._retire()
-        self._records_dir.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, self._kit_dir / KEY_FILE)
-        write_atomic(self._records_dir / CERTIFICATE_NAME, certificate.data)
-        save_profile(self._kit_dir / PROFILE_FILE, profile)
+        os.replace(staged, key_path(self.data_dir))
+        self._kit_key = key
+        install(self.data_dir, certificate=certificate.data, profile=profile)
         self._staged_authority = None
         self.host.set_clock(p.moment(args["time"]))
         self.host.start_kit()
@@ -330,6 +334,7 @@ class KitPort:
     def _retire(self) -> None:
         """Move the old kit's files into retired/<time>/ (nothing is deleted)."""
         self.host.stop_kit()
+        self._kit_key = None
         old = [self._kit_dir / KEY_FILE, self._kit_dir / PROFILE_FILE, self._records_dir]
         old += [self.data_dir / name for name in STATE_FILES]
         present = [path for path in old if path.exists()]
@@ -388,11 +393,7 @@ class KitPort:
     def _ledger(self, _: dict[str, Any]) -> dict[str, Any]:
         store = self._open_store()
         seq, digest = self._head()
-        printed = [
-            [number, serial]
-            for number in range(1, seq + 1)
-            for serial in store.ledger.printed_for(number)
-        ]
+        printed = [[number, serial] for number, serial in store.ledger.printed_cards()]
         audit = [
             [entry_id, at, kind, json.dumps(detail, sort_keys=True, ensure_ascii=False)]
             for entry_id, at, kind, detail in store.audit.entries()

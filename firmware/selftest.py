@@ -244,14 +244,14 @@ def _sim_verdicts(faults: list[tuple[str, str]], seed: int, timeout: float) -> l
 
 def _pi_verdicts(config: Path | None, timeout: float) -> list[Verdict]:
     from firmware.config import ConfigError, load_config
-    from firmware.hardware import ports_of, real_devices
+    from firmware.hardware import configured_devices
 
     try:
         settings = load_config(config)
     except ConfigError as exc:
         typer.secho(f"jemput-kit: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    opened = real_devices(ports_of(settings.ports), bus=settings.ports.i2c_bus)
+    opened = configured_devices(settings.ports)
     try:
         return run_selftest(opened.devices, timeout=timeout, ask=typer.echo)
     finally:

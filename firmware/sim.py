@@ -26,7 +26,7 @@ from hw_sim.fingerprints import template_of
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
-from storage.kit import KitStore, provision
+from storage.kit import KitStore, is_provisioned, provision
 from storage.model import Policy, Resident, Role, Sex
 from storage.officers import make_officer
 
@@ -81,13 +81,16 @@ def resident_of(person: Person) -> Resident:
     )
 
 
-def demo_world(seed: int, *, clock_speed: float = 1.0) -> World:
-    return World(seed, people=DEMO_WORKLIST, walk_ins=DEMO_WALK_INS, clock_speed=clock_speed)
+def demo_world(seed: int, *, clock_speed: float = 1.0, start: datetime | None = None) -> World:
+    """The demo village: its worklist residents and walk-ins (``start``: the clock's start)."""
+    return World(
+        seed, people=DEMO_WORKLIST, walk_ins=DEMO_WALK_INS, start=start, clock_speed=clock_speed
+    )
 
 
 def provision_demo(data_dir: Path, world: World, *, now: datetime) -> bool:
     """Make ``data_dir`` a demo kit unless it already is a kit; True when it provisioned."""
-    if (data_dir / "kit" / "profile.cbor").exists():
+    if is_provisioned(data_dir):
         return False
     data_dir.mkdir(parents=True, exist_ok=True)
     authority_dir = data_dir / DEMO_AUTHORITY
@@ -150,12 +153,8 @@ def open_sim_kit(
     of earlier ones.  With ``booted`` the kit is started here; otherwise the caller starts
     it on the thread that will run its loop.
     """
-    world = World(
-        seed,
-        people=DEMO_WORKLIST,
-        walk_ins=DEMO_WALK_INS,
-        start=datetime.now(UTC).replace(microsecond=0),
-        clock_speed=clock_speed,
+    world = demo_world(
+        seed, clock_speed=clock_speed, start=datetime.now(UTC).replace(microsecond=0)
     )
     provisioned = provision_demo(data_dir, world, now=world.clock.now())
     with contextlib.ExitStack() as stack:

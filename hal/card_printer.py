@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 
-import serial
 from PIL import Image
 
 from hal.contracts import Closing
@@ -31,13 +30,13 @@ from hal.exc import (
     CardJam,
     CoverOpen,
     DeviceAbsent,
-    DeviceError,
     DeviceTimeout,
     OutOfCards,
     PrinterError,
     ProtocolError,
     RibbonOut,
 )
+from hal.serial_port import SerialPort
 from hal.types import DeviceInfo, PrinterState, PrinterStatus
 
 ESC = b"\x1b"
@@ -135,31 +134,27 @@ class EvolisPrinter(Closing):
         self.name = name
         self.port = port
         self.reply_timeout = reply_timeout
-        try:
-            self._serial: serial.Serial | None = serial.Serial(
-                port, baudrate, timeout=_POLL_SECONDS
-            )
-        except (OSError, serial.SerialException) as exc:
-            raise DeviceAbsent(
-                f"card printer: cannot open {port} ({exc}): check the printer's power "
-                "and its USB cable, and the port in the kit's config",
-                device=name,
-            ) from exc
+        self._link = SerialPort(
+            port,
+            device=name,
+            label="card printer",
+            advice="check that it is switched on, its USB cable, and the port in the kit's config",
+            poll=_POLL_SECONDS,
+            baudrate=baudrate,
+        )
 
     def __repr__(self) -> str:
-        state = "open" if self._serial is not None else "closed"
+        state = "closed" if self._link.closed else "open"
         return f"<EvolisPrinter {self.name} port={self.port} {state}>"
 
     def close(self) -> None:
         """Release the port; safe to call twice."""
-        if self._serial is not None:
-            self._serial.close()
-            self._serial = None
+        self._link.close()
 
     def probe(self) -> DeviceInfo:
         """Read the model and firmware; DeviceAbsent when the printer does not answer."""
         try:
-            reply = self._command(CMD_FIRMWARE, deadline=self._deadline(self.reply_timeout))
+            reply = self._command(CMD_FIRMWARE, deadline=time.monotonic() + self.reply_timeout)
         except DeviceTimeout as exc:
             raise DeviceAbsent(str(exc), device=self.name) from exc
         model, _, firmware = reply.partition(SEP)
@@ -168,7 +163,7 @@ class EvolisPrinter(Closing):
         )
 
     def status(self) -> PrinterStatus:
-        return self._status(self._deadline(self.reply_timeout))
+        return self._status(time.monotonic() + self.reply_timeout)
 
     def print_card(self, front: Image.Image, *, timeout: float) -> None:
         """Print ``front`` on one blank card and wait until the card has left.
@@ -178,7 +173,7 @@ class EvolisPrinter(Closing):
         jam): that card is spoiled, as the contract says.
         """
         panel = to_panel(front)
-        deadline = self._deadline(timeout)
+        deadline = time.monotonic() + timeout
         current = self._status(deadline)
         if not current.ready:
             raise self._fault(current.state, current.detail)
@@ -188,10 +183,6 @@ class EvolisPrinter(Closing):
         self._expect_ok(CMD_PRINT_EJECT, deadline=deadline)
 
     # -- wire -------------------------------------------------------------------------
-
-    @staticmethod
-    def _deadline(timeout: float) -> float:
-        return time.monotonic() + timeout
 
     def _status(self, deadline: float) -> PrinterStatus:
         word = self._command(CMD_STATUS, deadline=deadline)
@@ -225,43 +216,31 @@ class EvolisPrinter(Closing):
             )
         raise ProtocolError(
             f"card printer on {self.port} answered {command} with {reply!r}, "
-            f"expected {REPLY_OK} or {REPLY_ERR};<reason>",
+            f"expected {REPLY_OK} or {REPLY_ERR};<reason>: check the baud rate "
+            f"({self._link.baudrate}) and that {self.port} is the card printer's port",
             device=self.name,
         )
 
     def _command(self, command: str, *args: str, payload: bytes = b"", deadline: float) -> str:
         """Send ``ESC command;args[;payload] CR`` and return the answer line."""
-        port = self._open()
         frame = ESC + SEP.join((command, *args)).encode("ascii")
         if payload:
             frame += SEP.encode("ascii") + payload
-        try:
-            port.reset_input_buffer()  # a late answer to an abandoned command is not ours
-            port.write_timeout = max(deadline - time.monotonic(), _POLL_SECONDS)
-            port.write(frame + CR)
-            return self._read_line(port, command, deadline)
-        except DeviceError:
-            raise  # our own verdict; DeviceTimeout is an OSError too, keep it as it is
-        except serial.SerialTimeoutException as exc:
-            raise self._timeout(command) from exc
-        except (OSError, serial.SerialException) as exc:
-            raise DeviceAbsent(
-                f"card printer on {self.port} failed during {command} ({exc}): "
-                "check its power and USB cable",
-                device=self.name,
-            ) from exc
+        self._link.reset_input()  # a late answer to an abandoned command is not ours
+        self._link.write(frame + CR, timeout=max(deadline - time.monotonic(), _POLL_SECONDS))
+        return self._read_line(command, deadline)
 
-    def _read_line(self, port: serial.Serial, command: str, deadline: float) -> str:
+    def _read_line(self, command: str, deadline: float) -> str:
         """The first CR-terminated line; bytes after its CR (line noise) are dropped."""
         line = bytearray()
         while CR not in line:
             if time.monotonic() >= deadline:
-                raise self._timeout(command)
-            line += port.read(max(1, port.in_waiting))
+                raise self._link.timeout(f"did not answer {command} in time")
+            line += self._link.read()
             if line.find(CR, 0, _MAX_REPLY + 1) < 0 and len(line) > _MAX_REPLY:
                 raise ProtocolError(
                     f"card printer on {self.port} sent {len(line)} bytes without a CR "
-                    f"after {command}: check the baud rate ({port.baudrate})",
+                    f"after {command}: check the baud rate ({self._link.baudrate})",
                     device=self.name,
                 )
         line = line[: line.index(CR) + 1]
@@ -270,21 +249,6 @@ class EvolisPrinter(Closing):
         except UnicodeDecodeError:
             raise ProtocolError(
                 f"card printer on {self.port} answered {command} with non-text bytes "
-                f"{bytes(line)!r}: check the baud rate ({port.baudrate})",
+                f"{bytes(line)!r}: check the baud rate ({self._link.baudrate})",
                 device=self.name,
             ) from None
-
-    def _timeout(self, command: str) -> DeviceTimeout:
-        return DeviceTimeout(
-            f"card printer on {self.port} did not answer {command} in time: "
-            "check that it is switched on and its USB cable is in",
-            device=self.name,
-        )
-
-    def _open(self) -> serial.Serial:
-        if self._serial is None:
-            raise DeviceAbsent(
-                f"card printer on {self.port} was closed; open a new EvolisPrinter",
-                device=self.name,
-            )
-        return self._serial

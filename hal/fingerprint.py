@@ -13,8 +13,6 @@ from __future__ import annotations
 import struct
 import time
 
-import serial
-
 from hal.contracts import Closing
 from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger
 from hal.r30x import (
@@ -47,6 +45,7 @@ from hal.r30x import (
     encode_packet,
     raise_for_code,
 )
+from hal.serial_port import SerialPort
 from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch
 
 __all__ = ["LedColour", "LedMode", "R30xSensor", "image_quality"]
@@ -152,12 +151,16 @@ class R30xSensor(Closing):
         self._pending: list[Packet] = []
         self._packet_size = PACKET_SIZES[2]
         self._library_size: int | None = None
-        try:
-            self._serial: serial.Serial | None = serial.Serial(
-                port, baudrate=baudrate, timeout=_POLL_SECONDS, write_timeout=read_timeout
-            )
-        except (OSError, serial.SerialException) as exc:
-            raise self._absent(f"cannot open the port ({exc})") from exc
+        self._link = SerialPort(
+            port,
+            device=name,
+            label=f"{name} sensor",
+            advice="check the cable and power to the fingerprint sensor and the port in the "
+            "kit's configuration",
+            poll=_POLL_SECONDS,
+            baudrate=baudrate,
+            write_timeout=read_timeout,
+        )
         try:
             self._handshake(baudrate, fast_baudrate)
         except BaseException:
@@ -165,19 +168,17 @@ class R30xSensor(Closing):
             raise
 
     def __repr__(self) -> str:
-        state = "open" if self._serial is not None else "closed"
+        state = "closed" if self._link.closed else "open"
         return f"<R30xSensor {self.name} port={self.port} {state}>"
 
     @property
     def baudrate(self) -> int:
         """The rate the port runs at now (``fast_baudrate`` after the handshake)."""
-        return self._port().baudrate
+        return self._link.baudrate
 
     def close(self) -> None:
         """Release the port; safe to call twice."""
-        port, self._serial = self._serial, None
-        if port is not None:
-            port.close()
+        self._link.close()
 
     # -- the contract ------------------------------------------------------------------
 
@@ -247,7 +248,7 @@ class R30xSensor(Closing):
         chunks = [template[i : i + size] for i in range(0, len(template), size)]
         for i, chunk in enumerate(chunks):
             pid = PID_END_DATA if i == len(chunks) - 1 else PID_DATA
-            self._write(encode_packet(pid, chunk, address=self._address))
+            self._link.write(encode_packet(pid, chunk, address=self._address))
         self._command(STORE, struct.pack(">BH", _BUFFER, page), during="Store")
 
     def library_count(self) -> int:
@@ -275,23 +276,17 @@ class R30xSensor(Closing):
             if not fast_baudrate or fast_baudrate == baudrate:
                 raise
             # an earlier session left the sensor at the fast rate (it keeps it in flash)
-            self._set_baudrate(fast_baudrate)
+            self._link.set_baudrate(fast_baudrate)
             self._verify_password()
-        if fast_baudrate and fast_baudrate != self._port().baudrate:
+        if fast_baudrate and fast_baudrate != self._link.baudrate:
             self._command(
                 SET_SYS_PARA, bytes([PARAM_BAUD, fast_baudrate // BAUD_UNIT]), during="SetSysPara"
             )
-            self._set_baudrate(fast_baudrate)
+            self._link.set_baudrate(fast_baudrate)
         self._packet_size = PACKET_SIZES[self._sys_para()[5] & 3]
 
     def _verify_password(self) -> None:
         self._command(VFY_PWD, struct.pack(">I", self._password), during="VfyPwd")
-
-    def _set_baudrate(self, baudrate: int) -> None:
-        try:
-            self._port().baudrate = baudrate
-        except (OSError, serial.SerialException) as exc:
-            raise self._absent(f"cannot set {baudrate} baud ({exc})") from exc
 
     def _sys_para(self) -> tuple[int, ...]:
         answer = self._command(READ_SYS_PARA, b"", during="ReadSysPara")
@@ -318,11 +313,8 @@ class R30xSensor(Closing):
         """Send one instruction; return its answer after the confirmation code."""
         self._reader.reset()
         self._pending.clear()
-        try:
-            self._port().reset_input_buffer()
-        except (OSError, serial.SerialException) as exc:
-            raise self._absent(f"cannot flush the port ({exc})") from exc
-        self._write(
+        self._link.reset_input()
+        self._link.write(
             encode_packet(PID_COMMAND, bytes([instruction]) + params, address=self._address)
         )
         ack = self._receive(during)
@@ -367,42 +359,19 @@ class R30xSensor(Closing):
         deadline = time.monotonic() + self.read_timeout
         heard = False
         while not self._pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if time.monotonic() >= deadline:
                 if heard:
                     raise DeviceTimeout(
                         f"{self.name} sensor on {self.port}: {during} answer incomplete after "
                         f"{self.read_timeout:g} s; check the cable and baud rate",
                         device=self.name,
                     )
-                raise self._absent(f"no answer to {during} within {self.read_timeout:g} s")
-            chunk = self._read(remaining)
+                raise self._link.absent(f"no answer to {during} within {self.read_timeout:g} s")
+            chunk = self._link.read()
             if chunk:
                 heard = True
                 self._pending += self._reader.feed(chunk)
         return self._pending.pop(0)
-
-    # -- the port ----------------------------------------------------------------------
-
-    def _port(self) -> serial.Serial:
-        if self._serial is None:
-            raise self._absent("the driver was closed")
-        return self._serial
-
-    def _read(self, remaining: float) -> bytes:
-        port = self._port()
-        try:
-            port.timeout = min(_POLL_SECONDS, remaining)
-            return port.read(port.in_waiting or 1)
-        except (OSError, serial.SerialException) as exc:
-            raise self._absent(f"reading failed ({exc})") from exc
-
-    def _write(self, data: bytes) -> None:
-        port = self._port()
-        try:
-            port.write(data)
-        except (OSError, serial.SerialException) as exc:
-            raise self._absent(f"writing failed ({exc})") from exc
 
     def _exact(self, answer: bytes, size: int, during: str) -> bytes:
         if len(answer) != size:
@@ -412,10 +381,3 @@ class R30xSensor(Closing):
                 device=self.name,
             )
         return answer
-
-    def _absent(self, what: str) -> DeviceAbsent:
-        return DeviceAbsent(
-            f"{self.name} sensor on {self.port}: {what}; check the cable and power to the "
-            "fingerprint sensor and the port in the kit's configuration",
-            device=self.name,
-        )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 
-import serial
 from PIL import Image
 
 from hal.contracts import Closing
 from hal.exc import CoverOpen, DeviceAbsent, DeviceBusy, DeviceTimeout, FrameError, PaperOut
+from hal.serial_port import SerialPort
 from hal.types import DeviceInfo, PrinterState, PrinterStatus
 
 _INIT = b"\x1b@"  # ESC @: reset modes, clear the line buffer
@@ -72,42 +72,19 @@ class EscPosPrinter(Closing):
         self.port = port
         self.paper_dots = paper_dots
         self.band_rows = band_rows
-        try:
-            self._serial: serial.Serial | None = serial.Serial(
-                port, baudrate=baudrate, timeout=_POLL_SECONDS, write_timeout=_WRITE_SECONDS
-            )
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceAbsent(
-                f"cannot open the receipt printer's port {port}: {exc}; "
-                "check its cable and the configured port",
-                device=name,
-            ) from exc
+        self._link = SerialPort(
+            port,
+            device=name,
+            label="receipt printer",
+            advice="check that it is switched on and has paper, its cable, and the configured port",
+            poll=_POLL_SECONDS,
+            baudrate=baudrate,
+            write_timeout=_WRITE_SECONDS,
+        )
 
     def __repr__(self) -> str:
-        state = "open" if self._serial is not None else "closed"
+        state = "closed" if self._link.closed else "open"
         return f"<EscPosPrinter {self.name} port={self.port} {state}>"
-
-    def _port(self) -> serial.Serial:
-        if self._serial is None:
-            raise DeviceAbsent(
-                f"the receipt printer on {self.port} was closed; open it again", device=self.name
-            )
-        return self._serial
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self._port().write(data)
-        except serial.SerialTimeoutException as exc:
-            raise DeviceTimeout(
-                f"the receipt printer on {self.port} took no data for {_WRITE_SECONDS:g} s; "
-                "check that it is on and has paper",
-                device=self.name,
-            ) from exc
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceAbsent(
-                f"writing to the receipt printer on {self.port} failed: {exc}; check its cable",
-                device=self.name,
-            ) from exc
 
     def _query(self, n: int, deadline: float) -> int:
         """Send DLE EOT ``n`` and return its answer byte, checked for the fixed bits.
@@ -116,28 +93,18 @@ class EscPosPrinter(Closing):
         ``_STATUS_SECONDS`` is judged gone however long the caller's deadline is.
         """
         deadline = min(deadline, time.monotonic() + _STATUS_SECONDS)
-        port = self._port()
-        port.reset_input_buffer()  # a late answer to an earlier query is not this one
-        self._write(_STATUS + bytes((n,)))
-        try:
-            answer = port.read(1)
-            while not answer and time.monotonic() < deadline:
-                answer = port.read(1)
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceAbsent(
-                f"reading the receipt printer on {self.port} failed: {exc}; check its cable",
-                device=self.name,
-            ) from exc
+        self._link.reset_input()  # a late answer to an earlier query is not this one
+        self._link.write(_STATUS + bytes((n,)))
+        answer = self._link.read()
+        while not answer and time.monotonic() < deadline:
+            answer = self._link.read()
         if not answer:
-            raise DeviceTimeout(
-                f"the receipt printer on {self.port} did not answer status query DLE EOT {n}; "
-                "check that it is switched on and its cable is plugged in",
-                device=self.name,
-            )
+            raise self._link.timeout(f"did not answer status query DLE EOT {n}")
         if answer[0] & _FIXED_MASK != _FIXED_VALUE:
             raise FrameError(
                 f"the receipt printer on {self.port} answered DLE EOT {n} with "
-                f"0x{answer[0]:02X}, not a status byte; check the baud rate ({port.baudrate})",
+                f"0x{answer[0]:02X}, not a status byte; check the baud rate "
+                f"({self._link.baudrate})",
                 device=self.name,
             )
         return answer[0]
@@ -169,7 +136,10 @@ class EscPosPrinter(Closing):
         if status.state is PrinterState.NO_MEDIA:
             raise PaperOut(f"{when}: the {where} is out of paper; load a roll", device=self.name)
         if not status.ready:
-            raise DeviceBusy(f"{when}: the {where} is {status.detail}", device=self.name)
+            raise DeviceBusy(
+                f"{when}: the {where} is {status.detail}; wait a moment and retry",
+                device=self.name,
+            )
 
     def print_image(self, image: Image.Image, *, timeout: float) -> None:
         """Print ``image`` as a 1-bit raster, left-aligned, then feed and cut.
@@ -185,17 +155,14 @@ class EscPosPrinter(Closing):
             )
         deadline = time.monotonic() + timeout
         self._raise_unless_ready(self._status(deadline), "before printing")
-        self._write(_INIT)
+        self._link.write(_INIT)
         bitmap = image.convert("1")
         for top in range(0, bitmap.height, self.band_rows):
             band = bitmap.crop((0, top, bitmap.width, min(top + self.band_rows, bitmap.height)))
-            self._write(_raster(band))
+            self._link.write(_raster(band))
             if time.monotonic() >= deadline:
-                raise DeviceTimeout(
-                    f"printing on the receipt printer on {self.port} took over {timeout:g} s",
-                    device=self.name,
-                )
-        self._write(_FEED + _CUT)
+                raise self._link.timeout(f"printing took over {timeout:g} s")
+        self._link.write(_FEED + _CUT)
         self._raise_unless_ready(self._status(deadline), "after printing")
 
     def probe(self) -> DeviceInfo:
@@ -218,9 +185,7 @@ class EscPosPrinter(Closing):
 
     def close(self) -> None:
         """Release the serial port; safe to call twice."""
-        if self._serial is not None:
-            self._serial.close()
-            self._serial = None
+        self._link.close()
 
 
 def _raster(band: Image.Image) -> bytes:

@@ -25,7 +25,8 @@ import serial
 from PIL import Image, ImageDraw
 
 from hal.contracts import Closing
-from hal.exc import DeviceAbsent, DeviceTimeout, NoSignature
+from hal.exc import DeviceTimeout, NoSignature
+from hal.serial_port import SerialPort
 from hal.types import DeviceInfo, PenPoint, Signature, Stroke
 
 _FRAME_LEN = 5
@@ -162,40 +163,21 @@ class TopazPad(Closing):
         self.height = height
         self.render_size = render_size
         self.decoder = FrameDecoder()
-        try:
-            self._serial: serial.Serial | None = serial.Serial(
-                port,
-                baudrate=baudrate,
-                bytesize=serial.EIGHTBITS,
-                parity=serial.PARITY_ODD,
-                stopbits=serial.STOPBITS_ONE,
-                timeout=_POLL_SECONDS,
-            )
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceAbsent(
-                f"cannot open the signature pad's port {port}: {exc}; "
-                "check the pad's USB cable and the configured port",
-                device=name,
-            ) from exc
+        self._link = SerialPort(
+            port,
+            device=name,
+            label="signature pad",
+            advice="check the pad's USB cable and the configured port",
+            poll=_POLL_SECONDS,
+            baudrate=baudrate,
+            bytesize=serial.EIGHTBITS,
+            parity=serial.PARITY_ODD,
+            stopbits=serial.STOPBITS_ONE,
+        )
 
     def __repr__(self) -> str:
-        state = "open" if self._serial is not None else "closed"
+        state = "closed" if self._link.closed else "open"
         return f"<TopazPad {self.name} port={self.port} {state}>"
-
-    def _read(self) -> bytes:
-        """Whatever arrived within one poll interval (possibly nothing)."""
-        if self._serial is None:
-            raise DeviceAbsent(
-                f"the signature pad on {self.port} was closed; open it again", device=self.name
-            )
-        try:
-            return self._serial.read(max(1, self._serial.in_waiting))
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceAbsent(
-                f"reading the signature pad on {self.port} failed: {exc}; "
-                "check the pad's USB cable",
-                device=self.name,
-            ) from exc
 
     def probe(self) -> DeviceInfo:
         """Listen for the pad's frame stream; the pad has no identity command.
@@ -206,7 +188,7 @@ class TopazPad(Closing):
         deadline = time.monotonic() + _PROBE_SECONDS
         heard = b""
         while not heard and time.monotonic() < deadline:
-            heard = self._read()
+            heard = self._link.read()
         return DeviceInfo(
             name=self.name,
             model="Topaz-style serial signature pad",
@@ -226,15 +208,14 @@ class TopazPad(Closing):
         strokes so far if the pen is lifted; DeviceTimeout if the pen is still down,
         since a stroke cut off mid-way is no signature to seal.
         """
-        if self._serial is not None:
-            self._serial.reset_input_buffer()  # frames of a previous person are stale
+        self._link.reset_input()  # frames of a previous person are stale
         deadline = time.monotonic() + timeout
         strokes: list[Stroke] = []
         current: list[PenPoint] = []
         lifted_at = 0.0
         heard = False
         while True:
-            chunk = self._read()
+            chunk = self._link.read()
             now = time.monotonic()
             heard = heard or bool(chunk)
             for sample in self.decoder.feed(chunk):
@@ -271,6 +252,4 @@ class TopazPad(Closing):
 
     def close(self) -> None:
         """Release the serial port; safe to call twice."""
-        if self._serial is not None:
-            self._serial.close()
-            self._serial = None
+        self._link.close()

@@ -21,9 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from hal.contracts import Closing
-from hw_sim.faults import FaultSwitch
-from hw_sim.link import PtyLink
+from hw_sim.link import PtyDevice
 
 ESC = b"\x1b"
 CR = b"\r"
@@ -62,7 +60,7 @@ class Received:
     payload: bytes = b""
 
 
-class CardPrinterEmulator(FaultSwitch, Closing):
+class CardPrinterEmulator(PtyDevice):
     """Serve a simulated card printer on a pty; point the driver at :attr:`port`.
 
     ``hopper`` is the number of blank cards loaded.  ``out_dir`` receives every printed
@@ -107,17 +105,13 @@ class CardPrinterEmulator(FaultSwitch, Closing):
         self._panel: bytes | None = None
         self._job: bytes | None = None
         self._buffer = bytearray()
-        self._link = PtyLink(self._on_bytes, link_path=link_path, name="card-printer")
+        self._plug_in(link_path, "card-printer")
 
     def __repr__(self) -> str:
         return (
             f"<CardPrinterEmulator port={self.port} hopper={self.hopper} "
             f"status={self._status_word()} faults={sorted(self._faults)}>"
         )
-
-    @property
-    def port(self) -> str:
-        return self._link.port
 
     def load(self, cards: int) -> None:
         """Put ``cards`` more blank cards into the hopper."""
@@ -138,10 +132,6 @@ class CardPrinterEmulator(FaultSwitch, Closing):
         with self._lock:
             super().clear_faults()
             self._jammed = False
-
-    def close(self) -> None:
-        """Release the pty; safe to call twice."""
-        self._link.close()
 
     # -- the wire ---------------------------------------------------------------------
 

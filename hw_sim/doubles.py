@@ -49,14 +49,24 @@ from hal.types import (
     Signature,
     Tone,
 )
+from hw_sim.card_printer_emulator import PANEL_DOTS, PANEL_LINES
 from hw_sim.faults import FaultSwitch
-from hw_sim.fingerprints import MATCH_THRESHOLD, match_score, ridge_image, template_of
+from hw_sim.fingerprint_emulator import LIBRARY_SIZE
+from hw_sim.fingerprints import (
+    MATCH_THRESHOLD,
+    SCARRED_FAILURE_RATE,
+    match_score,
+    ridge_image,
+    template_of,
+)
 from hw_sim.fingers import FingerCondition
 from hw_sim.portraits import SimCamera
 from hw_sim.world import PAD_HEIGHT, PAD_WIDTH, Person, World
 
 #: The double's finger images: a quarter of the sensor's, which keeps tests quick.
 DOUBLE_FINGER_SIZE = (128, 144)
+#: A card's front as the printer takes it, width x height: the panel's lines by its dots.
+CARD_SIZE = (PANEL_LINES, PANEL_DOTS)
 
 
 class SimDevice(FaultSwitch):
@@ -108,7 +118,8 @@ class SimFingerprint(SimDevice):
         if finger.condition is FingerCondition.BANDAGED or "poor-image" in self.faults:
             raise PoorImage("too few feature points", device=self.name)
         if finger.condition is FingerCondition.SCARRED:
-            quality = rng.randint(10, 35) if rng.random() < 0.8 else rng.randint(40, 55)
+            poor = rng.random() < SCARRED_FAILURE_RATE
+            quality = rng.randint(10, 35) if poor else rng.randint(40, 55)
         else:
             quality = rng.randint(55, 95)
         width, height = DOUBLE_FINGER_SIZE
@@ -137,8 +148,10 @@ class SimFingerprint(SimDevice):
 
     def enrol(self, page: int, template: bytes) -> None:
         self.check()
-        if not 0 <= page < 200:
-            raise LibraryError(f"page {page} is outside the library (0..199)", device=self.name)
+        if not 0 <= page < LIBRARY_SIZE:
+            raise LibraryError(
+                f"page {page} is outside the library (0..{LIBRARY_SIZE - 1})", device=self.name
+            )
         self.library[page] = template
 
     def library_count(self) -> int:
@@ -221,8 +234,11 @@ class SimPrinter(SimDevice):
             self.printed.append(image.copy())
 
     def print_card(self, front: Image.Image, *, timeout: float) -> None:
-        if front.size != (1016, 648):
-            raise ValueError(f"card image is {front.size[0]}x{front.size[1]}, expected 1016x648")
+        if front.size != CARD_SIZE:
+            raise ValueError(
+                f"card image is {front.size[0]}x{front.size[1]}, "
+                f"expected {CARD_SIZE[0]}x{CARD_SIZE[1]}"
+            )
         self._print(front)
 
     def print_image(self, image: Image.Image, *, timeout: float) -> None:
@@ -290,19 +306,16 @@ class SimRtc(SimDevice):
     def set(self, when: datetime) -> None:
         self.check()
         self._clock.set(when)
-        self._faults.discard("osc-stopped")
+        with self._lock:
+            self._faults.discard("osc-stopped")
 
 
 def sim_devices(
     world: World, *, time_scale: float = 0.0, card_printer: bool = True, hopper: int = 100
 ) -> Devices:
     """Every device of a kit, as doubles over ``world``."""
-
-    def subject_seed() -> int | None:
-        return world.subject.seed if world.subject is not None else None
-
     return Devices(
-        camera=SimCamera(subject_seed),
+        camera=SimCamera(world.subject_seed),
         fingerprint=SimFingerprint(world, time_scale=time_scale),
         signature_pad=SimSignaturePad(world, time_scale=time_scale),
         panel=SimPanel(),

@@ -20,11 +20,15 @@ import struct
 import time
 from collections.abc import Callable
 
-from hal.contracts import Closing
-from hw_sim.faults import FaultSwitch
-from hw_sim.fingerprints import MATCH_THRESHOLD, match_score, ridge_image, template_of
+from hw_sim.fingerprints import (
+    MATCH_THRESHOLD,
+    SCARRED_FAILURE_RATE,
+    match_score,
+    ridge_image,
+    template_of,
+)
 from hw_sim.fingers import Finger, FingerCondition
-from hw_sim.link import PtyLink
+from hw_sim.link import PtyDevice
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +77,8 @@ _ERR_INVALID_REG = 0x1A
 
 _PACKET_SIZES = (32, 64, 128, 256)
 _BAUD_UNIT = 9600
-#: How often a SCARRED finger fails feature extraction.
-_SCARRED_FAILURE_RATE = 0.8
+#: Pages in the on-chip template library (0..LIBRARY_SIZE - 1).
+LIBRARY_SIZE = 200
 # ReadSysPara status word bits
 _STATUS_PASSWORD_OK = 1 << 2
 _STATUS_IMAGE_VALID = 1 << 3
@@ -94,7 +98,7 @@ def _code(code: int, tail: bytes = b"") -> _Reply:
     return bytes([code]) + tail, None
 
 
-class FingerprintEmulator(FaultSwitch, Closing):
+class FingerprintEmulator(PtyDevice):
     """A simulated R307 behind a pty; open :attr:`port` with any R30x driver.
 
     ``place(finger)`` puts a :class:`hw_sim.fingers.Finger` on the glass.  ``received``
@@ -114,7 +118,7 @@ class FingerprintEmulator(FaultSwitch, Closing):
         *,
         link_path: str | os.PathLike[str] | None = None,
         password: int = 0,
-        library_size: int = 200,
+        library_size: int = LIBRARY_SIZE,
         image_size: tuple[int, int] = (256, 288),
         timing: bool = False,
         address: int = 0xFFFFFFFF,
@@ -165,8 +169,7 @@ class FingerprintEmulator(FaultSwitch, Closing):
             _READ_INDEX_TABLE: self._read_index_table,
             _AURA_LED_CONFIG: self._aura_led_config,
         }
-        self._link = PtyLink(self._on_bytes, link_path=link_path, name="fingerprint")
-        self.port = self._link.port
+        self._plug_in(link_path, "fingerprint")
 
     def __repr__(self) -> str:
         faults = ",".join(sorted(self._faults)) or "none"
@@ -174,10 +177,6 @@ class FingerprintEmulator(FaultSwitch, Closing):
             f"<FingerprintEmulator port={self.port} baud={self.baudrate} "
             f"library={len(self._library)}/{self.library_size} faults={faults}>"
         )
-
-    def close(self) -> None:
-        """Stop answering and release the pty; safe to call twice."""
-        self._link.close()
 
     # -- the world's side --------------------------------------------------------------
 
@@ -318,7 +317,7 @@ class FingerprintEmulator(FaultSwitch, Closing):
             return _code(_ERR_FEW_FEATURES)
         if finger.condition is FingerCondition.SCARRED:
             luck = random.Random(f"scar:{finger.person_seed}:{finger.position}:{capture}")
-            if luck.random() < _SCARRED_FAILURE_RATE:
+            if luck.random() < SCARRED_FAILURE_RATE:
                 return _code(_ERR_MESSY)
         self._chars[buffer] = template_of(finger.person_seed, finger.position, capture)
         return _code(_OK)

@@ -37,6 +37,8 @@ TEMPLATE_SIZE = 512
 MATCH_THRESHOLD = 60
 #: The highest score match_score gives.
 MAX_SCORE = 300
+#: How often a SCARRED finger's capture is too poor to use (emulator and double alike).
+SCARRED_FAILURE_RATE = 0.8
 
 #: How far a finger lands from its usual place on the glass, in pixels, per axis.
 _MAX_SHIFT = 8

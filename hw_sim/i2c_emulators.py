@@ -336,6 +336,8 @@ LIPO_CURVE: tuple[tuple[float, float], ...] = (
 _VCELL, _SOC, _VERSION, _CRATE, _CMD = 0x02, 0x04, 0x08, 0x16, 0xFE
 _MAX17048_READ_ONLY = frozenset({_VCELL, _SOC, _VERSION, _CRATE})
 _MAX17048_RESET = 0x5400
+#: The writable registers at power-on: MODE, CONFIG, VALRT, STATUS.
+_MAX17048_POWER_ON: dict[int, int] = {0x06: 0x0000, 0x0C: 0x971C, 0x14: 0x00FF, 0x1A: 0x0100}
 
 
 class MAX17048Model(RegisterModel):
@@ -364,7 +366,7 @@ class MAX17048Model(RegisterModel):
         self._percent = percent
         self._rate = -drain_per_hour
         self._since = clock()
-        self.registers: dict[int, int] = {0x06: 0x0000, 0x0C: 0x971C, 0x14: 0x00FF, 0x1A: 0x0100}
+        self.registers = dict(_MAX17048_POWER_ON)
 
     @property
     def percent(self) -> float:
@@ -440,7 +442,7 @@ class MAX17048Model(RegisterModel):
             value = int.from_bytes(data[offset : offset + 2], "big")
             if target == _CMD and value == _MAX17048_RESET:
                 # the chip resets at once and never acknowledges the command
-                self.registers = {0x06: 0x0000, 0x0C: 0x971C, 0x14: 0x00FF, 0x1A: 0x0100}
+                self.registers = dict(_MAX17048_POWER_ON)
                 raise _no_answer()
             if target not in _MAX17048_READ_ONLY:
                 self.registers[target] = value
@@ -536,9 +538,9 @@ class DS3231Model(RegisterModel):
             ]
         )
 
-    def _byte(self, register: int) -> int:
+    def _byte(self, register: int, time_registers: bytes) -> int:
         if register < 7:
-            return self._time_registers()[register]
+            return time_registers[register]
         if register == _DS3231_TEMP:
             return round(self.temperature * 4) >> 2 & 0xFF
         if register == _DS3231_TEMP + 1:
@@ -546,8 +548,13 @@ class DS3231Model(RegisterModel):
         return self.registers[register]
 
     def _read(self, register: int, count: int) -> bytes:
-        # the chip auto-increments its register pointer, wrapping after the last
-        return bytes(self._byte((register + step) % _DS3231_REGISTERS) for step in range(count))
+        # the chip auto-increments its register pointer, wrapping after the last, and reads
+        # the time from a copy taken as the read starts, so a burst never tears at a second
+        time_registers = self._time_registers()
+        return bytes(
+            self._byte((register + step) % _DS3231_REGISTERS, time_registers)
+            for step in range(count)
+        )
 
     def _write(self, register: int, data: bytes) -> None:
         time_registers = bytearray(self._time_registers())

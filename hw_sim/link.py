@@ -8,6 +8,7 @@ published under a stable name (a symlink), so other programs can find it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pty
 import select
@@ -18,9 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hal.contracts import Closing
+from hw_sim.faults import FaultSwitch
 
 #: How long the serving thread sleeps in select() before checking its stop flag.
 _POLL_SECONDS = 0.05
+#: How long close() waits for the serving thread to finish the chunk it is handling.
+_JOIN_SECONDS = 1.0
+
+_log = logging.getLogger(__name__)
 
 
 class PtyLink(Closing):
@@ -59,8 +65,10 @@ class PtyLink(Closing):
         return f"<PtyLink {self.name} port={self.port}>"
 
     def send(self, data: bytes) -> None:
-        """Write bytes towards the driver, as the device would."""
+        """Write bytes towards the driver, as the device would; nothing once closed."""
         with self._send_lock:
+            if self._stop.is_set():
+                return  # closed: the descriptor may already belong to another file
             view = memoryview(data)
             while view:
                 try:
@@ -86,9 +94,37 @@ class PtyLink(Closing):
         if self._stop.is_set():
             return
         self._stop.set()
-        self._thread.join(timeout=1.0)
+        self._thread.join(timeout=_JOIN_SECONDS)
+        if self._thread.is_alive():
+            _log.warning("%s: serving thread still busy after %s s; closing", self, _JOIN_SECONDS)
         for fd in (self._master, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
         if self.link_path and self.link_path.is_symlink():
             self.link_path.unlink()
+
+
+class PtyDevice(FaultSwitch, Closing):
+    """Mixin of a serial emulator: its fault switch, its :class:`PtyLink` and :attr:`port`.
+
+    A subclass sets up its own state first and calls :meth:`_plug_in` last, since the
+    link hands it the driver's bytes (:meth:`_on_bytes`) from its own thread at once.
+    """
+
+    _link: PtyLink
+
+    @property
+    def port(self) -> str:
+        """The pty path a driver opens, as it would open the real part's port."""
+        return self._link.port
+
+    def _plug_in(self, link_path: str | os.PathLike[str] | None, name: str) -> None:
+        self._link = PtyLink(self._on_bytes, link_path=link_path, name=name)
+
+    def _on_bytes(self, chunk: bytes) -> None:
+        """What the device makes of bytes the driver wrote."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the pty; safe to call twice."""
+        self._link.close()

@@ -15,9 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from hal.contracts import Closing
-from hw_sim.faults import FaultSwitch
-from hw_sim.link import PtyLink
+from hw_sim.link import PtyDevice
 
 _log = logging.getLogger(__name__)
 
@@ -55,7 +53,7 @@ class Command:
     args: tuple[int, ...] = ()
 
 
-class ReceiptPrinterEmulator(FaultSwitch, Closing):
+class ReceiptPrinterEmulator(PtyDevice):
     """The printer's end of a pty; a driver opens ``.port``.
 
     ``received`` lists every decoded command, ``unknown`` the raw bytes of what the
@@ -75,8 +73,7 @@ class ReceiptPrinterEmulator(FaultSwitch, Closing):
         self.received: list[Command] = []
         self.unknown: list[bytes] = []
         self.printed: list[Image.Image] = []
-        self._link = PtyLink(self._on_bytes, link_path=link_path, name="receipt-printer")
-        self.port = self._link.port
+        self._plug_in(link_path, "receipt-printer")
 
     def __repr__(self) -> str:
         return (
@@ -215,7 +212,3 @@ class ReceiptPrinterEmulator(FaultSwitch, Closing):
             page.paste(band, (0, top))
             top += band.height
         return page
-
-    def close(self) -> None:
-        """Release the pty; safe to call twice."""
-        self._link.close()

@@ -14,9 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from hal.contracts import Closing
-from hw_sim.faults import FaultSwitch
-from hw_sim.link import PtyLink
+from hw_sim.link import PtyDevice
 
 _log = logging.getLogger(__name__)
 
@@ -44,7 +42,7 @@ def encode_frame(x: int, y: int, *, in_range: bool, touching: bool) -> bytes:
     return bytes((head, x & _LOW7, x >> 7, y & _LOW7, y >> 7))
 
 
-class SignaturePadEmulator(FaultSwitch, Closing):
+class SignaturePadEmulator(PtyDevice):
     """The pad's end of a pty; a driver opens ``.port``.
 
     ``sample_hz`` is the pad's frame rate; ``speed`` replays faster than real time
@@ -74,8 +72,7 @@ class SignaturePadEmulator(FaultSwitch, Closing):
         self._thread: threading.Thread | None = None
         self.sent_frames = 0
         self.received: list[bytes] = []
-        self._link = PtyLink(self._on_bytes, link_path=link_path, name="signature-pad")
-        self.port = self._link.port
+        self._plug_in(link_path, "signature-pad")
 
     def __repr__(self) -> str:
         return (
@@ -155,4 +152,4 @@ class SignaturePadEmulator(FaultSwitch, Closing):
     def close(self) -> None:
         """Stop the replay and release the pty; safe to call twice."""
         self.idle()
-        self._link.close()
+        super().close()

@@ -83,7 +83,7 @@ class WiredKit(Closing):
         self.clock = DS3231Model(start=world.clock.now(), clock=self._world_seconds)
         self.bus = RegisterBus([self.display, self.battery, self.clock])
         self.pin_factory = MockFactory()
-        self.camera = SimCamera(self._subject_seed)
+        self.camera = SimCamera(world.subject_seed)
         self._closing.callback(self.camera.close)
         self._closing.callback(self.pin_factory.reset)
         self._closing.callback(self.bus.close)
@@ -118,10 +118,6 @@ class WiredKit(Closing):
 
     def _world_seconds(self) -> float:
         return self.world.clock.now().timestamp()
-
-    def _subject_seed(self) -> int | None:
-        subject = self.world.subject
-        return subject.seed if subject is not None else None
 
     def present_finger(self, position: FingerPosition | None) -> bool:
         """The subject puts the finger asked for on the glass (a fresh capture each time).

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from hal.types import TEN_FINGERS, FingerPosition
+from hal.types import FingerPosition
 from hw_sim.fingers import Finger, FingerCondition
 
 #: Kabupaten Blitar (3505), Jawa Timur (35): the seed's outreach area.  The district and
@@ -89,24 +89,23 @@ class SimClock:
     """
 
     def __init__(self, start: datetime, *, speed: float = 1.0) -> None:
-        self._start = start
+        self._start = start  # the time at _origin, steps included
         self._speed = speed
         self._origin = time.monotonic()
-        self._offset = timedelta()
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
         with self._lock:
             elapsed = (time.monotonic() - self._origin) * self._speed
-            return self._start + self._offset + timedelta(seconds=elapsed)
+            return self._start + timedelta(seconds=elapsed)
 
     def step(self, seconds: float) -> None:
         with self._lock:
-            self._offset += timedelta(seconds=seconds)
+            self._start += timedelta(seconds=seconds)
 
     def set(self, when: datetime) -> None:
         with self._lock:
-            self._start, self._offset, self._origin = when, timedelta(), time.monotonic()
+            self._start, self._origin = when, time.monotonic()
 
 
 class SimBattery:
@@ -153,7 +152,6 @@ class World:
         clock_speed: float = 1.0,
     ) -> None:
         self.seed = seed
-        self._rng = random.Random(seed)
         self.clock = SimClock(start or datetime(2026, 11, 23, 1, 30, tzinfo=UTC), speed=clock_speed)
         self.battery = SimBattery(self.clock)
         self._serials: dict[str, int] = {}
@@ -209,6 +207,11 @@ class World:
     @subject.setter
     def subject(self, who: Person | SimOfficer | None) -> None:
         self._subject = who
+
+    def subject_seed(self) -> int | None:
+        """The seed of whoever stands in front (what the camera photographs), or None."""
+        subject = self.subject
+        return subject.seed if subject is not None else None
 
     def follow(self, who: Callable[[], Person | SimOfficer | None] | None) -> None:
         """Let ``who()`` decide who stands in front, at the moment a device looks.
@@ -271,9 +274,6 @@ class World:
         key = (subject.seed, int(position))
         self._captures[key] = count = self._captures.get(key, -1) + 1
         return Finger(subject.seed, int(position), condition, count)
-
-    def finger_conditions(self, person: Person) -> dict[FingerPosition, FingerCondition]:
-        return {position: person.condition(int(position)) for position in TEN_FINGERS}
 
 
 def _hands(rng: random.Random) -> dict[int, FingerCondition]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.errors import RecordError, StorageError
-from storage.files import CERTIFICATE_NAME, RECORD_SUFFIX
+from storage.files import CERTIFICATE_NAME, RECORD_SUFFIX, write_atomic
 from storage.keys import AUTHORITY_PUBLIC_FILE, Authority, AuthorityPublic
 from storage.model import Enrolment, Resident
 from storage.record import RecordHeader, open_record, read_header
@@ -136,6 +136,16 @@ def _certificate_failed(folder: Path, exc: CertificateError) -> KitReport:
     return KitReport(folder, ChainReport(kit_id=UNKNOWN_KIT, problems=[(CERTIFICATE_NAME, exc)]))
 
 
+def verify_items(
+    folder: Path, items: list[tuple[str, bytes]], certificate: bytes, authority: AuthorityPublic
+) -> KitReport:
+    """Named records of one kit (a collector's, say) verified as a chain from ``certificate``."""
+    try:
+        return KitReport(folder, Verifier(authority).verify_chain(items, certificate))
+    except CertificateError as exc:
+        return _certificate_failed(folder, exc)
+
+
 def verify_kit_folder(folder: Path, authority: AuthorityPublic) -> KitReport:
     """A kit's records folder verified as a chain from its certificate."""
     try:
@@ -190,24 +200,28 @@ def open_record_file(path: str | os.PathLike[str], authority: Authority) -> Open
     path = Path(path)
     if not path.is_file():
         raise WrongPath(f"record file {path} does not exist")
-    data = path.read_bytes()
     cert_path = path.parent / CERTIFICATE_NAME
+    certificate = cert_path.read_bytes() if cert_path.is_file() else None
+    return open_verified(path, path.read_bytes(), certificate, authority)
+
+
+def open_verified(
+    path: Path, data: bytes, certificate: bytes | None, authority: Authority
+) -> OpenedRecord:
+    """Decrypt record ``data``; given its kit's ``certificate``, its signature is checked first.
+
+    ``path`` only names the record in the result.  Raises a RecordError leaf when the
+    record does not verify or its body does not open.
+    """
     signed_by = None
-    if cert_path.is_file():
-        verifier = Verifier(authority.public)
-        certificate = verifier.certificate(cert_path.read_bytes())
-        header = verifier.verify_record(data, certificate)
-        signed_by = certificate.kit_id
-    else:
+    if certificate is None:
         header = read_header(data)
+    else:
+        verifier = Verifier(authority.public)
+        kit = verifier.certificate(certificate)
+        header = verifier.verify_record(data, kit)
+        signed_by = kit.kit_id
     return OpenedRecord(path, header, open_record(data, authority), signed_by)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Decrypted biometrics are written readable by their owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
 
 
 def export_images(enrolment: Enrolment, out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -222,7 +236,7 @@ def export_images(enrolment: Enrolment, out_dir: str | os.PathLike[str]) -> list
     written = []
     for name, data in images:
         if data is not None:
-            _write_private(folder / name, data)
+            write_atomic(folder / name, data, replace=True)  # 0600: biometrics in clear
             written.append(folder / name)
     return written
 

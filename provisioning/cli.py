@@ -9,9 +9,10 @@ traceback; tracebacks never show local variables, which could hold private keys.
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,7 +28,7 @@ from rich.text import Text
 from provisioning import checks
 from provisioning import collect as collecting
 from provisioning import flash as flashing
-from provisioning.collector import CollectorDB
+from provisioning.collector import CollectorDB, CollectorError
 from provisioning.framing import FramedPort, LinkError
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
 from storage.errors import RecordError, StorageError
@@ -90,15 +91,48 @@ def _mode(path: Path) -> str:
     return f"{stat.S_IMODE(path.stat().st_mode):04o}"
 
 
-def _table(title: str, *columns: str) -> Table:
+def _show(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Print a table; cells as plain text, None as "-"."""
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
-    return table
+    for cells in rows:
+        table.add_row(*(Text("-" if cell is None else str(cell)) for cell in cells))
+    out.print(table)
 
 
-def _row(table: Table, *cells: object) -> None:
-    table.add_row(*(Text("-" if cell is None else str(cell)) for cell in cells))
+@contextmanager
+def _problems(what: object, *kinds: type[Exception], named: bool = False) -> Iterator[None]:
+    """User errors exit 2 (`_user_errors`); ``kinds`` are problems: one line naming
+    ``what`` (with the exception's type when ``named``), exit 1."""
+    try:
+        with _user_errors():
+            yield
+    except kinds as exc:
+        reason = f"{type(exc).__name__}: {exc}" if named else str(exc)
+        _say(err, f"jemput-prov: {what}: {reason}", "red")
+        raise typer.Exit(EXIT_PROBLEMS) from None
+
+
+def _private_keys(folder: Path) -> Authority:
+    """The authority's private keys, or one line and exit 2."""
+    with _user_errors():
+        return checks.load_authority(folder)
+
+
+@contextmanager
+def _collector(db: Path) -> Iterator[CollectorDB]:
+    """An existing collector database (call inside `_user_errors`)."""
+    if not db.is_file():
+        raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
+    try:
+        store = CollectorDB(db)
+    except sqlite3.DatabaseError as exc:
+        raise checks.WrongPath(
+            f"{db} is not a collector database ({exc}): give the file `jemput-prov collect` made"
+        ) from None
+    with store:
+        yield store
 
 
 @authority_app.command("init")
@@ -151,34 +185,27 @@ def verify(
     with _user_errors():
         public = checks.load_authority_public(authority)
         if path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
-            with CollectorDB(path) as db:
+            with _collector(path) as db:
                 reports = db.verify(public)
         else:
             reports = checks.verify_path(path, public)
     demo = "DEMO " if public.demo else ""
-    table = _table(
+    _show(
         f"{demo}authority {public.name!r}, kid {public.kid.hex()}",
-        "kit",
-        "records",
-        "first",
-        "last",
-        "gaps",
-        "problems",
-        "folder",
+        ("kit", "records", "first", "last", "gaps", "problems", "folder"),
+        (
+            (
+                r.chain.kit_id,
+                r.chain.count,
+                r.chain.first,
+                r.chain.last,
+                _gaps(r.chain.gaps),
+                len(r.chain.problems),
+                r.folder,
+            )
+            for r in reports
+        ),
     )
-    for report in reports:
-        chain = report.chain
-        _row(
-            table,
-            chain.kit_id,
-            chain.count,
-            chain.first,
-            chain.last,
-            _gaps(chain.gaps),
-            len(chain.problems),
-            report.folder,
-        )
-    out.print(table)
     if public.demo:
         _say(out, "DEMO authority: these records are not real enrolments.", "bold yellow")
     problems = [problem for report in reports for problem in report.problems]
@@ -191,51 +218,57 @@ def verify(
     _say(out, f"all {records} record(s) of {len(reports)} kit(s) verify", "bold green")
 
 
-def _header_rows(table: Table, header: RecordHeader) -> None:
-    _row(table, "kit", header.kit_id)
-    _row(table, "seq", header.seq)
-    _row(table, "sealed at", header.sealed_at.isoformat())
-    _row(table, "officer", header.officer_id)
-    _row(table, "worklist ref", header.worklist_ref or "walk-in")
-    _row(table, "captured", ", ".join(m.value for m in header.captured) or "nothing")
-    _row(table, "print card", "yes" if header.print_card else "no")
+Fields = list[tuple[str, object]]
 
 
-def _body_rows(table: Table, enrolment: Enrolment) -> None:
+def _header_fields(header: RecordHeader) -> Fields:
+    return [
+        ("kit", header.kit_id),
+        ("seq", header.seq),
+        ("sealed at", header.sealed_at.isoformat()),
+        ("officer", header.officer_id),
+        ("worklist ref", header.worklist_ref or "walk-in"),
+        ("captured", ", ".join(m.value for m in header.captured) or "nothing"),
+        ("print card", "yes" if header.print_card else "no"),
+    ]
+
+
+def _body_fields(enrolment: Enrolment) -> Fields:
     resident = enrolment.resident
-    _row(table, "NIK", resident.nik)
-    _row(table, "name", resident.name)
-    _row(table, "sex", resident.sex.value)
-    _row(table, "born", f"{resident.birth_place}, {resident.birth_date.isoformat()}")
     rt_rw = f"RT/RW {resident.rt_rw}" if resident.rt_rw else ""
-    _row(table, "address", " ".join(part for part in (resident.address, rt_rw) if part))
     place = (resident.village, resident.district, resident.regency, resident.province)
-    _row(table, "village", ", ".join(part for part in place if part))
-    _row(table, "religion", resident.religion)
-    _row(table, "marital status", resident.marital_status)
-    _row(table, "occupation", resident.occupation)
-    _row(table, "blood type", resident.blood_type)
-    _row(table, "citizenship", resident.citizenship)
-    _row(table, "started at", enrolment.started_at.isoformat())
     face = enrolment.face_jpeg
-    _row(table, "face", f"JPEG, {len(face)} bytes" if face is not None else "none")
     strokes = enrolment.signature_strokes
     points = sum(len(stroke) for stroke in strokes)
-    _row(table, "signature", f"{len(strokes)} stroke(s), {points} point(s)")
+    fields: Fields = [
+        ("NIK", resident.nik),
+        ("name", resident.name),
+        ("sex", resident.sex.value),
+        ("born", f"{resident.birth_place}, {resident.birth_date.isoformat()}"),
+        ("address", " ".join(part for part in (resident.address, rt_rw) if part)),
+        ("village", ", ".join(part for part in place if part)),
+        ("religion", resident.religion),
+        ("marital status", resident.marital_status),
+        ("occupation", resident.occupation),
+        ("blood type", resident.blood_type),
+        ("citizenship", resident.citizenship),
+        ("started at", enrolment.started_at.isoformat()),
+        ("face", f"JPEG, {len(face)} bytes" if face is not None else "none"),
+        ("signature", f"{len(strokes)} stroke(s), {points} point(s)"),
+    ]
     if enrolment.voids is not None:
-        _row(table, "voids", f"record {enrolment.voids}: {enrolment.void_reason}")
-    _row(table, "approvals", ", ".join(enrolment.approvals) or "none")
+        fields.append(("voids", f"record {enrolment.voids}: {enrolment.void_reason}"))
+    fields.append(("approvals", ", ".join(enrolment.approvals) or "none"))
+    return fields
 
 
-def _finger_table(enrolment: Enrolment) -> Table:
-    table = _table("fingers", "pos", "finger", "quality or exception")
+def _finger_rows(enrolment: Enrolment) -> Iterator[tuple[object, ...]]:
     for finger in enrolment.fingers:
         if finger.exception is None:
             result = f"quality {finger.quality}"
         else:
             result = f"exception: {finger.exception}, approved by {finger.approved_by or '-'}"
-        _row(table, finger.position, checks.position_name(finger.position), result)
-    return table
+        yield finger.position, checks.position_name(finger.position), result
 
 
 @app.command("open")
@@ -261,27 +294,18 @@ def open_command(
     With a kit.cert beside the record its signature is checked first.  Exits 1 when the
     record does not verify or its body does not open.
     """
-    with _user_errors():
-        private = checks.load_authority(authority)
-    try:
-        with _user_errors():
-            if record.suffix == checks.COLLECTOR_SUFFIX:
-                if kit is None or seq is None:
-                    raise checks.WrongPath(
-                        f"{record} is a collector database: give --kit and --seq"
-                    )
-                with CollectorDB(record) as db:
-                    opened = db.open_record(kit, seq, private)
-            else:
-                opened = checks.open_record_file(record, private)
-    except RecordError as exc:
-        _say(err, f"jemput-prov: {record}: {type(exc).__name__}: {exc}", "red")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    table = _table(f"record {record}", "field", "value")
-    _header_rows(table, opened.header)
-    _body_rows(table, opened.enrolment)
-    out.print(table)
-    out.print(_finger_table(opened.enrolment))
+    private = _private_keys(authority)
+    with _problems(record, RecordError, CollectorError, named=True):
+        if record.suffix == checks.COLLECTOR_SUFFIX:
+            if kit is None or seq is None:
+                raise checks.WrongPath(f"{record} is a collector database: give --kit and --seq")
+            with _collector(record) as db:
+                opened = db.open_record(kit, seq, private)
+        else:
+            opened = checks.open_record_file(record, private)
+    fields = [*_header_fields(opened.header), *_body_fields(opened.enrolment)]
+    _show(f"record {record}", ("field", "value"), fields)
+    _show("fingers", ("pos", "finger", "quality or exception"), _finger_rows(opened.enrolment))
     if opened.signed_by is None:
         _say(out, "signature NOT checked: no kit.cert beside the record", "bold yellow")
     else:
@@ -311,10 +335,11 @@ def worklist_check(
         _say(out, "fix them in the spreadsheet and export the CSV again")
         raise typer.Exit(EXIT_PROBLEMS) from None
     _say(out, f"{len(residents)} resident(s) in {csv_path}", "green")
-    table = _table("per village", "regency", "district", "village", "residents")
-    for regency, district, village, count in checks.village_summary(residents):
-        _row(table, regency, district, village, count)
-    out.print(table)
+    _show(
+        "per village",
+        ("regency", "district", "village", "residents"),
+        checks.village_summary(residents),
+    )
 
 
 PortArgument = Annotated[
@@ -324,14 +349,10 @@ DbOption = Annotated[Path, typer.Option("--db", help="The collector database (SQ
 
 
 @contextmanager
-def _kit_errors(port: str) -> Iterator[None]:
-    """A kit that refuses, a cable pulled, a wrong device: one line naming it, exit 1."""
-    try:
-        with _user_errors():
-            yield
-    except (LinkError, RecordError, StorageError) as exc:
-        _say(err, f"jemput-prov: {port}: {exc}", "red")
-        raise typer.Exit(EXIT_PROBLEMS) from None
+def _kit_link(port: str) -> Iterator[FramedPort]:
+    """The kit's port; a kit that refuses, a cable pulled, a wrong device: one line, exit 1."""
+    with _problems(port, LinkError, RecordError, StorageError), FramedPort(port=port) as link:
+        yield link
 
 
 @app.command("flash")
@@ -349,17 +370,12 @@ def flash_command(
 
     Refused while the kit holds records no collection has receipted.
     """
-    with _user_errors():
-        private = checks.load_authority(authority)
-    try:
-        with _user_errors():
-            staff = flashing.load_officers(officers)
-            residents = load_worklist(worklist)
-            rules = flashing.load_policy(policy)
-    except (WorklistError, flashing.FlashInputError) as exc:
-        _say(err, f"jemput-prov: nothing flashed: {exc}", "red")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    with _kit_errors(port), FramedPort(port=port) as link:
+    private = _private_keys(authority)
+    with _problems("nothing flashed", WorklistError, flashing.FlashInputError):
+        staff = flashing.load_officers(officers)
+        residents = load_worklist(worklist)
+        rules = flashing.load_policy(policy)
+    with _kit_link(port) as link:
         done = flashing.flash(
             link,
             private,
@@ -383,8 +399,7 @@ def collect_command(port: PortArgument, authority: AuthorityOption, db: DbOption
 
     Resumable: a cut cable loses nothing; run it again to finish.
     """
-    with _user_errors():
-        private = checks.load_authority(authority)
+    private = _private_keys(authority)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -393,8 +408,7 @@ def collect_command(port: PortArgument, authority: AuthorityOption, db: DbOption
     )
     started = time.monotonic()
     with (
-        _kit_errors(port),
-        FramedPort(port=port) as link,
+        _kit_link(port) as link,
         CollectorDB(db) as store,
         Progress(*columns, console=out, transient=True) as bar,
     ):
@@ -423,22 +437,17 @@ def collect_command(port: PortArgument, authority: AuthorityOption, db: DbOption
 @app.command("status")
 def status_command(port: PortArgument, authority: AuthorityOption) -> None:
     """The kit's records, uncollected count, card stock and clock."""
-    with _user_errors():
-        private = checks.load_authority(authority)
-    with _kit_errors(port), FramedPort(port=port) as link:
+    private = _private_keys(authority)
+    with _kit_link(port) as link:
         facts = collecting.status(link, private)
-    table = _table(f"kit {facts['kit_id']} on {port}", "field", "value")
-    for name, value in facts.items():
-        _row(table, name, value)
-    out.print(table)
+    _show(f"kit {facts['kit_id']} on {port}", ("field", "value"), facts.items())
 
 
 @app.command("settime")
 def settime_command(port: PortArgument, authority: AuthorityOption) -> None:
     """Set the kit's clock to this computer's time (UTC)."""
-    with _user_errors():
-        private = checks.load_authority(authority)
-    with _kit_errors(port), FramedPort(port=port) as link:
+    private = _private_keys(authority)
+    with _kit_link(port) as link:
         when = collecting.set_time(link, private, datetime.now(UTC))
     _say(out, f"kit clock set to {when.isoformat()}", "green")
 
@@ -446,14 +455,14 @@ def settime_command(port: PortArgument, authority: AuthorityOption) -> None:
 @app.command("selftest")
 def selftest_command(port: PortArgument, authority: AuthorityOption) -> None:
     """Run the kit's self-test remotely; exits 1 naming each broken part."""
-    with _user_errors():
-        private = checks.load_authority(authority)
-    with _kit_errors(port), FramedPort(port=port) as link:
+    private = _private_keys(authority)
+    with _kit_link(port) as link:
         verdicts = collecting.selftest(link, private)
-    table = _table(f"selftest on {port}", "device", "ok", "detail")
-    for verdict in verdicts:
-        _row(table, verdict["device"], "ok" if verdict["ok"] else "FAULT", verdict["detail"])
-    out.print(table)
+    _show(
+        f"selftest on {port}",
+        ("device", "ok", "detail"),
+        ((v["device"], "ok" if v["ok"] else "FAULT", v["detail"]) for v in verdicts),
+    )
     if not all(verdict["ok"] for verdict in verdicts):
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -471,22 +480,17 @@ def report_command(
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
 ) -> None:
     """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins."""
-    with _user_errors():
-        if not db.is_file():
-            raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
+    with _problems("nothing reported", WorklistError):
         residents = load_worklist(worklist) if worklist is not None else None
-        with CollectorDB(db) as store:
+        with _collector(db) as store:
             rows = build_report(store, residents)
     if fmt is ReportFormat.CSV:
         out.out(to_csv(rows), end="", highlight=False)
     elif fmt is ReportFormat.JSON:
         out.out(to_json(rows), highlight=False)
     else:
-        table = _table(f"coverage in {db}", *COLUMNS)
-        for row in rows:
-            cells = row.as_map()
-            _row(table, *(cells[column] for column in COLUMNS))
-        out.print(table)
+        cells = (row.as_map() for row in rows)
+        _show(f"coverage in {db}", COLUMNS, ([c[column] for column in COLUMNS] for c in cells))
 
 
 @app.command("export")
@@ -495,11 +499,8 @@ def export_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the files and manifest.")],
 ) -> None:
     """Write the collected records as files (one folder per kit chain) with manifest.json."""
-    with _user_errors():
-        if not db.is_file():
-            raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
-        with CollectorDB(db) as store:
-            manifest = store.export(out_dir)
+    with _user_errors(), _collector(db) as store:
+        manifest = store.export(out_dir)
     _say(out, f"exported to {out_dir}; manifest {manifest}", "green")
 
 

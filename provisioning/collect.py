@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from provisioning import protocol as p
@@ -24,6 +23,12 @@ from storage.certificate import Certificate
 from storage.errors import RecordError
 from storage.keys import Authority
 from storage.verify import BrokenChain, Verifier
+
+#: The next step after a kit answered what it should not: what was verified is kept.
+_RETRY = (
+    "no receipt was sent; run collect again, and if it repeats, keep the database and "
+    "report the kit"
+)
 
 
 @dataclass
@@ -94,15 +99,21 @@ def collect(
             data = _fetch(client, number, sizes[number], state, progress)
             header = verifier.verify_record(data, certificate)
             if header.seq != number:
-                raise BrokenChain(f"the kit sent record {header.seq} for {number}", seq=number)
+                raise BrokenChain(
+                    f"the kit sent record {header.seq} for {number}: {_RETRY}", seq=number
+                )
             before = certificate.digest if number == 1 else db.digest(chain, number - 1)
             if header.prev != before:
-                raise BrokenChain(f"record {number} does not link to the one before", seq=number)
+                raise BrokenChain(
+                    f"record {number} does not link to the one before: {_RETRY}", seq=number
+                )
             new += db.add_record(chain, header, data)
             state.done += 1
             progress(state)
     if head.seq and db.digest(chain, head.seq) != head.digest:
-        raise BrokenChain(f"record {head.seq} differs from the head the kit signed", seq=head.seq)
+        raise BrokenChain(
+            f"record {head.seq} differs from the head the kit signed: {_RETRY}", seq=head.seq
+        )
     collection = db.add_collection(chain, head, ledger.signed)
     receipted = False
     if head.seq:
@@ -145,7 +156,7 @@ def _fetch(
         result = client.call(p.GET, {"seq": seq, "offset": offset, "length": p.CHUNK}).result
         chunk = result["data"]
         if result["seq"] != seq or result["offset"] != offset or not chunk:
-            raise RecordError(f"the kit answered record {seq} out of order", seq=seq)
+            raise RecordError(f"the kit answered record {seq} out of order: {_RETRY}", seq=seq)
         parts.append(chunk)
         offset += len(chunk)
         state.bytes += len(chunk)
@@ -166,7 +177,3 @@ def set_time(port: FramedPort, authority: Authority, when: datetime) -> datetime
 def selftest(port: FramedPort, authority: Authority) -> list[dict[str, Any]]:
     client, _, _ = connect(port, authority)
     return list(client.call(p.SELFTEST).result["verdicts"])
-
-
-def open_port(path: str | Path) -> FramedPort:
-    return FramedPort(port=str(path))

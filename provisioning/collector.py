@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from provisioning.checks import KitReport, OpenedRecord
+from provisioning.checks import KitReport, OpenedRecord, open_verified, verify_items
 from provisioning.protocol import answer_body
 from storage.certificate import Certificate
 from storage.errors import StorageError
+from storage.files import CERTIFICATE_NAME, record_name
 from storage.keys import Authority, AuthorityPublic
-from storage.record import RecordHeader, open_record, record_hash
-from storage.verify import BrokenChain, Verifier
+from storage.record import RecordHeader, record_hash
+from storage.verify import BrokenChain
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chains (cert_digest BLOB PRIMARY KEY, kit_id TEXT NOT NULL,
@@ -53,6 +54,11 @@ class Chain:
     region: str
     cert: bytes
 
+    @property
+    def folder(self) -> str:
+        """The chain's folder name in `verify` output and in an export."""
+        return f"{self.kit_id}-{self.digest.hex()[:8]}"
+
 
 @dataclass(frozen=True)
 class Head:
@@ -64,8 +70,9 @@ class Head:
 
 @dataclass(frozen=True)
 class CollectedRecord:
-    """A record's header facts as the report counts them."""
+    """A record's header facts as the report counts them; ``chain`` is its certificate digest."""
 
+    chain: bytes
     kit_id: str
     seq: int
     worklist_ref: str | None
@@ -167,13 +174,13 @@ class CollectorDB:
 
     def collected(self) -> list[CollectedRecord]:
         rows = self._db.execute(
-            "SELECT c.kit_id, r.seq, r.worklist_ref, r.walk_in, r.excepted, r.voids, "
+            "SELECT r.chain, c.kit_id, r.seq, r.worklist_ref, r.walk_in, r.excepted, r.voids, "
             "r.print_card FROM records r JOIN chains c ON c.cert_digest = r.chain "
             "ORDER BY c.kit_id, r.seq"
         )
         return [
-            CollectedRecord(kit, seq, ref, bool(walk_in), excepted, voids, bool(card))
-            for kit, seq, ref, walk_in, excepted, voids, card in rows
+            CollectedRecord(chain, kit, seq, ref, bool(walk_in), excepted, voids, bool(card))
+            for chain, kit, seq, ref, walk_in, excepted, voids, card in rows
         ]
 
     # -- collections -----------------------------------------------------------------------
@@ -204,36 +211,33 @@ class CollectorDB:
         ).fetchone()
         return answer_body(row[0]) if row else None
 
-    def printed_seqs(self) -> dict[str, set[int]]:
-        """Per kit id, the seqs the kit's latest signed ledger says a card was printed for."""
-        printed: dict[str, set[int]] = {}
+    def printed_seqs(self) -> dict[bytes, set[int]]:
+        """Per chain (certificate digest), the seqs its latest signed ledger says were printed."""
+        printed: dict[bytes, set[int]] = {}
         for chain in self.chains():
             ledger = self.latest_ledger(chain)
             if ledger is not None:
-                printed.setdefault(chain.kit_id, set()).update(s for s, _ in ledger["printed"])
+                printed[chain.digest] = {seq for seq, _ in ledger["printed"]}
         return printed
 
     # -- verify, open, export --------------------------------------------------------------
 
     def verify(self, authority: AuthorityPublic) -> list[KitReport]:
         """Every chain verified from its certificate, as `verify` does for folders."""
-        verifier = Verifier(authority)
         reports = []
         for chain in self.chains():
-            items = [(f"{seq:08d}.cose", data) for seq, data in self.record_bytes(chain)]
-            report = verifier.verify_chain(items, chain.cert)
+            items = [(record_name(seq), data) for seq, data in self.record_bytes(chain)]
+            report = verify_items(self.path / chain.folder, items, chain.cert, authority)
             head = self.last_head(chain)
             if (
                 head is not None
                 and head.digest is not None
                 and (self.digest(chain, head.seq) != head.digest)
             ):
-                report.problems.append(
+                report.chain.problems.append(
                     ("head", BrokenChain(f"record {head.seq} differs from the kit's signed head"))
                 )
-            reports.append(
-                KitReport(self.path / f"{chain.kit_id}-{chain.digest.hex()[:8]}", report)
-            )
+            reports.append(report)
         return reports
 
     def find(self, kit_id: str, seq: int) -> tuple[Chain, bytes]:
@@ -250,10 +254,7 @@ class CollectorDB:
     def open_record(self, kit_id: str, seq: int, authority: Authority) -> OpenedRecord:
         """Verify record ``seq`` of ``kit_id`` against its certificate, then decrypt it."""
         chain, data = self.find(kit_id, seq)
-        verifier = Verifier(authority.public)
-        header = verifier.verify_record(data, verifier.certificate(chain.cert))
-        path = self.path / kit_id / f"{seq:08d}.cose"
-        return OpenedRecord(path, header, open_record(data, authority), kit_id)
+        return open_verified(self.path / kit_id / record_name(seq), data, chain.cert, authority)
 
     def export(self, out_dir: str | Path) -> Path:
         """Write each chain's kit.cert and records, and manifest.json with their SHA-256."""
@@ -261,10 +262,10 @@ class CollectorDB:
         out.mkdir(parents=True, exist_ok=True)
         manifest: dict[str, Any] = {"exported_at": _now(), "source": str(self.path), "kits": []}
         for chain in self.chains():
-            folder = out / f"{chain.kit_id}-{chain.digest.hex()[:8]}"
+            folder = out / chain.folder
             folder.mkdir(exist_ok=True)
-            files = [("kit.cert", chain.cert)]
-            files += [(f"{seq:08d}.cose", data) for seq, data in self.record_bytes(chain)]
+            files = [(CERTIFICATE_NAME, chain.cert)]
+            files += [(record_name(seq), data) for seq, data in self.record_bytes(chain)]
             for name, data in files:
                 (folder / name).write_bytes(data)
             head = self.last_head(chain)

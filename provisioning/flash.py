@@ -28,7 +28,7 @@ from storage.keys import Authority
 from storage.model import Officer, Policy, Resident, Role
 from storage.officers import make_officer
 from storage.profile import resident_to_map
-from storage.worklist import Problem
+from storage.worklist import Problem, normalise_header, separator
 
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
 #: Optional: the fingerprint sensor library page of the officer's login finger.
@@ -41,7 +41,9 @@ class FlashInputError(StorageError, ValueError):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.problems = problems
         listed = "; ".join(str(problem) for problem in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s): {listed}")
+        super().__init__(
+            f"{source}: {len(problems)} problem(s): {listed}; fix the file and flash again"
+        )
 
 
 @dataclass(frozen=True)
@@ -56,41 +58,86 @@ class Flashed:
 def load_officers(path: str | Path) -> tuple[Officer, ...]:
     """Officers from CSV (id,name,role,pin[,finger_page]); PINs hashed here, then forgotten.
 
+    The file is read as the worklist is (`storage.worklist`): UTF-8 with or without a
+    byte-order mark, comma or semicolon separated, header names in any case and spacing.
     Without a finger_page column, officers' login fingers are on library pages 0, 1, ...
     in file order, as the sensor was enrolled.
     """
-    text = Path(path).read_text(encoding="utf-8-sig")
-    delimiter = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    header = [cell.strip().lower() for cell in rows[0]]
-    problems: list[Problem] = []
+    source = str(path)
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise FlashInputError(
+            source, [Problem(line, "", "not UTF-8: save the sheet as 'CSV UTF-8'")]
+        ) from exc
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator(text))
+    header = [normalise_header(cell) for cell in next(rows, [])]
     missing = [column for column in OFFICER_COLUMNS if column not in header]
     if missing:
+        found = ", ".join(header) or "nothing"
         raise FlashInputError(
-            str(path), [Problem(1, "", f"missing column(s) {', '.join(missing)}")]
+            source, [Problem(1, "", f"missing column(s) {', '.join(missing)} (found: {found})")]
         )
+    problems: list[Problem] = []
     officers: list[Officer] = []
-    for line, cells in enumerate(rows[1:], start=2):
+    first_line: dict[str, int] = {}
+    for line, cells in enumerate(rows, start=2):
         if not any(cell.strip() for cell in cells):
             continue
         row = dict(zip(header, (cell.strip() for cell in cells), strict=False))
-        try:
-            role = Role(row.get("role", "").lower())
-            page = int(row[PAGE_COLUMN]) if row.get(PAGE_COLUMN) else len(officers)
-            officers.append(
-                make_officer(row["id"], row["name"], role, row["pin"], finger_pages=(page,))
+        officer_id = row.get("id", "")
+        if officer_id in first_line:
+            problems.append(
+                Problem(
+                    line,
+                    "id",
+                    f"officer id {officer_id} is already on line {first_line[officer_id]}",
+                )
             )
-        except (ValueError, KeyError) as exc:
-            problems.append(Problem(line, "", f"{exc} (role is officer or supervisor)"))
-    ids = [officer.officer_id for officer in officers]
-    problems += [
-        Problem(1, "id", f"officer id {i} appears twice") for i in set(ids) if ids.count(i) > 1
-    ]
+            continue
+        first_line[officer_id] = line
+        officer = _officer(line, row, len(officers), problems)
+        if officer is not None:
+            officers.append(officer)
     if not officers and not problems:
         problems.append(Problem(1, "", "no officers in the file"))
     if problems:
-        raise FlashInputError(str(path), problems)
+        raise FlashInputError(source, problems)
     return tuple(officers)
+
+
+def _officer(
+    line: int, row: dict[str, str], default_page: int, problems: list[Problem]
+) -> Officer | None:
+    """One officers row as an Officer, or None with its problems added to ``problems``."""
+    before = len(problems)
+    role_cell = row.get("role", "")
+    try:
+        role = Role(role_cell.lower())
+    except ValueError:
+        problems.append(
+            Problem(line, "role", f"{role_cell!r} is not a role: use officer or supervisor")
+        )
+    page_cell = row.get(PAGE_COLUMN, "")
+    page = default_page
+    if page_cell:
+        try:
+            page = int(page_cell)
+        except ValueError:
+            problems.append(
+                Problem(line, PAGE_COLUMN, f"{page_cell!r} is not a sensor library page number")
+            )
+    if len(problems) > before:
+        return None
+    try:
+        return make_officer(
+            row.get("id", ""), row.get("name", ""), role, row.get("pin", ""), finger_pages=(page,)
+        )
+    except ValueError as exc:
+        problems.append(Problem(line, "pin", str(exc)))
+        return None
 
 
 def load_policy(path: str | Path | None) -> Policy:
@@ -98,7 +145,7 @@ def load_policy(path: str | Path | None) -> Policy:
     if path is None:
         return Policy()
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
         if "fingers" in data:
             data["fingers"] = tuple(data["fingers"])
         known = {field.name for field in dataclasses.fields(Policy)}

@@ -26,7 +26,6 @@ import contextlib
 import struct
 import time
 import zlib
-from typing import Any
 
 import serial
 
@@ -41,6 +40,9 @@ CRC_BYTES = 4
 FOREIGN_AFTER = 1024
 #: Serial speed on the Pi's gadget port (ignored by ptys and USB CDC, which run at bus speed).
 BAUDRATE = 115200
+#: Seconds a send may wait for the port to take its bytes.
+WRITE_TIMEOUT = 10.0
+#: Seconds one read waits; a receive's deadline is kept to within this.
 _READ_SLICE = 0.05
 
 
@@ -136,23 +138,22 @@ class FrameDecoder:
 class FramedPort:
     """The tool's end of the provisioning port: frames over a pyserial port.
 
-    Give ``port`` (a path: /dev/ttyACM0 on a laptop, the pty the simulator links) or an
-    already open ``serial``.  Every receive has a deadline.
+    ``port`` is a path: /dev/ttyACM0 on a laptop, the pty the simulator links.  Every
+    receive has a deadline, and so has every send (WRITE_TIMEOUT), so a kit that stopped
+    reading cannot hang the tool.
     """
 
-    def __init__(self, *, port: str | None = None, serial_port: Any = None) -> None:
-        if (port is None) == (serial_port is None):
-            raise ValueError("give either port (a path) or serial_port (an open port)")
-        self.name = port or getattr(serial_port, "port", "serial")
-        if serial_port is None:
-            try:
-                serial_port = serial.Serial(port, baudrate=BAUDRATE, timeout=_READ_SLICE)
-            except (serial.SerialException, OSError) as exc:
-                raise LinkClosed(
-                    f"cannot open provisioning port {port}: {exc}; check the USB cable to the "
-                    "kit and that the kit is switched on"
-                ) from exc
-        self._serial = serial_port
+    def __init__(self, *, port: str) -> None:
+        self.name = port
+        try:
+            self._serial = serial.Serial(
+                port, baudrate=BAUDRATE, timeout=_READ_SLICE, write_timeout=WRITE_TIMEOUT
+            )
+        except (serial.SerialException, OSError) as exc:
+            raise LinkClosed(
+                f"cannot open provisioning port {port}: {exc}; check the USB cable to the "
+                "kit and that the kit is switched on"
+            ) from exc
         self._decoder = FrameDecoder()
         self._pending: list[bytes] = []
         self._closed = False
@@ -163,8 +164,14 @@ class FramedPort:
     def send(self, payload: bytes) -> None:
         frame = encode_frame(payload)
         try:
+            # write() returns once the OS holds every byte, or raises after WRITE_TIMEOUT;
+            # no flush(): draining a port the peer stopped reading would wait forever.
             self._serial.write(frame)
-            self._serial.flush()
+        except serial.SerialTimeoutException as exc:
+            raise LinkTimeout(
+                f"{self.name} took no data for {WRITE_TIMEOUT:.0f} s: the kit is not reading "
+                "its provisioning port; restart the kit and run the command again"
+            ) from exc
         except (serial.SerialException, OSError) as exc:
             raise LinkClosed(self._gone(exc)) from exc
 
@@ -182,7 +189,6 @@ class FramedPort:
                     f"no answer on {self.name} within {timeout:.1f} s: check that the kit is "
                     "on and its provisioning port is connected"
                 )
-            self._serial.timeout = min(_READ_SLICE, remaining)
             try:
                 chunk = self._serial.read(4096)
             except (serial.SerialException, OSError) as exc:

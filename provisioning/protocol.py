@@ -9,7 +9,7 @@ the tool knows the answer came from the kit the authority certified, for this re
 Refusals are not signed: forging one gains an attacker nothing a pulled cable would not.
 
 The messages, the ops and their arguments are listed in docs/provisioning-protocol.md.
-Both ends use this module: the tool (provisioning.client side: `KitClient`) and the kit
+Both ends use this module: the tool (`KitClient`, below) and the kit
 (firmware.port).
 """
 

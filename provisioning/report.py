@@ -4,7 +4,9 @@ Why from the record headers and the worklist only: the collector counts without 
 single body (no private key needed).  A header names the worklist reference, not the
 village, so villages come from the worklist CSV; walk-ins (``walk-in:<NIK>`` references)
 have no worklist line and are counted in a row of their own.  A record voided by a later
-one does not count.  "printed" is what the kit's signed card ledger says was printed.
+one does not count.  "printed" is what the kit's signed card ledger says was printed.  Voids
+and the ledger are matched within one certificate's chain: a reflashed kit numbers its
+records from 1 again.
 """
 
 from __future__ import annotations
@@ -52,46 +54,41 @@ class Row:
 
 
 def _live(records: list[CollectedRecord]) -> list[CollectedRecord]:
-    voided = {(r.kit_id, r.voids) for r in records if r.voids is not None}
-    return [r for r in records if r.voids is None and (r.kit_id, r.seq) not in voided]
+    voided = {(r.chain, r.voids) for r in records if r.voids is not None}
+    return [r for r in records if r.voids is None and (r.chain, r.seq) not in voided]
 
 
 def build_report(db: CollectorDB, worklist: tuple[Resident, ...] | None = None) -> list[Row]:
     """Rows per kit, per village (with a worklist), and overall."""
     records = _live(db.collected())
     printed = db.printed_seqs()
-    village_of = {r.worklist_ref: r.village or "-" for r in worklist or ()}
-    recorded_refs = {r.worklist_ref for r in records if r.worklist_ref}
     kits: dict[str, Row] = {}
     villages: dict[str, Row] = {}
+    overall = Row("overall", OVERALL)
+    village_of: dict[str, str] = {}
     if worklist is not None:
+        recorded_refs = {r.worklist_ref for r in records if r.worklist_ref}
+        overall.on_worklist = overall.not_recorded = 0
         for resident in worklist:
-            row = villages.setdefault(resident.village or "-", Row("village", resident.village))
-            row.on_worklist = (row.on_worklist or 0) + 1
-            if resident.worklist_ref not in recorded_refs:
-                row.not_recorded = (row.not_recorded or 0) + 1
-        for row in villages.values():
-            row.not_recorded = row.not_recorded or 0
+            name = resident.village or "-"
+            village_of[resident.worklist_ref] = name
+            village = villages.setdefault(name, Row("village", name, 0, not_recorded=0))
+            missing = resident.worklist_ref not in recorded_refs
+            for row in (village, overall):
+                row.on_worklist = (row.on_worklist or 0) + 1
+                row.not_recorded = (row.not_recorded or 0) + missing
     for record in records:
         walk_in = (record.worklist_ref or "").startswith(WALK_IN_PREFIX)
-        place = WALK_IN_ROW if walk_in else village_of.get(record.worklist_ref)
-        targets = [kits.setdefault(record.kit_id, Row("kit", record.kit_id))]
+        targets = [kits.setdefault(record.kit_id, Row("kit", record.kit_id)), overall]
         if worklist is not None:
-            targets.append(villages.setdefault(place or "?", Row("village", place or "?")))
+            place = WALK_IN_ROW if walk_in else village_of.get(record.worklist_ref or "", "?")
+            targets.append(villages.setdefault(place, Row("village", place)))
+        card = record.seq in printed.get(record.chain, ())
         for row in targets:
             row.recorded += 1
-            row.printed += record.seq in printed.get(record.kit_id, set())
+            row.printed += card
             row.exceptions += record.excepted > 0
             row.walk_ins += walk_in
-    overall = Row("overall", OVERALL)
-    for row in kits.values():
-        overall.recorded += row.recorded
-        overall.printed += row.printed
-        overall.exceptions += row.exceptions
-        overall.walk_ins += row.walk_ins
-    if worklist is not None:
-        overall.on_worklist = len(worklist)
-        overall.not_recorded = sum(r.worklist_ref not in recorded_refs for r in worklist)
     return [
         *sorted(kits.values(), key=lambda r: r.name),
         *sorted(villages.values(), key=lambda r: r.name),

@@ -70,6 +70,10 @@ class FileOps:
     def read(self, path: Path) -> bytes:
         return Path(path).read_bytes()
 
+    def size(self, path: Path) -> int:
+        """The file's size in bytes, without reading it (boot compares it with the index)."""
+        return os.stat(path).st_size
+
 
 #: The real filesystem.
 OS_OPS = FileOps()
@@ -77,10 +81,6 @@ OS_OPS = FileOps()
 
 def record_name(seq: int) -> str:
     return f"{seq:08d}{RECORD_SUFFIX}"
-
-
-def fsync_dir(folder: Path) -> None:
-    OS_OPS.fsync_dir(folder)
 
 
 def write_atomic(path: Path, data: bytes, *, replace: bool = False, ops: FileOps = OS_OPS) -> None:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from storage.codec import CodecError, dumps, loads
 from storage.errors import KeyFileError
+from storage.files import write_atomic
 
 SIGNING_KEY_FILE = "signing.key"
 ENCRYPTION_KEY_FILE = "encryption.key"
@@ -40,14 +41,9 @@ def _write_private(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> Non
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it") from exc
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-        out.flush()
-        os.fsync(out.fileno())
+    if os.path.lexists(path):
+        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it")
+    write_atomic(path, pem)
 
 
 def _read_private(path: Path, kind: type[Any]) -> Any:
@@ -90,9 +86,6 @@ class KitKey:
     @property
     def private(self) -> Ed25519PrivateKey:
         return self._private
-
-    def sign(self, data: bytes) -> bytes:
-        return self._private.sign(data)
 
     def __repr__(self) -> str:
         return f"KitKey(kid={self.kid.hex()})"

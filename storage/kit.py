@@ -89,6 +89,39 @@ class KitStatus:
     pruned: int = 0
 
 
+#: The data folder's layout (see the module docstring).
+KIT_FOLDER = "kit"
+RECORDS_FOLDER = "records"
+KEY_FILE = "kit.key"
+PROFILE_FILE = "profile.cbor"
+
+
+def key_path(data_dir: Path) -> Path:
+    return Path(data_dir) / KIT_FOLDER / KEY_FILE
+
+
+def profile_path(data_dir: Path) -> Path:
+    return Path(data_dir) / KIT_FOLDER / PROFILE_FILE
+
+
+def is_provisioned(data_dir: Path) -> bool:
+    return profile_path(data_dir).exists()
+
+
+def install(data_dir: Path, *, certificate: bytes, profile: Profile) -> None:
+    """Store what provisioning gives a kit whose key pair is already in its place.
+
+    The certificate goes beside the records (record 1 links to it) and is never replaced
+    within a chain; the profile is replaced whole.  Shared by the demo provisioning and
+    the kit's side of `jemput-prov flash`.
+    """
+    records = Path(data_dir) / RECORDS_FOLDER
+    records.mkdir(parents=True, exist_ok=True)
+    if not (records / CERTIFICATE_NAME).exists():
+        write_atomic(records / CERTIFICATE_NAME, certificate)
+    save_profile(profile_path(data_dir), profile)
+
+
 def provision(
     data_dir: Path,
     *,
@@ -102,20 +135,16 @@ def provision(
     demo: bool = False,
 ) -> None:
     """Make the kit's key pair, have the authority certify it, and store the profile."""
-    (data_dir / "kit").mkdir(parents=True, exist_ok=True)
-    (data_dir / "records").mkdir(exist_ok=True)
-    key_path = data_dir / "kit" / "kit.key"
-    key = KitKey.load(key_path) if key_path.exists() else KitKey.create(key_path)
+    key_file = key_path(data_dir)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = KitKey.load(key_file) if key_file.exists() else KitKey.create(key_file)
     certificate = certify_kit(
         authority, kit_id=kit_id, region=region, kit_public=key.public_bytes, now=now
     )
-    cert_path = data_dir / "records" / CERTIFICATE_NAME
-    if not cert_path.exists():
-        write_atomic(cert_path, certificate)
     profile = Profile(
         kit_id, region, policy, officers, worklist, authority.public.to_cbor(), demo=demo
     )
-    save_profile(data_dir / "kit" / "profile.cbor", profile)
+    install(data_dir, certificate=certificate, profile=profile)
 
 
 def _disk_free(folder: Path) -> int:
@@ -127,7 +156,9 @@ class KitStore:
 
     ``ops`` carries every call on the records folder (a test hands in a simulated
     filesystem); ``disk_free`` says how many bytes are free in a folder (a test hands in a
-    full disk).
+    full disk).  ``verify_files`` makes boot read and verify every record file, not only
+    those whose size disagrees with the index: slow, for the technician's status check,
+    which must also find a record damaged in place (bit rot keeps the size).
     """
 
     def __init__(
@@ -137,21 +168,23 @@ class KitStore:
         now: Callable[[], datetime],
         ops: FileOps = OS_OPS,
         disk_free: Callable[[Path], int] = _disk_free,
+        verify_files: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self._verify_files = verify_files
         self._now = now
         self._ops = ops
         self._disk_free = disk_free
-        profile_path = self.data_dir / "kit" / "profile.cbor"
-        if not profile_path.exists():
+        profile_file = profile_path(self.data_dir)
+        if not profile_file.exists():
             raise NotProvisioned(
                 f"{self.data_dir} holds no provisioned kit: flash it with jemput-prov, "
                 "or run jemput-kit demo to make a demo kit"
             )
-        self.profile = load_profile(profile_path)
+        self.profile = load_profile(profile_file)
         self.authority = AuthorityPublic.from_cbor(self.profile.authority)
-        self._key = KitKey.load(self.data_dir / "kit" / "kit.key")
-        self.records_dir = self.data_dir / "records"
+        self._key = KitKey.load(key_path(self.data_dir))
+        self.records_dir = self.data_dir / RECORDS_FOLDER
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
         self.boot_notes: list[str] = []
         self._lock = threading.Lock()
@@ -195,28 +228,30 @@ class KitStore:
     def _boot(self) -> None:
         """Make the records folder and the index agree, trusting the files.
 
-        Half-written temporaries go; a file the index knows by digest is trusted as is;
-        any other file is verified in full and indexed, or reported damaged (never removed);
-        an indexed record whose file vanished is reported missing; a file a crash left
+        Half-written temporaries go; a file whose name and size match its index row is
+        trusted without being read (thousands of records would otherwise cost gigabytes
+        of reads at every boot); any other file, or every file with ``verify_files``, is
+        read and verified in full and indexed, or reported damaged (never removed); an
+        indexed record whose file vanished is reported missing; a file a crash left
         behind in the middle of a prune is removed, as its receipt allowed.
         """
         for path in remove_temporaries(self.records_dir, ops=self._ops):
             self.boot_notes.append(f"removed {path.name}, a record a crash left half-written")
         with self._lock:
             indexed = {
-                seq: (digest, pruned)
-                for seq, digest, pruned in self._db.execute(
-                    "SELECT seq, digest, pruned_at IS NOT NULL FROM records"
+                seq: _Indexed(digest, size, bool(pruned))
+                for seq, digest, size, pruned in self._db.execute(
+                    "SELECT seq, digest, size, pruned_at IS NOT NULL FROM records"
                 )
             }
         fresh = [
             row
             for seq, path in record_files(self.records_dir, ops=self._ops)
-            if (row := self._check_file(seq, path, indexed.pop(seq, (None, False))))
+            if (row := self._check_file(seq, path, indexed.pop(seq, None)))
         ]
-        for seq, (digest, pruned) in indexed.items():
-            self._index[seq] = digest
-            if not pruned:
+        for seq, known in indexed.items():
+            self._index[seq] = known.digest
+            if not known.pruned:
                 self._report_damaged(
                     seq, f"{record_name(seq)}: missing, though the index lists it as sealed"
                 )
@@ -234,28 +269,30 @@ class KitStore:
         self.audit_break = self.audit.check()
 
     def _check_file(
-        self, seq: int, path: Path, known: tuple[bytes | None, bool]
+        self, seq: int, path: Path, known: _Indexed | None
     ) -> tuple[object, ...] | None:
         """Index one record file; the index row to write when the index must learn it."""
+        if known is not None:
+            if known.pruned:
+                self._unlink_pruned(path)
+                self._index[seq] = known.digest
+                return None
+            if not self._verify_files and self._ops.size(path) == known.size:
+                self._index[seq] = known.digest
+                return None
         data = self._ops.read(path)
         digest = record_hash(data)
-        indexed_digest, pruned = known
-        if pruned:
-            self._unlink_pruned(path)
-            self._index[seq] = indexed_digest
-            return None
-        if indexed_digest == digest:
+        if known is not None and known.digest == digest:
             self._index[seq] = digest
             return None
-        certificate = self._kit_certificate()
         try:
-            header = self._verifier.verify_record(data, certificate)
+            header = self._verifier.verify_record(data, self._kit_certificate())
             if header.seq != seq:
                 raise RecordError(f"holds record {header.seq}", seq=seq)
         except RecordError as exc:
             self._report_damaged(seq, f"{path.name}: {exc}")
             # the index keeps the digest as sealed, so the next record still links right
-            self._index[seq] = indexed_digest or digest
+            self._index[seq] = known.digest if known is not None else digest
             return None
         self._index[seq] = digest
         return _index_row(header, digest, len(data))
@@ -297,6 +334,11 @@ class KitStore:
     @property
     def last_seq(self) -> int:
         return max(self._index, default=0)
+
+    def head(self) -> tuple[int, bytes | None]:
+        """The chain's head: the last sequence number and that record's hash (as sealed)."""
+        last = self.last_seq
+        return last, self._index.get(last)
 
     def recorded_refs(self) -> set[str]:
         with self._lock:
@@ -500,6 +542,15 @@ class KitStore:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """What the index knows of one record: its digest and size, and whether it was pruned."""
+
+    digest: bytes
+    size: int
+    pruned: bool
 
 
 def _index_row(header: RecordHeader, digest: bytes, size: int) -> tuple[object, ...]:

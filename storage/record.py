@@ -10,12 +10,11 @@ The layout is documented in docs/record-format.md.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.codec import Tampered, dumps, loads
@@ -32,7 +31,8 @@ from storage.cose import (
 )
 from storage.errors import RecordError
 from storage.keys import Authority, AuthorityPublic, KitKey
-from storage.model import Enrolment, FingerRecord, Modality, Resident, Sex
+from storage.model import Enrolment, FingerRecord, Modality
+from storage.profile import resident_from_map, resident_to_map
 
 RECORD_VERSION = 1
 CONTENT_TYPE = "application/jemput-record+cbor"
@@ -105,14 +105,9 @@ def external_aad(kit_id: str, seq: int) -> bytes:
     return dumps([AAD_CONTEXT, kit_id, seq])
 
 
-def _resident_map(resident: Resident) -> dict[str, Any]:
-    fields = dataclasses.asdict(resident)
-    return {**fields, "sex": resident.sex.value, "birth_date": resident.birth_date.isoformat()}
-
-
 def _body_map(enrolment: Enrolment) -> dict[str, Any]:
     return {
-        "resident": _resident_map(enrolment.resident),
+        "resident": resident_to_map(enrolment.resident),
         "started_at": enrolment.started_at.isoformat(),
         "face": enrolment.face_jpeg,
         "fingers": [
@@ -278,11 +273,8 @@ def _finger(item: Mapping[str, Any]) -> FingerRecord:
 
 
 def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
-    resident = dict(body["resident"])
-    resident["sex"] = Sex(resident["sex"])
-    resident["birth_date"] = date.fromisoformat(resident["birth_date"])
     return Enrolment(
-        resident=Resident(**resident),
+        resident=resident_from_map(body["resident"]),
         officer_id=header.officer_id,
         started_at=datetime.fromisoformat(body["started_at"]),
         face_jpeg=body["face"],

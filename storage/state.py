@@ -225,6 +225,14 @@ class SqliteLedger:
             ).fetchall()
         return [serial for (serial,) in rows]
 
+    def printed_cards(self) -> list[tuple[int, str]]:
+        """(record seq, card serial) of every card printed, in the order they were printed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, serial FROM ledger WHERE kind = 'printed' ORDER BY id"
+            ).fetchall()
+        return [(seq, serial) for seq, serial in rows]
+
     def counts(self) -> dict[str, int]:
         """Loaded, printed, spoiled, unresolved and stock, for status and the collector."""
         with self._lock:

@@ -30,6 +30,7 @@ from storage.certificate import (
 from storage.codec import CodecError, Tampered, Truncated
 from storage.cose import HDR_KID, BadSignature, DecryptError, verify_sign1
 from storage.errors import RecordError
+from storage.files import CERTIFICATE_NAME, RECORD_SUFFIX
 from storage.keys import AuthorityPublic
 from storage.record import (
     BodyMismatch,
@@ -62,9 +63,6 @@ __all__ = [
     "WrongRecipient",
     "verify_folder",
 ]
-
-CERTIFICATE_NAME = "kit.cert"
-RECORD_SUFFIX = ".cose"
 
 
 class UnknownKit(RecordError):

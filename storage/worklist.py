@@ -100,13 +100,14 @@ class WorklistError(StorageError, ValueError):
         )
 
 
-def _normalise_header(name: str) -> str:
+def normalise_header(name: str) -> str:
     """'Tanggal Lahir' / 'RT/RW' / ' NIK ' -> 'tanggal_lahir' / 'rt_rw' / 'nik'."""
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def _separator(text: str) -> str:
-    """The separator of the header line: whichever of ; and , it uses more."""
+def separator(text: str) -> str:
+    """The separator of a spreadsheet export, by its header line: whichever of ; and , it
+    uses more (every CSV the kit reads comes from one: worklists, officer lists)."""
     header = text.split("\n", 1)[0]
     return max(_SEPARATORS, key=header.count)
 
@@ -224,13 +225,13 @@ def _columns(header: list[str], problems: list[Problem]) -> dict[str, int]:
     known = REQUIRED_COLUMNS.keys() | OPTIONAL_COLUMNS.keys()
     index: dict[str, int] = {}
     for position, raw in enumerate(header):
-        name = _normalise_header(raw)
+        name = normalise_header(raw)
         if name not in known:
             continue
         if name in index:
             problems.append(Problem(_HEADER_LINE, name, f"column {name} appears twice"))
         index[name] = position
-    found = ", ".join(_normalise_header(h) or "(blank)" for h in header)
+    found = ", ".join(normalise_header(h) or "(blank)" for h in header)
     problems.extend(
         Problem(_HEADER_LINE, name, f"required column {name} is missing (found: {found})")
         for name in REQUIRED_COLUMNS
@@ -264,7 +265,7 @@ def parse_worklist(text: str, *, source: str = "worklist") -> tuple[Resident, ..
             source,
             [Problem(_HEADER_LINE, "", "the file is empty; export the worklist sheet again")],
         )
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator(text))
     problems: list[Problem] = []
     header = next(rows)
     index = _columns(header, problems)

@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from storage import cose
-from storage.certificate import issue_certificate
+from storage.certificate import certify_kit
 from storage.files import write_atomic
 from storage.keys import Authority, KitKey
 from storage.model import Enrolment, FingerRecord, Resident, Sex
@@ -101,13 +101,8 @@ def run(scratch: Path) -> None:
         "bare COSE_Sign1 of the same size (baseline)"
     )
 
-    certificate = issue_certificate(
-        authority,
-        kit_id="BENCH-01",
-        region="3505",
-        kit_public=key.public_bytes,
-        not_before=datetime(2020, 1, 1, tzinfo=UTC),
-        not_after=datetime(2040, 1, 1, tzinfo=UTC),
+    certificate = certify_kit(
+        authority, kit_id="BENCH-01", region="3505", kit_public=key.public_bytes, now=now
     )
     verifier = Verifier(authority.public)
     parsed_certificate = verifier.certificate(certificate)

@@ -56,10 +56,15 @@ class ServedKit:
             text=True,
         )
         deadline = time.monotonic() + 60
-        while not self.link.exists():
-            assert self.process.poll() is None, self.process.stdout.read()
-            assert time.monotonic() < deadline, "the kit never linked its port"
-            time.sleep(0.1)
+        try:
+            while not self.link.exists():
+                assert self.process.poll() is None, self.process.stdout.read()
+                assert time.monotonic() < deadline, "the kit never linked its port"
+                time.sleep(0.1)
+        except BaseException:
+            self.process.kill()  # a kit that never linked its port must not outlive the test
+            self.process.wait(timeout=30)
+            raise
 
     def __enter__(self) -> ServedKit:
         return self
@@ -123,6 +128,7 @@ def test_an_outreach_day_from_flash_to_report(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stdout + first.stderr
         assert f"{PEOPLE} new record(s)" in first.stdout
         second = run("prov", "collect", str(kit.link), "--authority", "auth", "--db", "c.db")
+        assert second.returncode == 0, second.stdout + second.stderr
         assert "0 new record(s)" in second.stdout
 
     verified = run("prov", "verify", "c.db", "--authority", "auth")

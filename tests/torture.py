@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,13 +34,15 @@ from pathlib import Path
 from capture.draft import Draft
 from storage.files import TEMP_SUFFIX
 from storage.keys import AuthorityPublic
-from storage.kit import KitStore
+from storage.kit import KitStore, is_provisioned
 from storage.verify import verify_folder
 
 SEALED = re.compile(rb"sealed #(\d+)")
 #: Residents one demo run enrols; a data folder serves this many runs before a fresh one.
 PEOPLE_PER_RUN = 3
 RUNS_PER_KIT = 12
+#: A run let finish that takes longer than this is hung, not slow (one takes seconds).
+FINISH_SECONDS = 300.0
 
 
 class TortureFailure(AssertionError):
@@ -74,10 +77,15 @@ def run_demo(data_dir: Path, *, kill_after: float | None, seed: int) -> tuple[se
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     try:
-        output, _ = process.communicate(timeout=kill_after)
+        output, _ = process.communicate(timeout=kill_after or FINISH_SECONDS)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
         output, _ = process.communicate()
+        if kill_after is None:
+            raise TortureFailure(
+                f"the demo did not finish within {FINISH_SECONDS:.0f} s:\n"
+                + output.decode(errors="replace")
+            ) from None
     if process.returncode not in (0, -signal.SIGKILL):
         raise TortureFailure(
             f"the demo failed on its own (exit {process.returncode}):\n"
@@ -89,11 +97,11 @@ def run_demo(data_dir: Path, *, kill_after: float | None, seed: int) -> tuple[se
 def check(history: KitHistory, *, finished: bool) -> None:
     """Every promise, checked on the folder as a restarted kit finds it."""
     data_dir = history.data_dir
-    if not (data_dir / "kit" / "profile.cbor").exists():
+    if not is_provisioned(data_dir):
         if history.reported:
             raise TortureFailure(f"{data_dir}: the kit lost its profile after sealing records")
         return  # killed while provisioning, before anything was sealed
-    store = KitStore(data_dir, now=lambda: datetime.now(UTC))
+    store = KitStore(data_dir, now=lambda: datetime.now(UTC), verify_files=True)
     try:
         status = store.status()
         leftovers = list((data_dir / "records").glob(f"*{TEMP_SUFFIX}"))
@@ -114,9 +122,8 @@ def check(history: KitHistory, *, finished: bool) -> None:
         cards = store.ledger.counts()
         if cards["stock"] < 0 or cards["unresolved"] < 0:
             raise TortureFailure(f"card ledger out of balance: {cards}")
-        doubles = [
-            seq for seq in range(1, status.last_seq + 1) if len(store.ledger.printed_for(seq)) > 1
-        ]
+        cards_per_record = Counter(seq for seq, _ in store.ledger.printed_cards())
+        doubles = sorted(seq for seq, count in cards_per_record.items() if count > 1)
         if doubles:
             raise TortureFailure(f"records got two cards without a reprint: {doubles}")
         recorded = store.recorded_refs()

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from capture.events import Tick
+from capture.events import ButtonEvent, Tick
 from capture.machine import CaptureMachine
 from capture.prompts import Language, prompt
+from hal.exc import PrinterError
 from hal.types import Button, Indicator
 from hw_sim.world import Person, SimOfficer
 from storage.errors import WriteError
@@ -157,6 +158,16 @@ def test_boot_self_test_then_login_by_finger(rig: Rig) -> None:
     assert rig.audit("login") == [{"officer": "PTG-001", "how": "finger"}]
     assert rig.screen[0] == "SIAP 90% kartu:10"
     assert rig.screen[1] == ">" + prompt("walk_in")[0]
+
+
+def test_the_screen_is_drawn_once_per_event(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    display = rig.sim.devices.display
+    show, drawn = display.show, []
+    monkeypatch.setattr(display, "show", lambda lines: (drawn.append(list(lines)), show(lines)))
+    assert rig.screen[1] == ">" + prompt("walk_in")[0]
+    rig.controller.handle(ButtonEvent(OK))  # a transition: the new state's screen, drawn once
+    assert rig.state == "nik_entry"
+    assert drawn == [rig.screen]
 
 
 def test_self_test_names_the_silent_device(make_rig: MakeRig) -> None:
@@ -303,6 +314,23 @@ def test_resume_continues_at_the_first_step_not_done(
     again.press(OK, OK)
     assert again.state == resume_at
     assert again.sim.devices.camera.received == []
+
+
+def test_login_reads_the_journal_once(
+    make_rig: MakeRig, rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = to_signature(rig)
+    again = crash(rig, make_rig, login=False)
+    journal, load = again.store.journal, again.store.journal.load
+    loads: list[object] = []
+    monkeypatch.setattr(journal, "load", lambda: loads.append(1) or load())
+    pin_login(again, "PTG-001")
+    assert again.state == "resume_offer"
+    assert again.screen == shown("resume", name=person.name)
+    again.press(OK)
+    assert again.state == "confirm_person"
+    assert again.controller.draft.resident.nik == person.nik
+    assert len(loads) == 1
 
 
 def test_discard_the_journal_with_held_back(make_rig: MakeRig, rig: Rig) -> None:
@@ -466,6 +494,29 @@ def test_officer_excepts_a_finger_with_down(rig: Rig) -> None:
     assert rig.state == "signature"
     assert rig.controller.draft.fingers[1].exception == "missing"
     assert rig.controller.approval is None  # one excepted finger needs nobody's approval
+
+
+def test_a_finger_job_failing_otherwise_is_named_and_retried(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver bug reported as the job's outcome is shown, as any fault: the loop goes on."""
+    sensor = rig.sim.devices.fingerprint
+    capture = sensor.capture
+    failures = [ValueError("frame has 3 bytes too many")]
+
+    def fail_once(*args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return capture(*args, **kwargs)
+
+    to_fingers(rig)
+    sensor.clear_faults()
+    monkeypatch.setattr(sensor, "capture", fail_once)
+    rig.press(OK)
+    assert rig.state == "fingers"
+    assert rig.screen[0] == "device: frame has 3 bytes too many"[:21]
+    rig.press(OK)
+    assert rig.state == "signature"
 
 
 def test_all_fingers_excepted_approved_by_supervisor_finger(rig: Rig) -> None:
@@ -638,6 +689,23 @@ def test_a_fault_during_print_spoils_the_card_and_prints_a_slip(
     assert len(rig.sim.devices.receipt_printer.printed) == 1
 
 
+def test_a_card_fault_of_several_lines_still_offers_the_slip(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def jam(front: object, *, timeout: float) -> None:
+        raise PrinterError("jam\nat the feeder")
+
+    monkeypatch.setattr(rig.sim.devices.card_printer, "print_card", jam)
+    to_review(rig)
+    rig.press(OK)
+    assert rig.state == "printing"
+    assert rig.screen[:3] == ["Cetak gagal:", "jam", "at the feeder"]
+    rig.press(OK)
+    assert rig.state == "done"
+    assert rig.screen[2] == prompt("outcome.slip")[0]
+    assert len(rig.sim.devices.receipt_printer.printed) == 1
+
+
 @pytest.mark.parametrize("fault", PRINTER_FAULTS)
 def test_a_printer_fault_seen_before_print_gives_a_slip_without_taking_a_card(
     rig: Rig, fault: str
@@ -729,9 +797,11 @@ def test_reprint_refused_without_a_supervisor(rig: Rig) -> None:
 # -- the officer's menu ----------------------------------------------------------------------
 
 
-def test_void_a_record(rig: Rig) -> None:
+def test_void_a_record(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     person = enrol(rig)
     rig.press(OK)
+    seal, sealed = rig.store.seal, []
+    monkeypatch.setattr(rig.store, "seal", lambda e: (sealed.append(e), seal(e))[1])
     assert person.name[:20] not in rig.text
     admin_item(rig, "void")
     assert rig.state == "void_select"
@@ -741,6 +811,9 @@ def test_void_a_record(rig: Rig) -> None:
     assert rig.screen[2] == prompt("outcome.void", voided=1)[0]
     header = sealed_header(rig, 2)
     assert header.voids == 1
+    (void,) = sealed
+    assert (void.voids, void.approvals) == (1, ("SPV-001",))
+    assert void.resident.nik == person.nik and void.resident.worklist_ref is None
     assert rig.audit("approval")[0] == {
         "purpose": "void",
         "seq": 1,

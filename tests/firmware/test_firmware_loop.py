@@ -110,7 +110,7 @@ def test_ticks_carry_the_kit_clock() -> None:
 def test_busy_until_the_job_result_is_handled(loop_and_events) -> None:
     loop, recorder = loop_and_events
     gate = threading.Event()
-    loop.run_job("slow", gate.wait)
+    loop.run_job("slow", lambda: gate.wait(timeout=5))
     assert loop.busy()
     gate.set()
     _pump(loop, recorder, 1)

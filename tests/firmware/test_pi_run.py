@@ -71,4 +71,5 @@ def test_an_unflashed_kit_says_so_and_waits_for_the_technician(tmp_path: Path) -
         finally:
             stop.set()
             thread.join(timeout=30)
+    assert not thread.is_alive()
     assert outcome["state"] == "unprovisioned"

@@ -39,7 +39,7 @@ def test_each_capture_differs_but_keeps_the_ridges() -> None:
     # the same finger differs by noise and shift, another finger by everything
     same = sum(abs(a - b) for a, b in zip(one[::11], two[::11], strict=True))
     different = sum(abs(a - b) for a, b in zip(one[::11], other[::11], strict=True))
-    assert same != different
+    assert same < different
 
 
 def test_image_size_follows_the_sensor_model() -> None:

@@ -210,7 +210,9 @@ def test_python_m_hw_sim_links_an_emulator_a_real_driver_can_open(tmp_path: Path
 
 
 def test_python_m_hw_sim_help_lists_devices_and_faults() -> None:
-    result = subprocess.run([*HW_SIM, "--help"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [*HW_SIM, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0
     for words in ("signature-pad", "receipt-printer", "poor-image", "out-of-cards", "paper-out"):
         assert words in result.stdout
@@ -222,6 +224,7 @@ def test_python_m_hw_sim_refuses_an_unknown_fault(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "out-of-cards" in result.stderr and not (tmp_path / "p").exists()

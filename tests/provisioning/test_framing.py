@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import time
 import zlib
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hw_sim.link import PtyLink
+from provisioning import framing
 from provisioning.framing import (
     MAX_FRAME,
     ForeignPeer,
@@ -83,3 +86,18 @@ def test_a_silent_peer_times_out() -> None:
         port.send(b"hello?")
         with pytest.raises(LinkTimeout, match="no answer"):
             port.receive(timeout=0.2)
+
+
+def test_a_peer_that_stops_reading_cannot_hang_a_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(framing, "WRITE_TIMEOUT", 0.3)
+    master, slave = os.openpty()  # nobody reads the master: the pty's buffer fills up
+    try:
+        with FramedPort(port=os.ttyname(slave)) as port:
+            started = time.monotonic()
+            with pytest.raises(LinkTimeout, match="not reading its provisioning port"):
+                for _ in range(64):
+                    port.send(bytes(MAX_FRAME))
+            assert time.monotonic() - started < 5.0
+    finally:
+        os.close(master)
+        os.close(slave)

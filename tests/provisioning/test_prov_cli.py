@@ -15,10 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
-from storage.keys import Authority
+from provisioning.collector import CollectorDB
+from storage.certificate import verify_certificate
+from storage.keys import Authority, AuthorityPublic
 from storage.kit import KitStore, provision
 from storage.model import Enrolment, FingerRecord, Policy, Resident, Role, Sex
 from storage.officers import make_officer
+from storage.record import read_header
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "worklist-blitar.csv"
@@ -200,6 +203,7 @@ def test_verify_with_another_authority_fails_the_certificate(run, site: Site, tm
         (("verify", "kits.db"), "no such collector database"),
         (("verify", "nowhere"), "does not exist"),
         (("open", "nowhere.cose"), "does not exist"),
+        (("open", "nowhere.db", "--kit", "KIT-7", "--seq", "1"), "does not exist"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(run, site: Site, args, said) -> None:
@@ -267,3 +271,63 @@ def test_worklist_check_broken_lists_every_problem(run, tmp_path: Path) -> None:
     assert "line 3, column tanggal_lahir: 31-02-1985 is not a date" in result.stdout
     assert "line 5, column nik:" in result.stdout
     assert "2 problem(s)" in result.stdout
+
+
+def collector_of(site: Site, path: Path) -> Path:
+    """A collector database holding the site's records, as `collect` would have kept them."""
+    certificate = verify_certificate(
+        (site.records / "kit.cert").read_bytes(), AuthorityPublic.load(site.authority)
+    )
+    with CollectorDB(path) as db:
+        chain = db.add_chain(certificate)
+        for record in sorted(site.records.glob("*.cose")):
+            data = record.read_bytes()
+            db.add_record(chain, read_header(data), data)
+    return path
+
+
+def test_verify_a_collector_database(run, site: Site, tmp_path: Path) -> None:
+    db = collector_of(site, tmp_path / "kits.db")
+    result = run("verify", db, "--authority", site.authority)
+    assert result.exit_code == EXIT_OK, result.output
+    assert kit_row(result.stdout, "KIT-7") == ["3", "1", "3", "none", "0"]
+
+
+def test_verify_a_collector_database_with_another_authority(
+    run, site: Site, tmp_path: Path
+) -> None:
+    db = collector_of(site, tmp_path / "kits.db")
+    Authority.init(tmp_path / "other", name="Other")
+    result = run("verify", db, "--authority", tmp_path / "other")
+    assert result.exit_code == EXIT_PROBLEMS
+    assert ": ForeignCertificate:" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_open_a_record_the_database_does_not_hold(run, site: Site, tmp_path: Path) -> None:
+    db = collector_of(site, tmp_path / "kits.db")
+    result = run("open", db, "--authority", site.authority, "--kit", "KIT-7", "--seq", 9)
+    assert result.exit_code == EXIT_PROBLEMS
+    assert "holds no record 9 of kit KIT-7" in result.stderr
+    assert "Traceback" not in result.output
+    opened = run("open", db, "--authority", site.authority, "--kit", "KIT-7", "--seq", 2)
+    assert opened.exit_code == EXIT_OK, opened.output
+    assert "AHMAD FAUZI" in opened.stdout and "signature verified: kit KIT-7" in opened.stdout
+
+
+def test_a_file_that_is_no_database_is_a_user_error(run, site: Site, tmp_path: Path) -> None:
+    fake = tmp_path / "kits.db"
+    fake.write_bytes(b"not sqlite at all" * 10)
+    result = run("report", "--db", fake)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "is not a collector database" in result.stderr
+
+
+def test_report_with_a_broken_worklist_names_its_problems(run, site: Site, tmp_path: Path) -> None:
+    db = collector_of(site, tmp_path / "kits.db")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("nik,nama\n", encoding="utf-8")
+    result = run("report", "--db", db, "--worklist", broken)
+    assert result.exit_code == EXIT_PROBLEMS
+    assert "nothing reported" in result.stderr and "jenis_kelamin is missing" in result.stderr
+    assert "Traceback" not in result.output

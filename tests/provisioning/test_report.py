@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from firmware.sim import demo_world, resident_of
-from provisioning.collector import CollectorDB
-from provisioning.report import Row, build_report, to_csv, to_json
+from provisioning.collector import CollectedRecord, CollectorDB
+from provisioning.report import OVERALL, Row, build_report, to_csv, to_json
 
 
 def test_share_is_worklist_residents_recorded() -> None:
@@ -29,3 +29,28 @@ def test_an_empty_database_reports_every_resident_not_yet_recorded(tmp_path: Pat
     parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
     assert parsed[-1]["share_text"] == "0.0% sudah merekam"
     assert json.loads(to_json(rows))[-1]["not_recorded"] == 60
+
+
+class Reflashed:
+    """A collector's view of one kit flashed twice: two chains, both numbered from 1."""
+
+    old, new = b"old-cert-digest", b"new-cert-digest"
+
+    def collected(self) -> list[CollectedRecord]:
+        return [
+            CollectedRecord(self.old, "K1", 1, "SWT-1", False, 0, None, True),
+            CollectedRecord(self.new, "K1", 1, "SWT-2", False, 0, None, False),
+            CollectedRecord(self.new, "K1", 2, None, False, 0, 1, False),
+            CollectedRecord(self.new, "K1", 3, "SWT-3", False, 1, None, False),
+        ]
+
+    def printed_seqs(self) -> dict[bytes, set[int]]:
+        return {self.old: {1}, self.new: set()}
+
+
+def test_voids_and_cards_count_within_their_own_chain() -> None:
+    """The new chain's record 2 voids its own record 1, not the old chain's record 1."""
+    rows = {row.name: row for row in build_report(Reflashed())}  # type: ignore[arg-type]
+    kit = rows["K1"]
+    assert (kit.recorded, kit.printed, kit.exceptions) == (2, 1, 1), "old 1 and new 3 count"
+    assert rows[OVERALL].recorded == 2

@@ -11,7 +11,7 @@ import errno
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -196,23 +196,41 @@ def test_a_database_from_newer_software_is_refused_not_set_aside(kit_dir: Path) 
     assert not list(kit_dir.glob("state.db.damaged-*"))
 
 
+def _flip_a_byte(data: bytes) -> bytes:
+    """Bit rot: same size, so only a boot that reads every file finds it."""
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    return bytes(flipped)
+
+
+def _cut_short(data: bytes) -> bytes:
+    """A torn or truncated file: its size differs from the index, so every boot reads it."""
+    return data[: len(data) // 2]
+
+
 @pytest.mark.parametrize("victim", [2, 3])
+@pytest.mark.parametrize(
+    ("damage", "verify_files"), [(_flip_a_byte, True), (_cut_short, False)], ids=["flip", "cut"]
+)
 def test_a_corrupted_record_is_reported_kept_and_the_chain_carries_on(
-    store: KitStore, kit_dir: Path, victim: int
+    store: KitStore,
+    kit_dir: Path,
+    victim: int,
+    damage: Callable[[bytes], bytes],
+    verify_files: bool,
 ) -> None:
     sealed = [store.seal(enrolment(n)) for n in range(3)]
     store.close()
     path = kit_dir / "records" / record_name(victim)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    data = damage(path.read_bytes())
+    path.write_bytes(data)
 
-    with _reopen(kit_dir) as reopened:
+    with _reopen(kit_dir, verify_files=verify_files) as reopened:
         status = reopened.status()
         assert len(status.damaged) == 1
         assert status.damaged[0].startswith(f"{record_name(victim)}: ")
         assert status.sealed == 3
-        assert path.read_bytes() == bytes(data)
+        assert path.read_bytes() == data
         damage = [
             d["detail"] for _, _, kind, d in reopened.audit.entries() if kind == "damaged-record"
         ]
@@ -221,6 +239,45 @@ def test_a_corrupted_record_is_reported_kept_and_the_chain_carries_on(
     assert following.seq == 4
     assert read_header(following.path.read_bytes()).prev == sealed[2].digest
     assert path.exists()
+
+
+class CountingOps(FileOps):
+    """The real filesystem, noting which files are read."""
+
+    def __init__(self) -> None:
+        self.read_names: list[str] = []
+
+    def read(self, path: Path) -> bytes:
+        self.read_names.append(Path(path).name)
+        return super().read(path)
+
+
+def test_boot_reads_only_the_record_files_whose_size_disagrees_with_the_index(
+    store: KitStore, kit_dir: Path
+) -> None:
+    for n in range(3):
+        store.seal(enrolment(n))
+    store.close()
+    ops = CountingOps()
+    with _reopen(kit_dir, ops=ops) as reopened:
+        assert ops.read_names == ["kit.cert"]
+        assert reopened.status().damaged == []
+
+    path = kit_dir / "records" / record_name(2)
+    path.write_bytes(_cut_short(path.read_bytes()))
+    flipped = kit_dir / "records" / record_name(3)
+    flipped.write_bytes(_flip_a_byte(flipped.read_bytes()))
+    ops = CountingOps()
+    with _reopen(kit_dir, ops=ops) as reopened:
+        assert ops.read_names == ["kit.cert", record_name(2)]
+        assert [d.split(":")[0] for d in reopened.status().damaged] == [record_name(2)]
+    ops = CountingOps()
+    with _reopen(kit_dir, ops=ops, verify_files=True) as reopened:
+        assert ops.read_names == ["kit.cert", *(record_name(n) for n in (1, 2, 3))]
+        assert [d.split(":")[0] for d in reopened.status().damaged] == [
+            record_name(2),
+            record_name(3),
+        ]
 
 
 def test_a_record_file_that_vanished_is_reported_and_its_seq_never_reused(

@@ -144,6 +144,9 @@ class ForgetfulFS(FileOps):
             raise FileNotFoundError(errno.ENOENT, "No such file", str(path))
         return bytes(self.data[self.names[name]])
 
+    def size(self, path: Path) -> int:
+        return len(self.read(path))
+
     def crash(self, how: Crash) -> None:
         """Lose what the crash loses; the page cache and open files are gone."""
         for name, inode in self.pending[: how.dir_changes]:
