@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from provisioning.framing import MAX_FRAME, FramedPort, LinkError
 from storage.codec import Tampered, dumps, loads
 from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
-from storage.keys import Authority, AuthorityPublic, KitKey, kid_of
+from storage.errors import KeyFileError
+from storage.keys import Authority, AuthorityPublic, KitSigner, kid_of, kit_public_key
 from storage.model import Officer, Policy, Role
 
 PROTOCOL_VERSION = 1
@@ -204,11 +203,11 @@ def hello_answer(hello: Hello) -> bytes:
 
 
 def signed_answer(
-    op: str, result: Mapping[str, Any], *, nonce: bytes, next_nonce: bytes, key: KitKey
+    op: str, result: Mapping[str, Any], *, nonce: bytes, next_nonce: bytes, key: KitSigner
 ) -> bytes:
     """The kit's answer to a signed request: its result, signed by the kit's key."""
     body = dumps({"op": op, "nonce": nonce, "next": next_nonce, "result": dict(result)})
-    signed = sign1(body, key.private, kid=key.kid, content_type=ANSWER_TYPE)
+    signed = sign1(body, key, kid=key.kid, content_type=ANSWER_TYPE)
     return dumps({"v": PROTOCOL_VERSION, "ok": True, "signed": signed})
 
 
@@ -253,9 +252,9 @@ def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) ->
         msg = parse_sign1(signed)
         if msg.protected.get(HDR_KID) != kid_of(kit_public):
             raise BadSignature("signed by another key")
-        verify_sign1(msg, Ed25519PublicKey.from_public_bytes(kit_public))
+        verify_sign1(msg, kit_public_key(kit_public))
         body = loads(msg.payload)
-    except (Tampered, BadSignature, TypeError) as exc:
+    except (Tampered, BadSignature, KeyFileError, TypeError) as exc:
         raise ProtocolError(
             f"{op} answer is not signed by the kit's certified key: another device on the "
             f"port, or altered on the way ({exc})"

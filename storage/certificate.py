@@ -195,7 +195,8 @@ def _claims(payload: bytes) -> dict[str, Any]:
     if not isinstance(claims, Mapping):
         raise MalformedCertificate("certificate claims are not a map")
     version = claims.get("v")
-    types = {LEGACY_VERSION: _V1_CLAIMS, CERT_VERSION: _V2_CLAIMS}.get(version)
+    known = {LEGACY_VERSION: _V1_CLAIMS, CERT_VERSION: _V2_CLAIMS}
+    types = known.get(version) if type(version) is int else None
     if types is None:
         raise MalformedCertificate(f"certificate version {version!r} is unknown: upgrade jemput")
     if set(claims) != set(types):

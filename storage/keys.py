@@ -79,12 +79,16 @@ def kid_of(raw_public: bytes) -> bytes:
     return hashlib.sha256(raw_public).digest()[:KID_BYTES]
 
 
-def kit_public_key(raw_public: bytes, alg: SignAlg) -> VerifyKey:
+def kit_public_key(raw_public: bytes, alg: SignAlg | None = None) -> VerifyKey:
     """The public key a kit signs with, from its raw bytes and the algorithm certified for it.
 
     Both must agree (32 bytes for EdDSA, a 65-byte uncompressed P-256 point for ES256):
-    a certificate whose key does not fit its algorithm is damaged or forged.
+    a certificate whose key does not fit its algorithm is damaged or forged.  Without
+    ``alg`` (a kit's fresh key, not certified yet) the encoding decides: the two sizes
+    cannot be mistaken for each other.
     """
+    if alg is None:
+        alg = SignAlg.ES256 if len(raw_public) == P256_PUBLIC_BYTES else SignAlg.EDDSA
     try:
         if alg in (SignAlg.EDDSA, SignAlg.ED25519) and len(raw_public) == ED25519_PUBLIC_BYTES:
             return Ed25519PublicKey.from_public_bytes(raw_public)
@@ -92,7 +96,7 @@ def kit_public_key(raw_public: bytes, alg: SignAlg) -> VerifyKey:
             return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw_public)
     except ValueError as exc:
         raise KeyFileError(f"{alg.name} public key is not a valid point: {exc}") from exc
-    raise KeyFileError(f"a {len(raw_public)}-byte public key is not a {alg.name} key")
+    raise KeyFileError(f"a {len(raw_public)}-byte public key is not an {alg.name} key")
 
 
 def p256_public_bytes(public: ec.EllipticCurvePublicKey) -> bytes:
