@@ -31,6 +31,7 @@ from provisioning import flash as flashing
 from provisioning.collector import CollectorDB, CollectorError
 from provisioning.framing import FramedPort, LinkError
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
+from storage import revocation
 from storage.errors import RecordError, StorageError
 from storage.keys import (
     AUTHORITY_PUBLIC_FILE,
@@ -502,6 +503,65 @@ def export_command(
     with _user_errors(), _collector(db) as store:
         manifest = store.export(out_dir)
     _say(out, f"exported to {out_dir}; manifest {manifest}", "green")
+
+
+def _moment(text: str) -> datetime:
+    """``--from``: an ISO 8601 time with its offset (a bare time could be any zone), or "now"."""
+    if text == "now":
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise typer.BadParameter(
+            f"{text!r} is not a time with its offset: give e.g. 2026-12-01T08:00+07:00 "
+            "(WIB), or now",
+            param_hint="--from",
+        )
+    return moment
+
+
+@app.command("revoke")
+def revoke_command(
+    kit_id: Annotated[
+        str, typer.Argument(metavar="KIT_ID", help="The kit's id, e.g. KIT-3505-07.")
+    ],
+    authority: AuthorityOption,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Distrust records sealed from this time on (ISO 8601 with offset, or now): "
+            "the last time the kit was known to be in the officers' hands.",
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why, for the list and for `verify`.")] = "stolen",
+) -> None:
+    """Revoke a kit (lost, stolen): its later records are named by `verify`, `collect` refuses it.
+
+    The signed revocation list is kept in the authority folder; copy it with
+    authority.pub.cbor to every collector.  See docs/provisioning.md, "Kit stolen".
+    """
+    moment = _moment(since)
+    private = _private_keys(authority)
+    with _user_errors():
+        try:
+            listed = revocation.revoke(
+                authority,
+                private,
+                kit_id=kit_id,
+                since=moment,
+                reason=reason,
+                now=datetime.now(UTC),
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="KIT_ID") from None
+    entry = listed.revoked[kit_id]
+    _say(out, f"{entry.describe()}", "bold yellow")
+    _say(out, f"  revocation list {revocation.list_path(authority)} (serial {listed.serial})")
+    _say(out, f"  kits revoked    {', '.join(sorted(listed.revoked))}")
+    _say(out, "copy the list, with authority.pub.cbor, to every collector and the district")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -174,12 +174,17 @@ class KitKey:
 
 @dataclass(frozen=True)
 class AuthorityPublic:
-    """What a kit and a collector know of the authority: its name and public keys."""
+    """What a kit and a collector know of the authority: its name and public keys.
+
+    ``folder`` is the authority folder it was loaded from, if any: the verifier finds the
+    authority's revocation list there (`storage.revocation`).  It is not part of the keys.
+    """
 
     name: str
     demo: bool
     sign_raw: bytes
     enc_raw: bytes
+    folder: Path | None = field(default=None, compare=False)
 
     @property
     def kid(self) -> bytes:
@@ -234,7 +239,8 @@ class AuthorityPublic:
         if path.is_dir():
             path = path / AUTHORITY_PUBLIC_FILE
         try:
-            return cls.from_cbor(path.read_bytes())
+            public = cls.from_cbor(path.read_bytes())
+            return cls(public.name, public.demo, public.sign_raw, public.enc_raw, path.parent)
         except FileNotFoundError as exc:
             raise KeyFileError(f"authority public key {path} is missing") from exc
         except KeyFileError as exc:
@@ -245,7 +251,13 @@ class Authority:
     """The authority's private keys: Ed25519 to certify kits, X25519 to open bodies."""
 
     def __init__(
-        self, *, name: str, demo: bool, signing: Ed25519PrivateKey, decryption: X25519PrivateKey
+        self,
+        *,
+        name: str,
+        demo: bool,
+        signing: Ed25519PrivateKey,
+        decryption: X25519PrivateKey,
+        folder: Path | None = None,
     ) -> None:
         self._signing = signing
         self._decryption = decryption
@@ -254,6 +266,7 @@ class Authority:
             demo=demo,
             sign_raw=signing.public_key().public_bytes_raw(),
             enc_raw=decryption.public_key().public_bytes_raw(),
+            folder=folder,
         )
 
     @classmethod
@@ -269,6 +282,7 @@ class Authority:
             demo=demo,
             signing=Ed25519PrivateKey.generate(),
             decryption=X25519PrivateKey.generate(),
+            folder=path,
         )
         _write_private(path / SIGNING_KEY_FILE, authority._signing)
         _write_private(path / ENCRYPTION_KEY_FILE, authority._decryption)
@@ -284,6 +298,7 @@ class Authority:
             demo=public.demo,
             signing=_read_private(path / SIGNING_KEY_FILE, Ed25519PrivateKey),
             decryption=_read_private(path / ENCRYPTION_KEY_FILE, X25519PrivateKey),
+            folder=path,
         )
         if authority.public != public:
             raise KeyFileError(f"{path}: {AUTHORITY_PUBLIC_FILE} does not match the private keys")
