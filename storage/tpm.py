@@ -89,7 +89,7 @@ class Tpm:
                 "header and `dtoverlay=tpm-slb9670` in /boot/firmware/config.txt; for the "
                 "simulator use the file backend"
             ) from exc
-        self._tss = tss
+        self.tss = tss
         self._primary: Any = None
 
     @property
@@ -101,29 +101,29 @@ class Tpm:
     def primary(self) -> Any:
         """The storage primary key, re-created from its template (the same on every boot)."""
         if self._primary is None:
-            tss = self._tss
+            tss = self.tss
             public = tss.types.TPM2B_PUBLIC.parse(
                 "ecc256:aes128cfb",
                 objectAttributes=tss.constants.TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS,
             )
-            self._primary = self._call(
+            self._primary = self.call(
                 "create the storage primary key",
                 lambda: self.esapi.create_primary(None, public, tss.constants.ESYS_TR.OWNER)[0],
             )
         return self._primary
 
-    def _call(self, what: str, command: Any) -> Any:
+    def call(self, what: str, command: Any) -> Any:
         """Run one TPM command; a TSS error becomes a `TpmError` saying what failed."""
         try:
             return command()
-        except self._tss.TSS2_Exception as exc:
+        except self.tss.TSS2_Exception as exc:
             raise TpmError(f"the TPM on {self.tcti!r} could not {what}: {exc}") from exc
 
     def close(self) -> None:
         if self._esapi is not None:
             esapi, self._esapi = self._esapi, None
             if self._primary is not None:
-                self._call("flush the primary key", lambda: esapi.flush_context(self._primary))
+                self.call("flush the primary key", lambda: esapi.flush_context(self._primary))
                 self._primary = None
             esapi.close()
 
@@ -152,7 +152,7 @@ class TpmKitKey:
 
     def __init__(self, tpm: Tpm, *, public: bytes, private: bytes) -> None:
         self._tpm = tpm
-        tss = tpm._tss
+        tss = tpm.tss
         try:
             self._public, _ = tss.types.TPM2B_PUBLIC.unmarshal(public)
             self._private, _ = tss.types.TPM2B_PRIVATE.unmarshal(private)
@@ -171,11 +171,11 @@ class TpmKitKey:
         target = Path(path)
         if os.path.lexists(target):
             raise KeyFileError(f"TPM key blob {target} already exists; refusing to overwrite it")
-        tss = tpm._tss
+        tss = tpm.tss
         template = tss.types.TPM2B_PUBLIC.parse(
             "ecc256:ecdsa-sha256:null", objectAttributes=_attributes(tss)
         )
-        private, public, *_ = tpm._call(
+        private, public, *_ = tpm.call(
             "create the kit key", lambda: tpm.esapi.create(tpm.primary(), None, template)
         )
         key = cls(tpm, public=public.marshal(), private=private.marshal())
@@ -220,7 +220,7 @@ class TpmKitKey:
     def _loaded(self) -> Any:
         if self._handle is None:
             tpm = self._tpm
-            self._handle = tpm._call(
+            self._handle = tpm.call(
                 "load the kit key (is this the kit's own TPM? a TPM that was cleared, or a "
                 "card moved to another kit, cannot; reflash the kit)",
                 lambda: tpm.esapi.load(tpm.primary(), self._private, self._public),
@@ -229,12 +229,12 @@ class TpmKitKey:
 
     def sign(self, data: bytes) -> bytes:
         """ES256 over ``data``: SHA-256 here, ECDSA in the TPM, raw r||s back."""
-        tss = self._tpm._tss
+        tss = self._tpm.tss
         scheme = tss.types.TPMT_SIG_SCHEME(scheme=tss.constants.TPM2_ALG.ECDSA)
         scheme.details.any.hashAlg = tss.constants.TPM2_ALG.SHA256
         digest = tss.types.TPM2B_DIGEST(es256_digest(data))
         handle = self._loaded()
-        signature = self._tpm._call(
+        signature = self._tpm.call(
             "sign", lambda: self._tpm.esapi.sign(handle, digest, scheme, None)
         )
         ecdsa = signature.signature.ecdsa
@@ -247,7 +247,7 @@ class TpmKitKey:
         """Unload the key from the TPM (the blob stays); safe twice."""
         if self._handle is not None:
             handle, self._handle = self._handle, None
-            self._tpm._call("unload the kit key", lambda: self._tpm.esapi.flush_context(handle))
+            self._tpm.call("unload the kit key", lambda: self._tpm.esapi.flush_context(handle))
 
     def __repr__(self) -> str:
         return f"TpmKitKey(kid={self.kid.hex()}, tcti={self._tpm.tcti!r})"
