@@ -73,6 +73,8 @@ class KitSigner(Signer, Protocol):
     @property
     def backend(self) -> KeyBackend: ...
 
+    def close(self) -> None: ...
+
 
 def kid_of(raw_public: bytes) -> bytes:
     """Key id: the first 8 bytes of SHA-256 of the raw public key (as the EU DCC does)."""
@@ -152,6 +154,9 @@ class KitKey:
 
     def sign(self, data: bytes) -> bytes:
         return self._private.sign(data)
+
+    def close(self) -> None:
+        """Nothing to release (the TPM backend's key unloads here); for a uniform `KitSigner`."""
 
     @classmethod
     def create(cls, path: str | os.PathLike[str]) -> KitKey:

@@ -144,14 +144,16 @@ class TpmKitKey:
     """The kit's P-256 signing key inside ``tpm``; satisfies `storage.keys.KitSigner`.
 
     ``public`` and ``private`` are the TPM's marshalled TPM2B_PUBLIC and TPM2B_PRIVATE
-    (the latter wrapped by the TPM's storage key), as kept in ``kit/kit.tpm``.
+    (the latter wrapped by the TPM's storage key), as kept in ``kit/kit.tpm``.  With
+    ``owns_tpm`` the key closes the TPM connection when it is closed itself.
     """
 
     alg = SignAlg.ES256
     backend = KeyBackend.TPM
 
-    def __init__(self, tpm: Tpm, *, public: bytes, private: bytes) -> None:
+    def __init__(self, tpm: Tpm, *, public: bytes, private: bytes, owns_tpm: bool = False) -> None:
         self._tpm = tpm
+        self._owns_tpm = owns_tpm
         tss = tpm.tss
         try:
             self._public, _ = tss.types.TPM2B_PUBLIC.unmarshal(public)
@@ -166,7 +168,7 @@ class TpmKitKey:
         self._handle: Any = None
 
     @classmethod
-    def create(cls, tpm: Tpm, path: str | os.PathLike[str]) -> TpmKitKey:
+    def create(cls, tpm: Tpm, path: str | os.PathLike[str], *, owns_tpm: bool = False) -> TpmKitKey:
         """Generate a key inside the TPM and keep its wrapped blob at ``path`` (must not exist)."""
         target = Path(path)
         if os.path.lexists(target):
@@ -178,15 +180,15 @@ class TpmKitKey:
         private, public, *_ = tpm.call(
             "create the kit key", lambda: tpm.esapi.create(tpm.primary(), None, template)
         )
-        key = cls(tpm, public=public.marshal(), private=private.marshal())
+        key = cls(tpm, public=public.marshal(), private=private.marshal(), owns_tpm=owns_tpm)
         write_atomic(target, key.blob.to_cbor())
         return key
 
     @classmethod
-    def load(cls, tpm: Tpm, path: str | os.PathLike[str]) -> TpmKitKey:
+    def load(cls, tpm: Tpm, path: str | os.PathLike[str], *, owns_tpm: bool = False) -> TpmKitKey:
         """The key whose blob is at ``path``; the TPM must be the one that made it."""
         blob = TpmKeyBlob.load(path)
-        key = cls(tpm, public=blob.public, private=blob.private)
+        key = cls(tpm, public=blob.public, private=blob.private, owns_tpm=owns_tpm)
         key._loaded()  # fail at boot, not at the first seal, if this is another TPM
         return key
 
@@ -244,10 +246,12 @@ class TpmKitKey:
         )
 
     def close(self) -> None:
-        """Unload the key from the TPM (the blob stays); safe twice."""
+        """Unload the key from the TPM (the blob stays), and close a TPM it owns; safe twice."""
         if self._handle is not None:
             handle, self._handle = self._handle, None
             self._tpm.call("unload the kit key", lambda: self._tpm.esapi.flush_context(handle))
+        if self._owns_tpm:
+            self._tpm.close()
 
     def __repr__(self) -> str:
         return f"TpmKitKey(kid={self.kid.hex()}, tcti={self._tpm.tcti!r})"

@@ -50,6 +50,9 @@ class SoftTpmKey:
     def sign(self, data: bytes) -> bytes:
         return self._signer.sign(data)
 
+    def close(self) -> None:
+        """Nothing to release: a key in memory."""
+
 
 def kit_folder(tmp: Path, authority: Authority, key: KitKey | SoftTpmKey, hours: int = 3) -> Path:
     """A kit's records folder: records sealed at T0, T0+1h, ... by ``key``."""

@@ -171,6 +171,9 @@ class VectorTpmKey:
     def sign(self, data: bytes) -> bytes:
         return self.signer.sign(data)
 
+    def close(self) -> None:
+        """Nothing to release: a key in memory."""
+
 
 def p256_from_seed(label: str) -> ec.EllipticCurvePrivateKey:
     """A P-256 private key whose scalar is SHA-256 of the label, reduced into [1, n-1]."""
