@@ -1,7 +1,10 @@
 """Officer PINs, kept only as salted scrypt hashes.
 
 scrypt rather than a plain hash because a stolen SD card must not give up six-digit PINs
-to a laptop in seconds; its cost (about 20 ms on a Pi 4) is paid once per login.
+to a laptop in seconds.  The cost is paid once per login, on the kit: n = 2^16, r = 8 takes
+64 MiB and, on a Pi 4, an estimated 0.3-0.5 s (docs/keys.md, "PIN hash cost"); at 2^14 it
+was a quarter of that, and all 10^6 PINs fell in under 7 core-hours.  Hashes made at
+another cost do not match: a kit flashed before this cost was raised is flashed again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import os
 from storage.model import Officer, Role
 
 PIN_DIGITS = 6
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+#: 128 * r * n bytes of memory per hash (64 MiB); maxmem leaves room above OpenSSL's 32 MiB default.
+_SCRYPT = {"n": 2**16, "r": 8, "p": 1, "dklen": 32, "maxmem": 2**27}
 
 
 def hash_pin(pin: str, salt: bytes) -> bytes:
