@@ -224,7 +224,6 @@ def build() -> dict[str, bytes]:
     ours, other = authority("authority", "Dukcapil (test)"), authority("other", "Other (test)")
     kit = KitKey(Ed25519PrivateKey.from_private_bytes(seed("kit signing")))
     rng = StreamRng(seed("rng"))
-    cert_args = dict(kit_id=KIT_ID, region=REGION, kit_public=kit.public_bytes)
     cert = legacy_certificate(ours, kit.public_bytes)
     records = seal_chain(KIT_ID, kit, cert, ours, rng)
     flipped = bytearray(records[0])
@@ -313,7 +312,12 @@ def build() -> dict[str, bytes]:
         "broken/truncated.cose": records[0][: len(records[0]) // 2],
         "broken/swapped-body.cose": swap_body(records[1], records[0], kit),
         "broken/wrong-authority.cert": issue_certificate(
-            other, **cert_args, not_before=NOT_BEFORE, not_after=NOT_AFTER
+            other,
+            kit_id=KIT_ID,
+            region=REGION,
+            kit_public=kit.public_bytes,
+            not_before=NOT_BEFORE,
+            not_after=NOT_AFTER,
         ),
         "broken/gap/kit.cert": cert,
         "broken/gap/00000002.cose": records[1],
