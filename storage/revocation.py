@@ -180,6 +180,8 @@ class RevocationList:
             raise Tampered(f"version {fields['v']!r} or issuer is not this authority's")
         revoked = {}
         for entry in fields["revoked"]:
+            if not isinstance(entry, Mapping) or set(entry) != {"kit", "from", "at", "reason"}:
+                raise Tampered("a revocation entry is not {kit, from, at, reason}")
             revocation = Revocation(
                 kit_id=_typed(entry["kit"], str),
                 since=_moment(entry["from"]),

@@ -120,11 +120,14 @@ class Tpm:
             raise TpmError(f"the TPM on {self.tcti!r} could not {what}: {exc}") from exc
 
     def close(self) -> None:
-        if self._esapi is not None:
-            esapi, self._esapi = self._esapi, None
-            if self._primary is not None:
-                self.call("flush the primary key", lambda: esapi.flush_context(self._primary))
-                self._primary = None
+        if self._esapi is None:
+            return
+        esapi, self._esapi = self._esapi, None
+        primary, self._primary = self._primary, None
+        try:
+            if primary is not None:
+                self.call("flush the primary key", lambda: esapi.flush_context(primary))
+        finally:
             esapi.close()
 
     def __enter__(self) -> Tpm:
@@ -247,11 +250,13 @@ class TpmKitKey:
 
     def close(self) -> None:
         """Unload the key from the TPM (the blob stays), and close a TPM it owns; safe twice."""
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            self._tpm.call("unload the kit key", lambda: self._tpm.esapi.flush_context(handle))
-        if self._owns_tpm:
-            self._tpm.close()
+        handle, self._handle = self._handle, None
+        try:
+            if handle is not None:
+                self._tpm.call("unload the kit key", lambda: self._tpm.esapi.flush_context(handle))
+        finally:
+            if self._owns_tpm:
+                self._tpm.close()
 
     def __repr__(self) -> str:
         return f"TpmKitKey(kid={self.kid.hex()}, tcti={self._tpm.tcti!r})"
