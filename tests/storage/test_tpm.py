@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cbor2
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -130,8 +131,6 @@ def test_the_blob_holds_no_usable_private_key(software_tpm: SoftwareTpm, tmp_pat
     assert b"PRIVATE KEY" not in blob
     fields = loads(blob)
     assert set(fields) == {"v", "parent", "public", "private"}
-    from cryptography.hazmat.primitives import serialization
-
     for candidate in (fields["private"], blob):
         for loader in (serialization.load_der_private_key, serialization.load_pem_private_key):
             with pytest.raises((ValueError, TypeError)):
