@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= var/kit
 N ?= 200
+UI ?= web
+PORT ?= 8321
 
 .PHONY: run demo test lint format bench torture selftest clean
 
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+ifeq ($(UI),terminal)
 	$(BIN)/jemput-kit run --sim --data-dir $(DATA)
+else
+	$(BIN)/jemput-kit run --sim --web --port $(PORT) --data-dir $(DATA)
+endif
 
 demo: $(STAMP)
 	$(BIN)/jemput-kit demo --people 20 --data-dir var/demo --seed 1

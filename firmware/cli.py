@@ -19,6 +19,7 @@ from capture.prompts import Language
 from firmware.config import Backend, ConfigError, KitConfig, load_config
 from firmware.logs import setup_logging
 from firmware.selftest import register as register_selftest
+from firmware.tray import PRINTED_DIR
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
 
@@ -63,6 +64,16 @@ def run(
     port_link: Annotated[
         Path | None, typer.Option("--port-link", help="Link the provisioning pty here.")
     ] = None,
+    web: Annotated[
+        bool, typer.Option("--web", help="With --sim: the kit as a page on 127.0.0.1.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", help="With --web: the page's port (0: any free one).")
+    ] = 8321,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="With --web: a training scenario (name or file)."),
+    ] = None,
 ) -> None:
     """Run the kit: on the Pi with its real parts (backend "pi" in --config), or with --sim
     the simulated kit with its display, LED and four buttons in this terminal.
@@ -84,6 +95,22 @@ def run(
         from firmware.headless import run_headless
 
         run_headless(settings.data_dir, port_link, seed)
+        return
+    if web or scenario:
+        from firmware.web.kit import run_web
+        from firmware.web.scenario import ScenarioError
+
+        try:
+            run_web(
+                settings.data_dir,
+                seed=seed,
+                port=port,
+                language=settings.language,
+                scenario=scenario,
+                echo=typer.echo,
+            )
+        except (StorageError, ScenarioError, OSError) as exc:
+            raise fail(str(exc)) from exc
         return
     from firmware.terminal import run_terminal
 
@@ -150,6 +177,8 @@ def demo(
     except (DemoError, StorageError) as exc:
         raise fail(str(exc), 1) from exc
     first, last = outcomes[0].seq, outcomes[-1].seq
+    if not fast:
+        typer.echo(f"printed cards and slips: {data_dir / PRINTED_DIR}")
     typer.echo(
         f"sealed {len(outcomes)} records this run (#{first}..#{last}); "
         f"the kit holds {status.sealed}, card stock {status.cards['stock']}"

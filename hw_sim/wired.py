@@ -34,6 +34,8 @@ from hw_sim.receipt_printer_emulator import ReceiptPrinterEmulator
 from hw_sim.signature_pad_emulator import SignaturePadEmulator
 from hw_sim.world import Person, World
 
+#: A signature as pen positions: strokes of (x, y) points in pad coordinates.
+Strokes = tuple[tuple[tuple[int, int], ...], ...]
 #: How much faster than real time the pad replays without ``timing`` (a signature in ~0.3 s).
 FAST_PAD_SPEED = 20.0
 #: Wall-clock pause before the pen comes down: the driver flushes its input as it starts
@@ -97,6 +99,9 @@ class WiredKit(Closing):
             "clock": self.clock,
             "camera": self.camera,
         }
+        #: Strokes someone drew for the next signature (the browser kit's pad), in pad
+        #: coordinates; taken by the next :meth:`present_signature`.
+        self._offered_strokes: Strokes | None = None
         self.ports: dict[str, str] = {
             "fingerprint": self.fingerprint.port,
             "signature-pad": self.signature_pad.port,
@@ -130,8 +135,19 @@ class WiredKit(Closing):
         self.fingerprint.place(finger)
         return finger is not None and finger.condition is not FingerCondition.MISSING
 
+    def offer_signature(self, strokes: Strokes) -> None:
+        """``strokes`` are signed on the pad at the next signature, instead of the subject's."""
+        self._offered_strokes = strokes
+
     def present_signature(self) -> bool:
-        """The subject signs the pad (after a short pause); False when nobody will sign."""
+        """The subject signs the pad (after a short pause); False when nobody will sign.
+
+        Strokes offered with :meth:`offer_signature` are signed instead, once.
+        """
+        offered, self._offered_strokes = self._offered_strokes, None
+        if offered:
+            self.signature_pad.sign(offered, delay=SIGN_DELAY_SECONDS)
+            return True
         subject = self.world.subject
         if not isinstance(subject, Person) or not subject.signature:
             self.signature_pad.idle()
