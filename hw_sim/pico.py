@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,9 +123,12 @@ class PicoSim(FaultSwitch, Closing):
         self._stopping = threading.Event()
         self.power_log: list[PowerChange] = [PowerChange(0, True)]
         self.resets: list[PicoReset] = []
-        #: Every frame's bytes the Pico wrote, and every chunk the Pi wrote, in order.
-        self.to_pi: list[bytes] = []
-        self.from_pi: list[bytes] = []
+        #: (virtual ms, bytes) of every write of the Pico, and every chunk the Pi wrote.
+        self.to_pi: list[tuple[int, bytes]] = []
+        self.from_pi: list[tuple[int, bytes]] = []
+        self._paused = threading.Event()
+        self._noise: list[bytes] = []  # put before the Pico's next answers, one each
+        self._corrupt = 0  # how many of the Pico's next answers get one byte flipped
         self.crashed: str | None = None
         self._stderr: list[str] = []
         self._link = PtyLink(self._from_pi, link_path=link_path, name="coprocessor")
@@ -186,6 +189,19 @@ class PicoSim(FaultSwitch, Closing):
             target = self._granted
         self.wait_until(lambda: self._firmware_now >= target)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Within the block, virtual time moves only by :meth:`advance` (exact durations);
+        a driver waiting for an answer then waits for the test's next advance."""
+        with self._cond:
+            self._paused.set()
+            target = self._granted
+        self.wait_until(lambda: self._firmware_now >= target)  # the pacer's grants are used
+        try:
+            yield
+        finally:
+            self._paused.clear()
+
     def press(self, seconds: float = 0.2) -> None:
         """Press the power button for ``seconds`` (3 s or more is a hold) and let go."""
         self.button(down=True)
@@ -214,9 +230,16 @@ class PicoSim(FaultSwitch, Closing):
         with self._cond:
             self._send(f"u {data.hex()}")
 
-    def garbage_to_pi(self, data: bytes) -> None:
-        """Noise on the line towards the Pi."""
-        self._link.send(data)
+    def noise_before_answers(self, data: bytes, *, answers: int = 1) -> None:
+        """Noise on the line towards the Pi, just ahead of each of the next ``answers``
+        answers (so it reaches a driver that is waiting, not one about to flush)."""
+        with self._cond:
+            self._noise.extend([data] * answers)
+
+    def corrupt_answers(self, answers: int = 1) -> None:
+        """Flip one bit in the middle of each of the Pico's next ``answers`` answers."""
+        with self._cond:
+            self._corrupt += answers
 
     # -- the process ---------------------------------------------------------------------------
 
@@ -279,12 +302,13 @@ class PicoSim(FaultSwitch, Closing):
         while not self._stopping.wait(_PACE_SECONDS):
             now = time.monotonic()
             ms = int((now - last) * 1000)
-            if ms <= 0:
-                continue
-            # a stall longer than one grant is dropped, not replayed as a jump
-            last = now if ms > _PACE_MAX_MS else last + ms / 1000
             with self._cond:
-                self._grant(min(ms, _PACE_MAX_MS))
+                if self._paused.is_set() or ms > _PACE_MAX_MS:
+                    last = now  # paused, or a stall: dropped, not replayed as a jump
+                    continue
+                if ms > 0:
+                    last += ms / 1000
+                    self._grant(ms)
 
     def _read_output(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
@@ -318,9 +342,9 @@ class PicoSim(FaultSwitch, Closing):
             self._firmware_now = max(self._firmware_now, at_ms)
             if tag == "u":
                 data = bytes.fromhex(parts[2])
-                self.to_pi.append(data)
+                self.to_pi.append((at_ms, data))
                 if self.power_log[-1].on:  # an unpowered Pi hears nothing
-                    self._link.send(data)
+                    self._link.send(self._line_noise(data))
             elif tag == "o" and int(parts[2]) == BOARD["POWER_SWITCH"]:
                 on = parts[3] == "1"
                 if on != self.power_log[-1].on:
@@ -335,11 +359,21 @@ class PicoSim(FaultSwitch, Closing):
             self._cond.notify_all()
         return None
 
+    def _line_noise(self, data: bytes) -> bytes:
+        """``data`` as the wire delivers it, with the noise tests asked for."""
+        if self._corrupt:
+            self._corrupt -= 1
+            middle = len(data) // 2
+            data = data[:middle] + bytes((data[middle] ^ 0x10,)) + data[middle + 1 :]
+        if self._noise:
+            data = self._noise.pop(0) + data
+        return data
+
     def _from_pi(self, chunk: bytes) -> None:
         with self._cond:
             if not self.power_log[-1].on or "unplugged" in self._faults:
                 return  # an unpowered Pi sends nothing; an unplugged cable carries nothing
-            self.from_pi.append(chunk)
+            self.from_pi.append((self._firmware_now, chunk))
             self._send(f"u {chunk.hex()}")
 
     def _diagnosis(self) -> str:
