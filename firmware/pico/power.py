@@ -8,9 +8,11 @@ States (numbers are what STATUS reports)::
     RUNNING --silent HEARTBEAT_TIMEOUT_MS (SEAL_GRACE_MS while sealing)--> CYCLING
     BOOTING, RUNNING --button held / battery critical--> REQUESTED (the Pi is asked)
     REQUESTED --LONG_DELAY_MS without "halted", not sealing--> OFF
-    REQUESTED --silent as above (hung while asked)--> OFF
     any powered state --"halted"--> HALTING --SHORT_DELAY_MS--> OFF
     CYCLING --OFF_CYCLE_MS--> BOOTING
+
+Once asked, a Pi that goes quiet is not power-cycled: it may be halting without having
+managed to say so, and the long delay is its time to finish.
 
 The rule above all others: power is never cut while the Pi's last heartbeat said a seal
 is under way and the Pi is still heartbeating (a seal may take the Pi's loop away for at
@@ -120,14 +122,13 @@ class PowerLogic:
     def tick(self, now: "Ticks") -> None:
         """Act on every deadline that has passed."""
         elapsed = time.ticks_diff(now, self._since)
-        silent = time.ticks_diff(now, self._last_heartbeat) >= self._allowed_silence()
-        why = CUT_WATCHDOG if self._heard else CUT_BOOT_TIMEOUT
-        if self.state in (BOOTING, RUNNING) and silent:
+        silent = time.ticks_diff(now, self._last_heartbeat)
+        if self.state in (BOOTING, RUNNING) and silent >= self._allowed_silence():
+            why = CUT_WATCHDOG if self._heard else CUT_BOOT_TIMEOUT
             self._cut(why, CYCLING, now)  # hung: power-cycle, so it boots and resumes
-        elif self.state == REQUESTED and silent:
-            self._cut(why, OFF, now)  # asked to stop and hung: it stays off
-        elif self.state == REQUESTED and elapsed >= config.LONG_DELAY_MS and not self.sealing:
-            self._cut(CUT_LONG_DELAY, OFF, now)
+        elif self.state == REQUESTED and elapsed >= config.LONG_DELAY_MS:
+            if not (self.sealing and silent < config.SEAL_GRACE_MS):
+                self._cut(CUT_LONG_DELAY, OFF, now)
         elif self.state == HALTING and elapsed >= config.SHORT_DELAY_MS:
             self._cut(CUT_HALTED, OFF, now)
         elif self.state == CYCLING and elapsed >= config.OFF_CYCLE_MS:

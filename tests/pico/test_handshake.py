@@ -154,3 +154,18 @@ def test_an_empty_cell_does_not_wake_the_kit() -> None:
         pico.advance(2)
         pico.press()
         assert pico.powered
+
+
+def test_a_pi_gone_quiet_after_the_request_gets_the_whole_long_delay(
+    pico: PicoSim, driver: PowerCoprocessor
+) -> None:
+    info = driver.info
+    beat_for(driver, pico, 5)
+    pico.set_battery(CRITICAL_VOLTS)
+    assert beat_for(driver, pico, 2).request is ShutdownRequest.BATTERY
+    pico.advance(info.heartbeat_timeout + 10)  # halting, without having said so
+    assert pico.cuts() == []  # not power-cycled: that would boot it into an empty cell
+    pico.advance(info.long_delay - info.heartbeat_timeout)
+    assert len(pico.cuts()) == 1
+    pico.advance(info.heartbeat_timeout * 3)
+    assert not pico.powered
