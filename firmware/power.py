@@ -83,6 +83,14 @@ class PowerGuard:
         """The Pico's last word on the cell (OK until it said anything)."""
         return self.status.level if self.status else BatteryLevel.OK
 
+    def current_level(self) -> BatteryLevel:
+        """Ask the Pico now (a STATUS, no heartbeat); its last word if it does not answer."""
+        try:
+            self.status = self.coprocessor.status()
+        except DeviceError as exc:
+            log.warning("power co-processor unread, using its last level: %s", exc)
+        return self.level
+
     def watch(self, controller: Controller) -> None:
         """Start guarding ``controller`` (heartbeats begin with the next event)."""
         self._controller = controller
@@ -148,7 +156,7 @@ class GuardedBattery(Closing):
             BatteryLevel.OK: 100.0,
             BatteryLevel.LOW: float(policy.low_battery_percent),
             BatteryLevel.CRITICAL: float(policy.critical_battery_percent),
-        }[self._guard.level]
+        }[self._guard.current_level()]
         return replace(reading, percent=min(reading.percent, ceiling))
 
     def probe(self) -> DeviceInfo:
