@@ -39,6 +39,13 @@ def _firmware_crcs(blobs: list[bytes]) -> list[int]:
     return [int(line) for line in done.stdout.split()]
 
 
+def test_the_documented_vectors() -> None:
+    """docs/devices/coprocessor.md, table "Vectors"."""
+    assert encode(coprocessor.HEARTBEAT, 1, b"\x00").hex(" ") == "a5 01 01 01 00 f6 75"
+    assert encode(coprocessor.HALTED, 2).hex(" ") == "a5 04 02 00 76 3e"
+    assert encode(coprocessor.INFO, 3).hex(" ") == "a5 03 03 00 c0 9f"
+
+
 def test_firmware_and_driver_compute_the_same_crc() -> None:
     rng = random.Random(13)
     blobs = [b"", b"123456789"] + [rng.randbytes(rng.randrange(1, 40)) for _ in range(50)]
