@@ -285,7 +285,10 @@ class PicoSim(FaultSwitch, Closing):
             target=self._read_output, args=(proc,), name="pico-output", daemon=True
         ).start()
         threading.Thread(
-            target=self._read_bridge, args=(proc, from_pico_r, to_pico_w), name="pico-bridge"
+            target=self._read_bridge,
+            args=(proc, from_pico_r, to_pico_w),
+            name="pico-bridge",
+            daemon=True,
         ).start()
 
     def _send(self, line: str) -> None:
