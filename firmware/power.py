@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: How often the loop heartbeats, in seconds: well inside the Pico's 60 s timeout.
 HEARTBEAT_SECONDS = 5.0
+#: After a heartbeat went unanswered, the next try waits this long: each try blocks the
+#: loop for the driver's whole deadline, and an officer must not feel a missing Pico.
+RETRY_SECONDS = 30.0
 #: The states in which a seal is under way: the Pico must not cut.
 SEALING_STATES = frozenset({"sealing"})
 #: The states whose work finishes before a requested shutdown (as for a critical battery).
@@ -72,6 +75,7 @@ class PowerGuard:
         self.status: CoprocessorStatus | None = None
         #: Heartbeats that got no answer (each logged).
         self.missed = 0
+        self._answering = True
         #: Why the kit was asked to shut down, once it was.
         self.request: ShutdownRequest = ShutdownRequest.NONE
 
@@ -84,10 +88,14 @@ class PowerGuard:
         return self.status.level if self.status else BatteryLevel.OK
 
     def current_level(self) -> BatteryLevel:
-        """Ask the Pico now (a STATUS, no heartbeat); its last word if it does not answer."""
+        """Ask the Pico now (a STATUS, no heartbeat); its last word if it does not answer,
+        or if it missed its last heartbeat (asking would only stall the loop again)."""
+        if not self._answering:
+            return self.level
         try:
             self.status = self.coprocessor.status()
         except DeviceError as exc:
+            self._answering = False
             log.warning("power co-processor unread, using its last level: %s", exc)
         return self.level
 
@@ -103,13 +111,16 @@ class PowerGuard:
         now = self._clock()
         if now < self._next_beat:
             return
-        self._next_beat = now + self.every
         try:
             self.status = self.coprocessor.heartbeat(sealing=ctl.state in SEALING_STATES)
         except DeviceError as exc:
             self.missed += 1
+            self._answering = False
+            self._next_beat = now + RETRY_SECONDS
             log.warning("power co-processor missed a heartbeat (%d so far): %s", self.missed, exc)
             return
+        self._answering = True
+        self._next_beat = now + self.every
         if self.status.shutdown_requested and self.request is ShutdownRequest.NONE:
             self.request = self.status.request
             self._shut_down(ctl)

@@ -17,6 +17,9 @@ from hw_sim.pico import PicoSim
 
 #: How often the simulated Pi heartbeats, in seconds of virtual time (the kit: every tick).
 BEAT_SECONDS = 5.0
+#: The driver's deadline per attempt in tests: the kit's 0.5 s, with room for a test
+#: machine so busy that the Pico's virtual clock falls behind the wall clock.
+DRIVER_TIMEOUT = 2.0
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def pico() -> Iterator[PicoSim]:
 
 @pytest.fixture
 def driver(pico: PicoSim) -> Iterator[PowerCoprocessor]:
-    with PowerCoprocessor(port=pico.port) as coprocessor:
+    with PowerCoprocessor(port=pico.port, timeout=DRIVER_TIMEOUT) as coprocessor:
         yield coprocessor
 
 

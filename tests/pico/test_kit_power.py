@@ -26,6 +26,7 @@ from hal.types import Button
 from hw_sim.pico import PicoSim
 from hw_sim.world import Person, World
 from storage.kit import KitStore
+from tests.pico.conftest import DRIVER_TIMEOUT
 
 SEED = 13
 CARDS = 10
@@ -50,7 +51,7 @@ class PoweredKit:
 
     def __init__(self, data_dir: Path, world: World, pico: PicoSim) -> None:
         self.world = world
-        self.coprocessor = PowerCoprocessor(port=pico.port)
+        self.coprocessor = PowerCoprocessor(port=pico.port, timeout=DRIVER_TIMEOUT)
         self.guard = PowerGuard(self.coprocessor, every=0)  # a beat after every event
         devices = build(world, time_scale=0).devices
         self.store = KitStore(data_dir, now=world.clock.now)
@@ -216,7 +217,7 @@ def test_a_kit_that_never_says_halted_is_cut_late_and_keeps_every_record(
     pico.set_battery(HEALTHY_VOLTS)
     pico.advance(1)
     pico.press()
-    with PowerCoprocessor(port=pico.port) as coprocessor:
+    with PowerCoprocessor(port=pico.port, timeout=DRIVER_TIMEOUT) as coprocessor:
         assert coprocessor.read_info().last_cut is PowerCut.LONG_DELAY
 
 
@@ -234,6 +235,23 @@ def test_low_battery_refuses_a_new_enrolment(rig: tuple[Path, World, PicoSim]) -
         kit.bot.select_resident(person)  # OK on the resident: refused
         assert kit.state == "ready"
         assert "Baterai lemah" in "\n".join(kit.kit.controller.screen)
+        assert kit.guard.request is ShutdownRequest.NONE
+    finally:
+        kit.close()
+
+
+def test_an_unplugged_coprocessor_never_stops_an_enrolment(
+    rig: tuple[Path, World, PicoSim],
+) -> None:
+    data_dir, world, pico = rig
+    kit = PoweredKit(data_dir, world, pico)
+    try:
+        kit.login()
+        pico.inject("unplugged")
+        (person,) = _residents(kit, 1)
+        kit.enrol_until(person, "done")  # dozens of events: one try, then the back-off
+        assert kit.store.status().sealed == 1
+        assert kit.guard.missed == 1
         assert kit.guard.request is ShutdownRequest.NONE
     finally:
         kit.close()
