@@ -8,18 +8,25 @@ from INFO, and pass on the simulator's virtual clock.
 
 from __future__ import annotations
 
+import runpy
 from collections.abc import Iterator
 
 import pytest
 
 from hal.coprocessor import CoprocessorStatus, PowerCoprocessor
-from hw_sim.pico import PicoSim
+from hw_sim.pico import FIRMWARE_DIR, PicoSim
 
 #: How often the simulated Pi heartbeats, in seconds of virtual time (the kit: every tick).
 BEAT_SECONDS = 5.0
 #: The driver's deadline per attempt in tests: the kit's 0.5 s, with room for a test
 #: machine so busy that the Pico's virtual clock falls behind the wall clock.
 DRIVER_TIMEOUT = 2.0
+
+
+def firmware_version() -> str:
+    """The version ``firmware/pico/version.py`` declares (plain assignments: CPython runs it)."""
+    names = runpy.run_path(str(FIRMWARE_DIR / "version.py"))
+    return f"{names['MAJOR']}.{names['MINOR']}.{names['PATCH']}"
 
 
 @pytest.fixture

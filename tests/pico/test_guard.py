@@ -15,6 +15,7 @@ from hal.coprocessor import BatteryLevel, PowerCoprocessor
 from hal.types import BatteryReading, DeviceInfo
 from hw_sim.pico import PicoSim
 from storage.model import Policy
+from tests.pico.conftest import firmware_version
 
 
 class Gauge:
@@ -36,7 +37,8 @@ def test_the_selftest_line_names_version_reset_cut_and_cell(
     pico: PicoSim, driver: PowerCoprocessor
 ) -> None:
     line = coprocessor_report(driver)
-    assert line.startswith("firmware 1.0.0, last reset POWER_ON, last power cut NONE, cell 3.")
+    expected = f"firmware {firmware_version()}, last reset POWER_ON, last power cut NONE, cell 3."
+    assert line.startswith(expected)
     assert "(OK)" in line
 
 
