@@ -101,7 +101,8 @@ class PicoSim(FaultSwitch, Closing):
     """The co-processor's firmware on a virtual clock, its UART on a pty at :attr:`port`.
 
     ``volts`` is the cell's voltage at start; ``realtime`` paces virtual time by the
-    wall clock (turn it off for tests that only jump).  ``link_path`` publishes the pty.
+    wall clock (turn it off for tests that only jump); ``button_down`` holds the power
+    button from power-on.  ``link_path`` publishes the pty.
     """
 
     def __init__(
@@ -109,12 +110,13 @@ class PicoSim(FaultSwitch, Closing):
         *,
         volts: float = 3.9,
         realtime: bool = True,
+        button_down: bool = False,
         link_path: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__("coprocessor")
         self._cond = threading.Condition(self._lock)
         self._volts = volts
-        self._button_down = False
+        self._button_down = button_down
         self._granted = 0
         self._firmware_now = 0
         self._boots = 0
@@ -129,6 +131,8 @@ class PicoSim(FaultSwitch, Closing):
         self._paused = threading.Event()
         self._noise: list[bytes] = []  # put before the Pico's next answers, one each
         self._corrupt = 0  # how many of the Pico's next answers get one byte flipped
+        #: Why the firmware ended without a reset (a traceback, or main() returning in
+        #: maintenance mode): a Pico would sit at its REPL.  None while it runs.
         self.crashed: str | None = None
         self._stderr: list[str] = []
         self._link = PtyLink(self._from_pi, link_path=link_path, name="coprocessor")
@@ -163,6 +167,12 @@ class PicoSim(FaultSwitch, Closing):
         """Whether the Pi has power now (the switch is high, or floating while the Pico resets)."""
         with self._cond:
             return self.power_log[-1].on
+
+    @property
+    def output(self) -> list[str]:
+        """The last lines the firmware printed (its REPL output on a Pico)."""
+        with self._cond:
+            return list(self._stderr)
 
     def cuts(self) -> list[PowerChange]:
         """Every time the Pi's power went off."""
@@ -334,7 +344,7 @@ class PicoSim(FaultSwitch, Closing):
                 return
             if reset is None:
                 self.crashed = f"exit code {proc.returncode}: {self._diagnosis()}"
-                _log.error("pico firmware crashed: %s", self.crashed)
+                _log.warning("pico firmware ended (at its REPL now): %s", self.crashed)
             else:
                 self._boot(start_ms=reset.at_ms, cause=reset.cause)
             self._cond.notify_all()

@@ -14,7 +14,20 @@ import board
 import config
 
 
+def maintenance_requested() -> bool:
+    """The power button held at power-on: stay at the REPL for mpremote, with no watchdog.
+
+    The RP2040's WDT cannot be stopped once started, so a firmware that started it would
+    reset the Pico in the middle of a technician's ``mpremote cp``.  The power switch's pin
+    is left floating, so its pull-up keeps the Pi powered meanwhile.
+    """
+    return Pin(board.BUTTON, Pin.IN, Pin.PULL_UP).value() == 0
+
+
 def main() -> None:
+    if maintenance_requested():
+        print("jemput power: maintenance mode (button held at power-on): no watchdog")
+        return
     wdt = WDT(timeout=config.WDT_MS)
     coprocessor = app.Coprocessor(
         uart=UART(

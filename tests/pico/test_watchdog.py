@@ -88,3 +88,11 @@ def test_a_hung_pico_is_reset_by_its_own_wdt_and_says_so(
     assert status.pico_reset
     assert status.state is PowerState.RUNNING
     assert not driver.heartbeat(sealing=False).pico_reset  # reported once
+
+
+def test_the_button_held_at_power_on_leaves_the_pico_to_mpremote() -> None:
+    with PicoSim(button_down=True, realtime=False) as pico:
+        pico.wait_until(lambda: pico.crashed is not None)  # main() returned: the REPL
+        assert any("maintenance mode" in line for line in pico.output)
+        assert pico.resets == []  # no watchdog was started to reset it mid-flash
+        assert pico.powered  # the switch's pin floats: the pull-up keeps the Pi on
