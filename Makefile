@@ -8,7 +8,7 @@ N ?= 200
 UI ?= web
 PORT ?= 8321
 
-.PHONY: run demo test lint format bench torture selftest clean
+.PHONY: run demo test lint lint-pico format bench torture selftest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) lint-pico
+
+# the Pico's MicroPython firmware, type-checked against the RP2040 port's stubs
+lint-pico: $(STAMP)
+	$(BIN)/python -m tests.pico.typecheck
 
 format: $(STAMP)
 	$(BIN)/ruff format .
