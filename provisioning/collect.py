@@ -18,6 +18,7 @@ from typing import Any
 
 from provisioning import protocol as p
 from provisioning.collector import Chain, CollectorDB, CollectorError, Head
+from provisioning.collector_audit import audit_database
 from provisioning.framing import FramedPort
 from storage.certificate import Certificate
 from storage.errors import RecordError
@@ -73,6 +74,7 @@ def collect(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Collected:
     """Pull every record the database lacks, verify and keep them, then send a receipt."""
+    audit_database(db, authority.public).require_ok()
     client, _, certificate = connect(port, authority)
     chain = db.add_chain(certificate)
     ledger = client.call(p.LEDGER)
@@ -114,7 +116,7 @@ def collect(
         raise BrokenChain(
             f"record {head.seq} differs from the head the kit signed: {_RETRY}", seq=head.seq
         )
-    collection = db.add_collection(chain, head, ledger.signed)
+    collection = db.add_collection(chain, head, ledger.signed, authority=authority, at=now())
     receipted = False
     if head.seq:
         receipt = p.make_receipt(

@@ -8,6 +8,7 @@ public key; each kit carries its own proof (``records/kit.cert``), and its SHA-2
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,24 @@ from storage.keys import Authority, AuthorityPublic, kid_of
 
 CONTENT_TYPE = "application/jemput-kit-cert+cbor"
 CERT_VERSION = 1
+
+
+#: What a kit id may be: it names the kit's folders in exports, so a path must not hide in it.
+KIT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", re.ASCII)
+
+
+class BadKitId(RecordError):
+    """A kit id that is not 1-32 ASCII letters, digits, '-' or '_' (starting alphanumeric)."""
+
+
+def check_kit_id(kit_id: object) -> str:
+    """``kit_id`` if it is a safe kit id (e.g. KIT-3505-07); BadKitId saying why otherwise."""
+    if not isinstance(kit_id, str) or not KIT_ID_PATTERN.fullmatch(kit_id):
+        raise BadKitId(
+            f"kit id {kit_id!r} is not 1-32 ASCII letters, digits, '-' or '_' starting with "
+            "a letter or digit (e.g. KIT-3505-07)"
+        )
+    return kit_id
 
 
 class CertificateError(RecordError):
@@ -104,6 +123,7 @@ def issue_certificate(
     not_after: datetime,
 ) -> bytes:
     """Certify ``kit_public`` (raw Ed25519, 32 bytes) for kit ``kit_id`` (whole seconds)."""
+    check_kit_id(kit_id)
     if len(kit_public) != 32:
         raise ValueError(f"kit public key must be 32 raw bytes, got {len(kit_public)}")
     if not_after <= not_before:

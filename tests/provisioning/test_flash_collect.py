@@ -21,6 +21,7 @@ from provisioning import collect as collecting
 from provisioning import protocol as p
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
+from provisioning.collector_audit import audit_database
 from provisioning.framing import FramedPort, LinkClosed
 from provisioning.report import build_report
 from storage.keys import Authority
@@ -134,10 +135,8 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
     assert f"all {PEOPLE} record(s) of 1 kit(s) verify" in verified.output
 
     with CollectorDB(db) as collector:
-        rows = {
-            row.name: row
-            for row in build_report(collector, load_worklist(bench.tmp / "worklist.csv"))
-        }
+        audit = audit_database(collector, bench.authority.public).require_ok()
+    rows = {row.name: row for row in build_report(audit, load_worklist(bench.tmp / "worklist.csv"))}
     overall, kit = rows["(overall)"], rows["KIT-3505-07"]
     walk_ins = sum(o.name.startswith("(walk-in)") for o in outcomes)
     cards = sum(o.printed == "card" for o in outcomes)
@@ -151,7 +150,7 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
     assert overall.on_worklist == 60 and overall.not_recorded == 60 - (PEOPLE - walk_ins)
     assert overall.share_text == f"{100 * (PEOPLE - walk_ins) / 60:.1f}% sudah merekam"
 
-    report = CliRunner().invoke(app, ["report", "--db", str(db), "--format", "csv"])
+    report = CliRunner().invoke(app, ["report", "--db", str(db), *bench.args, "--format", "csv"])
     assert report.exit_code == EXIT_OK and f"kit,KIT-3505-07,,{PEOPLE}," in report.output
 
     exported = CliRunner().invoke(app, ["export", "--db", str(db), "--out", str(bench.tmp / "out")])
@@ -181,8 +180,9 @@ def test_a_cut_cable_mid_collect_then_a_second_collect_completes_once(bench: Ben
         with FramedPort(port=bench.pty.port) as link:
             done = collecting.collect(link, bench.authority, db)
         assert (done.new, done.held, done.head_seq) == (3, 5, 5)
-        assert [r.seq for r in db.collected()] == [1, 2, 3, 4, 5]
-        assert db.verify(bench.authority.public)[0].ok
+        audit = audit_database(db, bench.authority.public)
+        assert audit.ok, audit.problems
+        assert [r.seq for r in audit.records] == [1, 2, 3, 4, 5]
     assert bench.host.store.status().uncollected == 0
 
 

@@ -318,7 +318,7 @@ def test_open_a_record_the_database_does_not_hold(run, site: Site, tmp_path: Pat
 def test_a_file_that_is_no_database_is_a_user_error(run, site: Site, tmp_path: Path) -> None:
     fake = tmp_path / "kits.db"
     fake.write_bytes(b"not sqlite at all" * 10)
-    result = run("report", "--db", fake)
+    result = run("report", "--db", fake, "--authority", site.authority)
     assert result.exit_code == EXIT_USER_ERROR
     assert "is not a collector database" in result.stderr
 
@@ -327,7 +327,7 @@ def test_report_with_a_broken_worklist_names_its_problems(run, site: Site, tmp_p
     db = collector_of(site, tmp_path / "kits.db")
     broken = tmp_path / "broken.csv"
     broken.write_text("nik,nama\n", encoding="utf-8")
-    result = run("report", "--db", db, "--worklist", broken)
+    result = run("report", "--db", db, "--authority", site.authority, "--worklist", broken)
     assert result.exit_code == EXIT_PROBLEMS
     assert "nothing reported" in result.stderr and "jenis_kelamin is missing" in result.stderr
     assert "Traceback" not in result.output
