@@ -128,6 +128,8 @@ class _Audit:
     def chains(self) -> None:
         for digest, kit_id, region, cert in self.db.chain_rows():
             where = f"chains row {_chain_label(digest, kit_id)}"
+            if not self._blobs(where, cert=cert):
+                continue
             try:
                 certificate = self.verifier.certificate(cert)
                 check_kit_id(certificate.kit_id)
@@ -141,6 +143,19 @@ class _Audit:
             }
             self._compare(where, "the certificate", columns)
             self.certificates[digest] = certificate
+
+    def _blobs(self, where: str, **columns: Any) -> bool:
+        """True if every one of ``columns`` holds bytes; a problem for each that does not."""
+        for column, value in columns.items():
+            if not isinstance(value, bytes):
+                self.fail(
+                    where,
+                    ColumnMismatch(
+                        f"column {column} holds {type(value).__name__}, not the signed bytes: "
+                        "the row was edited"
+                    ),
+                )
+        return all(isinstance(value, bytes) for value in columns.values())
 
     def _compare(self, where: str, source: str, columns: dict[str, tuple[Any, Any]]) -> None:
         for column, (stored, signed) in columns.items():
@@ -158,7 +173,11 @@ class _Audit:
     def records(self) -> None:
         by_chain: dict[bytes, list[tuple[Any, ...]]] = {}
         for row in self.db.record_rows():
-            by_chain.setdefault(row[0], []).append(row)
+            where = f"records row ({_chain_label(row[0])}, seq {row[1]})"
+            if isinstance(row[1], int) and self._blobs(where, data=row[3]):
+                by_chain.setdefault(row[0], []).append(row)
+            elif not isinstance(row[1], int):
+                self.fail(where, ColumnMismatch(f"column seq holds {row[1]!r}, not a number"))
         for digest, certificate in self.certificates.items():
             self._chain_records(certificate, digest, by_chain.pop(digest, []))
         for digest, rows in by_chain.items():
