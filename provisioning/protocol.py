@@ -355,10 +355,12 @@ class KitClient:
     certificate (verified against the authority), or it is set by `keygen`.
     """
 
-    def __init__(self, port: FramedPort, authority: Authority, *, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, port: FramedPort, authority: Authority, *, timeout: float | None = None
+    ) -> None:
         self.port = port
         self.authority = authority
-        self.timeout = timeout
+        self.timeout = TIMEOUT if timeout is None else timeout
         self.kit_public: bytes | None = None
         self._nonce: bytes | None = None
 

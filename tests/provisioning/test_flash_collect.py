@@ -6,12 +6,19 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
+import threading
+import time
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import serial
 from typer.testing import CliRunner
 
+from hw_sim.link import PtyLink
 from provisioning import collect as collecting
+from provisioning import framing
 from provisioning import protocol as p
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
@@ -152,3 +159,47 @@ def test_another_authority_cannot_collect(bench: Bench, tmp_path: Path) -> None:
     )
     assert result.exit_code == EXIT_PROBLEMS
     assert bench.kit_port.handled[-1][0] == "hello", "the stranger got no further than hello"
+
+
+def test_a_header_of_garbage_on_the_kits_port_costs_seconds(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One header that checks out, then silence: the kit gives it up and answers."""
+    assert flash_cli(bench).exit_code == EXIT_OK
+    monkeypatch.setattr(framing, "FRAME_IDLE", 0.2)
+    monkeypatch.setattr(p, "TIMEOUT", 5.0)
+    fields = b"\x01" + framing.MAX_FRAME.to_bytes(4, "big")
+    with serial.Serial(bench.pty.port) as raw:
+        raw.write(b"JM" + fields + zlib.crc32(fields).to_bytes(4, "big"))
+        raw.flush()
+    time.sleep(0.3)  # the line falls silent, as after a pulled cable
+    status = CliRunner().invoke(app, ["status", bench.pty.port, *bench.args])
+    assert status.exit_code == EXIT_OK, status.output
+    assert "KIT-3505-07" in status.output
+
+
+def pull_the_cable(link: PtyLink) -> None:
+    threading.Thread(target=link.close).start()  # not from the link's own thread
+
+
+@pytest.mark.parametrize(
+    ("peer", "said"),
+    [(lambda link: None, "no answer on"), (pull_the_cable, "went away")],
+    ids=["silent kit", "cable pulled"],
+)
+def test_link_errors_exit_1_as_the_docs_say(
+    monkeypatch: pytest.MonkeyPatch,
+    peer: Callable[[PtyLink], None],
+    said: str,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr(p, "TIMEOUT", 0.5)
+    Authority.init(tmp_path / "authority", name="t")
+    links: list[PtyLink] = []
+    with PtyLink(lambda _: peer(links[0])) as link:
+        links.append(link)
+        result = CliRunner().invoke(
+            app, ["status", link.port, "--authority", str(tmp_path / "authority")]
+        )
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    assert said in result.stderr and "Traceback" not in result.output
