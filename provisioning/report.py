@@ -140,7 +140,7 @@ def spreadsheet_safe(cell: object) -> object:
 def to_csv(rows: list[Row]) -> str:
     """The report as CSV; a row without a share has an empty share_text, not "-"."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
     writer.writerow(COLUMNS)
     for row in rows:
         cells = {**row.as_map(), "share_text": None if row.share is None else row.share_text}
