@@ -8,12 +8,16 @@ refused; Indonesian headers are read, as the worklist's are.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from provisioning.cli import EXIT_PROBLEMS, app
 from provisioning.flash import FlashInputError, load_officers
+from storage.certificate import BadKitId, certify_kit
+from storage.keys import Authority
 from storage.model import Role, Sex
 from storage.nik import NikError, make_nik, parse_nik
 from storage.officers import make_officer
@@ -142,3 +146,54 @@ def test_officers_with_indonesian_headers_and_roles(tmp_path: Path) -> None:
         ("PTG-001", "Budi", Role.OFFICER, (4,)),
         ("SPV-001", "Sari", Role.SUPERVISOR, (5,)),
     ]
+
+
+BAD_KIT_IDS = [
+    "../../escaped",
+    "",
+    "KIT 7",
+    "KIT/7",
+    ".hidden",
+    "-KIT",
+    "K" * 33,
+    "KIT-７",
+    "KIT\n7",
+]
+
+
+@pytest.mark.parametrize("kit_id", BAD_KIT_IDS)
+def test_a_kit_id_that_is_no_safe_folder_name_is_never_certified(
+    kit_id: str, tmp_path: Path
+) -> None:
+    authority = Authority.init(tmp_path / "authority", name="t")
+    with pytest.raises(BadKitId, match="is not 1-32 ASCII letters"):
+        certify_kit(
+            authority, kit_id=kit_id, region="3505", kit_public=bytes(32), now=datetime.now(UTC)
+        )
+    result = CliRunner().invoke(
+        app,
+        [
+            "flash",
+            str(tmp_path / "no-such-port"),
+            "--authority",
+            str(tmp_path / "authority"),
+            "--kit-id",
+            kit_id,
+            "--region",
+            "3505",
+            "--officers",
+            str(tmp_path / "officers.csv"),
+            "--worklist",
+            str(tmp_path / "worklist.csv"),
+        ],
+    )
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    assert "nothing flashed" in result.stderr and "is not 1-32 ASCII letters" in result.stderr
+
+
+def test_good_kit_ids_are_certified(tmp_path: Path) -> None:
+    authority = Authority.init(tmp_path / "authority", name="t")
+    for kit_id in ("KIT-3505-07", "KIT-7", "DEMO-3505-01", "k_1"):
+        certify_kit(
+            authority, kit_id=kit_id, region="3505", kit_public=bytes(32), now=datetime.now(UTC)
+        )
