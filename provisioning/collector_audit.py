@@ -347,13 +347,17 @@ class _Audit:
         held = self.held.get(statement.chain, {})
         missing = [seq for seq in range(1, statement.head_seq + 1) if seq not in held]
         if missing:
-            shown = f"{missing[0]}" if len(missing) == 1 else f"{missing[0]}-{missing[-1]}"
+            what = (
+                f"record {missing[0]} is"
+                if len(missing) == 1
+                else f"records {missing[0]}-{missing[-1]} ({len(missing)}) are"
+            )
             self.fail(
                 where,
                 BrokenChain(
-                    f"the kit signed record {statement.head_seq} as its head here, but "
-                    f"{'record' if len(missing) == 1 else 'records'} {shown} "
-                    f"({len(missing)}) of {statement.kit_id} are not held or do not verify"
+                    f"the kit signed record {statement.head_seq} as its head here, but {what} "
+                    f"not held or fail: records were removed from kit "
+                    f"{statement.kit_id}'s chain"
                 ),
             )
         elif held[statement.head_seq] != statement.head:
