@@ -229,7 +229,6 @@ class _Audit:
     def collections(self) -> None:
         prev, expected = log.GENESIS, 1
         heads: dict[bytes, log.Statement] = {}
-        ledgers: dict[bytes, dict[str, Any]] = {}
         for (
             row_id,
             chain,
@@ -248,12 +247,20 @@ class _Audit:
                 prev = log.digest(statement_bytes) if isinstance(statement_bytes, bytes) else prev
                 expected += 1
                 continue
-            if statement.index != expected or statement.prev != prev:
+            if statement.index != expected:
                 self.fail(
                     where,
                     BrokenLog(
-                        f"statement {statement.index} does not follow statement {expected - 1}: "
-                        "collections were removed or reordered"
+                        f"it holds statement {statement.index} where statement {expected} is "
+                        "due: collections were removed or reordered"
+                    ),
+                )
+            elif statement.prev != prev:
+                self.fail(
+                    where,
+                    BrokenLog(
+                        f"statement {statement.index} does not link to the statement before "
+                        "it: collections were replaced"
                     ),
                 )
             prev, expected = log.digest(statement_bytes), statement.index + 1
@@ -268,8 +275,8 @@ class _Audit:
                     "at": (at, statement.at.astimezone(UTC).isoformat()),
                 },
             )
-            ledger = self._ledger(where, statement, signed, receipt)
-            if ledger is None:
+            printed = self._ledger(where, statement, signed, receipt)
+            if printed is None:
                 continue
             before = heads.get(statement.chain)
             if before is not None and (
@@ -284,8 +291,12 @@ class _Audit:
                     ),
                 )
             self._head_held(where, statement)
-            heads[statement.chain], ledgers[statement.chain] = statement, ledger
-        self._printed(ledgers)
+            heads[statement.chain] = statement
+            self.result.printed[statement.chain] = printed  # the latest ledger counts
+        self._uncovered(heads)
+
+    def _uncovered(self, heads: dict[bytes, log.Statement]) -> None:
+        """Name records held beyond a chain's last signed head (not a problem: a cut)."""
         for digest, certificate in self.certificates.items():
             covered = heads[digest].head_seq if digest in heads else 0
             beyond = sorted(seq for seq in self.held.get(digest, {}) if seq > covered)
@@ -298,8 +309,9 @@ class _Audit:
 
     def _ledger(
         self, where: str, statement: log.Statement, signed: Any, receipt: Any
-    ) -> dict[str, Any] | None:
-        """The kit's signed ledger of this collection, checked; None after a problem."""
+    ) -> set[int] | None:
+        """The seqs the kit's signed ledger of this collection says were printed, once
+        ledger and receipt check out; None after a problem."""
         certificate = self.certificates.get(statement.chain)
         if certificate is None:
             self.fail(
@@ -338,7 +350,7 @@ class _Audit:
                     statement.head,
                 ):
                     self.fail(where, ColumnMismatch("column receipt covers another head"))
-        return {**ledger, "printed_seqs": printed}
+        return printed
 
     def _head_held(self, where: str, statement: log.Statement) -> None:
         """Every record up to a signed head must be held: nothing cut from the end."""
@@ -365,10 +377,6 @@ class _Audit:
                 where,
                 BrokenChain(f"record {statement.head_seq} differs from the kit's signed head"),
             )
-
-    def _printed(self, ledgers: dict[bytes, dict[str, Any]]) -> None:
-        for digest, ledger in ledgers.items():
-            self.result.printed[digest] = set(ledger["printed_seqs"])
 
 
 def _record_columns(row: tuple[Any, ...], header: RecordHeader) -> dict[str, tuple[Any, Any]]:

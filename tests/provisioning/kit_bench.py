@@ -14,7 +14,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from firmware.demo import run_session
+from firmware.demo import Outcome, run_session
 from firmware.headless import SimHost
 from firmware.port import KitPort, PtyPort
 from firmware.sim import demo_world, resident_of
@@ -93,7 +93,7 @@ def flash_cli(bench: Bench, *extra: str) -> Result:
     )
 
 
-def enrol(bench: Bench, people: int = PEOPLE) -> list[object]:
+def enrol(bench: Bench, people: int = PEOPLE) -> list[Outcome]:
     sim = bench.host.sim
     assert sim is not None, "the flashed kit runs"
     return run_session(
