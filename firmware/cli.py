@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from capture.prompts import Language
-from firmware.config import Backend, ConfigError, KitConfig, load_config
+from firmware.config import Backend, ConfigError, KitConfig, load_config, prepare_data_dir
 from firmware.logs import setup_logging
 from firmware.selftest import register as register_selftest
 from firmware.tray import PRINTED_DIR
@@ -41,10 +41,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _config(config: Path | None, **overrides: object) -> KitConfig:
+    """The configuration with its data folder made; every mistake one line, exit 2."""
     try:
-        return load_config(config, **{k: v for k, v in overrides.items() if v is not None})
+        settings = load_config(config, **{k: v for k, v in overrides.items() if v is not None})
+        named_in = f"{config or '(defaults)'}: [kit] data_dir"
+        prepare_data_dir(settings, source="--data-dir" if overrides.get("data_dir") else named_in)
     except ConfigError as exc:
         raise fail(str(exc)) from exc
+    return settings
 
 
 @app.command()

@@ -243,11 +243,8 @@ class Answer:
     signed: bytes
 
 
-def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) -> Answer:
-    """Check that the kit holding ``kit_public`` answered this request; Refused on refusal."""
-    message = _decode(payload, f"{op} answer")
-    _check_refusal(message)
-    signed = message.get("signed")
+def _verified_body(signed: Any, *, op: str, kit_public: bytes) -> Mapping[str, Any]:
+    """The body of an answer signed by the kit holding ``kit_public``, for ``op``."""
     try:
         msg = parse_sign1(signed)
         if msg.protected.get(HDR_KID) != kid_of(kit_public):
@@ -261,18 +258,29 @@ def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) ->
         ) from exc
     if (
         msg.protected.get(HDR_CONTENT_TYPE) != ANSWER_TYPE
+        or not isinstance(body, Mapping)
         or body.get("op") != op
-        or body.get("nonce") != nonce
         or not isinstance(body.get("next"), bytes)
         or not isinstance(body.get("result"), Mapping)
     ):
         raise ProtocolError(f"{op} answer does not answer this request (op or nonce differ)")
+    return body
+
+
+def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) -> Answer:
+    """Check that the kit holding ``kit_public`` answered this request; Refused on refusal."""
+    message = _decode(payload, f"{op} answer")
+    _check_refusal(message)
+    signed = message.get("signed")
+    body = _verified_body(signed, op=op, kit_public=kit_public)
+    if body.get("nonce") != nonce:
+        raise ProtocolError(f"{op} answer does not answer this request (op or nonce differ)")
     return Answer(dict(body["result"]), body["next"], signed)
 
 
-def answer_body(signed: bytes) -> dict[str, Any]:
-    """The result inside a signed answer kept by the collector (already verified)."""
-    return dict(loads(parse_sign1(signed).payload)["result"])
+def kept_answer(signed: Any, *, op: str, kit_public: bytes) -> dict[str, Any]:
+    """The result of a signed answer kept by the collector, its signature checked again."""
+    return dict(_verified_body(signed, op=op, kit_public=kit_public)["result"])
 
 
 # -- receipts --------------------------------------------------------------------------------
@@ -346,10 +354,12 @@ class KitClient:
     certificate (verified against the authority), or it is set by `keygen`.
     """
 
-    def __init__(self, port: FramedPort, authority: Authority, *, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, port: FramedPort, authority: Authority, *, timeout: float | None = None
+    ) -> None:
         self.port = port
         self.authority = authority
-        self.timeout = timeout
+        self.timeout = TIMEOUT if timeout is None else timeout
         self.kit_public: bytes | None = None
         self._nonce: bytes | None = None
 

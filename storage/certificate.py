@@ -13,6 +13,7 @@ kit it certified as TPM-keyed.  Version-1 certificates (Ed25519, a key file) sti
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,24 @@ CERT_VERSION = 2
 LEGACY_VERSION = 1
 #: The algorithms a kit key may be certified for (-19 is never written; see storage.cose).
 KIT_ALGORITHMS = (SignAlg.EDDSA, SignAlg.ES256)
+
+
+#: What a kit id may be: it names the kit's folders in exports, so a path must not hide in it.
+KIT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", re.ASCII)
+
+
+class BadKitId(RecordError):
+    """A kit id that is not 1-32 ASCII letters, digits, '-' or '_' (starting alphanumeric)."""
+
+
+def check_kit_id(kit_id: object) -> str:
+    """``kit_id`` if it is a safe kit id (e.g. KIT-3505-07); BadKitId saying why otherwise."""
+    if not isinstance(kit_id, str) or not KIT_ID_PATTERN.fullmatch(kit_id):
+        raise BadKitId(
+            f"kit id {kit_id!r} is not 1-32 ASCII letters, digits, '-' or '_' starting with "
+            "a letter or digit (e.g. KIT-3505-07)"
+        )
+    return kit_id
 
 
 class CertificateError(RecordError):
@@ -126,6 +145,7 @@ def issue_certificate(
     backend: KeyBackend = KeyBackend.FILE,
 ) -> bytes:
     """Certify ``kit_public`` (raw, of algorithm ``alg``) held by ``backend`` for ``kit_id``."""
+    check_kit_id(kit_id)
     if alg not in KIT_ALGORITHMS:
         raise ValueError(f"a kit key is certified for {KIT_ALGORITHMS}, not {alg!r}")
     try:

@@ -32,6 +32,11 @@ def make_officer(
     officer_id: str, name: str, role: Role, pin: str, *, finger_pages: tuple[int, ...] = ()
 ) -> Officer:
     """An officer record from a plain PIN, which is then forgotten."""
+    if pin.isdigit() and not pin.isascii():
+        raise ValueError(
+            f"officer {officer_id}: the PIN {pin!r} has digits that are not ASCII 0-9 "
+            "(full-width or Arabic-Indic): the kit's buttons type only 0-9; retype it"
+        )
     if len(pin) != PIN_DIGITS or not pin.isdigit():
         raise ValueError(f"officer {officer_id}: the PIN must be {PIN_DIGITS} digits")
     salt = os.urandom(16)
