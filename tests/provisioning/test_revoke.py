@@ -8,9 +8,7 @@ from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from storage.revocation import REVOCATIONS_FILE
-from tests.provisioning.test_flash_collect import Bench, bench, enrol, flash_cli
-
-__all__ = ["bench"]  # the fixture, shared with the flash-and-collect tests
+from tests.provisioning.kit_bench import Bench, enrol, flash_cli
 
 
 def revoke(bench: Bench, *args: str) -> object:
