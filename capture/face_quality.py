@@ -147,8 +147,9 @@ def assess_portrait(portrait: Portrait, bounds: FaceBounds | None = None) -> Fac
 
 
 def detect_faces(grey: np.ndarray) -> list[FaceBox]:
-    """Frontal faces in an analysed image at least a sixth of its width wide."""
-    side = max(24, grey.shape[1] // 6)
+    """Frontal faces in an analysed image at least a tenth of its width wide (smaller
+    than TOO_FAR's bound, so a person too far away hears so rather than "no face")."""
+    side = max(24, grey.shape[1] // 10)
     found = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
         grey, scaleFactor=1.05, minNeighbors=8, minSize=(side, side)
     )
