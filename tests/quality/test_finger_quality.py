@@ -16,14 +16,14 @@ from capture.finger_quality import (
     assess_finger,
     assess_finger_image,
 )
-from capture.minutiae import minutiae, thin
+from capture.minutiae import binarise, minutiae, thin
 from capture.prompts import CATALOGUE
 from capture.quality_errors import ImageUnreadable
 from hal.fingerprint import R30xSensor
 from hal.r30x import SensorModel
 from hal.types import FingerPosition
 from hw_sim.fingerprint_emulator import FingerprintEmulator
-from hw_sim.fingerprints import IMAGE_SIZE, ridge_image
+from hw_sim.fingerprints import IMAGE_SIZE, _decode, ridge_image, template_of
 from hw_sim.fingers import Finger, FingerCondition
 
 FINGERS = [(seed, 1 + seed % 10) for seed in range(6)]
@@ -155,3 +155,17 @@ def test_both_sensor_models_images_are_read_and_judged(model: SensorModel) -> No
     quality = assess_finger_image(image)
     assert quality.acceptable, quality
     assert not assess_finger_image(partial).acceptable
+
+
+@pytest.mark.parametrize(("seed", "position"), FINGERS[:3])
+def test_the_extractor_finds_the_minutiae_the_template_lists(seed: int, position: int) -> None:
+    """The simulator draws its template's minutiae into the ridges; most are found there."""
+    side = BLOCK
+    grey = finger(seed, position)
+    blocks = grey.astype(float).reshape(288 // side, side, 256 // side, side).swapaxes(1, 2)
+    mask = np.kron(blocks.std(axis=(2, 3)) >= 18, np.ones((side, side), bool))
+    found = minutiae(thin(binarise(grey, mask)), mask)
+    listed = [(x, y) for x, y, _, _ in _decode(template_of(seed, position, 0)) if mask[y, x]]
+    near = [any(abs(x - fx) <= 6 and abs(y - fy) <= 6 for fx, fy, _ in found) for x, y in listed]
+    assert len(listed) >= 20
+    assert sum(near) >= 0.6 * len(listed)
