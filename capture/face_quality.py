@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from capture.quality_errors import ImageUnreadable
+from capture.quality_errors import DetectorMissing, ImageUnreadable
 from hal.types import Portrait
 
 #: Width the photo is scaled to before any measure (height keeps the aspect ratio).
@@ -124,11 +124,12 @@ class FaceQuality:
 @functools.cache
 def _cascade(name: str) -> cv2.CascadeClassifier:
     """One of the cascades OpenCV's wheel (or Debian's opencv-data) ships, loaded once."""
-    classifier = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+    folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # the stubs lack cv2.data
+    classifier = cv2.CascadeClassifier(folder + name)
     if classifier.empty():
-        raise ImageUnreadable(
-            f"OpenCV has no {name} in {cv2.data.haarcascades}; install opencv-data "
-            "(Debian) or opencv-python-headless<5"
+        raise DetectorMissing(
+            f"OpenCV has no {name} in {folder}; install opencv-data (Debian) or "
+            "opencv-python-headless<5 (the 5.x wheels dropped the cascades)"
         )
     return classifier
 

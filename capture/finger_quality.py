@@ -121,7 +121,7 @@ def assess_finger(grey: np.ndarray, bounds: FingerBounds | None = None) -> Finge
     blocks = image.reshape(rows, BLOCK, cols, BLOCK).swapaxes(1, 2)
     finger = blocks.std(axis=(2, 3)) >= FOREGROUND_SPREAD
     foreground = float(finger.mean())
-    gy, gx = np.gradient(image)
+    gy, gx = (np.asarray(axis) for axis in np.gradient(image))
     ocl_values, lcs_values = [], []
     for r, c in zip(*np.nonzero(finger), strict=True):
         window = np.s_[r * BLOCK : (r + 1) * BLOCK, c * BLOCK : (c + 1) * BLOCK]

@@ -65,8 +65,8 @@ def minutiae(skeleton: np.ndarray, mask: np.ndarray) -> list[tuple[int, int, int
     crossing = sum(np.abs(p[i] - p[(i + 1) % 8]) for i in range(8)) // 2
     kernel = np.ones((2 * EDGE_MARGIN + 1,) * 2, np.uint8)
     # the image's own border is an edge too: ridges leave the picture there
-    inside = cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    inside = inside > 0
+    eroded = cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    inside = eroded > 0
     found = [
         (int(x), int(y), int(crossing[y, x]))
         for y, x in zip(

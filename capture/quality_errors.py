@@ -9,3 +9,7 @@ class QualityError(Exception):
 
 class ImageUnreadable(QualityError, ValueError):
     """The bytes or the file are not an image the check can decode."""
+
+
+class DetectorMissing(QualityError, FileNotFoundError):
+    """OpenCV was installed without the Haar cascade files the face check needs."""

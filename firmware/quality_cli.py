@@ -2,7 +2,7 @@
 
 For a technician setting up a site's light (is the hall bright enough, is the wall plain)
 and for developers tuning the bounds.  Exit status: 0 acceptable, 1 not, 2 the file could
-not be read as an image.
+not be read as an image (or OpenCV lacks its cascade files).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from capture.prompts import Language, prompt
-from capture.quality_errors import ImageUnreadable
+from capture.quality_errors import QualityError
 
 if TYPE_CHECKING:  # OpenCV loads only when a quality command runs, not for every jemput-kit
     import numpy as np
@@ -91,7 +91,7 @@ def face(
 
     try:
         quality = assess_face(_read_grey(image))
-    except ImageUnreadable as exc:
+    except QualityError as exc:
         raise _bad_input(f"{image}: {exc}") from exc
     _report("face", image, quality, as_json, language)
 
@@ -105,7 +105,7 @@ def finger(
 
     try:
         quality = assess_finger(_read_grey(image))
-    except ImageUnreadable as exc:
+    except QualityError as exc:
         raise _bad_input(f"{image}: {exc}") from exc
     _report("finger", image, quality, as_json, language)
 

@@ -185,8 +185,8 @@ def _spoil(image: Image.Image, condition: FingerCondition, rng: random.Random) -
         # the finger slid while the sensor scanned: ridges smeared along the slide
         pixels = np.asarray(image, dtype=np.float64)
         step = rng.choice(((1, 0), (0, 1), (1, 1)))
-        smear = sum(np.roll(pixels, (i * step[1], i * step[0]), axis=(0, 1)) for i in range(_SMEAR))
-        return Image.fromarray((smear / _SMEAR).astype(np.uint8), "L")
+        shifted = [np.roll(pixels, (i * step[1], i * step[0]), axis=(0, 1)) for i in range(_SMEAR)]
+        return Image.fromarray(np.mean(shifted, axis=0).astype(np.uint8), "L")
     return image
 
 
