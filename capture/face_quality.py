@@ -149,12 +149,25 @@ def assess_portrait(portrait: Portrait, bounds: FaceBounds | None = None) -> Fac
 
 def detect_faces(grey: np.ndarray) -> list[FaceBox]:
     """Frontal faces in an analysed image at least a tenth of its width wide (smaller
-    than TOO_FAR's bound, so a person too far away hears so rather than "no face")."""
+    than TOO_FAR's bound, so a person too far away hears so rather than "no face").
+
+    When none is found, the search is repeated on a locally equalised copy (CLAHE): a
+    dark face framed by a white hijab or a bright wall has too little contrast for the
+    cascade otherwise, and the kit must not fail people for their skin.
+    """
     side = max(24, grey.shape[1] // 10)
-    found = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
-        grey, scaleFactor=1.05, minNeighbors=8, minSize=(side, side)
-    )
-    return [FaceBox(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+    cascade = _cascade("haarcascade_frontalface_default.xml")
+    for view in (grey, _equalise(grey)):
+        found = cascade.detectMultiScale(
+            view, scaleFactor=1.05, minNeighbors=8, minSize=(side,) * 2
+        )
+        if len(found):
+            return [FaceBox(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+    return []
+
+
+def _equalise(grey: np.ndarray) -> np.ndarray:
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(grey)
 
 
 def assess_face(grey: np.ndarray, bounds: FaceBounds | None = None) -> FaceQuality:
