@@ -5,14 +5,36 @@ R503.  The officers' pages are fixed (their login fingers); every other page hol
 finger of someone enrolled on this kit, so a second enrolment of the same person is
 caught on the spot.  When the library is full the oldest people are rotated out, whole,
 so a hit always names one person.  This module is the pure bookkeeping; the capture step
-stores, deletes and searches on the sensor as an :class:`Admission` says.
+stores, deletes and searches on the sensor as an :class:`Admission` says, and
+:meth:`SensorLibrary.classify` tells what a hit means: an officer's finger, someone
+enrolled before, or this person's own other finger (one finger presented twice).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+
+class HitKind(enum.Enum):
+    """What a search hit during one person's capture means."""
+
+    NONE = "none"  # no page matched: a new finger
+    OFFICER = "officer"  # an officer's finger: an officer cannot enrol themselves as another
+    ENROLLED = "enrolled"  # someone sealed on this kit before: a second enrolment
+    REPEATED = "repeated"  # this person's own other finger: one finger presented twice
+    RETAKE = "retake"  # this person's same finger, stored by an earlier attempt: fine
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A classified search hit; ``occupant`` is whose finger matched (None for officers)."""
+
+    kind: HitKind
+    page: int | None = None
+    occupant: Occupant | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,21 @@ class SensorLibrary:
     def who(self, page: int) -> Occupant | None:
         """Whose finger a search hit on ``page`` is; None for an officer's or an empty page."""
         return self.occupants.get(page)
+
+    def classify(self, page: int | None, *, seq: int, position: int) -> Hit:
+        """What a search hit on ``page`` (None: no match) means while ``seq``'s finger
+        ``position`` is captured, with ``seq``'s fingers stored as they are taken."""
+        if page is None:
+            return Hit(HitKind.NONE)
+        if page in self.reserved:
+            return Hit(HitKind.OFFICER, page)
+        occupant = self.occupants.get(page)
+        if occupant is None:
+            return Hit(HitKind.NONE, page)  # a page we never filled: stale, not a person
+        if occupant.seq != seq:
+            return Hit(HitKind.ENROLLED, page, occupant)
+        kind = HitKind.RETAKE if occupant.position == position else HitKind.REPEATED
+        return Hit(kind, page, occupant)
 
     def admit(self, seq: int, positions: Iterable[int]) -> Admission:
         """Room for ``seq``'s fingers, rotating the oldest people out when full."""

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capture.sensor_library import Occupant, SensorLibrary
+from capture.sensor_library import Hit, HitKind, Occupant, SensorLibrary
 from hal.exc import NoMatch
 from hal.fingerprint import R30xSensor
 from hw_sim.fingerprint_emulator import FingerprintEmulator
@@ -91,3 +91,39 @@ def test_the_plan_on_the_sensor_finds_the_recent_and_forgets_the_rotated() -> No
             who_is(101, 1)  # rotated out: overwritten on the sensor
         with pytest.raises(NoMatch):
             who_is(555, 3)  # a stranger
+
+
+def test_hits_are_told_apart() -> None:
+    library = SensorLibrary(size=8, reserved=frozenset({0}))
+    library = library.admit(1, [1, 2]).library
+    library = library.admit(2, [1, 2]).library
+    assert library.classify(None, seq=2, position=1) == Hit(HitKind.NONE)
+    assert library.classify(0, seq=2, position=1).kind is HitKind.OFFICER
+    assert library.classify(1, seq=2, position=1) == Hit(HitKind.ENROLLED, 1, Occupant(1, 1))
+    assert library.classify(3, seq=2, position=2) == Hit(HitKind.REPEATED, 3, Occupant(2, 1))
+    assert library.classify(3, seq=2, position=1).kind is HitKind.RETAKE
+    assert library.classify(7, seq=2, position=1).kind is HitKind.NONE  # never filled
+
+
+def test_one_finger_presented_twice_is_caught_on_the_sensor() -> None:
+    """Each finger is stored at its page as it is taken; a search before storing the next
+    one hits the person's own earlier finger when the same finger comes again."""
+    with (
+        FingerprintEmulator(library_size=6) as emulator,
+        R30xSensor(port=emulator.port, read_timeout=1.0) as sensor,
+    ):
+        admission = SensorLibrary(size=6, reserved=frozenset({0})).admit(7, [1, 2])
+        library = admission.library
+
+        def present(seed: int, finger: int, capture: int) -> Hit:
+            emulator.place(Finger(person_seed=seed, position=finger, capture=capture))
+            try:
+                page: int | None = sensor.identify(timeout=1.0).page
+            except NoMatch:
+                page = None
+            return library.classify(page, seq=7, position=2)
+
+        sensor.enrol(admission.pages[1], template_of(70, 1))  # the right thumb, taken
+        assert present(70, 2, 1).kind is HitKind.NONE  # the right index: new
+        hit = present(70, 1, 2)  # the thumb again, offered as the index
+        assert (hit.kind, hit.occupant) == (HitKind.REPEATED, Occupant(7, 1))
