@@ -376,7 +376,7 @@ def _draw_person(
     elif looks.style == "peci":
         draw.rectangle(face.box(0, -fh * 0.42, fw * 0.92, fh * 0.22), fill=(25, 25, 28))
     elif looks.style == "hijab":
-        draw.chord(face.box(0, -fh * 0.16, fw * 1.1, fh * 0.8), 180, 360, fill=looks.covering)
+        draw.chord(face.box(0, -fh * 0.21, fw * 1.1, fh * 0.72), 180, 360, fill=looks.covering)
     _draw_features(face, looks, width, turned=turned)
 
 
