@@ -174,7 +174,9 @@ def assess_face(grey: np.ndarray, bounds: FaceBounds | None = None) -> FaceQuali
     """Measure an 8-bit grey photo against ``bounds`` (the defaults when None)."""
     bounds = bounds or FaceBounds()
     if grey.ndim != 2 or grey.dtype != np.uint8 or min(grey.shape) < 32:
-        raise ImageUnreadable(f"photo of shape {grey.shape} ({grey.dtype}): need 8-bit grey")
+        raise ImageUnreadable(
+            f"photo of shape {grey.shape} ({grey.dtype}): need 8-bit grey, at least 32 px a side"
+        )
     height = round(grey.shape[0] * ANALYSIS_WIDTH / grey.shape[1])
     image = cv2.resize(grey, (ANALYSIS_WIDTH, height), interpolation=cv2.INTER_AREA)
     faces = detect_faces(image)
