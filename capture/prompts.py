@@ -187,6 +187,57 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "BATTERY EMPTY\nData is safe\nShutting down...",
     ),
     "device_error": ("{device}: {reason}\nOK=ulang", "{device}: {reason}\nOK=retry"),
+    # -- quality checks (capture.face_quality.FaceProblem, capture.finger_quality) ------
+    "quality.face.no_face": (
+        "Wajah tidak terlihat\nHadap ke kamera",
+        "No face seen\nFace the camera",
+    ),
+    "quality.face.face_turned": (
+        "Wajah menoleh\nHadap lurus ke kamera",
+        "Face turned away\nLook straight at it",
+    ),
+    "quality.face.several_faces": (
+        "Lebih dari satu orang\nSatu orang saja",
+        "More than one person\nOne person only",
+    ),
+    "quality.face.too_far": ("Terlalu jauh\nMendekat ke kamera", "Too far away\nCome closer"),
+    "quality.face.too_close": ("Terlalu dekat\nMundur sedikit", "Too close\nStep back a little"),
+    "quality.face.off_centre": (
+        "Tidak di tengah\nBerdiri di tengah",
+        "Not centred\nStand in the middle",
+    ),
+    "quality.face.eyes_not_found": (
+        "Mata tidak terlihat\nBuka mata, lepas\nkacamata gelap",
+        "Eyes not seen\nOpen eyes, remove\ndark glasses",
+    ),
+    "quality.face.blurred": ("Foto kabur\nDiam sebentar", "Photo blurred\nHold still"),
+    "quality.face.too_dark": ("Terlalu gelap\nNyalakan lampu", "Too dark\nTurn on a light"),
+    "quality.face.too_bright": (
+        "Terlalu terang\nJauhi jendela/lampu",
+        "Too bright\nAway from window",
+    ),
+    "quality.face.uneven_light": (
+        "Cahaya tidak rata\nHadapkan ke cahaya",
+        "Uneven light\nFace the light",
+    ),
+    "quality.face.busy_background": (
+        "Latar tidak polos\nBerdiri depan dinding",
+        "Background not plain\nStand by plain wall",
+    ),
+    "quality.finger.no_finger": ("Jari tidak terlihat", "No finger seen"),
+    "quality.finger.partial": (
+        "Jari kurang penuh\nLetakkan di tengah",
+        "Finger not all on\nPlace it centred",
+    ),
+    "quality.finger.wet": ("Jari basah\nKeringkan jari", "Finger wet\nDry the finger"),
+    "quality.finger.dry": ("Jari kering\nTekan lebih kuat", "Finger dry\nPress a bit harder"),
+    "quality.finger.smudged": ("Sidik buram\nJangan geser jari", "Print smeared\nDo not slide"),
+    "quality.finger.unclear_flow": (
+        "Garis jari kabur\nBersihkan kaca",
+        "Ridges unclear\nClean the glass",
+    ),
+    "quality.finger.few_minutiae": ("Sidik kurang jelas\nTekan rata", "Print unclear\nPress flat"),
+    "quality.finger.low_score": ("Mutu sidik rendah\nUlangi", "Print quality low\nTry again"),
 }
 
 

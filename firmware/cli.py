@@ -18,6 +18,7 @@ import typer
 from capture.prompts import Language
 from firmware.config import Backend, ConfigError, KitConfig, load_config, prepare_data_dir
 from firmware.logs import setup_logging
+from firmware.quality_cli import register as register_quality
 from firmware.selftest import register as register_selftest
 from firmware.tray import PRINTED_DIR
 from storage.errors import StorageError
@@ -254,6 +255,7 @@ def _print_status(facts: KitStatus) -> None:
 
 
 register_selftest(app)
+register_quality(app)
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ import math
 import random
 import struct
 
-from PIL import Image, ImageDraw
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
 
 from hw_sim.fingers import FingerCondition
 
@@ -46,6 +47,7 @@ _MAX_SHIFT = 8
 _MARGIN = _MAX_SHIFT + 2
 _GLASS = 235  # empty glass: light grey
 _BANDAGE = 205  # gauze pressed on the glass: flat, no ridges
+_SMEAR = 20  # px a smudged finger slides while imaged
 
 #: x, y in image pixels, angle (256 units a turn), kind (1 ending, 2 bifurcation)
 Minutia = tuple[int, int, int, int]
@@ -70,7 +72,12 @@ def _placement(person_seed: int, position: int, capture: int) -> tuple[int, int]
 
 @functools.lru_cache(maxsize=64)
 def _base_pattern(person_seed: int, position: int, size: tuple[int, int]) -> Image.Image:
-    """The finger's ridges over the image plus a margin, as an 8-bit image."""
+    """The finger's ridges over the image plus a margin, as an 8-bit image.
+
+    Each of the finger's minutiae (:func:`_truth`) is a phase singularity: the angle
+    around it, added to the phase, ends one ridge or splits it in two right there, so
+    the image shows the minutiae its template lists.
+    """
     width, height = size[0] + 2 * _MARGIN, size[1] + 2 * _MARGIN
     rng = _rng("ridges", person_seed, position)
     cx = width / 2 + rng.uniform(-0.12, 0.12) * size[0]
@@ -84,32 +91,31 @@ def _base_pattern(person_seed: int, position: int, size: tuple[int, int]) -> Ima
         (rng.uniform(1.0, 3.0), rng.uniform(0.01, 0.04), rng.uniform(0, 2 * math.pi))
         for _ in range(4)
     ]
-    # the warps are separable, so they cost one list per axis, not one sin per pixel
-    warp_x = [sum(a * math.sin(f * x + p) for a, f, p in warps[:2]) for x in range(width)]
-    warp_y = [sum(a * math.sin(f * y + p) for a, f, p in warps[2:]) for y in range(height)]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    warp_x = sum(a * np.sin(f * xs + p) for a, f, p in warps[:2])
+    warp_y = sum(a * np.sin(f * ys + p) for a, f, p in warps[2:])
+    dx, dy = xs - cx, ys - cy
+    phase = k * (
+        radial * np.sqrt(dx * dx + (ellipticity * dy) ** 2)
+        + slant_x * dx
+        + slant_y * dy
+        + warp_x
+        + warp_y
+    )
+    phase += spiral * np.arctan2(dy, dx)
+    # the minutiae sit where the template says, offset when the glass is smaller
+    left = (IMAGE_SIZE[0] - size[0]) / 2 - _MARGIN
+    top = (IMAGE_SIZE[1] - size[1]) / 2 - _MARGIN
+    for x, y, _, kind in _truth(person_seed, position):
+        phase += (1 if kind == 1 else -1) * np.arctan2(ys - (y - top), xs - (x - left))
+    ridge = 128 + 110 * np.cos(phase)
     # the finger: an ellipse with a soft edge, white glass outside
     fx, fy = width / 2, height / 2 + 8
     ax, ay = size[0] * rng.uniform(0.38, 0.45), size[1] * rng.uniform(0.42, 0.48)
-    cos, sqrt, atan2 = math.cos, math.sqrt, math.atan2
-    xs = [(x - cx, slant_x * (x - cx), ((x - fx) / ax) ** 2) for x in range(width)]
-    pixels = bytearray(width * height)
-    i = 0
-    for y in range(height):
-        dy = y - cy
-        dy2 = (ellipticity * dy) ** 2
-        row_phase = slant_y * dy + warp_y[y]
-        my = ((y - fy) / ay) ** 2
-        for x, (dx, sx, mx) in enumerate(xs):
-            edge = mx + my
-            if edge >= 1.0:
-                pixels[i] = _GLASS
-            else:
-                phase = k * (radial * sqrt(dx * dx + dy2) + sx + row_phase + warp_x[x])
-                ridge = 128 + 110 * cos(phase + spiral * atan2(dy, dx))
-                fade = min(1.0, (1.0 - edge) * 8)  # soft edge over the outer eighth
-                pixels[i] = int(_GLASS + (ridge - _GLASS) * fade)
-            i += 1
-    return Image.frombytes("L", (width, height), bytes(pixels))
+    edge = ((xs - fx) / ax) ** 2 + ((ys - fy) / ay) ** 2
+    fade = np.clip((1.0 - edge) * 8, 0.0, 1.0)  # soft edge over the outer eighth
+    pixels = _GLASS + (ridge - _GLASS) * fade
+    return Image.fromarray(pixels.astype(np.uint8), "L")
 
 
 def _noise(rng: random.Random, size: tuple[int, int]) -> Image.Image:
@@ -127,7 +133,9 @@ def ridge_image(
     """One capture of a finger as 8-bit pixels, row by row (``size`` = width, height).
 
     OK: clear ridges.  SCARRED: the same ridges at low contrast under blotches and
-    scar lines.  BANDAGED: flat gauze, no ridges.  MISSING: empty glass.
+    scar lines.  BANDAGED: flat gauze, no ridges.  MISSING: empty glass.  DRY: faint
+    ridges broken into dots.  WET: ridges swollen into one another.  PARTIAL: only a
+    quarter of the finger on the glass.  SMUDGED: ridges smeared across by a slide.
     """
     rng = _rng("capture", person_seed, int(position), capture, condition.value)
     if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
@@ -150,19 +158,56 @@ def ridge_image(
             x0, y0 = rng.uniform(0, size[0]), rng.uniform(0, size[1])
             x1, y1 = x0 + rng.uniform(-120, 120), y0 + rng.uniform(-120, 120)
             draw.line((x0, y0, x1, y1), fill=_GLASS, width=rng.randint(3, 7))
+    image = _spoil(image, condition, rng)
     return Image.blend(image, _noise(rng, size), 0.12).tobytes()
+
+
+def _spoil(image: Image.Image, condition: FingerCondition, rng: random.Random) -> Image.Image:
+    """How a dry, wet, partly placed or sliding finger changes a clean capture."""
+    size = image.size
+    if condition is FingerCondition.DRY:
+        # little skin touches: ridges print as faint dots on a light field
+        dots = _noise(rng, (size[0] // 3, size[1] // 3)).resize(size, Image.Resampling.NEAREST)
+        gaps = dots.point(lambda v: 255 if v > 110 else 0)
+        faint = Image.blend(image, Image.new("L", size, _GLASS), 0.55)
+        return Image.composite(Image.new("L", size, _GLASS), faint, gaps)
+    if condition is FingerCondition.WET:
+        # water fills the valleys: the print turns into dark, merged blots
+        swollen = image.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.GaussianBlur(2))
+        return swollen.point(lambda v: v * 0.45)
+    if condition is FingerCondition.PARTIAL:
+        keep = Image.new("L", size, 0)
+        corner = rng.choice(((0, 0), (size[0] // 2, 0), (0, size[1] // 2)))
+        box = (*corner, corner[0] + size[0] // 2, corner[1] + size[1] * 3 // 5)
+        ImageDraw.Draw(keep).ellipse(box, fill=255)
+        return Image.composite(image, Image.new("L", size, _GLASS), keep)
+    if condition is FingerCondition.SMUDGED:
+        # the finger slid while the sensor scanned: ridges smeared along the slide
+        pixels = np.asarray(image, dtype=np.float64)
+        step = rng.choice(((1, 0), (0, 1), (1, 1)))
+        shifted = [np.roll(pixels, (i * step[1], i * step[0]), axis=(0, 1)) for i in range(_SMEAR)]
+        return Image.fromarray(np.mean(shifted, axis=0).astype(np.uint8), "L")
+    return image
+
+
+@functools.lru_cache(maxsize=256)
+def _truth(person_seed: int, position: int) -> tuple[tuple[float, float, int, int], ...]:
+    """The finger's own minutiae in R307 image pixels: x, y, angle (256 a turn), kind."""
+    width, height = IMAGE_SIZE
+    base = _rng("minutiae", person_seed, int(position))
+    count = base.randint(38, 52)
+    truth: list[tuple[float, float, int, int]] = []
+    while len(truth) < count:
+        x, y = base.uniform(0, width), base.uniform(0, height)
+        if ((x - width / 2) / (width * 0.4)) ** 2 + ((y - height / 2) / (height * 0.45)) ** 2 < 1:
+            truth.append((x, y, base.randrange(256), base.randint(1, 2)))
+    return tuple(truth)
 
 
 def _minutiae(person_seed: int, position: int, capture: int) -> list[Minutia]:
     """The minutiae this capture shows: x, y (image pixels), angle (256 a turn), kind."""
     width, height = IMAGE_SIZE
-    base = _rng("minutiae", person_seed, int(position))
-    count = base.randint(38, 52)
-    truth = []
-    while len(truth) < count:
-        x, y = base.uniform(0, width), base.uniform(0, height)
-        if ((x - width / 2) / (width * 0.4)) ** 2 + ((y - height / 2) / (height * 0.45)) ** 2 < 1:
-            truth.append((x, y, base.randrange(256), base.randint(1, 2)))
+    truth = _truth(person_seed, int(position))
     rng = _rng("seen", person_seed, int(position), capture)
     dx, dy = _placement(person_seed, position, capture)
     seen = [

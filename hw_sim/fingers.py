@@ -13,6 +13,11 @@ class FingerCondition(enum.Enum):
     SCARRED = "scarred"  # images, but poorly: quality below threshold most of the time
     MISSING = "missing"  # nothing to image: the sensor never sees a finger
     BANDAGED = "bandaged"  # the sensor sees something, but no ridges
+    # how a whole finger can still image badly (the quality check's cases):
+    DRY = "dry"  # faint, broken ridges: little skin touches the glass
+    WET = "wet"  # ridges run together: water fills the valleys
+    PARTIAL = "partial"  # only the tip or a side lies on the glass
+    SMUDGED = "smudged"  # the finger slid while imaged
 
 
 class Glass(enum.Enum):
