@@ -26,7 +26,8 @@ from hw_sim.fingerprints import template_of
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
-from storage.kit import KitStore, is_provisioned, provision
+from storage.kit import KitStore, provision
+from storage.layout import is_provisioned
 from storage.model import Policy, Resident, Role, Sex
 from storage.officers import make_officer
 

@@ -1,18 +1,11 @@
 """The kit's store: the facade `capture/` and `firmware/` use.
 
-Layout of a data folder::
-
-    kit/profile.cbor     what provisioning gave the kit (replaced whole at a reflash)
-    kit/kit.key          the kit's Ed25519 private key (0600, never leaves the kit)
-    records/kit.cert     the kit's certificate, which record 1 links to
-    records/00000001.cose ... one immutable file per sealed record
-    state.db             SQLite: journal, card ledger, audit chain, receipts, index
-
-The records are the truth.  At every boot the store removes half-written temporaries,
-rebuilds its index from the record files where they disagree, checks the audit chain,
-and sets a damaged database aside rather than overwriting it.  Record files are deleted
-only by :meth:`KitStore.prune`, only when a collector's receipt covers them.  See
-docs/storage.md.
+The data folder's layout is `storage.layout`'s; the record index's SQL is
+`storage.state.SqliteIndex`'s.  The records are the truth.  At every boot the store
+removes half-written temporaries, rebuilds its index from the record files where they
+disagree, checks the audit chain, and sets a damaged database aside rather than
+overwriting it.  Record files are deleted only by :meth:`KitStore.prune`, only when a
+collector's receipt covers them.  See docs/storage.md.
 """
 
 from __future__ import annotations
@@ -39,6 +32,13 @@ from storage.files import (
     write_atomic,
 )
 from storage.keys import Authority, AuthorityPublic, KitKey
+from storage.layout import (
+    key_path,
+    profile_path,
+    records_dir,
+    state_files,
+    state_path,
+)
 from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
 from storage.profile import Profile, load_profile, save_profile
 from storage.record import RecordHeader, record_hash, seal_record
@@ -46,11 +46,11 @@ from storage.state import (
     AuditBreak,
     DamagedDatabase,
     SqliteAudit,
+    SqliteIndex,
     SqliteJournal,
     SqliteLedger,
-    iso_utc,
+    SqliteReceipts,
     open_database,
-    transaction,
 )
 from storage.verify import Certificate, Verifier
 
@@ -58,10 +58,6 @@ log = logging.getLogger(__name__)
 
 #: Room one record needs at most (face, ten finger images, signature), for the space check.
 RECORD_BUDGET_BYTES = 2 * 1024 * 1024
-INSERT_RECORD = (
-    "INSERT OR REPLACE INTO records (seq, digest, size, sealed_at, officer, worklist_ref, "
-    "voids, print_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 class NotProvisioned(StateError):
@@ -89,25 +85,6 @@ class KitStatus:
     pruned: int = 0
 
 
-#: The data folder's layout (see the module docstring).
-KIT_FOLDER = "kit"
-RECORDS_FOLDER = "records"
-KEY_FILE = "kit.key"
-PROFILE_FILE = "profile.cbor"
-
-
-def key_path(data_dir: Path) -> Path:
-    return Path(data_dir) / KIT_FOLDER / KEY_FILE
-
-
-def profile_path(data_dir: Path) -> Path:
-    return Path(data_dir) / KIT_FOLDER / PROFILE_FILE
-
-
-def is_provisioned(data_dir: Path) -> bool:
-    return profile_path(data_dir).exists()
-
-
 def install(data_dir: Path, *, certificate: bytes, profile: Profile) -> None:
     """Store what provisioning gives a kit whose key pair is already in its place.
 
@@ -115,8 +92,8 @@ def install(data_dir: Path, *, certificate: bytes, profile: Profile) -> None:
     within a chain; the profile is replaced whole.  Shared by the demo provisioning and
     the kit's side of `jemput-prov flash`.
     """
-    records = Path(data_dir) / RECORDS_FOLDER
-    records.mkdir(parents=True, exist_ok=True)
+    records = records_dir(data_dir)
+    records.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not (records / CERTIFICATE_NAME).exists():
         write_atomic(records / CERTIFICATE_NAME, certificate)
     save_profile(profile_path(data_dir), profile)
@@ -184,7 +161,7 @@ class KitStore:
         self.profile = load_profile(profile_file)
         self.authority = AuthorityPublic.from_cbor(self.profile.authority)
         self._key = KitKey.load(key_path(self.data_dir))
-        self.records_dir = self.data_dir / RECORDS_FOLDER
+        self.records_dir = records_dir(self.data_dir)
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
         self.boot_notes: list[str] = []
         self._lock = threading.Lock()
@@ -192,12 +169,15 @@ class KitStore:
         self.journal = SqliteJournal(self._db, self._lock, now)
         self.ledger = SqliteLedger(self._db, self._lock, now, lambda: self.kit_id)
         self.audit = SqliteAudit(self._db, self._lock, now)
+        self.index = SqliteIndex(self._db, self._lock, now)
+        self.receipts = SqliteReceipts(self._db, self._lock, now)
         self.damaged: list[str] = []
         self._damaged_seqs: set[int] = set()
         self._index: dict[int, bytes] = {}
         self._verifier = Verifier(self.authority)
         self._verified_certificate: Certificate | None = None
-        self._seal_lock = threading.Lock()
+        #: Guards ``_index``: the port's thread reads the head while the loop's worker seals.
+        self._seal_lock = threading.RLock()
         try:
             self._boot()
         except BaseException:
@@ -207,13 +187,12 @@ class KitStore:
     # -- boot ------------------------------------------------------------------------------
 
     def _open_state(self) -> sqlite3.Connection:
-        path = self.data_dir / "state.db"
+        path = state_path(self.data_dir)
         try:
             return open_database(path)
         except DamagedDatabase as exc:
             stamp = self._now().strftime("%Y%m%dT%H%M%S")
-            for suffix in ("", "-wal", "-shm"):
-                part = path.with_name(path.name + suffix)
+            for part in state_files(self.data_dir):
                 if part.exists():
                     shutil.move(part, part.with_name(f"{part.name}.damaged-{stamp}"))
             note = (
@@ -237,13 +216,9 @@ class KitStore:
         """
         for path in remove_temporaries(self.records_dir, ops=self._ops):
             self.boot_notes.append(f"removed {path.name}, a record a crash left half-written")
-        with self._lock:
-            indexed = {
-                seq: _Indexed(digest, size, bool(pruned))
-                for seq, digest, size, pruned in self._db.execute(
-                    "SELECT seq, digest, size, pruned_at IS NOT NULL FROM records"
-                )
-            }
+        indexed = {
+            seq: _Indexed(digest, size, pruned) for seq, digest, size, pruned in self.index.rows()
+        }
         fresh = [
             row
             for seq, path in record_files(self.records_dir, ops=self._ops)
@@ -256,8 +231,7 @@ class KitStore:
                     seq, f"{record_name(seq)}: missing, though the index lists it as sealed"
                 )
         if fresh:
-            with self._lock, transaction(self._db) as db:
-                db.executemany(INSERT_RECORD, fresh)
+            self.index.put(fresh)
             self.boot_notes.append(
                 f"indexed {len(fresh)} record(s) from their files "
                 f"(#{fresh[0][0]}..#{fresh[-1][0]}): the index did not list them as they are"
@@ -333,29 +307,37 @@ class KitStore:
 
     @property
     def last_seq(self) -> int:
-        return max(self._index, default=0)
+        with self._seal_lock:
+            return max(self._index, default=0)
 
     def head(self) -> tuple[int, bytes | None]:
-        """The chain's head: the last sequence number and that record's hash (as sealed)."""
-        last = self.last_seq
-        return last, self._index.get(last)
+        """The chain's head: the last sequence number and that record's hash (as sealed).
+
+        Live: a record sealed a moment ago by the capture loop is the head at once.
+        """
+        with self._seal_lock:
+            last = self.last_seq
+            return last, self._index.get(last)
 
     def recorded_refs(self) -> set[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT worklist_ref FROM records WHERE worklist_ref IS NOT NULL AND seq NOT IN "
-                "(SELECT voids FROM records WHERE voids IS NOT NULL)"
-            ).fetchall()
-        return {ref for (ref,) in rows}
+        return self.index.recorded_refs()
 
     def recent(self, limit: int = 10) -> list[tuple[int, str | None]]:
         """The last sealed records (seq, worklist ref) that are not voided, newest first."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT seq, worklist_ref FROM records WHERE voids IS NULL AND seq NOT IN "
-                "(SELECT voids FROM records WHERE voids IS NOT NULL) ORDER BY seq DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+        return self.index.recent(limit)
+
+    def clear_journal_if_sealed(self, worklist_ref: str | None) -> bool:
+        """Drop the journal when the person it holds (``worklist_ref``) is already sealed.
+
+        A crash between writing a record and clearing the journal leaves a journal of a
+        person already sealed: resuming it would record them twice.  True when the journal
+        was dropped (and the audit log says so); the caller then offers nothing to resume.
+        """
+        if worklist_ref is None or worklist_ref not in self.index.recorded_refs():
+            return False
+        self.audit.append("journal-already-sealed", ref=worklist_ref)
+        self.journal.clear()
+        return True
 
     def officer_for_page(self, page: int) -> Officer | None:
         return next((o for o in self.profile.officers if page in o.finger_pages), None)
@@ -408,9 +390,8 @@ class KitStore:
             digest = record_hash(data)
             self._index[seq] = digest
         try:
-            with self._lock:
-                self._db.execute(
-                    INSERT_RECORD,
+            self.index.put(
+                [
                     (
                         seq,
                         digest,
@@ -420,8 +401,9 @@ class KitStore:
                         enrolment.resident.worklist_ref,
                         enrolment.voids,
                         int(enrolment.print_card),
-                    ),
-                )
+                    )
+                ]
+            )
             self.audit.append("seal", seq=seq, officer=enrolment.officer_id, voids=enrolment.voids)
         except sqlite3.Error as exc:  # the record is safe on disk; boot rebuilds the index
             log.error("record %d sealed but not indexed: %s", seq, exc)
@@ -431,8 +413,7 @@ class KitStore:
 
     def collected_up_to(self) -> int:
         """The highest seq a stored receipt covers (0 when nothing was collected)."""
-        with self._lock:
-            return self._db.execute("SELECT MAX(up_to_seq) FROM receipts").fetchone()[0] or 0
+        return self.receipts.collected_up_to()
 
     def record_receipt(
         self, up_to_seq: int, head: bytes, receipt: bytes, *, verify: Callable[[bytes], int]
@@ -456,16 +437,14 @@ class KitStore:
                 f"the receipt covers records up to {up_to_seq}, but this kit's last record is "
                 f"{self.last_seq}: it is for another kit or another data folder"
             )
-        if head != self._index.get(up_to_seq):
+        with self._seal_lock:
+            known = self._index.get(up_to_seq)
+        if head != known:
             raise ReceiptError(
                 f"the receipt's chain head does not match record {up_to_seq} on this kit: "
                 "the collector holds different records; collect again"
             )
-        with self._lock, transaction(self._db) as db:
-            db.execute(
-                "INSERT INTO receipts (at, up_to_seq, head, receipt) VALUES (?, ?, ?, ?)",
-                (iso_utc(self._now()), up_to_seq, head, receipt),
-            )
+        self.receipts.add(up_to_seq, head, receipt)
         self.audit.append("collection", up_to_seq=up_to_seq, head=head.hex())
 
     def prune(self, needed_bytes: int) -> list[int]:
@@ -481,14 +460,8 @@ class KitStore:
             return []
         with self._seal_lock:
             collected = min(self.collected_up_to(), self.last_seq - 1)
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT seq, size FROM records WHERE pruned_at IS NULL AND seq <= ? "
-                    "ORDER BY seq",
-                    (collected,),
-                ).fetchall()
             chosen, freed = [], 0
-            for seq, size in rows:
+            for seq, size in self.index.prunable(collected):
                 if freed >= needed_bytes:
                     break
                 if seq not in self._damaged_seqs:
@@ -496,11 +469,7 @@ class KitStore:
                     freed += size
             if not chosen:
                 return []
-            with self._lock, transaction(self._db) as db:
-                db.executemany(
-                    "UPDATE records SET pruned_at = ? WHERE seq = ?",
-                    [(iso_utc(self._now()), seq) for seq in chosen],
-                )
+            self.index.mark_pruned(chosen)
             for seq in chosen:
                 self._ops.unlink(self.records_dir / record_name(seq))
             self._ops.fsync_dir(self.records_dir)
@@ -511,17 +480,19 @@ class KitStore:
 
     def _uncollected(self) -> int:
         collected = self.collected_up_to()
-        return len([seq for seq in self._index if seq > collected])
+        with self._seal_lock:
+            return len([seq for seq in self._index if seq > collected])
+
+    def sealed_count(self) -> int:
+        with self._seal_lock:
+            return len(self._index)
 
     def status(self) -> KitStatus:
-        with self._lock:
-            pruned = self._db.execute(
-                "SELECT COUNT(*) FROM records WHERE pruned_at IS NOT NULL"
-            ).fetchone()[0]
+        pruned = self.index.pruned_count()
         return KitStatus(
             kit_id=self.kit_id,
             demo=self.profile.demo,
-            sealed=len(self._index),
+            sealed=self.sealed_count(),
             uncollected=self._uncollected(),
             last_seq=self.last_seq,
             cards=self.ledger.counts(),
