@@ -65,6 +65,8 @@ NOT_PROVISIONED = "not-provisioned"
 UNCOLLECTED = "uncollected"
 BAD_REQUEST = "bad-request"
 FAILED = "failed"
+#: The kit cannot do it now (an enrolment in progress, a device at work): try again later.
+BUSY = "busy"
 
 
 class ProtocolError(LinkError, ValueError):

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from firmware.hardware import wired_kit
+from firmware.sim_hardware import wired_kit
 from firmware.selftest import (
     CHECKS,
     WHAT_TO_CHECK,

@@ -6,6 +6,7 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from firmware.demo import run_session
-from firmware.headless import SimHost
-from firmware.port import KitPort, PtyPort
-from firmware.sim import demo_world, resident_of
+from firmware.host import KitHost
+from firmware.port import KitPort
+from firmware.sim import SimKit, demo_world, open_sim_kit, resident_of
+from hw_sim.provisioning_port import PtyPort
 from provisioning import collect as collecting
 from provisioning import protocol as p
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
@@ -36,9 +38,13 @@ class Bench:
 
     tmp: Path
     authority: Authority
-    host: SimHost
+    sim: SimKit
     kit_port: KitPort
     pty: PtyPort
+
+    @property
+    def host(self) -> KitHost:
+        return self.sim.host
 
     @property
     def args(self) -> list[str]:
@@ -62,14 +68,14 @@ def inputs(tmp: Path) -> None:
 def bench(tmp_path: Path) -> Iterator[Bench]:
     inputs(tmp_path)
     authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
-    host = SimHost(tmp_path / "kit", seed=SEED, clock_speed=0.0, run_loop=False)
-    kit_port = KitPort(tmp_path / "kit", host)
-    bench = Bench(tmp_path, authority, host, kit_port, PtyPort(kit_port))
-    try:
+    with contextlib.ExitStack() as stack:
+        sim = stack.enter_context(
+            open_sim_kit(tmp_path / "kit", seed=SEED, clock_speed=0.0, demo=False)
+        )
+        kit_port = KitPort(tmp_path / "kit", sim.host)
+        bench = Bench(tmp_path, authority, sim, kit_port, PtyPort(kit_port))
+        stack.callback(lambda: bench.pty.close())
         yield bench
-    finally:
-        bench.pty.close()
-        host.close()
 
 
 def flash_cli(bench: Bench, *extra: str) -> object:
@@ -97,8 +103,8 @@ def flash_cli(bench: Bench, *extra: str) -> object:
 
 
 def enrol(bench: Bench, people: int = PEOPLE) -> list[object]:
-    sim = bench.host.sim
-    assert sim is not None, "the flashed kit runs"
+    sim = bench.sim
+    assert sim.host.kit is not None, "the flashed kit runs"
     return run_session(
         sim.kit,
         sim.world,
@@ -206,7 +212,8 @@ def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: 
 
     with FramedPort(port=bench.pty.port) as link, CollectorDB(bench.tmp / "c.db") as db:
         collecting.collect(link, bench.authority, db)
-    assert flash_cli(bench).exit_code == EXIT_OK, "collected: the kit may be flashed again"
+    again = flash_cli(bench)
+    assert again.exit_code == EXIT_OK, again.output
     assert bench.host.store.last_seq == 0, "a new chain starts"
     retired = list((bench.tmp / "kit" / "retired").iterdir())
     assert len(list((retired[0] / "records").glob("*.cose"))) == 2, "old records kept aside"
