@@ -76,8 +76,9 @@ def fake_picamera2(wired: WiredKit) -> types.ModuleType:
     """picamera2's API as hal.camera uses it, its stills from the simulated camera."""
 
     class Picamera2:
-        camera_properties = {"Model": "imx708_wide"}
-        camera_controls = {"AfMode": (0, 2, 0)}
+        def __init__(self) -> None:
+            self.camera_properties = {"Model": "imx708_wide"}
+            self.camera_controls = {"AfMode": (0, 2, 0)}
 
         def create_still_configuration(self, **kwargs: Any) -> dict[str, Any]:
             return dict(kwargs)

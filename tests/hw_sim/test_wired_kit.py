@@ -18,9 +18,9 @@ import pytest
 
 from firmware.demo import OfficerBot, Task
 from firmware.hardware import Absent
-from firmware.sim_hardware import PresentedFinger, PresentedSignature, wired_kit
 from firmware.kit import Kit
 from firmware.sim import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
+from firmware.sim_hardware import PresentedFinger, PresentedSignature, wired_kit
 from hal.exc import DeviceAbsent, NoFinger
 from hal.fingerprint import R30xSensor
 from hal.types import Button, FingerPosition
