@@ -48,7 +48,7 @@ from storage.layout import (
     retire,
     staged_key_path,
 )
-from storage.profile import Profile, load_profile, resident_from_map
+from storage.profile import Profile, load_profile
 
 log = logging.getLogger(__name__)
 
@@ -269,17 +269,10 @@ class KitPort:
             certificate = verify_certificate(args["cert"], authority, at=p.moment(args["time"]))
         except CertificateError as exc:
             raise p.Refused(p.BAD_REQUEST, f"flash: the kit certificate is refused: {exc}") from exc
-        if certificate.kit_public != key.public_bytes or certificate.kit_id != args["kit_id"]:
+        setup = p.setup_from_map(args)
+        if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
             raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
-        profile = Profile(
-            kit_id=args["kit_id"],
-            region=args["region"],
-            policy=p.policy_from_map(args["policy"]),
-            officers=tuple(p.officer_from_map(o) for o in args["officers"]),
-            worklist=tuple(resident_from_map(dict(r)) for r in args["worklist"]),
-            authority=args["authority"],
-            demo=authority.demo,
-        )
+        profile = setup.profile(args["authority"], demo=authority.demo)
 
         def install_new_kit() -> None:
             self._retire()
@@ -292,16 +285,16 @@ class KitPort:
         self._staged_authority = None
         self.host.set_clock(p.moment(args["time"]))
         store = self._open_store()
-        if args.get("cards"):
-            store.ledger.load(args["cards"], officer_id=PROVISIONING_OFFICER)
+        if setup.cards:
+            store.ledger.load(setup.cards, officer_id=PROVISIONING_OFFICER)
         store.audit.append(
             "provisioned",
-            kit=profile.kit_id,
-            officers=len(profile.officers),
-            worklist=len(profile.worklist),
-            cards=args.get("cards", 0),
+            kit=setup.kit_id,
+            officers=len(setup.officers),
+            worklist=len(setup.worklist),
+            cards=setup.cards,
         )
-        result = {"kit_id": profile.kit_id, "time": p.seconds(self.host.now())}
+        result = {"kit_id": setup.kit_id, "time": p.seconds(self.host.now())}
         return result, key
 
     def _retire(self) -> None:

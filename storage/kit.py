@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage import officers as pins
-from storage.certificate import certify_kit
 from storage.errors import RecordError, StateError, StorageError
 from storage.files import (
     CERTIFICATE_NAME,
@@ -31,7 +30,7 @@ from storage.files import (
     remove_temporaries,
     write_atomic,
 )
-from storage.keys import Authority, AuthorityPublic, KitKey
+from storage.keys import AuthorityPublic, KitKey
 from storage.layout import (
     key_path,
     profile_path,
@@ -40,7 +39,8 @@ from storage.layout import (
     state_path,
 )
 from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
-from storage.profile import Profile, load_profile, save_profile
+from storage.profile import load_profile
+from storage.provision import KitSetup, install, provision
 from storage.record import RecordHeader, record_hash, seal_record
 from storage.state import (
     AuditBreak,
@@ -53,6 +53,8 @@ from storage.state import (
     open_database,
 )
 from storage.verify import Certificate, Verifier
+
+__all__ = ["KitSetup", "KitStatus", "KitStore", "NotProvisioned", "install", "provision"]
 
 log = logging.getLogger(__name__)
 
@@ -83,45 +85,6 @@ class KitStatus:
     journal_open: bool = False
     boot_notes: list[str] = field(default_factory=list)
     pruned: int = 0
-
-
-def install(data_dir: Path, *, certificate: bytes, profile: Profile) -> None:
-    """Store what provisioning gives a kit whose key pair is already in its place.
-
-    The certificate goes beside the records (record 1 links to it) and is never replaced
-    within a chain; the profile is replaced whole.  Shared by the demo provisioning and
-    the kit's side of `jemput-prov flash`.
-    """
-    records = records_dir(data_dir)
-    records.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not (records / CERTIFICATE_NAME).exists():
-        write_atomic(records / CERTIFICATE_NAME, certificate)
-    save_profile(profile_path(data_dir), profile)
-
-
-def provision(
-    data_dir: Path,
-    *,
-    authority: Authority,
-    kit_id: str,
-    region: str,
-    officers: tuple[Officer, ...],
-    worklist: tuple[Resident, ...],
-    policy: Policy,
-    now: datetime,
-    demo: bool = False,
-) -> None:
-    """Make the kit's key pair, have the authority certify it, and store the profile."""
-    key_file = key_path(data_dir)
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = KitKey.load(key_file) if key_file.exists() else KitKey.create(key_file)
-    certificate = certify_kit(
-        authority, kit_id=kit_id, region=region, kit_public=key.public_bytes, now=now
-    )
-    profile = Profile(
-        kit_id, region, policy, officers, worklist, authority.public.to_cbor(), demo=demo
-    )
-    install(data_dir, certificate=certificate, profile=profile)
 
 
 def _disk_free(folder: Path) -> int:
