@@ -20,14 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage import officers as pins
-from storage.errors import RecordError, StateError, StorageError
+from storage.boot import BootRepair, open_state
+from storage.errors import StateError, StorageError
 from storage.files import (
     CERTIFICATE_NAME,
     OS_OPS,
     FileOps,
-    record_files,
     record_name,
-    remove_temporaries,
     write_atomic,
 )
 from storage.keys import AuthorityPublic, KitKey
@@ -35,24 +34,21 @@ from storage.layout import (
     key_path,
     profile_path,
     records_dir,
-    state_files,
     state_path,
 )
 from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
 from storage.profile import load_profile
 from storage.provision import KitSetup, install, provision
-from storage.record import RecordHeader, record_hash, seal_record
+from storage.record import record_hash, seal_record
 from storage.state import (
     AuditBreak,
-    DamagedDatabase,
     SqliteAudit,
     SqliteIndex,
     SqliteJournal,
     SqliteLedger,
     SqliteReceipts,
-    open_database,
 )
-from storage.verify import Certificate, Verifier
+from storage.verify import Verifier
 
 __all__ = ["KitSetup", "KitStatus", "KitStore", "NotProvisioned", "install", "provision"]
 
@@ -126,9 +122,8 @@ class KitStore:
         self._key = KitKey.load(key_path(self.data_dir))
         self.records_dir = records_dir(self.data_dir)
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
-        self.boot_notes: list[str] = []
         self._lock = threading.Lock()
-        self._db = self._open_state()
+        self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
         self.journal = SqliteJournal(self._db, self._lock, now)
         self.ledger = SqliteLedger(self._db, self._lock, now, lambda: self.kit_id)
         self.audit = SqliteAudit(self._db, self._lock, now)
@@ -138,7 +133,6 @@ class KitStore:
         self._damaged_seqs: set[int] = set()
         self._index: dict[int, bytes] = {}
         self._verifier = Verifier(self.authority)
-        self._verified_certificate: Certificate | None = None
         #: Guards ``_index``: the port's thread reads the head while the loop's worker seals.
         self._seal_lock = threading.RLock()
         try:
@@ -149,106 +143,25 @@ class KitStore:
 
     # -- boot ------------------------------------------------------------------------------
 
-    def _open_state(self) -> sqlite3.Connection:
-        path = state_path(self.data_dir)
-        try:
-            return open_database(path)
-        except DamagedDatabase as exc:
-            stamp = self._now().strftime("%Y%m%dT%H%M%S")
-            for part in state_files(self.data_dir):
-                if part.exists():
-                    shutil.move(part, part.with_name(f"{part.name}.damaged-{stamp}"))
-            note = (
-                f"{exc}; kept it as state.db.damaged-{stamp}, started a fresh one and rebuilt "
-                "the record index from the records. The card ledger, collection receipts and "
-                "audit log start afresh: count the blank cards and load them again"
-            )
-            log.error(note)
-            self.boot_notes.append(note)
-            return open_database(path)
-
     def _boot(self) -> None:
-        """Make the records folder and the index agree, trusting the files.
-
-        Half-written temporaries go; a file whose name and size match its index row is
-        trusted without being read (thousands of records would otherwise cost gigabytes
-        of reads at every boot); any other file, or every file with ``verify_files``, is
-        read and verified in full and indexed, or reported damaged (never removed); an
-        indexed record whose file vanished is reported missing; a file a crash left
-        behind in the middle of a prune is removed, as its receipt allowed.
-        """
-        for path in remove_temporaries(self.records_dir, ops=self._ops):
-            self.boot_notes.append(f"removed {path.name}, a record a crash left half-written")
-        indexed = {
-            seq: _Indexed(digest, size, pruned) for seq, digest, size, pruned in self.index.rows()
-        }
-        fresh = [
-            row
-            for seq, path in record_files(self.records_dir, ops=self._ops)
-            if (row := self._check_file(seq, path, indexed.pop(seq, None)))
-        ]
-        for seq, known in indexed.items():
-            self._index[seq] = known.digest
-            if not known.pruned:
-                self._report_damaged(
-                    seq, f"{record_name(seq)}: missing, though the index lists it as sealed"
-                )
-        if fresh:
-            self.index.put(fresh)
-            self.boot_notes.append(
-                f"indexed {len(fresh)} record(s) from their files "
-                f"(#{fresh[0][0]}..#{fresh[-1][0]}): the index did not list them as they are"
-            )
+        """Repair the folder against the index (`storage.boot`), then audit what was found."""
+        found = BootRepair(
+            self.records_dir,
+            ops=self._ops,
+            index=self.index,
+            verifier=self._verifier,
+            certificate=self._certificate,
+            verify_files=self._verify_files,
+        ).run()
+        self._index = found.index
+        self.damaged = found.damaged
+        self._damaged_seqs = found.damaged_seqs
+        self.boot_notes += found.notes
         for note in self.boot_notes:
             self.audit.append("boot-repair", note=note)
         for damaged in self.damaged:
             self.audit.append("damaged-record", detail=damaged)
         self.audit_break = self.audit.check()
-
-    def _check_file(
-        self, seq: int, path: Path, known: _Indexed | None
-    ) -> tuple[object, ...] | None:
-        """Index one record file; the index row to write when the index must learn it."""
-        if known is not None:
-            if known.pruned:
-                self._unlink_pruned(path)
-                self._index[seq] = known.digest
-                return None
-            if not self._verify_files and self._ops.size(path) == known.size:
-                self._index[seq] = known.digest
-                return None
-        data = self._ops.read(path)
-        digest = record_hash(data)
-        if known is not None and known.digest == digest:
-            self._index[seq] = digest
-            return None
-        try:
-            header = self._verifier.verify_record(data, self._kit_certificate())
-            if header.seq != seq:
-                raise RecordError(f"holds record {header.seq}", seq=seq)
-        except RecordError as exc:
-            self._report_damaged(seq, f"{path.name}: {exc}")
-            # the index keeps the digest as sealed, so the next record still links right
-            self._index[seq] = known.digest if known is not None else digest
-            return None
-        self._index[seq] = digest
-        return _index_row(header, digest, len(data))
-
-    def _kit_certificate(self) -> Certificate:
-        """The kit's own certificate, verified once, when a record file must be checked."""
-        if self._verified_certificate is None:
-            self._verified_certificate = self._verifier.certificate(self._certificate)
-        return self._verified_certificate
-
-    def _report_damaged(self, seq: int, detail: str) -> None:
-        log.error("damaged record: %s", detail)
-        self.damaged.append(detail)
-        self._damaged_seqs.add(seq)
-
-    def _unlink_pruned(self, path: Path) -> None:
-        self._ops.unlink(path)
-        self._ops.fsync_dir(self.records_dir)
-        self.boot_notes.append(f"finished pruning {path.name}, which a receipt covers")
 
     # -- what capture reads ----------------------------------------------------------------
 
@@ -476,25 +389,3 @@ class KitStore:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-@dataclass(frozen=True)
-class _Indexed:
-    """What the index knows of one record: its digest and size, and whether it was pruned."""
-
-    digest: bytes
-    size: int
-    pruned: bool
-
-
-def _index_row(header: RecordHeader, digest: bytes, size: int) -> tuple[object, ...]:
-    return (
-        header.seq,
-        digest,
-        size,
-        header.sealed_at.isoformat(),
-        header.officer_id,
-        header.worklist_ref,
-        header.voids,
-        int(header.print_card),
-    )
