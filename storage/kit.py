@@ -1,11 +1,13 @@
 """The kit's store: the facade `capture/` and `firmware/` use.
 
-The data folder's layout is `storage.layout`'s; the record index's SQL is
-`storage.state.SqliteIndex`'s.  The records are the truth.  At every boot the store
-removes half-written temporaries, rebuilds its index from the record files where they
-disagree, checks the audit chain, and sets a damaged database aside rather than
-overwriting it.  Record files are deleted only by :meth:`KitStore.prune`, only when a
-collector's receipt covers them.  See docs/storage.md.
+Each of its jobs has its own module: the data folder's layout (`storage.layout`),
+provisioning (`storage.provision`), boot repair (`storage.boot`), the record index's SQL
+(`storage.state.SqliteIndex`), the chain in memory (`storage.chain`), receipts and pruning
+(`storage.collection`); sealing and status stay here.  The records are the truth.  At
+every boot the store removes half-written temporaries, rebuilds its index from the record
+files where they disagree, checks the audit chain, and sets a damaged database aside
+rather than overwriting it.  Record files are deleted only by :meth:`KitStore.prune`,
+only when a collector's receipt covers them.  See docs/storage.md.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from pathlib import Path
 
 from storage import officers as pins
 from storage.boot import BootRepair, open_state
-from storage.errors import StateError, StorageError
+from storage.chain import SealedChain
+from storage.collection import Collection, ReceiptError
+from storage.errors import StateError
 from storage.files import (
     CERTIFICATE_NAME,
     OS_OPS,
@@ -50,7 +54,15 @@ from storage.state import (
 )
 from storage.verify import Verifier
 
-__all__ = ["KitSetup", "KitStatus", "KitStore", "NotProvisioned", "install", "provision"]
+__all__ = [
+    "KitSetup",
+    "KitStatus",
+    "KitStore",
+    "NotProvisioned",
+    "ReceiptError",
+    "install",
+    "provision",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +72,6 @@ RECORD_BUDGET_BYTES = 2 * 1024 * 1024
 
 class NotProvisioned(StateError):
     """The data folder holds no provisioned kit."""
-
-
-class ReceiptError(StorageError, ValueError):
-    """A collection receipt that does not cover this kit's records as it claims."""
 
 
 @dataclass
@@ -129,12 +137,7 @@ class KitStore:
         self.audit = SqliteAudit(self._db, self._lock, now)
         self.index = SqliteIndex(self._db, self._lock, now)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
-        self.damaged: list[str] = []
-        self._damaged_seqs: set[int] = set()
-        self._index: dict[int, bytes] = {}
         self._verifier = Verifier(self.authority)
-        #: Guards ``_index``: the port's thread reads the head while the loop's worker seals.
-        self._seal_lock = threading.RLock()
         try:
             self._boot()
         except BaseException:
@@ -153,9 +156,17 @@ class KitStore:
             certificate=self._certificate,
             verify_files=self._verify_files,
         ).run()
-        self._index = found.index
+        self.chain = SealedChain(found.index)
         self.damaged = found.damaged
-        self._damaged_seqs = found.damaged_seqs
+        self.collection = Collection(
+            chain=self.chain,
+            receipts=self.receipts,
+            index=self.index,
+            audit=self.audit,
+            records_dir=self.records_dir,
+            ops=self._ops,
+            damaged_seqs=found.damaged_seqs,
+        )
         self.boot_notes += found.notes
         for note in self.boot_notes:
             self.audit.append("boot-repair", note=note)
@@ -183,17 +194,14 @@ class KitStore:
 
     @property
     def last_seq(self) -> int:
-        with self._seal_lock:
-            return max(self._index, default=0)
+        return self.chain.last_seq
 
     def head(self) -> tuple[int, bytes | None]:
         """The chain's head: the last sequence number and that record's hash (as sealed).
 
         Live: a record sealed a moment ago by the capture loop is the head at once.
         """
-        with self._seal_lock:
-            last = self.last_seq
-            return last, self._index.get(last)
+        return self.chain.head()
 
     def recorded_refs(self) -> set[str]:
         return self.index.recorded_refs()
@@ -248,9 +256,14 @@ class KitStore:
         On WriteError nothing is claimed: the index, the audit log and the next sequence
         number are as before, so sealing again (once the fault is cleared) reuses the seq.
         """
-        with self._seal_lock:
-            seq = self.last_seq + 1
-            prev = self._index[seq - 1] if seq > 1 else record_hash(self._certificate)
+        with self.chain.lock:
+            seq = self.chain.last_seq + 1
+            prev = self.chain.digest(seq - 1) if seq > 1 else record_hash(self._certificate)
+            if prev is None:  # boot indexes every seq below the head; never expected
+                raise StateError(
+                    f"record {seq - 1} is missing from the chain index: restart the kit, "
+                    "its boot rebuilds the index from the records"
+                )
             sealed_at = self._now()
             data = seal_record(
                 enrolment,
@@ -264,7 +277,7 @@ class KitStore:
             path = self.records_dir / record_name(seq)
             write_atomic(path, data, ops=self._ops)
             digest = record_hash(data)
-            self._index[seq] = digest
+            self.chain.add(seq, digest)
         try:
             self.index.put(
                 [
@@ -285,83 +298,29 @@ class KitStore:
             log.error("record %d sealed but not indexed: %s", seq, exc)
         return SealedRecord(seq, digest, path, len(data))
 
-    # -- collection ------------------------------------------------------------------------
+    # -- collection (storage.collection) ----------------------------------------------------
 
     def collected_up_to(self) -> int:
         """The highest seq a stored receipt covers (0 when nothing was collected)."""
-        return self.receipts.collected_up_to()
+        return self.collection.collected_up_to()
 
     def record_receipt(
         self, up_to_seq: int, head: bytes, receipt: bytes, *, verify: Callable[[bytes], int]
     ) -> None:
-        """Keep a collector's signed receipt for records 1..``up_to_seq``.
-
-        ``verify`` checks the receipt's signature (its format comes from provisioning) and
-        returns the seq it covers; it raises if the receipt is not genuine.  ``head`` is the
-        digest of record ``up_to_seq`` as the collector holds it: it must be this kit's, so
-        a receipt for another kit's chain, or for records this kit never sealed, frees
-        nothing.
-        """
-        covered = verify(receipt)
-        if covered != up_to_seq:
-            raise ReceiptError(
-                f"the receipt covers records up to {covered}, not {up_to_seq}: "
-                "nothing is marked collected; collect again"
-            )
-        if not 1 <= up_to_seq <= self.last_seq:
-            raise ReceiptError(
-                f"the receipt covers records up to {up_to_seq}, but this kit's last record is "
-                f"{self.last_seq}: it is for another kit or another data folder"
-            )
-        with self._seal_lock:
-            known = self._index.get(up_to_seq)
-        if head != known:
-            raise ReceiptError(
-                f"the receipt's chain head does not match record {up_to_seq} on this kit: "
-                "the collector holds different records; collect again"
-            )
-        self.receipts.add(up_to_seq, head, receipt)
-        self.audit.append("collection", up_to_seq=up_to_seq, head=head.hex())
+        """Keep a collector's signed receipt (see `storage.collection.Collection`)."""
+        self.collection.record_receipt(up_to_seq, head, receipt, verify=verify)
 
     def prune(self, needed_bytes: int) -> list[int]:
-        """Delete record files a receipt covers, oldest first, until ``needed_bytes`` are freed.
-
-        Never deletes an uncollected record, a damaged one (the technician must see it) or
-        the newest one (the chain head the next record links to).  A pruned record keeps
-        its index row (digest, worklist reference), so the chain, the sequence numbers and
-        "already enrolled" survive it.  The rows are marked before the files go: a crash in
-        between leaves files that boot removes.  Returns the pruned seqs.
-        """
-        if needed_bytes <= 0:
-            return []
-        with self._seal_lock:
-            collected = min(self.collected_up_to(), self.last_seq - 1)
-            chosen, freed = [], 0
-            for seq, size in self.index.prunable(collected):
-                if freed >= needed_bytes:
-                    break
-                if seq not in self._damaged_seqs:
-                    chosen.append(seq)
-                    freed += size
-            if not chosen:
-                return []
-            self.index.mark_pruned(chosen)
-            for seq in chosen:
-                self._ops.unlink(self.records_dir / record_name(seq))
-            self._ops.fsync_dir(self.records_dir)
-        self.audit.append("prune", seqs=chosen, freed=freed, needed=needed_bytes)
-        return chosen
+        """Delete record files a receipt covers (see `storage.collection.Collection`)."""
+        return self.collection.prune(needed_bytes)
 
     # -- reporting -------------------------------------------------------------------------
 
     def _uncollected(self) -> int:
-        collected = self.collected_up_to()
-        with self._seal_lock:
-            return len([seq for seq in self._index if seq > collected])
+        return self.collection.uncollected()
 
     def sealed_count(self) -> int:
-        with self._seal_lock:
-            return len(self._index)
+        return len(self.chain)
 
     def status(self) -> KitStatus:
         pruned = self.index.pruned_count()
