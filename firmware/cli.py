@@ -23,6 +23,7 @@ from firmware.selftest import register as register_selftest
 from firmware.tray import PRINTED_DIR
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
+from storage.lock import FolderBusy
 
 app = typer.Typer(
     help="Jemput kit: e-KTP enrolment (run, demo, status).",
@@ -88,39 +89,41 @@ def run(
     """
     settings = _config(config, data_dir=data_dir, language=language)
     setup_logging(settings.data_dir, level=settings.log_level)
-    if not sim and settings.backend is Backend.PI:
-        from firmware.pi import run_pi
-
-        state = run_pi(settings)
-        typer.echo(f"jemput-kit: stopped in {state}")
-        return
-    if headless:
-        if port_link is None:
-            raise fail("--headless needs --port-link PATH")
-        from firmware.headless import run_headless
-
-        run_headless(settings.data_dir, port_link, seed)
-        return
-    if web or scenario:
-        from firmware.web.kit import run_web
-        from firmware.web.scenario import ScenarioError
-
-        try:
-            run_web(
-                settings.data_dir,
-                seed=seed,
-                port=port,
-                language=settings.language,
-                scenario=scenario,
-                echo=typer.echo,
-            )
-        except (StorageError, ScenarioError, OSError) as exc:
-            raise fail(str(exc)) from exc
-        return
-    from firmware.terminal import run_terminal
-
     try:
+        if not sim and settings.backend is Backend.PI:
+            from firmware.pi import run_pi
+
+            state = run_pi(settings)
+            typer.echo(f"jemput-kit: stopped in {state}")
+            return
+        if headless:
+            if port_link is None:
+                raise fail("--headless needs --port-link PATH")
+            from firmware.headless import run_headless
+
+            run_headless(settings.data_dir, port_link, seed)
+            return
+        if web or scenario:
+            from firmware.web.kit import run_web
+            from firmware.web.scenario import ScenarioError
+
+            try:
+                run_web(
+                    settings.data_dir,
+                    seed=seed,
+                    port=port,
+                    language=settings.language,
+                    scenario=scenario,
+                    echo=typer.echo,
+                )
+            except (ScenarioError, OSError) as exc:
+                raise fail(str(exc)) from exc
+            return
+        from firmware.terminal import run_terminal
+
         run_terminal(settings, seed=seed)
+    except FolderBusy as exc:
+        raise fail(str(exc), 1) from exc
     except StorageError as exc:
         raise fail(str(exc)) from exc
 
@@ -143,11 +146,17 @@ def demo(
         bool,
         typer.Option("--fast", help="Contract-level device doubles instead of the wire emulators."),
     ] = False,
+    port_link: Annotated[
+        Path | None,
+        typer.Option("--port-link", help="Serve the kit's provisioning pty here while enrolling."),
+    ] = None,
 ) -> None:
     """A scripted outreach session: an officer bot enrols PEOPLE residents by pressing buttons.
 
     A data folder that is not yet a kit is provisioned as a demo kit first; running again on
-    the same folder continues the same kit (its sequence goes on).
+    the same folder continues the same kit (its sequence goes on).  With --port-link PATH
+    the kit serves its provisioning port on a pty linked at PATH while the bot enrols, so
+    `jemput-prov collect PATH` can collect in the middle of the day.
     """
     from firmware.demo import DemoError, Outcome, run_session
     from firmware.sim import open_sim_kit
@@ -161,9 +170,23 @@ def demo(
         )
 
     try:
-        with open_sim_kit(
-            data_dir, seed=seed, language=language, clock_speed=0.0, wired=not fast
-        ) as sim:
+        with contextlib.ExitStack() as stack:
+            sim = stack.enter_context(
+                open_sim_kit(
+                    data_dir,
+                    seed=seed,
+                    language=language,
+                    clock_speed=0.0,
+                    wired=not fast,
+                    allow_changes=False,
+                )
+            )
+            stack.enter_context(sim.host.stepping())
+            if port_link is not None:
+                from firmware.sim import pty_port
+
+                port = stack.enter_context(pty_port(sim.host, link_path=port_link))
+                typer.echo(f"provisioning port {port.port} linked at {port_link}")
             if sim.provisioned:
                 typer.echo(
                     f"provisioned {data_dir} as a DEMO kit (demo authority in "
@@ -176,9 +199,17 @@ def demo(
                 sim.bystanders.on_duty(officer_id, pin)
             typer.echo(f"kit {sim.kit.store.kit_id}: enrolling {people} residents")
             outcomes = run_session(
-                sim.kit, sim.world, sim.bystanders, people=people, report=report, note=typer.echo
+                sim.kit,
+                sim.world,
+                sim.bystanders,
+                people=people,
+                report=report,
+                note=typer.echo,
+                safe_point=sim.host.safe_point,
             )
             status = sim.kit.store.status()
+    except FolderBusy as exc:
+        raise fail(str(exc), 1) from exc
     except (DemoError, StorageError) as exc:
         raise fail(str(exc), 1) from exc
     first, last = outcomes[0].seq, outcomes[-1].seq

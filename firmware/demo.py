@@ -96,12 +96,22 @@ def plan(kit: Kit, world: World, people: int) -> list[Task]:
 class OfficerBot:
     """Presses the buttons an officer would, one person at a time."""
 
-    def __init__(self, kit: Kit, world: World, bystanders: Bystanders) -> None:
+    def __init__(
+        self,
+        kit: Kit,
+        world: World,
+        bystanders: Bystanders,
+        *,
+        safe_point: Callable[[], None] | None = None,
+    ) -> None:
         self.kit = kit
         self.ctl = kit.controller
         self.world = world
         self.bystanders = bystanders
         self.presses = 0
+        #: Called between the loop's steps: the host answers the port's device requests
+        #: (selftest, settime) there, never in the middle of an event.
+        self._safe_point = safe_point or (lambda: None)
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -110,6 +120,7 @@ class OfficerBot:
         deadline = time.monotonic() + timeout
         while True:
             handled = self.kit.loop.step(timeout=0.005)
+            self._safe_point()
             idle_sensor = self.ctl.waiting_for_finger and not self.bystanders.offer_finger
             if idle_sensor and not self.kit.loop.queued():
                 return  # nobody will put a finger down: the officer acts instead
@@ -283,8 +294,13 @@ def run_session(
     people: int,
     report: Callable[[Outcome], None],
     note: Callable[[str], None],
+    safe_point: Callable[[], None] | None = None,
 ) -> list[Outcome]:
-    """Log in, enrol ``people`` residents as planned, lock the kit; returns what was sealed."""
+    """Log in, enrol ``people`` residents as planned, lock the kit; returns what was sealed.
+
+    ``safe_point`` is called between the loop's steps (`firmware.host.KitHost.safe_point`
+    when the demo serves its port).
+    """
     officer = bystanders.officer
     if officer.officer_id not in kit.store.officers:
         raise DemoError(
@@ -292,7 +308,7 @@ def run_session(
             f"of {', '.join(sorted(kit.store.officers))}"
         )
     bystanders.offer_finger = not bystanders.pin_only
-    bot = OfficerBot(kit, world, bystanders)
+    bot = OfficerBot(kit, world, bystanders, safe_point=safe_point)
     bot.settle()
     if kit.controller.state == "self_test":
         bot.press(Button.OK)  # a fault was named on screen; the officer goes on

@@ -5,15 +5,14 @@ to open does not stop the kit: it is listed in :attr:`Opened.broken` and an
 :class:`Absent` stands in for it, so the capture loop's self-test and ``jemput-kit
 selftest`` name the broken part instead of the kit dying at boot with a traceback.
 
-:func:`sim_wired_devices` opens the same drivers on a :class:`hw_sim.wired.WiredKit`.  Its
-two thin adapters (:class:`PresentedFinger`, :class:`PresentedSignature`) let the simulated
-person step up before a capture; they are the only code here that knows it is simulated.
+The Pi's path: nothing here knows of the simulator (`firmware.sim_hardware` opens these
+same drivers on the wire emulators), and tests/test_layering.py checks that importing
+`firmware.pi` loads nothing of `hw_sim`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,8 +24,6 @@ from hal.contracts import (
     Camera,
     Device,
     Devices,
-    FingerprintSensor,
-    SignaturePad,
 )
 from hal.exc import DeviceAbsent, DeviceError
 from hal.types import (
@@ -34,7 +31,6 @@ from hal.types import (
     ClockReading,
     DeviceInfo,
     FingerImage,
-    FingerPosition,
     Indicator,
     LibraryMatch,
     PrinterStatus,
@@ -46,8 +42,6 @@ if TYPE_CHECKING:
     import gpiozero
 
     from firmware.config import DevicePorts
-    from hw_sim.wired import WiredKit
-    from hw_sim.world import World
 
 #: How long the serial drivers wait for one answer before calling the part silent.
 REPLY_TIMEOUT_SECONDS = 2.0
@@ -209,134 +203,3 @@ def configured_devices(config: DevicePorts) -> Opened:
         "receipt-printer": config.receipt_printer,
     }
     return real_devices(ports, bus=config.i2c_bus)
-
-
-# -- the simulator: the same drivers on the emulators ------------------------------------
-
-
-class PresentedFinger:
-    """The real sensor driver; before each capture the simulated subject offers a finger.
-
-    When nobody will put a finger down, the wait is cut to ``wait_scale`` of its timeout:
-    the driver still polls the emulator and raises NoFinger, without a test sitting out
-    the full ten seconds.
-    """
-
-    def __init__(self, sensor: FingerprintSensor, wired: WiredKit, *, wait_scale: float) -> None:
-        self.name = sensor.name
-        self._sensor = sensor
-        self._wired = wired
-        self._wait_scale = wait_scale
-
-    def __repr__(self) -> str:
-        return f"<PresentedFinger {self._sensor!r}>"
-
-    def _wait(self, offered: bool, timeout: float) -> float:
-        return timeout if offered else timeout * self._wait_scale
-
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        offered = self._wired.present_finger(position)
-        return self._sensor.capture(position, timeout=self._wait(offered, timeout))
-
-    def identify(self, *, timeout: float) -> LibraryMatch:
-        offered = self._wired.present_finger(None)
-        return self._sensor.identify(timeout=self._wait(offered, timeout))
-
-    def probe(self) -> DeviceInfo:
-        return self._sensor.probe()
-
-    def enrol(self, page: int, template: bytes) -> None:
-        self._sensor.enrol(page, template)
-
-    def library_count(self) -> int:
-        return self._sensor.library_count()
-
-    def clear_library(self) -> None:
-        self._sensor.clear_library()
-
-    def close(self) -> None:
-        self._sensor.close()
-
-
-#: The shortest pen-up pause that ends a simulated signature.
-SIM_MIN_SETTLE_SECONDS = 0.3
-
-
-class PresentedSignature:
-    """The real pad driver; before each capture the simulated subject signs the pad."""
-
-    def __init__(self, pad: SignaturePad, wired: WiredKit, *, wait_scale: float) -> None:
-        self.name = pad.name
-        self._pad = pad
-        self._wired = wired
-        self._wait_scale = wait_scale
-
-    def __repr__(self) -> str:
-        return f"<PresentedSignature {self._pad!r}>"
-
-    def capture(self, *, timeout: float, settle: float = 1.5) -> Signature:
-        signing = self._wired.present_signature()
-        # the simulated hand signs at once and lifts the pen for good: a scripted session
-        # need not wait the full pause a real signer gets, only longer than a pen lift
-        settle = max(settle * self._wait_scale, min(settle, SIM_MIN_SETTLE_SECONDS))
-        return self._pad.capture(
-            timeout=timeout if signing else timeout * self._wait_scale, settle=settle
-        )
-
-    def probe(self) -> DeviceInfo:
-        return self._pad.probe()
-
-    def close(self) -> None:
-        self._pad.close()
-
-
-def sim_wired_devices(
-    wired: WiredKit, *, wait_scale: float = 1.0, reply_timeout: float = REPLY_TIMEOUT_SECONDS
-) -> Opened:
-    """The real drivers on ``wired``'s emulators, with its world's people stepping up.
-
-    ``wait_scale`` shortens waits for a finger or a pen that nobody will bring (0.02 in
-    tests); a real capture always gets its full timeout.
-    """
-    opened = real_devices(
-        wired.ports,
-        bus=wired.bus,
-        pin_factory=wired.pin_factory,
-        camera=wired.camera,
-        reply_timeout=reply_timeout,
-    )
-    devices = opened.devices
-    if not isinstance(devices.fingerprint, Absent):
-        devices.fingerprint = PresentedFinger(devices.fingerprint, wired, wait_scale=wait_scale)
-    if not isinstance(devices.signature_pad, Absent):
-        devices.signature_pad = PresentedSignature(
-            devices.signature_pad, wired, wait_scale=wait_scale
-        )
-    return opened
-
-
-@contextlib.contextmanager
-def wired_kit(
-    world: World,
-    *,
-    hopper: int = 100,
-    timing: bool = False,
-    faults: Sequence[tuple[str, str]] = (),
-    wait_scale: float = 1.0,
-    reply_timeout: float = REPLY_TIMEOUT_SECONDS,
-) -> Iterator[tuple[WiredKit, Opened]]:
-    """A :class:`WiredKit` with ``faults`` (device, kind) injected and the drivers opened.
-
-    The faults are injected before the drivers open, as a part is broken before the
-    technician switches the kit on.  On exit the drivers close, then the emulators.
-    """
-    from hw_sim.wired import WiredKit  # the simulator backend only
-
-    with WiredKit(world, hopper=hopper, timing=timing) as wired:
-        for device, kind in faults:
-            wired.inject(device, kind)
-        opened = sim_wired_devices(wired, wait_scale=wait_scale, reply_timeout=reply_timeout)
-        try:
-            yield wired, opened
-        finally:
-            opened.devices.close()

@@ -1,8 +1,9 @@
 """One running kit: devices, store, capture controller and event loop, wired together.
 
-The same wiring serves the Pi, the terminal simulator and the scripted demo; only the
-devices and the clock differ.  Button presses from the panel's thread reach the controller
-as events on the loop's one queue.
+The same wiring serves the Pi, the terminal simulator and the scripted demo, always through
+`firmware.host.KitHost`; only the devices and the clock differ.  Button presses from the
+panel's thread reach the controller as events on the loop's one queue.  The kit does not
+own its devices: a reflash closes one kit and opens the next on the same devices.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ class Kit:
         self.controller.start()
 
     def close(self) -> None:
-        """Stop the loop, release the devices, close the store; safe twice."""
+        """Stop the loop (a seal under way finishes first), close the store; safe twice.
+
+        The devices stay open for whoever opened them (the host, a test).
+        """
         self.loop.close()
         self.devices.panel.on_button(None)
-        self.devices.close()
         self.store.close()

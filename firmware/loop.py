@@ -57,12 +57,18 @@ class EventLoop:
         self._jobs_lock = threading.Lock()
         self._next_job = 0
         self._last_tick = time.monotonic()
+        self._handling = False
+        #: Events posted and not yet handled to the end (the queue alone forgets an event
+        #: the moment it is taken, before it is handled).
+        self._unhandled = 0
         self.stop = threading.Event()
         self._worker = threading.Thread(target=self._work_loop, name="device-job", daemon=True)
         self._worker.start()
 
     def post(self, event: object) -> None:
         """Queue an event; safe from any thread."""
+        with self._jobs_lock:
+            self._unhandled += 1
         self._events.put(event)
 
     def run_job(self, name: str, work: Callable[[], Any]) -> None:
@@ -86,9 +92,12 @@ class EventLoop:
                 self.post(JobDone(entry[0], result, error))
 
     def busy(self) -> bool:
-        """True while events wait or device work runs (scripted sessions wait on this)."""
+        """True while an event is handled, events wait or device work runs.
+
+        Scripted sessions wait on this, and the host's safe point needs it false.
+        """
         with self._jobs_lock:
-            return bool(self._jobs) or not self._events.empty()
+            return self._handling or bool(self._jobs) or self._unhandled > 0
 
     def queued(self) -> bool:
         """True while events wait to be handled (a press not yet seen by the machine)."""
@@ -113,14 +122,25 @@ class EventLoop:
         self._check_watchdog()
         if time.monotonic() - self._last_tick >= self._tick_seconds:
             self._last_tick = time.monotonic()
-            self._handle(Tick(self._now()))
+            self._dispatch(Tick(self._now()))
             return True
         try:
             event = self._events.get(timeout=timeout)
         except queue.Empty:
             return False
-        self._handle(event)
+        try:
+            self._dispatch(event)
+        finally:
+            with self._jobs_lock:
+                self._unhandled -= 1
         return True
+
+    def _dispatch(self, event: object) -> None:
+        self._handling = True
+        try:
+            self._handle(event)
+        finally:
+            self._handling = False
 
     def run(self, *, until: Callable[[], bool] | None = None) -> None:
         """Handle events until :attr:`stop` is set or ``until()`` becomes true."""

@@ -1,9 +1,15 @@
 """``jemput-kit run`` on the kit itself: the real parts, the provisioning port, until stopped.
 
-systemd starts this and restarts it if it dies (docs/samples/jemput-kit.service); every
-record is safe at any moment it can die.  A part that fails to open does not stop the kit:
-the self-test names it on the display, and the officer carries on where the part is not
-needed.  A kit that was never flashed shows so, and serves only its provisioning port.
+systemd starts this as a ``Type=notify`` service with a watchdog
+(docs/samples/jemput-kit.service): the kit says READY at its locked screen, the event
+loop pings the watchdog, and SIGTERM says STOPPING, lets a seal under way finish and
+closes the store.  Every record is safe at any moment it can die.  A part that fails to
+open does not stop the kit: the self-test names it on the display, and the officer
+carries on where the part is not needed.  A kit that was never flashed shows so and
+serves its provisioning port until a technician flashes it, then runs.
+
+The port is served by the running kit's host (`firmware.host.KitHost`), the same host the
+simulator runs; nothing here imports the simulator (tests/test_layering.py).
 """
 
 from __future__ import annotations
@@ -12,62 +18,102 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from firmware.config import KitConfig
 from firmware.hardware import Opened, configured_devices
-from firmware.kit import Kit
+from firmware.host import UNPROVISIONED_LINES, KitHost
+from firmware.notify import Notifier
+from firmware.port import KitPort, serve_serial
 from hal.contracts import Devices
 from hal.exc import DeviceError
-from hal.types import Indicator
-from storage.kit import KitStore, NotProvisioned
+from storage.lock import FolderLock
+
+__all__ = ["UNPROVISIONED_LINES", "RtcClock", "run_pi"]
 
 log = logging.getLogger(__name__)
 
-#: What a kit that was never flashed shows until a technician flashes it.
-UNPROVISIONED_LINES = ("BELUM DISIAPKAN", "Hubungi teknisi", "untuk flash kit")
+#: How long the port's thread gets to finish the answer it is writing when the kit stops.
+PORT_JOIN_SECONDS = 2.0
 
 
-def kit_clock(devices: Devices) -> Callable[[], datetime]:
-    """The kit's time: the RTC when it answers, else the system clock (logged once)."""
-    warned = False
+class RtcClock:
+    """The kit's time: the DS3231 when it answers, else the system clock (logged once).
 
-    def now() -> datetime:
-        nonlocal warned
+    ``set`` sets the DS3231 through its driver, and the system clock too where the
+    service may (``system_clock``: the unit grants CAP_SYS_TIME); a clock that cannot be
+    set raises the driver's error, which the port answers as a failure.
+    """
+
+    def __init__(self, devices: Devices, *, system_clock: bool = True) -> None:
+        self._devices = devices
+        self._system_clock = system_clock
+        self._warned = False
+
+    def now(self) -> datetime:
         try:
-            return devices.clock.read().time
+            return self._devices.clock.read().time
         except DeviceError as exc:
-            if not warned:
+            if not self._warned:
                 log.error("real-time clock unreadable (%s): using the system clock", exc)
-                warned = True
+                self._warned = True
             return datetime.now(UTC)
 
-    return now
+    def set(self, when: datetime) -> None:
+        self._devices.clock.set(when)
+        if self._system_clock:
+            try:
+                time.clock_settime(time.CLOCK_REALTIME, when.timestamp())
+            except (PermissionError, OSError) as exc:
+                log.warning("system clock left as it is (%s); the DS3231 is set", exc)
 
 
-def serve_port(settings: KitConfig, now: Callable[[], datetime], stop: threading.Event) -> None:
-    """The provisioning port on the USB gadget serial, on its own thread."""
+@contextlib.contextmanager
+def _serve_port(settings: KitConfig, kit_port: KitPort, stop: threading.Event) -> Iterator[None]:
+    """The provisioning port on the USB gadget serial, on its own thread, while in the block."""
     if not settings.ports.provisioning:
+        yield
         return
     import serial
-
-    from firmware.port import KitPort, StoreHost, serve_serial
 
     try:
         link = serial.Serial(settings.ports.provisioning)
     except (serial.SerialException, OSError) as exc:
         log.error("provisioning port %s: %s", settings.ports.provisioning, exc)
+        yield
         return
-    host = StoreHost(settings.data_dir, now=now)
     thread = threading.Thread(
         target=serve_serial,
-        args=(KitPort(settings.data_dir, host), link),
+        args=(kit_port, link),
         kwargs={"stop": stop},
         name="provisioning-port",
         daemon=True,
     )
     thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=PORT_JOIN_SECONDS)
+        link.close()
+
+
+@contextlib.contextmanager
+def _signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` while in the block (main thread only); then as before."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    for signum in previous:
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_pi(
@@ -75,31 +121,37 @@ def run_pi(
     *,
     open_devices: Callable[[], Opened] | None = None,
     stop: threading.Event | None = None,
+    notifier: Notifier | None = None,
+    system_clock: bool = True,
+    started: Callable[[KitHost], None] | None = None,
 ) -> str:
-    """Run the kit until ``stop``, SIGTERM or a safe shutdown; returns the final state."""
+    """Run the kit until ``stop``, SIGTERM or a safe shutdown; returns the final state.
+
+    Holds the data folder's write lock throughout (`storage.lock.FolderBusy` if another
+    process writes there).  ``started`` is told of the host once the port is served (a
+    test watches the kit through it).
+    """
     stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-    opened = open_devices() if open_devices else configured_devices(settings.ports)
-    for name, error in opened.broken:
-        log.error("%s did not open: %s", name, error)
-    devices = opened.devices
-    now = kit_clock(devices)
-    serve_port(settings, now, stop)
-    try:
-        store = KitStore(settings.data_dir, now=now)
-    except NotProvisioned:
-        with contextlib.suppress(DeviceError):
-            devices.display.show(list(UNPROVISIONED_LINES))
-            devices.panel.indicate(Indicator.ATTENTION)
-        stop.wait()  # the port flashes the kit; systemd restarts us to run it
-        devices.close()
-        return "unprovisioned"
-    kit = Kit(devices, store, now=now, language=settings.language)
-    try:
-        kit.start()
-        kit.loop.run(until=lambda: stop.is_set() or kit.controller.state == "safe_shutdown")
-        return kit.controller.state
-    finally:
-        kit.close()
+    notifier = notifier or Notifier.from_environment()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(FolderLock(settings.data_dir))
+        stack.enter_context(_signals_set(stop))
+        opened = open_devices() if open_devices else configured_devices(settings.ports)
+        stack.callback(opened.devices.close)
+        for name, error in opened.broken:
+            log.error("%s did not open: %s", name, error)
+        devices = opened.devices
+        host = KitHost(
+            settings.data_dir,
+            devices,
+            RtcClock(devices, system_clock=system_clock),
+            language=settings.language,
+            notifier=notifier,
+        )
+        stack.callback(host.close)
+        port_stop = threading.Event()
+        stack.enter_context(_serve_port(settings, KitPort(settings.data_dir, host), port_stop))
+        if started is not None:
+            started(host)
+        state = host.run(stop)
+    return state

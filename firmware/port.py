@@ -2,14 +2,17 @@
 
 Why here and not in `storage`: the port decides who may do what (every request but hello
 signed by the authority, with the current nonce), and turns requests into calls on the
-kit's store through its public API only.  The wire format is `provisioning.protocol`'s.
+running kit's host (`firmware.host.KitHost`) and its store through their public APIs
+only.  The wire format is `provisioning.protocol`'s.
 
 A kit that was never flashed has no authority to check signatures against: it trusts the
 authority that signs its first ``keygen`` and ``flash`` (trust on first use; a factory
 image may carry the authority's public key instead).  From then on only that authority is
 obeyed.  Reflashing or purging a kit that holds records no receipt covers is refused: the
 records are the truth, and only a collector's receipt lets them go.  A reflash moves the
-old data folder's contents into ``retired/<time>/`` rather than deleting them.
+old data folder's contents into ``retired/<time>/`` (`storage.layout.retire`) rather than
+deleting them.  ``keygen``, ``flash`` and ``purge`` run while the host holds the capture
+loop at a safe point; an enrolment in progress refuses them with a ``busy`` answer.
 """
 
 from __future__ import annotations
@@ -17,107 +20,69 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import serial
 
-from hw_sim.link import PtyLink
+from firmware.host import KitBusy
+from hal.exc import DeviceError
 from provisioning import protocol as p
 from provisioning.framing import FrameDecoder, LinkError, encode_frame
 from storage.certificate import CertificateError, verify_certificate
 from storage.codec import Tampered, loads
 from storage.cose import parse_sign1
 from storage.errors import KeyFileError, StorageError
-from storage.files import CERTIFICATE_NAME, record_files, record_name
+from storage.files import record_files, record_name
 from storage.keys import AuthorityPublic, KitKey
-from storage.kit import (
-    KEY_FILE,
-    KIT_FOLDER,
-    PROFILE_FILE,
-    RECORDS_FOLDER,
-    KitStore,
-    install,
+from storage.kit import KitStore, install
+from storage.layout import (
+    certificate_path,
     key_path,
+    kit_dir,
+    profile_path,
+    records_dir,
+    retire,
+    staged_key_path,
 )
-from storage.profile import Profile, load_profile, resident_from_map
+from storage.profile import Profile, load_profile
 
 log = logging.getLogger(__name__)
 
-STATE_FILES = ("state.db", "state.db-wal", "state.db-shm")
-RETIRED_FOLDER = "retired"
-STAGED_KEY = "kit.key.new"
+T = TypeVar("T")
+
 #: Who the card ledger names for cards loaded at a flash.
 PROVISIONING_OFFICER = "PROVISIONING"
+#: How long one answer may take to leave on the Pi's gadget serial before it is dropped.
+WRITE_TIMEOUT_SECONDS = 5.0
 
 
 class KitHost(Protocol):
-    """What the port needs from the program it runs in (the kit, the simulator, a test)."""
+    """What the port needs from the program it runs in: `firmware.host.KitHost`."""
+
+    data_dir: Path
 
     @property
     def store(self) -> KitStore | None:
-        """The open store, or None while the kit is not provisioned."""
+        """The running kit's open store (live head), or None while it is not provisioned."""
         ...
 
     def now(self) -> datetime: ...
 
-    def stop_kit(self) -> None:
-        """Close the kit and its store before its data folder changes (reflash, purge)."""
-        ...
-
-    def start_kit(self) -> None:
-        """Open the kit on its freshly flashed data folder."""
-        ...
-
-    def set_clock(self, when: datetime) -> None: ...
-
-    def selftest(self) -> list[dict[str, Any]]:
-        """Verdicts as maps: device, ok, detail."""
-        ...
-
-
-class StoreHost:
-    """A host with a store and no devices: a kit's data folder served on its own.
-
-    Enough for the protocol's tests and for serving a data folder from a laptop; its clock
-    is the real one shifted by whatever ``settime`` said.
-    """
-
-    def __init__(self, data_dir: Path, *, now: Callable[[], datetime]) -> None:
-        self.data_dir = Path(data_dir)
-        self._now = now
-        self._offset = timedelta()
-        self._store: KitStore | None = None
-        self.start_kit()
-
-    @property
-    def store(self) -> KitStore | None:
-        return self._store
-
-    def now(self) -> datetime:
-        return self._now() + self._offset
-
-    def stop_kit(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    def start_kit(self) -> None:
-        if (self.data_dir / KIT_FOLDER / PROFILE_FILE).exists():
-            self._store = KitStore(self.data_dir, now=self.now)
-
     def set_clock(self, when: datetime) -> None:
-        self._offset = when - self._now()
+        """Set the kit's clock (the DS3231 on a kit)."""
+        ...
 
     def selftest(self) -> list[dict[str, Any]]:
-        return [{"device": "devices", "ok": False, "detail": "this host has no devices"}]
+        """Verdicts as maps: device, ok, detail, check."""
+        ...
 
-    def close(self) -> None:
-        self.stop_kit()
+    def change(self, work: Callable[[], T], *, check: Callable[[], None] | None = None) -> T:
+        """At a safe point: ``check``, stop the kit, ``work``, open it again; KitBusy if busy."""
+        ...
 
 
 class KitPort:
@@ -143,22 +108,18 @@ class KitPort:
     # -- paths and facts -------------------------------------------------------------------
 
     @property
-    def _kit_dir(self) -> Path:
-        return self.data_dir / KIT_FOLDER
-
-    @property
     def _records_dir(self) -> Path:
-        return self.data_dir / RECORDS_FOLDER
+        return records_dir(self.data_dir)
 
     def _profile(self) -> Profile | None:
         store = self.host.store
         if store is not None:
             return store.profile
-        path = self._kit_dir / PROFILE_FILE
+        path = profile_path(self.data_dir)
         return load_profile(path) if path.exists() else None
 
     def _head(self) -> tuple[int, bytes | None]:
-        """The chain's head as the store indexed it; (0, None) before a store is open."""
+        """The running kit's head, live; (0, None) before a store is open."""
         store = self.host.store
         return store.head() if store is not None else (0, None)
 
@@ -201,7 +162,9 @@ class KitPort:
         nonce, self._nonce = self._nonce, p.new_nonce(self._rng)  # spent: no replay
         try:
             result, key = self._dispatch(request.op, args)
-        except (StorageError, OSError) as exc:
+        except KitBusy as exc:
+            raise p.Refused(p.BUSY, str(exc)) from exc
+        except (StorageError, DeviceError, OSError) as exc:
             raise p.Refused(p.FAILED, f"{request.op} failed on the kit: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise p.Refused(p.BAD_REQUEST, f"{request.op}: bad arguments ({exc!r})") from exc
@@ -221,9 +184,9 @@ class KitPort:
 
     def _hello(self) -> p.Hello:
         profile = self._profile()
-        key_path = self._kit_dir / KEY_FILE
+        key_file = key_path(self.data_dir)
         seq, digest = self._head()
-        cert = self._records_dir / CERTIFICATE_NAME
+        cert = certificate_path(self.data_dir)
         return p.Hello(
             provisioned=profile is not None,
             kit_id=profile.kit_id if profile else None,
@@ -232,7 +195,7 @@ class KitPort:
             head_seq=seq,
             head_hash=digest,
             uncollected=self._uncollected(),
-            public=self._key().public_bytes if profile and key_path.exists() else None,
+            public=self._key().public_bytes if profile and key_file.exists() else None,
             certificate=cert.read_bytes() if profile and cert.exists() else None,
         )
 
@@ -240,14 +203,16 @@ class KitPort:
 
     def _dispatch(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
         if op == p.KEYGEN:
-            return self._keygen(args)
+            return self.host.change(
+                lambda: self._keygen(args), check=lambda: self._refuse_uncollected("reflash")
+            )
         if op == p.FLASH:
             return self._flash(args)
         if op == p.PURGE:
             key = self._key()
-            self._refuse_uncollected("purge")
-            self._retire()
-            return {"purged": True}, key
+            return self.host.change(
+                lambda: self._purge(key), check=lambda: self._refuse_uncollected("purge")
+            )
         handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             p.SET_TIME: self._set_time,
             p.STATUS: self._status,
@@ -262,7 +227,7 @@ class KitPort:
     def _key(self) -> KitKey:
         """The kit's signing key, read from its file once (a collect asks for many chunks)."""
         if self._kit_key is None:
-            self._kit_key = KitKey.load(self._kit_dir / KEY_FILE)
+            self._kit_key = KitKey.load(key_path(self.data_dir))
         return self._kit_key
 
     def _open_store(self) -> KitStore:
@@ -280,18 +245,22 @@ class KitPort:
                 "run `jemput-prov collect` first",
             )
 
+    def _purge(self, key: KitKey) -> tuple[dict[str, Any], KitKey]:
+        self._retire()
+        return {"purged": True}, key
+
     def _keygen(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
-        self._refuse_uncollected("reflash")
-        self._kit_dir.mkdir(parents=True, exist_ok=True)
-        staged = self._kit_dir / STAGED_KEY
+        kit_dir(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        staged = staged_key_path(self.data_dir)
         staged.unlink(missing_ok=True)
         key = KitKey.create(staged)
         self._staged_authority = args["authority"]
         return {"public": key.public_bytes}, key
 
     def _flash(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
+        """Check everything, then install the new kit at a safe point and boot it."""
         self._refuse_uncollected("reflash")
-        staged = self._kit_dir / STAGED_KEY
+        staged = staged_key_path(self.data_dir)
         if not staged.exists() or self._staged_authority != args["authority"]:
             raise p.Refused(p.BAD_REQUEST, "flash must follow a keygen by the same authority")
         authority = AuthorityPublic.from_cbor(args["authority"])
@@ -300,52 +269,41 @@ class KitPort:
             certificate = verify_certificate(args["cert"], authority, at=p.moment(args["time"]))
         except CertificateError as exc:
             raise p.Refused(p.BAD_REQUEST, f"flash: the kit certificate is refused: {exc}") from exc
-        if certificate.kit_public != key.public_bytes or certificate.kit_id != args["kit_id"]:
+        setup = p.setup_from_map(args)
+        if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
             raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
-        profile = Profile(
-            kit_id=args["kit_id"],
-            region=args["region"],
-            policy=p.policy_from_map(args["policy"]),
-            officers=tuple(p.officer_from_map(o) for o in args["officers"]),
-            worklist=tuple(resident_from_map(dict(r)) for r in args["worklist"]),
-            authority=args["authority"],
-            demo=authority.demo,
-        )
-        self._retire()
-        os.replace(staged, key_path(self.data_dir))
-        self._kit_key = key
-        install(self.data_dir, certificate=certificate.data, profile=profile)
+        profile = setup.profile(args["authority"], demo=authority.demo)
+
+        def install_new_kit() -> None:
+            self._retire()
+            os.replace(staged, key_path(self.data_dir))
+            self._kit_key = key
+            install(self.data_dir, certificate=certificate.data, profile=profile)
+
+        # checked again at the safe point: the kit may have sealed since the check above
+        self.host.change(install_new_kit, check=lambda: self._refuse_uncollected("reflash"))
         self._staged_authority = None
         self.host.set_clock(p.moment(args["time"]))
-        self.host.start_kit()
         store = self._open_store()
-        if args.get("cards"):
-            store.ledger.load(args["cards"], officer_id=PROVISIONING_OFFICER)
+        if setup.cards:
+            store.ledger.load(setup.cards, officer_id=PROVISIONING_OFFICER)
         store.audit.append(
             "provisioned",
-            kit=profile.kit_id,
-            officers=len(profile.officers),
-            worklist=len(profile.worklist),
-            cards=args.get("cards", 0),
+            kit=setup.kit_id,
+            officers=len(setup.officers),
+            worklist=len(setup.worklist),
+            cards=setup.cards,
         )
-        result = {"kit_id": profile.kit_id, "time": p.seconds(self.host.now())}
+        result = {"kit_id": setup.kit_id, "time": p.seconds(self.host.now())}
         return result, key
 
     def _retire(self) -> None:
-        """Move the old kit's files into retired/<time>/ (nothing is deleted)."""
-        self.host.stop_kit()
+        """Move the old kit's files into retired/<time>/ (nothing is deleted).
+
+        Runs inside ``host.change``: the kit and its store are closed.
+        """
         self._kit_key = None
-        old = [self._kit_dir / KEY_FILE, self._kit_dir / PROFILE_FILE, self._records_dir]
-        old += [self.data_dir / name for name in STATE_FILES]
-        present = [path for path in old if path.exists()]
-        if not present:
-            return
-        stamp = self.host.now().strftime("%Y%m%dT%H%M%S%f")
-        target = self.data_dir / RETIRED_FOLDER / stamp
-        target.mkdir(parents=True)
-        for path in present:
-            shutil.move(path, target / path.name)
-        log.info("retired the previous kit's files into %s", target)
+        retire(self.data_dir, now=self.host.now())
 
     def _set_time(self, args: dict[str, Any]) -> dict[str, Any]:
         before = self.host.now()
@@ -422,41 +380,16 @@ class KitPort:
         return {"collected": receipt.seq, "uncollected": store.status().uncollected}
 
 
-class PtyPort:
-    """The kit's provisioning port on a pty (the simulator's USB gadget serial).
-
-    The tool opens ``port`` (or ``link_path``, a symlink to it) as it would /dev/ttyACM0.
-    """
-
-    def __init__(self, kit_port: KitPort, *, link_path: str | os.PathLike[str] | None = None):
-        self._kit_port = kit_port
-        self._ready = threading.Event()
-        self.link = PtyLink(self._on_bytes, link_path=link_path, name="provisioning")
-        self.port = self.link.port
-        self._ready.set()
-
-    def _on_bytes(self, chunk: bytes) -> None:
-        self._ready.wait(timeout=1.0)
-        answer = self._kit_port.feed(chunk)
-        if answer:
-            self.link.send(answer)
-
-    def close(self) -> None:
-        """Unplug: the tool sees the port go away; safe twice."""
-        self.link.close()
-
-    def __enter__(self) -> PtyPort:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def serve_serial(
     kit_port: KitPort, serial_port: serial.Serial, *, stop: threading.Event, slice_s: float = 0.1
 ) -> None:
-    """Serve the port on a real serial device (the Pi's /dev/ttyGS0) until ``stop`` is set."""
+    """Serve the port on a real serial device (the Pi's /dev/ttyGS0) until ``stop`` is set.
+
+    Every write has a deadline: a tool that stops reading (a cable pulled mid-answer)
+    costs that answer, not the port.
+    """
     serial_port.timeout = slice_s
+    serial_port.write_timeout = WRITE_TIMEOUT_SECONDS
     while not stop.is_set():
         try:
             chunk = serial_port.read(4096)
@@ -464,6 +397,8 @@ def serve_serial(
                 answer = kit_port.feed(chunk)
                 if answer:
                     serial_port.write(answer)
+        except serial.SerialTimeoutException:
+            log.warning("provisioning port: the tool stopped reading; answer dropped")
         except (serial.SerialException, OSError) as exc:
             log.warning("provisioning port: %s; waiting for the cable", exc)
             stop.wait(1.0)

@@ -230,18 +230,6 @@ def _write_report(data_dir: Path, verdicts: list[Verdict], *, sim: bool) -> None
     (data_dir / REPORT_NAME).write_text(json.dumps(report, indent=2), encoding="utf-8")
 
 
-def _sim_verdicts(faults: list[tuple[str, str]], seed: int, timeout: float) -> list[Verdict]:
-    """Selftest on the real drivers over the wire emulators, with ``faults`` injected."""
-    from firmware.hardware import wired_kit
-    from hw_sim.world import World
-
-    world = World(seed, clock_speed=0.0)
-    # the technician at the bench: someone with ten good fingers and a signature
-    world.subject = next(p for p in world.residents if not p.fingers)
-    with wired_kit(world, faults=faults, wait_scale=0.1, reply_timeout=0.5) as (_, opened):
-        return run_selftest(opened.devices, timeout=timeout)
-
-
 def _pi_verdicts(config: Path | None, timeout: float) -> list[Verdict]:
     from firmware.config import ConfigError, load_config
     from firmware.hardware import configured_devices
@@ -287,14 +275,14 @@ def selftest(
         typer.secho("jemput-kit: --fault breaks simulated parts only; add --sim", err=True)
         raise typer.Exit(2)
     if sim:
-        from hw_sim.wired import WiredKit
+        from firmware.sim_hardware import DEVICE_FAULTS, bench_verdicts
 
         try:
-            faults = parse_faults(specs, WiredKit.DEVICE_FAULTS)
+            faults = parse_faults(specs, DEVICE_FAULTS)
         except ValueError as exc:
             typer.secho(f"jemput-kit: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from exc
-        verdicts = _sim_verdicts(faults, seed, timeout)
+        verdicts = bench_verdicts(faults, seed, timeout)
     else:
         verdicts = _pi_verdicts(config, timeout)
     _print_table(verdicts)

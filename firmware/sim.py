@@ -3,8 +3,10 @@
 A data folder that was never provisioned gets a demo authority (``DATA_DIR/demo-authority``,
 marked as a demo everywhere it shows), two demo officers and a worklist of the world's
 residents, so ``jemput-kit run --sim`` and ``jemput-kit demo`` work on a fresh clone and
-``jemput-prov verify`` can check what they sealed.  Only `firmware` may import `hw_sim`,
-and only for this backend.
+``jemput-prov verify`` can check what they sealed.  The kit runs in a
+`firmware.host.KitHost`, the same host as on the Pi, and holds the data folder's write
+lock.  A simulator module: `firmware` imports `hw_sim` only from these (see
+tests/test_layering.py).
 """
 
 from __future__ import annotations
@@ -18,16 +20,22 @@ from pathlib import Path
 
 from capture.controller import Controller
 from capture.prompts import Language
+from firmware.host import KitHost
 from firmware.kit import Kit
+from firmware.notify import Notifier
+from firmware.port import KitPort
 from firmware.tray import OutputTray
 from hal.contracts import Devices
 from hal.types import FingerPosition
 from hw_sim.doubles import sim_devices
 from hw_sim.fingerprints import template_of
+from hw_sim.provisioning_port import PtyPort
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
-from storage.kit import KitStore, is_provisioned, provision
+from storage.kit import provision
+from storage.layout import is_provisioned
+from storage.lock import FolderLock
 from storage.model import Policy, Resident, Role, Sex
 from storage.officers import make_officer
 
@@ -50,16 +58,38 @@ class SimDevices:
 
 @dataclass
 class SimKit:
-    """A running simulated kit: the world in front, the kit, who stands where."""
+    """A running simulated kit: the world in front, its host, who stands where."""
 
     world: World
-    kit: Kit
+    host: KitHost
     bystanders: Bystanders
     provisioned: bool
     #: The emulators behind the drivers (None when the contract-level doubles stand in).
     wired: WiredKit | None = None
     #: Every card and slip the emulated printers printed, kept in ``printed/``.
     tray: OutputTray | None = None
+
+    @property
+    def kit(self) -> Kit:
+        """The kit the host runs (the folder is a kit once provisioned or flashed)."""
+        if self.host.kit is None:
+            raise LookupError(f"{self.host.data_dir} is not a kit yet: flash it first")
+        return self.host.kit
+
+
+class SimClock:
+    """The simulated kit's time: the world's clock, and the DS3231 behind its driver."""
+
+    def __init__(self, world: World, devices: Devices) -> None:
+        self._world = world
+        self._devices = devices
+
+    def now(self) -> datetime:
+        return self._world.clock.now()
+
+    def set(self, when: datetime) -> None:
+        self._devices.clock.set(when)
+        self._world.clock.set(when)
 
 
 def resident_of(person: Person) -> Resident:
@@ -136,6 +166,19 @@ def build(world: World, *, time_scale: float) -> SimDevices:
     return SimDevices(world, devices)
 
 
+def pty_port(host: KitHost, *, link_path: Path | None = None) -> PtyPort:
+    """The running kit's provisioning port on a pty (the simulator's USB gadget serial)."""
+    return PtyPort(KitPort(host.data_dir, host), link_path=link_path)
+
+
+def load_demo_cards(kit: Kit) -> None:
+    """A demo kit starts with blank cards in its ledger, as a flash with --cards gives."""
+    store = kit.store
+    if store.profile.demo and store.ledger.counts()["loaded"] == 0:
+        store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
+        store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
+
+
 @contextlib.contextmanager
 def open_sim_kit(
     data_dir: Path,
@@ -147,22 +190,27 @@ def open_sim_kit(
     booted: bool = True,
     wired: bool = True,
     faults: tuple[tuple[str, str], ...] = (),
+    demo: bool = True,
+    allow_changes: bool = True,
+    notifier: Notifier | None = None,
 ) -> Iterator[SimKit]:
-    """A simulated kit on ``data_dir`` (provisioned as a demo kit if it is not a kit yet).
+    """A simulated kit on ``data_dir``, its host holding the folder's write lock.
 
-    ``wired``: the real drivers talk to the wire-level emulators (ptys, register models,
-    mock GPIO pins), as on a kit; otherwise the fast contract-level doubles stand in.
-    The world's clock starts at the real time, so records of later runs come after those
-    of earlier ones.  With ``booted`` the kit is started here; otherwise the caller starts
-    it on the thread that will run its loop.
+    ``demo``: a folder that is not a kit yet is provisioned as a demo kit; otherwise it
+    stays unflashed until ``jemput-prov flash``.  ``wired``: the real drivers talk to the
+    wire-level emulators (ptys, register models, mock GPIO pins), as on a kit; otherwise
+    the fast contract-level doubles stand in.  The world's clock starts at the real time,
+    so records of later runs come after those of earlier ones.  With ``booted`` the kit is
+    started here; otherwise the thread that drives its loop boots it (``host.run``).
     """
     world = demo_world(
         seed, clock_speed=clock_speed, start=datetime.now(UTC).replace(microsecond=0)
     )
-    provisioned = provision_demo(data_dir, world, now=world.clock.now())
     with contextlib.ExitStack() as stack:
+        stack.enter_context(FolderLock(data_dir))
+        provisioned = demo and provision_demo(data_dir, world, now=world.clock.now())
         if wired:
-            from firmware.hardware import wired_kit
+            from firmware.sim_hardware import wired_kit
 
             # waits scaled down, never to zero: a sensor answers "no finger" only after a while
             wired_parts, opened = stack.enter_context(
@@ -173,27 +221,38 @@ def open_sim_kit(
         else:
             wired_parts = None
             devices = build(world, time_scale=time_scale).devices
-        store = KitStore(data_dir, now=world.clock.now)
-        if store.profile.demo and store.ledger.counts()["loaded"] == 0:
-            store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
-            store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
-        kit = Kit(devices, store, now=world.clock.now, language=language)
-        bystanders = Bystanders(world, kit.controller)
+            stack.callback(devices.close)
+        bystanders = Bystanders(world, None)
+
+        def on_kit(kit: Kit) -> None:
+            load_demo_cards(kit)
+            bystanders.controller = kit.controller
+
+        host = KitHost(
+            data_dir,
+            devices,
+            SimClock(world, devices),
+            language=language,
+            on_kit=on_kit,
+            notifier=notifier,
+            allow_changes=allow_changes,
+            on_selftest=bystanders.at_bench,
+        )
         world.follow(bystanders)
         tray = (
             OutputTray(data_dir, card=wired_parts.card_printer, receipt=wired_parts.receipt_printer)
             if wired_parts is not None
             else None
         )
-        try:
-            if booted:
-                kit.start()
-            yield SimKit(world, kit, bystanders, provisioned, wired_parts, tray)
-        finally:
-            world.follow(None)
-            kit.close()
-            if tray is not None:
-                tray.collect()
+        if tray is not None:
+            stack.callback(tray.collect)  # after the kit closed: whatever it printed last
+        stack.callback(world.follow, None)
+        stack.callback(host.close)
+        if booted:
+            host.boot()
+        else:
+            host.open_kit()
+        yield SimKit(world, host, bystanders, provisioned, wired_parts, tray)
 
 
 class Bystanders:
@@ -201,17 +260,21 @@ class Bystanders:
 
     Locked: the officer on duty, offering a finger unless :attr:`offer_finger` is off (then
     they use their PIN); a supervisor's approval: the supervisor; during an enrolment: that
-    resident.  Install with ``world.follow(Bystanders(world, controller))``.
+    resident.  Install with ``world.follow(Bystanders(world, controller))``; the host
+    points :attr:`controller` at each kit it opens (None: no kit yet, nobody steps up).
     """
 
-    def __init__(self, world: World, controller: Controller) -> None:
+    def __init__(self, world: World, controller: Controller | None) -> None:
         self._world = world
-        self._controller = controller
+        self.controller = controller
         self.offer_finger = True
         #: The officer's finger is not in the sensor's library (a flashed kit's officer
         #: given as --officer ID:PIN): they always log in with their PIN.
         self.pin_only = False
         self.officer = world.officers[0]
+        #: During a self-test the technician stands at the kit: ten good fingers, a pen.
+        self.technician = next(p for p in world.residents if not p.fingers)
+        self._testing = False
         self.supervisor = next(o for o in world.officers if o.role == "supervisor")
         #: Someone standing in front whatever the kit is doing (the browser kit's choice):
         #: the wrong person at the camera, or a resident arriving before being selected.
@@ -225,13 +288,21 @@ class Bystanders:
         )
         self.pin_only = known is None or known.pin != pin
 
+    def at_bench(self, testing: bool) -> None:
+        """A self-test starts (True) or ends: the technician steps up or away."""
+        self._testing = testing
+
     def __call__(self) -> Person | SimOfficer | None:
         if self.stand_in is not None:
             return self.stand_in
-        state = self._controller.state
+        if self._testing:
+            return self.technician
+        if self.controller is None:
+            return None
+        state = self.controller.state
         if state == "locked":
             return self.officer if self.offer_finger else None
         if state == "approval":
             return self.supervisor if self.offer_finger else None
-        draft = self._controller.draft
+        draft = self.controller.draft
         return self._world.person(draft.resident.nik) if draft is not None else None

@@ -74,9 +74,9 @@ def run_terminal(settings: KitConfig, *, seed: int) -> None:
         booted=False,
     ) as sim:
         sim.bystanders.offer_finger = False
-        loop = sim.kit.loop
-        display = sim.kit.devices.display
+        display = sim.host.devices.display
         press, indicator = panel_io(sim)
+        stop = threading.Event()
 
         def frame() -> str:
             return render(
@@ -86,14 +86,10 @@ def run_terminal(settings: KitConfig, *, seed: int) -> None:
                 facts=facts(sim),
             )
 
-        def serve() -> None:
-            sim.kit.start()
-            loop.run()
-
-        worker = threading.Thread(target=serve, name="kit-loop", daemon=True)
+        worker = threading.Thread(target=sim.host.run, args=(stop,), name="kit-loop", daemon=True)
         worker.start()
         try:
-            TerminalUI(frame=frame, press=press, stop=loop.stop).run()
+            TerminalUI(frame=frame, press=press, stop=stop).run()
         finally:
-            loop.stop.set()
+            stop.set()
             worker.join(timeout=5)

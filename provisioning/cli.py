@@ -48,6 +48,7 @@ from storage.keys import (
     kid_of,
 )
 from storage.model import Enrolment
+from storage.provision import KitSetup
 from storage.record import RecordHeader
 from storage.worklist import WorklistError, load_worklist
 
@@ -414,16 +415,8 @@ def flash_command(
         residents = load_worklist(worklist)
         rules = flashing.load_policy(policy)
     with _kit_link(port) as link:
-        done = flashing.flash(
-            link,
-            private,
-            kit_id=kit_id,
-            region=region,
-            officers=staff,
-            worklist=residents,
-            policy=rules,
-            cards=cards,
-        )
+        setup = KitSetup(kit_id, region, staff, residents, rules, cards=cards)
+        done = flashing.flash(link, private, setup)
     _say(out, f"flashed kit {done.kit_id} on {port}", "green")
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
     _say(out, f"  officers        {done.officers}")

@@ -26,9 +26,9 @@ from provisioning.framing import FramedPort
 from storage.certificate import certify_kit
 from storage.errors import StorageError
 from storage.keys import Authority
-from storage.model import Officer, Policy, Resident, Role
+from storage.model import Officer, Policy, Role
 from storage.officers import make_officer
-from storage.profile import resident_to_map
+from storage.provision import KitSetup
 from storage.worklist import Problem, normalise_header, separator
 
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
@@ -228,16 +228,11 @@ def load_policy(path: str | Path | None) -> Policy:
 def flash(
     port: FramedPort,
     authority: Authority,
+    setup: KitSetup,
     *,
-    kit_id: str,
-    region: str,
-    officers: tuple[Officer, ...],
-    worklist: tuple[Resident, ...],
-    policy: Policy,
-    cards: int = 0,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Flashed:
-    """Flash the kit on ``port``; Refused (code ``uncollected``) if it holds uncollected records."""
+    """Flash ``setup`` into the kit on ``port``; Refused (``uncollected``) if it holds records."""
     client = p.KitClient(port, authority)
     hello = client.hello()
     if hello.uncollected:
@@ -249,18 +244,19 @@ def flash(
     public = client.keygen()
     moment = now()
     certificate = certify_kit(
-        authority, kit_id=kit_id, region=region, kit_public=public, now=moment
+        authority, kit_id=setup.kit_id, region=setup.region, kit_public=public, now=moment
     )
     args = {
+        **p.setup_to_map(setup),
         "authority": authority.public.to_cbor(),
-        "kit_id": kit_id,
-        "region": region,
         "cert": certificate,
-        "officers": [p.officer_to_map(officer) for officer in officers],
-        "worklist": [resident_to_map(resident) for resident in worklist],
-        "policy": p.policy_to_map(policy),
         "time": p.seconds(moment),
-        "cards": cards,
     }
     result = client.call(p.FLASH, args).result
-    return Flashed(kit_id, public, len(officers), len(worklist), p.moment(result["time"]))
+    return Flashed(
+        setup.kit_id,
+        public,
+        len(setup.officers),
+        len(setup.worklist),
+        p.moment(result["time"]),
+    )

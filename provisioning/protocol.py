@@ -28,6 +28,8 @@ from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, s
 from storage.errors import KeyFileError
 from storage.keys import Authority, AuthorityPublic, KitSigner, kid_of, kit_public_key
 from storage.model import Officer, Policy, Role
+from storage.profile import resident_from_map, resident_to_map
+from storage.provision import KitSetup
 
 PROTOCOL_VERSION = 1
 NONCE_BYTES = 16
@@ -64,6 +66,8 @@ NOT_PROVISIONED = "not-provisioned"
 UNCOLLECTED = "uncollected"
 BAD_REQUEST = "bad-request"
 FAILED = "failed"
+#: The kit cannot do it now (an enrolment in progress, a device at work): try again later.
+BUSY = "busy"
 
 
 class ProtocolError(LinkError, ValueError):
@@ -342,6 +346,30 @@ def policy_to_map(policy: Policy) -> dict[str, Any]:
 
 def policy_from_map(data: Mapping[str, Any]) -> Policy:
     return Policy(**{**data, "fingers": tuple(data["fingers"])})
+
+
+def setup_to_map(setup: KitSetup) -> dict[str, Any]:
+    """The fields of a flash request that say who the kit is and what it is given."""
+    return {
+        "kit_id": setup.kit_id,
+        "region": setup.region,
+        "officers": [officer_to_map(officer) for officer in setup.officers],
+        "worklist": [resident_to_map(resident) for resident in setup.worklist],
+        "policy": policy_to_map(setup.policy),
+        "cards": setup.cards,
+    }
+
+
+def setup_from_map(data: Mapping[str, Any]) -> KitSetup:
+    """A flash request's setup, as the kit reads it (KeyError, TypeError, ValueError if bad)."""
+    return KitSetup(
+        kit_id=data["kit_id"],
+        region=data["region"],
+        officers=tuple(officer_from_map(o) for o in data["officers"]),
+        worklist=tuple(resident_from_map(dict(r)) for r in data["worklist"]),
+        policy=policy_from_map(data["policy"]),
+        cards=int(data.get("cards", 0)),
+    )
 
 
 # -- the tool's side -------------------------------------------------------------------------

@@ -304,3 +304,92 @@ class SqliteAudit:
                     return AuditBreak(entry_id, "was altered after it was written")
                 prev, expected_id = digest, expected_id + 1
         return None
+
+
+class SqliteIndex:
+    """The record index: one row per sealed record (digest, size, who, whom, voids, pruned).
+
+    The records are the truth: boot rebuilds rows from the files where they disagree
+    (`storage.kit`), and a pruned record keeps its row so the chain, the sequence numbers
+    and "already enrolled" outlive its file.
+    """
+
+    _INSERT = (
+        "INSERT OR REPLACE INTO records (seq, digest, size, sealed_at, officer, worklist_ref, "
+        "voids, print_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
+        self._db, self._lock, self._now = db, lock, now
+
+    def rows(self) -> list[tuple[int, bytes, int, bool]]:
+        """(seq, digest, size, pruned) of every indexed record."""
+        with self._lock:
+            return [
+                (seq, digest, size, bool(pruned))
+                for seq, digest, size, pruned in self._db.execute(
+                    "SELECT seq, digest, size, pruned_at IS NOT NULL FROM records"
+                )
+            ]
+
+    def put(self, rows: list[tuple[object, ...]]) -> None:
+        """Write index rows (seq, digest, size, sealed_at, officer, ref, voids, print_card)."""
+        with self._lock, transaction(self._db) as db:
+            db.executemany(self._INSERT, rows)
+
+    def recorded_refs(self) -> set[str]:
+        """Worklist references of sealed records that no later record voids."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT worklist_ref FROM records WHERE worklist_ref IS NOT NULL AND seq NOT IN "
+                "(SELECT voids FROM records WHERE voids IS NOT NULL)"
+            ).fetchall()
+        return {ref for (ref,) in rows}
+
+    def recent(self, limit: int) -> list[tuple[int, str | None]]:
+        """The last sealed records (seq, worklist ref) that are not voided, newest first."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT seq, worklist_ref FROM records WHERE voids IS NULL AND seq NOT IN "
+                "(SELECT voids FROM records WHERE voids IS NOT NULL) ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+
+    def prunable(self, up_to_seq: int) -> list[tuple[int, int]]:
+        """(seq, size) of records up to ``up_to_seq`` whose files are still there, oldest first."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT seq, size FROM records WHERE pruned_at IS NULL AND seq <= ? ORDER BY seq",
+                (up_to_seq,),
+            ).fetchall()
+
+    def mark_pruned(self, seqs: list[int]) -> None:
+        with self._lock, transaction(self._db) as db:
+            db.executemany(
+                "UPDATE records SET pruned_at = ? WHERE seq = ?",
+                [(iso_utc(self._now()), seq) for seq in seqs],
+            )
+
+    def pruned_count(self) -> int:
+        with self._lock:
+            return self._db.execute(
+                "SELECT COUNT(*) FROM records WHERE pruned_at IS NOT NULL"
+            ).fetchone()[0]
+
+
+class SqliteReceipts:
+    """Collectors' signed receipts: the highest seq one covers is what was collected."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
+        self._db, self._lock, self._now = db, lock, now
+
+    def collected_up_to(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT MAX(up_to_seq) FROM receipts").fetchone()[0] or 0
+
+    def add(self, up_to_seq: int, head: bytes, receipt: bytes) -> None:
+        with self._lock, transaction(self._db) as db:
+            db.execute(
+                "INSERT INTO receipts (at, up_to_seq, head, receipt) VALUES (?, ?, ?, ?)",
+                (iso_utc(self._now()), up_to_seq, head, receipt),
+            )

@@ -8,6 +8,8 @@ change fail instead of slipping in.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "capture",
         "storage",
         "hal",
-        "hw_sim",
         "provisioning.protocol",
         "provisioning.framing",
     ),
@@ -33,6 +34,20 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "hal": ("hal",),
     "storage": ("storage",),
 }
+
+
+#: The simulator's modules of `firmware`: the only ones that may import `hw_sim`.
+SIMULATOR_MODULES = frozenset(
+    {
+        "firmware/sim.py",
+        "firmware/sim_hardware.py",
+        "firmware/headless.py",
+        "firmware/demo.py",
+        "firmware/terminal.py",
+    }
+)
+#: What the Pi runs: importing these must load nothing of `hw_sim`.
+PI_PATH = ("firmware.cli", "firmware.pi", "firmware.host", "firmware.port", "firmware.hardware")
 
 
 def _our_imports(path: Path) -> list[tuple[int, str]]:
@@ -49,7 +64,9 @@ def _our_imports(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-def _allowed(package: str, name: str) -> bool:
+def _allowed(package: str, name: str, module: str = "") -> bool:
+    if package == "firmware" and name.split(".")[0] == "hw_sim":
+        return module in SIMULATOR_MODULES
     for rule in ALLOWED[package]:
         if name == rule or name.startswith(rule + "."):
             return True
@@ -65,9 +82,12 @@ def _modules() -> list[Path]:
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_module_imports_follow_the_design(path: Path) -> None:
+    module = path.relative_to(ROOT).as_posix()
     package = path.relative_to(ROOT).parts[0]
     bad = [
-        f"line {line}: {name}" for line, name in _our_imports(path) if not _allowed(package, name)
+        f"line {line}: {name}"
+        for line, name in _our_imports(path)
+        if not _allowed(package, name, module)
     ]
     assert not bad, f"{path.relative_to(ROOT)} imports what {package}/ may not: {bad}"
 
@@ -78,3 +98,32 @@ def test_rules_reject_a_driver_import_from_capture() -> None:
     assert not _allowed("hw_sim", "storage.model")
     assert not _allowed("storage", "hal.types")
     assert not _allowed("firmware", "provisioning.collector")
+    assert not _allowed("firmware", "hw_sim.wired", "firmware/pi.py")
+    assert _allowed("firmware", "hw_sim.wired", "firmware/sim_hardware.py")
+
+
+def test_the_pi_path_imports_nothing_of_the_simulator() -> None:
+    """A fresh interpreter imports what the Pi runs; no module of hw_sim may be loaded.
+
+    The AST rule above sees only import statements; this sees what importing really
+    pulls in, lazy imports at module level and re-exports included.
+    """
+    script = (
+        "import importlib, sys\n"
+        f"for name in {PI_PATH!r}: importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m == 'hw_sim' or m.startswith('hw_sim.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"the Pi path loads the simulator: {done.stdout}"
+
+
+def test_the_pi_path_check_sees_a_simulator_import() -> None:
+    """The check itself: importing a simulator module does show hw_sim in sys.modules."""
+    script = "import sys, firmware.sim; print('hw_sim.world' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "True", done.stderr

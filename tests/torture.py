@@ -34,7 +34,8 @@ from pathlib import Path
 from capture.draft import Draft
 from storage.files import TEMP_SUFFIX
 from storage.keys import AuthorityPublic
-from storage.kit import KitStore, is_provisioned
+from storage.kit import KitStore
+from storage.layout import is_provisioned
 from storage.verify import verify_folder
 
 SEALED = re.compile(rb"sealed #(\d+)")

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from capture.prompts import prompt
 from firmware.config import DevicePorts, KitConfig
-from firmware.hardware import Opened, wired_kit
+from firmware.hardware import Opened
 from firmware.pi import UNPROVISIONED_LINES, run_pi
 from firmware.sim import demo_world, provision_demo
+from firmware.sim_hardware import wired_kit
 from hal import font
 
 

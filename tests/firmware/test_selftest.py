@@ -9,7 +9,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from firmware.hardware import wired_kit
 from firmware.selftest import (
     CHECKS,
     WHAT_TO_CHECK,
@@ -18,6 +17,7 @@ from firmware.selftest import (
     register,
     run_selftest,
 )
+from firmware.sim_hardware import wired_kit
 from hw_sim.doubles import sim_devices
 from hw_sim.wired import WiredKit
 from hw_sim.world import World

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from firmware.demo import OfficerBot, Task
-from firmware.hardware import Absent, PresentedFinger, PresentedSignature, wired_kit
+from firmware.hardware import Absent
 from firmware.kit import Kit
 from firmware.sim import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
+from firmware.sim_hardware import PresentedFinger, PresentedSignature, wired_kit
 from hal.exc import DeviceAbsent, NoFinger
 from hal.fingerprint import R30xSensor
 from hal.types import Button, FingerPosition

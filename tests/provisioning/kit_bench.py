@@ -15,9 +15,10 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from firmware.demo import Outcome, run_session
-from firmware.headless import SimHost
-from firmware.port import KitPort, PtyPort
-from firmware.sim import demo_world, resident_of
+from firmware.host import KitHost
+from firmware.port import KitPort
+from firmware.sim import SimKit, demo_world, open_sim_kit, resident_of
+from hw_sim.provisioning_port import PtyPort
 from provisioning.cli import app
 from storage.keys import Authority
 from storage.worklist import write_worklist
@@ -32,9 +33,13 @@ class Bench:
 
     tmp: Path
     authority: Authority
-    host: SimHost
+    sim: SimKit
     kit_port: KitPort
     pty: PtyPort
+
+    @property
+    def host(self) -> KitHost:
+        return self.sim.host
 
     @property
     def args(self) -> list[str]:
@@ -59,14 +64,13 @@ def open_bench(tmp_path: Path) -> Iterator[Bench]:
     """A flashable simulated kit on a pty in ``tmp_path``, closed on leaving."""
     inputs(tmp_path)
     authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
-    host = SimHost(tmp_path / "kit", seed=SEED, clock_speed=0.0, run_loop=False)
-    kit_port = KitPort(tmp_path / "kit", host)
-    bench = Bench(tmp_path, authority, host, kit_port, PtyPort(kit_port))
-    try:
-        yield bench
-    finally:
-        bench.pty.close()
-        host.close()
+    with open_sim_kit(tmp_path / "kit", seed=SEED, clock_speed=0.0, demo=False) as sim:
+        kit_port = KitPort(tmp_path / "kit", sim.host)
+        bench = Bench(tmp_path, authority, sim, kit_port, PtyPort(kit_port))
+        try:
+            yield bench
+        finally:
+            bench.pty.close()
 
 
 def flash_cli(bench: Bench, *extra: str) -> Result:
@@ -94,8 +98,8 @@ def flash_cli(bench: Bench, *extra: str) -> Result:
 
 
 def enrol(bench: Bench, people: int = PEOPLE) -> list[Outcome]:
-    sim = bench.host.sim
-    assert sim is not None, "the flashed kit runs"
+    sim = bench.sim
+    assert sim.host.kit is not None, "the flashed kit runs"
     return run_session(
         sim.kit,
         sim.world,

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from firmware.port import KitPort, PtyPort, StoreHost
+from firmware.port import KitPort
+from firmware.sim import open_sim_kit
+from hw_sim.provisioning_port import PtyPort
 from provisioning import protocol as p
 from provisioning.collect import connect
 from provisioning.framing import FramedPort
@@ -34,11 +36,9 @@ def kit(tmp_path: Path) -> Iterator[tuple[KitPort, Authority, Authority]]:
         policy=Policy(),
         now=NOW,
     )
-    host = StoreHost(tmp_path / "kit", now=lambda: NOW)
-    try:
-        yield KitPort(tmp_path / "kit", host), authority, stranger
-    finally:
-        host.close()
+    with open_sim_kit(tmp_path / "kit", seed=1, clock_speed=0.0, wired=False, demo=False) as sim:
+        sim.host.set_clock(NOW)
+        yield KitPort(tmp_path / "kit", sim.host), authority, stranger
 
 
 def nonce_of(port: KitPort) -> bytes:
