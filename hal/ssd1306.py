@@ -119,6 +119,7 @@ class SSD1306(I2CDevice):
 def _pack_pages(img: Image.Image) -> bytes:
     """Display RAM for ``img``: page by page, column by column, bit 0 the top row."""
     pixels = img.load()
+    assert pixels is not None  # load() returns None only for images that are not loaded
     frame = bytearray(WIDTH * PAGES)
     for page in range(PAGES):
         for x in range(WIDTH):

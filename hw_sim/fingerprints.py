@@ -158,7 +158,7 @@ def _minutiae(person_seed: int, position: int, capture: int) -> list[Minutia]:
     width, height = IMAGE_SIZE
     base = _rng("minutiae", person_seed, int(position))
     count = base.randint(38, 52)
-    truth = []
+    truth: list[tuple[float, float, int, int]] = []
     while len(truth) < count:
         x, y = base.uniform(0, width), base.uniform(0, height)
         if ((x - width / 2) / (width * 0.4)) ** 2 + ((y - height / 2) / (height * 0.45)) ** 2 < 1:
