@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from capture.machine import CaptureState
 from firmware.config import KitConfig
 from firmware.hardware import Opened, configured_devices
 from firmware.kit import Kit
@@ -99,7 +100,8 @@ def run_pi(
     kit = Kit(devices, store, now=now, language=settings.language)
     try:
         kit.start()
-        kit.loop.run(until=lambda: stop.is_set() or kit.controller.state == "safe_shutdown")
+        off = CaptureState.SAFE_SHUTDOWN
+        kit.loop.run(until=lambda: stop.is_set() or kit.controller.state is off)
         return kit.controller.state
     finally:
         kit.close()

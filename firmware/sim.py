@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from capture.controller import Controller
+from capture.machine import CaptureState
 from capture.prompts import Language
 from firmware.kit import Kit
 from hal.contracts import Devices
@@ -214,9 +215,9 @@ class Bystanders:
 
     def __call__(self) -> Person | SimOfficer | None:
         state = self._controller.state
-        if state == "locked":
+        if state == CaptureState.LOCKED:
             return self.officer if self.offer_finger else None
-        if state == "approval":
+        if state == CaptureState.APPROVAL:
             return self.supervisor if self.offer_finger else None
         draft = self._controller.draft
         return self._world.person(draft.resident.nik) if draft is not None else None
