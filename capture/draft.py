@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from capture.machine import CaptureState
+from hal.types import FingerPosition
 from storage.model import Enrolment, FingerRecord, Resident
 from storage.profile import resident_from_map, resident_to_map
 
@@ -45,13 +46,13 @@ class Draft:
     started_at: datetime
     walk_in: bool = False
     face_jpeg: bytes | None = None
-    fingers: dict[int, FingerRecord] = field(default_factory=dict)
+    fingers: dict[FingerPosition, FingerRecord] = field(default_factory=dict)
     signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
     signature_png: bytes | None = None
     signature_declined: bool = False
     approvals: list[str] = field(default_factory=list)
 
-    def next_step(self, fingers: tuple[int, ...]) -> CaptureState:
+    def next_step(self, fingers: tuple[FingerPosition, ...]) -> CaptureState:
         """The first capture state not yet done: face, fingers, signature or review.
 
         Fingers that are all excepted are not done until a supervisor approved them: a
@@ -65,7 +66,7 @@ class Draft:
             return CaptureState.SIGNATURE
         return CaptureState.REVIEW
 
-    def next_finger(self, fingers: tuple[int, ...]) -> int | None:
+    def next_finger(self, fingers: tuple[FingerPosition, ...]) -> FingerPosition | None:
         """The first of ``fingers`` (the policy's, in order) with neither image nor exception."""
         return next((position for position in fingers if position not in self.fingers), None)
 

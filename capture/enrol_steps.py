@@ -32,9 +32,9 @@ NIK_DIGITS = 16
 REGION_DIGITS = 4
 
 
-def finger_name(ctx: StepContext, position: FingerPosition | int | None) -> str:
+def finger_name(ctx: StepContext, position: FingerPosition | None) -> str:
     """The name of the finger at ``position`` ("Jempol kanan"), in the kit's language."""
-    return ctx.word(f"finger.{int(position or 0)}")
+    return ctx.word(f"finger.{int(position or FingerPosition.UNKNOWN)}")
 
 
 class NikEntry(Step):
@@ -176,14 +176,13 @@ class Fingers(Step):
         self.capture()
 
     @property
-    def wanted(self) -> tuple[int, ...]:
+    def wanted(self) -> tuple[FingerPosition, ...]:
         return self.ctx.store.policy.fingers
 
     @property
     def position(self) -> FingerPosition | None:
         assert self.ctx.draft is not None
-        missing = self.ctx.draft.next_finger(self.wanted)
-        return FingerPosition(missing) if missing is not None else None
+        return self.ctx.draft.next_finger(self.wanted)
 
     def capture(self) -> None:
         self.note = []
@@ -213,8 +212,8 @@ class Fingers(Step):
 
     def _keep(self, image: FingerImage) -> None:
         assert self.ctx.draft is not None
-        self.ctx.draft.fingers[int(image.position)] = FingerRecord(
-            position=int(image.position),
+        self.ctx.draft.fingers[image.position] = FingerRecord(
+            position=image.position,
             image_png=finger_png(image),
             template=image.template,
             quality=image.quality,
@@ -239,7 +238,7 @@ class Fingers(Step):
         assert self.position is not None
         return self.ctx.text(
             "fingers",
-            index=self.wanted.index(int(self.position)) + 1,
+            index=self.wanted.index(self.position) + 1,
             count=len(self.wanted),
             finger=finger_name(self.ctx, self.position),
         )
@@ -251,8 +250,7 @@ class FingerExceptionStep(Step):
     def enter(self) -> None:
         super().enter()
         assert self.ctx.draft is not None
-        position = self.ctx.draft.next_finger(self.ctx.store.policy.fingers)
-        self.position = FingerPosition(position) if position is not None else None
+        self.position = self.ctx.draft.next_finger(self.ctx.store.policy.fingers)
         self.menu: Menu[FingerException] = Menu(
             [(self.ctx.word(f"exception.{e.value}"), e) for e in FingerException]
         )
@@ -264,7 +262,7 @@ class FingerExceptionStep(Step):
             self.ctx.go(CaptureEvent.EXCEPTION_CHOSEN)  # no exception: back to the finger, to retry
         elif button is Button.OK and self.menu.focus is not None:
             assert self.ctx.draft is not None and self.position is not None
-            position = int(self.position)
+            position = self.position
             self.ctx.draft.fingers[position] = FingerRecord(
                 position, exception=self.menu.focus.value
             )

@@ -2,7 +2,8 @@
 
 These types are the vocabulary shared by `capture/` (which fills them in), the record
 codec (which seals them) and `provisioning/` (which loads officers, worklist and policy).
-They hold no device types: `storage` imports nothing else of Jemput.
+They hold no device types: `storage` imports nothing else of Jemput but the shared
+vocabulary (finger positions, :mod:`vocabulary.fingers`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
+from vocabulary.fingers import TEN_FINGERS, FingerPosition
+
 #: ISO/IEC 19794-4 finger positions 1..10, in e-KTP recording order.
-ALL_FINGERS: tuple[int, ...] = tuple(range(1, 11))
+ALL_FINGERS: tuple[FingerPosition, ...] = TEN_FINGERS
 
 
 #: The birth date of the placeholder resident a void of an unlisted person names.
@@ -112,7 +115,7 @@ class Policy:
     """How this kit records, as the authority provisioned it."""
 
     print_on_site: bool = False
-    fingers: tuple[int, ...] = ALL_FINGERS
+    fingers: tuple[FingerPosition, ...] = ALL_FINGERS
     finger_retries: int = 3
     min_finger_quality: int = 40
     recording_age: int = 17
@@ -131,7 +134,7 @@ class FingerRecord:
     supervisor when the exception needed one.
     """
 
-    position: int
+    position: FingerPosition
     image_png: bytes | None = None
     template: bytes | None = None
     quality: int | None = None
@@ -139,6 +142,12 @@ class FingerRecord:
     approved_by: str | None = None
 
     def __post_init__(self) -> None:
+        try:  # a journal or a record gives a plain int: it must be a position
+            object.__setattr__(self, "position", FingerPosition(self.position))
+        except ValueError:
+            raise ValueError(
+                f"finger position {self.position!r} is not an ISO/IEC 19794-4 code (0-10)"
+            ) from None
         if (self.image_png is None) == (self.exception is None):
             raise ValueError(
                 f"finger {self.position}: give either an image or an exception, not both or neither"
@@ -174,7 +183,7 @@ class Enrolment:
         return tuple(found)
 
     @property
-    def excepted_fingers(self) -> tuple[int, ...]:
+    def excepted_fingers(self) -> tuple[FingerPosition, ...]:
         return tuple(f.position for f in self.fingers if f.exception is not None)
 
     @classmethod

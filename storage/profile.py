@@ -17,6 +17,7 @@ from storage import codec
 from storage.errors import StateError
 from storage.files import write_atomic
 from storage.model import Officer, Policy, Resident, Role, Sex
+from vocabulary.fingers import FingerPosition
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def policy_to_map(policy: Policy) -> dict[str, Any]:
 
 
 def policy_from_map(data: Mapping[str, Any]) -> Policy:
-    return Policy(**{**data, "fingers": tuple(data["fingers"])})
+    return Policy(**{**data, "fingers": tuple(FingerPosition(f) for f in data["fingers"])})
 
 
 def save_profile(path: Path, profile: Profile) -> None:

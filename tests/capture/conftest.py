@@ -222,3 +222,9 @@ def rig(make_rig: Callable[..., Rig]) -> Rig:
     made = make_rig()
     assert made.state == "ready", made.screen
     return made
+
+
+@pytest.fixture
+def transitions_env() -> str:
+    """The environment variable that makes every kit record its transitions to a file."""
+    return TRANSITIONS_FILE_ENV

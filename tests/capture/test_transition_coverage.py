@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TRANSITIONS_FILE_ENV
-
 from capture.machine import CaptureEvent, CaptureState, declared_transitions
 
 HERE = Path(__file__).parent
@@ -20,13 +18,13 @@ HERE = Path(__file__).parent
 RUN_TIMEOUT_SECONDS = 900
 
 
-def test_every_transition_is_taken(tmp_path: Path) -> None:
+def test_every_transition_is_taken(tmp_path: Path, transitions_env: str) -> None:
     taken_file = tmp_path / "transitions.txt"
     taken_file.touch()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "test_machine.py"],
         cwd=HERE,
-        env={**os.environ, TRANSITIONS_FILE_ENV: str(taken_file)},
+        env={**os.environ, transitions_env: str(taken_file)},
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_SECONDS,
