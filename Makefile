@@ -32,6 +32,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(MAKE) lint-pico
 
 # the Pico's MicroPython firmware, type-checked against the RP2040 port's stubs

@@ -1,25 +1,39 @@
 """The capture loop's brain: one event at a time, from buttons, device jobs and the clock.
 
 The :class:`Controller` owns the state machine (:mod:`capture.machine`), the enrolment in
-progress and the screen.  Each state's behaviour lives in a :class:`~capture.steps.Step`
-(menus, digit entry, device jobs, retries); the controller routes events to the step of
-the current state, and keeps what is common to all of them: device jobs that come back
-as events (a stale result is ignored, so Cancel always works), the held-BACK cancel with
-its confirmation, the idle lock, the battery watch, and the display.
+progress and the screen; it is the :class:`~capture.base.StepContext` every step works in.
+Each state's behaviour lives in its step (:mod:`capture.registry`); the controller routes
+events to the step of the current state and keeps what is common to all of them: device
+jobs that come back as events (a stale result is ignored, so Cancel always works), the
+overlays (the held-BACK cancel's confirmation), follow-on events a step queues while it is
+entered, the idle lock, the battery watch, and the display.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from capture.draft import Approval, Draft
-from capture.events import ButtonEvent, JobDone, Tick
-from capture.machine import CAPTURE_STATES, CaptureMachine
+from capture.audit import AuditKind
+from capture.base import Confirmation, Overlay, Step
+from capture.draft import Approval, ApprovalPurpose, Draft
+from capture.errors import TransitionDuringEntry
+from capture.events import ButtonEvent, Job, JobDone, JobKind, Tick
+from capture.machine import (
+    CAPTURE_STATES,
+    FINAL_STATE,
+    LOCKABLE,
+    POWER_OFF_AT_ONCE,
+    CaptureEvent,
+    CaptureMachine,
+    CaptureState,
+)
 from capture.ports import RecordKeeper, RunJob
+from capture.print_plan import PrintOutcome, PrintPlan, plan_print
 from capture.prompts import Language, prompt
+from capture.registry import make_steps
 from hal.contracts import Devices
 from hal.exc import DeviceError
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
@@ -29,24 +43,13 @@ log = logging.getLogger(__name__)
 
 #: How often the battery is read, in seconds of kit time.
 BATTERY_EVERY_SECONDS = 30
-#: States the idle lock may interrupt: never while sealing or printing.
-LOCKABLE = CAPTURE_STATES | {
-    "ready",
-    "admin",
-    "nik_entry",
-    "done",
-    "load_cards",
-    "void_select",
-    "pin_entry",
-    "approval",
-}
-#: Device jobs that only wait for someone to come (a finger at the approval screen): the
-#: idle lock may interrupt them, as it does an officer who walked away.
-WAITING_JOBS = frozenset({"identify"})
 
 
 class Controller:
     """Drives one kit's capture loop; the event loop calls ``handle`` with one event at a time."""
+
+    #: Set by the machine (``state_field``): the state the loop is in.
+    machine_state: CaptureState
 
     def __init__(
         self,
@@ -57,8 +60,6 @@ class Controller:
         now: Callable[[], datetime],
         language: Language = Language.ID,
     ) -> None:
-        from capture.steps import make_steps  # the steps need the controller's names
-
         self.devices = devices
         self.store = store
         self.now = now
@@ -71,25 +72,29 @@ class Controller:
         #: journal is cleared: read once per login, not once per question about it.
         self.resumable: Draft | None = None
         self.sealed: SealedRecord | None = None
+        self.print_outcome = PrintOutcome.NONE
         self.battery: BatteryReading | None = None
-        self.confirming_cancel = False
         self.shutdown_pending = False
         self.screen: list[str] = []
-        self._pending: str | None = None
+        #: The question drawn over the step (the cancel confirmation), taking every button.
+        self.shown_overlay: Overlay | None = None
+        self._pending: Job | None = None
         self._jobs = 0
+        self._follow: deque[CaptureEvent] = deque()
+        self._entering = False
         self._last_activity = now()
         self._last_battery: datetime | None = None
         self.machine = CaptureMachine(model=self, state_field="machine_state")
-        self.steps = make_steps(self)
+        self.steps: dict[CaptureState, Step] = make_steps(self)
 
     # -- what tests, the demo bot and the terminal read --------------------------------------
 
     @property
-    def state(self) -> str:
+    def state(self) -> CaptureState:
         return self.machine_state
 
     @property
-    def step(self) -> Any:
+    def step(self) -> Step:
         return self.steps[self.state]
 
     @property
@@ -98,19 +103,23 @@ class Controller:
         return self._pending is not None
 
     @property
-    def _pending_job(self) -> str | None:
-        """The name of the job this state waits for (``_pending`` without its number)."""
-        return self._pending.split("#")[0] if self._pending is not None else None
-
-    @property
     def working(self) -> bool:
         """True while a device job runs that does more than wait for a finger."""
-        return self.busy and self._pending_job not in WAITING_JOBS
+        return self._pending is not None and not self._pending.kind.only_waits
 
     @property
     def waiting_for_finger(self) -> bool:
         """True while the kit only waits for someone to put a finger on the sensor."""
-        return self._pending_job in WAITING_JOBS
+        return self._pending is not None and self._pending.kind.only_waits
+
+    @property
+    def confirming_cancel(self) -> bool:
+        """True while the held-BACK cancel asks for its confirmation."""
+        return isinstance(self.shown_overlay, CancelConfirmation)
+
+    @property
+    def officer_id(self) -> str:
+        return self.officer.officer_id if self.officer else ""
 
     # -- guards the machine asks ---------------------------------------------------------------
 
@@ -121,77 +130,116 @@ class Controller:
         """Whether the journal holds an enrolment login found (see :attr:`resumable`)."""
         return self.resumable is not None
 
-    def _next_step(self) -> str:
+    def _next_step(self) -> CaptureState:
         assert self.draft is not None
         return self.draft.next_step(self.store.policy.fingers)
 
     def needs_face(self) -> bool:
-        return self._next_step() == "face"
+        return self._next_step() is CaptureState.FACE
 
     def needs_fingers(self) -> bool:
-        return self._next_step() == "fingers"
+        return self._next_step() is CaptureState.FINGERS
 
     def needs_signature(self) -> bool:
-        return self._next_step() == "signature"
+        return self._next_step() is CaptureState.SIGNATURE
 
     def needs_finger_approval(self) -> bool:
         assert self.draft is not None
         return self.draft.needs_finger_approval()
 
+    def _approving(self, purpose: ApprovalPurpose) -> bool:
+        return self.approval is not None and self.approval.purpose is purpose
+
     def approving_fingers(self) -> bool:
-        return self.approval is not None and self.approval.purpose == "all_fingers"
+        return self._approving(ApprovalPurpose.ALL_FINGERS)
 
     def approving_void(self) -> bool:
-        return self.approval is not None and self.approval.purpose == "void"
+        return self._approving(ApprovalPurpose.VOID)
 
     def will_print(self) -> bool:
         """Whether anything is printed after this seal: a card, or else a slip."""
-        printers = self.devices.card_printer or self.devices.receipt_printer
-        return printers is not None and not self.approving_void()
-
-    def prints_card(self) -> bool:
-        """Whether this record asks for a card: policy allows it and the data is verified.
-
-        A walk-in's demographics come only from the NIK keyed at the kit, so their card is
-        printed at the office after verification, not on site.
-        """
-        draft = self.draft
-        return bool(
-            self.store.policy.print_on_site
-            and draft is not None
-            and not draft.walk_in
-            and not self.approving_void()
-        )
+        return self.print_plan().after_seal is not PrintOutcome.NONE
 
     def has_draft(self) -> bool:
         return self.draft is not None
+
+    def print_plan(self, *, ask_printer: bool = False) -> PrintPlan:
+        """What this record asks for and what is printed after its seal (one rule)."""
+        return plan_print(
+            print_on_site=self.store.policy.print_on_site,
+            draft=self.draft,
+            voiding=self.approving_void(),
+            card_printer=self.devices.card_printer,
+            receipt_printer=self.devices.receipt_printer,
+            stock=self.store.ledger.stock(),
+            ask_printer=ask_printer,
+        )
 
     # -- moving --------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Leave BOOT: the loop is running and the devices are wired."""
-        self.go("booted")
+        self.go(CaptureEvent.BOOTED)
         self.refresh()
 
-    def go(self, event: str) -> None:
+    def go(self, event: CaptureEvent, *, notice: list[str] | None = None) -> None:
         """Send ``event`` to the machine and enter the state it leads to.
 
-        The screen is drawn once, when the event that led here is handled to the end
-        (:meth:`handle`, :meth:`start`): a step may still add a note after ``go``.
+        Then the events the entered steps queued (:meth:`follow`) are sent in turn.  The
+        screen is drawn once, when the event that led here is handled to the end
+        (:meth:`handle`, :meth:`start`).
         """
+        if self._entering:
+            raise TransitionDuringEntry(
+                f"{self.state}: a step's enter() sent {event}; it must follow() it instead"
+            )
+        self._move(event, notice)
+        self._send_followers()
+
+    def follow(self, event: CaptureEvent) -> None:
+        """Queue ``event``: it is sent once the step being entered has finished entering."""
+        self._follow.append(event)
+
+    def _move(self, event: CaptureEvent, notice: list[str] | None = None) -> None:
         self._pending = None  # a job of the state we leave no longer matters
-        self.confirming_cancel = False
+        self.shown_overlay = None
         before = self.state
         self.machine.send(event)
         log.info("%s --%s--> %s", before, event, self.state)
-        self.step.enter()
+        self._enter()
+        if notice is not None:
+            self.step.notify(notice)
 
-    def run(self, name: str, work: Callable[[], Any]) -> None:
+    def _enter(self) -> None:
+        self._entering = True
+        try:
+            self.step.enter()
+        finally:
+            self._entering = False
+
+    def _send_followers(self) -> None:
+        while self._follow:
+            self._move(self._follow.popleft())
+
+    def run(self, kind: JobKind, work: Callable[[], object]) -> None:
         """Run device work off the loop; the current step's ``finished`` gets the outcome."""
         self._jobs += 1
-        self._pending = f"{name}#{self._jobs}"
+        self._pending = Job(kind, self._jobs)
         self.devices.panel.indicate(Indicator.BUSY)
         self._run_job(self._pending, work)
+
+    def overlay(self, overlay: Overlay) -> None:
+        """Draw ``overlay`` over the step; it takes every button until it is answered."""
+        self.shown_overlay = overlay
+
+    def confirm_cancel(self) -> None:
+        """Ask before dropping the person being captured (held BACK, or BACK on a resume)."""
+        self._pending = None
+        self.overlay(CancelConfirmation(self))
+        self.devices.panel.indicate(Indicator.ATTENTION)
+
+    def audit(self, kind: AuditKind, **detail: object) -> None:
+        self.store.audit.append(kind, **detail)
 
     def journal(self) -> None:
         """Save the enrolment in progress: a crash now loses nothing captured so far."""
@@ -211,7 +259,8 @@ class Controller:
         return prompt(key, self.language, **values)[0]
 
     def refresh(self) -> None:
-        lines = self.text("confirm_cancel") if self.confirming_cancel else self.step.lines()
+        overlay = self.shown_overlay
+        lines = overlay.lines() if overlay is not None else self.step.lines()
         columns, rows = self.devices.display.columns, self.devices.display.lines
         self.screen = [line[:columns] for line in lines[:rows]]
         try:
@@ -222,41 +271,43 @@ class Controller:
 
     def login(self, officer: Officer, how: str) -> None:
         self.officer = officer
-        self.store.audit.append("login", officer=officer.officer_id, how=how)
+        self.audit(AuditKind.LOGIN, officer=officer.officer_id, how=how)
         self.devices.panel.beep(Tone.OK)
         self.resumable = self._journaled_draft()
-        self.go("logged_in")
+        self.go(CaptureEvent.LOGGED_IN)
 
     def _journaled_draft(self) -> Draft | None:
-        """The enrolment the journal holds, to offer for resuming; None when there is none.
-
-        A crash between writing a record and clearing the journal leaves a journal of a
-        person already sealed: offering to resume them would record them twice, so that
-        journal is dropped.
-        """
+        """The enrolment the journal holds, to offer for resuming; None when there is none."""
         journaled = self.store.journal.load()
         if journaled is None:
             return None
         draft = Draft.from_map(dict(journaled))
-        ref = draft.resident.worklist_ref
-        if ref is not None and ref in self.store.recorded_refs():
-            self.store.audit.append("journal-already-sealed", ref=ref)
-            self.store.journal.clear()
+        if self._already_sealed(draft):
             return None
         return draft
 
-    def discard_draft(self, why: str) -> None:
+    def _already_sealed(self, draft: Draft) -> bool:
+        """Whether the journaled ``draft`` is of a person already sealed (then it is dropped).
+
+        A crash between writing a record and clearing the journal leaves such a journal:
+        offering to resume it would record the person twice.  The store is to answer this
+        itself (de-duplication of the journal); until then the check is made here.
+        """
+        ref = draft.resident.worklist_ref
+        if ref is None or ref not in self.store.recorded_refs():
+            return False
+        self.audit(AuditKind.JOURNAL_ALREADY_SEALED, ref=ref)
+        self.store.journal.clear()
+        return True
+
+    def discard_draft(self, why: AuditKind) -> None:
         """Drop the enrolment in progress (cancelled, or a journal the officer discarded)."""
         if self.draft is not None or self.journal_open():
             who = self.draft.resident.nik if self.draft else "journal"
-            self.store.audit.append(why, nik=who, officer=self.officer_id)
+            self.audit(why, nik=who, officer=self.officer_id)
         self.clear_journal()
         self.draft = None
         self.approval = None
-
-    @property
-    def officer_id(self) -> str:
-        return self.officer.officer_id if self.officer else ""
 
     # -- events --------------------------------------------------------------------------------
 
@@ -267,33 +318,29 @@ class Controller:
                 self._last_activity = self.now()
                 self.devices.panel.beep(Tone.CLICK)
                 self._button(button, press)
-            case JobDone(name=name, result=result, error=error):
-                if name != self._pending:
-                    log.info("ignoring the late result of %s", name)
+            case JobDone(name=job, result=result, error=error):
+                if job != self._pending:
+                    log.info("ignoring the late result of %s", job)
                     return
                 self._pending = None
                 if error is not None:
-                    log.warning("%s failed: %s", name, error)
+                    log.warning("%s failed: %s", job, error)
                 self.step.finished(result, error)
             case Tick(now=now):
                 self._tick(now)
             case _:
                 raise TypeError(f"the capture loop cannot handle {event!r}")
+        self._send_followers()
         self.refresh()
 
     def _button(self, button: Button, press: Press) -> None:
-        if self.confirming_cancel:
-            if button is Button.OK:
-                self.discard_draft("cancel")
-                self.go("cancel")
-            elif button is Button.BACK:
-                self.confirming_cancel = False
-                self.step.enter()  # BACK: go back to the step, and retry it
+        overlay = self.shown_overlay
+        if overlay is not None:
+            if overlay.press(button) and self.shown_overlay is overlay:
+                self.shown_overlay = None
             return
         if press is Press.HOLD and button is Button.BACK and self.state in CAPTURE_STATES:
-            self._pending = None
-            self.confirming_cancel = True
-            self.devices.panel.indicate(Indicator.ATTENTION)
+            self.confirm_cancel()
             return
         self.step.press(button, press)
 
@@ -302,31 +349,36 @@ class Controller:
             BATTERY_EVERY_SECONDS
         ):
             self._last_battery = now
-            self.read_battery()
+            self.check_battery()
+            self._send_followers()
         idle = (now - self._last_activity).total_seconds()
         idle_out = idle >= self.store.policy.idle_lock_seconds
         if idle_out and self.state in LOCKABLE and not self.working:
-            self.store.audit.append("idle-lock", officer=self.officer_id, state=self.state)
+            self.audit(AuditKind.IDLE_LOCK, officer=self.officer_id, state=self.state)
             self.draft = None  # it is in the journal; login offers to resume it
             self.officer = None
             self._last_activity = now
-            self.go("lock")
+            self.go(CaptureEvent.LOCK)
 
-    def read_battery(self) -> None:
+    def check_battery(self) -> None:
+        """Read the fuel gauge; a critical battery switches the kit off, at once where the
+        machine allows it, else once the seal or print under way is done."""
         try:
             self.battery = self.devices.battery.read()
-        except Exception as exc:  # a fuel gauge fault must not stop enrolment; it is logged
+        except DeviceError as exc:  # a fuel gauge fault must not stop enrolment; it is logged
             log.warning("battery read failed: %s", exc)
             return
-        if self.battery.percent <= self.store.policy.critical_battery_percent:
-            if self.state in ("sealing", "printing", "boot", "self_test"):
-                self.shutdown_pending = True
-            elif self.state != "safe_shutdown":
-                self.power_off()
+        if self.battery.percent > self.store.policy.critical_battery_percent:
+            return
+        if self.state in POWER_OFF_AT_ONCE:
+            self.power_off()
+        elif self.state is not FINAL_STATE:
+            self.shutdown_pending = True
 
     def power_off(self) -> None:
-        self.store.audit.append("safe-shutdown", percent=self.battery and self.battery.percent)
-        self.go("power_lost")
+        """Switch off safely: the event is sent once the current step has been entered."""
+        self.audit(AuditKind.SAFE_SHUTDOWN, percent=self.battery and self.battery.percent)
+        self.follow(CaptureEvent.POWER_LOST)
 
     def refusal(self) -> list[str] | None:
         """Why no new enrolment may start now, as screen lines, or None."""
@@ -338,3 +390,19 @@ class Controller:
         if self.store.refusal() is not None:
             return self.text("refused_storage")
         return None
+
+
+class CancelConfirmation(Confirmation):
+    """Held BACK in a capture state: OK drops the person, BACK retries the step."""
+
+    def __init__(self, ctl: Controller) -> None:
+        super().__init__(ctl.text("confirm_cancel"), yes=self._cancel, no=self._retry)
+        self._ctl = ctl
+
+    def _cancel(self) -> None:
+        self._ctl.discard_draft(AuditKind.CANCEL)
+        self._ctl.go(CaptureEvent.CANCEL)
+
+    def _retry(self) -> None:
+        self._ctl.shown_overlay = None
+        self._ctl._enter()  # BACK: go back to the step, and retry it

@@ -8,19 +8,30 @@ step under way: after reboot :meth:`Draft.from_map` brings back everything captu
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from capture.machine import CaptureState
+from hal.types import FingerPosition
 from storage.model import Enrolment, FingerRecord, Resident
 from storage.profile import resident_from_map, resident_to_map
+
+
+class ApprovalPurpose(enum.StrEnum):
+    """What a supervisor approves that an officer may not do alone (DESIGN "Domain facts")."""
+
+    ALL_FINGERS = "all_fingers"
+    VOID = "void"
+    REPRINT = "reprint"
 
 
 @dataclass
 class Approval:
     """What a supervisor is asked to approve: all fingers excepted, a void, a reprint."""
 
-    purpose: str  # "all_fingers" | "void" | "reprint"
+    purpose: ApprovalPurpose
     seq: int | None = None
     #: A void's record: the worklist reference it carries (as listed to choose from).
     ref: str | None = None
@@ -35,27 +46,29 @@ class Draft:
     started_at: datetime
     walk_in: bool = False
     face_jpeg: bytes | None = None
-    fingers: dict[int, FingerRecord] = field(default_factory=dict)
+    fingers: dict[FingerPosition, FingerRecord] = field(default_factory=dict)
     signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
     signature_png: bytes | None = None
     signature_declined: bool = False
     approvals: list[str] = field(default_factory=list)
 
-    def next_step(self, fingers: tuple[int, ...]) -> str:
-        """The first capture step not yet done: face, fingers, signature or review.
+    def next_step(self, fingers: tuple[FingerPosition, ...]) -> CaptureState:
+        """The first capture state not yet done: face, fingers, signature or review.
 
         Fingers that are all excepted are not done until a supervisor approved them: a
         draft resumed after a crash or an idle lock at the approval goes back to it.
         """
         if self.face_jpeg is None:
-            return "face"
-        if any(position not in self.fingers for position in fingers):
-            return "fingers"
-        if self.needs_finger_approval():
-            return "fingers"
+            return CaptureState.FACE
+        if self.next_finger(fingers) is not None or self.needs_finger_approval():
+            return CaptureState.FINGERS
         if self.signature_png is None and not self.signature_declined:
-            return "signature"
-        return "review"
+            return CaptureState.SIGNATURE
+        return CaptureState.REVIEW
+
+    def next_finger(self, fingers: tuple[FingerPosition, ...]) -> FingerPosition | None:
+        """The first of ``fingers`` (the policy's, in order) with neither image nor exception."""
+        return next((position for position in fingers if position not in self.fingers), None)
 
     def needs_finger_approval(self) -> bool:
         """An all-fingers exception needs a supervisor (DESIGN "Domain facts")."""

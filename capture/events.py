@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from hal.types import Button, Press
 
@@ -17,12 +17,46 @@ class ButtonEvent:
     press: Press = Press.SHORT
 
 
+class JobKind(enum.StrEnum):
+    """What a device job does; the values (the lower-case names) are what the log shows."""
+
+    SELF_TEST = enum.auto()
+    IDENTIFY = enum.auto()
+    FACE = enum.auto()
+    FINGER = enum.auto()
+    SIGNATURE = enum.auto()
+    SEAL = enum.auto()
+    PRINT = enum.auto()
+    SLIP = enum.auto()
+
+    @property
+    def only_waits(self) -> bool:
+        """Whether the job only waits for someone to come (a finger at the login or the
+        approval screen): the idle lock may interrupt it, as it does an officer who left."""
+        return self is JobKind.IDENTIFY
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of device work: its kind, and a ticket that tells a stale result apart."""
+
+    kind: JobKind
+    ticket: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}#{self.ticket}"
+
+
 @dataclass(frozen=True)
 class JobDone:
-    """Device work that ran off the loop has finished: ``result``, or the ``error`` it raised."""
+    """Device work that ran off the loop has finished: ``result``, or the ``error`` it raised.
 
-    name: str
-    result: Any = None
+    ``name`` is what the job was run under (the capture loop's :class:`Job`); the loop that
+    runs it hands it back untouched.
+    """
+
+    name: object
+    result: object = None
     error: BaseException | None = None
 
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
-from typing import TYPE_CHECKING, Any
-
+from capture.audit import AuditKind
+from capture.base import FingerLogin, PinPicker, Step
 from capture.card import render_card_front
-from capture.draft import Approval
+from capture.draft import Approval, ApprovalPurpose
+from capture.events import JobKind
+from capture.machine import CaptureEvent
+from capture.print_plan import PrintOutcome, SlipReason
 from capture.slip import render_slip
-from capture.steps import FingerLogin, PinPicker, Step
-from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press, Tone
-from storage.model import Enrolment, FingerRecord, Officer, Resident, Sex
-
-if TYPE_CHECKING:
-    from capture.controller import Controller
+from storage.model import Enrolment, FingerRecord, Officer, SealedRecord, slip_reference
 
 CARD_PRINT_TIMEOUT_SECONDS = 90.0
 SLIP_PRINT_TIMEOUT_SECONDS = 20.0
@@ -30,64 +26,66 @@ class SupervisorApproval(FingerLogin):
         self.identify()
 
     def accepted(self, officer: Officer, how: str) -> None:
-        approval = self.ctl.approval
+        approval = self.ctx.approval
         assert approval is not None
         if not officer.is_supervisor:
             self.say("not_supervisor")
-            self.ctl.devices.panel.beep(Tone.ERROR)
+            self.ctx.devices.panel.beep(Tone.ERROR)
             if how == "finger":
                 self.identify()
             return
-        self.ctl.store.audit.append(
-            "approval",
+        self.ctx.audit(
+            AuditKind.APPROVAL,
             purpose=approval.purpose,
             seq=approval.seq,
             supervisor=officer.officer_id,
-            officer=self.ctl.officer_id,
+            officer=self.ctx.officer_id,
             how=how,
         )
-        draft = self.ctl.draft
-        if approval.purpose == "all_fingers" and draft is not None:
+        draft = self.ctx.draft
+        if approval.purpose is ApprovalPurpose.ALL_FINGERS and draft is not None:
             draft.approvals.append(officer.officer_id)
             draft.fingers = {
                 p: FingerRecord(p, exception=f.exception, approved_by=officer.officer_id)
                 for p, f in draft.fingers.items()
             }
-            self.ctl.journal()
+            self.ctx.journal()
         approval.approved_by = officer.officer_id
-        self.ctl.go("approved")
+        self.ctx.go(CaptureEvent.APPROVED)
 
     def press(self, button: Button, press: Press) -> None:
         if self.picker is not None:
-            outcome = self.picker.press(button)
-            if outcome is False:
+            officer = self.picker.press(button)
+            if self.picker.left:
                 self.picker = None
                 self.identify()
-            elif outcome:
-                self.accepted(outcome, "pin")
+            elif officer is not None:
+                self.accepted(officer, "pin")
             return
         if button is Button.OK:
-            supervisors = [o for o in self.ctl.store.officers.values() if o.is_supervisor]
-            self.picker = PinPicker(self.ctl, supervisors)
+            supervisors = [o for o in self.ctx.store.officers.values() if o.is_supervisor]
+            self.picker = PinPicker(self.ctx, supervisors)
         elif button is Button.BACK:
             self.refuse()
 
     def refuse(self) -> None:
         """No supervisor at hand: the fingers are asked again, a void or reprint is dropped."""
-        if self.ctl.approving_fingers() and self.ctl.draft is not None:
-            self.ctl.draft.fingers.clear()
-            self.ctl.journal()
+        approval = self.ctx.approval
+        approving_fingers = approval is not None and approval.purpose is ApprovalPurpose.ALL_FINGERS
+        if approving_fingers and self.ctx.draft is not None:
+            self.ctx.draft.fingers.clear()
+            self.ctx.journal()
         else:
-            self.ctl.approval = None
-        self.ctl.go("approval_refused")
+            self.ctx.approval = None
+        self.ctx.go(CaptureEvent.APPROVAL_REFUSED)
 
     def lines(self) -> list[str]:
         if self.picker is not None:
             return self.picker.lines()
-        approval = self.ctl.approval
+        approval = self.ctx.approval
         assert approval is not None
-        why = self.ctl.word(f"approval.{approval.purpose}", seq=approval.seq)
-        return self.with_note(self.ctl.text("approval", why=why))
+        why = self.ctx.word(f"approval.{approval.purpose}", seq=approval.seq)
+        return self.with_note(self.ctx.text("approval", why=why))
 
 
 class Sealing(Step):
@@ -97,52 +95,46 @@ class Sealing(Step):
 
     def enter(self) -> None:
         super().enter()
+        self.ctx.print_outcome = PrintOutcome.NONE
         enrolment = self.enrolment()
-        self.ctl.run("seal", lambda: self.ctl.store.seal(enrolment))
+        store = self.ctx.store
+        self.ctx.run(JobKind.SEAL, lambda: store.seal(enrolment))
 
     def enrolment(self) -> Enrolment:
-        approval = self.ctl.approval
-        if approval is not None and approval.purpose == "void":
+        approval = self.ctx.approval
+        if approval is not None and approval.purpose is ApprovalPurpose.VOID:
             return self.void_enrolment(approval)
-        assert self.ctl.draft is not None
-        return self.ctl.draft.enrolment(print_card=self.ctl.prints_card())
+        assert self.ctx.draft is not None
+        return self.ctx.draft.enrolment(print_card=self.ctx.print_plan().card_on_record)
 
     def void_enrolment(self, approval: Approval) -> Enrolment:
-        """A void record names the record it voids; it carries no biometrics.
-
-        It names the resident too, but not their worklist line: the line counts as
-        recorded while any unvoided record carries it, and the void must free it again.
-        """
-        seq, ref = approval.seq or 0, approval.ref
-        resident = next((r for r in self.ctl.store.worklist if r.worklist_ref == ref), None)
-        return Enrolment(
-            resident=(
-                replace(resident, worklist_ref=None)
-                if resident
-                else Resident("", "", Sex.MALE, "", date(1900, 1, 1))
-            ),
-            officer_id=self.ctl.officer_id,
-            started_at=self.ctl.now(),
-            voids=seq,
-            void_reason="sealed in error",
-            approvals=(approval.approved_by or "",),
+        """The void of the record the officer chose, naming its resident if listed."""
+        ref = approval.ref
+        resident = next((r for r in self.ctx.store.worklist if r.worklist_ref == ref), None)
+        return Enrolment.void(
+            voids=approval.seq or 0,
+            resident=resident,
+            officer_id=self.ctx.officer_id,
+            approved_by=approval.approved_by or "",
+            at=self.ctx.now(),
         )
 
-    def finished(self, result: Any, error: BaseException | None) -> None:
+    def finished(self, result: object, error: BaseException | None) -> None:
         if error is not None:
-            self.ctl.devices.panel.indicate(Indicator.FAULT)
-            self.ctl.devices.panel.beep(Tone.ERROR)
-            reason = str(error)[:60]
-            self.ctl.store.audit.append("seal-failed", reason=str(error))
-            self.ctl.go("seal_failed")
-            self.ctl.step.say("seal_failed", reason=reason)
+            self.ctx.devices.panel.indicate(Indicator.FAULT)
+            self.ctx.devices.panel.beep(Tone.ERROR)
+            self.ctx.audit(AuditKind.SEAL_FAILED, reason=str(error))
+            notice = self.ctx.text("seal_failed", reason=str(error)[:60])
+            self.ctx.go(CaptureEvent.SEAL_FAILED, notice=notice)
             return
-        self.ctl.sealed = result
-        if not self.ctl.approving_void():  # a void is sealed from the menu: no journal
-            self.ctl.clear_journal()
-        self.ctl.devices.panel.indicate(Indicator.SAVED)
-        self.ctl.devices.panel.beep(Tone.SAVED)
-        self.ctl.go("sealed")
+        assert isinstance(result, SealedRecord), result
+        self.ctx.sealed = result
+        approval = self.ctx.approval
+        if approval is None or approval.purpose is not ApprovalPurpose.VOID:
+            self.ctx.clear_journal()  # a void is sealed from the menu: no journal
+        self.ctx.devices.panel.indicate(Indicator.SAVED)
+        self.ctx.devices.panel.beep(Tone.SAVED)
+        self.ctx.go(CaptureEvent.SEALED)
 
 
 class Printing(Step):
@@ -152,131 +144,111 @@ class Printing(Step):
 
     def enter(self) -> None:
         super().enter()
-        self.outcome = "none"
+        self.ctx.print_outcome = PrintOutcome.NONE
         self.serial: str | None = None
         #: The card print failed: OK now prints a slip instead (else OK goes on).
         self.card_failed = False
-        reason = self.card_refusal()
-        if reason is None:
+        plan = self.ctx.print_plan(ask_printer=True)
+        if plan.after_seal is PrintOutcome.CARD:
             self.print_card()
-        else:
-            self.print_slip(reason)
-
-    def card_refusal(self) -> str | None:
-        ctl = self.ctl
-        draft, printer = ctl.draft, ctl.devices.card_printer
-        if not ctl.prints_card() or draft is None:
-            return "record only" if not draft or not draft.walk_in else "walk-in: data to verify"
-        if printer is None:
-            return "no card printer"
-        if ctl.store.ledger.stock() <= 0:
-            return "no blank cards"
-        try:
-            status = printer.status()
-        except DeviceError as exc:
-            return f"printer: {exc}"
-        return None if status.ready else f"printer: {status.state.value}"
+        elif not self.print_slip(plan.slip_reason or SlipReason.RECORD_ONLY):
+            self.ctx.follow(CaptureEvent.PRINT_FINISHED)  # no slip printer: nothing to wait for
 
     def print_card(self) -> None:
-        ctl, draft, sealed = self.ctl, self.ctl.draft, self.ctl.sealed
-        assert draft is not None and sealed is not None and ctl.devices.card_printer is not None
+        ctx, draft, sealed = self.ctx, self.ctx.draft, self.ctx.sealed
+        printer = ctx.devices.card_printer
+        assert draft is not None and sealed is not None and printer is not None
         front = render_card_front(
             draft.resident,
             photo_jpeg=draft.face_jpeg or b"",
             signature_png=draft.signature_png,
             issued_place=draft.resident.regency.removeprefix("KABUPATEN ") or "-",
-            issued_on=ctl.now().date(),
+            issued_on=ctx.now().date(),
         )
-        self.serial = ctl.store.ledger.begin_print(sealed.seq)
-        ctl.store.audit.append("print-begin", seq=sealed.seq, serial=self.serial)
-        printer = ctl.devices.card_printer
-        ctl.run("print", lambda: printer.print_card(front, timeout=CARD_PRINT_TIMEOUT_SECONDS))
+        self.serial = ctx.store.ledger.begin_print(sealed.seq)
+        ctx.audit(AuditKind.PRINT_BEGIN, seq=sealed.seq, serial=self.serial)
+        ctx.run(
+            JobKind.PRINT, lambda: printer.print_card(front, timeout=CARD_PRINT_TIMEOUT_SECONDS)
+        )
 
-    def print_slip(self, reason: str) -> None:
-        ctl, sealed = self.ctl, self.ctl.sealed
-        printer = ctl.devices.receipt_printer
+    def print_slip(self, reason: str) -> bool:
+        """Start printing the slip; False when there is no slip printer (or no record)."""
+        ctx, sealed = self.ctx, self.ctx.sealed
+        printer = ctx.devices.receipt_printer
         if printer is None or sealed is None:
-            self.ctl.go("print_finished")
-            return
-        resident = ctl.draft.resident if ctl.draft else None
+            return False
+        resident = ctx.draft.resident if ctx.draft else None
         slip = render_slip(
             name=resident.name if resident else "",
             nik=resident.nik if resident else "",
             record_seq=sealed.seq,
-            kit_id=ctl.store.kit_id,
-            when=ctl.now(),
-            reference=f"JEMPUT:{ctl.store.kit_id}:{sealed.seq}",
-            collect_at=ctl.store.policy.card_collection_place,
+            kit_id=ctx.store.kit_id,
+            when=ctx.now(),
+            reference=slip_reference(ctx.store.kit_id, sealed.seq),
+            collect_at=ctx.store.policy.card_collection_place,
             reason=reason,
-            language=ctl.language.value,
+            language=ctx.language.value,
         )
-        self.note = ctl.text("slip_printing")
-        self.outcome = "slip"
-        ctl.run("slip", lambda: printer.print_image(slip, timeout=SLIP_PRINT_TIMEOUT_SECONDS))
+        self.note = ctx.text("slip_printing")
+        self.ctx.print_outcome = PrintOutcome.SLIP
+        ctx.run(JobKind.SLIP, lambda: printer.print_image(slip, timeout=SLIP_PRINT_TIMEOUT_SECONDS))
+        return True
 
-    def finished(self, result: Any, error: BaseException | None) -> None:
-        ctl = self.ctl
+    def finished(self, result: object, error: BaseException | None) -> None:
+        ctx = self.ctx
+        seq = ctx.sealed.seq if ctx.sealed else None
         if self.serial is not None:  # a card print came back
             serial, self.serial = self.serial, None
             if error is None:
-                ctl.store.ledger.printed(serial)
-                ctl.store.audit.append("printed", serial=serial, seq=ctl.sealed and ctl.sealed.seq)
-                self.outcome = "card"
-                ctl.go("print_finished")
+                ctx.store.ledger.printed(serial)
+                ctx.audit(AuditKind.PRINTED, serial=serial, seq=seq)
+                self.ctx.print_outcome = PrintOutcome.CARD
+                ctx.go(CaptureEvent.PRINT_FINISHED)
                 return
-            ctl.store.ledger.spoiled(serial, str(error))
-            ctl.store.audit.append("spoiled", serial=serial, reason=str(error))
-            ctl.devices.panel.beep(Tone.ERROR)
+            ctx.store.ledger.spoiled(serial, str(error))
+            ctx.audit(AuditKind.SPOILED, serial=serial, reason=str(error))
+            ctx.devices.panel.beep(Tone.ERROR)
             self.say("print_failed", reason=str(error)[:40])
             self.card_failed = True
             return
         if error is not None:
-            self.outcome = "none"
-            self.say("slip_failed", reason=str(error)[:20], seq=ctl.sealed and ctl.sealed.seq)
+            self.ctx.print_outcome = PrintOutcome.NONE
+            self.say("slip_failed", reason=str(error)[:20], seq=seq)
             return
-        ctl.go("print_finished")
+        ctx.go(CaptureEvent.PRINT_FINISHED)
 
     def press(self, button: Button, press: Press) -> None:
-        if button is Button.OK and not self.ctl.busy and self.note:
+        if button is Button.OK and not self.ctx.busy and self.note:
             if self.card_failed:
                 self.card_failed = False
-                self.print_slip("card print failed")
+                if not self.print_slip(SlipReason.CARD_FAILED):
+                    self.ctx.go(CaptureEvent.PRINT_FINISHED)
             else:
-                self.ctl.go("print_finished")
+                self.ctx.go(CaptureEvent.PRINT_FINISHED)
 
 
 class Done(Step):
     def enter(self) -> None:
         super().enter()
-        self.ctl.devices.panel.indicate(Indicator.SAVED)
-        if self.ctl.shutdown_pending:
-            self.ctl.power_off()
+        self.ctx.devices.panel.indicate(Indicator.SAVED)
+        if self.ctx.shutdown_pending:
+            self.ctx.power_off()
 
     def press(self, button: Button, press: Press) -> None:
         if button is Button.OK:
-            self.ctl.go("next_person")
-        elif button is Button.UP and self.ctl.sealed is not None and self.ctl.draft is not None:
-            self.ctl.approval = Approval("reprint", self.ctl.sealed.seq)
-            self.ctl.go("reprint")
+            self.ctx.go(CaptureEvent.NEXT_PERSON)
+        elif button is Button.UP and self.ctx.sealed is not None and self.ctx.draft is not None:
+            self.ctx.approval = Approval(ApprovalPurpose.REPRINT, self.ctx.sealed.seq)
+            self.ctx.go(CaptureEvent.REPRINT)
 
     def lines(self) -> list[str]:
-        ctl, sealed = self.ctl, self.ctl.sealed
+        ctx, sealed, approval = self.ctx, self.ctx.sealed, self.ctx.approval
         assert sealed is not None
-        if ctl.approving_void():
-            assert ctl.approval is not None
-            outcome = ctl.word("outcome.void", voided=ctl.approval.seq)
+        if approval is not None and approval.purpose is ApprovalPurpose.VOID:
+            outcome = ctx.word("outcome.void", voided=approval.seq)
             name = ""
         else:
-            outcome = ctl.word(f"outcome.{ctl.steps['printing'].outcome}")
-            draft = ctl.draft
+            outcome = ctx.word(f"outcome.{ctx.print_outcome}")
+            draft = ctx.draft
             name = (draft.resident.name or draft.resident.nik) if draft else ""
-        return ctl.text("done", seq=sealed.seq, name=name, outcome=outcome)
-
-
-def make_steps(ctl: Controller) -> dict[str, Step]:
-    return {
-        "approval": SupervisorApproval(ctl),
-        "sealing": Sealing(ctl),
-        "printing": Printing(ctl),
-        "done": Done(ctl),
-    }
+        return ctx.text("done", seq=sealed.seq, name=name, outcome=outcome)

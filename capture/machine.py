@@ -1,142 +1,223 @@
-"""The capture loop's states and the events that move between them (DESIGN "The capture loop").
+"""The capture loop's states, its events and the moves between them (DESIGN "The capture loop").
 
-Declared with python-statemachine's strict ``StateMachine``: an event a state does not
-accept raises ``TransitionNotAllowed`` (the controller only sends events it offers), and
-the diagram in docs/capture-states.md is generated from this class and checked by a test.
+This module is the flow's one declaration.  :class:`CaptureState` names every state and
+:class:`CaptureEvent` every event; :class:`CaptureMachine` (python-statemachine's strict
+``StateMachine``, so an event a state does not accept raises ``TransitionNotAllowed``) is
+built from them, and the diagram in docs/capture-states.md is generated from it and checked
+by a test.  The sets of states the rest of the loop needs (which states the idle lock may
+interrupt, which cancel with a confirmation, where a critical battery switches off at once)
+are read off the transitions here, so they cannot drift from the map.
 
-Guards (``cond=``) are answered by the model, the :class:`capture.controller.Controller`,
-which holds the enrolment in progress.  What happens inside a state (menus, digit entry,
-device jobs, retries) is the controller's; this class is the map.
+Guards (``cond=``) are answered by the model, :class:`capture.controller.Controller`, which
+holds the enrolment in progress.  What a state does with buttons and device results is its
+step's (:mod:`capture.registry`).
 """
 
 from __future__ import annotations
 
-from statemachine import State, StateMachine
+import enum
 
-#: States in which a person is being captured: BACK retries, held BACK cancels.
-CAPTURE_STATES = frozenset(
-    {"confirm_person", "face", "fingers", "finger_exception", "signature", "review"}
-)
+from statemachine import StateMachine
+from statemachine.states import States
+
+
+class CaptureState(enum.StrEnum):
+    """Every state of the capture loop; the machine's states are made from these."""
+
+    BOOT = "boot"
+    SELF_TEST = "self_test"
+    LOCKED = "locked"
+    PIN_ENTRY = "pin_entry"
+    PRINT_QUESTION = "print_question"
+    RESUME_OFFER = "resume_offer"
+    READY = "ready"
+    ADMIN = "admin"
+    LOAD_CARDS = "load_cards"
+    VOID_SELECT = "void_select"
+    NIK_ENTRY = "nik_entry"
+    CONFIRM_PERSON = "confirm_person"
+    FACE = "face"
+    FINGERS = "fingers"
+    FINGER_EXCEPTION = "finger_exception"
+    APPROVAL = "approval"
+    SIGNATURE = "signature"
+    REVIEW = "review"
+    SEALING = "sealing"
+    PRINTING = "printing"
+    DONE = "done"
+    SAFE_SHUTDOWN = "safe_shutdown"
+
+
+class CaptureEvent(enum.StrEnum):
+    """Every event the machine accepts; a test holds it equal to the machine's events."""
+
+    BOOTED = "booted"
+    TESTED = "tested"
+    USE_PIN = "use_pin"
+    LEAVE_PIN = "leave_pin"
+    LOGGED_IN = "logged_in"
+    ANSWERED = "answered"
+    RESUME = "resume"
+    DISCARD = "discard"
+    CHOOSE_PERSON = "choose_person"
+    WALK_IN = "walk_in"
+    NIK_ENTERED = "nik_entered"
+    LEAVE_WALK_IN = "leave_walk_in"
+    OPEN_ADMIN = "open_admin"
+    CLOSE_ADMIN = "close_admin"
+    CHOOSE_LOAD_CARDS = "choose_load_cards"
+    CHOOSE_VOID = "choose_void"
+    VOID_CHOSEN = "void_chosen"
+    START = "start"
+    FACE_TAKEN = "face_taken"
+    ASK_EXCEPTION = "ask_exception"
+    EXCEPTION_CHOSEN = "exception_chosen"
+    FINGERS_TAKEN = "fingers_taken"
+    APPROVED = "approved"
+    APPROVAL_REFUSED = "approval_refused"
+    SIGNATURE_TAKEN = "signature_taken"
+    SEAL = "seal"
+    SEALED = "sealed"
+    SEAL_FAILED = "seal_failed"
+    PRINT_FINISHED = "print_finished"
+    REPRINT = "reprint"
+    NEXT_PERSON = "next_person"
+    CANCEL = "cancel"
+    LOCK = "lock"
+    POWER_LOST = "power_lost"
+
+
+#: Where the machine starts, and where it ends.
+INITIAL_STATE, FINAL_STATE = CaptureState.BOOT, CaptureState.SAFE_SHUTDOWN
 
 
 class CaptureMachine(StateMachine):
-    boot = State(initial=True)
-    self_test = State()
-    locked = State()
-    pin_entry = State()
-    print_question = State()
-    resume_offer = State()
-    ready = State()
-    admin = State()
-    load_cards = State()
-    void_select = State()
-    nik_entry = State()
-    confirm_person = State()
-    face = State()
-    fingers = State()
-    finger_exception = State()
-    approval = State()
-    signature = State()
-    review = State()
-    sealing = State()
-    printing = State()
-    done = State()
-    safe_shutdown = State(final=True)
+    _ = States.from_enum(CaptureState, initial=INITIAL_STATE, final=FINAL_STATE)
 
-    booted = boot.to(self_test)
-    tested = self_test.to(locked)
-    use_pin = locked.to(pin_entry)
-    leave_pin = pin_entry.to(locked)
+    booted = _.BOOT.to(_.SELF_TEST)
+    tested = _.SELF_TEST.to(_.LOCKED)
+    use_pin = _.LOCKED.to(_.PIN_ENTRY)
+    leave_pin = _.PIN_ENTRY.to(_.LOCKED)
     logged_in = (
-        locked.to(print_question, cond="print_unresolved")
-        | locked.to(resume_offer, cond="journal_open")
-        | locked.to(ready)
-        | pin_entry.to(print_question, cond="print_unresolved")
-        | pin_entry.to(resume_offer, cond="journal_open")
-        | pin_entry.to(ready)
+        _.LOCKED.to(_.PRINT_QUESTION, cond="print_unresolved")
+        | _.LOCKED.to(_.RESUME_OFFER, cond="journal_open")
+        | _.LOCKED.to(_.READY)
+        | _.PIN_ENTRY.to(_.PRINT_QUESTION, cond="print_unresolved")
+        | _.PIN_ENTRY.to(_.RESUME_OFFER, cond="journal_open")
+        | _.PIN_ENTRY.to(_.READY)
     )
     answered = (
-        print_question.to(print_question, cond="print_unresolved")
-        | print_question.to(resume_offer, cond="journal_open")
-        | print_question.to(ready)
+        _.PRINT_QUESTION.to(_.PRINT_QUESTION, cond="print_unresolved")
+        | _.PRINT_QUESTION.to(_.RESUME_OFFER, cond="journal_open")
+        | _.PRINT_QUESTION.to(_.READY)
     )
-    resume = resume_offer.to(confirm_person)
-    discard = resume_offer.to(ready)
+    resume = _.RESUME_OFFER.to(_.CONFIRM_PERSON)
+    discard = _.RESUME_OFFER.to(_.READY)
 
-    choose_person = ready.to(confirm_person)
-    walk_in = ready.to(nik_entry)
-    nik_entered = nik_entry.to(confirm_person)
-    open_admin = ready.to(admin)
-    close_admin = admin.to(ready) | load_cards.to(ready) | void_select.to(ready)
-    choose_load_cards = admin.to(load_cards)
-    choose_void = admin.to(void_select)
-    void_chosen = void_select.to(approval)
+    choose_person = _.READY.to(_.CONFIRM_PERSON)
+    walk_in = _.READY.to(_.NIK_ENTRY)
+    nik_entered = _.NIK_ENTRY.to(_.CONFIRM_PERSON)
+    leave_walk_in = _.NIK_ENTRY.to(_.READY)
+    open_admin = _.READY.to(_.ADMIN)
+    close_admin = _.ADMIN.to(_.READY) | _.LOAD_CARDS.to(_.READY) | _.VOID_SELECT.to(_.READY)
+    choose_load_cards = _.ADMIN.to(_.LOAD_CARDS)
+    choose_void = _.ADMIN.to(_.VOID_SELECT)
+    void_chosen = _.VOID_SELECT.to(_.APPROVAL)
 
     start = (
-        confirm_person.to(face, cond="needs_face")
-        | confirm_person.to(fingers, cond="needs_fingers")
-        | confirm_person.to(signature, cond="needs_signature")
-        | confirm_person.to(review)
+        _.CONFIRM_PERSON.to(_.FACE, cond="needs_face")
+        | _.CONFIRM_PERSON.to(_.FINGERS, cond="needs_fingers")
+        | _.CONFIRM_PERSON.to(_.SIGNATURE, cond="needs_signature")
+        | _.CONFIRM_PERSON.to(_.REVIEW)
     )
-    face_taken = face.to(fingers, cond="needs_fingers") | face.to(signature)
-    ask_exception = fingers.to(finger_exception)
-    exception_chosen = finger_exception.to(fingers)
-    fingers_taken = fingers.to(approval, cond="needs_finger_approval") | fingers.to(signature)
+    face_taken = _.FACE.to(_.FINGERS, cond="needs_fingers") | _.FACE.to(_.SIGNATURE)
+    ask_exception = _.FINGERS.to(_.FINGER_EXCEPTION)
+    exception_chosen = _.FINGER_EXCEPTION.to(_.FINGERS)
+    fingers_taken = _.FINGERS.to(_.APPROVAL, cond="needs_finger_approval") | _.FINGERS.to(
+        _.SIGNATURE
+    )
     approved = (
-        approval.to(signature, cond="approving_fingers")
-        | approval.to(sealing, cond="approving_void")
-        | approval.to(printing)
+        _.APPROVAL.to(_.SIGNATURE, cond="approving_fingers")
+        | _.APPROVAL.to(_.SEALING, cond="approving_void")
+        | _.APPROVAL.to(_.PRINTING)
     )
-    approval_refused = approval.to(fingers, cond="approving_fingers") | approval.to(ready)
-    signature_taken = signature.to(review)
-    seal = review.to(sealing)
-    sealed = sealing.to(printing, cond="will_print") | sealing.to(done)
-    seal_failed = sealing.to(review, cond="has_draft") | sealing.to(ready)
-    print_finished = printing.to(done)
-    reprint = done.to(approval)
-    next_person = done.to(ready)
+    approval_refused = _.APPROVAL.to(_.FINGERS, cond="approving_fingers") | _.APPROVAL.to(_.READY)
+    signature_taken = _.SIGNATURE.to(_.REVIEW)
+    seal = _.REVIEW.to(_.SEALING)
+    sealed = _.SEALING.to(_.PRINTING, cond="will_print") | _.SEALING.to(_.DONE)
+    seal_failed = _.SEALING.to(_.REVIEW, cond="has_draft") | _.SEALING.to(_.READY)
+    print_finished = _.PRINTING.to(_.DONE)
+    reprint = _.DONE.to(_.APPROVAL)
+    next_person = _.DONE.to(_.READY)
 
+    #: Held BACK, confirmed: the person being captured is dropped.
     cancel = (
-        confirm_person.to(ready)
-        | nik_entry.to(ready)
-        | face.to(ready)
-        | fingers.to(ready)
-        | finger_exception.to(ready)
-        | signature.to(ready)
-        | review.to(ready)
+        _.CONFIRM_PERSON.to(_.READY)
+        | _.FACE.to(_.READY)
+        | _.FINGERS.to(_.READY)
+        | _.FINGER_EXCEPTION.to(_.READY)
+        | _.SIGNATURE.to(_.READY)
+        | _.REVIEW.to(_.READY)
     )
+    #: The idle lock (or the officer's menu): never while sealing or printing.
     lock = (
-        pin_entry.to(locked)
-        | ready.to(locked)
-        | admin.to(locked)
-        | confirm_person.to(locked)
-        | nik_entry.to(locked)
-        | face.to(locked)
-        | fingers.to(locked)
-        | finger_exception.to(locked)
-        | signature.to(locked)
-        | review.to(locked)
-        | done.to(locked)
-        | load_cards.to(locked)
-        | void_select.to(locked)
-        | approval.to(locked)
+        _.PIN_ENTRY.to(_.LOCKED)
+        | _.READY.to(_.LOCKED)
+        | _.ADMIN.to(_.LOCKED)
+        | _.CONFIRM_PERSON.to(_.LOCKED)
+        | _.NIK_ENTRY.to(_.LOCKED)
+        | _.FACE.to(_.LOCKED)
+        | _.FINGERS.to(_.LOCKED)
+        | _.FINGER_EXCEPTION.to(_.LOCKED)
+        | _.SIGNATURE.to(_.LOCKED)
+        | _.REVIEW.to(_.LOCKED)
+        | _.DONE.to(_.LOCKED)
+        | _.LOAD_CARDS.to(_.LOCKED)
+        | _.VOID_SELECT.to(_.LOCKED)
+        | _.APPROVAL.to(_.LOCKED)
     )
+    #: A critical battery switches off at once from these; elsewhere (boot, self-test,
+    #: sealing, printing) the switch-off waits until the state's work is done.
     power_lost = (
-        locked.to(safe_shutdown)
-        | pin_entry.to(safe_shutdown)
-        | ready.to(safe_shutdown)
-        | admin.to(safe_shutdown)
-        | confirm_person.to(safe_shutdown)
-        | nik_entry.to(safe_shutdown)
-        | face.to(safe_shutdown)
-        | fingers.to(safe_shutdown)
-        | finger_exception.to(safe_shutdown)
-        | signature.to(safe_shutdown)
-        | review.to(safe_shutdown)
-        | done.to(safe_shutdown)
-        | resume_offer.to(safe_shutdown)
-        | print_question.to(safe_shutdown)
-        | load_cards.to(safe_shutdown)
-        | void_select.to(safe_shutdown)
-        | approval.to(safe_shutdown)
+        _.LOCKED.to(_.SAFE_SHUTDOWN)
+        | _.PIN_ENTRY.to(_.SAFE_SHUTDOWN)
+        | _.READY.to(_.SAFE_SHUTDOWN)
+        | _.ADMIN.to(_.SAFE_SHUTDOWN)
+        | _.CONFIRM_PERSON.to(_.SAFE_SHUTDOWN)
+        | _.NIK_ENTRY.to(_.SAFE_SHUTDOWN)
+        | _.FACE.to(_.SAFE_SHUTDOWN)
+        | _.FINGERS.to(_.SAFE_SHUTDOWN)
+        | _.FINGER_EXCEPTION.to(_.SAFE_SHUTDOWN)
+        | _.SIGNATURE.to(_.SAFE_SHUTDOWN)
+        | _.REVIEW.to(_.SAFE_SHUTDOWN)
+        | _.DONE.to(_.SAFE_SHUTDOWN)
+        | _.RESUME_OFFER.to(_.SAFE_SHUTDOWN)
+        | _.PRINT_QUESTION.to(_.SAFE_SHUTDOWN)
+        | _.LOAD_CARDS.to(_.SAFE_SHUTDOWN)
+        | _.VOID_SELECT.to(_.SAFE_SHUTDOWN)
+        | _.APPROVAL.to(_.SAFE_SHUTDOWN)
     )
+
+
+def declared_transitions() -> frozenset[tuple[CaptureState, CaptureEvent, CaptureState]]:
+    """(source, event, target) of every transition the machine declares."""
+    return frozenset(
+        (state.value, CaptureEvent(event.id), transition.target.value)
+        for state in CaptureMachine.states
+        for transition in state.transitions
+        for event in transition.events
+    )
+
+
+def sources(event: CaptureEvent) -> frozenset[CaptureState]:
+    """The states that accept ``event``."""
+    return frozenset(source for source, name, _ in declared_transitions() if name is event)
+
+
+#: States in which a person is being captured: BACK retries, held BACK cancels (confirmed).
+CAPTURE_STATES = sources(CaptureEvent.CANCEL)
+#: States the idle lock may interrupt: never while sealing or printing.
+LOCKABLE = sources(CaptureEvent.LOCK)
+#: States a critical battery switches off from at once; in any other state but the final
+#: one the kit finishes the state's work (a seal, a print) first.
+POWER_OFF_AT_ONCE = sources(CaptureEvent.POWER_LOST)

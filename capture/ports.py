@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from capture.events import Job
 from storage.model import Enrolment, Officer, Policy, PrintAttempt, Resident, SealedRecord
 
 
@@ -54,12 +55,22 @@ class AuditLog(Protocol):
 class RecordKeeper(Protocol):
     """The kit's store as the capture loop sees it."""
 
-    journal: Journal
-    ledger: CardLedger
-    audit: AuditLog
+    @property
+    def journal(self) -> Journal: ...
+
+    @property
+    def ledger(self) -> CardLedger: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     @property
     def kit_id(self) -> str: ...
+
+    @property
+    def region(self) -> str:
+        """The region code the kit was provisioned for ("3505"): a walk-in NIK starts so."""
+        ...
 
     @property
     def policy(self) -> Policy: ...
@@ -97,4 +108,4 @@ class RecordKeeper(Protocol):
 
 #: Hands slow device work to the loop: ``run_job(name, work)`` runs ``work()`` off the loop
 #: and later delivers ``JobDone(name, result or error)`` to the machine.
-RunJob = Callable[[str, Callable[[], Any]], None]
+RunJob = Callable[[Job, Callable[[], object]], None]

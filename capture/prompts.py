@@ -186,6 +186,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "BATERAI HABIS\nData aman\nMematikan...",
         "BATTERY EMPTY\nData is safe\nShutting down...",
     ),
+    "device.unnamed": ("device", "device"),
+    "device.camera": ("foto", "photo"),
+    "walk_in_name": ("(datang langsung)", "(walk-in)"),
     "device_error": ("{device}: {reason}\nOK=ulang", "{device}: {reason}\nOK=retry"),
     # -- quality checks (capture.face_quality.FaceProblem, capture.finger_quality) ------
     "quality.face.no_face": (

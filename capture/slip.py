@@ -105,7 +105,7 @@ def _qr(reference: str) -> tuple[segno.QRCode, int]:
         code = segno.make(reference, error=QR_ERROR, micro=False)
     except segno.DataOverflowError as exc:
         raise ValueError(problem) from exc
-    modules = code.symbol_size(scale=1, border=QR_BORDER)[0]
+    modules = int(code.symbol_size(scale=1, border=QR_BORDER)[0])
     scale = min(QR_MAX_SCALE, TEXT_WIDTH // modules)
     if scale < QR_MIN_SCALE:
         raise ValueError(problem)
@@ -166,7 +166,7 @@ def render_slip(
         for label, value in items
     ]
     code, scale = _qr(reference)
-    qr_side = code.symbol_size(scale=scale, border=QR_BORDER)[0]
+    qr_side = int(code.symbol_size(scale=scale, border=QR_BORDER)[0])
     after_qr = _wrapped(f"{text['reference']}: {printable(reference)}", LABEL_SIZE, centred=True)
     after_qr += _wrapped(text["keep"], LABEL_SIZE, centred=True)
 

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from capture.enrol_steps import walk_in_ref
-from capture.steps import ADMIN, WALK_IN
+from capture.machine import CaptureState
+from capture.menu_steps import AdminItem, ReadyChoice
 from firmware.kit import Kit
 from firmware.sim import Bystanders
 from hal.types import Button, FingerException, Press
 from hw_sim.fingers import FingerCondition
 from hw_sim.world import Person, World
-from storage.model import Resident
+from storage.model import Resident, walk_in_ref
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +189,9 @@ class OfficerBot:
             self.type_digits(officer.pin, start=[0] * len(officer.pin))
         self.settle()
         self.bystanders.offer_finger = not self.bystanders.pin_only
-        while self.ctl.state in ("print_question", "resume_offer"):
+        while self.ctl.state in (CaptureState.PRINT_QUESTION, CaptureState.RESUME_OFFER):
             self.press(Button.OK)  # yes, the card came out; yes, resume the person
-        if self.ctl.state not in ("ready", "confirm_person"):
+        if self.ctl.state not in (CaptureState.READY, CaptureState.CONFIRM_PERSON):
             raise DemoError(f"login ended in {self.ctl.state}: {self.ctl.screen}")
 
     def finish_resumed(self) -> Outcome:
@@ -202,7 +202,7 @@ class OfficerBot:
         if person is None:
             raise DemoError(f"the resumed person {draft.resident.nik} is not in this world")
         self.press(Button.OK)
-        self.until(lambda: self.ctl.state == "done", lambda: self.act(person))
+        self.until(lambda: self.ctl.state == CaptureState.DONE, lambda: self.act(person))
         return self.outcome(person)
 
     def type_digits(self, digits: str, *, start: list[int]) -> None:
@@ -212,45 +212,49 @@ class OfficerBot:
             self.press(Button.OK)
 
     def lock(self) -> None:
-        self.choose(lambda: self.ctl.step.focus, lambda f: f == ADMIN, what="the admin menu")
-        self.choose(lambda: self.ctl.step.menu.focus, lambda f: f == "lock", what="lock")
+        self.choose(
+            lambda: self.ctl.step.focus, lambda f: f is ReadyChoice.ADMIN, what="the admin menu"
+        )
+        self.choose(lambda: self.ctl.step.menu.focus, lambda f: f is AdminItem.LOCK, what="lock")
 
     def enrol(self, task: Task) -> Outcome:
         """One person from READY back to READY; returns what was sealed."""
         person = task.person
         if task.walk_in:
-            self.choose(lambda: self.ctl.step.focus, lambda f: f == WALK_IN, what="walk-in")
+            self.choose(
+                lambda: self.ctl.step.focus, lambda f: f is ReadyChoice.WALK_IN, what="walk-in"
+            )
             self.type_digits(person.nik, start=list(self.ctl.step.entry.digits))
         else:
             self.select_resident(person)
-        if self.ctl.state != "confirm_person":
+        if self.ctl.state != CaptureState.CONFIRM_PERSON:
             raise DemoError(f"{person.nik} was not accepted: {self.ctl.screen}")
         self.press(Button.OK)
-        self.until(lambda: self.ctl.state == "done", lambda: self.act(person))
+        self.until(lambda: self.ctl.state == CaptureState.DONE, lambda: self.act(person))
         return self.outcome(person)
 
     def act(self, person: Person) -> None:
         """One officer action for the screen the kit shows now."""
         state, step = self.ctl.state, self.ctl.step
-        if state == "face":
+        if state == CaptureState.FACE:
             self.press(Button.OK)  # take the photo, then accept it
-        elif state == "fingers":
+        elif state == CaptureState.FINGERS:
             position = step.position
             condition = person.condition(int(position))
             if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
                 self.press(Button.DOWN)  # the officer sees it: record the exception at once
             else:
                 self.press(Button.OK)  # retry a poor image; after N tries, choose the exception
-        elif state == "finger_exception":
+        elif state == CaptureState.FINGER_EXCEPTION:
             wanted = _EXCEPTION_FOR[person.condition(int(step.position))]
             self.choose(
                 lambda: self.ctl.step.menu.focus, lambda e: e is wanted, what=f"exception {wanted}"
             )
-        elif state in ("signature", "review", "printing"):
+        elif state in (CaptureState.SIGNATURE, CaptureState.REVIEW, CaptureState.PRINTING):
             self.press(Button.OK)  # accept the signature, save, or print a slip after a fault
-        elif state == "approval":
+        elif state == CaptureState.APPROVAL:
             self.settle()  # the supervisor puts a finger on the sensor
-            if self.ctl.state == "approval":
+            if self.ctl.state == CaptureState.APPROVAL:
                 raise DemoError(f"the supervisor's finger was not accepted: {self.ctl.screen}")
         else:
             raise DemoError(f"the bot does not know what to do in {state}: {self.ctl.screen}")
@@ -261,11 +265,11 @@ class OfficerBot:
         self.select_resident(person)
         self.press(Button.OK)  # the right person
         self.press(Button.OK)  # the photo
-        if self.ctl.state != "face" or self.ctl.step.portrait is None:
+        if self.ctl.state != CaptureState.FACE or self.ctl.step.portrait is None:
             raise DemoError(f"expected the photo on screen, got {self.ctl.screen}")
         self.press(Button.BACK, Press.HOLD)
         self.press(Button.OK)
-        if self.ctl.state != "ready":
+        if self.ctl.state != CaptureState.READY:
             raise DemoError(f"cancel ended in {self.ctl.state}")
         log.info("cancelled %s after the photo, as planned; enrolling again", person.nik)
 
@@ -274,7 +278,7 @@ class OfficerBot:
         assert sealed is not None and draft is not None
         taken = sum(1 for f in draft.fingers.values() if f.image_png)
         excepted = ", ".join(f"{p}:{f.exception}" for p, f in draft.fingers.items() if f.exception)
-        printed = self.ctl.steps["printing"].outcome
+        printed = self.ctl.print_outcome
         self.press(Button.OK)
         return Outcome(
             sealed.seq,
@@ -310,11 +314,11 @@ def run_session(
     bystanders.offer_finger = not bystanders.pin_only
     bot = OfficerBot(kit, world, bystanders, safe_point=safe_point)
     bot.settle()
-    if kit.controller.state == "self_test":
+    if kit.controller.state == CaptureState.SELF_TEST:
         bot.press(Button.OK)  # a fault was named on screen; the officer goes on
     bot.login(by_pin=False)
     outcomes = []
-    if kit.controller.state == "confirm_person":
+    if kit.controller.state == CaptureState.CONFIRM_PERSON:
         note("  resumed the enrolment the last session left unfinished:")
         outcomes.append(bot.finish_resumed())
         report(outcomes[-1])

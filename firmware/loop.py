@@ -53,7 +53,7 @@ class EventLoop:
         self._watchdog_seconds = watchdog_seconds
         self._events: queue.Queue[object] = queue.Queue()
         self._work: queue.Queue[tuple[int, Callable[[], Any]] | None] = queue.Queue()
-        self._jobs: dict[int, tuple[str, float]] = {}
+        self._jobs: dict[int, tuple[object, float]] = {}
         self._jobs_lock = threading.Lock()
         self._next_job = 0
         self._last_tick = time.monotonic()
@@ -71,7 +71,7 @@ class EventLoop:
             self._unhandled += 1
         self._events.put(event)
 
-    def run_job(self, name: str, work: Callable[[], Any]) -> None:
+    def run_job(self, name: object, work: Callable[[], Any]) -> None:
         """Run ``work`` off the loop; its outcome comes back as ``JobDone(name, ...)``."""
         with self._jobs_lock:
             job_id = self._next_job
@@ -113,7 +113,7 @@ class EventLoop:
             error = DeviceTimeout(
                 f"{name} did not finish within {self._watchdog_seconds:.0f} s: the device "
                 "hangs; restart the kit and run selftest",
-                device=name,
+                device=str(name),
             )
             self.post(JobDone(name, None, error))
 

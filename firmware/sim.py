@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from capture.controller import Controller
+from capture.machine import CaptureState
 from capture.prompts import Language
 from firmware.host import KitHost
 from firmware.kit import Kit
@@ -300,9 +301,9 @@ class Bystanders:
         if self.controller is None:
             return None
         state = self.controller.state
-        if state == "locked":
+        if state == CaptureState.LOCKED:
             return self.officer if self.offer_finger else None
-        if state == "approval":
+        if state == CaptureState.APPROVAL:
             return self.supervisor if self.offer_finger else None
         draft = self.controller.draft
         return self._world.person(draft.resident.nik) if draft is not None else None

@@ -44,6 +44,9 @@ class Closing:
     subclass defines) is safe to call twice, so closing early inside the block is fine.
     """
 
+    def close(self) -> None:
+        """Release the port, bus or pty; a subclass overrides this, and it is safe twice."""
+
     def __enter__(self) -> Self:
         return self
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hal.exc import ClockNotTrustworthy
-from hal.i2c import I2CDevice
+from hal.i2c import I2CDevice, SMBus
 from hal.types import ClockReading, DeviceInfo
 
 ADDRESS = 0x68
@@ -64,7 +64,7 @@ class DS3231(I2CDevice):
     The constructor reads the status register, so a missing clock fails at boot.
     """
 
-    def __init__(self, *, bus: int | object, address: int = ADDRESS, name: str = "clock") -> None:
+    def __init__(self, *, bus: int | SMBus, address: int = ADDRESS, name: str = "clock") -> None:
         super().__init__(bus=bus, address=address, name=name)
         self._start(self.probe)
 
@@ -86,7 +86,7 @@ class DS3231(I2CDevice):
         Raises ClockNotTrustworthy when the registers hold no valid date at all
         (as after a power loss with a flat coin cell), invalid BCD digits included.
         """
-        raw = self._call("read_i2c_block_data", REG_SECONDS, TIME_REGISTERS)
+        raw = self._read_block(REG_SECONDS, TIME_REGISTERS)
         seconds, minutes, hours, _weekday, day, month, year = raw
         century = 100 if month & MONTH_CENTURY else 0
         try:
@@ -118,8 +118,7 @@ class DS3231(I2CDevice):
         if not FIRST_YEAR <= utc.year <= LAST_YEAR:
             raise ValueError(f"the DS3231 holds years {FIRST_YEAR}..{LAST_YEAR}, not {utc.year}")
         century = MONTH_CENTURY if utc.year >= FIRST_YEAR + 100 else 0
-        self._call(
-            "write_i2c_block_data",
+        self._write_block(
             REG_SECONDS,
             [
                 _bcd(utc.second),
@@ -131,16 +130,16 @@ class DS3231(I2CDevice):
                 _bcd(utc.year % 100),
             ],
         )
-        control = self._call("read_byte_data", REG_CONTROL)
-        self._call("write_byte_data", REG_CONTROL, control & ~CONTROL_EOSC)
-        status = self._call("read_byte_data", REG_STATUS)
-        self._call("write_byte_data", REG_STATUS, status & ~STATUS_OSF)
+        control = self._read_byte(REG_CONTROL)
+        self._write_byte(REG_CONTROL, control & ~CONTROL_EOSC)
+        status = self._read_byte(REG_STATUS)
+        self._write_byte(REG_STATUS, status & ~STATUS_OSF)
 
     @property
     def temperature(self) -> float:
         """The chip's temperature in degrees Celsius, in quarter degrees."""
-        whole, fraction = self._call("read_i2c_block_data", REG_TEMPERATURE, 2)
+        whole, fraction = self._read_block(REG_TEMPERATURE, 2)
         return (whole - 256 if whole & 0x80 else whole) + (fraction >> 6) * 0.25
 
     def _oscillator_stopped(self) -> bool:
-        return bool(self._call("read_byte_data", REG_STATUS) & STATUS_OSF)
+        return bool(self._read_byte(REG_STATUS) & STATUS_OSF)

@@ -13,8 +13,8 @@ us poll, so no call here needs a deadline of its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 import smbus2
 
@@ -24,12 +24,35 @@ from hal.exc import DeviceAbsent
 T = TypeVar("T")
 
 
-def open_bus(bus: int | object) -> Any:
+class SMBus(Protocol):
+    """The ``smbus2.SMBus`` calls our drivers make; the simulator's register bus has them too."""
+
+    def read_byte_data(self, i2c_addr: int, register: int, force: bool | None = None) -> int: ...
+
+    def write_byte_data(
+        self, i2c_addr: int, register: int, value: int, force: bool | None = None
+    ) -> None: ...
+
+    def read_word_data(self, i2c_addr: int, register: int, force: bool | None = None) -> int: ...
+
+    def read_i2c_block_data(
+        self, i2c_addr: int, register: int, length: int, force: bool | None = None
+    ) -> list[int]: ...
+
+    def write_i2c_block_data(
+        self, i2c_addr: int, register: int, data: Sequence[int], force: bool | None = None
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_bus(bus: int | SMBus) -> SMBus:
     """An ``smbus2.SMBus`` for a bus number, or ``bus`` itself if it is already a bus."""
     if not isinstance(bus, int):
         return bus
     try:
-        return smbus2.SMBus(bus)
+        opened: SMBus = smbus2.SMBus(bus)
+        return opened
     except OSError as error:
         raise DeviceAbsent(
             f"cannot open I2C bus {bus} (/dev/i2c-{bus}): {error.strerror or error}: "
@@ -38,10 +61,10 @@ def open_bus(bus: int | object) -> Any:
         ) from error
 
 
-def i2c_call(device_name: str, address: int, fn: Callable[..., T], *args: Any) -> T:
-    """Call ``fn(*args)``; a bus error means the chip did not answer: DeviceAbsent."""
+def i2c_call(device_name: str, address: int, transfer: Callable[[], T]) -> T:
+    """Run ``transfer``; a bus error means the chip did not answer: DeviceAbsent."""
     try:
-        return fn(*args)
+        return transfer()
     except OSError as error:
         raise DeviceAbsent(
             f"no answer from {device_name} at 0x{address:02X} on I2C "
@@ -53,12 +76,13 @@ def i2c_call(device_name: str, address: int, fn: Callable[..., T], *args: Any) -
 class I2CDevice(Closing):
     """Base of one chip's driver: holds the bus and address, closes what it opened.
 
-    Subclasses talk to the chip only through :meth:`_call` and, once their own
+    Subclasses talk to the chip only through the ``_read_*``/``_write_*`` transfers and,
+    once their own
     attributes are set, check the chip with :meth:`_start` so a missing part fails
     the constructor (releasing the bus) instead of the first prompt.
     """
 
-    def __init__(self, *, bus: int | object, address: int, name: str) -> None:
+    def __init__(self, *, bus: int | SMBus, address: int, name: str) -> None:
         self.name = name
         self.address = address
         self._owns_bus = isinstance(bus, int)
@@ -72,14 +96,32 @@ class I2CDevice(Closing):
             self.close()
             raise
 
-    def _call(self, operation: str, *args: Any) -> Any:
-        """Run an SMBus ``operation`` (e.g. ``"read_word_data"``) on our address."""
+    def _transfer(self, transfer: Callable[[SMBus, int], T]) -> T:
+        """Run ``transfer(bus, address)`` for our chip, its bus errors made typed."""
         if self._closed:
             raise DeviceAbsent(
                 f"{self.name} driver at 0x{self.address:02X} was closed: open it again",
                 device=self.name,
             )
-        return i2c_call(self.name, self.address, getattr(self._bus, operation), self.address, *args)
+        bus, address = self._bus, self.address
+        return i2c_call(self.name, address, lambda: transfer(bus, address))
+
+    def _read_byte(self, register: int) -> int:
+        return self._transfer(lambda bus, address: bus.read_byte_data(address, register))
+
+    def _write_byte(self, register: int, value: int) -> None:
+        self._transfer(lambda bus, address: bus.write_byte_data(address, register, value))
+
+    def _read_word(self, register: int) -> int:
+        return self._transfer(lambda bus, address: bus.read_word_data(address, register))
+
+    def _read_block(self, register: int, length: int) -> list[int]:
+        return self._transfer(
+            lambda bus, address: bus.read_i2c_block_data(address, register, length)
+        )
+
+    def _write_block(self, register: int, data: Sequence[int]) -> None:
+        self._transfer(lambda bus, address: bus.write_i2c_block_data(address, register, data))
 
     def close(self) -> None:
         """Release the bus if we opened it; safe to call twice."""

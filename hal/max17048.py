@@ -8,7 +8,7 @@ first, so every word read here is swapped.  The chip learns the cell by itself
 from __future__ import annotations
 
 from hal.exc import ProtocolError
-from hal.i2c import I2CDevice
+from hal.i2c import I2CDevice, SMBus
 from hal.types import BatteryReading, DeviceInfo
 
 ADDRESS = 0x36
@@ -39,7 +39,7 @@ class MAX17048(I2CDevice):
     at its address) fails at boot.
     """
 
-    def __init__(self, *, bus: int | object, address: int = ADDRESS, name: str = "battery") -> None:
+    def __init__(self, *, bus: int | SMBus, address: int = ADDRESS, name: str = "battery") -> None:
         super().__init__(bus=bus, address=address, name=name)
         self._start(self.probe)
 
@@ -81,5 +81,5 @@ class MAX17048(I2CDevice):
         )
 
     def _register(self, register: int) -> int:
-        word = self._call("read_word_data", register)
+        word = self._read_word(register)
         return ((word & 0xFF) << 8) | (word >> 8)

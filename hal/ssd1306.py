@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from hal import font
-from hal.i2c import I2CDevice
+from hal.i2c import I2CDevice, SMBus
 from hal.types import DeviceInfo
 
 ADDRESS = 0x3C
@@ -81,7 +81,7 @@ class SSD1306(I2CDevice):
     lines = font.LINES
     columns = font.COLUMNS
 
-    def __init__(self, *, bus: int | object, address: int = ADDRESS, name: str = "display") -> None:
+    def __init__(self, *, bus: int | SMBus, address: int = ADDRESS, name: str = "display") -> None:
         super().__init__(bus=bus, address=address, name=name)
         self._start(lambda: self._command(*INIT_SEQUENCE))
 
@@ -104,7 +104,7 @@ class SSD1306(I2CDevice):
         self._command(SET_COLUMN_ADDRESS, 0, WIDTH - 1)
         self._command(SET_PAGE_ADDRESS, 0, PAGES - 1)
         for start in range(0, len(frame), CHUNK):
-            self._call("write_i2c_block_data", CONTROL_DATA, list(frame[start : start + CHUNK]))
+            self._write_block(CONTROL_DATA, list(frame[start : start + CHUNK]))
 
     def contrast(self, value: int) -> None:
         """Set brightness 0..255: low saves battery indoors, high reads outdoors."""
@@ -113,12 +113,13 @@ class SSD1306(I2CDevice):
         self._command(SET_CONTRAST, value)
 
     def _command(self, *codes: int) -> None:
-        self._call("write_i2c_block_data", CONTROL_COMMAND, list(codes))
+        self._write_block(CONTROL_COMMAND, list(codes))
 
 
 def _pack_pages(img: Image.Image) -> bytes:
     """Display RAM for ``img``: page by page, column by column, bit 0 the top row."""
     pixels = img.load()
+    assert pixels is not None  # load() returns None only for images that are not loaded
     frame = bytearray(WIDTH * PAGES)
     for page in range(PAGES):
         for x in range(WIDTH):

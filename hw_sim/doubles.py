@@ -20,7 +20,7 @@ from datetime import datetime
 
 from PIL import Image, ImageDraw
 
-from hal.contracts import Devices
+from hal.contracts import ButtonHandler, Devices
 from hal.exc import (
     CardJam,
     CoverOpen,
@@ -44,6 +44,7 @@ from hal.types import (
     Indicator,
     LibraryMatch,
     PenPoint,
+    Press,
     PrinterState,
     PrinterStatus,
     Signature,
@@ -252,12 +253,12 @@ class SimPanel(SimDevice):
         super().__init__(name)
         self.indicator = Indicator.OFF
         self.tones: list[Tone] = []
-        self.handler = None
+        self.handler: ButtonHandler | None = None
 
-    def on_button(self, handler) -> None:
+    def on_button(self, handler: ButtonHandler | None) -> None:
         self.handler = handler
 
-    def press(self, button: Button, press) -> None:
+    def press(self, button: Button, press: Press) -> None:
         if self.handler is not None:
             self.handler(button, press)
 

@@ -188,6 +188,7 @@ class ReceiptPrinterEmulator(PtyDevice):
         if len(buf) < 3:
             return 0
         mode = buf[2]
+        args: tuple[int, ...]
         if mode in _CUT_PLAIN:
             used, args = 3, (mode,)
         elif mode in _CUT_WITH_FEED:

@@ -24,14 +24,17 @@ from gpiozero.pins.mock import MockFactory
 from hal.contracts import Closing
 from hal.types import FingerPosition
 from hw_sim.card_printer_emulator import CardPrinterEmulator
+from hw_sim.ds3231_emulator import DS3231Model
 from hw_sim.faults import FaultSwitch
 from hw_sim.fingerprint_emulator import FingerprintEmulator
 from hw_sim.fingers import FingerCondition
 from hw_sim.gpio import MockPanelDriver
-from hw_sim.i2c_emulators import DS3231Model, MAX17048Model, RegisterBus, SSD1306Model
+from hw_sim.max17048_emulator import MAX17048Model
 from hw_sim.portraits import SimCamera
 from hw_sim.receipt_printer_emulator import ReceiptPrinterEmulator
+from hw_sim.register_bus import RegisterBus
 from hw_sim.signature_pad_emulator import SignaturePadEmulator
+from hw_sim.ssd1306_emulator import SSD1306Model
 from hw_sim.world import Person, World
 
 #: A signature as pen positions: strokes of (x, y) points in pad coordinates.

@@ -58,15 +58,15 @@ class LinkError(Exception):
     """Base of every error on the provisioning port: framing, link and protocol."""
 
 
-class FrameError(LinkError, ValueError):
+class FramingError(LinkError, ValueError):
     """Bytes that are not a valid frame, or a payload that cannot be framed."""
 
 
-class FrameTooLarge(FrameError):
+class FrameTooLarge(FramingError):
     """A payload over MAX_FRAME: refused before it is sent."""
 
 
-class ForeignPeer(FrameError):
+class ForeignPeer(FramingError):
     """The peer sends bytes, but never a Jemput frame: the wrong port or the wrong device."""
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from provisioning.framing import MAX_FRAME, FramedPort, LinkError
+from storage import profile as profile_codec
 from storage.codec import Tampered, dumps, loads
 from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
 from storage.errors import KeyFileError
@@ -70,7 +71,7 @@ FAILED = "failed"
 BUSY = "busy"
 
 
-class ProtocolError(LinkError, ValueError):
+class MessageError(LinkError, ValueError):
     """A message that decodes but is not what the protocol allows, or fails its signature."""
 
 
@@ -119,9 +120,9 @@ def _decode(payload: bytes, what: str) -> Mapping[str, Any]:
     try:
         message = loads(payload, max_bytes=MAX_FRAME)
     except Tampered as exc:
-        raise ProtocolError(f"{what} is not strict CBOR: {exc}") from exc
+        raise MessageError(f"{what} is not strict CBOR: {exc}") from exc
     if not isinstance(message, Mapping) or message.get("v") != PROTOCOL_VERSION:
-        raise ProtocolError(f"{what} is not a version {PROTOCOL_VERSION} message map")
+        raise MessageError(f"{what} is not a version {PROTOCOL_VERSION} message map")
     return message
 
 
@@ -153,9 +154,9 @@ def parse_request(payload: bytes) -> Request:
     message = _decode(payload, "request")
     op, signed = message.get("op"), message.get("signed")
     if op not in OPS:
-        raise ProtocolError(f"unknown op {op!r}; this kit knows {', '.join(OPS)}")
+        raise MessageError(f"unknown op {op!r}; this kit knows {', '.join(OPS)}")
     if signed is not None and not isinstance(signed, bytes):
-        raise ProtocolError("request field 'signed' is not a byte string")
+        raise MessageError("request field 'signed' is not a byte string")
     return Request(op, signed)
 
 
@@ -232,9 +233,9 @@ def parse_hello(payload: bytes) -> Hello:
     try:
         hello = Hello(**message["hello"])
     except (KeyError, TypeError) as exc:
-        raise ProtocolError(f"hello answer is malformed: {exc}") from exc
+        raise MessageError(f"hello answer is malformed: {exc}") from exc
     if not isinstance(hello.nonce, bytes) or len(hello.nonce) != NONCE_BYTES:
-        raise ProtocolError("hello answer carries no valid nonce")
+        raise MessageError("hello answer carries no valid nonce")
     return hello
 
 
@@ -256,7 +257,7 @@ def _verified_body(signed: Any, *, op: str, kit_public: bytes) -> Mapping[str, A
         verify_sign1(msg, kit_public_key(kit_public))
         body = loads(msg.payload)
     except (Tampered, BadSignature, KeyFileError, TypeError) as exc:
-        raise ProtocolError(
+        raise MessageError(
             f"{op} answer is not signed by the kit's certified key: another device on the "
             f"port, or altered on the way ({exc})"
         ) from exc
@@ -267,7 +268,7 @@ def _verified_body(signed: Any, *, op: str, kit_public: bytes) -> Mapping[str, A
         or not isinstance(body.get("next"), bytes)
         or not isinstance(body.get("result"), Mapping)
     ):
-        raise ProtocolError(f"{op} answer does not answer this request (op or nonce differ)")
+        raise MessageError(f"{op} answer does not answer this request (op or nonce differ)")
     return body
 
 
@@ -278,7 +279,7 @@ def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) ->
     signed = message.get("signed")
     body = _verified_body(signed, op=op, kit_public=kit_public)
     if body.get("nonce") != nonce:
-        raise ProtocolError(f"{op} answer does not answer this request (op or nonce differ)")
+        raise MessageError(f"{op} answer does not answer this request (op or nonce differ)")
     return Answer(dict(body["result"]), body["next"], signed)
 
 
@@ -298,7 +299,7 @@ def make_receipt(
 
 
 def verify_receipt(data: bytes, authority: AuthorityPublic, *, kit_id: str) -> Receipt:
-    """A receipt signed by ``authority`` for ``kit_id``; ProtocolError otherwise."""
+    """A receipt signed by ``authority`` for ``kit_id``; MessageError otherwise."""
     try:
         msg = parse_sign1(data)
         if msg.protected.get(HDR_KID) != authority.kid:
@@ -307,45 +308,18 @@ def verify_receipt(data: bytes, authority: AuthorityPublic, *, kit_id: str) -> R
         body = loads(msg.payload)
         receipt = Receipt(body["kit"], body["seq"], body["head"], moment(body["at"]))
     except (Tampered, BadSignature, KeyError, TypeError) as exc:
-        raise ProtocolError(
-            f"receipt is not signed by authority {authority.name!r}: {exc}"
-        ) from exc
+        raise MessageError(f"receipt is not signed by authority {authority.name!r}: {exc}") from exc
     if msg.protected.get(HDR_CONTENT_TYPE) != RECEIPT_TYPE or receipt.kit_id != kit_id:
-        raise ProtocolError(f"receipt is for kit {receipt.kit_id!r}, not {kit_id!r}")
+        raise MessageError(f"receipt is for kit {receipt.kit_id!r}, not {kit_id!r}")
     return receipt
 
 
-# -- what flash carries ----------------------------------------------------------------------
+# -- what flash carries: officers and policy in the kit profile's own codec ------------------
 
-
-def officer_to_map(officer: Officer) -> dict[str, Any]:
-    return {
-        "id": officer.officer_id,
-        "name": officer.name,
-        "role": officer.role.value,
-        "salt": officer.pin_salt,
-        "hash": officer.pin_hash,
-        "pages": list(officer.finger_pages),
-    }
-
-
-def officer_from_map(data: Mapping[str, Any]) -> Officer:
-    return Officer(
-        data["id"],
-        data["name"],
-        Role(data["role"]),
-        data["salt"],
-        data["hash"],
-        tuple(data["pages"]),
-    )
-
-
-def policy_to_map(policy: Policy) -> dict[str, Any]:
-    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers)}
-
-
-def policy_from_map(data: Mapping[str, Any]) -> Policy:
-    return Policy(**{**data, "fingers": tuple(data["fingers"])})
+officer_to_map = profile_codec.officer_to_map
+officer_from_map = profile_codec.officer_from_map
+policy_to_map = profile_codec.policy_to_map
+policy_from_map = profile_codec.policy_from_map
 
 
 def setup_to_map(setup: KitSetup) -> dict[str, Any]:
@@ -411,11 +385,11 @@ class KitClient:
         self.kit_public = kit_public
 
     def call(self, op: str, args: Mapping[str, Any] | None = None) -> Answer:
-        """A signed request and its verified answer; Refused or ProtocolError otherwise."""
+        """A signed request and its verified answer; Refused or MessageError otherwise."""
         nonce, payload = self._exchange(op, args or {})
         if self.kit_public is None:
             _check_refusal(_decode(payload, f"{op} answer"))
-            raise ProtocolError(f"no certified kit key to check the {op} answer with")
+            raise MessageError(f"no certified kit key to check the {op} answer with")
         answer = parse_answer(payload, op=op, nonce=nonce, kit_public=self.kit_public)
         self._nonce = answer.next_nonce
         return answer
@@ -428,9 +402,9 @@ class KitClient:
         try:
             public = loads(parse_sign1(message["signed"]).payload)["result"]["public"]
         except (Tampered, KeyError, TypeError) as exc:
-            raise ProtocolError(f"keygen answer is malformed: {exc}") from exc
+            raise MessageError(f"keygen answer is malformed: {exc}") from exc
         if not isinstance(public, bytes) or len(public) != 32:
-            raise ProtocolError("keygen answer carries no Ed25519 public key")
+            raise MessageError("keygen answer carries no Ed25519 public key")
         answer = parse_answer(payload, op=KEYGEN, nonce=nonce, kit_public=public)
         self._nonce = answer.next_nonce
         self.kit_public = public

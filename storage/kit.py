@@ -181,6 +181,11 @@ class KitStore:
         return self.profile.kit_id
 
     @property
+    def region(self) -> str:
+        """The region code (province and regency, "3505") the kit was provisioned for."""
+        return self.profile.region
+
+    @property
     def policy(self) -> Policy:
         return self.profile.policy
 

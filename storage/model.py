@@ -2,18 +2,43 @@
 
 These types are the vocabulary shared by `capture/` (which fills them in), the record
 codec (which seals them) and `provisioning/` (which loads officers, worklist and policy).
-They hold no device types: `storage` imports nothing else of Jemput.
+They hold no device types: `storage` imports nothing else of Jemput but the shared
+vocabulary (finger positions, :mod:`vocabulary.fingers`).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
+from vocabulary.fingers import TEN_FINGERS, FingerPosition
+
 #: ISO/IEC 19794-4 finger positions 1..10, in e-KTP recording order.
-ALL_FINGERS: tuple[int, ...] = tuple(range(1, 11))
+ALL_FINGERS: tuple[FingerPosition, ...] = TEN_FINGERS
+
+
+#: The birth date of the placeholder resident a void of an unlisted person names.
+VOID_PLACEHOLDER_BIRTH = date(1900, 1, 1)
+#: What a walk-in's record carries in place of a worklist reference, before the NIK.
+WALK_IN_PREFIX = "walk-in:"
+#: The scheme of the reference a receipt slip's QR code carries.
+SLIP_SCHEME = "JEMPUT"
+
+
+def walk_in_ref(nik: str) -> str:
+    """The reference a walk-in's record carries in place of a worklist line.
+
+    It lets the kit refuse a second recording of the same walk-in, and the collector count
+    walk-ins, without opening any body.
+    """
+    return f"{WALK_IN_PREFIX}{nik}"
+
+
+def slip_reference(kit_id: str, seq: int) -> str:
+    """What a receipt slip's QR code says: the kit and the record, for the office to find it."""
+    return f"{SLIP_SCHEME}:{kit_id}:{seq}"
 
 
 class Sex(enum.Enum):
@@ -90,7 +115,7 @@ class Policy:
     """How this kit records, as the authority provisioned it."""
 
     print_on_site: bool = False
-    fingers: tuple[int, ...] = ALL_FINGERS
+    fingers: tuple[FingerPosition, ...] = ALL_FINGERS
     finger_retries: int = 3
     min_finger_quality: int = 40
     recording_age: int = 17
@@ -109,7 +134,7 @@ class FingerRecord:
     supervisor when the exception needed one.
     """
 
-    position: int
+    position: FingerPosition
     image_png: bytes | None = None
     template: bytes | None = None
     quality: int | None = None
@@ -117,6 +142,12 @@ class FingerRecord:
     approved_by: str | None = None
 
     def __post_init__(self) -> None:
+        try:  # a journal or a record gives a plain int: it must be a position
+            object.__setattr__(self, "position", FingerPosition(self.position))
+        except ValueError:
+            raise ValueError(
+                f"finger position {self.position!r} is not an ISO/IEC 19794-4 code (0-10)"
+            ) from None
         if (self.image_png is None) == (self.exception is None):
             raise ValueError(
                 f"finger {self.position}: give either an image or an exception, not both or neither"
@@ -152,8 +183,39 @@ class Enrolment:
         return tuple(found)
 
     @property
-    def excepted_fingers(self) -> tuple[int, ...]:
+    def excepted_fingers(self) -> tuple[FingerPosition, ...]:
         return tuple(f.position for f in self.fingers if f.exception is not None)
+
+    @classmethod
+    def void(
+        cls,
+        *,
+        voids: int,
+        resident: Resident | None,
+        officer_id: str,
+        approved_by: str,
+        at: datetime,
+        reason: str = "sealed in error",
+    ) -> Enrolment:
+        """A void record: it names the record it voids and carries no biometrics.
+
+        It names the resident too (``None`` when the voided record's person is not on the
+        worklist: a placeholder stands in), but not their worklist line: the line counts
+        as recorded while any unvoided record carries it, and the void must free it again.
+        """
+        named = (
+            replace(resident, worklist_ref=None)
+            if resident is not None
+            else Resident("", "", Sex.MALE, "", VOID_PLACEHOLDER_BIRTH)
+        )
+        return cls(
+            resident=named,
+            officer_id=officer_id,
+            started_at=at,
+            voids=voids,
+            void_reason=reason,
+            approvals=(approved_by,),
+        )
 
 
 @dataclass(frozen=True)

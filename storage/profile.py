@@ -7,6 +7,7 @@ damaged database never costs the kit its provisioning.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from storage import codec
 from storage.errors import StateError
 from storage.files import write_atomic
 from storage.model import Officer, Policy, Resident, Role, Sex
+from vocabulary.fingers import FingerPosition
 
 
 @dataclass(frozen=True)
@@ -43,32 +45,44 @@ def resident_from_map(data: dict[str, Any]) -> Resident:
     return Resident(**fields)
 
 
-def _officer_to_map(officer: Officer) -> dict[str, Any]:
-    data = dataclasses.asdict(officer)
-    data["role"] = officer.role.value
-    data["finger_pages"] = list(officer.finger_pages)
-    return data
+def officer_to_map(officer: Officer) -> dict[str, Any]:
+    """An officer as the profile keeps it and ``flash`` carries it (one codec for both)."""
+    return {
+        "id": officer.officer_id,
+        "name": officer.name,
+        "role": officer.role.value,
+        "salt": officer.pin_salt,
+        "hash": officer.pin_hash,
+        "pages": list(officer.finger_pages),
+    }
 
 
-def _officer_from_map(data: dict[str, Any]) -> Officer:
-    fields = dict(data)
-    fields["role"] = Role(fields["role"])
-    fields["finger_pages"] = tuple(fields["finger_pages"])
-    return Officer(**fields)
+def officer_from_map(data: Mapping[str, Any]) -> Officer:
+    return Officer(
+        data["id"],
+        data["name"],
+        Role(data["role"]),
+        data["salt"],
+        data["hash"],
+        tuple(data["pages"]),
+    )
 
 
-def _policy_to_map(policy: Policy) -> dict[str, Any]:
-    data = dataclasses.asdict(policy)
-    data["fingers"] = list(policy.fingers)
-    return data
+def policy_to_map(policy: Policy) -> dict[str, Any]:
+    """The policy as the profile keeps it and ``flash`` carries it."""
+    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers)}
+
+
+def policy_from_map(data: Mapping[str, Any]) -> Policy:
+    return Policy(**{**data, "fingers": tuple(FingerPosition(f) for f in data["fingers"])})
 
 
 def save_profile(path: Path, profile: Profile) -> None:
     data = {
         "kit_id": profile.kit_id,
         "region": profile.region,
-        "policy": _policy_to_map(profile.policy),
-        "officers": [_officer_to_map(o) for o in profile.officers],
+        "policy": policy_to_map(profile.policy),
+        "officers": [officer_to_map(o) for o in profile.officers],
         "worklist": [resident_to_map(r) for r in profile.worklist],
         "authority": profile.authority,
         "demo": profile.demo,
@@ -79,13 +93,11 @@ def save_profile(path: Path, profile: Profile) -> None:
 def load_profile(path: Path) -> Profile:
     try:
         data = codec.loads(path.read_bytes(), max_bytes=64 * 1024 * 1024)
-        policy = dict(data["policy"])
-        policy["fingers"] = tuple(policy["fingers"])
         return Profile(
             kit_id=data["kit_id"],
             region=data["region"],
-            policy=Policy(**policy),
-            officers=tuple(_officer_from_map(o) for o in data["officers"]),
+            policy=policy_from_map(data["policy"]),
+            officers=tuple(officer_from_map(o) for o in data["officers"]),
             worklist=tuple(resident_from_map(r) for r in data["worklist"]),
             authority=data["authority"],
             demo=data["demo"],

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("firmware", "capture", "storage", "hal", "hw_sim", "provisioning")
+PACKAGES = ("firmware", "capture", "storage", "hal", "hw_sim", "provisioning", "vocabulary")
 
 #: Which of our packages (or single modules) each package may import.
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -33,7 +33,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "hw_sim": ("hw_sim", "hal.contracts", "hal.types", "hal.exc"),
     "hal": ("hal",),
     "storage": ("storage",),
+    # the domain's shared words (finger positions): importable by all, importing nothing
+    "vocabulary": ("vocabulary",),
 }
+for _package in ALLOWED:
+    ALLOWED[_package] += ("vocabulary",)
 
 
 #: The simulator's modules of `firmware`: the only ones that may import `hw_sim`.
@@ -97,6 +101,8 @@ def test_rules_reject_a_driver_import_from_capture() -> None:
     assert _allowed("capture", "hal.contracts")
     assert not _allowed("hw_sim", "storage.model")
     assert not _allowed("storage", "hal.types")
+    assert _allowed("storage", "vocabulary.fingers") and _allowed("hal", "vocabulary.fingers")
+    assert not _allowed("vocabulary", "hal.types") and not _allowed("vocabulary", "storage")
     assert not _allowed("firmware", "provisioning.collector")
     assert not _allowed("firmware", "hw_sim.wired", "firmware/pi.py")
     assert _allowed("firmware", "hw_sim.wired", "firmware/sim_hardware.py")

@@ -1,19 +1,22 @@
 """A provisioned demo kit on the fast device doubles, driven button by button.
 
 The demo data folder is provisioned once per session and copied for every kit, since
-making the authority and the kit key is the slow part.  Every kit's state machine gets a
-listener that records the transitions it takes into :data:`OBSERVED`; the coverage test of
-``test_machine.py`` (run last) compares them with the transitions the machine declares.
+making the authority and the kit key is the slow part.  When :data:`TRANSITIONS_FILE_ENV`
+names a file, every kit's state machine gets a listener that appends each transition it
+takes to it: the coverage test (``test_transition_coverage.py``) runs ``test_machine.py``
+so, and compares what was taken with what the machine declares.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from statemachine import State
 
 from capture.controller import Controller
 from capture.events import Tick
@@ -40,21 +43,22 @@ SEED = 1
 #: the states that poll the sensor for ever (locked or approval with nobody at the glass).
 SETTLE_EVENTS = 150
 SETTLE_GUARD_SECONDS = 20.0
-#: (source, event, target) of every transition any kit of this session took.
-OBSERVED: set[tuple[str, str, str]] = set()
-COVERAGE_TEST = "test_every_transition_is_taken"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The transition coverage test reads what every other test drove: run it last."""
-    items.sort(key=lambda item: item.name == COVERAGE_TEST)
+#: The environment variable naming the file transitions are recorded to (one per line).
+TRANSITIONS_FILE_ENV = "JEMPUT_TRANSITIONS_FILE"
 
 
 class TransitionRecorder:
-    """A python-statemachine listener: notes each transition as it is taken."""
+    """A python-statemachine listener: appends each transition taken to ``path``.
 
-    def after_transition(self, event: str, source: object, target: object) -> None:
-        OBSERVED.add((source.id, str(event), target.id))
+    A line is ``source event target`` (the states' values): the coverage test reads them.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def after_transition(self, event: str, source: State, target: State) -> None:
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(f"{source.value} {event} {target.value}\n")
 
 
 class Rig:
@@ -74,7 +78,8 @@ class Rig:
         before_start(self.sim)
         self.store = KitStore(data_dir, now=world.clock.now)
         self.kit = Kit(self.sim.devices, self.store, now=world.clock.now)
-        self.kit.controller.machine.add_listener(TransitionRecorder())
+        if record_to := os.environ.get(TRANSITIONS_FILE_ENV):
+            self.kit.controller.machine.add_listener(TransitionRecorder(Path(record_to)))
         self.bystanders = Bystanders(world, self.kit.controller)
         self.bystanders.offer_finger = login
         world.follow(self.bystanders)
@@ -219,7 +224,7 @@ def rig(make_rig: Callable[..., Rig]) -> Rig:
     return made
 
 
-@pytest.fixture(scope="session")
-def observed_transitions() -> set[tuple[str, str, str]]:
-    """(source, event, target) of every transition the kits of this session took."""
-    return OBSERVED
+@pytest.fixture
+def transitions_env() -> str:
+    """The environment variable that makes every kit record its transitions to a file."""
+    return TRANSITIONS_FILE_ENV

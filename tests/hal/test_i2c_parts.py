@@ -23,13 +23,10 @@ from hal.i2c import i2c_call, open_bus
 from hal.max17048 import MAX17048
 from hal.ssd1306 import SSD1306
 from hal.types import ClockReading
-from hw_sim.i2c_emulators import (
-    DS3231Model,
-    MAX17048Model,
-    RegisterBus,
-    RegisterModel,
-    SSD1306Model,
-)
+from hw_sim.ds3231_emulator import DS3231Model
+from hw_sim.max17048_emulator import MAX17048Model
+from hw_sim.register_bus import RegisterBus, RegisterModel
+from hw_sim.ssd1306_emulator import SSD1306Model
 
 START = datetime(2024, 8, 17, 10, 45, 30, tzinfo=UTC)
 

@@ -88,5 +88,5 @@ def test_answers_are_signed_by_the_certified_kit_over_a_pty(
         status = client.call(p.STATUS).result
         assert status["kit_id"] == "K1" and status["sealed"] == 0
         client.trust(bytes(32 * [1]))  # a tool expecting another key rejects the answer
-        with pytest.raises(p.ProtocolError, match="not signed by the kit"):
+        with pytest.raises(p.MessageError, match="not signed by the kit"):
             client.call(p.STATUS)

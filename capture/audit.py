@@ -1,0 +1,31 @@
+"""The kinds of entry the capture loop writes to the kit's hash-chained audit log.
+
+An enum, so a misspelt kind fails when the module loads rather than turning into an entry
+no report counts.  The values are the strings the log has always held.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class AuditKind(enum.StrEnum):
+    SELF_TEST = "self-test"
+    LOGIN = "login"
+    PIN_WRONG = "pin-wrong"
+    LOCK = "lock"
+    IDLE_LOCK = "idle-lock"
+    PRINT_ANSWERED = "print-answered"
+    RESUME = "resume"
+    DISCARD_JOURNAL = "discard-journal"
+    JOURNAL_ALREADY_SEALED = "journal-already-sealed"
+    CANCEL = "cancel"
+    CARDS_LOADED = "cards-loaded"
+    FINGER_EXCEPTION = "finger-exception"
+    NO_SIGNATURE = "no-signature"
+    APPROVAL = enum.auto()  # "approval", as StrEnum spells the lower-case name
+    SEAL_FAILED = "seal-failed"
+    PRINT_BEGIN = "print-begin"
+    PRINTED = "printed"
+    SPOILED = "spoiled"
+    SAFE_SHUTDOWN = "safe-shutdown"

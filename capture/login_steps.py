@@ -1,0 +1,141 @@
+"""The steps before an enrolment: boot, self-test, login, a print a crash hid, a resume."""
+
+from __future__ import annotations
+
+from capture.audit import AuditKind
+from capture.base import Confirmation, FingerLogin, PinPicker, Step
+from capture.draft import Draft
+from capture.events import JobKind
+from capture.machine import CaptureEvent
+from hal.exc import DeviceError
+from hal.types import Button, Indicator, Press
+from storage.model import Officer
+
+
+class Boot(Step):
+    PROMPT = "boot"
+
+
+class SelfTest(Step):
+    """Ask every device what it is; a silent part is named on screen for the technician."""
+
+    PROMPT = "self_test"
+
+    def enter(self) -> None:
+        super().enter()
+        self.faults: list[str] = []
+        self.ctx.run(JobKind.SELF_TEST, self._probe_all)
+
+    def _probe_all(self) -> list[str]:
+        faults = []
+        for device in self.ctx.devices.all():
+            try:
+                device.probe()
+            except DeviceError as exc:
+                faults.append(f"{device.name}: {exc}")
+        return faults
+
+    def finished(self, result: object, error: BaseException | None) -> None:
+        found = [str(fault) for fault in result] if isinstance(result, list) else []
+        self.faults = found + ([str(error)] if error else [])
+        self.ctx.audit(AuditKind.SELF_TEST, faults=self.faults)
+        if not self.faults:
+            self.ctx.go(CaptureEvent.TESTED)
+            return
+        self.ctx.devices.panel.indicate(Indicator.FAULT)
+        self.say("self_test_fault", device=self.faults[0].split(":")[0])
+
+    def press(self, button: Button, press: Press) -> None:
+        if self.faults and button is Button.OK:
+            self.ctx.go(CaptureEvent.TESTED)
+
+
+class Locked(FingerLogin):
+    def enter(self) -> None:
+        super().enter()
+        self.ctx.officer = None
+        self.identify()
+
+    def accepted(self, officer: Officer, how: str) -> None:
+        self.ctx.login(officer, how)
+
+    def press(self, button: Button, press: Press) -> None:
+        if button is Button.OK:
+            self.ctx.go(CaptureEvent.USE_PIN)
+
+    def lines(self) -> list[str]:
+        return self.with_note(self.ctx.text("locked"))
+
+
+class PinEntry(Step):
+    def enter(self) -> None:
+        super().enter()
+        self.picker = PinPicker(self.ctx, list(self.ctx.store.officers.values()))
+
+    def press(self, button: Button, press: Press) -> None:
+        officer = self.picker.press(button)
+        if self.picker.left:
+            self.ctx.go(CaptureEvent.LEAVE_PIN)
+        elif officer is not None:
+            self.ctx.login(officer, "pin")
+
+    def lines(self) -> list[str]:
+        return self.picker.lines()
+
+
+class PrintQuestion(Step):
+    """A crash hid a print's outcome: ask, never print silently a second time."""
+
+    def lines(self) -> list[str]:
+        attempt = self.ctx.store.ledger.unresolved()[0]
+        return self.ctx.text("print_question", seq=attempt.seq, serial=attempt.serial)
+
+    def press(self, button: Button, press: Press) -> None:
+        attempt = self.ctx.store.ledger.unresolved()[0]
+        if button is Button.OK:
+            self.ctx.store.ledger.printed(attempt.serial)
+        elif button is Button.BACK:
+            self.ctx.store.ledger.spoiled(attempt.serial, "did not come out (crash during print)")
+        else:
+            return
+        self.ctx.audit(
+            AuditKind.PRINT_ANSWERED,
+            serial=attempt.serial,
+            seq=attempt.seq,
+            came_out=button is Button.OK,
+        )
+        self.ctx.go(CaptureEvent.ANSWERED)
+
+
+class ResumeOffer(Step):
+    """Login found an enrolment in the journal: resume it, or (held BACK, then OK) drop it."""
+
+    def enter(self) -> None:
+        super().enter()
+        assert self.ctx.resumable is not None  # the guard that led here
+        self.draft: Draft = self.ctx.resumable
+
+    def press(self, button: Button, press: Press) -> None:
+        if button is Button.OK:
+            self.ctx.draft = self.draft
+            self.ctx.audit(AuditKind.RESUME, nik=self.draft.resident.nik)
+            self.ctx.go(CaptureEvent.RESUME)
+        elif button is Button.BACK and press is Press.HOLD:
+            self.ctx.overlay(
+                Confirmation(self.ctx.text("confirm_discard"), yes=self._discard, no=lambda: None)
+            )
+
+    def _discard(self) -> None:
+        self.ctx.discard_draft(AuditKind.DISCARD_JOURNAL)
+        self.ctx.go(CaptureEvent.DISCARD)
+
+    def lines(self) -> list[str]:
+        return self.ctx.text("resume", name=self.draft.resident.name or self.draft.resident.nik)
+
+
+class SafeShutdown(Step):
+    PROMPT = "shutdown"
+
+    def enter(self) -> None:
+        super().enter()
+        self.ctx.devices.panel.indicate(Indicator.OFF)

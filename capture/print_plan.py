@@ -1,0 +1,96 @@
+"""What is printed after a seal, decided in one place: a card, a slip, or nothing.
+
+Three questions used to be answered in three places: whether the record asks for a card
+(policy and verified data), whether anything is printed after the seal, and why a person
+gets a slip instead of a card.  :func:`plan_print` answers all three from the same facts.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from capture.draft import Draft
+from hal.contracts import CardPrinter, ReceiptPrinter
+from hal.exc import DeviceError
+
+
+class PrintOutcome(enum.StrEnum):
+    """What came out of the printers for the record just sealed (the done screen says it)."""
+
+    NONE = "none"
+    SLIP = "slip"
+    CARD = "card"
+
+
+class SlipReason(enum.StrEnum):
+    """Why a person gets a slip instead of a card; printed on the slip for the office."""
+
+    RECORD_ONLY = "record only"
+    WALK_IN = "walk-in: data to verify"
+    NO_CARD_PRINTER = "no card printer"
+    NO_BLANK_CARDS = "no blank cards"
+    CARD_FAILED = "card print failed"
+
+
+@dataclass(frozen=True)
+class PrintPlan:
+    """The decision for one record.
+
+    ``card_on_record``: the record asks for a card (the collector counts it).
+    ``after_seal``: what the kit tries to print once the record is sealed.
+    ``slip_reason``: why a slip and not a card, when ``after_seal`` is a slip.
+    """
+
+    card_on_record: bool
+    after_seal: PrintOutcome
+    slip_reason: str | None = None
+
+
+def plan_print(
+    *,
+    print_on_site: bool,
+    draft: Draft | None,
+    voiding: bool,
+    card_printer: CardPrinter | None,
+    receipt_printer: ReceiptPrinter | None,
+    stock: int,
+    ask_printer: bool = False,
+) -> PrintPlan:
+    """The print plan for the record being sealed (``draft``, or a void when ``voiding``).
+
+    A walk-in's demographics come only from the NIK keyed at the kit, so their card is
+    printed at the office after verification, not on site.  The card printer's status is
+    a device call, asked only with ``ask_printer`` (when printing starts), not while the
+    review screen is drawn.
+    """
+    card_on_record = bool(print_on_site and draft is not None and not draft.walk_in) and not voiding
+    if voiding or (card_printer is None and receipt_printer is None):
+        return PrintPlan(card_on_record, PrintOutcome.NONE)
+    reason = _slip_reason(card_on_record, draft, card_printer, stock, ask_printer)
+    if reason is None:
+        return PrintPlan(card_on_record, PrintOutcome.CARD)
+    return PrintPlan(card_on_record, PrintOutcome.SLIP, reason)
+
+
+def _slip_reason(
+    card_on_record: bool,
+    draft: Draft | None,
+    printer: CardPrinter | None,
+    stock: int,
+    ask_printer: bool,
+) -> str | None:
+    if not card_on_record:
+        walk_in = draft is not None and draft.walk_in
+        return SlipReason.WALK_IN if walk_in else SlipReason.RECORD_ONLY
+    if printer is None:
+        return SlipReason.NO_CARD_PRINTER
+    if stock <= 0:
+        return SlipReason.NO_BLANK_CARDS
+    if not ask_printer:
+        return None
+    try:
+        status = printer.status()
+    except DeviceError as exc:
+        return f"printer: {exc}"
+    return None if status.ready else f"printer: {status.state.value}"
