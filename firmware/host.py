@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from capture.machine import CaptureState
 from capture.prompts import Language
 from firmware.kit import Kit
 from firmware.loop import TICK_SECONDS
@@ -57,8 +58,6 @@ PORT_SELFTEST_TIMEOUT = 5.0
 IDLE_SLICE_SECONDS = 0.1
 #: What a kit that was never flashed shows until a technician flashes it.
 UNPROVISIONED_LINES = ("BELUM DISIAPKAN", "Hubungi teknisi", "untuk flash kit")
-LOCKED = "locked"
-SAFE_SHUTDOWN = "safe_shutdown"
 
 
 class KitBusy(RuntimeError):
@@ -220,7 +219,7 @@ class KitHost:
     def _pause(self, stop: threading.Event) -> bool:
         """Whether the loop should hand back to :meth:`run`: stopping, a request, shut down."""
         kit = self.kit
-        shut_down = kit is not None and kit.controller.state == SAFE_SHUTDOWN
+        shut_down = kit is not None and kit.controller.state is CaptureState.SAFE_SHUTDOWN
         return stop.is_set() or shut_down or self._request_ready()
 
     def safe_point(self) -> None:
@@ -318,7 +317,7 @@ class KitHost:
     def _after_event(self) -> None:
         """After every event the loop handled (a tick at least every second): tell systemd."""
         kit = self.kit
-        if kit is not None and kit.controller.state == LOCKED:
+        if kit is not None and kit.controller.state is CaptureState.LOCKED:
             self.notifier.ready("locked: ready for an officer")
         self.notifier.alive()
 
@@ -339,7 +338,7 @@ class KitHost:
                     self.notifier.alive()
                     stop.wait(IDLE_SLICE_SECONDS)
                     continue
-                if kit.controller.state == SAFE_SHUTDOWN:
+                if kit.controller.state is CaptureState.SAFE_SHUTDOWN:
                     break
                 kit.loop.run(until=lambda: self._pause(stop))
         finally:

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from capture.machine import CaptureState
 from firmware.config import KitConfig
 from firmware.hardware import Opened, configured_devices
 from firmware.host import UNPROVISIONED_LINES, KitHost

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from capture.controller import Controller
+from capture.machine import CaptureState
 from hal.contracts import Battery, Closing
 from hal.coprocessor import (
     BatteryLevel,
@@ -45,10 +46,11 @@ HEARTBEAT_SECONDS = 5.0
 #: loop for the driver's whole deadline, and an officer must not feel a missing Pico.
 RETRY_SECONDS = 30.0
 #: The states in which a seal is under way: the Pico must not cut.
-SEALING_STATES = frozenset({"sealing"})
+SEALING_STATES = frozenset({CaptureState.SEALING})
 #: The states whose work finishes before a requested shutdown (as for a critical battery).
-FINISH_FIRST_STATES = frozenset({"sealing", "printing", "boot", "self_test"})
-SAFE_SHUTDOWN = "safe_shutdown"
+FINISH_FIRST_STATES = frozenset(
+    {CaptureState.SEALING, CaptureState.PRINTING, CaptureState.BOOT, CaptureState.SELF_TEST}
+)
 
 
 class PowerGuard:
@@ -106,7 +108,7 @@ class PowerGuard:
     def after_event(self) -> None:
         """Called by the kit after every event it handled (ticks included)."""
         ctl = self._controller
-        if ctl is None or ctl.state == SAFE_SHUTDOWN:
+        if ctl is None or ctl.state is CaptureState.SAFE_SHUTDOWN:
             return  # nothing to guard yet; or the loop is ending: halted() comes next
         now = self._clock()
         if now < self._next_beat:

@@ -57,8 +57,13 @@ def _bad_input(message: str) -> typer.Exit:
 
 
 def _report(
-    kind: str, path: Path, quality: FaceQuality | FingerQuality, as_json: bool, language: Language
+    kind: str,
+    path: Path,
+    quality: FaceQuality | FingerQuality,
+    as_json: bool,
+    language: Language,
 ) -> None:
+    """Print every measure of ``quality`` and exit 0 or 1; ``kind`` is the command's name."""
     problems = [
         (problem.value, prompt(problem.prompt_key, language)) for problem in quality.problems
     ]
@@ -82,9 +87,12 @@ def _report(
     raise typer.Exit(0 if quality.acceptable else 1)
 
 
-@quality_app.command("face")
+@quality_app.command()
 def face(
-    image: ImageArgument, as_json: JsonOption = False, language: LanguageOption = Language.ID
+    ctx: typer.Context,
+    image: ImageArgument,
+    as_json: JsonOption = False,
+    language: LanguageOption = Language.ID,
 ) -> None:
     """Measure a face photo: one face, head size and place, eyes, sharpness, light, background."""
     from capture.face_quality import assess_face
@@ -93,12 +101,15 @@ def face(
         quality = assess_face(_read_grey(image))
     except QualityError as exc:
         raise _bad_input(f"{image}: {exc}") from exc
-    _report("face", image, quality, as_json, language)
+    _report(ctx.info_name or "", image, quality, as_json, language)
 
 
-@quality_app.command("finger")
+@quality_app.command()
 def finger(
-    image: ImageArgument, as_json: JsonOption = False, language: LanguageOption = Language.ID
+    ctx: typer.Context,
+    image: ImageArgument,
+    as_json: JsonOption = False,
+    language: LanguageOption = Language.ID,
 ) -> None:
     """Measure a finger image (500 ppi): foreground, OCL, LCS, minutiae and the 0..100 score."""
     from capture.finger_quality import assess_finger
@@ -107,7 +118,7 @@ def finger(
         quality = assess_finger(_read_grey(image))
     except QualityError as exc:
         raise _bad_input(f"{image}: {exc}") from exc
-    _report("finger", image, quality, as_json, language)
+    _report(ctx.info_name or "", image, quality, as_json, language)
 
 
 def register(app: typer.Typer) -> None:

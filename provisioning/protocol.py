@@ -28,7 +28,6 @@ from storage.codec import Tampered, dumps, loads
 from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
 from storage.errors import KeyFileError
 from storage.keys import Authority, AuthorityPublic, KitSigner, kid_of, kit_public_key
-from storage.model import Officer, Policy, Role
 from storage.profile import resident_from_map, resident_to_map
 from storage.provision import KitSetup
 

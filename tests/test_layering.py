@@ -50,6 +50,8 @@ SIMULATOR_MODULES = frozenset(
         "firmware/terminal.py",
     }
 )
+#: Whole packages of `firmware` that are the simulator's (the browser kit).
+SIMULATOR_PACKAGES = ("firmware/web/",)
 #: What the Pi runs: importing these must load nothing of `hw_sim`.
 PI_PATH = ("firmware.cli", "firmware.pi", "firmware.host", "firmware.port", "firmware.hardware")
 
@@ -70,7 +72,7 @@ def _our_imports(path: Path) -> list[tuple[int, str]]:
 
 def _allowed(package: str, name: str, module: str = "") -> bool:
     if package == "firmware" and name.split(".")[0] == "hw_sim":
-        return module in SIMULATOR_MODULES
+        return module in SIMULATOR_MODULES or module.startswith(SIMULATOR_PACKAGES)
     for rule in ALLOWED[package]:
         if name == rule or name.startswith(rule + "."):
             return True

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capture.machine import CaptureState
 from capture.prompts import Language
 from firmware.sim import SimKit, open_sim_kit
 from firmware.web.app import Pages, Server, build_app, scaled_display
@@ -43,7 +44,7 @@ class Finished:
     def see(self, sim: SimKit) -> None:
         ctl = sim.kit.controller
         sealed, draft = ctl.sealed, ctl.draft
-        if str(ctl.state) != "done" or sealed is None or draft is None:
+        if ctl.state is not CaptureState.DONE or sealed is None or draft is None:
             return
         if sealed.seq != self._last_seq:
             self._last_seq = sealed.seq
