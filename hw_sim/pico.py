@@ -73,8 +73,12 @@ def board_constants() -> dict[str, int]:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             (target,) = node.targets
             (arg,) = node.value.args
-            if isinstance(target, ast.Name) and isinstance(arg, ast.Constant):
-                found[target.id] = int(arg.value)
+            if (
+                isinstance(target, ast.Name)
+                and isinstance(arg, ast.Constant)
+                and isinstance(arg.value, int)
+            ):
+                found[target.id] = arg.value
     return found
 
 

@@ -133,8 +133,8 @@ def collect(
 MAX_CHAIN = 10_000_000
 
 
-def _malformed(op: str, what: str) -> p.ProtocolError:
-    return p.ProtocolError(f"the kit's {op} answer is malformed ({what}): {_RETRY}")
+def _malformed(op: str, what: str) -> p.MessageError:
+    return p.MessageError(f"the kit's {op} answer is malformed ({what}): {_RETRY}")
 
 
 def head_of(result: Mapping[str, Any]) -> Head:

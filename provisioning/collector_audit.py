@@ -329,7 +329,7 @@ class _Audit:
             ledger = p.kept_answer(signed, op=p.LEDGER, kit_public=certificate.kit_public)
             head = ledger["head"]
             printed = {int(seq) for seq, _ in ledger["printed"]}
-        except (p.ProtocolError, KeyError, TypeError, ValueError) as exc:
+        except (p.MessageError, KeyError, TypeError, ValueError) as exc:
             self.fail(where, ColumnMismatch(f"column signed is no ledger the kit signed: {exc}"))
             return None
         if list(head) != [statement.head_seq, statement.head] or (
@@ -342,7 +342,7 @@ class _Audit:
                 signed_receipt = p.verify_receipt(
                     receipt, self.authority, kit_id=certificate.kit_id
                 )
-            except p.ProtocolError as exc:
+            except p.MessageError as exc:
                 self.fail(where, ColumnMismatch(f"column receipt: {exc}"))
             else:
                 if (signed_receipt.seq, signed_receipt.head) != (
