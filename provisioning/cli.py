@@ -29,6 +29,8 @@ from provisioning import checks
 from provisioning import collect as collecting
 from provisioning import flash as flashing
 from provisioning.collector import CollectorDB, CollectorError
+from provisioning.district import cli as district
+from provisioning.district import is_store_url
 from provisioning.framing import FramedPort, LinkError
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
 from storage.errors import RecordError, StorageError
@@ -169,13 +171,16 @@ def _gaps(gaps: list[tuple[int, int]]) -> str:
 
 @app.command("verify")
 def verify(
+    authority: AuthorityOption,
     path: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
             metavar="PATH", help="A record file, a kit's records folder or data folder, or kits'."
         ),
-    ],
-    authority: AuthorityOption,
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option("--db", help="Instead of PATH: a district store's URL.")
+    ] = None,
 ) -> None:
     """Verify kits' records against the authority: certificate, signatures, chain, gaps.
 
@@ -184,7 +189,11 @@ def verify(
     """
     with _user_errors():
         public = checks.load_authority_public(authority)
-        if path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
+        if store is not None:
+            reports = district.verify_reports(store, public)
+        elif path is None:
+            raise checks.WrongPath("give PATH, or --db with a district store's URL")
+        elif path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
             with _collector(path) as db:
                 reports = db.verify(public)
         else:
@@ -471,15 +480,35 @@ class ReportFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
+    HTML = "html"  # a district store's report only
+
+
+StoreOption = Annotated[
+    str, typer.Option("--db", help="The collector database (SQLite), or a district store's URL.")
+]
 
 
 @app.command("report")
 def report_command(
-    db: DbOption,
+    target: StoreOption,
     worklist: Annotated[Path | None, typer.Option(help="The worklist to report against.")] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
+    threshold: Annotated[
+        int, typer.Option(help="District store: flag kits that printed fewer cards.", min=0)
+    ] = district.CARD_THRESHOLD,
 ) -> None:
-    """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins."""
+    """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins.
+
+    With a district store's URL: per village, kecamatan and kabupaten/kota over its
+    registered worklists, blank cards per kit, per day (also as --format html).
+    """
+    if is_store_url(target):
+        district.report(target, fmt.value, threshold)
+        return
+    db = Path(target)
+    if fmt is ReportFormat.HTML:
+        _say(err, "jemput-prov: --format html needs a district store (--db postgresql://...)")
+        raise typer.Exit(EXIT_USER_ERROR)
     with _problems("nothing reported", WorklistError):
         residents = load_worklist(worklist) if worklist is not None else None
         with _collector(db) as store:
@@ -495,13 +524,20 @@ def report_command(
 
 @app.command("export")
 def export_command(
-    db: DbOption,
+    target: StoreOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the files and manifest.")],
 ) -> None:
     """Write the collected records as files (one folder per kit chain) with manifest.json."""
-    with _user_errors(), _collector(db) as store:
+    if is_store_url(target):
+        _say(out, f"exported to {out_dir}; manifest {district.export_store(target, out_dir)}")
+        return
+    with _user_errors(), _collector(Path(target)) as store:
         manifest = store.export(out_dir)
     _say(out, f"exported to {out_dir}; manifest {manifest}", "green")
+
+
+app.command("sync")(district.sync_command)
+app.add_typer(district.district_app, name="district")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, select
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -50,6 +50,7 @@ class StoredChain:
 class Fork:
     """Two different records with one kit and seq, and where each came from."""
 
+    chain: bytes
     kit_id: str
     seq: int
     held_digest: bytes
@@ -180,7 +181,13 @@ class DistrictStore:
                     if held_digest != row.digest:
                         raise _ForkMet(
                             Fork(
-                                chain.kit_id, row.seq, held_digest, held_source, row.digest, source
+                                chain.digest,
+                                chain.kit_id,
+                                row.seq,
+                                held_digest,
+                                held_source,
+                                row.digest,
+                                source,
                             )
                         )
                 return len(inserted), None
@@ -295,7 +302,7 @@ class DistrictStore:
         with self.engine.connect() as c:
             yield from ((seq, data) for seq, data in c.execute(query))
 
-    def ledgers(self) -> list[dict[str, Any]]:
+    def ledgers(self, connection: Connection | None = None) -> list[dict[str, Any]]:
         """Every kept ledger's counts with its kit, newest first per chain."""
         query = (
             select(
@@ -317,11 +324,14 @@ class DistrictStore:
             )
             .order_by(s.ledgers.c.chain, s.ledgers.c.signed_at.desc(), s.ledgers.c.head_seq.desc())
         )
+        if connection is not None:
+            return [dict(row._mapping) for row in connection.execute(query)]
         with self.engine.connect() as c:
             return [dict(row._mapping) for row in c.execute(query)]
 
     def forks(self) -> list[Fork]:
         query = select(
+            s.forks.c.chain,
             s.forks.c.kit_id,
             s.forks.c.seq,
             s.forks.c.held_digest,
