@@ -28,7 +28,14 @@ from provisioning.district.checking import verify_store
 from provisioning.district.errors import DistrictError
 from provisioning.district.export import export
 from provisioning.district.figures import CARD_THRESHOLD, build_figures
-from provisioning.district.formats import cells, sections, to_csv, to_json, write_rollup
+from provisioning.district.formats import (
+    HEADINGS,
+    cells,
+    table_sections,
+    to_csv,
+    to_json,
+    write_rollup,
+)
 from provisioning.district.html import render
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import SyncResult, sync
@@ -101,10 +108,12 @@ def report(url: str, fmt: str, threshold: int, output: Path | None = None) -> No
     chosen = DistrictFormat(fmt)
     if chosen is DistrictFormat.TABLE:
         with _console(output) as console:
-            for title, columns, rows in sections(figures):
+            for title, columns, rows in table_sections(figures):
                 table = Table(title=title, title_justify="left")
                 for column in columns:
-                    table.add_column(column)
+                    table.add_column(
+                        HEADINGS.get(column, column) if title == "coverage" else column
+                    )
                 for row in cells(rows, columns):
                     table.add_row(*(Text("-" if c is None else str(c)) for c in row))
                 console.print(table)

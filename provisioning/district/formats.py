@@ -47,6 +47,38 @@ DAY_COLUMNS = ("day", "kit_id", "records", "printed", "excepted", "walk_ins")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: The terminal table's coverage columns: one place name instead of level and four names.
+TABLE_COVERAGE_COLUMNS = ("place", *COVERAGE_COLUMNS[5:])
+#: Short headings so the coverage table fits 80 columns (the CSV and JSON keep full names).
+HEADINGS = {
+    "registered": "reg",
+    "recorded": "rec",
+    "printed": "card",
+    "excepted": "exc",
+    "missing": "miss",
+    "walk_ins": "walk",
+    "share_recorded": "%",
+}
+DISTRICT_PLACE = "(district)"
+
+
+def place(row: dict[str, Any]) -> str:
+    """The most specific name of a coverage row's place; villages indented under kecamatan."""
+    if row["level"] == Level.VILLAGE:
+        return "  " + row["village"]
+    if row["level"] == Level.KECAMATAN:
+        return "KEC. " + row["kecamatan"]
+    return row["regency"] or DISTRICT_PLACE
+
+
+def table_sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, Any]]]]:
+    """`sections` for a terminal: coverage rows named by their place only."""
+    parts = sections(figures)
+    title, _, rows = parts[0]
+    parts[0] = (title, TABLE_COVERAGE_COLUMNS, [{**row, "place": place(row)} for row in rows])
+    return parts
+
+
 def cells(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[object]]:
     for row in rows:
         yield [row[column] for column in columns]
