@@ -101,7 +101,7 @@ class LocalCluster:
     def _parents_reachable(self) -> None:
         if os.geteuid() != 0:
             return
-        for parent in self.folder.resolve().parents:
+        for parent in self.folder.resolve().parents:  # the server user walks down to it
             if not parent.stat().st_mode & 0o001:
                 raise ClusterError(
                     f"the {SERVER_USER} user cannot enter {parent}: put the cluster "
@@ -112,6 +112,7 @@ class LocalCluster:
         """Create the cluster and its database unless it exists."""
         if (self.data / "PG_VERSION").is_file():
             return
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._parents_reachable()
         for path in (self.folder, self.data, self.socket_dir):
             self._own(path)
