@@ -167,11 +167,11 @@ class DistrictStore:
         try:
             with self.engine.begin() as c:
                 inserted = set(
-                    c.execute(
+                    c.execute(  # executemany: one compiled statement, rows sent in bulk
                         self._insert(s.records)
-                        .values([{**base, **row.values} for row in rows])
                         .on_conflict_do_nothing()
-                        .returning(s.records.c.seq)
+                        .returning(s.records.c.seq, sort_by_parameter_order=True),
+                        [{**base, **row.values} for row in rows],
                     ).scalars()
                 )
                 lost = [row for row in rows if row.seq not in inserted]

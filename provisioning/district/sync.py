@@ -1,9 +1,10 @@
 """`jemput-prov sync`: push one laptop's collector database into the district store.
 
 Why the district verifies again: the laptop's database is a file, and what arrives is
-trusted only through the authority's keys.  Each chain is verified by
-`storage.verify.Verifier` from its certificate; only its verified prefix (seq 1 up to the
-first record with a problem or a gap) is offered, in seq order, in batches of one
+trusted only through the authority's keys.  Each record is verified by
+`storage.verify.Verifier` against its chain's certificate and must link to the one
+before it; only a chain's verified prefix (seq 1 up to the first record with a problem
+or a gap) is offered, in seq order, in batches of one
 transaction each, so an interrupted sync keeps what it committed and the next one pushes
 only the rest.  The store's unique keys decide what is new; a record that differs from
 the one held for its kit and seq is a fork: refused, kept in ``forks`` with both sources,
@@ -14,20 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
 
-from provisioning.checks import verify_items
 from provisioning.collector import Chain, CollectorDB
 from provisioning.district import laptop
 from provisioning.district import schema as s
 from provisioning.district.arrival import BadLedger, BadReceipt, verify_ledger, verify_receipt
 from provisioning.district.store import DistrictStore, Fork, RecordRow, StoredChain
 from storage.certificate import Certificate
+from storage.errors import RecordError
 from storage.files import record_name
 from storage.keys import AuthorityPublic
 from storage.model import Resident
-from storage.record import read_header, record_hash
-from storage.verify import CertificateError, Verifier
+from storage.record import RecordHeader, record_hash
+from storage.verify import BrokenChain, CertificateError, Verifier
 
 #: Records per transaction: big enough to amortise a round trip, small enough to resume.
 BATCH = 500
@@ -115,44 +115,69 @@ def sync(
             done.problems.append(f"{chain.folder}: {type(exc).__name__}: {exc}")
             continue
         stored = store.add_chain(certificate, source)
-        _push_records(collector, chain, store, stored, authority, done, source, pushed, batch)
+        _push_records(
+            collector, chain, certificate, store, stored, authority, done, source, pushed, batch
+        )
         held = store.held(stored)
         for ledger, receipt in signed.get(chain.digest, ()):
             _push_ledger(store, stored, certificate, authority, ledger, receipt, held, done, source)
     return result
 
 
+@dataclass(frozen=True)
+class _Verified:
+    seq: int
+    data: bytes
+    header: RecordHeader
+    digest: bytes
+
+
 def _verified_prefix(
-    collector: CollectorDB, chain: Chain, authority: AuthorityPublic, done: ChainSync
-) -> list[tuple[int, bytes]]:
-    """The chain's records from seq 1 up to the first one with a problem or a gap."""
-    items = list(collector.record_bytes(chain))
-    report = verify_items(
-        Path(chain.folder), [(record_name(seq), data) for seq, data in items], chain.cert, authority
-    )
-    bad = set()
-    for name, exc in report.chain.problems:
-        done.problems.append(f"{chain.folder}/{name}: {type(exc).__name__}: {exc}")
-        stem = PurePath(name).stem
-        bad.add(int(stem) if stem.isdigit() else 0)
-    prefix = []
-    for expected, (seq, data) in enumerate(items, start=1):
-        if seq != expected or seq in bad or (bad and seq > min(bad)):
+    collector: CollectorDB,
+    chain: Chain,
+    certificate: Certificate,
+    verifier: Verifier,
+    done: ChainSync,
+) -> list[_Verified]:
+    """The chain's records from seq 1 up to the first one with a problem or a gap.
+
+    Each record passes `Verifier.verify_record` and must link to the one before it, as
+    `provisioning.collect` checks a kit's records on arrival; the header the verifier
+    returns is the one stored, so no record is parsed twice.
+    """
+    prefix: list[_Verified] = []
+    before = certificate.digest
+    for expected, (seq, data) in enumerate(collector.record_bytes(chain), start=1):
+        where = f"{chain.folder}/{record_name(seq)}"
+        if seq != expected:
+            missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
+            done.problems.append(f"{where}: BrokenChain: record(s) {missing} missing before it")
             break
-        prefix.append((seq, data))
+        try:
+            header = verifier.verify_record(data, certificate)
+            if header.seq != seq:
+                raise BrokenChain(f"holds record {header.seq}", seq=seq)
+            if header.prev != before:
+                link = "the kit certificate" if seq == 1 else f"record {seq - 1}"
+                raise BrokenChain(f"record {seq} does not link to {link}", seq=seq)
+        except RecordError as exc:
+            done.problems.append(f"{where}: {type(exc).__name__}: {exc}")
+            break
+        before = record_hash(data)
+        prefix.append(_Verified(seq, data, header, before))
     return prefix
 
 
-def _row(seq: int, data: bytes, region: str) -> RecordRow:
-    header = read_header(data)  # verified above; only its fields are read here
+def _row(record: _Verified, region: str) -> RecordRow:
+    header = record.header
     ref = header.worklist_ref if header.worklist_ref and not header.walk_in else None
     return RecordRow(
-        seq,
-        record_hash(data),
+        record.seq,
+        record.digest,
         {
-            "seq": seq,
-            "digest": record_hash(data),
-            "data": data,
+            "seq": record.seq,
+            "digest": record.digest,
+            "data": record.data,
             "sealed_at": header.sealed_at,
             "day": header.sealed_at.date(),
             "region": region,
@@ -169,6 +194,7 @@ def _row(seq: int, data: bytes, region: str) -> RecordRow:
 def _push_records(
     collector: CollectorDB,
     chain: Chain,
+    certificate: Certificate,
     store: DistrictStore,
     stored: StoredChain,
     authority: AuthorityPublic,
@@ -177,15 +203,15 @@ def _push_records(
     pushed: Pushed,
     batch: int,
 ) -> None:
-    prefix = _verified_prefix(collector, chain, authority, done)
+    prefix = _verified_prefix(collector, chain, certificate, Verifier(authority), done)
     done.offered = len(prefix)
     held = store.held(stored)
     pending: list[RecordRow] = []
-    for seq, data in prefix:
-        if held.get(seq) == record_hash(data):
+    for record in prefix:
+        if held.get(record.seq) == record.digest:
             continue
-        pending.append(_row(seq, data, stored.region))
-        if seq in held:  # differs from the held record: push up to it, then it forks
+        pending.append(_row(record, stored.region))
+        if record.seq in held:  # differs from the held record: push up to it, then it forks
             break
     for first in range(0, len(pending), batch):
         rows = pending[first : first + batch]
@@ -195,7 +221,7 @@ def _push_records(
         if fork is not None:
             done.fork = fork
             break
-    refused = sum(1 for seq, _ in prefix if done.fork and seq >= done.fork.seq)
+    refused = sum(1 for record in prefix if done.fork and record.seq >= done.fork.seq)
     done.already = done.offered - done.new - refused
 
 
