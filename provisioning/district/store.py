@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, select
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -166,6 +167,7 @@ class DistrictStore:
         base = {"province": chain.province, "chain": chain.digest, "source": source}
         try:
             with self.engine.begin() as c:
+                self._commit_without_waiting(c)
                 inserted = set(
                     c.execute(  # executemany: one compiled statement, rows sent in bulk
                         self._insert(s.records)
@@ -196,6 +198,17 @@ class DistrictStore:
         new, _ = self.add_records(chain, [row for row in rows if row.seq < fork.seq], source)
         self._add_fork(chain, fork)
         return new, fork
+
+    def _commit_without_waiting(self, c: Connection) -> None:
+        """Let PostgreSQL commit this batch without waiting for its WAL flush.
+
+        A server crash could then lose the last batches, which the laptop still holds and
+        the next sync pushes again (it is idempotent); and `mark_synced`, a normal commit
+        at the end of every sync, waits for the flush of everything before it, so a sync
+        that reports success is durable.  About half the ingest time is saved.
+        """
+        if self.engine.dialect.name == "postgresql":
+            c.execute(text("SET LOCAL synchronous_commit = off"))
 
     def _held_rows(self, c: Any, chain: StoredChain, seqs: list[int]) -> dict[int, tuple]:
         query = select(s.records.c.seq, s.records.c.digest, s.records.c.source).where(
@@ -278,6 +291,17 @@ class DistrictStore:
                     .on_conflict_do_nothing()
                     .returning(s.residents.c.ref_digest)
                 ).all()
+            )
+
+    def mark_synced(self, source: str) -> None:
+        """Note the last sync; its commit is durable, and with it every batch before it."""
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        statement = self._insert(s.meta).values(key="last_sync", value=f"{when} {source}")
+        with self.engine.begin() as c:
+            c.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[s.meta.c.key], set_={"value": statement.excluded.value}
+                )
             )
 
     # -- reads -----------------------------------------------------------------------------

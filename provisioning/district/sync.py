@@ -121,6 +121,7 @@ def sync(
         held = store.held(stored)
         for ledger, receipt in signed.get(chain.digest, ()):
             _push_ledger(store, stored, certificate, authority, ledger, receipt, held, done, source)
+    store.mark_synced(source)
     return result
 
 
