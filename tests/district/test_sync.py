@@ -212,3 +212,27 @@ def test_worklists_registered_by_two_laptops_count_once(district: str, field_day
     )
     assert (first.residents, second.residents) == (180, 0)
     assert counts(district, "residents") == 180
+
+
+def test_a_receipt_for_another_kit_is_refused_and_its_ledger_kept(
+    district: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    laptop = Path(shutil.copy(field_day.laptops["laptop-a"], tmp_path / "swapped.db"))
+    db = sqlite3.connect(laptop)
+    receipts = db.execute(
+        "SELECT c.kit_id, k.id, k.receipt FROM collections k "
+        "JOIN chains c ON c.cert_digest = k.chain ORDER BY c.kit_id"
+    ).fetchall()
+    (kit1, id1, _), (kit2, _, receipt2) = receipts
+    db.execute("UPDATE collections SET receipt = ? WHERE id = ?", (receipt2, id1))
+    db.commit()
+    db.close()
+    result = push(district, laptop, field_day.authority, "swapped")
+    problems = result.problems
+    assert len(problems) == 1, problems
+    assert f"a receipt for kit {kit1}: receipt is for kit '{kit2}'" in problems[0]
+    assert "the ledger is kept without it" in problems[0]
+    assert counts(district, "ledgers") == 2 and counts(district, "records") == 11
+    with DistrictStore.open(district) as store, store.engine.connect() as c:
+        kept = c.execute(text("SELECT count(*) FROM ledgers WHERE receipt IS NOT NULL"))
+        assert kept.scalar_one() == 1, "only kit 2's own receipt"
