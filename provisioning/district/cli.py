@@ -84,13 +84,22 @@ def _url(url: str) -> str:
 
 @contextmanager
 def opened(url: str, *, create: bool = False) -> Iterator[DistrictStore]:
-    """The store at ``url``; an unreachable or foreign database is one line and exit 2."""
+    """The store at ``url``; an unreachable or foreign database is one line and exit 2,
+    a failure while working one line and exit 1."""
     try:
         store = DistrictStore.open(_url(url), create=create)
     except (DistrictError, SQLAlchemyError) as exc:
         raise _fail(str(exc).splitlines()[0], EXIT_USER_ERROR) from None
-    with store:
-        yield store
+    try:
+        with store:
+            yield store
+    except SQLAlchemyError as exc:  # the server went away, or refused a statement
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise _fail(
+            f"the district store failed mid-way ({reason}); what was committed is kept: "
+            "run the command again",
+            EXIT_PROBLEMS,
+        ) from None
 
 
 @district_app.command("init")

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
 from provisioning.district import schema as s
@@ -170,7 +170,7 @@ def _live() -> Subquery:
     )
 
 
-def _villages(connection: Any, live: Subquery) -> list[Coverage]:
+def _villages(connection: Any, live: Subquery, summary: list[_Part]) -> list[Coverage]:
     per_ref = (
         select(
             live.c.ref_digest,
@@ -198,23 +198,19 @@ def _villages(connection: Any, live: Subquery) -> list[Coverage]:
         Coverage(Level.VILLAGE, code, regency, kecamatan, village, n, rec, int(pr), int(ex))
         for code, regency, kecamatan, village, n, rec, pr, ex in connection.execute(query)
     ]
-    walk_ins = (
-        select(
-            live.c.regency_code,
-            func.count(),
-            func.sum(live.c.printed),
-            func.sum(live.c.excepted),
-        )
-        .where(live.c.walk_in == 1)
-        .group_by(live.c.regency_code)
-    )
     names = {row.regency_code: row.regency for row in rows}
-    for code, count, printed, excepted in connection.execute(walk_ins):
-        row = Coverage(
-            Level.VILLAGE, code, names.get(code, code), "", WALK_IN_VILLAGE,
-            recorded=0, printed=int(printed), excepted=int(excepted), walk_ins=count,
-        )  # fmt: skip
-        rows.append(row)
+    walk_ins: dict[str, Coverage] = {}
+    for part in summary:
+        if part.walk_in:
+            row = walk_ins.setdefault(
+                part.regency_code,
+                Coverage(Level.VILLAGE, part.regency_code,
+                         names.get(part.regency_code, part.regency_code), "", WALK_IN_VILLAGE),
+            )  # fmt: skip
+            row.walk_ins += part.records
+            row.printed += part.printed
+            row.excepted += part.excepted
+    rows.extend(walk_ins.values())
     return rows
 
 
@@ -261,26 +257,56 @@ def _cards(ledgers: list[dict[str, Any]], threshold: int) -> list[Cards]:
     return [*sorted(kits.values(), key=lambda k: k.kit_id or ""), total]
 
 
-def _days(connection: Any, live: Subquery) -> list[Day]:
-    kit = (
-        select(s.chains.c.kit_id)
-        .where(s.chains.c.province == live.c.province, s.chains.c.cert_digest == live.c.chain)
-        .scalar_subquery()
-    )
-    sums = (
-        func.count(),
-        func.sum(live.c.printed),
-        func.sum(live.c.excepted),
-        func.sum(live.c.walk_in),
-    )
-    district = select(live.c.day, literal(None).label("kit_id"), *sums).group_by(live.c.day)
-    per_kit = select(live.c.day, kit.label("kit_id"), *sums).group_by(live.c.day, kit)
-    days = [
-        Day(day if isinstance(day, date) else date.fromisoformat(day), kit_id, *map(int, n))
-        for query in (district, per_kit)
-        for day, kit_id, *n in connection.execute(query)
+@dataclass(frozen=True)
+class _Part:
+    """Live records of one day, chain, regency and walk-in flag: one scan serves them all."""
+
+    day: date
+    kit_id: str
+    regency_code: str
+    walk_in: bool
+    records: int
+    printed: int
+    excepted: int
+
+
+def _summary(connection: Any, live: Subquery) -> list[_Part]:
+    kits = {
+        (province, digest): kit_id
+        for province, digest, kit_id in connection.execute(
+            select(s.chains.c.province, s.chains.c.cert_digest, s.chains.c.kit_id)
+        )
+    }
+    keys = (live.c.day, live.c.province, live.c.chain, live.c.regency_code, live.c.walk_in)
+    query = select(
+        *keys, func.count(), func.sum(live.c.printed), func.sum(live.c.excepted)
+    ).group_by(*keys)
+    return [
+        _Part(
+            day if isinstance(day, date) else date.fromisoformat(day),
+            kits[(province, chain)],
+            code,
+            bool(walk_in),
+            int(count),
+            int(printed),
+            int(excepted),
+        )
+        for day, province, chain, code, walk_in, count, printed, excepted in connection.execute(
+            query
+        )
     ]
-    return sorted(days, key=lambda d: (d.day, d.kit_id or ""))
+
+
+def _days(summary: list[_Part]) -> list[Day]:
+    days: dict[tuple[date, str | None], Day] = {}
+    for part in summary:
+        for kit_id in (None, part.kit_id):
+            day = days.setdefault((part.day, kit_id), Day(part.day, kit_id, 0, 0, 0, 0))
+            day.records += part.records
+            day.printed += part.printed
+            day.excepted += part.excepted
+            day.walk_ins += part.records if part.walk_in else 0
+    return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
 
 
 def build_figures(store: DistrictStore, *, threshold: int = CARD_THRESHOLD) -> Figures:
@@ -289,18 +315,17 @@ def build_figures(store: DistrictStore, *, threshold: int = CARD_THRESHOLD) -> F
     with store.engine.connect() as connection:
         if connection.dialect.name == "postgresql":  # every query below sees one snapshot
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        coverage = _rolled_up(_villages(connection, live))
+        summary = _summary(connection, live)
+        coverage = _rolled_up(_villages(connection, live, summary))
         cards = _cards(store.ledgers(connection), threshold)
-        days = _days(connection, live)
-        records = connection.execute(select(func.count()).select_from(live)).scalar_one()
         forks = connection.execute(select(func.count()).select_from(s.forks)).scalar_one()
     return Figures(
         generated_at=datetime.now(UTC),
         threshold=threshold,
         coverage=coverage,
         cards=cards,
-        days=days,
-        records=int(records),
+        days=_days(summary),
+        records=sum(part.records for part in summary),
         forks=int(forks),
     )
 

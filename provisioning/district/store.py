@@ -210,7 +210,9 @@ class DistrictStore:
         if self.engine.dialect.name == "postgresql":
             c.execute(text("SET LOCAL synchronous_commit = off"))
 
-    def _held_rows(self, c: Any, chain: StoredChain, seqs: list[int]) -> dict[int, tuple]:
+    def _held_rows(
+        self, c: Connection, chain: StoredChain, seqs: list[int]
+    ) -> dict[int, tuple[bytes, str]]:
         query = select(s.records.c.seq, s.records.c.digest, s.records.c.source).where(
             s.records.c.province == chain.province,
             s.records.c.chain == chain.digest,

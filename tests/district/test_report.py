@@ -293,3 +293,15 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
     assert rows[1][6:8] == ["3", "1"], "numbers stay numbers"
     assert rollup(figures) == {}, "no kabupaten/kota row, no roll-up file"
     assert date(2025, 6, 1).isoformat() in figures.as_map()["generated_at"]
+
+
+def test_export_of_the_store_verifies_as_kit_folders(
+    synced: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    exported = run("export", "--db", synced, "--out", tmp_path / "out")
+    assert exported.exit_code == EXIT_OK, exported.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(k["kit_id"] for k in manifest["kits"]) == [k.kit_id for k in field_day.kits]
+    checked = run("verify", tmp_path / "out", "--authority", field_day.folder / "authority")
+    assert checked.exit_code == EXIT_OK, checked.output
+    assert "all 15 record(s) of 3 kit(s) verify" in checked.stdout
