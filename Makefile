@@ -8,7 +8,7 @@ N ?= 200
 UI ?= web
 PORT ?= 8321
 
-.PHONY: run demo test lint lint-pico format bench torture selftest clean
+.PHONY: run demo test lint lint-pico format bench torture selftest clean district district-stop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,13 @@ torture: $(STAMP)
 
 selftest: $(STAMP)
 	$(BIN)/jemput-kit selftest --sim
+
+# a local PostgreSQL for the district store in var/pg; prints its postgresql:// URL
+district: $(STAMP)
+	$(BIN)/python -m provisioning.district.server start var/pg
+
+district-stop: $(STAMP)
+	$(BIN)/python -m provisioning.district.server stop var/pg
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

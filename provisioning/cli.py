@@ -35,6 +35,8 @@ from provisioning.collector_audit import (
     audit_database,
     problems_by_row,
 )
+from provisioning.district import cli as district
+from provisioning.district import is_store_url
 from provisioning.framing import FramedPort, LinkError
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
 from storage import revocation
@@ -180,13 +182,16 @@ def _gaps(gaps: list[tuple[int, int]]) -> str:
 
 @app.command("verify")
 def verify(
+    authority: AuthorityOption,
     path: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
             metavar="PATH", help="A record file, a kit's records folder or data folder, or kits'."
         ),
-    ],
-    authority: AuthorityOption,
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option("--db", help="Instead of PATH: a district store's URL.")
+    ] = None,
 ) -> None:
     """Verify kits' records against the authority: certificate, signatures, chain, gaps.
 
@@ -196,7 +201,11 @@ def verify(
     with _user_errors():
         public = checks.load_authority_public(authority)
         audit = None
-        if path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
+        if store is not None:
+            reports = district.verify_reports(store, public)
+        elif path is None:
+            raise checks.WrongPath("give PATH, or --db with a district store's URL")
+        elif path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
             with _collector(path) as db:
                 audit = audit_database(db, public)
             reports = audit.kits
@@ -502,20 +511,38 @@ class ReportFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
+    HTML = "html"  # a district store's report only
+
+
+StoreOption = Annotated[
+    str, typer.Option("--db", help="The collector database (SQLite), or a district store's URL.")
+]
 
 
 @app.command("report")
 def report_command(
-    db: DbOption,
+    target: StoreOption,
     authority: AuthorityOption,
     worklist: Annotated[Path | None, typer.Option(help="The worklist to report against.")] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
+    threshold: Annotated[
+        int, typer.Option(help="District store: flag kits that printed fewer cards.", min=0)
+    ] = district.CARD_THRESHOLD,
 ) -> None:
     """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins.
 
-    Counts only what the signatures in DB prove; a database that fails `verify` is refused
-    (exit 1) and nothing is reported.
+    Counts only what the signatures in the database prove; a collector database that fails
+    `verify` is refused (exit 1) and nothing is reported.  With a district store's URL: per
+    village, kecamatan and kabupaten/kota over its registered worklists, blank cards per kit,
+    per day (also as --format html).
     """
+    if is_store_url(target):
+        district.report(target, fmt.value, threshold)
+        return
+    db = Path(target)
+    if fmt is ReportFormat.HTML:
+        _say(err, "jemput-prov: --format html needs a district store (--db postgresql://...)")
+        raise typer.Exit(EXIT_USER_ERROR)
     with _problems("nothing reported", WorklistError, DatabaseRefused):
         public = checks.load_authority_public(authority)
         residents = load_worklist(worklist) if worklist is not None else None
@@ -534,14 +561,18 @@ def report_command(
 
 @app.command("export")
 def export_command(
-    db: DbOption,
+    target: StoreOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the files and manifest.")],
 ) -> None:
     """Write the collected records as files (one folder per kit chain) with manifest.json.
 
-    Writes only under --out: a kit id in DB that is no safe folder name is refused (exit 1).
+    Writes only under --out: a kit id in the database that is no safe folder name is refused
+    (exit 1).
     """
-    with _problems("nothing exported", BadKitId, CollectorError), _collector(db) as store:
+    if is_store_url(target):
+        _say(out, f"exported to {out_dir}; manifest {district.export_store(target, out_dir)}")
+        return
+    with _problems("nothing exported", BadKitId, CollectorError), _collector(Path(target)) as store:
         manifest = store.export(out_dir)
     _say(out, f"exported to {out_dir}; manifest {manifest}", "green")
 
@@ -603,6 +634,10 @@ def revoke_command(
     _say(out, f"  revocation list {revocation.list_path(authority)} (serial {listed.serial})")
     _say(out, f"  kits revoked    {', '.join(sorted(listed.revoked))}")
     _say(out, "copy the list, with authority.pub.cbor, to every collector and the district")
+
+
+app.command("sync")(district.sync_command)
+app.add_typer(district.district_app, name="district")
 
 
 def main() -> None:

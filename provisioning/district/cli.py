@@ -1,0 +1,231 @@
+"""The district commands of jemput-prov: `district init`, `district report`, `sync`, and
+what `report`, `verify` and `export` do when `--db` names a district store.
+
+Why here and not in provisioning/cli.py: that file is the laptop's tool and is shared by
+many hands; it only dispatches on the URL scheme (`is_store_url`) and these functions do
+the rest, with the same exit codes (0 fine, 1 problems found, 2 the command was wrong).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from provisioning import checks
+from provisioning.checks import KitReport
+from provisioning.collector import CollectorDB
+from provisioning.district import is_store_url
+from provisioning.district.checking import verify_store
+from provisioning.district.errors import DistrictError
+from provisioning.district.export import export
+from provisioning.district.figures import CARD_THRESHOLD, build_figures
+from provisioning.district.formats import (
+    HEADINGS,
+    cells,
+    table_sections,
+    to_csv,
+    to_json,
+    write_rollup,
+)
+from provisioning.district.html import render
+from provisioning.district.store import DistrictStore
+from provisioning.district.sync import SyncResult, sync
+from storage.keys import AuthorityPublic
+from storage.worklist import WorklistError, load_worklist
+
+EXIT_PROBLEMS = 1
+EXIT_USER_ERROR = 2
+
+district_app = typer.Typer(
+    help="The district store on PostgreSQL: every laptop's records, one report.",
+    no_args_is_help=True,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+UrlArgument = Annotated[
+    str, typer.Argument(metavar="URL", help="The store, e.g. postgresql://user@host/jemput.")
+]
+ThresholdOption = Annotated[
+    int, typer.Option(help="Flag kits that printed fewer cards than this.", min=0)
+]
+
+
+class DistrictFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    HTML = "html"
+
+
+def _say(console: Console, message: str, style: str | None = None) -> None:
+    console.print(Text(message, style=style or ""), soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    _say(err, f"jemput-prov: {message}", "red")
+    return typer.Exit(code)
+
+
+def _url(url: str) -> str:
+    if not is_store_url(url):
+        raise _fail(f"{url} is not a database URL: give postgresql://user@host/database", 2)
+    return url
+
+
+@contextmanager
+def opened(url: str, *, create: bool = False) -> Iterator[DistrictStore]:
+    """The store at ``url``; an unreachable or foreign database is one line and exit 2,
+    a failure while working one line and exit 1."""
+    try:
+        store = DistrictStore.open(_url(url), create=create)
+    except (DistrictError, SQLAlchemyError) as exc:
+        raise _fail(str(exc).splitlines()[0], EXIT_USER_ERROR) from None
+    try:
+        with store:
+            yield store
+    except SQLAlchemyError as exc:  # the server went away, or refused a statement
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise _fail(
+            f"the district store failed mid-way ({reason}); what was committed is kept: "
+            "run the command again",
+            EXIT_PROBLEMS,
+        ) from None
+
+
+@district_app.command("init")
+def init_command(url: UrlArgument) -> None:
+    """Create the district store's tables (one partition per province) in an empty database."""
+    with opened(url, create=True):
+        pass
+    _say(out, f"district store ready at {url}", "green")
+
+
+def report(url: str, fmt: str, threshold: int, output: Path | None = None) -> None:
+    """Print (or write to ``output``) the district report in ``fmt``."""
+    with opened(url) as store:
+        figures = build_figures(store, threshold=threshold)
+    chosen = DistrictFormat(fmt)
+    if chosen is DistrictFormat.TABLE:
+        with _console(output) as console:
+            for title, columns, rows in table_sections(figures):
+                table = Table(title=title, title_justify="left")
+                for column in columns:
+                    table.add_column(
+                        HEADINGS.get(column, column) if title == "coverage" else column
+                    )
+                for row in cells(rows, columns):
+                    table.add_row(*(Text("-" if c is None else str(c)) for c in row))
+                console.print(table)
+        return
+    render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: render}
+    text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)
+    with _console(output) as console:
+        console.out(text, end="", highlight=False)
+
+
+@contextmanager
+def _console(output: Path | None) -> Iterator[Console]:
+    """The terminal, or ``output`` as a file (wide enough that tables are not cut)."""
+    if output is None:
+        yield out
+        return
+    with output.open("w", encoding="utf-8") as file:
+        yield Console(file=file, width=240, highlight=False)
+    _say(out, f"wrote {output}", "green")
+
+
+@district_app.command("report")
+def report_command(
+    url: UrlArgument,
+    fmt: Annotated[DistrictFormat, typer.Option("--format")] = DistrictFormat.TABLE,
+    threshold: ThresholdOption = CARD_THRESHOLD,
+    output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+) -> None:
+    """Coverage per village, kecamatan, kabupaten/kota; blank cards per kit; per day."""
+    report(url, fmt.value, threshold, output)
+
+
+@district_app.command("rollup")
+def rollup_command(
+    url: UrlArgument,
+    folder: Annotated[Path, typer.Option("--out", help="Folder for rollup-<code>.json.")],
+    threshold: ThresholdOption = CARD_THRESHOLD,
+) -> None:
+    """The national roll-up: one file per kabupaten/kota, counts only, for the ministry."""
+    with opened(url) as store:
+        figures = build_figures(store, threshold=threshold)
+    for path in write_rollup(figures, folder):
+        _say(out, f"wrote {path}")
+
+
+def verify_reports(url: str, public: AuthorityPublic) -> list[KitReport]:
+    """Each chain in the store at ``url`` verified again from its certificate."""
+    with opened(url) as store:
+        return verify_store(store, public, where=url.split("?")[0])
+
+
+def export_store(url: str, out_dir: Path) -> Path:
+    with opened(url) as store:
+        return export(store, out_dir, source=url.split("?")[0])
+
+
+def _show_sync(result: SyncResult) -> None:
+    for chain in result.chains:
+        _say(
+            out,
+            f"kit {chain.kit_id}: {chain.new} new, {chain.already} already held, "
+            f"{chain.ledgers} new ledger(s) of {chain.offered} verified record(s) offered",
+        )
+    for fork in result.forks:
+        _say(out, f"FORK: {fork}", "bold red")
+    for problem in result.problems:
+        _say(out, f"refused: {problem}", "red")
+    if result.residents:
+        _say(out, f"{result.residents} worklist line(s) registered")
+
+
+def sync_command(
+    db: Annotated[Path, typer.Option("--db", help="The laptop's collector database.")],
+    to: Annotated[str, typer.Option("--to", help="The district store's URL.")],
+    authority: Annotated[
+        Path, typer.Option("--authority", help="The authority folder.", file_okay=False)
+    ],
+    worklist: Annotated[
+        list[Path] | None,
+        typer.Option(help="A worklist CSV to register for the district (repeatable)."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="This laptop's name in fork reports (default: DB).")
+    ] = None,
+) -> None:
+    """Push the laptop's verified records, heads, ledgers and receipts to the district.
+
+    The district verifies everything again; a record held already is skipped, a different
+    record for a kit and seq already held is a fork (refused, both sources named, exit 1).
+    Resumable: run it again after an interruption.
+    """
+    try:
+        public = checks.load_authority_public(authority)
+        lists = [load_worklist(path) for path in worklist or ()]
+        if not db.is_file():
+            raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
+    except (OSError, checks.WrongPath) as exc:
+        raise _fail(str(exc), EXIT_USER_ERROR) from None
+    except WorklistError as exc:
+        raise _fail(f"nothing synced: {exc}", EXIT_PROBLEMS) from None
+    with opened(to) as store, CollectorDB(db) as collector:
+        result = sync(collector, store, public, source=source or str(db.resolve()), worklists=lists)
+    _show_sync(result)
+    if not result.ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+    _say(out, f"synced {result.new} new record(s) from {db}", "green")

@@ -1,0 +1,333 @@
+"""The district's figures: coverage, blank cards and days, computed once for every format.
+
+Why one `Figures` object: the table, the CSV, the JSON, the HTML page and the national
+roll-up are all renderings of it, so the page an office head opens and the file a script
+reads cannot disagree.  The counting runs in SQL (a few GROUP BYs over the live records)
+so a national store with millions of residents answers in one pass (one snapshot on
+PostgreSQL); only the handful of
+rows per village is rolled up to kecamatan, kabupaten/kota and district in Python.
+
+What counts: a record voided by a later one of its chain does not, nor the voiding one
+(as in `provisioning.report`).  A registered resident is *recorded* when any kit holds a
+live record for their worklist reference; *printed* when the card of such a record is in
+its kit's signed ledger; *excepted* when such a record notes a finger exception.
+Walk-ins have no worklist line; they count under the kabupaten/kota of the kit's region.
+Blank cards are each kit's latest signed ledger (per certificate chain, summed per kit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.sql import Subquery
+
+from provisioning.district import schema as s
+from provisioning.district.store import DistrictStore
+
+#: Kits that printed fewer cards than this are flagged (the ministry's watch list).
+CARD_THRESHOLD = 15
+WALK_IN_VILLAGE = "(walk-in)"
+
+
+class Level(StrEnum):
+    VILLAGE = "village"
+    KECAMATAN = "kecamatan"
+    KABKOTA = "kabkota"
+    DISTRICT = "district"
+
+
+@dataclass
+class Coverage:
+    """Coverage of one place; ``registered`` residents are those on registered worklists."""
+
+    level: Level
+    regency_code: str
+    regency: str
+    kecamatan: str
+    village: str
+    registered: int = 0
+    recorded: int = 0
+    printed: int = 0
+    excepted: int = 0
+    walk_ins: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.registered - self.recorded
+
+    @property
+    def share_recorded(self) -> float | None:
+        return round(100.0 * self.recorded / self.registered, 1) if self.registered else None
+
+    def add(self, other: Coverage) -> None:
+        self.registered += other.registered
+        self.recorded += other.recorded
+        self.printed += other.printed
+        self.excepted += other.excepted
+        self.walk_ins += other.walk_ins
+
+    def as_map(self) -> dict[str, Any]:
+        return {**asdict(self), "missing": self.missing, "share_recorded": self.share_recorded}
+
+
+@dataclass
+class Cards:
+    """Blank cards of one kit (or, with ``kit_id`` None, of the district)."""
+
+    kit_id: str | None
+    region: str
+    loaded: int = 0
+    printed: int = 0
+    spoiled: int = 0
+    unknown: int = 0
+    flagged: bool = False
+
+    @property
+    def share_used(self) -> float | None:
+        """Cards printed of cards loaded, as the ministry quotes it."""
+        return round(100.0 * self.printed / self.loaded, 1) if self.loaded else None
+
+    def as_map(self) -> dict[str, Any]:
+        return {**asdict(self), "share_used": self.share_used}
+
+
+@dataclass
+class Day:
+    """One day's live records (by the kit's sealing date), district-wide or of one kit."""
+
+    day: date
+    kit_id: str | None
+    records: int
+    printed: int
+    excepted: int
+    walk_ins: int
+
+    def as_map(self) -> dict[str, Any]:
+        return {**asdict(self), "day": self.day.isoformat()}
+
+
+@dataclass
+class Figures:
+    """Everything the district report shows."""
+
+    generated_at: datetime
+    threshold: int
+    coverage: list[Coverage] = field(default_factory=list)
+    cards: list[Cards] = field(default_factory=list)
+    days: list[Day] = field(default_factory=list)
+    records: int = 0
+    forks: int = 0
+
+    def of(self, level: Level) -> list[Coverage]:
+        return [row for row in self.coverage if row.level is level]
+
+    @property
+    def district(self) -> Coverage:
+        return self.of(Level.DISTRICT)[0]
+
+    @property
+    def district_cards(self) -> Cards:
+        return next(c for c in self.cards if c.kit_id is None)
+
+    def as_map(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "threshold": self.threshold,
+            "records": self.records,
+            "forks": self.forks,
+            "coverage": [row.as_map() for row in self.coverage],
+            "cards": [row.as_map() for row in self.cards],
+            "days": [row.as_map() for row in self.days],
+        }
+
+
+def _live() -> Subquery:
+    """Live records with their card and exception flags (voided and voiding ones left out)."""
+    r, v, c = s.records.alias("r"), s.records.alias("v"), s.cards.alias("c")
+    voided = exists().where(
+        and_(v.c.province == r.c.province, v.c.chain == r.c.chain, v.c.voids == r.c.seq)
+    )
+    card = exists().where(
+        and_(c.c.province == r.c.province, c.c.chain == r.c.chain, c.c.seq == r.c.seq)
+    )
+    return (
+        select(
+            r.c.province,
+            r.c.chain,
+            r.c.day,
+            func.substr(r.c.region, 1, 4).label("regency_code"),
+            r.c.ref_digest,
+            case((r.c.walk_in, 1), else_=0).label("walk_in"),
+            case((r.c.excepted > 0, 1), else_=0).label("excepted"),
+            case((card, 1), else_=0).label("printed"),
+        )
+        .where(r.c.voids.is_(None), ~voided)
+        .subquery("live")
+    )
+
+
+def _villages(connection: Any, live: Subquery, summary: list[_Part]) -> list[Coverage]:
+    per_ref = (
+        select(
+            live.c.ref_digest,
+            func.max(live.c.printed).label("printed"),
+            func.max(live.c.excepted).label("excepted"),
+        )
+        .where(live.c.ref_digest.is_not(None), live.c.walk_in == 0)
+        .group_by(live.c.ref_digest)
+        .subquery("per_ref")
+    )
+    res = s.residents
+    place = (res.c.regency_code, res.c.regency, res.c.district, res.c.village)
+    query = (
+        select(
+            *place,
+            func.count().label("registered"),
+            func.count(per_ref.c.ref_digest).label("recorded"),
+            func.coalesce(func.sum(per_ref.c.printed), 0).label("printed"),
+            func.coalesce(func.sum(per_ref.c.excepted), 0).label("excepted"),
+        )
+        .select_from(res.outerjoin(per_ref, per_ref.c.ref_digest == res.c.ref_digest))
+        .group_by(*place)
+    )
+    rows = [
+        Coverage(Level.VILLAGE, code, regency, kecamatan, village, n, rec, int(pr), int(ex))
+        for code, regency, kecamatan, village, n, rec, pr, ex in connection.execute(query)
+    ]
+    names = {row.regency_code: row.regency for row in rows}
+    walk_ins: dict[str, Coverage] = {}
+    for part in summary:
+        if part.walk_in:
+            row = walk_ins.setdefault(
+                part.regency_code,
+                Coverage(Level.VILLAGE, part.regency_code,
+                         names.get(part.regency_code, part.regency_code), "", WALK_IN_VILLAGE),
+            )  # fmt: skip
+            row.walk_ins += part.records
+            row.printed += part.printed
+            row.excepted += part.excepted
+    rows.extend(walk_ins.values())
+    return rows
+
+
+def _rolled_up(villages: list[Coverage]) -> list[Coverage]:
+    """Villages, then each kecamatan, each kabupaten/kota and the district, in name order."""
+    villages.sort(key=lambda r: (r.regency, r.kecamatan, r.village))
+    kecamatan: dict[tuple[str, str], Coverage] = {}
+    kabkota: dict[str, Coverage] = {}
+    district = Coverage(Level.DISTRICT, "", "", "", "")
+    for row in villages:
+        if row.kecamatan:
+            key = (row.regency_code, row.kecamatan)
+            kecamatan.setdefault(
+                key, Coverage(Level.KECAMATAN, row.regency_code, row.regency, row.kecamatan, "")
+            ).add(row)
+        kabkota.setdefault(
+            row.regency_code, Coverage(Level.KABKOTA, row.regency_code, row.regency, "", "")
+        ).add(row)
+        district.add(row)
+    return [
+        *villages,
+        *sorted(kecamatan.values(), key=lambda r: (r.regency, r.kecamatan)),
+        *sorted(kabkota.values(), key=lambda r: r.regency),
+        district,
+    ]
+
+
+def _cards(ledgers: list[dict[str, Any]], threshold: int) -> list[Cards]:
+    latest: dict[bytes, dict[str, Any]] = {}
+    for ledger in ledgers:  # newest first per chain
+        latest.setdefault(ledger["chain"], ledger)
+    kits: dict[str, Cards] = {}
+    total = Cards(None, "")
+    for ledger in latest.values():
+        kit = kits.setdefault(ledger["kit_id"], Cards(ledger["kit_id"], ledger["region"]))
+        for row in (kit, total):
+            row.loaded += ledger["loaded"]
+            row.printed += ledger["printed"]
+            row.spoiled += ledger["spoiled"]
+            row.unknown += ledger["unresolved"]
+    for kit in kits.values():
+        kit.flagged = kit.printed < threshold
+    total.flagged = False
+    return [*sorted(kits.values(), key=lambda k: k.kit_id or ""), total]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Live records of one day, chain, regency and walk-in flag: one scan serves them all."""
+
+    day: date
+    kit_id: str
+    regency_code: str
+    walk_in: bool
+    records: int
+    printed: int
+    excepted: int
+
+
+def _summary(connection: Any, live: Subquery) -> list[_Part]:
+    kits = {
+        (province, digest): kit_id
+        for province, digest, kit_id in connection.execute(
+            select(s.chains.c.province, s.chains.c.cert_digest, s.chains.c.kit_id)
+        )
+    }
+    keys = (live.c.day, live.c.province, live.c.chain, live.c.regency_code, live.c.walk_in)
+    query = select(
+        *keys, func.count(), func.sum(live.c.printed), func.sum(live.c.excepted)
+    ).group_by(*keys)
+    return [
+        _Part(
+            day if isinstance(day, date) else date.fromisoformat(day),
+            kits[(province, chain)],
+            code,
+            bool(walk_in),
+            int(count),
+            int(printed),
+            int(excepted),
+        )
+        for day, province, chain, code, walk_in, count, printed, excepted in connection.execute(
+            query
+        )
+    ]
+
+
+def _days(summary: list[_Part]) -> list[Day]:
+    days: dict[tuple[date, str | None], Day] = {}
+    for part in summary:
+        for kit_id in (None, part.kit_id):
+            day = days.setdefault((part.day, kit_id), Day(part.day, kit_id, 0, 0, 0, 0))
+            day.records += part.records
+            day.printed += part.printed
+            day.excepted += part.excepted
+            day.walk_ins += part.records if part.walk_in else 0
+    return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
+
+
+def build_figures(store: DistrictStore, *, threshold: int = CARD_THRESHOLD) -> Figures:
+    """Compute the district's figures in one read transaction."""
+    live = _live()
+    with store.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":  # every query below sees one snapshot
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        summary = _summary(connection, live)
+        coverage = _rolled_up(_villages(connection, live, summary))
+        cards = _cards(store.ledgers(connection), threshold)
+        forks = connection.execute(select(func.count()).select_from(s.forks)).scalar_one()
+    return Figures(
+        generated_at=datetime.now(UTC),
+        threshold=threshold,
+        coverage=coverage,
+        cards=cards,
+        days=_days(summary),
+        records=sum(part.records for part in summary),
+        forks=int(forks),
+    )
+
+
+__all__ = ["CARD_THRESHOLD", "Cards", "Coverage", "Day", "Figures", "Level", "build_figures"]

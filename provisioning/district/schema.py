@@ -1,0 +1,214 @@
+"""The district store's tables, partitioned by province, and their versioned DDL.
+
+Why versioned DDL and not Alembic: the store has one schema version so far, and its
+partitions (one per province, created at `district init`) are plain DDL that Alembic's
+autogenerate does not model.  ``district_meta`` holds the version; `open_store` refuses a
+database of another version with what to do, and the next version adds a numbered step
+in `create` (docs/district.md).  If the steps grow beyond a few, move to Alembic.
+
+Why partitioned by province: every row carries the province code (the first two digits
+of a kit's region or of a resident's NIK), so a national store splits along the same key
+onto replicas or Citus shards without rewriting a query.  SQLite (for a quick local
+look) ignores the partitioning and gets the same tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from provisioning.district.errors import NotADistrictStore
+
+SCHEMA_VERSION = 1
+
+#: Kemendagri province codes (38 provinces); anything else goes to the default partition.
+PROVINCES = (
+    "11", "12", "13", "14", "15", "16", "17", "18", "19", "21",
+    "31", "32", "33", "34", "35", "36", "51", "52", "53",
+    "61", "62", "63", "64", "65", "71", "72", "73", "74", "75", "76",
+    "81", "82", "91", "92", "93", "94", "95", "96",
+)  # fmt: skip
+
+metadata = MetaData()
+_PARTITIONED = {"postgresql_partition_by": "LIST (province)"}
+
+
+def _province() -> Column[str]:
+    return Column("province", String(2), primary_key=True)
+
+
+meta = Table(
+    "district_meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+chains = Table(
+    "chains",
+    metadata,
+    _province(),
+    Column("cert_digest", LargeBinary, primary_key=True),
+    Column("kit_id", String(64), nullable=False),
+    Column("region", String(16), nullable=False),
+    Column("cert", LargeBinary, nullable=False),
+    Column("first_source", Text, nullable=False),
+    **_PARTITIONED,
+)
+
+records = Table(
+    "records",
+    metadata,
+    _province(),
+    Column("chain", LargeBinary, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("region", String(16), nullable=False),
+    Column("officer", String(64), nullable=False),
+    # SHA-256 of the worklist reference (a NIK in most worklists): matched, never shown
+    Column("ref_digest", LargeBinary),
+    Column("walk_in", Boolean, nullable=False),
+    Column("excepted", Integer, nullable=False),
+    Column("voids", Integer),
+    Column("print_card", Boolean, nullable=False),
+    Column("source", Text, nullable=False),
+    **_PARTITIONED,
+)
+Index("records_ref", records.c.ref_digest)
+Index("records_voids", records.c.chain, records.c.voids)
+
+ledgers = Table(
+    "ledgers",
+    metadata,
+    _province(),
+    Column("chain", LargeBinary, primary_key=True),
+    Column("signed_digest", LargeBinary, primary_key=True),
+    Column("signed", LargeBinary, nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("head_seq", Integer, nullable=False),
+    Column("head", LargeBinary),
+    Column("loaded", Integer, nullable=False),
+    Column("printed", Integer, nullable=False),
+    Column("spoiled", Integer, nullable=False),
+    Column("unresolved", Integer, nullable=False),
+    Column("receipt", LargeBinary),
+    Column("source", Text, nullable=False),
+    **_PARTITIONED,
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    _province(),
+    Column("chain", LargeBinary, primary_key=True),
+    Column("serial", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    **_PARTITIONED,
+)
+Index("cards_record", cards.c.chain, cards.c.seq)
+
+residents = Table(
+    "residents",
+    metadata,
+    _province(),
+    Column("ref_digest", LargeBinary, primary_key=True),
+    Column("regency_code", String(4), nullable=False),
+    Column("regency", Text, nullable=False),
+    Column("district", Text, nullable=False),
+    Column("village", Text, nullable=False),
+    Column("first_source", Text, nullable=False),
+    **_PARTITIONED,
+)
+
+forks = Table(
+    "forks",
+    metadata,
+    _province(),
+    Column("chain", LargeBinary, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("offered_digest", LargeBinary, primary_key=True),
+    Column("kit_id", String(64), nullable=False),
+    Column("held_digest", LargeBinary, nullable=False),
+    Column("held_source", Text, nullable=False),
+    Column("offered_source", Text, nullable=False),
+    **_PARTITIONED,
+)
+
+PARTITIONED_TABLES = tuple(t for t in metadata.sorted_tables if t is not meta)
+
+
+def ref_digest(worklist_ref: str) -> bytes:
+    """What the store keeps of a worklist reference (a NIK in most worklists): its SHA-256.
+
+    Enough to match a record to its worklist line; the reference itself is never stored
+    outside the record bytes, whose header the kit signed.
+    """
+    return hashlib.sha256(b"jemput-worklist-ref\0" + worklist_ref.encode()).digest()
+
+
+def province_of(code: str) -> str:
+    """The partition key of a region code or NIK: its first two digits."""
+    return code[:2]
+
+
+def create(connection: Connection) -> None:
+    """Create every table (and on PostgreSQL one partition per province) at this version."""
+    metadata.create_all(connection)
+    if connection.dialect.name == "postgresql":
+        # sealed records are encrypted: trying to compress them only costs time
+        connection.execute(text("ALTER TABLE records ALTER COLUMN data SET STORAGE EXTERNAL"))
+        for table in PARTITIONED_TABLES:
+            for code in PROVINCES:
+                connection.execute(
+                    text(
+                        f"CREATE TABLE IF NOT EXISTS {table.name}_p{code} "
+                        f"PARTITION OF {table.name} FOR VALUES IN ('{code}')"
+                    )
+                )
+            connection.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {table.name}_other "
+                    f"PARTITION OF {table.name} DEFAULT"
+                )
+            )
+    held = connection.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
+    if held.scalar() is None:
+        connection.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+    check_version(connection)
+
+
+def check_version(connection: Connection) -> None:
+    """NotADistrictStore unless the database holds this version of the schema."""
+    try:
+        value = connection.execute(
+            select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar()
+    except DBAPIError as exc:  # no district_meta table: some other database
+        raise NotADistrictStore(
+            "this database holds no district store: run `jemput-prov district init URL` first"
+        ) from exc
+    if value != str(SCHEMA_VERSION):
+        raise NotADistrictStore(
+            f"this district store is at schema version {value}, this tool speaks "
+            f"{SCHEMA_VERSION}: use the matching jemput-prov"
+        )

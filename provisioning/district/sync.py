@@ -1,0 +1,257 @@
+"""`jemput-prov sync`: push one laptop's collector database into the district store.
+
+Why the district verifies again: the laptop's database is a file, and what arrives is
+trusted only through the authority's keys.  Each record is verified by
+`storage.verify.Verifier` against its chain's certificate and must link to the one
+before it; only a chain's verified prefix (seq 1 up to the first record with a problem
+or a gap) is offered, in seq order, in batches of one
+transaction each, so an interrupted sync keeps what it committed and the next one pushes
+only the rest.  The store's unique keys decide what is new; a record that differs from
+the one held for its kit and seq is a fork: refused, kept in ``forks`` with both sources,
+and nothing after it on that chain is taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from provisioning.collector import Chain, CollectorDB
+from provisioning.district import laptop
+from provisioning.district import schema as s
+from provisioning.district.arrival import BadLedger, BadReceipt, verify_ledger, verify_receipt
+from provisioning.district.store import DistrictStore, Fork, RecordRow, StoredChain
+from storage.certificate import Certificate
+from storage.errors import RecordError
+from storage.files import record_name
+from storage.keys import AuthorityPublic
+from storage.model import Resident
+from storage.record import RecordHeader, record_hash
+from storage.verify import BrokenChain, CertificateError, Verifier
+
+#: Records per transaction: big enough to amortise a round trip, small enough to resume.
+BATCH = 500
+
+
+@dataclass
+class ChainSync:
+    """What one chain of the laptop brought."""
+
+    kit_id: str
+    offered: int = 0
+    new: int = 0
+    already: int = 0
+    ledgers: int = 0
+    fork: Fork | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncResult:
+    """What one sync did, per chain, plus the worklist lines it registered."""
+
+    source: str
+    chains: list[ChainSync] = field(default_factory=list)
+    residents: int = 0
+
+    @property
+    def new(self) -> int:
+        return sum(chain.new for chain in self.chains)
+
+    @property
+    def forks(self) -> list[Fork]:
+        return [chain.fork for chain in self.chains if chain.fork is not None]
+
+    @property
+    def problems(self) -> list[str]:
+        return [problem for chain in self.chains for problem in chain.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.forks and not self.problems
+
+
+Pushed = Callable[[str, int], None]
+
+
+def resident_rows(residents: Iterable[Resident], source: str) -> list[dict[str, object]]:
+    """Worklist lines as the store registers them: places and a reference digest only."""
+    return [
+        {
+            "province": s.province_of(r.nik),
+            "ref_digest": s.ref_digest(r.worklist_ref),
+            "regency_code": r.nik[:4],
+            "regency": r.regency,
+            "district": r.district,
+            "village": r.village,
+            "first_source": source,
+        }
+        for r in residents
+        if r.worklist_ref
+    ]
+
+
+def sync(
+    collector: CollectorDB,
+    store: DistrictStore,
+    authority: AuthorityPublic,
+    *,
+    source: str,
+    worklists: Iterable[tuple[Resident, ...]] = (),
+    pushed: Pushed = lambda kit_id, count: None,
+    batch: int = BATCH,
+) -> SyncResult:
+    """Push every verified record, head, ledger and receipt of ``collector`` into ``store``."""
+    result = SyncResult(source)
+    for residents in worklists:
+        result.residents += store.add_residents(resident_rows(residents, source))
+    signed = laptop.collections(collector.path)
+    for chain in collector.chains():
+        done = ChainSync(chain.kit_id)
+        result.chains.append(done)
+        try:
+            certificate = Verifier(authority).certificate(chain.cert)
+        except CertificateError as exc:
+            done.problems.append(f"{chain.folder}: {type(exc).__name__}: {exc}")
+            continue
+        stored = store.add_chain(certificate, source)
+        _push_records(
+            collector, chain, certificate, store, stored, authority, done, source, pushed, batch
+        )
+        held = store.held(stored)
+        for ledger, receipt in signed.get(chain.digest, ()):
+            _push_ledger(store, stored, certificate, authority, ledger, receipt, held, done, source)
+    store.mark_synced(source)
+    return result
+
+
+@dataclass(frozen=True)
+class _Verified:
+    seq: int
+    data: bytes
+    header: RecordHeader
+    digest: bytes
+
+
+def _verified_prefix(
+    collector: CollectorDB,
+    chain: Chain,
+    certificate: Certificate,
+    verifier: Verifier,
+    done: ChainSync,
+) -> list[_Verified]:
+    """The chain's records from seq 1 up to the first one with a problem or a gap.
+
+    Each record passes `Verifier.verify_record` and must link to the one before it, as
+    `provisioning.collect` checks a kit's records on arrival; the header the verifier
+    returns is the one stored, so no record is parsed twice.
+    """
+    prefix: list[_Verified] = []
+    before = certificate.digest
+    for expected, (seq, data) in enumerate(collector.record_bytes(chain), start=1):
+        where = f"{chain.folder}/{record_name(seq)}"
+        if seq != expected:
+            missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
+            done.problems.append(f"{where}: BrokenChain: record(s) {missing} missing before it")
+            break
+        try:
+            header = verifier.verify_record(data, certificate)
+            if header.seq != seq:
+                raise BrokenChain(f"holds record {header.seq}", seq=seq)
+            if header.prev != before:
+                link = "the kit certificate" if seq == 1 else f"record {seq - 1}"
+                raise BrokenChain(f"record {seq} does not link to {link}", seq=seq)
+        except RecordError as exc:
+            done.problems.append(f"{where}: {type(exc).__name__}: {exc}")
+            break
+        before = record_hash(data)
+        prefix.append(_Verified(seq, data, header, before))
+    return prefix
+
+
+def _row(record: _Verified, region: str) -> RecordRow:
+    header = record.header
+    ref = header.worklist_ref if header.worklist_ref and not header.walk_in else None
+    return RecordRow(
+        record.seq,
+        record.digest,
+        {
+            "seq": record.seq,
+            "digest": record.digest,
+            "data": record.data,
+            "sealed_at": header.sealed_at,
+            "day": header.sealed_at.date(),
+            "region": region,
+            "officer": header.officer_id,
+            "ref_digest": s.ref_digest(ref) if ref else None,
+            "walk_in": header.walk_in,
+            "excepted": len(header.excepted),
+            "voids": header.voids,
+            "print_card": header.print_card,
+        },
+    )
+
+
+def _push_records(
+    collector: CollectorDB,
+    chain: Chain,
+    certificate: Certificate,
+    store: DistrictStore,
+    stored: StoredChain,
+    authority: AuthorityPublic,
+    done: ChainSync,
+    source: str,
+    pushed: Pushed,
+    batch: int,
+) -> None:
+    prefix = _verified_prefix(collector, chain, certificate, Verifier(authority), done)
+    done.offered = len(prefix)
+    held = store.held(stored)
+    pending: list[RecordRow] = []
+    for record in prefix:
+        if held.get(record.seq) == record.digest:
+            continue
+        pending.append(_row(record, stored.region))
+        if record.seq in held:  # differs from the held record: push up to it, then it forks
+            break
+    for first in range(0, len(pending), batch):
+        rows = pending[first : first + batch]
+        new, fork = store.add_records(stored, rows, source)
+        done.new += new
+        pushed(chain.kit_id, done.new)
+        if fork is not None:
+            done.fork = fork
+            break
+    refused = sum(1 for record in prefix if done.fork and record.seq >= done.fork.seq)
+    done.already = done.offered - done.new - refused
+
+
+def _push_ledger(
+    store: DistrictStore,
+    stored: StoredChain,
+    certificate: Certificate,
+    authority: AuthorityPublic,
+    signed: bytes,
+    receipt: bytes | None,
+    held: dict[int, bytes],
+    done: ChainSync,
+    source: str,
+) -> None:
+    try:
+        ledger = verify_ledger(signed, certificate)
+    except BadLedger as exc:
+        done.problems.append(f"{stored.folder}: {exc}")
+        return
+    if receipt is not None:
+        try:
+            verify_receipt(receipt, authority, ledger, stored.kit_id)
+        except BadReceipt as exc:
+            done.problems.append(f"{stored.folder}: {exc}; the ledger is kept without it")
+            receipt = None
+    at_head = held.get(ledger.head_seq)
+    if at_head is not None and at_head != ledger.head:
+        done.problems.append(
+            f"{stored.folder}: the kit signed record {ledger.head_seq} as its head, but the "
+            "district holds a different one: its chain forked; report the kit"
+        )
+    done.ledgers += store.add_ledger(stored, ledger, receipt, source)

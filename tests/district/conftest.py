@@ -1,0 +1,135 @@
+"""A real PostgreSQL server for the session, a fresh database per test, and a field day.
+
+The server is Debian's, started by `provisioning.district.server` as the unprivileged
+``postgres`` user (CI runs as root) on a unix socket in a temporary folder.  The field
+day is three simulated kits flashed, enrolled on and collected over their ptys by the
+project's own code paths, onto two laptops: laptop A collects kits 1 and 2, laptop B
+kits 2 and 3, so kit 2's records arrive twice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from firmware.demo import Outcome, run_session
+from firmware.headless import SimHost
+from firmware.port import KitPort, PtyPort
+from firmware.sim import demo_world, resident_of
+from provisioning import collect as collecting
+from provisioning.collector import CollectorDB
+from provisioning.district.server import LocalCluster
+from provisioning.flash import flash, load_officers
+from provisioning.framing import FramedPort
+from storage.keys import Authority
+from storage.model import Policy, Resident
+from storage.worklist import write_worklist
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[LocalCluster]:
+    folder = Path(tempfile.mkdtemp(prefix="jemput-pg-"))
+    server = LocalCluster(folder)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def store_url(cluster: LocalCluster) -> str:
+    """A new, empty database on the session's server."""
+    return cluster.create_database(f"t{uuid.uuid4().hex[:16]}")
+
+
+@dataclass
+class FieldKit:
+    """One kit of the day: what it was given and what its officer did."""
+
+    kit_id: str
+    cards: int
+    worklist: tuple[Resident, ...]
+    outcomes: list[Outcome] = field(default_factory=list)
+    ledger: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FieldDay:
+    """The authority, the kits, and the two laptops' collector databases."""
+
+    folder: Path
+    authority: Authority
+    kits: list[FieldKit]
+    laptops: dict[str, Path]
+    worklists: list[Path]
+
+
+#: (kit id, blank cards loaded, residents enrolled)
+KITS = (("KIT-3505-01", 20, 6), ("KIT-3505-02", 10, 5), ("KIT-3505-03", 3, 4))
+#: laptop -> the kits (by index) it collects
+LAPTOPS = {"laptop-a": (0, 1), "laptop-b": (1, 2)}
+
+
+def _run_kit(
+    folder: Path, authority: Authority, index: int, laptops: dict[str, Path]
+) -> tuple[FieldKit, Path]:
+    kit_id, cards, people = KITS[index]
+    world = demo_world(index + 1)
+    residents = tuple(resident_of(person) for person in world.residents)
+    worklist = folder / f"worklist-{index + 1}.csv"
+    write_worklist(residents, worklist)
+    officers = folder / f"officers-{index + 1}.csv"
+    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
+    officers.write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
+    host = SimHost(folder / kit_id, seed=index + 1, clock_speed=0.0, run_loop=False)
+    try:
+        port = KitPort(folder / kit_id, host)
+        with PtyPort(port) as pty:
+            with FramedPort(port=pty.port) as link:
+                flash(
+                    link,
+                    authority,
+                    kit_id=kit_id,
+                    region="3505",
+                    officers=load_officers(officers),
+                    worklist=residents,
+                    policy=Policy(print_on_site=True),
+                    cards=cards,
+                )
+            sim = host.sim
+            assert sim is not None
+            done = FieldKit(kit_id, cards, residents)
+            done.outcomes = run_session(
+                sim.kit, sim.world, sim.bystanders, people=people, report=lambda _: None,
+                note=lambda _: None,
+            )  # fmt: skip
+            for laptop, kits in LAPTOPS.items():
+                if index in kits:
+                    with FramedPort(port=pty.port) as link, CollectorDB(laptops[laptop]) as db:
+                        collecting.collect(link, authority, db)
+            assert host.store is not None
+            done.ledger = dict(host.store.ledger.counts())
+    finally:
+        host.close()
+    return done, worklist
+
+
+@pytest.fixture(scope="session")
+def field_day(tmp_path_factory: pytest.TempPathFactory) -> FieldDay:
+    folder = tmp_path_factory.mktemp("field-day")
+    authority = Authority.init(folder / "authority", name="Dukcapil Blitar")
+    laptops = {name: folder / f"{name}.db" for name in LAPTOPS}
+    kits, worklists = [], []
+    for index in range(len(KITS)):
+        kit, worklist = _run_kit(folder, authority, index, laptops)
+        kits.append(kit)
+        worklists.append(worklist)
+    return FieldDay(folder, authority, kits, laptops, worklists)

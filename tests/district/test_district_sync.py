@@ -1,0 +1,245 @@
+"""Sync into a real PostgreSQL server: idempotent, fork-refusing, resumable, concurrent.
+
+Every test gets an empty database on the session's server (conftest.py); the laptops'
+collector databases come from the field day (three kits, two laptops) or are filled by
+`CollectorDB` from kits sealed by `KitStore`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
+from provisioning.collector import CollectorDB
+from provisioning.district.store import DistrictStore
+from provisioning.district.sync import sync
+from storage.keys import Authority
+from storage.worklist import load_worklist
+from tests.district.conftest import FieldDay
+from tests.district.kits import collector_of, fork_kit, make_kit, resident, seal
+
+TOTAL = 15  # records sealed on the field day's three kits (6 + 5 + 4)
+
+#: The field day (three kits flashed, enrolled on, collected) is built inside the first
+#: test's setup; on a loaded machine that alone can take minutes.
+pytestmark = pytest.mark.timeout(900)
+
+
+def run(*args: object):
+    return CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+def push(store_url: str, db: Path, authority: Authority, source: str, **options: object):
+    with DistrictStore.open(store_url) as store, CollectorDB(db) as laptop:
+        return sync(laptop, store, authority.public, source=source, **options)
+
+
+def counts(store_url: str, table: str) -> int:
+    with DistrictStore.open(store_url) as store, store.engine.connect() as c:
+        return c.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+@pytest.fixture
+def district(store_url: str) -> str:
+    assert run("district", "init", store_url).exit_code == EXIT_OK
+    return store_url
+
+
+def test_sync_from_two_laptops_stores_the_shared_kit_once(district: str, field_day: FieldDay):
+    authority = field_day.folder / "authority"
+    a = run("sync", "--db", field_day.laptops["laptop-a"], "--to", district,
+            "--authority", authority, "--source", "laptop-a")  # fmt: skip
+    assert a.exit_code == EXIT_OK, a.output
+    assert "kit KIT-3505-02: 5 new, 0 already held" in a.stdout
+    b = run("sync", "--db", field_day.laptops["laptop-b"], "--to", district,
+            "--authority", authority, "--source", "laptop-b")  # fmt: skip
+    assert b.exit_code == EXIT_OK, b.output
+    assert "kit KIT-3505-02: 0 new, 5 already held" in b.stdout
+    assert "kit KIT-3505-03: 4 new" in b.stdout
+    again = run("sync", "--db", field_day.laptops["laptop-a"], "--to", district,
+                "--authority", authority)  # fmt: skip
+    assert again.exit_code == EXIT_OK and "synced 0 new record(s)" in again.stdout
+    assert counts(district, "records") == TOTAL
+    assert counts(district, "records_p35") == TOTAL, "rows live in Jawa Timur's partition"
+    assert counts(district, "records_other") == 0
+    assert counts(district, "ledgers") == 4, "one per collection (kit 2 twice), none added again"
+    checked = run("verify", "--db", district, "--authority", authority)
+    assert checked.exit_code == EXIT_OK, checked.output
+    assert f"all {TOTAL} record(s) of 3 kit(s) verify" in checked.stdout
+
+
+def test_eight_laptops_at_once_lose_nothing_and_duplicate_nothing(
+    district: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    laptops = []
+    for i in range(8):  # four copies of each laptop: every record offered four times at once
+        name = "laptop-a" if i % 2 == 0 else "laptop-b"
+        laptops.append(shutil.copy(field_day.laptops[name], tmp_path / f"{name}-{i}.db"))
+    start = threading.Barrier(len(laptops))
+    results: list[object] = []
+    failures: list[BaseException] = []
+
+    def one(path: Path) -> None:
+        try:
+            start.wait(timeout=60)
+            results.append(push(district, path, field_day.authority, path.stem, batch=1))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one, args=(path,)) for path in laptops]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert len(results) == 8 and all(r.ok for r in results)
+    assert sum(r.new for r in results) == TOTAL, "each record was new to exactly one sync"
+    assert counts(district, "records") == TOTAL
+    assert counts(district, "forks") == 0
+    assert counts(district, "ledgers") == 4
+
+
+def test_an_interrupted_sync_resumes_where_it_stopped(district: str, field_day: FieldDay):
+    laptop = field_day.laptops["laptop-a"]
+
+    def pulled_cable(kit_id: str, pushed: int) -> None:
+        if kit_id == "KIT-3505-01" and pushed == 4:
+            raise ConnectionError("the network went away")
+
+    with pytest.raises(ConnectionError):
+        push(district, laptop, field_day.authority, "laptop-a", batch=2, pushed=pulled_cable)
+    assert counts(district, "records") == 4, "the committed batches stay"
+    resumed = push(district, laptop, field_day.authority, "laptop-a", batch=2)
+    kit1 = next(chain for chain in resumed.chains if chain.kit_id == "KIT-3505-01")
+    assert (kit1.new, kit1.already) == (2, 4)
+    assert resumed.new == 11 - 4 and resumed.ok
+    assert counts(district, "records") == 11
+
+
+@pytest.fixture
+def forked(tmp_path: Path) -> tuple[Authority, Path, Path]:
+    """Two laptops holding one kit whose records 3 differ: the kit's folder was cloned."""
+    authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
+    people = [resident(n) for n in range(1, 6)]
+    kit = make_kit(tmp_path / "kit", authority, "KIT-3505-09", tuple(people))
+    seal(kit, people[:2])
+    clone = fork_kit(kit, tmp_path / "clone")
+    seal(kit, [people[2]])
+    seal(clone, [people[3], people[4]])
+    return (
+        authority,
+        collector_of(kit, authority, tmp_path / "laptop-a.db"),
+        collector_of(clone, authority, tmp_path / "laptop-b.db"),
+    )
+
+
+def test_a_fork_is_refused_and_both_sources_named(
+    district: str, forked: tuple[Authority, Path, Path], tmp_path: Path
+) -> None:
+    authority, a, b = forked
+    assert push(district, a, authority, "laptop-a").ok
+    result = run("sync", "--db", b, "--to", district, "--authority", tmp_path / "authority",
+                 "--source", "laptop-b")  # fmt: skip
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    assert "FORK: kit KIT-3505-09 record 3 forked: laptop-a holds" in result.stdout
+    assert "laptop-b offers" in result.stdout
+    assert counts(district, "records") == 3, "1-2 shared, 3 from laptop-a, nothing of b's branch"
+    assert counts(district, "forks") == 1
+    again = push(district, b, authority, "laptop-b")
+    assert [f.seq for f in again.forks] == [3] and again.new == 0, "refused every time"
+    checked = run("verify", "--db", district, "--authority", tmp_path / "authority")
+    assert checked.exit_code == EXIT_PROBLEMS
+    assert "record 3 forked: laptop-a holds" in checked.stdout
+
+
+def test_a_fork_pushed_first_by_the_other_laptop_is_refused_the_other_way(
+    district: str, forked: tuple[Authority, Path, Path]
+) -> None:
+    authority, a, b = forked
+    assert push(district, b, authority, "laptop-b").new == 4
+    result = push(district, a, authority, "laptop-a")
+    (fork,) = result.forks
+    assert (fork.seq, fork.held_source, fork.offered_source) == (3, "laptop-b", "laptop-a")
+    assert counts(district, "records") == 4
+
+
+def test_a_tampered_laptop_record_is_refused_with_all_after_it(
+    district: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    laptop = Path(shutil.copy(field_day.laptops["laptop-a"], tmp_path / "edited.db"))
+    db = sqlite3.connect(laptop)
+    chain = db.execute(
+        "SELECT r.chain FROM records r JOIN chains c ON c.cert_digest = r.chain "
+        "WHERE c.kit_id = 'KIT-3505-01' LIMIT 1"
+    ).fetchone()[0]
+    data = db.execute("SELECT data FROM records WHERE chain = ? AND seq = 4", (chain,)).fetchone()
+    flipped = bytearray(data[0])
+    flipped[-40] ^= 0x01
+    db.execute("UPDATE records SET data = ? WHERE chain = ? AND seq = 4", (bytes(flipped), chain))
+    for row_id, signed in db.execute("SELECT id, signed FROM collections").fetchall():
+        altered = bytearray(signed)
+        altered[len(altered) // 2] ^= 0x01  # one bit inside the signed ledger
+        db.execute("UPDATE collections SET signed = ? WHERE id = ?", (bytes(altered), row_id))
+    db.commit()
+    db.close()
+    result = push(district, laptop, field_day.authority, "edited")
+    kit1 = next(chain for chain in result.chains if chain.kit_id == "KIT-3505-01")
+    assert kit1.new == 3 and kit1.offered == 3, "records 1-3 verify; 4 is altered, 5-6 follow it"
+    assert any("00000004.cose" in p for p in kit1.problems), kit1.problems
+    assert any("ledger of kit KIT-3505-01 does not verify" in p for p in kit1.problems)
+    assert counts(district, "ledgers") == 0, "no altered ledger is kept"
+
+
+def test_sync_before_init_and_to_nowhere_are_user_errors(
+    store_url: str, field_day: FieldDay
+) -> None:
+    authority = field_day.folder / "authority"
+    laptop = field_day.laptops["laptop-a"]
+    bare = run("sync", "--db", laptop, "--to", store_url, "--authority", authority)
+    assert bare.exit_code == EXIT_USER_ERROR
+    assert "holds no district store: run `jemput-prov district init URL` first" in bare.stderr
+    nowhere = store_url.replace("host=", "host=/nonexistent")
+    gone = run("report", "--db", nowhere)
+    assert gone.exit_code == EXIT_USER_ERROR and "cannot reach the district store" in gone.stderr
+    assert "Traceback" not in bare.output + gone.output
+
+
+def test_worklists_registered_by_two_laptops_count_once(district: str, field_day: FieldDay):
+    lists = [load_worklist(path) for path in field_day.worklists]
+    first = push(district, field_day.laptops["laptop-a"], field_day.authority, "a", worklists=lists)
+    second = push(
+        district, field_day.laptops["laptop-b"], field_day.authority, "b", worklists=lists
+    )
+    assert (first.residents, second.residents) == (180, 0)
+    assert counts(district, "residents") == 180
+
+
+def test_a_receipt_for_another_kit_is_refused_and_its_ledger_kept(
+    district: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    laptop = Path(shutil.copy(field_day.laptops["laptop-a"], tmp_path / "swapped.db"))
+    db = sqlite3.connect(laptop)
+    receipts = db.execute(
+        "SELECT c.kit_id, k.id, k.receipt FROM collections k "
+        "JOIN chains c ON c.cert_digest = k.chain ORDER BY c.kit_id"
+    ).fetchall()
+    (kit1, id1, _), (kit2, _, receipt2) = receipts
+    db.execute("UPDATE collections SET receipt = ? WHERE id = ?", (receipt2, id1))
+    db.commit()
+    db.close()
+    result = push(district, laptop, field_day.authority, "swapped")
+    problems = result.problems
+    assert len(problems) == 1, problems
+    assert f"a receipt for kit {kit1}: receipt is for kit '{kit2}'" in problems[0]
+    assert "the ledger is kept without it" in problems[0]
+    assert counts(district, "ledgers") == 2 and counts(district, "records") == 11
+    with DistrictStore.open(district) as store, store.engine.connect() as c:
+        kept = c.execute(text("SELECT count(*) FROM ledgers WHERE receipt IS NOT NULL"))
+        assert kept.scalar_one() == 1, "only kit 2's own receipt"
