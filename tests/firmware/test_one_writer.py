@@ -25,6 +25,7 @@ from hal.types import Button
 from provisioning import collect as collecting
 from provisioning import protocol as p
 from provisioning.collector import CollectorDB
+from provisioning.collector_audit import audit_database
 from provisioning.framing import FramedPort
 from storage.keys import Authority
 from storage.layout import staged_key_path
@@ -128,7 +129,7 @@ def test_a_collection_from_an_enrolling_kit_gets_the_live_head_and_later_the_res
                 first = collecting.collect(port, authority, db)
                 head_then = p.KitClient(port, authority).hello().head_seq
             still_enrolling = demo.poll() is None
-            got_first = [record.seq for record in db.collected()]
+            got_first = [seq for chain in db.chains() for seq, _ in db.record_bytes(chain)]
             assert demo.wait(timeout=WAIT) == 0, demo.stdout.read() if demo.stdout else ""
             assert still_enrolling, "the collection happened while the demo enrolled"
             assert got_first == list(range(1, len(got_first) + 1)) and got_first
@@ -153,8 +154,10 @@ def test_a_collection_from_an_enrolling_kit_gets_the_live_head_and_later_the_res
             finally:
                 served.send_signal(signal.SIGTERM)
                 served.wait(timeout=60)
-            assert [record.seq for record in db.collected()] == list(range(1, people + 1))
-            assert all(result.ok for result in db.verify(authority.public))
+            assert [seq for chain in db.chains() for seq, _ in db.record_bytes(chain)] == list(
+                range(1, people + 1)
+            )
+            assert audit_database(db, authority.public).ok
     finally:
         if demo.poll() is None:
             demo.kill()

@@ -29,6 +29,7 @@ import gpiozero
 import pytest
 import smbus2
 
+from capture.events import Job, JobKind
 from capture.prompts import prompt
 from firmware.config import load_config
 from firmware.demo import OfficerBot, Task
@@ -143,19 +144,18 @@ class PanelBot(OfficerBot):
         super().__init__(host.kit, world, bystanders)
         self.wired = wired
         self.pins = wired.panel_driver(PanelPins())
-        self._served: str | None = None
+        self._served: Job | None = None
 
     def _step_up(self) -> None:
         """Whoever stands in front gives the finger or signature the kit waits for."""
         pending = self.ctl._pending
         if pending is None or pending == self._served or self.bystanders() is None:
             return
-        job = pending.split("#")[0]
-        if job == "finger":
+        if pending.kind is JobKind.FINGER:
             self.wired.present_finger(self.ctl.step.position)
-        elif job == "identify":
+        elif pending.kind is JobKind.IDENTIFY:
             self.wired.present_finger(None)
-        elif job == "signature":
+        elif pending.kind is JobKind.SIGNATURE:
             self.wired.present_signature()
         self._served = pending
 
@@ -244,7 +244,9 @@ def test_the_pi_entry_point_enrols_and_serves_its_port_end_to_end(bench: dict[st
             with FramedPort(port=modem.tool_end.port) as link:
                 with CollectorDB(bench["collector"]) as db:
                     collecting.collect(link, bench["authority"], db)
-                    seen["collected"] = [record.seq for record in db.collected()]
+                    seen["collected"] = [
+                        seq for chain in db.chains() for seq, _ in db.record_bytes(chain)
+                    ]
                 world.follow(None)
                 world.subject = resident  # now the technician, ten good fingers
                 wired.present_finger(FingerPosition.RIGHT_INDEX)

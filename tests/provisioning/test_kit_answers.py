@@ -33,7 +33,7 @@ HASH = bytes(range(32))
     ],
 )
 def test_a_head_that_cannot_be_is_refused(result: dict[str, Any]) -> None:
-    with pytest.raises(p.ProtocolError, match="ledger answer is malformed"):
+    with pytest.raises(p.MessageError, match="ledger answer is malformed"):
         head_of(result)
 
 
@@ -57,7 +57,7 @@ def test_heads_that_can_be() -> None:
     ],
 )
 def test_a_list_that_cannot_be_is_refused(result: dict[str, Any]) -> None:
-    with pytest.raises(p.ProtocolError, match="list answer is malformed"):
+    with pytest.raises(p.MessageError, match="list answer is malformed"):
         sizes_of(result)
 
 
