@@ -63,6 +63,10 @@ def run(
     port_link: Annotated[
         Path | None, typer.Option("--port-link", help="Link the provisioning pty here.")
     ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option("--fast", help="--sim: devices as fast as the ptys allow, not at wire time."),
+    ] = False,
 ) -> None:
     """Run the kit: on the Pi with its real parts (backend "pi" in --config), or with --sim
     the simulated kit with its display, LED and four buttons in this terminal.
@@ -88,7 +92,7 @@ def run(
     from firmware.terminal import run_terminal
 
     try:
-        run_terminal(settings, seed=seed)
+        run_terminal(settings, seed=seed, fast=fast)
     except StorageError as exc:
         raise fail(str(exc)) from exc
 

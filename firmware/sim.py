@@ -23,6 +23,7 @@ from hal.contracts import Devices
 from hal.types import FingerPosition
 from hw_sim.doubles import sim_devices
 from hw_sim.fingerprints import template_of
+from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
@@ -143,12 +144,15 @@ def open_sim_kit(
     time_scale: float = 0.0,
     booted: bool = True,
     wired: bool = True,
+    fast: bool = False,
     faults: tuple[tuple[str, str], ...] = (),
 ) -> Iterator[SimKit]:
     """A simulated kit on ``data_dir`` (provisioned as a demo kit if it is not a kit yet).
 
     ``wired``: the real drivers talk to the wire-level emulators (ptys, register models,
     mock GPIO pins), as on a kit; otherwise the fast contract-level doubles stand in.
+    The emulators keep the wires' and the parts' time unless ``fast`` (or
+    ``JEMPUT_TIMING=fast``, as in the test suite).
     The world's clock starts at the real time, so records of later runs come after those
     of earlier ones.  With ``booted`` the kit is started here; otherwise the caller starts
     it on the thread that will run its loop.
@@ -163,7 +167,12 @@ def open_sim_kit(
 
             # waits scaled down, never to zero: a sensor answers "no finger" only after a while
             wired_parts, opened = stack.enter_context(
-                wired_kit(world, faults=faults, wait_scale=max(time_scale, WIRED_WAIT_SCALE))
+                wired_kit(
+                    world,
+                    timing=Timing(fast=True) if fast else None,
+                    faults=faults,
+                    wait_scale=max(time_scale, WIRED_WAIT_SCALE),
+                )
             )
             devices = opened.devices
             enrol_officers(devices, world.officers)
