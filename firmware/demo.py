@@ -105,8 +105,10 @@ class OfficerBot:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def settle(self, *, timeout: float = 30.0) -> None:
-        """Let the kit handle everything queued and finish the device work it waits for."""
+    def settle(self, *, timeout: float = 120.0) -> None:
+        """Let the kit handle everything queued and finish the device work it waits for.
+
+        At wire time one press can start ten fingers in a row (about 40 s at 115200 baud)."""
         deadline = time.monotonic() + timeout
         while True:
             handled = self.kit.loop.step(timeout=0.005)

@@ -276,17 +276,18 @@ class FingerprintEmulator(PtyDevice):
             self._download = None
 
     def _answer(self, ack: bytes, data: bytes | None) -> None:
+        """The acknowledge and its data packets, streamed back to back as the part does."""
         frame = self._frame(_ACK, ack)
-        if self._take_fault("garbage"):
-            self._send(_NOISE)
+        noise = _NOISE if self._take_fault("garbage") else b""
         if self._take_fault("corrupt"):
             frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
-        self._send(frame)
+        packets = [noise, frame]
         if data is not None:
             size = _PACKET_SIZES[self.packet_size_code]
             chunks = [data[i : i + size] for i in range(0, len(data), size)]
             for i, chunk in enumerate(chunks):
-                self._send(self._frame(_END_DATA if i == len(chunks) - 1 else _DATA, chunk))
+                packets.append(self._frame(_END_DATA if i == len(chunks) - 1 else _DATA, chunk))
+        self._send(b"".join(packets))
 
     def _frame(self, pid: int, payload: bytes) -> bytes:
         header = _HEADER.pack(_START, self.address, pid, len(payload) + 2)
@@ -306,10 +307,11 @@ class FingerprintEmulator(PtyDevice):
             return _code(_ERR_NO_FINGER)
         capture = finger.capture + self._shots
         self._shots += 1
-        self._work(IMAGE_SECONDS)
+        began = self.timing.monotonic()
         self._image = ridge_image(
             finger.person_seed, finger.position, capture, finger.condition, size=self.image_size
         )
+        self._work(IMAGE_SECONDS, since=began)
         self._imaged = (finger, capture)
         return _code(_OK)
 

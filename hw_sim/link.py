@@ -93,10 +93,12 @@ class PtyLink(Closing):
     def send(self, data: bytes) -> None:
         """Write bytes towards the driver at the line's pace; nothing once closed."""
         with self._send_lock:
-            for piece in self._slices(data, self.outbound):
+            for number, piece in enumerate(self._slices(data, self.outbound)):
                 if self._stop.is_set():
                     return  # closed: the descriptor may already belong to another file
-                if self.outbound is not None and not self.outbound.occupy(len(piece), self._stop):
+                if self.outbound is not None and not self.outbound.occupy(
+                    len(piece), self._stop, back_to_back=number > 0
+                ):
                     return  # closed while the bytes were on the wire
                 if not self._write(piece):
                     return
@@ -129,17 +131,23 @@ class PtyLink(Closing):
         return self._stop
 
     def _serve(self) -> None:
+        full = False  # the last read took a whole slice: more bytes were already waiting
         while not self._stop.is_set():
             try:
                 ready, _, _ = select.select([self._master], [], [], _POLL_SECONDS)
                 if not ready:
+                    full = False
                     continue
                 chunk = os.read(self._master, self._read_size())
             except OSError:
                 return  # the master was closed by close(), or the slave hung up
             if not chunk:
                 continue
-            if self.inbound is not None and not self.inbound.occupy(len(chunk), self._stop):
+            # after a full slice the driver's write goes on back to back
+            streaming, full = full, len(chunk) == self._read_size()
+            if self.inbound is not None and not self.inbound.occupy(
+                len(chunk), self._stop, back_to_back=streaming
+            ):
                 return  # closed while the bytes were still on the wire
             self._on_bytes(chunk)
 
@@ -196,10 +204,15 @@ class PtyDevice(FaultSwitch, Closing):
             self._on_bytes, link_path=link_path, name=name, line=line, timing=timing
         )
 
-    def _work(self, seconds: float) -> bool:
-        """The part is busy for ``seconds`` of its datasheet; False if closed meanwhile."""
+    def _work(self, seconds: float, *, since: float | None = None) -> bool:
+        """The part is busy for ``seconds`` of its datasheet; False if closed meanwhile.
+
+        ``since`` (a ``timing.monotonic()`` reading) is when the work began: the time the
+        simulator spent making the result (a synthetic image) counts towards it, since on
+        the real part that happens inside those seconds."""
         self.worked_seconds += seconds
-        return self.timing.wait(self.timing.device(seconds), self._link.stopping)
+        spent = 0.0 if since is None else self.timing.monotonic() - since
+        return self.timing.wait(self.timing.device(seconds) - spent, self._link.stopping)
 
     @property
     def floor_seconds(self) -> float:

@@ -102,7 +102,8 @@ class SignaturePadEmulator(PtyDevice):
         """
         frames = self._frames_of(strokes)
         self.idle()
-        self.worked_seconds += len(frames) / self._sample_hz  # the person's signing time
+        # the person's time: picking up the pen, then signing at the pad's sample rate
+        self.worked_seconds += delay + len(frames) / self._sample_hz
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._replay, args=(frames, delay), name="signature-pad-replay", daemon=True

@@ -134,6 +134,9 @@ class Line:
     :meth:`occupy` books ``count`` bytes and waits until the last of them has crossed,
     as a UART's shift register would: bytes booked while earlier ones are in flight
     start when those end, so a burst of small writes costs what one large write does.
+    ``back_to_back`` says the bytes follow the previous ones without a gap (the next
+    slice of one write): they are booked from where those ended even if our wake-up was
+    late, so the lateness of one sleep never adds up over the slices of a long transfer.
     """
 
     def __init__(self, line: LineFormat, timing: Timing) -> None:
@@ -154,13 +157,15 @@ class Line:
         with self._lock:
             self.format = line
 
-    def occupy(self, count: int, stop: threading.Event | None = None) -> bool:
+    def occupy(
+        self, count: int, stop: threading.Event | None = None, *, back_to_back: bool = False
+    ) -> bool:
         """Wait until ``count`` more bytes have crossed; False if ``stop`` cut it short."""
         with self._lock:
             self.carried += count
             self.floor_seconds += self.format.seconds(count)
             now = self._timing.monotonic()
-            start = max(now, self._free_at)
+            start = self._free_at if back_to_back and self._free_at else max(now, self._free_at)
             self._free_at = start + self._timing.wire(self.format, count)
             delay = self._free_at - now
         return self._timing.wait(delay, stop)
