@@ -141,19 +141,26 @@ class OfficerBot:
         wanted: Callable[[object], bool],
         *,
         what: str = "the wanted line",
+        button: Button = Button.DOWN,
     ) -> None:
-        """Press DOWN until the highlighted item is ``wanted`` (``what`` names it in errors)."""
+        """Press ``button`` until the highlighted item is ``wanted`` (``what`` names it in
+        errors); UP reaches the end of a long list at once, since the cursor wraps."""
         for _ in range(200):
             if wanted(menu_focus()):
                 return
-            self.press(Button.DOWN)
+            self.press(button)
         raise DemoError(f"{what} is not in the menu on screen: {self.ctl.screen}")
 
     def choose(
-        self, menu_focus: Callable[[], object], wanted: Callable[[object], bool], *, what: str
+        self,
+        menu_focus: Callable[[], object],
+        wanted: Callable[[object], bool],
+        *,
+        what: str,
+        button: Button = Button.DOWN,
     ) -> None:
         """Scroll to the item and press OK on it."""
-        self.scroll_to(menu_focus, wanted, what=what)
+        self.scroll_to(menu_focus, wanted, what=what, button=button)
         self.press(Button.OK)
 
     def select_resident(self, person: Person) -> None:
@@ -203,7 +210,13 @@ class OfficerBot:
             self.press(Button.OK)
 
     def lock(self) -> None:
-        self.choose(lambda: self.ctl.step.focus, lambda f: f == ADMIN, what="the admin menu")
+        # the admin menu ends the worklist: one UP from the top wraps round to it
+        self.choose(
+            lambda: self.ctl.step.focus,
+            lambda f: f == ADMIN,
+            what="the admin menu",
+            button=Button.UP,
+        )
         self.choose(lambda: self.ctl.step.menu.focus, lambda f: f == "lock", what="lock")
 
     def enrol(self, task: Task) -> Outcome:

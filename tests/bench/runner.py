@@ -17,6 +17,8 @@ from pathlib import Path
 import tests.bench
 from tests.bench.core import REGISTRY, Row, Run
 
+#: The table's order: the issue's rows first, then any other in the order registered.
+ORDER = ("person", "seal", "verify", "collect", "boot", "memory")
 #: Modules of the package that hold no benchmarks.
 _NOT_BENCHMARKS = {"core", "runner", "records", "__main__"}
 RESULTS = Path("bench/results.json")
@@ -52,7 +54,9 @@ def run_all(run: Run, only: list[str] | None = None) -> list[Row]:
     if unknown:
         raise SystemExit(f"no benchmark {', '.join(sorted(unknown))}; valid: {', '.join(REGISTRY)}")
     rows: list[Row] = []
-    for name, function in REGISTRY.items():
+    names = [n for n in ORDER if n in REGISTRY] + [n for n in REGISTRY if n not in ORDER]
+    for name in names:
+        function = REGISTRY[name]
         if only and name not in only:
             continue
         start = time.monotonic()
