@@ -223,7 +223,13 @@ class OfficerBot:
         """One person from READY back to READY; returns what was sealed."""
         person = task.person
         if task.walk_in:
-            self.choose(lambda: self.ctl.step.focus, lambda f: f == WALK_IN, what="walk-in")
+            # the walk-in entry heads the list, just above the residents the cursor is on
+            self.choose(
+                lambda: self.ctl.step.focus,
+                lambda f: f == WALK_IN,
+                what="walk-in",
+                button=Button.UP,
+            )
             self.type_digits(person.nik, start=list(self.ctl.step.entry.digits))
         else:
             self.select_resident(person)

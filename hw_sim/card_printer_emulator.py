@@ -22,6 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from hw_sim.link import PtyDevice
+from hw_sim.prints import kept_prints
 from hw_sim.timing import LineFormat, Timing
 
 ESC = b"\x1b"
@@ -108,7 +109,8 @@ class CardPrinterEmulator(PtyDevice):
         super().__init__("card printer")
         self.hopper = hopper
         self.out_dir = Path(out_dir) if out_dir else None
-        self.printed: list[Image.Image] = []
+        self.printed = kept_prints()  # the last few; `cards_printed` counts them all
+        self.cards_printed = 0
         self.received: list[Received] = []
         self._jammed = False
         self._in_sequence = False
@@ -300,6 +302,7 @@ class CardPrinterEmulator(PtyDevice):
         lines = Image.frombytes("1", (PANEL_DOTS, PANEL_LINES), panel, "raw", "1;I")
         card = lines.transpose(Image.Transpose.ROTATE_90)
         self.printed.append(card)
+        self.cards_printed += 1
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            card.save(self.out_dir / f"card-{len(self.printed):04d}.png")
+            card.save(self.out_dir / f"card-{self.cards_printed:04d}.png")

@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from hw_sim.link import PtyDevice
+from hw_sim.prints import kept_prints
 from hw_sim.timing import LineFormat, Timing
 
 _log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class ReceiptPrinterEmulator(PtyDevice):
         self._job: list[Image.Image] = []
         self.received: list[Command] = []
         self.unknown: list[bytes] = []
-        self.printed: list[Image.Image] = []
+        self.printed = kept_prints()
         self._plug_in(link_path, "receipt-printer", line=LINE, timing=timing)
 
     def __repr__(self) -> str:

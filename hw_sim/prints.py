@@ -1,0 +1,26 @@
+"""What the simulated printers keep of their output: the last few prints, not a day's.
+
+A developer or a test looks at the latest cards and slips; a whole outreach day of card
+images (about 0.7 MB each) held in memory would be the simulator's growth, and would
+show in the kit's memory figures (``make bench``) as if it were the kit's.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+#: How many prints a simulated printer keeps in ``printed``.
+KEPT_PRINTS = 32
+
+
+class KeptPrints(list[Image.Image]):
+    """A list of prints that forgets all but the last :data:`KEPT_PRINTS` as it grows."""
+
+    def append(self, image: Image.Image) -> None:
+        super().append(image)
+        del self[:-KEPT_PRINTS]
+
+
+def kept_prints() -> KeptPrints:
+    """An empty ``printed`` list for a simulated printer."""
+    return KeptPrints()
