@@ -170,7 +170,3 @@ class Line:
             delay = self._free_at - now
         return self._timing.wait(delay, stop)
 
-
-#: Real time and fast mode, for callers that need no clock of their own.
-REAL = Timing()
-FAST = Timing(fast=True)
