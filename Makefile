@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= var/kit
 N ?= 200
+UI ?= web
+PORT ?= 8321
 
-.PHONY: run demo test lint format bench torture selftest clean
+.PHONY: run demo test lint lint-pico format bench torture selftest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+ifeq ($(UI),terminal)
 	$(BIN)/jemput-kit run --sim --data-dir $(DATA)
+else
+	$(BIN)/jemput-kit run --sim --web --port $(PORT) --data-dir $(DATA)
+endif
 
 demo: $(STAMP)
 	$(BIN)/jemput-kit demo --people 20 --data-dir var/demo --seed 1
@@ -26,6 +32,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) lint-pico
+
+# the Pico's MicroPython firmware, type-checked against the RP2040 port's stubs
+lint-pico: $(STAMP)
+	$(BIN)/python -m tests.pico.typecheck
 
 format: $(STAMP)
 	$(BIN)/ruff format .

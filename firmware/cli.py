@@ -16,9 +16,10 @@ from typing import Annotated
 import typer
 
 from capture.prompts import Language
-from firmware.config import Backend, ConfigError, KitConfig, load_config
+from firmware.config import Backend, ConfigError, KitConfig, load_config, prepare_data_dir
 from firmware.logs import setup_logging
 from firmware.selftest import register as register_selftest
+from firmware.tray import PRINTED_DIR
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
 
@@ -40,10 +41,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _config(config: Path | None, **overrides: object) -> KitConfig:
+    """The configuration with its data folder made; every mistake one line, exit 2."""
     try:
-        return load_config(config, **{k: v for k, v in overrides.items() if v is not None})
+        settings = load_config(config, **{k: v for k, v in overrides.items() if v is not None})
+        named_in = f"{config or '(defaults)'}: [kit] data_dir"
+        prepare_data_dir(settings, source="--data-dir" if overrides.get("data_dir") else named_in)
     except ConfigError as exc:
         raise fail(str(exc)) from exc
+    return settings
 
 
 @app.command()
@@ -67,6 +72,16 @@ def run(
         bool,
         typer.Option("--fast", help="--sim: devices as fast as the ptys allow, not at wire time."),
     ] = False,
+    web: Annotated[
+        bool, typer.Option("--web", help="With --sim: the kit as a page on 127.0.0.1.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", help="With --web: the page's port (0: any free one).")
+    ] = 8321,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="With --web: a training scenario (name or file)."),
+    ] = None,
 ) -> None:
     """Run the kit: on the Pi with its real parts (backend "pi" in --config), or with --sim
     the simulated kit with its display, LED and four buttons in this terminal.
@@ -88,6 +103,22 @@ def run(
         from firmware.headless import run_headless
 
         run_headless(settings.data_dir, port_link, seed)
+        return
+    if web or scenario:
+        from firmware.web.kit import run_web
+        from firmware.web.scenario import ScenarioError
+
+        try:
+            run_web(
+                settings.data_dir,
+                seed=seed,
+                port=port,
+                language=settings.language,
+                scenario=scenario,
+                echo=typer.echo,
+            )
+        except (StorageError, ScenarioError, OSError) as exc:
+            raise fail(str(exc)) from exc
         return
     from firmware.terminal import run_terminal
 
@@ -154,6 +185,8 @@ def demo(
     except (DemoError, StorageError) as exc:
         raise fail(str(exc), 1) from exc
     first, last = outcomes[0].seq, outcomes[-1].seq
+    if not fast:
+        typer.echo(f"printed cards and slips: {data_dir / PRINTED_DIR}")
     typer.echo(
         f"sealed {len(outcomes)} records this run (#{first}..#{last}); "
         f"the kit holds {status.sealed}, card stock {status.cards['stock']}"

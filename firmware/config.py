@@ -63,6 +63,18 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{where}: no such configuration file") from None
+        except IsADirectoryError:
+            raise ConfigError(
+                f"{where} is a folder, not a configuration file: give the kit.toml inside it"
+            ) from None
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+            raise ConfigError(
+                f"{where}: line {line}: byte {exc.start} is not UTF-8; save the file as UTF-8 "
+                "(any text editor's default) and start again"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot be read ({exc.strerror or exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     _reject_unknown(raw, {"kit", "ports"}, where, "")
@@ -93,6 +105,29 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
         values["log_level"] = level
     values.update({key: value for key, value in overrides.items() if value is not None})
     return KitConfig(**values)
+
+
+def prepare_data_dir(config: KitConfig, *, source: str = "[kit] data_dir") -> Path:
+    """Make the kit's data folder (mode 0700) if it is missing; ConfigError if it cannot be.
+
+    ``source`` says where the folder was named (the file's key, or ``--data-dir``), so the
+    technician knows what to change.
+    """
+    folder = config.data_dir
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(
+            f"{source} {folder} is a file, not a folder: name a folder for the kit's data"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{source} {folder} cannot be made ({exc.strerror or exc}): name a folder the "
+            "kit's user may write, or create it and give it to that user"
+        ) from None
+    if not folder.is_dir():
+        raise ConfigError(f"{source} {folder} is not a folder: name a folder for the kit's data")
+    return folder
 
 
 def _table(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from capture.controller import Controller
 from capture.prompts import Language
 from firmware.kit import Kit
+from firmware.tray import OutputTray
 from hal.contracts import Devices
 from hal.types import FingerPosition
 from hw_sim.doubles import sim_devices
@@ -58,6 +59,8 @@ class SimKit:
     provisioned: bool
     #: The emulators behind the drivers (None when the contract-level doubles stand in).
     wired: WiredKit | None = None
+    #: Every card and slip the emulated printers printed, kept in ``printed/``.
+    tray: OutputTray | None = None
 
 
 def resident_of(person: Person) -> Resident:
@@ -186,13 +189,20 @@ def open_sim_kit(
         kit = Kit(devices, store, now=world.clock.now, language=language)
         bystanders = Bystanders(world, kit.controller)
         world.follow(bystanders)
+        tray = (
+            OutputTray(data_dir, card=wired_parts.card_printer, receipt=wired_parts.receipt_printer)
+            if wired_parts is not None
+            else None
+        )
         try:
             if booted:
                 kit.start()
-            yield SimKit(world, kit, bystanders, provisioned, wired_parts)
+            yield SimKit(world, kit, bystanders, provisioned, wired_parts, tray)
         finally:
             world.follow(None)
             kit.close()
+            if tray is not None:
+                tray.collect()
 
 
 class Bystanders:
@@ -212,6 +222,9 @@ class Bystanders:
         self.pin_only = False
         self.officer = world.officers[0]
         self.supervisor = next(o for o in world.officers if o.role == "supervisor")
+        #: Someone standing in front whatever the kit is doing (the browser kit's choice):
+        #: the wrong person at the camera, or a resident arriving before being selected.
+        self.stand_in: Person | None = None
 
     def on_duty(self, officer_id: str, pin: str) -> None:
         """``officer_id`` works the kit, logging in with ``pin``."""
@@ -222,6 +235,8 @@ class Bystanders:
         self.pin_only = known is None or known.pin != pin
 
     def __call__(self) -> Person | SimOfficer | None:
+        if self.stand_in is not None:
+            return self.stand_in
         state = self._controller.state
         if state == "locked":
             return self.officer if self.offer_finger else None

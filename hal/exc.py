@@ -95,3 +95,15 @@ class PaperOut(PrinterError):
 
 class ClockNotTrustworthy(DeviceError):
     """The real-time clock lost power and its time cannot be trusted: set the time."""
+
+
+class CoprocessorError(DeviceError):
+    """Base of faults reported by the power co-processor (the Pico)."""
+
+
+class CoprocessorRefused(CoprocessorError, ValueError):
+    """The co-processor refused a request (NAK): its firmware and the driver disagree."""
+
+
+class CoprocessorMismatch(CoprocessorError):
+    """The co-processor speaks another link protocol version: flash matching firmware."""

@@ -20,6 +20,7 @@ from typing import Any
 from hal.types import FingerPosition
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.fingerprint_emulator import FingerprintEmulator
+from hw_sim.pico import PicoSim
 from hw_sim.receipt_printer_emulator import ReceiptPrinterEmulator
 from hw_sim.signature_pad_emulator import SignaturePadEmulator
 from hw_sim.timing import Timing
@@ -42,6 +43,7 @@ PARTS: dict[str, Part] = {
     "signature-pad": Part(SignaturePadEmulator, "19200 8O1, listen only: 5-byte pen frames"),
     "card-printer": Part(CardPrinterEmulator, "115200 8N1, ESC cmd;args CR"),
     "receipt-printer": Part(ReceiptPrinterEmulator, "19200 8N1, ESC/POS"),
+    "coprocessor": Part(PicoSim, "115200 8N1, A5 frames (docs/devices/coprocessor.md)"),
 }
 
 
@@ -97,6 +99,8 @@ def _start(args: argparse.Namespace) -> tuple[Any, Callable[[threading.Event], N
                     return
 
         return pad, sign_repeatedly
+    if args.device == "coprocessor":  # the Pico's own firmware, under micropython
+        return PicoSim(link_path=link), _until_stopped
     if args.device == "card-printer":
         printer = CardPrinterEmulator(
             link_path=link, hopper=args.hopper, out_dir=args.out, timing=timing

@@ -15,6 +15,15 @@ class FingerCondition(enum.Enum):
     BANDAGED = "bandaged"  # the sensor sees something, but no ridges
 
 
+class Glass(enum.Enum):
+    """What a developer or trainer puts on the sensor instead of what the world decides."""
+
+    AS_BORN = "as-born"  # the subject's own finger, as the world made it
+    GOOD = "good"  # a clean finger, whatever the subject's hands are like
+    POOR = "poor"  # a worn finger: images, but below the quality threshold
+    NONE = "none"  # nothing on the glass
+
+
 @dataclass(frozen=True)
 class Finger:
     """One finger on the glass: whose (a repeatable seed), which, and in what state.

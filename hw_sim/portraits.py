@@ -168,6 +168,8 @@ class SimCamera(FaultSwitch, Closing):
         self._closed = False
         #: Who was photographed, in order (None: the empty room).
         self.received: list[int | None] = []
+        #: The last still taken (JPEG), for a developer's view of what the camera saw.
+        self.last_frame: bytes | None = None
 
     def __repr__(self) -> str:
         faults = ",".join(sorted(self._faults)) or "none"
@@ -195,6 +197,7 @@ class SimCamera(FaultSwitch, Closing):
             dark="dark" in self._faults,
             blur="blur" in self._faults,
         )
+        self.last_frame = jpeg
         return Portrait(jpeg=jpeg, width=self.size[0], height=self.size[1])
 
     def probe(self) -> DeviceInfo:

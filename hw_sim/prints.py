@@ -14,10 +14,14 @@ KEPT_PRINTS = 32
 
 
 class KeptPrints(list[Image.Image]):
-    """A list of prints that forgets all but the last :data:`KEPT_PRINTS` as it grows."""
+    """A list of prints that forgets all but the last :data:`KEPT_PRINTS` as it grows;
+    :attr:`total` counts every print ever appended (what a watcher compares against)."""
+
+    total: int = 0
 
     def append(self, image: Image.Image) -> None:
         super().append(image)
+        self.total += 1
         del self[:-KEPT_PRINTS]
 
 

@@ -169,4 +169,3 @@ class Line:
             self._free_at = start + self._timing.wire(self.format, count)
             delay = self._free_at - now
         return self._timing.wait(delay, stop)
-

@@ -36,8 +36,10 @@ from hw_sim.timing import Timing
 from hw_sim.world import Person, World
 
 #: Camera Module 3 (IMX708): its full-resolution mode runs at 14 frames a second, so a
-#: still takes at least one frame period after the request (docs/devices/panel-and-camera.md).
+#: still takes at least one frame period after the request (docs/devices/timing.md).
 CAMERA_STILL_SECONDS = 1 / 14
+#: A signature as pen positions: strokes of (x, y) points in pad coordinates.
+Strokes = tuple[tuple[tuple[int, int], ...], ...]
 #: Wall-clock pause before the pen comes down: the driver flushes its input as it starts
 #: a capture, so a signature begun in the same instant would lose its first frames.
 SIGN_DELAY_SECONDS = 0.2
@@ -106,6 +108,9 @@ class WiredKit(Closing):
             "clock": self.clock,
             "camera": self.camera,
         }
+        #: Strokes someone drew for the next signature (the browser kit's pad), in pad
+        #: coordinates; taken by the next :meth:`present_signature`.
+        self._offered_strokes: Strokes | None = None
         self.ports: dict[str, str] = {
             "fingerprint": self.fingerprint.port,
             "signature-pad": self.signature_pad.port,
@@ -150,8 +155,19 @@ class WiredKit(Closing):
         self.fingerprint.place(finger)
         return finger is not None and finger.condition is not FingerCondition.MISSING
 
+    def offer_signature(self, strokes: Strokes) -> None:
+        """``strokes`` are signed on the pad at the next signature, instead of the subject's."""
+        self._offered_strokes = strokes
+
     def present_signature(self) -> bool:
-        """The subject signs the pad (after a short pause); False when nobody will sign."""
+        """The subject signs the pad (after a short pause); False when nobody will sign.
+
+        Strokes offered with :meth:`offer_signature` are signed instead, once.
+        """
+        offered, self._offered_strokes = self._offered_strokes, None
+        if offered:
+            self.signature_pad.sign(offered, delay=SIGN_DELAY_SECONDS)
+            return True
         subject = self.world.subject
         if not isinstance(subject, Person) or not subject.signature:
             self.signature_pad.idle()

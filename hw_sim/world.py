@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from hal.types import FingerPosition
-from hw_sim.fingers import Finger, FingerCondition
+from hw_sim.fingers import Finger, FingerCondition, Glass
 
 #: Kabupaten Blitar (3505), Jawa Timur (35): the seed's outreach area.  The district and
 #: village names are real places of the regency; their 6-digit codes here are illustrative.
@@ -165,6 +165,10 @@ class World:
         self._follow: Callable[[], Person | SimOfficer | None] | None = None
         self._captures: dict[tuple[int, int], int] = {}
         self._visitors: dict[str, Person] = {}
+        #: What is put on the sensor instead of what the world decides (the browser kit's
+        #: finger control): the finger's quality, and which finger, whatever was asked.
+        self.glass = Glass.AS_BORN
+        self.glass_position: FingerPosition | None = None
 
     def _make_person(self, index: int, *, on_worklist: bool) -> Person:
         rng = random.Random(f"{self.seed}/{index}")
@@ -264,13 +268,15 @@ class World:
         front means an empty glass.  Each call is a new capture, with fresh noise.
         """
         subject = self.subject
-        if subject is None:
+        if subject is None or self.glass is Glass.NONE:
             return None
         if isinstance(subject, SimOfficer):
             position, condition = subject.login_finger, FingerCondition.OK
         else:
-            position = position or FingerPosition.RIGHT_INDEX
+            position = self.glass_position or position or FingerPosition.RIGHT_INDEX
             condition = subject.condition(int(position))
+        if self.glass is not Glass.AS_BORN:
+            condition = FingerCondition.OK if self.glass is Glass.GOOD else FingerCondition.SCARRED
         key = (subject.seed, int(position))
         self._captures[key] = count = self._captures.get(key, -1) + 1
         return Finger(subject.seed, int(position), condition, count)

@@ -29,8 +29,16 @@ from provisioning import checks
 from provisioning import collect as collecting
 from provisioning import flash as flashing
 from provisioning.collector import CollectorDB, CollectorError
+from provisioning.collector_audit import (
+    DatabaseAudit,
+    DatabaseRefused,
+    audit_database,
+    problems_by_row,
+)
 from provisioning.framing import FramedPort, LinkError
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
+from storage import revocation
+from storage.certificate import BadKitId, check_kit_id
 from storage.errors import RecordError, StorageError
 from storage.keys import (
     AUTHORITY_PUBLIC_FILE,
@@ -106,12 +114,14 @@ def _problems(what: object, *kinds: type[Exception], named: bool = False) -> Ite
     """User errors exit 2 (`_user_errors`); ``kinds`` are problems: one line naming
     ``what`` (with the exception's type when ``named``), exit 1."""
     try:
-        with _user_errors():
-            yield
-    except kinds as exc:
+        yield
+    except kinds as exc:  # before OSError: a link timeout or a cut cable is a problem, exit 1
         reason = f"{type(exc).__name__}: {exc}" if named else str(exc)
         _say(err, f"jemput-prov: {what}: {reason}", "red")
         raise typer.Exit(EXIT_PROBLEMS) from None
+    except (OSError, checks.WrongPath) as exc:
+        _say(err, f"jemput-prov: {exc}", "red")
+        raise typer.Exit(EXIT_USER_ERROR) from None
 
 
 def _private_keys(folder: Path) -> Authority:
@@ -184,9 +194,11 @@ def verify(
     """
     with _user_errors():
         public = checks.load_authority_public(authority)
+        audit = None
         if path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
             with _collector(path) as db:
-                reports = db.verify(public)
+                audit = audit_database(db, public)
+            reports = audit.kits
         else:
             reports = checks.verify_path(path, public)
     demo = "DEMO " if public.demo else ""
@@ -208,6 +220,9 @@ def verify(
     )
     if public.demo:
         _say(out, "DEMO authority: these records are not real enrolments.", "bold yellow")
+    if audit is not None:
+        _database_verdict(audit)
+        return
     problems = [problem for report in reports for problem in report.problems]
     for file, exc in problems:
         _say(out, f"{file}: {type(exc).__name__}: {exc}", "red")
@@ -216,6 +231,28 @@ def verify(
         raise typer.Exit(EXIT_PROBLEMS)
     records = sum(report.chain.count for report in reports)
     _say(out, f"all {records} record(s) of {len(reports)} kit(s) verify", "bold green")
+
+
+def _log_line(audit: DatabaseAudit) -> str:
+    head = audit.log_head.hex()[:16] if audit.log_head else "none"
+    return f"collector log: {audit.log_length} collection(s), head {head}"
+
+
+def _database_verdict(audit: DatabaseAudit) -> None:
+    """A collector database's problems, one line per table row; exit 1 if any."""
+    for line in problems_by_row(audit):
+        _say(out, line, "red")
+    for note in audit.uncovered:
+        _say(out, f"{audit.path}: {note}", "yellow")
+    _say(out, _log_line(audit))
+    if audit.problems:
+        _say(out, f"{len(audit.problems)} problem(s) in {audit.path}", "bold red")
+        raise typer.Exit(EXIT_PROBLEMS)
+    _say(
+        out,
+        f"all {len(audit.records)} record(s) of {len(audit.kits)} kit(s) verify",
+        "bold green",
+    )
 
 
 Fields = list[tuple[str, object]]
@@ -371,7 +408,8 @@ def flash_command(
     Refused while the kit holds records no collection has receipted.
     """
     private = _private_keys(authority)
-    with _problems("nothing flashed", WorklistError, flashing.FlashInputError):
+    with _problems("nothing flashed", WorklistError, flashing.FlashInputError, BadKitId):
+        check_kit_id(kit_id)
         staff = flashing.load_officers(officers)
         residents = load_worklist(worklist)
         rules = flashing.load_policy(policy)
@@ -476,14 +514,21 @@ class ReportFormat(StrEnum):
 @app.command("report")
 def report_command(
     db: DbOption,
+    authority: AuthorityOption,
     worklist: Annotated[Path | None, typer.Option(help="The worklist to report against.")] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
 ) -> None:
-    """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins."""
-    with _problems("nothing reported", WorklistError):
+    """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins.
+
+    Counts only what the signatures in DB prove; a database that fails `verify` is refused
+    (exit 1) and nothing is reported.
+    """
+    with _problems("nothing reported", WorklistError, DatabaseRefused):
+        public = checks.load_authority_public(authority)
         residents = load_worklist(worklist) if worklist is not None else None
         with _collector(db) as store:
-            rows = build_report(store, residents)
+            audit = audit_database(store, public).require_ok()
+        rows = build_report(audit, residents)
     if fmt is ReportFormat.CSV:
         out.out(to_csv(rows), end="", highlight=False)
     elif fmt is ReportFormat.JSON:
@@ -491,6 +536,7 @@ def report_command(
     else:
         cells = (row.as_map() for row in rows)
         _show(f"coverage in {db}", COLUMNS, ([c[column] for column in COLUMNS] for c in cells))
+        _say(out, _log_line(audit))
 
 
 @app.command("export")
@@ -498,10 +544,72 @@ def export_command(
     db: DbOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the files and manifest.")],
 ) -> None:
-    """Write the collected records as files (one folder per kit chain) with manifest.json."""
-    with _user_errors(), _collector(db) as store:
+    """Write the collected records as files (one folder per kit chain) with manifest.json.
+
+    Writes only under --out: a kit id in DB that is no safe folder name is refused (exit 1).
+    """
+    with _problems("nothing exported", BadKitId, CollectorError), _collector(db) as store:
         manifest = store.export(out_dir)
     _say(out, f"exported to {out_dir}; manifest {manifest}", "green")
+
+
+def _moment(text: str) -> datetime:
+    """``--from``: an ISO 8601 time with its offset (a bare time could be any zone), or "now"."""
+    if text == "now":
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise typer.BadParameter(
+            f"{text!r} is not a time with its offset: give e.g. 2026-12-01T08:00+07:00 "
+            "(WIB), or now",
+            param_hint="--from",
+        )
+    return moment
+
+
+@app.command("revoke")
+def revoke_command(
+    kit_id: Annotated[
+        str, typer.Argument(metavar="KIT_ID", help="The kit's id, e.g. KIT-3505-07.")
+    ],
+    authority: AuthorityOption,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Distrust records sealed from this time on (ISO 8601 with offset, or now): "
+            "the last time the kit was known to be in the officers' hands.",
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why, for the list and for `verify`.")] = "stolen",
+) -> None:
+    """Revoke a kit (lost, stolen): its later records are named by `verify`, `collect` refuses it.
+
+    The signed revocation list is kept in the authority folder; copy it with
+    authority.pub.cbor to every collector.  See docs/provisioning.md, "Kit stolen".
+    """
+    moment = _moment(since)
+    private = _private_keys(authority)
+    with _user_errors():
+        try:
+            listed = revocation.revoke(
+                authority,
+                private,
+                kit_id=kit_id,
+                since=moment,
+                reason=reason,
+                now=datetime.now(UTC),
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="KIT_ID") from None
+    entry = listed.revoked[kit_id]
+    _say(out, f"{entry.describe()}", "bold yellow")
+    _say(out, f"  revocation list {revocation.list_path(authority)} (serial {listed.serial})")
+    _say(out, f"  kits revoked    {', '.join(sorted(listed.revoked))}")
+    _say(out, "copy the list, with authority.pub.cbor, to every collector and the district")
 
 
 def main() -> None:

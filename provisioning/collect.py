@@ -11,18 +11,22 @@ that lets the kit free the space.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from provisioning import protocol as p
 from provisioning.collector import Chain, CollectorDB, CollectorError, Head
+from provisioning.collector_audit import audit_database
 from provisioning.framing import FramedPort
 from storage.certificate import Certificate
+from storage.codec import MAX_BYTES
 from storage.errors import RecordError
 from storage.keys import Authority
 from storage.verify import BrokenChain, Verifier
+
+DIGEST_BYTES = 32
 
 #: The next step after a kit answered what it should not: what was verified is kept.
 _RETRY = (
@@ -73,22 +77,21 @@ def collect(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Collected:
     """Pull every record the database lacks, verify and keep them, then send a receipt."""
+    audit_database(db, authority.public).require_ok()
     client, _, certificate = connect(port, authority)
+    Verifier(authority.public).refuse_revoked(certificate)  # a stolen kit: nothing collected
     chain = db.add_chain(certificate)
     ledger = client.call(p.LEDGER)
-    seq, digest = ledger.result["head"]
-    head = Head(seq, digest)
+    head = head_of(ledger.result)
     _check_extends(db, chain, head)
     held = db.have(chain)
-    wanted = list(range(held + 1, head.seq + 1))
-    state = Progress(chain.kit_id, 0, len(wanted), 0)
+    state = Progress(chain.kit_id, 0, max(head.seq - held, 0), 0)
     progress(state)
     new = 0
     verifier = Verifier(authority.public)
-    for first in range(0, len(wanted), p.LIST_MAX):
-        batch = wanted[first : first + p.LIST_MAX]
-        listed = client.call(p.LIST, {"from": batch[0], "to": batch[-1]}).result["records"]
-        sizes = {seq: size for seq, size in listed}
+    for first in range(held + 1, head.seq + 1, p.LIST_MAX):
+        batch = range(first, min(first + p.LIST_MAX, head.seq + 1))
+        sizes = sizes_of(client.call(p.LIST, {"from": batch[0], "to": batch[-1]}).result)
         for number in batch:
             if number not in sizes:
                 raise BrokenChain(
@@ -114,7 +117,7 @@ def collect(
         raise BrokenChain(
             f"record {head.seq} differs from the head the kit signed: {_RETRY}", seq=head.seq
         )
-    collection = db.add_collection(chain, head, ledger.signed)
+    collection = db.add_collection(chain, head, ledger.signed, authority=authority, at=now())
     receipted = False
     if head.seq:
         receipt = p.make_receipt(
@@ -124,6 +127,47 @@ def collect(
         db.set_receipt(collection, receipt)
         receipted = True
     return Collected(chain.kit_id, new, db.have(chain), head.seq, state.bytes, receipted)
+
+
+#: The most records one kit chain may claim: a head beyond it is a lie, not a busy year.
+MAX_CHAIN = 10_000_000
+
+
+def _malformed(op: str, what: str) -> p.ProtocolError:
+    return p.ProtocolError(f"the kit's {op} answer is malformed ({what}): {_RETRY}")
+
+
+def head_of(result: Mapping[str, Any]) -> Head:
+    """The head in a ledger answer, checked: [seq, SHA-256], or [0, None] before a record."""
+    head = result.get("head")
+    if not isinstance(head, list | tuple) or len(head) != 2:
+        raise _malformed(p.LEDGER, "no [seq, hash] head")
+    seq, digest = head
+    if type(seq) is not int or not 0 <= seq <= MAX_CHAIN:
+        raise _malformed(p.LEDGER, f"head seq {seq!r} is not 0-{MAX_CHAIN}")
+    if (seq == 0 and digest is not None) or (
+        seq and not (isinstance(digest, bytes) and len(digest) == DIGEST_BYTES)
+    ):
+        raise _malformed(p.LEDGER, f"head {seq} has no {DIGEST_BYTES}-byte hash")
+    return Head(seq, digest)
+
+
+def sizes_of(result: Mapping[str, Any]) -> dict[int, int]:
+    """seq -> size from a list answer, checked: sizes 1 .. the largest record that decodes."""
+    rows = result.get("records")
+    if not isinstance(rows, list) or len(rows) > p.LIST_MAX:
+        raise _malformed(p.LIST, f"records is not a list of at most {p.LIST_MAX}")
+    sizes: dict[int, int] = {}
+    for row in rows:
+        if (
+            not isinstance(row, list | tuple)
+            or len(row) != 2
+            or any(type(value) is not int for value in row)
+            or not 0 < row[1] <= MAX_BYTES
+        ):
+            raise _malformed(p.LIST, f"{row!r} is not [seq, size of 1-{MAX_BYTES} bytes]")
+        sizes[row[0]] = row[1]
+    return sizes
 
 
 def _check_extends(db: CollectorDB, chain: Chain, head: Head) -> None:
@@ -154,8 +198,10 @@ def _fetch(
     offset = 0
     while offset < size:
         result = client.call(p.GET, {"seq": seq, "offset": offset, "length": p.CHUNK}).result
-        chunk = result["data"]
-        if result["seq"] != seq or result["offset"] != offset or not chunk:
+        chunk = result.get("data")
+        if not isinstance(chunk, bytes) or not 0 < len(chunk) <= min(p.CHUNK, size - offset):
+            raise _malformed(p.GET, f"record {seq} at {offset}: no chunk of 1-{p.CHUNK} bytes")
+        if result.get("seq") != seq or result.get("offset") != offset:
             raise RecordError(f"the kit answered record {seq} out of order: {_RETRY}", seq=seq)
         parts.append(chunk)
         offset += len(chunk)
@@ -166,14 +212,30 @@ def _fetch(
 
 def status(port: FramedPort, authority: Authority) -> dict[str, Any]:
     client, _, _ = connect(port, authority)
-    return client.call(p.STATUS).result
+    facts = client.call(p.STATUS).result
+    if not isinstance(facts.get("kit_id"), str):
+        raise _malformed(p.STATUS, "no kit_id")
+    return facts
+
+
+#: The kit's clock as seconds since 1970 must lie within these years to be believed.
+CLOCK_YEARS = (2000, 2200)
 
 
 def set_time(port: FramedPort, authority: Authority, when: datetime) -> datetime:
     client, _, _ = connect(port, authority)
-    return p.moment(client.call(p.SET_TIME, {"time": p.seconds(when)}).result["time"])
+    value = client.call(p.SET_TIME, {"time": p.seconds(when)}).result.get("time")
+    low, high = (p.seconds(datetime(year, 1, 1, tzinfo=UTC)) for year in CLOCK_YEARS)
+    if type(value) is not int or not low <= value < high:
+        raise _malformed(p.SET_TIME, f"time {value!r} is no moment in {CLOCK_YEARS}")
+    return p.moment(value)
 
 
 def selftest(port: FramedPort, authority: Authority) -> list[dict[str, Any]]:
     client, _, _ = connect(port, authority)
-    return list(client.call(p.SELFTEST).result["verdicts"])
+    verdicts = client.call(p.SELFTEST).result.get("verdicts")
+    if not isinstance(verdicts, list) or not all(
+        isinstance(v, dict) and {"device", "ok", "detail"} <= set(v) for v in verdicts
+    ):
+        raise _malformed(p.SELFTEST, "verdicts are not maps of device, ok, detail")
+    return list(verdicts)

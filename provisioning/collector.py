@@ -19,14 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from provisioning.checks import KitReport, OpenedRecord, open_verified, verify_items
-from provisioning.protocol import answer_body
-from storage.certificate import Certificate
+from provisioning import collection_log as log
+from provisioning.checks import OpenedRecord, WrongPath, open_verified
+from storage.certificate import Certificate, check_kit_id
 from storage.errors import StorageError
 from storage.files import CERTIFICATE_NAME, record_name
-from storage.keys import Authority, AuthorityPublic
+from storage.keys import Authority
 from storage.record import RecordHeader, record_hash
-from storage.verify import BrokenChain
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chains (cert_digest BLOB PRIMARY KEY, kit_id TEXT NOT NULL,
@@ -37,8 +36,10 @@ CREATE TABLE IF NOT EXISTS records (chain BLOB NOT NULL, seq INTEGER NOT NULL,
     print_card INTEGER NOT NULL, collected_at TEXT NOT NULL, PRIMARY KEY (chain, seq));
 CREATE TABLE IF NOT EXISTS collections (id INTEGER PRIMARY KEY, chain BLOB NOT NULL,
     at TEXT NOT NULL, head_seq INTEGER NOT NULL, head BLOB, signed BLOB NOT NULL,
-    receipt BLOB)
+    receipt BLOB, statement BLOB NOT NULL)
 """
+#: PRAGMA user_version of the schema above; 2 added the signed collection statements.
+SCHEMA_VERSION = 2
 
 
 class CollectorError(StorageError, ValueError):
@@ -68,30 +69,34 @@ class Head:
     digest: bytes | None
 
 
-@dataclass(frozen=True)
-class CollectedRecord:
-    """A record's header facts as the report counts them; ``chain`` is its certificate digest."""
-
-    chain: bytes
-    kit_id: str
-    seq: int
-    worklist_ref: str | None
-    walk_in: bool
-    excepted: int
-    voids: int | None
-    print_card: bool
-
-
 class CollectorDB:
     """The SQLite file `jemput-prov collect` fills and `report`, `verify`, `export` read."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
         self._closed = False
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._check_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_schema(self) -> None:
+        """Create the tables in a new file; refuse a file of another schema version."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        (tables,) = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if version == 0 and tables == 0:
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION:
+            raise WrongPath(
+                f"{self.path} is a collector database of schema {version}, this tool reads "
+                f"{SCHEMA_VERSION}: verify it with the jemput-prov that made it, and collect "
+                "into a new database"
+            )
 
     def __repr__(self) -> str:
         return f"<CollectorDB {self.path}>"
@@ -172,17 +177,6 @@ class CollectorDB:
             "SELECT seq, data FROM records WHERE chain = ? ORDER BY seq", (chain.digest,)
         )
 
-    def collected(self) -> list[CollectedRecord]:
-        rows = self._db.execute(
-            "SELECT r.chain, c.kit_id, r.seq, r.worklist_ref, r.walk_in, r.excepted, r.voids, "
-            "r.print_card FROM records r JOIN chains c ON c.cert_digest = r.chain "
-            "ORDER BY c.kit_id, r.seq"
-        )
-        return [
-            CollectedRecord(chain, kit, seq, ref, bool(walk_in), excepted, voids, bool(card))
-            for chain, kit, seq, ref, walk_in, excepted, voids, card in rows
-        ]
-
     # -- collections -----------------------------------------------------------------------
 
     def last_head(self, chain: Chain) -> Head | None:
@@ -192,53 +186,65 @@ class CollectorDB:
         ).fetchone()
         return Head(*row) if row else None
 
-    def add_collection(self, chain: Chain, head: Head, signed: bytes) -> int:
-        """Keep the kit's signed head, ledger and audit log of one collection."""
+    def add_collection(
+        self, chain: Chain, head: Head, signed: bytes, *, authority: Authority, at: datetime
+    ) -> int:
+        """Keep the kit's signed head, ledger and audit log of one collection, with the
+        collector's statement of it signed by ``authority`` and linked to the one before."""
+        last = self._db.execute(
+            "SELECT statement FROM collections ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        (count,) = self._db.execute("SELECT count(*) FROM collections").fetchone()
+        statement = log.Statement(
+            index=count + 1,
+            prev=log.digest(last[0]) if last else log.GENESIS,
+            chain=chain.digest,
+            kit_id=chain.kit_id,
+            head_seq=head.seq,
+            head=head.digest,
+            ledger=log.digest(signed),
+            at=at.replace(microsecond=0),
+        )
         cursor = self._db.execute(
-            "INSERT INTO collections (chain, at, head_seq, head, signed) VALUES (?, ?, ?, ?, ?)",
-            (chain.digest, _now(), head.seq, head.digest, signed),
+            "INSERT INTO collections (chain, at, head_seq, head, signed, statement) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                chain.digest,
+                statement.at.astimezone(UTC).isoformat(),
+                head.seq,
+                head.digest,
+                signed,
+                log.sign_statement(authority, statement),
+            ),
         )
         return int(cursor.lastrowid or 0)
 
     def set_receipt(self, collection: int, receipt: bytes) -> None:
         self._db.execute("UPDATE collections SET receipt = ? WHERE id = ?", (receipt, collection))
 
-    def latest_ledger(self, chain: Chain) -> dict[str, Any] | None:
-        """The ledger and audit the kit signed at its latest collection (already verified)."""
-        row = self._db.execute(
-            "SELECT signed FROM collections WHERE chain = ? ORDER BY id DESC LIMIT 1",
-            (chain.digest,),
-        ).fetchone()
-        return answer_body(row[0]) if row else None
+    # -- rows as stored, for `collector_audit` ----------------------------------------------
 
-    def printed_seqs(self) -> dict[bytes, set[int]]:
-        """Per chain (certificate digest), the seqs its latest signed ledger says were printed."""
-        printed: dict[bytes, set[int]] = {}
-        for chain in self.chains():
-            ledger = self.latest_ledger(chain)
-            if ledger is not None:
-                printed[chain.digest] = {seq for seq, _ in ledger["printed"]}
-        return printed
+    def chain_rows(self) -> list[tuple[Any, ...]]:
+        """(cert_digest, kit_id, region, cert) of every chains row, as stored."""
+        return self._db.execute("SELECT cert_digest, kit_id, region, cert FROM chains").fetchall()
 
-    # -- verify, open, export --------------------------------------------------------------
+    def record_rows(self) -> list[tuple[Any, ...]]:
+        """Every records row as stored: (chain, seq, digest, data, sealed_at, officer,
+        worklist_ref, walk_in, excepted, voids, print_card)."""
+        return self._db.execute(
+            "SELECT chain, seq, digest, data, sealed_at, officer, worklist_ref, walk_in, "
+            "excepted, voids, print_card FROM records ORDER BY chain, seq"
+        ).fetchall()
 
-    def verify(self, authority: AuthorityPublic) -> list[KitReport]:
-        """Every chain verified from its certificate, as `verify` does for folders."""
-        reports = []
-        for chain in self.chains():
-            items = [(record_name(seq), data) for seq, data in self.record_bytes(chain)]
-            report = verify_items(self.path / chain.folder, items, chain.cert, authority)
-            head = self.last_head(chain)
-            if (
-                head is not None
-                and head.digest is not None
-                and (self.digest(chain, head.seq) != head.digest)
-            ):
-                report.chain.problems.append(
-                    ("head", BrokenChain(f"record {head.seq} differs from the kit's signed head"))
-                )
-            reports.append(report)
-        return reports
+    def collection_rows(self) -> list[tuple[Any, ...]]:
+        """Every collections row as stored, in the order they were added: (id, chain, at,
+        head_seq, head, signed, receipt, statement)."""
+        return self._db.execute(
+            "SELECT id, chain, at, head_seq, head, signed, receipt, statement FROM collections "
+            "ORDER BY id"
+        ).fetchall()
+
+    # -- open, export ------------------------------------------------------------------------
 
     def find(self, kit_id: str, seq: int) -> tuple[Chain, bytes]:
         """The latest chain of ``kit_id`` holding record ``seq``; CollectorError if none."""
@@ -257,12 +263,21 @@ class CollectorDB:
         return open_verified(self.path / kit_id / record_name(seq), data, chain.cert, authority)
 
     def export(self, out_dir: str | Path) -> Path:
-        """Write each chain's kit.cert and records, and manifest.json with their SHA-256."""
+        """Write each chain's kit.cert and records, and manifest.json with their SHA-256.
+
+        Every file lands under ``out_dir``: a kit id that is not a safe folder name (one
+        edited into the database, say ``../../x``) is refused before anything is written.
+        """
         out = Path(out_dir)
+        chains = self.chains()
+        for chain in chains:
+            check_kit_id(chain.kit_id)
         out.mkdir(parents=True, exist_ok=True)
         manifest: dict[str, Any] = {"exported_at": _now(), "source": str(self.path), "kits": []}
-        for chain in self.chains():
+        for chain in chains:
             folder = out / chain.folder
+            if folder.resolve().parent != out.resolve():
+                raise CollectorError(f"kit folder {chain.folder!r} would land outside {out}")
             folder.mkdir(exist_ok=True)
             files = [(CERTIFICATE_NAME, chain.cert)]
             files += [(record_name(seq), data) for seq, data in self.record_bytes(chain)]

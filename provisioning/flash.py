@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,34 @@ from storage.worklist import Problem, normalise_header, separator
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
 #: Optional: the fingerprint sensor library page of the officer's login finger.
 PAGE_COLUMN = "finger_page"
+#: Header names (normalised) a district's sheet may use, in Indonesian as the worklist's.
+OFFICER_HEADERS: dict[str, str] = {
+    "id": "id",
+    "id_petugas": "id",
+    "nip": "id",
+    "name": "name",
+    "nama": "name",
+    "nama_petugas": "name",
+    "role": "role",
+    "peran": "role",
+    "jabatan": "role",
+    "pin": "pin",
+    PAGE_COLUMN: PAGE_COLUMN,
+    "halaman_jari": PAGE_COLUMN,
+    "halaman_sidik_jari": PAGE_COLUMN,
+}
+#: Role cells, in English or Indonesian.
+ROLE_NAMES: dict[str, Role] = {
+    "officer": Role.OFFICER,
+    "petugas": Role.OFFICER,
+    "supervisor": Role.SUPERVISOR,
+    "pengawas": Role.SUPERVISOR,
+    "penyelia": Role.SUPERVISOR,
+}
+#: The highest library page: an R307 holds 1,000 templates (0-999), an R503 200.
+MAX_FINGER_PAGE = 999
+#: An officer id goes into every record the officer seals: short, ASCII, no spaces.
+OFFICER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", re.ASCII)
 
 
 class FlashInputError(StorageError, ValueError):
@@ -60,8 +89,11 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
 
     The file is read as the worklist is (`storage.worklist`): UTF-8 with or without a
     byte-order mark, comma or semicolon separated, header names in any case and spacing.
+    Headers may be Indonesian (nama, peran, halaman_jari; roles petugas, pengawas).
     Without a finger_page column, officers' login fingers are on library pages 0, 1, ...
-    in file order, as the sensor was enrolled.
+    in file order, as the sensor was enrolled.  Refused: an empty or unsafe id, an empty
+    name, a page outside 0-999 or not in ASCII digits, and two officers on one page (the
+    finger of one would log in as the other).
     """
     source = str(path)
     raw = Path(path).read_bytes()
@@ -73,7 +105,7 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
             source, [Problem(line, "", "not UTF-8: save the sheet as 'CSV UTF-8'")]
         ) from exc
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator(text))
-    header = [normalise_header(cell) for cell in next(rows, [])]
+    header = [OFFICER_HEADERS.get(name, name) for name in map(normalise_header, next(rows, []))]
     missing = [column for column in OFFICER_COLUMNS if column not in header]
     if missing:
         found = ", ".join(header) or "nothing"
@@ -83,6 +115,7 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
     problems: list[Problem] = []
     officers: list[Officer] = []
     first_line: dict[str, int] = {}
+    page_of: dict[int, tuple[str, int]] = {}
     for line, cells in enumerate(rows, start=2):
         if not any(cell.strip() for cell in cells):
             continue
@@ -98,9 +131,23 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
             )
             continue
         first_line[officer_id] = line
-        officer = _officer(line, row, len(officers), problems)
-        if officer is not None:
-            officers.append(officer)
+        officer = _officer(line, row, len(first_line) - 1, problems)
+        if officer is None:
+            continue
+        (page,) = officer.finger_pages
+        if page in page_of:
+            other, other_line = page_of[page]
+            problems.append(
+                Problem(
+                    line,
+                    PAGE_COLUMN,
+                    f"finger page {page} is already officer {other}'s (line {other_line}): "
+                    "one finger would log in as both; give each officer a page of their own",
+                )
+            )
+            continue
+        page_of[page] = (officer.officer_id, line)
+        officers.append(officer)
     if not officers and not problems:
         problems.append(Problem(1, "", "no officers in the file"))
     if problems:
@@ -113,28 +160,47 @@ def _officer(
 ) -> Officer | None:
     """One officers row as an Officer, or None with its problems added to ``problems``."""
     before = len(problems)
-    role_cell = row.get("role", "")
-    try:
-        role = Role(role_cell.lower())
-    except ValueError:
+    officer_id, name = row.get("id", ""), row.get("name", "")
+    if not OFFICER_ID.fullmatch(officer_id):
+        shown = "empty" if not officer_id else f"{officer_id!r}"
         problems.append(
-            Problem(line, "role", f"{role_cell!r} is not a role: use officer or supervisor")
+            Problem(
+                line,
+                "id",
+                f"officer id is {shown}: use 1-32 ASCII letters, digits, '.', '-' or '_' "
+                "(e.g. PTG-001)",
+            )
+        )
+    if not name:
+        problems.append(Problem(line, "name", "the officer's name is empty"))
+    role_cell = row.get("role", "")
+    role = ROLE_NAMES.get(role_cell.lower())
+    if role is None:
+        problems.append(
+            Problem(
+                line,
+                "role",
+                f"{role_cell!r} is not a role: use officer or supervisor (petugas, pengawas)",
+            )
         )
     page_cell = row.get(PAGE_COLUMN, "")
     page = default_page
     if page_cell:
-        try:
+        if page_cell.isascii() and page_cell.isdigit() and int(page_cell) <= MAX_FINGER_PAGE:
             page = int(page_cell)
-        except ValueError:
+        else:
             problems.append(
-                Problem(line, PAGE_COLUMN, f"{page_cell!r} is not a sensor library page number")
+                Problem(
+                    line,
+                    PAGE_COLUMN,
+                    f"{page_cell!r} is not a sensor library page number "
+                    f"(0-{MAX_FINGER_PAGE}, ASCII digits)",
+                )
             )
-    if len(problems) > before:
+    if len(problems) > before or role is None:
         return None
     try:
-        return make_officer(
-            row.get("id", ""), row.get("name", ""), role, row.get("pin", ""), finger_pages=(page,)
-        )
+        return make_officer(officer_id, name, role, row.get("pin", ""), finger_pages=(page,))
     except ValueError as exc:
         problems.append(Problem(line, "pin", str(exc)))
         return None

@@ -26,6 +26,9 @@ import contextlib
 import struct
 import time
 import zlib
+from collections import deque
+from collections.abc import Callable
+from itertools import pairwise
 
 import serial
 
@@ -44,6 +47,11 @@ BAUDRATE = 115200
 WRITE_TIMEOUT = 10.0
 #: Seconds one read waits; a receive's deadline is kept to within this.
 _READ_SLICE = 0.05
+#: Seconds of silence after which a frame that has started is given up: the cable was
+#: pulled, or its header was garbage that passed the header check.
+FRAME_IDLE = 2.0
+#: Bytes per second a started frame must at least arrive at (half of BAUDRATE's 11.5 KB/s).
+FRAME_MIN_RATE = 5_000.0
 
 
 class LinkError(Exception):
@@ -85,19 +93,50 @@ def encode_frame(payload: bytes) -> bytes:
 class FrameDecoder:
     """Turns a byte stream into frame payloads, dropping garbage and damaged frames.
 
+    A frame that has started (its header checked out) must finish: if the line falls
+    silent for more than ``idle`` seconds before its last byte, or it is still incomplete
+    ``idle + length / min_rate`` seconds after its header came, it is abandoned and the
+    bytes after its first are searched again.  So a cable pulled mid-frame, or one header
+    of garbage that happens to check out, costs seconds, never the next 256 KiB.  Time
+    is read from ``clock`` at every `feed`, also with no bytes (``feed(b"")``): a reader
+    with a read timeout feeds after every empty read, so expiry needs no extra thread.
+
     ``discarded`` counts bytes thrown away since the last good frame (garbage, bad
-    headers, bad checksums): what tells a wrong peer from a silent one.
+    headers, bad checksums, abandoned frames): what tells a wrong peer from a silent one.
+    ``rejected`` counts bad frame starts and ``abandoned`` the frames that timed out.
     """
 
-    def __init__(self, *, max_frame: int = MAX_FRAME) -> None:
+    def __init__(
+        self,
+        *,
+        max_frame: int = MAX_FRAME,
+        idle: float | None = None,
+        min_rate: float = FRAME_MIN_RATE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._buffer = bytearray()
         self._max = max_frame
+        self._idle = idle
+        self._min_rate = min_rate
+        self._clock = clock
+        #: (stream offset just past the chunk, arrival time) of each chunk still buffered.
+        self._arrivals: deque[tuple[int, float]] = deque()
+        self._start = 0  # stream offset of self._buffer[0]
         self.discarded = 0
         self.rejected = 0
+        self.abandoned = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes held that formed no frame yet (a frame under way, or part of a header)."""
+        return len(self._buffer)
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Add received bytes; returns the payloads of the frames now complete, in order."""
-        self._buffer += data
+        """Add received bytes (or none, to let time pass); the payloads now complete."""
+        now = self._clock()
+        if data:
+            self._buffer += data
+            self._arrivals.append((self._start + len(self._buffer), now))
         found: list[bytes] = []
         while True:
             start = self._buffer.find(MAGIC)
@@ -115,19 +154,49 @@ class FrameDecoder:
                 continue
             end = HEADER_BYTES + length
             if len(self._buffer) < end + CRC_BYTES:
+                if self._overdue(length, now):
+                    self.abandoned += 1
+                    self._reject()
+                    continue
                 return found
             crc = int.from_bytes(self._buffer[end : end + CRC_BYTES], "big")
             if zlib.crc32(self._buffer[HEADER_BYTES:end]) != crc:
                 self._reject()
                 continue
             found.append(bytes(self._buffer[HEADER_BYTES:end]))
-            del self._buffer[: end + CRC_BYTES]
+            self._drop(end + CRC_BYTES, garbage=False)
             self.discarded = 0
 
-    def _drop(self, count: int) -> None:
+    @property
+    def idle(self) -> float:
+        """Seconds of silence that abandon a started frame (FRAME_IDLE unless given)."""
+        return FRAME_IDLE if self._idle is None else self._idle
+
+    def deadline(self, length: int) -> float:
+        """Seconds a frame of ``length`` payload bytes may take from its header to its end."""
+        return self.idle + length / self._min_rate
+
+    def _overdue(self, length: int, now: float) -> bool:
+        """Whether the incomplete frame at the buffer's start has run out of time.
+
+        Its header came with the first chunk reaching past the header; every chunk since
+        belongs to it, so a silence longer than ``idle`` between them, or since the last
+        of them, means the sender stopped mid-frame (or the header was garbage).
+        """
+        header_end = self._start + HEADER_BYTES
+        times = [at for end, at in self._arrivals if end >= header_end]
+        began = times[0]
+        silences = (later - earlier for earlier, later in pairwise([*times, now]))
+        return now - began > self.deadline(length) or max(silences) > self.idle
+
+    def _drop(self, count: int, *, garbage: bool = True) -> None:
         if count:
             del self._buffer[:count]
-            self.discarded += count
+            self._start += count
+            while self._arrivals and self._arrivals[0][0] <= self._start:
+                self._arrivals.popleft()
+            if garbage:
+                self.discarded += count
 
     def _reject(self) -> None:
         """A frame start that turned out bad: skip its first byte and look again."""

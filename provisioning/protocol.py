@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from provisioning.framing import MAX_FRAME, FramedPort, LinkError
 from storage.codec import Tampered, dumps, loads
 from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
-from storage.keys import Authority, AuthorityPublic, KitKey, kid_of
+from storage.errors import KeyFileError
+from storage.keys import Authority, AuthorityPublic, KitSigner, kid_of, kit_public_key
 from storage.model import Officer, Policy, Role
 
 PROTOCOL_VERSION = 1
@@ -204,11 +203,11 @@ def hello_answer(hello: Hello) -> bytes:
 
 
 def signed_answer(
-    op: str, result: Mapping[str, Any], *, nonce: bytes, next_nonce: bytes, key: KitKey
+    op: str, result: Mapping[str, Any], *, nonce: bytes, next_nonce: bytes, key: KitSigner
 ) -> bytes:
     """The kit's answer to a signed request: its result, signed by the kit's key."""
     body = dumps({"op": op, "nonce": nonce, "next": next_nonce, "result": dict(result)})
-    signed = sign1(body, key.private, kid=key.kid, content_type=ANSWER_TYPE)
+    signed = sign1(body, key, kid=key.kid, content_type=ANSWER_TYPE)
     return dumps({"v": PROTOCOL_VERSION, "ok": True, "signed": signed})
 
 
@@ -244,36 +243,44 @@ class Answer:
     signed: bytes
 
 
-def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) -> Answer:
-    """Check that the kit holding ``kit_public`` answered this request; Refused on refusal."""
-    message = _decode(payload, f"{op} answer")
-    _check_refusal(message)
-    signed = message.get("signed")
+def _verified_body(signed: Any, *, op: str, kit_public: bytes) -> Mapping[str, Any]:
+    """The body of an answer signed by the kit holding ``kit_public``, for ``op``."""
     try:
         msg = parse_sign1(signed)
         if msg.protected.get(HDR_KID) != kid_of(kit_public):
             raise BadSignature("signed by another key")
-        verify_sign1(msg, Ed25519PublicKey.from_public_bytes(kit_public))
+        verify_sign1(msg, kit_public_key(kit_public))
         body = loads(msg.payload)
-    except (Tampered, BadSignature, TypeError) as exc:
+    except (Tampered, BadSignature, KeyFileError, TypeError) as exc:
         raise ProtocolError(
             f"{op} answer is not signed by the kit's certified key: another device on the "
             f"port, or altered on the way ({exc})"
         ) from exc
     if (
         msg.protected.get(HDR_CONTENT_TYPE) != ANSWER_TYPE
+        or not isinstance(body, Mapping)
         or body.get("op") != op
-        or body.get("nonce") != nonce
         or not isinstance(body.get("next"), bytes)
         or not isinstance(body.get("result"), Mapping)
     ):
         raise ProtocolError(f"{op} answer does not answer this request (op or nonce differ)")
+    return body
+
+
+def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) -> Answer:
+    """Check that the kit holding ``kit_public`` answered this request; Refused on refusal."""
+    message = _decode(payload, f"{op} answer")
+    _check_refusal(message)
+    signed = message.get("signed")
+    body = _verified_body(signed, op=op, kit_public=kit_public)
+    if body.get("nonce") != nonce:
+        raise ProtocolError(f"{op} answer does not answer this request (op or nonce differ)")
     return Answer(dict(body["result"]), body["next"], signed)
 
 
-def answer_body(signed: bytes) -> dict[str, Any]:
-    """The result inside a signed answer kept by the collector (already verified)."""
-    return dict(loads(parse_sign1(signed).payload)["result"])
+def kept_answer(signed: Any, *, op: str, kit_public: bytes) -> dict[str, Any]:
+    """The result of a signed answer kept by the collector, its signature checked again."""
+    return dict(_verified_body(signed, op=op, kit_public=kit_public)["result"])
 
 
 # -- receipts --------------------------------------------------------------------------------
@@ -347,10 +354,12 @@ class KitClient:
     certificate (verified against the authority), or it is set by `keygen`.
     """
 
-    def __init__(self, port: FramedPort, authority: Authority, *, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, port: FramedPort, authority: Authority, *, timeout: float | None = None
+    ) -> None:
         self.port = port
         self.authority = authority
-        self.timeout = timeout
+        self.timeout = TIMEOUT if timeout is None else timeout
         self.kit_public: bytes | None = None
         self._nonce: bytes | None = None
 

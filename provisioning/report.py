@@ -6,7 +6,12 @@ village, so villages come from the worklist CSV; walk-ins (``walk-in:<NIK>`` ref
 have no worklist line and are counted in a row of their own.  A record voided by a later
 one does not count.  "printed" is what the kit's signed card ledger says was printed.  Voids
 and the ledger are matched within one certificate's chain: a reflashed kit numbers its
-records from 1 again.
+records from 1 again.  Every fact comes from a database audit that passed
+(`provisioning.collector_audit`), never from a column.
+
+The CSV is opened in spreadsheets, and a village name such as ``=HYPERLINK(...)`` must
+not become a live formula there: as OWASP advises for CSV injection, a text cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import csv
 import io
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from provisioning.collector import CollectedRecord, CollectorDB
+from provisioning.collector_audit import CollectedRecord
 from storage.model import Resident
 
 WALK_IN_PREFIX = "walk-in:"
@@ -58,10 +63,21 @@ def _live(records: list[CollectedRecord]) -> list[CollectedRecord]:
     return [r for r in records if r.voids is None and (r.chain, r.seq) not in voided]
 
 
-def build_report(db: CollectorDB, worklist: tuple[Resident, ...] | None = None) -> list[Row]:
+class Collection(Protocol):
+    """What a report counts: verified records, and per chain the seqs its ledger printed
+    (a `provisioning.collector_audit.DatabaseAudit` that passed)."""
+
+    @property
+    def records(self) -> list[CollectedRecord]: ...
+
+    @property
+    def printed(self) -> dict[bytes, set[int]]: ...
+
+
+def build_report(collection: Collection, worklist: tuple[Resident, ...] | None = None) -> list[Row]:
     """Rows per kit, per village (with a worklist), and overall."""
-    records = _live(db.collected())
-    printed = db.printed_seqs()
+    records = _live(collection.records)
+    printed = collection.printed
     kits: dict[str, Row] = {}
     villages: dict[str, Row] = {}
     overall = Row("overall", OVERALL)
@@ -109,13 +125,26 @@ COLUMNS = (
 )
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """``cell`` as a spreadsheet will show it, never as a formula: numbers pass as they are,
+    text that starts like a formula gets a leading quote."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def to_csv(rows: list[Row]) -> str:
+    """The report as CSV; a row without a share has an empty share_text, not "-"."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
     writer.writerow(COLUMNS)
     for row in rows:
-        cells = row.as_map()
-        writer.writerow(["" if cells[c] is None else cells[c] for c in COLUMNS])
+        cells = {**row.as_map(), "share_text": None if row.share is None else row.share_text}
+        writer.writerow([spreadsheet_safe("" if cells[c] is None else cells[c]) for c in COLUMNS])
     return out.getvalue()
 
 

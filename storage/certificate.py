@@ -3,25 +3,60 @@
 Why a certificate and not a list of kit keys: a collector trusts only the authority's
 public key; each kit carries its own proof (``records/kit.cert``), and its SHA-256 is the
 ``prev`` of the kit's first record, so the chain starts from something the authority signed.
+
+Version 2 (written since kits keep their keys in a TPM) adds the key's signature
+algorithm and its backend, so the verifier takes the algorithm from what the authority
+certified, never from a record's header, and the authority can refuse a file key for a
+kit it certified as TPM-keyed.  Version-1 certificates (Ed25519, a key file) still verify.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from storage.codec import Tampered, dumps, loads
-from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
-from storage.errors import RecordError
-from storage.keys import Authority, AuthorityPublic, kid_of
+from storage.cose import (
+    HDR_CONTENT_TYPE,
+    HDR_KID,
+    BadSignature,
+    SignAlg,
+    VerifyKey,
+    parse_sign1,
+    sign1,
+    verify_sign1,
+)
+from storage.errors import KeyFileError, RecordError
+from storage.keys import Authority, AuthorityPublic, KeyBackend, kid_of, kit_public_key
 
 CONTENT_TYPE = "application/jemput-kit-cert+cbor"
-CERT_VERSION = 1
+#: Written now; `LEGACY_VERSION` certificates (Ed25519 key files, no "alg"/"store") still verify.
+CERT_VERSION = 2
+LEGACY_VERSION = 1
+#: The algorithms a kit key may be certified for (-19 is never written; see storage.cose).
+KIT_ALGORITHMS = (SignAlg.EDDSA, SignAlg.ES256)
+
+
+#: What a kit id may be: it names the kit's folders in exports, so a path must not hide in it.
+KIT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", re.ASCII)
+
+
+class BadKitId(RecordError):
+    """A kit id that is not 1-32 ASCII letters, digits, '-' or '_' (starting alphanumeric)."""
+
+
+def check_kit_id(kit_id: object) -> str:
+    """``kit_id`` if it is a safe kit id (e.g. KIT-3505-07); BadKitId saying why otherwise."""
+    if not isinstance(kit_id, str) or not KIT_ID_PATTERN.fullmatch(kit_id):
+        raise BadKitId(
+            f"kit id {kit_id!r} is not 1-32 ASCII letters, digits, '-' or '_' starting with "
+            "a letter or digit (e.g. KIT-3505-07)"
+        )
+    return kit_id
 
 
 class CertificateError(RecordError):
@@ -55,14 +90,18 @@ class Certificate:
     not_after: datetime
     issuer_kid: bytes
     data: bytes
+    alg: SignAlg = SignAlg.EDDSA
+    backend: KeyBackend = KeyBackend.FILE
+    version: int = CERT_VERSION
 
     @property
     def kit_kid(self) -> bytes:
         return kid_of(self.kit_public)
 
     @property
-    def kit_key(self) -> Ed25519PublicKey:
-        return Ed25519PublicKey.from_public_bytes(self.kit_public)
+    def kit_key(self) -> VerifyKey:
+        """The certified public key, of the certified algorithm (checked when parsed)."""
+        return kit_public_key(self.kit_public, self.alg)
 
     @property
     def digest(self) -> bytes:
@@ -102,10 +141,19 @@ def issue_certificate(
     kit_public: bytes,
     not_before: datetime,
     not_after: datetime,
+    alg: SignAlg = SignAlg.EDDSA,
+    backend: KeyBackend = KeyBackend.FILE,
 ) -> bytes:
-    """Certify ``kit_public`` (raw Ed25519, 32 bytes) for kit ``kit_id`` (whole seconds)."""
-    if len(kit_public) != 32:
-        raise ValueError(f"kit public key must be 32 raw bytes, got {len(kit_public)}")
+    """Certify ``kit_public`` (raw, of algorithm ``alg``) held by ``backend`` for ``kit_id``."""
+    check_kit_id(kit_id)
+    if alg not in KIT_ALGORITHMS:
+        raise ValueError(f"a kit key is certified for {KIT_ALGORITHMS}, not {alg!r}")
+    try:
+        kit_public_key(kit_public, alg)
+    except KeyFileError as exc:
+        raise ValueError(f"kit public key does not fit {alg.name}: {exc}") from exc
+    if backend is KeyBackend.TPM and alg is not SignAlg.ES256:
+        raise ValueError("a TPM-held kit key is P-256 (ES256): TPM 2.0 has no Ed25519")
     if not_after <= not_before:
         raise ValueError("certificate not_after must be later than not_before")
     claims = {
@@ -113,6 +161,8 @@ def issue_certificate(
         "kit": kit_id,
         "region": region,
         "key": kit_public,
+        "alg": int(alg),
+        "store": backend.value,
         "nbf": _seconds(not_before),
         "exp": _seconds(not_after),
         "iss": authority.kid,
@@ -121,11 +171,19 @@ def issue_certificate(
 
 
 def certify_kit(
-    authority: Authority, *, kit_id: str, region: str, kit_public: bytes, now: datetime
+    authority: Authority,
+    *,
+    kit_id: str,
+    region: str,
+    kit_public: bytes,
+    now: datetime,
+    alg: SignAlg = SignAlg.EDDSA,
+    backend: KeyBackend = KeyBackend.FILE,
 ) -> bytes:
     """A kit certificate with the validity every kit gets: from a day before ``now`` (a
     kit clock a little behind must not make its first record predate its certificate) for
-    :data:`KIT_CERTIFICATE_YEARS` years."""
+    :data:`KIT_CERTIFICATE_YEARS` years.  ``alg`` and ``backend`` are the kit key's
+    (`storage.keys.KitSigner`): pass ``key.alg, key.backend``."""
     return issue_certificate(
         authority,
         kit_id=kit_id,
@@ -133,28 +191,53 @@ def certify_kit(
         kit_public=kit_public,
         not_before=now - timedelta(days=1),
         not_after=now + timedelta(days=365 * KIT_CERTIFICATE_YEARS),
+        alg=alg,
+        backend=backend,
     )
 
 
+#: Claims of a version-1 certificate and their types; version 2 adds `_V2_CLAIMS`.
+_V1_CLAIMS: dict[str, type] = {
+    "v": int,
+    "kit": str,
+    "region": str,
+    "key": bytes,
+    "nbf": int,
+    "exp": int,
+    "iss": bytes,
+}
+_V2_CLAIMS: dict[str, type] = {**_V1_CLAIMS, "alg": int, "store": str}
+
+
 def _claims(payload: bytes) -> dict[str, Any]:
+    """The claims of a v1 or v2 certificate, with v1's implicit alg and backend filled in."""
     claims = loads(payload)
-    types = {
-        "v": int,
-        "kit": str,
-        "region": str,
-        "key": bytes,
-        "nbf": int,
-        "exp": int,
-        "iss": bytes,
-    }
-    if not isinstance(claims, Mapping) or set(claims) != set(types):
-        raise MalformedCertificate("certificate claims are not the expected map")
+    if not isinstance(claims, Mapping):
+        raise MalformedCertificate("certificate claims are not a map")
+    version = claims.get("v")
+    known = {LEGACY_VERSION: _V1_CLAIMS, CERT_VERSION: _V2_CLAIMS}
+    types = known.get(version) if type(version) is int else None
+    if types is None:
+        raise MalformedCertificate(f"certificate version {version!r} is unknown: upgrade jemput")
+    if set(claims) != set(types):
+        raise MalformedCertificate(f"certificate claims are not those of version {version}")
     for key, kind in types.items():
         if type(claims[key]) is not kind:
             raise MalformedCertificate(f"certificate claim {key!r} is not {kind.__name__}")
-    if claims["v"] != CERT_VERSION or len(claims["key"]) != 32:
-        raise MalformedCertificate(f"certificate version {claims['v']} or key size unknown")
-    return dict(claims)
+    fields = dict(claims)
+    if version == LEGACY_VERSION:
+        fields.update(alg=int(SignAlg.EDDSA), store=KeyBackend.FILE.value)
+    try:
+        alg, backend = SignAlg(fields["alg"]), KeyBackend(fields["store"])
+        if alg not in KIT_ALGORITHMS:
+            raise ValueError(f"algorithm {alg.name} is not certified for kit keys")
+        if backend is KeyBackend.TPM and alg is not SignAlg.ES256:
+            raise ValueError("a TPM key that is not P-256")
+        kit_public_key(fields["key"], alg)
+    except (ValueError, KeyFileError) as exc:
+        raise MalformedCertificate(f"certificate key, algorithm or backend: {exc}") from exc
+    fields.update(alg=alg, store=backend)
+    return fields
 
 
 def verify_certificate(
@@ -197,6 +280,9 @@ def verify_certificate(
         not_after=datetime.fromtimestamp(claims["exp"], UTC),
         issuer_kid=claims["iss"],
         data=bytes(data),
+        alg=claims["alg"],
+        backend=claims["store"],
+        version=claims["v"],
     )
     if at is not None:
         certificate.check_time(at)

@@ -1,28 +1,37 @@
 """COSE_Sign1 and COSE_Encrypt (RFC 9052/9053), written directly on cbor2 and cryptography.
 
 Why not a COSE library: pycose fails under cbor2 6 and rejects X25519 recipients, and
-python-cwt pins cbor2 < 6.  What is needed is small: Ed25519 signatures over stored
-bytes, and encryption to one X25519 public key (ECDH-ES + HKDF-256 recipient,
+python-cwt pins cbor2 < 6.  What is needed is small: Ed25519 and ES256 signatures over
+stored bytes, and encryption to one X25519 public key (ECDH-ES + HKDF-256 recipient,
 ChaCha20/Poly1305 content, which the Pi 4 runs fast without AES instructions).
 
-Signing algorithm: we write alg -8 (EdDSA).  RFC 9864 (2025) registers -19 (Ed25519) and
-deprecates -8, but widely deployed COSE verifiers still know only -8, and our records must
-be checkable by other implementations for years.  A verifier here accepts both, because it
-never trusts the header for the key type: the key comes from the kit certificate (found by
-kid) and is always Ed25519.
+Signing algorithms: a key file signs with alg -8 (EdDSA); a TPM, which has no Ed25519,
+signs ES256 (-7, P-256, the raw 64-byte r||s of RFC 9053, not DER).  RFC 9864 (2025)
+registers -19 (Ed25519) and deprecates -8, but widely deployed COSE verifiers still know
+only -8, and our records must be checkable by other implementations for years.  The
+verifier never lets the header choose: the algorithms it accepts follow from the public
+key it was handed (which a kit certificate names), so a header saying -8 over a P-256
+key, or -7 over an Ed25519 key, is refused before any signature arithmetic.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from enum import IntEnum
+from typing import Any, Protocol
 
 import cbor2
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -39,8 +48,17 @@ HDR_KID = 4
 HDR_IV = 5
 HDR_EPHEMERAL_KEY = -1
 
-ALG_EDDSA = -8
-ALG_ED25519 = -19  # RFC 9864; accepted on verify, never written (see module docstring)
+
+class SignAlg(IntEnum):
+    """COSE signature algorithms (RFC 9053, RFC 9864) this format knows."""
+
+    ES256 = -7  # ECDSA P-256 with SHA-256: TPM-held kit keys
+    EDDSA = -8  # Ed25519, as widely deployed verifiers know it: key files
+    ED25519 = -19  # RFC 9864; accepted on verify, never written (see module docstring)
+
+
+#: ES256 signatures are r || s, each a 32-byte big-endian integer (RFC 9053 section 2.1).
+ES256_COORDINATE_BYTES = 32
 ALG_ECDH_ES_HKDF_256 = -25
 ALG_CHACHA20_POLY1305 = 24
 
@@ -55,6 +73,22 @@ IV_BYTES = 12
 
 #: A source of random bytes; injectable so test vectors come out the same every run.
 Rng = Callable[[int], bytes]
+
+#: The public keys a COSE_Sign1 here can be verified with.
+VerifyKey = Ed25519PublicKey | ec.EllipticCurvePublicKey
+
+
+class Signer(Protocol):
+    """Anything that signs for `sign1`: a key file's key or a key held in a TPM.
+
+    ``alg`` is what it signs with; ``sign`` returns the COSE signature bytes of ``data``
+    (for ES256 the raw r||s of the SHA-256 of ``data``).
+    """
+
+    @property
+    def alg(self) -> SignAlg: ...
+
+    def sign(self, data: bytes) -> bytes: ...
 
 
 class BadSignature(RecordError):
@@ -76,15 +110,58 @@ class Sign1:
     signature: bytes
 
 
+@dataclass(frozen=True)
+class Ed25519Signer:
+    """An Ed25519 private key in memory (the authority's, or a kit's key file)."""
+
+    key: Ed25519PrivateKey
+    alg: SignAlg = SignAlg.EDDSA
+
+    def sign(self, data: bytes) -> bytes:
+        return self.key.sign(data)
+
+
+@dataclass(frozen=True)
+class Es256Signer:
+    """A P-256 private key in memory: the test vectors' stand-in for a TPM-held key."""
+
+    key: ec.EllipticCurvePrivateKey
+    deterministic: bool = False  # RFC 6979 nonces, so test vectors come out the same
+    alg: SignAlg = SignAlg.ES256
+
+    def sign(self, data: bytes) -> bytes:
+        scheme = ec.ECDSA(hashes.SHA256(), deterministic_signing=self.deterministic)
+        r, s = decode_dss_signature(self.key.sign(data, scheme))
+        return es256_signature(r, s)
+
+
+def es256_signature(r: int, s: int) -> bytes:
+    """ECDSA (r, s) as COSE wants it: two 32-byte big-endian integers, concatenated."""
+    return r.to_bytes(ES256_COORDINATE_BYTES, "big") + s.to_bytes(ES256_COORDINATE_BYTES, "big")
+
+
+def es256_digest(data: bytes) -> bytes:
+    """What an ES256 signer signs: SHA-256 of the Sig_structure (a TPM is handed this)."""
+    return hashlib.sha256(data).digest()
+
+
 def sign1(
-    payload: bytes, key: Ed25519PrivateKey, *, kid: bytes, content_type: str | None = None
+    payload: bytes,
+    key: Signer | Ed25519PrivateKey,
+    *,
+    kid: bytes,
+    content_type: str | None = None,
 ) -> bytes:
-    """Sign ``payload`` into a tagged COSE_Sign1 with alg -8 and ``kid`` in the protected header."""
-    protected: dict[int, Any] = {HDR_ALG: ALG_EDDSA, HDR_KID: kid}
+    """Sign ``payload`` into a tagged COSE_Sign1 with ``key``'s alg and ``kid`` protected.
+
+    An Ed25519 private key is signed with as alg -8; any other signer names its own alg.
+    """
+    signer: Signer = Ed25519Signer(key) if isinstance(key, Ed25519PrivateKey) else key
+    protected: dict[int, Any] = {HDR_ALG: int(signer.alg), HDR_KID: kid}
     if content_type is not None:
         protected[HDR_CONTENT_TYPE] = content_type
     protected_bytes = dumps(protected)
-    signature = key.sign(_sig_structure(protected_bytes, payload))
+    signature = signer.sign(_sig_structure(protected_bytes, payload))
     return dumps(cbor2.CBORTag(TAG_SIGN1, [protected_bytes, {}, payload, signature]))
 
 
@@ -135,15 +212,51 @@ def parse_sign1(data: bytes) -> Sign1:
     )
 
 
-def verify_sign1(msg: Sign1, public_key: Ed25519PublicKey) -> None:
-    """Raise `BadSignature` unless ``msg`` is an EdDSA signature by ``public_key``."""
+def algorithms_for(public_key: VerifyKey) -> tuple[SignAlg, ...]:
+    """The header algorithms a signature by ``public_key`` may name: the key decides."""
+    if isinstance(public_key, Ed25519PublicKey):
+        return (SignAlg.EDDSA, SignAlg.ED25519)
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(
+        public_key.curve, ec.SECP256R1
+    ):
+        return (SignAlg.ES256,)
+    raise TypeError(f"no COSE signature algorithm here for a {type(public_key).__name__}")
+
+
+def verify_sign1(msg: Sign1, public_key: VerifyKey) -> None:
+    """Raise `BadSignature` unless ``msg`` is signed by ``public_key`` with its algorithm.
+
+    The accepted algorithms come from the key (`algorithms_for`), never from the header,
+    so a header cannot switch a P-256 key to EdDSA or the reverse.
+    """
     alg = msg.protected.get(HDR_ALG)
-    if alg not in (ALG_EDDSA, ALG_ED25519):
-        raise BadSignature(f"COSE_Sign1 names algorithm {alg!r}; only EdDSA (-8, -19) is used")
+    allowed = algorithms_for(public_key)
+    if type(alg) is not int or alg not in allowed:
+        names = ", ".join(f"{a.name} ({int(a)})" for a in allowed)
+        raise BadSignature(
+            f"COSE_Sign1 names algorithm {alg!r}, but the signer's certified key signs "
+            f"only {names}: the header was altered or the record is from another key"
+        )
+    signed = _sig_structure(msg.protected_bytes, msg.payload)
     try:
-        public_key.verify(msg.signature, _sig_structure(msg.protected_bytes, msg.payload))
+        if isinstance(public_key, Ed25519PublicKey):
+            public_key.verify(msg.signature, signed)
+        else:
+            public_key.verify(_der_signature(msg.signature), signed, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise BadSignature("signature does not verify: the bytes were altered") from exc
+
+
+def _der_signature(raw: bytes) -> bytes:
+    """COSE's r||s as the DER that cryptography verifies; anything else is a bad signature."""
+    if len(raw) != 2 * ES256_COORDINATE_BYTES:
+        raise BadSignature(
+            f"ES256 signature is {len(raw)} bytes, not {2 * ES256_COORDINATE_BYTES} (r||s); "
+            "a DER-encoded signature is not COSE"
+        )
+    r = int.from_bytes(raw[:ES256_COORDINATE_BYTES], "big")
+    s = int.from_bytes(raw[ES256_COORDINATE_BYTES:], "big")
+    return encode_dss_signature(r, s)
 
 
 def _kdf_context(recipient_protected: bytes) -> bytes:

@@ -5,6 +5,12 @@ name; an authority decryption key that leaks opens every body.  Keys are written
 O_EXCL and mode 0600 (never overwritten, never briefly world-readable) and a key file that
 group or others can read is refused rather than used.  No class here has an export
 method: the private halves leave only as key objects handed to `storage.cose`.
+
+A kit's key has a backend (`KeyBackend`): a real kit's is generated inside its TPM and
+never leaves it (`storage.tpm`); the key file here (`KitKey`) is for the simulator and
+developers only, and is named UNPROTECTED wherever a kit reports it, because mode 0600
+protects nothing once the SD card is out of the kit.  Both satisfy `KitSigner`, so
+sealing, answering and certifying do not care which one signs.
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from storage.codec import CodecError, dumps, loads
+from storage.cose import SignAlg, Signer, VerifyKey
 from storage.errors import KeyFileError
 from storage.files import write_atomic
 
@@ -30,9 +39,73 @@ AUTHORITY_PUBLIC_FILE = "authority.pub.cbor"
 KID_BYTES = 8
 
 
+#: Raw public key sizes: Ed25519's 32 bytes; P-256 as an uncompressed SEC1 point (0x04||x||y).
+ED25519_PUBLIC_BYTES = 32
+P256_PUBLIC_BYTES = 65
+
+
+class KeyBackend(StrEnum):
+    """Where a kit's private key lives; the kit certificate records it."""
+
+    FILE = "file"  # a PEM file on the SD card: simulator and developers only, UNPROTECTED
+    TPM = "tpm"  # generated inside the kit's TPM 2.0, never leaves it
+
+    @property
+    def protected(self) -> bool:
+        return self is KeyBackend.TPM
+
+    def describe(self) -> str:
+        """How `status` and `selftest` name the backend to a technician."""
+        if self is KeyBackend.TPM:
+            return "TPM 2.0 (key never leaves the chip)"
+        return "key file (UNPROTECTED: anyone with the SD card can sign as this kit)"
+
+
+class KitSigner(Signer, Protocol):
+    """A kit's signing key, whatever holds it: public half, kid, backend, and `sign`."""
+
+    @property
+    def public_bytes(self) -> bytes: ...
+
+    @property
+    def kid(self) -> bytes: ...
+
+    @property
+    def backend(self) -> KeyBackend: ...
+
+    def close(self) -> None: ...
+
+
 def kid_of(raw_public: bytes) -> bytes:
     """Key id: the first 8 bytes of SHA-256 of the raw public key (as the EU DCC does)."""
     return hashlib.sha256(raw_public).digest()[:KID_BYTES]
+
+
+def kit_public_key(raw_public: bytes, alg: SignAlg | None = None) -> VerifyKey:
+    """The public key a kit signs with, from its raw bytes and the algorithm certified for it.
+
+    Both must agree (32 bytes for EdDSA, a 65-byte uncompressed P-256 point for ES256):
+    a certificate whose key does not fit its algorithm is damaged or forged.  Without
+    ``alg`` (a kit's fresh key, not certified yet) the encoding decides: the two sizes
+    cannot be mistaken for each other.
+    """
+    if alg is None:
+        alg = SignAlg.ES256 if len(raw_public) == P256_PUBLIC_BYTES else SignAlg.EDDSA
+    try:
+        if alg in (SignAlg.EDDSA, SignAlg.ED25519) and len(raw_public) == ED25519_PUBLIC_BYTES:
+            return Ed25519PublicKey.from_public_bytes(raw_public)
+        if alg is SignAlg.ES256 and len(raw_public) == P256_PUBLIC_BYTES:
+            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw_public)
+    except ValueError as exc:
+        raise KeyFileError(f"{alg.name} public key is not a valid point: {exc}") from exc
+    raise KeyFileError(f"a {len(raw_public)}-byte public key is not an {alg.name} key")
+
+
+def p256_public_bytes(public: ec.EllipticCurvePublicKey) -> bytes:
+    """A P-256 public key as certificates carry it: the uncompressed SEC1 point."""
+    return public.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
 
 
 def _write_private(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> None:
@@ -65,12 +138,25 @@ def _read_private(path: Path, kind: type[Any]) -> Any:
 
 
 class KitKey:
-    """The kit's Ed25519 signing key: generated on the kit, never leaves it."""
+    """The file backend: an Ed25519 key in ``kit/kit.key``, for simulated and developers' kits.
+
+    Generated on the kit and never sent anywhere, but a file: whoever copies the SD card
+    can sign as the kit.  `backend` says so, and a real kit uses `storage.tpm` instead.
+    """
+
+    alg = SignAlg.EDDSA
+    backend = KeyBackend.FILE
 
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
         self.public_bytes: bytes = private.public_key().public_bytes_raw()
         self.kid: bytes = kid_of(self.public_bytes)
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private.sign(data)
+
+    def close(self) -> None:
+        """Nothing to release (the TPM backend's key unloads here); for a uniform `KitSigner`."""
 
     @classmethod
     def create(cls, path: str | os.PathLike[str]) -> KitKey:
@@ -93,12 +179,17 @@ class KitKey:
 
 @dataclass(frozen=True)
 class AuthorityPublic:
-    """What a kit and a collector know of the authority: its name and public keys."""
+    """What a kit and a collector know of the authority: its name and public keys.
+
+    ``folder`` is the authority folder it was loaded from, if any: the verifier finds the
+    authority's revocation list there (`storage.revocation`).  It is not part of the keys.
+    """
 
     name: str
     demo: bool
     sign_raw: bytes
     enc_raw: bytes
+    folder: Path | None = field(default=None, compare=False)
 
     @property
     def kid(self) -> bytes:
@@ -153,7 +244,8 @@ class AuthorityPublic:
         if path.is_dir():
             path = path / AUTHORITY_PUBLIC_FILE
         try:
-            return cls.from_cbor(path.read_bytes())
+            public = cls.from_cbor(path.read_bytes())
+            return cls(public.name, public.demo, public.sign_raw, public.enc_raw, path.parent)
         except FileNotFoundError as exc:
             raise KeyFileError(f"authority public key {path} is missing") from exc
         except KeyFileError as exc:
@@ -164,7 +256,13 @@ class Authority:
     """The authority's private keys: Ed25519 to certify kits, X25519 to open bodies."""
 
     def __init__(
-        self, *, name: str, demo: bool, signing: Ed25519PrivateKey, decryption: X25519PrivateKey
+        self,
+        *,
+        name: str,
+        demo: bool,
+        signing: Ed25519PrivateKey,
+        decryption: X25519PrivateKey,
+        folder: Path | None = None,
     ) -> None:
         self._signing = signing
         self._decryption = decryption
@@ -173,6 +271,7 @@ class Authority:
             demo=demo,
             sign_raw=signing.public_key().public_bytes_raw(),
             enc_raw=decryption.public_key().public_bytes_raw(),
+            folder=folder,
         )
 
     @classmethod
@@ -188,6 +287,7 @@ class Authority:
             demo=demo,
             signing=Ed25519PrivateKey.generate(),
             decryption=X25519PrivateKey.generate(),
+            folder=path,
         )
         _write_private(path / SIGNING_KEY_FILE, authority._signing)
         _write_private(path / ENCRYPTION_KEY_FILE, authority._decryption)
@@ -203,6 +303,7 @@ class Authority:
             demo=public.demo,
             signing=_read_private(path / SIGNING_KEY_FILE, Ed25519PrivateKey),
             decryption=_read_private(path / ENCRYPTION_KEY_FILE, X25519PrivateKey),
+            folder=path,
         )
         if authority.public != public:
             raise KeyFileError(f"{path}: {AUTHORITY_PUBLIC_FILE} does not match the private keys")

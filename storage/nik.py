@@ -22,7 +22,9 @@ NIK_LENGTH = 16
 FEMALE_DAY_OFFSET = 40
 MAX_SERIAL = 9999
 
-_DIGITS = re.compile(r"\d+")
+#: ASCII 0-9 only: ``\d`` would take full-width and Arabic-Indic digits, so one NIK could
+#: be written two ways and pass the duplicate check twice.
+_DIGITS = re.compile(r"[0-9]+")
 
 #: Province codes of the Ministry of Home Affairs (Kepmendagri No. 100.1.1-6117 Tahun 2022),
 #: which Dukcapil uses in the NIK.  BPS statistical codes differ for Papua (BPS numbers the
@@ -162,6 +164,11 @@ def _days_in_month(month: int, year2: int) -> int:
 def parse_nik(text: str) -> NikInfo:
     """Split a NIK into its fields, refusing anything that cannot be a NIK."""
     nik = text.strip()
+    if nik.isdigit() and not nik.isascii():
+        raise NikError(
+            f"NIK {text!r} has digits that are not ASCII 0-9 (full-width or Arabic-Indic): "
+            "retype it with the keyboard's 0-9"
+        )
     if len(nik) != NIK_LENGTH or not _DIGITS.fullmatch(nik):
         raise NikError(f"NIK {text!r} is not 16 digits")
     province = nik[:2]

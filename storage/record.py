@@ -30,7 +30,7 @@ from storage.cose import (
     sign1,
 )
 from storage.errors import RecordError
-from storage.keys import Authority, AuthorityPublic, KitKey
+from storage.keys import Authority, AuthorityPublic, KitSigner
 from storage.model import Enrolment, FingerRecord, Modality
 from storage.profile import resident_from_map, resident_to_map
 
@@ -135,7 +135,7 @@ def seal_record(
     seq: int,
     prev_hash: bytes,
     sealed_at: datetime,
-    kit_key: KitKey,
+    kit_key: KitSigner,
     authority: AuthorityPublic,
     rng: Rng = os.urandom,
 ) -> bytes:
@@ -165,7 +165,7 @@ def seal_record(
         "walk_in": enrolment.walk_in,
         "body": body,
     }
-    return sign1(dumps(header), kit_key.private, kid=kit_key.kid, content_type=CONTENT_TYPE)
+    return sign1(dumps(header), kit_key, kid=kit_key.kid, content_type=CONTENT_TYPE)
 
 
 def _header(fields: Any) -> RecordHeader:

@@ -42,6 +42,14 @@ from storage.record import (
     parse_sign1_record,
     record_hash,
 )
+from storage.revocation import (
+    KitRevoked,
+    RevocationList,
+    RevocationListError,
+    SealedAfterRevocation,
+    UnprotectedKey,
+    load_revocations,
+)
 
 __all__ = [
     "BadSignature",
@@ -54,10 +62,14 @@ __all__ = [
     "CodecError",
     "DecryptError",
     "ForeignCertificate",
+    "KitRevoked",
     "MalformedCertificate",
+    "RevocationListError",
+    "SealedAfterRevocation",
     "Tampered",
     "Truncated",
     "UnknownKit",
+    "UnprotectedKey",
     "UnsupportedVersion",
     "Verifier",
     "WrongRecipient",
@@ -100,14 +112,26 @@ def _gaps(seqs: Sequence[int]) -> list[tuple[int, int]]:
 
 
 class Verifier:
-    """Checks kit certificates and records against one authority's public keys."""
+    """Checks kit certificates and records against one authority's public keys.
+
+    An authority loaded from its folder brings its revocation list (`storage.revocation`):
+    a key-file certificate for a kit certified TPM-keyed is refused, and records a
+    revoked kit sealed from the moment of revocation on are named.
+    """
 
     def __init__(self, authority: AuthorityPublic) -> None:
         self.authority = authority
+        self.revocations: RevocationList = load_revocations(authority)
 
     def certificate(self, data: bytes) -> Certificate:
         """A kit certificate signed by this authority (its window is checked per record)."""
-        return verify_certificate(data, self.authority, at=None)
+        certificate = verify_certificate(data, self.authority, at=None)
+        self.revocations.check_certificate(certificate)
+        return certificate
+
+    def refuse_revoked(self, certificate: Certificate) -> None:
+        """Raise `KitRevoked` if the authority revoked this kit: a collector calls this."""
+        self.revocations.check_collectable(certificate)
 
     def verify_record(self, data: bytes, certificate: Certificate) -> RecordHeader:
         """Every check one record allows on its own; returns its header if all pass."""
@@ -132,6 +156,7 @@ class Verifier:
             certificate.check_time(header.sealed_at)
         except CertificateError as exc:
             raise type(exc)(f"record {header.seq}: {exc}", seq=header.seq) from exc
+        self.revocations.check_sealed(header.kit_id, header.sealed_at, seq=header.seq)
         check_body_binding(record, self.authority)
         return header
 

@@ -58,11 +58,12 @@ _BLOOD_TYPES = frozenset(
     {"-", "A", "B", "AB", "O"} | {f"{t}{s}" for t in ("A", "B", "AB", "O") for s in "+-"}
 )
 _CITIZENSHIPS = frozenset({"WNI", "WNA"})
-_DMY = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_RT_RW = re.compile(r"(\d{1,3})\s*/\s*(\d{1,3})")
+# re.ASCII: \d would take full-width and Arabic-Indic digits, which int() then reads.
+_DMY = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})", re.ASCII)
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_RT_RW = re.compile(r"(\d{1,3})\s*/\s*(\d{1,3})", re.ASCII)
 #: What a spreadsheet makes of a 16-digit number in a column not formatted as text.
-_SCIENTIFIC = re.compile(r"\d+([.,]\d+)?[eE]\+?\d+")
+_SCIENTIFIC = re.compile(r"\d+([.,]\d+)?[eE]\+?\d+", re.ASCII)
 _SEPARATORS = (";", ",")
 _HEADER_LINE = 1
 

@@ -133,7 +133,18 @@ def test_an_outreach_day_from_flash_to_report(tmp_path: Path) -> None:
 
     verified = run("prov", "verify", "c.db", "--authority", "auth")
     assert verified.returncode == 0 and f"all {PEOPLE} record(s)" in verified.stdout
-    report = run("prov", "report", "--db", "c.db", "--worklist", "list.csv", "--format", "json")
+    report = run(
+        "prov",
+        "report",
+        "--db",
+        "c.db",
+        "--authority",
+        "auth",
+        "--worklist",
+        "list.csv",
+        "--format",
+        "json",
+    )
     assert report.returncode == 0, report.stderr
     overall = next(row for row in json.loads(report.stdout) if row["scope"] == "overall")
 

@@ -6,107 +6,28 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+import time
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import serial
 from typer.testing import CliRunner
 
-from firmware.demo import run_session
-from firmware.headless import SimHost
-from firmware.port import KitPort, PtyPort
-from firmware.sim import demo_world, resident_of
+from hw_sim.link import PtyLink
 from provisioning import collect as collecting
+from provisioning import framing
 from provisioning import protocol as p
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
+from provisioning.collector_audit import audit_database
 from provisioning.framing import FramedPort, LinkClosed
 from provisioning.report import build_report
 from storage.keys import Authority
-from storage.worklist import load_worklist, write_worklist
-
-SEED = 1
-PEOPLE = 6
-
-
-@dataclass
-class Bench:
-    """An authority, a flashed simulated kit served on a pty, and the tool's input files."""
-
-    tmp: Path
-    authority: Authority
-    host: SimHost
-    kit_port: KitPort
-    pty: PtyPort
-
-    @property
-    def args(self) -> list[str]:
-        return ["--authority", str(self.tmp / "authority")]
-
-    def replug(self) -> None:
-        """A new cable: the same kit, a new pty."""
-        self.pty.close()
-        self.pty = PtyPort(self.kit_port)
-
-
-def inputs(tmp: Path) -> None:
-    world = demo_world(SEED)
-    write_worklist([resident_of(person) for person in world.residents], tmp / "worklist.csv")
-    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
-    (tmp / "officers.csv").write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
-    (tmp / "policy.toml").write_text("print_on_site = true\nfinger_retries = 2\n")
-
-
-@pytest.fixture
-def bench(tmp_path: Path) -> Iterator[Bench]:
-    inputs(tmp_path)
-    authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
-    host = SimHost(tmp_path / "kit", seed=SEED, clock_speed=0.0, run_loop=False)
-    kit_port = KitPort(tmp_path / "kit", host)
-    bench = Bench(tmp_path, authority, host, kit_port, PtyPort(kit_port))
-    try:
-        yield bench
-    finally:
-        bench.pty.close()
-        host.close()
-
-
-def flash_cli(bench: Bench, *extra: str) -> object:
-    return CliRunner().invoke(
-        app,
-        [
-            "flash",
-            bench.pty.port,
-            *bench.args,
-            "--kit-id",
-            "KIT-3505-07",
-            "--region",
-            "3505",
-            "--officers",
-            str(bench.tmp / "officers.csv"),
-            "--worklist",
-            str(bench.tmp / "worklist.csv"),
-            "--policy",
-            str(bench.tmp / "policy.toml"),
-            "--cards",
-            "20",
-            *extra,
-        ],
-    )
-
-
-def enrol(bench: Bench, people: int = PEOPLE) -> list[object]:
-    sim = bench.host.sim
-    assert sim is not None, "the flashed kit runs"
-    return run_session(
-        sim.kit,
-        sim.world,
-        sim.bystanders,
-        people=people,
-        report=lambda _: None,
-        note=lambda _: None,
-    )
+from storage.worklist import load_worklist
+from tests.provisioning.kit_bench import PEOPLE, Bench, enrol, flash_cli
 
 
 def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
@@ -134,10 +55,8 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
     assert f"all {PEOPLE} record(s) of 1 kit(s) verify" in verified.output
 
     with CollectorDB(db) as collector:
-        rows = {
-            row.name: row
-            for row in build_report(collector, load_worklist(bench.tmp / "worklist.csv"))
-        }
+        audit = audit_database(collector, bench.authority.public).require_ok()
+    rows = {row.name: row for row in build_report(audit, load_worklist(bench.tmp / "worklist.csv"))}
     overall, kit = rows["(overall)"], rows["KIT-3505-07"]
     walk_ins = sum(o.name.startswith("(walk-in)") for o in outcomes)
     cards = sum(o.printed == "card" for o in outcomes)
@@ -151,7 +70,7 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
     assert overall.on_worklist == 60 and overall.not_recorded == 60 - (PEOPLE - walk_ins)
     assert overall.share_text == f"{100 * (PEOPLE - walk_ins) / 60:.1f}% sudah merekam"
 
-    report = CliRunner().invoke(app, ["report", "--db", str(db), "--format", "csv"])
+    report = CliRunner().invoke(app, ["report", "--db", str(db), *bench.args, "--format", "csv"])
     assert report.exit_code == EXIT_OK and f"kit,KIT-3505-07,,{PEOPLE}," in report.output
 
     exported = CliRunner().invoke(app, ["export", "--db", str(db), "--out", str(bench.tmp / "out")])
@@ -181,8 +100,9 @@ def test_a_cut_cable_mid_collect_then_a_second_collect_completes_once(bench: Ben
         with FramedPort(port=bench.pty.port) as link:
             done = collecting.collect(link, bench.authority, db)
         assert (done.new, done.held, done.head_seq) == (3, 5, 5)
-        assert [r.seq for r in db.collected()] == [1, 2, 3, 4, 5]
-        assert db.verify(bench.authority.public)[0].ok
+        audit = audit_database(db, bench.authority.public)
+        assert audit.ok, audit.problems
+        assert [r.seq for r in audit.records] == [1, 2, 3, 4, 5]
     assert bench.host.store.status().uncollected == 0
 
 
@@ -239,3 +159,47 @@ def test_another_authority_cannot_collect(bench: Bench, tmp_path: Path) -> None:
     )
     assert result.exit_code == EXIT_PROBLEMS
     assert bench.kit_port.handled[-1][0] == "hello", "the stranger got no further than hello"
+
+
+def test_a_header_of_garbage_on_the_kits_port_costs_seconds(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One header that checks out, then silence: the kit gives it up and answers."""
+    assert flash_cli(bench).exit_code == EXIT_OK
+    monkeypatch.setattr(framing, "FRAME_IDLE", 0.2)
+    monkeypatch.setattr(p, "TIMEOUT", 5.0)
+    fields = b"\x01" + framing.MAX_FRAME.to_bytes(4, "big")
+    with serial.Serial(bench.pty.port) as raw:
+        raw.write(b"JM" + fields + zlib.crc32(fields).to_bytes(4, "big"))
+        raw.flush()
+    time.sleep(0.3)  # the line falls silent, as after a pulled cable
+    status = CliRunner().invoke(app, ["status", bench.pty.port, *bench.args])
+    assert status.exit_code == EXIT_OK, status.output
+    assert "KIT-3505-07" in status.output
+
+
+def pull_the_cable(link: PtyLink) -> None:
+    threading.Thread(target=link.close).start()  # not from the link's own thread
+
+
+@pytest.mark.parametrize(
+    ("peer", "said"),
+    [(lambda link: None, "no answer on"), (pull_the_cable, "went away")],
+    ids=["silent kit", "cable pulled"],
+)
+def test_link_errors_exit_1_as_the_docs_say(
+    monkeypatch: pytest.MonkeyPatch,
+    peer: Callable[[PtyLink], None],
+    said: str,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr(p, "TIMEOUT", 0.5)
+    Authority.init(tmp_path / "authority", name="t")
+    links: list[PtyLink] = []
+    with PtyLink(lambda _: peer(links[0])) as link:
+        links.append(link)
+        result = CliRunner().invoke(
+            app, ["status", link.port, "--authority", str(tmp_path / "authority")]
+        )
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    assert said in result.stderr and "Traceback" not in result.output

@@ -101,3 +101,124 @@ def test_a_peer_that_stops_reading_cannot_hang_a_send(monkeypatch: pytest.Monkey
     finally:
         os.close(master)
         os.close(slave)
+
+
+# -- a frame that has started must finish ------------------------------------------------------
+
+
+class Clock:
+    """Seconds as the decoder reads them; the test moves them on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def header_claiming(length: int) -> bytes:
+    """A frame header that checks out, promising ``length`` payload bytes that never come."""
+    fields = b"\x01" + length.to_bytes(4, "big")
+    return b"JM" + fields + zlib.crc32(fields).to_bytes(4, "big")
+
+
+IDLE = framing.FRAME_IDLE
+
+
+def test_one_good_header_of_garbage_costs_seconds_not_256_kib() -> None:
+    clock = Clock()
+    decoder = FrameDecoder(clock=clock)
+    assert decoder.feed(header_claiming(MAX_FRAME)) == []
+    clock.now += IDLE + 0.1
+    assert decoder.feed(encode_frame(b"hello")) == [b"hello"], "read at once after the silence"
+    assert decoder.abandoned == 1
+
+
+def test_a_frame_cut_mid_way_is_given_up_after_the_line_falls_silent() -> None:
+    clock = Clock()
+    decoder = FrameDecoder(clock=clock)
+    whole = encode_frame(bytes(range(256)) * 40)
+    assert decoder.feed(whole[: len(whole) // 2]) == []  # the cable is pulled here
+    clock.now += 0.5
+    assert decoder.feed(encode_frame(b"hello")) == [], "too soon: it could be the rest"
+    assert decoder.feed(b"") == []
+    clock.now += IDLE + 0.1
+    assert decoder.feed(b"") == [b"hello"], "an empty read lets time pass"
+    assert decoder.pending == 0
+
+
+def test_a_frame_trickling_in_is_given_up_at_its_deadline() -> None:
+    clock = Clock()
+    decoder = FrameDecoder(clock=clock)
+    length = 100_000
+    decoder.feed(header_claiming(length))
+    while clock.now <= 1000.0 + decoder.deadline(length):
+        clock.now += IDLE / 2
+        assert decoder.feed(b"\x00") == [], "one byte per second keeps no frame alive for ever"
+    assert decoder.abandoned == 1
+    assert decoder.feed(encode_frame(b"next")) == [b"next"]
+
+
+def test_a_slow_but_steady_frame_is_read() -> None:
+    clock = Clock()
+    decoder = FrameDecoder(clock=clock)
+    frame = encode_frame(bytes(20_000))
+    got = []
+    for first in range(0, len(frame), 4096):
+        clock.now += 0.5  # 8 KiB/s, over the minimum rate, no long silence
+        got += decoder.feed(frame[first : first + 4096])
+    assert got == [bytes(20_000)] and decoder.abandoned == 0
+
+
+def noise() -> st.SearchStrategy[bytes]:
+    """What a line may carry: random bytes, headers that check out, frames cut short."""
+    return st.one_of(
+        st.binary(max_size=300),
+        st.integers(0, MAX_FRAME).map(header_claiming),
+        st.binary(max_size=200).flatmap(
+            lambda p: st.integers(0, len(p) + 14).map(lambda cut: encode_frame(p)[:cut])
+        ),
+        st.just(b"JM"),
+    )
+
+
+@given(st.lists(noise(), max_size=12), st.binary(max_size=500))
+def test_after_any_bytes_and_a_silence_the_next_good_frame_is_read(
+    garbage: list[bytes], payload: bytes
+) -> None:
+    clock = Clock()
+    decoder = FrameDecoder(clock=clock)
+    for chunk in garbage:
+        decoder.feed(chunk)
+        clock.now += 0.01
+    clock.now += IDLE + 0.01
+    assert decoder.feed(encode_frame(payload))[-1:] == [payload]
+
+
+@given(st.lists(noise(), max_size=12), st.binary(max_size=500))
+def test_after_any_bytes_a_good_frame_is_read_once_the_line_is_quiet(
+    garbage: list[bytes], payload: bytes
+) -> None:
+    clock = Clock()
+    decoder = FrameDecoder(clock=clock)
+    got = [frame for chunk in [*garbage, encode_frame(payload)] for frame in decoder.feed(chunk)]
+    clock.now += IDLE + 0.01
+    got += decoder.feed(b"")
+    assert got[-1:] == [payload]
+    assert decoder.pending == 0, "nothing left waiting"
+
+
+def test_the_tool_resyncs_with_a_peer_after_a_garbage_header(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over a real pty: the peer answers a header of garbage first, then the frame."""
+    monkeypatch.setattr(framing, "FRAME_IDLE", 0.2)
+
+    def answer(_: bytes) -> None:
+        link.send(header_claiming(MAX_FRAME))
+        time.sleep(0.3)
+        link.send(encode_frame(b"answer"))
+
+    with PtyLink(answer) as link, FramedPort(port=link.port) as port:
+        port.send(b"question")
+        assert port.receive(timeout=5.0) == b"answer"

@@ -7,6 +7,7 @@ test damages a copy of it the way a bad SD card or a tampering hand would.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -318,7 +319,7 @@ def test_open_a_record_the_database_does_not_hold(run, site: Site, tmp_path: Pat
 def test_a_file_that_is_no_database_is_a_user_error(run, site: Site, tmp_path: Path) -> None:
     fake = tmp_path / "kits.db"
     fake.write_bytes(b"not sqlite at all" * 10)
-    result = run("report", "--db", fake)
+    result = run("report", "--db", fake, "--authority", site.authority)
     assert result.exit_code == EXIT_USER_ERROR
     assert "is not a collector database" in result.stderr
 
@@ -327,7 +328,17 @@ def test_report_with_a_broken_worklist_names_its_problems(run, site: Site, tmp_p
     db = collector_of(site, tmp_path / "kits.db")
     broken = tmp_path / "broken.csv"
     broken.write_text("nik,nama\n", encoding="utf-8")
-    result = run("report", "--db", db, "--worklist", broken)
+    result = run("report", "--db", db, "--authority", site.authority, "--worklist", broken)
     assert result.exit_code == EXIT_PROBLEMS
     assert "nothing reported" in result.stderr and "jenis_kelamin is missing" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_database_of_the_old_schema_is_named_not_trusted(run, site: Site, tmp_path: Path) -> None:
+    """Made before collections carried signed statements: it cannot be verified row by row."""
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE chains (cert_digest BLOB PRIMARY KEY, kit_id TEXT)")
+    result = run("verify", old, "--authority", site.authority)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "collector database of schema 0, this tool reads 2" in result.stderr

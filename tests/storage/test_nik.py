@@ -22,7 +22,7 @@ from storage.nik import (
 regions = st.builds(
     lambda province, rest: province + rest,
     st.sampled_from(sorted(PROVINCES)),
-    st.from_regex(r"\d{4}", fullmatch=True),
+    st.from_regex(r"[0-9]{4}", fullmatch=True),
 )
 dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31))
 sexes = st.sampled_from(Sex)

@@ -14,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from storage.keys import Authority, AuthorityPublic
+from storage.cose import HDR_ALG, SignAlg, parse_sign1
+from storage.keys import Authority, AuthorityPublic, KeyBackend
 from storage.record import open_record, record_hash
 from storage.verify import Verifier, verify_folder
 
@@ -59,30 +60,55 @@ def test_keys_json_matches_the_public_file(authority: Authority) -> None:
     assert public.enc_kid.hex() == KEYS["authority"]["enc_kid"]
 
 
-def test_certificate(verifier: Verifier) -> None:
-    spec = EXPECTED["certificate"]
+#: The two published chains: a version-1 Ed25519 kit, and a TPM-keyed kit signing ES256.
+CHAINS = {"v1-eddsa": (EXPECTED, KEYS["kit"]), "v2-es256": (EXPECTED["es256"], KEYS["es256_kit"])}
+
+
+@pytest.mark.parametrize("chain", CHAINS)
+def test_certificate(verifier: Verifier, chain: str) -> None:
+    expected, kit = CHAINS[chain]
+    spec = expected["certificate"]
     certificate = verifier.certificate((VECTORS / spec["file"]).read_bytes())
-    fields = {
+    names = ("version", "kit_id", "region", "kit_public", "alg", "backend")
+    fields = {name: jsonable(getattr(certificate, name)) for name in names}
+    fields |= {
         name: jsonable(getattr(certificate, name))
-        for name in ("kit_id", "region", "kit_public", "not_before", "not_after", "issuer_kid")
+        for name in ("not_before", "not_after", "issuer_kid")
     }
     assert fields | {"file": spec["file"], "sha256": certificate.digest.hex()} == spec
-    assert certificate.kit_public.hex() == KEYS["kit"]["public"]
+    assert certificate.kit_public.hex() == kit["public"]
+    assert certificate.kit_kid.hex() == kit["kid"]
 
 
-@pytest.mark.parametrize("index", range(len(EXPECTED["records"])))
-def test_records(verifier: Verifier, authority: Authority, index: int) -> None:
-    spec = EXPECTED["records"][index]
+def test_the_two_chains_are_the_two_formats(verifier: Verifier) -> None:
+    legacy = verifier.certificate((VECTORS / "chain" / "kit.cert").read_bytes())
+    tpm = verifier.certificate((VECTORS / "es256" / "kit.cert").read_bytes())
+    assert (legacy.version, legacy.alg, legacy.backend) == (1, SignAlg.EDDSA, KeyBackend.FILE)
+    assert (tpm.version, tpm.alg, tpm.backend) == (2, SignAlg.ES256, KeyBackend.TPM)
+
+
+@pytest.mark.parametrize("chain", CHAINS)
+@pytest.mark.parametrize("index", range(2))
+def test_records(verifier: Verifier, authority: Authority, chain: str, index: int) -> None:
+    expected, _ = CHAINS[chain]
+    spec = expected["records"][index]
     data = (VECTORS / spec["file"]).read_bytes()
-    certificate = verifier.certificate((VECTORS / EXPECTED["certificate"]["file"]).read_bytes())
+    certificate = verifier.certificate((VECTORS / expected["certificate"]["file"]).read_bytes())
     header = verifier.verify_record(data, certificate)
     assert {name: jsonable(value) for name, value in vars(header).items()} == spec["header"]
     assert record_hash(data).hex() == spec["sha256"]
     assert open_record(data, authority).resident.nik == spec["nik"]
 
 
-def test_chain(authority: Authority) -> None:
-    spec = EXPECTED["chain"]
+def test_es256_record_carries_alg_minus_7_and_a_raw_signature() -> None:
+    msg = parse_sign1((VECTORS / "es256" / "00000001.cose").read_bytes())
+    assert msg.protected[HDR_ALG] == -7
+    assert len(msg.signature) == 64
+
+
+@pytest.mark.parametrize("chain", CHAINS)
+def test_chain(authority: Authority, chain: str) -> None:
+    spec = CHAINS[chain][0]["chain"]
     report = verify_folder(VECTORS / spec["folder"], authority.public)
     assert report.ok
     assert (report.count, report.first, report.last, report.gaps) == (
@@ -98,7 +124,8 @@ def test_broken_variants_fail_with_the_named_error(
     verifier: Verifier, authority: Authority, case: dict[str, Any]
 ) -> None:
     path = VECTORS / case["file"]
-    certificate_bytes = (VECTORS / EXPECTED["certificate"]["file"]).read_bytes()
+    certificate_file = case.get("certificate", EXPECTED["certificate"]["file"])
+    certificate_bytes = (VECTORS / certificate_file).read_bytes()
     if case["check"] == "folder":
         report = verify_folder(path, authority.public)
         assert {type(error).__name__ for _, error in report.problems} == {case["error"]}

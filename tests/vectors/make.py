@@ -1,7 +1,13 @@
-"""Write the record-format test vectors: keys, certificate, a two-record chain, broken variants.
+"""Write the record-format test vectors: keys, certificates, two-record chains, broken variants.
+
+Two chains: ``chain/``, a version-1 certificate and an Ed25519 (key file) kit, kept byte
+for byte as first published so version-1 records are shown to still verify; and
+``es256/``, a version-2 certificate for a TPM-keyed kit that signs ES256.  A TPM's key
+cannot be fixed, so the ES256 kit's key is a software P-256 key from a seed, signing with
+RFC 6979 deterministic nonces: the bytes are what a TPM-held key would write, and repeat.
 
 Everything is derived from fixed seeds (keys) and a counter-mode SHA-256 stream (the
-ephemeral keys and IVs of encryption), and Ed25519 signatures are deterministic, so every
+ephemeral keys and IVs of encryption), and the signatures are deterministic, so every
 run writes the same bytes; tests/storage/test_vectors.py checks that.
 
     python -m tests.vectors.make [--out DIR]
@@ -16,19 +22,24 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import cbor2
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from storage import certificate as cert_format
 from storage.certificate import issue_certificate
 from storage.codec import dumps, loads
-from storage.cose import sign1
-from storage.keys import Authority, KitKey
+from storage.cose import HDR_ALG, TAG_SIGN1, Es256Signer, SignAlg, sign1
+from storage.keys import Authority, KeyBackend, KitKey, KitSigner, kid_of, p256_public_bytes
 from storage.model import Enrolment, FingerRecord, Resident, Sex
 from storage.record import CONTENT_TYPE, RecordHeader, record_hash, seal_record
 from storage.verify import Verifier
 
 HERE = Path(__file__).resolve().parent
 KIT_ID = "JMP-1671-0001"
+TPM_KIT_ID = "JMP-1671-0002"
 REGION = "1671"
 NOT_BEFORE = datetime(2025, 1, 1, tzinfo=UTC)
 NOT_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
@@ -130,29 +141,108 @@ def swap_body(target: bytes, donor: bytes, kit: KitKey) -> bytes:
     return sign1(dumps(fields), kit.private, kid=kit.kid, content_type=CONTENT_TYPE)
 
 
+def legacy_certificate(auth: Authority, kit_public: bytes) -> bytes:
+    """A version-1 kit certificate (no "alg", no "store"), as kits flashed before v2 hold."""
+    claims = {
+        "v": cert_format.LEGACY_VERSION,
+        "kit": KIT_ID,
+        "region": REGION,
+        "key": kit_public,
+        "nbf": int(NOT_BEFORE.timestamp()),
+        "exp": int(NOT_AFTER.timestamp()),
+        "iss": auth.kid,
+    }
+    return sign1(
+        dumps(claims), auth.signing_key, kid=auth.kid, content_type=cert_format.CONTENT_TYPE
+    )
+
+
+class VectorTpmKey:
+    """The ES256 kit's key: a seeded P-256 key standing in for a TPM's (see the docstring)."""
+
+    alg = SignAlg.ES256
+    backend = KeyBackend.TPM
+
+    def __init__(self, private: ec.EllipticCurvePrivateKey) -> None:
+        self.signer = Es256Signer(private, deterministic=True)
+        self.public_bytes = p256_public_bytes(private.public_key())
+        self.kid = kid_of(self.public_bytes)
+
+    def sign(self, data: bytes) -> bytes:
+        return self.signer.sign(data)
+
+    def close(self) -> None:
+        """Nothing to release: a key in memory."""
+
+
+def p256_from_seed(label: str) -> ec.EllipticCurvePrivateKey:
+    """A P-256 private key whose scalar is SHA-256 of the label, reduced into [1, n-1]."""
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    scalar = int.from_bytes(seed(label), "big") % (order - 1) + 1
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def seal_chain(
+    kit_id: str, key: KitSigner, cert: bytes, auth: Authority, rng: StreamRng
+) -> list[bytes]:
+    """The two vector enrolments sealed as records 1 and 2 of ``kit_id``'s chain."""
+    records, prev = [], record_hash(cert)
+    for seq, (enrolment, sealed_at) in enumerate(zip(enrolments(), SEALED, strict=True), 1):
+        data = seal_record(
+            enrolment,
+            kit_id=kit_id,
+            seq=seq,
+            prev_hash=prev,
+            sealed_at=sealed_at,
+            kit_key=key,
+            authority=auth.public,
+            rng=rng,
+        )
+        records.append(data)
+        prev = record_hash(data)
+    return records
+
+
+def with_protected_alg(record: bytes, alg: int) -> bytes:
+    """``record`` with its header's alg replaced and its signature kept: an algorithm swap."""
+    protected, unprotected, payload, signature = loads(record).value
+    header = dict(loads(protected))
+    header[HDR_ALG] = alg
+    return dumps(cbor2.CBORTag(TAG_SIGN1, [dumps(header), dict(unprotected), payload, signature]))
+
+
+def with_der_signature(record: bytes) -> bytes:
+    """``record`` with its r||s signature re-encoded as DER (what a careless port would write)."""
+    protected, unprotected, payload, signature = loads(record).value
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    der = encode_dss_signature(r, s)
+    return dumps(cbor2.CBORTag(TAG_SIGN1, [protected, dict(unprotected), payload, der]))
+
+
 def build() -> dict[str, bytes]:
     """Every vector file, by path relative to the vectors folder."""
     ours, other = authority("authority", "Dukcapil (test)"), authority("other", "Other (test)")
     kit = KitKey(Ed25519PrivateKey.from_private_bytes(seed("kit signing")))
     rng = StreamRng(seed("rng"))
-    cert_args = dict(kit_id=KIT_ID, region=REGION, kit_public=kit.public_bytes)
-    cert = issue_certificate(ours, **cert_args, not_before=NOT_BEFORE, not_after=NOT_AFTER)
-    records, prev = [], record_hash(cert)
-    for seq, (enrolment, sealed_at) in enumerate(zip(enrolments(), SEALED, strict=True), 1):
-        data = seal_record(
-            enrolment,
-            kit_id=KIT_ID,
-            seq=seq,
-            prev_hash=prev,
-            sealed_at=sealed_at,
-            kit_key=kit,
-            authority=ours.public,
-            rng=rng,
-        )
-        records.append(data)
-        prev = record_hash(data)
+    cert = legacy_certificate(ours, kit.public_bytes)
+    records = seal_chain(KIT_ID, kit, cert, ours, rng)
     flipped = bytearray(records[0])
     flipped[-1] ^= 0x01
+    tpm_private = p256_from_seed("tpm kit signing")
+    tpm_key = VectorTpmKey(tpm_private)
+    tpm_cert = issue_certificate(
+        ours,
+        kit_id=TPM_KIT_ID,
+        region=REGION,
+        kit_public=tpm_key.public_bytes,
+        not_before=NOT_BEFORE,
+        not_after=NOT_AFTER,
+        alg=SignAlg.ES256,
+        backend=KeyBackend.TPM,
+    )
+    tpm_records = seal_chain(TPM_KIT_ID, tpm_key, tpm_cert, ours, StreamRng(seed("tpm rng")))
+    tpm_flipped = bytearray(tpm_records[0])
+    tpm_flipped[-1] ^= 0x01
     keys = {
         "authority": _authority_json(ours, "authority"),
         "other_authority": _authority_json(other, "other"),
@@ -163,31 +253,21 @@ def build() -> dict[str, bytes]:
             "public": kit.public_bytes.hex(),
             "kid": kit.kid.hex(),
         },
+        "es256_kit": {
+            "kit_id": TPM_KIT_ID,
+            "region": REGION,
+            "private_scalar": f"{tpm_private.private_numbers().private_value:064x}",
+            "public": tpm_key.public_bytes.hex(),
+            "kid": tpm_key.kid.hex(),
+            "signing": "RFC 6979 deterministic ECDSA P-256 SHA-256, raw r||s",
+        },
         "rng": {"seed": seed("rng").hex(), "stream": "SHA-256(seed || u64be counter) blocks"},
+        "es256_rng": {"seed": seed("tpm rng").hex()},
     }
     verifier = Verifier(ours.public)  # the expected values come from the one verifier
-    certificate = verifier.certificate(cert)
     expected = {
-        "certificate": {
-            "file": "chain/kit.cert",
-            "kit_id": certificate.kit_id,
-            "region": certificate.region,
-            "kit_public": certificate.kit_public.hex(),
-            "not_before": certificate.not_before.isoformat(),
-            "not_after": certificate.not_after.isoformat(),
-            "issuer_kid": certificate.issuer_kid.hex(),
-            "sha256": certificate.digest.hex(),
-        },
-        "records": [
-            {
-                "file": f"chain/{seq:08d}.cose",
-                "sha256": record_hash(data).hex(),
-                "header": header_json(verifier.verify_record(data, certificate)),
-                "nik": enrolment.resident.nik,
-            }
-            for seq, (data, enrolment) in enumerate(zip(records, enrolments(), strict=True), 1)
-        ],
-        "chain": {"folder": "chain", "count": 2, "first": 1, "last": 2, "gaps": []},
+        **_chain_json(verifier, "chain", cert, records),
+        "es256": _chain_json(verifier, "es256", tpm_cert, tpm_records),
         "broken": [
             {"file": "broken/flipped-byte.cose", "check": "record", "error": "BadSignature"},
             {"file": "broken/truncated.cose", "check": "record", "error": "Truncated"},
@@ -198,6 +278,24 @@ def build() -> dict[str, bytes]:
                 "error": "ForeignCertificate",
             },
             {"file": "broken/gap", "check": "folder", "error": "BrokenChain", "gaps": [[1, 1]]},
+            *(
+                {
+                    "file": f"broken/{name}",
+                    "check": "record",
+                    "error": "BadSignature",
+                    "certificate": "es256/kit.cert",
+                }
+                for name in (
+                    "es256-flipped-byte.cose",
+                    "es256-alg-eddsa.cose",
+                    "es256-der-signature.cose",
+                )
+            ),
+            {
+                "file": "broken/es256-under-v1-cert.cose",
+                "check": "record",
+                "error": "UnknownKit",
+            },
         ],
     }
     return {
@@ -207,14 +305,58 @@ def build() -> dict[str, bytes]:
         "chain/kit.cert": cert,
         "chain/00000001.cose": records[0],
         "chain/00000002.cose": records[1],
+        "es256/kit.cert": tpm_cert,
+        "es256/00000001.cose": tpm_records[0],
+        "es256/00000002.cose": tpm_records[1],
         "broken/flipped-byte.cose": bytes(flipped),
         "broken/truncated.cose": records[0][: len(records[0]) // 2],
         "broken/swapped-body.cose": swap_body(records[1], records[0], kit),
         "broken/wrong-authority.cert": issue_certificate(
-            other, **cert_args, not_before=NOT_BEFORE, not_after=NOT_AFTER
+            other,
+            kit_id=KIT_ID,
+            region=REGION,
+            kit_public=kit.public_bytes,
+            not_before=NOT_BEFORE,
+            not_after=NOT_AFTER,
         ),
         "broken/gap/kit.cert": cert,
         "broken/gap/00000002.cose": records[1],
+        "broken/es256-flipped-byte.cose": bytes(tpm_flipped),
+        "broken/es256-alg-eddsa.cose": with_protected_alg(tpm_records[0], int(SignAlg.EDDSA)),
+        "broken/es256-der-signature.cose": with_der_signature(tpm_records[0]),
+        "broken/es256-under-v1-cert.cose": tpm_records[0],
+    }
+
+
+def _chain_json(
+    verifier: Verifier, folder: str, cert: bytes, records: list[bytes]
+) -> dict[str, Any]:
+    """What the verifier must find in one chain folder: certificate, headers, summary."""
+    certificate = verifier.certificate(cert)
+    return {
+        "certificate": {
+            "file": f"{folder}/kit.cert",
+            "version": certificate.version,
+            "kit_id": certificate.kit_id,
+            "region": certificate.region,
+            "kit_public": certificate.kit_public.hex(),
+            "alg": int(certificate.alg),
+            "backend": certificate.backend.value,
+            "not_before": certificate.not_before.isoformat(),
+            "not_after": certificate.not_after.isoformat(),
+            "issuer_kid": certificate.issuer_kid.hex(),
+            "sha256": certificate.digest.hex(),
+        },
+        "records": [
+            {
+                "file": f"{folder}/{seq:08d}.cose",
+                "sha256": record_hash(data).hex(),
+                "header": header_json(verifier.verify_record(data, certificate)),
+                "nik": enrolment.resident.nik,
+            }
+            for seq, (data, enrolment) in enumerate(zip(records, enrolments(), strict=True), 1)
+        ],
+        "chain": {"folder": folder, "count": 2, "first": 1, "last": 2, "gaps": []},
     }
 
 

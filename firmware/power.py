@@ -1,0 +1,192 @@
+"""The kit's side of the power co-processor: heartbeats, shutdown requests, "halted".
+
+The Pico (``firmware/pico``, driver :mod:`hal.coprocessor`) power-cycles a Pi that stops
+heartbeating, and asks for a safe shutdown when its button is held or the cell is
+critical.  :class:`PowerGuard` keeps the kit's half of that contract:
+
+* it heartbeats from the event loop (``after_event``), so a hung loop stops the beats and
+  the Pico restarts the kit; the beat says whether a seal is under way, so the Pico never
+  cuts then;
+* a shutdown request is handed to the capture controller the way a critical battery is:
+  a seal or print under way finishes first, then SAFE_SHUTDOWN;
+* :class:`GuardedBattery` bounds the fuel gauge's charge by the Pico's verdict, so the
+  controller's own rules (low: no new enrolment; critical: finish and shut down) follow
+  the co-processor too;
+* :meth:`PowerGuard.halted`, called once the store is closed, lets the Pico cut power.
+
+A co-processor that stops answering is logged and retried at the next beat; it never
+stops an enrolment (the Pico, for its part, then power-cycles the kit, which resumes).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from capture.controller import Controller
+from hal.contracts import Battery, Closing
+from hal.coprocessor import (
+    BatteryLevel,
+    CoprocessorStatus,
+    PowerCoprocessor,
+    ShutdownRequest,
+)
+from hal.exc import DeviceError
+from hal.types import BatteryReading, DeviceInfo
+from storage.model import Policy
+
+log = logging.getLogger(__name__)
+
+#: How often the loop heartbeats, in seconds: well inside the Pico's 60 s timeout.
+HEARTBEAT_SECONDS = 5.0
+#: After a heartbeat went unanswered, the next try waits this long: each try blocks the
+#: loop for the driver's whole deadline, and an officer must not feel a missing Pico.
+RETRY_SECONDS = 30.0
+#: The states in which a seal is under way: the Pico must not cut.
+SEALING_STATES = frozenset({"sealing"})
+#: The states whose work finishes before a requested shutdown (as for a critical battery).
+FINISH_FIRST_STATES = frozenset({"sealing", "printing", "boot", "self_test"})
+SAFE_SHUTDOWN = "safe_shutdown"
+
+
+class PowerGuard:
+    """Heartbeats the co-processor from the kit's loop and acts on what it answers.
+
+    Build it before the :class:`~firmware.kit.Kit`, give the kit ``after_event=guard.after_event``
+    and then :meth:`watch` the kit's controller.  ``every`` is the heartbeat period in
+    seconds of the wall clock (0: on every event, for tests).
+    """
+
+    def __init__(
+        self,
+        coprocessor: PowerCoprocessor,
+        *,
+        every: float = HEARTBEAT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.coprocessor = coprocessor
+        self.every = every
+        self._clock = clock
+        self._controller: Controller | None = None
+        self._next_beat = float("-inf")
+        #: The Pico's last answer (None before the first).
+        self.status: CoprocessorStatus | None = None
+        #: Heartbeats that got no answer (each logged).
+        self.missed = 0
+        self._answering = True
+        #: Why the kit was asked to shut down, once it was.
+        self.request: ShutdownRequest = ShutdownRequest.NONE
+
+    def __repr__(self) -> str:
+        return f"<PowerGuard {self.coprocessor!r} request={self.request.name} missed={self.missed}>"
+
+    @property
+    def level(self) -> BatteryLevel:
+        """The Pico's last word on the cell (OK until it said anything)."""
+        return self.status.level if self.status else BatteryLevel.OK
+
+    def current_level(self) -> BatteryLevel:
+        """Ask the Pico now (a STATUS, no heartbeat); its last word if it does not answer,
+        or if it missed its last heartbeat (asking would only stall the loop again)."""
+        if not self._answering:
+            return self.level
+        try:
+            self.status = self.coprocessor.status()
+        except DeviceError as exc:
+            self._answering = False
+            log.warning("power co-processor unread, using its last level: %s", exc)
+        return self.level
+
+    def watch(self, controller: Controller) -> None:
+        """Start guarding ``controller`` (heartbeats begin with the next event)."""
+        self._controller = controller
+
+    def after_event(self) -> None:
+        """Called by the kit after every event it handled (ticks included)."""
+        ctl = self._controller
+        if ctl is None or ctl.state == SAFE_SHUTDOWN:
+            return  # nothing to guard yet; or the loop is ending: halted() comes next
+        now = self._clock()
+        if now < self._next_beat:
+            return
+        try:
+            self.status = self.coprocessor.heartbeat(sealing=ctl.state in SEALING_STATES)
+        except DeviceError as exc:
+            self.missed += 1
+            self._answering = False
+            self._next_beat = now + RETRY_SECONDS
+            log.warning("power co-processor missed a heartbeat (%d so far): %s", self.missed, exc)
+            return
+        self._answering = True
+        self._next_beat = now + self.every
+        if self.status.shutdown_requested and self.request is ShutdownRequest.NONE:
+            self.request = self.status.request
+            self._shut_down(ctl)
+
+    def _shut_down(self, ctl: Controller) -> None:
+        log.warning("power co-processor asks for a safe shutdown (%s)", self.request.name)
+        ctl.store.audit.append("power-request", reason=self.request.name.lower())
+        if ctl.state in FINISH_FIRST_STATES:
+            ctl.shutdown_pending = True  # Done calls power_off once the seal or print is over
+        else:
+            ctl.power_off()
+
+    def halted(self) -> None:
+        """The store is closed and the Pi halts now: the Pico cuts after its short delay.
+
+        Call after ``Kit.close()``.  If the Pico does not answer, it still cuts after its
+        long delay; the failure is logged, not raised, since the halt must go on.
+        """
+        try:
+            self.status = self.coprocessor.halted()
+        except DeviceError as exc:
+            log.error("power co-processor did not hear 'halted' (%s): it cuts later", exc)
+
+
+class GuardedBattery(Closing):
+    """The kit's :class:`~hal.contracts.Battery`: the fuel gauge, bounded by the Pico.
+
+    The gauge knows the charge; the Pico measures the cell where the kit's load is and
+    decides when power goes.  The more pessimistic of the two wins: at the Pico's LOW the
+    charge reads no more than the policy's low threshold (no new enrolments), at its
+    CRITICAL no more than the critical one (finish the seal, shut down).
+    """
+
+    def __init__(self, gauge: Battery, guard: PowerGuard, *, policy: Callable[[], Policy]) -> None:
+        self.gauge = gauge
+        self.name = gauge.name
+        self._guard = guard
+        self._policy = policy
+
+    def read(self) -> BatteryReading:
+        reading = self.gauge.read()
+        policy = self._policy()
+        ceiling = {
+            BatteryLevel.OK: 100.0,
+            BatteryLevel.LOW: float(policy.low_battery_percent),
+            BatteryLevel.CRITICAL: float(policy.critical_battery_percent),
+        }[self._guard.current_level()]
+        return replace(reading, percent=min(reading.percent, ceiling))
+
+    def probe(self) -> DeviceInfo:
+        return self.gauge.probe()
+
+    def close(self) -> None:
+        self.gauge.close()
+
+
+def coprocessor_report(coprocessor: PowerCoprocessor) -> str:
+    """The self-test's line for the co-processor: firmware, why it last reset, the cell.
+
+    Raises the driver's DeviceError when the Pico does not answer.
+    """
+    info = coprocessor.read_info()
+    status = coprocessor.status()
+    cause = getattr(info.reset_cause, "name", f"code {info.reset_cause}")
+    return (
+        f"firmware {info.version_text}, last reset {cause}, last power cut "
+        f"{info.last_cut.name}, cell {status.volts:.2f} V ({status.level.name}), "
+        f"{status.garbage} bytes of line noise dropped"
+    )

@@ -1,0 +1,210 @@
+"""The browser kit's server over real HTTP: loopback only, every bad request a 4xx, the kit
+unharmed by them; the trays and scenarios it keeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from firmware.tray import OutputTray
+from firmware.web.kit import WebKit, open_web_kit
+from firmware.web.scenario import ScenarioError, load_scenario, shipped
+from hw_sim.world import World
+
+
+def booted(kit: WebKit, *, timeout: float = 60.0) -> WebKit:
+    """The kit once it has tested its devices and locked (a bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while str(kit.sim.kit.controller.state) != "locked":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the kit did not lock: {kit.sim.kit.controller.screen}")
+        time.sleep(0.05)
+    return kit
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[WebKit]:
+    with open_web_kit(tmp_path / "kit", seed=3, port=0, time_scale=0.0) as kit:
+        yield booted(kit)
+
+
+def state(client: httpx.Client) -> dict:
+    answer = client.get("state")
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_the_server_listens_on_loopback_only(web: WebKit) -> None:
+    host, port = web.server.address
+    assert host == "127.0.0.1"
+    # every other address of this machine refuses the port
+    others = {
+        info[4][0]
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+        if not info[4][0].startswith("127.")
+    }
+    for address in others:
+        with socket.socket() as probe:
+            probe.settimeout(2)
+            assert probe.connect_ex((address, port)) != 0, f"answered on {address}"
+    with socket.create_connection((host, port), timeout=2):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "says"),
+    [
+        ("action/press", b"not json", 400, "not JSON"),
+        ("action/press", b"[1, 2]", 422, "JSON object"),
+        ("action/press", b'{"button": "sideways"}', 422, "up, down, ok, back"),
+        ("action/press", b'{"button": "ok", "how": "forever"}', 422, "short, hold"),
+        ("action/press", b"{}", 422, "missing field 'button'"),
+        ("action/zap", b"{}", 404, "unknown action 'zap'"),
+        ("action/battery", b'{"percent": 140}', 422, "from 0 to 100"),
+        ("action/battery", b'{"percent": true}', 422, "from 0 to 100"),
+        ("action/glass", b'{"quality": "good", "finger": "LEFT_TOE"}', 422, "LEFT_TOE"),
+        ("action/fault", b'{"device": "toaster", "kind": "unplugged"}', 422, "toaster"),
+        ("action/fault", b'{"device": "camera", "kind": "melted"}', 422, "melted"),
+        ("action/stand-in", b'{"nik": "0000000000000000"}', 422, "nobody with NIK"),
+        ("action/sign", b'{"width": 100, "height": 50, "strokes": []}', 422, "1 to 40"),
+        ("action/sign", b'{"width": 100, "height": 50, "strokes": [[[500, 5]]]}', 422, "x"),
+        ("action/press", b"{" + b" " * 300_000 + b"}", 413, "over"),
+    ],
+)
+def test_a_bad_request_is_refused_by_name_and_the_kit_goes_on(
+    web: WebKit, path: str, body: bytes, status: int, says: str
+) -> None:
+    with httpx.Client(base_url=web.url, timeout=10) as client:
+        before = state(client)
+        answer = client.post(path, content=body)
+        assert answer.status_code == status
+        assert says in answer.json()["error"]
+        after = state(client)
+        assert after["state"] == before["state"]
+        assert after["battery"] == before["battery"]
+        assert all(not kinds for kinds in after["faults"].values())
+        # and a good request is still obeyed
+        assert client.post("action/battery", json={"percent": 42}).status_code == 200
+        assert state(client)["battery"] == 42
+
+
+def test_unknown_paths_and_methods_are_4xx_and_no_file_leaves_the_tray(web: WebKit) -> None:
+    with httpx.Client(base_url=web.url, timeout=10) as client:
+        assert client.get("printed/..%2F..%2Fstate.db").status_code == 404
+        assert client.get("printed/card-0001.png").status_code == 404  # nothing printed yet
+        assert client.get("nothing-here").status_code == 404
+        assert client.delete("state").status_code == 405
+        assert client.get("camera.jpg").status_code == 404
+        assert state(client)["state"] == "locked"
+
+
+def test_the_page_drives_the_world_and_the_emulators(web: WebKit) -> None:
+    person = web.sim.world.residents[2]
+    with httpx.Client(base_url=web.url, timeout=10) as client:
+        assert client.post("action/stand-in", json={"nik": person.nik}).status_code == 200
+        assert client.post("action/fault", json={"device": "card-printer", "kind": "cover-open"})
+        assert client.post("action/glass", json={"quality": "none", "finger": "LEFT_RING"})
+        shown = state(client)
+    assert shown["in_front"] == {"name": person.name, "nik": person.nik}
+    assert shown["faults"]["card-printer"] == ["cover-open"]
+    assert web.sim.world.finger_on_glass() is None, "nothing on the glass"
+    assert "cover-open" in web.sim.wired.card_printer.faults
+    with httpx.Client(base_url=web.url, timeout=10) as client:
+        client.post(
+            "action/fault", json={"device": "card-printer", "kind": "cover-open", "on": False}
+        )
+        client.post("action/glass", json={"quality": "poor", "finger": "LEFT_RING"})
+    finger = web.sim.world.finger_on_glass()
+    assert finger is not None and finger.position == 9 and finger.condition.value == "scarred"
+    assert not web.sim.wired.card_printer.faults
+
+
+def test_the_live_view_pushes_a_snapshot_when_something_changes(web: WebKit) -> None:
+    with (
+        httpx.Client(base_url=web.url, timeout=10) as client,
+        client.stream("GET", "events") as events,
+    ):
+        lines = events.iter_lines()
+        first = json.loads(next(line for line in lines if line.startswith("data: "))[6:])
+        client.post("action/battery", json={"percent": 12})
+        second = json.loads(next(line for line in lines if line.startswith("data: "))[6:])
+    assert first["battery"] != 12 and second["battery"] == 12
+
+
+class Printer:
+    def __init__(self) -> None:
+        self.printed: list[Image.Image] = []
+
+
+def test_the_tray_keeps_every_print_private_and_numbers_on_across_runs(tmp_path: Path) -> None:
+    card, receipt = Printer(), Printer()
+    tray = OutputTray(tmp_path, card=card, receipt=receipt)
+    card.printed += [Image.new("1", (8, 8)), Image.new("1", (8, 8))]
+    receipt.printed.append(Image.new("1", (8, 8)))
+    assert [i.name for i in tray.collect()] == ["card-0001.png", "card-0002.png", "slip-0001.png"]
+    assert tray.collect() == []
+    folder = tmp_path / "printed"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
+
+    next_card = Printer()  # the next run: new emulators, the same data folder
+    again = OutputTray(tmp_path, card=next_card, receipt=Printer())
+    next_card.printed.append(Image.new("1", (8, 8)))
+    assert [i.name for i in again.collect()] == ["card-0003.png"]
+    assert again.find("../state.db") is None
+    assert os.path.exists(folder / "card-0001.png")
+
+
+def test_every_shipped_scenario_loads(tmp_path: Path) -> None:
+    world = World(1, people=20, walk_ins=2)
+    assert len(shipped()) >= 3
+    for name in shipped():
+        scenario = load_scenario(name, world)
+        assert scenario.arrivals and scenario.name
+
+
+#: A scenario with its one arrival, for the fault cases.
+ONE = 'name = "x"\n[[arrivals]]\nresident = 1\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("name = ", "not valid TOML"),
+        ('about = "x"\n[[arrivals]]\nresident = 1', "give the scenario a name"),
+        ('name = "x"', "at least one [[arrivals]]"),
+        ('name = "x"\n[[arrivals]]\nresident = 99', "resident must be 1 to 20"),
+        ('name = "x"\n[[arrivals]]\nnik = "1"', "give resident = N or the nik"),
+        (
+            ONE + '[[faults]]\ndevice = "toaster"\nkind = "x"\nat = 1',
+            "toaster",
+        ),
+        (
+            ONE + '[[faults]]\ndevice = "camera"\nkind = "hang"',
+            "say when",
+        ),
+        (
+            ONE + '[[faults]]\ndevice = "camera"\nkind = "hang"\nat = -3',
+            "0 or more",
+        ),
+    ],
+)
+def test_a_bad_scenario_is_refused_naming_the_entry(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "day.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match=says.replace("[", r"\[").replace("]", r"\]")):
+        load_scenario(str(path), World(1, people=20, walk_ins=2))
+
+
+def test_a_missing_scenario_names_the_shipped_ones() -> None:
+    with pytest.raises(ScenarioError, match="kartu-habis"):
+        load_scenario("no-such-day", World(1))

@@ -1,0 +1,106 @@
+"""A simulated kit served on a pty, an authority and the tool's input files, for the
+provisioning tests that go through the tool's real code paths (flash, collect, attacks).
+
+The kit's responder runs on the PtyLink's thread at one end; the tool opens the other end
+with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from firmware.demo import Outcome, run_session
+from firmware.headless import SimHost
+from firmware.port import KitPort, PtyPort
+from firmware.sim import demo_world, resident_of
+from provisioning.cli import app
+from storage.keys import Authority
+from storage.worklist import write_worklist
+
+SEED = 1
+PEOPLE = 6
+
+
+@dataclass
+class Bench:
+    """An authority, a flashed simulated kit served on a pty, and the tool's input files."""
+
+    tmp: Path
+    authority: Authority
+    host: SimHost
+    kit_port: KitPort
+    pty: PtyPort
+
+    @property
+    def args(self) -> list[str]:
+        return ["--authority", str(self.tmp / "authority")]
+
+    def replug(self) -> None:
+        """A new cable: the same kit, a new pty."""
+        self.pty.close()
+        self.pty = PtyPort(self.kit_port)
+
+
+def inputs(tmp: Path) -> None:
+    world = demo_world(SEED)
+    write_worklist([resident_of(person) for person in world.residents], tmp / "worklist.csv")
+    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
+    (tmp / "officers.csv").write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
+    (tmp / "policy.toml").write_text("print_on_site = true\nfinger_retries = 2\n")
+
+
+@contextmanager
+def open_bench(tmp_path: Path) -> Iterator[Bench]:
+    """A flashable simulated kit on a pty in ``tmp_path``, closed on leaving."""
+    inputs(tmp_path)
+    authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
+    host = SimHost(tmp_path / "kit", seed=SEED, clock_speed=0.0, run_loop=False)
+    kit_port = KitPort(tmp_path / "kit", host)
+    bench = Bench(tmp_path, authority, host, kit_port, PtyPort(kit_port))
+    try:
+        yield bench
+    finally:
+        bench.pty.close()
+        host.close()
+
+
+def flash_cli(bench: Bench, *extra: str) -> Result:
+    return CliRunner().invoke(
+        app,
+        [
+            "flash",
+            bench.pty.port,
+            *bench.args,
+            "--kit-id",
+            "KIT-3505-07",
+            "--region",
+            "3505",
+            "--officers",
+            str(bench.tmp / "officers.csv"),
+            "--worklist",
+            str(bench.tmp / "worklist.csv"),
+            "--policy",
+            str(bench.tmp / "policy.toml"),
+            "--cards",
+            "20",
+            *extra,
+        ],
+    )
+
+
+def enrol(bench: Bench, people: int = PEOPLE) -> list[Outcome]:
+    sim = bench.host.sim
+    assert sim is not None, "the flashed kit runs"
+    return run_session(
+        sim.kit,
+        sim.world,
+        sim.bystanders,
+        people=people,
+        report=lambda _: None,
+        note=lambda _: None,
+    )
