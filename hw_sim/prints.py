@@ -7,6 +7,9 @@ show in the kit's memory figures (``make bench``) as if it were the kit's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Self
+
 from PIL import Image
 
 #: How many prints a simulated printer keeps in ``printed``.
@@ -23,6 +26,14 @@ class KeptPrints(list[Image.Image]):
         super().append(image)
         self.total += 1
         del self[:-KEPT_PRINTS]
+
+    def extend(self, images: Iterable[Image.Image]) -> None:
+        for image in images:
+            self.append(image)
+
+    def __iadd__(self, images: Iterable[Image.Image]) -> Self:  # type: ignore[override]
+        self.extend(images)
+        return self
 
 
 def kept_prints() -> KeptPrints:
