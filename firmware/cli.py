@@ -70,6 +70,10 @@ def run(
     port_link: Annotated[
         Path | None, typer.Option("--port-link", help="Link the provisioning pty here.")
     ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option("--fast", help="--sim: devices as fast as the ptys allow, not at wire time."),
+    ] = False,
     web: Annotated[
         bool, typer.Option("--web", help="With --sim: the kit as a page on 127.0.0.1.")
     ] = False,
@@ -121,7 +125,7 @@ def run(
             return
         from firmware.terminal import run_terminal
 
-        run_terminal(settings, seed=seed)
+        run_terminal(settings, seed=seed, fast=fast)
     except FolderBusy as exc:
         raise fail(str(exc), 1) from exc
     except StorageError as exc:

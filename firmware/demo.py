@@ -115,8 +115,10 @@ class OfficerBot:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def settle(self, *, timeout: float = 30.0) -> None:
-        """Let the kit handle everything queued and finish the device work it waits for."""
+    def settle(self, *, timeout: float = 120.0) -> None:
+        """Let the kit handle everything queued and finish the device work it waits for.
+
+        At wire time one press can start ten fingers in a row (about 40 s at 115200 baud)."""
         deadline = time.monotonic() + timeout
         while True:
             handled = self.kit.loop.step(timeout=0.005)
@@ -150,19 +152,26 @@ class OfficerBot:
         wanted: Callable[[object], bool],
         *,
         what: str = "the wanted line",
+        button: Button = Button.DOWN,
     ) -> None:
-        """Press DOWN until the highlighted item is ``wanted`` (``what`` names it in errors)."""
+        """Press ``button`` until the highlighted item is ``wanted`` (``what`` names it in
+        errors); UP reaches the end of a long list at once, since the cursor wraps."""
         for _ in range(200):
             if wanted(menu_focus()):
                 return
-            self.press(Button.DOWN)
+            self.press(button)
         raise DemoError(f"{what} is not in the menu on screen: {self.ctl.screen}")
 
     def choose(
-        self, menu_focus: Callable[[], object], wanted: Callable[[object], bool], *, what: str
+        self,
+        menu_focus: Callable[[], object],
+        wanted: Callable[[object], bool],
+        *,
+        what: str,
+        button: Button = Button.DOWN,
     ) -> None:
         """Scroll to the item and press OK on it."""
-        self.scroll_to(menu_focus, wanted, what=what)
+        self.scroll_to(menu_focus, wanted, what=what, button=button)
         self.press(Button.OK)
 
     def select_resident(self, person: Person) -> None:
@@ -212,8 +221,12 @@ class OfficerBot:
             self.press(Button.OK)
 
     def lock(self) -> None:
+        # the admin menu ends the worklist: one UP from the top wraps round to it
         self.choose(
-            lambda: self.ctl.step.focus, lambda f: f is ReadyChoice.ADMIN, what="the admin menu"
+            lambda: self.ctl.step.focus,
+            lambda f: f is ReadyChoice.ADMIN,
+            what="the admin menu",
+            button=Button.UP,
         )
         self.choose(lambda: self.ctl.step.menu.focus, lambda f: f is AdminItem.LOCK, what="lock")
 
@@ -221,8 +234,12 @@ class OfficerBot:
         """One person from READY back to READY; returns what was sealed."""
         person = task.person
         if task.walk_in:
+            # the walk-in entry heads the list, just above the residents the cursor is on
             self.choose(
-                lambda: self.ctl.step.focus, lambda f: f is ReadyChoice.WALK_IN, what="walk-in"
+                lambda: self.ctl.step.focus,
+                lambda f: f is ReadyChoice.WALK_IN,
+                what="walk-in",
+                button=Button.UP,
             )
             self.type_digits(person.nik, start=list(self.ctl.step.entry.digits))
         else:

@@ -31,6 +31,7 @@ from hal.types import FingerPosition
 from hw_sim.doubles import sim_devices
 from hw_sim.fingerprints import template_of
 from hw_sim.provisioning_port import PtyPort
+from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
@@ -190,6 +191,7 @@ def open_sim_kit(
     time_scale: float = 0.0,
     booted: bool = True,
     wired: bool = True,
+    fast: bool = False,
     faults: tuple[tuple[str, str], ...] = (),
     demo: bool = True,
     allow_changes: bool = True,
@@ -200,9 +202,11 @@ def open_sim_kit(
     ``demo``: a folder that is not a kit yet is provisioned as a demo kit; otherwise it
     stays unflashed until ``jemput-prov flash``.  ``wired``: the real drivers talk to the
     wire-level emulators (ptys, register models, mock GPIO pins), as on a kit; otherwise
-    the fast contract-level doubles stand in.  The world's clock starts at the real time,
-    so records of later runs come after those of earlier ones.  With ``booted`` the kit is
-    started here; otherwise the thread that drives its loop boots it (``host.run``).
+    the fast contract-level doubles stand in.  The emulators keep the wires' and the
+    parts' time unless ``fast`` (or ``JEMPUT_TIMING=fast``, as in the test suite).  The
+    world's clock starts at the real time, so records of later runs come after those of
+    earlier ones.  With ``booted`` the kit is started here; otherwise the thread that
+    drives its loop boots it (``host.run``).
     """
     world = demo_world(
         seed, clock_speed=clock_speed, start=datetime.now(UTC).replace(microsecond=0)
@@ -215,7 +219,12 @@ def open_sim_kit(
 
             # waits scaled down, never to zero: a sensor answers "no finger" only after a while
             wired_parts, opened = stack.enter_context(
-                wired_kit(world, faults=faults, wait_scale=max(time_scale, WIRED_WAIT_SCALE))
+                wired_kit(
+                    world,
+                    timing=Timing(fast=True) if fast else None,
+                    faults=faults,
+                    wait_scale=max(time_scale, WIRED_WAIT_SCALE),
+                )
             )
             devices = opened.devices
             enrol_officers(devices, world.officers)

@@ -15,6 +15,7 @@ from firmware.hardware import REPLY_TIMEOUT_SECONDS, Absent, Opened, real_device
 from firmware.selftest import Verdict, run_selftest
 from hal.contracts import FingerprintSensor, SignaturePad
 from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch, Signature
+from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
 from hw_sim.world import World
 
@@ -125,15 +126,17 @@ def wired_kit(
     world: World,
     *,
     hopper: int = 100,
-    timing: bool = False,
+    timing: Timing | None = None,
     faults: Sequence[tuple[str, str]] = (),
     wait_scale: float = 1.0,
     reply_timeout: float = REPLY_TIMEOUT_SECONDS,
 ) -> Iterator[tuple[WiredKit, Opened]]:
     """A :class:`WiredKit` with ``faults`` (device, kind) injected and the drivers opened.
 
-    The faults are injected before the drivers open, as a part is broken before the
-    technician switches the kit on.  On exit the drivers close, then the emulators.
+    ``timing`` is the emulators' clock (None: hw_sim's default, real time unless
+    ``JEMPUT_TIMING=fast``).  The faults are injected before the drivers open, as a part
+    is broken before the technician switches the kit on.  On exit the drivers close, then
+    the emulators.
     """
     with WiredKit(world, hopper=hopper, timing=timing) as wired:
         for device, kind in faults:

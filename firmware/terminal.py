@@ -64,10 +64,11 @@ def panel_io(sim: SimKit) -> tuple[Callable[[Button, Press], None], Callable[[],
     return press, indicator
 
 
-def run_terminal(settings: KitConfig, *, seed: int) -> None:
+def run_terminal(settings: KitConfig, *, seed: int, fast: bool = False) -> None:
     with open_sim_kit(
         settings.data_dir,
         seed=seed,
+        fast=fast,
         language=settings.language,
         clock_speed=1.0,
         time_scale=1.0,

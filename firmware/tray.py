@@ -11,6 +11,7 @@ import enum
 import io
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,10 +30,22 @@ class Output(enum.Enum):
     SLIP = "slip"
 
 
+class PrintLog(Protocol):
+    """A printer's latest prints, oldest first, and how many it has printed in all (a
+    simulated printer keeps only its last few: hw_sim.prints)."""
+
+    total: int
+
+    def __iter__(self) -> Iterator[Image.Image]: ...
+
+    def __len__(self) -> int: ...
+
+
 class Printer(Protocol):
     """What a tray reads from a printer emulator: the images it printed, in order."""
 
-    printed: list[Image.Image]
+    @property
+    def printed(self) -> PrintLog: ...
 
 
 @dataclass(frozen=True)
@@ -79,10 +92,12 @@ class OutputTray:
         new: list[Printed] = []
         with self._lock:
             for kind, printer in self._sources.items():
-                images = list(printer.printed)
-                for image in images[self._seen[kind] :]:
+                images = list(printer.printed)  # the printer keeps only its latest
+                total = printer.printed.total
+                unseen = min(total - self._seen[kind], len(images))
+                for image in images[len(images) - unseen :]:
                     new.append(self._save(kind, image))
-                self._seen[kind] = len(images)
+                self._seen[kind] = total
             self.items.extend(new)
         return new
 

@@ -23,6 +23,7 @@ from hw_sim.fingerprint_emulator import FingerprintEmulator
 from hw_sim.pico import PicoSim
 from hw_sim.receipt_printer_emulator import ReceiptPrinterEmulator
 from hw_sim.signature_pad_emulator import SignaturePadEmulator
+from hw_sim.timing import Timing
 from hw_sim.world import World
 
 #: How often the simulated person signs the pad again, in seconds.
@@ -66,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--hopper", type=int, default=100, help="card-printer: blank cards")
     parser.add_argument("--out", type=Path, help="printers: folder for the printed PNGs")
     parser.add_argument(
-        "--timing", action="store_true", help="fingerprint: answer at the link's baud rate"
+        "--fast",
+        action="store_true",
+        help="answer as fast as the pty allows, not at the line's baud rate and the part's speed",
     )
     return parser
 
@@ -81,12 +84,13 @@ def _start(args: argparse.Namespace) -> tuple[Any, Callable[[threading.Event], N
     person = next(p for p in world.residents if not p.fingers)
     world.subject = person
     link = str(args.link)
+    timing = Timing(fast=args.fast)
     if args.device == "fingerprint":
-        sensor = FingerprintEmulator(link_path=link, timing=args.timing)
+        sensor = FingerprintEmulator(link_path=link, timing=timing)
         sensor.place(world.finger_on_glass(FingerPosition.RIGHT_INDEX))
         return sensor, _until_stopped
     if args.device == "signature-pad":
-        pad = SignaturePadEmulator(link_path=link, seed=args.seed)
+        pad = SignaturePadEmulator(link_path=link, seed=args.seed, timing=timing)
 
         def sign_repeatedly(stop: threading.Event) -> None:
             while True:
@@ -98,9 +102,11 @@ def _start(args: argparse.Namespace) -> tuple[Any, Callable[[threading.Event], N
     if args.device == "coprocessor":  # the Pico's own firmware, under micropython
         return PicoSim(link_path=link), _until_stopped
     if args.device == "card-printer":
-        printer = CardPrinterEmulator(link_path=link, hopper=args.hopper, out_dir=args.out)
+        printer = CardPrinterEmulator(
+            link_path=link, hopper=args.hopper, out_dir=args.out, timing=timing
+        )
         return printer, _until_stopped
-    receipts = ReceiptPrinterEmulator(link_path=link)
+    receipts = ReceiptPrinterEmulator(link_path=link, timing=timing)
 
     def keep_receipts(stop: threading.Event) -> None:
         _until_stopped(stop)

@@ -22,6 +22,8 @@ from pathlib import Path
 from PIL import Image
 
 from hw_sim.link import PtyDevice
+from hw_sim.prints import kept_prints
+from hw_sim.timing import LineFormat, Timing
 
 ESC = b"\x1b"
 CR = b"\r"
@@ -39,6 +41,12 @@ PANEL_LINES = 1016
 PANEL_DOTS = 648
 #: Bits per dot for each ``<levels>`` argument of ``Db`` (vendor guide).
 LEVEL_BITS = {"2": 1, "32": 5, "64": 6, "128": 7}
+
+#: The printer's serial line as the driver opens it (hal.card_printer): 115200 8N1.
+LINE = LineFormat(115200)
+#: Seconds to print one single-sided monochrome (resin black) card and eject it; see
+#: docs/devices/card-printer.md for the datasheet figure this comes from.
+PRINT_SECONDS = 6.0
 
 MODEL = "Jemput CR80 emulator"
 FIRMWARE = "1.0"
@@ -64,7 +72,9 @@ class CardPrinterEmulator(PtyDevice):
     """Serve a simulated card printer on a pty; point the driver at :attr:`port`.
 
     ``hopper`` is the number of blank cards loaded.  ``out_dir`` receives every printed
-    card as ``card-0001.png`` and so on.  Fault kinds:
+    card as ``card-0001.png`` and so on.  ``timing`` keeps the line's time (115200 8N1,
+    so a panel takes about 7 s to download) and :data:`PRINT_SECONDS` per card.  Fault
+    kinds:
 
     * ``unplugged``: nothing is heard or answered;
     * ``out-of-cards``: the hopper is emptied (``load(n)`` refills it; clear_faults does not);
@@ -94,18 +104,20 @@ class CardPrinterEmulator(PtyDevice):
         link_path: str | os.PathLike[str] | None = None,
         hopper: int = 100,
         out_dir: str | os.PathLike[str] | None = None,
+        timing: Timing | None = None,
     ) -> None:
         super().__init__("card printer")
         self.hopper = hopper
         self.out_dir = Path(out_dir) if out_dir else None
-        self.printed: list[Image.Image] = []
+        self.printed = kept_prints()  # the last few; `cards_printed` counts them all
+        self.cards_printed = 0
         self.received: list[Received] = []
         self._jammed = False
         self._in_sequence = False
         self._panel: bytes | None = None
         self._job: bytes | None = None
         self._buffer = bytearray()
-        self._plug_in(link_path, "card-printer")
+        self._plug_in(link_path, "card-printer", line=LINE, timing=timing)
 
     def __repr__(self) -> str:
         return (
@@ -280,6 +292,8 @@ class CardPrinterEmulator(PtyDevice):
         if self._take_fault("jam"):
             self._jammed = True
             return "ERR;JAM"
+        if not self._work(PRINT_SECONDS):
+            return "ERR;POWER_OFF"  # closed while printing: nobody hears this
         self._print(job)
         return "OK"
 
@@ -288,6 +302,7 @@ class CardPrinterEmulator(PtyDevice):
         lines = Image.frombytes("1", (PANEL_DOTS, PANEL_LINES), panel, "raw", "1;I")
         card = lines.transpose(Image.Transpose.ROTATE_90)
         self.printed.append(card)
+        self.cards_printed += 1
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            card.save(self.out_dir / f"card-{len(self.printed):04d}.png")
+            card.save(self.out_dir / f"card-{self.cards_printed:04d}.png")

@@ -62,6 +62,7 @@ from hw_sim.fingerprints import (
 )
 from hw_sim.fingers import FingerCondition
 from hw_sim.portraits import SimCamera
+from hw_sim.prints import kept_prints
 from hw_sim.world import PAD_HEIGHT, PAD_WIDTH, Person, World
 
 #: The double's finger images: a quarter of the sensor's, which keeps tests quick.
@@ -211,7 +212,7 @@ class SimPrinter(SimDevice):
         super().__init__(name)
         self.FAULTS = ("unplugged", *faults)
         self.hopper = hopper
-        self.printed: list[Image.Image] = []
+        self.printed = kept_prints()
 
     def status(self) -> PrinterStatus:
         self.check()

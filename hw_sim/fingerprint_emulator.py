@@ -17,7 +17,6 @@ import logging
 import os
 import random
 import struct
-import time
 from collections.abc import Callable
 
 from hw_sim.fingerprints import (
@@ -29,6 +28,7 @@ from hw_sim.fingerprints import (
 )
 from hw_sim.fingers import Finger, FingerCondition
 from hw_sim.link import PtyDevice
+from hw_sim.timing import LineFormat, Timing
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,12 @@ _ERR_INVALID_REG = 0x1A
 
 _PACKET_SIZES = (32, 64, 128, 256)
 _BAUD_UNIT = 9600
+#: The sensor's UART at power-up (datasheet: 9600 x N baud, N = 6 by default), 8N1.
+POWER_UP_BAUD = 57600
+#: R307 datasheet: fingerprint image input time < 0.3 s (the GenImg that finds a finger).
+IMAGE_SECONDS = 0.3
+#: R307 datasheet: search time < 1.0 s for 1:1000 (mean); a search takes its share.
+SEARCH_SECONDS_PER_1000 = 1.0
 #: Pages in the on-chip template library (0..LIBRARY_SIZE - 1).
 LIBRARY_SIZE = 200
 # ReadSysPara status word bits
@@ -102,8 +108,9 @@ class FingerprintEmulator(PtyDevice):
     """A simulated R307 behind a pty; open :attr:`port` with any R30x driver.
 
     ``place(finger)`` puts a :class:`hw_sim.fingers.Finger` on the glass.  ``received``
-    lists every command as (instruction, parameters).  ``timing=True`` makes answers take
-    as long as their bytes would at the current baud rate.  Fault kinds are
+    lists every command as (instruction, parameters).  ``timing`` keeps the wire's time at
+    the current baud rate (raised when SetSysPara asks), and the datasheet's times to image
+    a finger and search the library (docs/devices/fingerprint.md).  Fault kinds are
     :attr:`FAULTS`: ``unplugged`` (silence), ``corrupt`` (the next answer's checksum is
     wrong), ``garbage`` (line noise before the next answer), ``poor-image`` (every image
     fails feature extraction), ``wrong-password`` (VfyPwd always fails).
@@ -120,16 +127,15 @@ class FingerprintEmulator(PtyDevice):
         password: int = 0,
         library_size: int = LIBRARY_SIZE,
         image_size: tuple[int, int] = (256, 288),
-        timing: bool = False,
+        timing: Timing | None = None,
         address: int = 0xFFFFFFFF,
     ) -> None:
         super().__init__("fingerprint")
         self.password = password
         self.library_size = library_size
         self.image_size = image_size
-        self.timing = timing
         self.address = address
-        self.baudrate = 57600
+        self.baudrate = POWER_UP_BAUD
         self.security_level = 3
         self.packet_size_code = 2
         #: Every command received, decoded: (instruction, parameters).
@@ -169,7 +175,7 @@ class FingerprintEmulator(PtyDevice):
             _READ_INDEX_TABLE: self._read_index_table,
             _AURA_LED_CONFIG: self._aura_led_config,
         }
-        self._plug_in(link_path, "fingerprint")
+        self._plug_in(link_path, "fingerprint", line=LineFormat(self.baudrate), timing=timing)
 
     def __repr__(self) -> str:
         faults = ",".join(sorted(self._faults)) or "none"
@@ -258,6 +264,7 @@ class FingerprintEmulator(PtyDevice):
         if self._next_baudrate:
             # SetSysPara's answer still goes out at the old rate; the switch follows it
             self.baudrate, self._next_baudrate = self._next_baudrate, 0
+            self._link.retune(LineFormat(self.baudrate))
 
     def _receive_data(self, pid: int, payload: bytes) -> None:
         if self._download is None:
@@ -269,17 +276,18 @@ class FingerprintEmulator(PtyDevice):
             self._download = None
 
     def _answer(self, ack: bytes, data: bytes | None) -> None:
+        """The acknowledge and its data packets, streamed back to back as the part does."""
         frame = self._frame(_ACK, ack)
-        if self._take_fault("garbage"):
-            self._send(_NOISE)
+        noise = _NOISE if self._take_fault("garbage") else b""
         if self._take_fault("corrupt"):
             frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
-        self._send(frame)
+        packets = [noise, frame]
         if data is not None:
             size = _PACKET_SIZES[self.packet_size_code]
             chunks = [data[i : i + size] for i in range(0, len(data), size)]
             for i, chunk in enumerate(chunks):
-                self._send(self._frame(_END_DATA if i == len(chunks) - 1 else _DATA, chunk))
+                packets.append(self._frame(_END_DATA if i == len(chunks) - 1 else _DATA, chunk))
+        self._send(b"".join(packets))
 
     def _frame(self, pid: int, payload: bytes) -> bytes:
         header = _HEADER.pack(_START, self.address, pid, len(payload) + 2)
@@ -287,11 +295,8 @@ class FingerprintEmulator(PtyDevice):
 
     def _send(self, data: bytes) -> None:
         data, _ = self._let_through(data)  # pulled mid-answer: the rest is lost
-        if not data:
-            return
-        if self.timing:
-            time.sleep(len(data) * 10 / self.baudrate)  # 8N1: ten bits a byte
-        self._link.send(data)
+        if data:
+            self._link.send(data)  # at the line's pace
 
     # -- instructions ------------------------------------------------------------------
 
@@ -302,9 +307,11 @@ class FingerprintEmulator(PtyDevice):
             return _code(_ERR_NO_FINGER)
         capture = finger.capture + self._shots
         self._shots += 1
+        began = self.timing.monotonic()
         self._image = ridge_image(
             finger.person_seed, finger.position, capture, finger.condition, size=self.image_size
         )
+        self._work(IMAGE_SECONDS, since=began)
         self._imaged = (finger, capture)
         return _code(_OK)
 
@@ -330,6 +337,7 @@ class FingerprintEmulator(PtyDevice):
     def _search(self, params: bytes) -> _Reply:
         buffer, start, count = struct.unpack(">BHH", params)
         probe = self._chars.get(buffer)
+        self._work(SEARCH_SECONDS_PER_1000 * min(count, self.library_size) / 1000)
         scores = [
             (match_score(probe, template), page)
             for page, template in self._library.items()

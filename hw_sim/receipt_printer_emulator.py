@@ -16,6 +16,8 @@ from pathlib import Path
 from PIL import Image
 
 from hw_sim.link import PtyDevice
+from hw_sim.prints import kept_prints
+from hw_sim.timing import LineFormat, Timing
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +43,11 @@ _STATUS_KINDS = (1, 2, 3, 4)
 #: so it breaks the fixed bits every status byte carries.
 _NOISE = b"\xe5"
 
+#: The printer's serial line as the driver opens it (hal.receipt_printer): 19200 8N1.
+#: The head prints faster than this line feeds it (docs/devices/receipt-printer.md),
+#: so the wire's time is the printer's time.
+LINE = LineFormat(19200)
+
 #: ESC/POS sends 1 = black; Pillow's mode "1" stores 1 = white.
 _INVERT = bytes(0xFF - value for value in range(256))
 
@@ -60,20 +67,23 @@ class ReceiptPrinterEmulator(PtyDevice):
     parser did not understand, ``printed`` one image per cut job.  Faults: "unplugged"
     (silent), "paper-out", "cover-open" or "garbage" (line noise before the next status
     answer); :meth:`unplug_after` cuts the power part-way through a job, losing the
-    half-received command and the job's rows until :meth:`clear_faults`.
+    half-received command and the job's rows until :meth:`clear_faults`.  ``timing``
+    keeps the line's time (:data:`LINE`).
     """
 
     FAULTS: tuple[str, ...] = ("unplugged", "paper-out", "cover-open", "garbage")
 
-    def __init__(self, *, link_path: str | None = None, paper_dots: int = 384) -> None:
+    def __init__(
+        self, *, link_path: str | None = None, paper_dots: int = 384, timing: Timing | None = None
+    ) -> None:
         super().__init__("receipt printer")
         self.paper_dots = paper_dots
         self._buffer = bytearray()
         self._job: list[Image.Image] = []
         self.received: list[Command] = []
         self.unknown: list[bytes] = []
-        self.printed: list[Image.Image] = []
-        self._plug_in(link_path, "receipt-printer")
+        self.printed = kept_prints()
+        self._plug_in(link_path, "receipt-printer", line=LINE, timing=timing)
 
     def __repr__(self) -> str:
         return (

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 
 from hw_sim.link import PtyDevice
+from hw_sim.timing import LineFormat, Parity, Timing
 
 _log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ _GARBAGE_CHANCE = 0.3
 #: Noise bursts are shorter than a frame, as a glitch on the line is.
 _GARBAGE_MAX_BYTES = 4
 _JOIN_SECONDS = 1.0
+#: The pad's UART (docs/devices/signature-pad.md): 19200 baud, 8 data bits, odd parity.
+LINE = LineFormat(19200, parity=Parity.ODD)
 
 
 def encode_frame(x: int, y: int, *, in_range: bool, touching: bool) -> bytes:
@@ -46,8 +49,10 @@ class SignaturePadEmulator(PtyDevice):
     """The pad's end of a pty; a driver opens ``.port``.
 
     ``sample_hz`` is the pad's frame rate; ``speed`` replays faster than real time
-    (50 makes tests quick).  ``sent_frames`` counts frames sent (noise not included);
-    ``received`` keeps whatever a driver wrote, though a real pad ignores it.
+    (50 makes tests quick; by default ``timing.human_speed``: 1 in real time).  Frames
+    cross the pad's 19200 8O1 line (:data:`LINE`) at its pace.  ``sent_frames`` counts
+    frames sent (noise not included); ``received`` keeps whatever a driver wrote, though
+    a real pad ignores it.
     :meth:`unplug_after` pulls the cable part-way through the stream, even mid-frame.
     """
 
@@ -59,9 +64,12 @@ class SignaturePadEmulator(PtyDevice):
         *,
         link_path: str | None = None,
         sample_hz: float = 100.0,
-        speed: float = 1.0,
+        speed: float | None = None,
         seed: int = 0,
+        timing: Timing | None = None,
     ) -> None:
+        timing = timing or Timing.default()
+        speed = timing.human_speed if speed is None else speed
         if sample_hz <= 0 or speed <= 0:
             raise ValueError(f"sample_hz ({sample_hz}) and speed ({speed}) must be positive")
         super().__init__("signature pad")
@@ -72,7 +80,7 @@ class SignaturePadEmulator(PtyDevice):
         self._thread: threading.Thread | None = None
         self.sent_frames = 0
         self.received: list[bytes] = []
-        self._plug_in(link_path, "signature-pad")
+        self._plug_in(link_path, "signature-pad", line=LINE, timing=timing)
 
     def __repr__(self) -> str:
         return (
@@ -94,6 +102,8 @@ class SignaturePadEmulator(PtyDevice):
         """
         frames = self._frames_of(strokes)
         self.idle()
+        # the person's time: picking up the pen, then signing at the pad's sample rate
+        self.worked_seconds += delay + len(frames) / self._sample_hz
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._replay, args=(frames, delay), name="signature-pad-replay", daemon=True

@@ -16,13 +16,13 @@ the officer asks them.  Those two calls are the only cooperation the drivers nee
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from gpiozero.pins.mock import MockFactory
 
 from hal.contracts import Closing
-from hal.types import FingerPosition
+from hal.types import FingerPosition, Portrait
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.ds3231_emulator import DS3231Model
 from hw_sim.faults import FaultSwitch
@@ -35,12 +35,14 @@ from hw_sim.receipt_printer_emulator import ReceiptPrinterEmulator
 from hw_sim.register_bus import RegisterBus
 from hw_sim.signature_pad_emulator import SignaturePadEmulator
 from hw_sim.ssd1306_emulator import SSD1306Model
+from hw_sim.timing import Timing
 from hw_sim.world import Person, World
 
+#: Camera Module 3 (IMX708): its full-resolution mode runs at 14 frames a second, so a
+#: still takes at least one frame period after the request (docs/devices/timing.md).
+CAMERA_STILL_SECONDS = 1 / 14
 #: A signature as pen positions: strokes of (x, y) points in pad coordinates.
 Strokes = tuple[tuple[tuple[int, int], ...], ...]
-#: How much faster than real time the pad replays without ``timing`` (a signature in ~0.3 s).
-FAST_PAD_SPEED = 20.0
 #: Wall-clock pause before the pen comes down: the driver flushes its input as it starts
 #: a capture, so a signature begun in the same instant would lose its first frames.
 SIGN_DELAY_SECONDS = 0.2
@@ -49,9 +51,11 @@ SIGN_DELAY_SECONDS = 0.2
 class WiredKit(Closing):
     """Every device of a kit, emulated at its wire, in front of ``world``.
 
-    ``hopper`` is the blank cards in the card printer; ``timing`` makes the links as slow
-    as the real ones (fingerprint answers at the sensor's baud rate, the pad at 100 frames
-    a second) instead of as fast as the pty allows.
+    ``hopper`` is the blank cards in the card printer; ``timing`` is the kit's clock: by
+    default (:meth:`Timing.default`) every link keeps its line's time and every part its
+    datasheet's (the sensor's baud rate and imaging time, the pad's 100 frames a second,
+    a card's print time, the camera's frame time); ``Timing(fast=True)`` is as fast as
+    the ptys allow.
     """
 
     #: Fault kinds per device, for ``inject`` and for command lines that list them.
@@ -66,16 +70,21 @@ class WiredKit(Closing):
         "camera": SimCamera.FAULTS,
     }
 
-    def __init__(self, world: World, *, hopper: int = 100, timing: bool = False) -> None:
+    def __init__(self, world: World, *, hopper: int = 100, timing: Timing | None = None) -> None:
         self.world = world
+        self.timing = timing = timing or Timing.default()
         self._closing = contextlib.ExitStack()
         try:
             self.fingerprint = self._closing.enter_context(FingerprintEmulator(timing=timing))
             self.signature_pad = self._closing.enter_context(
-                SignaturePadEmulator(speed=1.0 if timing else FAST_PAD_SPEED, seed=world.seed)
+                SignaturePadEmulator(seed=world.seed, timing=timing)
             )
-            self.card_printer = self._closing.enter_context(CardPrinterEmulator(hopper=hopper))
-            self.receipt_printer = self._closing.enter_context(ReceiptPrinterEmulator())
+            self.card_printer = self._closing.enter_context(
+                CardPrinterEmulator(hopper=hopper, timing=timing)
+            )
+            self.receipt_printer = self._closing.enter_context(
+                ReceiptPrinterEmulator(timing=timing)
+            )
         except BaseException:
             self._closing.close()
             raise
@@ -88,7 +97,7 @@ class WiredKit(Closing):
         self.clock = DS3231Model(start=world.clock.now(), clock=self._world_seconds)
         self.bus = RegisterBus([self.display, self.battery, self.clock])
         self.pin_factory = MockFactory()
-        self.camera = SimCamera(world.subject_seed)
+        self.camera = TimedCamera(world.subject_seed, timing=timing)
         self._closing.callback(self.camera.close)
         self._closing.callback(self.pin_factory.reset)
         self._closing.callback(self.bus.close)
@@ -114,6 +123,17 @@ class WiredKit(Closing):
 
     def __repr__(self) -> str:
         return f"<WiredKit seed={self.world.seed} ports={self.ports}>"
+
+    def floor_seconds(self) -> dict[str, float]:
+        """Per timed part, the seconds its work so far must take on a real kit: bytes at
+        their lines' rates plus datasheet times (the benchmarks' baseline)."""
+        return {
+            "camera": self.camera.floor_seconds,
+            "fingerprint": self.fingerprint.floor_seconds,
+            "signature-pad": self.signature_pad.floor_seconds,
+            "card-printer": self.card_printer.floor_seconds,
+            "receipt-printer": self.receipt_printer.floor_seconds,
+        }
 
     def close(self) -> None:
         """Stop every emulator and release every pty; safe to call twice.
@@ -180,3 +200,18 @@ class WiredKit(Closing):
                 f"the simulated kit has no device {device!r}; valid: {', '.join(self.emulators)}"
             )
         return switch
+
+
+class TimedCamera(SimCamera):
+    """The simulated camera, taking a still as long as the real module does."""
+
+    def __init__(self, world_subject: Callable[[], int | None], *, timing: Timing) -> None:
+        super().__init__(world_subject)
+        self._timing = timing
+        #: Datasheet seconds of the stills taken, as the serial parts count theirs.
+        self.floor_seconds = 0.0
+
+    def capture(self, *, timeout: float) -> Portrait:
+        self.floor_seconds += CAMERA_STILL_SECONDS
+        self._timing.wait(self._timing.device(CAMERA_STILL_SECONDS))
+        return super().capture(timeout=timeout)

@@ -259,7 +259,9 @@ class FramedPort:
                     "on and its provisioning port is connected"
                 )
             try:
-                chunk = self._serial.read(4096)
+                # what has arrived, waiting one slice at most for a first byte: read(4096)
+                # would sit out the slice at the end of every answer shorter than that
+                chunk = self._serial.read(self._serial.in_waiting or 1)
             except (serial.SerialException, OSError) as exc:
                 raise LinkClosed(self._gone(exc)) from exc
             self._pending += self._decoder.feed(chunk)

@@ -77,7 +77,7 @@ def verify_receipt(receipt: bytes, authority: AuthorityPublic, ledger: Ledger, k
     """BadReceipt unless ``authority`` signed this receipt for exactly ``ledger``'s head."""
     try:
         signed = p.verify_receipt(receipt, authority, kit_id=kit_id)
-    except p.ProtocolError as exc:
+    except p.MessageError as exc:
         raise BadReceipt(f"a receipt for kit {kit_id}: {exc}") from exc
     if (signed.seq, signed.head) != (ledger.head_seq, ledger.head):
         raise BadReceipt(

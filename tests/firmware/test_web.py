@@ -18,6 +18,7 @@ from PIL import Image
 from firmware.tray import OutputTray
 from firmware.web.kit import WebKit, open_web_kit
 from firmware.web.scenario import ScenarioError, load_scenario, shipped
+from hw_sim.prints import kept_prints
 from hw_sim.world import World
 
 
@@ -141,8 +142,10 @@ def test_the_live_view_pushes_a_snapshot_when_something_changes(web: WebKit) -> 
 
 
 class Printer:
+    """A printer as the tray sees one: its latest prints, and how many in all."""
+
     def __init__(self) -> None:
-        self.printed: list[Image.Image] = []
+        self.printed = kept_prints()
 
 
 def test_the_tray_keeps_every_print_private_and_numbers_on_across_runs(tmp_path: Path) -> None:

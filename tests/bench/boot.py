@@ -1,0 +1,106 @@
+"""Boot to ready: a fresh process until the simulated kit shows its lock screen, against
+a fresh process that only imports the third-party packages the booted kit had imported.
+
+The kit is already provisioned (the first boot, not timed, makes it a demo kit); the
+emulators run fast, since the baseline moves no bytes either.  Each side is the median
+of a few runs.  ``python -m tests.bench.boot DATA`` is the kit's side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.bench.core import Goal, Row, Run, benchmark
+
+BOOT_GOAL = Goal(ratio_max=2.0)
+_OURS = {"capture", "firmware", "hal", "hw_sim", "provisioning", "storage", "tests"}
+_READY = "ready "
+_DEADLINE_SECONDS = 120.0
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "JEMPUT_TIMING": "fast"}
+
+
+def _until_ready(data_dir: Path) -> tuple[float, list[str]]:
+    """Seconds from launching the kit's process to its ready line, and its packages."""
+    start = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.boot", str(data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+    ) as child:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        seconds = time.perf_counter() - start
+        child.wait(timeout=_DEADLINE_SECONDS)
+    if not line.startswith(_READY):
+        raise RuntimeError(f"the booting kit did not say it was ready: {line!r}")
+    return seconds, json.loads(line.removeprefix(_READY))
+
+
+def _imports_only(packages: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "".join(f"import {name}\n" for name in packages)],
+        check=True,
+        env=_environment(),
+        timeout=_DEADLINE_SECONDS,
+    )
+    return time.perf_counter() - start
+
+
+@benchmark("boot")
+def boot(run: Run) -> list[Row]:
+    data_dir = run.scratch / "boot-kit"
+    _, packages = _until_ready(data_dir)  # provisions the demo kit; not timed
+    rounds = run.size(3, 1)
+    booted = statistics.median(_until_ready(data_dir)[0] for _ in range(rounds))
+    imported = statistics.median(_imports_only(packages) for _ in range(rounds))
+    return [
+        Row(
+            "boot",
+            "boot to ready on the simulator",
+            booted,
+            "s",
+            imported,
+            f"importing the same {len(packages)} third-party packages",
+            BOOT_GOAL,
+        )
+    ]
+
+
+def third_party() -> list[str]:
+    """Top-level third-party packages imported so far (not the stdlib, not ours)."""
+    names = {name.partition(".")[0] for name in sys.modules}
+    return sorted(
+        name
+        for name in names
+        if name not in sys.stdlib_module_names and name not in _OURS and not name.startswith("_")
+    )
+
+
+def _boot(data_dir: Path) -> None:
+    from firmware.demo import OfficerBot
+    from firmware.sim import open_sim_kit
+
+    with open_sim_kit(data_dir, seed=1, clock_speed=0.0) as sim:
+        bot = OfficerBot(sim.kit, sim.world, sim.bystanders)
+        sim.bystanders.offer_finger = False
+        deadline = time.monotonic() + _DEADLINE_SECONDS
+        while sim.kit.controller.state != "locked":
+            bot.settle()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the kit never became ready: {sim.kit.controller.screen}")
+        print(_READY + json.dumps(third_party()), flush=True)
+
+
+if __name__ == "__main__":
+    _boot(Path(sys.argv[1]))
