@@ -7,8 +7,9 @@ DATA ?= var/kit
 N ?= 200
 UI ?= web
 PORT ?= 8321
+SCENARIO ?= hari-pertama
 
-.PHONY: run demo test lint lint-pico format bench torture selftest clean district district-stop
+.PHONY: run training demo test lint lint-pico format bench torture selftest clean district district-stop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ ifeq ($(UI),terminal)
 else
 	$(BIN)/jemput-kit run --sim --web --port $(PORT) --data-dir $(DATA)
 endif
+
+# a training day on the browser kit, on its own training kit (what it seals never counts)
+training: $(STAMP)
+	$(BIN)/jemput-kit run --sim --web --port $(PORT) --data-dir var/training --scenario $(SCENARIO)
 
 demo: $(STAMP)
 	$(BIN)/jemput-kit demo --people 20 --data-dir var/demo --seed 1
