@@ -7,8 +7,9 @@ DATA ?= var/kit
 N ?= 200
 UI ?= web
 PORT ?= 8321
+SCENARIO ?= hari-pertama
 
-.PHONY: run demo test lint lint-pico format bench torture selftest clean district district-stop
+.PHONY: run training demo demo-timed test lint lint-pico format bench torture selftest clean district district-stop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +24,21 @@ else
 	$(BIN)/jemput-kit run --sim --web --port $(PORT) --data-dir $(DATA)
 endif
 
-demo: $(STAMP)
-	$(BIN)/jemput-kit demo --people 20 --data-dir var/demo --seed 1
+# a training day on the browser kit, on its own training kit (what it seals never counts)
+training: $(STAMP)
+	$(BIN)/jemput-kit run --sim --web --port $(PORT) --data-dir var/training --scenario $(SCENARIO)
 
+# the scripted day on the wire emulators without their waits (a minute); demo-timed keeps
+# the wires' and the parts' time, as a real kit's day (about four minutes a person)
+demo: $(STAMP)
+	JEMPUT_TIMING=fast $(BIN)/jemput-kit demo --people 20 --data-dir var/demo --seed 1
+
+demo-timed: $(STAMP)
+	$(BIN)/jemput-kit demo --people 3 --data-dir var/demo-timed --seed 1
+
+# the tests use swtpm, Chromium and PostgreSQL from Debian's packages (scripts/system-packages.sh)
 test: $(STAMP)
+	scripts/system-packages.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -108,6 +108,7 @@ def run(
             run_headless(settings.data_dir, port_link, seed)
             return
         if web or scenario:
+            from firmware.sim import NotATrainingKit
             from firmware.web.kit import run_web
             from firmware.web.scenario import ScenarioError
 
@@ -120,7 +121,7 @@ def run(
                     scenario=scenario,
                     echo=typer.echo,
                 )
-            except (ScenarioError, OSError) as exc:
+            except (ScenarioError, NotATrainingKit, OSError) as exc:
                 raise fail(str(exc)) from exc
             return
         from firmware.terminal import run_terminal

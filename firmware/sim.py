@@ -42,6 +42,8 @@ from storage.model import Policy, Resident, Role, Sex
 from storage.officers import make_officer
 
 DEMO_KIT_ID = "DEMO-3505-01"
+#: The kit id of a training kit (``--scenario``): its certificate marks it as training.
+TRAINING_KIT_ID = "LATIH-3505-01"
 DEMO_REGION = "3505"
 DEMO_AUTHORITY = "demo-authority"
 #: Residents on the demo worklist; runs of `jemput-kit demo` work through them in turn.
@@ -123,8 +125,16 @@ def demo_world(seed: int, *, clock_speed: float = 1.0, start: datetime | None = 
     )
 
 
-def provision_demo(data_dir: Path, world: World, *, now: datetime) -> bool:
-    """Make ``data_dir`` a demo kit unless it already is a kit; True when it provisioned."""
+class NotATrainingKit(ValueError):
+    """Training was asked of a data folder that holds a kit whose records count."""
+
+
+def provision_demo(data_dir: Path, world: World, *, now: datetime, training: bool = False) -> bool:
+    """Make ``data_dir`` a demo kit unless it already is a kit; True when it provisioned.
+
+    ``training`` makes it a training kit: its certificate says so, and collectors refuse
+    what it seals, so practice never counts as coverage.
+    """
     if is_provisioned(data_dir):
         return False
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -144,13 +154,14 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime) -> bool:
     provision(
         data_dir,
         authority=authority,
-        kit_id=DEMO_KIT_ID,
+        kit_id=TRAINING_KIT_ID if training else DEMO_KIT_ID,
         region=DEMO_REGION,
         officers=officers,
         worklist=tuple(resident_of(p) for p in world.residents),
         policy=Policy(print_on_site=True),
         now=now,
         demo=True,
+        training=training,
     )
     return True
 
@@ -196,11 +207,13 @@ def open_sim_kit(
     demo: bool = True,
     allow_changes: bool = True,
     notifier: Notifier | None = None,
+    training: bool = False,
 ) -> Iterator[SimKit]:
     """A simulated kit on ``data_dir``, its host holding the folder's write lock.
 
-    ``demo``: a folder that is not a kit yet is provisioned as a demo kit; otherwise it
-    stays unflashed until ``jemput-prov flash``.  ``wired``: the real drivers talk to the
+    ``demo``: a folder that is not a kit yet is provisioned as a demo kit (a training
+    kit with ``training``: NotATrainingKit if the folder is a kit that is not); otherwise
+    it stays unflashed until ``jemput-prov flash``.  ``wired``: the real drivers talk to the
     wire-level emulators (ptys, register models, mock GPIO pins), as on a kit; otherwise
     the fast contract-level doubles stand in.  The emulators keep the wires' and the
     parts' time unless ``fast`` (or ``JEMPUT_TIMING=fast``, as in the test suite).  The
@@ -213,7 +226,9 @@ def open_sim_kit(
     )
     with contextlib.ExitStack() as stack:
         stack.enter_context(FolderLock(data_dir))
-        provisioned = demo and provision_demo(data_dir, world, now=world.clock.now())
+        provisioned = demo and provision_demo(
+            data_dir, world, now=world.clock.now(), training=training
+        )
         if wired:
             from firmware.sim_hardware import wired_kit
 
@@ -262,6 +277,11 @@ def open_sim_kit(
             host.boot()
         else:
             host.open_kit()
+        if training and (host.store is None or not host.store.training):
+            raise NotATrainingKit(
+                f"{data_dir} holds a kit whose records count, not a training kit: give a "
+                "fresh data folder for training (make training uses var/training)"
+            )
         yield SimKit(world, host, bystanders, provisioned, wired_parts, tray)
 
 

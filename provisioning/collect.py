@@ -79,7 +79,9 @@ def collect(
     """Pull every record the database lacks, verify and keep them, then send a receipt."""
     audit_database(db, authority.public).require_ok()
     client, _, certificate = connect(port, authority)
-    Verifier(authority.public).refuse_revoked(certificate)  # a stolen kit: nothing collected
+    verifier = Verifier(authority.public)
+    verifier.refuse_revoked(certificate)  # a stolen kit: nothing collected
+    verifier.refuse_training(certificate)  # practice: nothing collected
     chain = db.add_chain(certificate)
     ledger = client.call(p.LEDGER)
     head = head_of(ledger.result)
@@ -88,7 +90,6 @@ def collect(
     state = Progress(chain.kit_id, 0, max(head.seq - held, 0), 0)
     progress(state)
     new = 0
-    verifier = Verifier(authority.public)
     for first in range(held + 1, head.seq + 1, p.LIST_MAX):
         batch = range(first, min(first + p.LIST_MAX, head.seq + 1))
         sizes = sizes_of(client.call(p.LIST, {"from": batch[0], "to": batch[-1]}).result)

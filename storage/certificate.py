@@ -37,6 +37,8 @@ CONTENT_TYPE = "application/jemput-kit-cert+cbor"
 #: Written now; `LEGACY_VERSION` certificates (Ed25519 key files, no "alg"/"store") still verify.
 CERT_VERSION = 2
 LEGACY_VERSION = 1
+#: The one optional claim (version 2): present, and true, only on a training kit's certificate.
+TRAINING_CLAIM = "training"
 #: The algorithms a kit key may be certified for (-19 is never written; see storage.cose).
 KIT_ALGORITHMS = (SignAlg.EDDSA, SignAlg.ES256)
 
@@ -93,6 +95,9 @@ class Certificate:
     alg: SignAlg = SignAlg.EDDSA
     backend: KeyBackend = KeyBackend.FILE
     version: int = CERT_VERSION
+    #: A simulator's training kit: its records are practice and never count (collectors
+    #: and the district refuse them).
+    training: bool = False
 
     @property
     def kit_kid(self) -> bytes:
@@ -143,8 +148,14 @@ def issue_certificate(
     not_after: datetime,
     alg: SignAlg = SignAlg.EDDSA,
     backend: KeyBackend = KeyBackend.FILE,
+    training: bool = False,
 ) -> bytes:
-    """Certify ``kit_public`` (raw, of algorithm ``alg``) held by ``backend`` for ``kit_id``."""
+    """Certify ``kit_public`` (raw, of algorithm ``alg``) held by ``backend`` for ``kit_id``.
+
+    ``training`` certifies a simulator's training kit: every record it seals is practice,
+    and collectors and the district refuse them (the claim is written only when true, so
+    every other certificate is as before).
+    """
     check_kit_id(kit_id)
     if alg not in KIT_ALGORITHMS:
         raise ValueError(f"a kit key is certified for {KIT_ALGORITHMS}, not {alg!r}")
@@ -167,6 +178,8 @@ def issue_certificate(
         "exp": _seconds(not_after),
         "iss": authority.kid,
     }
+    if training:
+        claims[TRAINING_CLAIM] = True
     return sign1(dumps(claims), authority.signing_key, kid=authority.kid, content_type=CONTENT_TYPE)
 
 
@@ -179,6 +192,7 @@ def certify_kit(
     now: datetime,
     alg: SignAlg = SignAlg.EDDSA,
     backend: KeyBackend = KeyBackend.FILE,
+    training: bool = False,
 ) -> bytes:
     """A kit certificate with the validity every kit gets: from a day before ``now`` (a
     kit clock a little behind must not make its first record predate its certificate) for
@@ -193,6 +207,7 @@ def certify_kit(
         not_after=now + timedelta(days=365 * KIT_CERTIFICATE_YEARS),
         alg=alg,
         backend=backend,
+        training=training,
     )
 
 
@@ -219,8 +234,11 @@ def _claims(payload: bytes) -> dict[str, Any]:
     types = known.get(version) if type(version) is int else None
     if types is None:
         raise MalformedCertificate(f"certificate version {version!r} is unknown: upgrade jemput")
-    if set(claims) != set(types):
+    optional = {TRAINING_CLAIM} if version == CERT_VERSION else set()
+    if not set(types) <= set(claims) <= set(types) | optional:
         raise MalformedCertificate(f"certificate claims are not those of version {version}")
+    if claims.get(TRAINING_CLAIM, True) is not True:
+        raise MalformedCertificate("certificate claim 'training' is written only as true")
     for key, kind in types.items():
         if type(claims[key]) is not kind:
             raise MalformedCertificate(f"certificate claim {key!r} is not {kind.__name__}")
@@ -283,6 +301,7 @@ def verify_certificate(
         alg=claims["alg"],
         backend=claims["store"],
         version=claims["v"],
+        training=TRAINING_CLAIM in claims,
     )
     if at is not None:
         certificate.check_time(at)

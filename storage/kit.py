@@ -177,6 +177,12 @@ class KitStore:
     # -- what capture reads ----------------------------------------------------------------
 
     @property
+    def training(self) -> bool:
+        """Whether this is a simulator's training kit (its certificate says so): what it
+        seals is practice, which collectors and the district refuse."""
+        return self._verifier.certificate(self._certificate).training
+
+    @property
     def kit_id(self) -> str:
         return self.profile.kit_id
 

@@ -71,18 +71,25 @@ def provision(
     policy: Policy,
     now: datetime,
     demo: bool = False,
+    training: bool = False,
 ) -> KitSetup:
     """Make the kit's key pair, have the authority certify it, and install the setup.
 
     The keyword arguments are the :class:`KitSetup`'s (tests and the demo provisioning
-    name them); returns the setup installed.
+    name them); returns the setup installed.  ``training`` certifies a simulator's
+    training kit, whose records collectors refuse.
     """
     setup = KitSetup(kit_id, region, officers, worklist, policy)
     key_file = key_path(data_dir)
     key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = KitKey.load(key_file) if key_file.exists() else KitKey.create(key_file)
     certificate = certify_kit(
-        authority, kit_id=kit_id, region=region, kit_public=key.public_bytes, now=now
+        authority,
+        kit_id=kit_id,
+        region=region,
+        kit_public=key.public_bytes,
+        now=now,
+        training=training,
     )
     profile = setup.profile(authority.public.to_cbor(), demo=demo)
     install(data_dir, certificate=certificate, profile=profile)

@@ -67,6 +67,7 @@ __all__ = [
     "RevocationListError",
     "SealedAfterRevocation",
     "Tampered",
+    "TrainingKit",
     "Truncated",
     "UnknownKit",
     "UnprotectedKey",
@@ -75,6 +76,10 @@ __all__ = [
     "WrongRecipient",
     "verify_folder",
 ]
+
+
+class TrainingKit(CertificateError):
+    """A training kit's certificate: its records are practice, refused for coverage."""
 
 
 class UnknownKit(RecordError):
@@ -132,6 +137,15 @@ class Verifier:
     def refuse_revoked(self, certificate: Certificate) -> None:
         """Raise `KitRevoked` if the authority revoked this kit: a collector calls this."""
         self.revocations.check_collectable(certificate)
+
+    def refuse_training(self, certificate: Certificate) -> None:
+        """Raise `TrainingKit` for a training kit's certificate: practice never counts as
+        coverage, so a collector and the district call this before taking any record."""
+        if certificate.training:
+            raise TrainingKit(
+                f"kit {certificate.kit_id} is a training kit (the simulator's training mode): "
+                "its records are practice and never count; collect from a real kit"
+            )
 
     def verify_record(self, data: bytes, certificate: Certificate) -> RecordHeader:
         """Every check one record allows on its own; returns its header if all pass."""

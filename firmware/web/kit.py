@@ -69,6 +69,8 @@ class WebKit:
             Progress(load_scenario(scenario, sim.world), time.monotonic()) if scenario else None
         )
         self._finished = Finished()
+        #: A training kit: the page shows its banner, with or without a scenario.
+        self._training = sim.kit.store.training
         self._stop = threading.Event()
         catalogue = {**controls_catalogue(), "residents": residents(sim)}
         pages = Pages(
@@ -91,7 +93,11 @@ class WebKit:
         return self.server.url
 
     def snapshot(self) -> dict[str, Any]:
-        training = self.progress.view() if self.progress else None
+        training = (
+            {"scenario": self.progress.view() if self.progress else None}
+            if self._training
+            else None
+        )
         return snapshot(
             self.sim,
             indicator=self.controls.indicator(),
@@ -147,7 +153,11 @@ def open_web_kit(
     scenario: str | None = None,
     time_scale: float = 1.0,
 ) -> Iterator[WebKit]:
-    """A simulated kit on ``data_dir`` served as a page; the kit boots on its loop's thread."""
+    """A simulated kit on ``data_dir`` served as a page; the kit boots on its loop's thread.
+
+    A ``scenario`` runs on a training kit only (a fresh folder becomes one): what it seals
+    is practice, refused by collectors and the district.
+    """
     with open_sim_kit(
         data_dir,
         seed=seed,
@@ -155,6 +165,7 @@ def open_web_kit(
         clock_speed=1.0,
         time_scale=time_scale,
         booted=False,
+        training=scenario is not None,
     ) as sim:
         sim.bystanders.offer_finger = False  # a laptop has no finger: officers key their PIN
         web = WebKit(sim, port=port, scenario=scenario)
