@@ -9,17 +9,25 @@ transaction each, so an interrupted sync keeps what it committed and the next on
 only the rest.  The store's unique keys decide what is new; a record that differs from
 the one held for its kit and seq is a fork: refused, kept in ``forks`` with both sources,
 and nothing after it on that chain is taken.
+
+Before anything is pushed the whole laptop database must pass the collector's own audit
+(`provisioning.collector_audit`): a database with an edited, removed or unsigned row is
+refused whole, naming the rows, because what is missing from it cannot be told from
+what verifies.  The authority's revocation list is the one thing applied per record
+instead: records a revoked kit sealed from the moment of revocation on are named and not
+taken, and the laptop's other kits sync as usual.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from provisioning.collector import Chain, CollectorDB
-from provisioning.district import laptop
+from provisioning.collector_audit import audit_database, problems_by_row
 from provisioning.district import schema as s
 from provisioning.district.arrival import BadLedger, BadReceipt, verify_ledger, verify_receipt
+from provisioning.district.errors import LaptopRefused
 from provisioning.district.store import DistrictStore, Fork, RecordRow, StoredChain
 from storage.certificate import Certificate
 from storage.errors import RecordError
@@ -101,11 +109,15 @@ def sync(
     pushed: Pushed = lambda kit_id, count: None,
     batch: int = BATCH,
 ) -> SyncResult:
-    """Push every verified record, head, ledger and receipt of ``collector`` into ``store``."""
+    """Push every verified record, head, ledger and receipt of ``collector`` into ``store``.
+
+    LaptopRefused, before anything is written, if ``collector`` fails its audit.
+    """
+    refuse_unless_audited(collector, authority)
     result = SyncResult(source)
     for residents in worklists:
         result.residents += store.add_residents(resident_rows(residents, source))
-    signed = laptop.collections(collector.path)
+    signed = _collections(collector)
     for chain in collector.chains():
         done = ChainSync(chain.kit_id)
         result.chains.append(done)
@@ -123,6 +135,34 @@ def sync(
             _push_ledger(store, stored, certificate, authority, ledger, receipt, held, done, source)
     store.mark_synced(source)
     return result
+
+
+def refuse_unless_audited(collector: CollectorDB, authority: AuthorityPublic) -> None:
+    """LaptopRefused naming every row of ``collector`` its audit finds a problem with.
+
+    The audit asks whether the file is what the collector wrote, so it runs against the
+    authority's keys alone: a revocation is the authority's later verdict on a kit, not
+    an edit of the file, and `sync` applies it record by record.
+    """
+    audit = audit_database(collector, replace(authority, folder=None))
+    if audit.problems:
+        raise LaptopRefused(
+            f"{collector.path} fails verification ({len(audit.problems)} problem(s)): nothing "
+            "of it is synced; keep the file, and collect the kits again into a new database",
+            list(problems_by_row(audit)),
+        )
+
+
+def _collections(collector: CollectorDB) -> dict[bytes, list[tuple[bytes, bytes | None]]]:
+    """Per chain (certificate digest), each collection's signed ledger and its receipt.
+
+    Every collection, not only the latest: each is a signed fact about cards.  The audit
+    has checked that these columns hold bytes.
+    """
+    found: dict[bytes, list[tuple[bytes, bytes | None]]] = {}
+    for _, chain, _, _, _, signed, receipt, _ in collector.collection_rows():
+        found.setdefault(chain, []).append((signed, receipt))
+    return found
 
 
 @dataclass(frozen=True)
