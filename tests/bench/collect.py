@@ -12,9 +12,10 @@ import os
 import pty
 import threading
 import tty
-from datetime import UTC, datetime
 
-from firmware.port import KitPort, PtyPort, StoreHost
+from firmware.port import KitPort
+from firmware.sim import open_sim_kit
+from hw_sim.provisioning_port import PtyPort
 from provisioning.collect import collect as pull
 from provisioning.collector import CollectorDB
 from provisioning.framing import FramedPort
@@ -61,18 +62,14 @@ def collect(run: Run) -> list[Row]:
     with demo_store(folder, authority) as store:
         for _ in range(run.size(20, 2)):
             store.seal(person)
-    host = StoreHost(folder, now=lambda: datetime.now(UTC))
-    try:
-        kit_port = KitPort(folder, host)
-        with (
-            PtyPort(kit_port) as link,
-            FramedPort(port=link.port) as port,
-            CollectorDB(run.scratch / "collector.db") as db,
-        ):
-            outcome: list[object] = []
-            seconds = timed(lambda: outcome.append(pull(port, authority, db)))
-    finally:
-        host.close()
+    with (
+        open_sim_kit(folder, seed=1, clock_speed=0.0, demo=False, wired=False) as sim,
+        PtyPort(KitPort(folder, sim.host)) as link,
+        FramedPort(port=link.port) as port,
+        CollectorDB(run.scratch / "collector.db") as db,
+    ):
+        outcome: list[object] = []
+        seconds = timed(lambda: outcome.append(pull(port, authority, db)))
     moved = outcome[0].bytes  # type: ignore[attr-defined]
     return [
         Row(

@@ -259,6 +259,26 @@ def test_records_a_revoked_kit_sealed_after_its_revocation_are_named_not_taken(
     assert checked.exit_code == EXIT_OK, "the district holds nothing the revocation denies"
 
 
+def test_a_key_file_chain_of_a_kit_certified_tpm_keyed_is_refused(
+    district: str, tmp_path: Path
+) -> None:
+    authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
+    people = [resident(n) for n in range(1, 3)]
+    kit = make_kit(tmp_path / "kit", authority, "KIT-3505-10", tuple(people))
+    seal(kit, people)
+    laptop = collector_of(kit, authority, tmp_path / "laptop.db")
+    revocation.register_hardware_kit(
+        tmp_path / "authority", authority, kit_id="KIT-3505-10", now=NOW + timedelta(days=1)
+    )
+    result = push(district, laptop, authority, "laptop")
+    (chain,) = result.chains
+    assert chain.new == 0 and len(chain.problems) == 1
+    assert (
+        "UnprotectedKey: kit KIT-3505-10 was certified with its key in a TPM" in (chain.problems[0])
+    )
+    assert counts(district, "records") == 0
+
+
 def test_sync_before_init_and_to_nowhere_are_user_errors(
     store_url: str, field_day: FieldDay
 ) -> None:
