@@ -20,7 +20,7 @@ taken, and the laptop's other kits sync as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from provisioning.collector import Chain, CollectorDB
@@ -35,6 +35,7 @@ from storage.files import record_name
 from storage.keys import AuthorityPublic
 from storage.model import Resident
 from storage.record import RecordHeader, record_hash
+from storage.revocation import SealedAfterRevocation
 from storage.verify import BrokenChain, CertificateError, Verifier
 
 #: Records per transaction: big enough to amortise a round trip, small enough to resume.
@@ -188,7 +189,8 @@ def _verified_prefix(
     """
     prefix: list[_Verified] = []
     before = certificate.digest
-    for expected, (seq, data) in enumerate(collector.record_bytes(chain), start=1):
+    records = iter(collector.record_bytes(chain))
+    for expected, (seq, data) in enumerate(records, start=1):
         where = f"{chain.folder}/{record_name(seq)}"
         if seq != expected:
             missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
@@ -203,10 +205,26 @@ def _verified_prefix(
                 raise BrokenChain(f"record {seq} does not link to {link}", seq=seq)
         except RecordError as exc:
             done.problems.append(f"{where}: {type(exc).__name__}: {exc}")
+            if isinstance(exc, SealedAfterRevocation):
+                done.problems.extend(_problems_after(records, chain, certificate, verifier))
             break
         before = record_hash(data)
         prefix.append(_Verified(seq, data, header, before))
     return prefix
+
+
+def _problems_after(
+    records: Iterator[tuple[int, bytes]], chain: Chain, certificate: Certificate, verifier: Verifier
+) -> Iterator[str]:
+    """Each later record of a revoked kit that fails, named as `verify` names it.
+
+    None of them is taken: they come after the first record the revocation denies.
+    """
+    for seq, data in records:
+        try:
+            verifier.verify_record(data, certificate)
+        except RecordError as exc:
+            yield f"{chain.folder}/{record_name(seq)}: {type(exc).__name__}: {exc}"
 
 
 def _row(record: _Verified, region: str) -> RecordRow:
