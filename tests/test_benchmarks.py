@@ -74,3 +74,13 @@ def test_goals_judge_the_ratio_the_right_way_round() -> None:
     assert (slower.ratio, slower.met) == (2.0, False)
     assert (rate.ratio, rate.met) == (0.9, True)
     assert budget.met is False  # 1.3 x and over the budget
+
+
+def test_the_district_rows_time_sync_and_report_against_same_run_baselines(
+    rows: list[Row],
+) -> None:
+    district = {row.name.split()[1]: row for row in rows if row.benchmark == "district"}
+    assert set(district) == {"sync", "report"}
+    assert district["sync"].goal == Goal(ratio_max=1.25)
+    assert "3 records" in district["sync"].name, "the tiny run syncs a chain of 3"
+    assert district["report"].baseline_name == "a bare GROUP BY joining the same rows"

@@ -25,7 +25,7 @@ from provisioning.checks import KitReport
 from provisioning.collector import CollectorDB
 from provisioning.district import is_store_url
 from provisioning.district.checking import verify_store
-from provisioning.district.errors import DistrictError
+from provisioning.district.errors import DistrictError, LaptopRefused
 from provisioning.district.export import export
 from provisioning.district.figures import CARD_THRESHOLD, build_figures
 from provisioning.district.formats import (
@@ -223,8 +223,18 @@ def sync_command(
         raise _fail(str(exc), EXIT_USER_ERROR) from None
     except WorklistError as exc:
         raise _fail(f"nothing synced: {exc}", EXIT_PROBLEMS) from None
-    with opened(to) as store, CollectorDB(db) as collector:
-        result = sync(collector, store, public, source=source or str(db.resolve()), worklists=lists)
+    with opened(to) as store:
+        try:
+            with CollectorDB(db) as collector:
+                result = sync(
+                    collector, store, public, source=source or str(db.resolve()), worklists=lists
+                )
+        except checks.WrongPath as exc:  # a collector database of another schema version
+            raise _fail(str(exc), EXIT_USER_ERROR) from None
+        except LaptopRefused as exc:
+            for row in exc.rows:
+                _say(err, row, "red")
+            raise _fail(str(exc), EXIT_PROBLEMS) from None
     _show_sync(result)
     if not result.ok:
         raise typer.Exit(EXIT_PROBLEMS)

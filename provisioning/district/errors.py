@@ -19,3 +19,14 @@ class NotADistrictStore(DistrictError, ValueError):
 
 class ClusterError(DistrictError, OSError):
     """A local PostgreSQL cluster could not be made, started or stopped."""
+
+
+class LaptopRefused(DistrictError, ValueError):
+    """A laptop's collector database that fails its audit: nothing of it is synced.
+
+    ``rows`` names each problem by table and row, as `jemput-prov verify` does.
+    """
+
+    def __init__(self, message: str, rows: list[str]) -> None:
+        super().__init__(message)
+        self.rows = rows

@@ -10,6 +10,7 @@ wants the numbers back.  Headings are in Bahasa Indonesia with English beside th
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -42,7 +43,7 @@ def _cell(column: str, value: Any) -> str:
     return f'<td class="{kind}" data-field="{escape(column)}">{escape(shown)}</td>'
 
 
-def _table(name: str, columns: tuple[str, ...] | list[str], rows: list[dict[str, Any]]) -> str:
+def _table(name: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = []
     for row in rows:

@@ -47,7 +47,8 @@ PROVINCES = (
 )  # fmt: skip
 
 metadata = MetaData()
-_PARTITIONED = {"postgresql_partition_by": "LIST (province)"}
+#: Every table but district_meta is split by province (see docs/district.md).
+PARTITION_BY = "LIST (province)"
 
 
 def _province() -> Column[str]:
@@ -70,7 +71,7 @@ chains = Table(
     Column("region", String(16), nullable=False),
     Column("cert", LargeBinary, nullable=False),
     Column("first_source", Text, nullable=False),
-    **_PARTITIONED,
+    postgresql_partition_by=PARTITION_BY,
 )
 
 records = Table(
@@ -92,7 +93,7 @@ records = Table(
     Column("voids", Integer),
     Column("print_card", Boolean, nullable=False),
     Column("source", Text, nullable=False),
-    **_PARTITIONED,
+    postgresql_partition_by=PARTITION_BY,
 )
 Index("records_ref", records.c.ref_digest)
 Index("records_voids", records.c.chain, records.c.voids)
@@ -113,7 +114,7 @@ ledgers = Table(
     Column("unresolved", Integer, nullable=False),
     Column("receipt", LargeBinary),
     Column("source", Text, nullable=False),
-    **_PARTITIONED,
+    postgresql_partition_by=PARTITION_BY,
 )
 
 cards = Table(
@@ -123,7 +124,7 @@ cards = Table(
     Column("chain", LargeBinary, primary_key=True),
     Column("serial", String(64), primary_key=True),
     Column("seq", Integer, nullable=False),
-    **_PARTITIONED,
+    postgresql_partition_by=PARTITION_BY,
 )
 Index("cards_record", cards.c.chain, cards.c.seq)
 
@@ -137,7 +138,7 @@ residents = Table(
     Column("district", Text, nullable=False),
     Column("village", Text, nullable=False),
     Column("first_source", Text, nullable=False),
-    **_PARTITIONED,
+    postgresql_partition_by=PARTITION_BY,
 )
 
 forks = Table(
@@ -151,7 +152,7 @@ forks = Table(
     Column("held_digest", LargeBinary, nullable=False),
     Column("held_source", Text, nullable=False),
     Column("offered_source", Text, nullable=False),
-    **_PARTITIONED,
+    postgresql_partition_by=PARTITION_BY,
 )
 
 PARTITIONED_TABLES = tuple(t for t in metadata.sorted_tables if t is not meta)

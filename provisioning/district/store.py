@@ -121,9 +121,20 @@ class DistrictStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _insert(self, table: Table) -> Insert:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
+    def _insert_new(self, table: Table) -> Insert:
+        """INSERT ... ON CONFLICT DO NOTHING in the store's dialect: the keys decide what is new."""
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    def _upsert(self, table: Table, key: str, values: dict[str, Any]) -> Insert:
+        """INSERT ... ON CONFLICT (key) DO UPDATE: ``values`` replace the row of that key."""
+        changed = {column: value for column, value in values.items() if column != key}
+        if self.engine.dialect.name == "postgresql":
+            pg = postgresql.insert(table).values(values)
+            return pg.on_conflict_do_update(index_elements=[key], set_=changed)
+        lite = sqlite.insert(table).values(values)
+        return lite.on_conflict_do_update(index_elements=[key], set_=changed)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -131,8 +142,7 @@ class DistrictStore:
         province = s.province_of(certificate.region)
         with self.engine.begin() as c:
             c.execute(
-                self._insert(s.chains)
-                .values(
+                self._insert_new(s.chains).values(
                     province=province,
                     cert_digest=certificate.digest,
                     kit_id=certificate.kit_id,
@@ -140,7 +150,6 @@ class DistrictStore:
                     cert=certificate.data,
                     first_source=source,
                 )
-                .on_conflict_do_nothing()
             )
         return StoredChain(
             province, certificate.digest, certificate.kit_id, certificate.region, certificate.data
@@ -170,9 +179,9 @@ class DistrictStore:
                 self._commit_without_waiting(c)
                 inserted = set(
                     c.execute(  # executemany: one compiled statement, rows sent in bulk
-                        self._insert(s.records)
-                        .on_conflict_do_nothing()
-                        .returning(s.records.c.seq, sort_by_parameter_order=True),
+                        self._insert_new(s.records).returning(
+                            s.records.c.seq, sort_by_parameter_order=True
+                        ),
                         [{**base, **row.values} for row in rows],
                     ).scalars()
                 )
@@ -223,8 +232,7 @@ class DistrictStore:
     def _add_fork(self, chain: StoredChain, fork: Fork) -> None:
         with self.engine.begin() as c:
             c.execute(
-                self._insert(s.forks)
-                .values(
+                self._insert_new(s.forks).values(
                     province=chain.province,
                     chain=chain.digest,
                     seq=fork.seq,
@@ -234,7 +242,6 @@ class DistrictStore:
                     held_source=fork.held_source,
                     offered_source=fork.offered_source,
                 )
-                .on_conflict_do_nothing()
             )
 
     def add_ledger(
@@ -243,7 +250,7 @@ class DistrictStore:
         """Keep a verified head and card ledger (and its receipt); False if already held."""
         with self.engine.begin() as c:
             added = c.execute(
-                self._insert(s.ledgers)
+                self._insert_new(s.ledgers)
                 .values(
                     province=chain.province,
                     chain=chain.digest,
@@ -259,13 +266,11 @@ class DistrictStore:
                     receipt=receipt,
                     source=source,
                 )
-                .on_conflict_do_nothing()
                 .returning(s.ledgers.c.chain)
             ).first()
             if ledger.printed_cards:
                 c.execute(
-                    self._insert(s.cards)
-                    .values(
+                    self._insert_new(s.cards).values(
                         [
                             {
                                 "province": chain.province,
@@ -276,7 +281,6 @@ class DistrictStore:
                             for n, serial in ledger.printed_cards
                         ]
                     )
-                    .on_conflict_do_nothing()
                 )
         return added is not None
 
@@ -288,22 +292,16 @@ class DistrictStore:
         with self.engine.begin() as c:
             return len(
                 c.execute(
-                    self._insert(s.residents)
-                    .values(batch)
-                    .on_conflict_do_nothing()
-                    .returning(s.residents.c.ref_digest)
+                    self._insert_new(s.residents).values(batch).returning(s.residents.c.ref_digest)
                 ).all()
             )
 
     def mark_synced(self, source: str) -> None:
         """Note the last sync; its commit is durable, and with it every batch before it."""
         when = datetime.now(UTC).isoformat(timespec="seconds")
-        statement = self._insert(s.meta).values(key="last_sync", value=f"{when} {source}")
         with self.engine.begin() as c:
             c.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[s.meta.c.key], set_={"value": statement.excluded.value}
-                )
+                self._upsert(s.meta, "key", {"key": "last_sync", "value": f"{when} {source}"})
             )
 
     # -- reads -----------------------------------------------------------------------------

@@ -9,17 +9,25 @@ transaction each, so an interrupted sync keeps what it committed and the next on
 only the rest.  The store's unique keys decide what is new; a record that differs from
 the one held for its kit and seq is a fork: refused, kept in ``forks`` with both sources,
 and nothing after it on that chain is taken.
+
+Before anything is pushed the whole laptop database must pass the collector's own audit
+(`provisioning.collector_audit`): a database with an edited, removed or unsigned row is
+refused whole, naming the rows, because what is missing from it cannot be told from
+what verifies.  The authority's revocation list is the one thing applied per record
+instead: records a revoked kit sealed from the moment of revocation on are named and not
+taken, and the laptop's other kits sync as usual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 
 from provisioning.collector import Chain, CollectorDB
-from provisioning.district import laptop
+from provisioning.collector_audit import audit_database, problems_by_row
 from provisioning.district import schema as s
 from provisioning.district.arrival import BadLedger, BadReceipt, verify_ledger, verify_receipt
+from provisioning.district.errors import LaptopRefused
 from provisioning.district.store import DistrictStore, Fork, RecordRow, StoredChain
 from storage.certificate import Certificate
 from storage.errors import RecordError
@@ -27,6 +35,7 @@ from storage.files import record_name
 from storage.keys import AuthorityPublic
 from storage.model import Resident
 from storage.record import RecordHeader, record_hash
+from storage.revocation import SealedAfterRevocation
 from storage.verify import BrokenChain, CertificateError, Verifier
 
 #: Records per transaction: big enough to amortise a round trip, small enough to resume.
@@ -101,11 +110,15 @@ def sync(
     pushed: Pushed = lambda kit_id, count: None,
     batch: int = BATCH,
 ) -> SyncResult:
-    """Push every verified record, head, ledger and receipt of ``collector`` into ``store``."""
+    """Push every verified record, head, ledger and receipt of ``collector`` into ``store``.
+
+    LaptopRefused, before anything is written, if ``collector`` fails its audit.
+    """
+    refuse_unless_audited(collector, authority)
     result = SyncResult(source)
     for residents in worklists:
         result.residents += store.add_residents(resident_rows(residents, source))
-    signed = laptop.collections(collector.path)
+    signed = _collections(collector)
     for chain in collector.chains():
         done = ChainSync(chain.kit_id)
         result.chains.append(done)
@@ -123,6 +136,34 @@ def sync(
             _push_ledger(store, stored, certificate, authority, ledger, receipt, held, done, source)
     store.mark_synced(source)
     return result
+
+
+def refuse_unless_audited(collector: CollectorDB, authority: AuthorityPublic) -> None:
+    """LaptopRefused naming every row of ``collector`` its audit finds a problem with.
+
+    The audit asks whether the file is what the collector wrote, so it runs against the
+    authority's keys alone: a revocation is the authority's later verdict on a kit, not
+    an edit of the file, and `sync` applies it record by record.
+    """
+    audit = audit_database(collector, replace(authority, folder=None))
+    if audit.problems:
+        raise LaptopRefused(
+            f"{collector.path} fails verification ({len(audit.problems)} problem(s)): nothing "
+            "of it is synced; keep the file, and collect the kits again into a new database",
+            list(problems_by_row(audit)),
+        )
+
+
+def _collections(collector: CollectorDB) -> dict[bytes, list[tuple[bytes, bytes | None]]]:
+    """Per chain (certificate digest), each collection's signed ledger and its receipt.
+
+    Every collection, not only the latest: each is a signed fact about cards.  The audit
+    has checked that these columns hold bytes.
+    """
+    found: dict[bytes, list[tuple[bytes, bytes | None]]] = {}
+    for _, chain, _, _, _, signed, receipt, _ in collector.collection_rows():
+        found.setdefault(chain, []).append((signed, receipt))
+    return found
 
 
 @dataclass(frozen=True)
@@ -148,7 +189,8 @@ def _verified_prefix(
     """
     prefix: list[_Verified] = []
     before = certificate.digest
-    for expected, (seq, data) in enumerate(collector.record_bytes(chain), start=1):
+    records = iter(collector.record_bytes(chain))
+    for expected, (seq, data) in enumerate(records, start=1):
         where = f"{chain.folder}/{record_name(seq)}"
         if seq != expected:
             missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
@@ -163,10 +205,26 @@ def _verified_prefix(
                 raise BrokenChain(f"record {seq} does not link to {link}", seq=seq)
         except RecordError as exc:
             done.problems.append(f"{where}: {type(exc).__name__}: {exc}")
+            if isinstance(exc, SealedAfterRevocation):
+                done.problems.extend(_problems_after(records, chain, certificate, verifier))
             break
         before = record_hash(data)
         prefix.append(_Verified(seq, data, header, before))
     return prefix
+
+
+def _problems_after(
+    records: Iterator[tuple[int, bytes]], chain: Chain, certificate: Certificate, verifier: Verifier
+) -> Iterator[str]:
+    """Each later record of a revoked kit that fails, named as `verify` names it.
+
+    None of them is taken: they come after the first record the revocation denies.
+    """
+    for seq, data in records:
+        try:
+            verifier.verify_record(data, certificate)
+        except RecordError as exc:
+            yield f"{chain.folder}/{record_name(seq)}: {type(exc).__name__}: {exc}"
 
 
 def _row(record: _Verified, region: str) -> RecordRow:

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from firmware.demo import Outcome, run_session
-from firmware.headless import SimHost
-from firmware.port import KitPort, PtyPort
-from firmware.sim import demo_world, resident_of
+from firmware.port import KitPort
+from firmware.sim import demo_world, open_sim_kit, resident_of
+from hw_sim.provisioning_port import PtyPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
 from provisioning.district.server import LocalCluster
@@ -29,6 +29,7 @@ from provisioning.flash import flash, load_officers
 from provisioning.framing import FramedPort
 from storage.keys import Authority
 from storage.model import Policy, Resident
+from storage.provision import KitSetup
 from storage.worklist import write_worklist
 
 
@@ -89,23 +90,19 @@ def _run_kit(
     officers = folder / f"officers-{index + 1}.csv"
     rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
     officers.write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
-    host = SimHost(folder / kit_id, seed=index + 1, clock_speed=0.0, run_loop=False)
-    try:
-        port = KitPort(folder / kit_id, host)
+    with open_sim_kit(folder / kit_id, seed=index + 1, clock_speed=0.0, demo=False) as sim:
+        port = KitPort(folder / kit_id, sim.host)
         with PtyPort(port) as pty:
             with FramedPort(port=pty.port) as link:
-                flash(
-                    link,
-                    authority,
-                    kit_id=kit_id,
-                    region="3505",
-                    officers=load_officers(officers),
-                    worklist=residents,
-                    policy=Policy(print_on_site=True),
+                setup = KitSetup(
+                    kit_id,
+                    "3505",
+                    load_officers(officers),
+                    residents,
+                    Policy(print_on_site=True),
                     cards=cards,
                 )
-            sim = host.sim
-            assert sim is not None
+                flash(link, authority, setup)
             done = FieldKit(kit_id, cards, residents)
             done.outcomes = run_session(
                 sim.kit, sim.world, sim.bystanders, people=people, report=lambda _: None,
@@ -115,10 +112,9 @@ def _run_kit(
                 if index in kits:
                     with FramedPort(port=pty.port) as link, CollectorDB(laptops[laptop]) as db:
                         collecting.collect(link, authority, db)
-            assert host.store is not None
-            done.ledger = dict(host.store.ledger.counts())
-    finally:
-        host.close()
+            store = sim.host.store
+            assert store is not None
+            done.ledger = dict(store.ledger.counts())
     return done, worklist
 
 

@@ -156,13 +156,17 @@ def test_the_district_report_equals_what_the_kits_did(synced: str, field_day: Fi
 
 def test_report_formats_through_the_cli_agree(synced: str, field_day: FieldDay) -> None:
     threshold = threshold_of(field_day)
-    as_json = run("report", "--db", synced, "--format", "json", "--threshold", threshold)
+    authority = field_day.folder / "authority"
+    as_json = run(
+        "report", "--db", synced, "--authority", authority, "--format", "json",
+        "--threshold", threshold,
+    )  # fmt: skip
     assert as_json.exit_code == EXIT_OK, as_json.output
     data = json.loads(as_json.stdout)
     expected = figures_of(synced, field_day).as_map()
     data.pop("generated_at"), expected.pop("generated_at")
     assert data == expected
-    as_csv = run("report", "--db", synced, "--format", "csv")
+    as_csv = run("report", "--db", synced, "--authority", authority, "--format", "csv")
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
     district = next(r for r in rows if r[:2] == ["coverage", "district"])
     assert district[7] == str(data["coverage"][-1]["recorded"])

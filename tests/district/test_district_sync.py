@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,14 @@ from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from provisioning.collector import CollectorDB
+from provisioning.district.errors import LaptopRefused
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import sync
+from storage import revocation
 from storage.keys import Authority
 from storage.worklist import load_worklist
 from tests.district.conftest import FieldDay
-from tests.district.kits import collector_of, fork_kit, make_kit, resident, seal
+from tests.district.kits import NOW, collector_of, fork_kit, make_kit, resident, seal
 
 TOTAL = 15  # records sealed on the field day's three kits (6 + 5 + 4)
 
@@ -170,31 +173,111 @@ def test_a_fork_pushed_first_by_the_other_laptop_is_refused_the_other_way(
     assert counts(district, "records") == 4
 
 
-def test_a_tampered_laptop_record_is_refused_with_all_after_it(
+def edited_copy(field_day: FieldDay, tmp_path: Path, name: str) -> tuple[Path, sqlite3.Connection]:
+    """A copy of laptop A's database, open for editing as anyone with sqlite3 could."""
+    laptop = Path(shutil.copy(field_day.laptops["laptop-a"], tmp_path / name))
+    return laptop, sqlite3.connect(laptop)
+
+
+def assert_nothing_synced(district: str) -> None:
+    for table in ("chains", "records", "ledgers", "cards", "residents"):
+        assert counts(district, table) == 0, f"a refused laptop left rows in {table}"
+
+
+def test_a_tampered_laptop_is_refused_whole_naming_its_rows(
     district: str, field_day: FieldDay, tmp_path: Path
 ) -> None:
-    laptop = Path(shutil.copy(field_day.laptops["laptop-a"], tmp_path / "edited.db"))
-    db = sqlite3.connect(laptop)
-    chain = db.execute(
-        "SELECT r.chain FROM records r JOIN chains c ON c.cert_digest = r.chain "
-        "WHERE c.kit_id = 'KIT-3505-01' LIMIT 1"
-    ).fetchone()[0]
+    laptop, db = edited_copy(field_day, tmp_path, "edited.db")
+    chain = db.execute("SELECT cert_digest FROM chains WHERE kit_id = 'KIT-3505-01'").fetchone()[0]
     data = db.execute("SELECT data FROM records WHERE chain = ? AND seq = 4", (chain,)).fetchone()
     flipped = bytearray(data[0])
     flipped[-40] ^= 0x01
     db.execute("UPDATE records SET data = ? WHERE chain = ? AND seq = 4", (bytes(flipped), chain))
-    for row_id, signed in db.execute("SELECT id, signed FROM collections").fetchall():
-        altered = bytearray(signed)
-        altered[len(altered) // 2] ^= 0x01  # one bit inside the signed ledger
-        db.execute("UPDATE collections SET signed = ? WHERE id = ?", (bytes(altered), row_id))
+    (row_id, signed) = db.execute("SELECT id, signed FROM collections ORDER BY id DESC").fetchone()
+    altered = bytearray(signed)
+    altered[len(altered) // 2] ^= 0x01  # one bit inside the signed ledger
+    db.execute("UPDATE collections SET signed = ? WHERE id = ?", (bytes(altered), row_id))
     db.commit()
     db.close()
-    result = push(district, laptop, field_day.authority, "edited")
-    kit1 = next(chain for chain in result.chains if chain.kit_id == "KIT-3505-01")
-    assert kit1.new == 3 and kit1.offered == 3, "records 1-3 verify; 4 is altered, 5-6 follow it"
-    assert any("00000004.cose" in p for p in kit1.problems), kit1.problems
-    assert any("ledger of kit KIT-3505-01 does not verify" in p for p in kit1.problems)
-    assert counts(district, "ledgers") == 0, "no altered ledger is kept"
+    result = run(
+        "sync", "--db", laptop, "--to", district, "--authority", field_day.folder / "authority",
+        "--worklist", field_day.worklists[0],
+    )  # fmt: skip
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    assert f"records row (chain KIT-3505-01-{chain.hex()[:8]}, seq 4)" in result.stderr
+    assert f"collections row {row_id}: ColumnMismatch: column signed" in result.stderr
+    assert "nothing of it is synced" in result.stderr and "Traceback" not in result.output
+    assert_nothing_synced(district)
+
+
+def test_a_receipt_moved_to_another_collection_refuses_the_laptop(
+    district: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    laptop, db = edited_copy(field_day, tmp_path, "swapped.db")
+    receipts = db.execute(
+        "SELECT k.id, k.receipt FROM collections k "
+        "JOIN chains c ON c.cert_digest = k.chain ORDER BY c.kit_id"
+    ).fetchall()
+    (id1, _), (_, receipt2) = receipts
+    db.execute("UPDATE collections SET receipt = ? WHERE id = ?", (receipt2, id1))
+    db.commit()
+    db.close()
+    with pytest.raises(LaptopRefused) as refused:
+        push(district, laptop, field_day.authority, "swapped")
+    assert [row.split(": ", 1)[1] for row in refused.value.rows] == [
+        f"collections row {id1}: ColumnMismatch: column receipt: receipt is for kit "
+        "'KIT-3505-02', not 'KIT-3505-01'"
+    ]
+    assert_nothing_synced(district)
+
+
+def test_records_a_revoked_kit_sealed_after_its_revocation_are_named_not_taken(
+    district: str, tmp_path: Path
+) -> None:
+    authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
+    people = [resident(n) for n in range(1, 5)]
+    stolen = make_kit(tmp_path / "stolen", authority, "KIT-3505-08", tuple(people))
+    seal(stolen, people[:2], day=0)
+    seal(stolen, people[2:], day=2)
+    other = make_kit(tmp_path / "other", authority, "KIT-3505-09", tuple(people))
+    seal(other, people, day=2)
+    laptop = collector_of(stolen, authority, tmp_path / "laptop.db")
+    collector_of(other, authority, laptop)
+    revocation.revoke(
+        tmp_path / "authority", authority, kit_id="KIT-3505-08", since=NOW + timedelta(days=1),
+        reason="dicuri", now=NOW + timedelta(days=3),
+    )  # fmt: skip
+    result = run("sync", "--db", laptop, "--to", district, "--authority", tmp_path / "authority")
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    refused = [line for line in result.stdout.splitlines() if line.startswith("refused:")]
+    assert len(refused) == 2 and all("KIT-3505-08-" in line for line in refused), refused
+    for seq, line in zip((3, 4), refused, strict=True):
+        assert f"{seq:08d}.cose: SealedAfterRevocation: record {seq} was sealed" in line
+        assert "kit KIT-3505-08 was revoked from" in line
+    assert "kit KIT-3505-08: 2 new" in result.stdout and "kit KIT-3505-09: 4 new" in result.stdout
+    assert counts(district, "records") == 6
+    checked = run("verify", "--db", district, "--authority", tmp_path / "authority")
+    assert checked.exit_code == EXIT_OK, "the district holds nothing the revocation denies"
+
+
+def test_a_key_file_chain_of_a_kit_certified_tpm_keyed_is_refused(
+    district: str, tmp_path: Path
+) -> None:
+    authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
+    people = [resident(n) for n in range(1, 3)]
+    kit = make_kit(tmp_path / "kit", authority, "KIT-3505-10", tuple(people))
+    seal(kit, people)
+    laptop = collector_of(kit, authority, tmp_path / "laptop.db")
+    revocation.register_hardware_kit(
+        tmp_path / "authority", authority, kit_id="KIT-3505-10", now=NOW + timedelta(days=1)
+    )
+    result = push(district, laptop, authority, "laptop")
+    (chain,) = result.chains
+    assert chain.new == 0 and len(chain.problems) == 1
+    assert (
+        "UnprotectedKey: kit KIT-3505-10 was certified with its key in a TPM" in (chain.problems[0])
+    )
+    assert counts(district, "records") == 0
 
 
 def test_sync_before_init_and_to_nowhere_are_user_errors(
@@ -206,7 +289,7 @@ def test_sync_before_init_and_to_nowhere_are_user_errors(
     assert bare.exit_code == EXIT_USER_ERROR
     assert "holds no district store: run `jemput-prov district init URL` first" in bare.stderr
     nowhere = store_url.replace("host=", "host=/nonexistent")
-    gone = run("report", "--db", nowhere)
+    gone = run("report", "--db", nowhere, "--authority", authority)
     assert gone.exit_code == EXIT_USER_ERROR and "cannot reach the district store" in gone.stderr
     assert "Traceback" not in bare.output + gone.output
 
@@ -219,27 +302,3 @@ def test_worklists_registered_by_two_laptops_count_once(district: str, field_day
     )
     assert (first.residents, second.residents) == (180, 0)
     assert counts(district, "residents") == 180
-
-
-def test_a_receipt_for_another_kit_is_refused_and_its_ledger_kept(
-    district: str, field_day: FieldDay, tmp_path: Path
-) -> None:
-    laptop = Path(shutil.copy(field_day.laptops["laptop-a"], tmp_path / "swapped.db"))
-    db = sqlite3.connect(laptop)
-    receipts = db.execute(
-        "SELECT c.kit_id, k.id, k.receipt FROM collections k "
-        "JOIN chains c ON c.cert_digest = k.chain ORDER BY c.kit_id"
-    ).fetchall()
-    (kit1, id1, _), (kit2, _, receipt2) = receipts
-    db.execute("UPDATE collections SET receipt = ? WHERE id = ?", (receipt2, id1))
-    db.commit()
-    db.close()
-    result = push(district, laptop, field_day.authority, "swapped")
-    problems = result.problems
-    assert len(problems) == 1, problems
-    assert f"a receipt for kit {kit1}: receipt is for kit '{kit2}'" in problems[0]
-    assert "the ledger is kept without it" in problems[0]
-    assert counts(district, "ledgers") == 2 and counts(district, "records") == 11
-    with DistrictStore.open(district) as store, store.engine.connect() as c:
-        kept = c.execute(text("SELECT count(*) FROM ledgers WHERE receipt IS NOT NULL"))
-        assert kept.scalar_one() == 1, "only kit 2's own receipt"

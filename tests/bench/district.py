@@ -1,22 +1,21 @@
-"""District benchmarks (for ``make bench``): every figure a ratio to a same-run baseline.
+"""District: `sync` into PostgreSQL against the verifier, and the district report against
+a bare ``GROUP BY``.
 
-* ingest: `sync` of a laptop's records into PostgreSQL (verify + insert) against the
+* ingest: `sync` of a laptop's records into the store (audit, verify, insert) against the
   verifier's own time for the same chain (`Verifier.verify_chain`).  Goal: at most 1.25.
 * report: `build_figures` over registered residents and records against a bare
-  ``GROUP BY`` that joins the same rows.
+  ``GROUP BY`` that joins the same rows (1,000,000 residents and 150,000 records, as
+  issue 16 asks).
 
-Both run on a throwaway cluster (`provisioning.district.server`).  ``--quick`` uses small
-sizes; the full run is 1,000,000 residents and 150,000 records, as the issue asks.
-Usage: ``python -m tests.bench_district [--quick]``.
+Both run on a throwaway cluster (`provisioning.district.server`) in a folder of its own,
+which the server user can reach.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,20 +33,17 @@ from storage.keys import Authority, KitKey
 from storage.model import Enrolment, FingerRecord
 from storage.record import read_header, record_hash, seal_record
 from storage.verify import Verifier
+from tests.bench.core import REPORTED, Goal, Row, Run, benchmark, timed
 from tests.district.kits import resident
 
-FULL = {"ingest": 1000, "residents": 1_000_000, "records": 150_000}
-QUICK = {"ingest": 200, "residents": 20_000, "records": 3_000}
+INGEST_GOAL = Goal(ratio_max=1.25)
+#: Timings per figure; the best is kept (the least disturbed by other load).
+REPEAT = 3
 
 
-def seconds(work: Callable[[], object], *, repeat: int = 3) -> float:
-    """The best of ``repeat`` timings of ``work`` (the least disturbed by other load)."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
+def seconds(work: Callable[[], object]) -> float:
+    """The best of ``REPEAT`` timings of ``work``."""
+    return min(timed(work) for _ in range(REPEAT))
 
 
 def laptop_with(scratch: Path, authority: Authority, count: int) -> Path:
@@ -82,27 +78,37 @@ def laptop_with(scratch: Path, authority: Authority, count: int) -> Path:
     return path
 
 
-def bench_ingest(cluster: LocalCluster, scratch: Path, count: int) -> float:
-    """Seconds to sync ``count`` records over seconds to verify them; printed and returned."""
+def sync_seconds(
+    cluster: LocalCluster, laptop: CollectorDB, authority: Authority, count: int, attempt: int
+) -> float:
+    """Seconds of one sync of ``laptop`` into a fresh store (its schema made untimed)."""
+    url = cluster.create_database(f"ingest{attempt}")
+    with DistrictStore.open(url, create=True) as store:
+        new: list[int] = []
+        took = timed(lambda: new.append(sync(laptop, store, authority.public, source="b").new))
+    if new != [count]:
+        raise AssertionError(f"sync took {new} of {count} new records")
+    return took
+
+
+def ingest_row(cluster: LocalCluster, scratch: Path, count: int) -> Row:
+    """Seconds to sync ``count`` records against seconds to verify them."""
     authority = Authority.init(scratch / "authority", name="BENCH", demo=True)
     path = laptop_with(scratch, authority, count)
     with CollectorDB(path) as laptop:
         (chain,) = laptop.chains()
         items = [(record_name(seq), data) for seq, data in laptop.record_bytes(chain)]
         verify = seconds(lambda: Verifier(authority.public).verify_chain(items, chain.cert))
-        synced = float("inf")
-        for attempt in range(3):  # a fresh store each time, its schema made before the clock
-            url = cluster.create_database(f"ingest{attempt}")
-            with DistrictStore.open(url, create=True) as store:
-                start = time.perf_counter()
-                assert sync(laptop, store, authority.public, source="bench").new == count
-                synced = min(synced, time.perf_counter() - start)
-    ratio = synced / verify
-    print(
-        f"district ingest        {count / synced:8.0f} records/s = {ratio:5.2f} x the "
-        f"verifier's own time on the same {count} records (baseline; goal <= 1.25)"
+        synced = min(sync_seconds(cluster, laptop, authority, count, n) for n in range(REPEAT))
+    return Row(
+        "district",
+        f"district sync of {count} records",
+        synced,
+        "s",
+        verify,
+        "Verifier.verify_chain of the same records",
+        INGEST_GOAL,
     )
-    return ratio
 
 
 FILL = """
@@ -130,8 +136,8 @@ GROUP BY 1, 2, 3
 """
 
 
-def bench_report(cluster: LocalCluster, residents: int, records: int) -> float:
-    """Seconds of the district report over seconds of a bare GROUP BY; printed, returned."""
+def report_row(cluster: LocalCluster, residents: int, records: int) -> Row:
+    """Seconds of the district report against seconds of a bare GROUP BY."""
     url = cluster.create_database("report")
     with DistrictStore.open(url, create=True) as store:
         with store.engine.begin() as c:
@@ -145,36 +151,32 @@ def bench_report(cluster: LocalCluster, residents: int, records: int) -> float:
         baseline = seconds(bare)
         report = seconds(lambda: build_figures(store))
         figures = build_figures(store)
-    assert figures.district.registered == residents and figures.records > 0
-    ratio = report / baseline
-    print(
-        f"district report        {report:8.2f} s over {residents} residents and {records} "
-        f"records = {ratio:5.2f} x a bare GROUP BY of the same rows (baseline)"
+    if figures.district.registered != residents or not figures.records:
+        raise AssertionError(f"the report counted {figures.district.registered} residents")
+    return Row(
+        "district",
+        f"district report ({residents} residents, {records} records)",
+        report,
+        "s",
+        baseline,
+        "a bare GROUP BY joining the same rows",
+        REPORTED,
     )
-    return ratio
 
 
-def run(*, quick: bool = False) -> dict[str, float]:
-    sizes = QUICK if quick else FULL
+@benchmark("district")
+def district(run: Run) -> list[Row]:
     folder = Path(tempfile.mkdtemp(prefix="jemput-bench-district-"))
     folder.chmod(0o711)  # the server user may pass through to pg/, not list the rest
     cluster = LocalCluster(folder / "pg")
+    scratch = run.scratch / "district"
+    scratch.mkdir(mode=0o700)
     try:
         cluster.start()
-        return {
-            "ingest": bench_ingest(cluster, folder, sizes["ingest"]),
-            "report": bench_report(cluster, sizes["residents"], sizes["records"]),
-        }
+        return [
+            ingest_row(cluster, scratch, run.size(1000, 3)),
+            report_row(cluster, run.size(1_000_000, 200), run.size(150_000, 60)),
+        ]
     finally:
         cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, a quick look")
-    run(quick=parser.parse_args().quick)
-
-
-if __name__ == "__main__":
-    main()
