@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -293,7 +294,12 @@ register_selftest(app)
 register_quality(app)
 
 
+#: What the kit creates is its own: files 0600, folders 0700 (SQLite's WAL, logs, prints).
+PRIVATE_UMASK = 0o077
+
+
 def main() -> None:
+    os.umask(PRIVATE_UMASK)
     try:
         app()
     except KeyboardInterrupt:

@@ -43,12 +43,12 @@ from storage.layout import (
     certificate_path,
     key_path,
     kit_dir,
-    profile_path,
     records_dir,
     retire,
     staged_key_path,
 )
-from storage.profile import Profile, load_profile
+from storage.profile import Profile
+from storage.provision import read_profile
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ class KitPort:
         store = self.host.store
         if store is not None:
             return store.profile
-        path = profile_path(self.data_dir)
-        return load_profile(path) if path.exists() else None
+        return read_profile(self.data_dir)
 
     def _head(self) -> tuple[int, bytes | None]:
         """The running kit's head, live; (0, None) before a store is open."""

@@ -25,6 +25,7 @@ from storage import officers as pins
 from storage.boot import BootRepair, open_state
 from storage.chain import SealedChain
 from storage.collection import Collection, ReceiptError
+from storage.datakey import open_data_key
 from storage.errors import StateError
 from storage.files import (
     CERTIFICATE_NAME,
@@ -36,6 +37,7 @@ from storage.files import (
 from storage.keys import AuthorityPublic, KitKey
 from storage.layout import (
     key_path,
+    kit_dir,
     profile_path,
     records_dir,
     state_path,
@@ -52,6 +54,7 @@ from storage.state import (
     SqliteLedger,
     SqliteReceipts,
 )
+from storage.tpm import DEFAULT_TCTI
 from storage.verify import Verifier
 
 __all__ = [
@@ -113,6 +116,7 @@ class KitStore:
         ops: FileOps = OS_OPS,
         disk_free: Callable[[Path], int] = _disk_free,
         verify_files: bool = False,
+        tcti: str = DEFAULT_TCTI,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._verify_files = verify_files
@@ -125,17 +129,20 @@ class KitStore:
                 f"{self.data_dir} holds no provisioned kit: flash it with jemput-prov, "
                 "or run jemput-kit demo to make a demo kit"
             )
-        self.profile = load_profile(profile_file)
+        data_key = open_data_key(kit_dir(self.data_dir), tcti=tcti)
+        self.data_key_backend = data_key.backend
+        cipher = data_key.cipher()
+        self.profile = load_profile(profile_file, cipher)
         self.authority = AuthorityPublic.from_cbor(self.profile.authority)
         self._key = KitKey.load(key_path(self.data_dir))
         self.records_dir = records_dir(self.data_dir)
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
         self._lock = threading.Lock()
         self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
-        self.journal = SqliteJournal(self._db, self._lock, now)
+        self.journal = SqliteJournal(self._db, self._lock, now, cipher)
         self.ledger = SqliteLedger(self._db, self._lock, now, lambda: self.kit_id)
-        self.audit = SqliteAudit(self._db, self._lock, now)
-        self.index = SqliteIndex(self._db, self._lock, now)
+        self.audit = SqliteAudit(self._db, self._lock, now, cipher)
+        self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
         self._verifier = Verifier(self.authority)
         try:

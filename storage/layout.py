@@ -3,8 +3,11 @@
 Storage alone knows these names; the firmware and the port ask for paths and for
 :func:`retire`, so a change of layout happens here and nowhere else.  See docs/storage.md::
 
-    kit/profile.cbor     what provisioning gave the kit (replaced whole at a reflash)
-    kit/kit.key          the kit's private key (0600, never leaves the kit)
+    kit/profile.cbor     what provisioning gave the kit, encrypted (replaced at a reflash)
+    kit/kit.key          the kit's private key, file backend (0600, UNPROTECTED)
+    kit/kit.tpm          the kit's private key wrapped by its TPM, TPM backend
+    kit/data.key         the data key that encrypts the state, file backend (UNPROTECTED)
+    kit/data.tpm         the data key sealed by the kit's TPM, TPM backend
     kit/kit.key.new      a key made by ``keygen``, until the ``flash`` that certifies it
     records/kit.cert     the kit's certificate, which record 1 links to
     records/00000001.cose ... one immutable file per sealed record
@@ -20,7 +23,9 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from storage.datakey import PLAIN_FILE, SEALED_FILE
 from storage.files import CERTIFICATE_NAME
+from storage.tpm import BLOB_FILE
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,12 @@ def key_path(data_dir: Path) -> Path:
 
 def staged_key_path(data_dir: Path) -> Path:
     return kit_dir(data_dir) / STAGED_KEY_FILE
+
+
+def kit_secret_paths(data_dir: Path) -> list[Path]:
+    """The kit's keys in either backend: its signing key and its data key."""
+    folder = kit_dir(data_dir)
+    return [folder / name for name in (KEY_FILE, BLOB_FILE, PLAIN_FILE, SEALED_FILE)]
 
 
 def profile_path(data_dir: Path) -> Path:
@@ -85,7 +96,7 @@ def retire(data_dir: Path, *, now: datetime) -> Path | None:
     can still find them.  The caller has closed the store first.  Returns the folder the
     files went to, or None when there was nothing to retire.
     """
-    old = [key_path(data_dir), profile_path(data_dir), records_dir(data_dir)]
+    old = [*kit_secret_paths(data_dir), profile_path(data_dir), records_dir(data_dir)]
     present = [path for path in old + state_files(data_dir) if path.exists()]
     if not present:
         return None
