@@ -123,13 +123,13 @@ def test_another_kits_data_key_does_not_open_the_profile(kit_dir: Path) -> None:
     folder = kit_dir / "kit"
     os.unlink(folder / PLAIN_FILE)
     create_file_key(folder)
-    with pytest.raises(StateError, match="does not open with this kit's data key.*flash"):
+    with pytest.raises(StateError, match=r"does not open with this kit's data key.*flash"):
         KitStore(kit_dir, now=now)
 
 
 def test_a_kit_without_its_data_key_says_to_flash_again(kit_dir: Path) -> None:
     os.unlink(kit_dir / "kit" / PLAIN_FILE)
-    with pytest.raises(KeyFileError, match="holds no data key.*flash the kit again"):
+    with pytest.raises(KeyFileError, match=r"holds no data key.*flash the kit again"):
         KitStore(kit_dir, now=now)
 
 
