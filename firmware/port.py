@@ -17,6 +17,7 @@ loop at a safe point; an enrolment in progress refuses them with a ``busy`` answ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -49,6 +50,7 @@ from storage.layout import (
 )
 from storage.profile import Profile
 from storage.provision import read_profile
+from storage.signed_profile import ProfileChanged, changes
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +273,20 @@ class KitPort:
         setup = p.setup_from_map(args)
         if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
             raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
-        profile = setup.profile(args["authority"], demo=authority.demo)
+        profile = dataclasses.replace(
+            setup.profile(args["authority"], demo=authority.demo),
+            signature=args["profile_signature"],
+        )
+        try:
+            changed = changes(profile)
+        except ProfileChanged as exc:
+            raise p.Refused(p.BAD_REQUEST, f"flash: {exc}") from exc
+        if changed or AuthorityPublic.from_cbor(profile.authority).kid != authority.kid:
+            raise p.Refused(
+                p.BAD_REQUEST,
+                f"flash: the authority's profile signature does not match the setup sent "
+                f"({', '.join(changed) or 'authority key'} differ): flash again",
+            )
 
         def install_new_kit() -> None:
             self._retire()

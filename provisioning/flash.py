@@ -29,6 +29,7 @@ from storage.keys import Authority
 from storage.model import Officer, Policy, Role
 from storage.officers import make_officer
 from storage.provision import KitSetup
+from storage.signed_profile import sign_profile
 from storage.worklist import Problem, normalise_header, separator
 
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
@@ -251,6 +252,10 @@ def flash(
         "authority": authority.public.to_cbor(),
         "cert": certificate,
         "time": p.seconds(moment),
+        # the kit keeps the profile with this signature and checks it at every boot
+        "profile_signature": sign_profile(
+            setup.profile(authority.public.to_cbor(), demo=authority.public.demo), authority
+        ),
     }
     result = client.call(p.FLASH, args).result
     return Flashed(

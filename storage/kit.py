@@ -46,6 +46,7 @@ from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
 from storage.profile import load_profile
 from storage.provision import KitSetup, install, provision
 from storage.record import record_hash, seal_record
+from storage.signed_profile import verify_profile
 from storage.state import (
     AuditBreak,
     SqliteAudit,
@@ -137,6 +138,7 @@ class KitStore:
         self._key = KitKey.load(key_path(self.data_dir))
         self.records_dir = records_dir(self.data_dir)
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
+        verify_profile(self.profile, self._certificate)
         self._lock = threading.Lock()
         self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
         self.journal = SqliteJournal(self._db, self._lock, now, cipher)

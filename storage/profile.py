@@ -32,6 +32,8 @@ class Profile:
     worklist: tuple[Resident, ...]
     authority: bytes  # AuthorityPublic.to_cbor()
     demo: bool = False
+    #: The authority's COSE_Sign1 over this profile's manifest (`storage.signed_profile`).
+    signature: bytes = b""
 
 
 def resident_to_map(resident: Resident) -> dict[str, Any]:
@@ -92,6 +94,7 @@ def save_profile(path: Path, profile: Profile, cipher: StateCipher) -> None:
         "worklist": [resident_to_map(r) for r in profile.worklist],
         "authority": profile.authority,
         "demo": profile.demo,
+        "signature": profile.signature,
     }
     sealed = cipher.encrypt(codec.dumps(data), context=PROFILE_CONTEXT)
     write_atomic(path, sealed, replace=True)
@@ -115,6 +118,7 @@ def load_profile(path: Path, cipher: StateCipher) -> Profile:
             worklist=tuple(resident_from_map(r) for r in data["worklist"]),
             authority=data["authority"],
             demo=data["demo"],
+            signature=data.get("signature", b""),
         )
     except FileNotFoundError:
         raise

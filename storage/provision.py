@@ -22,6 +22,7 @@ from storage.kitkey import backend_of
 from storage.layout import certificate_path, key_path, kit_dir, profile_path, records_dir
 from storage.model import Officer, Policy, Resident
 from storage.profile import Profile, load_profile, save_profile
+from storage.signed_profile import signed, verify_profile
 from storage.tpm import DEFAULT_TCTI
 
 
@@ -78,11 +79,14 @@ def kit_data_key(data_dir: Path, *, tcti: str = DEFAULT_TCTI) -> DataKey:
 
 
 def read_profile(data_dir: Path, *, tcti: str = DEFAULT_TCTI) -> Profile | None:
-    """The installed profile, decrypted; None when the kit was never flashed."""
+    """The installed profile, decrypted and checked against the authority's signature
+    (`storage.signed_profile`); None when the kit was never flashed."""
     path = profile_path(data_dir)
     if not path.exists():
         return None
-    return load_profile(path, open_data_key(kit_dir(data_dir), tcti=tcti).cipher())
+    profile = load_profile(path, open_data_key(kit_dir(data_dir), tcti=tcti).cipher())
+    verify_profile(profile, certificate_path(data_dir).read_bytes())
+    return profile
 
 
 def provision(
@@ -110,6 +114,6 @@ def provision(
     certificate = certify_kit(
         authority, kit_id=kit_id, region=region, kit_public=key.public_bytes, now=now
     )
-    profile = setup.profile(authority.public.to_cbor(), demo=demo)
+    profile = signed(setup.profile(authority.public.to_cbor(), demo=demo), authority)
     install(data_dir, certificate=certificate, profile=profile)
     return setup

@@ -1,4 +1,5 @@
-"""State at rest: what names or shows a person is ciphertext, and leaves the files once done.
+"""State at rest: what names or shows a person is ciphertext, and leaves the files once done;
+the profile is the one the authority signed.
 
 The kit's data key (`storage.datakey`) encrypts the profile, the journal, the audit details
 and the index's worklist references; ``secure_delete`` and a TRUNCATE checkpoint take a
@@ -8,20 +9,32 @@ thief with the card would.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from storage.datakey import PLAIN_FILE, SEALED_FILE, StateDecryptError, create_file_key
+from storage.datakey import (
+    PLAIN_FILE,
+    SEALED_FILE,
+    StateDecryptError,
+    create_file_key,
+    open_data_key,
+)
 from storage.errors import KeyFileError, StateError
-from storage.keys import KeyBackend
+from storage.keys import Authority, KeyBackend
 from storage.kit import KitStore, provision
 from storage.layout import kit_dir, state_files
 from storage.model import Officer, Policy, Role
 from storage.officers import make_officer
+from storage.profile import Profile, load_profile, save_profile
+from storage.signed_profile import ProfileChanged, signed
 from tests.storage.conftest import AUTHORITY, NOW, enrolment, now
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"JFIF-secret-face" * 64
@@ -143,3 +156,50 @@ def test_a_moved_journal_ciphertext_does_not_open_as_an_audit_detail(store: KitS
         assert reopened.audit_break is not None, "the chain hashes the ciphertext it keeps"
         with pytest.raises(StateDecryptError, match="audit:"):
             reopened.audit.entries()
+
+
+def _stranger() -> Authority:
+    return Authority(
+        name="Not Dukcapil",
+        demo=True,
+        signing=Ed25519PrivateKey.generate(),
+        decryption=X25519PrivateKey.generate(),
+    )
+
+
+def _rewrite_profile(data_dir: Path, change: Callable[[Profile], Profile]) -> None:
+    """Decrypt the kit's profile with its data key, change it, encrypt it back."""
+    cipher = open_data_key(kit_dir(data_dir)).cipher()
+    path = data_dir / "kit" / "profile.cbor"
+    save_profile(path, change(load_profile(path, cipher)), cipher)
+
+
+def test_a_profile_with_another_authority_key_is_refused_at_boot(kit_dir: Path) -> None:
+    stranger = _stranger()
+    _rewrite_profile(kit_dir, lambda p: dataclasses.replace(p, authority=stranger.public.to_cbor()))
+    with pytest.raises(ProfileChanged, match=r"authority key changed\): flash the kit again"):
+        KitStore(kit_dir, now=now)
+
+
+def test_a_profile_resigned_by_another_authority_does_not_match_the_kit_certificate(
+    kit_dir: Path,
+) -> None:
+    stranger = _stranger()
+    _rewrite_profile(
+        kit_dir,
+        lambda p: signed(dataclasses.replace(p, authority=stranger.public.to_cbor()), stranger),
+    )
+    with pytest.raises(ProfileChanged, match="did not issue this kit's certificate"):
+        KitStore(kit_dir, now=now)
+
+
+def test_an_added_officer_is_named_as_the_change(kit_dir: Path) -> None:
+    _rewrite_profile(kit_dir, lambda p: dataclasses.replace(p, officers=(OFFICER,)))
+    with pytest.raises(ProfileChanged, match=r"\(officers changed\)"):
+        KitStore(kit_dir, now=now)
+
+
+def test_an_unchanged_signed_profile_boots(kit_dir: Path) -> None:
+    _rewrite_profile(kit_dir, lambda p: p)
+    with KitStore(kit_dir, now=now) as store:
+        assert store.authority.kid == AUTHORITY.kid
