@@ -24,6 +24,7 @@ from firmware.selftest import register as register_selftest
 from firmware.tray import PRINTED_DIR
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
+from storage.kitkey import describe_backend
 from storage.lock import FolderBusy
 
 app = typer.Typer(
@@ -266,6 +267,8 @@ def _status_map(facts: KitStatus) -> dict[str, object]:
         "audit_break": facts.audit_break and vars(facts.audit_break),
         "enrolment_in_progress": facts.journal_open,
         "boot_notes": facts.boot_notes,
+        "key_backend": facts.key_backend.value,
+        "data_key_backend": facts.data_key_backend.value,
     }
 
 
@@ -280,6 +283,8 @@ def _print_status(facts: KitStatus) -> None:
         f"card stock      {cards['stock']}  (loaded {cards['loaded']}, printed {cards['printed']},"
         f" spoiled {cards['spoiled']}, outcome unknown {cards['unresolved']})",
         f"in progress     {'an enrolment can be resumed' if facts.journal_open else 'none'}",
+        f"keys            {describe_backend(facts.key_backend)}; data key "
+        f"{describe_backend(facts.data_key_backend).removeprefix('kunci: ')}",
     ]
     lines += [f"DAMAGED         {damaged}" for damaged in facts.damaged]
     if facts.audit_break:

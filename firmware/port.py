@@ -21,6 +21,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -38,8 +39,15 @@ from storage.codec import Tampered, loads
 from storage.cose import parse_sign1
 from storage.errors import KeyFileError, StorageError
 from storage.files import record_files, record_name
-from storage.keys import AuthorityPublic, KitKey
+from storage.keys import AuthorityPublic, KitSigner
 from storage.kit import KitStore, install
+from storage.kitkey import (
+    KeySettings,
+    backend_of,
+    create_kit_key,
+    move_kit_key,
+    open_kit_key,
+)
 from storage.layout import (
     certificate_path,
     key_path,
@@ -66,6 +74,8 @@ class KitHost(Protocol):
     """What the port needs from the program it runs in: `firmware.host.KitHost`."""
 
     data_dir: Path
+    #: Where keygen makes the kit's key (kit.toml's ``[kit] key_backend``) and the TPM's TCTI.
+    keys: KeySettings
 
     @property
     def store(self) -> KitStore | None:
@@ -102,7 +112,7 @@ class KitPort:
         self._rng = rng
         self._nonce = p.new_nonce(rng)
         self._staged_authority: bytes | None = None
-        self._kit_key: KitKey | None = None  # read once per flash, not once per request
+        self._kit_key: KitSigner | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
         self._lock = threading.Lock()
         self.handled: list[tuple[str, str]] = []  # (op, "ok" or refusal code), for tests/logs
@@ -202,7 +212,7 @@ class KitPort:
 
     # -- the ops ---------------------------------------------------------------------------
 
-    def _dispatch(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
+    def _dispatch(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
         if op == p.KEYGEN:
             return self.host.change(
                 lambda: self._keygen(args), check=lambda: self._refuse_uncollected("reflash")
@@ -225,10 +235,10 @@ class KitPort:
         }
         return handlers[op](args), self._key()
 
-    def _key(self) -> KitKey:
-        """The kit's signing key, read from its file once (a collect asks for many chunks)."""
+    def _key(self) -> KitSigner:
+        """The kit's signing key, opened once (a collect asks for many chunks)."""
         if self._kit_key is None:
-            self._kit_key = KitKey.load(key_path(self.data_dir))
+            self._kit_key = open_kit_key(kit_dir(self.data_dir), tcti=self.host.keys.tcti)
         return self._kit_key
 
     def _open_store(self) -> KitStore:
@@ -246,26 +256,27 @@ class KitPort:
                 "run `jemput-prov collect` first",
             )
 
-    def _purge(self, key: KitKey) -> tuple[dict[str, Any], KitKey]:
+    def _purge(self, key: KitSigner) -> tuple[dict[str, Any], KitSigner]:
         self._retire()
         return {"purged": True}, key
 
-    def _keygen(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
+    def _keygen(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
         kit_dir(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         staged = staged_key_path(self.data_dir)
-        staged.unlink(missing_ok=True)
-        key = KitKey.create(staged)
+        shutil.rmtree(staged, ignore_errors=True)
+        key = create_kit_key(staged, self.host.keys.backend, tcti=self.host.keys.tcti)
         self._staged_authority = args["authority"]
-        return {"public": key.public_bytes}, key
+        result = {"public": key.public_bytes, "alg": int(key.alg), "store": key.backend.value}
+        return result, key
 
-    def _flash(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
+    def _flash(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
         """Check everything, then install the new kit at a safe point and boot it."""
         self._refuse_uncollected("reflash")
         staged = staged_key_path(self.data_dir)
-        if not staged.exists() or self._staged_authority != args["authority"]:
+        if backend_of(staged) is None or self._staged_authority != args["authority"]:
             raise p.Refused(p.BAD_REQUEST, "flash must follow a keygen by the same authority")
         authority = AuthorityPublic.from_cbor(args["authority"])
-        key = KitKey.load(staged)
+        key = open_kit_key(staged, tcti=self.host.keys.tcti)
         try:
             certificate = verify_certificate(args["cert"], authority, at=p.moment(args["time"]))
         except CertificateError as exc:
@@ -273,6 +284,13 @@ class KitPort:
         setup = p.setup_from_map(args)
         if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
             raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
+        if certificate.backend is not key.backend or certificate.alg is not key.alg:
+            raise p.Refused(
+                p.BAD_REQUEST,
+                f"flash: the certificate says the key is {certificate.backend.value} "
+                f"({certificate.alg.name}), the kit's new key is {key.backend.value} "
+                f"({key.alg.name}): certify what the keygen answered",
+            )
         profile = dataclasses.replace(
             setup.profile(args["authority"], demo=authority.demo),
             signature=args["profile_signature"],
@@ -290,9 +308,14 @@ class KitPort:
 
         def install_new_kit() -> None:
             self._retire()
-            os.replace(staged, key_path(self.data_dir))
+            move_kit_key(staged, kit_dir(self.data_dir))
             self._kit_key = key
-            install(self.data_dir, certificate=certificate.data, profile=profile)
+            install(
+                self.data_dir,
+                certificate=certificate.data,
+                profile=profile,
+                tcti=self.host.keys.tcti,
+            )
 
         # checked again at the safe point: the kit may have sealed since the check above
         self.host.change(install_new_kit, check=lambda: self._refuse_uncollected("reflash"))

@@ -245,7 +245,13 @@ def flash(
     public = client.keygen()
     moment = now()
     certificate = certify_kit(
-        authority, kit_id=setup.kit_id, region=setup.region, kit_public=public, now=moment
+        authority,
+        kit_id=setup.kit_id,
+        region=setup.region,
+        kit_public=public,
+        now=moment,
+        alg=client.kit_alg,
+        backend=client.kit_backend,
     )
     args = {
         **p.setup_to_map(setup),

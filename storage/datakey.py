@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from storage.errors import KeyFileError, StorageError
 from storage.files import write_atomic
 from storage.keys import KeyBackend
-from storage.tpm import DEFAULT_TCTI, Tpm, TpmKeyBlob
+from storage.tpm import DEFAULT_TCTI, Tpm, TpmKeyBlob, shared_tpm
 
 DATA_KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -208,8 +208,7 @@ def create_data_key(
     Path(kit_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     if backend is KeyBackend.FILE:
         return create_file_key(kit_dir)
-    with Tpm(tcti) as tpm:
-        return create_sealed(tpm, kit_dir)
+    return create_sealed(shared_tpm(tcti), kit_dir)
 
 
 def open_data_key(kit_dir: str | os.PathLike[str], *, tcti: str = DEFAULT_TCTI) -> DataKey:
@@ -221,5 +220,4 @@ def open_data_key(kit_dir: str | os.PathLike[str], *, tcti: str = DEFAULT_TCTI) 
         )
     if backend is KeyBackend.FILE:
         return load_file_key(kit_dir)
-    with Tpm(tcti) as tpm:
-        return unseal(tpm, kit_dir)
+    return unseal(shared_tpm(tcti), kit_dir)

@@ -34,9 +34,9 @@ from storage.files import (
     record_name,
     write_atomic,
 )
-from storage.keys import AuthorityPublic, KitKey
+from storage.keys import AuthorityPublic, KeyBackend
+from storage.kitkey import open_kit_key
 from storage.layout import (
-    key_path,
     kit_dir,
     profile_path,
     records_dir,
@@ -93,6 +93,9 @@ class KitStatus:
     journal_open: bool = False
     boot_notes: list[str] = field(default_factory=list)
     pruned: int = 0
+    #: What holds the signing key and the data key (a file key is UNPROTECTED).
+    key_backend: KeyBackend = KeyBackend.FILE
+    data_key_backend: KeyBackend = KeyBackend.FILE
 
 
 def _disk_free(folder: Path) -> int:
@@ -135,7 +138,8 @@ class KitStore:
         cipher = data_key.cipher()
         self.profile = load_profile(profile_file, cipher)
         self.authority = AuthorityPublic.from_cbor(self.profile.authority)
-        self._key = KitKey.load(key_path(self.data_dir))
+        self._key = open_kit_key(kit_dir(self.data_dir), tcti=tcti)
+        self.key_backend = self._key.backend
         self.records_dir = records_dir(self.data_dir)
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
         verify_profile(self.profile, self._certificate)
@@ -151,6 +155,7 @@ class KitStore:
             self._boot()
         except BaseException:
             self._db.close()
+            self._key.close()
             raise
 
     # -- boot ------------------------------------------------------------------------------
@@ -350,12 +355,15 @@ class KitStore:
             journal_open=self.journal.load() is not None,
             boot_notes=list(self.boot_notes),
             pruned=pruned,
+            key_backend=self.key_backend,
+            data_key_backend=self.data_key_backend,
         )
 
     def close(self) -> None:
-        """Close the state database; safe to call twice."""
+        """Close the state database and the kit key; safe to call twice."""
         with self._lock:
             self._db.close()
+            self._key.close()
 
     def __enter__(self) -> KitStore:
         return self

@@ -8,7 +8,7 @@ Storage alone knows these names; the firmware and the port ask for paths and for
     kit/kit.tpm          the kit's private key wrapped by its TPM, TPM backend
     kit/data.key         the data key that encrypts the state, file backend (UNPROTECTED)
     kit/data.tpm         the data key sealed by the kit's TPM, TPM backend
-    kit/kit.key.new      a key made by ``keygen``, until the ``flash`` that certifies it
+    kit/new/             a key made by ``keygen`` (either backend), until the ``flash``
     records/kit.cert     the kit's certificate, which record 1 links to
     records/00000001.cose ... one immutable file per sealed record
     state.db             SQLite: journal, card ledger, audit chain, receipts, index
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 KIT_FOLDER = "kit"
 RECORDS_FOLDER = "records"
 KEY_FILE = "kit.key"
-STAGED_KEY_FILE = "kit.key.new"
+STAGED_KEY_FOLDER = "new"
 PROFILE_FILE = "profile.cbor"
 STATE_FILE = "state.db"
 #: SQLite's files of one database: the main file, its write-ahead log, its shared memory.
@@ -54,7 +54,8 @@ def key_path(data_dir: Path) -> Path:
 
 
 def staged_key_path(data_dir: Path) -> Path:
-    return kit_dir(data_dir) / STAGED_KEY_FILE
+    """The folder a keygen's new key waits in until the flash that certifies it."""
+    return kit_dir(data_dir) / STAGED_KEY_FOLDER
 
 
 def kit_secret_paths(data_dir: Path) -> list[Path]:
