@@ -25,7 +25,7 @@ from provisioning import protocol as p
 from provisioning.framing import FramedPort
 from storage.certificate import certify_kit
 from storage.errors import StorageError
-from storage.keys import Authority
+from storage.keys import Authority, KeyBackend
 from storage.model import Officer, Policy, Role
 from storage.officers import make_officer
 from storage.provision import KitSetup
@@ -83,6 +83,8 @@ class Flashed:
     officers: int
     residents: int
     kit_time: datetime
+    #: What holds the kit's key, as its certificate records it.
+    backend: KeyBackend = KeyBackend.FILE
 
 
 def load_officers(path: str | Path) -> tuple[Officer, ...]:
@@ -270,4 +272,5 @@ def flash(
         len(setup.officers),
         len(setup.worklist),
         p.moment(result["time"]),
+        client.kit_backend,
     )

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, app
 from storage.certificate import verify_certificate
-from storage.keys import KeyBackend
+from storage.keys import Authority, KeyBackend
 from storage.kitkey import KeySettings
 from storage.layout import certificate_path
+from storage.revocation import load_revocations
 from tests.provisioning.kit_bench import Bench, enrol, flash_cli, open_bench
 from tests.swtpm import SoftwareTpm
 
@@ -44,6 +45,9 @@ def test_a_tpm_keyed_kit_is_flashed_enrols_is_collected_and_verifies(tpm_bench: 
         certificate_path(store.data_dir).read_bytes(), bench.authority.public
     )
     assert certificate.backend is KeyBackend.TPM and certificate.alg.name == "ES256"
+    assert "kunci           TPM (registered" in flashed.output
+    registry = load_revocations(Authority.load(bench.tmp / "authority").public)
+    assert "KIT-3505-07" in registry.hardware, "a key-file certificate is refused now"
 
     enrol(bench, PEOPLE)
     db = bench.tmp / "collector.db"
