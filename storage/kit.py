@@ -43,6 +43,7 @@ from storage.layout import (
     state_path,
 )
 from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
+from storage.pin_guard import PinGuard
 from storage.profile import load_profile
 from storage.provision import KitSetup, install, provision
 from storage.record import record_hash, seal_record
@@ -150,6 +151,7 @@ class KitStore:
         self.audit = SqliteAudit(self._db, self._lock, now, cipher)
         self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
+        self.pin_guard = PinGuard(self._db, self._lock, now, self.audit)
         self._verifier = Verifier(self.authority)
         try:
             self._boot()
@@ -246,8 +248,20 @@ class KitStore:
         return next((o for o in self.profile.officers if page in o.finger_pages), None)
 
     def check_pin(self, officer_id: str, pin: str) -> Officer | None:
+        """The officer if ``pin`` is theirs; None when it is not, or while the kit waits
+        after wrong PINs (`storage.pin_guard`: the PIN is then not even tried)."""
+        if self.pin_guard.wait_seconds():
+            return None
         officer = self.officers.get(officer_id)
-        return officer if officer and pins.check_pin(officer, pin) else None
+        if officer and pins.check_pin(officer, pin):
+            self.pin_guard.succeeded()
+            return officer
+        self.pin_guard.failed(officer_id)
+        return None
+
+    def pin_wait(self) -> int:
+        """Seconds before the next PIN may be tried (0: now)."""
+        return self.pin_guard.wait_seconds()
 
     def refusal(self) -> str | None:
         """Why no enrolment may start: not enough room for one more record and the reserve.

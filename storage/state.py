@@ -49,6 +49,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE records ADD COLUMN pruned_at TEXT;
     """,
+    # the PIN back-off (storage.pin_guard): wrong PINs in a row, and the end of the wait
+    """
+    CREATE TABLE pin_guard (id INTEGER PRIMARY KEY CHECK (id = 1), failures INTEGER NOT NULL,
+                            wait_until TEXT);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 GENESIS = bytes(32)
