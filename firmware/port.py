@@ -50,7 +50,6 @@ from storage.kitkey import (
 )
 from storage.layout import (
     certificate_path,
-    key_path,
     kit_dir,
     records_dir,
     retire,
@@ -195,7 +194,7 @@ class KitPort:
 
     def _hello(self) -> p.Hello:
         profile = self._profile()
-        key_file = key_path(self.data_dir)
+        has_key = backend_of(kit_dir(self.data_dir)) is not None
         seq, digest = self._head()
         cert = certificate_path(self.data_dir)
         return p.Hello(
@@ -206,7 +205,7 @@ class KitPort:
             head_seq=seq,
             head_hash=digest,
             uncollected=self._uncollected(),
-            public=self._key().public_bytes if profile and key_file.exists() else None,
+            public=self._key().public_bytes if profile and has_key else None,
             certificate=cert.read_bytes() if profile and cert.exists() else None,
         )
 
