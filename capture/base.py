@@ -248,4 +248,7 @@ class PinPicker:
         if self.entry is None or chosen is None:
             return self.ctx.text("choose_officer") + self.menu.lines()
         lines = self.ctx.text("pin", name=chosen.name, entry=self.entry.text())
+        wait = self.ctx.store.pin_wait()
+        if wait:
+            return lines + self.ctx.text("pin_wait", seconds=wait)
         return lines + self.ctx.text("pin_wrong") if self.wrong else lines

@@ -105,6 +105,10 @@ class RecordKeeper(Protocol):
         """The officer if ``pin`` is theirs, else None (PINs are kept as salted hashes)."""
         ...
 
+    def pin_wait(self) -> int:
+        """Seconds the keypad must wait after wrong PINs in a row (0: a PIN may be tried)."""
+        ...
+
 
 #: Hands slow device work to the loop: ``run_job(name, work)`` runs ``work()`` off the loop
 #: and later delivers ``JobDone(name, result or error)`` to the machine.

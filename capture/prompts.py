@@ -40,6 +40,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "PIN for {name}:\n{entry}\n^v digit OK=next",
     ),
     "pin_wrong": ("PIN salah", "Wrong PIN"),
+    "pin_wait": (
+        "Terlalu banyak salah:\ntunggu {seconds} dtk",
+        "Too many wrong:\nwait {seconds} s",
+    ),
     "welcome": ("Selamat datang\n{name}", "Welcome\n{name}"),
     "ready": ("SIAP {battery} kartu:{stock}", "READY {battery} cards:{stock}"),
     "walk_in": ("+ Datang langsung", "+ Walk-in (NIK)"),

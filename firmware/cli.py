@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from firmware.selftest import register as register_selftest
 from firmware.tray import PRINTED_DIR
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
+from storage.kitkey import describe_backend
 from storage.lock import FolderBusy
 
 app = typer.Typer(
@@ -266,6 +268,8 @@ def _status_map(facts: KitStatus) -> dict[str, object]:
         "audit_break": facts.audit_break and vars(facts.audit_break),
         "enrolment_in_progress": facts.journal_open,
         "boot_notes": facts.boot_notes,
+        "key_backend": facts.key_backend.value,
+        "data_key_backend": facts.data_key_backend.value,
     }
 
 
@@ -280,6 +284,8 @@ def _print_status(facts: KitStatus) -> None:
         f"card stock      {cards['stock']}  (loaded {cards['loaded']}, printed {cards['printed']},"
         f" spoiled {cards['spoiled']}, outcome unknown {cards['unresolved']})",
         f"in progress     {'an enrolment can be resumed' if facts.journal_open else 'none'}",
+        f"keys            {describe_backend(facts.key_backend)}; data key "
+        f"{describe_backend(facts.data_key_backend).removeprefix('kunci: ')}",
     ]
     lines += [f"DAMAGED         {damaged}" for damaged in facts.damaged]
     if facts.audit_break:
@@ -294,7 +300,12 @@ register_selftest(app)
 register_quality(app)
 
 
+#: What the kit creates is its own: files 0600, folders 0700 (SQLite's WAL, logs, prints).
+PRIVATE_UMASK = 0o077
+
+
 def main() -> None:
+    os.umask(PRIVATE_UMASK)
     try:
         app()
     except KeyboardInterrupt:

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from capture.prompts import Language
+from storage.keys import KeyBackend
+from storage.kitkey import KeySettings
+from storage.tpm import DEFAULT_TCTI
 
 
 class ConfigError(ValueError):
@@ -46,6 +49,14 @@ class KitConfig:
     data_dir: Path = Path("var/kit")
     log_level: str = "INFO"
     ports: DevicePorts = field(default_factory=DevicePorts)
+    #: Where flash makes the kit's keys: "file" (simulator, developers: UNPROTECTED) or "tpm".
+    key_backend: KeyBackend = KeyBackend.FILE
+    #: How tpm2-tss reaches the TPM (the kernel's resource manager on a Pi).
+    tpm_tcti: str = DEFAULT_TCTI
+
+    @property
+    def keys(self) -> KeySettings:
+        return KeySettings(self.key_backend, self.tpm_tcti)
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -79,7 +90,12 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
             raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     _reject_unknown(raw, {"kit", "ports"}, where, "")
     kit = _table(raw, "kit", where)
-    _reject_unknown(kit, {"backend", "language", "data_dir", "log_level"}, where, "[kit] ")
+    _reject_unknown(
+        kit,
+        {"backend", "language", "data_dir", "log_level", "key_backend", "tpm_tcti"},
+        where,
+        "[kit] ",
+    )
     ports_raw = _table(raw, "ports", where)
     port_names = {f.name for f in fields(DevicePorts)}
     _reject_unknown(ports_raw, port_names, where, "[ports] ")
@@ -98,6 +114,10 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
         values["language"] = _choice(kit, "language", Language, where)
     if "data_dir" in kit:
         values["data_dir"] = Path(_typed(kit, "data_dir", str, where, "kit"))
+    if "key_backend" in kit:
+        values["key_backend"] = _choice(kit, "key_backend", KeyBackend, where)
+    if "tpm_tcti" in kit:
+        values["tpm_tcti"] = _typed(kit, "tpm_tcti", str, where, "kit")
     if "log_level" in kit:
         level = _typed(kit, "log_level", str, where, "kit").upper()
         if level not in _LOG_LEVELS:

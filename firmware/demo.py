@@ -288,7 +288,7 @@ class OfficerBot:
         self.press(Button.OK)
         if self.ctl.state != CaptureState.READY:
             raise DemoError(f"cancel ended in {self.ctl.state}")
-        log.info("cancelled %s after the photo, as planned; enrolling again", person.nik)
+        log.info("cancelled a resident after the photo, as planned; enrolling again")
 
     def outcome(self, person: Person) -> Outcome:
         sealed, draft = self.ctl.sealed, self.ctl.draft

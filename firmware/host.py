@@ -42,6 +42,7 @@ from hal.contracts import Devices
 from hal.exc import DeviceError
 from hal.types import Indicator
 from storage.kit import KitStore
+from storage.kitkey import KeySettings
 from storage.layout import is_provisioned
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,10 @@ class KitHost:
         notifier: Notifier | None = None,
         allow_changes: bool = True,
         on_selftest: Callable[[bool], None] | None = None,
+        keys: KeySettings | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.keys = keys or KeySettings()
         self.devices = devices
         self.clock = clock
         self.language = language
@@ -280,7 +283,7 @@ class KitHost:
     def open_kit(self) -> Kit | None:
         """Open the kit on the data folder if it is one (and none is open); the kit."""
         if self.kit is None and is_provisioned(self.data_dir):
-            store = KitStore(self.data_dir, now=self.clock.now)
+            store = KitStore(self.data_dir, now=self.clock.now, tcti=self.keys.tcti)
             self.kit = Kit(
                 self.devices,
                 store,

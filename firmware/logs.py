@@ -20,7 +20,7 @@ _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 def setup_logging(data_dir: Path, *, level: str = "INFO", echo: bool = False) -> Path:
     """Send the kit's log to ``data_dir/logs/kit.log``; ``echo`` also writes to stderr."""
     log_dir = data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = log_dir / "kit.log"
     root = logging.getLogger()
     for handler in list(root.handlers):

@@ -147,6 +147,7 @@ def run_pi(
             RtcClock(devices, system_clock=system_clock),
             language=settings.language,
             notifier=notifier,
+            keys=settings.keys,
         )
         stack.callback(host.close)
         port_stop = threading.Event()

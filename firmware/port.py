@@ -17,9 +17,11 @@ loop at a safe point; an enrolment in progress refuses them with a ``busy`` answ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -37,18 +39,25 @@ from storage.codec import Tampered, loads
 from storage.cose import parse_sign1
 from storage.errors import KeyFileError, StorageError
 from storage.files import record_files, record_name
-from storage.keys import AuthorityPublic, KitKey
+from storage.keys import AuthorityPublic, KitSigner
 from storage.kit import KitStore, install
+from storage.kitkey import (
+    KeySettings,
+    backend_of,
+    create_kit_key,
+    move_kit_key,
+    open_kit_key,
+)
 from storage.layout import (
     certificate_path,
-    key_path,
     kit_dir,
-    profile_path,
     records_dir,
     retire,
     staged_key_path,
 )
-from storage.profile import Profile, load_profile
+from storage.profile import Profile
+from storage.provision import read_profile
+from storage.signed_profile import ProfileChanged, changes
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,8 @@ class KitHost(Protocol):
     """What the port needs from the program it runs in: `firmware.host.KitHost`."""
 
     data_dir: Path
+    #: Where keygen makes the kit's key (kit.toml's ``[kit] key_backend``) and the TPM's TCTI.
+    keys: KeySettings
 
     @property
     def store(self) -> KitStore | None:
@@ -100,7 +111,7 @@ class KitPort:
         self._rng = rng
         self._nonce = p.new_nonce(rng)
         self._staged_authority: bytes | None = None
-        self._kit_key: KitKey | None = None  # read once per flash, not once per request
+        self._kit_key: KitSigner | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
         self._lock = threading.Lock()
         self.handled: list[tuple[str, str]] = []  # (op, "ok" or refusal code), for tests/logs
@@ -115,8 +126,7 @@ class KitPort:
         store = self.host.store
         if store is not None:
             return store.profile
-        path = profile_path(self.data_dir)
-        return load_profile(path) if path.exists() else None
+        return read_profile(self.data_dir)
 
     def _head(self) -> tuple[int, bytes | None]:
         """The running kit's head, live; (0, None) before a store is open."""
@@ -184,7 +194,7 @@ class KitPort:
 
     def _hello(self) -> p.Hello:
         profile = self._profile()
-        key_file = key_path(self.data_dir)
+        has_key = backend_of(kit_dir(self.data_dir)) is not None
         seq, digest = self._head()
         cert = certificate_path(self.data_dir)
         return p.Hello(
@@ -195,13 +205,13 @@ class KitPort:
             head_seq=seq,
             head_hash=digest,
             uncollected=self._uncollected(),
-            public=self._key().public_bytes if profile and key_file.exists() else None,
+            public=self._key().public_bytes if profile and has_key else None,
             certificate=cert.read_bytes() if profile and cert.exists() else None,
         )
 
     # -- the ops ---------------------------------------------------------------------------
 
-    def _dispatch(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
+    def _dispatch(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
         if op == p.KEYGEN:
             return self.host.change(
                 lambda: self._keygen(args), check=lambda: self._refuse_uncollected("reflash")
@@ -224,10 +234,10 @@ class KitPort:
         }
         return handlers[op](args), self._key()
 
-    def _key(self) -> KitKey:
-        """The kit's signing key, read from its file once (a collect asks for many chunks)."""
+    def _key(self) -> KitSigner:
+        """The kit's signing key, opened once (a collect asks for many chunks)."""
         if self._kit_key is None:
-            self._kit_key = KitKey.load(key_path(self.data_dir))
+            self._kit_key = open_kit_key(kit_dir(self.data_dir), tcti=self.host.keys.tcti)
         return self._kit_key
 
     def _open_store(self) -> KitStore:
@@ -245,26 +255,27 @@ class KitPort:
                 "run `jemput-prov collect` first",
             )
 
-    def _purge(self, key: KitKey) -> tuple[dict[str, Any], KitKey]:
+    def _purge(self, key: KitSigner) -> tuple[dict[str, Any], KitSigner]:
         self._retire()
         return {"purged": True}, key
 
-    def _keygen(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
+    def _keygen(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
         kit_dir(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         staged = staged_key_path(self.data_dir)
-        staged.unlink(missing_ok=True)
-        key = KitKey.create(staged)
+        shutil.rmtree(staged, ignore_errors=True)
+        key = create_kit_key(staged, self.host.keys.backend, tcti=self.host.keys.tcti)
         self._staged_authority = args["authority"]
-        return {"public": key.public_bytes}, key
+        result = {"public": key.public_bytes, "alg": int(key.alg), "store": key.backend.value}
+        return result, key
 
-    def _flash(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitKey]:
+    def _flash(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
         """Check everything, then install the new kit at a safe point and boot it."""
         self._refuse_uncollected("reflash")
         staged = staged_key_path(self.data_dir)
-        if not staged.exists() or self._staged_authority != args["authority"]:
+        if backend_of(staged) is None or self._staged_authority != args["authority"]:
             raise p.Refused(p.BAD_REQUEST, "flash must follow a keygen by the same authority")
         authority = AuthorityPublic.from_cbor(args["authority"])
-        key = KitKey.load(staged)
+        key = open_kit_key(staged, tcti=self.host.keys.tcti)
         try:
             certificate = verify_certificate(args["cert"], authority, at=p.moment(args["time"]))
         except CertificateError as exc:
@@ -272,13 +283,38 @@ class KitPort:
         setup = p.setup_from_map(args)
         if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
             raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
-        profile = setup.profile(args["authority"], demo=authority.demo)
+        if certificate.backend is not key.backend or certificate.alg is not key.alg:
+            raise p.Refused(
+                p.BAD_REQUEST,
+                f"flash: the certificate says the key is {certificate.backend.value} "
+                f"({certificate.alg.name}), the kit's new key is {key.backend.value} "
+                f"({key.alg.name}): certify what the keygen answered",
+            )
+        profile = dataclasses.replace(
+            setup.profile(args["authority"], demo=authority.demo),
+            signature=args["profile_signature"],
+        )
+        try:
+            changed = changes(profile)
+        except ProfileChanged as exc:
+            raise p.Refused(p.BAD_REQUEST, f"flash: {exc}") from exc
+        if changed or AuthorityPublic.from_cbor(profile.authority).kid != authority.kid:
+            raise p.Refused(
+                p.BAD_REQUEST,
+                f"flash: the authority's profile signature does not match the setup sent "
+                f"({', '.join(changed) or 'authority key'} differ): flash again",
+            )
 
         def install_new_kit() -> None:
             self._retire()
-            os.replace(staged, key_path(self.data_dir))
+            move_kit_key(staged, kit_dir(self.data_dir))
             self._kit_key = key
-            install(self.data_dir, certificate=certificate.data, profile=profile)
+            install(
+                self.data_dir,
+                certificate=certificate.data,
+                profile=profile,
+                tcti=self.host.keys.tcti,
+            )
 
         # checked again at the safe point: the kit may have sealed since the check above
         self.host.change(install_new_kit, check=lambda: self._refuse_uncollected("reflash"))

@@ -26,6 +26,8 @@ from capture.quality import face_problem
 from hal.contracts import Devices
 from hal.exc import DeviceError
 from hal.types import FingerPosition
+from storage.keys import KeyBackend
+from storage.kitkey import KeySettings
 
 #: Seconds each capture waits for the technician's finger or pen.
 CAPTURE_TIMEOUT_SECONDS = 10.0
@@ -220,11 +222,24 @@ def _print_table(verdicts: list[Verdict]) -> None:
     Console().print(table)
 
 
-def _write_report(data_dir: Path, verdicts: list[Verdict], *, sim: bool) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
+def _key_settings(config: Path | None) -> KeySettings:
+    """The key backend kit.toml names (the file backend without one, as the simulator)."""
+    from firmware.config import ConfigError, load_config
+
+    try:
+        return load_config(config).keys if config is not None else KeySettings()
+    except ConfigError:
+        return KeySettings()  # the ports' check has reported the file's problem
+
+
+def _write_report(
+    data_dir: Path, verdicts: list[Verdict], *, sim: bool, key_backend: KeyBackend
+) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     report = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "simulated": sim,
+        "key_backend": key_backend.value,
         "verdicts": [asdict(v) for v in verdicts],
     }
     (data_dir / REPORT_NAME).write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -286,7 +301,9 @@ def selftest(
     else:
         verdicts = _pi_verdicts(config, timeout)
     _print_table(verdicts)
-    _write_report(data_dir, verdicts, sim=sim)
+    keys = _key_settings(config)
+    typer.echo(keys.describe())
+    _write_report(data_dir, verdicts, sim=sim, key_backend=keys.backend)
     broken = [v.device for v in verdicts if not v.ok]
     if sim:
         unseen = sorted({d for d, _ in faults} - set(broken))

@@ -36,6 +36,7 @@ from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
 from storage.kit import provision
+from storage.kitkey import KeySettings
 from storage.layout import is_provisioned
 from storage.lock import FolderLock
 from storage.model import Policy, Resident, Role, Sex
@@ -208,6 +209,7 @@ def open_sim_kit(
     allow_changes: bool = True,
     notifier: Notifier | None = None,
     training: bool = False,
+    keys: KeySettings | None = None,
 ) -> Iterator[SimKit]:
     """A simulated kit on ``data_dir``, its host holding the folder's write lock.
 
@@ -262,6 +264,7 @@ def open_sim_kit(
             notifier=notifier,
             allow_changes=allow_changes,
             on_selftest=bystanders.at_bench,
+            keys=keys,
         )
         world.follow(bystanders)
         tray = (

@@ -47,6 +47,7 @@ from storage.keys import (
     ENCRYPTION_KEY_FILE,
     SIGNING_KEY_FILE,
     Authority,
+    KeyBackend,
     kid_of,
 )
 from storage.model import Enrolment
@@ -431,6 +432,18 @@ def flash_command(
     _say(out, f"  officers        {done.officers}")
     _say(out, f"  worklist        {done.residents} resident(s)")
     _say(out, f"  kit clock       {done.kit_time.isoformat()}")
+    if done.backend is KeyBackend.TPM:
+        # from now on the collector refuses a key-file certificate for this kit
+        listed = revocation.register_hardware_kit(
+            authority, private, kit_id=done.kit_id, now=datetime.now(UTC)
+        )
+        _say(
+            out,
+            f"  kunci           TPM (registered in {revocation.list_path(authority)}, "
+            f"serial {listed.serial})",
+        )
+    else:
+        _say(out, "  kunci           file, TIDAK TERLINDUNGI (simulator/developer only)")
 
 
 @app.command("collect")

@@ -25,10 +25,11 @@ from provisioning import protocol as p
 from provisioning.framing import FramedPort
 from storage.certificate import certify_kit
 from storage.errors import StorageError
-from storage.keys import Authority
+from storage.keys import Authority, KeyBackend
 from storage.model import Officer, Policy, Role
 from storage.officers import make_officer
 from storage.provision import KitSetup
+from storage.signed_profile import sign_profile
 from storage.worklist import Problem, normalise_header, separator
 
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
@@ -82,6 +83,8 @@ class Flashed:
     officers: int
     residents: int
     kit_time: datetime
+    #: What holds the kit's key, as its certificate records it.
+    backend: KeyBackend = KeyBackend.FILE
 
 
 def load_officers(path: str | Path) -> tuple[Officer, ...]:
@@ -244,13 +247,23 @@ def flash(
     public = client.keygen()
     moment = now()
     certificate = certify_kit(
-        authority, kit_id=setup.kit_id, region=setup.region, kit_public=public, now=moment
+        authority,
+        kit_id=setup.kit_id,
+        region=setup.region,
+        kit_public=public,
+        now=moment,
+        alg=client.kit_alg,
+        backend=client.kit_backend,
     )
     args = {
         **p.setup_to_map(setup),
         "authority": authority.public.to_cbor(),
         "cert": certificate,
         "time": p.seconds(moment),
+        # the kit keeps the profile with this signature and checks it at every boot
+        "profile_signature": sign_profile(
+            setup.profile(authority.public.to_cbor(), demo=authority.public.demo), authority
+        ),
     }
     result = client.call(p.FLASH, args).result
     return Flashed(
@@ -259,4 +272,5 @@ def flash(
         len(setup.officers),
         len(setup.worklist),
         p.moment(result["time"]),
+        client.kit_backend,
     )

@@ -25,9 +25,24 @@ from typing import Any
 from provisioning.framing import MAX_FRAME, FramedPort, LinkError
 from storage import profile as profile_codec
 from storage.codec import Tampered, dumps, loads
-from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
+from storage.cose import (
+    HDR_CONTENT_TYPE,
+    HDR_KID,
+    BadSignature,
+    SignAlg,
+    parse_sign1,
+    sign1,
+    verify_sign1,
+)
 from storage.errors import KeyFileError
-from storage.keys import Authority, AuthorityPublic, KitSigner, kid_of, kit_public_key
+from storage.keys import (
+    Authority,
+    AuthorityPublic,
+    KeyBackend,
+    KitSigner,
+    kid_of,
+    kit_public_key,
+)
 from storage.profile import resident_from_map, resident_to_map
 from storage.provision import KitSetup
 
@@ -362,6 +377,9 @@ class KitClient:
         self.authority = authority
         self.timeout = TIMEOUT if timeout is None else timeout
         self.kit_public: bytes | None = None
+        #: The algorithm and backend of the key the last keygen made, for its certificate.
+        self.kit_alg = SignAlg.EDDSA
+        self.kit_backend = KeyBackend.FILE
         self._nonce: bytes | None = None
 
     def _exchange(self, op: str, args: Mapping[str, Any]) -> tuple[bytes, bytes]:
@@ -402,11 +420,16 @@ class KitClient:
             public = loads(parse_sign1(message["signed"]).payload)["result"]["public"]
         except (Tampered, KeyError, TypeError) as exc:
             raise MessageError(f"keygen answer is malformed: {exc}") from exc
-        if not isinstance(public, bytes) or len(public) != 32:
-            raise MessageError("keygen answer carries no Ed25519 public key")
+        if not isinstance(public, bytes) or len(public) not in (32, 65):
+            raise MessageError("keygen answer carries no Ed25519 or P-256 public key")
         answer = parse_answer(payload, op=KEYGEN, nonce=nonce, kit_public=public)
         self._nonce = answer.next_nonce
         self.kit_public = public
+        try:  # what holds the new key, which the certificate records (a file key if unsaid)
+            self.kit_alg = SignAlg(answer.result.get("alg", SignAlg.EDDSA))
+            self.kit_backend = KeyBackend(answer.result.get("store", KeyBackend.FILE.value))
+        except ValueError as exc:
+            raise MessageError(f"keygen answer names an unknown key: {exc}") from exc
         return public
 
 

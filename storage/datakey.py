@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from storage.errors import KeyFileError, StorageError
 from storage.files import write_atomic
 from storage.keys import KeyBackend
-from storage.tpm import Tpm, TpmKeyBlob
+from storage.tpm import DEFAULT_TCTI, Tpm, TpmKeyBlob, shared_tpm
 
 DATA_KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -186,3 +186,38 @@ def load_file_key(kit_dir: str | os.PathLike[str]) -> DataKey:
     if len(key) != DATA_KEY_BYTES:
         raise KeyFileError(f"data key {path} holds {len(key)} bytes, not {DATA_KEY_BYTES}")
     return DataKey(key, KeyBackend.FILE)
+
+
+def data_key_backend(kit_dir: str | os.PathLike[str]) -> KeyBackend | None:
+    """The backend whose data key file the kit folder holds; None before the first flash."""
+    folder = Path(kit_dir)
+    present = [
+        backend
+        for backend, name in ((KeyBackend.TPM, SEALED_FILE), (KeyBackend.FILE, PLAIN_FILE))
+        if (folder / name).exists()
+    ]
+    if len(present) > 1:
+        raise KeyFileError(f"{folder} holds both a sealed and a plain data key: reflash the kit")
+    return present[0] if present else None
+
+
+def create_data_key(
+    kit_dir: str | os.PathLike[str], backend: KeyBackend, *, tcti: str = DEFAULT_TCTI
+) -> DataKey:
+    """Make the kit's data key in ``backend``: sealed by the TPM, or a plain file."""
+    Path(kit_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    if backend is KeyBackend.FILE:
+        return create_file_key(kit_dir)
+    return create_sealed(shared_tpm(tcti), kit_dir)
+
+
+def open_data_key(kit_dir: str | os.PathLike[str], *, tcti: str = DEFAULT_TCTI) -> DataKey:
+    """The kit's data key, from whichever backend holds it; KeyFileError before a flash."""
+    backend = data_key_backend(kit_dir)
+    if backend is None:
+        raise KeyFileError(
+            f"{kit_dir} holds no data key (data.tpm or data.key): flash the kit again"
+        )
+    if backend is KeyBackend.FILE:
+        return load_file_key(kit_dir)
+    return unseal(shared_tpm(tcti), kit_dir)

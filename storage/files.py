@@ -79,6 +79,13 @@ class FileOps:
 OS_OPS = FileOps()
 
 
+def private_folder(path: Path) -> Path:
+    """Make ``path`` (and its parents) a folder only its owner opens: 0700, even if it existed."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
 def record_name(seq: int) -> str:
     return f"{seq:08d}{RECORD_SUFFIX}"
 

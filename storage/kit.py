@@ -25,6 +25,7 @@ from storage import officers as pins
 from storage.boot import BootRepair, open_state
 from storage.chain import SealedChain
 from storage.collection import Collection, ReceiptError
+from storage.datakey import open_data_key
 from storage.errors import StateError
 from storage.files import (
     CERTIFICATE_NAME,
@@ -33,17 +34,20 @@ from storage.files import (
     record_name,
     write_atomic,
 )
-from storage.keys import AuthorityPublic, KitKey
+from storage.keys import AuthorityPublic, KeyBackend
+from storage.kitkey import open_kit_key
 from storage.layout import (
-    key_path,
+    kit_dir,
     profile_path,
     records_dir,
     state_path,
 )
 from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
+from storage.pin_guard import PinGuard
 from storage.profile import load_profile
 from storage.provision import KitSetup, install, provision
 from storage.record import record_hash, seal_record
+from storage.signed_profile import verify_profile
 from storage.state import (
     AuditBreak,
     SqliteAudit,
@@ -52,6 +56,7 @@ from storage.state import (
     SqliteLedger,
     SqliteReceipts,
 )
+from storage.tpm import DEFAULT_TCTI
 from storage.verify import Verifier
 
 __all__ = [
@@ -89,6 +94,9 @@ class KitStatus:
     journal_open: bool = False
     boot_notes: list[str] = field(default_factory=list)
     pruned: int = 0
+    #: What holds the signing key and the data key (a file key is UNPROTECTED).
+    key_backend: KeyBackend = KeyBackend.FILE
+    data_key_backend: KeyBackend = KeyBackend.FILE
 
 
 def _disk_free(folder: Path) -> int:
@@ -113,6 +121,7 @@ class KitStore:
         ops: FileOps = OS_OPS,
         disk_free: Callable[[Path], int] = _disk_free,
         verify_files: bool = False,
+        tcti: str = DEFAULT_TCTI,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._verify_files = verify_files
@@ -125,23 +134,30 @@ class KitStore:
                 f"{self.data_dir} holds no provisioned kit: flash it with jemput-prov, "
                 "or run jemput-kit demo to make a demo kit"
             )
-        self.profile = load_profile(profile_file)
+        data_key = open_data_key(kit_dir(self.data_dir), tcti=tcti)
+        self.data_key_backend = data_key.backend
+        cipher = data_key.cipher()
+        self.profile = load_profile(profile_file, cipher)
         self.authority = AuthorityPublic.from_cbor(self.profile.authority)
-        self._key = KitKey.load(key_path(self.data_dir))
+        self._key = open_kit_key(kit_dir(self.data_dir), tcti=tcti)
+        self.key_backend = self._key.backend
         self.records_dir = records_dir(self.data_dir)
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
+        verify_profile(self.profile, self._certificate)
         self._lock = threading.Lock()
         self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
-        self.journal = SqliteJournal(self._db, self._lock, now)
+        self.journal = SqliteJournal(self._db, self._lock, now, cipher)
         self.ledger = SqliteLedger(self._db, self._lock, now, lambda: self.kit_id)
-        self.audit = SqliteAudit(self._db, self._lock, now)
-        self.index = SqliteIndex(self._db, self._lock, now)
+        self.audit = SqliteAudit(self._db, self._lock, now, cipher)
+        self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
+        self.pin_guard = PinGuard(self._db, self._lock, now, self.audit)
         self._verifier = Verifier(self.authority)
         try:
             self._boot()
         except BaseException:
             self._db.close()
+            self._key.close()
             raise
 
     # -- boot ------------------------------------------------------------------------------
@@ -238,8 +254,20 @@ class KitStore:
         return next((o for o in self.profile.officers if page in o.finger_pages), None)
 
     def check_pin(self, officer_id: str, pin: str) -> Officer | None:
+        """The officer if ``pin`` is theirs; None when it is not, or while the kit waits
+        after wrong PINs (`storage.pin_guard`: the PIN is then not even tried)."""
+        if self.pin_guard.wait_seconds():
+            return None
         officer = self.officers.get(officer_id)
-        return officer if officer and pins.check_pin(officer, pin) else None
+        if officer and pins.check_pin(officer, pin):
+            self.pin_guard.succeeded()
+            return officer
+        self.pin_guard.failed(officer_id)
+        return None
+
+    def pin_wait(self) -> int:
+        """Seconds before the next PIN may be tried (0: now)."""
+        return self.pin_guard.wait_seconds()
 
     def refusal(self) -> str | None:
         """Why no enrolment may start: not enough room for one more record and the reserve.
@@ -347,12 +375,15 @@ class KitStore:
             journal_open=self.journal.load() is not None,
             boot_notes=list(self.boot_notes),
             pruned=pruned,
+            key_backend=self.key_backend,
+            data_key_backend=self.data_key_backend,
         )
 
     def close(self) -> None:
-        """Close the state database; safe to call twice."""
+        """Close the state database and the kit key; safe to call twice."""
         with self._lock:
             self._db.close()
+            self._key.close()
 
     def __enter__(self) -> KitStore:
         return self

@@ -11,13 +11,43 @@ never falls back to a key file on its own, since that would leave a real kit for
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from storage.errors import KeyFileError
 from storage.keys import KeyBackend, KitKey, KitSigner
-from storage.tpm import BLOB_FILE, DEFAULT_TCTI, Tpm, TpmKitKey
+from storage.tpm import BLOB_FILE, DEFAULT_TCTI, TpmKitKey, shared_tpm
 
 KEY_FILE = "kit.key"
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    """Where the kit's keys are made (kit.toml's ``[kit] key_backend``) and its TPM's TCTI."""
+
+    backend: KeyBackend = KeyBackend.FILE
+    tcti: str = DEFAULT_TCTI
+
+    def describe(self) -> str:
+        """For status and selftest, in Bahasa Indonesia: a file key is unprotected."""
+        return describe_backend(self.backend)
+
+
+def describe_backend(backend: KeyBackend) -> str:
+    """ "kunci: TPM" or "kunci: file, TIDAK TERLINDUNGI" (the technician's words)."""
+    return "kunci: TPM" if backend is KeyBackend.TPM else "kunci: file, TIDAK TERLINDUNGI"
+
+
+def move_kit_key(source_dir: str | os.PathLike[str], kit_dir: str | os.PathLike[str]) -> None:
+    """Move the key a keygen staged in ``source_dir`` into the kit folder (holding none)."""
+    backend = backend_of(source_dir)
+    if backend is None:
+        raise KeyFileError(f"{source_dir} holds no staged kit key: run keygen first")
+    if backend_of(kit_dir) is not None:
+        raise KeyFileError(f"{kit_dir} already holds a kit key; retire it first")
+    os.replace(key_files(source_dir)[backend], key_files(kit_dir)[backend])
+    shutil.rmtree(source_dir, ignore_errors=True)
 
 
 def key_files(kit_dir: str | os.PathLike[str]) -> dict[KeyBackend, Path]:
@@ -47,12 +77,7 @@ def create_kit_key(
     path = key_files(kit_dir)[backend]
     if backend is KeyBackend.FILE:
         return KitKey.create(path)
-    tpm = Tpm(tcti)
-    try:
-        return TpmKitKey.create(tpm, path, owns_tpm=True)
-    except BaseException:
-        tpm.close()
-        raise
+    return TpmKitKey.create(shared_tpm(tcti), path)
 
 
 def open_kit_key(kit_dir: str | os.PathLike[str], *, tcti: str = DEFAULT_TCTI) -> KitSigner:
@@ -63,9 +88,4 @@ def open_kit_key(kit_dir: str | os.PathLike[str], *, tcti: str = DEFAULT_TCTI) -
     path = key_files(kit_dir)[backend]
     if backend is KeyBackend.FILE:
         return KitKey.load(path)
-    tpm = Tpm(tcti)
-    try:
-        return TpmKitKey.load(tpm, path, owns_tpm=True)
-    except BaseException:
-        tpm.close()
-        raise
+    return TpmKitKey.load(shared_tpm(tcti), path)

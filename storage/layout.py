@@ -3,9 +3,12 @@
 Storage alone knows these names; the firmware and the port ask for paths and for
 :func:`retire`, so a change of layout happens here and nowhere else.  See docs/storage.md::
 
-    kit/profile.cbor     what provisioning gave the kit (replaced whole at a reflash)
-    kit/kit.key          the kit's private key (0600, never leaves the kit)
-    kit/kit.key.new      a key made by ``keygen``, until the ``flash`` that certifies it
+    kit/profile.cbor     what provisioning gave the kit, encrypted (replaced at a reflash)
+    kit/kit.key          the kit's private key, file backend (0600, UNPROTECTED)
+    kit/kit.tpm          the kit's private key wrapped by its TPM, TPM backend
+    kit/data.key         the data key that encrypts the state, file backend (UNPROTECTED)
+    kit/data.tpm         the data key sealed by the kit's TPM, TPM backend
+    kit/new/             a key made by ``keygen`` (either backend), until the ``flash``
     records/kit.cert     the kit's certificate, which record 1 links to
     records/00000001.cose ... one immutable file per sealed record
     state.db             SQLite: journal, card ledger, audit chain, receipts, index
@@ -20,14 +23,16 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from storage.datakey import PLAIN_FILE, SEALED_FILE
 from storage.files import CERTIFICATE_NAME
+from storage.tpm import BLOB_FILE
 
 log = logging.getLogger(__name__)
 
 KIT_FOLDER = "kit"
 RECORDS_FOLDER = "records"
 KEY_FILE = "kit.key"
-STAGED_KEY_FILE = "kit.key.new"
+STAGED_KEY_FOLDER = "new"
 PROFILE_FILE = "profile.cbor"
 STATE_FILE = "state.db"
 #: SQLite's files of one database: the main file, its write-ahead log, its shared memory.
@@ -49,7 +54,14 @@ def key_path(data_dir: Path) -> Path:
 
 
 def staged_key_path(data_dir: Path) -> Path:
-    return kit_dir(data_dir) / STAGED_KEY_FILE
+    """The folder a keygen's new key waits in until the flash that certifies it."""
+    return kit_dir(data_dir) / STAGED_KEY_FOLDER
+
+
+def kit_secret_paths(data_dir: Path) -> list[Path]:
+    """The kit's keys in either backend: its signing key and its data key."""
+    folder = kit_dir(data_dir)
+    return [folder / name for name in (KEY_FILE, BLOB_FILE, PLAIN_FILE, SEALED_FILE)]
 
 
 def profile_path(data_dir: Path) -> Path:
@@ -85,7 +97,7 @@ def retire(data_dir: Path, *, now: datetime) -> Path | None:
     can still find them.  The caller has closed the store first.  Returns the folder the
     files went to, or None when there was nothing to retire.
     """
-    old = [key_path(data_dir), profile_path(data_dir), records_dir(data_dir)]
+    old = [*kit_secret_paths(data_dir), profile_path(data_dir), records_dir(data_dir)]
     present = [path for path in old + state_files(data_dir) if path.exists()]
     if not present:
         return None

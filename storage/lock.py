@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from storage.errors import StorageError
+from storage.files import private_folder
 from storage.layout import lock_path
 
 
@@ -32,7 +33,7 @@ class FolderLock:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(self.data_dir)
         path = lock_path(self.data_dir)
         self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:

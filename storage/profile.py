@@ -1,7 +1,9 @@
 """What provisioning gave the kit: identity, policy, officers, worklist, authority keys.
 
-Kept as one CBOR file, replaced whole at a reflash, separate from the SQLite state so a
-damaged database never costs the kit its provisioning.
+Kept as one file, replaced whole at a reflash, separate from the SQLite state so a
+damaged database never costs the kit its provisioning.  The file is ciphertext under the
+kit's data key (`storage.datakey.StateCipher`, context ``profile``): the worklist (NIKs,
+names, birth dates) and the officers' PIN hashes are never on the card in clear.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import codec
+from storage.datakey import StateCipher, StateDecryptError
 from storage.errors import StateError
 from storage.files import write_atomic
 from storage.model import Officer, Policy, Resident, Role, Sex
@@ -29,6 +32,8 @@ class Profile:
     worklist: tuple[Resident, ...]
     authority: bytes  # AuthorityPublic.to_cbor()
     demo: bool = False
+    #: The authority's COSE_Sign1 over this profile's manifest (`storage.signed_profile`).
+    signature: bytes = b""
 
 
 def resident_to_map(resident: Resident) -> dict[str, Any]:
@@ -77,7 +82,10 @@ def policy_from_map(data: Mapping[str, Any]) -> Policy:
     return Policy(**{**data, "fingers": tuple(FingerPosition(f) for f in data["fingers"])})
 
 
-def save_profile(path: Path, profile: Profile) -> None:
+PROFILE_CONTEXT = b"profile"
+
+
+def save_profile(path: Path, profile: Profile, cipher: StateCipher) -> None:
     data = {
         "kit_id": profile.kit_id,
         "region": profile.region,
@@ -86,13 +94,22 @@ def save_profile(path: Path, profile: Profile) -> None:
         "worklist": [resident_to_map(r) for r in profile.worklist],
         "authority": profile.authority,
         "demo": profile.demo,
+        "signature": profile.signature,
     }
-    write_atomic(path, codec.dumps(data), replace=True)
+    sealed = cipher.encrypt(codec.dumps(data), context=PROFILE_CONTEXT)
+    write_atomic(path, sealed, replace=True)
 
 
-def load_profile(path: Path) -> Profile:
+def load_profile(path: Path, cipher: StateCipher) -> Profile:
     try:
-        data = codec.loads(path.read_bytes(), max_bytes=64 * 1024 * 1024)
+        plain = cipher.decrypt(path.read_bytes(), context=PROFILE_CONTEXT)
+    except StateDecryptError as exc:
+        raise StateError(
+            f"kit profile {path} does not open with this kit's data key ({exc}): flash the "
+            "kit again"
+        ) from exc
+    try:
+        data = codec.loads(plain, max_bytes=64 * 1024 * 1024)
         return Profile(
             kit_id=data["kit_id"],
             region=data["region"],
@@ -101,6 +118,7 @@ def load_profile(path: Path) -> Profile:
             worklist=tuple(resident_from_map(r) for r in data["worklist"]),
             authority=data["authority"],
             demo=data["demo"],
+            signature=data.get("signature", b""),
         )
     except FileNotFoundError:
         raise

@@ -15,11 +15,15 @@ from datetime import datetime
 from pathlib import Path
 
 from storage.certificate import certify_kit
-from storage.files import write_atomic
-from storage.keys import Authority, KitKey
-from storage.layout import certificate_path, key_path, profile_path, records_dir
+from storage.datakey import DataKey, create_data_key, data_key_backend, open_data_key
+from storage.files import private_folder, write_atomic
+from storage.keys import Authority, KeyBackend, KitKey
+from storage.kitkey import backend_of
+from storage.layout import certificate_path, key_path, kit_dir, profile_path, records_dir
 from storage.model import Officer, Policy, Resident
-from storage.profile import Profile, save_profile
+from storage.profile import Profile, load_profile, save_profile
+from storage.signed_profile import signed, verify_profile
+from storage.tpm import DEFAULT_TCTI
 
 
 @dataclass(frozen=True)
@@ -47,17 +51,42 @@ class KitSetup:
         )
 
 
-def install(data_dir: Path, *, certificate: bytes, profile: Profile) -> None:
+def install(
+    data_dir: Path, *, certificate: bytes, profile: Profile, tcti: str = DEFAULT_TCTI
+) -> None:
     """Store what provisioning gives a kit whose key pair is already in its place.
 
     The certificate goes beside the records (record 1 links to it) and is never replaced
-    within a chain; the profile is replaced whole.  Shared by the demo provisioning and
-    the kit's side of `jemput-prov flash`.
+    within a chain; the profile is replaced whole, encrypted with the kit's data key.  The
+    data key is made here at the first install, in the signing key's backend (sealed by
+    the TPM for a TPM-keyed kit).  Shared by the demo provisioning and the kit's side of
+    `jemput-prov flash`.
     """
-    records_dir(data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(Path(data_dir))
+    private_folder(records_dir(data_dir))
+    private_folder(kit_dir(data_dir))
     if not certificate_path(data_dir).exists():
         write_atomic(certificate_path(data_dir), certificate)
-    save_profile(profile_path(data_dir), profile)
+    save_profile(profile_path(data_dir), profile, kit_data_key(data_dir, tcti=tcti).cipher())
+
+
+def kit_data_key(data_dir: Path, *, tcti: str = DEFAULT_TCTI) -> DataKey:
+    """The kit's data key, made on first use in the backend of the kit's signing key."""
+    folder = kit_dir(data_dir)
+    if data_key_backend(folder) is not None:
+        return open_data_key(folder, tcti=tcti)
+    return create_data_key(folder, backend_of(folder) or KeyBackend.FILE, tcti=tcti)
+
+
+def read_profile(data_dir: Path, *, tcti: str = DEFAULT_TCTI) -> Profile | None:
+    """The installed profile, decrypted and checked against the authority's signature
+    (`storage.signed_profile`); None when the kit was never flashed."""
+    path = profile_path(data_dir)
+    if not path.exists():
+        return None
+    profile = load_profile(path, open_data_key(kit_dir(data_dir), tcti=tcti).cipher())
+    verify_profile(profile, certificate_path(data_dir).read_bytes())
+    return profile
 
 
 def provision(
@@ -81,7 +110,8 @@ def provision(
     """
     setup = KitSetup(kit_id, region, officers, worklist, policy)
     key_file = key_path(data_dir)
-    key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(Path(data_dir))
+    private_folder(key_file.parent)
     key = KitKey.load(key_file) if key_file.exists() else KitKey.create(key_file)
     certificate = certify_kit(
         authority,
@@ -91,6 +121,6 @@ def provision(
         now=now,
         training=training,
     )
-    profile = setup.profile(authority.public.to_cbor(), demo=demo)
+    profile = signed(setup.profile(authority.public.to_cbor(), demo=demo), authority)
     install(data_dir, certificate=certificate, profile=profile)
     return setup

@@ -3,12 +3,19 @@
 WAL with synchronous=FULL, so a committed transaction survives a pulled battery.  The
 schema carries a version and is migrated forward step by step; the records stay the truth
 and the index is rebuilt from them whenever the two disagree.
+
+At rest, what names or shows a person is ciphertext under the kit's data key
+(`storage.datakey.StateCipher`): the journal (the enrolment in progress, its photo and
+fingerprints), the audit details, and the index's worklist references.  ``secure_delete``
+zeroes freed pages, and clearing the journal checkpoints the write-ahead log with TRUNCATE,
+so a sealed or cancelled person's biometrics leave both state.db and state.db-wal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
@@ -18,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import codec
+from storage.datakey import StateCipher
 from storage.errors import StateError
 from storage.model import PrintAttempt
 
@@ -41,6 +49,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE records ADD COLUMN pruned_at TEXT;
     """,
+    # the PIN back-off (storage.pin_guard): wrong PINs in a row, and the end of the wait
+    """
+    CREATE TABLE pin_guard (id INTEGER PRIMARY KEY CHECK (id = 1), failures INTEGER NOT NULL,
+                            wait_until TEXT);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 GENESIS = bytes(32)
@@ -58,8 +71,9 @@ def open_database(path: Path) -> sqlite3.Connection:
     is no reason to set the file aside.
     """
     try:
+        _private_file(path)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise StateError(_cannot_open(path, exc)) from exc
     try:
         _prepare(db, path)
@@ -75,7 +89,16 @@ def open_database(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _cannot_open(path: Path, exc: sqlite3.Error) -> str:
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does: its WAL and shm copy its mode."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def _cannot_open(path: Path, exc: sqlite3.Error | OSError) -> str:
     return (
         f"cannot open the state database {path}: {exc}; check that the storage card is "
         "inserted and writable"
@@ -86,6 +109,7 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
     """WAL and FULL sync, a quick integrity check, then the migrations still due."""
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA secure_delete=ON")
     (status,) = db.execute("PRAGMA quick_check").fetchone()
     if status != "ok":
         raise sqlite3.DatabaseError(status)
@@ -120,14 +144,32 @@ def iso_utc(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="seconds")
 
 
-class SqliteJournal:
-    """The enrolment in progress, one CBOR map, replaced after every completed step."""
+def checkpoint(db: sqlite3.Connection) -> None:
+    """Copy the write-ahead log into the database and empty it (TRUNCATE).
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
-        self._db, self._lock, self._now = db, lock, now
+    Why: the WAL keeps every page written since the last checkpoint, so without this a
+    deleted journal row's old pages stay readable in state.db-wal.  With secure_delete on,
+    the pages freed in the main file are zeroed as the checkpoint copies them.
+    """
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class SqliteJournal:
+    """The enrolment in progress, one CBOR map, encrypted, replaced after every step."""
+
+    _CONTEXT = b"journal"
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        lock: threading.Lock,
+        now: Callable[[], datetime],
+        cipher: StateCipher,
+    ) -> None:
+        self._db, self._lock, self._now, self._cipher = db, lock, now, cipher
 
     def save(self, state: Mapping[str, Any]) -> None:
-        blob = codec.dumps(dict(state))
+        blob = self._cipher.encrypt(codec.dumps(dict(state)), context=self._CONTEXT)
         with self._lock, transaction(self._db) as db:
             db.execute(
                 "INSERT OR REPLACE INTO journal (id, state, saved_at) VALUES (1, ?, ?)",
@@ -137,11 +179,14 @@ class SqliteJournal:
     def load(self) -> Mapping[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT state FROM journal WHERE id = 1").fetchone()
-        return codec.loads(row[0]) if row else None
+        return codec.loads(self._cipher.decrypt(row[0], context=self._CONTEXT)) if row else None
 
     def clear(self) -> None:
-        with self._lock, transaction(self._db) as db:
-            db.execute("DELETE FROM journal")
+        """Delete the journal and checkpoint, so none of its pages stays in the WAL."""
+        with self._lock:
+            with transaction(self._db) as db:
+                db.execute("DELETE FROM journal")
+            checkpoint(self._db)
 
 
 class SqliteLedger:
@@ -262,15 +307,29 @@ class AuditBreak:
 
 
 class SqliteAudit:
-    """An append-only, hash-chained log of what happened on the kit."""
+    """An append-only, hash-chained log of what happened on the kit.
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
-        self._db, self._lock, self._now = db, lock, now
+    The details (a note may name a resident's reference) are stored encrypted, each bound
+    to its entry's id; the chain hashes the ciphertext, so checking it needs no key.
+    """
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        lock: threading.Lock,
+        now: Callable[[], datetime],
+        cipher: StateCipher,
+    ) -> None:
+        self._db, self._lock, self._now, self._cipher = db, lock, now, cipher
 
     @staticmethod
-    def _hash(prev: bytes, entry_id: int, at: str, kind: str, detail: str) -> bytes:
-        body = json.dumps([entry_id, at, kind, detail], ensure_ascii=False).encode()
-        return hashlib.sha256(prev + body).digest()
+    def _hash(prev: bytes, entry_id: int, at: str, kind: str, detail: bytes) -> bytes:
+        head = json.dumps([entry_id, at, kind], ensure_ascii=False).encode()
+        return hashlib.sha256(prev + head + detail).digest()
+
+    @staticmethod
+    def _context(entry_id: int) -> bytes:
+        return b"audit:%d" % entry_id
 
     def append(self, kind: str, **detail: Any) -> None:
         text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
@@ -278,15 +337,19 @@ class SqliteAudit:
         with self._lock, transaction(self._db) as db:
             row = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
             entry_id, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+            sealed = self._cipher.encrypt(text.encode(), context=self._context(entry_id))
             db.execute(
                 "INSERT INTO audit (id, at, kind, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (entry_id, at, kind, text, prev, self._hash(prev, entry_id, at, kind, text)),
+                (entry_id, at, kind, sealed, prev, self._hash(prev, entry_id, at, kind, sealed)),
             )
 
     def entries(self) -> list[tuple[int, str, str, dict[str, Any]]]:
         with self._lock:
             rows = self._db.execute("SELECT id, at, kind, detail FROM audit ORDER BY id")
-            return [(i, at, kind, json.loads(detail)) for i, at, kind, detail in rows]
+            return [
+                (i, at, kind, json.loads(self._cipher.decrypt(detail, context=self._context(i))))
+                for i, at, kind, detail in rows
+            ]
 
     def check(self) -> AuditBreak | None:
         """The first entry whose link or hash does not verify, or None when intact."""
@@ -300,7 +363,9 @@ class SqliteAudit:
                     return AuditBreak(expected_id, f"entry {expected_id} is missing")
                 if link != prev:
                     return AuditBreak(entry_id, "does not link to the entry before it")
-                if digest != self._hash(prev, entry_id, at, kind, detail):
+                if not isinstance(detail, bytes) or digest != self._hash(
+                    prev, entry_id, at, kind, detail
+                ):
                     return AuditBreak(entry_id, "was altered after it was written")
                 prev, expected_id = digest, expected_id + 1
         return None
@@ -311,7 +376,8 @@ class SqliteIndex:
 
     The records are the truth: boot rebuilds rows from the files where they disagree
     (`storage.kit`), and a pruned record keeps its row so the chain, the sequence numbers
-    and "already enrolled" outlive its file.
+    and "already enrolled" outlive its file.  Whom (the worklist reference, a NIK by
+    default) is stored encrypted, bound to the row's seq.
     """
 
     _INSERT = (
@@ -319,8 +385,28 @@ class SqliteIndex:
         "voids, print_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     )
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
-        self._db, self._lock, self._now = db, lock, now
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        lock: threading.Lock,
+        now: Callable[[], datetime],
+        cipher: StateCipher,
+    ) -> None:
+        self._db, self._lock, self._now, self._cipher = db, lock, now, cipher
+
+    @staticmethod
+    def _context(seq: object) -> bytes:
+        return f"index-ref:{seq}".encode()
+
+    def _seal_ref(self, seq: object, ref: object) -> bytes | None:
+        if ref is None:
+            return None
+        return self._cipher.encrypt(str(ref).encode(), context=self._context(seq))
+
+    def _open_ref(self, seq: int, sealed: bytes | None) -> str | None:
+        if sealed is None:
+            return None
+        return self._cipher.decrypt(sealed, context=self._context(seq)).decode()
 
     def rows(self) -> list[tuple[int, bytes, int, bool]]:
         """(seq, digest, size, pruned) of every indexed record."""
@@ -334,26 +420,28 @@ class SqliteIndex:
 
     def put(self, rows: list[tuple[object, ...]]) -> None:
         """Write index rows (seq, digest, size, sealed_at, officer, ref, voids, print_card)."""
+        sealed = [(*row[:5], self._seal_ref(row[0], row[5]), *row[6:]) for row in rows]
         with self._lock, transaction(self._db) as db:
-            db.executemany(self._INSERT, rows)
+            db.executemany(self._INSERT, sealed)
 
     def recorded_refs(self) -> set[str]:
         """Worklist references of sealed records that no later record voids."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT worklist_ref FROM records WHERE worklist_ref IS NOT NULL AND seq NOT IN "
-                "(SELECT voids FROM records WHERE voids IS NOT NULL)"
+                "SELECT seq, worklist_ref FROM records WHERE worklist_ref IS NOT NULL AND seq "
+                "NOT IN (SELECT voids FROM records WHERE voids IS NOT NULL)"
             ).fetchall()
-        return {ref for (ref,) in rows}
+        return {ref for seq, sealed in rows if (ref := self._open_ref(seq, sealed)) is not None}
 
     def recent(self, limit: int) -> list[tuple[int, str | None]]:
         """The last sealed records (seq, worklist ref) that are not voided, newest first."""
         with self._lock:
-            return self._db.execute(
+            rows = self._db.execute(
                 "SELECT seq, worklist_ref FROM records WHERE voids IS NULL AND seq NOT IN "
                 "(SELECT voids FROM records WHERE voids IS NOT NULL) ORDER BY seq DESC LIMIT ?",
                 (limit,),
             ).fetchall()
+        return [(seq, self._open_ref(seq, sealed)) for seq, sealed in rows]
 
     def prunable(self, up_to_seq: int) -> list[tuple[int, int]]:
         """(seq, size) of records up to ``up_to_seq`` whose files are still there, oldest first."""

@@ -22,8 +22,11 @@ without a TPM runs the file backend with no TSS libraries installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -91,6 +94,20 @@ class Tpm:
             ) from exc
         self.tss = tss
         self._primary: Any = None
+        #: Held for one command, or for a sequence that must not interleave (load, sign, flush).
+        self.commands = threading.RLock()
+
+    def answers(self) -> bool:
+        """Whether the TPM still answers on this connection (one small command)."""
+        try:
+            self.call("answer", lambda: self.esapi.get_random(1))
+        except TpmError:
+            return False
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return self._esapi is None
 
     @property
     def esapi(self) -> ESAPI:
@@ -115,7 +132,8 @@ class Tpm:
     def call(self, what: str, command: Any) -> Any:
         """Run one TPM command; a TSS error becomes a `TpmError` saying what failed."""
         try:
-            return command()
+            with self.commands:
+                return command()
         except self.tss.TSS2_Exception as exc:
             raise TpmError(f"the TPM on {self.tcti!r} could not {what}: {exc}") from exc
 
@@ -143,6 +161,28 @@ class Tpm:
         return f"Tpm(tcti={self.tcti!r}, {state})"
 
 
+_shared: dict[str, Tpm] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_tpm(tcti: str = DEFAULT_TCTI) -> Tpm:
+    """The process's one open connection to the TPM on ``tcti``, opened on first use.
+
+    Why shared: the kit's signing key, its data key and the provisioning port all use the
+    TPM from one process, and swtpm (like /dev/tpm0 without the kernel's resource manager)
+    serves one client at a time; a second connection would wait forever.
+    """
+    with _shared_lock:
+        tpm = _shared.get(tcti)
+        if tpm is not None and not tpm.closed and not tpm.answers():
+            # the TPM went away (swtpm restarted): drop the dead link, connect afresh or say so
+            with contextlib.suppress(TpmError):
+                tpm.close()
+        if tpm is None or tpm.closed:
+            tpm = _shared[tcti] = Tpm(tcti)
+        return tpm
+
+
 class TpmKitKey:
     """The kit's P-256 signing key inside ``tpm``; satisfies `storage.keys.KitSigner`.
 
@@ -168,7 +208,6 @@ class TpmKitKey:
         self.public_key: ec.EllipticCurvePublicKey = self._ec_public(tss)
         self.public_bytes: bytes = p256_public_bytes(self.public_key)
         self.kid: bytes = kid_of(self.public_bytes)
-        self._handle: Any = None
 
     @classmethod
     def create(cls, tpm: Tpm, path: str | os.PathLike[str], *, owns_tpm: bool = False) -> TpmKitKey:
@@ -192,7 +231,8 @@ class TpmKitKey:
         """The key whose blob is at ``path``; the TPM must be the one that made it."""
         blob = TpmKeyBlob.load(path)
         key = cls(tpm, public=blob.public, private=blob.private, owns_tpm=owns_tpm)
-        key._loaded()  # fail at boot, not at the first seal, if this is another TPM
+        with key._loaded():  # fail at boot, not at the first seal, if this is another TPM
+            pass
         return key
 
     def _check_template(self, tss: Any) -> None:
@@ -222,15 +262,25 @@ class TpmKitKey:
         except ValueError as exc:
             raise KeyFileError(f"the TPM key blob's public point is not on P-256: {exc}") from exc
 
-    def _loaded(self) -> Any:
-        if self._handle is None:
-            tpm = self._tpm
-            self._handle = tpm.call(
+    @contextmanager
+    def _loaded(self) -> Iterator[Any]:
+        """The key loaded into the TPM for one use, then flushed.
+
+        Why not kept loaded: a TPM has room for only three transient objects (the storage
+        primary is one), and the kit's store, its provisioning port and the data key's
+        unseal each need one; the command lock makes load, use and flush one step.
+        """
+        tpm = self._tpm
+        with tpm.commands:
+            handle = tpm.call(
                 "load the kit key (is this the kit's own TPM? a TPM that was cleared, or a "
                 "card moved to another kit, cannot; reflash the kit)",
                 lambda: tpm.esapi.load(tpm.primary(), self._private, self._public),
             )
-        return self._handle
+            try:
+                yield handle
+            finally:
+                tpm.call("unload the kit key", lambda: tpm.esapi.flush_context(handle))
 
     def sign(self, data: bytes) -> bytes:
         """ES256 over ``data``: SHA-256 here, ECDSA in the TPM, raw r||s back."""
@@ -238,10 +288,10 @@ class TpmKitKey:
         scheme = tss.types.TPMT_SIG_SCHEME(scheme=tss.constants.TPM2_ALG.ECDSA)
         scheme.details.any.hashAlg = tss.constants.TPM2_ALG.SHA256
         digest = tss.types.TPM2B_DIGEST(es256_digest(data))
-        handle = self._loaded()
-        signature = self._tpm.call(
-            "sign", lambda: self._tpm.esapi.sign(handle, digest, scheme, None)
-        )
+        with self._loaded() as handle:
+            signature = self._tpm.call(
+                "sign", lambda: self._tpm.esapi.sign(handle, digest, scheme, None)
+            )
         ecdsa = signature.signature.ecdsa
         return es256_signature(
             int.from_bytes(bytes(ecdsa.signatureR), "big"),
@@ -249,14 +299,9 @@ class TpmKitKey:
         )
 
     def close(self) -> None:
-        """Unload the key from the TPM (the blob stays), and close a TPM it owns; safe twice."""
-        handle, self._handle = self._handle, None
-        try:
-            if handle is not None:
-                self._tpm.call("unload the kit key", lambda: self._tpm.esapi.flush_context(handle))
-        finally:
-            if self._owns_tpm:
-                self._tpm.close()
+        """Close a TPM connection the key owns (nothing stays loaded); safe twice."""
+        if self._owns_tpm:
+            self._tpm.close()
 
     def __repr__(self) -> str:
         return f"TpmKitKey(kid={self.kid.hex()}, tcti={self._tpm.tcti!r})"

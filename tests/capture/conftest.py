@@ -36,7 +36,7 @@ from hw_sim.world import World
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.model import Policy
-from storage.profile import load_profile
+from storage.provision import read_profile
 
 SEED = 1
 #: Events a settle handles at most: enough for ten fingers and a print, and a bound for
@@ -191,7 +191,8 @@ def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]
             shutil.copytree(template_dir, data_dir)
             world = demo_world(SEED, clock_speed=0)
             if policy is not None:
-                profile = load_profile(data_dir / "kit" / "profile.cbor")
+                profile = read_profile(data_dir)
+                assert profile is not None
                 provision(
                     data_dir,
                     authority=Authority.load(data_dir / DEMO_AUTHORITY),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from firmware.config import Backend, ConfigError, Language, load_config
+from storage.keys import KeyBackend
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -68,3 +69,15 @@ def test_the_documented_sample_loads() -> None:
     assert config.backend is Backend.PI
     assert config.ports.card_printer == "/dev/ttyUSB1"
     assert config.ports.i2c_bus == 1
+
+
+def test_the_key_backend_is_the_file_one_unless_kit_toml_names_the_tpm(tmp_path: Path) -> None:
+    assert load_config(None).keys.backend is KeyBackend.FILE
+    path = tmp_path / "kit.toml"
+    path.write_text('[kit]\nkey_backend = "tpm"\ntpm_tcti = "swtpm:host=127.0.0.1,port=2321"\n')
+    keys = load_config(path).keys
+    assert (keys.backend, keys.tcti) == (KeyBackend.TPM, "swtpm:host=127.0.0.1,port=2321")
+    assert keys.describe() == "kunci: TPM"
+    path.write_text('[kit]\nkey_backend = "hsm"\n')
+    with pytest.raises(ConfigError, match="key_backend must be one of 'file', 'tpm', got 'hsm'"):
+        load_config(path)

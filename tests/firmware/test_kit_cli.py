@@ -35,9 +35,11 @@ def test_demo_then_status(tmp_path: Path) -> None:
     assert (facts["sealed"], facts["last_seq"], facts["uncollected"]) == (3, 3, 3)
     assert facts["demo"] is True and facts["damaged"] == []
     assert facts["cards"]["stock"] == facts["cards"]["loaded"] - facts["cards"]["printed"]
+    assert (facts["key_backend"], facts["data_key_backend"]) == ("file", "file")
 
     text = runner.invoke(app, ["status", "--data-dir", str(data)])
     assert "records sealed  3" in text.output and "DEMO kit" in text.output
+    assert "kunci: file, TIDAK TERLINDUNGI; data key file, TIDAK TERLINDUNGI" in text.output
 
 
 def test_status_of_a_folder_that_is_no_kit_says_what_to_do(tmp_path: Path) -> None:

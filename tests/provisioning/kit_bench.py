@@ -21,6 +21,7 @@ from firmware.sim import SimKit, demo_world, open_sim_kit, resident_of
 from hw_sim.provisioning_port import PtyPort
 from provisioning.cli import app
 from storage.keys import Authority
+from storage.kitkey import KeySettings
 from storage.worklist import write_worklist
 
 SEED = 1
@@ -60,11 +61,12 @@ def inputs(tmp: Path) -> None:
 
 
 @contextmanager
-def open_bench(tmp_path: Path) -> Iterator[Bench]:
-    """A flashable simulated kit on a pty in ``tmp_path``, closed on leaving."""
+def open_bench(tmp_path: Path, *, keys: KeySettings | None = None) -> Iterator[Bench]:
+    """A flashable simulated kit on a pty in ``tmp_path``, closed on leaving; ``keys``: where
+    its flash makes its keys (the file backend unless said)."""
     inputs(tmp_path)
     authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
-    with open_sim_kit(tmp_path / "kit", seed=SEED, clock_speed=0.0, demo=False) as sim:
+    with open_sim_kit(tmp_path / "kit", seed=SEED, clock_speed=0.0, demo=False, keys=keys) as sim:
         kit_port = KitPort(tmp_path / "kit", sim.host)
         bench = Bench(tmp_path, authority, sim, kit_port, PtyPort(kit_port))
         try:

@@ -1,0 +1,144 @@
+"""The profile signed by the authority: made at flash, checked at every boot.
+
+Why: the profile says whom the kit encrypts records to (the authority's keys), who may log
+in (the officers' PIN hashes) and whom it enrols (the worklist).  Encrypted at rest it
+cannot be read, but a kit must also refuse one that was changed: with another authority
+key it would encrypt new records to whoever swapped it.  So provisioning signs a manifest
+of the profile with the authority's key, as it signs kit certificates: the kit's identity
+and the authority's public keys in full, and a SHA-256 of each section (policy, officers,
+worklist).  Boot checks the signature, then each section against its digest, so a refusal
+names what changed; and checks that the same authority issued the kit's certificate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from storage import codec
+from storage.certificate import CertificateError, verify_certificate
+from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
+from storage.errors import RecordError, StateError
+from storage.keys import Authority, AuthorityPublic
+from storage.profile import Profile, officer_to_map, policy_to_map, resident_to_map
+
+CONTENT_TYPE = "application/jemput-profile"
+#: The manifest's plain fields, each named as a technician reads it in a refusal.
+FIELDS = {
+    "kit_id": "kit id",
+    "region": "region",
+    "demo": "demo flag",
+    "authority": "authority key",
+}
+SECTIONS = {"policy": "policy", "officers": "officers", "worklist": "worklist"}
+FLASH_AGAIN = "flash the kit again with jemput-prov flash"
+
+
+class ProfileChanged(StateError):
+    """A profile the authority did not sign as it is: boot refuses to run with it."""
+
+
+def _sections(profile: Profile) -> dict[str, bytes]:
+    """SHA-256 of each section's canonical CBOR."""
+    maps: dict[str, Any] = {
+        "policy": policy_to_map(profile.policy),
+        "officers": [officer_to_map(o) for o in profile.officers],
+        "worklist": [resident_to_map(r) for r in profile.worklist],
+    }
+    return {name: hashlib.sha256(codec.dumps(value)).digest() for name, value in maps.items()}
+
+
+def manifest(profile: Profile) -> dict[str, Any]:
+    """What the authority signs: the plain fields and each section's digest."""
+    fields = {name: getattr(profile, name) for name in FIELDS}
+    return {**fields, "sections": _sections(profile)}
+
+
+def sign_profile(profile: Profile, authority: Authority) -> bytes:
+    """The authority's signature over ``profile`` (a COSE_Sign1 of its manifest)."""
+    return sign1(
+        codec.dumps(manifest(profile)),
+        authority.signing_key,
+        kid=authority.kid,
+        content_type=CONTENT_TYPE,
+    )
+
+
+def signed(profile: Profile, authority: Authority) -> Profile:
+    """``profile`` carrying the authority's signature."""
+    return Profile(
+        profile.kit_id,
+        profile.region,
+        profile.policy,
+        profile.officers,
+        profile.worklist,
+        profile.authority,
+        demo=profile.demo,
+        signature=sign_profile(profile, authority),
+    )
+
+
+def changes(profile: Profile) -> list[str]:
+    """What in ``profile`` differs from what the authority signed; [] when it is as signed.
+
+    Raises ProfileChanged when there is no valid signature at all.
+    """
+    if not profile.signature:
+        raise ProfileChanged(f"the kit profile carries no authority signature: {FLASH_AGAIN}")
+    try:
+        msg = parse_sign1(profile.signature)
+        signed_manifest = codec.loads(msg.payload)
+        if not isinstance(signed_manifest, dict) or not isinstance(
+            signed_manifest.get("sections"), dict
+        ):
+            raise ValueError("not a profile manifest")
+        authority = AuthorityPublic.from_cbor(signed_manifest["authority"])
+    except (RecordError, ValueError, KeyError, TypeError, PermissionError) as exc:
+        raise ProfileChanged(
+            f"the kit profile's authority signature does not decode ({exc}): {FLASH_AGAIN}"
+        ) from exc
+    if msg.protected.get(HDR_KID) != authority.kid or (
+        msg.protected.get(HDR_CONTENT_TYPE) != CONTENT_TYPE
+    ):
+        raise ProfileChanged(f"the kit profile's signature is not a profile's: {FLASH_AGAIN}")
+    try:
+        verify_sign1(msg, authority.sign_public)
+    except BadSignature as exc:
+        raise ProfileChanged(
+            f"the kit profile's authority signature does not verify: {FLASH_AGAIN}"
+        ) from exc
+    now = manifest(profile)
+    changed = [label for name, label in FIELDS.items() if now[name] != signed_manifest.get(name)]
+    changed += [
+        label
+        for name, label in SECTIONS.items()
+        if now["sections"][name] != signed_manifest["sections"].get(name)
+    ]
+    return changed
+
+
+def verify_profile(profile: Profile, certificate: bytes) -> None:
+    """Refuse a profile changed since the authority signed it, or not of this kit's authority.
+
+    ``certificate`` is the kit certificate (records/kit.cert): the profile's authority
+    must be the one that issued it, for this kit id.
+    """
+    changed = changes(profile)
+    if changed:
+        raise ProfileChanged(
+            f"the kit profile was changed after the authority signed it ({', '.join(changed)} "
+            f"changed): {FLASH_AGAIN}"
+        )
+    authority = AuthorityPublic.from_cbor(profile.authority)
+    try:
+        issued = verify_certificate(certificate, authority)
+    except CertificateError as exc:
+        raise ProfileChanged(
+            f"the kit profile's authority key did not issue this kit's certificate ({exc}): "
+            f"{FLASH_AGAIN}"
+        ) from exc
+    if issued.kit_id != profile.kit_id:
+        raise ProfileChanged(
+            f"the kit profile is for kit {profile.kit_id}, its certificate for kit "
+            f"{issued.kit_id}: {FLASH_AGAIN}"
+        )
