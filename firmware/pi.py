@@ -8,6 +8,12 @@ open does not stop the kit: the self-test names it on the display, and the offic
 carries on where the part is not needed.  A kit that was never flashed shows so and
 serves its provisioning port until a technician flashes it, then runs.
 
+The power co-processor (`firmware.power`, docs/devices/coprocessor.md) is opened on
+``[ports] coprocessor``: the loop heartbeats it, its requests (the button held, a critical
+cell) end the run in SAFE_SHUTDOWN once the seal under way is sealed, and once the store
+is closed the kit tells it "halted" so it cuts power.  A kit without one (not configured,
+not answering) runs all the same; the error is logged and the self-test names it.
+
 The port is served by the running kit's host (`firmware.host.KitHost`), the same host the
 simulator runs; nothing here imports the simulator (tests/test_layering.py).
 """
@@ -22,14 +28,18 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
+from capture.machine import FINAL_STATE
 from firmware.config import KitConfig
 from firmware.hardware import Opened, configured_devices
 from firmware.host import UNPROVISIONED_LINES, KitHost
 from firmware.notify import Notifier
 from firmware.port import KitPort, serve_serial
+from firmware.power import GuardedBattery, PowerGuard, open_coprocessor
 from hal.contracts import Devices
+from hal.coprocessor import PowerCoprocessor
 from hal.exc import DeviceError
 from storage.lock import FolderLock
+from storage.model import Policy
 
 __all__ = ["UNPROVISIONED_LINES", "RtcClock", "run_pi"]
 
@@ -141,17 +151,39 @@ def run_pi(
         for name, error in opened.broken:
             log.error("%s did not open: %s", name, error)
         devices = opened.devices
+        coprocessor = open_coprocessor(settings.ports.coprocessor)
+        guard = PowerGuard(coprocessor) if isinstance(coprocessor, PowerCoprocessor) else None
+        if isinstance(coprocessor, PowerCoprocessor):
+            stack.callback(coprocessor.close)
         host = KitHost(
             settings.data_dir,
             devices,
             RtcClock(devices, system_clock=system_clock),
             language=settings.language,
             notifier=notifier,
+            on_kit=(lambda kit: guard.watch(kit.controller)) if guard else None,
+            after_event=guard.after_event if guard else None,
+            coprocessor=coprocessor,
         )
+        if guard is not None:
+            devices.battery = GuardedBattery(
+                devices.battery, guard, policy=lambda: _running_policy(host)
+            )
         stack.callback(host.close)
         port_stop = threading.Event()
         stack.enter_context(_serve_port(settings, KitPort(settings.data_dir, host), port_stop))
         if started is not None:
             started(host)
         state = host.run(stop)
+        host.close()  # the store is closed (a seal under way finished first) ...
+        if guard is not None and state == FINAL_STATE:
+            guard.halted()  # ... so the Pico may cut power once the Pi has halted
     return state
+
+
+def _running_policy(host: KitHost) -> Policy:
+    """The policy of the kit ``host`` runs (the battery is read only while one runs)."""
+    store = host.store
+    if store is None:
+        raise DeviceError("no kit is running: the battery's policy is unknown", device="battery")
+    return store.policy

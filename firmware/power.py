@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from capture.controller import Controller
-from capture.machine import CaptureState
+from capture.events import ShutdownAsked, ShutdownReason
+from capture.machine import FINAL_STATE, SEAL_UNDER_WAY
 from hal.contracts import Battery, Closing
 from hal.coprocessor import (
     BatteryLevel,
@@ -34,7 +35,7 @@ from hal.coprocessor import (
     PowerCoprocessor,
     ShutdownRequest,
 )
-from hal.exc import DeviceError
+from hal.exc import DeviceAbsent, DeviceError
 from hal.types import BatteryReading, DeviceInfo
 from storage.model import Policy
 
@@ -45,12 +46,11 @@ HEARTBEAT_SECONDS = 5.0
 #: After a heartbeat went unanswered, the next try waits this long: each try blocks the
 #: loop for the driver's whole deadline, and an officer must not feel a missing Pico.
 RETRY_SECONDS = 30.0
-#: The states in which a seal is under way: the Pico must not cut.
-SEALING_STATES = frozenset({CaptureState.SEALING})
-#: The states whose work finishes before a requested shutdown (as for a critical battery).
-FINISH_FIRST_STATES = frozenset(
-    {CaptureState.SEALING, CaptureState.PRINTING, CaptureState.BOOT, CaptureState.SELF_TEST}
-)
+#: Why the capture loop switches off, for each request of the Pico.
+SHUTDOWN_REASONS = {
+    ShutdownRequest.BUTTON: ShutdownReason.POWER_BUTTON,
+    ShutdownRequest.BATTERY: ShutdownReason.BATTERY_CRITICAL,
+}
 
 
 class PowerGuard:
@@ -108,13 +108,13 @@ class PowerGuard:
     def after_event(self) -> None:
         """Called by the kit after every event it handled (ticks included)."""
         ctl = self._controller
-        if ctl is None or ctl.state is CaptureState.SAFE_SHUTDOWN:
+        if ctl is None or ctl.state is FINAL_STATE:
             return  # nothing to guard yet; or the loop is ending: halted() comes next
         now = self._clock()
         if now < self._next_beat:
             return
         try:
-            self.status = self.coprocessor.heartbeat(sealing=ctl.state in SEALING_STATES)
+            self.status = self.coprocessor.heartbeat(sealing=ctl.state in SEAL_UNDER_WAY)
         except DeviceError as exc:
             self.missed += 1
             self._answering = False
@@ -128,12 +128,10 @@ class PowerGuard:
             self._shut_down(ctl)
 
     def _shut_down(self, ctl: Controller) -> None:
+        """Hand the request to the loop as an event: the machine decides what finishes first."""
         log.warning("power co-processor asks for a safe shutdown (%s)", self.request.name)
         ctl.store.audit.append("power-request", reason=self.request.name.lower())
-        if ctl.state in FINISH_FIRST_STATES:
-            ctl.shutdown_pending = True  # Done calls power_off once the seal or print is over
-        else:
-            ctl.power_off()
+        ctl.handle(ShutdownAsked(SHUTDOWN_REASONS[self.request]))
 
     def halted(self) -> None:
         """The store is closed and the Pi halts now: the Pico cuts after its short delay.
@@ -177,6 +175,27 @@ class GuardedBattery(Closing):
 
     def close(self) -> None:
         self.gauge.close()
+
+
+def open_coprocessor(port: str, *, timeout: float = 0.5) -> PowerCoprocessor | DeviceError:
+    """The co-processor on ``port``, or the error that says why there is none (logged).
+
+    Never raises: a kit without its Pico (not configured, unplugged, not flashed) still
+    enrols; the self-test names the fault and the technician fits or flashes it.
+    """
+    if not port:
+        error: DeviceError = DeviceAbsent(
+            "power co-processor not configured: [ports] coprocessor is empty in kit.toml; "
+            'fit the Pico and set coprocessor = "/dev/ttyAMA1"',
+            device="coprocessor",
+        )
+    else:
+        try:
+            return PowerCoprocessor(port=port, timeout=timeout)
+        except DeviceError as exc:
+            error = exc
+    log.error("the kit runs without its power co-processor: %s", error)
+    return error
 
 
 def coprocessor_report(coprocessor: PowerCoprocessor) -> str:
