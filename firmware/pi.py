@@ -134,12 +134,15 @@ def run_pi(
     notifier: Notifier | None = None,
     system_clock: bool = True,
     started: Callable[[KitHost], None] | None = None,
+    open_power: Callable[[str], PowerCoprocessor | DeviceError] = open_coprocessor,
 ) -> str:
     """Run the kit until ``stop``, SIGTERM or a safe shutdown; returns the final state.
 
     Holds the data folder's write lock throughout (`storage.lock.FolderBusy` if another
     process writes there).  ``started`` is told of the host once the port is served (a
-    test watches the kit through it).
+    test watches the kit through it).  ``open_power`` opens the co-processor on
+    ``[ports] coprocessor`` (or says why there is none); a test gives its driver a
+    longer deadline.
     """
     stop = stop or threading.Event()
     notifier = notifier or Notifier.from_environment()
@@ -151,7 +154,7 @@ def run_pi(
         for name, error in opened.broken:
             log.error("%s did not open: %s", name, error)
         devices = opened.devices
-        coprocessor = open_coprocessor(settings.ports.coprocessor)
+        coprocessor = open_power(settings.ports.coprocessor)
         guard = PowerGuard(coprocessor) if isinstance(coprocessor, PowerCoprocessor) else None
         if isinstance(coprocessor, PowerCoprocessor):
             stack.callback(coprocessor.close)
