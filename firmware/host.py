@@ -346,7 +346,7 @@ class KitHost:
                 kit = self.kit
                 if kit is None:
                     self._show_unprovisioned()
-                    self.notifier.alive()
+                    self._after_event()  # systemd's watchdog, the power Pico's heartbeat
                     stop.wait(IDLE_SLICE_SECONDS)
                     continue
                 if kit.controller.state is CaptureState.SAFE_SHUTDOWN:

@@ -28,13 +28,12 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from capture.machine import FINAL_STATE
 from firmware.config import KitConfig
 from firmware.hardware import Opened, configured_devices
 from firmware.host import UNPROVISIONED_LINES, KitHost
 from firmware.notify import Notifier
 from firmware.port import KitPort, serve_serial
-from firmware.power import GuardedBattery, PowerGuard, open_coprocessor
+from firmware.power import KitPower, open_coprocessor
 from hal.contracts import Devices
 from hal.coprocessor import PowerCoprocessor
 from hal.exc import DeviceError
@@ -154,33 +153,27 @@ def run_pi(
         for name, error in opened.broken:
             log.error("%s did not open: %s", name, error)
         devices = opened.devices
-        coprocessor = open_power(settings.ports.coprocessor)
-        guard = PowerGuard(coprocessor) if isinstance(coprocessor, PowerCoprocessor) else None
-        if isinstance(coprocessor, PowerCoprocessor):
-            stack.callback(coprocessor.close)
+        power = KitPower(open_power(settings.ports.coprocessor))
+        stack.callback(power.close)
         host = KitHost(
             settings.data_dir,
             devices,
             RtcClock(devices, system_clock=system_clock),
             language=settings.language,
             notifier=notifier,
-            on_kit=(lambda kit: guard.watch(kit.controller)) if guard else None,
-            after_event=guard.after_event if guard else None,
-            coprocessor=coprocessor,
+            on_kit=lambda kit: power.on_kit(kit.controller),
+            after_event=power.after_event,
+            coprocessor=power.coprocessor,
         )
-        if guard is not None:
-            devices.battery = GuardedBattery(
-                devices.battery, guard, policy=lambda: _running_policy(host)
-            )
+        power.guard_battery(devices, lambda: _running_policy(host))
         stack.callback(host.close)
         port_stop = threading.Event()
         stack.enter_context(_serve_port(settings, KitPort(settings.data_dir, host), port_stop))
         if started is not None:
             started(host)
         state = host.run(stop)
-        host.close()  # the store is closed (a seal under way finished first) ...
-        if guard is not None and state == FINAL_STATE:
-            guard.halted()  # ... so the Pico may cut power once the Pi has halted
+        host.close()  # the store is closed (a seal under way finished first): the Pico
+        power.halted_if(state)  # may cut power once the Pi has halted
     return state
 
 

@@ -28,7 +28,7 @@ from dataclasses import replace
 from capture.controller import Controller
 from capture.events import ShutdownAsked, ShutdownReason
 from capture.machine import FINAL_STATE, SEAL_UNDER_WAY
-from hal.contracts import Battery, Closing
+from hal.contracts import Battery, Closing, Devices
 from hal.coprocessor import (
     BatteryLevel,
     CoprocessorStatus,
@@ -106,15 +106,19 @@ class PowerGuard:
         self._controller = controller
 
     def after_event(self) -> None:
-        """Called by the kit after every event it handled (ticks included)."""
+        """Called by the kit after every event it handled (ticks included), and by the host
+        while the kit waits to be flashed: a kit with no controller still beats (else the
+        Pico would power-cycle it while the technician flashes), but has nothing to shut
+        down, so a request then is left to the Pico's long delay."""
         ctl = self._controller
-        if ctl is None or ctl.state is FINAL_STATE:
-            return  # nothing to guard yet; or the loop is ending: halted() comes next
+        if ctl is not None and ctl.state is FINAL_STATE:
+            return  # the loop is ending: halted() comes next
         now = self._clock()
         if now < self._next_beat:
             return
+        sealing = ctl is not None and ctl.state in SEAL_UNDER_WAY
         try:
-            self.status = self.coprocessor.heartbeat(sealing=ctl.state in SEAL_UNDER_WAY)
+            self.status = self.coprocessor.heartbeat(sealing=sealing)
         except DeviceError as exc:
             self.missed += 1
             self._answering = False
@@ -123,7 +127,11 @@ class PowerGuard:
             return
         self._answering = True
         self._next_beat = now + self.every
-        if self.status.shutdown_requested and self.request is ShutdownRequest.NONE:
+        if (
+            ctl is not None
+            and self.status.shutdown_requested
+            and self.request is ShutdownRequest.NONE
+        ):
             self.request = self.status.request
             self._shut_down(ctl)
 
@@ -211,3 +219,43 @@ def coprocessor_report(coprocessor: PowerCoprocessor) -> str:
         f"{info.last_cut.name}, cell {status.volts:.2f} V ({status.level.name}), "
         f"{status.garbage} bytes of line noise dropped"
     )
+
+
+class KitPower:
+    """The co-processor as a running kit uses it: the guard, the battery, "halted".
+
+    One wiring for the Pi (`firmware.pi`) and the simulator: give the host
+    :meth:`on_kit` and :meth:`after_event`, wrap the battery with :meth:`guard_battery`,
+    and call :meth:`halted_if` once the host has closed.  Without a co-processor
+    (``coprocessor`` is the error that said why) every hook does nothing.
+    """
+
+    def __init__(self, coprocessor: PowerCoprocessor | DeviceError) -> None:
+        self.coprocessor = coprocessor
+        self.guard = PowerGuard(coprocessor) if isinstance(coprocessor, PowerCoprocessor) else None
+
+    def __repr__(self) -> str:
+        return f"<KitPower {self.guard or self.coprocessor!r}>"
+
+    def on_kit(self, controller: Controller) -> None:
+        """A kit was opened: guard its controller."""
+        if self.guard is not None:
+            self.guard.watch(controller)
+
+    def after_event(self) -> None:
+        if self.guard is not None:
+            self.guard.after_event()
+
+    def guard_battery(self, devices: Devices, policy: Callable[[], Policy]) -> None:
+        """Bound ``devices.battery`` by the Pico's verdict on the cell."""
+        if self.guard is not None:
+            devices.battery = GuardedBattery(devices.battery, self.guard, policy=policy)
+
+    def halted_if(self, state: str) -> None:
+        """The host closed in ``state``; after a safe shutdown, tell the Pico "halted"."""
+        if self.guard is not None and state == FINAL_STATE:
+            self.guard.halted()
+
+    def close(self) -> None:
+        if isinstance(self.coprocessor, PowerCoprocessor):
+            self.coprocessor.close()

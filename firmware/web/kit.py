@@ -155,6 +155,7 @@ def open_web_kit(
         clock_speed=1.0,
         time_scale=time_scale,
         booted=False,
+        coprocessor=True,
     ) as sim:
         sim.bystanders.offer_finger = False  # a laptop has no finger: officers key their PIN
         web = WebKit(sim, port=port, scenario=scenario)

@@ -19,7 +19,7 @@ from capture.prompts import prompt
 from firmware.config import DevicePorts, KitConfig
 from firmware.hardware import Opened
 from firmware.host import KitHost
-from firmware.pi import run_pi
+from firmware.pi import UNPROVISIONED_LINES, run_pi
 from firmware.power import open_coprocessor
 from firmware.sim import build, demo_world, provision_demo
 from firmware.sim_hardware import wired_kit
@@ -149,3 +149,23 @@ def test_the_ports_selftest_names_a_missing_pico(tmp_path: Path) -> None:
     assert not row["ok"]
     assert "[ports] coprocessor is empty" in row["detail"]
     assert "mpremote" in row["check"]
+
+
+def test_an_unflashed_kit_heartbeats_so_the_pico_lets_the_technician_flash_it(
+    tmp_path: Path, pico: PicoSim
+) -> None:
+    world = demo_world(3, clock_speed=0)
+    settings = KitConfig(
+        data_dir=tmp_path, ports=DevicePorts(provisioning="", coprocessor=pico.port)
+    )
+    stop = threading.Event()
+    with wired_kit(world, wait_scale=0.02) as (wired, opened):
+        running = start(settings, opened, stop)
+        try:
+            assert eventually(showing(wired, list(UNPROVISIONED_LINES)))
+            assert eventually(lambda: HEARTBEAT in sent_to_pico(pico)), "no heartbeat"
+        finally:
+            stop.set()
+            running.thread.join(timeout=30)
+    assert running.state == "unprovisioned"
+    assert HALTED not in sent_to_pico(pico), "only a safe shutdown says halted"
