@@ -17,7 +17,7 @@ from typing import Protocol
 
 from capture.audit import AuditKind
 from capture.draft import Approval, Draft
-from capture.events import JobKind
+from capture.events import JobKind, ShutdownReason
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
 from capture.print_plan import PrintOutcome, PrintPlan
@@ -45,7 +45,8 @@ class StepContext(Protocol):
     resumable: Draft | None
     sealed: SealedRecord | None
     battery: BatteryReading | None
-    shutdown_pending: bool
+    #: Why the kit is switching off (None while it is not): the shutdown screen says it.
+    shutdown_reason: ShutdownReason | None
     #: What the printers gave the record just sealed (the done screen says it).
     print_outcome: PrintOutcome
 
@@ -89,8 +90,6 @@ class StepContext(Protocol):
     def refusal(self) -> list[str] | None: ...
 
     def check_battery(self) -> None: ...
-
-    def power_off(self) -> None: ...
 
     def confirm_cancel(self) -> None: ...
 

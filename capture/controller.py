@@ -20,7 +20,7 @@ from capture.audit import AuditKind
 from capture.base import Confirmation, Overlay, Step
 from capture.draft import Approval, ApprovalPurpose, Draft
 from capture.errors import TransitionDuringEntry
-from capture.events import ButtonEvent, Job, JobDone, JobKind, Tick
+from capture.events import ButtonEvent, Job, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
 from capture.machine import (
     CAPTURE_STATES,
     FINAL_STATE,
@@ -75,6 +75,8 @@ class Controller:
         self.print_outcome = PrintOutcome.NONE
         self.battery: BatteryReading | None = None
         self.shutdown_pending = False
+        #: Why the kit switches off, once it was asked to (the shutdown screen says it).
+        self.shutdown_reason: ShutdownReason | None = None
         self.screen: list[str] = []
         #: The question drawn over the step (the cancel confirmation), taking every button.
         self.shown_overlay: Overlay | None = None
@@ -209,6 +211,9 @@ class Controller:
         self._enter()
         if notice is not None:
             self.step.notify(notice)
+        if self.shutdown_pending and self.state in POWER_OFF_AT_ONCE:
+            self.shutdown_pending = False  # the seal or print it waited for is over
+            self.power_off()
 
     def _enter(self) -> None:
         self._entering = True
@@ -328,6 +333,8 @@ class Controller:
                 self.step.finished(result, error)
             case Tick(now=now):
                 self._tick(now)
+            case ShutdownAsked(reason=reason):
+                self.request_shutdown(reason)
             case _:
                 raise TypeError(f"the capture loop cannot handle {event!r}")
         self._send_followers()
@@ -368,16 +375,27 @@ class Controller:
         except DeviceError as exc:  # a fuel gauge fault must not stop enrolment; it is logged
             log.warning("battery read failed: %s", exc)
             return
-        if self.battery.percent > self.store.policy.critical_battery_percent:
-            return
+        if self.battery.percent <= self.store.policy.critical_battery_percent:
+            self.request_shutdown(ShutdownReason.BATTERY_CRITICAL)
+
+    def request_shutdown(self, reason: ShutdownReason) -> None:
+        """Switch off safely for ``reason``: at once where the machine allows it, else once
+        the work under way (a seal, a print) is done.  The first reason given is kept."""
+        if self.state is FINAL_STATE or self.shutdown_reason is not None:
+            return  # already switching off (or waiting to)
+        self.shutdown_reason = reason
         if self.state in POWER_OFF_AT_ONCE:
             self.power_off()
-        elif self.state is not FINAL_STATE:
+        else:
             self.shutdown_pending = True
 
     def power_off(self) -> None:
-        """Switch off safely: the event is sent once the current step has been entered."""
-        self.audit(AuditKind.SAFE_SHUTDOWN, percent=self.battery and self.battery.percent)
+        """Switch off now: the event is sent once the current step has been entered."""
+        self.audit(
+            AuditKind.SAFE_SHUTDOWN,
+            reason=str(self.shutdown_reason),
+            percent=self.battery and self.battery.percent,
+        )
         self.follow(CaptureEvent.POWER_LOST)
 
     def refusal(self) -> list[str] | None:

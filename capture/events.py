@@ -65,3 +65,17 @@ class Tick:
     """The clock moved on: idle lock, battery checks and the time on screen."""
 
     now: datetime
+
+
+class ShutdownReason(enum.StrEnum):
+    """Why the kit is switching off; the safe-shutdown screen says it, the audit keeps it."""
+
+    BATTERY_CRITICAL = "battery_critical"  # the fuel gauge, or the co-processor's cell
+    POWER_BUTTON = "power_button"  # the co-processor's power button held 3 s
+
+
+@dataclass(frozen=True)
+class ShutdownAsked:
+    """Something outside the loop (the power co-processor) asks for a safe shutdown."""
+
+    reason: ShutdownReason

@@ -231,8 +231,6 @@ class Done(Step):
     def enter(self) -> None:
         super().enter()
         self.ctx.devices.panel.indicate(Indicator.SAVED)
-        if self.ctx.shutdown_pending:
-            self.ctx.power_off()
 
     def press(self, button: Button, press: Press) -> None:
         if button is Button.OK:

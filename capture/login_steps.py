@@ -5,7 +5,7 @@ from __future__ import annotations
 from capture.audit import AuditKind
 from capture.base import Confirmation, FingerLogin, PinPicker, Step
 from capture.draft import Draft
-from capture.events import JobKind
+from capture.events import JobKind, ShutdownReason
 from capture.machine import CaptureEvent
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press
@@ -134,8 +134,12 @@ class ResumeOffer(Step):
 
 
 class SafeShutdown(Step):
-    PROMPT = "shutdown"
+    """The last screen: why the kit switches off, and that the data is safe."""
 
     def enter(self) -> None:
         super().enter()
         self.ctx.devices.panel.indicate(Indicator.OFF)
+
+    def lines(self) -> list[str]:
+        reason = self.ctx.shutdown_reason or ShutdownReason.BATTERY_CRITICAL
+        return self.note or self.ctx.text(f"shutdown.{reason}")

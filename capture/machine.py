@@ -221,3 +221,9 @@ LOCKABLE = sources(CaptureEvent.LOCK)
 #: States a critical battery switches off from at once; in any other state but the final
 #: one the kit finishes the state's work (a seal, a print) first.
 POWER_OFF_AT_ONCE = sources(CaptureEvent.POWER_LOST)
+#: States whose work (a seal, a print, the boot and its self-test) finishes before a
+#: requested shutdown: every state but the final one that cannot switch off at once.
+FINISH_FIRST = frozenset(CaptureState) - POWER_OFF_AT_ONCE - {FINAL_STATE}
+#: States in which a seal is under way (the ones a finished seal leaves): the power
+#: co-processor must never cut then.
+SEAL_UNDER_WAY = sources(CaptureEvent.SEALED)

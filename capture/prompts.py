@@ -186,9 +186,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cards_loaded": ("{count} kartu dimuat\nStok: {stock}", "{count} cards loaded\nStock: {stock}"),
     "void_choose": ("Rekaman dibatalkan:", "Record to void:"),
     "void_none": ("Belum ada rekaman", "No records yet"),
-    "shutdown": (
-        "BATERAI HABIS\nData aman\nMematikan...",
-        "BATTERY EMPTY\nData is safe\nShutting down...",
+    # -- the safe shutdown, one screen per capture.events.ShutdownReason ---------------
+    "shutdown.battery_critical": (
+        "Baterai kritis\nData aman\nMematikan...",
+        "Battery critical\nData is safe\nShutting down...",
+    ),
+    "shutdown.power_button": (
+        "Dimatikan dengan\ntombol daya\nData aman\nMematikan...",
+        "Switched off with\nthe power button\nData is safe\nShutting down...",
     ),
     "device.unnamed": ("device", "device"),
     "device.camera": ("foto", "photo"),

@@ -39,6 +39,7 @@ class DevicePorts:
     card_printer: str = ""  # empty: no card printer fitted
     receipt_printer: str = ""  # empty: no receipt printer fitted
     provisioning: str = "/dev/ttyGS0"
+    coprocessor: str = ""  # the power Pico's UART (/dev/ttyAMA1 on UART3); empty: none fitted
     i2c_bus: int = 1
 
 

@@ -31,7 +31,7 @@ def run_headless(
     stop = stop or threading.Event()
     stop_on_signals(stop)
     with (
-        open_sim_kit(Path(data_dir), seed=seed, demo=False, booted=False) as sim,
+        open_sim_kit(Path(data_dir), seed=seed, demo=False, booted=False, coprocessor=True) as sim,
         pty_port(sim.host, link_path=port_link) as port,
     ):
         print(f"jemput-kit: provisioning port {port.port} linked at {port_link}", flush=True)

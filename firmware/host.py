@@ -39,6 +39,7 @@ from firmware.loop import TICK_SECONDS
 from firmware.notify import Notifier
 from firmware.selftest import Verdict, run_selftest
 from hal.contracts import Devices
+from hal.coprocessor import PowerCoprocessor
 from hal.exc import DeviceError
 from hal.types import Indicator
 from storage.kit import KitStore
@@ -102,7 +103,9 @@ class KitHost:
     ``on_selftest`` of a self-test starting (True) and ending (the simulator's technician
     steps up to the sensor and the pad, as a real one does when asked);
     ``allow_changes`` False refuses flash, purge and keygen (a scripted demo's bot holds
-    the kit and must not see it replaced).
+    the kit and must not see it replaced).  ``after_event`` is called after every event
+    the loop handled (the power guard heartbeats from it); ``coprocessor`` is the power
+    Pico (or why there is none) for the self-test's row.
     """
 
     def __init__(
@@ -118,6 +121,8 @@ class KitHost:
         allow_changes: bool = True,
         on_selftest: Callable[[bool], None] | None = None,
         keys: KeySettings | None = None,
+        after_event: Callable[[], None] | None = None,
+        coprocessor: PowerCoprocessor | DeviceError | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.keys = keys or KeySettings()
@@ -129,6 +134,8 @@ class KitHost:
         self._on_kit = on_kit
         self._allow_changes = allow_changes
         self._on_selftest = on_selftest or (lambda _: None)
+        self._also_after_event = after_event
+        self._coprocessor = coprocessor
         self.kit: Kit | None = None
         self._booted = False
         self._pending: _Request | None = None
@@ -168,7 +175,9 @@ class KitHost:
     def _run_selftest(self) -> list[Verdict]:
         self._on_selftest(True)
         try:
-            return run_selftest(self.devices, timeout=PORT_SELFTEST_TIMEOUT)
+            return run_selftest(
+                self.devices, timeout=PORT_SELFTEST_TIMEOUT, coprocessor=self._coprocessor
+            )
         finally:
             self._on_selftest(False)
 
@@ -323,6 +332,8 @@ class KitHost:
         if kit is not None and kit.controller.state is CaptureState.LOCKED:
             self.notifier.ready("locked: ready for an officer")
         self.notifier.alive()
+        if self._also_after_event is not None:
+            self._also_after_event()
 
     def run(self, stop: threading.Event) -> str:
         """Drive the kit until ``stop`` or a safe shutdown; the state it ended in.
@@ -338,7 +349,7 @@ class KitHost:
                 kit = self.kit
                 if kit is None:
                     self._show_unprovisioned()
-                    self.notifier.alive()
+                    self._after_event()  # systemd's watchdog, the power Pico's heartbeat
                     stop.wait(IDLE_SLICE_SECONDS)
                     continue
                 if kit.controller.state is CaptureState.SAFE_SHUTDOWN:

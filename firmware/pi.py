@@ -8,6 +8,12 @@ open does not stop the kit: the self-test names it on the display, and the offic
 carries on where the part is not needed.  A kit that was never flashed shows so and
 serves its provisioning port until a technician flashes it, then runs.
 
+The power co-processor (`firmware.power`, docs/devices/coprocessor.md) is opened on
+``[ports] coprocessor``: the loop heartbeats it, its requests (the button held, a critical
+cell) end the run in SAFE_SHUTDOWN once the seal under way is sealed, and once the store
+is closed the kit tells it "halted" so it cuts power.  A kit without one (not configured,
+not answering) runs all the same; the error is logged and the self-test names it.
+
 The port is served by the running kit's host (`firmware.host.KitHost`), the same host the
 simulator runs; nothing here imports the simulator (tests/test_layering.py).
 """
@@ -27,9 +33,12 @@ from firmware.hardware import Opened, configured_devices
 from firmware.host import UNPROVISIONED_LINES, KitHost
 from firmware.notify import Notifier
 from firmware.port import KitPort, serve_serial
+from firmware.power import KitPower, open_coprocessor
 from hal.contracts import Devices
+from hal.coprocessor import PowerCoprocessor
 from hal.exc import DeviceError
 from storage.lock import FolderLock
+from storage.model import Policy
 
 __all__ = ["UNPROVISIONED_LINES", "RtcClock", "run_pi"]
 
@@ -124,12 +133,15 @@ def run_pi(
     notifier: Notifier | None = None,
     system_clock: bool = True,
     started: Callable[[KitHost], None] | None = None,
+    open_power: Callable[[str], PowerCoprocessor | DeviceError] = open_coprocessor,
 ) -> str:
     """Run the kit until ``stop``, SIGTERM or a safe shutdown; returns the final state.
 
     Holds the data folder's write lock throughout (`storage.lock.FolderBusy` if another
     process writes there).  ``started`` is told of the host once the port is served (a
-    test watches the kit through it).
+    test watches the kit through it).  ``open_power`` opens the co-processor on
+    ``[ports] coprocessor`` (or says why there is none); a test gives its driver a
+    longer deadline.
     """
     stop = stop or threading.Event()
     notifier = notifier or Notifier.from_environment()
@@ -141,6 +153,8 @@ def run_pi(
         for name, error in opened.broken:
             log.error("%s did not open: %s", name, error)
         devices = opened.devices
+        power = KitPower(open_power(settings.ports.coprocessor))
+        stack.callback(power.close)
         host = KitHost(
             settings.data_dir,
             devices,
@@ -148,11 +162,25 @@ def run_pi(
             language=settings.language,
             notifier=notifier,
             keys=settings.keys,
+            on_kit=lambda kit: power.on_kit(kit.controller),
+            after_event=power.after_event,
+            coprocessor=power.coprocessor,
         )
+        power.guard_battery(devices, lambda: _running_policy(host))
         stack.callback(host.close)
         port_stop = threading.Event()
         stack.enter_context(_serve_port(settings, KitPort(settings.data_dir, host), port_stop))
         if started is not None:
             started(host)
         state = host.run(stop)
+        host.close()  # the store is closed (a seal under way finished first): the Pico
+        power.halted_if(state)  # may cut power once the Pi has halted
     return state
+
+
+def _running_policy(host: KitHost) -> Policy:
+    """The policy of the kit ``host`` runs (the battery is read only while one runs)."""
+    store = host.store
+    if store is None:
+        raise DeviceError("no kit is running: the battery's policy is unknown", device="battery")
+    return store.policy

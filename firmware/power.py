@@ -26,15 +26,16 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from capture.controller import Controller
-from capture.machine import CaptureState
-from hal.contracts import Battery, Closing
+from capture.events import ShutdownAsked, ShutdownReason
+from capture.machine import FINAL_STATE, SEAL_UNDER_WAY
+from hal.contracts import Battery, Closing, Devices
 from hal.coprocessor import (
     BatteryLevel,
     CoprocessorStatus,
     PowerCoprocessor,
     ShutdownRequest,
 )
-from hal.exc import DeviceError
+from hal.exc import DeviceAbsent, DeviceError
 from hal.types import BatteryReading, DeviceInfo
 from storage.model import Policy
 
@@ -45,12 +46,11 @@ HEARTBEAT_SECONDS = 5.0
 #: After a heartbeat went unanswered, the next try waits this long: each try blocks the
 #: loop for the driver's whole deadline, and an officer must not feel a missing Pico.
 RETRY_SECONDS = 30.0
-#: The states in which a seal is under way: the Pico must not cut.
-SEALING_STATES = frozenset({CaptureState.SEALING})
-#: The states whose work finishes before a requested shutdown (as for a critical battery).
-FINISH_FIRST_STATES = frozenset(
-    {CaptureState.SEALING, CaptureState.PRINTING, CaptureState.BOOT, CaptureState.SELF_TEST}
-)
+#: Why the capture loop switches off, for each request of the Pico.
+SHUTDOWN_REASONS = {
+    ShutdownRequest.BUTTON: ShutdownReason.POWER_BUTTON,
+    ShutdownRequest.BATTERY: ShutdownReason.BATTERY_CRITICAL,
+}
 
 
 class PowerGuard:
@@ -106,15 +106,19 @@ class PowerGuard:
         self._controller = controller
 
     def after_event(self) -> None:
-        """Called by the kit after every event it handled (ticks included)."""
+        """Called by the kit after every event it handled (ticks included), and by the host
+        while the kit waits to be flashed: a kit with no controller still beats (else the
+        Pico would power-cycle it while the technician flashes), but has nothing to shut
+        down, so a request then is left to the Pico's long delay."""
         ctl = self._controller
-        if ctl is None or ctl.state is CaptureState.SAFE_SHUTDOWN:
-            return  # nothing to guard yet; or the loop is ending: halted() comes next
+        if ctl is not None and ctl.state is FINAL_STATE:
+            return  # the loop is ending: halted() comes next
         now = self._clock()
         if now < self._next_beat:
             return
+        sealing = ctl is not None and ctl.state in SEAL_UNDER_WAY
         try:
-            self.status = self.coprocessor.heartbeat(sealing=ctl.state in SEALING_STATES)
+            self.status = self.coprocessor.heartbeat(sealing=sealing)
         except DeviceError as exc:
             self.missed += 1
             self._answering = False
@@ -123,17 +127,19 @@ class PowerGuard:
             return
         self._answering = True
         self._next_beat = now + self.every
-        if self.status.shutdown_requested and self.request is ShutdownRequest.NONE:
+        if (
+            ctl is not None
+            and self.status.shutdown_requested
+            and self.request is ShutdownRequest.NONE
+        ):
             self.request = self.status.request
             self._shut_down(ctl)
 
     def _shut_down(self, ctl: Controller) -> None:
+        """Hand the request to the loop as an event: the machine decides what finishes first."""
         log.warning("power co-processor asks for a safe shutdown (%s)", self.request.name)
         ctl.store.audit.append("power-request", reason=self.request.name.lower())
-        if ctl.state in FINISH_FIRST_STATES:
-            ctl.shutdown_pending = True  # Done calls power_off once the seal or print is over
-        else:
-            ctl.power_off()
+        ctl.handle(ShutdownAsked(SHUTDOWN_REASONS[self.request]))
 
     def halted(self) -> None:
         """The store is closed and the Pi halts now: the Pico cuts after its short delay.
@@ -179,6 +185,27 @@ class GuardedBattery(Closing):
         self.gauge.close()
 
 
+def open_coprocessor(port: str, *, timeout: float = 0.5) -> PowerCoprocessor | DeviceError:
+    """The co-processor on ``port``, or the error that says why there is none (logged).
+
+    Never raises: a kit without its Pico (not configured, unplugged, not flashed) still
+    enrols; the self-test names the fault and the technician fits or flashes it.
+    """
+    if not port:
+        error: DeviceError = DeviceAbsent(
+            "power co-processor not configured: [ports] coprocessor is empty in kit.toml; "
+            'fit the Pico and set coprocessor = "/dev/ttyAMA1"',
+            device="coprocessor",
+        )
+    else:
+        try:
+            return PowerCoprocessor(port=port, timeout=timeout)
+        except DeviceError as exc:
+            error = exc
+    log.error("the kit runs without its power co-processor: %s", error)
+    return error
+
+
 def coprocessor_report(coprocessor: PowerCoprocessor) -> str:
     """The self-test's line for the co-processor: firmware, why it last reset, the cell.
 
@@ -192,3 +219,43 @@ def coprocessor_report(coprocessor: PowerCoprocessor) -> str:
         f"{info.last_cut.name}, cell {status.volts:.2f} V ({status.level.name}), "
         f"{status.garbage} bytes of line noise dropped"
     )
+
+
+class KitPower:
+    """The co-processor as a running kit uses it: the guard, the battery, "halted".
+
+    One wiring for the Pi (`firmware.pi`) and the simulator: give the host
+    :meth:`on_kit` and :meth:`after_event`, wrap the battery with :meth:`guard_battery`,
+    and call :meth:`halted_if` once the host has closed.  Without a co-processor
+    (``coprocessor`` is the error that said why) every hook does nothing.
+    """
+
+    def __init__(self, coprocessor: PowerCoprocessor | DeviceError) -> None:
+        self.coprocessor = coprocessor
+        self.guard = PowerGuard(coprocessor) if isinstance(coprocessor, PowerCoprocessor) else None
+
+    def __repr__(self) -> str:
+        return f"<KitPower {self.guard or self.coprocessor!r}>"
+
+    def on_kit(self, controller: Controller) -> None:
+        """A kit was opened: guard its controller."""
+        if self.guard is not None:
+            self.guard.watch(controller)
+
+    def after_event(self) -> None:
+        if self.guard is not None:
+            self.guard.after_event()
+
+    def guard_battery(self, devices: Devices, policy: Callable[[], Policy]) -> None:
+        """Bound ``devices.battery`` by the Pico's verdict on the cell."""
+        if self.guard is not None:
+            devices.battery = GuardedBattery(devices.battery, self.guard, policy=policy)
+
+    def halted_if(self, state: str) -> None:
+        """The host closed in ``state``; after a safe shutdown, tell the Pico "halted"."""
+        if self.guard is not None and state == FINAL_STATE:
+            self.guard.halted()
+
+    def close(self) -> None:
+        if isinstance(self.coprocessor, PowerCoprocessor):
+            self.coprocessor.close()

@@ -23,7 +23,9 @@ from typing import Annotated
 import typer
 
 from capture.quality import face_problem
+from firmware.power import coprocessor_report, open_coprocessor
 from hal.contracts import Devices
+from hal.coprocessor import PowerCoprocessor
 from hal.exc import DeviceError
 from hal.types import FingerPosition
 from storage.keys import KeyBackend
@@ -53,6 +55,10 @@ WHAT_TO_CHECK: dict[str, str] = {
     "clock": "check the RTC's coin cell and I2C wiring (address 0x68), then set the time",
     "card-printer": "check the card printer's power, USB cable, cover, ribbon and cards",
     "receipt-printer": "check the receipt printer's power, cable, cover and paper roll",
+    "coprocessor": (
+        "check [ports] coprocessor in kit.toml, the Pico's UART wires (Pi GPIO4/5 to Pico "
+        "GP1/GP0) and its firmware (mpremote, docs/devices/coprocessor.md)"
+    ),
 }
 
 
@@ -171,11 +177,14 @@ def run_selftest(
     *,
     timeout: float = CAPTURE_TIMEOUT_SECONDS,
     ask: Callable[[str], None] | None = None,
+    coprocessor: PowerCoprocessor | DeviceError | None = None,
 ) -> list[Verdict]:
     """Check every part present in ``devices``; ``timeout`` bounds each capture.
 
     ``ask`` tells the technician what to do before a check that needs them (a finger on
     the sensor).  A printer the kit is not fitted with (None) is left out, not failed.
+    ``coprocessor`` is the power Pico the kit opened, or the error it got opening it
+    (a failed row); None leaves the row out (a run without one, as a bench test).
     """
     verdicts = []
     for device, check in CHECKS.items():
@@ -189,7 +198,20 @@ def run_selftest(
             verdicts.append(Verdict(device, False, str(exc), WHAT_TO_CHECK[device]))
         else:
             verdicts.append(Verdict(device, True, said))
+    if coprocessor is not None:
+        verdicts.append(_coprocessor_verdict(coprocessor))
     return verdicts
+
+
+def _coprocessor_verdict(coprocessor: PowerCoprocessor | DeviceError) -> Verdict:
+    """The co-processor's row: its firmware, last reset and cut, cell and line noise."""
+    try:
+        if isinstance(coprocessor, DeviceError):
+            raise coprocessor
+        said = coprocessor_report(coprocessor)
+    except DeviceError as exc:
+        return Verdict("coprocessor", False, str(exc), WHAT_TO_CHECK["coprocessor"])
+    return Verdict("coprocessor", True, said)
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -255,10 +277,15 @@ def _pi_verdicts(config: Path | None, timeout: float) -> list[Verdict]:
         typer.secho(f"jemput-kit: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     opened = configured_devices(settings.ports)
+    coprocessor = open_coprocessor(settings.ports.coprocessor)
     try:
-        return run_selftest(opened.devices, timeout=timeout, ask=typer.echo)
+        return run_selftest(
+            opened.devices, timeout=timeout, ask=typer.echo, coprocessor=coprocessor
+        )
     finally:
         opened.devices.close()
+        if isinstance(coprocessor, PowerCoprocessor):
+            coprocessor.close()
 
 
 def selftest(

@@ -12,6 +12,7 @@ tests/test_layering.py).
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,11 +26,15 @@ from firmware.host import KitHost
 from firmware.kit import Kit
 from firmware.notify import Notifier
 from firmware.port import KitPort
+from firmware.power import KitPower
+from firmware.sim_power import cell_volts, sim_power
 from firmware.tray import OutputTray
 from hal.contracts import Devices
+from hal.exc import DeviceAbsent
 from hal.types import FingerPosition
 from hw_sim.doubles import sim_devices
 from hw_sim.fingerprints import template_of
+from hw_sim.pico import PicoSim
 from hw_sim.provisioning_port import PtyPort
 from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
@@ -55,6 +60,9 @@ DEMO_CARDS = 40
 WIRED_WAIT_SCALE = 0.02
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class SimDevices:
     world: World
@@ -73,6 +81,10 @@ class SimKit:
     wired: WiredKit | None = None
     #: Every card and slip the emulated printers printed, kept in ``printed/``.
     tray: OutputTray | None = None
+    #: The power co-processor's firmware under MicroPython (None when not simulated).
+    pico: PicoSim | None = None
+    #: The kit's side of it: the guard that heartbeats it (no guard without a Pico).
+    power: KitPower | None = None
 
     @property
     def kit(self) -> Kit:
@@ -210,6 +222,7 @@ def open_sim_kit(
     notifier: Notifier | None = None,
     training: bool = False,
     keys: KeySettings | None = None,
+    coprocessor: bool = False,
 ) -> Iterator[SimKit]:
     """A simulated kit on ``data_dir``, its host holding the folder's write lock.
 
@@ -221,7 +234,10 @@ def open_sim_kit(
     parts' time unless ``fast`` (or ``JEMPUT_TIMING=fast``, as in the test suite).  The
     world's clock starts at the real time, so records of later runs come after those of
     earlier ones.  With ``booted`` the kit is started here; otherwise the thread that
-    drives its loop boots it (``host.run``).
+    drives its loop boots it (``host.run``).  ``coprocessor`` (wired only) starts the
+    power Pico's firmware under MicroPython (`firmware.sim_power`) behind the real
+    driver: it heartbeats, its button asks for a safe shutdown, its ADC reads the
+    world's battery.
     """
     world = demo_world(
         seed, clock_speed=clock_speed, start=datetime.now(UTC).replace(microsecond=0)
@@ -250,10 +266,17 @@ def open_sim_kit(
             devices = build(world, time_scale=time_scale).devices
             stack.callback(devices.close)
         bystanders = Bystanders(world, None)
+        pico, power = None, KitPower(_NO_COPROCESSOR)
+        if coprocessor and wired:
+            pico = _start_pico(stack, world)
+            if pico is not None:
+                power = sim_power(pico)
+                stack.callback(power.close)
 
         def on_kit(kit: Kit) -> None:
             load_demo_cards(kit)
             bystanders.controller = kit.controller
+            power.on_kit(kit.controller)
 
         host = KitHost(
             data_dir,
@@ -265,7 +288,10 @@ def open_sim_kit(
             allow_changes=allow_changes,
             on_selftest=bystanders.at_bench,
             keys=keys,
+            after_event=power.after_event,
+            coprocessor=power.coprocessor if pico is not None else None,
         )
+        power.guard_battery(devices, lambda: _policy_of(host))
         world.follow(bystanders)
         tray = (
             OutputTray(data_dir, card=wired_parts.card_printer, receipt=wired_parts.receipt_printer)
@@ -275,7 +301,13 @@ def open_sim_kit(
         if tray is not None:
             stack.callback(tray.collect)  # after the kit closed: whatever it printed last
         stack.callback(world.follow, None)
-        stack.callback(host.close)
+
+        def close_host() -> None:
+            state = host.kit.controller.state if host.kit is not None else ""
+            host.close()
+            power.halted_if(state)  # a safe shutdown: the Pico may cut
+
+        stack.callback(close_host)
         if booted:
             host.boot()
         else:
@@ -285,7 +317,29 @@ def open_sim_kit(
                 f"{data_dir} holds a kit whose records count, not a training kit: give a "
                 "fresh data folder for training (make training uses var/training)"
             )
-        yield SimKit(world, host, bystanders, provisioned, wired_parts, tray)
+        yield SimKit(world, host, bystanders, provisioned, wired_parts, tray, pico, power)
+
+
+def _start_pico(stack: contextlib.ExitStack, world: World) -> PicoSim | None:
+    """The Pico's firmware under MicroPython, closed with ``stack``; None (logged) when it
+    cannot start (no ``micropython`` outside the dev extra): the kit runs without it."""
+    try:
+        return stack.enter_context(PicoSim(volts=cell_volts(world.battery.percent)))
+    except (OSError, TimeoutError) as exc:
+        log.error("the simulated kit runs without its power co-processor: %s", exc)
+        return None
+
+
+#: What a simulated kit without a co-processor holds in its place.
+_NO_COPROCESSOR = DeviceAbsent("no power co-processor is simulated", device="coprocessor")
+
+
+def _policy_of(host: KitHost) -> Policy:
+    """The policy of the kit ``host`` runs (the battery is read only while one runs)."""
+    store = host.store
+    if store is None:
+        raise DeviceAbsent("no kit is running: the battery's policy is unknown", device="battery")
+    return store.policy
 
 
 class Bystanders:

@@ -12,9 +12,12 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from firmware.hardware import REPLY_TIMEOUT_SECONDS, Absent, Opened, real_devices
+from firmware.power import open_coprocessor
 from firmware.selftest import Verdict, run_selftest
 from hal.contracts import FingerprintSensor, SignaturePad
+from hal.coprocessor import PowerCoprocessor
 from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch, Signature
+from hw_sim.pico import PicoSim
 from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
 from hw_sim.world import World
@@ -149,13 +152,28 @@ def wired_kit(
 
 
 #: Fault kinds per simulated device, for ``selftest --sim --fault`` to check and list.
-DEVICE_FAULTS = WiredKit.DEVICE_FAULTS
+DEVICE_FAULTS = {**WiredKit.DEVICE_FAULTS, "coprocessor": PicoSim.FAULTS}
+#: The bench's co-processor driver deadline: the Pico's firmware runs under MicroPython
+#: on a machine that may be busy, so it gets more than the kit's 0.5 s.
+BENCH_COPROCESSOR_TIMEOUT = 2.0
 
 
 def bench_verdicts(faults: list[tuple[str, str]], seed: int, timeout: float) -> list[Verdict]:
-    """Selftest on the real drivers over the wire emulators, with ``faults`` injected."""
+    """Selftest on the real drivers over the wire emulators, with ``faults`` injected;
+    the co-processor is the Pico's own firmware under MicroPython (PicoSim)."""
     world = World(seed, clock_speed=0.0)
     # the technician at the bench: someone with ten good fingers and a signature
     world.subject = next(p for p in world.residents if not p.fingers)
-    with wired_kit(world, faults=faults, wait_scale=0.1, reply_timeout=0.5) as (_, opened):
-        return run_selftest(opened.devices, timeout=timeout)
+    wired_faults = [(device, kind) for device, kind in faults if device != "coprocessor"]
+    with (
+        PicoSim() as pico,
+        wired_kit(world, faults=wired_faults, wait_scale=0.1, reply_timeout=0.5) as (_, opened),
+    ):
+        for _, kind in set(faults) - set(wired_faults):
+            pico.inject(kind)
+        coprocessor = open_coprocessor(pico.port, timeout=BENCH_COPROCESSOR_TIMEOUT)
+        try:
+            return run_selftest(opened.devices, timeout=timeout, coprocessor=coprocessor)
+        finally:
+            if isinstance(coprocessor, PowerCoprocessor):
+                coprocessor.close()

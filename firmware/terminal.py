@@ -73,6 +73,7 @@ def run_terminal(settings: KitConfig, *, seed: int, fast: bool = False) -> None:
         clock_speed=1.0,
         time_scale=1.0,
         booted=False,
+        coprocessor=True,
     ) as sim:
         sim.bystanders.offer_finger = False
         display = sim.host.devices.display

@@ -61,10 +61,11 @@ class PanelPins:
     (14, 15: fingerprint sensor), SPI0 (7-11) and the HAT EEPROM pins (0, 1).  The
     buttons switch to ground (internal pull-ups); the LED is common-cathode, each
     colour through its resistor; the buzzer is an active buzzer on a transistor,
-    on GPIO18 so a tonal buzzer on hardware PWM can replace it later.
+    on GPIO18 so a tonal buzzer on hardware PWM can replace it later.  UP is on
+    GPIO26, not GPIO5: GPIO4/5 are UART3, the power co-processor's link.
     """
 
-    up: int = 5
+    up: int = 26
     down: int = 6
     ok: int = 13
     back: int = 19

@@ -45,6 +45,7 @@ SIMULATOR_MODULES = frozenset(
     {
         "firmware/sim.py",
         "firmware/sim_hardware.py",
+        "firmware/sim_power.py",
         "firmware/headless.py",
         "firmware/demo.py",
         "firmware/terminal.py",

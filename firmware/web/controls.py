@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from firmware.sim import SimKit
+from firmware.sim_power import HOLD_SECONDS, PRESS_SECONDS, cell_volts
 from firmware.terminal import panel_io
 from firmware.web.events import EventLog
 from hal.types import Button, FingerPosition, Press
@@ -113,6 +114,7 @@ class Controls:
             "sign": self.sign,
             "battery": self.battery,
             "fault": self.fault,
+            "power": self.power,
         }
 
     def apply(self, action: str, body: object) -> str:
@@ -162,8 +164,21 @@ class Controls:
         percent = _number(_field(body, "percent"), "percent", 0, 100)
         self._sim.world.battery.set_percent(percent)
         self._wired.battery.set_percent(percent)
+        if self._sim.pico is not None:  # the Pico's ADC reads the same cell
+            self._sim.pico.set_battery(cell_volts(percent))
         self._log.note(f"battery set to {percent:.0f}%")
         return f"{percent:.0f}%"
+
+    def power(self, body: Mapping[str, Any]) -> str:
+        """The co-processor's power button: a press shows the battery, a hold (3 s) asks
+        for a safe shutdown, through the Pico's own firmware."""
+        how = _choice(Press, body.get("how", Press.SHORT.value), "how")
+        pico = self._sim.pico
+        if pico is None:
+            raise BadRequest("this simulated kit has no power co-processor")
+        pico.press(HOLD_SECONDS if how is Press.HOLD else PRESS_SECONDS)
+        self._log.note(f"power button {'held' if how is Press.HOLD else 'pressed'}")
+        return how.value
 
     def fault(self, body: Mapping[str, Any]) -> str:
         device = _field(body, "device")

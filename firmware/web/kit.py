@@ -166,6 +166,7 @@ def open_web_kit(
         time_scale=time_scale,
         booted=False,
         training=scenario is not None,
+        coprocessor=True,
     ) as sim:
         sim.bystanders.offer_finger = False  # a laptop has no finger: officers key their PIN
         web = WebKit(sim, port=port, scenario=scenario)

@@ -936,7 +936,7 @@ def test_critical_battery_shuts_down_safely(rig: Rig, state: str) -> None:
     rig.world.battery.set_percent(4)
     rig.tick(31)
     assert rig.state == "safe_shutdown"
-    assert rig.screen == shown("shutdown")
+    assert rig.screen == shown("shutdown.battery_critical")
     assert rig.audit("safe-shutdown")[-1]["percent"] < 5
 
 
@@ -945,7 +945,7 @@ def test_critical_battery_found_on_the_way_to_the_list_switches_off(rig: Rig) ->
     rig.world.battery.set_percent(4)
     rig.press(OK)  # the list reads the battery before it offers anyone
     assert rig.state == "safe_shutdown"
-    assert rig.screen == shown("shutdown")
+    assert rig.screen == shown("shutdown.battery_critical")
     assert rig.sim.devices.panel.indicator is Indicator.OFF
 
 

@@ -126,19 +126,23 @@ def test_the_command_passes_a_healthy_sim_kit_and_writes_its_report(tmp_path: Pa
     )
 
     assert result.exit_code == 0, result.output
-    assert "all 9 devices passed" in result.output
+    assert "all 10 devices passed" in result.output
     report = json.loads((tmp_path / "selftest.json").read_text())
     assert report["simulated"] is True and all(v["ok"] for v in report["verdicts"])
+    (pico,) = [v for v in report["verdicts"] if v["device"] == "coprocessor"]
+    assert pico["said"].startswith("firmware ") and "last reset POWER_ON" in pico["said"]
+    assert "cell 3.90 V (OK)" in pico["said"]
 
 
 def test_the_command_fails_naming_the_broken_parts(tmp_path: Path) -> None:
     args = ["selftest", "--sim", "--data-dir", str(tmp_path), "--timeout", str(TIMEOUT)]
     args += ["--fault", "clock:osc-stopped", "--fault", "card-printer:out-of-cards"]
+    args += ["--fault", "coprocessor:unplugged"]
 
     result = runner.invoke(app(), args)
 
     assert result.exit_code == 1, result.output
-    assert "broken: clock, card-printer" in result.output
+    assert "broken: clock, card-printer, coprocessor" in result.output
     assert "FAILED" in result.output
 
 

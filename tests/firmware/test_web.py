@@ -8,16 +8,19 @@ import os
 import socket
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
+from capture.prompts import prompt
+from firmware.sim_power import cell_volts
 from firmware.tray import OutputTray
 from firmware.web.kit import WebKit, open_web_kit
 from firmware.web.scenario import ScenarioError, load_scenario, shipped
+from hal.coprocessor import BatteryLevel, ShutdownRequest
 from hw_sim.prints import kept_prints
 from hw_sim.world import World
 
@@ -79,6 +82,7 @@ def test_the_server_listens_on_loopback_only(web: WebKit) -> None:
         ("action/sign", b'{"width": 100, "height": 50, "strokes": []}', 422, "1 to 40"),
         ("action/sign", b'{"width": 100, "height": 50, "strokes": [[[500, 5]]]}', 422, "x"),
         ("action/press", b"{" + b" " * 300_000 + b"}", 413, "over"),
+        ("action/power", b'{"how": "forever"}', 422, "short, hold"),
     ],
 )
 def test_a_bad_request_is_refused_by_name_and_the_kit_goes_on(
@@ -127,6 +131,38 @@ def test_the_page_drives_the_world_and_the_emulators(web: WebKit) -> None:
     finger = web.sim.world.finger_on_glass()
     assert finger is not None and finger.position == 9 and finger.condition.value == "scarred"
     assert not web.sim.wired.card_printer.faults
+
+
+def until(what: str, condition: Callable[[], bool], *, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never came: {what}")
+        time.sleep(0.05)
+
+
+def test_the_pages_power_button_holds_the_picos_and_the_kit_shuts_down_safely(
+    web: WebKit,
+) -> None:
+    assert web.sim.pico is not None and web.sim.power is not None
+    guard = web.sim.power.guard
+    assert guard is not None
+    until("a heartbeat answered", lambda: guard.status is not None)
+    with httpx.Client(base_url=web.url, timeout=30) as client:
+        assert client.post("action/power", json={"how": "hold"}).status_code == 200
+        until("the safe shutdown", lambda: state(client)["state"] == "safe_shutdown")
+    assert web.sim.kit.controller.screen == prompt("shutdown.power_button")
+    assert guard.request is ShutdownRequest.BUTTON
+
+
+def test_the_pages_battery_slider_reaches_the_picos_adc(web: WebKit) -> None:
+    assert web.sim.power is not None and web.sim.power.guard is not None
+    guard = web.sim.power.guard
+    with httpx.Client(base_url=web.url, timeout=10) as client:
+        assert client.post("action/battery", json={"percent": 12}).status_code == 200
+    until("the Pico reads a low cell", lambda: guard.level is BatteryLevel.LOW)
+    assert guard.status is not None
+    assert guard.status.volts == pytest.approx(cell_volts(12), abs=0.03)
 
 
 def test_the_live_view_pushes_a_snapshot_when_something_changes(web: WebKit) -> None:

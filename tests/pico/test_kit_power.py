@@ -17,6 +17,7 @@ import pytest
 
 from capture.controller import BATTERY_EVERY_SECONDS
 from capture.events import Tick
+from capture.prompts import prompt
 from firmware.demo import OfficerBot
 from firmware.kit import Kit
 from firmware.power import GuardedBattery, PowerGuard
@@ -123,7 +124,7 @@ def test_critical_battery_during_a_seal_finishes_it_then_shuts_down(
     assert kit.guard.request is ShutdownRequest.BATTERY
     assert kit.state == "safe_shutdown"
     assert kit.kit.controller.sealed is not None  # the seal finished before the shutdown
-    assert "BATERAI" in "\n".join(kit.kit.controller.screen)
+    assert kit.kit.controller.screen == prompt("shutdown.battery_critical")
     assert pico.cuts() == []  # nothing is cut before the kit says it halted
     kit.halt()
     pico.advance(kit.coprocessor.info.short_delay + 1)
@@ -159,6 +160,7 @@ def test_a_button_held_while_sealing_waits_for_the_seal(
     assert kit.store.status().sealed == 1
     audit = [kind for _, _, kind, _ in kit.store.audit.entries()]
     assert audit.index("power-request") < audit.index("safe-shutdown")
+    assert kit.kit.controller.screen == prompt("shutdown.power_button")
     kit.halt()
     pico.advance(kit.coprocessor.info.short_delay + 1)
     assert len(pico.cuts()) == 1
