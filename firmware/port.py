@@ -31,7 +31,7 @@ import serial
 from firmware.host import KitBusy
 from hal.exc import DeviceError
 from provisioning import protocol as p
-from provisioning.framing import FrameDecoder, LinkError, encode_frame
+from provisioning.framing import MAX_FRAME, FrameDecoder, LinkError, encode_frame
 from storage.certificate import CertificateError, verify_certificate
 from storage.codec import Tampered, loads
 from storage.cose import parse_sign1
@@ -56,6 +56,8 @@ T = TypeVar("T")
 
 #: Who the card ledger names for cards loaded at a flash.
 PROVISIONING_OFFICER = "PROVISIONING"
+#: The highest record number or byte offset a request may name (records are numbered 1, 2, ...).
+SEQ_MAX = 2**31 - 1
 #: How long one answer may take to leave on the Pi's gadget serial before it is dropped.
 WRITE_TIMEOUT_SECONDS = 5.0
 
@@ -132,6 +134,12 @@ class KitPort:
 
     # -- the wire --------------------------------------------------------------------------
 
+    @property
+    def pending(self) -> int:
+        """Bytes of a frame under way that the port holds (0 once a cut-off frame is dropped)."""
+        with self._lock:
+            return self._decoder.pending
+
     def feed(self, data: bytes) -> bytes:
         """Bytes from the port in; the framed answers to every complete request out."""
         with self._lock:
@@ -139,19 +147,44 @@ class KitPort:
         return b"".join(encode_frame(self.handle(request)) for request in requests)
 
     def handle(self, payload: bytes) -> bytes:
-        """One request payload in, one answer payload out; never raises for bad input."""
+        """One request payload in, one answer payload out; never raises, whatever it reads.
+
+        Why a catch-all here: the port is a cable anyone may plug into, and a request the
+        code did not foresee must cost its own answer, never the thread that serves the
+        port.  What no handler names becomes a ``failed`` answer and a logged traceback.
+        """
         with self._lock:
             try:
                 request = p.parse_request(payload)
             except LinkError as exc:
                 self.handled.append(("?", p.BAD_REQUEST))
                 return p.refusal(p.BAD_REQUEST, str(exc))
+            except Exception as exc:  # any failure: see the docstring
+                log.exception("provisioning request did not decode")
+                self.handled.append(("?", p.FAILED))
+                return p.refusal(p.FAILED, f"the kit could not read the request ({exc!r})")
             try:
                 answer = self._answer(request)
             except p.Refused as exc:
                 log.warning("provisioning %s refused: %s", request.op, exc)
                 self.handled.append((request.op, exc.code))
                 return p.refusal(exc.code, str(exc), next_nonce=self._nonce)
+            except Exception as exc:  # any failure: see the docstring
+                log.exception("provisioning %s failed on the kit", request.op)
+                self.handled.append((request.op, p.FAILED))
+                return p.refusal(
+                    p.FAILED,
+                    f"{request.op} failed on the kit ({type(exc).__name__}); the kit goes on "
+                    "serving: send the request again, and report it if it keeps failing",
+                    next_nonce=self._nonce,
+                )
+            if len(answer) > MAX_FRAME:
+                self.handled.append((request.op, p.FAILED))
+                return p.refusal(
+                    p.FAILED,
+                    f"{request.op}: the answer of {len(answer)} bytes exceeds the frame limit",
+                    next_nonce=self._nonce,
+                )
             self.handled.append((request.op, "ok"))
             return answer
 
@@ -166,8 +199,8 @@ class KitPort:
             raise p.Refused(p.BUSY, str(exc)) from exc
         except (StorageError, DeviceError, OSError) as exc:
             raise p.Refused(p.FAILED, f"{request.op} failed on the kit: {exc}") from exc
-        except (KeyError, TypeError, ValueError) as exc:
-            raise p.Refused(p.BAD_REQUEST, f"{request.op}: bad arguments ({exc!r})") from exc
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise p.Refused(p.BAD_REQUEST, f"{request.op}: bad arguments ({exc})") from exc
         return p.signed_answer(request.op, result, nonce=nonce, next_nonce=self._nonce, key=key)
 
     def _authority_for(self, request: p.Request) -> AuthorityPublic:
@@ -328,7 +361,8 @@ class KitPort:
         }
 
     def _list(self, args: dict[str, Any]) -> dict[str, Any]:
-        first, last = int(args["from"]), int(args["to"])
+        first = p.whole(args["from"], "from", low=0, high=SEQ_MAX)
+        last = p.whole(args["to"], "to", low=0, high=SEQ_MAX)
         rows = [
             [seq, path.stat().st_size]
             for seq, path in record_files(self._records_dir)
@@ -337,13 +371,16 @@ class KitPort:
         return {"records": rows[: p.LIST_MAX]}
 
     def _get(self, args: dict[str, Any]) -> dict[str, Any]:
-        seq, offset = int(args["seq"]), int(args["offset"])
-        length = min(int(args["length"]), p.CHUNK)
+        seq = p.whole(args["seq"], "seq", low=0, high=SEQ_MAX)
+        offset = p.whole(args["offset"], "offset", low=0, high=SEQ_MAX)
+        length = p.whole(args["length"], "length", low=1, high=p.CHUNK)
         path = self._records_dir / record_name(seq)
         if not path.is_file():
             raise p.Refused(p.BAD_REQUEST, f"record {seq} is not on this kit")
         with path.open("rb") as file:
             size = os.fstat(file.fileno()).st_size
+            if offset > size:
+                raise p.Refused(p.BAD_REQUEST, f"offset {offset} is past record {seq}'s end")
             file.seek(offset)
             data = file.read(length)
         return {"seq": seq, "offset": offset, "size": size, "data": data}
@@ -386,17 +423,19 @@ def serve_serial(
     """Serve the port on a real serial device (the Pi's /dev/ttyGS0) until ``stop`` is set.
 
     Every write has a deadline: a tool that stops reading (a cable pulled mid-answer)
-    costs that answer, not the port.
+    costs that answer, not the port.  Every read has one too (``slice_s``), and an empty
+    read is fed as well, so a frame cut off mid-way is dropped within the decoder's idle
+    time and the kit resyncs on the next request.
     """
     serial_port.timeout = slice_s
     serial_port.write_timeout = WRITE_TIMEOUT_SECONDS
     while not stop.is_set():
         try:
-            chunk = serial_port.read(4096)
-            if chunk:
-                answer = kit_port.feed(chunk)
-                if answer:
-                    serial_port.write(answer)
+            # fed also when nothing came: time passes for a frame under way, so a cable
+            # pulled mid-frame is given up within FRAME_IDLE, not at the next byte
+            answer = kit_port.feed(serial_port.read(4096))
+            if answer:
+                serial_port.write(answer)
         except serial.SerialTimeoutException:
             log.warning("provisioning port: the tool stopped reading; answer dropped")
         except (serial.SerialException, OSError) as exc:

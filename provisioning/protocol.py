@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,12 +108,29 @@ class Receipt:
     at: datetime
 
 
+#: The latest time a message may carry (seconds since 1970): 2200-01-01.
+LATEST_SECONDS = 7_258_118_400
+
+
 def seconds(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp())
 
 
-def moment(value: int) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
+def moment(value: object) -> datetime:
+    """A message's time in seconds since 1970; MessageError if it is no whole second in range.
+
+    Why strict: a peer's ``2**63`` or ``inf`` must be a refusal, not an OverflowError
+    from ``datetime`` deep inside an answer.
+    """
+    return datetime.fromtimestamp(whole(value, "time", low=0, high=LATEST_SECONDS), UTC)
+
+
+def whole(value: object, name: str, *, low: int, high: int) -> int:
+    """``value`` if it is an int (not a bool) in ``low .. high``; MessageError naming ``name``."""
+    if type(value) is not int or not low <= value <= high:
+        shown = reprlib.repr(value)
+        raise MessageError(f"field {name!r} must be a whole number in {low}..{high}, not {shown}")
+    return value
 
 
 def _decode(payload: bytes, what: str) -> Mapping[str, Any]:
@@ -215,7 +233,13 @@ def signed_answer(
     return dumps({"v": PROTOCOL_VERSION, "ok": True, "signed": signed})
 
 
+#: The longest refusal message sent: a message quoting a peer's field stays one small frame.
+REFUSAL_CHARS = 1000
+
+
 def refusal(code: str, message: str, *, next_nonce: bytes | None = None) -> bytes:
+    if len(message) > REFUSAL_CHARS:
+        message = message[: REFUSAL_CHARS - 3] + "..."
     return dumps(
         {"v": PROTOCOL_VERSION, "ok": False, "code": code, "message": message, "next": next_nonce}
     )
