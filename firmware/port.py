@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 import serial
 
 from firmware.host import KitBusy
+from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
 from provisioning import protocol as p
 from provisioning.framing import MAX_FRAME, FrameDecoder, LinkError, encode_frame
@@ -104,6 +105,7 @@ class KitPort:
         self._staged_authority: bytes | None = None
         self._kit_key: KitKey | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
+        self._worklist = WorklistStaging()
         self._lock = threading.Lock()
         self.handled: list[tuple[str, str]] = []  # (op, "ok" or refusal code), for tests/logs
 
@@ -207,6 +209,8 @@ class KitPort:
         profile = self._profile()
         if profile is not None:
             return AuthorityPublic.from_cbor(profile.authority)
+        if request.op in (p.WORKLIST_PART, p.WORKLIST_COMMIT) and self._staged_authority:
+            return AuthorityPublic.from_cbor(self._staged_authority)  # what keygen was told
         if request.op not in (p.KEYGEN, p.FLASH):
             raise p.Refused(p.NOT_PROVISIONED, f"this kit is not flashed yet: {request.op} waits")
         try:  # trust on first use: the authority the (still unverified) request names
@@ -254,8 +258,17 @@ class KitPort:
             p.GET: self._get,
             p.LEDGER: self._ledger,
             p.RECEIPT: self._receipt,
+            p.WORKLIST_PART: self._worklist.add_part,
+            p.WORKLIST_COMMIT: self._worklist.commit,
         }
-        return handlers[op](args), self._key()
+        return handlers[op](args), self._key_or_staged()
+
+    def _key_or_staged(self) -> KitKey:
+        """The kit's key, or the one keygen made for a flash under way (a first flash's parts)."""
+        staged = staged_key_path(self.data_dir)
+        if self._staged_authority is not None and staged.exists():
+            return KitKey.load(staged)
+        return self._key()
 
     def _key(self) -> KitKey:
         """The kit's signing key, read from its file once (a collect asks for many chunks)."""
@@ -302,7 +315,10 @@ class KitPort:
             certificate = verify_certificate(args["cert"], authority, at=p.moment(args["time"]))
         except CertificateError as exc:
             raise p.Refused(p.BAD_REQUEST, f"flash: the kit certificate is refused: {exc}") from exc
-        setup = p.setup_from_map(args)
+        transfer = args.get("worklist_transfer")
+        setup = p.setup_from_map(
+            args, worklist=None if transfer is None else self._worklist.take(transfer)
+        )
         if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
             raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
         profile = setup.profile(args["authority"], demo=authority.demo)

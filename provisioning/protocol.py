@@ -16,9 +16,10 @@ Both ends use this module: the tool (`KitClient`, below) and the kit
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from storage.codec import Tampered, dumps, loads
 from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
 from storage.errors import KeyFileError
 from storage.keys import Authority, AuthorityPublic, KitSigner, kid_of, kit_public_key
+from storage.model import Resident
 from storage.profile import resident_from_map, resident_to_map
 from storage.provision import KitSetup
 
@@ -57,7 +59,16 @@ GET = "get"
 LEDGER = "ledger"
 RECEIPT = "receipt"
 PURGE = "purge"
-OPS = (HELLO, KEYGEN, FLASH, SET_TIME, STATUS, SELFTEST, LIST, GET, LEDGER, RECEIPT, PURGE)
+WORKLIST_PART = "worklist-part"
+WORKLIST_COMMIT = "worklist-commit"
+OPS = (
+    HELLO, KEYGEN, FLASH, SET_TIME, STATUS, SELFTEST, LIST, GET, LEDGER, RECEIPT, PURGE,
+    WORKLIST_PART, WORKLIST_COMMIT,
+)  # fmt: skip
+#: Bytes of a worklist transfer's id (random, made by the tool).
+TRANSFER_BYTES = 16
+#: Residents per ``worklist-part``: about 370 bytes each, so a part stays under MAX_FRAME.
+PART_RESIDENTS = 400
 
 # refusal codes
 UNSIGNED = "unsigned"
@@ -357,13 +368,26 @@ def setup_to_map(setup: KitSetup) -> dict[str, Any]:
     }
 
 
-def setup_from_map(data: Mapping[str, Any]) -> KitSetup:
-    """A flash request's setup, as the kit reads it (KeyError, TypeError, ValueError if bad)."""
+def worklist_digest(residents: Sequence[Mapping[str, Any]]) -> bytes:
+    """SHA-256 of a worklist as resident maps in canonical CBOR: what a commit compares."""
+    return hashlib.sha256(dumps(list(residents))).digest()
+
+
+def setup_from_map(
+    data: Mapping[str, Any], *, worklist: tuple[Resident, ...] | None = None
+) -> KitSetup:
+    """A flash request's setup, as the kit reads it (KeyError, TypeError, ValueError if bad).
+
+    ``worklist``, when given, is the one a chunked transfer committed; the request's own
+    ``worklist`` field is then ignored.
+    """
     return KitSetup(
         kit_id=data["kit_id"],
         region=data["region"],
         officers=tuple(officer_from_map(o) for o in data["officers"]),
-        worklist=tuple(resident_from_map(dict(r)) for r in data["worklist"]),
+        worklist=worklist
+        if worklist is not None
+        else tuple(resident_from_map(dict(r)) for r in data["worklist"]),
         policy=policy_from_map(data["policy"]),
         cards=int(data.get("cards", 0)),
     )
