@@ -94,3 +94,29 @@ def test_a_disk_full_mid_capture_holds_the_enrolment_until_space_is_freed(
         assert sealed is not None
         assert kit.store.status().sealed == 1
         assert person.nik in kit.store.recorded_refs()  # the demo's worklist refs are NIKs
+
+
+def test_a_disk_full_at_the_seal_loses_nothing_and_the_save_succeeds_later(
+    small_disk: Path,
+) -> None:
+    """The record write fails (ENOSPC), its seal-failed audit entry waits, nothing crashes."""
+    with open_sim_kit(small_disk / "kit", seed=1, clock_speed=0.0) as sim:
+        kit, ctl = sim.kit, sim.kit.controller
+        bot = OfficerBot(kit, sim.world, sim.bystanders)
+        bot.settle()
+        bot.login(by_pin=False)
+        person = next(p for p in sim.world.residents if p.nik not in kit.store.recorded_refs())
+        bot.select_resident(person)
+        bot.press(Button.OK)
+        bot.until(lambda: ctl.state == CaptureState.REVIEW, lambda: bot.act(person))
+        filler = fill(small_disk)
+        bot.press(Button.OK)  # save: the record cannot be written
+        assert ctl.state is CaptureState.REVIEW and ctl.draft is not None
+        assert kit.store.status().sealed == 0
+        os.unlink(filler)
+        if isinstance(ctl.shown_overlay, StorageFullNotice):
+            bot.press(Button.OK)
+        bot.until(lambda: ctl.state == CaptureState.DONE, lambda: bot.act(person))
+        assert kit.store.status().sealed == 1 and person.nik in kit.store.recorded_refs()
+        kinds = [kind for _, _, kind, _ in kit.store.audit.entries()]
+        assert "seal-failed" in kinds, "the entry that waited for space was written"

@@ -162,6 +162,8 @@ OP_FIELDS = {
     p.SET_TIME: ("time",),
     p.RECEIPT: ("receipt",),
     p.KEYGEN: ("authority",),
+    p.WORKLIST_PART: ("transfer", "index", "count", "residents"),
+    p.WORKLIST_COMMIT: ("transfer", "count", "residents", "sha256"),
     p.FLASH: ("authority", "cert", "time", "kit_id", "region", "officers", "worklist", "policy"),
 }
 edges = st.sampled_from([-1, 0, 1, 2**31, 2**63, -(2**63), 2**64, math.inf, -math.inf, math.nan])
