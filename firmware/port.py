@@ -258,13 +258,18 @@ class KitPort:
             p.GET: self._get,
             p.LEDGER: self._ledger,
             p.RECEIPT: self._receipt,
-            p.WORKLIST_PART: self._worklist.add_part,
-            p.WORKLIST_COMMIT: self._worklist.commit,
         }
-        return handlers[op](args), self._key_or_staged()
+        if op in (p.WORKLIST_PART, p.WORKLIST_COMMIT):
+            staging = self._worklist.add_part if op == p.WORKLIST_PART else self._worklist.commit
+            return staging(args), self._key_or_staged()
+        return handlers[op](args), self._key()
 
     def _key_or_staged(self) -> KitKey:
-        """The kit's key, or the one keygen made for a flash under way (a first flash's parts)."""
+        """The key keygen made for the flash under way (the tool trusts it now), else the kit's.
+
+        Only a flash's worklist parts are answered with it: any other request after an
+        abandoned keygen is still answered with the certified key the collector trusts.
+        """
         staged = staged_key_path(self.data_dir)
         if self._staged_authority is not None and staged.exists():
             return KitKey.load(staged)

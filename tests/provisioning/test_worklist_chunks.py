@@ -125,3 +125,13 @@ def test_send_worklist_stages_and_commits_on_a_running_kit(bench: Bench) -> None
     assert len(transfer) == p.TRANSFER_BYTES
     total = len(people)
     assert seen == [(0, total), (400, total), (800, total), (total, total)]
+
+
+def test_after_an_abandoned_keygen_other_answers_keep_the_certified_key(bench: Bench) -> None:
+    """Only a flash's worklist parts are signed with the staged key the tool just trusted."""
+    assert flash_cli(bench).exit_code == 0
+    with FramedPort(port=bench.pty.port) as link:
+        p.KitClient(link, bench.authority).keygen()  # then the cable goes
+    with FramedPort(port=bench.pty.port) as link:
+        client, _, _ = connect(link, bench.authority)  # trusts the certificate's key
+        assert client.call(p.STATUS).result["kit_id"] == "KIT-3505-07"
