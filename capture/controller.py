@@ -37,6 +37,7 @@ from capture.registry import make_steps
 from hal.contracts import Devices
 from hal.exc import DeviceError
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
+from storage.errors import StorageFull
 from storage.model import Officer, SealedRecord
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ class Controller:
         self.screen: list[str] = []
         #: The question drawn over the step (the cancel confirmation), taking every button.
         self.shown_overlay: Overlay | None = None
+        #: The draft's last step is not in the journal (full disk): the enrolment waits.
+        self.journal_unsaved = False
+        self._unwritten_audit: deque[tuple[AuditKind, dict[str, object]]] = deque()
         self._pending: Job | None = None
         self._jobs = 0
         self._follow: deque[CaptureEvent] = deque()
@@ -244,17 +248,54 @@ class Controller:
         self.devices.panel.indicate(Indicator.ATTENTION)
 
     def audit(self, kind: AuditKind, **detail: object) -> None:
-        self.store.audit.append(kind, **detail)
+        """Append to the audit log; on a full disk the entry waits in memory for space.
+
+        Why not raise: the audit log is written on failure paths too (a seal that failed
+        because the disk is full), and a second failure there must not crash the kit.
+        """
+        self._unwritten_audit.append((kind, detail))
+        try:
+            while self._unwritten_audit:
+                waiting, waiting_detail = self._unwritten_audit[0]
+                self.store.audit.append(waiting, **waiting_detail)
+                self._unwritten_audit.popleft()
+        except StorageFull as exc:
+            log.error("audit entry %s waits for space: %s", kind, exc)
 
     def journal(self) -> None:
-        """Save the enrolment in progress: a crash now loses nothing captured so far."""
-        if self.draft is not None:
+        """Save the enrolment in progress: a crash now loses nothing captured so far.
+
+        On a full disk the draft stays in memory and the "storage full" screen holds the
+        enrolment until a save succeeds (OK, or the next tick once space is freed).
+        """
+        if self.draft is None:
+            return
+        try:
             self.store.journal.save(self.draft.to_map())
+        except StorageFull as exc:
+            log.error("journal not saved: %s", exc)
+            self.journal_unsaved = True
+            return
+        self.journal_unsaved = False
 
     def clear_journal(self) -> None:
-        """Empty the journal (sealed, cancelled or discarded): nothing is left to resume."""
-        self.store.journal.clear()
+        """Empty the journal (sealed, cancelled or discarded): nothing is left to resume.
+
+        On a full disk the journal stays: a sealed person's journal is dropped at the next
+        login (`_already_sealed`), a cancelled one is offered and may be discarded again.
+        """
+        try:
+            self.store.journal.clear()
+        except StorageFull as exc:
+            log.error("journal not cleared: %s", exc)
+        self.journal_unsaved = False
         self.resumable = None
+
+    def _show_storage_full(self) -> None:
+        """Hold the enrolment on the "storage full" screen while its journal is unsaved."""
+        if self.journal_unsaved and not isinstance(self.shown_overlay, StorageFullNotice):
+            self.overlay(StorageFullNotice(self))
+            self.devices.panel.indicate(Indicator.FAULT)
 
     def text(self, key: str, **values: object) -> list[str]:
         return prompt(key, self.language, **values)
@@ -338,6 +379,7 @@ class Controller:
             case _:
                 raise TypeError(f"the capture loop cannot handle {event!r}")
         self._send_followers()
+        self._show_storage_full()
         self.refresh()
 
     def _button(self, button: Button, press: Press) -> None:
@@ -352,6 +394,10 @@ class Controller:
         self.step.press(button, press)
 
     def _tick(self, now: datetime) -> None:
+        if self.journal_unsaved:
+            self.journal()  # space may have been freed: the enrolment goes on by itself
+            if not self.journal_unsaved and isinstance(self.shown_overlay, StorageFullNotice):
+                self.shown_overlay = None
         if self._last_battery is None or (now - self._last_battery).total_seconds() >= (
             BATTERY_EVERY_SECONDS
         ):
@@ -408,6 +454,22 @@ class Controller:
         if self.store.refusal() is not None:
             return self.text("refused_storage")
         return None
+
+
+class StorageFullNotice(Overlay):
+    """The documented "storage full" screen: nothing is lost, OK tries the save again."""
+
+    def __init__(self, ctl: Controller) -> None:
+        self._ctl = ctl
+
+    def lines(self) -> list[str]:
+        return self._ctl.text("storage_full")
+
+    def press(self, button: Button) -> bool:
+        if button is not Button.OK:
+            return False
+        self._ctl.journal()
+        return not self._ctl.journal_unsaved
 
 
 class CancelConfirmation(Confirmation):

@@ -53,6 +53,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Baterai lemah {percent}%\nIsi daya dulu\nTidak bisa mulai",
         "Battery low {percent}%\nCharge the kit\nCannot start",
     ),
+    "storage_full": (
+        "Penyimpanan penuh\nData aman. Kumpulkan\ndata, lalu tekan OK",
+        "Storage full\nData is safe. Collect\nrecords, then OK",
+    ),
     "refused_storage": (
         "Penyimpanan penuh\nKumpulkan data dulu\nTidak bisa mulai",
         "Storage full\nCollect records first\nCannot start",

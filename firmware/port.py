@@ -31,9 +31,10 @@ from typing import Any, Protocol, TypeVar
 import serial
 
 from firmware.host import KitBusy
+from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
 from provisioning import protocol as p
-from provisioning.framing import FrameDecoder, LinkError, encode_frame
+from provisioning.framing import MAX_FRAME, FrameDecoder, LinkError, encode_frame
 from storage.certificate import CertificateError, verify_certificate
 from storage.codec import Tampered, loads
 from storage.cose import parse_sign1
@@ -65,6 +66,8 @@ T = TypeVar("T")
 
 #: Who the card ledger names for cards loaded at a flash.
 PROVISIONING_OFFICER = "PROVISIONING"
+#: The highest record number or byte offset a request may name (records are numbered 1, 2, ...).
+SEQ_MAX = 2**31 - 1
 #: How long one answer may take to leave on the Pi's gadget serial before it is dropped.
 WRITE_TIMEOUT_SECONDS = 5.0
 
@@ -113,6 +116,7 @@ class KitPort:
         self._staged_authority: bytes | None = None
         self._kit_key: KitSigner | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
+        self._worklist = WorklistStaging()
         self._lock = threading.Lock()
         self.handled: list[tuple[str, str]] = []  # (op, "ok" or refusal code), for tests/logs
 
@@ -142,6 +146,12 @@ class KitPort:
 
     # -- the wire --------------------------------------------------------------------------
 
+    @property
+    def pending(self) -> int:
+        """Bytes of a frame under way that the port holds (0 once a cut-off frame is dropped)."""
+        with self._lock:
+            return self._decoder.pending
+
     def feed(self, data: bytes) -> bytes:
         """Bytes from the port in; the framed answers to every complete request out."""
         with self._lock:
@@ -149,19 +159,44 @@ class KitPort:
         return b"".join(encode_frame(self.handle(request)) for request in requests)
 
     def handle(self, payload: bytes) -> bytes:
-        """One request payload in, one answer payload out; never raises for bad input."""
+        """One request payload in, one answer payload out; never raises, whatever it reads.
+
+        Why a catch-all here: the port is a cable anyone may plug into, and a request the
+        code did not foresee must cost its own answer, never the thread that serves the
+        port.  What no handler names becomes a ``failed`` answer and a logged traceback.
+        """
         with self._lock:
             try:
                 request = p.parse_request(payload)
             except LinkError as exc:
                 self.handled.append(("?", p.BAD_REQUEST))
                 return p.refusal(p.BAD_REQUEST, str(exc))
+            except Exception as exc:  # any failure: see the docstring
+                log.exception("provisioning request did not decode")
+                self.handled.append(("?", p.FAILED))
+                return p.refusal(p.FAILED, f"the kit could not read the request ({exc!r})")
             try:
                 answer = self._answer(request)
             except p.Refused as exc:
                 log.warning("provisioning %s refused: %s", request.op, exc)
                 self.handled.append((request.op, exc.code))
                 return p.refusal(exc.code, str(exc), next_nonce=self._nonce)
+            except Exception as exc:  # any failure: see the docstring
+                log.exception("provisioning %s failed on the kit", request.op)
+                self.handled.append((request.op, p.FAILED))
+                return p.refusal(
+                    p.FAILED,
+                    f"{request.op} failed on the kit ({type(exc).__name__}); the kit goes on "
+                    "serving: send the request again, and report it if it keeps failing",
+                    next_nonce=self._nonce,
+                )
+            if len(answer) > MAX_FRAME:
+                self.handled.append((request.op, p.FAILED))
+                return p.refusal(
+                    p.FAILED,
+                    f"{request.op}: the answer of {len(answer)} bytes exceeds the frame limit",
+                    next_nonce=self._nonce,
+                )
             self.handled.append((request.op, "ok"))
             return answer
 
@@ -176,14 +211,16 @@ class KitPort:
             raise p.Refused(p.BUSY, str(exc)) from exc
         except (StorageError, DeviceError, OSError) as exc:
             raise p.Refused(p.FAILED, f"{request.op} failed on the kit: {exc}") from exc
-        except (KeyError, TypeError, ValueError) as exc:
-            raise p.Refused(p.BAD_REQUEST, f"{request.op}: bad arguments ({exc!r})") from exc
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise p.Refused(p.BAD_REQUEST, f"{request.op}: bad arguments ({exc})") from exc
         return p.signed_answer(request.op, result, nonce=nonce, next_nonce=self._nonce, key=key)
 
     def _authority_for(self, request: p.Request) -> AuthorityPublic:
         profile = self._profile()
         if profile is not None:
             return AuthorityPublic.from_cbor(profile.authority)
+        if request.op in (p.WORKLIST_PART, p.WORKLIST_COMMIT) and self._staged_authority:
+            return AuthorityPublic.from_cbor(self._staged_authority)  # what keygen was told
         if request.op not in (p.KEYGEN, p.FLASH):
             raise p.Refused(p.NOT_PROVISIONED, f"this kit is not flashed yet: {request.op} waits")
         try:  # trust on first use: the authority the (still unverified) request names
@@ -232,7 +269,21 @@ class KitPort:
             p.LEDGER: self._ledger,
             p.RECEIPT: self._receipt,
         }
+        if op in (p.WORKLIST_PART, p.WORKLIST_COMMIT):
+            staging = self._worklist.add_part if op == p.WORKLIST_PART else self._worklist.commit
+            return staging(args), self._key_or_staged()
         return handlers[op](args), self._key()
+
+    def _key_or_staged(self) -> KitSigner:
+        """The key keygen made for the flash under way (the tool trusts it now), else the kit's.
+
+        Only a flash's worklist parts are answered with it: any other request after an
+        abandoned keygen is still answered with the certified key the collector trusts.
+        """
+        staged = staged_key_path(self.data_dir)
+        if self._staged_authority is not None and backend_of(staged) is not None:
+            return open_kit_key(staged, tcti=self.host.keys.tcti)
+        return self._key()
 
     def _key(self) -> KitSigner:
         """The kit's signing key, opened once (a collect asks for many chunks)."""
@@ -280,7 +331,10 @@ class KitPort:
             certificate = verify_certificate(args["cert"], authority, at=p.moment(args["time"]))
         except CertificateError as exc:
             raise p.Refused(p.BAD_REQUEST, f"flash: the kit certificate is refused: {exc}") from exc
-        setup = p.setup_from_map(args)
+        transfer = args.get("worklist_transfer")
+        setup = p.setup_from_map(
+            args, worklist=None if transfer is None else self._worklist.take(transfer)
+        )
         if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
             raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
         if certificate.backend is not key.backend or certificate.alg is not key.alg:
@@ -364,7 +418,8 @@ class KitPort:
         }
 
     def _list(self, args: dict[str, Any]) -> dict[str, Any]:
-        first, last = int(args["from"]), int(args["to"])
+        first = p.whole(args["from"], "from", low=0, high=SEQ_MAX)
+        last = p.whole(args["to"], "to", low=0, high=SEQ_MAX)
         rows = [
             [seq, path.stat().st_size]
             for seq, path in record_files(self._records_dir)
@@ -373,13 +428,16 @@ class KitPort:
         return {"records": rows[: p.LIST_MAX]}
 
     def _get(self, args: dict[str, Any]) -> dict[str, Any]:
-        seq, offset = int(args["seq"]), int(args["offset"])
-        length = min(int(args["length"]), p.CHUNK)
+        seq = p.whole(args["seq"], "seq", low=0, high=SEQ_MAX)
+        offset = p.whole(args["offset"], "offset", low=0, high=SEQ_MAX)
+        length = p.whole(args["length"], "length", low=1, high=p.CHUNK)
         path = self._records_dir / record_name(seq)
         if not path.is_file():
             raise p.Refused(p.BAD_REQUEST, f"record {seq} is not on this kit")
         with path.open("rb") as file:
             size = os.fstat(file.fileno()).st_size
+            if offset > size:
+                raise p.Refused(p.BAD_REQUEST, f"offset {offset} is past record {seq}'s end")
             file.seek(offset)
             data = file.read(length)
         return {"seq": seq, "offset": offset, "size": size, "data": data}
@@ -422,17 +480,19 @@ def serve_serial(
     """Serve the port on a real serial device (the Pi's /dev/ttyGS0) until ``stop`` is set.
 
     Every write has a deadline: a tool that stops reading (a cable pulled mid-answer)
-    costs that answer, not the port.
+    costs that answer, not the port.  Every read has one too (``slice_s``), and an empty
+    read is fed as well, so a frame cut off mid-way is dropped within the decoder's idle
+    time and the kit resyncs on the next request.
     """
     serial_port.timeout = slice_s
     serial_port.write_timeout = WRITE_TIMEOUT_SECONDS
     while not stop.is_set():
         try:
-            chunk = serial_port.read(4096)
-            if chunk:
-                answer = kit_port.feed(chunk)
-                if answer:
-                    serial_port.write(answer)
+            # fed also when nothing came: time passes for a frame under way, so a cable
+            # pulled mid-frame is given up within FRAME_IDLE, not at the next byte
+            answer = kit_port.feed(serial_port.read(4096))
+            if answer:
+                serial_port.write(answer)
         except serial.SerialTimeoutException:
             log.warning("provisioning port: the tool stopped reading; answer dropped")
         except (serial.SerialException, OSError) as exc:

@@ -424,9 +424,20 @@ def flash_command(
         staff = flashing.load_officers(officers)
         residents = load_worklist(worklist)
         rules = flashing.load_policy(policy)
-    with _kit_link(port) as link:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} residents"),
+    )
+    with (
+        _kit_link(port) as link,
+        Progress(*columns, console=out, transient=True) as bar,
+    ):
+        task = bar.add_task("worklist", total=len(residents))
         setup = KitSetup(kit_id, region, staff, residents, rules, cards=cards)
-        done = flashing.flash(link, private, setup)
+        done = flashing.flash(
+            link, private, setup, progress=lambda sent, _: bar.update(task, completed=sent)
+        )
     _say(out, f"flashed kit {done.kit_id} on {port}", "green")
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
     _say(out, f"  officers        {done.officers}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -26,8 +27,9 @@ from provisioning.framing import FramedPort
 from storage.certificate import certify_kit
 from storage.errors import StorageError
 from storage.keys import Authority, KeyBackend
-from storage.model import Officer, Policy, Role
+from storage.model import Officer, Policy, Resident, Role
 from storage.officers import make_officer
+from storage.profile import resident_to_map
 from storage.provision import KitSetup
 from storage.signed_profile import sign_profile
 from storage.worklist import Problem, normalise_header, separator
@@ -234,8 +236,14 @@ def flash(
     setup: KitSetup,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    rng: Callable[[int], bytes] = os.urandom,
 ) -> Flashed:
-    """Flash ``setup`` into the kit on ``port``; Refused (``uncollected``) if it holds records."""
+    """Flash ``setup`` into the kit on ``port``; Refused (``uncollected``) if it holds records.
+
+    The worklist goes first, in parts (`send_worklist`, ``progress`` told residents sent
+    of all); the flash then names the committed transfer instead of carrying the list.
+    """
     client = p.KitClient(port, authority)
     hello = client.hello()
     if hello.uncollected:
@@ -245,6 +253,7 @@ def flash(
             f"receipted: run `jemput-prov collect {port.name}` first, then flash",
         )
     public = client.keygen()
+    transfer = send_worklist(client, setup.worklist, progress=progress, rng=rng)
     moment = now()
     certificate = certify_kit(
         authority,
@@ -257,6 +266,8 @@ def flash(
     )
     args = {
         **p.setup_to_map(setup),
+        "worklist": [],
+        "worklist_transfer": transfer,
         "authority": authority.public.to_cbor(),
         "cert": certificate,
         "time": p.seconds(moment),
@@ -274,3 +285,43 @@ def flash(
         p.moment(result["time"]),
         client.kit_backend,
     )
+
+
+def send_worklist(
+    client: p.KitClient,
+    worklist: tuple[Resident, ...],
+    *,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    rng: Callable[[int], bytes] = os.urandom,
+) -> bytes:
+    """Stage ``worklist`` on the kit in parts and commit it; the transfer's id.
+
+    The kit answers each part with how many residents it holds, and the commit with the
+    count it checked against the SHA-256 of the whole list; either disagreeing with what
+    was sent is a MessageError, so a flash never goes ahead on a list the kit lacks.
+    """
+    rows = [resident_to_map(resident) for resident in worklist]
+    parts = [rows[at : at + p.PART_RESIDENTS] for at in range(0, len(rows), p.PART_RESIDENTS)]
+    parts = parts or [[]]
+    transfer = rng(p.TRANSFER_BYTES)
+    sent = 0
+    progress(0, len(rows))
+    for index, part in enumerate(parts):
+        args = {"transfer": transfer, "index": index, "count": len(parts), "residents": part}
+        received = client.call(p.WORKLIST_PART, args).result.get("received")
+        sent += len(part)
+        if received != sent:
+            raise p.MessageError(
+                f"the kit holds {received!r} residents after part {index}, not {sent}"
+            )
+        progress(sent, len(rows))
+    commit = {
+        "transfer": transfer,
+        "count": len(parts),
+        "residents": len(rows),
+        "sha256": p.worklist_digest(rows),
+    }
+    held = client.call(p.WORKLIST_COMMIT, commit).result.get("residents")
+    if held != len(rows):
+        raise p.MessageError(f"the kit committed {held!r} residents, not {len(rows)}")
+    return transfer

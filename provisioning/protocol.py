@@ -16,8 +16,10 @@ Both ends use this module: the tool (`KitClient`, below) and the kit
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
-from collections.abc import Callable, Mapping
+import reprlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +45,7 @@ from storage.keys import (
     kid_of,
     kit_public_key,
 )
+from storage.model import Resident
 from storage.profile import resident_from_map, resident_to_map
 from storage.provision import KitSetup
 
@@ -71,7 +74,16 @@ GET = "get"
 LEDGER = "ledger"
 RECEIPT = "receipt"
 PURGE = "purge"
-OPS = (HELLO, KEYGEN, FLASH, SET_TIME, STATUS, SELFTEST, LIST, GET, LEDGER, RECEIPT, PURGE)
+WORKLIST_PART = "worklist-part"
+WORKLIST_COMMIT = "worklist-commit"
+OPS = (
+    HELLO, KEYGEN, FLASH, SET_TIME, STATUS, SELFTEST, LIST, GET, LEDGER, RECEIPT, PURGE,
+    WORKLIST_PART, WORKLIST_COMMIT,
+)  # fmt: skip
+#: Bytes of a worklist transfer's id (random, made by the tool).
+TRANSFER_BYTES = 16
+#: Residents per ``worklist-part``: about 370 bytes each, so a part stays under MAX_FRAME.
+PART_RESIDENTS = 400
 
 # refusal codes
 UNSIGNED = "unsigned"
@@ -122,12 +134,29 @@ class Receipt:
     at: datetime
 
 
+#: The latest time a message may carry (seconds since 1970): 2200-01-01.
+LATEST_SECONDS = 7_258_118_400
+
+
 def seconds(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp())
 
 
-def moment(value: int) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
+def moment(value: object) -> datetime:
+    """A message's time in seconds since 1970; MessageError if it is no whole second in range.
+
+    Why strict: a peer's ``2**63`` or ``inf`` must be a refusal, not an OverflowError
+    from ``datetime`` deep inside an answer.
+    """
+    return datetime.fromtimestamp(whole(value, "time", low=0, high=LATEST_SECONDS), UTC)
+
+
+def whole(value: object, name: str, *, low: int, high: int) -> int:
+    """``value`` if it is an int (not a bool) in ``low .. high``; MessageError naming ``name``."""
+    if type(value) is not int or not low <= value <= high:
+        shown = reprlib.repr(value)
+        raise MessageError(f"field {name!r} must be a whole number in {low}..{high}, not {shown}")
+    return value
 
 
 def _decode(payload: bytes, what: str) -> Mapping[str, Any]:
@@ -230,7 +259,13 @@ def signed_answer(
     return dumps({"v": PROTOCOL_VERSION, "ok": True, "signed": signed})
 
 
+#: The longest refusal message sent: a message quoting a peer's field stays one small frame.
+REFUSAL_CHARS = 1000
+
+
 def refusal(code: str, message: str, *, next_nonce: bytes | None = None) -> bytes:
+    if len(message) > REFUSAL_CHARS:
+        message = message[: REFUSAL_CHARS - 3] + "..."
     return dumps(
         {"v": PROTOCOL_VERSION, "ok": False, "code": code, "message": message, "next": next_nonce}
     )
@@ -348,13 +383,26 @@ def setup_to_map(setup: KitSetup) -> dict[str, Any]:
     }
 
 
-def setup_from_map(data: Mapping[str, Any]) -> KitSetup:
-    """A flash request's setup, as the kit reads it (KeyError, TypeError, ValueError if bad)."""
+def worklist_digest(residents: Sequence[Mapping[str, Any]]) -> bytes:
+    """SHA-256 of a worklist as resident maps in canonical CBOR: what a commit compares."""
+    return hashlib.sha256(dumps(list(residents))).digest()
+
+
+def setup_from_map(
+    data: Mapping[str, Any], *, worklist: tuple[Resident, ...] | None = None
+) -> KitSetup:
+    """A flash request's setup, as the kit reads it (KeyError, TypeError, ValueError if bad).
+
+    ``worklist``, when given, is the one a chunked transfer committed; the request's own
+    ``worklist`` field is then ignored.
+    """
     return KitSetup(
         kit_id=data["kit_id"],
         region=data["region"],
         officers=tuple(officer_from_map(o) for o in data["officers"]),
-        worklist=tuple(resident_from_map(dict(r)) for r in data["worklist"]),
+        worklist=worklist
+        if worklist is not None
+        else tuple(resident_from_map(dict(r)) for r in data["worklist"]),
         policy=policy_from_map(data["policy"]),
         cards=int(data.get("cards", 0)),
     )

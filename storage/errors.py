@@ -28,5 +28,13 @@ class WriteError(StorageError, OSError):
     """A write that did not reach the disk; the data it carried is NOT safe."""
 
 
+class StorageFull(WriteError):
+    """The data folder's disk is full (ENOSPC, SQLite's "database or disk is full").
+
+    What the write carried is NOT saved; whatever was saved before stays safe.  The kit
+    shows its "storage full" screen and tries again once space is freed.
+    """
+
+
 class StateError(StorageError):
     """The state database is damaged or from an unknown schema."""

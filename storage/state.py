@@ -13,6 +13,7 @@ so a sealed or cancelled person's biometrics leave both state.db and state.db-wa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from typing import Any
 
 from storage import codec
 from storage.datakey import StateCipher
-from storage.errors import StateError
+from storage.errors import StateError, StorageFull
 from storage.model import PrintAttempt
 
 #: Each entry migrates the schema from version i to i + 1.
@@ -136,8 +137,24 @@ class transaction:
         self._db.execute("BEGIN IMMEDIATE")
         return self._db
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._db.execute("ROLLBACK" if kind else "COMMIT")
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, *_: object
+    ) -> None:
+        if kind is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as failed:
+                error = failed
+        with contextlib.suppress(sqlite3.OperationalError):  # none active after some errors
+            self._db.execute("ROLLBACK")
+        if isinstance(error, sqlite3.Error) and error.sqlite_errorcode == sqlite3.SQLITE_FULL:
+            raise StorageFull(
+                f"storage full: the state database could not be written ({error}); "
+                "collect the records to free space"
+            ) from error
+        if kind is None and error is not None:
+            raise error
 
 
 def iso_utc(now: datetime) -> str:

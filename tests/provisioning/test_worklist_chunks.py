@@ -1,0 +1,137 @@
+"""A kecamatan's worklist flashes in parts, and the kit never runs on half of one.
+
+Over the pty to the simulated kit, through the tool's real flash: 20,000 generated
+residents with valid NIKs.  Then the ways a transfer can go wrong (a part missing, a
+wrong SHA-256, a flash naming a transfer never committed) leave the kit's list as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from firmware.sim import demo_world, resident_of
+from provisioning import protocol as p
+from provisioning.collect import connect
+from provisioning.flash import send_worklist
+from provisioning.framing import FramedPort
+from storage.certificate import certify_kit
+from storage.model import Resident, Sex
+from storage.nik import make_nik
+from storage.profile import resident_to_map
+from storage.provision import KitSetup
+from storage.worklist import write_worklist
+from tests.provisioning.kit_bench import Bench, flash_cli
+
+RESIDENTS = 20_000
+#: Birth days used per NIK serial: 7,000 days from 1950 keep every resident an adult.
+DAYS = 7_000
+
+
+def generated_residents(count: int) -> list[Resident]:
+    """``count`` residents of the demo village, each with a NIK of its own that checks out."""
+    base = resident_of(demo_world(1).residents[0])
+    region6 = base.nik[:6]
+    people = []
+    for number in range(count):
+        born = date(1950, 1, 1) + timedelta(days=number % DAYS)
+        sex = Sex.FEMALE if number % 2 else Sex.MALE
+        nik = make_nik(region6, born, sex, number // DAYS + 1)
+        people.append(
+            dataclasses.replace(
+                base,
+                nik=nik,
+                name=f"WARGA {number:05d}",
+                sex=sex,
+                birth_date=born,
+                worklist_ref=nik,
+            )
+        )
+    return people
+
+
+def test_twenty_thousand_residents_flash_in_parts(bench: Bench) -> None:
+    people = generated_residents(RESIDENTS)
+    write_worklist(people, bench.tmp / "worklist.csv")
+    result = flash_cli(bench)
+    assert result.exit_code == 0, result.output
+    assert f"worklist        {RESIDENTS} resident(s)" in result.output
+    store = bench.host.store
+    assert store is not None and len(store.worklist) == RESIDENTS
+    assert store.worklist[-1] == people[-1] and store.worklist[0] == people[0]
+    parts = -(-RESIDENTS // p.PART_RESIDENTS)
+    ops = [op for op, outcome in bench.kit_port.handled if outcome == "ok"]
+    assert ops.count(p.WORKLIST_PART) == parts and ops.count(p.WORKLIST_COMMIT) == 1
+
+
+def _flash_args(client: p.KitClient, bench: Bench, transfer: bytes) -> dict[str, object]:
+    """A flash request as `provisioning.flash.flash` makes it, naming ``transfer``."""
+    public = client.keygen()
+    now = datetime.now(UTC)
+    cert = certify_kit(
+        bench.authority, kit_id="KIT-3505-07", region="3505", kit_public=public, now=now
+    )
+    store = bench.host.store
+    assert store is not None
+    setup = KitSetup("KIT-3505-07", "3505", tuple(store.officers.values()), (), store.policy)
+    return {
+        **p.setup_to_map(setup),
+        "worklist_transfer": transfer,
+        "authority": bench.authority.public.to_cbor(),
+        "cert": cert,
+        "time": p.seconds(now),
+    }
+
+
+@pytest.mark.parametrize("fault", ["part missing", "wrong sha256", "never committed"])
+def test_a_broken_transfer_leaves_the_kit_on_its_old_list(bench: Bench, fault: str) -> None:
+    assert flash_cli(bench).exit_code == 0
+    store = bench.host.store
+    assert store is not None
+    before = store.worklist
+    rows = [resident_to_map(r) for r in generated_residents(3 * p.PART_RESIDENTS)]
+    transfer = bytes(range(p.TRANSFER_BYTES))
+    with FramedPort(port=bench.pty.port) as link:
+        client, _, _ = connect(link, bench.authority)
+        for index in range(3):
+            if fault == "part missing" and index == 1:
+                continue
+            part = rows[index * p.PART_RESIDENTS : (index + 1) * p.PART_RESIDENTS]
+            args = {"transfer": transfer, "index": index, "count": 3, "residents": part}
+            client.call(p.WORKLIST_PART, args)
+        if fault != "never committed":
+            digest = p.worklist_digest(rows[:-1] if fault == "wrong sha256" else rows)
+            commit = {"transfer": transfer, "count": 3, "residents": len(rows), "sha256": digest}
+            with pytest.raises(p.Refused) as refused:
+                client.call(p.WORKLIST_COMMIT, commit)
+            assert refused.value.code == p.BAD_REQUEST
+        with pytest.raises(p.Refused, match="worklist transfer") as refused:
+            client.call(p.FLASH, _flash_args(client, bench, transfer))
+        assert refused.value.code == p.BAD_REQUEST
+    store = bench.host.store
+    assert store is not None and store.worklist == before and len(before) == 60
+
+
+def test_send_worklist_stages_and_commits_on_a_running_kit(bench: Bench) -> None:
+    """The tool's sender against the kit: counts agree part by part, then the commit."""
+    assert flash_cli(bench).exit_code == 0
+    people = tuple(generated_residents(2 * p.PART_RESIDENTS + 7))
+    seen: list[tuple[int, int]] = []
+    with FramedPort(port=bench.pty.port) as link:
+        client, _, _ = connect(link, bench.authority)
+        transfer = send_worklist(client, people, progress=lambda *step: seen.append(step))
+    assert len(transfer) == p.TRANSFER_BYTES
+    total = len(people)
+    assert seen == [(0, total), (400, total), (800, total), (total, total)]
+
+
+def test_after_an_abandoned_keygen_other_answers_keep_the_certified_key(bench: Bench) -> None:
+    """Only a flash's worklist parts are signed with the staged key the tool just trusted."""
+    assert flash_cli(bench).exit_code == 0
+    with FramedPort(port=bench.pty.port) as link:
+        p.KitClient(link, bench.authority).keygen()  # then the cable goes
+    with FramedPort(port=bench.pty.port) as link:
+        client, _, _ = connect(link, bench.authority)  # trusts the certificate's key
+        assert client.call(p.STATUS).result["kit_id"] == "KIT-3505-07"
