@@ -70,11 +70,19 @@ def officer_from_map(data: Mapping[str, Any]) -> Officer:
 
 def policy_to_map(policy: Policy) -> dict[str, Any]:
     """The policy as the profile keeps it and ``flash`` carries it."""
-    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers)}
+    voter_date = None if policy.voter_date is None else policy.voter_date.isoformat()
+    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers), "voter_date": voter_date}
 
 
 def policy_from_map(data: Mapping[str, Any]) -> Policy:
-    return Policy(**{**data, "fingers": tuple(FingerPosition(f) for f in data["fingers"])})
+    voter_date = data.get("voter_date")
+    return Policy(
+        **{
+            **data,
+            "fingers": tuple(FingerPosition(f) for f in data["fingers"]),
+            "voter_date": None if voter_date is None else date.fromisoformat(voter_date),
+        }
+    )
 
 
 def save_profile(path: Path, profile: Profile) -> None:
