@@ -286,6 +286,8 @@ class Bystanders:
         self.technician = next(p for p in world.residents if not p.fingers)
         self._testing = False
         self.supervisor = next(o for o in world.officers if o.role == "supervisor")
+        #: The village official, who approves corrections and says they are present.
+        self.official = next(o for o in world.officers if o.role == "official")
         #: Someone standing in front whatever the kit is doing (the browser kit's choice):
         #: the wrong person at the camera, or a resident arriving before being selected.
         self.stand_in: Person | None = None
@@ -313,6 +315,11 @@ class Bystanders:
         if state == CaptureState.LOCKED:
             return self.officer if self.offer_finger else None
         if state == CaptureState.APPROVAL:
-            return self.supervisor if self.offer_finger else None
+            approval = self.controller.approval
+            by_official = approval is not None and approval.purpose.by_official
+            approver = self.official if by_official else self.supervisor
+            return approver if self.offer_finger else None
+        if state == CaptureState.OFFICIAL_LOGIN:
+            return self.official if self.offer_finger else None
         draft = self.controller.draft
         return self._world.person(draft.resident.nik) if draft is not None else None

@@ -160,6 +160,8 @@ class World:
         self.officers = [
             SimOfficer("PTG-001", "SRI HANDAYANI", "officer", "246810", seed * 1000 + 1),
             SimOfficer("SPV-001", "BAMBANG SUTRISNO", "supervisor", "135791", seed * 1000 + 2),
+            # The village official (kepala desa), present during recording.
+            SimOfficer("KDS-001", "SUPARMAN", "official", "112233", seed * 1000 + 3),
         ]
         self._subject: Person | SimOfficer | None = None
         self._follow: Callable[[], Person | SimOfficer | None] | None = None

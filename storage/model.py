@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from vocabulary.fingers import TEN_FINGERS, FingerPosition
 
@@ -91,12 +92,67 @@ class CorrectableField(enum.Enum):
     def attribute(self) -> str:
         return _CORRECTABLE_ATTRIBUTES[self]
 
+    def value_of(self, resident: Resident) -> str:
+        """This field's value in ``resident``."""
+        value: str = getattr(resident, self.attribute)
+        return value
+
+    def corrected(self, resident: Resident, new: str) -> Resident:
+        """``resident`` with this field set to ``new``."""
+        changes: dict[str, Any] = {self.attribute: new}
+        return replace(resident, **changes)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The values the officer picks from (as the e-KTP prints them)."""
+        return _CORRECTABLE_CHOICES[self]
+
 
 _CORRECTABLE_ATTRIBUTES = {
     CorrectableField.RELIGION: "religion",
     CorrectableField.MARITAL_STATUS: "marital_status",
     CorrectableField.OCCUPATION: "occupation",
     CorrectableField.BLOOD_TYPE: "blood_type",
+}
+_CORRECTABLE_CHOICES: dict[CorrectableField, tuple[str, ...]] = {
+    CorrectableField.RELIGION: (
+        "ISLAM",
+        "KRISTEN",
+        "KATOLIK",
+        "HINDU",
+        "BUDDHA",
+        "KHONGHUCU",
+        "KEPERCAYAAN",
+    ),
+    CorrectableField.MARITAL_STATUS: ("BELUM KAWIN", "KAWIN", "CERAI HIDUP", "CERAI MATI"),
+    CorrectableField.OCCUPATION: (
+        "BELUM/TIDAK BEKERJA",
+        "MENGURUS RUMAH TANGGA",
+        "PELAJAR/MAHASISWA",
+        "PETANI/PEKEBUN",
+        "NELAYAN/PERIKANAN",
+        "PEDAGANG",
+        "WIRASWASTA",
+        "KARYAWAN SWASTA",
+        "BURUH HARIAN LEPAS",
+        "PEGAWAI NEGERI SIPIL",
+        "GURU",
+    ),
+    CorrectableField.BLOOD_TYPE: (
+        "-",
+        "A",
+        "B",
+        "AB",
+        "O",
+        "A+",
+        "A-",
+        "B+",
+        "B-",
+        "AB+",
+        "AB-",
+        "O+",
+        "O-",
+    ),
 }
 
 
@@ -188,7 +244,8 @@ class Resident:
     """A person as the village pre-registration (or a walk-in entry) names them.
 
     Fields a walk-in cannot give at the kit are empty strings; ``worklist_ref`` is the
-    worklist line's reference, or ``None`` for a walk-in.
+    worklist line's reference, or ``None`` for a walk-in; ``purpose`` the worklist's
+    ``keperluan``.
     """
 
     nik: str
@@ -208,6 +265,8 @@ class Resident:
     blood_type: str = "-"
     citizenship: str = "WNI"
     worklist_ref: str | None = None
+    #: Keperluan as the worklist gives it (a walk-in's is asked at the kit).
+    purpose: Purpose = Purpose.BARU
 
     def age_on(self, day: date) -> int:
         years = day.year - self.birth_date.year

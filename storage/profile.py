@@ -16,7 +16,7 @@ from typing import Any
 from storage import codec
 from storage.errors import StateError
 from storage.files import write_atomic
-from storage.model import Officer, Policy, Resident, Role, Sex
+from storage.model import Officer, Policy, Purpose, Resident, Role, Sex
 from vocabulary.fingers import FingerPosition
 
 
@@ -35,6 +35,7 @@ def resident_to_map(resident: Resident) -> dict[str, Any]:
     data = dataclasses.asdict(resident)
     data["sex"] = resident.sex.value
     data["birth_date"] = resident.birth_date.isoformat()
+    data["purpose"] = resident.purpose.value
     return data
 
 
@@ -42,6 +43,8 @@ def resident_from_map(data: dict[str, Any]) -> Resident:
     fields = dict(data)
     fields["sex"] = Sex(fields["sex"])
     fields["birth_date"] = date.fromisoformat(fields["birth_date"])
+    # A record of format version 1 (and a profile flashed before it) has no purpose: BARU.
+    fields["purpose"] = Purpose(fields.get("purpose", Purpose.BARU.value))
     return Resident(**fields)
 
 

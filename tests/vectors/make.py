@@ -169,6 +169,7 @@ def v2_enrolments() -> tuple[Enrolment, ...]:
         religion="ISLAM",
         occupation="WIRASWASTA",
         worklist_ref="WL-0012",
+        purpose=Purpose.HILANG,
     )
     away = Resident(
         nik="3505014404920005",
@@ -248,8 +249,9 @@ def legacy_record(
     rng: StreamRng,
 ) -> bytes:
     """A record in format version 1, as kits sealed it before version 2: version 2's
-    header and body without what version 2 added."""
+    header and body without what version 2 added (the resident's purpose included)."""
     body = {k: v for k, v in body_map(enrolment).items() if k not in V2_BODY_KEYS}
+    body["resident"] = {k: v for k, v in body["resident"].items() if k != "purpose"}
     sealed_body = encrypt(
         dumps(body),
         authority.public.enc_public,
