@@ -269,12 +269,17 @@ def photo_background(birth_year: int) -> tuple[int, int, int]:
     return PHOTO_RED if birth_year % 2 else PHOTO_BLUE
 
 
-def render_photo_panel(photo_jpeg: bytes, birth_year: int) -> Image.Image:
+def render_photo_panel(photo_jpeg: bytes | None, birth_year: int) -> Image.Image:
     """The photo box: the photo fitted inside a frame of the birth year's colour.
 
     The photo keeps its proportions and stands on the bottom edge of the inset area,
-    as a head-and-shoulders portrait should.
+    as a head-and-shoulders portrait should.  A KIA of a child under 5 carries no photo
+    (``None``): the box is the background colour alone.
     """
+    width = PHOTO_BOX[2] - PHOTO_BOX[0]
+    height = PHOTO_BOX[3] - PHOTO_BOX[1]
+    if photo_jpeg is None:
+        return Image.new("RGB", (width, height), photo_background(birth_year))
     try:
         with Image.open(io.BytesIO(photo_jpeg)) as opened:
             photo = opened.convert("RGB")
@@ -282,8 +287,6 @@ def render_photo_panel(photo_jpeg: bytes, birth_year: int) -> Image.Image:
         raise ValueError(
             f"the face photo for the card is not a readable image ({exc}); retake the photo"
         ) from exc
-    width = PHOTO_BOX[2] - PHOTO_BOX[0]
-    height = PHOTO_BOX[3] - PHOTO_BOX[1]
     panel = Image.new("RGB", (width, height), photo_background(birth_year))
     inner = (width - 2 * PHOTO_INSET, height - 2 * PHOTO_INSET)
     photo = ImageOps.contain(photo, inner, Image.Resampling.LANCZOS)
@@ -361,7 +364,7 @@ def _centred(
 def render_card_front(
     resident: Resident,
     *,
-    photo_jpeg: bytes,
+    photo_jpeg: bytes | None,
     signature_png: bytes | None,
     issued_place: str,
     issued_on: date,

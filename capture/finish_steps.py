@@ -204,7 +204,7 @@ class Printing(Step):
         assert draft is not None and sealed is not None and printer is not None
         front = render_card_front(
             draft.resident,
-            photo_jpeg=draft.face_jpeg or b"",
+            photo_jpeg=draft.face_jpeg,
             signature_png=draft.signature_png,
             issued_place=draft.resident.regency.removeprefix("KABUPATEN ") or "-",
             issued_on=ctx.now().date(),

@@ -15,7 +15,7 @@ import contextlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from capture.controller import Controller
@@ -38,7 +38,7 @@ from storage.keys import Authority
 from storage.kit import provision
 from storage.layout import is_provisioned
 from storage.lock import FolderLock
-from storage.model import Policy, Resident, Role, Sex
+from storage.model import Policy, Purpose, Resident, Role, Sex
 from storage.officers import make_officer
 
 DEMO_KIT_ID = "DEMO-3505-01"
@@ -47,6 +47,8 @@ DEMO_AUTHORITY = "demo-authority"
 #: Residents on the demo worklist; runs of `jemput-kit demo` work through them in turn.
 DEMO_WORKLIST = 60
 DEMO_WALK_INS = 20
+#: First-time voters who turn 17 by this day record as e-KTP early (a national recording day).
+DEMO_VOTER_DATE = date(2027, 2, 14)
 DEMO_CARDS = 40
 #: Smallest scale of device waits on the wired simulator (see open_sim_kit).
 WIRED_WAIT_SCALE = 0.02
@@ -109,17 +111,26 @@ def resident_of(person: Person) -> Resident:
         address=person.address,
         rt_rw=person.rt_rw,
         religion=person.religion,
-        marital_status="KAWIN",
-        occupation=person.occupation,
+        marital_status=person.marital_status,
+        occupation=person.listed_occupation or person.occupation,
         blood_type=person.blood_type,
         worklist_ref=person.nik,
+        purpose=Purpose(person.purpose),
     )
 
 
-def demo_world(seed: int, *, clock_speed: float = 1.0, start: datetime | None = None) -> World:
-    """The demo village: its worklist residents and walk-ins (``start``: the clock's start)."""
+def demo_world(
+    seed: int, *, clock_speed: float = 1.0, start: datetime | None = None, cases: bool = False
+) -> World:
+    """The demo village: its worklist residents and walk-ins (``start``: the clock's start;
+    ``cases``: with the outreach day's rules cases, see `hw_sim.world.World`)."""
     return World(
-        seed, people=DEMO_WORKLIST, walk_ins=DEMO_WALK_INS, start=start, clock_speed=clock_speed
+        seed,
+        people=DEMO_WORKLIST,
+        walk_ins=DEMO_WALK_INS,
+        start=start,
+        clock_speed=clock_speed,
+        cases=cases,
     )
 
 
@@ -148,7 +159,7 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime) -> bool:
         region=DEMO_REGION,
         officers=officers,
         worklist=tuple(resident_of(p) for p in world.residents),
-        policy=Policy(print_on_site=True),
+        policy=Policy(print_on_site=True, voter_date=DEMO_VOTER_DATE),
         now=now,
         demo=True,
     )
@@ -196,6 +207,7 @@ def open_sim_kit(
     demo: bool = True,
     allow_changes: bool = True,
     notifier: Notifier | None = None,
+    cases: bool = False,
 ) -> Iterator[SimKit]:
     """A simulated kit on ``data_dir``, its host holding the folder's write lock.
 
@@ -206,10 +218,14 @@ def open_sim_kit(
     parts' time unless ``fast`` (or ``JEMPUT_TIMING=fast``, as in the test suite).  The
     world's clock starts at the real time, so records of later runs come after those of
     earlier ones.  With ``booted`` the kit is started here; otherwise the thread that
-    drives its loop boots it (``host.run``).
+    drives its loop boots it (``host.run``).  ``cases``: the world has the outreach day's
+    rules cases (children, a lost card, a domicile walk-in ...: `hw_sim.world.World`).
     """
     world = demo_world(
-        seed, clock_speed=clock_speed, start=datetime.now(UTC).replace(microsecond=0)
+        seed,
+        clock_speed=clock_speed,
+        start=datetime.now(UTC).replace(microsecond=0),
+        cases=cases,
     )
     with contextlib.ExitStack() as stack:
         stack.enter_context(FolderLock(data_dir))

@@ -315,3 +315,10 @@ def test_empty_fields_print_a_dash_and_the_header_names_kabupaten_or_kota() -> N
 def test_an_unreadable_photo_says_to_retake_it(signature_png: bytes) -> None:
     with pytest.raises(ValueError, match="retake the photo"):
         _render(BASE, b"not a jpeg", signature_png)
+
+
+def test_a_kia_of_a_child_under_5_has_an_empty_photo_box_of_the_year_s_colour() -> None:
+    from capture.card import PHOTO_BLUE, PHOTO_RED, render_photo_panel
+
+    assert set(render_photo_panel(None, 2023).getdata()) == {PHOTO_RED}
+    assert set(render_photo_panel(None, 2024).getdata()) == {PHOTO_BLUE}
