@@ -387,8 +387,7 @@ class OfficerBot:
             excepted or "-",
             printed,
             draft.kind.value + (" (domisili)" if draft.domicile else ""),
-            draft.purpose.value
-            + (f" (kartu {draft.card_from:%d-%m-%Y})" if draft.card_from else ""),
+            draft.purpose.value + (f" kartu {draft.card_from:%d-%m-%Y}" if draft.card_from else ""),
         )
 
 
