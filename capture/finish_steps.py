@@ -208,6 +208,7 @@ class Printing(Step):
             signature_png=draft.signature_png,
             issued_place=draft.resident.regency.removeprefix("KABUPATEN ") or "-",
             issued_on=ctx.now().date(),
+            kind=draft.kind,
         )
         self.serial = ctx.store.ledger.begin_print(sealed.seq)
         ctx.audit(AuditKind.PRINT_BEGIN, seq=sealed.seq, serial=self.serial)
