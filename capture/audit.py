@@ -29,3 +29,8 @@ class AuditKind(enum.StrEnum):
     PRINTED = "printed"
     SPOILED = "spoiled"
     SAFE_SHUTDOWN = "safe-shutdown"
+    OFFICIAL_IN = "official-in"
+    DOMICILE = "domicile"
+    CORRECTED = "corrected"
+    FLAGGED = "flagged"
+    SIGNATURE_EXCEPTION = "signature-exception"

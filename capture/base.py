@@ -26,7 +26,7 @@ from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
 from hal.exc import NoFinger, NoMatch
 from hal.types import BatteryReading, Button, Indicator, LibraryMatch, Press, Tone
-from storage.model import Officer, SealedRecord
+from storage.model import Officer, Resident, SealedRecord
 from storage.officers import PIN_DIGITS
 
 #: Seconds an identify or capture waits for a finger before the job is started again.
@@ -40,6 +40,8 @@ class StepContext(Protocol):
     store: RecordKeeper
     language: Language
     officer: Officer | None
+    #: The village official present (logged in at the officer's menu), if any.
+    official: Officer | None
     draft: Draft | None
     approval: Approval | None
     resumable: Draft | None
@@ -80,6 +82,10 @@ class StepContext(Protocol):
     def discard_draft(self, why: AuditKind) -> None: ...
 
     def login(self, officer: Officer, how: str) -> None: ...
+
+    def begin(self, resident: Resident, *, walk_in: bool = False) -> list[str] | None:
+        """Start enrolling ``resident`` (the draft, by the day's card rule), or say why not."""
+        ...
 
     def text(self, key: str, **values: object) -> list[str]: ...
 

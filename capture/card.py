@@ -23,12 +23,13 @@ import functools
 import io
 import math
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple, cast
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from storage.model import Resident
+from storage.eligibility import EKTP_AGE, birthday
+from storage.model import CardKind, Resident
 
 #: CR80 (ISO/IEC 7810 ID-1, 85.60 x 53.98 mm) at 300 dpi.
 CARD_SIZE = (1016, 648)
@@ -194,10 +195,35 @@ def _value(text: str) -> str:
     return printable(text) or EMPTY
 
 
-def _fields(resident: Resident, width: int) -> list[_Field]:
-    """The card's fields in DESIGN order, with how many lines each may take."""
+#: The KIA's title, drawn above the photo: the one card a child carries.
+KIA_TITLE = "KARTU IDENTITAS ANAK"
+KIA_TITLE_TOP = 128
+KIA_TITLE_SIZE = 22
+
+
+def _fields(resident: Resident, width: int, kind: CardKind = CardKind.EKTP) -> list[_Field]:
+    """The card's fields in DESIGN order, with how many lines each may take.
+
+    A KIA has no status perkawinan or pekerjaan, and is valid until the day before the
+    17th birthday, when the child records an e-KTP.
+    """
     born = f"{_value(resident.birth_place)}, {resident.birth_date:%d-%m-%Y}"
     blood_width = width - (BLOOD_VALUE_X - VALUE_X)
+    if kind is CardKind.KIA:
+        until = birthday(resident.birth_date, EKTP_AGE) - timedelta(days=1)
+        return [
+            _Field("Nama", _value(resident.name), 2, width),
+            _Field("Tempat/Tgl Lahir", born, 2, width),
+            _Field("Jenis Kelamin", printable(resident.sex.value), 1, BLOOD_X - VALUE_X - 8),
+            _Field("Gol. Darah", _value(resident.blood_type), 1, blood_width, same_row=True),
+            _Field("Alamat", _value(resident.address), 3, width),
+            _Field("RT/RW", _value(resident.rt_rw), 1, width),
+            _Field("Kel/Desa", _value(resident.village), 2, width),
+            _Field("Kecamatan", _value(resident.district), 2, width),
+            _Field("Agama", _value(resident.religion), 1, width),
+            _Field("Kewarganegaraan", _value(resident.citizenship), 1, width),
+            _Field("Berlaku Hingga", f"{until:%d-%m-%Y}", 1, width),
+        ]
     return [
         _Field("Nama", _value(resident.name), 2, width),
         _Field("Tempat/Tgl Lahir", born, 2, width),
@@ -234,7 +260,9 @@ def _height(layout: list[FieldLayout]) -> int:
     return sum(_row_height(f, labels) for f in layout if not f.same_row)
 
 
-def layout_fields(resident: Resident, *, width: int = VALUE_WIDTH) -> list[FieldLayout]:
+def layout_fields(
+    resident: Resident, *, width: int = VALUE_WIDTH, kind: CardKind = CardKind.EKTP
+) -> list[FieldLayout]:
     """The labelled fields of the card front, wrapped and sized to fit the field column.
 
     Every field is as large as it fits in its allowed lines (wrapping before shrinking);
@@ -243,7 +271,7 @@ def layout_fields(resident: Resident, *, width: int = VALUE_WIDTH) -> list[Field
     most lines (19 lines of 24 px and 12 row gaps in 490 px), so the loop always ends
     with a layout that fits.
     """
-    fields = _fields(resident, width)
+    fields = _fields(resident, width, kind)
     for largest in range(FIELD_SIZE, MIN_SIZE - 1, -1):
         layout = [
             fit(f.value, width=f.width, max_lines=f.max_lines, largest=largest)._replace(
@@ -269,12 +297,17 @@ def photo_background(birth_year: int) -> tuple[int, int, int]:
     return PHOTO_RED if birth_year % 2 else PHOTO_BLUE
 
 
-def render_photo_panel(photo_jpeg: bytes, birth_year: int) -> Image.Image:
+def render_photo_panel(photo_jpeg: bytes | None, birth_year: int) -> Image.Image:
     """The photo box: the photo fitted inside a frame of the birth year's colour.
 
     The photo keeps its proportions and stands on the bottom edge of the inset area,
-    as a head-and-shoulders portrait should.
+    as a head-and-shoulders portrait should.  A KIA of a child under 5 carries no photo
+    (``None``): the box is the background colour alone.
     """
+    width = PHOTO_BOX[2] - PHOTO_BOX[0]
+    height = PHOTO_BOX[3] - PHOTO_BOX[1]
+    if photo_jpeg is None:
+        return Image.new("RGB", (width, height), photo_background(birth_year))
     try:
         with Image.open(io.BytesIO(photo_jpeg)) as opened:
             photo = opened.convert("RGB")
@@ -282,8 +315,6 @@ def render_photo_panel(photo_jpeg: bytes, birth_year: int) -> Image.Image:
         raise ValueError(
             f"the face photo for the card is not a readable image ({exc}); retake the photo"
         ) from exc
-    width = PHOTO_BOX[2] - PHOTO_BOX[0]
-    height = PHOTO_BOX[3] - PHOTO_BOX[1]
     panel = Image.new("RGB", (width, height), photo_background(birth_year))
     inner = (width - 2 * PHOTO_INSET, height - 2 * PHOTO_INSET)
     photo = ImageOps.contain(photo, inner, Image.Resampling.LANCZOS)
@@ -361,12 +392,17 @@ def _centred(
 def render_card_front(
     resident: Resident,
     *,
-    photo_jpeg: bytes,
+    photo_jpeg: bytes | None,
     signature_png: bytes | None,
     issued_place: str,
     issued_on: date,
+    kind: CardKind = CardKind.EKTP,
 ) -> Image.Image:
-    """The card front as an RGB image of :data:`CARD_SIZE`, ready for the card printer."""
+    """The card front as an RGB image of :data:`CARD_SIZE`, ready for the card printer.
+
+    A KIA (``kind``) has its title above the photo, its own fields (`_fields`), and no
+    signature; under age 5 no photo either.
+    """
     card = card_background()
     draw = ImageDraw.Draw(card)
     width = CARD_SIZE[0]
@@ -390,7 +426,7 @@ def render_card_front(
         stroke_fill=INK,
     )
 
-    layout = layout_fields(resident)
+    layout = layout_fields(resident, kind=kind)
     labels = label_size(layout)
     label_face = font(labels)
     y = row_top = FIELDS_TOP
@@ -409,6 +445,17 @@ def render_card_front(
         y += _row_height(field, labels)
 
     card.paste(render_photo_panel(photo_jpeg, resident.birth_date.year), PHOTO_BOX[:2])
+    if kind is CardKind.KIA:
+        _centred(
+            draw,
+            KIA_TITLE,
+            top=KIA_TITLE_TOP,
+            left=PHOTO_BOX[0] - 70,
+            right=width - 8,
+            size=KIA_TITLE_SIZE,
+            bold=True,
+        )
+        signature_png = None
     for top, text in (
         (ISSUE_PLACE_TOP, _value(issued_place)),
         (ISSUE_DATE_TOP, f"{issued_on:%d-%m-%Y}"),

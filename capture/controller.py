@@ -37,8 +37,9 @@ from capture.registry import make_steps
 from hal.contracts import Devices
 from hal.exc import DeviceError
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
+from storage.eligibility import NotYetBorn
 from storage.errors import StorageFull
-from storage.model import Officer, SealedRecord
+from storage.model import Officer, Resident, SealedRecord
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Controller:
         self.language = language
         self._run_job = run_job
         self.officer: Officer | None = None
+        self.official: Officer | None = None
         self.draft: Draft | None = None
         self.approval: Approval | None = None
         #: The enrolment login found in the journal (offered, then resumed), until the
@@ -161,6 +163,21 @@ class Controller:
 
     def approving_void(self) -> bool:
         return self._approving(ApprovalPurpose.VOID)
+
+    def approving_signature(self) -> bool:
+        return self._approving(ApprovalPurpose.SIGNATURE)
+
+    def approving_correction(self) -> bool:
+        return self._approving(ApprovalPurpose.CORRECTION)
+
+    def approving_at_capture(self) -> bool:
+        """A signature exception or a correction: approved, the person goes to review."""
+        return self.approval is not None and self.approval.purpose.at_capture
+
+    def from_elsewhere(self) -> bool:
+        """A walk-in whose NIK is of another regency than the kit's: a temporary domicile."""
+        assert self.draft is not None
+        return self.draft.resident.nik[:4] != self.store.region[:4]
 
     def will_print(self) -> bool:
         """Whether anything is printed after this seal: a card, or else a slip."""
@@ -314,6 +331,26 @@ class Controller:
         except DeviceError as exc:  # a dead display must not stop enrolment: LED and buzzer
             log.error("display failed: %s", exc)
             self.devices.panel.indicate(Indicator.FAULT)
+
+    def begin(self, resident: Resident, *, walk_in: bool = False) -> list[str] | None:
+        """Start enrolling ``resident``: the draft follows the day's card rule and names the
+        official present.  The lines say why not (a worklist resident while the policy asks
+        for an official and none is in; a birth date not before today)."""
+        policy = self.store.policy
+        if policy.official_required and not walk_in and self.official is None:
+            return self.text("official_needed")
+        try:
+            self.draft = Draft.begin(
+                resident,
+                officer_id=self.officer_id,
+                started_at=self.now(),
+                policy=policy,
+                walk_in=walk_in,
+                official_id=self.official.officer_id if self.official else None,
+            )
+        except NotYetBorn:
+            return self.text("not_born", born=resident.birth_date.strftime("%d-%m-%Y"))
+        return None
 
     def login(self, officer: Officer, how: str) -> None:
         self.officer = officer

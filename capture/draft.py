@@ -10,12 +10,28 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from capture.machine import CaptureState
 from hal.types import FingerPosition
-from storage.model import Enrolment, FingerRecord, Resident
+from storage.eligibility import card_rule
+from storage.model import (
+    CardKind,
+    CorrectableField,
+    Correction,
+    Domicile,
+    Enrolment,
+    FingerRecord,
+    FlaggedError,
+    FlagReason,
+    FreeTextField,
+    Policy,
+    Purpose,
+    Resident,
+    SignatureException,
+    SignatureExceptionReason,
+)
 from storage.profile import resident_from_map, resident_to_map
 
 
@@ -25,6 +41,18 @@ class ApprovalPurpose(enum.StrEnum):
     ALL_FINGERS = "all_fingers"
     VOID = "void"
     REPRINT = "reprint"
+    SIGNATURE = "no_signature"
+    CORRECTION = "data_correction"
+
+    @property
+    def by_official(self) -> bool:
+        """A data correction is the village official's to approve, the rest a supervisor's."""
+        return self is ApprovalPurpose.CORRECTION
+
+    @property
+    def at_capture(self) -> bool:
+        """Approved while a person is being captured: the flow goes on to the review."""
+        return self in (ApprovalPurpose.SIGNATURE, ApprovalPurpose.CORRECTION)
 
 
 @dataclass
@@ -37,6 +65,9 @@ class Approval:
     ref: str | None = None
     #: The supervisor who approved, once one has.
     approved_by: str | None = None
+    #: What is approved at capture: the signature exception or the correction asked.
+    signature_exception: SignatureExceptionReason | None = None
+    correction: tuple[CorrectableField, str] | None = None
 
 
 @dataclass
@@ -51,20 +82,79 @@ class Draft:
     signature_png: bytes | None = None
     signature_declined: bool = False
     approvals: list[str] = field(default_factory=list)
+    #: The card, and what it captures (`storage.eligibility.card_rule` on the first day).
+    kind: CardKind = CardKind.EKTP
+    face_needed: bool = True
+    fingers_needed: bool = True
+    signature_needed: bool = True
+    card_from: date | None = None
+    purpose: Purpose = Purpose.BARU
+    official_id: str | None = None
+    corrections: list[Correction] = field(default_factory=list)
+    flagged: list[FlaggedError] = field(default_factory=list)
+    domicile: Domicile | None = None
+    signature_exception: SignatureException | None = None
+
+    @classmethod
+    def begin(
+        cls,
+        resident: Resident,
+        *,
+        officer_id: str,
+        started_at: datetime,
+        policy: Policy,
+        walk_in: bool = False,
+        official_id: str | None = None,
+    ) -> Draft:
+        """A new enrolment of ``resident``: the card rule of the day decides its steps.
+
+        Raises `storage.eligibility.NotYetBorn` for a birth date not before the day.
+        """
+        rule = card_rule(resident, started_at.date(), policy)
+        return cls(
+            resident,
+            officer_id,
+            started_at,
+            walk_in=walk_in,
+            kind=rule.kind,
+            face_needed=rule.face,
+            fingers_needed=rule.fingers,
+            signature_needed=rule.signature,
+            card_from=rule.card_from,
+            purpose=resident.purpose,
+            official_id=official_id,
+        )
 
     def next_step(self, fingers: tuple[FingerPosition, ...]) -> CaptureState:
         """The first capture state not yet done: face, fingers, signature or review.
 
-        Fingers that are all excepted are not done until a supervisor approved them: a
-        draft resumed after a crash or an idle lock at the approval goes back to it.
+        A KIA takes no fingers or signature, and a face only from age 5.  Fingers that
+        are all excepted are not done until a supervisor approved them: a draft resumed
+        after a crash or an idle lock at the approval goes back to it.
         """
-        if self.face_jpeg is None:
+        if self.face_needed and self.face_jpeg is None:
             return CaptureState.FACE
-        if self.next_finger(fingers) is not None or self.needs_finger_approval():
+        if self.fingers_needed and (
+            self.next_finger(fingers) is not None or self.needs_finger_approval()
+        ):
             return CaptureState.FINGERS
-        if self.signature_png is None and not self.signature_declined:
+        if self.signature_needed and self.signature_png is None and not self.signature_done:
             return CaptureState.SIGNATURE
         return CaptureState.REVIEW
+
+    def original(self, field: CorrectableField) -> str:
+        """``field``'s value before any correction at review (what the worklist said)."""
+        earlier = next((c for c in self.corrections if c.field is field), None)
+        return earlier.original if earlier else field.value_of(self.resident)
+
+    @property
+    def signature_done(self) -> bool:
+        """A signature taken, declined (recorded as such) or excepted by a supervisor."""
+        return (
+            self.signature_png is not None
+            or self.signature_declined
+            or self.signature_exception is not None
+        )
 
     def next_finger(self, fingers: tuple[FingerPosition, ...]) -> FingerPosition | None:
         """The first of ``fingers`` (the policy's, in order) with neither image nor exception."""
@@ -87,6 +177,14 @@ class Draft:
             print_card=print_card,
             walk_in=self.walk_in,
             approvals=tuple(self.approvals),
+            kind=self.kind,
+            purpose=self.purpose,
+            official_id=self.official_id,
+            corrections=tuple(self.corrections),
+            flagged=tuple(self.flagged),
+            domicile=self.domicile,
+            signature_exception=self.signature_exception,
+            card_from=self.card_from,
         )
 
     def to_map(self) -> dict[str, Any]:
@@ -101,6 +199,25 @@ class Draft:
             "signature_png": self.signature_png,
             "signature_declined": self.signature_declined,
             "approvals": list(self.approvals),
+            "kind": self.kind.value,
+            "needs": [self.face_needed, self.fingers_needed, self.signature_needed],
+            "card_from": None if self.card_from is None else self.card_from.isoformat(),
+            "purpose": self.purpose.value,
+            "official_id": self.official_id,
+            "corrections": [
+                [c.field.value, c.original, c.new, c.approved_by] for c in self.corrections
+            ],
+            "flagged": [[f.field.value, f.reason.value] for f in self.flagged],
+            "domicile": (
+                None
+                if self.domicile is None
+                else [self.domicile.kk_number, self.domicile.home_regency]
+            ),
+            "signature_exception": (
+                None
+                if self.signature_exception is None
+                else [self.signature_exception.reason.value, self.signature_exception.approved_by]
+            ),
         }
 
     @classmethod
@@ -119,4 +236,34 @@ class Draft:
             signature_png=data["signature_png"],
             signature_declined=data["signature_declined"],
             approvals=list(data["approvals"]),
+            **_rules_from_map(data),
         )
+
+
+def _rules_from_map(data: dict[str, Any]) -> dict[str, Any]:
+    """The journal's card rule, purpose, official and corrections (a journal written
+    before them has none: an e-KTP first recording)."""
+    if "kind" not in data:
+        return {}
+    face, fingers, signature = data["needs"]
+    domicile, exception = data["domicile"], data["signature_exception"]
+    return {
+        "kind": CardKind(data["kind"]),
+        "face_needed": face,
+        "fingers_needed": fingers,
+        "signature_needed": signature,
+        "card_from": None if data["card_from"] is None else date.fromisoformat(data["card_from"]),
+        "purpose": Purpose(data["purpose"]),
+        "official_id": data["official_id"],
+        "corrections": [
+            Correction(CorrectableField(f), original, new, by)
+            for f, original, new, by in data["corrections"]
+        ],
+        "flagged": [FlaggedError(FreeTextField(f), FlagReason(r)) for f, r in data["flagged"]],
+        "domicile": None if domicile is None else Domicile(*domicile),
+        "signature_exception": (
+            None
+            if exception is None
+            else SignatureException(SignatureExceptionReason(exception[0]), exception[1])
+        ),
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from capture.audit import AuditKind
 from capture.base import FINGER_WAIT_SECONDS, Step, StepContext
-from capture.draft import Approval, ApprovalPurpose, Draft
+from capture.draft import Approval, ApprovalPurpose
 from capture.events import JobKind
 from capture.machine import CaptureEvent
 from capture.quality import face_problem, finger_png
@@ -76,7 +76,10 @@ class NikEntry(Step):
             regency=info.regency_name or "",
             worklist_ref=walk_in_ref(nik),
         )
-        self.ctx.draft = Draft(resident, self.ctx.officer_id, self.ctx.now(), walk_in=True)
+        refused = self.ctx.begin(resident, walk_in=True)
+        if refused is not None:
+            self.note = refused
+            return
         self.ctx.go(CaptureEvent.NIK_ENTERED)
 
     def lines(self) -> list[str]:
@@ -88,11 +91,6 @@ class ConfirmPerson(Step):
 
     def enter(self) -> None:
         super().enter()
-        resident = self.resident
-        age = resident.age_on(self.ctx.now().date())
-        self.too_young = age < self.ctx.store.policy.recording_age
-        if self.too_young:
-            self.say("under_age", age=self.ctx.store.policy.recording_age)
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
     @property
@@ -101,10 +99,10 @@ class ConfirmPerson(Step):
         return self.ctx.draft.resident
 
     def press(self, button: Button, press: Press) -> None:
-        if button is Button.OK and not self.too_young:
+        if button is Button.OK:
             self.ctx.journal()
             self.ctx.go(CaptureEvent.START)
-        elif button in (Button.OK, Button.BACK) and press is Press.SHORT:
+        elif button is Button.BACK and press is Press.SHORT:
             if self.ctx.journal_open():
                 self.ctx.confirm_cancel()  # a resumed person: data would be lost
             else:
@@ -115,10 +113,12 @@ class ConfirmPerson(Step):
         if self.note:
             return self.note
         resident = self.resident
+        assert self.ctx.draft is not None
         return self.ctx.text(
             "confirm_person",
             name=resident.name or self.ctx.word("walk_in_name"),
             nik=resident.nik,
+            kind=self.ctx.draft.kind.value,
             born=resident.birth_date.strftime("%d-%m-%Y"),
         )
 
@@ -313,10 +313,8 @@ class SignatureStep(Step):
             self.ctx.journal()
             self.ctx.go(CaptureEvent.SIGNATURE_TAKEN)
         elif button is Button.DOWN:
-            draft.signature_declined = True
             self.ctx.audit(AuditKind.NO_SIGNATURE, nik=draft.resident.nik)
-            self.ctx.journal()
-            self.ctx.go(CaptureEvent.SIGNATURE_TAKEN)
+            self.ctx.go(CaptureEvent.ASK_SIGNATURE_EXCEPTION)
         elif button in (Button.BACK, Button.OK) and not self.ctx.busy:
             self.enter()
 
@@ -329,6 +327,8 @@ class Review(Step):
     def press(self, button: Button, press: Press) -> None:
         if button is Button.OK:
             self.ctx.go(CaptureEvent.SEAL)
+        elif button is Button.DOWN:
+            self.ctx.go(CaptureEvent.CORRECT)
 
     def lines(self) -> list[str]:
         if self.note:

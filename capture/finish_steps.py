@@ -11,7 +11,15 @@ from capture.machine import CaptureEvent
 from capture.print_plan import PrintOutcome, SlipReason
 from capture.slip import render_slip
 from hal.types import Button, Indicator, Press, Tone
-from storage.model import Enrolment, FingerRecord, Officer, SealedRecord, slip_reference
+from storage.model import (
+    Correction,
+    Enrolment,
+    FingerRecord,
+    Officer,
+    SealedRecord,
+    SignatureException,
+    slip_reference,
+)
 
 CARD_PRINT_TIMEOUT_SECONDS = 90.0
 SLIP_PRINT_TIMEOUT_SECONDS = 20.0
@@ -25,11 +33,17 @@ class SupervisorApproval(FingerLogin):
         self.picker: PinPicker | None = None
         self.identify()
 
+    def _may_approve(self, officer: Officer) -> bool:
+        """A data correction is the village official's; everything else a supervisor's."""
+        approval = self.ctx.approval
+        assert approval is not None
+        return officer.is_official if approval.purpose.by_official else officer.is_supervisor
+
     def accepted(self, officer: Officer, how: str) -> None:
         approval = self.ctx.approval
         assert approval is not None
-        if not officer.is_supervisor:
-            self.say("not_supervisor")
+        if not self._may_approve(officer):
+            self.say("not_official" if approval.purpose.by_official else "not_supervisor")
             self.ctx.devices.panel.beep(Tone.ERROR)
             if how == "finger":
                 self.identify()
@@ -50,8 +64,36 @@ class SupervisorApproval(FingerLogin):
                 for p, f in draft.fingers.items()
             }
             self.ctx.journal()
+        notice = self._apply_at_capture(approval, officer) if draft is not None else None
         approval.approved_by = officer.officer_id
-        self.ctx.go(CaptureEvent.APPROVED)
+        self.ctx.go(CaptureEvent.APPROVED, notice=notice)
+
+    def _apply_at_capture(self, approval: Approval, officer: Officer) -> list[str] | None:
+        """A signature exception or a correction, approved: kept in the draft (journaled)."""
+        draft = self.ctx.draft
+        assert draft is not None
+        if approval.signature_exception is not None:
+            draft.signature_exception = SignatureException(
+                approval.signature_exception, officer.officer_id
+            )
+            draft.approvals.append(officer.officer_id)
+            self.ctx.audit(AuditKind.SIGNATURE_EXCEPTION, nik=draft.resident.nik)
+        elif approval.correction is not None:
+            field, new = approval.correction
+            original = field.value_of(draft.resident)
+            draft.corrections = [c for c in draft.corrections if c.field is not field]
+            if new != draft.original(field):
+                draft.corrections.append(
+                    Correction(field, draft.original(field), new, officer.officer_id)
+                )
+            draft.resident = field.corrected(draft.resident, new)
+            self.ctx.audit(AuditKind.CORRECTED, field=field.value, was=original)
+            self.ctx.journal()
+            return self.ctx.text("corrected", field=self.ctx.word(f"field.{field.name}"), new=new)
+        else:
+            return None
+        self.ctx.journal()
+        return None
 
     def press(self, button: Button, press: Press) -> None:
         if self.picker is not None:
@@ -63,8 +105,8 @@ class SupervisorApproval(FingerLogin):
                 self.accepted(officer, "pin")
             return
         if button is Button.OK:
-            supervisors = [o for o in self.ctx.store.officers.values() if o.is_supervisor]
-            self.picker = PinPicker(self.ctx, supervisors)
+            approvers = [o for o in self.ctx.store.officers.values() if self._may_approve(o)]
+            self.picker = PinPicker(self.ctx, approvers)
         elif button is Button.BACK:
             self.refuse()
 
@@ -75,7 +117,7 @@ class SupervisorApproval(FingerLogin):
         if approving_fingers and self.ctx.draft is not None:
             self.ctx.draft.fingers.clear()
             self.ctx.journal()
-        else:
+        elif approval is None or not approval.purpose.at_capture:
             self.ctx.approval = None
         self.ctx.go(CaptureEvent.APPROVAL_REFUSED)
 
@@ -84,6 +126,8 @@ class SupervisorApproval(FingerLogin):
             return self.picker.lines()
         approval = self.ctx.approval
         assert approval is not None
+        if approval.purpose.by_official:
+            return self.with_note(self.ctx.text("official_approval"))
         why = self.ctx.word(f"approval.{approval.purpose}", seq=approval.seq)
         return self.with_note(self.ctx.text("approval", why=why))
 
@@ -160,10 +204,11 @@ class Printing(Step):
         assert draft is not None and sealed is not None and printer is not None
         front = render_card_front(
             draft.resident,
-            photo_jpeg=draft.face_jpeg or b"",
+            photo_jpeg=draft.face_jpeg,
             signature_png=draft.signature_png,
             issued_place=draft.resident.regency.removeprefix("KABUPATEN ") or "-",
             issued_on=ctx.now().date(),
+            kind=draft.kind,
         )
         self.serial = ctx.store.ledger.begin_print(sealed.seq)
         ctx.audit(AuditKind.PRINT_BEGIN, seq=sealed.seq, serial=self.serial)

@@ -34,14 +34,19 @@ class CaptureState(enum.StrEnum):
     ADMIN = "admin"
     LOAD_CARDS = "load_cards"
     VOID_SELECT = "void_select"
+    OFFICIAL_LOGIN = "official_login"
     NIK_ENTRY = "nik_entry"
+    PURPOSE = "purpose"
+    KK_ENTRY = "kk_entry"
     CONFIRM_PERSON = "confirm_person"
     FACE = "face"
     FINGERS = "fingers"
     FINGER_EXCEPTION = "finger_exception"
     APPROVAL = "approval"
     SIGNATURE = "signature"
+    SIGNATURE_EXCEPTION = "signature_exception"
     REVIEW = "review"
+    CORRECTION = "correction"
     SEALING = "sealing"
     PRINTING = "printing"
     DONE = "done"
@@ -62,7 +67,10 @@ class CaptureEvent(enum.StrEnum):
     CHOOSE_PERSON = "choose_person"
     WALK_IN = "walk_in"
     NIK_ENTERED = "nik_entered"
+    PURPOSE_CHOSEN = "purpose_chosen"
+    KK_ENTERED = "kk_entered"
     LEAVE_WALK_IN = "leave_walk_in"
+    CHOOSE_OFFICIAL = "choose_official"
     OPEN_ADMIN = "open_admin"
     CLOSE_ADMIN = "close_admin"
     CHOOSE_LOAD_CARDS = "choose_load_cards"
@@ -76,6 +84,13 @@ class CaptureEvent(enum.StrEnum):
     APPROVED = "approved"
     APPROVAL_REFUSED = "approval_refused"
     SIGNATURE_TAKEN = "signature_taken"
+    ASK_SIGNATURE_EXCEPTION = "ask_signature_exception"
+    SIGNATURE_EXCEPTION_CHOSEN = "signature_exception_chosen"
+    LEAVE_SIGNATURE_EXCEPTION = "leave_signature_exception"
+    CORRECT = "correct"
+    CORRECTION_CHOSEN = "correction_chosen"
+    FREE_TEXT_FLAGGED = "free_text_flagged"
+    LEAVE_CORRECTION = "leave_correction"
     SEAL = "seal"
     SEALED = "sealed"
     SEAL_FAILED = "seal_failed"
@@ -116,10 +131,21 @@ class CaptureMachine(StateMachine):
 
     choose_person = _.READY.to(_.CONFIRM_PERSON)
     walk_in = _.READY.to(_.NIK_ENTRY)
-    nik_entered = _.NIK_ENTRY.to(_.CONFIRM_PERSON)
-    leave_walk_in = _.NIK_ENTRY.to(_.READY)
+    nik_entered = _.NIK_ENTRY.to(_.PURPOSE)
+    #: A walk-in whose NIK is of another regency records at a temporary domicile, with the KK.
+    purpose_chosen = _.PURPOSE.to(_.KK_ENTRY, cond="from_elsewhere") | _.PURPOSE.to(
+        _.CONFIRM_PERSON
+    )
+    kk_entered = _.KK_ENTRY.to(_.CONFIRM_PERSON)
+    leave_walk_in = _.NIK_ENTRY.to(_.READY) | _.PURPOSE.to(_.READY) | _.KK_ENTRY.to(_.READY)
     open_admin = _.READY.to(_.ADMIN)
-    close_admin = _.ADMIN.to(_.READY) | _.LOAD_CARDS.to(_.READY) | _.VOID_SELECT.to(_.READY)
+    close_admin = (
+        _.ADMIN.to(_.READY)
+        | _.LOAD_CARDS.to(_.READY)
+        | _.VOID_SELECT.to(_.READY)
+        | _.OFFICIAL_LOGIN.to(_.READY)
+    )
+    choose_official = _.ADMIN.to(_.OFFICIAL_LOGIN)
     choose_load_cards = _.ADMIN.to(_.LOAD_CARDS)
     choose_void = _.ADMIN.to(_.VOID_SELECT)
     void_chosen = _.VOID_SELECT.to(_.APPROVAL)
@@ -130,7 +156,11 @@ class CaptureMachine(StateMachine):
         | _.CONFIRM_PERSON.to(_.SIGNATURE, cond="needs_signature")
         | _.CONFIRM_PERSON.to(_.REVIEW)
     )
-    face_taken = _.FACE.to(_.FINGERS, cond="needs_fingers") | _.FACE.to(_.SIGNATURE)
+    face_taken = (
+        _.FACE.to(_.FINGERS, cond="needs_fingers")
+        | _.FACE.to(_.SIGNATURE, cond="needs_signature")
+        | _.FACE.to(_.REVIEW)
+    )
     ask_exception = _.FINGERS.to(_.FINGER_EXCEPTION)
     exception_chosen = _.FINGER_EXCEPTION.to(_.FINGERS)
     fingers_taken = _.FINGERS.to(_.APPROVAL, cond="needs_finger_approval") | _.FINGERS.to(
@@ -139,10 +169,26 @@ class CaptureMachine(StateMachine):
     approved = (
         _.APPROVAL.to(_.SIGNATURE, cond="approving_fingers")
         | _.APPROVAL.to(_.SEALING, cond="approving_void")
+        | _.APPROVAL.to(_.REVIEW, cond="approving_at_capture")
         | _.APPROVAL.to(_.PRINTING)
     )
-    approval_refused = _.APPROVAL.to(_.FINGERS, cond="approving_fingers") | _.APPROVAL.to(_.READY)
+    approval_refused = (
+        _.APPROVAL.to(_.FINGERS, cond="approving_fingers")
+        | _.APPROVAL.to(_.SIGNATURE, cond="approving_signature")
+        | _.APPROVAL.to(_.REVIEW, cond="approving_correction")
+        | _.APPROVAL.to(_.READY)
+    )
     signature_taken = _.SIGNATURE.to(_.REVIEW)
+    #: A person who cannot sign: a reason from the list, then a supervisor's approval.
+    ask_signature_exception = _.SIGNATURE.to(_.SIGNATURE_EXCEPTION)
+    signature_exception_chosen = _.SIGNATURE_EXCEPTION.to(_.APPROVAL)
+    leave_signature_exception = _.SIGNATURE_EXCEPTION.to(_.SIGNATURE)
+    #: At review: an enumerated field corrected (the official approves), or a free-text
+    #: error flagged for the office.
+    correct = _.REVIEW.to(_.CORRECTION)
+    correction_chosen = _.CORRECTION.to(_.APPROVAL)
+    free_text_flagged = _.CORRECTION.to(_.REVIEW)
+    leave_correction = _.CORRECTION.to(_.REVIEW)
     seal = _.REVIEW.to(_.SEALING)
     sealed = _.SEALING.to(_.PRINTING, cond="will_print") | _.SEALING.to(_.DONE)
     seal_failed = _.SEALING.to(_.REVIEW, cond="has_draft") | _.SEALING.to(_.READY)
@@ -157,7 +203,9 @@ class CaptureMachine(StateMachine):
         | _.FINGERS.to(_.READY)
         | _.FINGER_EXCEPTION.to(_.READY)
         | _.SIGNATURE.to(_.READY)
+        | _.SIGNATURE_EXCEPTION.to(_.READY)
         | _.REVIEW.to(_.READY)
+        | _.CORRECTION.to(_.READY)
     )
     #: The idle lock (or the officer's menu): never while sealing or printing.
     lock = (
@@ -166,11 +214,16 @@ class CaptureMachine(StateMachine):
         | _.ADMIN.to(_.LOCKED)
         | _.CONFIRM_PERSON.to(_.LOCKED)
         | _.NIK_ENTRY.to(_.LOCKED)
+        | _.PURPOSE.to(_.LOCKED)
+        | _.KK_ENTRY.to(_.LOCKED)
+        | _.OFFICIAL_LOGIN.to(_.LOCKED)
         | _.FACE.to(_.LOCKED)
         | _.FINGERS.to(_.LOCKED)
         | _.FINGER_EXCEPTION.to(_.LOCKED)
         | _.SIGNATURE.to(_.LOCKED)
+        | _.SIGNATURE_EXCEPTION.to(_.LOCKED)
         | _.REVIEW.to(_.LOCKED)
+        | _.CORRECTION.to(_.LOCKED)
         | _.DONE.to(_.LOCKED)
         | _.LOAD_CARDS.to(_.LOCKED)
         | _.VOID_SELECT.to(_.LOCKED)
@@ -185,11 +238,16 @@ class CaptureMachine(StateMachine):
         | _.ADMIN.to(_.SAFE_SHUTDOWN)
         | _.CONFIRM_PERSON.to(_.SAFE_SHUTDOWN)
         | _.NIK_ENTRY.to(_.SAFE_SHUTDOWN)
+        | _.PURPOSE.to(_.SAFE_SHUTDOWN)
+        | _.KK_ENTRY.to(_.SAFE_SHUTDOWN)
+        | _.OFFICIAL_LOGIN.to(_.SAFE_SHUTDOWN)
         | _.FACE.to(_.SAFE_SHUTDOWN)
         | _.FINGERS.to(_.SAFE_SHUTDOWN)
         | _.FINGER_EXCEPTION.to(_.SAFE_SHUTDOWN)
         | _.SIGNATURE.to(_.SAFE_SHUTDOWN)
+        | _.SIGNATURE_EXCEPTION.to(_.SAFE_SHUTDOWN)
         | _.REVIEW.to(_.SAFE_SHUTDOWN)
+        | _.CORRECTION.to(_.SAFE_SHUTDOWN)
         | _.DONE.to(_.SAFE_SHUTDOWN)
         | _.RESUME_OFFER.to(_.SAFE_SHUTDOWN)
         | _.PRINT_QUESTION.to(_.SAFE_SHUTDOWN)

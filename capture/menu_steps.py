@@ -6,7 +6,7 @@ import enum
 
 from capture.audit import AuditKind
 from capture.base import Step
-from capture.draft import Approval, ApprovalPurpose, Draft
+from capture.draft import Approval, ApprovalPurpose
 from capture.machine import CaptureEvent
 from capture.prompts import Language
 from capture.widgets import DigitEntry, Menu
@@ -59,8 +59,12 @@ class Ready(Step):
             elif choice is ReadyChoice.WALK_IN:
                 self.ctx.go(CaptureEvent.WALK_IN)
             elif isinstance(choice, Resident):
-                self.ctx.draft = Draft(choice, self.ctx.officer_id, self.ctx.now())
-                self.ctx.go(CaptureEvent.CHOOSE_PERSON)
+                refused = self.ctx.begin(choice)
+                if refused is not None:
+                    self.note = refused
+                    self.ctx.devices.panel.beep(Tone.ERROR)
+                else:
+                    self.ctx.go(CaptureEvent.CHOOSE_PERSON)
 
     def lines(self) -> list[str]:
         if self.note:
@@ -79,6 +83,7 @@ class AdminItem(enum.StrEnum):
 
     LOAD_CARDS = "admin.load_cards"
     VOID = "admin.void"
+    OFFICIAL = "admin.official"
     LANGUAGE = "admin.language"
     LOCK = "admin.lock"
     BACK = "admin.back"
@@ -104,6 +109,8 @@ class Admin(Step):
             self.ctx.go(CaptureEvent.CHOOSE_LOAD_CARDS)
         elif choice is AdminItem.VOID:
             self.ctx.go(CaptureEvent.CHOOSE_VOID)
+        elif choice is AdminItem.OFFICIAL:
+            self.ctx.go(CaptureEvent.CHOOSE_OFFICIAL)
         elif choice is AdminItem.LANGUAGE:
             self.ctx.language = Language.EN if self.ctx.language is Language.ID else Language.ID
             cursor = self.menu.cursor

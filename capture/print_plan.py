@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from capture.draft import Draft
 from hal.contracts import CardPrinter, ReceiptPrinter
 from hal.exc import DeviceError
+from storage.model import CardKind
 
 
 class PrintOutcome(enum.StrEnum):
@@ -28,6 +29,10 @@ class SlipReason(enum.StrEnum):
 
     RECORD_ONLY = "record only"
     WALK_IN = "walk-in: data to verify"
+    OFFICE_PRINTS = "printed at the Disdukcapil"
+    HOME_OFFICE = "domisili sementara: home office prints"
+    WAITS_FOR_BIRTHDAY = "card waits for the 17th birthday"
+    DATA_TO_CORRECT = "data corrected at the office"
     NO_CARD_PRINTER = "no card printer"
     NO_BLANK_CARDS = "no blank cards"
     CARD_FAILED = "card print failed"
@@ -60,17 +65,39 @@ def plan_print(
     """The print plan for the record being sealed (``draft``, or a void when ``voiding``).
 
     A walk-in's demographics come only from the NIK keyed at the kit, so their card is
-    printed at the office after verification, not on site.  The card printer's status is
+    printed at the office after verification, not on site.  On site only a first
+    recording (`Purpose.BARU`) or a KIA is printed: a lost, damaged or changed card is
+    printed at the Disdukcapil, a resident away from home by their home office, an early
+    first-time voter's card waits for the 17th birthday, and a free-text error flagged at
+    review is corrected at the office, never on a card printed here.  The card printer's status is
     a device call, asked only with ``ask_printer`` (when printing starts), not while the
     review screen is drawn.
     """
-    card_on_record = bool(print_on_site and draft is not None and not draft.walk_in) and not voiding
+    office = None if draft is None else office_reason(draft)
+    card_on_record = (
+        bool(print_on_site and draft is not None and not draft.walk_in)
+        and office is None
+        and not voiding
+    )
     if voiding or (card_printer is None and receipt_printer is None):
         return PrintPlan(card_on_record, PrintOutcome.NONE)
-    reason = _slip_reason(card_on_record, draft, card_printer, stock, ask_printer)
+    reason = office or _slip_reason(card_on_record, draft, card_printer, stock, ask_printer)
     if reason is None:
         return PrintPlan(card_on_record, PrintOutcome.CARD)
     return PrintPlan(card_on_record, PrintOutcome.SLIP, reason)
+
+
+def office_reason(draft: Draft) -> SlipReason | None:
+    """Why this person's card is not printed on site whatever the printers, or None."""
+    if draft.domicile is not None:
+        return SlipReason.HOME_OFFICE
+    if not (draft.purpose.prints_on_site or draft.kind is CardKind.KIA):
+        return SlipReason.OFFICE_PRINTS
+    if draft.card_from is not None:
+        return SlipReason.WAITS_FOR_BIRTHDAY
+    if draft.flagged:
+        return SlipReason.DATA_TO_CORRECT
+    return None
 
 
 def _slip_reason(

@@ -31,6 +31,13 @@ from capture.login_steps import (
 )
 from capture.machine import CaptureState
 from capture.menu_steps import Admin, LoadCards, Ready, VoidSelect
+from capture.rules_steps import (
+    Correction,
+    KkEntry,
+    OfficialLogin,
+    PurposeStep,
+    SignatureExceptionStep,
+)
 
 #: The step class of every state.
 STEPS: dict[CaptureState, Callable[[StepContext], Step]] = {
@@ -44,14 +51,19 @@ STEPS: dict[CaptureState, Callable[[StepContext], Step]] = {
     CaptureState.ADMIN: Admin,
     CaptureState.LOAD_CARDS: LoadCards,
     CaptureState.VOID_SELECT: VoidSelect,
+    CaptureState.OFFICIAL_LOGIN: OfficialLogin,
     CaptureState.NIK_ENTRY: NikEntry,
+    CaptureState.PURPOSE: PurposeStep,
+    CaptureState.KK_ENTRY: KkEntry,
     CaptureState.CONFIRM_PERSON: ConfirmPerson,
     CaptureState.FACE: Face,
     CaptureState.FINGERS: Fingers,
     CaptureState.FINGER_EXCEPTION: FingerExceptionStep,
     CaptureState.APPROVAL: SupervisorApproval,
     CaptureState.SIGNATURE: SignatureStep,
+    CaptureState.SIGNATURE_EXCEPTION: SignatureExceptionStep,
     CaptureState.REVIEW: Review,
+    CaptureState.CORRECTION: Correction,
     CaptureState.SEALING: Sealing,
     CaptureState.PRINTING: Printing,
     CaptureState.DONE: Done,

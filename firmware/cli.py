@@ -173,7 +173,8 @@ def demo(
     def report(outcome: Outcome) -> None:
         typer.echo(
             f"  sealed #{outcome.seq:<4} {outcome.name[:32]:32} {outcome.nik}  fingers "
-            f"{outcome.fingers:5} exceptions {outcome.exceptions:12} {outcome.printed}"
+            f"{outcome.fingers:5} exceptions {outcome.exceptions:12} {outcome.printed:5} "
+            f"{outcome.kind} {outcome.purpose}"
         )
 
     try:
@@ -186,6 +187,7 @@ def demo(
                     clock_speed=0.0,
                     wired=not fast,
                     allow_changes=False,
+                    cases=True,
                 )
             )
             stack.enter_context(sim.host.stepping())

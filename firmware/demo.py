@@ -4,7 +4,12 @@ The bot reads the controller's state and what is highlighted, as an officer read
 display, and presses buttons through the same queue the panel uses.  It knows the world
 (which finger is missing, who is a walk-in) only as an officer sees a person in front of
 them.  The session includes what a real day has: a finger exception, an enrolment
-cancelled half-way and redone, a walk-in keyed in by NIK, and a PIN login after a lock.
+cancelled half-way and redone, a walk-in keyed in by NIK, and a PIN login after a lock;
+and, in a world with the rules' cases (`hw_sim.world.World` ``cases``), the village
+official's login, a child of 10 (KIA with a photo) and of 3 (KIA, no photo), a lost card
+(a slip: the office prints), a correction the official approves, a walk-in from another
+regency (domisili sementara, with the KK), a first-time voter who turns 17 after the day,
+and a person who cannot sign.
 """
 
 from __future__ import annotations
@@ -16,12 +21,19 @@ from dataclasses import dataclass
 
 from capture.machine import CaptureState
 from capture.menu_steps import AdminItem, ReadyChoice
+from capture.rules_steps import Correction
 from firmware.kit import Kit
 from firmware.sim import Bystanders
 from hal.types import Button, FingerException, Press
 from hw_sim.fingers import FingerCondition
 from hw_sim.world import Person, World
-from storage.model import Resident, walk_in_ref
+from storage.model import (
+    CorrectableField,
+    Purpose,
+    Resident,
+    SignatureExceptionReason,
+    walk_in_ref,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,8 @@ class Outcome:
     fingers: str
     exceptions: str
     printed: str
+    kind: str = "E-KTP"
+    purpose: str = "BARU"
 
 
 _EXCEPTION_FOR = {
@@ -78,6 +92,17 @@ def plan(kit: Kit, world: World, people: int) -> list[Task]:
             f"only {len(waiting)} worklist residents and {len(walk_ins)} walk-ins are left to "
             f"enrol on this kit; ask for fewer people or use a fresh --data-dir"
         )
+    case_tasks = [
+        Task(p, walk_in=not p.on_worklist)
+        for p in world.cases
+        if (walk_in_ref(p.nik) if not p.on_worklist else p.nik) not in recorded
+    ]
+    case_niks = {t.person.nik for t in case_tasks}
+    waiting = [p for p in waiting if p.nik not in case_niks]
+    walk_ins = [p for p in walk_ins if p.nik not in case_niks]
+    people -= len(case_tasks)
+    if people < 1:
+        return case_tasks
     chosen = waiting[: people - 1]
     if chosen and not any(p.fingers for p in chosen):
         hurt = next((p for p in waiting[people - 1 :] if p.fingers), None)
@@ -90,7 +115,7 @@ def plan(kit: Kit, world: World, people: int) -> list[Task]:
         residents[min(2, len(residents) - 1)].cancel_first = True
     if len(tasks) > 4:
         tasks[4].pin_login = True
-    return tasks
+    return tasks + case_tasks
 
 
 class OfficerBot:
@@ -220,6 +245,23 @@ class OfficerBot:
                 self.press(Button.UP)
             self.press(Button.OK)
 
+    def official_login(self) -> None:
+        """The village official says they are present: their finger, at the officer's menu."""
+        self.choose(
+            lambda: self.ctl.step.focus,
+            lambda f: f is ReadyChoice.ADMIN,
+            what="the admin menu",
+            button=Button.UP,
+        )
+        self.choose(
+            lambda: self.ctl.step.menu.focus,
+            lambda f: f is AdminItem.OFFICIAL,
+            what="the village official",
+        )
+        self.settle()
+        if self.ctl.state != CaptureState.READY or self.ctl.official is None:
+            raise DemoError(f"the village official could not log in: {self.ctl.screen}")
+
     def lock(self) -> None:
         # the admin menu ends the worklist: one UP from the top wraps round to it
         self.choose(
@@ -242,6 +284,14 @@ class OfficerBot:
                 button=Button.UP,
             )
             self.type_digits(person.nik, start=list(self.ctl.step.entry.digits))
+            if self.ctl.state == CaptureState.PURPOSE:
+                self.choose(
+                    lambda: self.ctl.step.menu.focus,
+                    lambda p: p is Purpose(person.purpose),
+                    what=f"purpose {person.purpose}",
+                )
+            if self.ctl.state == CaptureState.KK_ENTRY:
+                self.type_digits(person.kk_number, start=list(self.ctl.step.entry.digits))
         else:
             self.select_resident(person)
         if self.ctl.state != CaptureState.CONFIRM_PERSON:
@@ -267,14 +317,44 @@ class OfficerBot:
             self.choose(
                 lambda: self.ctl.step.menu.focus, lambda e: e is wanted, what=f"exception {wanted}"
             )
+        elif state == CaptureState.SIGNATURE and not person.can_sign:
+            self.press(Button.DOWN)  # cannot sign: the exception, approved by a supervisor
+        elif state == CaptureState.SIGNATURE_EXCEPTION:
+            self.choose(
+                lambda: self.ctl.step.menu.focus,
+                lambda r: r is SignatureExceptionReason.CANNOT_WRITE,
+                what="cannot write",
+            )
+        elif state == CaptureState.REVIEW and self._to_correct(person):
+            self.press(Button.DOWN)  # the worklist's occupation is wrong: correct it
+        elif state == CaptureState.CORRECTION:
+            self._correct(person)
         elif state in (CaptureState.SIGNATURE, CaptureState.REVIEW, CaptureState.PRINTING):
             self.press(Button.OK)  # accept the signature, save, or print a slip after a fault
         elif state == CaptureState.APPROVAL:
             self.settle()  # the supervisor puts a finger on the sensor
             if self.ctl.state == CaptureState.APPROVAL:
-                raise DemoError(f"the supervisor's finger was not accepted: {self.ctl.screen}")
+                raise DemoError(f"the approver's finger was not accepted: {self.ctl.screen}")
         else:
             raise DemoError(f"the bot does not know what to do in {state}: {self.ctl.screen}")
+
+    def _to_correct(self, person: Person) -> bool:
+        draft = self.ctl.draft
+        return bool(person.listed_occupation) and draft is not None and not draft.corrections
+
+    def _correct(self, person: Person) -> None:
+        """Pick the occupation, then its right value: the official approves it."""
+        step = self.ctl.step
+        assert isinstance(step, Correction)
+        if step.values is None:
+            self.choose(
+                lambda: step.fields.focus,
+                lambda f: f is CorrectableField.OCCUPATION,
+                what="pekerjaan",
+            )
+        else:
+            values = step.values
+            self.choose(lambda: values.focus, lambda v: v == person.occupation, what="occupation")
 
     def cancel_midway(self, task: Task) -> None:
         """Start the person, take the photo, then cancel with a held BACK and confirm."""
@@ -296,6 +376,8 @@ class OfficerBot:
         taken = sum(1 for f in draft.fingers.values() if f.image_png)
         excepted = ", ".join(f"{p}:{f.exception}" for p, f in draft.fingers.items() if f.exception)
         printed = self.ctl.print_outcome
+        if draft.signature_exception is not None:
+            excepted = ", ".join(filter(None, [excepted, "ttd"]))
         self.press(Button.OK)
         return Outcome(
             sealed.seq,
@@ -304,6 +386,8 @@ class OfficerBot:
             f"{taken}/{len(draft.fingers)}",
             excepted or "-",
             printed,
+            draft.kind.value + (" (domisili)" if draft.domicile else ""),
+            draft.purpose.value + (f" kartu {draft.card_from:%d-%m-%Y}" if draft.card_from else ""),
         )
 
 
@@ -334,6 +418,9 @@ def run_session(
     if kit.controller.state == CaptureState.SELF_TEST:
         bot.press(Button.OK)  # a fault was named on screen; the officer goes on
     bot.login(by_pin=False)
+    if world.cases and kit.controller.state == CaptureState.READY:
+        bot.official_login()
+        note(f"  the village official {kit.controller.official.name} is present")  # type: ignore[union-attr]
     outcomes = []
     if kit.controller.state == CaptureState.CONFIRM_PERSON:
         note("  resumed the enrolment the last session left unfinished:")

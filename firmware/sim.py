@@ -16,7 +16,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from capture.controller import Controller
@@ -44,7 +44,7 @@ from storage.kit import provision
 from storage.kitkey import KeySettings
 from storage.layout import is_provisioned
 from storage.lock import FolderLock
-from storage.model import Policy, Resident, Role, Sex
+from storage.model import Policy, Purpose, Resident, Role, Sex
 from storage.officers import make_officer
 
 DEMO_KIT_ID = "DEMO-3505-01"
@@ -55,6 +55,8 @@ DEMO_AUTHORITY = "demo-authority"
 #: Residents on the demo worklist; runs of `jemput-kit demo` work through them in turn.
 DEMO_WORKLIST = 60
 DEMO_WALK_INS = 20
+#: First-time voters who turn 17 by this day record as e-KTP early (a national recording day).
+DEMO_VOTER_DATE = date(2027, 2, 14)
 DEMO_CARDS = 40
 #: Smallest scale of device waits on the wired simulator (see open_sim_kit).
 WIRED_WAIT_SCALE = 0.02
@@ -124,17 +126,26 @@ def resident_of(person: Person) -> Resident:
         address=person.address,
         rt_rw=person.rt_rw,
         religion=person.religion,
-        marital_status="KAWIN",
-        occupation=person.occupation,
+        marital_status=person.marital_status,
+        occupation=person.listed_occupation or person.occupation,
         blood_type=person.blood_type,
         worklist_ref=person.nik,
+        purpose=Purpose(person.purpose),
     )
 
 
-def demo_world(seed: int, *, clock_speed: float = 1.0, start: datetime | None = None) -> World:
-    """The demo village: its worklist residents and walk-ins (``start``: the clock's start)."""
+def demo_world(
+    seed: int, *, clock_speed: float = 1.0, start: datetime | None = None, cases: bool = False
+) -> World:
+    """The demo village: its worklist residents and walk-ins (``start``: the clock's start;
+    ``cases``: with the outreach day's rules cases, see `hw_sim.world.World`)."""
     return World(
-        seed, people=DEMO_WORKLIST, walk_ins=DEMO_WALK_INS, start=start, clock_speed=clock_speed
+        seed,
+        people=DEMO_WORKLIST,
+        walk_ins=DEMO_WALK_INS,
+        start=start,
+        clock_speed=clock_speed,
+        cases=cases,
     )
 
 
@@ -171,7 +182,7 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime, training: boo
         region=DEMO_REGION,
         officers=officers,
         worklist=tuple(resident_of(p) for p in world.residents),
-        policy=Policy(print_on_site=True),
+        policy=Policy(print_on_site=True, voter_date=DEMO_VOTER_DATE),
         now=now,
         demo=True,
         training=training,
@@ -223,6 +234,7 @@ def open_sim_kit(
     training: bool = False,
     keys: KeySettings | None = None,
     coprocessor: bool = False,
+    cases: bool = False,
 ) -> Iterator[SimKit]:
     """A simulated kit on ``data_dir``, its host holding the folder's write lock.
 
@@ -237,10 +249,14 @@ def open_sim_kit(
     drives its loop boots it (``host.run``).  ``coprocessor`` (wired only) starts the
     power Pico's firmware under MicroPython (`firmware.sim_power`) behind the real
     driver: it heartbeats, its button asks for a safe shutdown, its ADC reads the
-    world's battery.
+    world's battery.  ``cases``: the world has the outreach day's rules cases (children,
+    a lost card, a domicile walk-in ...: `hw_sim.world.World`).
     """
     world = demo_world(
-        seed, clock_speed=clock_speed, start=datetime.now(UTC).replace(microsecond=0)
+        seed,
+        clock_speed=clock_speed,
+        start=datetime.now(UTC).replace(microsecond=0),
+        cases=cases,
     )
     with contextlib.ExitStack() as stack:
         stack.enter_context(FolderLock(data_dir))
@@ -363,6 +379,8 @@ class Bystanders:
         self.technician = next(p for p in world.residents if not p.fingers)
         self._testing = False
         self.supervisor = next(o for o in world.officers if o.role == "supervisor")
+        #: The village official, who approves corrections and says they are present.
+        self.official = next(o for o in world.officers if o.role == "official")
         #: Someone standing in front whatever the kit is doing (the browser kit's choice):
         #: the wrong person at the camera, or a resident arriving before being selected.
         self.stand_in: Person | None = None
@@ -390,6 +408,11 @@ class Bystanders:
         if state == CaptureState.LOCKED:
             return self.officer if self.offer_finger else None
         if state == CaptureState.APPROVAL:
-            return self.supervisor if self.offer_finger else None
+            approval = self.controller.approval
+            by_official = approval is not None and approval.purpose.by_official
+            approver = self.official if by_official else self.supervisor
+            return approver if self.offer_finger else None
+        if state == CaptureState.OFFICIAL_LOGIN:
+            return self.official if self.offer_finger else None
         draft = self.controller.draft
         return self._world.person(draft.resident.nik) if draft is not None else None

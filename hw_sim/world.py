@@ -11,8 +11,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from hal.types import FingerPosition
 from hw_sim.fingers import Finger, FingerCondition, Glass
@@ -61,6 +62,16 @@ class Person:
     on_worklist: bool = True
     fingers: dict[int, FingerCondition] = field(default_factory=dict)
     signature: tuple[tuple[tuple[int, int], ...], ...] = ()
+    #: Status perkawinan as the worklist names it (a child's is BELUM KAWIN).
+    marital_status: str = "KAWIN"
+    #: Keperluan: BARU, HILANG, RUSAK or PERUBAHAN DATA (a walk-in says it at the kit).
+    purpose: str = "BARU"
+    #: False for someone who cannot sign on the pad (a supervisor's exception).
+    can_sign: bool = True
+    #: The occupation the worklist wrongly gives (corrected at review), or "".
+    listed_occupation: str = ""
+    #: A walk-in from another regency: the number on their Kartu Keluarga's copy.
+    kk_number: str = ""
 
     def condition(self, position: int) -> FingerCondition:
         return self.fingers.get(position, FingerCondition.OK)
@@ -150,6 +161,7 @@ class World:
         walk_ins: int = 2,
         start: datetime | None = None,
         clock_speed: float = 1.0,
+        cases: bool = False,
     ) -> None:
         self.seed = seed
         self.clock = SimClock(start or datetime(2026, 11, 23, 1, 30, tzinfo=UTC), speed=clock_speed)
@@ -157,9 +169,17 @@ class World:
         self._serials: dict[str, int] = {}
         self.residents = [self._make_person(i, on_worklist=True) for i in range(people)]
         self.walk_ins = [self._make_person(people + i, on_worklist=False) for i in range(walk_ins)]
+        #: The rules' cases of a real outreach day (children, a lost card, a correction, a
+        #: domicile walk-in, an early first-time voter, a married teenager, one who cannot
+        #: sign), added to the worklist and the walk-ins when ``cases`` is on.
+        self.cases = self._make_cases(people + walk_ins) if cases else []
+        self.residents += [p for p in self.cases if p.on_worklist]
+        self.walk_ins += [p for p in self.cases if not p.on_worklist]
         self.officers = [
             SimOfficer("PTG-001", "SRI HANDAYANI", "officer", "246810", seed * 1000 + 1),
             SimOfficer("SPV-001", "BAMBANG SUTRISNO", "supervisor", "135791", seed * 1000 + 2),
+            # The village official (kepala desa), present during recording.
+            SimOfficer("KDS-001", "SUPARMAN", "official", "112233", seed * 1000 + 3),
         ]
         self._subject: Person | SimOfficer | None = None
         self._follow: Callable[[], Person | SimOfficer | None] | None = None
@@ -169,6 +189,52 @@ class World:
         #: finger control): the finger's quality, and which finger, whatever was asked.
         self.glass = Glass.AS_BORN
         self.glass_position: FingerPosition | None = None
+
+    def _make_cases(self, first: int) -> list[Person]:
+        today = self.clock.now().date()
+
+        def years_ago(years: int, days: int = 0) -> date:
+            return today.replace(year=today.year - years, day=min(today.day, 28)) + timedelta(
+                days=days
+            )
+
+        child: dict[str, object] = {
+            "marital_status": "BELUM KAWIN",
+            "occupation": "PELAJAR/MAHASISWA",
+        }
+        specs: list[tuple[date, bool, dict[str, object]]] = [
+            (years_ago(10, -40), True, child),
+            (years_ago(3, -100), False, {**child, "occupation": "BELUM/TIDAK BEKERJA"}),
+            (years_ago(38), False, {"purpose": "HILANG"}),
+            (years_ago(45), True, {"occupation": "PEDAGANG", "listed_occupation": "WIRASWASTA"}),
+            (years_ago(17, 60), False, child),  # 17 sixty days after the recording day
+            (years_ago(16, -20), True, {"marital_status": "KAWIN"}),  # married at 16: e-KTP
+            (years_ago(70), False, {"can_sign": False}),
+            (years_ago(30), True, {"on_worklist": False, "kk_number": "1671010101200007"}),
+        ]
+        return [
+            self._make_case(first + i, born, female, **extra)
+            for i, (born, female, extra) in enumerate(specs)
+        ]
+
+    def _make_case(self, index: int, born: date, female: bool, **extra: object) -> Person:
+        """A person of a rules case; a domicile walk-in's NIK is of Kota Palembang (1671)."""
+        person = self._make_person(index, on_worklist=bool(extra.get("on_worklist", True)))
+        code = "167101" if extra.get("kk_number") else person.nik[:6]
+        day = born.day + (40 if female else 0)
+        prefix = f"{code}{day:02d}{born.month:02d}{born.year % 100:02d}"
+        serial = self._serials[prefix] = self._serials.get(prefix, 0) + 1
+        firsts = _FEMALE if female else _MALE
+        name = f"{firsts[index % len(firsts)]} {_FAMILY[index % len(_FAMILY)]}"
+        changes: dict[str, Any] = {
+            **extra,
+            "nik": f"{prefix}{serial:04d}",
+            "name": name,
+            "sex": "PEREMPUAN" if female else "LAKI-LAKI",
+            "birth_date": born,
+            "fingers": {},
+        }
+        return replace(person, **changes)
 
     def _make_person(self, index: int, *, on_worklist: bool) -> Person:
         rng = random.Random(f"{self.seed}/{index}")

@@ -38,6 +38,9 @@ from provisioning.collector_audit import (
 from provisioning.district import cli as district
 from provisioning.district import is_store_url
 from provisioning.framing import FramedPort, LinkError
+from provisioning.office_report import build_office_report
+from provisioning.office_report import to_json as office_json
+from provisioning.office_report import to_text as office_text
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
 from storage import revocation
 from storage.certificate import BadKitId, check_kit_id
@@ -552,6 +555,14 @@ def report_command(
     threshold: Annotated[
         int, typer.Option(help="District store: flag kits that printed fewer cards.", min=0)
     ] = district.CARD_THRESHOLD,
+    office: Annotated[
+        bool,
+        typer.Option(
+            "--office",
+            help="The office's list instead: counts by kind and purpose, the corrections "
+            "to make, the cards the office prints with each slip's reference.",
+        ),
+    ] = False,
 ) -> None:
     """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins.
 
@@ -573,6 +584,13 @@ def report_command(
         with _collector(db) as store:
             audit = audit_database(store, public).require_ok()
         rows = build_report(audit, residents)
+    if office:
+        office_report = build_office_report(audit)
+        if fmt is ReportFormat.JSON:
+            out.out(office_json(office_report), highlight=False)
+        else:
+            out.out("\n".join(office_text(office_report)), highlight=False)
+        return
     if fmt is ReportFormat.CSV:
         out.out(to_csv(rows), end="", highlight=False)
     elif fmt is ReportFormat.JSON:

@@ -27,6 +27,7 @@ from storage.certificate import Certificate, CertificateError, check_kit_id
 from storage.errors import RecordError
 from storage.files import record_name
 from storage.keys import AuthorityPublic
+from storage.model import CardKind, CorrectableField, FlaggedError, Purpose
 from storage.record import RecordHeader, record_hash
 from storage.verify import BrokenChain, Verifier
 
@@ -60,6 +61,14 @@ class CollectedRecord:
     excepted: int
     voids: int | None
     print_card: bool
+    #: Record format version 2's facts (a version-1 record: an e-KTP first recording).
+    kind: CardKind = CardKind.EKTP
+    purpose: Purpose = Purpose.BARU
+    corrected: tuple[CorrectableField, ...] = ()
+    flagged: tuple[FlaggedError, ...] = ()
+    domicile: bool = False
+    early: bool = False
+    signature_excepted: bool = False
 
 
 Problem = tuple[str, RecordError]
@@ -217,6 +226,13 @@ class _Audit:
                     len(header.excepted),
                     header.voids,
                     header.print_card,
+                    header.kind,
+                    header.purpose,
+                    header.corrected,
+                    header.flagged,
+                    header.domicile,
+                    header.early,
+                    header.signature_excepted,
                 )
             )
         for name, exc in report.problems:

@@ -19,7 +19,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from provisioning import protocol as p
@@ -60,6 +60,13 @@ ROLE_NAMES: dict[str, Role] = {
     "supervisor": Role.SUPERVISOR,
     "pengawas": Role.SUPERVISOR,
     "penyelia": Role.SUPERVISOR,
+    # The village official present during recording, who approves data corrections.
+    "official": Role.OFFICIAL,
+    "kepala desa": Role.OFFICIAL,
+    "kades": Role.OFFICIAL,
+    "lurah": Role.OFFICIAL,
+    "kasi pemerintahan": Role.OFFICIAL,
+    "kasi pem": Role.OFFICIAL,
 }
 #: The highest library page: an R307 holds 1,000 templates (0-999), an R503 200.
 MAX_FINGER_PAGE = 999
@@ -94,7 +101,8 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
 
     The file is read as the worklist is (`storage.worklist`): UTF-8 with or without a
     byte-order mark, comma or semicolon separated, header names in any case and spacing.
-    Headers may be Indonesian (nama, peran, halaman_jari; roles petugas, pengawas).
+    Headers may be Indonesian (nama, peran, halaman_jari; roles petugas, pengawas, and
+    kepala desa or kasi pemerintahan for the village official).
     Without a finger_page column, officers' login fingers are on library pages 0, 1, ...
     in file order, as the sensor was enrolled.  Refused: an empty or unsafe id, an empty
     name, a page outside 0-999 or not in ASCII digits, and two officers on one page (the
@@ -179,13 +187,14 @@ def _officer(
     if not name:
         problems.append(Problem(line, "name", "the officer's name is empty"))
     role_cell = row.get("role", "")
-    role = ROLE_NAMES.get(role_cell.lower())
+    role = ROLE_NAMES.get(" ".join(role_cell.lower().split()))
     if role is None:
         problems.append(
             Problem(
                 line,
                 "role",
-                f"{role_cell!r} is not a role: use officer or supervisor (petugas, pengawas)",
+                f"{role_cell!r} is not a role: use officer, supervisor or official "
+                "(petugas, pengawas, kepala desa or kasi pemerintahan)",
             )
         )
     page_cell = row.get(PAGE_COLUMN, "")
@@ -225,6 +234,9 @@ def load_policy(path: str | Path | None) -> Policy:
             raise ValueError(
                 f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
+        voter_date = data.get("voter_date")
+        if voter_date is not None and type(voter_date) is not date:
+            raise ValueError(f"voter_date {voter_date!r} is not a TOML date like 2029-02-14")
         return Policy(**data)
     except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         raise FlashInputError(str(path), [Problem(1, "", str(exc))]) from exc

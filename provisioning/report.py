@@ -58,7 +58,8 @@ class Row:
         return {**asdict(self), "share": self.share, "share_text": self.share_text}
 
 
-def _live(records: list[CollectedRecord]) -> list[CollectedRecord]:
+def live_records(records: list[CollectedRecord]) -> list[CollectedRecord]:
+    """The records no later record voids (within one certificate's chain), voids left out."""
     voided = {(r.chain, r.voids) for r in records if r.voids is not None}
     return [r for r in records if r.voids is None and (r.chain, r.seq) not in voided]
 
@@ -76,7 +77,7 @@ class Collection(Protocol):
 
 def build_report(collection: Collection, worklist: tuple[Resident, ...] | None = None) -> list[Row]:
     """Rows per kit, per village (with a worklist), and overall."""
-    records = _live(collection.records)
+    records = live_records(collection.records)
     printed = collection.printed
     kits: dict[str, Row] = {}
     villages: dict[str, Row] = {}

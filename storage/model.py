@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from vocabulary.fingers import TEN_FINGERS, FingerPosition
 
@@ -49,8 +50,185 @@ class Sex(enum.Enum):
 
 
 class Role(enum.Enum):
+    """Who logs in: an officer records, a supervisor approves, the village official (kepala
+    desa or kasi pemerintahan) is present and approves data corrections."""
+
     OFFICER = "officer"
     SUPERVISOR = "supervisor"
+    OFFICIAL = "official"
+
+
+class CardKind(enum.Enum):
+    """The card an enrolment is for: e-KTP from 17 or once married, otherwise KIA."""
+
+    EKTP = "E-KTP"
+    KIA = "KIA"
+
+
+class Purpose(enum.Enum):
+    """Keperluan: why the person records.  Only a first recording is printed on site."""
+
+    BARU = "BARU"
+    HILANG = "HILANG"
+    RUSAK = "RUSAK"
+    PERUBAHAN_DATA = "PERUBAHAN DATA"
+
+    @property
+    def prints_on_site(self) -> bool:
+        """Lost, damaged and changed-data cards are printed at the Disdukcapil office."""
+        return self is Purpose.BARU
+
+
+class CorrectableField(enum.Enum):
+    """An enumerated field the officer may correct at review, with the official's approval;
+    the value is the worklist's column name, ``attribute`` the `Resident` field."""
+
+    RELIGION = "agama"
+    MARITAL_STATUS = "status perkawinan"
+    OCCUPATION = "pekerjaan"
+    BLOOD_TYPE = "golongan darah"
+
+    @property
+    def attribute(self) -> str:
+        return _CORRECTABLE_ATTRIBUTES[self]
+
+    def value_of(self, resident: Resident) -> str:
+        """This field's value in ``resident``."""
+        value: str = getattr(resident, self.attribute)
+        return value
+
+    def corrected(self, resident: Resident, new: str) -> Resident:
+        """``resident`` with this field set to ``new``."""
+        changes: dict[str, Any] = {self.attribute: new}
+        return replace(resident, **changes)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The values the officer picks from (as the e-KTP prints them)."""
+        return _CORRECTABLE_CHOICES[self]
+
+
+_CORRECTABLE_ATTRIBUTES = {
+    CorrectableField.RELIGION: "religion",
+    CorrectableField.MARITAL_STATUS: "marital_status",
+    CorrectableField.OCCUPATION: "occupation",
+    CorrectableField.BLOOD_TYPE: "blood_type",
+}
+_CORRECTABLE_CHOICES: dict[CorrectableField, tuple[str, ...]] = {
+    CorrectableField.RELIGION: (
+        "ISLAM",
+        "KRISTEN",
+        "KATOLIK",
+        "HINDU",
+        "BUDDHA",
+        "KHONGHUCU",
+        "KEPERCAYAAN",
+    ),
+    CorrectableField.MARITAL_STATUS: ("BELUM KAWIN", "KAWIN", "CERAI HIDUP", "CERAI MATI"),
+    CorrectableField.OCCUPATION: (
+        "BELUM/TIDAK BEKERJA",
+        "MENGURUS RUMAH TANGGA",
+        "PELAJAR/MAHASISWA",
+        "PETANI/PEKEBUN",
+        "NELAYAN/PERIKANAN",
+        "PEDAGANG",
+        "WIRASWASTA",
+        "KARYAWAN SWASTA",
+        "BURUH HARIAN LEPAS",
+        "PEGAWAI NEGERI SIPIL",
+        "GURU",
+    ),
+    CorrectableField.BLOOD_TYPE: (
+        "-",
+        "A",
+        "B",
+        "AB",
+        "O",
+        "A+",
+        "A-",
+        "B+",
+        "B-",
+        "AB+",
+        "AB-",
+        "O+",
+        "O-",
+    ),
+}
+
+
+class FreeTextField(enum.Enum):
+    """A free-text field the kit never corrects: an error in it is flagged for the office."""
+
+    NAME = "nama"
+    BIRTH_PLACE = "tempat lahir"
+    ADDRESS = "alamat"
+
+
+class FlagReason(enum.Enum):
+    """Why a free-text field is flagged, from the list the office works through."""
+
+    MISSPELLED = "salah ejaan"
+    DIFFERS_FROM_KK = "berbeda dengan KK"
+    INCOMPLETE = "tidak lengkap"
+
+
+class SignatureExceptionReason(enum.Enum):
+    """Why a person gives no signature on the pad (a supervisor approves it)."""
+
+    CANNOT_WRITE = "tidak dapat menulis"
+    DISABILITY = "disabilitas"
+    INJURED_HAND = "tangan cedera"
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An enumerated field changed at review: the original, the new value, who approved."""
+
+    field: CorrectableField
+    original: str
+    new: str
+    approved_by: str
+
+    def __post_init__(self) -> None:
+        if self.original == self.new:
+            raise ValueError(f"correction of {self.field.value}: the new value is the old one")
+        if not self.approved_by:
+            raise ValueError(f"correction of {self.field.value} names no approving official")
+
+
+@dataclass(frozen=True)
+class FlaggedError:
+    """A free-text error found at review, left for the office to correct."""
+
+    field: FreeTextField
+    reason: FlagReason
+
+
+@dataclass(frozen=True)
+class Domicile:
+    """A resident recorded away from home ("domisili sementara"): their Kartu Keluarga
+    number, and the regency (4 digits) of the office that prints their card."""
+
+    kk_number: str
+    home_regency: str
+
+    def __post_init__(self) -> None:
+        if len(self.kk_number) != 16 or not self.kk_number.isdigit():
+            raise ValueError("KK number must be 16 digits")
+        if len(self.home_regency) != 4 or not self.home_regency.isdigit():
+            raise ValueError("home regency must be a 4-digit region code")
+
+
+@dataclass(frozen=True)
+class SignatureException:
+    """No signature on the pad, for a reason from the list, approved by a supervisor."""
+
+    reason: SignatureExceptionReason
+    approved_by: str
+
+    def __post_init__(self) -> None:
+        if not self.approved_by:
+            raise ValueError("a signature exception needs a supervisor's approval")
 
 
 class Modality(enum.Enum):
@@ -66,7 +244,8 @@ class Resident:
     """A person as the village pre-registration (or a walk-in entry) names them.
 
     Fields a walk-in cannot give at the kit are empty strings; ``worklist_ref`` is the
-    worklist line's reference, or ``None`` for a walk-in.
+    worklist line's reference, or ``None`` for a walk-in; ``purpose`` the worklist's
+    ``keperluan``.
     """
 
     nik: str
@@ -86,6 +265,8 @@ class Resident:
     blood_type: str = "-"
     citizenship: str = "WNI"
     worklist_ref: str | None = None
+    #: Keperluan as the worklist gives it (a walk-in's is asked at the kit).
+    purpose: Purpose = Purpose.BARU
 
     def age_on(self, day: date) -> int:
         years = day.year - self.birth_date.year
@@ -109,6 +290,10 @@ class Officer:
     def is_supervisor(self) -> bool:
         return self.role is Role.SUPERVISOR
 
+    @property
+    def is_official(self) -> bool:
+        return self.role is Role.OFFICIAL
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -124,6 +309,10 @@ class Policy:
     critical_battery_percent: float = 5.0
     reserve_bytes: int = 50 * 1024 * 1024
     card_collection_place: str = "Kantor Dinas Dukcapil"
+    #: First-time voters who turn 17 by this date record as e-KTP early (None: no such day).
+    voter_date: date | None = None
+    #: Worklist residents may be enrolled only while a village official is logged in.
+    official_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +359,15 @@ class Enrolment:
     voids: int | None = None
     void_reason: str = ""
     approvals: tuple[str, ...] = field(default=())
+    kind: CardKind = CardKind.EKTP
+    purpose: Purpose = Purpose.BARU
+    official_id: str | None = None
+    corrections: tuple[Correction, ...] = ()
+    flagged: tuple[FlaggedError, ...] = ()
+    domicile: Domicile | None = None
+    signature_exception: SignatureException | None = None
+    #: A first-time voter recorded early: the card waits for this day, the 17th birthday.
+    card_from: date | None = None
 
     @property
     def captured(self) -> tuple[Modality, ...]:

@@ -196,6 +196,21 @@ def parse_nik(text: str) -> NikInfo:
     )
 
 
+def kk_regency(text: str) -> str:
+    """The regency (4 digits) of a Kartu Keluarga number, checked as a NIK's region is.
+
+    A KK number is 16 digits whose first six name the region of the family's registration,
+    like a NIK's; the rest (the issue date and a serial) cannot be checked at the kit.  The
+    regency is the office that prints the card of someone recorded away from home.
+    """
+    kk = text.strip()
+    if len(kk) != NIK_LENGTH or not kk.isascii() or not _DIGITS.fullmatch(kk):
+        raise NikError(f"KK number {text!r} is not 16 digits 0-9")
+    if kk[:2] not in PROVINCES:
+        raise NikError(f"KK number {kk}: unknown province code {kk[:2]}")
+    return kk[:4]
+
+
 def check_nik(nik: str, *, sex: Sex, birth_date: date) -> None:
     """Raise NikError unless ``nik`` is well formed and agrees with ``sex`` and ``birth_date``."""
     info = parse_nik(nik)

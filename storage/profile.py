@@ -19,7 +19,7 @@ from storage import codec
 from storage.datakey import StateCipher, StateDecryptError
 from storage.errors import StateError
 from storage.files import write_atomic
-from storage.model import Officer, Policy, Resident, Role, Sex
+from storage.model import Officer, Policy, Purpose, Resident, Role, Sex
 from vocabulary.fingers import FingerPosition
 
 
@@ -40,6 +40,7 @@ def resident_to_map(resident: Resident) -> dict[str, Any]:
     data = dataclasses.asdict(resident)
     data["sex"] = resident.sex.value
     data["birth_date"] = resident.birth_date.isoformat()
+    data["purpose"] = resident.purpose.value
     return data
 
 
@@ -47,6 +48,8 @@ def resident_from_map(data: dict[str, Any]) -> Resident:
     fields = dict(data)
     fields["sex"] = Sex(fields["sex"])
     fields["birth_date"] = date.fromisoformat(fields["birth_date"])
+    # A record of format version 1 (and a profile flashed before it) has no purpose: BARU.
+    fields["purpose"] = Purpose(fields.get("purpose", Purpose.BARU.value))
     return Resident(**fields)
 
 
@@ -75,11 +78,19 @@ def officer_from_map(data: Mapping[str, Any]) -> Officer:
 
 def policy_to_map(policy: Policy) -> dict[str, Any]:
     """The policy as the profile keeps it and ``flash`` carries it."""
-    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers)}
+    voter_date = None if policy.voter_date is None else policy.voter_date.isoformat()
+    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers), "voter_date": voter_date}
 
 
 def policy_from_map(data: Mapping[str, Any]) -> Policy:
-    return Policy(**{**data, "fingers": tuple(FingerPosition(f) for f in data["fingers"])})
+    voter_date = data.get("voter_date")
+    return Policy(
+        **{
+            **data,
+            "fingers": tuple(FingerPosition(f) for f in data["fingers"]),
+            "voter_date": None if voter_date is None else date.fromisoformat(voter_date),
+        }
+    )
 
 
 PROFILE_CONTEXT = b"profile"

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from storage.codec import Tampered, dumps, loads
@@ -31,16 +31,32 @@ from storage.cose import (
 )
 from storage.errors import RecordError
 from storage.keys import Authority, AuthorityPublic, KitSigner
-from storage.model import Enrolment, FingerRecord, Modality
+from storage.model import (
+    CardKind,
+    CorrectableField,
+    Correction,
+    Domicile,
+    Enrolment,
+    FingerRecord,
+    FlaggedError,
+    FlagReason,
+    FreeTextField,
+    Modality,
+    Purpose,
+    SignatureException,
+    SignatureExceptionReason,
+)
 from storage.profile import resident_from_map, resident_to_map
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+#: Versions this code reads: version 1 (before the kind, purpose and official) still verifies.
+READABLE_VERSIONS = (1, 2)
 CONTENT_TYPE = "application/jemput-record+cbor"
 AAD_CONTEXT = "jemput-record"
 HASH_BYTES = 32
 
-#: Header map keys (v1) and the Python types their values must have.
-_HEADER_TYPES: dict[str, Any] = {
+#: Header map keys of version 1 and the Python types their values must have.
+V1_HEADER_TYPES: dict[str, Any] = {
     "v": int,
     "kit": str,
     "seq": int,
@@ -55,6 +71,20 @@ _HEADER_TYPES: dict[str, Any] = {
     "walk_in": bool,
     "body": object,
 }
+#: What version 2 adds to the header: facts the collector counts without opening the body.
+V2_HEADER_ADDS: dict[str, Any] = {
+    "kind": str,
+    "purpose": str,
+    "official": (str, type(None)),
+    "domicile": bool,
+    "corrected": (list, tuple),
+    "flagged": (list, tuple),
+    "sig_exc": bool,
+    "early": bool,
+}
+_HEADER_TYPES = {1: V1_HEADER_TYPES, 2: V1_HEADER_TYPES | V2_HEADER_ADDS}
+#: What version 2 adds to the body: the values behind the header's flags.
+V2_BODY_KEYS = ("corrections", "domicile", "sig_exc", "card_from")
 
 
 class UnsupportedVersion(RecordError):
@@ -85,6 +115,14 @@ class RecordHeader:
     print_card: bool
     voids: int | None
     walk_in: bool
+    kind: CardKind = CardKind.EKTP
+    purpose: Purpose = Purpose.BARU
+    official_id: str | None = None
+    domicile: bool = False
+    corrected: tuple[CorrectableField, ...] = ()
+    flagged: tuple[FlaggedError, ...] = ()
+    signature_excepted: bool = False
+    early: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +143,9 @@ def external_aad(kit_id: str, seq: int) -> bytes:
     return dumps([AAD_CONTEXT, kit_id, seq])
 
 
-def _body_map(enrolment: Enrolment) -> dict[str, Any]:
+def body_map(enrolment: Enrolment) -> dict[str, Any]:
+    """The plaintext of a version-2 body (version 1 is this without `V2_BODY_KEYS`)."""
+    domicile, exception = enrolment.domicile, enrolment.signature_exception
     return {
         "resident": resident_to_map(enrolment.resident),
         "started_at": enrolment.started_at.isoformat(),
@@ -125,6 +165,48 @@ def _body_map(enrolment: Enrolment) -> dict[str, Any]:
         "signature": enrolment.signature_png,
         "void_reason": enrolment.void_reason,
         "approvals": list(enrolment.approvals),
+        "corrections": [
+            {"field": c.field.value, "from": c.original, "to": c.new, "by": c.approved_by}
+            for c in enrolment.corrections
+        ],
+        "domicile": (
+            None if domicile is None else {"kk": domicile.kk_number, "home": domicile.home_regency}
+        ),
+        "sig_exc": (
+            None
+            if exception is None
+            else {"reason": exception.reason.value, "by": exception.approved_by}
+        ),
+        "card_from": None if enrolment.card_from is None else enrolment.card_from.isoformat(),
+    }
+
+
+def header_map(
+    enrolment: Enrolment, *, kit_id: str, seq: int, prev_hash: bytes, sealed_at: datetime, body: Any
+) -> dict[str, Any]:
+    """The signed cleartext of a version-2 record around its encrypted ``body``."""
+    return {
+        "v": RECORD_VERSION,
+        "kit": kit_id,
+        "seq": seq,
+        "prev": prev_hash,
+        "at": int(sealed_at.timestamp()),
+        "officer": enrolment.officer_id,
+        "worklist": enrolment.resident.worklist_ref,
+        "captured": [m.value for m in enrolment.captured],
+        "excepted": list(enrolment.excepted_fingers),
+        "print": enrolment.print_card,
+        "voids": enrolment.voids,
+        "walk_in": enrolment.walk_in,
+        "kind": enrolment.kind.value,
+        "purpose": enrolment.purpose.value,
+        "official": enrolment.official_id,
+        "domicile": enrolment.domicile is not None,
+        "corrected": [c.field.value for c in enrolment.corrections],
+        "flagged": [[f.field.value, f.reason.value] for f in enrolment.flagged],
+        "sig_exc": enrolment.signature_exception is not None,
+        "early": enrolment.card_from is not None,
+        "body": body,
     }
 
 
@@ -143,43 +225,34 @@ def seal_record(
     if seq < 1 or len(prev_hash) != HASH_BYTES or sealed_at.tzinfo is None:
         raise ValueError("seal_record needs seq >= 1, a 32-byte prev_hash and an aware sealed_at")
     body = encrypt(
-        dumps(_body_map(enrolment)),
+        dumps(body_map(enrolment)),
         authority.enc_public,
         external_aad=external_aad(kit_id, seq),
         rng=rng,
         protected={"kit": kit_id, "seq": seq},
         kid=authority.enc_kid,
     )
-    header = {
-        "v": RECORD_VERSION,
-        "kit": kit_id,
-        "seq": seq,
-        "prev": prev_hash,
-        "at": int(sealed_at.timestamp()),
-        "officer": enrolment.officer_id,
-        "worklist": enrolment.resident.worklist_ref,
-        "captured": [m.value for m in enrolment.captured],
-        "excepted": list(enrolment.excepted_fingers),
-        "print": enrolment.print_card,
-        "voids": enrolment.voids,
-        "walk_in": enrolment.walk_in,
-        "body": body,
-    }
+    header = header_map(
+        enrolment, kit_id=kit_id, seq=seq, prev_hash=prev_hash, sealed_at=sealed_at, body=body
+    )
     return sign1(dumps(header), kit_key, kid=kit_key.kid, content_type=CONTENT_TYPE)
 
 
 def _header(fields: Any) -> RecordHeader:
     if not isinstance(fields, Mapping):
         raise Tampered("record payload is not a map")
-    if fields.get("v") != RECORD_VERSION:
+    version = fields.get("v")
+    seq = fields.get("seq") if isinstance(fields.get("seq"), int) else None
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise UnsupportedVersion(
-            f"record format version {fields.get('v')!r}; this tool reads version "
-            f"{RECORD_VERSION}: upgrade jemput",
-            seq=fields.get("seq") if isinstance(fields.get("seq"), int) else None,
+            f"record format version {version!r}; this tool reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}: upgrade jemput",
+            seq=seq,
         )
-    if set(fields) != set(_HEADER_TYPES):
-        raise Tampered(f"record header keys {sorted(map(str, fields))} are not those of v1")
-    for key, kind in _HEADER_TYPES.items():
+    types = _HEADER_TYPES[version]
+    if set(fields) != set(types):
+        raise Tampered(f"record header keys {sorted(map(str, fields))} are not those of v{version}")
+    for key, kind in types.items():
         value = fields[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise Tampered(f"record header {key!r} has type {type(value).__name__}")
@@ -190,8 +263,8 @@ def _header(fields: Any) -> RecordHeader:
         excepted = tuple(fields["excepted"])
         if not all(type(position) is int for position in excepted):
             raise ValueError("excepted fingers are not all integers")
-        return RecordHeader(
-            version=fields["v"],
+        v1 = RecordHeader(
+            version=version,
             kit_id=fields["kit"],
             seq=seq,
             prev=fields["prev"],
@@ -204,8 +277,29 @@ def _header(fields: Any) -> RecordHeader:
             voids=fields["voids"],
             walk_in=fields["walk_in"],
         )
+        return v1 if version == 1 else _v2_header(v1, fields)
     except (ValueError, TypeError, OverflowError, OSError) as exc:
         raise Tampered(f"record header does not make sense: {exc}", seq=seq) from exc
+
+
+def _v2_header(v1: RecordHeader, fields: Mapping[str, Any]) -> RecordHeader:
+    """The version-1 facts and what version 2 adds; a value outside its list is a ValueError."""
+    flagged = []
+    for pair in fields["flagged"]:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError(f"flagged entry {pair!r} is not a [field, reason] pair")
+        flagged.append(FlaggedError(FreeTextField(pair[0]), FlagReason(pair[1])))
+    return replace(
+        v1,
+        kind=CardKind(fields["kind"]),
+        purpose=Purpose(fields["purpose"]),
+        official_id=fields["official"],
+        domicile=fields["domicile"],
+        corrected=tuple(CorrectableField(name) for name in fields["corrected"]),
+        flagged=tuple(flagged),
+        signature_excepted=fields["sig_exc"],
+        early=fields["early"],
+    )
 
 
 def parse_sign1_record(data: bytes) -> Sign1:
@@ -272,6 +366,66 @@ def _finger(item: Mapping[str, Any]) -> FingerRecord:
     )
 
 
+def _typed(value: Any, kind: type, what: str) -> Any:
+    if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
+        raise TypeError(f"{what} is {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def _correction(item: Any) -> Correction:
+    if not isinstance(item, Mapping) or set(item) != {"field", "from", "to", "by"}:
+        raise ValueError(f"correction {item!r} is not a map of field, from, to, by")
+    return Correction(
+        CorrectableField(_typed(item["field"], str, "correction field")),
+        _typed(item["from"], str, "correction original"),
+        _typed(item["to"], str, "correction value"),
+        _typed(item["by"], str, "correction approver"),
+    )
+
+
+def _domicile(item: Any) -> Domicile | None:
+    if item is None:
+        return None
+    if not isinstance(item, Mapping) or set(item) != {"kk", "home"}:
+        raise ValueError("domicile is not a map of kk and home")
+    return Domicile(_typed(item["kk"], str, "KK number"), _typed(item["home"], str, "home"))
+
+
+def _signature_exception(item: Any) -> SignatureException | None:
+    if item is None:
+        return None
+    if not isinstance(item, Mapping) or set(item) != {"reason", "by"}:
+        raise ValueError("signature exception is not a map of reason and by")
+    return SignatureException(
+        SignatureExceptionReason(_typed(item["reason"], str, "signature exception reason")),
+        _typed(item["by"], str, "signature exception approver"),
+    )
+
+
+def _v2_body(header: RecordHeader, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The `Enrolment` fields of a body's version-2 keys (none for a version-1 body)."""
+    if header.version == 1:
+        if set(V2_BODY_KEYS) & set(body):
+            raise ValueError("a version-1 body carries version-2 keys")
+        return {}
+    card_from = body["card_from"]
+    corrections = body["corrections"]
+    if not isinstance(corrections, list):
+        raise TypeError("corrections is not a list")
+    return {
+        "kind": header.kind,
+        "purpose": header.purpose,
+        "official_id": header.official_id,
+        "flagged": header.flagged,
+        "corrections": tuple(_correction(item) for item in corrections),
+        "domicile": _domicile(body["domicile"]),
+        "signature_exception": _signature_exception(body["sig_exc"]),
+        "card_from": None
+        if card_from is None
+        else date.fromisoformat(_typed(card_from, str, "card_from")),
+    }
+
+
 def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
     return Enrolment(
         resident=resident_from_map(body["resident"]),
@@ -286,6 +440,20 @@ def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
         voids=header.voids,
         void_reason=body["void_reason"],
         approvals=tuple(body["approvals"]),
+        **_v2_body(header, body),
+    )
+
+
+def _disagrees(enrolment: Enrolment, header: RecordHeader) -> bool:
+    """Whether an opened body says other than its signed header."""
+    return (
+        enrolment.captured != header.captured
+        or enrolment.excepted_fingers != header.excepted
+        or enrolment.resident.worklist_ref != header.worklist_ref
+        or tuple(c.field for c in enrolment.corrections) != header.corrected
+        or (enrolment.domicile is not None) != header.domicile
+        or (enrolment.signature_exception is not None) != header.signature_excepted
+        or (enrolment.card_from is not None) != header.early
     )
 
 
@@ -313,11 +481,7 @@ def open_record(data: bytes, authority: Authority) -> Enrolment:
         enrolment = _enrolment(header, loads(plaintext))
     except (KeyError, TypeError, ValueError) as exc:
         raise Tampered(f"body of record {header.seq} is malformed: {exc}", seq=header.seq) from exc
-    if (
-        enrolment.captured != header.captured
-        or enrolment.excepted_fingers != header.excepted
-        or enrolment.resident.worklist_ref != header.worklist_ref
-    ):
+    if _disagrees(enrolment, header):
         raise BodyMismatch(
             f"body of record {header.seq} disagrees with its header on what was captured",
             seq=header.seq,

@@ -10,8 +10,9 @@ spreadsheet shows (header = line 1), so the village can fix them in one pass.
 
 Columns (see docs/worklist.md): nik, nama, jenis_kelamin, tempat_lahir, tanggal_lahir,
 alamat, rt_rw, kel_desa, kecamatan, kabupaten_kota, provinsi, agama, status_perkawinan,
-pekerjaan; optional gol_darah ("-"), kewarganegaraan ("WNI") and ref (the NIK).  Other
-columns (a spreadsheet's "No", remarks) are ignored.
+pekerjaan; optional gol_darah ("-"), kewarganegaraan ("WNI"), ref (the NIK) and keperluan
+(BARU, HILANG, RUSAK or PERUBAHAN DATA; "BARU").  Other columns (a spreadsheet's "No",
+remarks) are ignored.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from storage.errors import StorageError
-from storage.model import Resident, Sex
+from storage.model import Purpose, Resident, Sex
 from storage.nik import NikError, check_nik
 
 #: Column -> Resident field, in the order `write_worklist` writes them.
@@ -46,7 +47,12 @@ REQUIRED_COLUMNS: dict[str, str] = {
     "pekerjaan": "occupation",
 }
 #: Optional column -> its default when the column is absent or the cell empty.
-OPTIONAL_COLUMNS: dict[str, str] = {"gol_darah": "-", "kewarganegaraan": "WNI", "ref": ""}
+OPTIONAL_COLUMNS: dict[str, str] = {
+    "gol_darah": "-",
+    "kewarganegaraan": "WNI",
+    "ref": "",
+    "keperluan": Purpose.BARU.value,
+}
 
 _SEXES: dict[str, Sex] = {
     "L": Sex.MALE,
@@ -58,6 +64,7 @@ _BLOOD_TYPES = frozenset(
     {"-", "A", "B", "AB", "O"} | {f"{t}{s}" for t in ("A", "B", "AB", "O") for s in "+-"}
 )
 _CITIZENSHIPS = frozenset({"WNI", "WNA"})
+_PURPOSES = frozenset(p.value for p in Purpose)
 # re.ASCII: \d would take full-width and Arabic-Indic digits, which int() then reads.
 _DMY = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})", re.ASCII)
 _YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
@@ -188,7 +195,7 @@ class _Row:
         return f"{int(match.group(1)):03d}/{int(match.group(2)):03d}"
 
     def choice(self, column: str, allowed: frozenset[str]) -> str:
-        cell = self.text(column).upper()
+        cell = " ".join(self.text(column).upper().split())
         if cell not in allowed:
             self.fail(column, f"{cell} is not one of {', '.join(sorted(allowed))}")
         return cell
@@ -206,6 +213,7 @@ class _Row:
         rt_rw = self.rt_rw()
         blood_type = self.choice("gol_darah", _BLOOD_TYPES)
         citizenship = self.choice("kewarganegaraan", _CITIZENSHIPS)
+        purpose = self.choice("keperluan", _PURPOSES)
         ref = self.text("ref") or nik
         if len(self.problems) > before or sex is None or birth_date is None:
             return None
@@ -217,6 +225,7 @@ class _Row:
             blood_type=blood_type,
             citizenship=citizenship,
             worklist_ref=ref,
+            purpose=Purpose(purpose),
             **fields,
         )
 
@@ -320,7 +329,8 @@ def _cell(resident: Resident, field: str) -> str:
 
 def _cells(resident: Resident) -> list[str]:
     row = [_cell(resident, field) for field in REQUIRED_COLUMNS.values()]
-    return [*row, resident.blood_type, resident.citizenship, resident.worklist_ref or resident.nik]
+    ref = resident.worklist_ref or resident.nik
+    return [*row, resident.blood_type, resident.citizenship, ref, resident.purpose.value]
 
 
 def write_worklist(

@@ -26,10 +26,12 @@ from capture.card import (
     FIELD_SIZE,
     FIELDS_BOTTOM,
     FIELDS_TOP,
+    INK,
     MIN_SIZE,
     PHOTO_BLUE,
     PHOTO_BOX,
     PHOTO_RED,
+    SIGNATURE_BOX,
     VALUE_RIGHT,
     VALUE_WIDTH,
     card_background,
@@ -40,7 +42,7 @@ from capture.card import (
     render_card_front,
     render_photo_panel,
 )
-from storage.model import Resident, Sex
+from storage.model import CardKind, Resident, Sex
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SIZE = (CARD_SIZE[0] // 2, CARD_SIZE[1] // 2)
@@ -315,3 +317,59 @@ def test_empty_fields_print_a_dash_and_the_header_names_kabupaten_or_kota() -> N
 def test_an_unreadable_photo_says_to_retake_it(signature_png: bytes) -> None:
     with pytest.raises(ValueError, match="retake the photo"):
         _render(BASE, b"not a jpeg", signature_png)
+
+
+KIA_CHILD = Resident(
+    nik="3505105406160001",
+    name="PUTRI AYU LESTARI",
+    sex=Sex.FEMALE,
+    birth_place="BLITAR",
+    birth_date=date(2016, 6, 14),
+    province="JAWA TIMUR",
+    regency="KABUPATEN BLITAR",
+    district="KANIGORO",
+    village="SATREYAN",
+    address="DUSUN KRAJAN NO. 7",
+    rt_rw="002/003",
+    religion="ISLAM",
+    marital_status="BELUM KAWIN",
+    occupation="PELAJAR/MAHASISWA",
+    blood_type="O",
+)
+
+
+def test_kia_card_matches_golden(photo_jpeg: bytes, signature_png: bytes) -> None:
+    """The KIA: its title above the photo, no status perkawinan, pekerjaan or signature,
+    valid until the day before the 17th birthday."""
+    card = render_card_front(
+        KIA_CHILD,
+        photo_jpeg=photo_jpeg,
+        signature_png=signature_png,  # given, but a KIA carries none
+        issued_place="Blitar",
+        issued_on=ISSUED_ON,
+        kind=CardKind.KIA,
+    )
+    small = card.resize(GOLDEN_SIZE, Image.Resampling.BOX)
+    path = GOLDEN / "card_kia.png"
+    if UPDATE:
+        small.save(path, optimize=True)
+    with Image.open(path) as stored:
+        expected = stored.convert("RGB")
+    mean, share = _differences(small, expected)
+    assert mean <= MAX_MEAN_DIFF and share <= MAX_DIFFERING_SHARE, (mean, share)
+    ektp = _render(KIA_CHILD, photo_jpeg, signature_png).resize(GOLDEN_SIZE, Image.Resampling.BOX)
+    assert _differences(ektp, expected)[1] > MAX_DIFFERING_SHARE, "the KIA is not the e-KTP"
+    signature_area = card.crop(SIGNATURE_BOX)
+    assert INK not in set(signature_area.getdata()), "no signature on a KIA"
+
+
+def test_kia_fields_leave_out_marriage_and_work_and_end_before_17() -> None:
+    layout = layout_fields(KIA_CHILD, kind=CardKind.KIA)
+    labels = [field.label for field in layout]
+    assert "Status Perkawinan" not in labels and "Pekerjaan" not in labels
+    assert layout[-1].label == "Berlaku Hingga" and tuple(layout[-1].lines) == ("13-06-2033",)
+
+
+def test_a_kia_of_a_child_under_5_has_an_empty_photo_box_of_the_year_s_colour() -> None:
+    assert set(render_photo_panel(None, 2023).getdata()) == {PHOTO_RED}
+    assert set(render_photo_panel(None, 2024).getdata()) == {PHOTO_BLUE}

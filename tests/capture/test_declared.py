@@ -180,7 +180,9 @@ def test_the_sets_of_states_are_read_off_the_transitions() -> None:
         CaptureState.FINGERS,
         CaptureState.FINGER_EXCEPTION,
         CaptureState.SIGNATURE,
+        CaptureState.SIGNATURE_EXCEPTION,
         CaptureState.REVIEW,
+        CaptureState.CORRECTION,
     } == machine.CAPTURE_STATES
     waits = set(CaptureState) - machine.POWER_OFF_AT_ONCE
     assert waits == {

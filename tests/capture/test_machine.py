@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,22 @@ from hw_sim.world import Person, SimOfficer
 from storage.errors import WriteError
 from storage.files import record_name
 from storage.kit import KitStore
-from storage.model import ALL_FINGERS, Policy
+from storage.model import (
+    ALL_FINGERS,
+    CardKind,
+    CorrectableField,
+    Correction,
+    Domicile,
+    FlaggedError,
+    FlagReason,
+    FreeTextField,
+    Modality,
+    Policy,
+    Purpose,
+    Sex,
+    SignatureExceptionReason,
+)
+from storage.nik import make_nik
 from storage.record import RecordHeader, read_header
 
 if TYPE_CHECKING:
@@ -367,12 +382,16 @@ def test_crash_at_the_approval_returns_to_the_approval(make_rig: MakeRig, rig: R
 # -- walk-ins ------------------------------------------------------------------------------
 
 
-def key_nik(rig: Rig, nik: str) -> None:
+def key_nik(rig: Rig, nik: str, *, purpose: Purpose | None = Purpose.BARU) -> None:
+    """Key a walk-in's NIK; once it is accepted, choose ``purpose`` (None: stay asked)."""
     rig.choose(prompt("walk_in")[0])
     rig.press(OK)
     assert rig.state == "nik_entry"
     region = rig.store.worklist[0].nik[:4]
     rig.key_digits(nik, shown=region + "0" * 12)
+    if rig.state == "purpose" and purpose is not None:
+        rig.choose(prompt(f"purpose.{purpose.name}")[0])
+        rig.press(OK)
 
 
 def test_walk_in_with_a_valid_nik_gets_a_slip(rig: Rig) -> None:
@@ -413,13 +432,34 @@ def test_walk_in_nik_on_the_worklist_is_refused(rig: Rig) -> None:
     assert rig.controller.draft is None
 
 
-def test_walk_in_under_age_is_refused(rig: Rig) -> None:
-    key_nik(rig, "3505100101150001")  # born 1 January 2015
+def test_a_walk_in_child_of_10_records_a_kia_with_a_photo_and_nothing_else(rig: Rig) -> None:
+    born = rig.world.clock.now().date().replace(day=1, month=1)
+    nik = f"350510{born:%d%m}{born.year % 100 - 10:02d}0001"  # ten years old this year
+    key_nik(rig, nik)
     assert rig.state == "confirm_person"
-    assert rig.screen == shown("under_age", age=17)
-    rig.press(OK)  # OK only goes back
-    assert rig.state == "ready"
-    assert rig.store.journal.load() is None
+    assert rig.controller.draft.kind is CardKind.KIA
+    assert rig.screen[2].startswith("KIA lahir")
+    rig.press(OK)  # start: the face
+    assert rig.state == "face", rig.screen
+    rig.press(OK)
+    assert rig.screen == shown("face_ok")
+    rig.press(OK)  # accept: no fingers, no signature for a KIA
+    assert rig.state == "review", rig.screen
+    rig.press(OK)
+    assert rig.state == "done"
+    header = sealed_header(rig, 1)
+    assert (header.kind, header.captured) == (CardKind.KIA, (Modality.FACE,))
+
+
+def test_a_walk_in_child_of_3_records_a_kia_without_a_photo(rig: Rig) -> None:
+    born = rig.world.clock.now().date().replace(day=1, month=1)
+    key_nik(rig, f"350510{born:%d%m}{born.year % 100 - 3:02d}0001")
+    rig.press(OK)  # start: nothing to capture under 5, straight to the review
+    assert rig.state == "review", rig.screen
+    rig.press(OK)
+    assert rig.state == "done"
+    header = sealed_header(rig, 1)
+    assert (header.kind, header.captured) == (CardKind.KIA, ())
 
 
 # -- face ----------------------------------------------------------------------------------
@@ -577,14 +617,48 @@ def test_no_signature_then_retry(rig: Rig) -> None:
     assert rig.screen[2].startswith("Ttd:ya")
 
 
-def test_declined_signature_is_recorded(rig: Rig) -> None:
-    person = to_signature(rig)
-    rig.press(DOWN)
-    assert rig.state == "review"
+def to_signature_exception(rig: Rig) -> None:
+    to_signature(rig)
+    rig.press(DOWN)  # cannot sign
+    assert rig.state == "signature_exception", rig.screen
+    assert rig.screen[0] == prompt("signature_exception")[0]
+
+
+def test_a_person_who_cannot_sign_is_excepted_by_a_supervisor(rig: Rig) -> None:
+    rig.bystanders.offer_finger = False  # the supervisor comes with their PIN
+    to_signature_exception(rig)
+    rig.choose(prompt("sigexc.DISABILITY")[0])
+    rig.press(OK)
+    assert rig.state == "approval"
+    assert rig.screen[1] == prompt("approval.no_signature")[0]
+    rig.press(OK)
+    rig.choose(rig.store.officers["SPV-001"].name)
+    rig.press(OK)
+    rig.key_digits(rig.pin("SPV-001"), shown="000000")
+    assert rig.state == "review", rig.screen
     assert rig.screen[2].startswith("Ttd:tidak")
-    assert rig.audit("no-signature") == [{"nik": person.nik}]
+    exception = rig.controller.draft.signature_exception
+    assert (exception.reason, exception.approved_by) == (
+        SignatureExceptionReason.DISABILITY,
+        "SPV-001",
+    )
+    assert rig.store.journal.load()["signature_exception"] == ["disabilitas", "SPV-001"]
     rig.press(OK)
     assert rig.state == "done"
+    assert sealed_header(rig, 1).signature_excepted
+
+
+def test_a_signature_exception_without_a_supervisor_goes_back_to_the_pad(rig: Rig) -> None:
+    rig.bystanders.offer_finger = False
+    to_signature_exception(rig)
+    rig.press(BACK)  # not this: back to the pad
+    assert rig.state == "signature"
+    rig.press(DOWN)
+    rig.press(OK)
+    assert rig.state == "approval"
+    rig.press(BACK)  # no supervisor at hand
+    assert rig.state == "signature"
+    assert rig.controller.draft.signature_exception is None
 
 
 # -- cancel ----------------------------------------------------------------------------------
@@ -983,3 +1057,213 @@ def test_the_diagram_in_the_docs_is_the_machine() -> None:
     assert found.group(1).strip() == f"{CaptureMachine:mermaid}".strip(), (
         f"{DOC} is out of date: regenerate it as it says"
     )
+
+
+# -- the rules of an outreach day: purpose, domicile, official, corrections ------------------
+
+#: A NIK of Kota Palembang: a walk-in from another regency than the kit's (Kabupaten Blitar).
+PALEMBANG_NIK = make_nik("167101", date(1990, 1, 5), Sex.FEMALE, 1)
+PALEMBANG_KK = "1671010101200007"
+
+
+def to_purpose(rig: Rig) -> None:
+    key_nik(rig, rig.world.walk_ins[0].nik, purpose=None)
+    assert rig.state == "purpose", rig.screen
+    assert rig.screen[0] == prompt("purpose")[0]
+
+
+def to_kk_entry(rig: Rig) -> None:
+    key_nik(rig, PALEMBANG_NIK)
+    assert rig.state == "kk_entry", rig.screen
+
+
+def to_official_login(rig: Rig) -> None:
+    rig.bystanders.offer_finger = False
+    admin_item(rig, "official")
+    assert rig.state == "official_login", rig.screen
+
+
+def to_correction(rig: Rig) -> None:
+    to_review(rig)
+    rig.press(DOWN)
+    assert rig.state == "correction", rig.screen
+
+
+TO_RULE_STATE: dict[str, Callable[[Rig], object]] = {
+    "purpose": to_purpose,
+    "kk_entry": to_kk_entry,
+    "official_login": to_official_login,
+    "signature_exception": to_signature_exception,
+    "correction": to_correction,
+}
+TO_LOCKABLE.update(TO_RULE_STATE)
+TO_POWERED.update(TO_RULE_STATE)
+TO_CAPTURE_STATE.update(signature_exception=to_signature_exception, correction=to_correction)
+
+
+def test_a_walk_in_s_purpose_is_asked_and_recorded(rig: Rig) -> None:
+    to_purpose(rig)
+    rig.choose(prompt("purpose.HILANG")[0])
+    rig.press(OK)
+    assert rig.state == "confirm_person"
+    assert rig.controller.draft.purpose is Purpose.HILANG
+    rig.press(OK, OK, OK)  # start, photo, accept
+    while rig.state == "fingers":
+        rig.settle()
+    rig.press(OK)
+    assert rig.state == "review"
+    rig.press(OK)
+    assert rig.state == "done"
+    assert rig.screen[2] == prompt("outcome.slip")[0]
+    assert sealed_header(rig, 1).purpose is Purpose.HILANG
+
+
+def test_back_at_the_purpose_leaves_the_walk_in(rig: Rig) -> None:
+    to_purpose(rig)
+    rig.press(BACK)
+    assert rig.state == "ready" and rig.controller.draft is None
+
+
+def test_a_walk_in_from_another_regency_records_at_a_temporary_domicile(rig: Rig) -> None:
+    to_kk_entry(rig)
+    assert rig.screen[0] == prompt("kk_entry", entry="")[0]
+    rig.key_digits("99" + PALEMBANG_KK[2:], shown="1671" + "0" * 12)
+    assert rig.state == "kk_entry"
+    assert rig.screen[-1] == prompt("kk_bad", reason="x")[0]
+    assert "unknown province code 99" in rig.controller.step.note[1]
+    rig.press(*[BACK] * 15)  # from the last digit back to the first, then the right number
+    rig.key_digits(PALEMBANG_KK, shown="99" + PALEMBANG_KK[2:])
+    assert rig.state == "confirm_person", rig.screen
+    assert rig.controller.draft.domicile == Domicile(PALEMBANG_KK, "1671")
+    assert rig.audit("domicile") == [{"nik": PALEMBANG_NIK, "home": "1671"}]
+
+
+def test_back_at_the_kk_entry_leaves_the_walk_in(rig: Rig) -> None:
+    to_kk_entry(rig)
+    rig.press(BACK)
+    assert rig.state == "ready" and rig.controller.draft is None
+
+
+def test_the_village_official_logs_in_by_finger_and_is_named_in_the_record(rig: Rig) -> None:
+    to_official_login(rig)
+    assert rig.screen[0] == prompt("official_login")[0]
+    rig.bystanders.offer_finger = True
+    rig.settle()
+    assert rig.state == "ready"
+    assert rig.screen[:2] == shown("official_in", name="SUPARMAN")[:2]
+    assert rig.audit("official-in") == [{"official": "KDS-001", "how": "finger"}]
+    enrol(rig)
+    assert sealed_header(rig, 1).official_id == "KDS-001"
+
+
+def test_the_official_login_refuses_an_officer_and_back_leaves(rig: Rig) -> None:
+    to_official_login(rig)
+    rig.press(OK)  # the PIN picker offers only officials
+    assert rig.screen[1:] == [">SUPARMAN"]
+    rig.press(BACK)
+    rig.press(BACK)
+    assert rig.state == "ready"
+    assert rig.controller.official is None
+
+
+def test_a_policy_requiring_the_official_refuses_worklist_residents_until_one_is_in(
+    make_rig: MakeRig,
+) -> None:
+    rig = make_rig(policy=Policy(official_required=True))
+    person = clean_person(rig)
+    rig.choose(person.name)
+    rig.press(OK)
+    assert rig.state == "ready"
+    assert rig.screen == shown("official_needed")[:4]
+    rig.bystanders.offer_finger = True
+    admin_item(rig, "official")
+    rig.settle()
+    assert rig.state == "ready"
+    pick(rig, person)
+
+
+def correct(rig: Rig, field: str, value: str) -> None:
+    rig.choose(prompt(f"field.{field}")[0])
+    rig.press(OK)
+    rig.choose(value)
+    rig.press(OK)
+
+
+def test_a_correction_at_review_is_approved_by_the_official(rig: Rig) -> None:
+    rig.bystanders.offer_finger = False
+    to_correction(rig)
+    original = rig.controller.draft.resident.occupation
+    new = next(v for v in CorrectableField.OCCUPATION.choices if v != original)
+    correct(rig, "OCCUPATION", new)
+    assert rig.state == "approval"
+    assert rig.screen[0] == prompt("official_approval")[0]
+    official = rig.bystanders.official
+    rig.bystanders.official = rig.bystanders.supervisor  # a supervisor may not approve it
+    rig.bystanders.offer_finger = True
+    rig.settle(40)
+    assert rig.screen[-1] == prompt("not_official")[0]
+    rig.bystanders.official = official
+    rig.bystanders.offer_finger = False
+    rig.press(OK)
+    assert rig.screen[1:] == [">SUPARMAN"]  # only officials offered
+    rig.press(OK)
+    rig.key_digits(rig.pin("KDS-001"), shown="000000")
+    assert rig.state == "review", rig.screen
+    draft = rig.controller.draft
+    assert draft.corrections == [Correction(CorrectableField.OCCUPATION, original, new, "KDS-001")]
+    assert draft.resident.occupation == new
+    rig.press(OK)
+    assert rig.state == "done"
+    assert sealed_header(rig, 1).corrected == (CorrectableField.OCCUPATION,)
+
+
+def test_a_correction_refused_keeps_the_value(rig: Rig) -> None:
+    rig.bystanders.offer_finger = False
+    to_correction(rig)
+    original = rig.controller.draft.resident.religion
+    correct(rig, "RELIGION", next(v for v in CorrectableField.RELIGION.choices if v != original))
+    rig.press(BACK)  # no official at hand
+    assert rig.state == "review"
+    assert rig.controller.draft.corrections == []
+    assert rig.controller.draft.resident.religion == original
+
+
+def test_a_free_text_error_is_flagged_for_the_office_and_gets_a_slip(rig: Rig) -> None:
+    to_correction(rig)
+    rig.choose(prompt("field.NAME")[0])
+    rig.press(OK)
+    rig.choose(prompt("reason.MISSPELLED")[0])
+    rig.press(OK)
+    assert rig.state == "review"
+    assert rig.screen[:2] == shown("flagged", field=prompt("field.NAME")[0])[:2]
+    assert rig.controller.draft.flagged == [FlaggedError(FreeTextField.NAME, FlagReason.MISSPELLED)]
+    rig.press(OK)
+    assert rig.state == "done"
+    assert rig.screen[2] == prompt("outcome.slip")[0]
+    assert sealed_header(rig, 1).flagged == (
+        FlaggedError(FreeTextField.NAME, FlagReason.MISSPELLED),
+    )
+
+
+def test_back_leaves_the_correction_menu_to_the_review(rig: Rig) -> None:
+    to_correction(rig)
+    rig.press(OK)  # a field: its values
+    rig.press(BACK)  # back to the fields
+    assert rig.screen[0] == prompt("correction")[0]
+    rig.press(BACK)
+    assert rig.state == "review"
+
+
+@pytest.mark.parametrize("state", sorted(TO_RULE_STATE))
+def test_idle_lock_from_a_rule_state(rig: Rig, state: str) -> None:
+    test_idle_lock_from(rig, state)
+
+
+@pytest.mark.parametrize("state", sorted(TO_RULE_STATE))
+def test_critical_battery_shuts_down_safely_from_a_rule_state(rig: Rig, state: str) -> None:
+    test_critical_battery_shuts_down_safely(rig, state)
+
+
+@pytest.mark.parametrize("state", ["correction", "signature_exception"])
+def test_cancel_with_held_back_from_a_rule_state(rig: Rig, state: str) -> None:
+    test_cancel_with_held_back_and_confirmation(rig, state)

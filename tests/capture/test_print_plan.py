@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -11,7 +12,17 @@ from capture.print_plan import PrintOutcome, PrintPlan, SlipReason, plan_print
 from hal.contracts import CardPrinter, ReceiptPrinter
 from hal.exc import DeviceAbsent
 from hw_sim.doubles import SimPrinter
-from storage.model import Resident, Sex
+from storage.model import (
+    CardKind,
+    Domicile,
+    FlaggedError,
+    FlagReason,
+    FreeTextField,
+    Policy,
+    Purpose,
+    Resident,
+    Sex,
+)
 
 RESIDENT = Resident("3505014101900001", "SITI", Sex.FEMALE, "BLITAR", date(1990, 1, 1))
 STARTED = datetime(2026, 12, 1, 9)
@@ -93,3 +104,52 @@ def test_a_void_prints_nothing_and_asks_no_card() -> None:
 
 def test_a_kit_without_printers_prints_nothing() -> None:
     assert plan(card=None, receipt=None) == PrintPlan(True, PrintOutcome.NONE)
+
+
+KIA_CHILD = Resident("3505015506150001", "PUTRI", Sex.FEMALE, "BLITAR", date(2015, 6, 15))
+
+
+def begun(resident: Resident = RESIDENT, **changes: object) -> Draft:
+    """A draft begun by the day's card rule (a first-time voter date when given)."""
+    voter_date = changes.pop("voter_date", None)
+    draft = Draft.begin(
+        resident,
+        officer_id="PTG-001",
+        started_at=STARTED,
+        policy=Policy(voter_date=voter_date),  # type: ignore[arg-type]
+    )
+    return replace(draft, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("purpose", ["HILANG", "RUSAK", "PERUBAHAN DATA"])
+def test_a_replacement_or_change_is_printed_at_the_office(purpose: str) -> None:
+    draft = begun(purpose=Purpose(purpose))
+    assert plan(draft=draft, ask_printer=True) == PrintPlan(
+        False, PrintOutcome.SLIP, SlipReason.OFFICE_PRINTS
+    )
+
+
+def test_a_first_recording_and_a_kia_are_printed_on_site() -> None:
+    assert plan(draft=begun(), ask_printer=True) == PrintPlan(True, PrintOutcome.CARD)
+    child = begun(KIA_CHILD)
+    assert child.kind is CardKind.KIA
+    assert plan(draft=child, ask_printer=True) == PrintPlan(True, PrintOutcome.CARD)
+    lost_kia = begun(KIA_CHILD, purpose=Purpose.HILANG)
+    assert plan(draft=lost_kia, ask_printer=True).after_seal is PrintOutcome.CARD
+
+
+def test_a_domicile_resident_gets_a_slip_for_the_home_office() -> None:
+    draft = begun(domicile=Domicile("1671010101200001", "1671"))
+    assert plan(draft=draft) == PrintPlan(False, PrintOutcome.SLIP, SlipReason.HOME_OFFICE)
+
+
+def test_an_early_voter_gets_a_slip_that_the_card_waits_for_the_birthday() -> None:
+    voter = Resident("3505010101100001", "RIZKY", Sex.MALE, "BLITAR", date(2010, 1, 1))
+    draft = begun(voter, voter_date=date(2027, 2, 14))
+    assert draft.card_from == date(2027, 1, 1)
+    assert plan(draft=draft) == PrintPlan(False, PrintOutcome.SLIP, SlipReason.WAITS_FOR_BIRTHDAY)
+
+
+def test_a_flagged_free_text_error_is_never_printed_on_site() -> None:
+    draft = begun(flagged=[FlaggedError(FreeTextField.NAME, FlagReason.MISSPELLED)])
+    assert plan(draft=draft) == PrintPlan(False, PrintOutcome.SLIP, SlipReason.DATA_TO_CORRECT)

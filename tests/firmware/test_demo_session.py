@@ -10,9 +10,11 @@ from storage.keys import AuthorityPublic
 from storage.verify import verify_folder
 
 
-def session(data_dir: Path, people: int, *, seed: int = 1) -> tuple[list, list[str], object]:
+def session(
+    data_dir: Path, people: int, *, seed: int = 1, cases: bool = False
+) -> tuple[list, list[str], object]:
     notes: list[str] = []
-    with open_sim_kit(data_dir, seed=seed, clock_speed=0.0, wired=False) as sim:
+    with open_sim_kit(data_dir, seed=seed, clock_speed=0.0, wired=False, cases=cases) as sim:
         outcomes = run_session(
             sim.kit,
             sim.world,
@@ -60,3 +62,22 @@ def test_a_second_run_with_another_seed_still_enrols_the_kits_own_worklist(tmp_p
     session(tmp_path, 2, seed=1)
     outcomes, _, (_, status) = session(tmp_path, 2, seed=2)
     assert [o.seq for o in outcomes] == [3, 4] and status.sealed == 4
+
+
+def test_the_demo_day_has_every_rules_case_with_its_kind_and_purpose(tmp_path: Path) -> None:
+    outcomes, notes, (audit, status) = session(tmp_path, 12, cases=True)
+
+    assert any("village official" in n for n in notes)
+    by_kind = [(o.kind, o.purpose, o.fingers, o.printed) for o in outcomes]
+    assert ("KIA", "BARU", "0/0", "card") in by_kind, "a child of 10: a KIA with a photo"
+    assert by_kind.count(("KIA", "BARU", "0/0", "card")) == 2, "and a child of 3, no photo"
+    assert ("E-KTP", "HILANG", "10/10", "slip") in by_kind, "a lost card: the office prints"
+    assert any(o.purpose.startswith("BARU kartu") and o.printed == "slip" for o in outcomes)
+    domicile = [o for o in outcomes if o.kind == "E-KTP (domisili)"]
+    assert [(o.nik[:4], o.printed) for o in domicile] == [("1671", "slip")]
+    assert any("ttd" in o.exceptions for o in outcomes), "one who cannot sign"
+    kinds = [kind for _, _, kind, _ in audit]
+    assert {"official-in", "corrected", "signature-exception", "domicile"} <= set(kinds)
+    report = verify_folder(tmp_path / "records", AuthorityPublic.load(tmp_path / "demo-authority"))
+    assert report.ok and report.count == 12
+    assert status.sealed == 12

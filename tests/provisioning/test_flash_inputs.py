@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,20 @@ def test_officers_as_a_spreadsheet_exports_them(tmp_path: Path) -> None:
     assert check_pin(officers[0], "123456") and not check_pin(officers[0], "654321")
 
 
+@pytest.mark.parametrize(
+    "cell", ["kepala desa", "Kasi  Pemerintahan", "KADES", "lurah", "official"]
+)
+def test_the_village_official_is_a_third_role(tmp_path: Path, cell: str) -> None:
+    csv = f"nama,peran,pin,id,halaman_jari\nSuparman,{cell},112233,KDS-001,7\n"
+    (official,) = load_officers(write(tmp_path / "officers.csv", csv))
+    assert (official.role, official.is_official, official.finger_pages) == (
+        Role.OFFICIAL,
+        True,
+        (7,),
+    )
+    assert check_pin(official, "112233")
+
+
 def test_every_bad_officer_row_is_named_by_line_and_column(tmp_path: Path) -> None:
     csv = (
         "id,name,role,pin,finger_page\n"
@@ -43,7 +58,7 @@ def test_every_bad_officer_row_is_named_by_line_and_column(tmp_path: Path) -> No
     found = [(p.line, p.column) for p in refused.value.problems]
     assert found == [(3, "role"), (4, "pin"), (5, "id"), (6, "finger_page")]
     assert "officer id A is already on line 2" in str(refused.value)
-    assert "use officer or supervisor" in str(refused.value)
+    assert "use officer, supervisor or official" in str(refused.value)
     assert "PIN must be 6 digits" in str(refused.value)
     assert "fix the file and flash again" in str(refused.value)
 
@@ -75,3 +90,11 @@ def test_policy_from_toml_and_its_mistakes(tmp_path: Path) -> None:
         load_policy(write(tmp_path / "bad.toml", "finger_retry = 2\n"))
     with pytest.raises(FlashInputError, match="line 1"):
         load_policy(write(tmp_path / "broken.toml", "print_on_site = \n"))
+
+
+def test_policy_voter_date_and_official_required(tmp_path: Path) -> None:
+    toml = "voter_date = 2029-02-14\nofficial_required = true\n"
+    policy = load_policy(write(tmp_path / "policy.toml", toml))
+    assert (policy.voter_date, policy.official_required) == (date(2029, 2, 14), True)
+    with pytest.raises(FlashInputError, match="is not a TOML date like 2029-02-14"):
+        load_policy(write(tmp_path / "bad.toml", 'voter_date = "14-02-2029"\n'))

@@ -15,6 +15,7 @@ from storage.nik import (
     REGENCIES,
     NikError,
     check_nik,
+    kk_regency,
     make_nik,
     parse_nik,
 )
@@ -145,3 +146,20 @@ def test_make_refuses_bad_input(region6, serial, message):
     with pytest.raises(NikError) as caught:
         make_nik(region6, date(1990, 5, 6), Sex.MALE, serial)
     assert message in str(caught.value)
+
+
+def test_a_kk_number_gives_its_regency() -> None:
+    assert kk_regency(" 3505010101200007 ") == "3505"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("350501010120000", "is not 16 digits"),
+        ("35050101012000０7", "is not 16 digits"),
+        ("9905010101200007", "unknown province code 99"),
+    ],
+)
+def test_a_bad_kk_number_is_refused_with_why(text: str, message: str) -> None:
+    with pytest.raises(NikError, match=message):
+        kk_regency(text)

@@ -15,10 +15,29 @@ from hypothesis import strategies as st
 from storage.codec import Tampered, dumps, loads
 from storage.cose import sign1
 from storage.keys import Authority, KitKey
-from storage.model import ALL_FINGERS, Enrolment, FingerRecord, Modality, Resident, Sex
+from storage.model import (
+    ALL_FINGERS,
+    CardKind,
+    CorrectableField,
+    Correction,
+    Domicile,
+    Enrolment,
+    FingerRecord,
+    FlaggedError,
+    FlagReason,
+    FreeTextField,
+    Modality,
+    Purpose,
+    Resident,
+    Sex,
+    SignatureException,
+    SignatureExceptionReason,
+)
 from storage.record import (
     CONTENT_TYPE,
     RECORD_VERSION,
+    V2_BODY_KEYS,
+    V2_HEADER_ADDS,
     BodyMismatch,
     UnsupportedVersion,
     WrongRecipient,
@@ -67,6 +86,24 @@ def fingers(draw: st.DrawFn) -> tuple[FingerRecord, ...]:
 
 
 points = st.tuples(st.integers(0, 2047), st.integers(0, 767))
+corrections = st.builds(
+    Correction,
+    field=st.sampled_from(CorrectableField),
+    original=st.just("ISLAM"),
+    new=st.sampled_from(["KRISTEN", "HINDU"]),
+    approved_by=st.text(min_size=1, max_size=8),
+)
+domiciles = st.builds(
+    Domicile, kk_number=st.from_regex(r"\A[0-9]{16}\Z"), home_regency=st.from_regex(r"\A[0-9]{4}\Z")
+)
+signature_exceptions = st.builds(
+    SignatureException,
+    reason=st.sampled_from(SignatureExceptionReason),
+    approved_by=st.text(min_size=1, max_size=8),
+)
+flags = st.builds(
+    FlaggedError, field=st.sampled_from(FreeTextField), reason=st.sampled_from(FlagReason)
+)
 enrolments = st.builds(
     Enrolment,
     resident=residents,
@@ -81,6 +118,14 @@ enrolments = st.builds(
     voids=st.none() | st.integers(1, 10**6),
     void_reason=short_text,
     approvals=st.lists(short_text, max_size=3).map(tuple),
+    kind=st.sampled_from(CardKind),
+    purpose=st.sampled_from(Purpose),
+    official_id=st.none() | short_text,
+    corrections=st.lists(corrections, max_size=3).map(tuple),
+    flagged=st.lists(flags, max_size=2).map(tuple),
+    domicile=st.none() | domiciles,
+    signature_exception=st.none() | signature_exceptions,
+    card_from=st.none() | st.dates(),
 )
 
 
@@ -111,7 +156,7 @@ def test_seal_open_round_trip_and_header(enrolment: Enrolment, seq: int) -> None
     data = seal(enrolment, seq=seq)
     assert open_record(data, AUTHORITY) == enrolment
     header = read_header(data)
-    assert (header.version, header.kit_id, header.seq, header.prev) == (1, "KIT-7", seq, PREV)
+    assert (header.version, header.kit_id, header.seq, header.prev) == (2, "KIT-7", seq, PREV)
     assert header.sealed_at == SEALED.replace(microsecond=0)
     assert header.officer_id == enrolment.officer_id
     assert header.worklist_ref == enrolment.resident.worklist_ref
@@ -122,6 +167,16 @@ def test_seal_open_round_trip_and_header(enrolment: Enrolment, seq: int) -> None
         enrolment.voids,
         enrolment.walk_in,
     )
+    assert (header.kind, header.purpose, header.official_id) == (
+        enrolment.kind,
+        enrolment.purpose,
+        enrolment.official_id,
+    )
+    assert header.corrected == tuple(c.field for c in enrolment.corrections)
+    assert header.flagged == enrolment.flagged
+    assert header.domicile == (enrolment.domicile is not None)
+    assert header.signature_excepted == (enrolment.signature_exception is not None)
+    assert header.early == (enrolment.card_from is not None)
 
 
 def test_header_shows_no_biometrics_or_demographics() -> None:
@@ -158,10 +213,103 @@ def resign(data: bytes, change: dict[str, object]) -> bytes:
 
 
 def test_unknown_version_is_named() -> None:
-    with pytest.raises(
-        UnsupportedVersion, match=f"version 2; this tool reads version {RECORD_VERSION}"
+    with pytest.raises(UnsupportedVersion, match="version 3; this tool reads versions 1, 2"):
+        read_header(resign(seal(SIMPLE), {"v": RECORD_VERSION + 1}))
+
+
+def as_version_1(data: bytes) -> bytes:
+    """The record's header without what version 2 added, labelled v1 and signed again."""
+    fields = loads(loads(data).value[2])
+    v1 = {k: v for k, v in fields.items() if k not in V2_HEADER_ADDS} | {"v": 1}
+    return sign1(dumps(v1), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
+
+
+def test_a_version_1_header_reads_with_the_version_1_meaning() -> None:
+    header = read_header(as_version_1(seal(SIMPLE)))
+    assert header.version == 1
+    assert (header.kind, header.purpose, header.official_id) == (CardKind.EKTP, Purpose.BARU, None)
+    assert (header.corrected, header.flagged, header.domicile) == ((), (), False)
+
+
+def test_a_version_1_header_with_version_2_keys_is_tampered() -> None:
+    data = resign(seal(SIMPLE), {"v": 1})
+    with pytest.raises(Tampered, match="not those of v1"):
+        read_header(data)
+
+
+def test_a_version_2_header_without_its_keys_is_tampered() -> None:
+    fields = loads(loads(seal(SIMPLE)).value[2])
+    del fields["purpose"]
+    data = sign1(dumps(fields), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
+    with pytest.raises(Tampered, match="not those of v2"):
+        read_header(data)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "SIM"},
+        {"purpose": "baru"},
+        {"corrected": ["nama"]},
+        {"flagged": [["nama"]]},
+        {"flagged": [["agama", "salah ejaan"]]},
+        {"flagged": [["nama", "lupa"]]},
+        {"official": 7},
+        {"domicile": 1},
+        {"early": None},
+    ],
+)
+def test_version_2_values_outside_their_lists_are_tampered(change: dict[str, object]) -> None:
+    with pytest.raises(Tampered):
+        read_header(resign(seal(SIMPLE), change))
+
+
+def test_version_2_header_flags_are_checked_against_the_body() -> None:
+    for change in (
+        {"domicile": True},
+        {"sig_exc": True},
+        {"early": True},
+        {"corrected": ["agama"]},
     ):
-        read_header(resign(seal(SIMPLE), {"v": 2}))
+        with pytest.raises(BodyMismatch):
+            open_record(resign(seal(SIMPLE), change), AUTHORITY)
+
+
+def test_the_version_2_body_keys_are_those_the_seal_writes() -> None:
+    from storage.record import body_map
+
+    assert set(V2_BODY_KEYS) <= set(body_map(SIMPLE))
+
+
+def test_corrections_keep_original_new_and_approver() -> None:
+    correction = Correction(CorrectableField.RELIGION, "ISLAM", "KATOLIK", "KADES-1")
+    enrolment = Enrolment(
+        resident=SIMPLE.resident,
+        officer_id="OFC-1",
+        started_at=SIMPLE.started_at,
+        corrections=(correction,),
+        official_id="KADES-1",
+    )
+    opened = open_record(seal(enrolment), AUTHORITY)
+    assert opened.corrections == (correction,)
+    payload = loads(loads(seal(enrolment)).value[2])
+    assert payload["corrected"] == ["agama"]
+    assert b"KATOLIK" not in dumps({k: v for k, v in payload.items() if k != "body"})
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Correction(CorrectableField.RELIGION, "ISLAM", "ISLAM", "K"), "the old one"),
+        (lambda: Correction(CorrectableField.RELIGION, "ISLAM", "HINDU", ""), "no approving"),
+        (lambda: Domicile("35050101012000", "3505"), "16 digits"),
+        (lambda: Domicile("3505010101200007", "35"), "4-digit"),
+        (lambda: SignatureException(SignatureExceptionReason.DISABILITY, ""), "supervisor"),
+    ],
+)
+def test_version_2_facts_refuse_bad_values(make: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import subprocess
@@ -34,6 +35,8 @@ def jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, tuple):
         return [jsonable(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [jsonable(item) for item in vars(value).values()]
     return value
 
 
@@ -60,8 +63,13 @@ def test_keys_json_matches_the_public_file(authority: Authority) -> None:
     assert public.enc_kid.hex() == KEYS["authority"]["enc_kid"]
 
 
-#: The two published chains: a version-1 Ed25519 kit, and a TPM-keyed kit signing ES256.
-CHAINS = {"v1-eddsa": (EXPECTED, KEYS["kit"]), "v2-es256": (EXPECTED["es256"], KEYS["es256_kit"])}
+#: The published chains: a version-1 Ed25519 kit, a TPM-keyed kit signing ES256 (both with
+#: records in format version 1), and records in format version 2 by the Ed25519 kit.
+CHAINS = {
+    "v1-eddsa": (EXPECTED, KEYS["kit"]),
+    "v2-es256": (EXPECTED["es256"], KEYS["es256_kit"]),
+    "records-v2": (EXPECTED["v2"], KEYS["kit"]),
+}
 
 
 @pytest.mark.parametrize("chain", CHAINS)
@@ -87,8 +95,12 @@ def test_the_two_chains_are_the_two_formats(verifier: Verifier) -> None:
     assert (tpm.version, tpm.alg, tpm.backend) == (2, SignAlg.ES256, KeyBackend.TPM)
 
 
-@pytest.mark.parametrize("chain", CHAINS)
-@pytest.mark.parametrize("index", range(2))
+RECORDS = [
+    (chain, index) for chain, (spec, _) in CHAINS.items() for index in range(len(spec["records"]))
+]
+
+
+@pytest.mark.parametrize(("chain", "index"), RECORDS)
 def test_records(verifier: Verifier, authority: Authority, chain: str, index: int) -> None:
     expected, _ = CHAINS[chain]
     spec = expected["records"][index]
@@ -98,6 +110,38 @@ def test_records(verifier: Verifier, authority: Authority, chain: str, index: in
     assert {name: jsonable(value) for name, value in vars(header).items()} == spec["header"]
     assert record_hash(data).hex() == spec["sha256"]
     assert open_record(data, authority).resident.nik == spec["nik"]
+
+
+def test_the_record_chains_are_the_two_record_formats(verifier: Verifier) -> None:
+    certificate = verifier.certificate((VECTORS / "chain" / "kit.cert").read_bytes())
+    versions = {
+        folder: {
+            verifier.verify_record(path.read_bytes(), certificate).version
+            for path in (VECTORS / folder).glob("*.cose")
+        }
+        for folder in ("chain", "v2")
+    }
+    assert versions == {"chain": {1}, "v2": {2}}
+
+
+def test_v2_vectors_carry_every_version_2_fact(authority: Authority) -> None:
+    opened = [
+        open_record(path.read_bytes(), authority)
+        for path in sorted((VECTORS / "v2").glob("*.cose"))
+    ]
+    assert [(e.kind.value, e.purpose.value) for e in opened] == [
+        ("KIA", "BARU"),
+        ("E-KTP", "HILANG"),
+        ("E-KTP", "BARU"),
+        ("E-KTP", "BARU"),
+    ]
+    assert {e.official_id for e in opened} == {"KADES-01"}
+    assert [(c.field.value, c.original, c.new, c.approved_by) for c in opened[1].corrections] == [
+        ("pekerjaan", "WIRASWASTA", "PEDAGANG", "KADES-01")
+    ]
+    assert opened[2].domicile is not None and opened[2].domicile.kk_number == "3505010101200007"
+    assert opened[2].signature_exception is not None
+    assert opened[3].card_from is not None and opened[3].card_from.isoformat() == "2025-09-20"
 
 
 def test_es256_record_carries_alg_minus_7_and_a_raw_signature() -> None:

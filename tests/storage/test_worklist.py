@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.model import Resident, Sex
+from storage.model import Purpose, Resident, Sex
 from storage.nik import make_nik
 from storage.worklist import (
     REQUIRED_COLUMNS,
@@ -140,6 +140,32 @@ def test_optional_columns_are_checked_when_given():
     ]
 
 
+@pytest.mark.parametrize(
+    ("cell", "purpose"),
+    [
+        ("BARU", Purpose.BARU),
+        ("hilang", Purpose.HILANG),
+        (" Rusak ", Purpose.RUSAK),
+        ("PERUBAHAN  DATA", Purpose.PERUBAHAN_DATA),
+        ("", Purpose.BARU),
+    ],
+)
+def test_keperluan_column_gives_the_purpose(cell, purpose):
+    (siti,) = parse_worklist(csv_text(ROW_SITI + f",{cell}", header=HEADER + ",Keperluan"))
+    assert siti.purpose is purpose
+
+
+def test_a_worklist_without_keperluan_is_all_first_recordings():
+    assert {r.purpose for r in parse_worklist(csv_text(ROW_SITI, ROW_BUDI))} == {Purpose.BARU}
+
+
+def test_an_unknown_keperluan_is_named_with_the_allowed_values():
+    text = csv_text(ROW_SITI + ",PINDAH", header=HEADER + ",keperluan")
+    [(line, column, message)] = problems(text)
+    assert (line, column) == (2, "keperluan")
+    assert message == "PINDAH is not one of BARU, HILANG, PERUBAHAN DATA, RUSAK"
+
+
 def test_every_problem_is_reported_and_str_lists_them():
     bad_date = ROW_SITI.replace("14-05-1990", "31-02-1990")
     bad_sex = ROW_BUDI.replace(",L,", ",X,")
@@ -234,6 +260,7 @@ def test_sample_of_blitar_loads():
     assert {r.sex for r in residents} == set(Sex)
     assert SAMPLE.read_bytes().startswith(b"\xef\xbb\xbf")
     assert len({r.worklist_ref for r in residents}) == 8
+    assert {r.purpose for r in residents} == set(Purpose)
 
 
 cell_text = (
@@ -267,6 +294,7 @@ def residents(draw):
                 blood_type=draw(st.sampled_from(["-", "A", "B+", "AB", "O-"])),
                 citizenship=draw(st.sampled_from(["WNI", "WNA"])),
                 worklist_ref=f"REF-{serial}",
+                purpose=draw(st.sampled_from(Purpose)),
                 **fields,
             )
         )

@@ -1,10 +1,15 @@
 """Write the record-format test vectors: keys, certificates, two-record chains, broken variants.
 
-Two chains: ``chain/``, a version-1 certificate and an Ed25519 (key file) kit, kept byte
-for byte as first published so version-1 records are shown to still verify; and
-``es256/``, a version-2 certificate for a TPM-keyed kit that signs ES256.  A TPM's key
-cannot be fixed, so the ES256 kit's key is a software P-256 key from a seed, signing with
-RFC 6979 deterministic nonces: the bytes are what a TPM-held key would write, and repeat.
+Three chains: ``chain/``, a version-1 certificate and an Ed25519 (key file) kit, kept byte
+for byte as first published so version-1 records are shown to still verify; ``es256/``, a
+version-2 certificate for a TPM-keyed kit that signs ES256 (its records, too, are record
+format version 1, as published); and ``v2/``, records in format version 2 (a KIA child, a
+lost-card replacement with a correction, a domicile walk-in who cannot sign, an early
+first-time voter) by the Ed25519 kit.  The version-1 records are written by
+`legacy_record`, as kits before format 2 sealed them: the kit itself only writes version 2.
+A TPM's key cannot be fixed, so the ES256 kit's key is a software P-256 key from a seed,
+signing with RFC 6979 deterministic nonces: the bytes are what a TPM-held key would write,
+and repeat.
 
 Everything is derived from fixed seeds (keys) and a counter-mode SHA-256 stream (the
 ephemeral keys and IVs of encryption), and the signatures are deterministic, so every
@@ -31,10 +36,35 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from storage import certificate as cert_format
 from storage.certificate import issue_certificate
 from storage.codec import dumps, loads
-from storage.cose import HDR_ALG, TAG_SIGN1, Es256Signer, SignAlg, sign1
+from storage.cose import HDR_ALG, TAG_SIGN1, Es256Signer, SignAlg, encrypt, sign1
 from storage.keys import Authority, KeyBackend, KitKey, KitSigner, kid_of, p256_public_bytes
-from storage.model import Enrolment, FingerRecord, Resident, Sex
-from storage.record import CONTENT_TYPE, RecordHeader, record_hash, seal_record
+from storage.model import (
+    CardKind,
+    CorrectableField,
+    Correction,
+    Domicile,
+    Enrolment,
+    FingerRecord,
+    FlaggedError,
+    FlagReason,
+    FreeTextField,
+    Purpose,
+    Resident,
+    Sex,
+    SignatureException,
+    SignatureExceptionReason,
+)
+from storage.record import (
+    CONTENT_TYPE,
+    V2_BODY_KEYS,
+    V2_HEADER_ADDS,
+    RecordHeader,
+    body_map,
+    external_aad,
+    header_map,
+    record_hash,
+    seal_record,
+)
 from storage.verify import Verifier
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +74,7 @@ REGION = "1671"
 NOT_BEFORE = datetime(2025, 1, 1, tzinfo=UTC)
 NOT_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
 SEALED = (datetime(2025, 6, 2, 1, 0, tzinfo=UTC), datetime(2025, 6, 2, 1, 7, 30, tzinfo=UTC))
+V2_SEALED = tuple(datetime(2025, 6, 3, 2, minute, tzinfo=UTC) for minute in (0, 10, 20, 30))
 
 
 def seed(label: str) -> bytes:
@@ -117,6 +148,130 @@ def enrolments() -> tuple[Enrolment, Enrolment]:
     )
 
 
+def v2_enrolments() -> tuple[Enrolment, ...]:
+    """Format version 2's cases: a KIA child, a lost card corrected, a domicile walk-in who
+    cannot sign, an early first-time voter."""
+    started = datetime(2025, 6, 3, 1, 55, tzinfo=UTC)
+    child = Resident(
+        nik="1671015506150003",
+        name="PUTRI AYU",
+        sex=Sex.FEMALE,
+        birth_place="PALEMBANG",
+        birth_date=date(2015, 6, 15),
+        worklist_ref="WL-0011",
+    )
+    lost = Resident(
+        nik="1671011107850004",
+        name="AHMAD FAUZI",
+        sex=Sex.MALE,
+        birth_place="PALEMBANG",
+        birth_date=date(1985, 7, 11),
+        religion="ISLAM",
+        occupation="WIRASWASTA",
+        worklist_ref="WL-0012",
+        purpose=Purpose.HILANG,
+    )
+    away = Resident(
+        nik="3505014404920005",
+        name="SRI WAHYUNI",
+        sex=Sex.FEMALE,
+        birth_place="BLITAR",
+        birth_date=date(1992, 4, 4),
+    )
+    voter = Resident(
+        nik="1671012009080006",
+        name="RIZKY PRATAMA",
+        sex=Sex.MALE,
+        birth_place="PALEMBANG",
+        birth_date=date(2008, 9, 20),
+        worklist_ref="WL-0013",
+    )
+    face = b"\xff\xd8\xff\xe0 face \xff\xd9"
+    thumb = FingerRecord(1, image_png=b"\x89PNG thumb", template=b"tpl-1", quality=70)
+    return (
+        Enrolment(
+            resident=child,
+            officer_id="OFC-01",
+            started_at=started,
+            face_jpeg=face,
+            print_card=True,
+            kind=CardKind.KIA,
+            official_id="KADES-01",
+        ),
+        Enrolment(
+            resident=lost,
+            officer_id="OFC-01",
+            started_at=started,
+            face_jpeg=face,
+            fingers=(thumb,),
+            signature_png=b"\x89PNG signature",
+            purpose=Purpose.HILANG,
+            official_id="KADES-01",
+            corrections=(
+                Correction(CorrectableField.OCCUPATION, "WIRASWASTA", "PEDAGANG", "KADES-01"),
+            ),
+            flagged=(FlaggedError(FreeTextField.BIRTH_PLACE, FlagReason.MISSPELLED),),
+        ),
+        Enrolment(
+            resident=away,
+            officer_id="OFC-01",
+            started_at=started,
+            face_jpeg=face,
+            fingers=(thumb,),
+            walk_in=True,
+            official_id="KADES-01",
+            domicile=Domicile("3505010101200007", "3505"),
+            signature_exception=SignatureException(SignatureExceptionReason.CANNOT_WRITE, "SPV-01"),
+            approvals=("SPV-01",),
+        ),
+        Enrolment(
+            resident=voter,
+            officer_id="OFC-01",
+            started_at=started,
+            face_jpeg=face,
+            fingers=(thumb,),
+            signature_png=b"\x89PNG signature",
+            official_id="KADES-01",
+            card_from=date(2025, 9, 20),
+        ),
+    )
+
+
+def legacy_record(
+    enrolment: Enrolment,
+    *,
+    kit_id: str,
+    seq: int,
+    prev_hash: bytes,
+    sealed_at: datetime,
+    kit_key: KitSigner,
+    authority: Authority,
+    rng: StreamRng,
+) -> bytes:
+    """A record in format version 1, as kits sealed it before version 2: version 2's
+    header and body without what version 2 added (the resident's purpose included)."""
+    body = {k: v for k, v in body_map(enrolment).items() if k not in V2_BODY_KEYS}
+    body["resident"] = {k: v for k, v in body["resident"].items() if k != "purpose"}
+    sealed_body = encrypt(
+        dumps(body),
+        authority.public.enc_public,
+        external_aad=external_aad(kit_id, seq),
+        rng=rng,
+        protected={"kit": kit_id, "seq": seq},
+        kid=authority.public.enc_kid,
+    )
+    header = header_map(
+        enrolment,
+        kit_id=kit_id,
+        seq=seq,
+        prev_hash=prev_hash,
+        sealed_at=sealed_at,
+        body=sealed_body,
+    )
+    v1 = {k: v for k, v in header.items() if k not in V2_HEADER_ADDS} | {"v": 1}
+    return sign1(dumps(v1), kit_key, kid=kit_key.kid, content_type=CONTENT_TYPE)
+
+
 def header_json(header: RecordHeader) -> dict[str, Any]:
     return {
         "version": header.version,
@@ -131,6 +286,14 @@ def header_json(header: RecordHeader) -> dict[str, Any]:
         "print_card": header.print_card,
         "voids": header.voids,
         "walk_in": header.walk_in,
+        "kind": header.kind.value,
+        "purpose": header.purpose.value,
+        "official_id": header.official_id,
+        "domicile": header.domicile,
+        "corrected": [field.value for field in header.corrected],
+        "flagged": [[f.field.value, f.reason.value] for f in header.flagged],
+        "signature_excepted": header.signature_excepted,
+        "early": header.early,
     }
 
 
@@ -185,16 +348,35 @@ def p256_from_seed(label: str) -> ec.EllipticCurvePrivateKey:
 def seal_chain(
     kit_id: str, key: KitSigner, cert: bytes, auth: Authority, rng: StreamRng
 ) -> list[bytes]:
-    """The two vector enrolments sealed as records 1 and 2 of ``kit_id``'s chain."""
+    """The two version-1 vector enrolments sealed as records 1 and 2 of ``kit_id``'s chain."""
     records, prev = [], record_hash(cert)
     for seq, (enrolment, sealed_at) in enumerate(zip(enrolments(), SEALED, strict=True), 1):
-        data = seal_record(
+        data = legacy_record(
             enrolment,
             kit_id=kit_id,
             seq=seq,
             prev_hash=prev,
             sealed_at=sealed_at,
             kit_key=key,
+            authority=auth,
+            rng=rng,
+        )
+        records.append(data)
+        prev = record_hash(data)
+    return records
+
+
+def seal_v2_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) -> list[bytes]:
+    """The version-2 enrolments sealed by the kit's own `seal_record` as records 1 to 4."""
+    records, prev = [], record_hash(cert)
+    for seq, (enrolment, sealed_at) in enumerate(zip(v2_enrolments(), V2_SEALED, strict=True), 1):
+        data = seal_record(
+            enrolment,
+            kit_id=KIT_ID,
+            seq=seq,
+            prev_hash=prev,
+            sealed_at=sealed_at,
+            kit_key=kit,
             authority=auth.public,
             rng=rng,
         )
@@ -243,6 +425,7 @@ def build() -> dict[str, bytes]:
     tpm_records = seal_chain(TPM_KIT_ID, tpm_key, tpm_cert, ours, StreamRng(seed("tpm rng")))
     tpm_flipped = bytearray(tpm_records[0])
     tpm_flipped[-1] ^= 0x01
+    v2_records = seal_v2_chain(kit, cert, ours, StreamRng(seed("v2 rng")))
     keys = {
         "authority": _authority_json(ours, "authority"),
         "other_authority": _authority_json(other, "other"),
@@ -263,11 +446,13 @@ def build() -> dict[str, bytes]:
         },
         "rng": {"seed": seed("rng").hex(), "stream": "SHA-256(seed || u64be counter) blocks"},
         "es256_rng": {"seed": seed("tpm rng").hex()},
+        "v2_rng": {"seed": seed("v2 rng").hex()},
     }
     verifier = Verifier(ours.public)  # the expected values come from the one verifier
     expected = {
         **_chain_json(verifier, "chain", cert, records),
         "es256": _chain_json(verifier, "es256", tpm_cert, tpm_records),
+        "v2": _chain_json(verifier, "v2", cert, v2_records, v2_enrolments()),
         "broken": [
             {"file": "broken/flipped-byte.cose", "check": "record", "error": "BadSignature"},
             {"file": "broken/truncated.cose", "check": "record", "error": "Truncated"},
@@ -325,11 +510,17 @@ def build() -> dict[str, bytes]:
         "broken/es256-alg-eddsa.cose": with_protected_alg(tpm_records[0], int(SignAlg.EDDSA)),
         "broken/es256-der-signature.cose": with_der_signature(tpm_records[0]),
         "broken/es256-under-v1-cert.cose": tpm_records[0],
+        "v2/kit.cert": cert,
+        **{f"v2/{seq:08d}.cose": data for seq, data in enumerate(v2_records, 1)},
     }
 
 
 def _chain_json(
-    verifier: Verifier, folder: str, cert: bytes, records: list[bytes]
+    verifier: Verifier,
+    folder: str,
+    cert: bytes,
+    records: list[bytes],
+    sealed: tuple[Enrolment, ...] | None = None,
 ) -> dict[str, Any]:
     """What the verifier must find in one chain folder: certificate, headers, summary."""
     certificate = verifier.certificate(cert)
@@ -354,9 +545,17 @@ def _chain_json(
                 "header": header_json(verifier.verify_record(data, certificate)),
                 "nik": enrolment.resident.nik,
             }
-            for seq, (data, enrolment) in enumerate(zip(records, enrolments(), strict=True), 1)
+            for seq, (data, enrolment) in enumerate(
+                zip(records, sealed or enrolments(), strict=True), 1
+            )
         ],
-        "chain": {"folder": folder, "count": 2, "first": 1, "last": 2, "gaps": []},
+        "chain": {
+            "folder": folder,
+            "count": len(records),
+            "first": 1,
+            "last": len(records),
+            "gaps": [],
+        },
     }
 
 

@@ -1,0 +1,222 @@
+"""The steps of an outreach day's rules: a walk-in's purpose and domicile, a person who
+cannot sign, corrections at review, and the village official's login."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from capture.audit import AuditKind
+from capture.base import FingerLogin, PinPicker, Step
+from capture.draft import Approval, ApprovalPurpose, Draft
+from capture.machine import CaptureEvent
+from capture.widgets import DigitEntry, Menu
+from hal.types import Button, Indicator, Press, Tone
+from storage.model import (
+    CorrectableField,
+    Domicile,
+    FlaggedError,
+    FlagReason,
+    FreeTextField,
+    Officer,
+    Purpose,
+    SignatureExceptionReason,
+)
+from storage.nik import NIK_LENGTH, NikError, kk_regency
+
+
+class PurposeStep(Step):
+    """A walk-in has no worklist line: the officer asks why they record (keperluan)."""
+
+    def enter(self) -> None:
+        super().enter()
+        self.menu: Menu[Purpose] = Menu([(self.ctx.word(f"purpose.{p.name}"), p) for p in Purpose])
+
+    def press(self, button: Button, press: Press) -> None:
+        draft = self.ctx.draft
+        assert draft is not None
+        if button in (Button.UP, Button.DOWN):
+            self.menu.move(button)
+        elif button is Button.BACK:
+            self.ctx.draft = None
+            self.ctx.go(CaptureEvent.LEAVE_WALK_IN)
+        elif button is Button.OK and self.menu.focus is not None:
+            draft.purpose = self.menu.focus
+            draft.resident = dataclasses.replace(draft.resident, purpose=self.menu.focus)
+            self.ctx.go(CaptureEvent.PURPOSE_CHOSEN)
+
+    def lines(self) -> list[str]:
+        return self.ctx.text("purpose") + self.menu.lines()
+
+
+class KkEntry(Step):
+    """A walk-in from another regency ("domisili sementara"): the KK number from its copy."""
+
+    def enter(self) -> None:
+        super().enter()
+        draft = self.ctx.draft
+        assert draft is not None
+        region = [int(c) for c in draft.resident.nik[:4]]
+        self.entry = DigitEntry(NIK_LENGTH, digits=region + [0] * (NIK_LENGTH - len(region)))
+
+    def press(self, button: Button, press: Press) -> None:
+        self.note = []
+        if not self.entry.press(button):
+            self.ctx.draft = None
+            self.ctx.go(CaptureEvent.LEAVE_WALK_IN)
+            return
+        if self.entry.complete:
+            self._accept(self.entry.value)
+
+    def _accept(self, kk: str) -> None:
+        draft = self.ctx.draft
+        assert draft is not None
+        self.entry.position = NIK_LENGTH - 1
+        try:
+            regency = kk_regency(kk)
+        except NikError as exc:
+            self.say("kk_bad", reason=str(exc))
+            return
+        draft.domicile = Domicile(kk, regency)
+        self.ctx.audit(AuditKind.DOMICILE, nik=draft.resident.nik, home=regency)
+        self.ctx.go(CaptureEvent.KK_ENTERED)
+
+    def lines(self) -> list[str]:
+        return self.ctx.text("kk_entry", entry=self.entry.text()) + self.note[:1]
+
+
+class SignatureExceptionStep(Step):
+    """Someone who cannot sign: the reason, from the list; then a supervisor approves."""
+
+    def enter(self) -> None:
+        super().enter()
+        self.menu: Menu[SignatureExceptionReason] = Menu(
+            [(self.ctx.word(f"sigexc.{r.name}"), r) for r in SignatureExceptionReason]
+        )
+        self.ctx.devices.panel.indicate(Indicator.ATTENTION)
+
+    def press(self, button: Button, press: Press) -> None:
+        if button in (Button.UP, Button.DOWN):
+            self.menu.move(button)
+        elif button is Button.BACK and press is Press.SHORT:
+            self.ctx.go(CaptureEvent.LEAVE_SIGNATURE_EXCEPTION)
+        elif button is Button.OK and self.menu.focus is not None:
+            self.ctx.approval = Approval(
+                ApprovalPurpose.SIGNATURE, signature_exception=self.menu.focus
+            )
+            self.ctx.go(CaptureEvent.SIGNATURE_EXCEPTION_CHOSEN)
+
+    def lines(self) -> list[str]:
+        return self.ctx.text("signature_exception") + self.menu.lines()
+
+
+#: What the correction menu offers: enumerated fields to correct, free-text ones to flag.
+Target = CorrectableField | FreeTextField
+
+
+class Correction(Step):
+    """At review: pick a field; an enumerated one gets a new value from its list (the
+    official approves), a free-text one a reason from the list (the office corrects it)."""
+
+    def enter(self) -> None:
+        super().enter()
+        targets: list[Target] = [*CorrectableField, *FreeTextField]
+        self.fields: Menu[Target] = Menu([(self.ctx.word(f"field.{t.name}"), t) for t in targets])
+        self.target: Target | None = None
+        self.values: Menu[str] | None = None
+        self.reasons: Menu[FlagReason] | None = None
+
+    @property
+    def draft(self) -> Draft:
+        assert self.ctx.draft is not None
+        return self.ctx.draft
+
+    def press(self, button: Button, press: Press) -> None:
+        menu = self.values or self.reasons or self.fields
+        if button in (Button.UP, Button.DOWN):
+            menu.move(button)
+        elif button is Button.BACK and press is Press.SHORT:
+            if menu is self.fields:
+                self.ctx.go(CaptureEvent.LEAVE_CORRECTION)
+            else:
+                self.values = self.reasons = None
+        elif button is Button.OK:
+            self._ok()
+
+    def _ok(self) -> None:
+        if self.values is not None:
+            assert isinstance(self.target, CorrectableField)
+            new = self.values.focus
+            if new is None or new == self.target.value_of(self.draft.resident):
+                self.ctx.devices.panel.beep(Tone.ERROR)  # no change: nothing to approve
+                return
+            self.ctx.approval = Approval(ApprovalPurpose.CORRECTION, correction=(self.target, new))
+            self.ctx.go(CaptureEvent.CORRECTION_CHOSEN)
+        elif self.reasons is not None:
+            assert isinstance(self.target, FreeTextField) and self.reasons.focus is not None
+            flag = FlaggedError(self.target, self.reasons.focus)
+            self.draft.flagged = [f for f in self.draft.flagged if f.field is not flag.field]
+            self.draft.flagged.append(flag)
+            self.ctx.audit(AuditKind.FLAGGED, field=flag.field.value, reason=flag.reason.value)
+            self.ctx.journal()
+            field = self.ctx.word(f"field.{flag.field.name}")
+            notice = self.ctx.text("flagged", field=field)
+            self.ctx.go(CaptureEvent.FREE_TEXT_FLAGGED, notice=notice)
+        else:
+            self.target = self.fields.focus
+            if isinstance(self.target, CorrectableField):
+                self.values = Menu([(value, value) for value in self.target.choices])
+            else:
+                self.reasons = Menu([(self.ctx.word(f"reason.{r.name}"), r) for r in FlagReason])
+
+    def lines(self) -> list[str]:
+        if self.values is not None and self.target is not None:
+            field = self.ctx.word(f"field.{self.target.name}")
+            return self.ctx.text("correction_value", field=field) + self.values.lines()
+        if self.reasons is not None:
+            return self.ctx.text("flag_reason") + self.reasons.lines()
+        return self.ctx.text("correction") + self.fields.lines()
+
+
+class OfficialLogin(FingerLogin):
+    """The village official (kepala desa or kasi pemerintahan) says they are present."""
+
+    PROMPT = "official_login"
+
+    def enter(self) -> None:
+        super().enter()
+        self.picker: PinPicker | None = None
+        self.identify()
+
+    def accepted(self, officer: Officer, how: str) -> None:
+        if not officer.is_official:
+            self.say("not_official")
+            self.ctx.devices.panel.beep(Tone.ERROR)
+            if how == "finger":
+                self.identify()
+            return
+        self.ctx.official = officer
+        self.ctx.audit(AuditKind.OFFICIAL_IN, official=officer.officer_id, how=how)
+        self.ctx.devices.panel.beep(Tone.OK)
+        self.ctx.go(
+            CaptureEvent.CLOSE_ADMIN, notice=self.ctx.text("official_in", name=officer.name)
+        )
+
+    def press(self, button: Button, press: Press) -> None:
+        if self.picker is not None:
+            officer = self.picker.press(button)
+            if self.picker.left:
+                self.picker = None
+                self.identify()
+            elif officer is not None:
+                self.accepted(officer, "pin")
+            return
+        if button is Button.OK:
+            officials = [o for o in self.ctx.store.officers.values() if o.is_official]
+            self.picker = PinPicker(self.ctx, officials)
+        elif button is Button.BACK:
+            self.ctx.go(CaptureEvent.CLOSE_ADMIN)
+
+    def lines(self) -> list[str]:
+        if self.picker is not None:
+            return self.picker.lines()
+        return self.with_note(self.ctx.text("official_login"))
