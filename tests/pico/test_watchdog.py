@@ -8,6 +8,8 @@ is reset by its own WDT, keeps the Pi powered throughout and reports why it rese
 
 from __future__ import annotations
 
+import time
+
 from hal.coprocessor import PowerCoprocessor, PowerCut, PowerState, ResetCause
 from hw_sim.pico import PicoSim
 from tests.pico.conftest import beat_for
@@ -93,6 +95,10 @@ def test_a_hung_pico_is_reset_by_its_own_wdt_and_says_so(
 def test_the_button_held_at_power_on_leaves_the_pico_to_mpremote() -> None:
     with PicoSim(button_down=True, realtime=False) as pico:
         pico.wait_until(lambda: pico.crashed is not None)  # main() returned: the REPL
-        assert any("maintenance mode" in line for line in pico.output)
+        # what it printed before may still be on its way off the pipe (a bounded wait)
+        deadline = time.monotonic() + 10
+        while not any("maintenance mode" in line for line in pico.output):
+            assert time.monotonic() < deadline, pico.output
+            time.sleep(0.05)
         assert pico.resets == []  # no watchdog was started to reset it mid-flash
         assert pico.powered  # the switch's pin floats: the pull-up keeps the Pi on
