@@ -167,7 +167,8 @@ def test_an_officer_enrols_a_resident_by_clicking_and_signing_on_the_page(
 
     pad = web.sim.wired.signature_pad
     assert pad.sent_frames > 0, "the canvas strokes went to the pad as pen frames"
-    assert browser.find_element(By.ID, "camera").get_property("naturalWidth") > 0
+    camera = browser.find_element(By.ID, "camera")
+    until("the camera's last frame on the page", lambda: camera.get_property("naturalWidth") > 0)
     assert web.sim.kit.store.last_seq == 1
 
 
