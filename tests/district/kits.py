@@ -48,9 +48,14 @@ def enrolment(person: Resident, *, print_card: bool = False) -> Enrolment:
 
 
 def make_kit(
-    folder: Path, authority: Authority, kit_id: str, residents: tuple[Resident, ...]
+    folder: Path,
+    authority: Authority,
+    kit_id: str,
+    residents: tuple[Resident, ...],
+    *,
+    training: bool = False,
 ) -> Path:
-    """A provisioned kit's data folder (no records yet)."""
+    """A provisioned kit's data folder (no records yet); a training kit with ``training``."""
     provision(
         folder,
         authority=authority,
@@ -60,6 +65,7 @@ def make_kit(
         worklist=residents,
         policy=Policy(),
         now=NOW,
+        training=training,
     )
     return folder
 

@@ -280,6 +280,21 @@ def test_a_key_file_chain_of_a_kit_certified_tpm_keyed_is_refused(
     assert counts(district, "records") == 0
 
 
+def test_a_training_kits_chain_is_refused_practice_never_counts(
+    district: str, tmp_path: Path
+) -> None:
+    authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
+    people = [resident(n) for n in range(1, 3)]
+    kit = make_kit(tmp_path / "kit", authority, "LATIH-3505-01", tuple(people), training=True)
+    seal(kit, people)
+    laptop = collector_of(kit, authority, tmp_path / "laptop.db")
+    result = push(district, laptop, authority, "laptop")
+    (chain,) = result.chains
+    assert chain.new == 0 and len(chain.problems) == 1
+    assert "TrainingKit: kit LATIH-3505-01 is a training kit" in chain.problems[0]
+    assert counts(district, "records") == 0
+
+
 def test_sync_before_init_and_to_nowhere_are_user_errors(
     store_url: str, field_day: FieldDay
 ) -> None:
