@@ -75,7 +75,8 @@ _EXCEPTION_FOR = {
 
 
 def plan(kit: Kit, world: World, people: int) -> list[Task]:
-    """Whom to enrol this run: residents not yet recorded, one walk-in, one hurt finger."""
+    """Whom to enrol this run: residents not yet recorded, one walk-in, one hurt finger;
+    in a world with the rules' cases, those first (as many as ``people`` allows)."""
     recorded = kit.store.recorded_refs()
     waiting: list[Person] = []
     for resident in kit.store.worklist:
@@ -92,11 +93,15 @@ def plan(kit: Kit, world: World, people: int) -> list[Task]:
             f"only {len(waiting)} worklist residents and {len(walk_ins)} walk-ins are left to "
             f"enrol on this kit; ask for fewer people or use a fresh --data-dir"
         )
+    listed = {w.nik for w in waiting}
+    # a flashed kit's worklist is not the demo village's: then the cases are not its day
+    demo_village = any(r.nik == p.nik for r in kit.store.worklist for p in world.cases)
     case_tasks = [
         Task(p, walk_in=not p.on_worklist)
-        for p in world.cases
-        if (walk_in_ref(p.nik) if not p.on_worklist else p.nik) not in recorded
+        for p in (world.cases if demo_village else [])
+        if ((p.nik in listed) if p.on_worklist else walk_in_ref(p.nik) not in recorded)
     ]
+    case_tasks = case_tasks[: max(people, 0)]  # the cases count among the people asked for
     case_niks = {t.person.nik for t in case_tasks}
     waiting = [p for p in waiting if p.nik not in case_niks]
     walk_ins = [p for p in walk_ins if p.nik not in case_niks]
@@ -418,7 +423,8 @@ def run_session(
     if kit.controller.state == CaptureState.SELF_TEST:
         bot.press(Button.OK)  # a fault was named on screen; the officer goes on
     bot.login(by_pin=False)
-    if world.cases and kit.controller.state == CaptureState.READY:
+    officials = [o for o in kit.store.officers.values() if o.is_official]
+    if world.cases and officials and kit.controller.state == CaptureState.READY:
         bot.official_login()
         note(f"  the village official {kit.controller.official.name} is present")  # type: ignore[union-attr]
     outcomes = []

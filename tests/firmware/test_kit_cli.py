@@ -89,7 +89,11 @@ def test_demo_on_a_flashed_kit_enrols_its_worklist_with_the_officers_pin(tmp_pat
     assert result.exit_code == 0, result.output
     assert "provisioned" not in result.output, "a flashed kit is never made a demo kit"
     worklist = {r.nik for r in load_worklist(SAMPLE_WORKLIST)}
-    enrolled = {line.split()[-6] for line in result.output.splitlines() if "sealed #" in line}
+    enrolled = {
+        next(word for word in line.split() if len(word) == 16 and word.isdigit())
+        for line in result.output.splitlines()
+        if "sealed #" in line
+    }
     assert len(enrolled) == 3 and len(enrolled & worklist) == 2, "two from the list, a walk-in"
     report = verify_folder(data / "records", AuthorityPublic.load(tmp_path / "authority"))
     assert report.ok and report.count == 3
