@@ -37,7 +37,11 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
     store = bench.host.store
     assert store is not None and store.kit_id == "KIT-3505-07" and not store.profile.demo
     assert store.policy.print_on_site and store.policy.finger_retries == 2
-    assert len(store.worklist) == 60 and set(store.officers) == {"PTG-001", "SPV-001"}
+    assert len(store.worklist) == 60 and set(store.officers) == {
+        "PTG-001",
+        "SPV-001",
+        "KDS-001",
+    }  # and the official
     assert store.ledger.stock() == 20
 
     outcomes = enrol(bench)
