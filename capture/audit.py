@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from storage.kit import JOURNAL_ALREADY_SEALED
+
 
 class AuditKind(enum.StrEnum):
     SELF_TEST = "self-test"
@@ -18,7 +20,7 @@ class AuditKind(enum.StrEnum):
     PRINT_ANSWERED = "print-answered"
     RESUME = "resume"
     DISCARD_JOURNAL = "discard-journal"
-    JOURNAL_ALREADY_SEALED = "journal-already-sealed"
+    JOURNAL_ALREADY_SEALED = JOURNAL_ALREADY_SEALED  # the store writes it (one spelling)
     CANCEL = "cancel"
     CARDS_LOADED = "cards-loaded"
     FINGER_EXCEPTION = "finger-exception"

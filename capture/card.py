@@ -209,21 +209,16 @@ def _fields(resident: Resident, width: int, kind: CardKind = CardKind.EKTP) -> l
     """
     born = f"{_value(resident.birth_place)}, {resident.birth_date:%d-%m-%Y}"
     blood_width = width - (BLOOD_VALUE_X - VALUE_X)
-    if kind is CardKind.KIA:
+    kia = kind is CardKind.KIA
+    if kia:
         until = birthday(resident.birth_date, EKTP_AGE) - timedelta(days=1)
-        return [
-            _Field("Nama", _value(resident.name), 2, width),
-            _Field("Tempat/Tgl Lahir", born, 2, width),
-            _Field("Jenis Kelamin", printable(resident.sex.value), 1, BLOOD_X - VALUE_X - 8),
-            _Field("Gol. Darah", _value(resident.blood_type), 1, blood_width, same_row=True),
-            _Field("Alamat", _value(resident.address), 3, width),
-            _Field("RT/RW", _value(resident.rt_rw), 1, width),
-            _Field("Kel/Desa", _value(resident.village), 2, width),
-            _Field("Kecamatan", _value(resident.district), 2, width),
-            _Field("Agama", _value(resident.religion), 1, width),
-            _Field("Kewarganegaraan", _value(resident.citizenship), 1, width),
-            _Field("Berlaku Hingga", f"{until:%d-%m-%Y}", 1, width),
-        ]
+        valid = f"{until:%d-%m-%Y}"
+    else:
+        valid = VALID_FOR
+    adult_only = [
+        _Field("Status Perkawinan", _value(resident.marital_status), 1, width),
+        _Field("Pekerjaan", _value(resident.occupation), 2, width),
+    ]
     return [
         _Field("Nama", _value(resident.name), 2, width),
         _Field("Tempat/Tgl Lahir", born, 2, width),
@@ -234,10 +229,9 @@ def _fields(resident: Resident, width: int, kind: CardKind = CardKind.EKTP) -> l
         _Field("Kel/Desa", _value(resident.village), 2, width),
         _Field("Kecamatan", _value(resident.district), 2, width),
         _Field("Agama", _value(resident.religion), 1, width),
-        _Field("Status Perkawinan", _value(resident.marital_status), 1, width),
-        _Field("Pekerjaan", _value(resident.occupation), 2, width),
+        *([] if kia else adult_only),
         _Field("Kewarganegaraan", _value(resident.citizenship), 1, width),
-        _Field("Berlaku Hingga", VALID_FOR, 1, width),
+        _Field("Berlaku Hingga", valid, 1, width),
     ]
 
 

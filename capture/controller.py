@@ -299,7 +299,8 @@ class Controller:
         """Empty the journal (sealed, cancelled or discarded): nothing is left to resume.
 
         On a full disk the journal stays: a sealed person's journal is dropped at the next
-        login (`_already_sealed`), a cancelled one is offered and may be discarded again.
+        login (`KitStore.clear_journal_if_sealed`), a cancelled one is offered and may be
+        discarded again.
         """
         try:
             self.store.journal.clear()
@@ -365,23 +366,11 @@ class Controller:
         if journaled is None:
             return None
         draft = Draft.from_map(dict(journaled))
-        if self._already_sealed(draft):
+        # a crash between sealing and clearing leaves a journal of a person already sealed:
+        # the store drops it, so they are never offered for a second record
+        if self.store.clear_journal_if_sealed(draft.resident.worklist_ref):
             return None
         return draft
-
-    def _already_sealed(self, draft: Draft) -> bool:
-        """Whether the journaled ``draft`` is of a person already sealed (then it is dropped).
-
-        A crash between writing a record and clearing the journal leaves such a journal:
-        offering to resume it would record the person twice.  The store is to answer this
-        itself (de-duplication of the journal); until then the check is made here.
-        """
-        ref = draft.resident.worklist_ref
-        if ref is None or ref not in self.store.recorded_refs():
-            return False
-        self.audit(AuditKind.JOURNAL_ALREADY_SEALED, ref=ref)
-        self.store.journal.clear()
-        return True
 
     def discard_draft(self, why: AuditKind) -> None:
         """Drop the enrolment in progress (cancelled, or a journal the officer discarded)."""

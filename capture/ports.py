@@ -85,6 +85,10 @@ class RecordKeeper(Protocol):
         """Worklist references of residents already sealed on this kit."""
         ...
 
+    def clear_journal_if_sealed(self, worklist_ref: str | None) -> bool:
+        """Drop a journal of a person already sealed (audited); True when it was dropped."""
+        ...
+
     def recent(self, limit: int = 10) -> list[tuple[int, str | None]]:
         """The last sealed records (seq, worklist ref) not voided, newest first."""
         ...

@@ -79,6 +79,11 @@ class NotProvisioned(StateError):
     """The data folder holds no provisioned kit."""
 
 
+#: The audit kind of a dropped journal of a person already sealed (capture's AuditKind
+#: takes its value from here).
+JOURNAL_ALREADY_SEALED = "journal-already-sealed"
+
+
 @dataclass
 class KitStatus:
     """What `jemput-kit status` prints and the technician reads."""
@@ -246,7 +251,7 @@ class KitStore:
         """
         if worklist_ref is None or worklist_ref not in self.index.recorded_refs():
             return False
-        self.audit.append("journal-already-sealed", ref=worklist_ref)
+        self.audit.append(JOURNAL_ALREADY_SEALED, ref=worklist_ref)
         self.journal.clear()
         return True
 
