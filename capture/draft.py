@@ -23,6 +23,8 @@ class ApprovalPurpose(enum.StrEnum):
     """What a supervisor approves that an officer may not do alone (DESIGN "Domain facts")."""
 
     ALL_FINGERS = "all_fingers"
+    #: The applicant's finger matched someone enrolled on this kit (twins go on).
+    DUPLICATE = "duplicate"
     VOID = "void"
     REPRINT = "reprint"
 
@@ -46,11 +48,15 @@ class Draft:
     started_at: datetime
     walk_in: bool = False
     face_jpeg: bytes | None = None
+    #: The kept photo's quality measures, "forced" when no photo passed them all.
+    face_quality: dict[str, Any] = field(default_factory=dict)
     fingers: dict[FingerPosition, FingerRecord] = field(default_factory=dict)
     signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
     signature_png: bytes | None = None
     signature_declined: bool = False
     approvals: list[str] = field(default_factory=list)
+    #: (record seq, supervisor) of each earlier enrolment a finger matched, approved.
+    duplicates_approved: list[tuple[int, str]] = field(default_factory=list)
 
     def next_step(self, fingers: tuple[FingerPosition, ...]) -> CaptureState:
         """The first capture state not yet done: face, fingers, signature or review.
@@ -81,12 +87,14 @@ class Draft:
             officer_id=self.officer_id,
             started_at=self.started_at,
             face_jpeg=self.face_jpeg,
+            face_quality=dict(self.face_quality),
             fingers=tuple(self.fingers[p] for p in sorted(self.fingers)),
             signature_strokes=self.signature_strokes,
             signature_png=self.signature_png,
             print_card=print_card,
             walk_in=self.walk_in,
             approvals=tuple(self.approvals),
+            duplicates_approved=tuple(self.duplicates_approved),
         )
 
     def to_map(self) -> dict[str, Any]:
@@ -96,11 +104,13 @@ class Draft:
             "started_at": self.started_at.isoformat(),
             "walk_in": self.walk_in,
             "face_jpeg": self.face_jpeg,
+            "face_quality": dict(self.face_quality),
             "fingers": [dataclasses.asdict(f) for f in self.fingers.values()],
             "signature_strokes": [list(map(list, s)) for s in self.signature_strokes],
             "signature_png": self.signature_png,
             "signature_declined": self.signature_declined,
             "approvals": list(self.approvals),
+            "duplicates_approved": [list(pair) for pair in self.duplicates_approved],
         }
 
     @classmethod
@@ -112,6 +122,7 @@ class Draft:
             started_at=datetime.fromisoformat(data["started_at"]),
             walk_in=data["walk_in"],
             face_jpeg=data["face_jpeg"],
+            face_quality=dict(data.get("face_quality", {})),  # journals before the measures
             fingers={f.position: f for f in fingers},
             signature_strokes=tuple(
                 tuple((int(x), int(y)) for x, y in stroke) for stroke in data["signature_strokes"]
@@ -119,4 +130,7 @@ class Draft:
             signature_png=data["signature_png"],
             signature_declined=data["signature_declined"],
             approvals=list(data["approvals"]),
+            duplicates_approved=[
+                (int(seq), str(by)) for seq, by in data.get("duplicates_approved", [])
+            ],
         )

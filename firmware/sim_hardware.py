@@ -54,6 +54,15 @@ class PresentedFinger:
     def enrol(self, page: int, template: bytes) -> None:
         self._sensor.enrol(page, template)
 
+    def search(self, template: bytes) -> LibraryMatch:
+        return self._sensor.search(template)
+
+    def match(self, first: bytes, second: bytes) -> bool:
+        return self._sensor.match(first, second)
+
+    def delete(self, page: int) -> None:
+        self._sensor.delete(page)
+
     def library_count(self) -> int:
         return self._sensor.library_count()
 

@@ -228,6 +228,12 @@ class KitStore:
         self.journal.clear()
         return True
 
+    def sensor_pages(
+        self, replace: Mapping[int, tuple[int, int]] | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """The sensor library's page map (see `storage.state.SqliteIndex.sensor_pages`)."""
+        return self.index.sensor_pages(replace)
+
     def officer_for_page(self, page: int) -> Officer | None:
         return next((o for o in self.profile.officers if page in o.finger_pages), None)
 

@@ -110,6 +110,7 @@ def _body_map(enrolment: Enrolment) -> dict[str, Any]:
         "resident": resident_to_map(enrolment.resident),
         "started_at": enrolment.started_at.isoformat(),
         "face": enrolment.face_jpeg,
+        "face_quality": dict(enrolment.face_quality),
         "fingers": [
             {
                 "pos": f.position,
@@ -118,6 +119,8 @@ def _body_map(enrolment: Enrolment) -> dict[str, Any]:
                 "q": f.quality,
                 "exc": f.exception,
                 "by": f.approved_by,
+                "forced": f.forced,
+                "scores": dict(f.scores),
             }
             for f in enrolment.fingers
         ],
@@ -125,6 +128,7 @@ def _body_map(enrolment: Enrolment) -> dict[str, Any]:
         "signature": enrolment.signature_png,
         "void_reason": enrolment.void_reason,
         "approvals": list(enrolment.approvals),
+        "duplicates_approved": [list(pair) for pair in enrolment.duplicates_approved],
     }
 
 
@@ -269,6 +273,9 @@ def _finger(item: Mapping[str, Any]) -> FingerRecord:
         quality=item["q"],
         exception=item["exc"],
         approved_by=item["by"],
+        # bodies sealed before the quality measures carry neither key
+        forced=bool(item.get("forced", False)),
+        scores=dict(item.get("scores", {})),
     )
 
 
@@ -278,6 +285,7 @@ def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
         officer_id=header.officer_id,
         started_at=datetime.fromisoformat(body["started_at"]),
         face_jpeg=body["face"],
+        face_quality=dict(body.get("face_quality", {})),
         fingers=tuple(_finger(item) for item in body["fingers"]),
         signature_strokes=tuple(tuple((x, y) for x, y in stroke) for stroke in body["strokes"]),
         signature_png=body["signature"],
@@ -286,6 +294,9 @@ def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
         voids=header.voids,
         void_reason=body["void_reason"],
         approvals=tuple(body["approvals"]),
+        duplicates_approved=tuple(
+            (int(seq), str(by)) for seq, by in body.get("duplicates_approved", [])
+        ),
     )
 
 

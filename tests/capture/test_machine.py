@@ -21,6 +21,7 @@ from capture.machine import CaptureMachine
 from capture.prompts import Language, prompt
 from hal.exc import PrinterError
 from hal.types import Button, Indicator
+from hw_sim.portraits import Scene
 from hw_sim.world import Person, SimOfficer
 from storage.errors import WriteError
 from storage.files import record_name
@@ -444,15 +445,41 @@ def test_dark_face_is_refused_until_the_light_is_back(rig: Rig) -> None:
     to_face(rig)
     camera = rig.sim.devices.camera
     camera.inject("dark")
-    rig.press(OK)
-    assert rig.screen == shown("device_error", device="foto", reason="too dark")
-    rig.press(OK)
-    assert rig.screen == shown("device_error", device="foto", reason="too dark")
+    tries = rig.store.policy.face_retries
+    for attempt in range(1, tries):
+        rig.press(OK)
+        assert rig.screen == shown("quality.face.too_dark")[:2] + shown(
+            "face_retry", attempt=attempt, tries=tries
+        )
     assert rig.state == "face" and rig.controller.draft.face_jpeg is None
     camera.clear_faults()
     rig.press(OK)
     assert rig.screen == shown("face_ok")
-    assert len(camera.received) == 3
+    assert len(camera.received) == tries
+    rig.sim.devices.fingerprint.inject("poor-image")
+    rig.press(OK)
+    quality = rig.store.journal.load()["face_quality"]
+    assert quality["forced"] is False and quality["faces"] == 1 and quality["face_brightness"] > 40
+
+
+def test_face_best_photo_kept_forced_after_the_tries(rig: Rig) -> None:
+    """Two people in frame, then a dark hall: the two-people photo (one failing measure)
+    beats the dark ones (several) and is kept, marked forced, when the tries run out."""
+    to_face(rig)
+    camera = rig.sim.devices.camera
+    camera.scene = Scene.TWO_PEOPLE
+    rig.press(OK)
+    assert rig.screen[:2] == shown("quality.face.several_faces")[:2]
+    camera.scene = Scene.DARK_HALL
+    for _ in range(rig.store.policy.face_retries - 1):
+        rig.press(OK)
+    why = prompt("quality.face.several_faces")[0]
+    assert rig.screen == shown("face_forced", why=why)
+    rig.sim.devices.fingerprint.inject("poor-image")
+    rig.press(OK)
+    assert rig.state == "fingers"
+    quality = rig.controller.draft.face_quality
+    assert quality["forced"] is True and quality["faces"] == 2
 
 
 # -- fingers -------------------------------------------------------------------------------
