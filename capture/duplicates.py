@@ -41,9 +41,10 @@ def check_finger(
 ) -> Hit:
     """What the sensor says of ``template``: another finger of this person (``kept``,
     position -> template), an officer's, someone enrolled before's, or nobody's."""
-    for other, earlier in kept.items():
-        if other != position and sensor.match(template, earlier):
-            return Hit(HitKind.REPEATED, occupant=Occupant(CAPTURING, other))
+    others = [(other, earlier) for other, earlier in kept.items() if other != position]
+    same = sensor.match(template, [earlier for _, earlier in others])
+    if same is not None:
+        return Hit(HitKind.REPEATED, occupant=Occupant(CAPTURING, others[same][0]))
     try:
         found = sensor.search(template)
     except NoMatch:

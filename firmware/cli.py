@@ -265,6 +265,7 @@ def _status_map(facts: KitStatus) -> dict[str, object]:
         "audit_break": facts.audit_break and vars(facts.audit_break),
         "enrolment_in_progress": facts.journal_open,
         "boot_notes": facts.boot_notes,
+        "sensor_library": {"used": facts.library_used, "capacity": facts.library_capacity},
     }
 
 
@@ -278,6 +279,8 @@ def _print_status(facts: KitStatus) -> None:
         f"last sequence   {facts.last_seq}",
         f"card stock      {cards['stock']}  (loaded {cards['loaded']}, printed {cards['printed']},"
         f" spoiled {cards['spoiled']}, outcome unknown {cards['unresolved']})",
+        f"sensor library  {facts.library_used} of {facts.library_capacity} pages"
+        " (people enrolled here; the oldest rotate out when full)",
         f"in progress     {'an enrolment can be resumed' if facts.journal_open else 'none'}",
     ]
     lines += [f"DAMAGED         {damaged}" for damaged in facts.damaged]

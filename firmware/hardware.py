@@ -96,7 +96,7 @@ class Absent:
     def search(self, template: bytes) -> LibraryMatch:
         raise self._raise()
 
-    def match(self, first: bytes, second: bytes) -> bool:
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
         raise self._raise()
 
     def delete(self, page: int) -> None:

@@ -57,8 +57,8 @@ class PresentedFinger:
     def search(self, template: bytes) -> LibraryMatch:
         return self._sensor.search(template)
 
-    def match(self, first: bytes, second: bytes) -> bool:
-        return self._sensor.match(first, second)
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        return self._sensor.match(template, others)
 
     def delete(self, page: int) -> None:
         self._sensor.delete(page)

@@ -102,8 +102,9 @@ class FingerprintSensor(Device, Protocol):
         """Search the on-chip library for a template already captured; raises NoMatch."""
         ...
 
-    def match(self, first: bytes, second: bytes) -> bool:
-        """Whether the sensor judges two templates the same finger."""
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        """The index of the first of ``others`` the sensor judges the same finger as
+        ``template``, or None."""
         ...
 
     def delete(self, page: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Sequence
 
 from hal.contracts import Closing
 from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger, NoMatch
@@ -263,15 +264,19 @@ class R30xSensor(Closing):
         page, score = struct.unpack(">HH", self._exact(answer, 4, "Search"))
         return LibraryMatch(page=page, score=score)
 
-    def match(self, first: bytes, second: bytes) -> bool:
-        """DownChar both templates into the two buffers, then Match them."""
-        self._download(first, _BUFFER)
-        self._download(second, _SECOND_BUFFER)
-        try:
-            self._command(MATCH, b"", during="Match")
-        except NoMatch:
-            return False
-        return True
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        """DownChar ``template`` into one buffer once, each of ``others`` into the other
+        in turn, and Match them, until one matches."""
+        if others:
+            self._download(template, _BUFFER)
+        for index, other in enumerate(others):
+            self._download(other, _SECOND_BUFFER)
+            try:
+                self._command(MATCH, b"", during="Match")
+            except NoMatch:
+                continue
+            return index
+        return None
 
     def delete(self, page: int) -> None:
         """DeleteChar one page."""

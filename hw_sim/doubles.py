@@ -152,9 +152,10 @@ class SimFingerprint(SimDevice):
             raise NoMatch("finger not in the library", device=self.name)
         return LibraryMatch(page, scores[page])
 
-    def match(self, first: bytes, second: bytes) -> bool:
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
         self.check()
-        return match_score(first, second) >= MATCH_THRESHOLD
+        scores = [match_score(template, other) >= MATCH_THRESHOLD for other in others]
+        return scores.index(True) if True in scores else None
 
     def delete(self, page: int) -> None:
         self.check()

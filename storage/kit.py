@@ -89,6 +89,10 @@ class KitStatus:
     journal_open: bool = False
     boot_notes: list[str] = field(default_factory=list)
     pruned: int = 0
+    #: The fingerprint sensor's library: pages holding enrolled people's fingers, and
+    #: pages for them in all (the officers' pages apart); full means the oldest rotate out.
+    library_used: int = 0
+    library_capacity: int = 0
 
 
 def _disk_free(folder: Path) -> int:
@@ -347,6 +351,9 @@ class KitStore:
             journal_open=self.journal.load() is not None,
             boot_notes=list(self.boot_notes),
             pruned=pruned,
+            library_used=len(self.sensor_pages()),
+            library_capacity=self.profile.policy.sensor_library_pages
+            - len({page for o in self.profile.officers for page in o.finger_pages}),
         )
 
     def close(self) -> None:

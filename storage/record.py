@@ -106,30 +106,39 @@ def external_aad(kit_id: str, seq: int) -> bytes:
 
 
 def _body_map(enrolment: Enrolment) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "resident": resident_to_map(enrolment.resident),
         "started_at": enrolment.started_at.isoformat(),
         "face": enrolment.face_jpeg,
-        "face_quality": dict(enrolment.face_quality),
-        "fingers": [
-            {
-                "pos": f.position,
-                "png": f.image_png,
-                "tpl": f.template,
-                "q": f.quality,
-                "exc": f.exception,
-                "by": f.approved_by,
-                "forced": f.forced,
-                "scores": dict(f.scores),
-            }
-            for f in enrolment.fingers
-        ],
+        "fingers": [_finger_map(f) for f in enrolment.fingers],
         "strokes": [[list(point) for point in stroke] for stroke in enrolment.signature_strokes],
         "signature": enrolment.signature_png,
         "void_reason": enrolment.void_reason,
         "approvals": list(enrolment.approvals),
-        "duplicates_approved": [list(pair) for pair in enrolment.duplicates_approved],
     }
+    # the capture's quality and duplicate findings, only when there are any, so a body
+    # without them is byte for byte the one version 1 always sealed (tests/vectors)
+    if enrolment.face_quality:
+        body["face_quality"] = dict(enrolment.face_quality)
+    if enrolment.duplicates_approved:
+        body["duplicates_approved"] = [list(pair) for pair in enrolment.duplicates_approved]
+    return body
+
+
+def _finger_map(finger: FingerRecord) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pos": finger.position,
+        "png": finger.image_png,
+        "tpl": finger.template,
+        "q": finger.quality,
+        "exc": finger.exception,
+        "by": finger.approved_by,
+    }
+    if finger.forced:
+        item["forced"] = True
+    if finger.scores:
+        item["scores"] = dict(finger.scores)
+    return item
 
 
 def seal_record(
