@@ -24,6 +24,13 @@ class AuditKind(enum.StrEnum):
     CANCEL = "cancel"
     CARDS_LOADED = "cards-loaded"
     FINGER_EXCEPTION = "finger-exception"
+    #: An officer's own finger offered as the applicant's: the enrolment is dropped.
+    OFFICER_FINGER = "officer-finger"
+    #: A finger of someone enrolled on this kit before: a supervisor decides (twins).
+    DUPLICATE = "duplicate"
+    DUPLICATE_REFUSED = "duplicate-refused"
+    #: A sealed person's fingers could not be put into the sensor's library.
+    LIBRARY_FAILED = "library-failed"
     NO_SIGNATURE = "no-signature"
     APPROVAL = enum.auto()  # "approval", as StrEnum spells the lower-case name
     SEAL_FAILED = "seal-failed"

@@ -161,6 +161,9 @@ class Controller:
     def approving_fingers(self) -> bool:
         return self._approving(ApprovalPurpose.ALL_FINGERS)
 
+    def approving_duplicate(self) -> bool:
+        return self._approving(ApprovalPurpose.DUPLICATE)
+
     def approving_void(self) -> bool:
         return self._approving(ApprovalPurpose.VOID)
 

@@ -39,6 +39,8 @@ class ApprovalPurpose(enum.StrEnum):
     """What a supervisor approves that an officer may not do alone (DESIGN "Domain facts")."""
 
     ALL_FINGERS = "all_fingers"
+    #: The applicant's finger matched someone enrolled on this kit (twins go on).
+    DUPLICATE = "duplicate"
     VOID = "void"
     REPRINT = "reprint"
     SIGNATURE = "no_signature"
@@ -77,6 +79,8 @@ class Draft:
     started_at: datetime
     walk_in: bool = False
     face_jpeg: bytes | None = None
+    #: The kept photo's quality measures, "forced" when no photo passed them all.
+    face_quality: dict[str, Any] = field(default_factory=dict)
     fingers: dict[FingerPosition, FingerRecord] = field(default_factory=dict)
     signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
     signature_png: bytes | None = None
@@ -94,6 +98,8 @@ class Draft:
     flagged: list[FlaggedError] = field(default_factory=list)
     domicile: Domicile | None = None
     signature_exception: SignatureException | None = None
+    #: (record seq, supervisor) of each earlier enrolment a finger matched, approved.
+    duplicates_approved: list[tuple[int, str]] = field(default_factory=list)
 
     @classmethod
     def begin(
@@ -171,6 +177,7 @@ class Draft:
             officer_id=self.officer_id,
             started_at=self.started_at,
             face_jpeg=self.face_jpeg,
+            face_quality=dict(self.face_quality),
             fingers=tuple(self.fingers[p] for p in sorted(self.fingers)),
             signature_strokes=self.signature_strokes,
             signature_png=self.signature_png,
@@ -185,6 +192,7 @@ class Draft:
             domicile=self.domicile,
             signature_exception=self.signature_exception,
             card_from=self.card_from,
+            duplicates_approved=tuple(self.duplicates_approved),
         )
 
     def to_map(self) -> dict[str, Any]:
@@ -194,6 +202,7 @@ class Draft:
             "started_at": self.started_at.isoformat(),
             "walk_in": self.walk_in,
             "face_jpeg": self.face_jpeg,
+            "face_quality": dict(self.face_quality),
             "fingers": [dataclasses.asdict(f) for f in self.fingers.values()],
             "signature_strokes": [list(map(list, s)) for s in self.signature_strokes],
             "signature_png": self.signature_png,
@@ -218,6 +227,7 @@ class Draft:
                 if self.signature_exception is None
                 else [self.signature_exception.reason.value, self.signature_exception.approved_by]
             ),
+            "duplicates_approved": [list(pair) for pair in self.duplicates_approved],
         }
 
     @classmethod
@@ -229,6 +239,7 @@ class Draft:
             started_at=datetime.fromisoformat(data["started_at"]),
             walk_in=data["walk_in"],
             face_jpeg=data["face_jpeg"],
+            face_quality=dict(data.get("face_quality", {})),  # journals before the measures
             fingers={f.position: f for f in fingers},
             signature_strokes=tuple(
                 tuple((int(x), int(y)) for x, y in stroke) for stroke in data["signature_strokes"]
@@ -237,6 +248,9 @@ class Draft:
             signature_declined=data["signature_declined"],
             approvals=list(data["approvals"]),
             **_rules_from_map(data),
+            duplicates_approved=[
+                (int(seq), str(by)) for seq, by in data.get("duplicates_approved", [])
+            ],
         )
 
 

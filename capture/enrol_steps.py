@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from capture.attempts import Verdict, decide
 from capture.audit import AuditKind
 from capture.base import FINGER_WAIT_SECONDS, Step, StepContext
 from capture.draft import Approval, ApprovalPurpose
+from capture.duplicates import check_finger, sensor_library
 from capture.events import JobKind
+from capture.face_quality import FaceQuality, assess_portrait
+from capture.finger_quality import FingerQuality, assess_finger_image
 from capture.machine import CaptureEvent
-from capture.quality import face_problem, finger_png
+from capture.quality import finger_png
+from capture.sensor_library import Hit, HitKind, SensorLibrary
 from capture.widgets import DigitEntry, Menu
+from hal.contracts import Camera, FingerprintSensor
 from hal.exc import NoFinger, NoSignature, PoorImage
 from hal.types import (
     Button,
@@ -123,26 +131,47 @@ class ConfirmPerson(Step):
         )
 
 
+@dataclass(frozen=True)
+class Photo:
+    """One photo and its measures (taken and assessed in the camera's job)."""
+
+    portrait: Portrait
+    quality: FaceQuality
+
+
+def photograph(camera: Camera) -> Photo:
+    """Take a photo and measure it: the job of the Face step, off the event loop."""
+    portrait = camera.capture(timeout=CAMERA_TIMEOUT_SECONDS)
+    return Photo(portrait, assess_portrait(portrait))
+
+
 class Face(Step):
+    """The portrait: each failing measure has its prompt; after the policy's tries the best
+    photo (fewest failing measures) is kept, marked forced."""
+
     PROMPT = "face"
 
     def enter(self) -> None:
         super().enter()
-        self.portrait: Portrait | None = None
+        #: The photo OK keeps, once one passed or the tries ran out.
+        self.kept: Photo | None = None
+        self.forced = False
+        self.photos: list[Photo] = []
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
     def press(self, button: Button, press: Press) -> None:
         if self.ctx.busy:
             return
-        if button is Button.OK and self.portrait is not None:
+        if button is Button.OK and self.kept is not None:
             assert self.ctx.draft is not None
-            self.ctx.draft.face_jpeg = self.portrait.jpeg
+            self.ctx.draft.face_jpeg = self.kept.portrait.jpeg
+            self.ctx.draft.face_quality = {**self.kept.quality.scores(), "forced": self.forced}
             self.ctx.journal()
             self.ctx.go(CaptureEvent.FACE_TAKEN)
         elif button is Button.OK:
             self.note = self.ctx.text("face_busy")
             camera = self.ctx.devices.camera
-            self.ctx.run(JobKind.FACE, lambda: camera.capture(timeout=CAMERA_TIMEOUT_SECONDS))
+            self.ctx.run(JobKind.FACE, lambda: photograph(camera))
         elif button is Button.BACK:
             self.enter()
 
@@ -150,23 +179,59 @@ class Face(Step):
         if error is not None:
             self.error_note(error)
             return
-        assert isinstance(result, Portrait), result
-        problem = face_problem(result)
-        if problem is not None:
-            self.say("device_error", device=self.ctx.word("device.camera"), reason=problem)
+        assert isinstance(result, Photo), result
+        self.photos.append(result)
+        tries = self.ctx.store.policy.face_retries
+        problems = result.quality.problems
+        if not problems:
+            self.kept, self.forced = result, False
+            self.say("face_ok")
+        elif len(self.photos) >= tries:
+            # ties keep the earlier photo: min() returns the first of equals
+            self.kept = min(self.photos, key=lambda photo: len(photo.quality.problems))
+            self.forced = True
+            why = self.ctx.word(self.kept.quality.problems[0].prompt_key)
+            self.say("face_forced", why=why)
+        else:
+            retry = self.ctx.text("face_retry", attempt=len(self.photos), tries=tries)
+            self.note = self.ctx.text(problems[0].prompt_key)[:2] + retry
+        if problems:
             self.ctx.devices.panel.beep(Tone.ERROR)
-            return
-        self.portrait = result
-        self.say("face_ok")
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
 
+@dataclass(frozen=True)
+class FingerAttempt:
+    """One finger capture: the image, its measures and what the duplicate check found."""
+
+    image: FingerImage
+    quality: FingerQuality
+    hit: Hit
+
+
+def capture_finger(
+    sensor: FingerprintSensor,
+    library: SensorLibrary,
+    position: FingerPosition,
+    kept: dict[int, bytes],
+) -> FingerAttempt:
+    """Capture, measure and check one finger: the job of the Fingers step."""
+    image = sensor.capture(position, timeout=FINGER_WAIT_SECONDS)
+    quality = assess_finger_image(image)
+    return FingerAttempt(
+        image, quality, check_finger(sensor, library, image.template, position, kept)
+    )
+
+
 class Fingers(Step):
-    """Each finger of the policy in turn, retried on a poor image, or excepted by the officer."""
+    """Each finger of the policy in turn: retried below the policy's score, the best kept
+    (forced) after the last try, or excepted by the officer; each checked for duplicates."""
 
     def enter(self) -> None:
         super().enter()
-        self.attempt = 0
+        self.attempts: list[FingerAttempt | None] = []  # None: no usable image
+        #: An earlier enrolment the last finger matched, waiting for OK (supervisor).
+        self.duplicate: Hit | None = None
         if self.position is None:
             assert self.ctx.draft is not None
             if self.ctx.draft.needs_finger_approval():
@@ -174,6 +239,10 @@ class Fingers(Step):
             self.ctx.follow(CaptureEvent.FINGERS_TAKEN)
             return
         self.capture()
+
+    @property
+    def attempt(self) -> int:
+        return len(self.attempts)
 
     @property
     def wanted(self) -> tuple[FingerPosition, ...]:
@@ -186,50 +255,107 @@ class Fingers(Step):
 
     def capture(self) -> None:
         self.note = []
-        sensor, position = self.ctx.devices.fingerprint, self.position
-        assert position is not None
-        self.ctx.run(JobKind.FINGER, lambda: sensor.capture(position, timeout=FINGER_WAIT_SECONDS))
+        draft, sensor, position = self.ctx.draft, self.ctx.devices.fingerprint, self.position
+        assert position is not None and draft is not None
+        library = sensor_library(self.ctx.store)
+        kept = {int(p): f.template for p, f in draft.fingers.items() if f.template}
+        self.ctx.run(JobKind.FINGER, lambda: capture_finger(sensor, library, position, kept))
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
     def finished(self, result: object, error: BaseException | None) -> None:
-        policy = self.ctx.store.policy
         if error is None:
-            assert isinstance(result, FingerImage), result
-            if result.quality >= policy.min_finger_quality:
-                self._keep(result)
+            assert isinstance(result, FingerAttempt), result
+            if self._duplicate(result):
                 return
-        self.attempt += 1
+        self.attempts.append(result if isinstance(result, FingerAttempt) else None)
+        policy = self.ctx.store.policy
+        scores = [a.quality.score if a else 0 for a in self.attempts]
+        decision = decide(scores, threshold=policy.min_finger_quality, tries=policy.finger_retries)
+        if decision.keep is not None:
+            kept = self.attempts[decision.keep]
+            assert kept is not None
+            self._keep(kept, forced=decision.forced)
+            return
         self.ctx.devices.panel.beep(Tone.ERROR)
         name = finger_name(self.ctx, self.position)
-        if self.attempt >= policy.finger_retries:
+        if decision.verdict is Verdict.EXCEPTION:
             self.say("finger_give_up", finger=name, tries=self.attempt)
         elif isinstance(error, NoFinger):
             self.say("finger_none", finger=name)
+        elif error is None and isinstance(result, FingerAttempt) and result.quality.problems:
+            retry = self.ctx.text(
+                "finger_retry", finger=name, attempt=self.attempt, tries=policy.finger_retries
+            )
+            self.note = retry[:1] + self.ctx.text(result.quality.problems[0].prompt_key)[:2]
+            self.note += retry[1:]
         elif error is None or isinstance(error, PoorImage):
             self.say("finger_poor", finger=name, attempt=self.attempt, tries=policy.finger_retries)
         else:  # any other failure the job reported is named on screen, as Face does
             self.error_note(error)
 
-    def _keep(self, image: FingerImage) -> None:
+    def _duplicate(self, attempt: FingerAttempt) -> bool:
+        """Stop on a finger that is someone's already; True when it was."""
+        hit, draft = attempt.hit, self.ctx.draft
+        assert draft is not None
+        if hit.kind is HitKind.OFFICER:
+            self.ctx.discard_draft(AuditKind.OFFICER_FINGER)
+            self.ctx.devices.panel.beep(Tone.ERROR)
+            self.ctx.go(CaptureEvent.CANCEL, notice=self.ctx.text("duplicate_officer"))
+            return True
+        if hit.kind is HitKind.REPEATED and hit.occupant is not None:
+            self.ctx.devices.panel.beep(Tone.ERROR)
+            other = finger_name(self.ctx, FingerPosition(hit.occupant.position))
+            self.say("duplicate_repeated", other=other)
+            return True
+        if hit.kind is HitKind.ENROLLED and hit.occupant is not None:
+            if hit.occupant.seq in dict(draft.duplicates_approved):
+                return False  # a supervisor has seen them both: twins
+            self.duplicate = hit
+            self.ctx.audit(AuditKind.DUPLICATE, nik=draft.resident.nik, seq=hit.occupant.seq)
+            self.ctx.devices.panel.beep(Tone.ERROR)
+            self.say("duplicate_enrolled", seq=hit.occupant.seq, name=self._name(hit.occupant.seq))
+            return True
+        return False
+
+    def _name(self, seq: int) -> str:
+        """The name of the resident of record ``seq`` as the worklist has it, or their NIK."""
+        ref = dict(self.ctx.store.recent(limit=self.ctx.store.policy.sensor_library_pages)).get(seq)
+        resident = next((r for r in self.ctx.store.worklist if r.worklist_ref == ref), None)
+        if resident is not None and resident.name:
+            return resident.name
+        return (ref or "?").removeprefix("walk-in:")
+
+    def _keep(self, attempt: FingerAttempt, *, forced: bool) -> None:
         assert self.ctx.draft is not None
+        image = attempt.image
         self.ctx.draft.fingers[image.position] = FingerRecord(
             position=image.position,
             image_png=finger_png(image),
             template=image.template,
-            quality=image.quality,
+            quality=attempt.quality.score,
+            forced=forced,
+            scores=attempt.quality.scores(),
         )
         self.ctx.journal()
         self.ctx.devices.panel.beep(Tone.OK)
         self.enter()  # the next finger; after the last, the machine moves on
 
     def press(self, button: Button, press: Press) -> None:
+        if self.duplicate is not None and self.duplicate.occupant is not None:
+            if button is Button.OK:
+                seq = self.duplicate.occupant.seq
+                self.ctx.approval = Approval(ApprovalPurpose.DUPLICATE, seq=seq)
+                self.ctx.go(CaptureEvent.DUPLICATE_FOUND)
+            elif button is Button.BACK:
+                self.ctx.confirm_cancel()
+            return
         gave_up = self.attempt >= self.ctx.store.policy.finger_retries
         if button is Button.DOWN or (button is Button.OK and gave_up):
             self.ctx.go(CaptureEvent.ASK_EXCEPTION)
         elif button is Button.OK and not self.ctx.busy:
             self.capture()
         elif button is Button.BACK:
-            self.attempt = 0
+            self.attempts = []
             self.capture()
 
     def lines(self) -> list[str]:

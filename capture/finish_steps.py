@@ -6,11 +6,16 @@ from capture.audit import AuditKind
 from capture.base import FingerLogin, PinPicker, Step
 from capture.card import render_card_front
 from capture.draft import Approval, ApprovalPurpose
+from capture.duplicates import admit
 from capture.events import JobKind
 from capture.machine import CaptureEvent
+from capture.ports import RecordKeeper
 from capture.print_plan import PrintOutcome, SlipReason
 from capture.slip import render_slip
+from hal.contracts import FingerprintSensor
+from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press, Tone
+from storage.errors import StorageError
 from storage.model import (
     Correction,
     Enrolment,
@@ -63,6 +68,9 @@ class SupervisorApproval(FingerLogin):
                 p: FingerRecord(p, exception=f.exception, approved_by=officer.officer_id)
                 for p, f in draft.fingers.items()
             }
+            self.ctx.journal()
+        if approval.purpose is ApprovalPurpose.DUPLICATE and draft is not None:
+            draft.duplicates_approved.append((approval.seq or 0, officer.officer_id))
             self.ctx.journal()
         notice = self._apply_at_capture(approval, officer) if draft is not None else None
         approval.approved_by = officer.officer_id
@@ -117,6 +125,8 @@ class SupervisorApproval(FingerLogin):
         if approving_fingers and self.ctx.draft is not None:
             self.ctx.draft.fingers.clear()
             self.ctx.journal()
+        elif approval is not None and approval.purpose is ApprovalPurpose.DUPLICATE:
+            self.ctx.discard_draft(AuditKind.DUPLICATE_REFUSED)  # one person, one record
         elif approval is None or not approval.purpose.at_capture:
             self.ctx.approval = None
         self.ctx.go(CaptureEvent.APPROVAL_REFUSED)
@@ -132,6 +142,20 @@ class SupervisorApproval(FingerLogin):
         return self.with_note(self.ctx.text("approval", why=why))
 
 
+def seal_and_remember(
+    store: RecordKeeper, sensor: FingerprintSensor, enrolment: Enrolment
+) -> SealedRecord:
+    """Seal the record, then put the person's fingers into the sensor's library so a
+    second enrolment is caught.  The record is safe once sealed: a sensor that fails now
+    is written to the audit log, never reported as a failed seal."""
+    sealed = store.seal(enrolment)
+    try:
+        admit(sensor, store, sealed.seq, enrolment)
+    except (DeviceError, StorageError, ValueError) as exc:
+        store.audit.append(AuditKind.LIBRARY_FAILED, seq=sealed.seq, reason=str(exc))
+    return sealed
+
+
 class Sealing(Step):
     """Sign, encrypt and write the record; only a durable record is called saved."""
 
@@ -141,8 +165,8 @@ class Sealing(Step):
         super().enter()
         self.ctx.print_outcome = PrintOutcome.NONE
         enrolment = self.enrolment()
-        store = self.ctx.store
-        self.ctx.run(JobKind.SEAL, lambda: store.seal(enrolment))
+        store, sensor = self.ctx.store, self.ctx.devices.fingerprint
+        self.ctx.run(JobKind.SEAL, lambda: seal_and_remember(store, sensor, enrolment))
 
     def enrolment(self) -> Enrolment:
         approval = self.ctx.approval

@@ -81,6 +81,7 @@ class CaptureEvent(enum.StrEnum):
     ASK_EXCEPTION = "ask_exception"
     EXCEPTION_CHOSEN = "exception_chosen"
     FINGERS_TAKEN = "fingers_taken"
+    DUPLICATE_FOUND = "duplicate_found"
     APPROVED = "approved"
     APPROVAL_REFUSED = "approval_refused"
     SIGNATURE_TAKEN = "signature_taken"
@@ -166,8 +167,11 @@ class CaptureMachine(StateMachine):
     fingers_taken = _.FINGERS.to(_.APPROVAL, cond="needs_finger_approval") | _.FINGERS.to(
         _.SIGNATURE
     )
+    #: A finger of someone enrolled before: only a supervisor lets the capture go on.
+    duplicate_found = _.FINGERS.to(_.APPROVAL)
     approved = (
-        _.APPROVAL.to(_.SIGNATURE, cond="approving_fingers")
+        _.APPROVAL.to(_.FINGERS, cond="approving_duplicate")
+        | _.APPROVAL.to(_.SIGNATURE, cond="approving_fingers")
         | _.APPROVAL.to(_.SEALING, cond="approving_void")
         | _.APPROVAL.to(_.REVIEW, cond="approving_at_capture")
         | _.APPROVAL.to(_.PRINTING)

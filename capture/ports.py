@@ -101,6 +101,12 @@ class RecordKeeper(Protocol):
         """Why no new enrolment may start now (storage nearly full), or None."""
         ...
 
+    def sensor_pages(
+        self, replace: Mapping[int, tuple[int, int]] | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """page -> (seq, finger position) of people on the sensor; ``replace`` writes first."""
+        ...
+
     def officer_for_page(self, page: int) -> Officer | None:
         """The officer whose finger template sits at ``page`` of the sensor library."""
         ...

@@ -117,6 +117,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "FACE PHOTO\nFace the camera\nOK=take photo",
     ),
     "face_busy": ("Memotret...", "Taking photo..."),
+    "face_retry": ("Foto {attempt}/{tries} OK=ulang", "Photo {attempt}/{tries} OK=retry"),
+    "face_forced": (
+        "Foto terbaik disimpan\n{why}\nOK=lanjut BACK=ulang",
+        "Best photo kept\n{why}\nOK=next BACK=retake",
+    ),
     "face_ok": ("Foto diambil\nOK=lanjut BACK=ulang", "Photo taken\nOK=next BACK=retake"),
     "fingers": (
         "SIDIK JARI {index}/{count}\n{finger}\nLetakkan jari\nv=pengecualian",
@@ -125,6 +130,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "finger_poor": (
         "{finger}: kurang jelas\nPercobaan {attempt}/{tries}\nOK=ulang v=kecualikan",
         "{finger}: poor image\nAttempt {attempt}/{tries}\nOK=retry v=exception",
+    ),
+    "finger_retry": (
+        "{finger} {attempt}/{tries}\nOK=ulang v=kecualikan",
+        "{finger} {attempt}/{tries}\nOK=retry v=exception",
+    ),
+    "duplicate_officer": (
+        "JARI PETUGAS!\nPetugas tidak boleh\ndirekam sbg pemohon\nRekaman dibatalkan",
+        "OFFICER'S FINGER!\nAn officer cannot\nenrol as applicant\nEnrolment dropped",
+    ),
+    "duplicate_repeated": (
+        "Jari sama dengan\n{other}\nPakai jari yang benar\nOK=ulang",
+        "Same finger as\n{other}\nUse the right finger\nOK=retry",
+    ),
+    "duplicate_enrolled": (
+        "Sudah direkam sebagai\n#{seq} ({name})\nOK=supervisor\nBACK=batal",
+        "Already enrolled as\n#{seq} ({name})\nOK=supervisor\nBACK=cancel",
     ),
     "finger_none": (
         "{finger}: tidak ada\njari terdeteksi\nOK=ulang v=kecualikan",
@@ -154,6 +175,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "SUPERVISOR NEEDED\n{why}\nSupervisor finger\nor OK=PIN",
     ),
     "approval.all_fingers": ("Semua jari dikecual.", "All fingers excepted"),
+    "approval.duplicate": ("Sama dengan #{seq}", "Same person as #{seq}"),
     "approval.void": ("Batalkan rekaman #{seq}", "Void record #{seq}"),
     "approval.reprint": ("Cetak ulang #{seq}", "Reprint #{seq}"),
     "approval.no_signature": ("Tanpa tanda tangan", "No signature"),

@@ -272,6 +272,7 @@ def _status_map(facts: KitStatus) -> dict[str, object]:
         "boot_notes": facts.boot_notes,
         "key_backend": facts.key_backend.value,
         "data_key_backend": facts.data_key_backend.value,
+        "sensor_library": {"used": facts.library_used, "capacity": facts.library_capacity},
     }
 
 
@@ -285,6 +286,8 @@ def _print_status(facts: KitStatus) -> None:
         f"last sequence   {facts.last_seq}",
         f"card stock      {cards['stock']}  (loaded {cards['loaded']}, printed {cards['printed']},"
         f" spoiled {cards['spoiled']}, outcome unknown {cards['unresolved']})",
+        f"sensor library  {facts.library_used} of {facts.library_capacity} pages"
+        " (people enrolled here; the oldest rotate out when full)",
         f"in progress     {'an enrolment can be resumed' if facts.journal_open else 'none'}",
         f"keys            {describe_backend(facts.key_backend)}; data key "
         f"{describe_backend(facts.data_key_backend).removeprefix('kunci: ')}",

@@ -26,7 +26,7 @@ from firmware.kit import Kit
 from firmware.sim import Bystanders
 from hal.types import Button, FingerException, Press
 from hw_sim.fingers import FingerCondition
-from hw_sim.world import Person, World
+from hw_sim.world import Person, SimOfficer, World
 from storage.model import (
     CorrectableField,
     Purpose,
@@ -74,26 +74,30 @@ _EXCEPTION_FOR = {
 }
 
 
+def waiting(kit: Kit, world: World) -> list[Person]:
+    """The worklist residents this kit has not recorded yet, as the world has them."""
+    recorded = kit.store.recorded_refs()
+    return [
+        world.visitor(resident.nik, resident.name, resident.sex.value, resident.birth_date)
+        for resident in kit.store.worklist
+        if resident.worklist_ref not in recorded
+    ]
+
+
 def plan(kit: Kit, world: World, people: int) -> list[Task]:
     """Whom to enrol this run: residents not yet recorded, one walk-in, one hurt finger;
     in a world with the rules' cases, those first (as many as ``people`` allows)."""
     recorded = kit.store.recorded_refs()
-    waiting: list[Person] = []
-    for resident in kit.store.worklist:
-        if resident.worklist_ref in recorded:
-            continue
-        waiting.append(
-            world.visitor(resident.nik, resident.name, resident.sex.value, resident.birth_date)
-        )
+    waiting_now = waiting(kit, world)
     walk_ins = [p for p in world.walk_ins if walk_in_ref(p.nik) not in recorded]
     if people < 1:
         return []
-    if not walk_ins or len(waiting) < people - 1:
+    if not walk_ins or len(waiting_now) < people - 1:
         raise DemoError(
-            f"only {len(waiting)} worklist residents and {len(walk_ins)} walk-ins are left to "
+            f"only {len(waiting_now)} worklist residents and {len(walk_ins)} walk-ins are left to "
             f"enrol on this kit; ask for fewer people or use a fresh --data-dir"
         )
-    listed = {w.nik for w in waiting}
+    listed = {w.nik for w in waiting_now}
     # a flashed kit's worklist is not the demo village's: then the cases are not its day
     demo_village = any(r.nik == p.nik for r in kit.store.worklist for p in world.cases)
     case_tasks = [
@@ -103,14 +107,14 @@ def plan(kit: Kit, world: World, people: int) -> list[Task]:
     ]
     case_tasks = case_tasks[: max(people, 0)]  # the cases count among the people asked for
     case_niks = {t.person.nik for t in case_tasks}
-    waiting = [p for p in waiting if p.nik not in case_niks]
+    waiting_now = [p for p in waiting_now if p.nik not in case_niks]
     walk_ins = [p for p in walk_ins if p.nik not in case_niks]
     people -= len(case_tasks)
     if people < 1:
         return case_tasks
-    chosen = waiting[: people - 1]
+    chosen = waiting_now[: people - 1]
     if chosen and not any(p.fingers for p in chosen):
-        hurt = next((p for p in waiting[people - 1 :] if p.fingers), None)
+        hurt = next((p for p in waiting_now[people - 1 :] if p.fingers), None)
         if hurt is not None:
             chosen[-1] = hurt
     tasks = [Task(p) for p in chosen]
@@ -367,13 +371,40 @@ class OfficerBot:
         self.select_resident(person)
         self.press(Button.OK)  # the right person
         self.press(Button.OK)  # the photo
-        if self.ctl.state != CaptureState.FACE or self.ctl.step.portrait is None:
+        if self.ctl.state != CaptureState.FACE or self.ctl.step.kept is None:
             raise DemoError(f"expected the photo on screen, got {self.ctl.screen}")
         self.press(Button.BACK, Press.HOLD)
         self.press(Button.OK)
         if self.ctl.state != CaptureState.READY:
             raise DemoError(f"cancel ended in {self.ctl.state}")
         log.info("cancelled a resident after the photo, as planned; enrolling again")
+
+    def caught(self, stand_in: Person | SimOfficer, posing_as: Person) -> list[str]:
+        """``stand_in`` offers their fingers while ``posing_as`` is enrolled: the kit stops
+        at the first finger (someone enrolled before, or an officer); the officer drops
+        the enrolment.  Returns what the kit showed."""
+        self.bystanders.stand_in = stand_in  # type: ignore[assignment]
+        try:
+            self.select_resident(posing_as)
+            self.press(Button.OK)
+            hands = stand_in if isinstance(stand_in, Person) else posing_as
+            self.until(self._stopped, lambda: self.act(hands))
+            shown = list(self.ctl.screen)
+            if self.ctl.state == CaptureState.FINGERS:  # someone enrolled: no supervisor here
+                self.press(Button.BACK)
+                self.press(Button.OK)  # yes, drop the person
+        finally:
+            self.bystanders.stand_in = None
+        if self.ctl.state != CaptureState.READY or self.ctl.draft is not None:
+            raise DemoError(f"the duplicate was not dropped: {self.ctl.screen}")
+        return shown
+
+    def _stopped(self) -> bool:
+        """The kit refused a finger as a duplicate (or already dropped the person)."""
+        step = self.ctl.step
+        if self.ctl.state == CaptureState.FINGERS:
+            return getattr(step, "duplicate", None) is not None
+        return self.ctl.state == CaptureState.READY
 
     def outcome(self, person: Person) -> Outcome:
         sealed, draft = self.ctl.sealed, self.ctl.draft
@@ -445,6 +476,13 @@ def run_session(
         outcome = bot.enrol(task)
         report(outcome)
         outcomes.append(outcome)
+    returning = next((world.person(o.nik) for o in outcomes if o.exceptions == "-"), None)
+    posing_as = next((p for p in waiting(kit, world) if not p.fingers), None)
+    if returning is not None and posing_as is not None:
+        shown = bot.caught(returning, posing_as)
+        note(f"  {returning.name} came back as {posing_as.name}: caught: {' / '.join(shown)}")
+        shown = bot.caught(officer, posing_as)
+        note(f"  officer {officer.name} offered their own finger: caught: {' / '.join(shown)}")
     bystanders.offer_finger = False  # the officer steps away from the locked kit
     bot.lock()
     return outcomes

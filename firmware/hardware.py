@@ -93,6 +93,15 @@ class Absent:
     def enrol(self, page: int, template: bytes) -> None:
         raise self._raise()
 
+    def search(self, template: bytes) -> LibraryMatch:
+        raise self._raise()
+
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        raise self._raise()
+
+    def delete(self, page: int) -> None:
+        raise self._raise()
+
     def library_count(self) -> int:
         raise self._raise()
 

@@ -415,4 +415,10 @@ class Bystanders:
         if state == CaptureState.OFFICIAL_LOGIN:
             return self.official if self.offer_finger else None
         draft = self.controller.draft
-        return self._world.person(draft.resident.nik) if draft is not None else None
+        if draft is None:
+            return None
+        # whoever is being enrolled stands there, a walk-in the world did not make included
+        resident = draft.resident
+        return self._world.visitor(
+            resident.nik, resident.name, resident.sex.value, resident.birth_date
+        )

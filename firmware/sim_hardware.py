@@ -57,6 +57,15 @@ class PresentedFinger:
     def enrol(self, page: int, template: bytes) -> None:
         self._sensor.enrol(page, template)
 
+    def search(self, template: bytes) -> LibraryMatch:
+        return self._sensor.search(template)
+
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        return self._sensor.match(template, others)
+
+    def delete(self, page: int) -> None:
+        self._sensor.delete(page)
+
     def library_count(self) -> int:
         return self._sensor.library_count()
 

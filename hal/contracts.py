@@ -98,6 +98,19 @@ class FingerprintSensor(Device, Protocol):
         """Store a template at ``page`` of the on-chip library (officer fingers)."""
         ...
 
+    def search(self, template: bytes) -> LibraryMatch:
+        """Search the on-chip library for a template already captured; raises NoMatch."""
+        ...
+
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        """The index of the first of ``others`` the sensor judges the same finger as
+        ``template``, or None."""
+        ...
+
+    def delete(self, page: int) -> None:
+        """Delete the template at ``page`` (a person rotated out of the library)."""
+        ...
+
     def library_count(self) -> int: ...
 
     def clear_library(self) -> None: ...

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Sequence
 
 from hal.contracts import Closing
-from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger
+from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger, NoMatch
 from hal.r30x import (
     AURA_LED_CONFIG,
     BAUD_UNIT,
     DEFAULT_ADDRESS,
+    DELETE_CHAR,
     DOWN_CHAR,
     EMPTY,
     GEN_IMG,
     IMG2TZ,
+    MATCH,
     PACKET_SIZES,
     PARAM_BAUD,
     PID_ACK,
@@ -52,6 +55,8 @@ __all__ = ["LedColour", "LedMode", "R30xSensor", "image_quality"]
 
 #: The character buffer the driver extracts into and searches from.
 _BUFFER = 1
+#: The second character buffer, for Match.
+_SECOND_BUFFER = 2
 #: The most template bytes UpChar may send (the R307 sends 512).
 _MAX_TEMPLATE_BYTES = 4096
 #: How long one serial read may block before we look at the deadline again.
@@ -113,6 +118,11 @@ def _expand_nibbles(data: bytes) -> bytes:
     pixels[0::2] = data.translate(_HIGH_NIBBLE)
     pixels[1::2] = data.translate(_LOW_NIBBLE)
     return bytes(pixels)
+
+
+def _check_page(page: int) -> None:
+    if not 0 <= page <= 0xFFFF:
+        raise ValueError(f"library page {page} is outside 0..65535")
 
 
 class R30xSensor(Closing):
@@ -239,17 +249,50 @@ class R30xSensor(Closing):
 
     def enrol(self, page: int, template: bytes) -> None:
         """DownChar ``template`` into the buffer, then Store it at ``page``."""
-        if not 0 <= page <= 0xFFFF:
-            raise ValueError(f"library page {page} is outside 0..65535")
+        _check_page(page)
+        self._download(template, _BUFFER)
+        self._command(STORE, struct.pack(">BH", _BUFFER, page), during="Store")
+
+    def search(self, template: bytes) -> LibraryMatch:
+        """DownChar ``template`` into the buffer, then Search the whole library for it."""
+        self._download(template, _BUFFER)
+        if self._library_size is None:
+            self._library_size = self._sys_para()[2]
+        answer = self._command(
+            SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_size), during="Search"
+        )
+        page, score = struct.unpack(">HH", self._exact(answer, 4, "Search"))
+        return LibraryMatch(page=page, score=score)
+
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        """DownChar ``template`` into one buffer once, each of ``others`` into the other
+        in turn, and Match them, until one matches."""
+        if others:
+            self._download(template, _BUFFER)
+        for index, other in enumerate(others):
+            self._download(other, _SECOND_BUFFER)
+            try:
+                self._command(MATCH, b"", during="Match")
+            except NoMatch:
+                continue
+            return index
+        return None
+
+    def delete(self, page: int) -> None:
+        """DeleteChar one page."""
+        _check_page(page)
+        self._command(DELETE_CHAR, struct.pack(">HH", page, 1), during="DeleteChar")
+
+    def _download(self, template: bytes, buffer: int) -> None:
+        """DownChar: ``template`` into character buffer ``buffer``, packet by packet."""
         if not template:
-            raise ValueError("an empty template cannot be enrolled")
-        self._command(DOWN_CHAR, bytes([_BUFFER]), during="DownChar")
+            raise ValueError("an empty template cannot be sent to the sensor")
+        self._command(DOWN_CHAR, bytes([buffer]), during="DownChar")
         size = self._packet_size
         chunks = [template[i : i + size] for i in range(0, len(template), size)]
         for i, chunk in enumerate(chunks):
             pid = PID_END_DATA if i == len(chunks) - 1 else PID_DATA
             self._link.write(encode_packet(pid, chunk, address=self._address))
-        self._command(STORE, struct.pack(">BH", _BUFFER, page), during="Store")
 
     def library_count(self) -> int:
         """TemplateNum: how many templates the library holds."""

@@ -141,12 +141,25 @@ class SimFingerprint(SimDevice):
         if finger is None:
             self._wait_out(timeout)
             raise NoFinger(f"no finger on the sensor within {timeout:.0f} s", device=self.name)
-        probe = template_of(finger.person_seed, finger.position, finger.capture)
-        scores = {page: match_score(probe, t) for page, t in self.library.items()}
+        return self.search(template_of(finger.person_seed, finger.position, finger.capture))
+
+    def search(self, template: bytes) -> LibraryMatch:
+        """The best page at the sensor's score semantics, as the emulator's Search."""
+        self.check()
+        scores = {page: match_score(template, t) for page, t in self.library.items()}
         page = max(scores, key=scores.__getitem__, default=None)
         if page is None or scores[page] < MATCH_THRESHOLD:
             raise NoMatch("finger not in the library", device=self.name)
         return LibraryMatch(page, scores[page])
+
+    def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
+        self.check()
+        scores = [match_score(template, other) >= MATCH_THRESHOLD for other in others]
+        return scores.index(True) if True in scores else None
+
+    def delete(self, page: int) -> None:
+        self.check()
+        self.library.pop(page, None)
 
     def enrol(self, page: int, template: bytes) -> None:
         self.check()

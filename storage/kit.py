@@ -102,6 +102,10 @@ class KitStatus:
     #: What holds the signing key and the data key (a file key is UNPROTECTED).
     key_backend: KeyBackend = KeyBackend.FILE
     data_key_backend: KeyBackend = KeyBackend.FILE
+    #: The fingerprint sensor's library: pages holding enrolled people's fingers, and
+    #: pages for them in all (the officers' pages apart); full means the oldest rotate out.
+    library_used: int = 0
+    library_capacity: int = 0
 
 
 def _disk_free(folder: Path) -> int:
@@ -255,6 +259,12 @@ class KitStore:
         self.journal.clear()
         return True
 
+    def sensor_pages(
+        self, replace: Mapping[int, tuple[int, int]] | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """The sensor library's page map (see `storage.state.SqliteIndex.sensor_pages`)."""
+        return self.index.sensor_pages(replace)
+
     def officer_for_page(self, page: int) -> Officer | None:
         return next((o for o in self.profile.officers if page in o.finger_pages), None)
 
@@ -382,6 +392,9 @@ class KitStore:
             pruned=pruned,
             key_backend=self.key_backend,
             data_key_backend=self.data_key_backend,
+            library_used=len(self.sensor_pages()),
+            library_capacity=self.profile.policy.sensor_library_pages
+            - len({page for o in self.profile.officers for page in o.finger_pages}),
         )
 
     def close(self) -> None:

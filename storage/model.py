@@ -302,7 +302,13 @@ class Policy:
     print_on_site: bool = False
     fingers: tuple[FingerPosition, ...] = ALL_FINGERS
     finger_retries: int = 3
+    #: Least NFIQ 2-style score (0..100) of a finger (MOSIP's default for slaps is 40).
     min_finger_quality: int = 40
+    #: Photos taken before the best one is kept, marked forced, when none passed.
+    face_retries: int = 3
+    #: Pages of the fingerprint sensor's library (R503: 200, R307: 1,000); the officers'
+    #: pages are kept, the rest hold the fingers of people enrolled here, oldest rotated out.
+    sensor_library_pages: int = 200
     recording_age: int = 17
     idle_lock_seconds: int = 300
     low_battery_percent: float = 15.0
@@ -329,6 +335,10 @@ class FingerRecord:
     quality: int | None = None
     exception: str | None = None
     approved_by: str | None = None
+    #: No attempt reached the policy's threshold: this is the best of them (MOSIP's "forced").
+    forced: bool = False
+    #: The kit's quality measures of the kept image (capture.finger_quality), by name.
+    scores: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:  # a journal or a record gives a plain int: it must be a position
@@ -351,6 +361,8 @@ class Enrolment:
     officer_id: str
     started_at: datetime
     face_jpeg: bytes | None = None
+    #: The face photo's quality measures (capture.face_quality), "forced" when none passed.
+    face_quality: dict[str, float | int | bool | None] = field(default_factory=dict)
     fingers: tuple[FingerRecord, ...] = ()
     signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
     signature_png: bytes | None = None
@@ -368,6 +380,8 @@ class Enrolment:
     signature_exception: SignatureException | None = None
     #: A first-time voter recorded early: the card waits for this day, the 17th birthday.
     card_from: date | None = None
+    #: (record seq, supervisor): earlier enrolments a finger matched, let through (twins).
+    duplicates_approved: tuple[tuple[int, str], ...] = ()
 
     @property
     def captured(self) -> tuple[Modality, ...]:

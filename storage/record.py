@@ -146,21 +146,11 @@ def external_aad(kit_id: str, seq: int) -> bytes:
 def body_map(enrolment: Enrolment) -> dict[str, Any]:
     """The plaintext of a version-2 body (version 1 is this without `V2_BODY_KEYS`)."""
     domicile, exception = enrolment.domicile, enrolment.signature_exception
-    return {
+    body: dict[str, Any] = {
         "resident": resident_to_map(enrolment.resident),
         "started_at": enrolment.started_at.isoformat(),
         "face": enrolment.face_jpeg,
-        "fingers": [
-            {
-                "pos": f.position,
-                "png": f.image_png,
-                "tpl": f.template,
-                "q": f.quality,
-                "exc": f.exception,
-                "by": f.approved_by,
-            }
-            for f in enrolment.fingers
-        ],
+        "fingers": [_finger_map(f) for f in enrolment.fingers],
         "strokes": [[list(point) for point in stroke] for stroke in enrolment.signature_strokes],
         "signature": enrolment.signature_png,
         "void_reason": enrolment.void_reason,
@@ -179,6 +169,13 @@ def body_map(enrolment: Enrolment) -> dict[str, Any]:
         ),
         "card_from": None if enrolment.card_from is None else enrolment.card_from.isoformat(),
     }
+    # the capture's quality and duplicate findings, only when there are any, so a body
+    # without them is byte for byte the body sealed before the measures (tests/vectors)
+    if enrolment.face_quality:
+        body["face_quality"] = dict(enrolment.face_quality)
+    if enrolment.duplicates_approved:
+        body["duplicates_approved"] = [list(pair) for pair in enrolment.duplicates_approved]
+    return body
 
 
 def header_map(
@@ -208,6 +205,22 @@ def header_map(
         "early": enrolment.card_from is not None,
         "body": body,
     }
+
+
+def _finger_map(finger: FingerRecord) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pos": finger.position,
+        "png": finger.image_png,
+        "tpl": finger.template,
+        "q": finger.quality,
+        "exc": finger.exception,
+        "by": finger.approved_by,
+    }
+    if finger.forced:
+        item["forced"] = True
+    if finger.scores:
+        item["scores"] = dict(finger.scores)
+    return item
 
 
 def seal_record(
@@ -363,6 +376,9 @@ def _finger(item: Mapping[str, Any]) -> FingerRecord:
         quality=item["q"],
         exception=item["exc"],
         approved_by=item["by"],
+        # bodies sealed before the quality measures carry neither key
+        forced=bool(item.get("forced", False)),
+        scores=dict(item.get("scores", {})),
     )
 
 
@@ -432,6 +448,7 @@ def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
         officer_id=header.officer_id,
         started_at=datetime.fromisoformat(body["started_at"]),
         face_jpeg=body["face"],
+        face_quality=dict(body.get("face_quality", {})),
         fingers=tuple(_finger(item) for item in body["fingers"]),
         signature_strokes=tuple(tuple((x, y) for x, y in stroke) for stroke in body["strokes"]),
         signature_png=body["signature"],
@@ -440,6 +457,9 @@ def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
         voids=header.voids,
         void_reason=body["void_reason"],
         approvals=tuple(body["approvals"]),
+        duplicates_approved=tuple(
+            (int(seq), str(by)) for seq, by in body.get("duplicates_approved", [])
+        ),
         **_v2_body(header, body),
     )
 

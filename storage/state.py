@@ -55,6 +55,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE pin_guard (id INTEGER PRIMARY KEY CHECK (id = 1), failures INTEGER NOT NULL,
                             wait_until TEXT);
     """,
+    # which page of the fingerprint sensor's library holds whose finger (no biometrics)
+    """
+    CREATE TABLE sensor_pages (page INTEGER PRIMARY KEY, seq INTEGER NOT NULL,
+                               position INTEGER NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 GENESIS = bytes(32)
@@ -459,6 +464,22 @@ class SqliteIndex:
                 (limit,),
             ).fetchall()
         return [(seq, self._open_ref(seq, sealed)) for seq, sealed in rows]
+
+    def sensor_pages(
+        self, replace: Mapping[int, tuple[int, int]] | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """page -> (seq, finger position) of people's fingers on the sensor; ``replace``
+        first writes a new map in one transaction (after the sensor was changed to match)."""
+        with self._lock:
+            if replace is not None:
+                with transaction(self._db) as db:
+                    db.execute("DELETE FROM sensor_pages")
+                    db.executemany(
+                        "INSERT INTO sensor_pages (page, seq, position) VALUES (?, ?, ?)",
+                        [(page, seq, pos) for page, (seq, pos) in replace.items()],
+                    )
+            rows = self._db.execute("SELECT page, seq, position FROM sensor_pages").fetchall()
+        return {page: (seq, position) for page, seq, position in rows}
 
     def prunable(self, up_to_seq: int) -> list[tuple[int, int]]:
         """(seq, size) of records up to ``up_to_seq`` whose files are still there, oldest first."""

@@ -17,7 +17,7 @@ from tests.bench import runner
 from tests.bench.core import REGISTRY, Goal, Ratio, Row, Run
 
 #: The rows issue 20 asks for, by benchmark.
-EXPECTED = {"person", "seal", "verify", "collect", "boot", "memory"}
+EXPECTED = {"person", "seal", "verify", "collect", "boot", "memory", "duplicates"}
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,9 @@ def test_the_district_rows_time_sync_and_report_against_same_run_baselines(
     assert district["sync"].goal == Goal(ratio_max=1.25)
     assert "3 records" in district["sync"].name, "the tiny run syncs a chain of 3"
     assert district["report"].baseline_name == "a bare GROUP BY joining the same rows"
+
+
+def test_the_duplicate_check_finds_every_own_finger_and_no_stranger(rows: list[Row]) -> None:
+    """At the tiny size too, the simulator's fingers are told apart at the sensor's threshold."""
+    checks = [row for row in rows if row.benchmark == "duplicates" and row.unit == "%"]
+    assert len(checks) == 2 and all(row.figure == 100.0 for row in checks), checks

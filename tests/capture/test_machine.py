@@ -19,11 +19,15 @@ import pytest
 from capture.events import ButtonEvent, Tick
 from capture.machine import CaptureMachine
 from capture.prompts import Language, prompt
+from firmware.sim import DEMO_AUTHORITY
 from hal.exc import PrinterError
-from hal.types import Button, Indicator
+from hal.types import Button, FingerPosition, Indicator
+from hw_sim.fingers import Glass
+from hw_sim.portraits import Scene
 from hw_sim.world import Person, SimOfficer
 from storage.errors import WriteError
 from storage.files import record_name
+from storage.keys import Authority
 from storage.kit import KitStore
 from storage.model import (
     ALL_FINGERS,
@@ -41,7 +45,7 @@ from storage.model import (
     SignatureExceptionReason,
 )
 from storage.nik import make_nik
-from storage.record import RecordHeader, read_header
+from storage.record import RecordHeader, open_record, read_header
 
 if TYPE_CHECKING:
     from conftest import Rig
@@ -484,15 +488,41 @@ def test_dark_face_is_refused_until_the_light_is_back(rig: Rig) -> None:
     to_face(rig)
     camera = rig.sim.devices.camera
     camera.inject("dark")
-    rig.press(OK)
-    assert rig.screen == shown("device_error", device="foto", reason="too dark")
-    rig.press(OK)
-    assert rig.screen == shown("device_error", device="foto", reason="too dark")
+    tries = rig.store.policy.face_retries
+    for attempt in range(1, tries):
+        rig.press(OK)
+        assert rig.screen == shown("quality.face.too_dark")[:2] + shown(
+            "face_retry", attempt=attempt, tries=tries
+        )
     assert rig.state == "face" and rig.controller.draft.face_jpeg is None
     camera.clear_faults()
     rig.press(OK)
     assert rig.screen == shown("face_ok")
-    assert len(camera.received) == 3
+    assert len(camera.received) == tries
+    rig.sim.devices.fingerprint.inject("poor-image")
+    rig.press(OK)
+    quality = rig.store.journal.load()["face_quality"]
+    assert quality["forced"] is False and quality["faces"] == 1 and quality["face_brightness"] > 40
+
+
+def test_face_best_photo_kept_forced_after_the_tries(rig: Rig) -> None:
+    """Two people in frame, then a dark hall: the two-people photo (one failing measure)
+    beats the dark ones (several) and is kept, marked forced, when the tries run out."""
+    to_face(rig)
+    camera = rig.sim.devices.camera
+    camera.scene = Scene.TWO_PEOPLE
+    rig.press(OK)
+    assert rig.screen[:2] == shown("quality.face.several_faces")[:2]
+    camera.scene = Scene.DARK_HALL
+    for _ in range(rig.store.policy.face_retries - 1):
+        rig.press(OK)
+    why = prompt("quality.face.several_faces")[0]
+    assert rig.screen == shown("face_forced", why=why)
+    rig.sim.devices.fingerprint.inject("poor-image")
+    rig.press(OK)
+    assert rig.state == "fingers"
+    quality = rig.controller.draft.face_quality
+    assert quality["forced"] is True and quality["faces"] == 2
 
 
 # -- fingers -------------------------------------------------------------------------------
@@ -523,6 +553,130 @@ def test_poor_finger_retried_then_excepted_after_the_tries(rig: Rig) -> None:
     assert rig.state == "signature"  # the other nine read well
     assert sum(1 for f in draft.fingers.values() if f.image_png) == 9
     assert rig.audit("finger-exception")[0]["why"] == "bandaged"
+
+
+def test_poor_finger_kept_forced_after_the_tries_with_its_scores(make_rig: MakeRig) -> None:
+    """Worn fingers image, below the policy's score every time: the best is kept, forced."""
+    rig = make_rig(policy=Policy(fingers=(1, 6)))
+    to_face(rig)
+    rig.world.glass = Glass.POOR
+    take_face(rig)
+    policy = rig.store.policy
+    tries, finger = policy.finger_retries, prompt("finger.1")[0]
+    assert rig.state == "fingers"
+    assert rig.screen[0] == shown("finger_retry", finger=finger, attempt=1, tries=tries)[0]
+    for _ in range(2, tries + 1):
+        rig.press(OK)
+    assert rig.state == "fingers" and list(rig.controller.draft.fingers) == [1]
+    for _ in range(2, tries + 1):
+        rig.press(OK)
+    assert rig.state == "signature", rig.screen
+    kept = rig.controller.draft.fingers[1]
+    assert kept.forced and kept.quality < policy.min_finger_quality
+    assert kept.scores["score"] == kept.quality and kept.scores["clarity"] < 1
+    assert rig.controller.draft.fingers[6].forced
+    rig.press(OK)
+    rig.press(OK)
+    assert rig.state in ("printing", "done"), rig.screen
+    authority = Authority.load(rig.data_dir / DEMO_AUTHORITY)
+    body = open_record((rig.store.records_dir / record_name(1)).read_bytes(), authority)
+    thumb = next(f for f in body.fingers if f.position == 1)
+    assert thumb.forced and thumb.scores == kept.scores
+    assert body.face_quality["forced"] is False and body.face_quality["faces"] == 1
+
+
+# -- duplicate checks ----------------------------------------------------------------------
+
+
+def test_sealed_fingers_go_into_the_sensor_library(rig: Rig) -> None:
+    enrol(rig)
+    pages = rig.store.sensor_pages()
+    assert sorted(position for _, position in pages.values()) == list(range(1, 11))
+    assert {seq for seq, _ in pages.values()} == {1}
+    library = rig.sim.devices.fingerprint.library
+    officer_pages = {p for o in rig.store.officers.values() for p in o.finger_pages}
+    assert set(library) == set(pages) | officer_pages
+    assert not set(pages) & officer_pages
+
+
+def test_second_enrolment_is_caught_and_a_supervisor_lets_twins_through(rig: Rig) -> None:
+    first = enrol(rig)
+    rig.press(OK)
+    assert rig.state == "ready"
+    rig.bystanders.stand_in = first  # the same person comes back under another name
+    to_face(rig, clean_person(rig, 1))
+    take_face(rig)
+    assert rig.state == "fingers"
+    assert rig.screen == shown("duplicate_enrolled", seq=1, name=first.name)
+    assert rig.audit("duplicate")[0]["seq"] == 1
+    rig.press(OK)
+    assert rig.state == "approval"
+    assert rig.screen[1] == prompt("approval.duplicate", seq=1)[0]
+    rig.press(OK)  # the supervisor's PIN (the person at the glass is not the supervisor)
+    rig.press(OK)
+    rig.key_digits(rig.pin("SPV-001"), shown="000000")
+    assert rig.state == "signature", rig.screen
+    draft = rig.controller.draft
+    assert draft.duplicates_approved == [(1, "SPV-001")]
+    assert sum(1 for f in draft.fingers.values() if f.image_png) == 10
+
+
+def test_second_enrolment_without_a_supervisor_is_dropped(rig: Rig) -> None:
+    first = enrol(rig)
+    rig.press(OK)
+    rig.bystanders.stand_in = first
+    second = to_face(rig, clean_person(rig, 1))
+    take_face(rig)
+    rig.press(OK)
+    assert rig.state == "approval"
+    rig.press(BACK)  # no supervisor at hand
+    assert rig.state == "ready"
+    assert rig.controller.draft is None and rig.store.journal.load() is None
+    assert rig.audit("duplicate-refused")[0]["nik"] == second.nik
+    assert rig.store.sensor_pages() and {s for s, _ in rig.store.sensor_pages().values()} == {1}
+
+
+def test_officer_offering_their_own_finger_stops_the_enrolment(rig: Rig) -> None:
+    rig.bystanders.stand_in = rig.world.officers[0]  # type: ignore[assignment]
+    person = to_face(rig)
+    take_face(rig)
+    assert rig.state == "ready", rig.screen
+    assert rig.screen == shown("duplicate_officer")
+    assert rig.controller.draft is None and rig.store.journal.load() is None
+    assert rig.audit("officer-finger")[0]["nik"] == person.nik
+
+
+def test_one_finger_presented_twice_is_caught(rig: Rig) -> None:
+    to_face(rig)
+    rig.world.glass_position = FingerPosition.RIGHT_THUMB  # the thumb, whatever is asked
+    take_face(rig)
+    assert rig.state == "fingers"
+    assert rig.screen == shown("duplicate_repeated", other=prompt("finger.1")[0])
+    assert list(rig.controller.draft.fingers) == [FingerPosition.RIGHT_THUMB]
+    rig.world.glass_position = None
+    rig.press(OK)
+    assert rig.state == "signature", rig.screen
+
+
+def test_library_full_rotates_the_oldest_person_out(make_rig: MakeRig) -> None:
+    rig = make_rig(policy=Policy(fingers=(1, 2), sensor_library_pages=8))
+    officer_pages = len({p for o in rig.store.officers.values() for p in o.finger_pages})
+    room = (8 - officer_pages) // 2
+    people = [enrol_and_next(rig, clean_person(rig, i)) for i in range(room + 1)]
+    seqs = {seq for seq, _ in rig.store.sensor_pages().values()}
+    assert seqs == set(range(2, room + 2)), seqs  # the first person was rotated out
+    assert len(rig.sim.devices.fingerprint.library) == officer_pages + 2 * room
+    rig.bystanders.stand_in = people[0]  # rotated out: no longer caught
+    to_face(rig, clean_person(rig, room + 1))
+    take_face(rig)
+    assert rig.state == "signature", rig.screen
+
+
+def enrol_and_next(rig: Rig, person: Person) -> Person:
+    enrol(rig, person)
+    rig.press(OK)
+    assert rig.state == "ready", rig.screen
+    return person
 
 
 def test_officer_excepts_a_finger_with_down(rig: Rig) -> None:

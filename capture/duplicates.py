@@ -1,0 +1,68 @@
+"""Is this finger someone's already?  The duplicate checks a capture makes before sealing.
+
+Each finger the kit keeps is compared on the sensor itself: with this person's fingers
+kept so far (Match: one finger presented twice), then with the sensor's library (Search):
+an officer's login finger, or a finger of someone enrolled on this kit before.  What a
+page means is :class:`capture.sensor_library.SensorLibrary`'s bookkeeping, persisted in
+the store's page map; after sealing, :func:`admit` stores the person's fingers, rotating
+the oldest people out when the library is full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from capture.ports import RecordKeeper
+from capture.sensor_library import Hit, HitKind, Occupant, SensorLibrary
+from hal.contracts import FingerprintSensor
+from hal.exc import NoMatch
+from storage.model import Enrolment
+
+#: The sequence number a person being captured has in :meth:`SensorLibrary.classify`:
+#: records start at 1, so a hit on any sealed person is someone else.
+CAPTURING = 0
+
+
+def sensor_library(store: RecordKeeper) -> SensorLibrary:
+    """The sensor's library as the store's page map and the officers' pages say."""
+    reserved = frozenset(page for o in store.officers.values() for page in o.finger_pages)
+    pages = store.sensor_pages()
+    occupants = {page: Occupant(seq, position) for page, (seq, position) in pages.items()}
+    order = tuple(sorted({seq for seq, _ in pages.values()}))
+    return SensorLibrary(store.policy.sensor_library_pages, reserved, occupants, order)
+
+
+def check_finger(
+    sensor: FingerprintSensor,
+    library: SensorLibrary,
+    template: bytes,
+    position: int,
+    kept: Mapping[int, bytes],
+) -> Hit:
+    """What the sensor says of ``template``: another finger of this person (``kept``,
+    position -> template), an officer's, someone enrolled before's, or nobody's."""
+    others = [(other, earlier) for other, earlier in kept.items() if other != position]
+    same = sensor.match(template, [earlier for _, earlier in others])
+    if same is not None:
+        return Hit(HitKind.REPEATED, occupant=Occupant(CAPTURING, others[same][0]))
+    try:
+        found = sensor.search(template)
+    except NoMatch:
+        return Hit(HitKind.NONE)
+    return library.classify(found.page, seq=CAPTURING, position=position)
+
+
+def admit(sensor: FingerprintSensor, store: RecordKeeper, seq: int, enrolment: Enrolment) -> int:
+    """Store sealed record ``seq``'s fingers in the sensor's library; the people rotated
+    out to make room are deleted from it.  Returns how many were rotated out."""
+    templates = {int(f.position): f.template for f in enrolment.fingers if f.template}
+    if not templates:
+        return 0
+    admission = sensor_library(store).admit(seq, templates)
+    for page in admission.stale:
+        sensor.delete(page)
+    for position, page in admission.pages.items():
+        sensor.enrol(page, templates[position])
+    occupants = admission.library.occupants
+    store.sensor_pages({page: (who.seq, who.position) for page, who in occupants.items()})
+    return len(admission.evicted)
