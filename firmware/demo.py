@@ -18,13 +18,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from capture.base import Step
+from capture.enrol_steps import Face, FingerExceptionStep, Fingers, NikEntry
+from capture.login_steps import PinEntry
 from capture.machine import CaptureState
-from capture.menu_steps import AdminItem, ReadyChoice
-from capture.rules_steps import Correction
+from capture.menu_steps import Admin, AdminItem, Ready, ReadyChoice
+from capture.rules_steps import Correction, KkEntry, PurposeStep, SignatureExceptionStep
 from firmware.kit import Kit
 from firmware.sim import Bystanders
-from hal.types import Button, FingerException, Press
+from hal.types import Button, FingerException, FingerPosition, Press
 from hw_sim.fingers import FingerCondition
 from hw_sim.world import Person, SimOfficer, World
 from storage.model import (
@@ -36,6 +40,7 @@ from storage.model import (
 )
 
 log = logging.getLogger(__name__)
+StepT = TypeVar("StepT", bound=Step)
 
 #: Kit-clock minutes one enrolment takes in the hall (the clock is stepped, not waited).
 MINUTES_PER_PERSON = 3
@@ -208,9 +213,21 @@ class OfficerBot:
         self.scroll_to(menu_focus, wanted, what=what, button=button)
         self.press(Button.OK)
 
+    def on(self, kind: type[StepT]) -> StepT:
+        """The kit's current step as a ``kind``: the bot reads that step's menu or entry."""
+        step = self.ctl.step
+        if not isinstance(step, kind):
+            raise DemoError(f"expected {kind.__name__}, the kit is in {self.ctl.state}")
+        return step
+
+    def _finger(self, position: FingerPosition | None) -> int:
+        if position is None:
+            raise DemoError(f"no finger is asked for in {self.ctl.state}: {self.ctl.screen}")
+        return int(position)
+
     def select_resident(self, person: Person) -> None:
         self.choose(
-            lambda: self.ctl.step.focus,
+            lambda: self.on(Ready).focus,
             lambda f: isinstance(f, Resident) and f.nik == person.nik,
             what=f"resident {person.nik}",
         )
@@ -225,7 +242,7 @@ class OfficerBot:
         if by_pin:
             self.press(Button.OK)
             self.choose(
-                lambda: self.ctl.step.picker.menu.focus,
+                lambda: self.on(PinEntry).picker.menu.focus,
                 lambda o: getattr(o, "officer_id", None) == officer.officer_id,
                 what=f"officer {officer.officer_id}",
             )
@@ -257,13 +274,13 @@ class OfficerBot:
     def official_login(self) -> None:
         """The village official says they are present: their finger, at the officer's menu."""
         self.choose(
-            lambda: self.ctl.step.focus,
+            lambda: self.on(Ready).focus,
             lambda f: f is ReadyChoice.ADMIN,
             what="the admin menu",
             button=Button.UP,
         )
         self.choose(
-            lambda: self.ctl.step.menu.focus,
+            lambda: self.on(Admin).menu.focus,
             lambda f: f is AdminItem.OFFICIAL,
             what="the village official",
         )
@@ -274,12 +291,12 @@ class OfficerBot:
     def lock(self) -> None:
         # the admin menu ends the worklist: one UP from the top wraps round to it
         self.choose(
-            lambda: self.ctl.step.focus,
+            lambda: self.on(Ready).focus,
             lambda f: f is ReadyChoice.ADMIN,
             what="the admin menu",
             button=Button.UP,
         )
-        self.choose(lambda: self.ctl.step.menu.focus, lambda f: f is AdminItem.LOCK, what="lock")
+        self.choose(lambda: self.on(Admin).menu.focus, lambda f: f is AdminItem.LOCK, what="lock")
 
     def enrol(self, task: Task) -> Outcome:
         """One person from READY back to READY; returns what was sealed."""
@@ -287,20 +304,20 @@ class OfficerBot:
         if task.walk_in:
             # the walk-in entry heads the list, just above the residents the cursor is on
             self.choose(
-                lambda: self.ctl.step.focus,
+                lambda: self.on(Ready).focus,
                 lambda f: f is ReadyChoice.WALK_IN,
                 what="walk-in",
                 button=Button.UP,
             )
-            self.type_digits(person.nik, start=list(self.ctl.step.entry.digits))
+            self.type_digits(person.nik, start=list(self.on(NikEntry).entry.digits))
             if self.ctl.state == CaptureState.PURPOSE:
                 self.choose(
-                    lambda: self.ctl.step.menu.focus,
+                    lambda: self.on(PurposeStep).menu.focus,
                     lambda p: p is Purpose(person.purpose),
                     what=f"purpose {person.purpose}",
                 )
             if self.ctl.state == CaptureState.KK_ENTRY:
-                self.type_digits(person.kk_number, start=list(self.ctl.step.entry.digits))
+                self.type_digits(person.kk_number, start=list(self.on(KkEntry).entry.digits))
         else:
             self.select_resident(person)
         if self.ctl.state != CaptureState.CONFIRM_PERSON:
@@ -311,26 +328,26 @@ class OfficerBot:
 
     def act(self, person: Person) -> None:
         """One officer action for the screen the kit shows now."""
-        state, step = self.ctl.state, self.ctl.step
+        state = self.ctl.state
         if state == CaptureState.FACE:
             self.press(Button.OK)  # take the photo, then accept it
         elif state == CaptureState.FINGERS:
-            position = step.position
-            condition = person.condition(int(position))
+            condition = person.condition(self._finger(self.on(Fingers).position))
             if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
                 self.press(Button.DOWN)  # the officer sees it: record the exception at once
             else:
                 self.press(Button.OK)  # retry a poor image; after N tries, choose the exception
         elif state == CaptureState.FINGER_EXCEPTION:
-            wanted = _EXCEPTION_FOR[person.condition(int(step.position))]
+            excepting = self.on(FingerExceptionStep)
+            wanted = _EXCEPTION_FOR[person.condition(self._finger(excepting.position))]
             self.choose(
-                lambda: self.ctl.step.menu.focus, lambda e: e is wanted, what=f"exception {wanted}"
+                lambda: excepting.menu.focus, lambda e: e is wanted, what=f"exception {wanted}"
             )
         elif state == CaptureState.SIGNATURE and not person.can_sign:
             self.press(Button.DOWN)  # cannot sign: the exception, approved by a supervisor
         elif state == CaptureState.SIGNATURE_EXCEPTION:
             self.choose(
-                lambda: self.ctl.step.menu.focus,
+                lambda: self.on(SignatureExceptionStep).menu.focus,
                 lambda r: r is SignatureExceptionReason.CANNOT_WRITE,
                 what="cannot write",
             )
@@ -353,8 +370,7 @@ class OfficerBot:
 
     def _correct(self, person: Person) -> None:
         """Pick the occupation, then its right value: the official approves it."""
-        step = self.ctl.step
-        assert isinstance(step, Correction)
+        step = self.on(Correction)
         if step.values is None:
             self.choose(
                 lambda: step.fields.focus,
@@ -371,7 +387,7 @@ class OfficerBot:
         self.select_resident(person)
         self.press(Button.OK)  # the right person
         self.press(Button.OK)  # the photo
-        if self.ctl.state != CaptureState.FACE or self.ctl.step.kept is None:
+        if self.on(Face).kept is None:
             raise DemoError(f"expected the photo on screen, got {self.ctl.screen}")
         self.press(Button.BACK, Press.HOLD)
         self.press(Button.OK)
@@ -402,8 +418,8 @@ class OfficerBot:
     def _stopped(self) -> bool:
         """The kit refused a finger as a duplicate (or already dropped the person)."""
         step = self.ctl.step
-        if self.ctl.state == CaptureState.FINGERS:
-            return getattr(step, "duplicate", None) is not None
+        if isinstance(step, Fingers):
+            return step.duplicate is not None
         return self.ctl.state == CaptureState.READY
 
     def outcome(self, person: Person) -> Outcome:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
 from PIL import Image
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import gpiozero
 
     from firmware.config import DevicePorts
+    from hal.i2c import SMBus
 
 #: How long the serial drivers wait for one answer before calling the part silent.
 REPLY_TIMEOUT_SECONDS = 2.0
@@ -137,24 +138,29 @@ class Absent:
         """A dead display shows nothing."""
 
 
+Part = TypeVar("Part", bound=Device)
+
+
 @dataclass
 class _Opener:
     """Opens one part after another, keeping what failed instead of stopping."""
 
     broken: list[tuple[str, DeviceError]] = field(default_factory=list)
 
-    def __call__(self, name: str, build: Callable[[], Device]) -> Device:
+    def __call__(self, name: str, build: Callable[[], Part]) -> Part:
         try:
             return build()
         except DeviceError as exc:
             self.broken.append((name, exc))
-            return Absent(name, exc)
+            # Absent answers every contract (its queries raise DeviceAbsent), so it stands
+            # in for whichever part failed; the type checker cannot see that through a union
+            return cast(Part, Absent(name, exc))
 
 
 def real_devices(
     ports: Mapping[str, str],
     *,
-    bus: int | object,
+    bus: int | SMBus,
     pin_factory: gpiozero.Factory | None = None,
     camera: Camera | None = None,
     reply_timeout: float = REPLY_TIMEOUT_SECONDS,
@@ -179,7 +185,7 @@ def real_devices(
 
         return PiCamera()
 
-    def printer(name: str, build: Callable[[str], Device]) -> Device | None:
+    def printer(name: str, build: Callable[[str], Part]) -> Part | None:
         port = ports.get(name, "")
         return opener(name, lambda: build(port)) if port else None
 

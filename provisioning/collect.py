@@ -120,7 +120,7 @@ def collect(
         )
     collection = db.add_collection(chain, head, ledger.signed, authority=authority, at=now())
     receipted = False
-    if head.seq:
+    if head.seq and head.digest is not None:  # the digest above matched: a non-empty chain
         receipt = p.make_receipt(
             authority, kit_id=chain.kit_id, seq=head.seq, head=head.digest, at=now()
         )

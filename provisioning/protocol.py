@@ -326,10 +326,15 @@ def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) ->
     message = _decode(payload, f"{op} answer")
     _check_refusal(message)
     signed = message.get("signed")
+    if not isinstance(signed, bytes):
+        raise MessageError(f"{op} answer carries no signed bytes")
     body = _verified_body(signed, op=op, kit_public=kit_public)
     if body.get("nonce") != nonce:
         raise MessageError(f"{op} answer does not answer this request (op or nonce differ)")
-    return Answer(dict(body["result"]), body["next"], signed)
+    result, next_nonce = body.get("result"), body.get("next")
+    if not isinstance(result, Mapping) or not isinstance(next_nonce, bytes):
+        raise MessageError(f"{op} answer lacks its result map or its next nonce")
+    return Answer(dict(result), next_nonce, signed)
 
 
 def kept_answer(signed: Any, *, op: str, kit_public: bytes) -> dict[str, Any]:

@@ -38,7 +38,15 @@ def test_a_session_seals_every_person_and_the_records_verify(tmp_path: Path) -> 
     assert (report.count, report.first, report.last, report.gaps) == (8, 1, 8, [])
 
     kinds = [kind for _, _, kind, _ in audit]
-    assert kinds.count("cancel") == 1, "one enrolment is cancelled and redone"
+    # one enrolment is cancelled and redone; a returning person is caught and dropped
+    assert kinds.count("cancel") == 2
+    duplicate = next(detail for _, _, kind, detail in audit if kind == "duplicate")
+    returning = next(o for o in outcomes if o.seq == duplicate["seq"])
+    assert duplicate["nik"] not in {o.nik for o in outcomes}, "caught posing as someone new"
+    assert any(f"#{returning.seq} (" in n and "Sudah direkam sebagai" in n for n in notes)
+    assert kinds.count("officer-finger") == 1, "the officer's own finger is refused"
+    assert any("JARI PETUGAS" in n for n in notes)
+    assert status.library_used > 0 and status.library_capacity > status.library_used
     assert any(kind == "login" and detail["how"] == "pin" for _, _, kind, detail in audit)
     assert sum(o.name.startswith("(walk-in)") for o in outcomes) == 1
     assert any(o.exceptions != "-" for o in outcomes), "a hurt finger was recorded as an exception"
