@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 
 from firmware.power import KitPower, open_coprocessor
+from hal.types import Press
 from hw_sim.pico import PicoSim
 
 #: (charge %, cell volts) the simulated cell passes through: the fuel gauge's policy
@@ -37,3 +38,9 @@ def cell_volts(percent: float) -> float:
 def sim_power(pico: PicoSim) -> KitPower:
     """The kit's side of ``pico``: the real driver on its pty (or why it did not answer)."""
     return KitPower(open_coprocessor(pico.port, timeout=SIM_COPROCESSOR_TIMEOUT))
+
+
+def press_power(pico: PicoSim, how: Press) -> None:
+    """The power button pressed (the battery shown) or held past 3 s (a safe shutdown),
+    as the Pico's own firmware sees it."""
+    pico.press(HOLD_SECONDS if how is Press.HOLD else PRESS_SECONDS)

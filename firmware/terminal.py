@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from firmware.config import KitConfig
 from firmware.sim import SimKit, open_sim_kit
-from firmware.tui import TerminalUI, render
+from firmware.sim_power import press_power
+from firmware.tui import PowerButton, TerminalUI, render
 from hal.panel import COLOURS, PanelPins
 from hal.types import Button, Indicator, Press
 
@@ -64,6 +65,20 @@ def panel_io(sim: SimKit) -> tuple[Callable[[Button, Press], None], Callable[[],
     return press, indicator
 
 
+def key_presser(
+    sim: SimKit, press: Callable[[Button, Press], None]
+) -> Callable[[Button | PowerButton, Press], None]:
+    """Keys to the kit: the panel's buttons to ``press``, the power button to the Pico."""
+
+    def key(button: Button | PowerButton, how: Press) -> None:
+        if isinstance(button, Button):
+            press(button, how)
+        elif sim.pico is not None:  # a kit without the co-processor has no power button
+            press_power(sim.pico, how)
+
+    return key
+
+
 def run_terminal(settings: KitConfig, *, seed: int, fast: bool = False) -> None:
     with open_sim_kit(
         settings.data_dir,
@@ -91,7 +106,7 @@ def run_terminal(settings: KitConfig, *, seed: int, fast: bool = False) -> None:
         worker = threading.Thread(target=sim.host.run, args=(stop,), name="kit-loop", daemon=True)
         worker.start()
         try:
-            TerminalUI(frame=frame, press=press, stop=stop).run()
+            TerminalUI(frame=frame, press=key_presser(sim, press), stop=stop).run()
         finally:
             stop.set()
             worker.join(timeout=5)

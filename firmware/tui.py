@@ -2,12 +2,14 @@
 
 A developer at a laptop drives the simulated kit exactly as an officer drives the real
 one, with four keys.  Holding a key in a terminal only produces auto-repeat, which looks
-like many short presses, so "hold BACK" has a key of its own.
+like many short presses, so "hold BACK" has a key of its own, and so has holding the
+power co-processor's button (the one button that is not the panel's).
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import select
 import sys
@@ -19,8 +21,18 @@ from typing import TextIO
 
 from hal.types import Button, Indicator, Press
 
+
+class PowerButton(enum.Enum):
+    """The power co-processor's button: the Pico reads it, not the panel."""
+
+    POWER = "power"
+
+
+#: What a key does: a panel button or the power button, pressed or held.
+Key = tuple[Button | PowerButton, Press]
+
 #: Keyboard bytes -> what they do on the kit.
-KEYS: dict[bytes, tuple[Button, Press]] = {
+KEYS: dict[bytes, Key] = {
     b"\x1b[A": (Button.UP, Press.SHORT),  # arrow up
     b"\x1b[B": (Button.DOWN, Press.SHORT),  # arrow down
     b"k": (Button.UP, Press.SHORT),
@@ -33,10 +45,15 @@ KEYS: dict[bytes, tuple[Button, Press]] = {
     b"b": (Button.BACK, Press.SHORT),
     b"x": (Button.BACK, Press.HOLD),  # "hold BACK": cancel
     b"X": (Button.BACK, Press.HOLD),
+    b"p": (PowerButton.POWER, Press.SHORT),  # the battery on the display
+    b"P": (PowerButton.POWER, Press.HOLD),  # held 3 s: a safe shutdown
 }
 QUIT_KEYS = (b"q", b"\x03")  # q, Ctrl-C
 
-HELP = "↑/k UP  ↓/j DOWN  Enter OK  Backspace/b BACK  x hold-BACK (cancel)  q quit"
+HELP = (
+    "↑/k UP  ↓/j DOWN  Enter OK  Backspace/b BACK  x hold-BACK (cancel)"
+    "  p power  P hold-power (shut down)  q quit"
+)
 
 _LED_COLOURS = {
     Indicator.OFF: "\x1b[90m●\x1b[0m",
@@ -48,7 +65,7 @@ _LED_COLOURS = {
 }
 
 
-def decode_keys(data: bytes) -> Iterator[tuple[Button, Press] | None]:
+def decode_keys(data: bytes) -> Iterator[Key | None]:
     """Turn raw terminal input into button presses; ``None`` means quit.
 
     Escape sequences are matched longest first; unknown bytes are skipped.
@@ -93,7 +110,7 @@ class TerminalUI:
         self,
         *,
         frame: Callable[[], str],
-        press: Callable[[Button, Press], None],
+        press: Callable[[Button | PowerButton, Press], None],
         stop: threading.Event,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,

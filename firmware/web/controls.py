@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from firmware.sim import SimKit
-from firmware.sim_power import HOLD_SECONDS, PRESS_SECONDS, cell_volts
+from firmware.sim_power import cell_volts, press_power
 from firmware.terminal import panel_io
 from firmware.web.events import EventLog
 from hal.types import Button, FingerPosition, Press
@@ -176,7 +176,7 @@ class Controls:
         pico = self._sim.pico
         if pico is None:
             raise BadRequest("this simulated kit has no power co-processor")
-        pico.press(HOLD_SECONDS if how is Press.HOLD else PRESS_SECONDS)
+        press_power(pico, how)
         self._log.note(f"power button {'held' if how is Press.HOLD else 'pressed'}")
         return how.value
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from firmware.tui import TerminalUI, decode_keys, render
+from firmware.tui import PowerButton, TerminalUI, decode_keys, render
 from hal.types import Button, Indicator, Press
 
 
@@ -17,6 +17,13 @@ def test_arrow_keys_enter_backspace_and_hold_key_map_to_buttons() -> None:
         (Button.OK, Press.SHORT),
         (Button.BACK, Press.SHORT),
         (Button.BACK, Press.HOLD),
+    ]
+
+
+def test_p_presses_and_capital_p_holds_the_power_button_not_a_panel_button() -> None:
+    assert list(decode_keys(b"pP")) == [
+        (PowerButton.POWER, Press.SHORT),
+        (PowerButton.POWER, Press.HOLD),
     ]
 
 
