@@ -239,13 +239,7 @@ class R30xSensor(Closing):
         """Wait for a finger and search the whole on-chip library for it."""
         self._wait_for_finger(timeout)
         self._command(IMG2TZ, bytes([_BUFFER]), during="Img2Tz")
-        if self._library_size is None:
-            self._library_size = self._sys_para()[2]
-        answer = self._command(
-            SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_size), during="Search"
-        )
-        page, score = struct.unpack(">HH", self._exact(answer, 4, "Search"))
-        return LibraryMatch(page=page, score=score)
+        return self._search_buffer()
 
     def enrol(self, page: int, template: bytes) -> None:
         """DownChar ``template`` into the buffer, then Store it at ``page``."""
@@ -256,6 +250,10 @@ class R30xSensor(Closing):
     def search(self, template: bytes) -> LibraryMatch:
         """DownChar ``template`` into the buffer, then Search the whole library for it."""
         self._download(template, _BUFFER)
+        return self._search_buffer()
+
+    def _search_buffer(self) -> LibraryMatch:
+        """Search the whole library (its size read once) for the template in the buffer."""
         if self._library_size is None:
             self._library_size = self._sys_para()[2]
         answer = self._command(
