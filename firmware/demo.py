@@ -31,6 +31,7 @@ from firmware.sim import Bystanders
 from hal.types import Button, FingerException, FingerPosition, Press
 from hw_sim.fingers import FingerCondition
 from hw_sim.world import Person, SimOfficer, World
+from storage.eligibility import card_rule
 from storage.model import (
     CorrectableField,
     Purpose,
@@ -70,6 +71,8 @@ class Outcome:
     printed: str
     kind: str = "E-KTP"
     purpose: str = "BARU"
+    #: Fingers imaged (and so put into the sensor's library once sealed).
+    fingers_taken: int = 0
 
 
 _EXCEPTION_FOR = {
@@ -386,9 +389,7 @@ class OfficerBot:
         person = task.person
         self.select_resident(person)
         self.press(Button.OK)  # the right person
-        self.press(Button.OK)  # the photo
-        if self.on(Face).kept is None:
-            raise DemoError(f"expected the photo on screen, got {self.ctl.screen}")
+        self.until(lambda: self.on(Face).kept is not None, lambda: self.press(Button.OK))
         self.press(Button.BACK, Press.HOLD)
         self.press(Button.OK)
         if self.ctl.state != CaptureState.READY:
@@ -440,7 +441,27 @@ class OfficerBot:
             printed,
             draft.kind.value + (" (domisili)" if draft.domicile else ""),
             draft.purpose.value + (f" kartu {draft.card_from:%d-%m-%Y}" if draft.card_from else ""),
+            taken,
         )
+
+
+def _returning_and_newcomer(
+    kit: Kit, world: World, outcomes: list[Outcome]
+) -> tuple[Person | None, Person | None]:
+    """Who comes back for a second enrolment (sealed today with their fingers imaged, so
+    they are in the sensor's library), and as whom (a resident still waiting whose card
+    takes fingers, with whole hands): the demo's duplicate catch."""
+    returning = next(
+        (world.person(o.nik) for o in outcomes if o.fingers_taken and o.exceptions == "-"), None
+    )
+    recorded, today = kit.store.recorded_refs(), world.clock.now().date()
+    waiting_adults = (
+        world.person(r.nik)
+        for r in kit.store.worklist
+        if r.worklist_ref not in recorded and card_rule(r, today, kit.store.policy).fingers
+    )
+    posing_as = next((p for p in waiting_adults if p is not None and not p.fingers), None)
+    return returning, posing_as
 
 
 def run_session(
@@ -492,13 +513,15 @@ def run_session(
         outcome = bot.enrol(task)
         report(outcome)
         outcomes.append(outcome)
-    returning = next((world.person(o.nik) for o in outcomes if o.exceptions == "-"), None)
-    posing_as = next((p for p in waiting(kit, world) if not p.fingers), None)
+    returning, posing_as = _returning_and_newcomer(kit, world, outcomes)
     if returning is not None and posing_as is not None:
         shown = bot.caught(returning, posing_as)
         note(f"  {returning.name} came back as {posing_as.name}: caught: {' / '.join(shown)}")
-        shown = bot.caught(officer, posing_as)
-        note(f"  officer {officer.name} offered their own finger: caught: {' / '.join(shown)}")
+        kit_officer = kit.store.officers.get(officer.officer_id)
+        enrolled = kit_officer is not None and bool(kit_officer.finger_pages)
+        if enrolled and not bystanders.pin_only:  # their finger is on the sensor
+            shown = bot.caught(officer, posing_as)
+            note(f"  officer {officer.name} offered their own finger: caught: {' / '.join(shown)}")
     bystanders.offer_finger = False  # the officer steps away from the locked kit
     bot.lock()
     return outcomes

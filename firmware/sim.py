@@ -388,10 +388,12 @@ class Bystanders:
     def on_duty(self, officer_id: str, pin: str) -> None:
         """``officer_id`` works the kit, logging in with ``pin``."""
         known = self._world.officer(officer_id)
-        self.officer = SimOfficer(
-            officer_id, known.name if known else officer_id, "officer", pin, 0
-        )
         self.pin_only = known is None or known.pin != pin
+        if known is not None and not self.pin_only:
+            self.officer = known  # the world's officer: the fingers the kit enrolled
+        else:  # someone the world does not know: a body of their own, logging in by PIN
+            name = known.name if known else officer_id
+            self.officer = SimOfficer(officer_id, name, "officer", pin, 0)
 
     def at_bench(self, testing: bool) -> None:
         """A self-test starts (True) or ends: the technician steps up or away."""
