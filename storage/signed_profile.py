@@ -12,6 +12,7 @@ names what changed; and checks that the same authority issued the kit's certific
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -30,7 +31,12 @@ FIELDS = {
     "demo": "demo flag",
     "authority": "authority key",
 }
-SECTIONS = {"policy": "policy", "officers": "officers", "worklist": "worklist"}
+SECTIONS = {
+    "policy": "policy",
+    "officers": "officers",
+    "worklist": "worklist",
+    "reference": "reference key",
+}
 FLASH_AGAIN = "flash the kit again with jemput-prov flash"
 
 
@@ -44,6 +50,9 @@ def _sections(profile: Profile) -> dict[str, bytes]:
         "policy": policy_to_map(profile.policy),
         "officers": [officer_to_map(o) for o in profile.officers],
         "worklist": [resident_to_map(r) for r in profile.worklist],
+        # a digest of a 32-byte random key says nothing of it; a profile flashed before
+        # keyed references has no such section, and boot asks for a new flash
+        "reference": profile.reference_key,
     }
     return {name: hashlib.sha256(codec.dumps(value)).digest() for name, value in maps.items()}
 
@@ -66,16 +75,7 @@ def sign_profile(profile: Profile, authority: Authority) -> bytes:
 
 def signed(profile: Profile, authority: Authority) -> Profile:
     """``profile`` carrying the authority's signature."""
-    return Profile(
-        profile.kit_id,
-        profile.region,
-        profile.policy,
-        profile.officers,
-        profile.worklist,
-        profile.authority,
-        demo=profile.demo,
-        signature=sign_profile(profile, authority),
-    )
+    return dataclasses.replace(profile, signature=sign_profile(profile, authority))
 
 
 def changes(profile: Profile) -> list[str]:

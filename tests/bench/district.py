@@ -72,6 +72,7 @@ def laptop_with(scratch: Path, authority: Authority, count: int) -> Path:
             data = seal_record(
                 enrolment, kit_id="BENCH-01", seq=seq, prev_hash=prev,
                 sealed_at=now + timedelta(minutes=seq), kit_key=key, authority=authority.public,
+                reference_key=authority.references,
             )  # fmt: skip
             db.add_record(chain, read_header(data), data)
             prev = record_hash(data)
