@@ -74,11 +74,6 @@ class ReferenceKey:
         path = Path(folder) / REFERENCE_KEY_FILE
         try:
             mode = path.stat().st_mode
-            if mode & 0o077:
-                raise ReferenceKeyError(
-                    f"reference key {path} is readable by group or others "
-                    f"(mode {stat.S_IMODE(mode):o}): run `chmod 600 {path}`"
-                )
             data = path.read_bytes()
         except FileNotFoundError as exc:
             raise ReferenceKeyError(
@@ -88,9 +83,14 @@ class ReferenceKey:
             ) from exc
         except OSError as exc:
             raise ReferenceKeyError(
-                f"reference key {path} cannot be read ({exc.strerror}): restore it from the "
+                f"reference key {path} cannot be read ({exc.strerror or exc}): restore it from the "
                 "authority's backup"
             ) from exc
+        if mode & 0o077:
+            raise ReferenceKeyError(
+                f"reference key {path} is readable by group or others "
+                f"(mode {stat.S_IMODE(mode):o}): run `chmod 600 {path}`"
+            )
         if len(data) != KEY_BYTES:
             raise ReferenceKeyError(
                 f"reference key {path} holds {len(data)} bytes, not {KEY_BYTES}: it is damaged; "

@@ -86,7 +86,13 @@ def sync_seconds(
     url = cluster.create_database(f"ingest{attempt}")
     with DistrictStore.open(url, create=True) as store:
         new: list[int] = []
-        took = timed(lambda: new.append(sync(laptop, store, authority.public, source="b").new))
+        took = timed(
+            lambda: new.append(
+                sync(
+                    laptop, store, authority.public, references=authority.references, source="b"
+                ).new
+            )
+        )
     if new != [count]:
         raise AssertionError(f"sync took {new} of {count} new records")
     return took

@@ -57,7 +57,14 @@ def sync_day(url: str, day: FieldDay) -> None:
     with DistrictStore.open(url, create=True) as store:
         for name, path in day.laptops.items():
             with CollectorDB(path) as laptop:
-                assert sync(laptop, store, day.authority.public, source=name, worklists=lists).ok
+                assert sync(
+                    laptop,
+                    store,
+                    day.authority.public,
+                    references=day.authority.references,
+                    source=name,
+                    worklists=lists,
+                ).ok
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,12 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
 
     with CollectorDB(db) as collector:
         audit = audit_database(collector, bench.authority.public).require_ok()
-    rows = {row.name: row for row in build_report(audit, load_worklist(bench.tmp / "worklist.csv"))}
+    rows = {
+        row.name: row
+        for row in build_report(
+            audit, load_worklist(bench.tmp / "worklist.csv"), bench.authority.references
+        )
+    }
     overall, kit = rows["(overall)"], rows["KIT-3505-07"]
     walk_ins = sum(o.name.startswith("(walk-in)") for o in outcomes)
     cards = sum(o.printed == "card" for o in outcomes)
