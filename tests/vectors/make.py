@@ -1,12 +1,14 @@
 """Write the record-format test vectors: keys, certificates, two-record chains, broken variants.
 
-Three chains: ``chain/``, a version-1 certificate and an Ed25519 (key file) kit, kept byte
+Four chains: ``chain/``, a version-1 certificate and an Ed25519 (key file) kit, kept byte
 for byte as first published so version-1 records are shown to still verify; ``es256/``, a
 version-2 certificate for a TPM-keyed kit that signs ES256 (its records, too, are record
 format version 1, as published); and ``v2/``, records in format version 2 (a KIA child, a
 lost-card replacement with a correction, a domicile walk-in who cannot sign, an early
-first-time voter) by the Ed25519 kit.  The version-1 records are written by
-`legacy_record`, as kits before format 2 sealed them: the kit itself only writes version 2.
+first-time voter) by the Ed25519 kit; and ``v3/``, the same four in format version 3
+(keyed references).  The version-1 and version-2 records are written by `legacy_record`, as
+kits before format 3 sealed them, byte for byte as first published: the kit itself only
+writes version 3.
 A TPM's key cannot be fixed, so the ES256 kit's key is a software P-256 key from a seed,
 signing with RFC 6979 deterministic nonces: the bytes are what a TPM-held key would write,
 and repeat.
