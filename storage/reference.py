@@ -26,8 +26,9 @@ import hmac
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Set
 from pathlib import Path
+from typing import Any
 
 from storage.errors import KeyFileError
 from storage.files import write_atomic
@@ -148,28 +149,42 @@ def named(held: Iterable[str], key: ReferenceKey, worklist: Iterable[str | None]
     return {ref: plain[ref] for ref in keyed if ref in plain}
 
 
-class RecordedRefs(frozenset[str]):
+class RecordedRefs(Set[str]):
     """The worklist references a kit has sealed, named through `named` where they can be.
 
     Membership also finds a reference by its keyed form, so a walk-in (on no worklist)
-    whose index row boot rebuilt from its record still counts as recorded.
+    whose index row boot rebuilt from its record still counts as recorded.  A `Set` whose
+    every operation (``in``, ``==``, ``-``) goes through that membership; not a builtin set,
+    whose operators would compare hash tables and miss the keyed rows.
     """
 
-    _key: ReferenceKey
+    __slots__ = ("_key", "_refs")
 
-    def __new__(
-        cls, held: Iterable[str], key: ReferenceKey, worklist: Iterable[str | None]
-    ) -> RecordedRefs:
-        held = set(held)
-        names = named(held, key, worklist)
-        refs = super().__new__(cls, {names.get(ref, ref) for ref in held})
-        refs._key = key
-        return refs
+    def __init__(
+        self, held: Iterable[str], key: ReferenceKey, worklist: Iterable[str | None]
+    ) -> None:
+        refs = set(held)
+        names = named(refs, key, worklist)
+        self._refs = frozenset(names.get(ref, ref) for ref in refs)
+        self._key = key
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[Any]) -> frozenset[Any]:
+        return frozenset(it)
 
     def __contains__(self, ref: object) -> bool:
         if not isinstance(ref, str):
             return False
-        return super().__contains__(ref) or super().__contains__(self._key.keyed(ref).hex())
+        return ref in self._refs or self._key.keyed(ref).hex() in self._refs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __repr__(self) -> str:
+        return f"RecordedRefs({len(self._refs)} reference(s))"
 
 
 def _looks_keyed(ref: str) -> bool:

@@ -91,3 +91,12 @@ def test_recorded_refs_name_rebuilt_rows_from_the_worklist_and_find_the_rest() -
     assert RecordedRefs([key.keyed("W-2").hex()], ReferenceKey.generate(), ["W-2"]) == {
         key.keyed("W-2").hex()
     }, "a row keyed under another key names nobody"
+
+
+def test_recorded_refs_set_operations_go_through_membership() -> None:
+    """`interrupted - recorded` must not miss a walk-in that only a keyed row names."""
+    key = ReferenceKey.generate()
+    refs = RecordedRefs([key.keyed("walk-in:1").hex(), "W-1"], key, [])
+    assert {"walk-in:1", "W-1", "W-2"} - refs == {"W-2"}
+    assert refs != {"walk-in:1", "W-1"}, "equality is of what the rows hold"
+    assert len(refs) == 2 and "W-1" in set(refs)
