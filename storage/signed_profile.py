@@ -38,10 +38,18 @@ SECTIONS = {
     "reference": "reference key",
 }
 FLASH_AGAIN = "flash the kit again with jemput-prov flash"
+#: Sections a manifest signed before they existed is read as signing empty: a profile
+#: flashed before keyed references carries no reference key, and is as it was signed
+#: (the kit then refuses to seal with it, naming why, rather than calling it changed).
+EMPTY_BEFORE = {"reference": b""}
 
 
 class ProfileChanged(StateError):
     """A profile the authority did not sign as it is: boot refuses to run with it."""
+
+
+def _digest(value: Any) -> bytes:
+    return hashlib.sha256(codec.dumps(value)).digest()
 
 
 def _sections(profile: Profile) -> dict[str, bytes]:
@@ -54,7 +62,7 @@ def _sections(profile: Profile) -> dict[str, bytes]:
         # keyed references has no such section, and boot asks for a new flash
         "reference": profile.reference_key,
     }
-    return {name: hashlib.sha256(codec.dumps(value)).digest() for name, value in maps.items()}
+    return {name: _digest(value) for name, value in maps.items()}
 
 
 def manifest(profile: Profile) -> dict[str, Any]:
@@ -109,10 +117,13 @@ def changes(profile: Profile) -> list[str]:
         ) from exc
     now = manifest(profile)
     changed = [label for name, label in FIELDS.items() if now[name] != signed_manifest.get(name)]
+    signed_sections = dict(signed_manifest["sections"])
+    for name, empty in EMPTY_BEFORE.items():
+        signed_sections.setdefault(name, _digest(empty))
     changed += [
         label
         for name, label in SECTIONS.items()
-        if now["sections"][name] != signed_manifest["sections"].get(name)
+        if now["sections"][name] != signed_sections.get(name)
     ]
     return changed
 

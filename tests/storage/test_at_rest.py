@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from storage import codec, signed_profile
+from storage.cose import sign1
 from storage.datakey import (
     PLAIN_FILE,
     SEALED_FILE,
@@ -208,6 +210,35 @@ def test_a_profile_without_a_reference_key_is_refused_at_boot(kit_dir: Path) -> 
         kit_dir, lambda p: signed(dataclasses.replace(p, reference_key=b""), AUTHORITY)
     )
     with pytest.raises(ProfileChanged, match=r"carries no reference key .*flash the kit again"):
+        KitStore(kit_dir, now=now)
+
+
+def test_a_profile_signed_before_keyed_references_is_refused_as_old_not_as_changed(
+    kit_dir: Path,
+) -> None:
+    """A flash before keyed references signed no reference section and sent no key."""
+
+    def as_flashed_before(profile: Profile) -> Profile:
+        old = dataclasses.replace(profile, reference_key=b"")
+        manifest = signed_profile.manifest(old)
+        del manifest["sections"]["reference"]
+        signature = sign1(
+            codec.dumps(manifest),
+            AUTHORITY.signing_key,
+            kid=AUTHORITY.kid,
+            content_type=signed_profile.CONTENT_TYPE,
+        )
+        return dataclasses.replace(old, signature=signature)
+
+    _rewrite_profile(kit_dir, as_flashed_before)
+    profile = load_profile(
+        kit_dir / "kit" / "profile.cbor", open_data_key(kit_dir / "kit").cipher()
+    )
+    assert signed_profile.changes(profile) == [], "as the authority signed it"
+    with pytest.raises(ProfileChanged, match=r"carries no reference key .*flash the kit again"):
+        KitStore(kit_dir, now=now)
+    _rewrite_profile(kit_dir, lambda p: dataclasses.replace(p, reference_key=bytes(32)))
+    with pytest.raises(ProfileChanged, match=r"\(reference key changed\)"):
         KitStore(kit_dir, now=now)
 
 
