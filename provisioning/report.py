@@ -91,7 +91,7 @@ def build_report(
     kits: dict[str, Row] = {}
     villages: dict[str, Row] = {}
     overall = Row("overall", OVERALL)
-    village_of: dict[bytes | None, str] = {}
+    village_of: dict[bytes, str] = {}
     if worklist is not None:
         if references is None:
             raise ValueError("a report against a worklist needs the authority's reference key")
@@ -99,10 +99,10 @@ def build_report(
         overall.on_worklist = overall.not_recorded = 0
         for resident in worklist:
             name = resident.village or "-"
-            keyed = (
-                None if resident.worklist_ref is None else references.keyed(resident.worklist_ref)
-            )
-            village_of[keyed] = name
+            ref = resident.worklist_ref
+            keyed = None if ref is None else references.keyed(ref)
+            if keyed is not None:
+                village_of[keyed] = name
             village = villages.setdefault(name, Row("village", name, 0, not_recorded=0))
             missing = keyed is None or keyed not in recorded
             for row in (village, overall):
@@ -113,7 +113,8 @@ def build_report(
         targets = [kits.setdefault(record.kit_id, Row("kit", record.kit_id)), overall]
         if worklist is not None and references is not None:
             keyed = _keyed(record, references)
-            place = WALK_IN_ROW if walk_in else village_of.get(keyed, "?") if keyed else "?"
+            # a reference no line has (another authority's key, or none) is nobody known
+            place = WALK_IN_ROW if walk_in else village_of.get(keyed or b"", "?")
             targets.append(villages.setdefault(place, Row("village", place)))
         card = record.seq in printed.get(record.chain, ())
         for row in targets:
