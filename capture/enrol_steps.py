@@ -29,7 +29,7 @@ from hal.types import (
     Signature,
     Tone,
 )
-from storage.model import FingerRecord, Resident, walk_in_ref
+from storage.model import WALK_IN_PREFIX, FingerRecord, Resident, walk_in_ref
 from storage.nik import NikError, parse_nik
 
 CAMERA_TIMEOUT_SECONDS = 5.0
@@ -323,7 +323,7 @@ class Fingers(Step):
         resident = next((r for r in self.ctx.store.worklist if r.worklist_ref == ref), None)
         if resident is not None and resident.name:
             return resident.name
-        return (ref or "?").removeprefix("walk-in:")
+        return (ref or "?").removeprefix(WALK_IN_PREFIX)
 
     def _keep(self, attempt: FingerAttempt, *, forced: bool) -> None:
         assert self.ctx.draft is not None

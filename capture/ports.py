@@ -8,6 +8,7 @@ knowing how records reach the disk.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from capture.events import Job
@@ -81,7 +82,7 @@ class RecordKeeper(Protocol):
     @property
     def worklist(self) -> tuple[Resident, ...]: ...
 
-    def recorded_refs(self) -> set[str]:
+    def recorded_refs(self) -> AbstractSet[str]:
         """Worklist references of residents already sealed on this kit."""
         ...
 

@@ -58,6 +58,7 @@ from storage.layout import (
 )
 from storage.profile import Profile
 from storage.provision import read_profile
+from storage.reference import KEY_BYTES
 from storage.signed_profile import ProfileChanged, changes
 
 log = logging.getLogger(__name__)
@@ -344,8 +345,15 @@ class KitPort:
                 f"({certificate.alg.name}), the kit's new key is {key.backend.value} "
                 f"({key.alg.name}): certify what the keygen answered",
             )
+        references = args.get("reference_key")
+        if not isinstance(references, bytes) or len(references) != KEY_BYTES:
+            raise p.Refused(
+                p.BAD_REQUEST,
+                "flash: the request carries no reference key: flash with a jemput-prov that "
+                "keys worklist references (and an authority folder holding reference.key)",
+            )
         profile = dataclasses.replace(
-            setup.profile(args["authority"], demo=authority.demo),
+            setup.profile(args["authority"], demo=authority.demo, reference_key=references),
             signature=args["profile_signature"],
         )
         try:

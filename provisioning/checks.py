@@ -19,6 +19,7 @@ from storage.files import CERTIFICATE_NAME, RECORD_SUFFIX, write_atomic
 from storage.keys import AUTHORITY_PUBLIC_FILE, Authority, AuthorityPublic
 from storage.model import Enrolment, Resident
 from storage.record import RecordHeader, open_record, read_header
+from storage.reference import ReferenceKey
 from storage.verify import CertificateError, ChainReport, Verifier, verify_folder
 
 #: A collector's database; verifying one comes with `jemput-prov collect`.
@@ -97,6 +98,12 @@ def _authority_dir(directory: Path) -> Path:
 def load_authority_public(directory: str | os.PathLike[str]) -> AuthorityPublic:
     """The authority's public keys, enough to verify; KeyFileError if the file is damaged."""
     return AuthorityPublic.load(_authority_dir(Path(directory)))
+
+
+def load_references(directory: str | os.PathLike[str]) -> ReferenceKey:
+    """The authority's reference key, which matches record headers to worklists;
+    ReferenceKeyError naming the file and what to do when it is missing or damaged."""
+    return ReferenceKey.load(_authority_dir(Path(directory)))
 
 
 def load_authority(directory: str | os.PathLike[str]) -> Authority:
@@ -221,7 +228,8 @@ def open_verified(
         kit = verifier.certificate(certificate)
         header = verifier.verify_record(data, kit)
         signed_by = kit.kit_id
-    return OpenedRecord(path, header, open_record(data, authority), signed_by)
+    # the authority's reference key checks a version-3 header's keyed reference too
+    return OpenedRecord(path, header, open_record(data, authority, authority.references), signed_by)
 
 
 def export_images(enrolment: Enrolment, out_dir: str | os.PathLike[str]) -> list[Path]:

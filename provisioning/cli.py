@@ -56,6 +56,7 @@ from storage.keys import (
 from storage.model import Enrolment
 from storage.provision import KitSetup
 from storage.record import RecordHeader
+from storage.reference import REFERENCE_KEY_FILE, ReferenceKey
 from storage.worklist import WorklistError, load_worklist
 
 EXIT_OK = 0
@@ -169,6 +170,7 @@ def authority_init(
         for label, file in (
             ("signing key", SIGNING_KEY_FILE),
             ("decryption key", ENCRYPTION_KEY_FILE),
+            ("reference key", REFERENCE_KEY_FILE),
         ):
             _say(out, f"  {label:<15} {directory / file} (mode {_mode(directory / file)})")
         _say(out, f"  public keys     {directory / AUTHORITY_PUBLIC_FILE} (give it to kits)")
@@ -176,6 +178,25 @@ def authority_init(
         out,
         f"WARNING: the private keys must stay offline: keep {directory} on an offline "
         "machine or removable media, never on a kit or a networked computer.",
+        "bold yellow",
+    )
+
+
+@authority_app.command("reference-key")
+def authority_reference_key(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The authority folder.")],
+) -> None:
+    """Make the reference key (reference.key, 0600) of an authority made before keyed
+    references; never replaces one.  Flash every kit again afterwards."""
+    with _user_errors():
+        checks.load_authority_public(directory)  # an authority folder, or one line and exit 2
+        ReferenceKey.create(directory)
+        path = directory / REFERENCE_KEY_FILE
+        _say(out, f"reference key made: {path} (mode {_mode(path)})")
+    _say(
+        out,
+        "Flash every kit of this authority again (jemput-prov flash): only kits flashed from "
+        "now on name residents by keyed references.",
         "bold yellow",
     )
 
@@ -278,10 +299,17 @@ def _header_fields(header: RecordHeader) -> Fields:
         ("seq", header.seq),
         ("sealed at", header.sealed_at.isoformat()),
         ("officer", header.officer_id),
-        ("worklist ref", header.worklist_ref or "walk-in"),
+        ("worklist ref", _reference(header)),
         ("captured", ", ".join(m.value for m in header.captured) or "nothing"),
         ("print card", "yes" if header.print_card else "no"),
     ]
+
+
+def _reference(header: RecordHeader) -> str:
+    """How `open` names the header's reference: a version-3 header holds a keyed one only."""
+    if header.keyed_ref is not None:
+        return f"keyed {header.keyed_ref.hex()[:16]}"
+    return header.worklist_ref or "none"
 
 
 def _body_fields(enrolment: Enrolment) -> Fields:
@@ -581,9 +609,10 @@ def report_command(
     with _problems("nothing reported", WorklistError, DatabaseRefused):
         public = checks.load_authority_public(authority)
         residents = load_worklist(worklist) if worklist is not None else None
+        references = checks.load_references(authority) if worklist is not None else None
         with _collector(db) as store:
             audit = audit_database(store, public).require_ok()
-        rows = build_report(audit, residents)
+        rows = build_report(audit, residents, references)
     if office:
         office_report = build_office_report(audit)
         if fmt is ReportFormat.JSON:

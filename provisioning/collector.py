@@ -162,7 +162,7 @@ class CollectorDB:
                 data,
                 header.sealed_at.astimezone(UTC).isoformat(),
                 header.officer_id,
-                header.worklist_ref,
+                header.reference,
                 int(header.walk_in),
                 len(header.excepted),
                 header.voids,

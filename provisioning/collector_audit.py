@@ -69,6 +69,9 @@ class CollectedRecord:
     domicile: bool = False
     early: bool = False
     signature_excepted: bool = False
+    #: Record format version 3 names the resident by keyed reference only (then
+    #: ``worklist_ref`` is None): `storage.reference.resident_key` matches both.
+    keyed_ref: bytes | None = None
 
 
 Problem = tuple[str, RecordError]
@@ -233,6 +236,7 @@ class _Audit:
                     header.domicile,
                     header.early,
                     header.signature_excepted,
+                    header.keyed_ref,
                 )
             )
         for name, exc in report.problems:
@@ -402,7 +406,7 @@ def _record_columns(row: tuple[Any, ...], header: RecordHeader) -> dict[str, tup
         "digest": (stored_digest, record_hash(data)),
         "sealed_at": (sealed_at, header.sealed_at.astimezone(UTC).isoformat()),
         "officer": (officer, header.officer_id),
-        "worklist_ref": (ref, header.worklist_ref),
+        "worklist_ref": (ref, header.reference),
         "walk_in": (walk_in, int(header.walk_in)),
         "excepted": (excepted, len(header.excepted)),
         "voids": (voids, header.voids),

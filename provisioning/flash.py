@@ -276,6 +276,7 @@ def flash(
         alg=client.kit_alg,
         backend=client.kit_backend,
     )
+    references = authority.references.to_bytes()
     args = {
         **p.setup_to_map(setup),
         "worklist": [],
@@ -283,9 +284,14 @@ def flash(
         "authority": authority.public.to_cbor(),
         "cert": certificate,
         "time": p.seconds(moment),
+        # kept only inside the kit's encrypted profile: it keys the references in headers
+        "reference_key": references,
         # the kit keeps the profile with this signature and checks it at every boot
         "profile_signature": sign_profile(
-            setup.profile(authority.public.to_cbor(), demo=authority.public.demo), authority
+            setup.profile(
+                authority.public.to_cbor(), demo=authority.public.demo, reference_key=references
+            ),
+            authority,
         ),
     }
     result = client.call(p.FLASH, args).result

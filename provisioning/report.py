@@ -1,9 +1,13 @@
 """`jemput-prov report`: coverage per kit, per village and overall, the figure officials quote.
 
 Why from the record headers and the worklist only: the collector counts without opening a
-single body (no private key needed).  A header names the worklist reference, not the
-village, so villages come from the worklist CSV; walk-ins (``walk-in:<NIK>`` references)
-have no worklist line and are counted in a row of their own.  A record voided by a later
+single body (no decryption key needed).  A header names the resident by a keyed reference
+(HMAC-SHA256 of the worklist reference under the authority's reference key,
+`storage.reference`; records of format 1 and 2 by the plain reference), not the village,
+so villages come from the worklist CSV, each line keyed with the authority folder's
+``reference.key``; a header whose reference no line has is counted under "?", never as
+someone else.  Walk-ins (the header's walk-in flag) have no worklist line and are counted
+in a row of their own.  A record voided by a later
 one does not count.  "printed" is what the kit's signed card ledger says was printed.  Voids
 and the ledger are matched within one certificate's chain: a reflashed kit numbers its
 records from 1 again.  Every fact comes from a database audit that passed
@@ -24,8 +28,8 @@ from typing import Any, Protocol
 
 from provisioning.collector_audit import CollectedRecord
 from storage.model import Resident
+from storage.reference import ReferenceKey, resident_key
 
-WALK_IN_PREFIX = "walk-in:"
 WALK_IN_ROW = "(walk-in)"
 OVERALL = "(overall)"
 
@@ -75,30 +79,42 @@ class Collection(Protocol):
     def printed(self) -> dict[bytes, set[int]]: ...
 
 
-def build_report(collection: Collection, worklist: tuple[Resident, ...] | None = None) -> list[Row]:
-    """Rows per kit, per village (with a worklist), and overall."""
+def build_report(
+    collection: Collection,
+    worklist: tuple[Resident, ...] | None = None,
+    references: ReferenceKey | None = None,
+) -> list[Row]:
+    """Rows per kit, per village (with a worklist and the authority's ``references``), and
+    overall."""
     records = live_records(collection.records)
     printed = collection.printed
     kits: dict[str, Row] = {}
     villages: dict[str, Row] = {}
     overall = Row("overall", OVERALL)
-    village_of: dict[str, str] = {}
+    village_of: dict[bytes, str] = {}
     if worklist is not None:
-        recorded_refs = {r.worklist_ref for r in records if r.worklist_ref}
+        if references is None:
+            raise ValueError("a report against a worklist needs the authority's reference key")
+        recorded = {_keyed(r, references) for r in records}
         overall.on_worklist = overall.not_recorded = 0
         for resident in worklist:
             name = resident.village or "-"
-            village_of[resident.worklist_ref] = name
+            ref = resident.worklist_ref
+            keyed = None if ref is None else references.keyed(ref)
+            if keyed is not None:
+                village_of[keyed] = name
             village = villages.setdefault(name, Row("village", name, 0, not_recorded=0))
-            missing = resident.worklist_ref not in recorded_refs
+            missing = keyed is None or keyed not in recorded
             for row in (village, overall):
                 row.on_worklist = (row.on_worklist or 0) + 1
                 row.not_recorded = (row.not_recorded or 0) + missing
     for record in records:
-        walk_in = (record.worklist_ref or "").startswith(WALK_IN_PREFIX)
+        walk_in = record.walk_in
         targets = [kits.setdefault(record.kit_id, Row("kit", record.kit_id)), overall]
-        if worklist is not None:
-            place = WALK_IN_ROW if walk_in else village_of.get(record.worklist_ref or "", "?")
+        if worklist is not None and references is not None:
+            keyed = _keyed(record, references)
+            # a reference no line has (another authority's key, or none) is nobody known
+            place = WALK_IN_ROW if walk_in else village_of.get(keyed or b"", "?")
             targets.append(villages.setdefault(place, Row("village", place)))
         card = record.seq in printed.get(record.chain, ())
         for row in targets:
@@ -111,6 +127,10 @@ def build_report(collection: Collection, worklist: tuple[Resident, ...] | None =
         *sorted(villages.values(), key=lambda r: r.name),
         overall,
     ]
+
+
+def _keyed(record: CollectedRecord, references: ReferenceKey) -> bytes | None:
+    return resident_key(references, keyed_ref=record.keyed_ref, worklist_ref=record.worklist_ref)
 
 
 COLUMNS = (

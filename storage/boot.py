@@ -176,7 +176,7 @@ def _index_row(header: RecordHeader, digest: bytes, size: int) -> tuple[object, 
         size,
         header.sealed_at.isoformat(),
         header.officer_id,
-        header.worklist_ref,
+        header.reference,
         header.voids,
         int(header.print_card),
     )

@@ -32,6 +32,7 @@ from storage.codec import CodecError, dumps, loads
 from storage.cose import SignAlg, Signer, VerifyKey
 from storage.errors import KeyFileError
 from storage.files import write_atomic
+from storage.reference import REFERENCE_KEY_FILE, ReferenceKey
 
 SIGNING_KEY_FILE = "signing.key"
 ENCRYPTION_KEY_FILE = "encryption.key"
@@ -253,7 +254,11 @@ class AuthorityPublic:
 
 
 class Authority:
-    """The authority's private keys: Ed25519 to certify kits, X25519 to open bodies."""
+    """The authority's private keys: Ed25519 to certify kits, X25519 to open bodies, and
+    the reference key that keys worklist references in record headers (`storage.reference`).
+
+    An authority made in memory (tests, vectors) without ``references`` gets a fresh one.
+    """
 
     def __init__(
         self,
@@ -263,9 +268,11 @@ class Authority:
         signing: Ed25519PrivateKey,
         decryption: X25519PrivateKey,
         folder: Path | None = None,
+        references: ReferenceKey | None = None,
     ) -> None:
         self._signing = signing
         self._decryption = decryption
+        self.references = references if references is not None else ReferenceKey.generate()
         self.public = AuthorityPublic(
             name=name,
             demo=demo,
@@ -279,7 +286,12 @@ class Authority:
         """Create new authority keys in ``directory``; refuses one that already has keys."""
         path = Path(directory)
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for file in (SIGNING_KEY_FILE, ENCRYPTION_KEY_FILE, AUTHORITY_PUBLIC_FILE):
+        for file in (
+            SIGNING_KEY_FILE,
+            ENCRYPTION_KEY_FILE,
+            AUTHORITY_PUBLIC_FILE,
+            REFERENCE_KEY_FILE,
+        ):
             if (path / file).exists():
                 raise KeyFileError(f"{path} already holds authority keys ({file}); not replacing")
         authority = cls(
@@ -288,6 +300,7 @@ class Authority:
             signing=Ed25519PrivateKey.generate(),
             decryption=X25519PrivateKey.generate(),
             folder=path,
+            references=ReferenceKey.create(path),
         )
         _write_private(path / SIGNING_KEY_FILE, authority._signing)
         _write_private(path / ENCRYPTION_KEY_FILE, authority._decryption)
@@ -304,6 +317,7 @@ class Authority:
             signing=_read_private(path / SIGNING_KEY_FILE, Ed25519PrivateKey),
             decryption=_read_private(path / ENCRYPTION_KEY_FILE, X25519PrivateKey),
             folder=path,
+            references=ReferenceKey.load(path),
         )
         if authority.public != public:
             raise KeyFileError(f"{path}: {AUTHORITY_PUBLIC_FILE} does not match the private keys")

@@ -16,7 +16,7 @@ import logging
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,10 +44,11 @@ from storage.layout import (
 )
 from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
 from storage.pin_guard import PinGuard
-from storage.profile import load_profile
+from storage.profile import Profile, load_profile
 from storage.provision import KitSetup, install, provision
 from storage.record import record_hash, seal_record
-from storage.signed_profile import verify_profile
+from storage.reference import RecordedRefs, ReferenceKey, ReferenceKeyError, named
+from storage.signed_profile import FLASH_AGAIN, ProfileChanged, verify_profile
 from storage.state import (
     AuditBreak,
     SqliteAudit,
@@ -153,6 +154,7 @@ class KitStore:
         self.records_dir = records_dir(self.data_dir)
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
         verify_profile(self.profile, self._certificate)
+        self.references = _reference_key(self.profile)
         self._lock = threading.Lock()
         self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
         self.journal = SqliteJournal(self._db, self._lock, now, cipher)
@@ -239,12 +241,20 @@ class KitStore:
         """
         return self.chain.head()
 
-    def recorded_refs(self) -> set[str]:
-        return self.index.recorded_refs()
+    def recorded_refs(self) -> RecordedRefs:
+        """Worklist references of residents already sealed (`storage.reference.RecordedRefs`)."""
+        return RecordedRefs(self.index.recorded_refs(), self.references, self._worklist_refs())
 
     def recent(self, limit: int = 10) -> list[tuple[int, str | None]]:
         """The last sealed records (seq, worklist ref) that are not voided, newest first."""
-        return self.index.recent(limit)
+        recent = self.index.recent(limit)
+        names = named(
+            (ref for _, ref in recent if ref is not None), self.references, self._worklist_refs()
+        )
+        return [(seq, names.get(ref, ref) if ref else ref) for seq, ref in recent]
+
+    def _worklist_refs(self) -> Iterator[str | None]:
+        return (resident.worklist_ref for resident in self.profile.worklist)
 
     def clear_journal_if_sealed(self, worklist_ref: str | None) -> bool:
         """Drop the journal when the person it holds (``worklist_ref``) is already sealed.
@@ -253,7 +263,7 @@ class KitStore:
         person already sealed: resuming it would record them twice.  True when the journal
         was dropped (and the audit log says so); the caller then offers nothing to resume.
         """
-        if worklist_ref is None or worklist_ref not in self.index.recorded_refs():
+        if worklist_ref is None or worklist_ref not in self.recorded_refs():
             return False
         self.audit.append(JOURNAL_ALREADY_SEALED, ref=worklist_ref)
         self.journal.clear()
@@ -327,6 +337,7 @@ class KitStore:
                 sealed_at=sealed_at,
                 kit_key=self._key,
                 authority=self.authority,
+                reference_key=self.references,
             )
             path = self.records_dir / record_name(seq)
             write_atomic(path, data, ops=self._ops)
@@ -408,3 +419,18 @@ class KitStore:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _reference_key(profile: Profile) -> ReferenceKey:
+    """The profile's reference key; a profile flashed before keyed references has none."""
+    if not profile.reference_key:
+        raise ProfileChanged(
+            "the kit profile carries no reference key (it was flashed before record headers "
+            f"named residents by keyed references): {FLASH_AGAIN}"
+        )
+    try:
+        return ReferenceKey.from_bytes(profile.reference_key)
+    except ReferenceKeyError as exc:
+        raise ProfileChanged(
+            f"the kit profile's reference key is damaged ({exc}): {FLASH_AGAIN}"
+        ) from exc

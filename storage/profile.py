@@ -34,6 +34,9 @@ class Profile:
     demo: bool = False
     #: The authority's COSE_Sign1 over this profile's manifest (`storage.signed_profile`).
     signature: bytes = b""
+    #: The authority's reference key (`storage.reference`): the kit names residents in record
+    #: headers by keyed references.  Empty in a profile flashed before keyed references.
+    reference_key: bytes = b""
 
 
 def resident_to_map(resident: Resident) -> dict[str, Any]:
@@ -106,6 +109,7 @@ def save_profile(path: Path, profile: Profile, cipher: StateCipher) -> None:
         "authority": profile.authority,
         "demo": profile.demo,
         "signature": profile.signature,
+        "reference_key": profile.reference_key,
     }
     sealed = cipher.encrypt(codec.dumps(data), context=PROFILE_CONTEXT)
     write_atomic(path, sealed, replace=True)
@@ -130,6 +134,7 @@ def load_profile(path: Path, cipher: StateCipher) -> Profile:
             authority=data["authority"],
             demo=data["demo"],
             signature=data.get("signature", b""),
+            reference_key=data.get("reference_key", b""),
         )
     except FileNotFoundError:
         raise

@@ -38,8 +38,9 @@ class KitSetup:
     #: Blank cards loaded into the card ledger at the flash (0: none).
     cards: int = 0
 
-    def profile(self, authority: bytes, *, demo: bool) -> Profile:
-        """The kit's profile: this setup under ``authority`` (its public keys, CBOR)."""
+    def profile(self, authority: bytes, *, demo: bool, reference_key: bytes) -> Profile:
+        """The kit's profile: this setup under ``authority`` (its public keys, CBOR) and its
+        reference key (raw; the profile is encrypted at rest)."""
         return Profile(
             self.kit_id,
             self.region,
@@ -48,6 +49,7 @@ class KitSetup:
             self.worklist,
             authority,
             demo=demo,
+            reference_key=reference_key,
         )
 
 
@@ -121,6 +123,11 @@ def provision(
         now=now,
         training=training,
     )
-    profile = signed(setup.profile(authority.public.to_cbor(), demo=demo), authority)
+    profile = signed(
+        setup.profile(
+            authority.public.to_cbor(), demo=demo, reference_key=authority.references.to_bytes()
+        ),
+        authority,
+    )
     install(data_dir, certificate=certificate, profile=profile)
     return setup

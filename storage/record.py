@@ -47,10 +47,12 @@ from storage.model import (
     SignatureExceptionReason,
 )
 from storage.profile import resident_from_map, resident_to_map
+from storage.reference import REF_BYTES, ReferenceKey
 
-RECORD_VERSION = 2
-#: Versions this code reads: version 1 (before the kind, purpose and official) still verifies.
-READABLE_VERSIONS = (1, 2)
+RECORD_VERSION = 3
+#: Versions this code reads: version 1 (before the kind, purpose and official) and version 2
+#: (before the keyed reference) still verify.
+READABLE_VERSIONS = (1, 2, 3)
 CONTENT_TYPE = "application/jemput-record+cbor"
 AAD_CONTEXT = "jemput-record"
 HASH_BYTES = 32
@@ -82,7 +84,14 @@ V2_HEADER_ADDS: dict[str, Any] = {
     "sig_exc": bool,
     "early": bool,
 }
-_HEADER_TYPES = {1: V1_HEADER_TYPES, 2: V1_HEADER_TYPES | V2_HEADER_ADDS}
+_V2_HEADER_TYPES = V1_HEADER_TYPES | V2_HEADER_ADDS
+#: Version 3 names the resident by a keyed reference ("ref", `storage.reference`) instead
+#: of the plain worklist reference, which is a NIK by default.
+V3_HEADER_TYPES: dict[str, Any] = {
+    **{key: kind for key, kind in _V2_HEADER_TYPES.items() if key != "worklist"},
+    "ref": (bytes, type(None)),
+}
+_HEADER_TYPES = {1: V1_HEADER_TYPES, 2: _V2_HEADER_TYPES, 3: V3_HEADER_TYPES}
 #: What version 2 adds to the body: the values behind the header's flags.
 V2_BODY_KEYS = ("corrections", "domicile", "sig_exc", "card_from")
 
@@ -109,6 +118,7 @@ class RecordHeader:
     prev: bytes
     sealed_at: datetime
     officer_id: str
+    #: The plain worklist reference (a NIK by default): versions 1 and 2 only.
     worklist_ref: str | None
     captured: tuple[Modality, ...]
     excepted: tuple[int, ...]
@@ -123,6 +133,14 @@ class RecordHeader:
     flagged: tuple[FlaggedError, ...] = ()
     signature_excepted: bool = False
     early: bool = False
+    #: HMAC-SHA256 of the worklist reference under the authority's reference key: version 3.
+    keyed_ref: bytes | None = None
+
+    @property
+    def reference(self) -> str | None:
+        """How the header names its resident, as text: the keyed reference in hex (v3), or
+        the plain worklist reference (v1, v2); what a collector's column holds."""
+        return self.keyed_ref.hex() if self.keyed_ref is not None else self.worklist_ref
 
 
 @dataclass(frozen=True)
@@ -179,9 +197,20 @@ def body_map(enrolment: Enrolment) -> dict[str, Any]:
 
 
 def header_map(
-    enrolment: Enrolment, *, kit_id: str, seq: int, prev_hash: bytes, sealed_at: datetime, body: Any
+    enrolment: Enrolment,
+    *,
+    kit_id: str,
+    seq: int,
+    prev_hash: bytes,
+    sealed_at: datetime,
+    body: Any,
+    keyed_ref: bytes | None,
 ) -> dict[str, Any]:
-    """The signed cleartext of a version-2 record around its encrypted ``body``."""
+    """The signed cleartext of a version-3 record around its encrypted ``body``.
+
+    ``keyed_ref`` is the resident's keyed reference (`ReferenceKey.keyed` of the worklist
+    reference, None for a record without one): the header never holds the plain one.
+    """
     return {
         "v": RECORD_VERSION,
         "kit": kit_id,
@@ -189,7 +218,7 @@ def header_map(
         "prev": prev_hash,
         "at": int(sealed_at.timestamp()),
         "officer": enrolment.officer_id,
-        "worklist": enrolment.resident.worklist_ref,
+        "ref": keyed_ref,
         "captured": [m.value for m in enrolment.captured],
         "excepted": list(enrolment.excepted_fingers),
         "print": enrolment.print_card,
@@ -232,9 +261,13 @@ def seal_record(
     sealed_at: datetime,
     kit_key: KitSigner,
     authority: AuthorityPublic,
+    reference_key: ReferenceKey,
     rng: Rng = os.urandom,
 ) -> bytes:
-    """Encrypt the body to the authority and sign the header; ``sealed_at`` keeps whole seconds."""
+    """Encrypt the body to the authority and sign the header; ``sealed_at`` keeps whole seconds.
+
+    The header names the resident by the keyed reference under ``reference_key``.
+    """
     if seq < 1 or len(prev_hash) != HASH_BYTES or sealed_at.tzinfo is None:
         raise ValueError("seal_record needs seq >= 1, a 32-byte prev_hash and an aware sealed_at")
     body = encrypt(
@@ -245,8 +278,15 @@ def seal_record(
         protected={"kit": kit_id, "seq": seq},
         kid=authority.enc_kid,
     )
+    ref = enrolment.resident.worklist_ref
     header = header_map(
-        enrolment, kit_id=kit_id, seq=seq, prev_hash=prev_hash, sealed_at=sealed_at, body=body
+        enrolment,
+        kit_id=kit_id,
+        seq=seq,
+        prev_hash=prev_hash,
+        sealed_at=sealed_at,
+        body=body,
+        keyed_ref=None if ref is None else reference_key.keyed(ref),
     )
     return sign1(dumps(header), kit_key, kid=kit_key.kid, content_type=CONTENT_TYPE)
 
@@ -276,6 +316,9 @@ def _header(fields: Any) -> RecordHeader:
         excepted = tuple(fields["excepted"])
         if not all(type(position) is int for position in excepted):
             raise ValueError("excepted fingers are not all integers")
+        keyed_ref = fields.get("ref")
+        if keyed_ref is not None and len(keyed_ref) != REF_BYTES:
+            raise ValueError(f"keyed reference of {len(keyed_ref)} bytes, not {REF_BYTES}")
         v1 = RecordHeader(
             version=version,
             kit_id=fields["kit"],
@@ -283,20 +326,23 @@ def _header(fields: Any) -> RecordHeader:
             prev=fields["prev"],
             sealed_at=datetime.fromtimestamp(fields["at"], UTC),
             officer_id=fields["officer"],
-            worklist_ref=fields["worklist"],
+            worklist_ref=fields.get("worklist"),
             captured=tuple(Modality(value) for value in fields["captured"]),
             excepted=excepted,
             print_card=fields["print"],
             voids=fields["voids"],
             walk_in=fields["walk_in"],
         )
-        return v1 if version == 1 else _v2_header(v1, fields)
+        return v1 if version == 1 else _v2_header(v1, fields, keyed_ref)
     except (ValueError, TypeError, OverflowError, OSError) as exc:
         raise Tampered(f"record header does not make sense: {exc}", seq=seq) from exc
 
 
-def _v2_header(v1: RecordHeader, fields: Mapping[str, Any]) -> RecordHeader:
-    """The version-1 facts and what version 2 adds; a value outside its list is a ValueError."""
+def _v2_header(
+    v1: RecordHeader, fields: Mapping[str, Any], keyed_ref: bytes | None
+) -> RecordHeader:
+    """The version-1 facts and what version 2 (and 3's keyed reference) add; a value
+    outside its list is a ValueError."""
     flagged = []
     for pair in fields["flagged"]:
         if not isinstance(pair, list | tuple) or len(pair) != 2:
@@ -312,6 +358,7 @@ def _v2_header(v1: RecordHeader, fields: Mapping[str, Any]) -> RecordHeader:
         flagged=tuple(flagged),
         signature_excepted=fields["sig_exc"],
         early=fields["early"],
+        keyed_ref=keyed_ref,
     )
 
 
@@ -464,12 +511,26 @@ def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
     )
 
 
-def _disagrees(enrolment: Enrolment, header: RecordHeader) -> bool:
+def _names_other(enrolment: Enrolment, header: RecordHeader, key: ReferenceKey | None) -> bool:
+    """Whether the body's worklist reference is not the one the header names.
+
+    A version-3 header holds only the keyed reference: without the authority's reference
+    key, only whether there is one can be compared.
+    """
+    ref = enrolment.resident.worklist_ref
+    if header.version < 3:
+        return ref != header.worklist_ref
+    if key is None or ref is None:
+        return (ref is None) != (header.keyed_ref is None)
+    return key.keyed(ref) != header.keyed_ref
+
+
+def _disagrees(enrolment: Enrolment, header: RecordHeader, key: ReferenceKey | None) -> bool:
     """Whether an opened body says other than its signed header."""
     return (
         enrolment.captured != header.captured
         or enrolment.excepted_fingers != header.excepted
-        or enrolment.resident.worklist_ref != header.worklist_ref
+        or _names_other(enrolment, header, key)
         or tuple(c.field for c in enrolment.corrections) != header.corrected
         or (enrolment.domicile is not None) != header.domicile
         or (enrolment.signature_exception is not None) != header.signature_excepted
@@ -477,8 +538,13 @@ def _disagrees(enrolment: Enrolment, header: RecordHeader) -> bool:
     )
 
 
-def open_record(data: bytes, authority: Authority) -> Enrolment:
+def open_record(
+    data: bytes, authority: Authority, reference_key: ReferenceKey | None = None
+) -> Enrolment:
     """Decrypt a record's body back into the `Enrolment` it sealed.
+
+    With the authority's ``reference_key``, a version-3 header's keyed reference must be
+    that of the body's worklist reference; without it, only that both have one or neither.
 
     Checks structure and the body's binding, not the kit's signature: run
     `storage.verify.Verifier` first.  A body that opens but disagrees with its header
@@ -501,7 +567,7 @@ def open_record(data: bytes, authority: Authority) -> Enrolment:
         enrolment = _enrolment(header, loads(plaintext))
     except (KeyError, TypeError, ValueError) as exc:
         raise Tampered(f"body of record {header.seq} is malformed: {exc}", seq=header.seq) from exc
-    if _disagrees(enrolment, header):
+    if _disagrees(enrolment, header, reference_key):
         raise BodyMismatch(
             f"body of record {header.seq} disagrees with its header on what was captured",
             seq=header.seq,

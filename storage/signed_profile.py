@@ -12,6 +12,7 @@ names what changed; and checks that the same authority issued the kit's certific
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -30,12 +31,25 @@ FIELDS = {
     "demo": "demo flag",
     "authority": "authority key",
 }
-SECTIONS = {"policy": "policy", "officers": "officers", "worklist": "worklist"}
+SECTIONS = {
+    "policy": "policy",
+    "officers": "officers",
+    "worklist": "worklist",
+    "reference": "reference key",
+}
 FLASH_AGAIN = "flash the kit again with jemput-prov flash"
+#: Sections a manifest signed before they existed is read as signing empty: a profile
+#: flashed before keyed references carries no reference key, and is as it was signed
+#: (the kit then refuses to seal with it, naming why, rather than calling it changed).
+EMPTY_BEFORE = {"reference": b""}
 
 
 class ProfileChanged(StateError):
     """A profile the authority did not sign as it is: boot refuses to run with it."""
+
+
+def _digest(value: Any) -> bytes:
+    return hashlib.sha256(codec.dumps(value)).digest()
 
 
 def _sections(profile: Profile) -> dict[str, bytes]:
@@ -44,8 +58,11 @@ def _sections(profile: Profile) -> dict[str, bytes]:
         "policy": policy_to_map(profile.policy),
         "officers": [officer_to_map(o) for o in profile.officers],
         "worklist": [resident_to_map(r) for r in profile.worklist],
+        # a digest of a 32-byte random key says nothing of it; a profile flashed before
+        # keyed references has no such section, and boot asks for a new flash
+        "reference": profile.reference_key,
     }
-    return {name: hashlib.sha256(codec.dumps(value)).digest() for name, value in maps.items()}
+    return {name: _digest(value) for name, value in maps.items()}
 
 
 def manifest(profile: Profile) -> dict[str, Any]:
@@ -66,16 +83,7 @@ def sign_profile(profile: Profile, authority: Authority) -> bytes:
 
 def signed(profile: Profile, authority: Authority) -> Profile:
     """``profile`` carrying the authority's signature."""
-    return Profile(
-        profile.kit_id,
-        profile.region,
-        profile.policy,
-        profile.officers,
-        profile.worklist,
-        profile.authority,
-        demo=profile.demo,
-        signature=sign_profile(profile, authority),
-    )
+    return dataclasses.replace(profile, signature=sign_profile(profile, authority))
 
 
 def changes(profile: Profile) -> list[str]:
@@ -109,10 +117,13 @@ def changes(profile: Profile) -> list[str]:
         ) from exc
     now = manifest(profile)
     changed = [label for name, label in FIELDS.items() if now[name] != signed_manifest.get(name)]
+    signed_sections = dict(signed_manifest["sections"])
+    for name, empty in EMPTY_BEFORE.items():
+        signed_sections.setdefault(name, _digest(empty))
     changed += [
         label
         for name, label in SECTIONS.items()
-        if now["sections"][name] != signed_manifest["sections"].get(name)
+        if now["sections"][name] != signed_sections.get(name)
     ]
     return changed
 

@@ -4,10 +4,10 @@ The demo runs in a subprocess (as tests/torture.py runs it) and is killed with S
 while its journal holds a person's photo and fingerprints and at least one other person
 is already sealed.  Then every file in the data folder is read as a thief would: no JPEG
 or PNG, no fragment of the journal's photo, finger images or templates, no resident's
-name, and no NIK outside the record headers, in cleartext.  Every file is 0600 and every
-folder 0700.  The record files are encrypted COSE bodies; their headers still name the
-resident by the worklist reference (the NIK by default), which the keyed references of
-issue 14 replace.
+name, and no NIK, in cleartext anywhere, the records included: their bodies are
+encrypted, and their headers name the resident by a keyed reference
+(`storage.reference`), which matches the worklist only under the authority's key.  Every
+file is 0600 and every folder 0700.
 """
 
 from __future__ import annotations
@@ -23,11 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from firmware.sim import demo_world
+from firmware.sim import DEMO_AUTHORITY, demo_world
 from firmware.tray import PRINTED_DIR
 from storage import codec
 from storage.datakey import open_data_key
 from storage.layout import kit_dir, records_dir, state_path
+from storage.model import walk_in_ref
+from storage.record import read_header
+from storage.reference import ReferenceKey
 
 #: How long the demo may take to reach a journal with a photo after a first seal.
 REACH_SECONDS = 240.0
@@ -100,6 +103,19 @@ def _kill_mid_enrolment(data_dir: Path) -> dict[str, Any]:
     raise AssertionError(f"the demo never journaled a photo and a finger (exit {process.poll()})")
 
 
+def _headers_name_residents_by_keyed_reference(data_dir: Path, people: list[Any]) -> None:
+    """The sealed headers hold keyed references that the demo authority's key matches to
+    residents, and no plain one: the scan above did not pass because nothing was sealed."""
+    references = ReferenceKey.load(data_dir / DEMO_AUTHORITY)
+    keyed = {references.keyed(p.nik): p.nik for p in people}
+    keyed |= {references.keyed(walk_in_ref(p.nik)): p.nik for p in people}
+    headers = [read_header(path.read_bytes()) for path in records_dir(data_dir).glob("*.cose")]
+    assert headers, "at least one record was sealed before the kill"
+    for header in headers:
+        assert (header.version, header.worklist_ref) == (3, None)
+        assert header.voids is not None or header.keyed_ref in keyed
+
+
 def test_a_kit_killed_mid_enrolment_leaves_nothing_personal_in_cleartext(
     tmp_path: Path,
 ) -> None:
@@ -111,7 +127,7 @@ def test_a_kit_killed_mid_enrolment_leaves_nothing_personal_in_cleartext(
     assert len(fragments) >= 2, "the journal held a photo and a finger at the kill"
     everywhere = [*JPEG_STARTS, PNG_SIGNATURE, *fragments]
     everywhere += [p.name.encode() for p in people]
-    outside_records = [p.nik.encode() for p in people]
+    everywhere += [p.nik.encode() for p in people]
     leaks: list[tuple[str, bytes]] = []
     modes: dict[str, int] = {}
     for path in [data_dir, *data_dir.rglob("*")]:
@@ -120,10 +136,10 @@ def test_a_kit_killed_mid_enrolment_leaves_nothing_personal_in_cleartext(
         if path.is_dir() or path.relative_to(data_dir).parts[0] == PRINTED_DIR:
             continue  # printed/ is the simulated printers' paper: cards are handed out
         data = path.read_bytes()
-        wanted = everywhere + ([] if path.parent.name == "records" else outside_records)
-        leaks += [(where, secret[:24]) for secret in wanted if secret in data]
+        leaks += [(where, secret[:24]) for secret in everywhere if secret in data]
     assert {"state.db", "state.db-wal", "kit/profile.cbor", "records"} <= set(modes)
     assert leaks == []
+    _headers_name_residents_by_keyed_reference(data_dir, people)
     wrong = {
         where: oct(mode)
         for where, mode in modes.items()

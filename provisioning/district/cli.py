@@ -216,6 +216,7 @@ def sync_command(
     """
     try:
         public = checks.load_authority_public(authority)
+        references = checks.load_references(authority)
         lists = [load_worklist(path) for path in worklist or ()]
         if not db.is_file():
             raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
@@ -227,7 +228,12 @@ def sync_command(
         try:
             with CollectorDB(db) as collector:
                 result = sync(
-                    collector, store, public, source=source or str(db.resolve()), worklists=lists
+                    collector,
+                    store,
+                    public,
+                    references=references,
+                    source=source or str(db.resolve()),
+                    worklists=lists,
                 )
         except checks.WrongPath as exc:  # a collector database of another schema version
             raise _fail(str(exc), EXIT_USER_ERROR) from None

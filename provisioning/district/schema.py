@@ -1,6 +1,6 @@
 """The district store's tables, partitioned by province, and their versioned DDL.
 
-Why versioned DDL and not Alembic: the store has one schema version so far, and its
+Why versioned DDL and not Alembic: the store has had two schema versions, and its
 partitions (one per province, created at `district init`) are plain DDL that Alembic's
 autogenerate does not model.  ``district_meta`` holds the version; `open_store` refuses a
 database of another version with what to do, and the next version adds a numbered step
@@ -13,8 +13,6 @@ look) ignores the partitioning and gets the same tables.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from sqlalchemy import (
     Boolean,
@@ -36,7 +34,15 @@ from sqlalchemy.exc import DBAPIError
 
 from provisioning.district.errors import NotADistrictStore
 
-SCHEMA_VERSION = 1
+#: Version 2 keeps keyed references (`storage.reference`) in ``ref_digest``; version 1 kept
+#: an unkeyed SHA-256 that no step can turn into a keyed one.
+SCHEMA_VERSION = 2
+#: What to do with a store of a version no step upgrades (the residents' unkeyed digests).
+REBUILD = {
+    "1": "its worklist digests are unkeyed and cannot be converted: create a new store with "
+    "`jemput-prov district init URL`, then sync every laptop into it again with its "
+    "worklists (--worklist); the laptops' databases hold every record",
+}
 
 #: Kemendagri province codes (38 provinces); anything else goes to the default partition.
 PROVINCES = (
@@ -86,7 +92,9 @@ records = Table(
     Column("day", Date, nullable=False),
     Column("region", String(16), nullable=False),
     Column("officer", String(64), nullable=False),
-    # SHA-256 of the worklist reference (a NIK in most worklists): matched, never shown
+    # the keyed reference (HMAC-SHA256 under the authority's reference key,
+    # storage.reference) of the worklist reference, a NIK in most worklists: matched,
+    # never shown; NULL for a walk-in or a record naming no one
     Column("ref_digest", LargeBinary),
     Column("walk_in", Boolean, nullable=False),
     Column("excepted", Integer, nullable=False),
@@ -158,15 +166,6 @@ forks = Table(
 PARTITIONED_TABLES = tuple(t for t in metadata.sorted_tables if t is not meta)
 
 
-def ref_digest(worklist_ref: str) -> bytes:
-    """What the store keeps of a worklist reference (a NIK in most worklists): its SHA-256.
-
-    Enough to match a record to its worklist line; the reference itself is never stored
-    outside the record bytes, whose header the kit signed.
-    """
-    return hashlib.sha256(b"jemput-worklist-ref\0" + worklist_ref.encode()).digest()
-
-
 def province_of(code: str) -> str:
     """The partition key of a region code or NIK: its first two digits."""
     return code[:2]
@@ -208,6 +207,11 @@ def check_version(connection: Connection) -> None:
         raise NotADistrictStore(
             "this database holds no district store: run `jemput-prov district init URL` first"
         ) from exc
+    if value in REBUILD:
+        raise NotADistrictStore(
+            f"this district store is at schema version {value}, this tool speaks "
+            f"{SCHEMA_VERSION}: {REBUILD[value]}"
+        )
     if value != str(SCHEMA_VERSION):
         raise NotADistrictStore(
             f"this district store is at schema version {value}, this tool speaks "

@@ -16,6 +16,12 @@ refused whole, naming the rows, because what is missing from it cannot be told f
 what verifies.  The authority's revocation list is the one thing applied per record
 instead: records a revoked kit sealed from the moment of revocation on are named and not
 taken, and the laptop's other kits sync as usual.
+
+The store matches records to worklist lines by keyed reference (`storage.reference`): a
+record of format 3 carries one in its signed header, a record of format 1 or 2 and every
+worklist line is keyed here with the authority's reference key.  The store never holds a
+plain reference, nor an unkeyed hash of one (which the NIK space is small enough to
+reverse); a keyed reference made under another authority's key matches nobody.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from storage.files import record_name
 from storage.keys import AuthorityPublic
 from storage.model import Resident
 from storage.record import RecordHeader, record_hash
+from storage.reference import ReferenceKey, resident_key
 from storage.revocation import SealedAfterRevocation
 from storage.verify import BrokenChain, CertificateError, Verifier
 
@@ -83,12 +90,14 @@ class SyncResult:
 Pushed = Callable[[str, int], None]
 
 
-def resident_rows(residents: Iterable[Resident], source: str) -> list[dict[str, object]]:
-    """Worklist lines as the store registers them: places and a reference digest only."""
+def resident_rows(
+    residents: Iterable[Resident], source: str, references: ReferenceKey
+) -> list[dict[str, object]]:
+    """Worklist lines as the store registers them: places and a keyed reference only."""
     return [
         {
             "province": s.province_of(r.nik),
-            "ref_digest": s.ref_digest(r.worklist_ref),
+            "ref_digest": references.keyed(r.worklist_ref),
             "regency_code": r.nik[:4],
             "regency": r.regency,
             "district": r.district,
@@ -105,6 +114,7 @@ def sync(
     store: DistrictStore,
     authority: AuthorityPublic,
     *,
+    references: ReferenceKey,
     source: str,
     worklists: Iterable[tuple[Resident, ...]] = (),
     pushed: Pushed = lambda kit_id, count: None,
@@ -112,12 +122,13 @@ def sync(
 ) -> SyncResult:
     """Push every verified record, head, ledger and receipt of ``collector`` into ``store``.
 
+    ``references`` is the authority's reference key (`ReferenceKey.load` of its folder).
     LaptopRefused, before anything is written, if ``collector`` fails its audit.
     """
     refuse_unless_audited(collector, authority)
     result = SyncResult(source)
     for residents in worklists:
-        result.residents += store.add_residents(resident_rows(residents, source))
+        result.residents += store.add_residents(resident_rows(residents, source, references))
     signed = _collections(collector)
     for chain in collector.chains():
         done = ChainSync(chain.kit_id)
@@ -131,8 +142,9 @@ def sync(
             continue
         stored = store.add_chain(certificate, source)
         _push_records(
-            collector, chain, certificate, store, stored, authority, done, source, pushed, batch
-        )
+            collector, chain, certificate, store, stored, authority, done, source, pushed, batch,
+            references,
+        )  # fmt: skip
         held = store.held(stored)
         for ledger, receipt in signed.get(chain.digest, ()):
             _push_ledger(store, stored, certificate, authority, ledger, receipt, held, done, source)
@@ -229,9 +241,9 @@ def _problems_after(
             yield f"{chain.folder}/{record_name(seq)}: {type(exc).__name__}: {exc}"
 
 
-def _row(record: _Verified, region: str) -> RecordRow:
+def _row(record: _Verified, region: str, references: ReferenceKey) -> RecordRow:
     header = record.header
-    ref = header.worklist_ref if header.worklist_ref and not header.walk_in else None
+    keyed = resident_key(references, keyed_ref=header.keyed_ref, worklist_ref=header.worklist_ref)
     return RecordRow(
         record.seq,
         record.digest,
@@ -243,7 +255,7 @@ def _row(record: _Verified, region: str) -> RecordRow:
             "day": header.sealed_at.date(),
             "region": region,
             "officer": header.officer_id,
-            "ref_digest": s.ref_digest(ref) if ref else None,
+            "ref_digest": None if header.walk_in else keyed,
             "walk_in": header.walk_in,
             "excepted": len(header.excepted),
             "voids": header.voids,
@@ -263,6 +275,7 @@ def _push_records(
     source: str,
     pushed: Pushed,
     batch: int,
+    references: ReferenceKey,
 ) -> None:
     prefix = _verified_prefix(collector, chain, certificate, Verifier(authority), done)
     done.offered = len(prefix)
@@ -271,7 +284,7 @@ def _push_records(
     for record in prefix:
         if held.get(record.seq) == record.digest:
             continue
-        pending.append(_row(record, stored.region))
+        pending.append(_row(record, stored.region, references))
         if record.seq in held:  # differs from the held record: push up to it, then it forks
             break
     for first in range(0, len(pending), batch):

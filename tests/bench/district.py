@@ -72,6 +72,7 @@ def laptop_with(scratch: Path, authority: Authority, count: int) -> Path:
             data = seal_record(
                 enrolment, kit_id="BENCH-01", seq=seq, prev_hash=prev,
                 sealed_at=now + timedelta(minutes=seq), kit_key=key, authority=authority.public,
+                reference_key=authority.references,
             )  # fmt: skip
             db.add_record(chain, read_header(data), data)
             prev = record_hash(data)
@@ -85,7 +86,13 @@ def sync_seconds(
     url = cluster.create_database(f"ingest{attempt}")
     with DistrictStore.open(url, create=True) as store:
         new: list[int] = []
-        took = timed(lambda: new.append(sync(laptop, store, authority.public, source="b").new))
+        took = timed(
+            lambda: new.append(
+                sync(
+                    laptop, store, authority.public, references=authority.references, source="b"
+                ).new
+            )
+        )
     if new != [count]:
         raise AssertionError(f"sync took {new} of {count} new records")
     return took

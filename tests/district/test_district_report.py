@@ -8,6 +8,7 @@ headless Chromium and its figures read back from the DOM Chromium built.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql_text
 from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, app
@@ -30,6 +32,7 @@ from provisioning.district.formats import rollup, to_csv
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import sync
+from storage.reference import ReferenceKey
 from storage.worklist import load_worklist
 from tests.district.conftest import FieldDay
 
@@ -52,12 +55,19 @@ def run(*args: object):
     return CliRunner().invoke(app, [str(arg) for arg in args])
 
 
-def sync_day(url: str, day: FieldDay) -> None:
+def sync_day(url: str, day: FieldDay, references: ReferenceKey | None = None) -> None:
     lists = [load_worklist(path) for path in day.worklists]
     with DistrictStore.open(url, create=True) as store:
         for name, path in day.laptops.items():
             with CollectorDB(path) as laptop:
-                assert sync(laptop, store, day.authority.public, source=name, worklists=lists).ok
+                assert sync(
+                    laptop,
+                    store,
+                    day.authority.public,
+                    references=references or day.authority.references,
+                    source=name,
+                    worklists=lists,
+                ).ok
 
 
 @pytest.fixture(scope="module")
@@ -313,3 +323,34 @@ def test_export_of_the_store_verifies_as_kit_folders(
     checked = run("verify", tmp_path / "out", "--authority", field_day.folder / "authority")
     assert checked.exit_code == EXIT_OK, checked.output
     assert "all 15 record(s) of 3 kit(s) verify" in checked.stdout
+
+
+def test_the_store_keeps_keyed_references_only(synced: str, field_day: FieldDay) -> None:
+    """Worklist lines and records meet on HMAC-SHA256 under the authority's key: no NIK,
+    no unkeyed SHA-256 of one (the NIK space is small enough to hash through)."""
+    key = field_day.authority.references
+    residents = [r for kit in field_day.kits for r in kit.worklist]
+    keyed = {key.keyed(r.worklist_ref or "") for r in residents}
+    unkeyed = {
+        hashlib.sha256(b"jemput-worklist-ref\0" + r.nik.encode()).digest() for r in residents
+    }
+    with DistrictStore.open(synced) as store, store.engine.connect() as c:
+        held = {row[0] for row in c.execute(sql_text("SELECT ref_digest FROM residents"))}
+        on_records = c.execute(sql_text("SELECT ref_digest, walk_in, data FROM records")).all()
+    assert held == keyed and not held & unkeyed
+    assert {digest for digest, walk_in, _ in on_records if not walk_in} <= keyed
+    assert all(digest is None for digest, walk_in, _ in on_records if walk_in)
+    for _, _, data in on_records:
+        assert not any(r.nik.encode() in bytes(data) for r in residents)
+
+
+def test_records_keyed_by_another_authority_match_nobody(
+    field_day: FieldDay, tmp_path: Path
+) -> None:
+    """Worklists keyed under a key other than the records': every resident counts as not
+    recorded, and no record is taken for someone else."""
+    lite = f"sqlite:///{tmp_path / 'district.db'}"
+    sync_day(lite, field_day, references=ReferenceKey.generate())
+    figures = figures_of(lite, field_day)
+    assert figures.records == 15
+    assert (figures.district.registered, figures.district.recorded) == (180, 0)

@@ -41,6 +41,7 @@ def run(*args: object):
 
 def push(store_url: str, db: Path, authority: Authority, source: str, **options: object):
     with DistrictStore.open(store_url) as store, CollectorDB(db) as laptop:
+        options.setdefault("references", authority.references)
         return sync(laptop, store, authority.public, source=source, **options)
 
 
@@ -317,3 +318,32 @@ def test_worklists_registered_by_two_laptops_count_once(district: str, field_day
     )
     assert (first.residents, second.residents) == (180, 0)
     assert counts(district, "residents") == 180
+
+
+def test_sync_without_the_reference_key_names_the_file_and_writes_nothing(
+    district: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    authority = tmp_path / "authority"
+    shutil.copytree(field_day.folder / "authority", authority)
+    (authority / "reference.key").unlink()
+    laptop = field_day.laptops["laptop-a"]
+    result = run("sync", "--db", laptop, "--to", district, "--authority", authority)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert f"reference key {authority / 'reference.key'} is missing" in result.stderr
+    assert "jemput-prov authority reference-key" in result.stderr
+    assert "Traceback" not in result.output
+    assert counts(district, "records") == 0 and counts(district, "residents") == 0
+
+
+def test_a_store_of_schema_version_1_is_refused_with_how_to_rebuild(
+    district: str, field_day: FieldDay
+) -> None:
+    """Version 1 kept unkeyed digests: no step converts them, so it is rebuilt by syncing."""
+    with DistrictStore.open(district) as store, store.engine.begin() as c:
+        c.execute(text("UPDATE district_meta SET value = '1' WHERE key = 'schema_version'"))
+    authority = field_day.folder / "authority"
+    result = run("sync", "--db", field_day.laptops["laptop-a"], "--to", district,
+                 "--authority", authority)  # fmt: skip
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "schema version 1" in result.stderr and "cannot be converted" in result.stderr
+    assert "jemput-prov district init URL" in result.stderr

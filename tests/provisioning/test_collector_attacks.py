@@ -123,6 +123,13 @@ ATTACKS = [
         "ColumnMismatch",
     ),
     Attack(
+        "worklist_ref swapped for another record's keyed reference",
+        "UPDATE records SET worklist_ref = (SELECT worklist_ref FROM records WHERE chain = :a"
+        " AND seq = 2) WHERE chain = :a AND seq = 1",
+        "seq 1)",
+        "ColumnMismatch",
+    ),
+    Attack(
         "worklist_ref cleared",
         "UPDATE records SET worklist_ref = NULL WHERE chain = :a AND seq = 2",
         "seq 2)",

@@ -10,6 +10,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,11 @@ from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
 from provisioning.framing import FramedPort, LinkClosed
 from provisioning.report import build_report
+from storage.certificate import certify_kit
 from storage.keys import Authority
+from storage.model import Policy
+from storage.provision import KitSetup
+from storage.signed_profile import sign_profile
 from storage.worklist import load_worklist
 from tests.provisioning.kit_bench import PEOPLE, Bench, enrol, flash_cli
 
@@ -60,7 +65,12 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
 
     with CollectorDB(db) as collector:
         audit = audit_database(collector, bench.authority.public).require_ok()
-    rows = {row.name: row for row in build_report(audit, load_worklist(bench.tmp / "worklist.csv"))}
+    rows = {
+        row.name: row
+        for row in build_report(
+            audit, load_worklist(bench.tmp / "worklist.csv"), bench.authority.references
+        )
+    }
     overall, kit = rows["(overall)"], rows["KIT-3505-07"]
     walk_ins = sum(o.name.startswith("(walk-in)") for o in outcomes)
     cards = sum(o.printed == "card" for o in outcomes)
@@ -135,6 +145,35 @@ def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: 
     assert bench.host.store.last_seq == 0, "a new chain starts"
     retired = list((bench.tmp / "kit" / "retired").iterdir())
     assert len(list((retired[0] / "records").glob("*.cose"))) == 2, "old records kept aside"
+
+
+def test_a_flash_without_a_reference_key_is_refused_and_flashes_nothing(bench: Bench) -> None:
+    """A tool from before keyed references sends none: the kit would have nothing to key
+    its headers with, so it refuses rather than writing NIKs into them."""
+    setup = KitSetup("KIT-3505-07", "3505", (), (), Policy())
+    public_keys = bench.authority.public.to_cbor()
+    with FramedPort(port=bench.pty.port) as link:
+        client = p.KitClient(link, bench.authority)
+        client.hello()
+        public = client.keygen()
+        moment = datetime.now(UTC)
+        certificate = certify_kit(
+            bench.authority, kit_id=setup.kit_id, region=setup.region, kit_public=public,
+            now=moment, alg=client.kit_alg, backend=client.kit_backend,
+        )  # fmt: skip
+        profile = setup.profile(public_keys, demo=False, reference_key=b"")
+        args = {
+            **p.setup_to_map(setup),
+            "authority": public_keys,
+            "cert": certificate,
+            "time": p.seconds(moment),
+            "profile_signature": sign_profile(profile, bench.authority),
+        }
+        with pytest.raises(p.Refused) as refusal:
+            client.call(p.FLASH, args)
+        assert not client.hello().provisioned
+    assert refusal.value.code == p.BAD_REQUEST
+    assert "no reference key" in str(refusal.value)
 
 
 def test_status_settime_and_selftest_over_the_port(bench: Bench) -> None:

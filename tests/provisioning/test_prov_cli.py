@@ -6,6 +6,7 @@ test damages a copy of it the way a bad SD card or a tampering hand would.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -342,3 +343,59 @@ def test_a_database_of_the_old_schema_is_named_not_trusted(run, site: Site, tmp_
     result = run("verify", old, "--authority", site.authority)
     assert result.exit_code == EXIT_USER_ERROR
     assert "collector database of schema 0, this tool reads 2" in result.stderr
+
+
+def _worklist_csv(path: Path) -> Path:
+    """The site's residents as a worklist CSV (with the columns a worklist must fill)."""
+    from dataclasses import replace
+
+    from storage.worklist import write_worklist
+
+    filled = dict(
+        address="JL. MAWAR 1", rt_rw="001/002", district="SANANWETAN", regency="KOTA BLITAR",
+        province="JAWA TIMUR", religion="ISLAM", marital_status="BELUM KAWIN",
+        occupation="PELAJAR",
+    )  # fmt: skip
+    write_worklist([replace(r, **filled) for r in RESIDENTS], path)
+    return path
+
+
+def test_report_matches_keyed_references_to_the_worklist(run, site: Site, tmp_path: Path) -> None:
+    """The headers hold keyed references only; the authority's key matches them."""
+    db = collector_of(site, tmp_path / "kits.db")
+    for record in site.records.glob("*.cose"):
+        assert all(r.nik.encode() not in record.read_bytes() for r in RESIDENTS)
+    worklist = _worklist_csv(tmp_path / "worklist.csv")
+    result = run(
+        "report", "--db", db, "--authority", site.authority, "--worklist", worklist,
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == EXIT_OK, result.output
+    overall = json.loads(result.stdout)[-1]
+    assert (overall["on_worklist"], overall["recorded"], overall["not_recorded"]) == (2, 3, 0)
+
+
+def test_report_without_the_reference_key_names_the_file(run, site: Site, tmp_path: Path) -> None:
+    db = collector_of(site, tmp_path / "kits.db")
+    worklist = _worklist_csv(tmp_path / "worklist.csv")
+    (site.authority / "reference.key").unlink()
+    result = run("report", "--db", db, "--authority", site.authority, "--worklist", worklist)
+    assert result.exit_code == EXIT_USER_ERROR
+    assert f"{site.authority / 'reference.key'} is missing" in result.stderr
+    assert "jemput-prov authority reference-key" in result.stderr
+    assert "Traceback" not in result.output
+    without = run("report", "--db", db, "--authority", site.authority)
+    assert without.exit_code == EXIT_OK, "coverage per kit needs no reference key"
+
+
+def test_authority_reference_key_makes_one_and_never_replaces_it(run, site: Site) -> None:
+    path = site.authority / "reference.key"
+    kept = path.read_bytes()
+    again = run("authority", "reference-key", site.authority)
+    assert again.exit_code == EXIT_USER_ERROR and "already exists" in again.stderr
+    assert path.read_bytes() == kept
+    path.unlink()
+    made = run("authority", "reference-key", site.authority)
+    assert made.exit_code == EXIT_OK, made.output
+    assert "mode 0600" in made.stdout and len(path.read_bytes()) == 32
+    assert path.read_bytes() != kept and "Flash every kit" in made.stdout

@@ -16,6 +16,7 @@ from provisioning.collector import CollectorDB
 from provisioning.collector_audit import CollectedRecord, audit_database
 from provisioning.report import FORMULA_STARTS, OVERALL, Row, build_report, to_csv, to_json
 from storage.keys import Authority
+from storage.reference import ReferenceKey
 
 
 def test_share_is_worklist_residents_recorded() -> None:
@@ -28,7 +29,8 @@ def test_an_empty_database_reports_every_resident_not_yet_recorded(tmp_path: Pat
     worklist = tuple(resident_of(person) for person in demo_world(1).residents)
     authority = Authority.init(tmp_path / "authority", name="t")
     with CollectorDB(tmp_path / "c.db") as db:
-        rows = build_report(audit_database(db, authority.public).require_ok(), worklist)
+        audit = audit_database(db, authority.public).require_ok()
+        rows = build_report(audit, worklist, authority.references)
     overall = rows[-1]
     assert (overall.on_worklist, overall.recorded, overall.not_recorded) == (60, 0, 60)
     villages = [row for row in rows if row.scope == "village"]
@@ -69,7 +71,7 @@ def test_a_village_name_never_becomes_a_spreadsheet_formula(village: str) -> Non
         dataclasses.replace(resident_of(person), village=village)
         for person in demo_world(1).residents[:3]
     )
-    rows = build_report(Reflashed(), residents)
+    rows = build_report(Reflashed(), residents, ReferenceKey.generate())
     parsed = list(csv.reader(io.StringIO(to_csv(rows), newline="")))
     names = [cells[1] for cells in parsed if cells[0] == "village"]
     assert "'" + village in names, "the cell is text that shows what the village sheet said"
@@ -81,3 +83,52 @@ def test_a_village_name_never_becomes_a_spreadsheet_formula(village: str) -> Non
 def test_the_csv_of_a_report_without_worklist_has_no_dash_cells() -> None:
     parsed = list(csv.DictReader(io.StringIO(to_csv(build_report(Reflashed())))))
     assert parsed and all(row["share_text"] == "" for row in parsed)
+
+
+KEY = ReferenceKey.generate()
+
+
+@dataclasses.dataclass
+class Mixed:
+    """Records of one worklist in every format: plain references (format 1 and 2) and
+    keyed ones (format 3), a walk-in, and a keyed reference made under another key."""
+
+    records: list[CollectedRecord]
+    printed: dict[bytes, set[int]] = dataclasses.field(default_factory=dict)
+
+
+def _village_rows(rows: list[Row]) -> dict[str, tuple[int, int | None]]:
+    return {row.name: (row.recorded, row.not_recorded) for row in rows if row.scope == "village"}
+
+
+def test_keyed_and_plain_references_match_the_worklist_alike() -> None:
+    residents = tuple(resident_of(person) for person in demo_world(1).residents[:4])
+    first, second, third, fourth = (r.worklist_ref or "" for r in residents)
+    other = ReferenceKey.generate()
+    chain = b"cert"
+    records = [
+        CollectedRecord(chain, "K1", 1, first, False, 0, None, False),  # format 1 or 2
+        CollectedRecord(chain, "K1", 2, None, False, 0, None, False, keyed_ref=KEY.keyed(second)),
+        CollectedRecord(
+            chain, "K1", 3, None, True, 0, None, False, keyed_ref=KEY.keyed("walk-in:x")
+        ),
+        # the third resident's reference, keyed by another authority: nobody of this worklist
+        CollectedRecord(chain, "K1", 4, None, False, 0, None, False, keyed_ref=other.keyed(third)),
+    ]
+    rows = build_report(Mixed(records), residents, KEY)
+    overall = rows[-1]
+    assert (overall.on_worklist, overall.recorded, overall.not_recorded) == (4, 4, 2)
+    assert overall.walk_ins == 1
+    villages = _village_rows(rows)
+    assert villages["?"] == (1, None), "the foreign keyed reference counts as unknown"
+    assert villages["(walk-in)"] == (1, None)
+    placed = {r.village for r in residents[:2]}
+    assert sum(villages[name][0] for name in placed) == 2
+    missing = {r.village for r in (residents[2], residents[3])}
+    assert all(villages[name][1] for name in missing), (fourth, "not recorded")
+
+
+def test_a_report_against_a_worklist_needs_the_reference_key() -> None:
+    residents = tuple(resident_of(person) for person in demo_world(1).residents[:1])
+    with pytest.raises(ValueError, match="reference key"):
+        build_report(Reflashed(), residents)

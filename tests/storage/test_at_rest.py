@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from storage import codec, signed_profile
+from storage.cose import sign1
 from storage.datakey import (
     PLAIN_FILE,
     SEALED_FILE,
@@ -59,12 +61,8 @@ def peopled(tmp_path: Path) -> Path:
 
 
 def _bytes_on_card(data_dir: Path) -> dict[Path, bytes]:
-    """Every file below ``data_dir`` except the records (encrypted COSE bodies)."""
-    return {
-        path: path.read_bytes()
-        for path in data_dir.rglob("*")
-        if path.is_file() and path.parent.name != "records"
-    }
+    """Every file below ``data_dir``, the records included (keyed references only)."""
+    return {path: path.read_bytes() for path in data_dir.rglob("*") if path.is_file()}
 
 
 def _secrets(n: int) -> list[bytes]:
@@ -87,6 +85,7 @@ def test_profile_journal_audit_and_index_hold_no_nik_name_photo_or_pin_hash(
         assert store.journal.load() == {"ref": "REF-2", "face": PHOTO}
         files = _bytes_on_card(peopled)
     assert any(path.name.startswith("state.db") for path in files)
+    assert any(path.suffix == ".cose" for path in files)
     secrets = [b"\xff\xd8\xff", b"JFIF-secret", b"SITI OFFICER", OFFICER.pin_hash]
     secrets += [s for n in range(3) for s in _secrets(n)]
     leaks = [(path.name, s) for path, data in files.items() for s in secrets if s in data]
@@ -203,3 +202,65 @@ def test_an_unchanged_signed_profile_boots(kit_dir: Path) -> None:
     _rewrite_profile(kit_dir, lambda p: p)
     with KitStore(kit_dir, now=now) as store:
         assert store.authority.kid == AUTHORITY.kid
+
+
+def test_a_profile_without_a_reference_key_is_refused_at_boot(kit_dir: Path) -> None:
+    """As a kit flashed before keyed references: signed, but with no key to seal with."""
+    _rewrite_profile(
+        kit_dir, lambda p: signed(dataclasses.replace(p, reference_key=b""), AUTHORITY)
+    )
+    with pytest.raises(ProfileChanged, match=r"carries no reference key .*flash the kit again"):
+        KitStore(kit_dir, now=now)
+
+
+def test_a_profile_signed_before_keyed_references_is_refused_as_old_not_as_changed(
+    kit_dir: Path,
+) -> None:
+    """A flash before keyed references signed no reference section and sent no key."""
+
+    def as_flashed_before(profile: Profile) -> Profile:
+        old = dataclasses.replace(profile, reference_key=b"")
+        manifest = signed_profile.manifest(old)
+        del manifest["sections"]["reference"]
+        signature = sign1(
+            codec.dumps(manifest),
+            AUTHORITY.signing_key,
+            kid=AUTHORITY.kid,
+            content_type=signed_profile.CONTENT_TYPE,
+        )
+        return dataclasses.replace(old, signature=signature)
+
+    _rewrite_profile(kit_dir, as_flashed_before)
+    profile = load_profile(
+        kit_dir / "kit" / "profile.cbor", open_data_key(kit_dir / "kit").cipher()
+    )
+    assert signed_profile.changes(profile) == [], "as the authority signed it"
+    with pytest.raises(ProfileChanged, match=r"carries no reference key .*flash the kit again"):
+        KitStore(kit_dir, now=now)
+    _rewrite_profile(kit_dir, lambda p: dataclasses.replace(p, reference_key=bytes(32)))
+    with pytest.raises(ProfileChanged, match=r"\(reference key changed\)"):
+        KitStore(kit_dir, now=now)
+
+
+def test_a_changed_reference_key_is_named_as_the_change(kit_dir: Path) -> None:
+    _rewrite_profile(kit_dir, lambda p: dataclasses.replace(p, reference_key=bytes(32)))
+    with pytest.raises(ProfileChanged, match=r"\(reference key changed\)"):
+        KitStore(kit_dir, now=now)
+
+
+def test_an_index_rebuilt_from_the_records_names_worklist_residents(peopled: Path) -> None:
+    """The headers hold keyed references; the kit keys its worklist to name them again."""
+    with KitStore(peopled, now=now) as store:
+        store.seal(enrolment(0))
+        store.seal(enrolment(7))  # on no worklist: known by keyed reference only
+    for path in state_files(peopled):
+        path.unlink(missing_ok=True)
+    with KitStore(peopled, now=now) as rebuilt:
+        refs = rebuilt.recorded_refs()
+        assert "REF-0" in refs and "REF-7" in refs and "REF-1" not in refs
+        assert "REF-0" in set(refs), "a worklist resident is named, not left keyed"
+        recent = dict(rebuilt.recent())
+        assert recent[1] == "REF-0" and recent[2] != "REF-7"
+        rebuilt.journal.save({"ref": "REF-7"})
+        assert rebuilt.clear_journal_if_sealed("REF-7"), "a rebuilt walk-in still counts"
+        assert rebuilt.journal.load() is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import cbor2
@@ -46,6 +47,7 @@ from storage.record import (
     record_hash,
     seal_record,
 )
+from storage.reference import ReferenceKey
 
 AUTHORITY = Authority(
     name="Dukcapil (test)",
@@ -138,6 +140,7 @@ def seal(enrolment: Enrolment, *, seq: int = 1, authority: Authority = AUTHORITY
         sealed_at=SEALED,
         kit_key=KIT,
         authority=authority.public,
+        reference_key=authority.references,
     )
 
 
@@ -154,12 +157,14 @@ SIMPLE = Enrolment(
 @settings(max_examples=60, deadline=None)
 def test_seal_open_round_trip_and_header(enrolment: Enrolment, seq: int) -> None:
     data = seal(enrolment, seq=seq)
-    assert open_record(data, AUTHORITY) == enrolment
+    assert open_record(data, AUTHORITY, AUTHORITY.references) == enrolment
     header = read_header(data)
-    assert (header.version, header.kit_id, header.seq, header.prev) == (2, "KIT-7", seq, PREV)
+    assert (header.version, header.kit_id, header.seq, header.prev) == (3, "KIT-7", seq, PREV)
     assert header.sealed_at == SEALED.replace(microsecond=0)
     assert header.officer_id == enrolment.officer_id
-    assert header.worklist_ref == enrolment.resident.worklist_ref
+    ref = enrolment.resident.worklist_ref
+    assert header.worklist_ref is None
+    assert header.keyed_ref == (None if ref is None else AUTHORITY.references.keyed(ref))
     assert header.captured == enrolment.captured
     assert header.excepted == enrolment.excepted_fingers
     assert (header.print_card, header.voids, header.walk_in) == (
@@ -200,7 +205,13 @@ def test_record_hash_is_sha256_of_the_bytes() -> None:
 )
 def test_seal_refuses_bad_arguments(kwargs: dict[str, object]) -> None:
     arguments: dict = dict(
-        kit_id="K", seq=1, prev_hash=PREV, sealed_at=SEALED, kit_key=KIT, authority=AUTHORITY.public
+        kit_id="K",
+        seq=1,
+        prev_hash=PREV,
+        sealed_at=SEALED,
+        kit_key=KIT,
+        authority=AUTHORITY.public,
+        reference_key=AUTHORITY.references,
     )
     with pytest.raises(ValueError, match="seal_record needs"):
         seal_record(SIMPLE, **(arguments | kwargs))
@@ -213,15 +224,71 @@ def resign(data: bytes, change: dict[str, object]) -> bytes:
 
 
 def test_unknown_version_is_named() -> None:
-    with pytest.raises(UnsupportedVersion, match="version 3; this tool reads versions 1, 2"):
+    with pytest.raises(UnsupportedVersion, match="version 4; this tool reads versions 1, 2, 3"):
         read_header(resign(seal(SIMPLE), {"v": RECORD_VERSION + 1}))
 
 
-def as_version_1(data: bytes) -> bytes:
-    """The record's header without what version 2 added, labelled v1 and signed again."""
+def as_version(data: bytes, version: int, worklist_ref: str | None) -> bytes:
+    """The record's header as version 1 or 2 wrote it (the plain ``worklist_ref``, and for
+    version 1 without what version 2 added), signed again."""
     fields = loads(loads(data).value[2])
-    v1 = {k: v for k, v in fields.items() if k not in V2_HEADER_ADDS} | {"v": 1}
-    return sign1(dumps(v1), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
+    dropped = {"ref", *V2_HEADER_ADDS} if version == 1 else {"ref"}
+    old = {k: v for k, v in fields.items() if k not in dropped}
+    old |= {"v": version, "worklist": worklist_ref}
+    return sign1(dumps(old), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
+
+
+def as_version_1(data: bytes) -> bytes:
+    return as_version(data, 1, None)
+
+
+WITH_REF = replace(SIMPLE, resident=replace(SIMPLE.resident, worklist_ref="1671014501900001"))
+
+
+def test_a_sealed_header_holds_no_nik() -> None:
+    """The signed payload (header and encrypted body) names the resident by keyed reference."""
+    payload = loads(seal(WITH_REF)).value[2]
+    assert WITH_REF.resident.nik.encode() not in payload
+    assert loads(payload)["ref"] == AUTHORITY.references.keyed("1671014501900001")
+    assert "worklist" not in loads(payload)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_old_header_with_a_plain_reference_reads_and_opens(version: int) -> None:
+    data = as_version(seal(WITH_REF), version, "1671014501900001")
+    header = read_header(data)
+    assert (header.version, header.worklist_ref, header.keyed_ref) == (
+        version,
+        "1671014501900001",
+        None,
+    )
+    assert header.reference == "1671014501900001"
+
+
+def test_a_version_2_record_opens_against_its_plain_reference() -> None:
+    data = as_version(seal(WITH_REF), 2, "1671014501900001")
+    assert open_record(data, AUTHORITY).resident.worklist_ref == "1671014501900001"
+    with pytest.raises(BodyMismatch):
+        open_record(as_version(seal(WITH_REF), 2, "SOMEONE-ELSE"), AUTHORITY)
+
+
+def test_a_keyed_reference_under_another_key_does_not_open_as_this_resident() -> None:
+    other = ReferenceKey.generate()
+    data = resign(seal(WITH_REF), {"ref": other.keyed("1671014501900001")})
+    assert read_header(data).keyed_ref == other.keyed("1671014501900001")
+    with pytest.raises(BodyMismatch):
+        open_record(data, AUTHORITY, AUTHORITY.references)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"ref": b"short"}, {"ref": "1671014501900001"}, {"worklist": "1671014501900001"}],
+)
+def test_a_version_3_header_with_a_plain_or_malformed_reference_is_tampered(
+    change: dict[str, object],
+) -> None:
+    with pytest.raises(Tampered):
+        read_header(resign(seal(WITH_REF), change))
 
 
 def test_a_version_1_header_reads_with_the_version_1_meaning() -> None:
@@ -241,7 +308,7 @@ def test_a_version_2_header_without_its_keys_is_tampered() -> None:
     fields = loads(loads(seal(SIMPLE)).value[2])
     del fields["purpose"]
     data = sign1(dumps(fields), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
-    with pytest.raises(Tampered, match="not those of v2"):
+    with pytest.raises(Tampered, match="not those of v3"):
         read_header(data)
 
 

@@ -78,6 +78,7 @@ def kit_folder(tmp: Path, authority: Authority, key: KitKey | SoftTpmKey, hours:
             sealed_at=T0 + timedelta(hours=seq - 1),
             kit_key=key,
             authority=authority.public,
+            reference_key=authority.references,
         )
         (folder / record_name(seq)).write_bytes(data)
         prev = record_hash(data)

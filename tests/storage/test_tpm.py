@@ -69,6 +69,7 @@ def seal_chain(key: TpmKitKey | KitKey, folder: Path, count: int) -> bytes:
             sealed_at=NOW,
             kit_key=key,
             authority=AUTHORITY.public,
+            reference_key=AUTHORITY.references,
         )
         (folder / record_name(seq)).write_bytes(data)
         prev = record_hash(data)

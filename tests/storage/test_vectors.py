@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from storage.cose import HDR_ALG, SignAlg, parse_sign1
 from storage.keys import Authority, AuthorityPublic, KeyBackend
 from storage.record import open_record, record_hash
+from storage.reference import ReferenceKey
 from storage.verify import Verifier, verify_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,7 @@ def authority() -> Authority:
         demo=spec["demo"],
         signing=Ed25519PrivateKey.from_private_bytes(bytes.fromhex(spec["signing_seed"])),
         decryption=X25519PrivateKey.from_private_bytes(bytes.fromhex(spec["encryption_seed"])),
+        references=ReferenceKey(bytes.fromhex(spec["reference_seed"])),
     )
 
 
@@ -64,11 +66,12 @@ def test_keys_json_matches_the_public_file(authority: Authority) -> None:
 
 
 #: The published chains: a version-1 Ed25519 kit, a TPM-keyed kit signing ES256 (both with
-#: records in format version 1), and records in format version 2 by the Ed25519 kit.
+#: records in format version 1), and records in format versions 2 and 3 by the Ed25519 kit.
 CHAINS = {
     "v1-eddsa": (EXPECTED, KEYS["kit"]),
     "v2-es256": (EXPECTED["es256"], KEYS["es256_kit"]),
     "records-v2": (EXPECTED["v2"], KEYS["kit"]),
+    "records-v3": (EXPECTED["v3"], KEYS["kit"]),
 }
 
 
@@ -109,7 +112,7 @@ def test_records(verifier: Verifier, authority: Authority, chain: str, index: in
     header = verifier.verify_record(data, certificate)
     assert {name: jsonable(value) for name, value in vars(header).items()} == spec["header"]
     assert record_hash(data).hex() == spec["sha256"]
-    assert open_record(data, authority).resident.nik == spec["nik"]
+    assert open_record(data, authority, authority.references).resident.nik == spec["nik"]
 
 
 def test_the_record_chains_are_the_two_record_formats(verifier: Verifier) -> None:
@@ -119,15 +122,35 @@ def test_the_record_chains_are_the_two_record_formats(verifier: Verifier) -> Non
             verifier.verify_record(path.read_bytes(), certificate).version
             for path in (VECTORS / folder).glob("*.cose")
         }
-        for folder in ("chain", "v2")
+        for folder in ("chain", "v2", "v3")
     }
-    assert versions == {"chain": {1}, "v2": {2}}
+    assert versions == {"chain": {1}, "v2": {2}, "v3": {3}}
 
 
-def test_v2_vectors_carry_every_version_2_fact(authority: Authority) -> None:
+def test_v3_headers_name_residents_only_by_keyed_reference(
+    verifier: Verifier, authority: Authority
+) -> None:
+    """Version 3's header holds HMAC-SHA256 of the worklist reference, never a NIK."""
+    certificate = verifier.certificate((VECTORS / "v3" / "kit.cert").read_bytes())
+    for spec in EXPECTED["v3"]["records"]:
+        data = (VECTORS / spec["file"]).read_bytes()
+        payload = parse_sign1(data).payload
+        resident = open_record(data, authority, authority.references).resident
+        assert resident.nik.encode() not in payload
+        header = verifier.verify_record(data, certificate)
+        assert header.worklist_ref is None
+        ref = resident.worklist_ref
+        assert header.keyed_ref == (None if ref is None else authority.references.keyed(ref))
+        assert header.reference == spec["header"]["keyed_ref"]
+    keyed = [spec["header"]["keyed_ref"] for spec in EXPECTED["v3"]["records"]]
+    assert sum(ref is not None for ref in keyed) == 3  # the domicile walk-in has none
+
+
+@pytest.mark.parametrize("folder", ["v2", "v3"])
+def test_v2_vectors_carry_every_version_2_fact(authority: Authority, folder: str) -> None:
     opened = [
-        open_record(path.read_bytes(), authority)
-        for path in sorted((VECTORS / "v2").glob("*.cose"))
+        open_record(path.read_bytes(), authority, authority.references)
+        for path in sorted((VECTORS / folder).glob("*.cose"))
     ]
     assert [(e.kind.value, e.purpose.value) for e in opened] == [
         ("KIA", "BARU"),

@@ -69,6 +69,7 @@ class Kit:
             sealed_at=at,
             kit_key=self.key,
             authority=(authority or self.authority).public,
+            reference_key=(authority or self.authority).references,
         )
 
     def resign(self, data: bytes, change: dict[str, object]) -> bytes:

@@ -1,12 +1,14 @@
 """Write the record-format test vectors: keys, certificates, two-record chains, broken variants.
 
-Three chains: ``chain/``, a version-1 certificate and an Ed25519 (key file) kit, kept byte
+Four chains: ``chain/``, a version-1 certificate and an Ed25519 (key file) kit, kept byte
 for byte as first published so version-1 records are shown to still verify; ``es256/``, a
 version-2 certificate for a TPM-keyed kit that signs ES256 (its records, too, are record
 format version 1, as published); and ``v2/``, records in format version 2 (a KIA child, a
 lost-card replacement with a correction, a domicile walk-in who cannot sign, an early
-first-time voter) by the Ed25519 kit.  The version-1 records are written by
-`legacy_record`, as kits before format 2 sealed them: the kit itself only writes version 2.
+first-time voter) by the Ed25519 kit; and ``v3/``, the same four in format version 3
+(keyed references).  The version-1 and version-2 records are written by `legacy_record`, as
+kits before format 3 sealed them, byte for byte as first published: the kit itself only
+writes version 3.
 A TPM's key cannot be fixed, so the ES256 kit's key is a software P-256 key from a seed,
 signing with RFC 6979 deterministic nonces: the bytes are what a TPM-held key would write,
 and repeat.
@@ -65,6 +67,7 @@ from storage.record import (
     record_hash,
     seal_record,
 )
+from storage.reference import ReferenceKey
 from storage.verify import Verifier
 
 HERE = Path(__file__).resolve().parent
@@ -75,6 +78,7 @@ NOT_BEFORE = datetime(2025, 1, 1, tzinfo=UTC)
 NOT_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
 SEALED = (datetime(2025, 6, 2, 1, 0, tzinfo=UTC), datetime(2025, 6, 2, 1, 7, 30, tzinfo=UTC))
 V2_SEALED = tuple(datetime(2025, 6, 3, 2, minute, tzinfo=UTC) for minute in (0, 10, 20, 30))
+V3_SEALED = tuple(datetime(2026, 12, 1, 3, minute, tzinfo=UTC) for minute in (0, 10, 20, 30))
 
 
 def seed(label: str) -> bytes:
@@ -102,6 +106,7 @@ def authority(label: str, name: str) -> Authority:
         demo=True,
         signing=Ed25519PrivateKey.from_private_bytes(seed(label + " signing")),
         decryption=X25519PrivateKey.from_private_bytes(seed(label + " encryption")),
+        references=ReferenceKey(seed(label + " reference")),
     )
 
 
@@ -247,11 +252,15 @@ def legacy_record(
     kit_key: KitSigner,
     authority: Authority,
     rng: StreamRng,
+    version: int = 1,
 ) -> bytes:
-    """A record in format version 1, as kits sealed it before version 2: version 2's
-    header and body without what version 2 added (the resident's purpose included)."""
-    body = {k: v for k, v in body_map(enrolment).items() if k not in V2_BODY_KEYS}
-    body["resident"] = {k: v for k, v in body["resident"].items() if k != "purpose"}
+    """A record in format version 1 or 2, as kits sealed them before version 3: the plain
+    worklist reference in the header ("worklist") instead of the keyed one; version 1
+    also without what version 2 added (the resident's purpose included)."""
+    body = body_map(enrolment)
+    if version == 1:
+        body = {k: v for k, v in body.items() if k not in V2_BODY_KEYS}
+        body["resident"] = {k: v for k, v in body["resident"].items() if k != "purpose"}
     sealed_body = encrypt(
         dumps(body),
         authority.public.enc_public,
@@ -267,9 +276,12 @@ def legacy_record(
         prev_hash=prev_hash,
         sealed_at=sealed_at,
         body=sealed_body,
+        keyed_ref=None,
     )
-    v1 = {k: v for k, v in header.items() if k not in V2_HEADER_ADDS} | {"v": 1}
-    return sign1(dumps(v1), kit_key, kid=kit_key.kid, content_type=CONTENT_TYPE)
+    dropped = {"ref", *V2_HEADER_ADDS} if version == 1 else {"ref"}
+    old = {k: v for k, v in header.items() if k not in dropped}
+    old |= {"v": version, "worklist": enrolment.resident.worklist_ref}
+    return sign1(dumps(old), kit_key, kid=kit_key.kid, content_type=CONTENT_TYPE)
 
 
 def header_json(header: RecordHeader) -> dict[str, Any]:
@@ -294,6 +306,7 @@ def header_json(header: RecordHeader) -> dict[str, Any]:
         "flagged": [[f.field.value, f.reason.value] for f in header.flagged],
         "signature_excepted": header.signature_excepted,
         "early": header.early,
+        "keyed_ref": None if header.keyed_ref is None else header.keyed_ref.hex(),
     }
 
 
@@ -367,9 +380,31 @@ def seal_chain(
 
 
 def seal_v2_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) -> list[bytes]:
-    """The version-2 enrolments sealed by the kit's own `seal_record` as records 1 to 4."""
+    """The version-2 enrolments sealed in format version 2 as records 1 to 4 (as kits
+    sealed them before version 3: the bytes are those first published)."""
     records, prev = [], record_hash(cert)
     for seq, (enrolment, sealed_at) in enumerate(zip(v2_enrolments(), V2_SEALED, strict=True), 1):
+        data = legacy_record(
+            enrolment,
+            kit_id=KIT_ID,
+            seq=seq,
+            prev_hash=prev,
+            sealed_at=sealed_at,
+            kit_key=kit,
+            authority=auth,
+            rng=rng,
+            version=2,
+        )
+        records.append(data)
+        prev = record_hash(data)
+    return records
+
+
+def seal_v3_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) -> list[bytes]:
+    """The version-2 enrolments sealed by the kit's own `seal_record` (format version 3,
+    keyed references under `reference_key`) as records 1 to 4."""
+    records, prev = [], record_hash(cert)
+    for seq, (enrolment, sealed_at) in enumerate(zip(v2_enrolments(), V3_SEALED, strict=True), 1):
         data = seal_record(
             enrolment,
             kit_id=KIT_ID,
@@ -378,6 +413,7 @@ def seal_v2_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) 
             sealed_at=sealed_at,
             kit_key=kit,
             authority=auth.public,
+            reference_key=auth.references,
             rng=rng,
         )
         records.append(data)
@@ -426,6 +462,7 @@ def build() -> dict[str, bytes]:
     tpm_flipped = bytearray(tpm_records[0])
     tpm_flipped[-1] ^= 0x01
     v2_records = seal_v2_chain(kit, cert, ours, StreamRng(seed("v2 rng")))
+    v3_records = seal_v3_chain(kit, cert, ours, StreamRng(seed("v3 rng")))
     keys = {
         "authority": _authority_json(ours, "authority"),
         "other_authority": _authority_json(other, "other"),
@@ -447,12 +484,14 @@ def build() -> dict[str, bytes]:
         "rng": {"seed": seed("rng").hex(), "stream": "SHA-256(seed || u64be counter) blocks"},
         "es256_rng": {"seed": seed("tpm rng").hex()},
         "v2_rng": {"seed": seed("v2 rng").hex()},
+        "v3_rng": {"seed": seed("v3 rng").hex()},
     }
     verifier = Verifier(ours.public)  # the expected values come from the one verifier
     expected = {
         **_chain_json(verifier, "chain", cert, records),
         "es256": _chain_json(verifier, "es256", tpm_cert, tpm_records),
         "v2": _chain_json(verifier, "v2", cert, v2_records, v2_enrolments()),
+        "v3": _chain_json(verifier, "v3", cert, v3_records, v2_enrolments()),
         "broken": [
             {"file": "broken/flipped-byte.cose", "check": "record", "error": "BadSignature"},
             {"file": "broken/truncated.cose", "check": "record", "error": "Truncated"},
@@ -512,6 +551,8 @@ def build() -> dict[str, bytes]:
         "broken/es256-under-v1-cert.cose": tpm_records[0],
         "v2/kit.cert": cert,
         **{f"v2/{seq:08d}.cose": data for seq, data in enumerate(v2_records, 1)},
+        "v3/kit.cert": cert,
+        **{f"v3/{seq:08d}.cose": data for seq, data in enumerate(v3_records, 1)},
     }
 
 
@@ -565,6 +606,7 @@ def _authority_json(auth: Authority, label: str) -> dict[str, Any]:
         "demo": auth.public.demo,
         "signing_seed": seed(label + " signing").hex(),
         "encryption_seed": seed(label + " encryption").hex(),
+        "reference_seed": seed(label + " reference").hex(),
         "sign_public": auth.public.sign_raw.hex(),
         "enc_public": auth.public.enc_raw.hex(),
         "kid": auth.public.kid.hex(),
