@@ -448,11 +448,16 @@ class OfficerBot:
 def _returning_and_newcomer(
     kit: Kit, world: World, outcomes: list[Outcome]
 ) -> tuple[Person | None, Person | None]:
-    """Who comes back for a second enrolment (sealed today with their fingers imaged, so
-    they are in the sensor's library), and as whom (a resident still waiting whose card
-    takes fingers, with whole hands): the demo's duplicate catch."""
-    returning = next(
-        (world.person(o.nik) for o in outcomes if o.fingers_taken and o.exceptions == "-"), None
+    """Who comes back for a second enrolment (sealed this run with their fingers imaged,
+    the latest such, so still in the sensor's library), and as whom (a resident still
+    waiting whose card takes fingers, with whole hands): the demo's duplicate catch."""
+    returning = next(  # the latest: a full library has rotated the earliest out
+        (
+            world.person(o.nik)
+            for o in reversed(outcomes)
+            if o.fingers_taken and o.exceptions == "-"
+        ),
+        None,
     )
     recorded, today = kit.store.recorded_refs(), world.clock.now().date()
     waiting_adults = (

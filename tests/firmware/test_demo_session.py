@@ -89,3 +89,17 @@ def test_the_demo_day_has_every_rules_case_with_its_kind_and_purpose(tmp_path: P
     report = verify_folder(tmp_path / "records", AuthorityPublic.load(tmp_path / "demo-authority"))
     assert report.ok and report.count == 12
     assert status.sealed == 12
+
+
+def test_a_day_longer_than_the_sensor_library_still_catches_the_returning_person(
+    tmp_path: Path,
+) -> None:
+    """Twenty people fill the 197 pages left beside the officers' (ten fingers each), so
+    the earliest rotate out; the one who comes back is someone still on the sensor."""
+    outcomes, notes, (audit, status) = session(tmp_path, 22)
+
+    assert sum(o.fingers_taken for o in outcomes) > status.library_capacity, "it rotated"
+    assert status.library_used <= status.library_capacity
+    duplicate = next(detail for _, _, kind, detail in audit if kind == "duplicate")
+    assert duplicate["seq"] > outcomes[0].seq, "the earliest were rotated out of the library"
+    assert any("Sudah direkam sebagai" in n for n in notes)
