@@ -400,7 +400,7 @@ class OfficerBot:
         """``stand_in`` offers their fingers while ``posing_as`` is enrolled: the kit stops
         at the first finger (someone enrolled before, or an officer); the officer drops
         the enrolment.  Returns what the kit showed."""
-        self.bystanders.stand_in = stand_in  # type: ignore[assignment]
+        self.bystanders.stand_in = stand_in
         try:
             self.select_resident(posing_as)
             self.press(Button.OK)
@@ -421,6 +421,8 @@ class OfficerBot:
         step = self.ctl.step
         if isinstance(step, Fingers):
             return step.duplicate is not None
+        if self.ctl.state == CaptureState.DONE:
+            raise DemoError(f"the duplicate check missed: the kit sealed {self.ctl.screen[0]}")
         return self.ctl.state == CaptureState.READY
 
     def outcome(self, person: Person) -> Outcome:

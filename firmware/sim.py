@@ -383,7 +383,7 @@ class Bystanders:
         self.official = next(o for o in world.officers if o.role == "official")
         #: Someone standing in front whatever the kit is doing (the browser kit's choice):
         #: the wrong person at the camera, or a resident arriving before being selected.
-        self.stand_in: Person | None = None
+        self.stand_in: Person | SimOfficer | None = None
 
     def on_duty(self, officer_id: str, pin: str) -> None:
         """``officer_id`` works the kit, logging in with ``pin``."""

@@ -61,6 +61,7 @@ def snapshot(
         if subject is not None
         else None
     )
+    stand_in = sim.bystanders.stand_in  # the page chooses residents only
     return {
         "state": str(ctl.state),
         "screen": list(ctl.screen),
@@ -68,7 +69,7 @@ def snapshot(
         "display_version": zlib.crc32(bytes(wired.display.ram)) ^ wired.display.display_on,
         "led": {"indicator": indicator.value, "colour": led_css(indicator)},
         "in_front": in_front,
-        "stand_in": sim.bystanders.stand_in.nik if sim.bystanders.stand_in else None,
+        "stand_in": stand_in.nik if isinstance(stand_in, Person) else None,
         "glass": {
             "quality": world.glass.value,
             "finger": world.glass_position.name if world.glass_position else "asked",
