@@ -180,7 +180,11 @@ class Step:
 
 
 class FingerLogin(Step, abc.ABC):
-    """Waits for a finger the sensor's library knows, over and over, until one comes."""
+    """Waits for a finger the sensor's library knows, over and over, until one comes;
+    a step that also offers a PIN opens a :class:`PinPicker` as :attr:`picker`."""
+
+    #: The PIN picker, while one is open (OK opens it where a PIN is allowed).
+    picker: PinPicker | None = None
 
     def identify(self) -> None:
         sensor = self.ctx.devices.fingerprint
@@ -202,6 +206,20 @@ class FingerLogin(Step, abc.ABC):
             self.error_note(error)
             return  # a faulty sensor is not polled in a loop; PIN still works
         self.identify()
+
+    def picker_took(self, button: Button) -> bool:
+        """Give ``button`` to the open PIN picker: True when one was open and took it.
+
+        BACK on the picker's menu closes it and the finger is awaited again."""
+        if self.picker is None:
+            return False
+        officer = self.picker.press(button)
+        if self.picker.left:
+            self.picker = None
+            self.identify()
+        elif officer is not None:
+            self.accepted(officer, "pin")
+        return True
 
     @abc.abstractmethod
     def accepted(self, officer: Officer, how: str) -> None:

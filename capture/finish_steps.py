@@ -35,7 +35,7 @@ class SupervisorApproval(FingerLogin):
 
     def enter(self) -> None:
         super().enter()
-        self.picker: PinPicker | None = None
+        self.picker = None
         self.identify()
 
     def _may_approve(self, officer: Officer) -> bool:
@@ -104,13 +104,7 @@ class SupervisorApproval(FingerLogin):
         return None
 
     def press(self, button: Button, press: Press) -> None:
-        if self.picker is not None:
-            officer = self.picker.press(button)
-            if self.picker.left:
-                self.picker = None
-                self.identify()
-            elif officer is not None:
-                self.accepted(officer, "pin")
+        if self.picker_took(button):
             return
         if button is Button.OK:
             approvers = [o for o in self.ctx.store.officers.values() if self._may_approve(o)]

@@ -184,7 +184,7 @@ class OfficialLogin(FingerLogin):
 
     def enter(self) -> None:
         super().enter()
-        self.picker: PinPicker | None = None
+        self.picker = None
         self.identify()
 
     def accepted(self, officer: Officer, how: str) -> None:
@@ -202,13 +202,7 @@ class OfficialLogin(FingerLogin):
         )
 
     def press(self, button: Button, press: Press) -> None:
-        if self.picker is not None:
-            officer = self.picker.press(button)
-            if self.picker.left:
-                self.picker = None
-                self.identify()
-            elif officer is not None:
-                self.accepted(officer, "pin")
+        if self.picker_took(button):
             return
         if button is Button.OK:
             officials = [o for o in self.ctx.store.officers.values() if o.is_official]

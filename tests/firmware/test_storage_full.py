@@ -19,8 +19,9 @@ from capture.controller import StorageFullNotice
 from capture.machine import CaptureState
 from capture.prompts import Language, prompt
 from firmware.demo import OfficerBot
-from firmware.sim import open_sim_kit
+from firmware.sim import SimKit, open_sim_kit
 from hal.types import Button
+from hw_sim.world import Person
 
 #: The tmpfs: room for a kit, a record and the policy's 50 MiB reserve; filled in a moment.
 TMPFS_SIZE = "96m"
@@ -55,17 +56,24 @@ def fill(disk: Path) -> Path:
     return filler
 
 
+def start_someone(sim: SimKit) -> tuple[OfficerBot, Person]:
+    """The officer logs in and starts a resident not recorded yet: the capture begins."""
+    bot = OfficerBot(sim.kit, sim.world, sim.bystanders)
+    bot.settle()
+    bot.login(by_pin=False)
+    recorded = sim.kit.store.recorded_refs()
+    person = next(p for p in sim.world.residents if p.nik not in recorded)
+    bot.select_resident(person)
+    bot.press(Button.OK)
+    return bot, person
+
+
 def test_a_disk_full_mid_capture_holds_the_enrolment_until_space_is_freed(
     small_disk: Path,
 ) -> None:
     with open_sim_kit(small_disk / "kit", seed=1, clock_speed=0.0) as sim:
         kit, ctl = sim.kit, sim.kit.controller
-        bot = OfficerBot(kit, sim.world, sim.bystanders)
-        bot.settle()
-        bot.login(by_pin=False)
-        person = next(p for p in sim.world.residents if p.nik not in kit.store.recorded_refs())
-        bot.select_resident(person)
-        bot.press(Button.OK)  # the right person: the capture starts
+        bot, person = start_someone(sim)  # the right person: the capture starts
         assert ctl.state is CaptureState.FACE
         filler = fill(small_disk)
         for _ in range(PRESSES):
@@ -102,12 +110,7 @@ def test_a_disk_full_at_the_seal_loses_nothing_and_the_save_succeeds_later(
     """The record write fails (ENOSPC), its seal-failed audit entry waits, nothing crashes."""
     with open_sim_kit(small_disk / "kit", seed=1, clock_speed=0.0) as sim:
         kit, ctl = sim.kit, sim.kit.controller
-        bot = OfficerBot(kit, sim.world, sim.bystanders)
-        bot.settle()
-        bot.login(by_pin=False)
-        person = next(p for p in sim.world.residents if p.nik not in kit.store.recorded_refs())
-        bot.select_resident(person)
-        bot.press(Button.OK)
+        bot, person = start_someone(sim)
         bot.until(lambda: ctl.state == CaptureState.REVIEW, lambda: bot.act(person))
         filler = fill(small_disk)
         bot.press(Button.OK)  # save: the record cannot be written
