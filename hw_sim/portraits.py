@@ -218,7 +218,6 @@ class SimCamera(FaultSwitch, Closing):
         with self._lock:
             count = self._captures.get(subject, 0)
             self._captures[subject] = count + 1
-            self.received.append(subject)
         key = f"room/{count}" if subject is None else f"{subject}/{count}"
         looks = None if subject is None else Looks.of(subject)
         jpeg = _render(
@@ -229,7 +228,9 @@ class SimCamera(FaultSwitch, Closing):
             blur="blur" in self._faults,
             scene=self.scene,
         )
-        self.last_frame = jpeg
+        with self._lock:  # a still is "received" only once its frame can be shown
+            self.last_frame = jpeg
+            self.received.append(subject)
         return Portrait(jpeg=jpeg, width=self.size[0], height=self.size[1])
 
     def probe(self) -> DeviceInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -82,6 +83,28 @@ def test_sim_camera_photographs_whoever_stands_in_front() -> None:
     assert second.jpeg == portrait_jpeg(5, capture=1)
     assert room.jpeg == empty_room_jpeg(capture=0)
     assert camera.received == [5, 5, None]
+
+
+def test_a_still_counts_as_taken_only_once_its_frame_can_be_shown() -> None:
+    """The web page asks for ``camera.jpg`` as soon as ``received`` grows; a count that ran
+    ahead of the frame answered 404 and the page kept a broken image (a CI failure)."""
+    seen: list[tuple[int, bool]] = []
+    done = threading.Event()
+    camera = SimCamera(lambda: 4)
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append((len(camera.received), camera.last_frame is not None))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        camera.capture(timeout=1.0)
+    finally:
+        done.set()
+        watcher.join()
+    assert (0, False) in seen, "the watcher ran while the still was being taken"
+    assert all(frame for count, frame in seen if count), "a still was counted before its frame"
 
 
 def test_sim_camera_faults() -> None:
