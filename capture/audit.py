@@ -31,6 +31,8 @@ class AuditKind(enum.StrEnum):
     DUPLICATE_REFUSED = "duplicate-refused"
     #: A sealed person's fingers could not be put into the sensor's library.
     LIBRARY_FAILED = "library-failed"
+    #: The self-test found the sensor's library not as the page map said (a swapped sensor).
+    LIBRARY_RECONCILED = "library-reconciled"
     NO_SIGNATURE = "no-signature"
     APPROVAL = enum.auto()  # "approval", as StrEnum spells the lower-case name
     SEAL_FAILED = "seal-failed"

@@ -5,7 +5,9 @@ kept so far (Match: one finger presented twice), then with the sensor's library 
 an officer's login finger, or a finger of someone enrolled on this kit before.  What a
 page means is :class:`capture.sensor_library.SensorLibrary`'s bookkeeping, persisted in
 the store's page map; after sealing, :func:`admit` stores the person's fingers, rotating
-the oldest people out when the library is full.
+the oldest people out when the library is full.  At every self-test :func:`reconcile`
+holds the page map to what the sensor really holds, since a technician may have swapped
+the sensor (or it was wiped) and a page map naming empty pages catches nobody.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from capture.ports import RecordKeeper
-from capture.sensor_library import Hit, HitKind, Occupant, SensorLibrary
+from capture.sensor_library import Hit, HitKind, Occupant, Reconciled, SensorLibrary
 from hal.contracts import FingerprintSensor
 from hal.exc import NoMatch
 from storage.model import Enrolment
@@ -66,3 +68,27 @@ def admit(sensor: FingerprintSensor, store: RecordKeeper, seq: int, enrolment: E
     occupants = admission.library.occupants
     store.sensor_pages({page: (who.seq, who.position) for page, who in occupants.items()})
     return len(admission.evicted)
+
+
+def forget(sensor: FingerprintSensor, store: RecordKeeper, seq: int) -> int:
+    """Delete voided record ``seq``'s fingers from the sensor's library, so the person
+    enrolled again after a void is not stopped as their own duplicate.  Returns how many."""
+    pages = store.sensor_pages()
+    gone = [page for page, (who, _) in pages.items() if who == seq]
+    for page in gone:
+        sensor.delete(page)
+    if gone:
+        store.sensor_pages({page: held for page, held in pages.items() if page not in gone})
+    return len(gone)
+
+
+def reconcile(sensor: FingerprintSensor, store: RecordKeeper) -> Reconciled:
+    """Make the page map and the sensor agree: forget the fingers the sensor lost, and
+    delete the pages it holds for nobody (a search hit there would hide a real one)."""
+    found = sensor_library(store).reconcile(sensor.held_pages())
+    for page in found.orphans:
+        sensor.delete(page)
+    if found.lost:
+        occupants = found.library.occupants
+        store.sensor_pages({page: (who.seq, who.position) for page, who in occupants.items()})
+    return found

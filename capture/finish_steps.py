@@ -6,7 +6,7 @@ from capture.audit import AuditKind
 from capture.base import FingerLogin, PinPicker, Step
 from capture.card import render_card_front
 from capture.draft import Approval, ApprovalPurpose
-from capture.duplicates import admit
+from capture.duplicates import admit, forget
 from capture.events import JobKind
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
@@ -140,11 +140,15 @@ def seal_and_remember(
     store: RecordKeeper, sensor: FingerprintSensor, enrolment: Enrolment
 ) -> SealedRecord:
     """Seal the record, then put the person's fingers into the sensor's library so a
-    second enrolment is caught.  The record is safe once sealed: a sensor that fails now
-    is written to the audit log, never reported as a failed seal."""
+    second enrolment is caught (a void takes the voided person's out).  The record is
+    safe once sealed: a sensor that fails now is written to the audit log, never
+    reported as a failed seal."""
     sealed = store.seal(enrolment)
     try:
-        admit(sensor, store, sealed.seq, enrolment)
+        if enrolment.voids is not None:
+            forget(sensor, store, enrolment.voids)
+        else:
+            admit(sensor, store, sealed.seq, enrolment)
     except (DeviceError, StorageError, ValueError) as exc:
         store.audit.append(AuditKind.LIBRARY_FAILED, seq=sealed.seq, reason=str(exc))
     return sealed

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from capture.audit import AuditKind
 from capture.base import Confirmation, FingerLogin, PinPicker, Step
 from capture.draft import Draft
+from capture.duplicates import reconcile
 from capture.events import JobKind, ShutdownReason
 from capture.machine import CaptureEvent
+from capture.sensor_library import Reconciled
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press
+from storage.errors import StorageError
 from storage.model import Officer
+
+log = logging.getLogger(__name__)
 
 
 class Boot(Step):
     PROMPT = "boot"
 
 
+@dataclass(frozen=True)
+class BenchCheck:
+    """What the self-test found: the faulty parts, and how the sensor's library was."""
+
+    faults: list[str]
+    library: Reconciled | None = None
+
+
 class SelfTest(Step):
-    """Ask every device what it is; a silent part is named on screen for the technician."""
+    """Ask every device what it is; a silent part is named on screen for the technician.
+    A sensor that answers has its library checked against the kit's page map
+    (:func:`capture.duplicates.reconcile`): a swapped sensor holds none of the people."""
 
     PROMPT = "self_test"
 
@@ -26,19 +44,27 @@ class SelfTest(Step):
         self.faults: list[str] = []
         self.ctx.run(JobKind.SELF_TEST, self._probe_all)
 
-    def _probe_all(self) -> list[str]:
+    def _probe_all(self) -> BenchCheck:
         faults = []
         for device in self.ctx.devices.all():
             try:
                 device.probe()
             except DeviceError as exc:
                 faults.append(f"{device.name}: {exc}")
-        return faults
+        sensor = self.ctx.devices.fingerprint
+        if any(fault.startswith(f"{sensor.name}:") for fault in faults):
+            return BenchCheck(faults)
+        try:
+            return BenchCheck(faults, reconcile(sensor, self.ctx.store))
+        except (DeviceError, StorageError) as exc:
+            return BenchCheck([*faults, f"{sensor.name}: {exc}"])
 
     def finished(self, result: object, error: BaseException | None) -> None:
-        found = [str(fault) for fault in result] if isinstance(result, list) else []
-        self.faults = found + ([str(error)] if error else [])
+        check = result if isinstance(result, BenchCheck) else BenchCheck([])
+        self.faults = check.faults + ([str(error)] if error else [])
         self.ctx.audit(AuditKind.SELF_TEST, faults=self.faults)
+        if check.library is not None:
+            self._report_library(check.library)
         if not self.faults:
             self.ctx.go(CaptureEvent.TESTED)
             return
@@ -48,6 +74,31 @@ class SelfTest(Step):
     def press(self, button: Button, press: Press) -> None:
         if self.faults and button is Button.OK:
             self.ctx.go(CaptureEvent.TESTED)
+
+    def _report_library(self, found: Reconciled) -> None:
+        """Audit and log a library that was not as the page map said (nothing if it was)."""
+        if not (found.changed or found.officers_missing):
+            return
+        self.ctx.audit(
+            AuditKind.LIBRARY_RECONCILED,
+            lost=list(found.lost),
+            orphans=len(found.orphans),
+            officer_pages_missing=list(found.officers_missing),
+        )
+        if found.lost:
+            log.warning(
+                "the fingerprint sensor no longer holds %d enrolled people (was it replaced?): "
+                "a second enrolment of them is not caught on this kit",
+                len(found.lost),
+            )
+        if found.orphans:
+            log.warning("deleted %d sensor pages that held nobody's finger", len(found.orphans))
+        if found.officers_missing:
+            log.warning(
+                "the fingerprint sensor lacks %d officers' login fingers: they log in with "
+                "their PIN until the kit is flashed again",
+                len(found.officers_missing),
+            )
 
 
 class Locked(FingerLogin):

@@ -60,6 +60,27 @@ class Admission:
 
 
 @dataclass(frozen=True)
+class Reconciled:
+    """What checking the page map against the pages a sensor holds found.
+
+    ``library`` keeps only the fingers the sensor still holds; ``lost`` are the people
+    with a finger gone (a replaced or wiped sensor), ``orphans`` the pages the sensor
+    holds for nobody the kit knows (a store cut short by a power loss, another kit's
+    sensor), to be deleted so no search hit lands on them, and ``officers_missing`` the
+    officers' pages the sensor lacks (their finger login fails until flashed again).
+    """
+
+    library: SensorLibrary
+    lost: tuple[int, ...]
+    orphans: tuple[int, ...]
+    officers_missing: tuple[int, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.lost or self.orphans)
+
+
+@dataclass(frozen=True)
 class SensorLibrary:
     """The library's pages: ``reserved`` ones (officers) and people's fingers, oldest first."""
 
@@ -107,6 +128,20 @@ class SensorLibrary:
             return Hit(HitKind.ENROLLED, page, occupant)
         kind = HitKind.RETAKE if occupant.position == position else HitKind.REPEATED
         return Hit(kind, page, occupant)
+
+    def reconcile(self, held: Iterable[int]) -> Reconciled:
+        """This library as a sensor holding templates on ``held`` pages has it."""
+        on_sensor = frozenset(held)
+        kept = {page: who for page, who in self.occupants.items() if page in on_sensor}
+        lost = sorted({who.seq for page, who in self.occupants.items() if page not in on_sensor})
+        order = tuple(seq for seq in self.order if any(w.seq == seq for w in kept.values()))
+        orphans = sorted(on_sensor - self.reserved - set(self.occupants))
+        return Reconciled(
+            library=SensorLibrary(self.size, self.reserved, kept, order),
+            lost=tuple(lost),
+            orphans=tuple(orphans),
+            officers_missing=tuple(sorted(self.reserved - on_sensor)),
+        )
 
     def admit(self, seq: int, positions: Iterable[int]) -> Admission:
         """Room for ``seq``'s fingers, rotating the oldest people out when full."""

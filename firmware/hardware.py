@@ -106,6 +106,9 @@ class Absent:
     def library_count(self) -> int:
         raise self._raise()
 
+    def held_pages(self) -> frozenset[int]:
+        raise self._raise()
+
     def clear_library(self) -> None:
         raise self._raise()
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from capture.controller import Controller
 from capture.machine import CaptureState
@@ -32,7 +33,7 @@ from firmware.tray import OutputTray
 from hal.contracts import Devices
 from hal.exc import DeviceAbsent
 from hal.types import FingerPosition
-from hw_sim.doubles import sim_devices
+from hw_sim.doubles import SimFingerprint, sim_devices
 from hw_sim.fingerprints import template_of
 from hw_sim.pico import PicoSim
 from hw_sim.provisioning_port import PtyPort
@@ -40,11 +41,11 @@ from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from storage.keys import Authority
-from storage.kit import provision
+from storage.kit import KitStore, provision
 from storage.kitkey import KeySettings
 from storage.layout import is_provisioned
 from storage.lock import FolderLock
-from storage.model import Policy, Purpose, Resident, Role, Sex
+from storage.model import WALK_IN_PREFIX, Policy, Purpose, Resident, Role, Sex
 from storage.officers import make_officer
 
 DEMO_KIT_ID = "DEMO-3505-01"
@@ -197,6 +198,27 @@ def enrol_officers(devices: Devices, officers: list[SimOfficer]) -> None:
         devices.fingerprint.enrol(page, template)
 
 
+class SensorFlash(Protocol):
+    """A simulated sensor's library as its flash keeps it across power cycles."""
+
+    def load_flash(self, pages: Mapping[int, bytes]) -> None: ...
+
+
+def keep_sensor_flash(flash: SensorFlash, store: KitStore, world: World) -> int:
+    """A real sensor keeps its library through a restart; a simulated one starts empty.
+    So the fingers the kit's page map names are put back from the world's bodies, the
+    identities the sensor matched before, and a restarted simulator still catches a
+    returning person.  Returns how many pages were put back."""
+    refs = dict(store.recent(limit=store.policy.sensor_library_pages))
+    pages = {
+        page: template_of(world.body_seed(ref.removeprefix(WALK_IN_PREFIX)), position)
+        for page, (seq, position) in store.sensor_pages().items()
+        if (ref := refs.get(seq)) is not None
+    }
+    flash.load_flash(pages)
+    return len(pages)
+
+
 def build(world: World, *, time_scale: float) -> SimDevices:
     devices = sim_devices(world, time_scale=time_scale)
     enrol_officers(devices, world.officers)
@@ -289,7 +311,17 @@ def open_sim_kit(
                 power = sim_power(pico)
                 stack.callback(power.close)
 
+        flash: SensorFlash | None = (
+            wired_parts.fingerprint
+            if wired_parts is not None
+            else devices.fingerprint
+            if isinstance(devices.fingerprint, SimFingerprint)
+            else None
+        )
+
         def on_kit(kit: Kit) -> None:
+            if flash is not None:
+                keep_sensor_flash(flash, kit.store, world)
             load_demo_cards(kit)
             bystanders.controller = kit.controller
             power.on_kit(kit.controller)

@@ -69,6 +69,9 @@ class PresentedFinger:
     def library_count(self) -> int:
         return self._sensor.library_count()
 
+    def held_pages(self) -> frozenset[int]:
+        return self._sensor.held_pages()
+
     def clear_library(self) -> None:
         self._sensor.clear_library()
 

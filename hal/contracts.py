@@ -113,6 +113,11 @@ class FingerprintSensor(Device, Protocol):
 
     def library_count(self) -> int: ...
 
+    def held_pages(self) -> frozenset[int]:
+        """The pages the on-chip library holds a template on (ReadIndexTable): what the
+        kit checks its page map against, since a replaced or wiped sensor holds nobody."""
+        ...
+
     def clear_library(self) -> None: ...
 
 

@@ -32,6 +32,7 @@ from hal.r30x import (
     PID_COMMAND,
     PID_DATA,
     PID_END_DATA,
+    READ_INDEX_TABLE,
     READ_SYS_PARA,
     SEARCH,
     SET_SYS_PARA,
@@ -59,6 +60,8 @@ _BUFFER = 1
 _SECOND_BUFFER = 2
 #: The most template bytes UpChar may send (the R307 sends 512).
 _MAX_TEMPLATE_BYTES = 4096
+#: Pages one ReadIndexTable answer covers (a 32-byte bitmap).
+_INDEX_PAGE_SIZE = 256
 #: How long one serial read may block before we look at the deadline again.
 _POLL_SECONDS = 0.05
 #: How long to wait between GenImg polls while no finger is on the glass.
@@ -254,10 +257,8 @@ class R30xSensor(Closing):
 
     def _search_buffer(self) -> LibraryMatch:
         """Search the whole library (its size read once) for the template in the buffer."""
-        if self._library_size is None:
-            self._library_size = self._sys_para()[2]
         answer = self._command(
-            SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_size), during="Search"
+            SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_pages()), during="Search"
         )
         page, score = struct.unpack(">HH", self._exact(answer, 4, "Search"))
         return LibraryMatch(page=page, score=score)
@@ -297,6 +298,21 @@ class R30xSensor(Closing):
         answer = self._command(TEMPLATE_NUM, b"", during="TemplateNum")
         return struct.unpack(">H", self._exact(answer, 2, "TemplateNum"))[0]
 
+    def held_pages(self) -> frozenset[int]:
+        """ReadIndexTable, one 256-page index page at a time up to the library's size."""
+        size = self._library_pages()
+        held: set[int] = set()
+        for index_page in range((size + _INDEX_PAGE_SIZE - 1) // _INDEX_PAGE_SIZE):
+            answer = self._command(READ_INDEX_TABLE, bytes([index_page]), during="ReadIndexTable")
+            table = self._exact(answer, _INDEX_PAGE_SIZE // 8, "ReadIndexTable")
+            first = index_page * _INDEX_PAGE_SIZE
+            held.update(
+                first + bit
+                for bit in range(_INDEX_PAGE_SIZE)
+                if table[bit // 8] >> (bit % 8) & 1 and first + bit < size
+            )
+        return frozenset(held)
+
     def clear_library(self) -> None:
         """Empty: delete every template in the library."""
         self._command(EMPTY, b"", during="Empty")
@@ -325,6 +341,12 @@ class R30xSensor(Closing):
             )
             self._link.set_baudrate(fast_baudrate)
         self._packet_size = PACKET_SIZES[self._sys_para()[5] & 3]
+
+    def _library_pages(self) -> int:
+        """The library's size in pages, read from the sensor once (200 on an R503)."""
+        if self._library_size is None:
+            self._library_size = self._sys_para()[2]
+        return self._library_size
 
     def _verify_password(self) -> None:
         self._command(VFY_PWD, struct.pack(">I", self._password), during="VfyPwd")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from PIL import Image, ImageDraw
@@ -172,6 +172,14 @@ class SimFingerprint(SimDevice):
     def library_count(self) -> int:
         self.check()
         return len(self.library)
+
+    def held_pages(self) -> frozenset[int]:
+        self.check()
+        return frozenset(self.library)
+
+    def load_flash(self, pages: Mapping[int, bytes]) -> None:
+        """Power on with ``pages`` in the library, as a real sensor keeps it in flash."""
+        self.library.update(pages)
 
     def clear_library(self) -> None:
         self.check()

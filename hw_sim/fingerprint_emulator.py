@@ -17,7 +17,7 @@ import logging
 import os
 import random
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from hw_sim.fingerprints import (
     MATCH_THRESHOLD,
@@ -191,6 +191,11 @@ class FingerprintEmulator(PtyDevice):
         with self._lock:
             self._finger = finger
             self._shots = 0
+
+    def load_flash(self, pages: Mapping[int, bytes]) -> None:
+        """Power on with ``pages`` in the library, as a real sensor keeps it in flash."""
+        with self._lock:
+            self._library.update(pages)
 
     @property
     def library(self) -> dict[int, bytes]:

@@ -298,6 +298,12 @@ class World:
     def person(self, nik: str) -> Person | None:
         return next((p for p in self.everyone if p.nik == nik), None)
 
+    def body_seed(self, nik: str) -> int:
+        """The seed of the body behind ``nik``: a person of this world, or the visitor
+        :meth:`visitor` makes for it (what a restarted simulator rebuilds a sensor from)."""
+        known = self.person(nik)
+        return known.seed if known is not None else _visitor_seed(nik)
+
     def visitor(self, nik: str, name: str, sex: str, birth_date: date) -> Person:
         """Someone this world did not make (a flashed kit's worklist names them): a body for
         them, repeatable from their NIK, so the devices have a face and fingers to capture."""
@@ -305,7 +311,7 @@ class World:
             return known
         rng = random.Random(f"{self.seed}/visitor/{nik}")
         person = Person(
-            seed=int.from_bytes(nik.encode(), "big") % 10**9 + 10**9,
+            seed=_visitor_seed(nik),
             nik=nik,
             name=name,
             sex=sex,
@@ -374,3 +380,8 @@ def _signature(rng: random.Random) -> tuple[tuple[tuple[int, int], ...], ...]:
         strokes.append(tuple(points))
         x += rng.randint(30, 90)
     return tuple(strokes)
+
+
+def _visitor_seed(nik: str) -> int:
+    """A visitor's seed, from the NIK alone, apart from the world's own people's seeds."""
+    return int.from_bytes(nik.encode(), "big") % 10**9 + 10**9

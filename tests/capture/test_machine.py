@@ -19,9 +19,10 @@ import pytest
 from capture.events import ButtonEvent, Tick
 from capture.machine import CaptureMachine
 from capture.prompts import Language, prompt
-from firmware.sim import DEMO_AUTHORITY
+from firmware.sim import DEMO_AUTHORITY, SimDevices
 from hal.exc import PrinterError
 from hal.types import Button, FingerPosition, Indicator
+from hw_sim.fingerprints import template_of
 from hw_sim.fingers import Glass
 from hw_sim.portraits import Scene
 from hw_sim.world import Person, SimOfficer
@@ -672,6 +673,44 @@ def test_library_full_rotates_the_oldest_person_out(make_rig: MakeRig) -> None:
     assert rig.state == "signature", rig.screen
 
 
+def test_a_sensor_swapped_while_off_is_found_at_the_self_test(make_rig: MakeRig, rig: Rig) -> None:
+    """The new sensor holds the officers' fingers (flashed) but nobody enrolled, and one
+    page from its last kit: the page map forgets the lost, the stranger's page is deleted."""
+    first = enrol_and_next(rig, clean_person(rig))
+    assert rig.store.sensor_pages()
+    stranger = 150
+
+    def swapped(sim: SimDevices) -> None:
+        sim.devices.fingerprint.enrol(stranger, template_of(first.seed, 1))
+
+    rig = crash(rig, make_rig, before_start=swapped)
+    assert rig.audit("library-reconciled") == [
+        {"lost": [1], "orphans": 1, "officer_pages_missing": []}
+    ]
+    assert rig.store.sensor_pages() == {}
+    assert stranger not in rig.sim.devices.fingerprint.library
+    assert rig.store.status().library_used == 0
+    rig.bystanders.stand_in = first  # no longer on the sensor: not caught, and no false hit
+    to_face(rig, clean_person(rig, 1))
+    take_face(rig)
+    assert rig.state == "signature", rig.screen
+
+
+def test_a_sensor_that_kept_its_library_changes_nothing_at_the_self_test(
+    make_rig: MakeRig, rig: Rig
+) -> None:
+    enrol_and_next(rig, clean_person(rig))
+    pages = rig.store.sensor_pages()
+    library = rig.sim.devices.fingerprint.library
+
+    def kept(sim: SimDevices) -> None:
+        sim.devices.fingerprint.library.update(library)
+
+    rig = crash(rig, make_rig, before_start=kept)
+    assert rig.audit("library-reconciled") == []
+    assert rig.store.sensor_pages() == pages
+
+
 def enrol_and_next(rig: Rig, person: Person) -> Person:
     enrol(rig, person)
     rig.press(OK)
@@ -1053,6 +1092,13 @@ def test_void_a_record(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     assert rig.state == "ready"
     rig.choose(person.name[:20])  # back on the ready list
     assert rig.store.recent() == []
+    assert rig.store.sensor_pages() == {}, "the voided person's fingers left the library"
+    officer_pages = {p for o in rig.store.officers.values() for p in o.finger_pages}
+    assert set(rig.sim.devices.fingerprint.library) == officer_pages
+    rig.press(OK)  # enrolled again: not stopped as their own duplicate
+    rig.press(OK)
+    take_face(rig)
+    assert rig.state == "signature", rig.screen
 
 
 def test_void_refused_or_failed_returns_to_the_list(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from firmware.demo import run_session
+import pytest
+
+from firmware.demo import OfficerBot, _returning_and_newcomer, run_session
 from firmware.sim import open_sim_kit
 from storage.keys import AuthorityPublic
 from storage.verify import verify_folder
@@ -64,6 +66,30 @@ def test_running_again_continues_the_same_kit(tmp_path: Path) -> None:
     assert [o.seq for o in second] == [4, 5, 6]
     assert {o.nik for o in first}.isdisjoint({o.nik for o in second}), "nobody is recorded twice"
     assert status.sealed == 6
+
+
+@pytest.mark.parametrize("wired", [False, True], ids=["doubles", "wired"])
+def test_a_restarted_simulator_s_sensor_kept_its_library(tmp_path: Path, wired: bool) -> None:
+    """A real sensor keeps its library in flash; the simulated one is rebuilt from the page
+    map, so the self-test finds nothing lost and someone enrolled before is still caught
+    (on the emulator behind the real driver too)."""
+    first, _, _ = session(tmp_path, 3)
+    with open_sim_kit(tmp_path, seed=1, clock_speed=0.0, wired=wired) as sim:
+        store = sim.kit.store
+        sim.bystanders.offer_finger = True
+        bot = OfficerBot(sim.kit, sim.world, sim.bystanders)
+        bot.settle()  # the self-test, with the library checked against the page map
+        bot.login(by_pin=False)
+        returning, posing_as = _returning_and_newcomer(sim.kit, sim.world, first)
+        assert returning is not None and posing_as is not None
+        shown = bot.caught(returning, posing_as)
+        held = sim.kit.devices.fingerprint.held_pages()
+        officers = {page for o in store.officers.values() for page in o.finger_pages}
+        kinds = [kind for _, _, kind, _ in store.audit.entries()]
+        pages = store.sensor_pages()
+    assert "Sudah direkam sebagai" in shown[0], shown
+    assert pages and held == set(pages) | officers
+    assert "library-reconciled" not in kinds and kinds.count("self-test") == 2
 
 
 def test_a_second_run_with_another_seed_still_enrols_the_kits_own_worklist(tmp_path: Path) -> None:

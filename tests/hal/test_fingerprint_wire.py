@@ -17,6 +17,7 @@ from hal.r30x import (
     PID_COMMAND,
     PID_DATA,
     PID_END_DATA,
+    READ_INDEX_TABLE,
     SET_SYS_PARA,
     STORE,
     UP_CHAR,
@@ -241,6 +242,24 @@ def test_library_count_and_clear(emulator: FingerprintEmulator, sensor: R30xSens
     sensor.clear_library()
     assert sensor.library_count() == 0
     assert emulator.library == {}
+
+
+def test_held_pages_read_every_index_page_of_an_r307_library() -> None:
+    """1,000 pages take four ReadIndexTable answers; the driver asks only that many."""
+    with FingerprintEmulator(library_size=1000) as emulator:
+        emulator.load_flash({page: template_of(30, 1) for page in (0, 7, 255, 256, 613, 999)})
+        with R30xSensor(port=emulator.port, read_timeout=0.5) as sensor:
+            assert sensor.held_pages() == {0, 7, 255, 256, 613, 999}
+        tables = [params for op, params in emulator.received if op == READ_INDEX_TABLE]
+    assert tables == [bytes([0]), bytes([1]), bytes([2]), bytes([3])]
+
+
+def test_held_pages_follow_store_and_delete(sensor: R30xSensor) -> None:
+    assert sensor.held_pages() == frozenset()
+    for page in (3, 199):
+        sensor.enrol(page, template_of(40 + page, 2))
+    sensor.delete(3)
+    assert sensor.held_pages() == {199}
 
 
 def test_page_beyond_the_library_is_a_library_error(sensor: R30xSensor) -> None:

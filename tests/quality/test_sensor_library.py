@@ -127,3 +127,38 @@ def test_one_finger_presented_twice_is_caught_on_the_sensor() -> None:
         assert present(70, 2, 1).kind is HitKind.NONE  # the right index: new
         hit = present(70, 1, 2)  # the thumb again, offered as the index
         assert (hit.kind, hit.occupant) == (HitKind.REPEATED, Occupant(7, 1))
+
+
+def test_a_swapped_sensor_loses_its_people_and_keeps_no_strangers() -> None:
+    library = SensorLibrary(size=10, reserved=frozenset({0, 1}))
+    for seq in (1, 2, 3):
+        library = library.admit(seq, [1, 2]).library  # pages 2..7
+    found = library.reconcile({0, 2, 3, 6, 9})  # person 2's pages and officer 1's gone; 9 extra
+    assert found.lost == (2, 3)  # person 3 lost one finger of two
+    assert found.orphans == (9,)
+    assert found.officers_missing == (1,)
+    assert dict(found.library.occupants) == {
+        2: Occupant(1, 1),
+        3: Occupant(1, 2),
+        6: Occupant(3, 1),
+    }
+    assert found.library.order == (1, 3) and found.changed
+    assert not library.reconcile({0, 1, *range(2, 8)}).changed
+
+
+@given(
+    st.lists(st.integers(1, 3), min_size=1, max_size=8),
+    st.sets(st.integers(0, 11)),
+)
+def test_reconciling_keeps_only_what_the_sensor_holds(
+    fingers_per_person: list[int], held: set[int]
+) -> None:
+    library = SensorLibrary(size=12, reserved=frozenset({0}))
+    for seq, count in enumerate(fingers_per_person, start=1):
+        library = library.admit(seq, range(1, count + 1)).library
+    found = library.reconcile(held)
+    assert set(found.library.occupants) == set(library.occupants) & held
+    assert set(found.orphans) == held - set(library.occupants) - {0}
+    assert set(found.lost) == {w.seq for p, w in library.occupants.items() if p not in held}
+    assert set(found.library.order) == {w.seq for w in found.library.occupants.values()}
+    assert found.library.reconcile(held - set(found.orphans)).changed is False
