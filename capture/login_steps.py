@@ -14,7 +14,6 @@ from capture.machine import CaptureEvent
 from capture.sensor_library import Reconciled
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press
-from storage.errors import StorageError
 from storage.model import Officer
 
 log = logging.getLogger(__name__)
@@ -25,10 +24,10 @@ class Boot(Step):
 
 
 @dataclass(frozen=True)
-class BenchCheck:
+class SelfTestFindings:
     """What the self-test found: the faulty parts, and how the sensor's library was."""
 
-    faults: list[str]
+    faults: tuple[str, ...]
     library: Reconciled | None = None
 
 
@@ -44,7 +43,7 @@ class SelfTest(Step):
         self.faults: list[str] = []
         self.ctx.run(JobKind.SELF_TEST, self._probe_all)
 
-    def _probe_all(self) -> BenchCheck:
+    def _probe_all(self) -> SelfTestFindings:
         faults = []
         for device in self.ctx.devices.all():
             try:
@@ -53,15 +52,15 @@ class SelfTest(Step):
                 faults.append(f"{device.name}: {exc}")
         sensor = self.ctx.devices.fingerprint
         if any(fault.startswith(f"{sensor.name}:") for fault in faults):
-            return BenchCheck(faults)
+            return SelfTestFindings(tuple(faults))
         try:
-            return BenchCheck(faults, reconcile(sensor, self.ctx.store))
-        except (DeviceError, StorageError) as exc:
-            return BenchCheck([*faults, f"{sensor.name}: {exc}"])
+            return SelfTestFindings(tuple(faults), reconcile(sensor, self.ctx.store))
+        except DeviceError as exc:  # it answered the probe, then not (a loose cable)
+            return SelfTestFindings((*faults, f"{sensor.name}: {exc}"))
 
     def finished(self, result: object, error: BaseException | None) -> None:
-        check = result if isinstance(result, BenchCheck) else BenchCheck([])
-        self.faults = check.faults + ([str(error)] if error else [])
+        check = result if isinstance(result, SelfTestFindings) else SelfTestFindings(())
+        self.faults = [*check.faults, *([str(error)] if error else [])]
         self.ctx.audit(AuditKind.SELF_TEST, faults=self.faults)
         if check.library is not None:
             self._report_library(check.library)
