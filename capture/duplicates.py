@@ -70,16 +70,15 @@ def admit(sensor: FingerprintSensor, store: RecordKeeper, seq: int, enrolment: E
     return len(admission.evicted)
 
 
-def forget(sensor: FingerprintSensor, store: RecordKeeper, seq: int) -> int:
+def forget(sensor: FingerprintSensor, store: RecordKeeper, seq: int) -> None:
     """Delete voided record ``seq``'s fingers from the sensor's library, so the person
-    enrolled again after a void is not stopped as their own duplicate.  Returns how many."""
+    enrolled again after a void is not stopped as their own duplicate."""
     pages = store.sensor_pages()
     gone = [page for page, (who, _) in pages.items() if who == seq]
     for page in gone:
         sensor.delete(page)
     if gone:
         store.sensor_pages({page: held for page, held in pages.items() if page not in gone})
-    return len(gone)
 
 
 def reconcile(sensor: FingerprintSensor, store: RecordKeeper) -> Reconciled:

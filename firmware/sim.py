@@ -204,11 +204,11 @@ class SensorFlash(Protocol):
     def load_flash(self, pages: Mapping[int, bytes]) -> None: ...
 
 
-def keep_sensor_flash(flash: SensorFlash, store: KitStore, world: World) -> int:
+def keep_sensor_flash(flash: SensorFlash, store: KitStore, world: World) -> None:
     """A real sensor keeps its library through a restart; a simulated one starts empty.
     So the fingers the kit's page map names are put back from the world's bodies, the
     identities the sensor matched before, and a restarted simulator still catches a
-    returning person.  Returns how many pages were put back."""
+    returning person."""
     refs = dict(store.recent(limit=store.policy.sensor_library_pages))
     pages = {
         page: template_of(world.body_seed(ref.removeprefix(WALK_IN_PREFIX)), position)
@@ -216,7 +216,8 @@ def keep_sensor_flash(flash: SensorFlash, store: KitStore, world: World) -> int:
         if (ref := refs.get(seq)) is not None
     }
     flash.load_flash(pages)
-    return len(pages)
+    if pages:
+        log.info("the simulated sensor kept %d enrolled fingers through the restart", len(pages))
 
 
 def build(world: World, *, time_scale: float) -> SimDevices:
