@@ -54,20 +54,23 @@ def check_finger(
     return library.classify(found.page, seq=CAPTURING, position=position)
 
 
-def admit(sensor: FingerprintSensor, store: RecordKeeper, seq: int, enrolment: Enrolment) -> int:
+def _save(store: RecordKeeper, library: SensorLibrary) -> None:
+    """Write ``library``'s occupants as the store's page map, once the sensor matches it."""
+    store.sensor_pages({page: (who.seq, who.position) for page, who in library.occupants.items()})
+
+
+def admit(sensor: FingerprintSensor, store: RecordKeeper, seq: int, enrolment: Enrolment) -> None:
     """Store sealed record ``seq``'s fingers in the sensor's library; the people rotated
-    out to make room are deleted from it.  Returns how many were rotated out."""
+    out to make room are deleted from it."""
     templates = {int(f.position): f.template for f in enrolment.fingers if f.template}
     if not templates:
-        return 0
+        return
     admission = sensor_library(store).admit(seq, templates)
     for page in admission.stale:
         sensor.delete(page)
     for position, page in admission.pages.items():
         sensor.enrol(page, templates[position])
-    occupants = admission.library.occupants
-    store.sensor_pages({page: (who.seq, who.position) for page, who in occupants.items()})
-    return len(admission.evicted)
+    _save(store, admission.library)
 
 
 def forget(sensor: FingerprintSensor, store: RecordKeeper, seq: int) -> None:
@@ -88,6 +91,5 @@ def reconcile(sensor: FingerprintSensor, store: RecordKeeper) -> Reconciled:
     for page in found.orphans:
         sensor.delete(page)
     if found.lost:
-        occupants = found.library.occupants
-        store.sensor_pages({page: (who.seq, who.position) for page, who in occupants.items()})
+        _save(store, found.library)
     return found

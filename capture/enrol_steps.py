@@ -257,9 +257,13 @@ class Fingers(Step):
         self.note = []
         draft, sensor, position = self.ctx.draft, self.ctx.devices.fingerprint, self.position
         assert position is not None and draft is not None
-        library = sensor_library(self.ctx.store)
+        store = self.ctx.store
         kept = {int(p): f.template for p, f in draft.fingers.items() if f.template}
-        self.ctx.run(JobKind.FINGER, lambda: capture_finger(sensor, library, position, kept))
+        # the page map is read in the job too: no database read on the event loop
+        self.ctx.run(
+            JobKind.FINGER,
+            lambda: capture_finger(sensor, sensor_library(store), position, kept),
+        )
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
     def finished(self, result: object, error: BaseException | None) -> None:

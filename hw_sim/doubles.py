@@ -154,8 +154,8 @@ class SimFingerprint(SimDevice):
 
     def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
         self.check()
-        scores = [match_score(template, other) >= MATCH_THRESHOLD for other in others]
-        return scores.index(True) if True in scores else None
+        matching = (i for i, o in enumerate(others) if match_score(template, o) >= MATCH_THRESHOLD)
+        return next(matching, None)  # the first match, as the driver stops at it
 
     def delete(self, page: int) -> None:
         self.check()

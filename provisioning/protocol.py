@@ -327,14 +327,14 @@ def parse_answer(payload: bytes, *, op: str, nonce: bytes, kit_public: bytes) ->
     _check_refusal(message)
     signed = message.get("signed")
     if not isinstance(signed, bytes):
-        raise MessageError(f"{op} answer carries no signed bytes")
-    body = _verified_body(signed, op=op, kit_public=kit_public)
+        raise MessageError(
+            f"{op} answer carries no signed bytes: the kit runs another protocol; update its "
+            "software to this jemput-prov's release, then run the command again"
+        )
+    body = _verified_body(signed, op=op, kit_public=kit_public)  # checks its result and next
     if body.get("nonce") != nonce:
         raise MessageError(f"{op} answer does not answer this request (op or nonce differ)")
-    result, next_nonce = body.get("result"), body.get("next")
-    if not isinstance(result, Mapping) or not isinstance(next_nonce, bytes):
-        raise MessageError(f"{op} answer lacks its result map or its next nonce")
-    return Answer(dict(result), next_nonce, signed)
+    return Answer(dict(body["result"]), body["next"], signed)
 
 
 def kept_answer(signed: Any, *, op: str, kit_public: bytes) -> dict[str, Any]:

@@ -92,10 +92,12 @@ def build_report(
     villages: dict[str, Row] = {}
     overall = Row("overall", OVERALL)
     village_of: dict[bytes, str] = {}
+    # each record's keyed reference, keyed once (an HMAC for a version 1 or 2 header)
+    keyed_refs = [None if references is None else _keyed(r, references) for r in records]
     if worklist is not None:
         if references is None:
             raise ValueError("a report against a worklist needs the authority's reference key")
-        recorded = {_keyed(r, references) for r in records}
+        recorded = set(keyed_refs)
         overall.on_worklist = overall.not_recorded = 0
         for resident in worklist:
             name = resident.village or "-"
@@ -108,11 +110,10 @@ def build_report(
             for row in (village, overall):
                 row.on_worklist = (row.on_worklist or 0) + 1
                 row.not_recorded = (row.not_recorded or 0) + missing
-    for record in records:
+    for record, keyed in zip(records, keyed_refs, strict=True):
         walk_in = record.walk_in
         targets = [kits.setdefault(record.kit_id, Row("kit", record.kit_id)), overall]
-        if worklist is not None and references is not None:
-            keyed = _keyed(record, references)
+        if worklist is not None:
             # a reference no line has (another authority's key, or none) is nobody known
             place = WALK_IN_ROW if walk_in else village_of.get(keyed or b"", "?")
             targets.append(villages.setdefault(place, Row("village", place)))

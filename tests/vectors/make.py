@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -358,13 +359,27 @@ def p256_from_seed(label: str) -> ec.EllipticCurvePrivateKey:
     return ec.derive_private_key(scalar, ec.SECP256R1())
 
 
+#: Seals one record: (enrolment, seq, prev_hash, sealed_at) -> the record's bytes.
+Seal = Callable[[Enrolment, int, bytes, datetime], bytes]
+
+
+def chained(cert: bytes, sealed: Iterable[tuple[Enrolment, datetime]], seal: Seal) -> list[bytes]:
+    """Records 1, 2, ... of ``sealed``, each sealed onto the hash of the one before (the
+    certificate's for the first), in order: the seeded rng is drawn the same every run."""
+    records, prev = [], record_hash(cert)
+    for seq, (enrolment, sealed_at) in enumerate(sealed, 1):
+        records.append(seal(enrolment, seq, prev, sealed_at))
+        prev = record_hash(records[-1])
+    return records
+
+
 def seal_chain(
     kit_id: str, key: KitSigner, cert: bytes, auth: Authority, rng: StreamRng
 ) -> list[bytes]:
     """The two version-1 vector enrolments sealed as records 1 and 2 of ``kit_id``'s chain."""
-    records, prev = [], record_hash(cert)
-    for seq, (enrolment, sealed_at) in enumerate(zip(enrolments(), SEALED, strict=True), 1):
-        data = legacy_record(
+
+    def seal(enrolment: Enrolment, seq: int, prev: bytes, sealed_at: datetime) -> bytes:
+        return legacy_record(
             enrolment,
             kit_id=kit_id,
             seq=seq,
@@ -374,17 +389,16 @@ def seal_chain(
             authority=auth,
             rng=rng,
         )
-        records.append(data)
-        prev = record_hash(data)
-    return records
+
+    return chained(cert, zip(enrolments(), SEALED, strict=True), seal)
 
 
 def seal_v2_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) -> list[bytes]:
     """The version-2 enrolments sealed in format version 2 as records 1 to 4 (as kits
     sealed them before version 3: the bytes are those first published)."""
-    records, prev = [], record_hash(cert)
-    for seq, (enrolment, sealed_at) in enumerate(zip(v2_enrolments(), V2_SEALED, strict=True), 1):
-        data = legacy_record(
+
+    def seal(enrolment: Enrolment, seq: int, prev: bytes, sealed_at: datetime) -> bytes:
+        return legacy_record(
             enrolment,
             kit_id=KIT_ID,
             seq=seq,
@@ -395,17 +409,16 @@ def seal_v2_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) 
             rng=rng,
             version=2,
         )
-        records.append(data)
-        prev = record_hash(data)
-    return records
+
+    return chained(cert, zip(v2_enrolments(), V2_SEALED, strict=True), seal)
 
 
 def seal_v3_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) -> list[bytes]:
     """The version-2 enrolments sealed by the kit's own `seal_record` (format version 3,
     keyed references under `reference_key`) as records 1 to 4."""
-    records, prev = [], record_hash(cert)
-    for seq, (enrolment, sealed_at) in enumerate(zip(v2_enrolments(), V3_SEALED, strict=True), 1):
-        data = seal_record(
+
+    def seal(enrolment: Enrolment, seq: int, prev: bytes, sealed_at: datetime) -> bytes:
+        return seal_record(
             enrolment,
             kit_id=KIT_ID,
             seq=seq,
@@ -416,9 +429,8 @@ def seal_v3_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) 
             reference_key=auth.references,
             rng=rng,
         )
-        records.append(data)
-        prev = record_hash(data)
-    return records
+
+    return chained(cert, zip(v2_enrolments(), V3_SEALED, strict=True), seal)
 
 
 def with_protected_alg(record: bytes, alg: int) -> bytes:
