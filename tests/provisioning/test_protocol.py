@@ -94,5 +94,5 @@ def test_answers_are_signed_by_the_certified_kit_over_a_pty(
 
 def test_an_answer_without_signed_bytes_names_what_to_do() -> None:
     unsigned = dumps({"v": p.PROTOCOL_VERSION, "ok": True, "result": {"kit_id": "K1"}})
-    with pytest.raises(p.MessageError, match="no signed bytes: .* update its software"):
+    with pytest.raises(p.MessageError, match=r"no signed bytes: .* update its software"):
         p.parse_answer(unsigned, op=p.STATUS, nonce=bytes(16), kit_public=bytes(32))
