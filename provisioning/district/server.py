@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,14 +100,29 @@ class LocalCluster:
             shutil.chown(path, user.pw_uid, user.pw_gid)
 
     def _parents_reachable(self) -> None:
+        """Let the server user walk down to the cluster, as root, or say what stops it.
+
+        A kit's data folders are private (0700), and so is the ``var/`` a simulated kit made
+        first; the cluster beside them needs only the right to pass through.  So a folder
+        of ours on the way (below the current folder, owned by us) gets others' execute
+        bit alone, which lets the server user through without letting anyone list it;
+        anything else on the way is named, with what to do.
+        """
         if os.geteuid() != 0:
             return
-        for parent in self.folder.resolve().parents:  # the server user walks down to it
-            if not parent.stat().st_mode & 0o001:
-                raise ClusterError(
-                    f"the {SERVER_USER} user cannot enter {parent}: put the cluster "
-                    "under a folder others may traverse (e.g. /tmp or var/ of the repository)"
-                )
+        here = Path.cwd().resolve()
+        for parent in reversed(self.folder.resolve().parents):
+            mode = parent.stat().st_mode
+            if mode & 0o001:
+                continue
+            if parent.is_relative_to(here) and parent != here and parent.stat().st_uid == 0:
+                parent.chmod(stat.S_IMODE(mode) | 0o001)
+                continue
+            raise ClusterError(
+                f"the {SERVER_USER} user cannot pass through {parent} (mode "
+                f"{stat.S_IMODE(mode):o}): run `chmod o+x {parent}`, or put the cluster under "
+                "a folder others may pass through, such as /tmp"
+            )
 
     def init(self) -> None:
         """Create the cluster and its database unless it exists."""

@@ -1,0 +1,206 @@
+"""``jemput-kit sim web``: the wired simulated kit behind the browser page.
+
+The kit's event loop runs on its own thread, as in the terminal; a ticker keeps the
+printers' trays and a training scenario up to date; uvicorn serves the page on
+127.0.0.1.  Closing stops all three, then the kit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capture.machine import CaptureState
+from capture.prompts import Language
+from simulator.kit import SimKit, open_sim_kit
+from simulator.options import SimOptions
+from simulator.web.app import Pages, Server, build_app, scaled_display
+from simulator.web.controls import Controls
+from simulator.web.events import EventLog
+from simulator.web.scenario import Progress, load_scenario
+from simulator.web.view import controls_catalogue, residents, snapshot
+
+#: Default port of the browser kit (0 picks any free port).
+DEFAULT_PORT = 8321
+#: How often the ticker collects printed output and advances the scenario, in seconds.
+TICK_SECONDS = 0.1
+#: Bounded waits when stopping the threads.
+JOIN_SECONDS = 5.0
+
+
+@dataclass
+class Finished:
+    """The residents whose enrolment ended on the DONE screen (sealed, printed or slipped)
+    since the page opened: a scenario's measure of progress, and its "after N records"."""
+
+    niks: list[str] = field(default_factory=list)
+    _last_seq: int | None = None
+
+    def see(self, sim: SimKit) -> None:
+        ctl = sim.kit.controller
+        sealed, draft = ctl.sealed, ctl.draft
+        if ctl.state is not CaptureState.DONE or sealed is None or draft is None:
+            return
+        if sealed.seq != self._last_seq:
+            self._last_seq = sealed.seq
+            self.niks.append(draft.resident.nik)
+
+
+class WebKit:
+    """The browser kit over a running ``sim``; :meth:`start`, then :meth:`close`."""
+
+    def __init__(
+        self, sim: SimKit, *, port: int = DEFAULT_PORT, scenario: str | None = None
+    ) -> None:
+        if sim.wired is None:
+            raise ValueError("the browser kit needs the wired simulator")
+        self.sim = sim
+        self._wired = sim.wired
+        self.log = EventLog()
+        assert sim.tray is not None  # a wired simulated kit always keeps its printed output
+        self.tray = sim.tray
+        self.controls = Controls(sim, self.log)
+        self.progress = (
+            Progress(load_scenario(scenario, sim.world), time.monotonic()) if scenario else None
+        )
+        self._finished = Finished()
+        #: A training kit: the page shows its banner, with or without a scenario.
+        self._training = sim.kit.store.training
+        self._stop = threading.Event()
+        catalogue = {**controls_catalogue(), "residents": residents(sim)}
+        pages = Pages(
+            snapshot=self.snapshot,
+            controls=self.controls,
+            display_png=lambda: scaled_display(self._wired.display.to_png()),
+            camera_jpeg=lambda: self._wired.camera.last_frame,
+            printed_path=lambda name: item.path if (item := self.tray.find(name)) else None,
+            catalogue=catalogue,
+            stopping=self._stop,
+        )
+        self.server = Server(build_app(pages), port=port)
+        self._threads = [
+            threading.Thread(target=self._run_loop, name="kit-loop", daemon=True),
+            threading.Thread(target=self._tick, name="web-kit-ticker", daemon=True),
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def snapshot(self) -> dict[str, Any]:
+        training = (
+            {"scenario": self.progress.view() if self.progress else None}
+            if self._training
+            else None
+        )
+        return snapshot(
+            self.sim,
+            indicator=self.controls.indicator(),
+            tray=self.tray,
+            log=self.log,
+            training=training,
+        )
+
+    def _run_loop(self) -> None:
+        self.sim.kit.start()
+        self.sim.kit.loop.run(until=self._stop.is_set)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            for item in self.tray.collect():
+                self.log.note(f"printed {item.kind.value} {item.name}")
+            self._finished.see(self.sim)
+            if self.progress is not None and not self.progress.finished:
+                for note in self.progress.tick(
+                    now=time.monotonic(),
+                    finished=self._finished.niks,
+                    wired=self._wired,
+                ):
+                    self.log.note(note)
+                if self.progress.finished:
+                    self.log.note(f"scenario {self.progress.scenario.name!r} finished")
+
+    def start(self) -> None:
+        self.log.attach()
+        for thread in self._threads:
+            thread.start()
+        self.server.start()
+
+    def close(self) -> None:
+        """Stop the page, the ticker and the loop; safe twice."""
+        self._stop.set()
+        self.sim.kit.loop.stop.set()
+        self.server.close()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=JOIN_SECONDS)
+        self.tray.collect()
+        self.log.detach()
+
+
+@contextlib.contextmanager
+def open_web_kit(
+    data_dir: Path,
+    *,
+    seed: int,
+    port: int = DEFAULT_PORT,
+    language: Language = Language.ID,
+    scenario: str | None = None,
+    time_scale: float = 1.0,
+    fast: bool = False,
+) -> Iterator[WebKit]:
+    """A simulated kit on ``data_dir`` served as a page; the kit boots on its loop's thread.
+
+    A ``scenario`` runs on a training kit only (a fresh folder becomes one): what it seals
+    is practice, refused by collectors and the district.
+    """
+    with open_sim_kit(
+        data_dir,
+        seed=seed,
+        language=language,
+        clock_speed=1.0,
+        time_scale=time_scale,
+        fast=fast,
+        booted=False,
+        training=scenario is not None,
+        coprocessor=True,
+    ) as sim:
+        sim.bystanders.offer_finger = False  # a laptop has no finger: officers key their PIN
+        web = WebKit(sim, port=port, scenario=scenario)
+        try:
+            web.start()
+            yield web
+        finally:
+            web.close()
+
+
+def run_web(
+    options: SimOptions,
+    *,
+    port: int = DEFAULT_PORT,
+    scenario: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Serve the browser kit until Ctrl-C (or SIGTERM) and say where to open it."""
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with open_web_kit(
+        options.data_dir,
+        seed=options.seed,
+        port=port,
+        language=options.language,
+        scenario=scenario,
+        fast=options.fast,
+    ) as web:
+        echo(f"jemput-kit: the simulated kit is at {web.url} (Ctrl-C stops it)")
+        echo(f"printed cards and slips are kept in {web.tray.folder}")
+        with contextlib.suppress(KeyboardInterrupt):
+            while not stop.wait(0.5):
+                pass
