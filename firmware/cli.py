@@ -1,7 +1,9 @@
-"""``jemput-kit``: the kit's program — run it, run a scripted demo, read its status.
+"""``jemput-kit``: the kit's program: run it, test its parts, read its status.
 
-On a Pi the kit starts with ``jemput-kit run`` from its systemd unit; on a laptop
-``jemput-kit run --sim`` puts the same program in the terminal with simulated devices.
+On a Pi the kit starts with ``jemput-kit run`` from its systemd unit.  Other programs
+installed beside it add command groups through the ``jemput.kit_commands`` entry point
+(the simulator's ``jemput-kit sim ...``); each is imported only when its name is typed, so
+the Pi program never loads the simulator or its web server.
 """
 
 from __future__ import annotations
@@ -11,24 +13,66 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from capture.prompts import Language
 from firmware.config import Backend, ConfigError, KitConfig, load_config, prepare_data_dir
 from firmware.logs import setup_logging
 from firmware.quality_cli import register as register_quality
 from firmware.selftest import register as register_selftest
-from firmware.tray import PRINTED_DIR
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
 from storage.kitkey import describe_backend
 from storage.lock import FolderBusy
 
+#: The entry-point group through which other programs add their commands to jemput-kit.
+COMMAND_GROUPS = "jemput.kit_commands"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"jemput-kit: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+class KitCommands(TyperGroup):
+    """jemput-kit's own commands, and the groups other installed programs add, loaded late.
+
+    The context and command types are typer's own (it carries its own click), so the two
+    overrides take and give them as typer hands them over.
+    """
+
+    @staticmethod
+    def _plugins() -> dict[str, EntryPoint]:
+        return {entry.name: entry for entry in entry_points(group=COMMAND_GROUPS)}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(self._plugins())]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        plugin = self._plugins().get(cmd_name)
+        if found is not None or plugin is None:
+            return found
+        try:
+            group = plugin.load()
+        except ImportError as exc:
+            raise fail(
+                f"`{cmd_name}` needs packages that are not installed here ({exc.name}): "
+                f"install them with pip install '.[{cmd_name}]'"
+            ) from exc
+        command = typer.main.get_command(group)
+        command.name = cmd_name
+        return command
+
+
 app = typer.Typer(
-    help="Jemput kit: e-KTP enrolment (run, demo, status).",
+    cls=KitCommands,
+    help="Jemput kit: e-KTP enrolment (run, status, selftest; sim: the simulated kit).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -37,11 +81,6 @@ DataDir = Annotated[Path, typer.Option("--data-dir", help="The kit's data folder
 ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="Kit configuration (TOML); see docs/config.md.")
 ]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"jemput-kit: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
 
 
 def _config(config: Path | None, **overrides: object) -> KitConfig:
@@ -57,182 +96,34 @@ def _config(config: Path | None, **overrides: object) -> KitConfig:
 
 @app.command()
 def run(
-    sim: Annotated[
-        bool, typer.Option("--sim", help="Simulated devices, in this terminal.")
-    ] = False,
+    config: ConfigFile = None,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="The kit's data folder [default: var/kit].")
     ] = None,
-    config: ConfigFile = None,
     language: Annotated[Language | None, typer.Option(help="Prompt language.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
-    headless: Annotated[
-        bool, typer.Option("--headless", help="No terminal; serve the provisioning port.")
-    ] = False,
-    port_link: Annotated[
-        Path | None, typer.Option("--port-link", help="Link the provisioning pty here.")
-    ] = None,
-    fast: Annotated[
-        bool,
-        typer.Option("--fast", help="--sim: devices as fast as the ptys allow, not at wire time."),
-    ] = False,
-    web: Annotated[
-        bool, typer.Option("--web", help="With --sim: the kit as a page on 127.0.0.1.")
-    ] = False,
-    port: Annotated[
-        int, typer.Option("--port", help="With --web: the page's port (0: any free one).")
-    ] = 8321,
-    scenario: Annotated[
-        str | None,
-        typer.Option("--scenario", help="With --web: a training scenario (name or file)."),
-    ] = None,
 ) -> None:
-    """Run the kit: on the Pi with its real parts (backend "pi" in --config), or with --sim
-    the simulated kit with its display, LED and four buttons in this terminal.
+    """Run the kit on its real parts, as its systemd unit does (backend "pi" in --config).
 
-    With --sim --headless --port-link PATH the simulated kit runs without a terminal and
-    serves its provisioning port on a pty linked at PATH, for jemput-prov, until SIGTERM.
+    On a laptop without a kit, the simulated kit is ``jemput-kit sim web`` (or ``sim
+    terminal``, ``sim headless``).
     """
     settings = _config(config, data_dir=data_dir, language=language)
+    if settings.backend is not Backend.PI:
+        raise fail(
+            f'{config or "(defaults)"}: [kit] backend is "{settings.backend.value}", not "pi": '
+            'on a Raspberry Pi set backend = "pi" (docs/config.md); without a kit, run the '
+            "simulated one with `jemput-kit sim web` (or `make run`)"
+        )
     setup_logging(settings.data_dir, level=settings.log_level)
+    from firmware.pi import run_pi
+
     try:
-        if not sim and settings.backend is Backend.PI:
-            from firmware.pi import run_pi
-
-            state = run_pi(settings)
-            typer.echo(f"jemput-kit: stopped in {state}")
-            return
-        if headless:
-            if port_link is None:
-                raise fail("--headless needs --port-link PATH")
-            from firmware.headless import run_headless
-
-            run_headless(settings.data_dir, port_link, seed)
-            return
-        if web or scenario:
-            from firmware.sim import NotATrainingKit
-            from firmware.web.kit import run_web
-            from firmware.web.scenario import ScenarioError
-
-            try:
-                run_web(
-                    settings.data_dir,
-                    seed=seed,
-                    port=port,
-                    language=settings.language,
-                    scenario=scenario,
-                    echo=typer.echo,
-                )
-            except (ScenarioError, NotATrainingKit, OSError) as exc:
-                raise fail(str(exc)) from exc
-            return
-        from firmware.terminal import run_terminal
-
-        run_terminal(settings, seed=seed, fast=fast)
+        ended = run_pi(settings)
     except FolderBusy as exc:
         raise fail(str(exc), 1) from exc
     except StorageError as exc:
         raise fail(str(exc)) from exc
-
-
-@app.command()
-def demo(
-    people: Annotated[int, typer.Option(help="How many residents to enrol.", min=1)] = 20,
-    data_dir: DataDir = Path("var/demo"),
-    seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 1,
-    language: Annotated[Language, typer.Option(help="Prompt language.")] = Language.ID,
-    officer: Annotated[
-        str | None,
-        typer.Option(
-            "--officer",
-            metavar="ID:PIN",
-            help="The officer who works a flashed kit, logging in with this PIN.",
-        ),
-    ] = None,
-    fast: Annotated[
-        bool,
-        typer.Option("--fast", help="Contract-level device doubles instead of the wire emulators."),
-    ] = False,
-    port_link: Annotated[
-        Path | None,
-        typer.Option("--port-link", help="Serve the kit's provisioning pty here while enrolling."),
-    ] = None,
-) -> None:
-    """A scripted outreach session: an officer bot enrols PEOPLE residents by pressing buttons.
-
-    A data folder that is not yet a kit is provisioned as a demo kit first; running again on
-    the same folder continues the same kit (its sequence goes on).  With --port-link PATH
-    the kit serves its provisioning port on a pty linked at PATH while the bot enrols, so
-    `jemput-prov collect PATH` can collect in the middle of the day.
-    """
-    from firmware.demo import DemoError, Outcome, run_session
-    from firmware.sim import open_sim_kit
-
-    setup_logging(data_dir, level="INFO")
-
-    def report(outcome: Outcome) -> None:
-        typer.echo(
-            f"  sealed #{outcome.seq:<4} {outcome.name[:32]:32} {outcome.nik}  fingers "
-            f"{outcome.fingers:5} exceptions {outcome.exceptions:12} {outcome.printed:5} "
-            f"{outcome.kind} {outcome.purpose}"
-        )
-
-    try:
-        with contextlib.ExitStack() as stack:
-            sim = stack.enter_context(
-                open_sim_kit(
-                    data_dir,
-                    seed=seed,
-                    language=language,
-                    clock_speed=0.0,
-                    wired=not fast,
-                    allow_changes=False,
-                    cases=True,
-                )
-            )
-            stack.enter_context(sim.host.stepping())
-            if port_link is not None:
-                from firmware.sim import pty_port
-
-                port = stack.enter_context(pty_port(sim.host, link_path=port_link))
-                typer.echo(f"provisioning port {port.port} linked at {port_link}")
-            if sim.provisioned:
-                typer.echo(
-                    f"provisioned {data_dir} as a DEMO kit (demo authority in "
-                    f"{data_dir / 'demo-authority'})"
-                )
-            if officer is not None:
-                officer_id, _, pin = officer.partition(":")
-                if not officer_id or not pin.isdigit():
-                    raise fail(f"--officer {officer!r}: expected ID:PIN, e.g. PTG-001:246810")
-                sim.bystanders.on_duty(officer_id, pin)
-            typer.echo(f"kit {sim.kit.store.kit_id}: enrolling {people} residents")
-            outcomes = run_session(
-                sim.kit,
-                sim.world,
-                sim.bystanders,
-                people=people,
-                report=report,
-                note=typer.echo,
-                safe_point=sim.host.safe_point,
-            )
-            status = sim.kit.store.status()
-    except FolderBusy as exc:
-        raise fail(str(exc), 1) from exc
-    except (DemoError, StorageError) as exc:
-        raise fail(str(exc), 1) from exc
-    first, last = outcomes[0].seq, outcomes[-1].seq
-    if not fast:
-        typer.echo(f"printed cards and slips: {data_dir / PRINTED_DIR}")
-    typer.echo(
-        f"sealed {len(outcomes)} records this run (#{first}..#{last}); "
-        f"the kit holds {status.sealed}, card stock {status.cards['stock']}"
-    )
-    if status.demo:
-        typer.echo(
-            f"verify: jemput-prov verify {data_dir / 'records'} --authority "
-            f"{data_dir / 'demo-authority'}"
-        )
+    typer.echo(f"jemput-kit: stopped in {ended}")
 
 
 @app.command()

@@ -5,7 +5,7 @@ to open does not stop the kit: it is listed in :attr:`Opened.broken` and an
 :class:`Absent` stands in for it, so the capture loop's self-test and ``jemput-kit
 selftest`` name the broken part instead of the kit dying at boot with a traceback.
 
-The Pi's path: nothing here knows of the simulator (`firmware.sim_hardware` opens these
+The Pi's path: nothing here knows of the simulator (`simulator.hardware` opens these
 same drivers on the wire emulators), and tests/test_layering.py checks that importing
 `firmware.pi` loads nothing of `hw_sim`.
 """

@@ -3,7 +3,7 @@
 Why here and not in `storage`: the port decides who may do what (every request but hello
 signed by the authority, with the current nonce), and turns requests into calls on the
 running kit's host (`firmware.host.KitHost`) and its store through their public APIs
-only.  The wire format is `provisioning.protocol`'s.
+only.  The wire format is `kitlink.protocol`'s.
 
 A kit that was never flashed has no authority to check signatures against: it trusts the
 authority that signs its first ``keygen`` and ``flash`` (trust on first use; a factory
@@ -33,8 +33,8 @@ import serial
 from firmware.host import KitBusy
 from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
-from provisioning import protocol as p
-from provisioning.framing import MAX_FRAME, FrameDecoder, LinkError, encode_frame
+from kitlink import protocol as p
+from kitlink.framing import MAX_FRAME, FrameDecoder, LinkError, encode_frame
 from storage.certificate import CertificateError, verify_certificate
 from storage.codec import Tampered, loads
 from storage.cose import parse_sign1

@@ -1,6 +1,6 @@
 """The kit's side of the power co-processor: heartbeats, shutdown requests, "halted".
 
-The Pico (``firmware/pico``, driver :mod:`hal.coprocessor`) power-cycles a Pi that stops
+The Pico (``pico_micropython``, driver :mod:`hal.coprocessor`) power-cycles a Pi that stops
 heartbeating, and asks for a safe shutdown when its button is held or the cell is
 critical.  :class:`PowerGuard` keeps the kit's half of that contract:
 

@@ -6,9 +6,9 @@ fingerprint sensor, the signature pad and the camera each take one capture, so a
 that answers but cannot image is caught on the bench and not in a village hall.  The
 technician puts a finger on the sensor and draws on the pad when asked.
 
-Each verdict says what the device said and, when it failed, what to check.  With
-``--sim`` the same checks run on the real drivers over the wire emulators, so the
-selftest also proves the drivers; ``--fault DEVICE:KIND`` breaks a part first.
+Each verdict says what the device said and, when it failed, what to check.  ``jemput-kit
+sim selftest`` runs the same checks on the real drivers over the wire emulators, so the
+selftest also proves the drivers; its ``--fault DEVICE:KIND`` breaks a part first.
 """
 
 from __future__ import annotations
@@ -288,61 +288,40 @@ def _pi_verdicts(config: Path | None, timeout: float) -> list[Verdict]:
             coprocessor.close()
 
 
+def report_verdicts(
+    verdicts: list[Verdict], *, data_dir: Path, simulated: bool, config: Path | None = None
+) -> list[str]:
+    """Print the table and the key backend, write the report; returns the broken devices."""
+    _print_table(verdicts)
+    keys = _key_settings(config)
+    typer.echo(keys.describe())
+    _write_report(data_dir, verdicts, sim=simulated, key_backend=keys.backend)
+    broken = [v.device for v in verdicts if not v.ok]
+    if broken:
+        typer.secho(f"broken: {', '.join(broken)}", fg=typer.colors.RED, err=True)
+    else:
+        typer.echo(f"all {len(verdicts)} devices passed")
+    return broken
+
+
 def selftest(
-    sim: Annotated[
-        bool, typer.Option("--sim", help="Check the real drivers against the wire emulators.")
-    ] = False,
-    fault: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fault",
-            help="With --sim: break DEVICE with KIND first (repeatable).",
-            metavar="DEVICE:KIND",
-        ),
-    ] = None,
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="Where selftest.json (the report) is written.")
     ] = Path("var/kit"),
     config: Annotated[
         Path | None, typer.Option("--config", help="Kit configuration (TOML): the ports.")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated world (--sim).")] = 1,
     timeout: Annotated[
         float, typer.Option(help="Seconds each capture waits for a finger or pen.", min=0.1)
     ] = CAPTURE_TIMEOUT_SECONDS,
 ) -> None:
-    """Check every device: one verdict each, and what to check; exit 1 if any failed."""
-    specs = fault or []
-    if specs and not sim:
-        typer.secho("jemput-kit: --fault breaks simulated parts only; add --sim", err=True)
-        raise typer.Exit(2)
-    if sim:
-        from firmware.sim_hardware import DEVICE_FAULTS, bench_verdicts
+    """Check every part of this kit: a verdict each and what to check (1 if any failed).
 
-        try:
-            faults = parse_faults(specs, DEVICE_FAULTS)
-        except ValueError as exc:
-            typer.secho(f"jemput-kit: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from exc
-        verdicts = bench_verdicts(faults, seed, timeout)
-    else:
-        verdicts = _pi_verdicts(config, timeout)
-    _print_table(verdicts)
-    keys = _key_settings(config)
-    typer.echo(keys.describe())
-    _write_report(data_dir, verdicts, sim=sim, key_backend=keys.backend)
-    broken = [v.device for v in verdicts if not v.ok]
-    if sim:
-        unseen = sorted({d for d, _ in faults} - set(broken))
-        for device in unseen:
-            typer.echo(
-                f"note: the fault injected into {device} did not show: its driver absorbs it "
-                "or it strikes only on use (a card jam on the next print)"
-            )
-    if broken:
-        typer.secho(f"broken: {', '.join(broken)}", fg=typer.colors.RED, err=True)
+    The simulated kit's self-test is ``jemput-kit sim selftest``.
+    """
+    verdicts = _pi_verdicts(config, timeout)
+    if report_verdicts(verdicts, data_dir=data_dir, simulated=False, config=config):
         raise typer.Exit(1)
-    typer.echo(f"all {len(verdicts)} devices passed")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,7 @@
 """A worklist that arrives in parts over the provisioning port, used only once it is whole.
 
 Why in parts: a kecamatan's worklist is tens of thousands of residents, megabytes of CBOR,
-and one frame carries at most `provisioning.framing.MAX_FRAME` bytes.  Why staged: the kit
+and one frame carries at most `kitlink.framing.MAX_FRAME` bytes.  Why staged: the kit
 must never run on half a list (a resident left out looks like one who never came), so the
 parts are held here, in memory only (no personal data at rest outside the encrypted
 store), and a ``flash`` may name the transfer only after ``worklist-commit`` checked that
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioning import protocol as p
+from kitlink import protocol as p
 from storage.model import Resident
 from storage.profile import resident_from_map
 

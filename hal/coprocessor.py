@@ -1,4 +1,4 @@
-"""The power co-processor (a Raspberry Pi Pico running ``firmware/pico``) on a UART.
+"""The power co-processor (a Raspberry Pi Pico running ``pico_micropython``) on a UART.
 
 The Pi asks, the Pico answers (docs/devices/coprocessor.md)::
 

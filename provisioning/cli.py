@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from kitlink.framing import FramedPort, LinkError
 from provisioning import checks
 from provisioning import collect as collecting
 from provisioning import flash as flashing
@@ -37,7 +38,6 @@ from provisioning.collector_audit import (
 )
 from provisioning.district import cli as district
 from provisioning.district import is_store_url
-from provisioning.framing import FramedPort, LinkError
 from provisioning.office_report import build_office_report
 from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from provisioning import protocol as p
+from kitlink import protocol as p
+from kitlink.framing import FramedPort
+from provisioning.client import KitClient
 from provisioning.collector import Chain, CollectorDB, CollectorError, Head
 from provisioning.collector_audit import audit_database
-from provisioning.framing import FramedPort
 from storage.certificate import Certificate
 from storage.codec import MAX_BYTES
 from storage.errors import RecordError
@@ -57,9 +58,9 @@ class Collected:
     receipted: bool
 
 
-def connect(port: FramedPort, authority: Authority) -> tuple[p.KitClient, p.Hello, Certificate]:
+def connect(port: FramedPort, authority: Authority) -> tuple[KitClient, p.Hello, Certificate]:
     """Say hello and trust the kit only through its certificate from this authority."""
-    client = p.KitClient(port, authority)
+    client = KitClient(port, authority)
     hello = client.hello()
     if not hello.provisioned or hello.certificate is None:
         raise p.Refused(p.NOT_PROVISIONED, f"the kit on {port.name} is not flashed: flash it first")
@@ -189,7 +190,7 @@ def _check_extends(db: CollectorDB, chain: Chain, head: Head) -> None:
 
 
 def _fetch(
-    client: p.KitClient,
+    client: KitClient,
     seq: int,
     size: int,
     state: Progress,

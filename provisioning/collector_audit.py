@@ -19,8 +19,8 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from kitlink import protocol as p
 from provisioning import collection_log as log
-from provisioning import protocol as p
 from provisioning.checks import KitReport
 from provisioning.collector import Chain, CollectorDB
 from storage.certificate import Certificate, CertificateError, check_kit_id

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from provisioning import protocol as p
-from provisioning.framing import FramedPort
+from kitlink import protocol as p
+from kitlink.framing import FramedPort
+from provisioning.client import KitClient
 from storage.certificate import certify_kit
 from storage.errors import StorageError
 from storage.keys import Authority, KeyBackend
@@ -256,7 +257,7 @@ def flash(
     The worklist goes first, in parts (`send_worklist`, ``progress`` told residents sent
     of all); the flash then names the committed transfer instead of carrying the list.
     """
-    client = p.KitClient(port, authority)
+    client = KitClient(port, authority)
     hello = client.hello()
     if hello.uncollected:
         raise p.Refused(
@@ -306,7 +307,7 @@ def flash(
 
 
 def send_worklist(
-    client: p.KitClient,
+    client: KitClient,
     worklist: tuple[Resident, ...],
     *,
     progress: Callable[[int, int], None] = lambda done, total: None,

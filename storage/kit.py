@@ -142,7 +142,7 @@ class KitStore:
         if not profile_file.exists():
             raise NotProvisioned(
                 f"{self.data_dir} holds no provisioned kit: flash it with jemput-prov, "
-                "or run jemput-kit demo to make a demo kit"
+                "or run jemput-kit sim demo to make a demo kit"
             )
         data_key = open_data_key(kit_dir(self.data_dir), tcti=tcti)
         self.data_key_backend = data_key.backend

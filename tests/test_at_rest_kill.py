@@ -1,4 +1,4 @@
-"""A stolen card after a crash: kill `jemput-kit demo` mid-enrolment, read every byte left.
+"""A stolen card after a crash: kill `jemput-kit sim demo` mid-enrolment, read every byte left.
 
 The demo runs in a subprocess (as tests/torture.py runs it) and is killed with SIGKILL
 while its journal holds a person's photo and fingerprints and at least one other person
@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from firmware.sim import DEMO_AUTHORITY, demo_world
-from firmware.tray import PRINTED_DIR
+from simulator.kit import DEMO_AUTHORITY, demo_world
+from simulator.tray import PRINTED_DIR
 from storage import codec
 from storage.datakey import open_data_key
 from storage.layout import kit_dir, records_dir, state_path
@@ -83,7 +83,7 @@ def _photo_and_finger(journal: dict[str, Any]) -> bool:
 def _kill_mid_enrolment(data_dir: Path) -> dict[str, Any]:
     """Run the demo until one person is sealed and the next one's photo and a finger are
     journaled; then kill it."""
-    command = [sys.executable, "-m", "firmware.cli", "demo", "--people", "30"]
+    command = [sys.executable, "-m", "firmware.cli", "sim", "demo", "--people", "30"]
     command += ["--data-dir", str(data_dir), "--seed", "1"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + REACH_SECONDS

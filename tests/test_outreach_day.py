@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from firmware.sim import demo_world, resident_of
+from simulator.kit import demo_world, resident_of
 from storage.worklist import write_worklist
 
 PEOPLE = 5
@@ -33,7 +33,7 @@ def jemput(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 class ServedKit:
-    """`jemput-kit run --sim --headless` with its port linked at ``link``, until closed."""
+    """`jemput-kit sim headless` with its port linked at ``link``, until closed."""
 
     def __init__(self, folder: Path) -> None:
         self.link = folder / "port.lnk"
@@ -42,9 +42,8 @@ class ServedKit:
                 sys.executable,
                 "-m",
                 "firmware.cli",
-                "run",
-                "--sim",
-                "--headless",
+                "sim",
+                "headless",
                 "--data-dir",
                 "kit",
                 "--port-link",
@@ -110,6 +109,7 @@ def test_an_outreach_day_from_flash_to_report(tmp_path: Path) -> None:
 
     day = run(
         "kit",
+        "sim",
         "demo",
         "--data-dir",
         "kit",
@@ -117,7 +117,7 @@ def test_an_outreach_day_from_flash_to_report(tmp_path: Path) -> None:
         str(PEOPLE),
         "--officer",
         "OFF-1:111111",
-        "--fast",
+        "--doubles",
     )
     assert day.returncode == 0, day.stdout + day.stderr
     sealed = [line for line in day.stdout.splitlines() if "sealed #" in line]

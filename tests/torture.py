@@ -1,4 +1,4 @@
-"""Crash torture: kill `jemput-kit demo` with SIGKILL at random moments, restart, check.
+"""Crash torture: kill `jemput-kit sim demo` with SIGKILL at random moments, restart, check.
 
 Run ``make torture N=200`` (or ``python -m tests.torture --iterations N --seed S``).  Each
 iteration starts the demo in a subprocess on the same data folder, kills it after a random
@@ -66,6 +66,7 @@ def run_demo(data_dir: Path, *, kill_after: float | None, seed: int) -> tuple[se
         sys.executable,
         "-m",
         "firmware.cli",
+        "sim",
         "demo",
         "--people",
         str(PEOPLE_PER_RUN),
@@ -73,7 +74,7 @@ def run_demo(data_dir: Path, *, kill_after: float | None, seed: int) -> tuple[se
         str(data_dir),
         "--seed",
         str(seed),
-        "--fast",  # the store is under test here; the drivers have their own wire tests
+        "--doubles",  # the store is under test here; the drivers have their own wire tests
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)

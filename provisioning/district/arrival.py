@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from provisioning import protocol as p
+from kitlink import protocol as p
 from storage.certificate import Certificate
 from storage.codec import Tampered, loads
 from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, verify_sign1

@@ -88,8 +88,8 @@ def third_party() -> list[str]:
 
 
 def _boot(data_dir: Path) -> None:
-    from firmware.demo import OfficerBot
-    from firmware.sim import open_sim_kit
+    from simulator.demo import OfficerBot
+    from simulator.kit import open_sim_kit
 
     with open_sim_kit(data_dir, seed=1, clock_speed=0.0) as sim:
         bot = OfficerBot(sim.kit, sim.world, sim.bystanders)

@@ -14,11 +14,11 @@ import threading
 import tty
 
 from firmware.port import KitPort
-from firmware.sim import open_sim_kit
 from hw_sim.provisioning_port import PtyPort
+from kitlink.framing import FramedPort
 from provisioning.collect import collect as pull
 from provisioning.collector import CollectorDB
-from provisioning.framing import FramedPort
+from simulator.kit import open_sim_kit
 from storage.keys import Authority
 from tests.bench.core import Goal, Row, Run, benchmark, timed
 from tests.bench.crypto import demo_store

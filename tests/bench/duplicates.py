@@ -11,10 +11,10 @@ hitting their own page.
 
 from __future__ import annotations
 
-from firmware.sim import demo_world
 from hal.exc import NoMatch
 from hw_sim.doubles import SimFingerprint
 from hw_sim.fingerprints import template_of
+from simulator.kit import demo_world
 from tests.bench.core import Goal, Row, Run, benchmark, timed
 
 #: Seeds of the strangers: never a resident's.

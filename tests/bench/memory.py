@@ -1,4 +1,4 @@
-"""Memory: the peak resident set of ``jemput-kit demo`` enrolling 50 and 500 people.
+"""Memory: the peak resident set of ``jemput-kit sim demo`` enrolling 50 and 500 people.
 
 Each run is its own process (``python -m tests.bench.memory PEOPLE DATA``), measured by
 ``wait4``'s ``ru_maxrss``.  The demo runs on the fast contract-level devices (``--fast``):
@@ -57,9 +57,9 @@ def memory(run: Run) -> list[Row]:
 
 def _demo(people: int, data_dir: Path) -> None:
     """The demo CLI in a village big enough for ``people``, with cards and mains power."""
-    from firmware import sim
     from firmware.cli import app
     from hw_sim.world import SimBattery
+    from simulator import kit as sim
 
     stock = sim.demo_world
     sim.DEMO_WORKLIST = max(sim.DEMO_WORKLIST, people + 10)
@@ -71,7 +71,7 @@ def _demo(people: int, data_dir: Path) -> None:
         return world
 
     sim.demo_world = on_mains  # type: ignore[assignment]
-    app(["demo", "--people", str(people), "--data-dir", str(data_dir), "--fast"])
+    app(["sim", "demo", "--people", str(people), "--data-dir", str(data_dir), "--doubles"])
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from firmware.demo import OfficerBot, Task
-from firmware.sim import open_sim_kit
 from hal.types import Button
+from simulator.demo import OfficerBot, Task
+from simulator.kit import open_sim_kit
 from tests.bench.core import REPORTED, Goal, Row, Run, benchmark
 
 #: Our overhead over the link floors at most 5%.

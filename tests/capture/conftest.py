@@ -21,7 +21,9 @@ from statemachine import State
 from capture.controller import Controller
 from capture.events import Tick
 from firmware.kit import Kit
-from firmware.sim import (
+from hal.types import Button, Press
+from hw_sim.world import World
+from simulator.kit import (
     DEMO_AUTHORITY,
     DEMO_KIT_ID,
     DEMO_REGION,
@@ -31,8 +33,6 @@ from firmware.sim import (
     demo_world,
     provision_demo,
 )
-from hal.types import Button, Press
-from hw_sim.world import World
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.model import Policy

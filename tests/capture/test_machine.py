@@ -19,13 +19,13 @@ import pytest
 from capture.events import ButtonEvent, Tick
 from capture.machine import CaptureMachine
 from capture.prompts import Language, prompt
-from firmware.sim import DEMO_AUTHORITY, SimDevices
 from hal.exc import PrinterError
 from hal.types import Button, FingerPosition, Indicator
 from hw_sim.fingerprints import template_of
 from hw_sim.fingers import Glass
 from hw_sim.portraits import Scene
 from hw_sim.world import Person, SimOfficer
+from simulator.kit import DEMO_AUTHORITY, SimDevices
 from storage.errors import WriteError
 from storage.files import record_name
 from storage.keys import Authority

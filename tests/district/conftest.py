@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from firmware.demo import Outcome, run_session
 from firmware.port import KitPort
-from firmware.sim import demo_world, open_sim_kit, resident_of
 from hw_sim.provisioning_port import PtyPort
+from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
 from provisioning.district.server import LocalCluster
 from provisioning.flash import flash, load_officers
-from provisioning.framing import FramedPort
+from simulator.demo import Outcome, run_session
+from simulator.kit import demo_world, open_sim_kit, resident_of
 from storage.keys import Authority
 from storage.model import Policy, Resident
 from storage.provision import KitSetup

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware.demo import OfficerBot, _returning_and_newcomer, run_session
-from firmware.sim import open_sim_kit
+from simulator.demo import OfficerBot, _returning_and_newcomer, run_session
+from simulator.kit import open_sim_kit
 from storage.keys import AuthorityPublic
 from storage.verify import verify_folder
 

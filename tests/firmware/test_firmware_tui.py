@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import threading
 
-from firmware.tui import PowerButton, TerminalUI, decode_keys, render
 from hal.types import Button, Indicator, Press
+from simulator.tui import PowerButton, TerminalUI, decode_keys, render
 
 
 def test_arrow_keys_enter_backspace_and_hold_key_map_to_buttons() -> None:

@@ -23,7 +23,9 @@ runner = CliRunner()
 
 def test_demo_then_status(tmp_path: Path) -> None:
     data = tmp_path / "kit"
-    result = runner.invoke(app, ["demo", "--people", "3", "--data-dir", str(data), "--seed", "4"])
+    result = runner.invoke(
+        app, ["sim", "demo", "--people", "3", "--data-dir", str(data), "--seed", "4"]
+    )
     assert result.exit_code == 0, result.output
     assert "provisioned" in result.output and "DEMO" in result.output
     assert result.output.count("sealed #") == 3
@@ -45,12 +47,14 @@ def test_demo_then_status(tmp_path: Path) -> None:
 def test_status_of_a_folder_that_is_no_kit_says_what_to_do(tmp_path: Path) -> None:
     result = runner.invoke(app, ["status", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
-    assert "holds no provisioned kit" in result.output and "jemput-kit demo" in result.output
+    assert "holds no provisioned kit" in result.output and "jemput-kit sim demo" in result.output
 
 
 def test_status_names_a_damaged_record_and_fails(tmp_path: Path) -> None:
     data = tmp_path / "kit"
-    assert runner.invoke(app, ["demo", "--people", "2", "--data-dir", str(data)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["sim", "demo", "--people", "2", "--data-dir", str(data)]).exit_code == 0
+    )
     record = data / "records" / "00000002.cose"
     record.write_bytes(record.read_bytes()[:40])
 
@@ -60,9 +64,23 @@ def test_status_names_a_damaged_record_and_fails(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("run", "demo", "status"):
-        result = runner.invoke(app, [command, "--help"])
+    for command in (["run"], ["status"], ["sim", "demo"], ["sim", "web"], ["sim", "terminal"]):
+        result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "--data-dir" in result.output
+
+
+def test_a_simulator_option_a_mode_cannot_take_is_refused_by_name(tmp_path: Path) -> None:
+    """The terminal kit has no page: --port is refused, not silently ignored."""
+    result = runner.invoke(app, ["sim", "terminal", "--port", "9000"])
+    assert result.exit_code == 2 and "No such option: --port" in result.output
+    result = runner.invoke(app, ["run", "--web"])
+    assert result.exit_code == 2 and "No such option: --web" in result.output
+
+
+def test_run_without_a_pi_configuration_says_how_to_run_the_simulator(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--data-dir", str(tmp_path / "kit")])
+    assert result.exit_code == 2, result.output
+    assert "jemput-kit sim web" in result.output and "Traceback" not in result.output
 
 
 def flashed_kit(data: Path) -> None:
@@ -83,7 +101,7 @@ def flashed_kit(data: Path) -> None:
 def test_demo_on_a_flashed_kit_enrols_its_worklist_with_the_officers_pin(tmp_path: Path) -> None:
     data = tmp_path / "kit"
     flashed_kit(data)
-    args = ["demo", "--people", "3", "--data-dir", str(data), "--fast"]
+    args = ["sim", "demo", "--people", "3", "--data-dir", str(data), "--doubles"]
 
     result = runner.invoke(app, [*args, "--officer", "OFF-009:111111"])
     assert result.exit_code == 0, result.output
@@ -102,6 +120,8 @@ def test_demo_on_a_flashed_kit_enrols_its_worklist_with_the_officers_pin(tmp_pat
 def test_demo_on_a_flashed_kit_names_its_officers_when_none_fits(tmp_path: Path) -> None:
     data = tmp_path / "kit"
     flashed_kit(data)
-    result = runner.invoke(app, ["demo", "--people", "1", "--data-dir", str(data), "--fast"])
+    result = runner.invoke(
+        app, ["sim", "demo", "--people", "1", "--data-dir", str(data), "--doubles"]
+    )
     assert result.exit_code == 1
     assert "--officer ID:PIN" in result.output and "OFF-009" in result.output

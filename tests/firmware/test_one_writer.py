@@ -17,16 +17,17 @@ import pytest
 from typer.testing import CliRunner
 
 from firmware.cli import app as kit_app
-from firmware.demo import OfficerBot
 from firmware.host import ENROLMENT_BUSY
 from firmware.port import KitPort
-from firmware.sim import open_sim_kit
 from hal.types import Button
+from kitlink import protocol as p
+from kitlink.framing import FramedPort
 from provisioning import collect as collecting
-from provisioning import protocol as p
+from provisioning.client import KitClient
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
-from provisioning.framing import FramedPort
+from simulator.demo import OfficerBot
+from simulator.kit import open_sim_kit
 from storage.keys import Authority
 from storage.layout import staged_key_path
 from storage.lock import FolderBusy, FolderLock
@@ -57,7 +58,7 @@ def demo_kit(tmp_path: Path) -> Path:
     """A demo kit with one record, made by `jemput-kit demo` (fast doubles)."""
     data_dir = tmp_path / "kit"
     made = CliRunner().invoke(
-        kit_app, ["demo", "--people", "1", "--fast", "--data-dir", str(data_dir)]
+        kit_app, ["sim", "demo", "--people", "1", "--doubles", "--data-dir", str(data_dir)]
     )
     assert made.exit_code == 0, made.output
     return data_dir
@@ -68,9 +69,8 @@ def served(demo_kit: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[st
     link = tmp_path / "port.lnk"
     process = kit_process(
         tmp_path,
-        "run",
-        "--sim",
-        "--headless",
+        "sim",
+        "headless",
         "--data-dir",
         str(demo_kit),
         "--port-link",
@@ -89,7 +89,7 @@ def test_a_second_writer_is_refused_naming_the_folder_and_the_pid(
 ) -> None:
     process, _ = served
     second = CliRunner().invoke(
-        kit_app, ["demo", "--people", "1", "--fast", "--data-dir", str(demo_kit)]
+        kit_app, ["sim", "demo", "--people", "1", "--doubles", "--data-dir", str(demo_kit)]
     )
     assert second.exit_code == 1
     assert str(demo_kit) in second.output and f"PID {process.pid}" in second.output
@@ -113,6 +113,7 @@ def test_a_collection_from_an_enrolling_kit_gets_the_live_head_and_later_the_res
     people = 5
     demo = kit_process(
         tmp_path,
+        "sim",
         "demo",
         "--people",
         str(people),
@@ -127,7 +128,7 @@ def test_a_collection_from_an_enrolling_kit_gets_the_live_head_and_later_the_res
         with CollectorDB(tmp_path / "collector.db") as db:
             with FramedPort(port=str(link)) as port:
                 first = collecting.collect(port, authority, db)
-                head_then = p.KitClient(port, authority).hello().head_seq
+                head_then = KitClient(port, authority).hello().head_seq
             still_enrolling = demo.poll() is None
             got_first = [seq for chain in db.chains() for seq, _ in db.record_bytes(chain)]
             assert demo.wait(timeout=WAIT) == 0, demo.stdout.read() if demo.stdout else ""
@@ -139,9 +140,8 @@ def test_a_collection_from_an_enrolling_kit_gets_the_live_head_and_later_the_res
             relink = tmp_path / "again.lnk"
             served = kit_process(
                 tmp_path,
-                "run",
-                "--sim",
-                "--headless",
+                "sim",
+                "headless",
                 "--data-dir",
                 str(data_dir),
                 "--port-link",

@@ -21,11 +21,11 @@ from firmware.hardware import Opened
 from firmware.host import KitHost
 from firmware.pi import UNPROVISIONED_LINES, run_pi
 from firmware.power import open_coprocessor
-from firmware.sim import build, demo_world, provision_demo
-from firmware.sim_hardware import wired_kit
 from hal.coprocessor import HALTED, HEARTBEAT, FrameReader, PowerCoprocessor
 from hal.exc import DeviceError
 from hw_sim.pico import PicoSim
+from simulator.hardware import wired_kit
+from simulator.kit import build, demo_world, provision_demo
 from tests.firmware.test_pi_run import eventually, showing
 from tests.pico.conftest import DRIVER_TIMEOUT, firmware_version
 

@@ -32,20 +32,20 @@ import smbus2
 from capture.events import Job, JobKind
 from capture.prompts import prompt
 from firmware.config import load_config
-from firmware.demo import OfficerBot, Task
 from firmware.host import KitHost
 from firmware.notify import Notifier
 from firmware.pi import run_pi
-from firmware.sim import Bystanders, demo_world, provision_demo
 from hal import font
 from hal.panel import PanelPins
 from hal.types import Button, FingerPosition, Press
 from hw_sim.link import PtyLink
 from hw_sim.wired import WiredKit
 from hw_sim.world import Person, World
+from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
-from provisioning.framing import FramedPort
+from simulator.demo import OfficerBot, Task
+from simulator.kit import Bystanders, demo_world, provision_demo
 from storage.keys import Authority
 
 SEED = 5
@@ -133,7 +133,7 @@ class NotifyListener:
 class PanelBot(OfficerBot):
     """The demo's officer, pressing the panel's GPIO pins while the kit runs on its own.
 
-    The people in front (`firmware.sim.Bystanders`, followed by the world) put a finger on
+    The people in front (`simulator.kit.Bystanders`, followed by the world) put a finger on
     the sensor's glass or sign the pad when the kit waits for one, at the emulators' side.
     """
 

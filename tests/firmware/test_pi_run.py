@@ -15,9 +15,9 @@ from capture.prompts import prompt
 from firmware.config import DevicePorts, KitConfig
 from firmware.hardware import Opened
 from firmware.pi import UNPROVISIONED_LINES, run_pi
-from firmware.sim import demo_world, provision_demo
-from firmware.sim_hardware import wired_kit
 from hal import font
+from simulator.hardware import wired_kit
+from simulator.kit import demo_world, provision_demo
 
 
 def start(settings: KitConfig, opened: Opened, stop: threading.Event):

@@ -9,6 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from firmware.cli import app as kit_app
 from firmware.selftest import (
     CHECKS,
     WHAT_TO_CHECK,
@@ -17,10 +18,10 @@ from firmware.selftest import (
     register,
     run_selftest,
 )
-from firmware.sim_hardware import wired_kit
 from hw_sim.doubles import sim_devices
 from hw_sim.wired import WiredKit
 from hw_sim.world import World
+from simulator.hardware import wired_kit
 
 #: Seconds each capture may wait: enough for the emulated pen, short for a silent pad.
 TIMEOUT = 3.0
@@ -122,7 +123,7 @@ def test_parse_faults_lists_the_valid_pairs() -> None:
 
 def test_the_command_passes_a_healthy_sim_kit_and_writes_its_report(tmp_path: Path) -> None:
     result = runner.invoke(
-        app(), ["selftest", "--sim", "--data-dir", str(tmp_path), "--timeout", str(TIMEOUT)]
+        kit_app, ["sim", "selftest", "--data-dir", str(tmp_path), "--timeout", str(TIMEOUT)]
     )
 
     assert result.exit_code == 0, result.output
@@ -135,11 +136,11 @@ def test_the_command_passes_a_healthy_sim_kit_and_writes_its_report(tmp_path: Pa
 
 
 def test_the_command_fails_naming_the_broken_parts(tmp_path: Path) -> None:
-    args = ["selftest", "--sim", "--data-dir", str(tmp_path), "--timeout", str(TIMEOUT)]
+    args = ["sim", "selftest", "--data-dir", str(tmp_path), "--timeout", str(TIMEOUT)]
     args += ["--fault", "clock:osc-stopped", "--fault", "card-printer:out-of-cards"]
     args += ["--fault", "coprocessor:unplugged"]
 
-    result = runner.invoke(app(), args)
+    result = runner.invoke(kit_app, args)
 
     assert result.exit_code == 1, result.output
     assert "broken: clock, card-printer, coprocessor" in result.output
@@ -147,25 +148,27 @@ def test_the_command_fails_naming_the_broken_parts(tmp_path: Path) -> None:
 
 
 def test_a_fault_selftest_cannot_see_is_said_so(tmp_path: Path) -> None:
-    args = ["selftest", "--sim", "--data-dir", str(tmp_path), "--timeout", str(TIMEOUT)]
-    result = runner.invoke(app(), [*args, "--fault", "card-printer:jam"])
+    args = ["sim", "selftest", "--data-dir", str(tmp_path), "--timeout", str(TIMEOUT)]
+    result = runner.invoke(kit_app, [*args, "--fault", "card-printer:jam"])
 
     assert result.exit_code == 0, result.output
     assert "fault injected into card-printer did not show" in result.output
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--sim", "--fault", "fingerprint"],
-        ["--sim", "--fault", "fingerprint:melted"],
-        ["--sim", "--fault", "toaster:unplugged"],
-        ["--fault", "clock:osc-stopped"],
-    ],
-)
-def test_bad_faults_exit_2_with_what_is_valid(tmp_path: Path, args: list[str]) -> None:
-    result = runner.invoke(app(), ["selftest", "--data-dir", str(tmp_path), *args])
+@pytest.mark.parametrize("fault", ["fingerprint", "fingerprint:melted", "toaster:unplugged"])
+def test_bad_faults_exit_2_with_what_is_valid(tmp_path: Path, fault: str) -> None:
+    args = ["sim", "selftest", "--data-dir", str(tmp_path), "--fault", fault]
+    result = runner.invoke(kit_app, args)
 
     assert result.exit_code == 2, result.output
-    assert "fingerprint:poor-image" in result.output or "add --sim" in result.output
+    assert "fingerprint:poor-image" in result.output
+    assert not (tmp_path / "selftest.json").exists()
+
+
+def test_the_kits_own_selftest_takes_no_simulated_fault(tmp_path: Path) -> None:
+    """Faults break simulated parts only: the Pi's selftest refuses the option by name."""
+    result = runner.invoke(app(), ["selftest", "--data-dir", str(tmp_path), "--fault", "clock:x"])
+
+    assert result.exit_code == 2, result.output
+    assert "No such option: --fault" in result.output
     assert not (tmp_path / "selftest.json").exists()

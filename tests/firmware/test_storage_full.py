@@ -18,10 +18,10 @@ import pytest
 from capture.controller import StorageFullNotice
 from capture.machine import CaptureState
 from capture.prompts import Language, prompt
-from firmware.demo import OfficerBot
-from firmware.sim import SimKit, open_sim_kit
 from hal.types import Button
 from hw_sim.world import Person
+from simulator.demo import OfficerBot
+from simulator.kit import SimKit, open_sim_kit
 
 #: The tmpfs: room for a kit, a record and the policy's 50 MiB reserve; filled in a moment.
 TMPFS_SIZE = "96m"

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 from capture.prompts import prompt
-from firmware.sim import open_sim_kit
-from firmware.terminal import key_presser, panel_io
-from firmware.tui import KEYS
 from hal.coprocessor import ShutdownRequest
 from hal.types import Button, Indicator, Press
+from simulator.kit import open_sim_kit
+from simulator.terminal import key_presser, panel_io
+from simulator.tui import KEYS
 
 
 def step_until(sim, condition, seconds: float = 20.0) -> bool:

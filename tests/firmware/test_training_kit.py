@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from firmware.demo import run_session
 from firmware.port import KitPort
-from firmware.sim import DEMO_AUTHORITY, NotATrainingKit, open_sim_kit
 from hw_sim.provisioning_port import PtyPort
+from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.cli import EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
-from provisioning.framing import FramedPort
+from simulator.demo import run_session
+from simulator.kit import DEMO_AUTHORITY, NotATrainingKit, open_sim_kit
 from storage.certificate import (
     MalformedCertificate,
     certify_kit,

@@ -16,13 +16,13 @@ import pytest
 from PIL import Image
 
 from capture.prompts import prompt
-from firmware.sim_power import cell_volts
-from firmware.tray import OutputTray
-from firmware.web.kit import WebKit, open_web_kit
-from firmware.web.scenario import ScenarioError, load_scenario, shipped
 from hal.coprocessor import BatteryLevel, ShutdownRequest
 from hw_sim.prints import kept_prints
 from hw_sim.world import World
+from simulator.power import cell_volts
+from simulator.tray import OutputTray
+from simulator.web.kit import WebKit, open_web_kit
+from simulator.web.scenario import ScenarioError, load_scenario, shipped
 
 
 def booted(kit: WebKit, *, timeout: float = 60.0) -> WebKit:

@@ -17,13 +17,13 @@ import pytest
 from PIL import Image, ImageChops
 
 from capture.card import render_card_front
-from firmware.sim import resident_of
 from hal.card_printer import EvolisPrinter
 from hal.signature_pad import render_signature
 from hal.types import PenPoint
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.portraits import SimCamera
 from hw_sim.world import PAD_HEIGHT, PAD_WIDTH, Person, World
+from simulator.kit import resident_of
 
 WORLD = World(11, people=12, walk_ins=0, clock_speed=0.0)
 

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from firmware.demo import OfficerBot, Task
 from firmware.hardware import Absent
 from firmware.kit import Kit
-from firmware.sim import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
-from firmware.sim_hardware import PresentedFinger, PresentedSignature, wired_kit
 from hal.exc import DeviceAbsent, NoFinger
 from hal.fingerprint import R30xSensor
 from hal.types import Button, FingerPosition
 from hw_sim.wired import WiredKit
 from hw_sim.world import Person, World
+from simulator.demo import OfficerBot, Task
+from simulator.hardware import PresentedFinger, PresentedSignature, wired_kit
+from simulator.kit import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
 from storage.keys import AuthorityPublic
 from storage.kit import KitStore
 from storage.model import Resident

@@ -1,6 +1,6 @@
 """The co-processor's own firmware under the real MicroPython, and the Pi's driver on its pty.
 
-``pico`` runs ``firmware/pico/main.py`` in the unix ``micropython`` with the fake
+``pico`` runs ``pico_micropython/main.py`` in the unix ``micropython`` with the fake
 ``machine`` (hw_sim.pico); ``driver`` is the kit's ``hal.coprocessor`` driver on the pty,
 exactly as it opens ``/dev/ttyAMA1`` on a kit.  Durations are the firmware's own, read
 from INFO, and pass on the simulator's virtual clock.
@@ -24,7 +24,7 @@ DRIVER_TIMEOUT = 2.0
 
 
 def firmware_version() -> str:
-    """The version ``firmware/pico/version.py`` declares (plain assignments: CPython runs it)."""
+    """The version ``pico_micropython/version.py`` declares (plain assignments: CPython runs it)."""
     names = runpy.run_path(str(FIRMWARE_DIR / "version.py"))
     return f"{names['MAJOR']}.{names['MINOR']}.{names['PATCH']}"
 

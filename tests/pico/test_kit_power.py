@@ -18,14 +18,14 @@ import pytest
 from capture.controller import BATTERY_EVERY_SECONDS
 from capture.events import Tick
 from capture.prompts import prompt
-from firmware.demo import OfficerBot
 from firmware.kit import Kit
 from firmware.power import GuardedBattery, PowerGuard
-from firmware.sim import Bystanders, build, demo_world, provision_demo
 from hal.coprocessor import PowerCoprocessor, PowerCut, PowerState, ShutdownRequest
 from hal.types import Button
 from hw_sim.pico import PicoSim
 from hw_sim.world import Person, World
+from simulator.demo import OfficerBot
+from simulator.kit import Bystanders, build, demo_world, provision_demo
 from storage.kit import KitStore
 from tests.pico.conftest import DRIVER_TIMEOUT
 

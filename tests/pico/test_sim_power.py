@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from firmware.sim_power import DISCHARGE_CURVE, cell_volts
 from hal.coprocessor import BatteryLevel, PowerCoprocessor
 from hw_sim.pico import PicoSim
+from simulator.power import DISCHARGE_CURVE, cell_volts
 from storage.model import Policy
 from tests.pico.conftest import DRIVER_TIMEOUT
 

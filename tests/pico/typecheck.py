@@ -21,7 +21,7 @@ from pathlib import Path
 from mypy import api
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE = ROOT / "firmware" / "pico"
+FIRMWARE = ROOT / "pico_micropython"
 TYPINGS = ROOT / ".venv" / "pico-typings"
 STDLIB_STUBS = "micropython-stdlib-stubs"
 PORT_STUBS = "micropython-rp2-rpi-pico-stubs"

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from firmware.demo import Outcome, run_session
 from firmware.host import KitHost
 from firmware.port import KitPort
-from firmware.sim import SimKit, demo_world, open_sim_kit, resident_of
 from hw_sim.provisioning_port import PtyPort
 from provisioning.cli import app
+from simulator.demo import Outcome, run_session
+from simulator.kit import SimKit, demo_world, open_sim_kit, resident_of
 from storage.keys import Authority
 from storage.kitkey import KeySettings
 from storage.worklist import write_worklist

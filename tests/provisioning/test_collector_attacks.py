@@ -18,11 +18,11 @@ import cbor2
 import pytest
 from typer.testing import CliRunner, Result
 
+from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
-from provisioning.framing import FramedPort
 from storage.codec import dumps, loads
 from storage.cose import TAG_SIGN1, parse_sign1
 from tests.provisioning.kit_bench import Bench, enrol, flash_cli, open_bench

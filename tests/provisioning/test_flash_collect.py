@@ -18,13 +18,14 @@ import serial
 from typer.testing import CliRunner
 
 from hw_sim.link import PtyLink
+from kitlink import framing
+from kitlink import protocol as p
+from kitlink.framing import FramedPort, LinkClosed
 from provisioning import collect as collecting
-from provisioning import framing
-from provisioning import protocol as p
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
+from provisioning.client import KitClient
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
-from provisioning.framing import FramedPort, LinkClosed
 from provisioning.report import build_report
 from storage.certificate import certify_kit
 from storage.keys import Authority
@@ -130,7 +131,7 @@ def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: 
     assert "2 record(s) no collector has receipted" in refused.output
     # a tool that skips its own check still meets the kit's refusal
     with FramedPort(port=bench.pty.port) as link:
-        client = p.KitClient(link, bench.authority)
+        client = KitClient(link, bench.authority)
         client.hello()
         with pytest.raises(p.Refused) as refusal:
             client.keygen()
@@ -153,7 +154,7 @@ def test_a_flash_without_a_reference_key_is_refused_and_flashes_nothing(bench: B
     setup = KitSetup("KIT-3505-07", "3505", (), (), Policy())
     public_keys = bench.authority.public.to_cbor()
     with FramedPort(port=bench.pty.port) as link:
-        client = p.KitClient(link, bench.authority)
+        client = KitClient(link, bench.authority)
         client.hello()
         public = client.keygen()
         moment = datetime.now(UTC)

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hw_sim.link import PtyLink
-from provisioning import framing
-from provisioning.framing import (
+from kitlink import framing
+from kitlink.framing import (
     MAX_FRAME,
     ForeignPeer,
     FrameDecoder,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from provisioning import protocol as p
+from kitlink import protocol as p
 from provisioning.collect import MAX_CHAIN, Head, head_of, sizes_of
 from storage.codec import MAX_BYTES
 

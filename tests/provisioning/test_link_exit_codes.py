@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hw_sim.link import PtyLink
-from provisioning import protocol as p
+from kitlink import protocol as p
 from provisioning.cli import EXIT_PROBLEMS, app
 from storage.keys import Authority
 from tests.provisioning.kit_bench import inputs

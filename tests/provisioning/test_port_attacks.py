@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware.port import KitPort, serve_serial
-from provisioning import protocol as p
+from kitlink import protocol as p
+from kitlink.framing import FrameDecoder, FramedPort, encode_frame
 from provisioning.collect import connect
-from provisioning.framing import FrameDecoder, FramedPort, encode_frame
 from storage.codec import dumps, loads
 from tests.provisioning.kit_bench import Bench, enrol, flash_cli
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from firmware.port import KitPort
-from firmware.sim import open_sim_kit
 from hw_sim.provisioning_port import PtyPort
-from provisioning import protocol as p
+from kitlink import protocol as p
+from kitlink.framing import FramedPort
 from provisioning.collect import connect
-from provisioning.framing import FramedPort
+from simulator.kit import open_sim_kit
 from storage.codec import dumps
 from storage.keys import Authority
 from storage.kit import provision

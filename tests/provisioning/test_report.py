@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import pytest
 
-from firmware.sim import demo_world, resident_of
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import CollectedRecord, audit_database
 from provisioning.report import FORMULA_STARTS, OVERALL, Row, build_report, to_csv, to_json
+from simulator.kit import demo_world, resident_of
 from storage.keys import Authority
 from storage.reference import ReferenceKey
 

@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from firmware.sim import demo_world, resident_of
-from provisioning import protocol as p
+from kitlink import protocol as p
+from kitlink.framing import FramedPort
+from provisioning.client import KitClient
 from provisioning.collect import connect
 from provisioning.flash import send_worklist
-from provisioning.framing import FramedPort
+from simulator.kit import demo_world, resident_of
 from storage.certificate import certify_kit
 from storage.model import Resident, Sex
 from storage.nik import make_nik
@@ -66,7 +67,7 @@ def test_twenty_thousand_residents_flash_in_parts(bench: Bench) -> None:
     assert ops.count(p.WORKLIST_PART) == parts and ops.count(p.WORKLIST_COMMIT) == 1
 
 
-def _flash_args(client: p.KitClient, bench: Bench, transfer: bytes) -> dict[str, object]:
+def _flash_args(client: KitClient, bench: Bench, transfer: bytes) -> dict[str, object]:
     """A flash request as `provisioning.flash.flash` makes it, naming ``transfer``."""
     public = client.keygen()
     now = datetime.now(UTC)
@@ -131,7 +132,7 @@ def test_after_an_abandoned_keygen_other_answers_keep_the_certified_key(bench: B
     """Only a flash's worklist parts are signed with the staged key the tool just trusted."""
     assert flash_cli(bench).exit_code == 0
     with FramedPort(port=bench.pty.port) as link:
-        p.KitClient(link, bench.authority).keygen()  # then the cable goes
+        KitClient(link, bench.authority).keygen()  # then the cable goes
     with FramedPort(port=bench.pty.port) as link:
         client, _, _ = connect(link, bench.authority)  # trusts the certificate's key
         assert client.call(p.STATUS).result["kit_id"] == "KIT-3505-07"
