@@ -4,6 +4,9 @@ Starlette serves the routes and uvicorn runs them, always on 127.0.0.1: the page
 press the kit's buttons and break its devices, so it is for the developer at this
 machine only.  Every request is checked (:mod:`simulator.web.controls`); a bad one gets a
 4xx answer naming the problem, and the kit goes on.
+
+Nothing here blocks the event loop: the kit's work (a held button sleeps for its hold)
+runs in worker threads, so the page, its live view and Ctrl-C are answered meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import io
 import json
+import math
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +35,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
+from simulator.power import HOLD_SECONDS as POWER_HOLD_SECONDS
 from simulator.web.controls import BadRequest, Controls
 
 #: The only address the browser kit listens on.
@@ -41,6 +46,10 @@ MAX_BODY = 256 * 1024
 PUSH_SECONDS = 0.15
 #: How much bigger than the OLED's 128 x 64 pixels the page draws it.
 DISPLAY_SCALE = 4
+#: How long a stopping server lets the actions in flight finish, in whole seconds: the
+#: longest is the power button's hold.  An action's worker thread runs to its end either
+#: way; waiting for it answers its request instead of cancelling it with an error logged.
+GRACE_SECONDS = math.ceil(POWER_HOLD_SECONDS)
 
 Snapshot = Callable[[], dict[str, Any]]
 
@@ -66,7 +75,9 @@ class Pages:
         self._printed_path = printed_path
         self._catalogue = catalogue
         self._stopping = stopping
-        self._lock = threading.Lock()  # one action at a time, as four buttons allow
+        # One action at a time, as four buttons allow.  An asyncio lock: a click waiting
+        # behind a held button waits on the event loop, which goes on serving the page.
+        self._one_at_a_time = asyncio.Lock()
 
     def routes(self) -> list[Route]:
         return [
@@ -114,7 +125,7 @@ class Pages:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return _error(400, f"the request body is not JSON: {exc}")
         try:
-            with self._lock:
+            async with self._one_at_a_time:
                 answer = await asyncio.to_thread(self._controls.apply, name, body)
         except BadRequest as exc:
             return _error(422 if name in self._controls.actions else 404, str(exc))
@@ -173,7 +184,7 @@ class Server:
             ) from exc
         self.address: tuple[str, int] = self._socket.getsockname()
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="web-kit", daemon=True)
@@ -192,6 +203,6 @@ class Server:
         """Stop serving and release the port; safe twice."""
         self._server.should_exit = True
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=GRACE_SECONDS + 1)
         with contextlib.suppress(OSError):
             self._socket.close()

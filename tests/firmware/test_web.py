@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -100,6 +105,60 @@ def test_a_bad_request_is_refused_by_name_and_the_kit_goes_on(
         # and a good request is still obeyed
         assert client.post("action/battery", json={"percent": 42}).status_code == 200
         assert state(client)["battery"] == 42
+
+
+def test_a_click_while_back_is_held_is_answered_and_so_is_the_page(web: WebKit) -> None:
+    """A held button keeps its worker thread for 1.2 s; a click queued behind it must not
+    stop the server answering anything else (a thread lock awaited on the event loop froze
+    it for good)."""
+    with httpx.Client(base_url=web.url, timeout=5) as client, ThreadPoolExecutor(2) as hands:
+        hold = hands.submit(client.post, "action/press", json={"button": "back", "how": "hold"})
+        time.sleep(0.2)  # the hold is under way
+        click = hands.submit(client.post, "action/press", json={"button": "ok"})
+        time.sleep(0.1)  # the click waits for its turn
+        assert client.get("").status_code == 200
+        assert state(client)["state"]
+        assert not hold.done(), "the page was answered while BACK was still held"
+        assert hold.result().json() == {"ok": "back hold"}
+        assert click.result().json() == {"ok": "ok short"}
+
+
+def test_ctrl_c_stops_the_server_during_a_hold(tmp_path: Path) -> None:
+    """``jemput-kit sim web`` as a developer runs it: Ctrl-C while BACK is held and a click
+    waits.  The port closes at once, the actions in flight are answered, and the program
+    ends cleanly (within the kit's own bounded close)."""
+    command = [sys.executable, "-m", "firmware.cli", "sim", "web", "--port", "0", "--fast"]
+    process = subprocess.Popen(
+        [*command, "--data-dir", str(tmp_path / "kit")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        address = re.search(r"http://([\d.]+):(\d+)/", process.stdout.readline())
+        assert address, "the kit never said where it is"
+        url, port = address.group(0), int(address.group(2))
+        with httpx.Client(base_url=url, timeout=10) as client, ThreadPoolExecutor(2) as hands:
+            hold = hands.submit(client.post, "action/press", json={"button": "back", "how": "hold"})
+            time.sleep(0.2)
+            click = hands.submit(client.post, "action/press", json={"button": "ok"})
+            time.sleep(0.1)
+            process.send_signal(signal.SIGINT)
+            until("the port to close", lambda: port_closed(port), timeout=3)
+            assert hold.result().status_code == 200 and click.result().status_code == 200
+        assert process.wait(timeout=15) == 0
+        output = process.stdout.read()
+        assert "Traceback" not in output and "ERROR" not in output, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 def test_unknown_paths_and_methods_are_4xx_and_no_file_leaves_the_tray(web: WebKit) -> None:
