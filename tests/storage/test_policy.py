@@ -25,6 +25,7 @@ from storage.signed_profile import signed
 from tests.storage.conftest import AUTHORITY, NOW, now
 from tests.storage.test_at_rest import _rewrite_profile
 
+DOC = Path(__file__).resolve().parents[2] / "docs" / "provisioning.md"
 WRONG_TYPES = st.one_of(st.none(), st.text(), st.binary(), st.lists(st.integers(), max_size=3))
 
 
@@ -238,3 +239,27 @@ def test_a_signed_profile_with_an_officer_outside_the_library_is_refused_at_boot
     with pytest.raises(StateError, match=r"sensor_library_pages = 200: allowed 501 or more"):
         KitStore(kit_dir, now=now)
 
+
+# -- the docs ------------------------------------------------------------------------------
+
+
+def test_the_docs_table_is_the_rules() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("## The policy", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    ]
+    defaults = Policy()
+    expected = [
+        [
+            f"`{key}`",
+            rule.kind.value,
+            rule.allowed,
+            "left out" if getattr(defaults, key) is None else f"`{shown(getattr(defaults, key))}`",
+            rule.why,
+        ]
+        for key, rule in RULES.items()
+    ]
+    assert rows == expected, "docs/provisioning.md's policy table differs from storage.policy"
