@@ -54,6 +54,7 @@ from storage.keys import (
     kid_of,
 )
 from storage.model import Enrolment
+from storage.policy import PolicyError
 from storage.provision import KitSetup
 from storage.record import RecordHeader
 from storage.reference import REFERENCE_KEY_FILE, ReferenceKey
@@ -450,11 +451,16 @@ def flash_command(
     Refused while the kit holds records no collection has receipted.
     """
     private = _private_keys(authority)
-    with _problems("nothing flashed", WorklistError, flashing.FlashInputError, BadKitId):
+    with _problems(
+        "nothing flashed", WorklistError, flashing.FlashInputError, BadKitId, PolicyError
+    ):
         check_kit_id(kit_id)
         staff = flashing.load_officers(officers)
         residents = load_worklist(worklist)
-        rules = flashing.load_policy(policy)
+        # checks the officers' finger pages against the policy's sensor library
+        setup = KitSetup(
+            kit_id, region, staff, residents, flashing.load_policy(policy), cards=cards
+        )
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -465,7 +471,6 @@ def flash_command(
         Progress(*columns, console=out, transient=True) as bar,
     ):
         task = bar.add_task("worklist", total=len(residents))
-        setup = KitSetup(kit_id, region, staff, residents, rules, cards=cards)
         done = flashing.flash(
             link, private, setup, progress=lambda sent, _: bar.update(task, completed=sent)
         )

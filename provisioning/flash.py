@@ -12,14 +12,13 @@ line number, and a kit holding records no collector has receipted is refused.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kitlink import protocol as p
@@ -30,6 +29,7 @@ from storage.errors import StorageError
 from storage.keys import Authority, KeyBackend
 from storage.model import Officer, Policy, Resident, Role
 from storage.officers import make_officer
+from storage.policy import PolicyError, parse_policy
 from storage.profile import resident_to_map
 from storage.provision import KitSetup
 from storage.signed_profile import sign_profile
@@ -110,14 +110,7 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
     finger of one would log in as the other).
     """
     source = str(path)
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise FlashInputError(
-            source, [Problem(line, "", "not UTF-8: save the sheet as 'CSV UTF-8'")]
-        ) from exc
+    text = _read_text(path, "save the sheet as 'CSV UTF-8'")
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator(text))
     header = [OFFICER_HEADERS.get(name, name) for name in map(normalise_header, next(rows, []))]
     missing = [column for column in OFFICER_COLUMNS if column not in header]
@@ -167,6 +160,17 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
     if problems:
         raise FlashInputError(source, problems)
     return tuple(officers)
+
+
+def _read_text(path: str | Path, advice: str) -> str:
+    """The file's text, UTF-8 with or without a byte-order mark; FlashInputError naming the
+    line of the first byte that is not, with ``advice``."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise FlashInputError(str(path), [Problem(line, "", f"not UTF-8: {advice}")]) from exc
 
 
 def _officer(
@@ -222,25 +226,32 @@ def _officer(
 
 
 def load_policy(path: str | Path | None) -> Policy:
-    """The policy from a TOML file of Policy fields (see docs/provisioning.md); defaults if None."""
+    """The policy from a TOML file of Policy keys (see docs/provisioning.md); defaults if None.
+
+    Every rule is `storage.policy`'s, the same the kit checks at every boot: each key that
+    breaks one is named with its line, its value and what is allowed, before any kit is
+    touched.
+    """
     if path is None:
         return Policy()
+    text = _read_text(path, "save the file as UTF-8")
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-        if "fingers" in data:
-            data["fingers"] = tuple(data["fingers"])
-        known = {field.name for field in dataclasses.fields(Policy)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        voter_date = data.get("voter_date")
-        if voter_date is not None and type(voter_date) is not date:
-            raise ValueError(f"voter_date {voter_date!r} is not a TOML date like 2029-02-14")
-        return Policy(**data)
-    except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
-        raise FlashInputError(str(path), [Problem(1, "", str(exc))]) from exc
+        return parse_policy(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:  # its message says "(at line N, column M)"
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else 1
+        raise FlashInputError(str(path), [Problem(line, "", f"not TOML: {exc}")]) from exc
+    except PolicyError as exc:
+        problems = [Problem(_line_of(text, found.key), "", str(found)) for found in exc.problems]
+        raise FlashInputError(str(path), sorted(problems)) from exc
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line of ``text`` (TOML) that sets ``key``; 1 when no line does (a rule between
+    keys may name one left at its default)."""
+    setting = re.compile(rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    lines = text.splitlines()
+    return next((n for n, line in enumerate(lines, start=1) if setting.match(line)), 1)
 
 
 def flash(

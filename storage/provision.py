@@ -21,6 +21,7 @@ from storage.keys import Authority, KeyBackend, KitKey
 from storage.kitkey import backend_of
 from storage.layout import certificate_path, key_path, kit_dir, profile_path, records_dir
 from storage.model import Officer, Policy, Resident
+from storage.policy import check_pages
 from storage.profile import Profile, load_profile, save_profile
 from storage.signed_profile import signed, verify_profile
 from storage.tpm import DEFAULT_TCTI
@@ -37,6 +38,11 @@ class KitSetup:
     policy: Policy
     #: Blank cards loaded into the card ledger at the flash (0: none).
     cards: int = 0
+
+    def __post_init__(self) -> None:
+        # the tool before it opens the port, the kit before it installs: the officers'
+        # login pages must lie in the sensor library the policy sizes
+        check_pages(self.policy, self.officers)
 
     def profile(self, authority: bytes, *, demo: bool, reference_key: bytes) -> Profile:
         """The kit's profile: this setup under ``authority`` (its public keys, CBOR) and its
