@@ -176,7 +176,7 @@ class KitStore:
         self.audit = SqliteAudit(self._db, self._lock, now, cipher)
         self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
-        self.pin_guard = PinGuard(self._db, self._lock, now, self.audit)
+        self.pin_guard = PinGuard(self._db, self._lock, now, self.audit, cipher)
         self._verifier = Verifier(self.authority)
         self._unindexed: list[_IndexRow] = []
         try:
@@ -212,6 +212,9 @@ class KitStore:
         self.boot_notes += found.notes
         for note in self.boot_notes:
             self.audit.append("boot-repair", note=note)
+        pin_note = self.pin_guard.check()  # audited as pin-guard-tampered
+        if pin_note is not None:
+            self.boot_notes.append(pin_note)
         for damaged in self.damaged:
             self.audit.append("damaged-record", detail=damaged)
         self.audit_break = self.audit.check()
