@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -494,10 +494,29 @@ def flash_command(
 
 
 @app.command("collect")
-def collect_command(port: PortArgument, authority: AuthorityOption, db: DbOption) -> None:
+def collect_command(
+    authority: AuthorityOption,
+    db: DbOption,
+    port: Annotated[
+        str | None,
+        typer.Argument(metavar="PORT", help="The kit's provisioning port (e.g. /dev/ttyACM0)."),
+    ] = None,
+    card: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-card",
+            metavar="DIR",
+            file_okay=False,
+            help="Instead of PORT: a records folder copied from a kit's card (DATA/records).",
+        ),
+    ] = None,
+) -> None:
     """Pull the kit's new records, verify them, keep them in DB, then send a signed receipt.
 
-    Resumable: a cut cable loses nothing; run it again to finish.
+    Resumable: a cut cable loses nothing; run it again to finish.  With `--from-card DIR`,
+    the records of a kit that no longer answers (its TPM or board died) are taken from a
+    copy of its card's records folder and verified exactly as from the port; no receipt
+    can be sent.
     """
     private = _private_keys(authority)
     columns = (
@@ -508,7 +527,7 @@ def collect_command(port: PortArgument, authority: AuthorityOption, db: DbOption
     )
     started = time.monotonic()
     with (
-        _kit_link(port) as link,
+        _collection(port, card, private) as collect,
         CollectorDB(db) as store,
         Progress(*columns, console=out, transient=True) as bar,
     ):
@@ -524,14 +543,47 @@ def collect_command(port: PortArgument, authority: AuthorityOption, db: DbOption
                 rate=f"{rate:.0f} KiB/s",
             )
 
-        done = collecting.collect(link, private, store, progress=show)
+        done = collect(store, show)
+    held = f"{done.held} held up to"
+    if card is not None:
+        _say(
+            out,
+            f"kit {done.kit_id}: {done.new} new record(s) from the card folder {card}, {held} "
+            f"record #{done.head_seq}; no receipt sent: the records came from a card, not "
+            "from the kit, which (if it ever answers again) counts them uncollected until a "
+            "collect over its port",
+            "green",
+        )
+        return
     _say(
         out,
-        f"kit {done.kit_id}: {done.new} new record(s), {done.held} held up to the kit's head "
+        f"kit {done.kit_id}: {done.new} new record(s), {held} the kit's head "
         f"#{done.head_seq} ({done.bytes} bytes fetched); "
         f"receipt {'sent' if done.receipted else 'not needed (no records)'}",
         "green",
     )
+
+
+Collect = Callable[[CollectorDB, Callable[[collecting.Progress], None]], collecting.Collected]
+
+
+@contextmanager
+def _collection(port: str | None, card: Path | None, authority: Authority) -> Iterator[Collect]:
+    """How to collect: from the kit on ``port``, or from a records folder copied from a
+    kit's ``card``.  A record that fails, a refusal or a cut cable is one line naming it,
+    exit 1; neither or both given, exit 2."""
+    if card is not None and port is None:
+        with _problems(card, RecordError, CollectorError):  # a wrong folder: exit 2
+            yield lambda db, show: collecting.collect_card(card, authority, db, progress=show)
+    elif port is not None and card is None:
+        with _kit_link(port) as link:
+            yield lambda db, show: collecting.collect(link, authority, db, progress=show)
+    else:
+        with _user_errors():
+            raise checks.WrongPath(
+                "give the kit's PORT, or --from-card DIR with a records folder copied from a "
+                "kit's card, not both"
+            )
 
 
 @app.command("status")

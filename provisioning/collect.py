@@ -1,4 +1,5 @@
-"""`jemput-prov collect`, `status`, `settime`, `selftest`: the tool's side of a kit's port.
+"""`jemput-prov collect`, `status`, `settime`, `selftest`: the tool's side of a kit's port,
+and `collect --from-card`, the records folder of a kit that no longer answers.
 
 Why collection goes in this order: the kit first signs its head (last seq and hash) with
 its ledger and audit log, so the tool knows exactly what it must end up holding; then each
@@ -11,20 +12,25 @@ that lets the kit free the space.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from kitlink import protocol as p
 from kitlink.framing import FramedPort
+from provisioning.checks import WrongPath
 from provisioning.client import KitClient
 from provisioning.collector import Chain, CollectorDB, CollectorError, Head
 from provisioning.collector_audit import audit_database
 from storage.certificate import Certificate
 from storage.codec import MAX_BYTES
 from storage.errors import RecordError
+from storage.files import CERTIFICATE_NAME, record_files, record_name
 from storage.keys import Authority
+from storage.layout import RECORDS_FOLDER
 from storage.verify import BrokenChain, Verifier
 
 DIGEST_BYTES = 32
@@ -102,17 +108,7 @@ def collect(
                     seq=number,
                 )
             data = _fetch(client, number, sizes[number], state, progress)
-            header = verifier.verify_record(data, certificate)
-            if header.seq != number:
-                raise BrokenChain(
-                    f"the kit sent record {header.seq} for {number}: {_RETRY}", seq=number
-                )
-            before = certificate.digest if number == 1 else db.digest(chain, number - 1)
-            if header.prev != before:
-                raise BrokenChain(
-                    f"record {number} does not link to the one before: {_RETRY}", seq=number
-                )
-            new += db.add_record(chain, header, data)
+            new += _keep(db, chain, verifier, certificate, number, data, retry=_RETRY)
             state.done += 1
             progress(state)
     if head.seq and db.digest(chain, head.seq) != head.digest:
@@ -129,6 +125,117 @@ def collect(
         db.set_receipt(collection, receipt)
         receipted = True
     return Collected(chain.kit_id, new, db.have(chain), head.seq, state.bytes, receipted)
+
+
+def _keep(
+    db: CollectorDB,
+    chain: Chain,
+    verifier: Verifier,
+    certificate: Certificate,
+    number: int,
+    data: bytes,
+    *,
+    retry: str,
+) -> bool:
+    """Verify record ``number`` (certificate, signature, its seq, the link to the record
+    before it in ``db``) and keep it; True if it was new.  Records from the port and from
+    a card go through here, so both are checked alike; ``retry`` says what to do next."""
+    header = verifier.verify_record(data, certificate)
+    if header.seq != number:
+        raise BrokenChain(f"the kit sent record {header.seq} for {number}: {retry}", seq=number)
+    before = certificate.digest if number == 1 else db.digest(chain, number - 1)
+    if header.prev != before:
+        raise BrokenChain(f"record {number} does not link to the one before: {retry}", seq=number)
+    return db.add_record(chain, header, data)
+
+
+class CardRecordRefused(RecordError):
+    """A file of a records folder from a card that does not verify: it and those after it
+    are not stored."""
+
+
+#: The next step after a card's file failed: what verified before it is kept.
+_CARD_RETRY = (
+    "copy the records folder from the kit's card again, and if it repeats, keep the card "
+    "and report the kit"
+)
+
+
+def collect_card(
+    folder: Path,
+    authority: Authority,
+    db: CollectorDB,
+    *,
+    progress: Callable[[Progress], None] = lambda _: None,
+) -> Collected:
+    """Keep the records of a records folder copied from a kit's card, verified as from the
+    port (`_keep`); no receipt is sent, since no kit answers.
+
+    Why: a kit whose TPM or board died cannot answer on its port, and its uncollected
+    records would stay stranded on its card.  The card's ``records/`` (``kit.cert`` and
+    the record files) verifies on its own: the authority's certificate, the kit's
+    signatures, the chain from the certificate; the revocation list and the training mark
+    are checked as at the port.  What a card cannot give is a head the kit signed, so a
+    record cut from the end of the folder goes unseen (docs/provisioning.md).
+    """
+    audit_database(db, authority.public).require_ok()
+    folder = folder / RECORDS_FOLDER if (folder / RECORDS_FOLDER).is_dir() else folder
+    if not (folder / CERTIFICATE_NAME).is_file():
+        raise WrongPath(
+            f"{folder} has no {CERTIFICATE_NAME}: give the records folder copied whole from "
+            "the kit's card (DATA/records: kit.cert and the .cose files)"
+        )
+    verifier = Verifier(authority.public)
+    try:
+        certificate = verifier.certificate((folder / CERTIFICATE_NAME).read_bytes())
+    except RecordError as exc:
+        raise CardRecordRefused(f"{CERTIFICATE_NAME}: {exc}; nothing was stored") from exc
+    verifier.refuse_revoked(certificate)
+    verifier.refuse_training(certificate)
+    chain = db.add_chain(certificate)
+    files = dict(record_files(folder))
+    held = db.have(chain)
+    last = max(files, default=held)
+    # files the database holds already are checked too: a different one is named (a fork)
+    first = min(min(files, default=held + 1), held + 1)
+    state = Progress(chain.kit_id, 0, last - first + 1, 0)
+    progress(state)
+    new = 0
+    for number in range(first, last + 1):
+        path = files.get(number)
+        try:
+            if path is None:
+                if number <= held:
+                    continue  # pruned on the kit after an earlier collection
+                raise BrokenChain(
+                    "not in the folder, and the database lacks it: copy the whole records "
+                    "folder; records the kit pruned were collected before, so collect into "
+                    "the database that collected them",
+                    seq=number,
+                )
+            data = _card_file(path)
+            new += _keep(db, chain, verifier, certificate, number, data, retry=_CARD_RETRY)
+        except (RecordError, CollectorError) as exc:
+            raise CardRecordRefused(
+                f"{record_name(number)}: {exc}; {new} new record(s) before it were stored, "
+                f"none from record {number} on",
+                seq=number,
+            ) from exc
+        state.done += 1
+        state.bytes += len(data)
+        progress(state)
+    return Collected(chain.kit_id, new, db.have(chain), last, state.bytes, receipted=False)
+
+
+def _card_file(path: Path) -> bytes:
+    """A record file's bytes; one that is no regular file, or larger than any record can
+    be, is refused before it is read."""
+    info = path.lstat()
+    if not stat.S_ISREG(info.st_mode):
+        raise RecordError("not a regular file (a link or a device): copy the card's files")
+    if info.st_size > MAX_BYTES:
+        raise RecordError(f"{info.st_size} bytes, more than any record can be")
+    return path.read_bytes()
 
 
 #: The most records one kit chain may claim: a head beyond it is a lie, not a busy year.

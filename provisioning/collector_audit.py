@@ -316,7 +316,8 @@ class _Audit:
         self._uncovered(heads)
 
     def _uncovered(self, heads: dict[bytes, log.Statement]) -> None:
-        """Name records held beyond a chain's last signed head (not a problem: a cut)."""
+        """Name records held beyond a chain's last signed head (not a problem: a cut, or
+        records taken from a card, which carries no head the kit signed)."""
         for digest, certificate in self.certificates.items():
             covered = heads[digest].head_seq if digest in heads else 0
             beyond = sorted(seq for seq in self.held.get(digest, {}) if seq > covered)
@@ -324,7 +325,8 @@ class _Audit:
                 self.result.uncovered.append(
                     f"{_chain_label(digest, certificate.kit_id)}: records {beyond[0]}-"
                     f"{beyond[-1]} came after the last signed head ({covered}): a collection "
-                    "was cut; run collect again"
+                    "was cut (run collect again), or they came from the kit's card (collect "
+                    "--from-card), which no head the kit signed covers"
                 )
 
     def _ledger(

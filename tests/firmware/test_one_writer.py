@@ -6,6 +6,7 @@ The kits here run as the user runs them, in their own processes (`jemput-kit run
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -99,9 +100,29 @@ def test_a_second_writer_is_refused_naming_the_folder_and_the_pid(
     assert "records sealed  1" in reader.output, "status reads beside the running kit"
 
 
+def test_deleting_files_from_the_folder_does_not_let_a_second_writer_in(
+    demo_kit: Path, served: tuple[subprocess.Popen[str], Path]
+) -> None:
+    """The lock is on the folder itself: a lock file (earlier releases' ``.lock``) deleted
+    under the running kit, or any other file, hands the folder to no one."""
+    process, _ = served
+    for stray in demo_kit.glob(".lock*"):
+        stray.unlink()
+    second = CliRunner().invoke(
+        kit_app, ["sim", "demo", "--people", "1", "--doubles", "--data-dir", str(demo_kit)]
+    )
+    assert second.exit_code == 1, second.output
+    assert str(demo_kit) in second.output and f"PID {process.pid}" in second.output
+    assert "sealed" not in second.output, "the second writer sealed nothing"
+
+
 def test_the_lock_is_the_kernels_and_goes_with_its_holder(tmp_path: Path) -> None:
-    with FolderLock(tmp_path), pytest.raises(FolderBusy, match=str(tmp_path)):
-        FolderLock(tmp_path)
+    with FolderLock(tmp_path):
+        for name in tmp_path.iterdir():  # whatever is in the folder goes: the lock stays
+            name.unlink()
+        with pytest.raises(FolderBusy) as busy:
+            FolderLock(tmp_path)
+        assert str(tmp_path) in str(busy.value) and f"(PID {os.getpid()})" in str(busy.value)
     with FolderLock(tmp_path) as again:  # released: the next writer gets it at once
         assert "held" in repr(again)
 
