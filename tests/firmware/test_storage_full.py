@@ -157,7 +157,7 @@ def kit_on_small_disk(small_disk: Path) -> Path:
         region="3505",
         officers=(),
         worklist=(),
-        policy=Policy(reserve_bytes=0),
+        policy=Policy(reserve_bytes=8 * 1024 * 1024),  # the least the policy allows
         now=NOW,
     )
     return data_dir
