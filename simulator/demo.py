@@ -32,7 +32,7 @@ from firmware.kit import Kit
 from hal.types import Button, FingerException, FingerPosition, Press
 from hw_sim.fingers import FingerCondition
 from hw_sim.world import Person, SimOfficer, World
-from simulator.kit import DEMO_AUTHORITY, Bystanders, open_sim_kit, pty_port
+from simulator.kit import DEMO_AUTHORITY, Bystanders, HeldKit, open_sim_kit, pty_port
 from simulator.options import SimOptions
 from storage.eligibility import card_rule
 from storage.kit import KitStatus
@@ -560,7 +560,9 @@ def run_demo(
 
     ``doubles``: the contract-level device doubles stand in for the wire emulators.
     ``officer`` (id, PIN) works a flashed kit.  With ``port_link`` the kit serves its
-    provisioning port on a pty linked there while the bot enrols.
+    provisioning port on a pty linked there while the bot enrols; that port refuses
+    flash, purge and keygen (`simulator.kit.HeldKit`), which would close the kit under
+    the bot.
     """
     with contextlib.ExitStack() as stack:
         sim = stack.enter_context(
@@ -571,13 +573,12 @@ def run_demo(
                 clock_speed=0.0,
                 wired=not doubles,
                 fast=options.fast,
-                allow_changes=False,
                 cases=True,
             )
         )
         stack.enter_context(sim.host.stepping())
         if port_link is not None:
-            port = stack.enter_context(pty_port(sim.host, link_path=port_link))
+            port = stack.enter_context(pty_port(HeldKit(sim.host), link_path=port_link))
             note(f"provisioning port {port.port} linked at {port_link}")
         if sim.provisioned:
             note(
