@@ -22,10 +22,8 @@ from typing import Any, Protocol, TypeVar
 
 from capture.controller import Controller
 from capture.machine import CaptureState
-from capture.prompts import Language
 from firmware.host import KitBusy, KitHost
 from firmware.kit import Kit
-from firmware.notify import Notifier
 from firmware.observer import KitObserver
 from firmware.port import KitHost as PortHost
 from firmware.port import KitPort
@@ -40,11 +38,11 @@ from hw_sim.provisioning_port import PtyPort
 from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
+from simulator.options import Provisioning, SimOptions
 from simulator.power import cell_volts, sim_power
 from simulator.tray import OutputTray
 from storage.keys import Authority
 from storage.kit import KitStore, provision
-from storage.kitkey import KeySettings
 from storage.layout import is_provisioned
 from storage.lock import FolderLock
 from storage.model import WALK_IN_PREFIX, Policy, Purpose, Resident, Role, Sex
@@ -297,74 +295,48 @@ class HeldKit:
 
 
 @contextlib.contextmanager
-def open_sim_kit(
-    data_dir: Path,
-    *,
-    seed: int,
-    language: Language = Language.ID,
-    clock_speed: float = 1.0,
-    time_scale: float = 0.0,
-    booted: bool = True,
-    wired: bool = True,
-    fast: bool = False,
-    faults: tuple[tuple[str, str], ...] = (),
-    demo: bool = True,
-    notifier: Notifier | None = None,
-    training: bool = False,
-    keys: KeySettings | None = None,
-    coprocessor: bool = False,
-    cases: bool = False,
-) -> Iterator[SimKit]:
-    """A simulated kit on ``data_dir``, its host holding the folder's write lock.
+def open_sim_kit(options: SimOptions) -> Iterator[SimKit]:
+    """A simulated kit on ``options.data_dir``, its host holding the folder's write lock.
 
-    ``demo``: a folder that is not a kit yet is provisioned as a demo kit (a training
-    kit with ``training``: NotATrainingKit if the folder is a kit that is not); otherwise
-    it stays unflashed until ``jemput-prov flash``.  ``wired``: the real drivers talk to the
-    wire-level emulators (ptys, register models, mock GPIO pins), as on a kit; otherwise
-    the fast contract-level doubles stand in.  The emulators keep the wires' and the
-    parts' time unless ``fast`` (or ``JEMPUT_TIMING=fast``, as in the test suite).  The
-    world's clock starts at the real time, so records of later runs come after those of
-    earlier ones.  With ``booted`` the kit is started here; otherwise the thread that
-    drives its loop boots it (``host.run``).  ``coprocessor`` (wired only) starts the
-    power Pico's firmware under MicroPython (`simulator.power`) behind the real
-    driver: it heartbeats, its button asks for a safe shutdown, its ADC reads the
-    world's battery.  ``cases``: the world has the outreach day's rules cases (children,
-    a lost card, a domicile walk-in ...: `hw_sim.world.World`).  The host's observers
-    are the people in front (`Bystanders`), what a real kit holds when it opens
-    (`AsOnAKit`) and the power guard.
+    What stands behind the drivers, what a fresh folder becomes and who boots the kit:
+    `simulator.options.SimOptions`.  The world's clock starts at the real time, so records
+    of later runs come after those of earlier ones.  The kit runs in the Pi program's own
+    `KitHost`; the host's observers are the people in front (`Bystanders`), what a real
+    kit holds when it opens (`AsOnAKit`) and the power guard.
     """
+    data_dir, parts = options.data_dir, options.parts
     world = demo_world(
-        seed,
-        clock_speed=clock_speed,
+        options.seed,
+        clock_speed=options.clock_speed,
         start=datetime.now(UTC).replace(microsecond=0),
-        cases=cases,
+        cases=options.cases,
     )
     with contextlib.ExitStack() as stack:
         stack.enter_context(FolderLock(data_dir))
-        provisioned = demo and provision_demo(
+        training = options.provisioning is Provisioning.TRAINING
+        provisioned = options.provisioning is not Provisioning.UNFLASHED and provision_demo(
             data_dir, world, now=world.clock.now(), training=training
         )
-        if wired:
+        if not parts.doubles:
             from simulator.hardware import wired_kit
 
             # waits scaled down, never to zero: a sensor answers "no finger" only after a while
             wired_parts, opened = stack.enter_context(
                 wired_kit(
                     world,
-                    timing=Timing(fast=True) if fast else None,
-                    faults=faults,
-                    wait_scale=max(time_scale, WIRED_WAIT_SCALE),
+                    timing=Timing(fast=True) if parts.fast else None,
+                    wait_scale=max(parts.time_scale, WIRED_WAIT_SCALE),
                 )
             )
             devices = opened.devices
             enrol_officers(devices, world.officers)
         else:
             wired_parts = None
-            devices = build(world, time_scale=time_scale).devices
+            devices = build(world, time_scale=parts.time_scale).devices
             stack.callback(devices.close)
         bystanders = Bystanders(world, None)
         pico, power = None, KitPower(_NO_COPROCESSOR)
-        if coprocessor and wired:
+        if parts.coprocessor:  # on the wire emulators: SimParts refuses it with the doubles
             pico = _start_pico(stack, world)
             if pico is not None:
                 power = sim_power(pico)
@@ -382,9 +354,8 @@ def open_sim_kit(
             data_dir,
             devices,
             SimClock(world, devices),
-            language=language,
-            notifier=notifier,
-            keys=keys,
+            language=options.language,
+            keys=options.keys,
             observers=(AsOnAKit(flash, world), bystanders, power),
             coprocessor=power.coprocessor if pico is not None else None,
         )
@@ -405,7 +376,7 @@ def open_sim_kit(
             power.halted_if(state)  # a safe shutdown: the Pico may cut
 
         stack.callback(close_host)
-        if booted:
+        if options.booted:
             host.boot()
         else:
             host.open_kit()
