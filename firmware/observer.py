@@ -19,7 +19,8 @@ class KitObserver:
 
     Every method here does nothing.  The host calls them on the thread that drives the
     kit's loop, in the order the observers were given, between events: they must return
-    soon (the loop waits for them), and what they raise reaches the host's caller.
+    soon (the loop waits for them), and nothing they raise is caught (it reaches whoever
+    drives the loop, or asked for the self-test).
     """
 
     def kit_opened(self, kit: Kit) -> None:
