@@ -29,6 +29,7 @@ from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
 from simulator.demo import OfficerBot
 from simulator.kit import open_sim_kit
+from simulator.options import DOUBLES, SimOptions
 from storage.keys import Authority
 from storage.layout import staged_key_path
 from storage.lock import FolderBusy, FolderLock
@@ -186,7 +187,7 @@ def test_a_collection_from_an_enrolling_kit_gets_the_live_head_and_later_the_res
 
 
 def test_a_reflash_during_an_enrolment_is_refused_busy(tmp_path: Path) -> None:
-    with open_sim_kit(tmp_path / "kit", seed=2, clock_speed=0.0, wired=False) as sim:
+    with open_sim_kit(SimOptions(tmp_path / "kit", seed=2, clock_speed=0.0, parts=DOUBLES)) as sim:
         authority = Authority.load(tmp_path / "kit" / "demo-authority")
         bot = OfficerBot(sim.kit, sim.world, sim.bystanders)
         bot.settle()

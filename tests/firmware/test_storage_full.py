@@ -24,6 +24,7 @@ from hal.types import Button
 from hw_sim.world import Person
 from simulator.demo import OfficerBot
 from simulator.kit import SimKit, open_sim_kit
+from simulator.options import SimOptions
 from storage.files import FileOps
 from storage.kit import KitStore, provision
 from storage.model import Policy
@@ -77,7 +78,7 @@ def start_someone(sim: SimKit) -> tuple[OfficerBot, Person]:
 def test_a_disk_full_mid_capture_holds_the_enrolment_until_space_is_freed(
     small_disk: Path,
 ) -> None:
-    with open_sim_kit(small_disk / "kit", seed=1, clock_speed=0.0) as sim:
+    with open_sim_kit(SimOptions(small_disk / "kit", clock_speed=0.0)) as sim:
         kit, ctl = sim.kit, sim.kit.controller
         bot, person = start_someone(sim)  # the right person: the capture starts
         assert ctl.state is CaptureState.FACE
@@ -114,7 +115,7 @@ def test_a_disk_full_at_the_seal_loses_nothing_and_the_save_succeeds_later(
     small_disk: Path,
 ) -> None:
     """The record write fails (ENOSPC), its seal-failed audit entry waits, nothing crashes."""
-    with open_sim_kit(small_disk / "kit", seed=1, clock_speed=0.0) as sim:
+    with open_sim_kit(SimOptions(small_disk / "kit", clock_speed=0.0)) as sim:
         kit, ctl = sim.kit, sim.kit.controller
         bot, person = start_someone(sim)
         bot.until(lambda: ctl.state == CaptureState.REVIEW, lambda: bot.act(person))

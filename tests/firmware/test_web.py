@@ -26,6 +26,7 @@ from capture.prompts import prompt
 from hal.coprocessor import BatteryLevel, ShutdownRequest
 from hw_sim.prints import kept_prints
 from hw_sim.world import World
+from simulator.options import SimOptions
 from simulator.power import cell_volts
 from simulator.tray import OutputTray
 from simulator.web.guard import MAX_BODY
@@ -45,7 +46,7 @@ def booted(kit: WebKit, *, timeout: float = 60.0) -> WebKit:
 
 @contextlib.contextmanager
 def booted_kit(folder: Path) -> Iterator[WebKit]:
-    with open_web_kit(folder / "kit", seed=3, port=0, time_scale=0.0) as kit:
+    with open_web_kit(SimOptions(folder / "kit", seed=3), port=0) as kit:
         yield booted(kit)
 
 

@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from simulator.options import SimOptions
 from simulator.web.kit import WebKit, open_web_kit
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -139,7 +140,7 @@ class Page:
 
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[WebKit]:
-    with open_web_kit(tmp_path / "kit", seed=3, port=0, time_scale=0.0) as kit:
+    with open_web_kit(SimOptions(tmp_path / "kit", seed=3), port=0) as kit:
         yield kit
 
 
@@ -185,7 +186,7 @@ def test_a_training_scenario_runs_to_its_end_on_the_page(
         "[[arrivals]]\nresident = 1\n"
         '[[faults]]\nafter_records = 1\ndevice = "receipt-printer"\nkind = "paper-out"\n'
     )
-    with open_web_kit(tmp_path / "kit", seed=3, port=0, time_scale=0.0, scenario=str(day)) as web:
+    with open_web_kit(SimOptions(tmp_path / "kit", seed=3), port=0, scenario=str(day)) as web:
         page = Page(browser, web.url)
         banner = browser.find_element(By.ID, "training")
         until("the training banner", lambda: banner.is_displayed())

@@ -20,6 +20,7 @@ from hw_sim.provisioning_port import PtyPort
 from provisioning.cli import app
 from simulator.demo import Outcome, run_session
 from simulator.kit import SimKit, demo_world, open_sim_kit, resident_of
+from simulator.options import Provisioning, SimOptions
 from storage.keys import Authority
 from storage.kitkey import KeySettings
 from storage.worklist import write_worklist
@@ -66,7 +67,15 @@ def open_bench(tmp_path: Path, *, keys: KeySettings | None = None) -> Iterator[B
     its flash makes its keys (the file backend unless said)."""
     inputs(tmp_path)
     authority = Authority.init(tmp_path / "authority", name="Dukcapil Blitar")
-    with open_sim_kit(tmp_path / "kit", seed=SEED, clock_speed=0.0, demo=False, keys=keys) as sim:
+    with open_sim_kit(
+        SimOptions(
+            tmp_path / "kit",
+            seed=SEED,
+            clock_speed=0.0,
+            provisioning=Provisioning.UNFLASHED,
+            keys=keys or KeySettings(),
+        )
+    ) as sim:
         kit_port = KitPort(tmp_path / "kit", sim.host)
         bench = Bench(tmp_path, authority, sim, kit_port, PtyPort(kit_port))
         try:

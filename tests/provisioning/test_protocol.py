@@ -14,6 +14,7 @@ from kitlink import protocol as p
 from kitlink.framing import FramedPort
 from provisioning.collect import connect
 from simulator.kit import open_sim_kit
+from simulator.options import DOUBLES, Provisioning, SimOptions
 from storage.codec import dumps
 from storage.keys import Authority
 from storage.kit import provision
@@ -36,7 +37,11 @@ def kit(tmp_path: Path) -> Iterator[tuple[KitPort, Authority, Authority]]:
         policy=Policy(),
         now=NOW,
     )
-    with open_sim_kit(tmp_path / "kit", seed=1, clock_speed=0.0, wired=False, demo=False) as sim:
+    with open_sim_kit(
+        SimOptions(
+            tmp_path / "kit", clock_speed=0.0, parts=DOUBLES, provisioning=Provisioning.UNFLASHED
+        )
+    ) as sim:
         sim.host.set_clock(NOW)
         yield KitPort(tmp_path / "kit", sim.host), authority, stranger
 
