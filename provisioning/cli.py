@@ -38,7 +38,7 @@ from provisioning.collector_audit import (
 )
 from provisioning.district import cli as district
 from provisioning.district import is_store_url
-from provisioning.interchange.errors import CodecMissing
+from provisioning.interchange.errors import BadAgency, CodecMissing
 from provisioning.interchange.export import Format, source_name
 from provisioning.interchange.export import export as export_interchange
 from provisioning.interchange.nist import DEFAULT_DAI, Agencies
@@ -708,12 +708,16 @@ def _export_interchange(
         _say(err, f"jemput-prov: --format {fmt.value} perlu --authority (kunci privat otoritas)")
         raise typer.Exit(EXIT_USER_ERROR)
     private = _private_keys(authority)
+    stopped = (
+        "ekspor terhenti; atasi masalahnya lalu jalankan lagi (berkas yang sudah ditulis utuh)"
+    )
     try:
-        with _problems("tidak ada yang diekspor", WriteError), _chains(target) as chains:
+        agencies = Agencies(ori, dai)
+        with _problems(stopped, WriteError), _chains(target) as chains:
             result = export_interchange(
-                chains, private, out_dir, fmt, Agencies(ori, dai), source=source_name(target)
+                chains, private, out_dir, fmt, agencies, source=source_name(target)
             )
-    except CodecMissing as exc:
+    except (CodecMissing, BadAgency) as exc:
         _say(err, f"jemput-prov: {exc}", "red")
         raise typer.Exit(EXIT_USER_ERROR) from None
     for item in result.left_out:

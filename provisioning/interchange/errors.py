@@ -16,3 +16,7 @@ class UnfitRecord(InterchangeError, ValueError):
 
 class CodecMissing(InterchangeError, ImportError):
     """The `interchange` extra (WSQ codec, ANSI/NIST-ITL writer) is not installed."""
+
+
+class BadAgency(InterchangeError, ValueError):
+    """An agency id (ORI, DAI) that Type-1, 7-bit ASCII without separators, cannot carry."""

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from provisioning.interchange import iso, nist
 from provisioning.interchange.errors import UnfitRecord
-from provisioning.interchange.images import prepare
+from provisioning.interchange.images import load_wsq, prepare
 from provisioning.interchange.source import LeftOut, LiveRecord, StoredChain, live_records
 from storage.files import TEMP_SUFFIX, write_atomic
 from storage.keys import Authority
@@ -147,6 +147,9 @@ def export(
     out are in ``left_out``; a codec that is not installed raises `CodecMissing` before
     anything is written.
     """
+    load_wsq()  # both codecs before the first file, not after it
+    if fmt is Format.NIST:
+        nist.load_writer()
     out = Path(out_dir)
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     verifier = Verifier(authority.public)

@@ -104,8 +104,8 @@ class Biometrics:
     excepted: tuple[ExceptedFinger, ...]
 
 
-def _plugin() -> None:
-    """Register the WSQ codec with Pillow (the `interchange` extra)."""
+def load_wsq() -> None:
+    """Register the WSQ codec with Pillow (the `interchange` extra); CodecMissing if absent."""
     try:
         import wsq  # noqa: F401  (registers the "WSQ" format with Pillow)
     except ImportError as exc:
@@ -117,18 +117,10 @@ def _plugin() -> None:
 
 def wsq_encode(image: Image.Image) -> bytes:
     """An 8-bit grey image as WSQ (FBI specification, 0.75 bit per pixel, 500 ppi)."""
-    _plugin()
+    load_wsq()
     out = io.BytesIO()
     image.save(out, format="WSQ")
     return out.getvalue()
-
-
-def wsq_decode(data: bytes) -> Image.Image:
-    """WSQ bytes back into an 8-bit grey image (what an AFIS sees)."""
-    _plugin()
-    with Image.open(io.BytesIO(data), formats=["WSQ"]) as opened:
-        opened.load()
-        return opened.copy()
 
 
 def _finger(finger: FingerRecord, png: bytes) -> WsqFinger:

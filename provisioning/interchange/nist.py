@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 
-from provisioning.interchange.errors import CodecMissing, UnfitRecord
+from provisioning.interchange.errors import BadAgency, CodecMissing, UnfitRecord
 from provisioning.interchange.images import FINGER_PPI, Biometrics, Face, WsqFinger
 from provisioning.interchange.source import LiveRecord
 from storage.model import Sex
@@ -78,6 +78,14 @@ class Agencies:
 
     ori: str | None
     dai: str
+
+    def __post_init__(self) -> None:
+        for name, value in (("--ori", self.ori), ("--dai", self.dai)):
+            if value is not None and not (value.isascii() and value.isprintable() and value):
+                raise BadAgency(
+                    f"{name} {value!r}: kode instansi di record Type-1 hanya boleh huruf, angka "
+                    "dan tanda baca ASCII"
+                )
 
     def ori_of(self, record: LiveRecord) -> str:
         return self.ori or f"DISDUKCAPIL-{record.certificate.region}"
@@ -224,7 +232,8 @@ TYPE2_FIELDS: tuple[Type2Field, ...] = (
 )
 
 
-def _nistitl() -> ModuleType:
+def load_writer() -> ModuleType:
+    """The `nistitl` package (the `interchange` extra); CodecMissing if absent."""
     try:
         import nistitl
     except ImportError as exc:
@@ -291,8 +300,8 @@ def _type1(builder: _Builder, agencies: Agencies) -> None:
     first.VER = VERSION
     first.TOT = TRANSACTION_TYPE
     first.DAT = _local_day(r, r.header.sealed_at)
-    first.DAI = _checked(agencies.dai, "DAI")
-    first.ORI = _checked(agencies.ori_of(r), "ORI")
+    first.DAI = agencies.dai
+    first.ORI = agencies.ori_of(r)
     first.TCN = r.reference
     first.NSR = NO_TYPE4_RESOLUTION
     first.NTR = NO_TYPE4_RESOLUTION
@@ -382,7 +391,7 @@ def _type2(builder: _Builder) -> None:
 
 def transaction(record: LiveRecord, biometrics: Biometrics, agencies: Agencies) -> bytes:
     """The record as one ANSI/NIST-ITL transaction; `UnfitRecord` if a text cannot go in."""
-    builder = _Builder(_nistitl(), record)
+    builder = _Builder(load_writer(), record)
     _type1(builder, agencies)
     _type2(builder)
     _type8(builder)

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +212,8 @@ def test_bad_records_are_named_and_nothing_of_them_is_written(
         store.seal(enrolment(person(6), fingers_of(6, (1, 2), (256, 288))))
         store.seal(enrolment(person(7), fingers_of(7, (1, 2), (200, 200))))  # no sensor's size
         store.seal(enrolment(person(8), fingers_of(8, (1,), (192, 192))))
+        named = replace(person(9), name="WARGA\x1dNOMOR 9")  # a separator in a text field
+        store.seal(enrolment(named, (), face=False, signs=False))
     finally:
         store.close()
     third = kit / "records" / "00000003.cose"
@@ -221,11 +224,45 @@ def test_bad_records_are_named_and_nothing_of_them_is_written(
     said = re.sub(r"\s+", " ", done.output)
     assert "kit KIT-3505-09 rekaman 2: jari 1 (right thumb): gambar 200x200 piksel" in said
     assert "kit KIT-3505-09 rekaman 3: isinya tidak bisa dibuka (BodyMismatch" in said
-    assert "2 rekaman tidak diekspor karena rusak" in said
+    assert "kit KIT-3505-09 rekaman 4: field 2.004 memuat karakter kendali 0x1D" in said
+    assert "3 rekaman tidak diekspor karena rusak" in said
     written = sorted(p.name for p in (tmp_path / "out").rglob("*.an2"))
     assert written == ["00000001.an2"], "nothing of a bad record, not even half"
     manifest = json.loads((tmp_path / "out" / "manifest-nist.json").read_text(encoding="utf-8"))
-    assert [(i["seq"], i["problem"]) for i in manifest["left_out"]] == [(2, True), (3, True)]
+    assert [(i["seq"], i["problem"]) for i in manifest["left_out"]] == [
+        (2, True),
+        (3, True),
+        (4, True),
+    ]
+
+
+def test_records_a_missing_record_could_void_are_held_back(
+    demo_district: DemoDistrict, tmp_path: Path
+) -> None:
+    kit = make_kit(tmp_path / "kit", demo_district.authority, "KIT-3505-08", ())
+    store = KitStore(kit, now=lambda: NOW)
+    try:
+        for number in (10, 11, 12):
+            store.seal(enrolment(person(number), (), face=False, signs=False))
+    finally:
+        store.close()
+    (kit / "records" / "00000002.cose").unlink()  # gone from the database: did it void 1?
+    db = collector_of(kit, demo_district.authority, tmp_path / "gap.db")
+    done = export(demo_district, "nist", db, tmp_path / "out")
+    assert done.exit_code == EXIT_PROBLEMS, done.output
+    assert "kit KIT-3505-08 rekaman 1: ditahan: rekaman 2 tidak ada" in re.sub(
+        r"\s+", " ", done.output
+    )
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.an2")) == ["00000003.an2"]
+
+
+def test_an_agency_id_type1_cannot_carry_is_refused(demo_district: DemoDistrict, tmp_path: Path):
+    done = run(
+        "export", "--db", demo_district.laptop, "--format", "nist", "--authority",
+        demo_district.authority_dir, "--ori", "DUKCAPIL\x1eBLITAR", "--out", tmp_path,
+    )  # fmt: skip
+    assert done.exit_code == EXIT_USER_ERROR
+    assert "--ori" in done.output and not list(tmp_path.iterdir())
 
 
 def test_without_the_authority_nothing_is_exported(demo_district: DemoDistrict, tmp_path: Path):
