@@ -10,7 +10,9 @@ live only if no verified record of its chain voids it.
 A void always names an earlier record of its own chain.  So when record k of a chain is
 missing or fails verification, every record before k might have been voided by it: those
 are held back and named, never exported on a guess.  (The collector and the district keep
-only verified chains from seq 1, so this happens only to a damaged or edited database.)
+only verified chains from seq 1, so this happens only to a damaged or edited database.)  A
+record sealed after its kit's revocation is not such a doubt: a void it held would not be
+honoured either.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from storage.errors import RecordError
 from storage.keys import Authority
 from storage.model import Enrolment
 from storage.record import RecordHeader, open_record, record_hash
+from storage.revocation import SealedAfterRevocation
 from storage.verify import CertificateError, Verifier
 
 #: A chain's record bytes by seq, read afresh at every call (an export reads them twice:
@@ -89,12 +92,23 @@ def district_chains(store: DistrictStore) -> list[StoredChain]:
     return [StoredChain(chain.cert, partial(store.record_bytes, chain)) for chain in store.chains()]
 
 
-def _verified(
-    chain: StoredChain, certificate: Certificate, verifier: Verifier
-) -> tuple[dict[int, RecordHeader], list[LeftOut]]:
-    """Every record's header that verifies, and a `LeftOut` for each one that does not."""
-    headers: dict[int, RecordHeader] = {}
-    failed: list[LeftOut] = []
+@dataclass
+class _Verified:
+    """A chain's headers that verify, the records that do not, and which of those could
+    have been a void that counts."""
+
+    headers: dict[int, RecordHeader]
+    failed: list[LeftOut]
+    doubtful: set[int]
+
+
+def _verified(chain: StoredChain, certificate: Certificate, verifier: Verifier) -> _Verified:
+    """Every record's header that verifies, and a `LeftOut` for each one that does not.
+
+    A record sealed after its kit was revoked is untrusted, so a void it holds would not be
+    honoured either: it leaves no doubt about the records before it.
+    """
+    found = _Verified({}, [], set())
     for seq, data in chain.records():
         try:
             header = verifier.verify_record(data, certificate)
@@ -102,18 +116,19 @@ def _verified(
                 raise RecordError(f"the row of record {seq} holds record {header.seq}", seq=seq)
         except RecordError as exc:
             reason = f"tidak terverifikasi ({type(exc).__name__}: {exc}); tidak diekspor"
-            failed.append(LeftOut(certificate.kit_id, seq, reason, problem=True))
+            found.failed.append(LeftOut(certificate.kit_id, seq, reason, problem=True))
+            if not isinstance(exc, SealedAfterRevocation):
+                found.doubtful.add(seq)
             continue
-        headers[seq] = header
-    return headers, failed
+        found.headers[seq] = header
+    return found
 
 
-def _held_back(
-    kit_id: str, headers: dict[int, RecordHeader], failed: list[LeftOut]
-) -> dict[int, LeftOut]:
+def _held_back(kit_id: str, verified: _Verified) -> dict[int, LeftOut]:
     """The verified records a missing or failed record could void, by seq."""
-    unknown = {item.seq for item in failed if item.seq is not None}
-    unknown |= set(range(1, max(headers, default=0) + 1)) - set(headers)
+    headers = verified.headers
+    unknown = verified.doubtful | (set(range(1, max(headers, default=0) + 1)) - set(headers))
+    unknown -= {item.seq for item in verified.failed if item.seq not in verified.doubtful}
     if not unknown:
         return {}
     horizon = max(unknown)
@@ -138,9 +153,10 @@ def live_records(
         yield LeftOut(unknown, None, reason, problem=True)
         return
     kit_id = certificate.kit_id
-    headers, failed = _verified(chain, certificate, verifier)
-    yield from failed
-    held = _held_back(kit_id, headers, failed)
+    verified = _verified(chain, certificate, verifier)
+    headers = verified.headers
+    yield from verified.failed
+    held = _held_back(kit_id, verified)
     yield from held.values()
     voided = {h.voids: h.seq for h in headers.values() if h.voids is not None}
     for seq, data in chain.records():

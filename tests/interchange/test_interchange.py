@@ -12,6 +12,7 @@ import re
 import shutil
 import stat
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,10 @@ from hal.r30x import SensorModel
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from provisioning.interchange.images import Sensor
 from provisioning.interchange.nist import TYPE2_FIELDS
+from storage import revocation
 from storage.codec import dumps, loads
 from storage.cose import sign1
-from storage.keys import KitKey
+from storage.keys import Authority, KitKey
 from storage.kit import KitStore
 from storage.model import Enrolment, Sex
 from storage.record import CONTENT_TYPE
@@ -254,6 +256,35 @@ def test_records_a_missing_record_could_void_are_held_back(
         r"\s+", " ", done.output
     )
     assert sorted(p.name for p in (tmp_path / "out").rglob("*.an2")) == ["00000003.an2"]
+
+
+def test_records_sealed_after_a_revocation_cast_no_doubt_on_those_before(
+    demo_district: DemoDistrict, tmp_path: Path
+) -> None:
+    """A stolen kit's later records stay out; a void among them would not be honoured, so
+    the records it sealed before the theft are still exported."""
+    authority_dir = tmp_path / "authority"
+    shutil.copytree(demo_district.authority_dir, authority_dir)
+    kit = make_kit(tmp_path / "kit", demo_district.authority, "KIT-3505-07", ())
+    for day, number in enumerate((13, 14)):
+        store = KitStore(kit, now=lambda day=day: NOW + timedelta(days=day))
+        try:
+            store.seal(enrolment(person(number), (), face=False, signs=False))
+        finally:
+            store.close()
+    private = Authority.load(authority_dir)
+    since = NOW + timedelta(hours=12)
+    revocation.revoke(
+        authority_dir, private, kit_id="KIT-3505-07", since=since, reason="dicuri", now=since
+    )
+    db = collector_of(kit, demo_district.authority, tmp_path / "stolen.db")
+    done = run(
+        "export", "--db", db, "--format", "nist", "--authority", authority_dir,
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert done.exit_code == EXIT_PROBLEMS, done.output
+    assert "rekaman 2: tidak terverifikasi (SealedAfterRevocation" in done.output
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.an2")) == ["00000001.an2"]
 
 
 def test_an_agency_id_type1_cannot_carry_is_refused(demo_district: DemoDistrict, tmp_path: Path):
