@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from capture.card import TRAINING_RED
 from firmware.port import KitPort
+from hw_sim.doubles import SimPrinter
 from hw_sim.provisioning_port import PtyPort
 from kitlink.framing import FramedPort
 from provisioning import collect as collecting
@@ -88,6 +90,10 @@ def test_what_a_training_kit_seals_is_never_collected(tmp_path: Path) -> None:
             sim.kit, sim.world, sim.bystanders, people=2, report=lambda _: None, note=print
         )
         assert len(outcomes) == 2
+        cards = sim.kit.controller.devices.card_printer
+        assert isinstance(cards, SimPrinter) and cards.printed, "the session printed a card"
+        for card in cards.printed:  # the card printer's and the kit's own: marked LATIHAN
+            assert card.getpixel((4, 4)) == TRAINING_RED
         authority = Authority.load(kit_dir / DEMO_AUTHORITY)
         db_path = tmp_path / "collector.db"
         with (
