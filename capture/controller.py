@@ -35,7 +35,7 @@ from capture.print_plan import PrintOutcome, PrintPlan, plan_print
 from capture.prompts import Language, prompt
 from capture.registry import make_steps
 from hal.contracts import Devices
-from hal.exc import DeviceError
+from hal.exc import DeviceError, NoFinger
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
 from storage.eligibility import NotYetBorn
 from storage.errors import StorageFull
@@ -45,6 +45,15 @@ log = logging.getLogger(__name__)
 
 #: How often the battery is read, in seconds of kit time.
 BATTERY_EVERY_SECONDS = 30
+
+
+def _nobody_came(job: object, error: BaseException) -> bool:
+    """A wait for a finger that ended with none: the lock screen's every 10 s all day.
+
+    That is the ordinary end of a job that only waits, not a failure worth a log line; a
+    sensor that breaks while waiting still raises something else, and is logged.
+    """
+    return isinstance(job, Job) and job.kind.only_waits and isinstance(error, NoFinger)
 
 
 class Controller:
@@ -398,7 +407,7 @@ class Controller:
                     log.info("ignoring the late result of %s", job)
                     return
                 self._pending = None
-                if error is not None:
+                if error is not None and not _nobody_came(job, error):
                     log.warning("%s failed: %s", job, error)
                 self.step.finished(result, error)
             case Tick(now=now):

@@ -420,3 +420,21 @@ def test_a_bad_scenario_is_refused_naming_the_entry(tmp_path: Path, text: str, s
 def test_a_missing_scenario_names_the_shipped_ones() -> None:
     with pytest.raises(ScenarioError, match="kartu-habis"):
         load_scenario("no-such-day", World(1))
+
+
+def test_the_idle_lock_screen_logs_nothing(web: WebKit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock screen waits for a finger over and over; each wait that ends with no finger
+    is the ordinary day, not a failure for the event log."""
+    sensor = web.sim.kit.controller.devices.fingerprint
+    waits: list[float] = []
+    identify = sensor.identify
+
+    def counted(*, timeout: float) -> object:
+        waits.append(timeout)
+        return identify(timeout=timeout)
+
+    monkeypatch.setattr(sensor, "identify", counted)
+    before = web.log.count
+    until("three waits for a finger that ended with none", lambda: len(waits) >= 3)
+    assert web.sim.kit.controller.state == "locked"
+    assert web.log.count == before, web.log.tail()
