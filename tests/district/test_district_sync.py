@@ -42,7 +42,7 @@ def run(*args: object):
 def push(store_url: str, db: Path, authority: Authority, source: str, **options: object):
     with DistrictStore.open(store_url) as store, CollectorDB(db) as laptop:
         options.setdefault("references", authority.references)
-        return sync(laptop, store, authority.public, source=source, **options)
+        return sync(laptop, store, authority, source=source, **options)
 
 
 def counts(store_url: str, table: str) -> int:
