@@ -109,6 +109,11 @@ class StoreAudit:
     ledgers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def ok(self) -> bool:
+        """True when every row is what its signatures say (forks are the kits')."""
+        return not self.problems
+
+    @property
     def records(self) -> int:
         return sum(chain.records for chain in self.chains)
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
     text,
 )
 
-from provisioning.district.store import insert_new
+from provisioning.district.store import insert_rows
 
 metadata = MetaData()
 _TEMPORARY = ["TEMPORARY"]
@@ -74,8 +74,8 @@ residents = Table(
     prefixes=_TEMPORARY,
 )
 
-#: Rows written per statement.
-BATCH = 1_000
+#: Rows written at a time.
+BATCH = 5_000
 
 
 class Sink:
@@ -103,9 +103,8 @@ class Sink:
 
     def _write(self, table: Table) -> None:
         pending = self._pending[table]
-        if pending:  # executemany; a resident already placed keeps its first line
-            self.connection.execute(insert_new(self.connection, table), pending)
-            pending.clear()
+        insert_rows(self.connection, table, pending)  # a resident placed keeps its first line
+        pending.clear()
 
 
 @contextmanager
