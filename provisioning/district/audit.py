@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from provisioning.collector_audit import BrokenLog, ColumnMismatch, MissingChain
+from provisioning.collector_audit import ColumnMismatch, MissingChain, broken_link
 from provisioning.district import audited
 from provisioning.district import schema as s
 from provisioning.district import sync_log as log
@@ -53,7 +53,7 @@ from provisioning.district.rows import (
     line_link,
     record_values,
 )
-from provisioning.district.store import Fork, stream
+from provisioning.district.store import Fork, chains_query, stream
 from storage.certificate import Certificate, check_kit_id
 from storage.errors import RecordError
 from storage.keys import AuthorityPublic
@@ -224,22 +224,9 @@ class _Audit:
                 self.fail(where, exc)
                 prev, expected = log.digest(data) if isinstance(data, bytes) else prev, n + 1
                 continue
-            if statement.index != expected:
-                self.fail(
-                    where,
-                    BrokenLog(
-                        f"it holds statement {statement.index} where statement {expected} is "
-                        "due: statements were removed or reordered"
-                    ),
-                )
-            elif statement.prev != prev:
-                self.fail(
-                    where,
-                    BrokenLog(
-                        f"statement {statement.index} does not link to the statement before "
-                        "it: statements were replaced"
-                    ),
-                )
+            broken = broken_link(statement.index, statement.prev, expected, prev, "sync statements")
+            if broken is not None:
+                self.fail(where, broken)
             self.compare(where, "the signed statement", {"n": (n, statement.index)})
             prev, expected = log.digest(data), statement.index + 1
             self.result.log_length, self.result.log_head = statement.index, prev
@@ -256,21 +243,14 @@ class _Audit:
         for worklist in statement.worklists:
             self.lists.setdefault(worklist.digest, (worklist.lines, n))
         for fork in statement.forks:
-            self.forks[(fork.chain, fork.seq, fork.offered)] = n
+            self.forks.setdefault((fork.chain, fork.seq, fork.offered), n)
 
     # -- chains ---------------------------------------------------------------------------
 
     def certificates(self) -> list[tuple[str, Certificate]]:
         """Each chains row's verified certificate with the row's province (one per chain)."""
-        query = select(
-            s.chains.c.province,
-            s.chains.c.cert_digest,
-            s.chains.c.kit_id,
-            s.chains.c.region,
-            s.chains.c.cert,
-        ).order_by(s.chains.c.kit_id, s.chains.c.cert_digest)
         found: dict[bytes, tuple[str, Certificate]] = {}
-        for row in self.c.execute(query).mappings():
+        for row in self.c.execute(chains_query()).mappings():
             where = f"chains row (chain {row['kit_id']}-{_shown(row['cert_digest'])[:8]})"
             # named as held: a kit_id edited shows as edited
             try:

@@ -35,12 +35,20 @@ from provisioning.district.store import insert_rows
 metadata = MetaData()
 _TEMPORARY = ["TEMPORARY"]
 
+
+def _record() -> list[Column[Any]]:
+    """The columns that name a record: its province, chain and seq."""
+    return [
+        Column("province", String(2), nullable=False),
+        Column("chain", LargeBinary, nullable=False),
+        Column("seq", Integer, nullable=False),
+    ]
+
+
 records = Table(
     "audited_records",
     metadata,
-    Column("province", String(2), nullable=False),
-    Column("chain", LargeBinary, nullable=False),
-    Column("seq", Integer, nullable=False),
+    *_record(),
     Column("day", Date, nullable=False),
     Column("region", String(16), nullable=False),
     Column("ref_digest", LargeBinary),
@@ -51,14 +59,7 @@ records = Table(
 )
 Index("audited_records_voids", records.c.province, records.c.chain, records.c.voids)
 
-cards = Table(
-    "audited_cards",
-    metadata,
-    Column("province", String(2), nullable=False),
-    Column("chain", LargeBinary, nullable=False),
-    Column("seq", Integer, nullable=False),
-    prefixes=_TEMPORARY,
-)
+cards = Table("audited_cards", metadata, *_record(), prefixes=_TEMPORARY)
 Index("audited_cards_record", cards.c.province, cards.c.chain, cards.c.seq)
 
 # one row per resident: a resident on two lists counts once, placed by the first line the

@@ -14,7 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, func, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Table,
+    create_engine,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -313,15 +323,8 @@ class DistrictStore:
     # -- reads -----------------------------------------------------------------------------
 
     def chains(self) -> list[StoredChain]:
-        query = select(
-            s.chains.c.province,
-            s.chains.c.cert_digest,
-            s.chains.c.kit_id,
-            s.chains.c.region,
-            s.chains.c.cert,
-        ).order_by(s.chains.c.kit_id, s.chains.c.cert_digest)
         with self.engine.connect() as c:
-            return [StoredChain(*row) for row in c.execute(query)]
+            return [StoredChain(*row) for row in c.execute(chains_query())]
 
     def record_bytes(self, chain: StoredChain) -> Iterator[tuple[int, bytes]]:
         """The chain's records in seq order, `STREAM_ROWS` at a time."""
@@ -332,6 +335,14 @@ class DistrictStore:
         )
         with self.engine.connect() as c, c.begin():
             yield from stream(c, query)
+
+
+def chains_query() -> Select[Any]:
+    """Every chain's columns (those of a `StoredChain`), in kit order."""
+    c = s.chains.c
+    return select(c.province, c.cert_digest, c.kit_id, c.region, c.cert).order_by(
+        c.kit_id, c.cert_digest
+    )
 
 
 def insert_new(c: Connection, table: Table) -> Insert:
