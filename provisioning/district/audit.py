@@ -117,6 +117,11 @@ class StoreAudit:
     def records(self) -> int:
         return sum(chain.records for chain in self.chains)
 
+    @property
+    def log_shown(self) -> str | None:
+        """The log's head as reports show it (16 hex digits)."""
+        return self.log_head.hex()[:16] if self.log_head else None
+
     def require_ok(self) -> StoreAudit:
         """This audit, or StoreRefused naming how many problems and the first."""
         if self.problems:
@@ -127,6 +132,11 @@ class StoreAudit:
                 "verify --db URL --authority DIR` for the list; nothing is reported"
             )
         return self
+
+
+def log_line(length: int, head: str | None) -> str:
+    """The sync log as `verify` and `report` print it, to compare with a report before."""
+    return f"sync log: {length} statement(s), head {head or 'none'}"
 
 
 def _shown(value: Any) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from provisioning import checks
 from provisioning.collector import CollectorDB
 from provisioning.district import is_store_url
-from provisioning.district.audit import StoreAudit, audit_store, problems_by_row
+from provisioning.district.audit import StoreAudit, audit_store, log_line, problems_by_row
 from provisioning.district.errors import DistrictError, LaptopRefused, StoreRefused
 from provisioning.district.export import export
 from provisioning.district.figures import CARD_THRESHOLD, Figures, report_figures
@@ -158,6 +158,7 @@ def report(url: str, authority: Path, fmt: str, threshold: int, output: Path | N
                 for row in cells(rows, columns):
                     table.add_row(*(Text("-" if c is None else str(c)) for c in row))
                 console.print(table)
+            console.print(Text(figures.log_line), soft_wrap=True)
         return
     render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: render}
     text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)
@@ -242,8 +243,7 @@ def _show_audit(audit: StoreAudit) -> None:
         _say(out, f"FORK: {fork}", "bold red")
     for note in audit.notes:
         _say(out, f"{audit.where}: {note}", "yellow")
-    head = audit.log_head.hex()[:16] if audit.log_head else "none"
-    _say(out, f"sync log: {audit.log_length} statement(s), head {head}")
+    _say(out, log_line(audit.log_length, audit.log_shown))
 
 
 def export_store(url: str, out_dir: Path) -> Path:

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
 from provisioning.district import audited
-from provisioning.district.audit import StoreAudit, audit_store
+from provisioning.district.audit import StoreAudit, audit_store, log_line
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
@@ -130,6 +130,14 @@ class Figures:
     days: list[Day] = field(default_factory=list)
     records: int = 0
     forks: int = 0
+    #: The audited sync log's length and head (hex): a report sent later with fewer
+    #: statements, or another head for as many, was made of a store that went back.
+    log_length: int = 0
+    log_head: str | None = None
+
+    @property
+    def log_line(self) -> str:
+        return log_line(self.log_length, self.log_head)
 
     def of(self, level: Level) -> list[Coverage]:
         return [row for row in self.coverage if row.level is level]
@@ -148,6 +156,7 @@ class Figures:
             "threshold": self.threshold,
             "records": self.records,
             "forks": self.forks,
+            "sync_log": {"statements": self.log_length, "head": self.log_head},
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
@@ -327,6 +336,8 @@ def build_figures(
         days=_days(summary),
         records=sum(part.records for part in summary),
         forks=len(audit.forks),
+        log_length=audit.log_length,
+        log_head=audit.log_shown,
     )
 
 
