@@ -35,6 +35,7 @@ from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
 from kitlink import protocol as p
 from kitlink.framing import MAX_FRAME, FrameDecoder, LinkError, encode_frame
+from storage.audit import AuditKind
 from storage.certificate import CertificateError, verify_certificate
 from storage.codec import Tampered, loads
 from storage.cose import parse_sign1
@@ -386,7 +387,7 @@ class KitPort:
         if setup.cards:
             store.ledger.load(setup.cards, officer_id=PROVISIONING_OFFICER)
         store.audit.append(
-            "provisioned",
+            AuditKind.PROVISIONED,
             kit=setup.kit_id,
             officers=len(setup.officers),
             worklist=len(setup.worklist),
@@ -406,7 +407,7 @@ class KitPort:
     def _set_time(self, args: dict[str, Any]) -> dict[str, Any]:
         before = self.host.now()
         self.host.set_clock(p.moment(args["time"]))
-        self._open_store().audit.append("settime", before=before.isoformat())
+        self._open_store().audit.append(AuditKind.SET_TIME, before=before.isoformat())
         return {"time": p.seconds(self.host.now())}
 
     def _status(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -478,7 +479,6 @@ class KitPort:
             data,
             verify=lambda blob: p.verify_receipt(blob, store.authority, kit_id=store.kit_id).seq,
         )
-        store.audit.append("collected", up_to=receipt.seq)
         return {"collected": receipt.seq, "uncollected": store.status().uncollected}
 
 

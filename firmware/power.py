@@ -37,6 +37,7 @@ from hal.coprocessor import (
 )
 from hal.exc import DeviceAbsent, DeviceError
 from hal.types import BatteryReading, DeviceInfo
+from storage.audit import AuditKind
 from storage.model import Policy
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class PowerGuard:
     def _shut_down(self, ctl: Controller) -> None:
         """Hand the request to the loop as an event: the machine decides what finishes first."""
         log.warning("power co-processor asks for a safe shutdown (%s)", self.request.name)
-        ctl.store.audit.append("power-request", reason=self.request.name.lower())
+        ctl.store.audit.append(AuditKind.POWER_REQUEST, reason=self.request.name.lower())
         ctl.handle(ShutdownAsked(SHUTDOWN_REASONS[self.request]))
 
     def halted(self) -> None:

@@ -40,6 +40,7 @@ from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from simulator.power import cell_volts, sim_power
 from simulator.tray import OutputTray
+from storage.audit import AuditKind
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.kitkey import KeySettings
@@ -236,7 +237,9 @@ def load_demo_cards(kit: Kit) -> None:
     store = kit.store
     if store.profile.demo and store.ledger.counts()["loaded"] == 0:
         store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
-        store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
+        store.audit.append(
+            AuditKind.CARDS_LOADED, count=DEMO_CARDS, officer="PROVISIONING", demo=True
+        )
 
 
 @contextlib.contextmanager

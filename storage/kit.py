@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage import officers as pins
+from storage.audit import AuditKind
 from storage.boot import BootRepair, open_state
 from storage.chain import SealedChain
 from storage.collection import Collection, ReceiptError
@@ -78,11 +79,6 @@ RECORD_BUDGET_BYTES = 2 * 1024 * 1024
 
 class NotProvisioned(StateError):
     """The data folder holds no provisioned kit."""
-
-
-#: The audit kind of a dropped journal of a person already sealed (capture's AuditKind
-#: takes its value from here).
-JOURNAL_ALREADY_SEALED = "journal-already-sealed"
 
 
 @dataclass
@@ -196,9 +192,9 @@ class KitStore:
         )
         self.boot_notes += found.notes
         for note in self.boot_notes:
-            self.audit.append("boot-repair", note=note)
+            self.audit.append(AuditKind.BOOT_REPAIR, note=note)
         for damaged in self.damaged:
-            self.audit.append("damaged-record", detail=damaged)
+            self.audit.append(AuditKind.DAMAGED_RECORD, detail=damaged)
         self.audit_break = self.audit.check()
 
     # -- what capture reads ----------------------------------------------------------------
@@ -265,7 +261,7 @@ class KitStore:
         """
         if worklist_ref is None or worklist_ref not in self.recorded_refs():
             return False
-        self.audit.append(JOURNAL_ALREADY_SEALED, ref=worklist_ref)
+        self.audit.append(AuditKind.JOURNAL_ALREADY_SEALED, ref=worklist_ref)
         self.journal.clear()
         return True
 
@@ -358,7 +354,9 @@ class KitStore:
                     )
                 ]
             )
-            self.audit.append("seal", seq=seq, officer=enrolment.officer_id, voids=enrolment.voids)
+            self.audit.append(
+                AuditKind.SEAL, seq=seq, officer=enrolment.officer_id, voids=enrolment.voids
+            )
         except sqlite3.Error as exc:  # the record is safe on disk; boot rebuilds the index
             log.error("record %d sealed but not indexed: %s", seq, exc)
         return SealedRecord(seq, digest, path, len(data))

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from storage.audit import AuditKind
 from storage.state import SqliteAudit, iso_utc, transaction
 
 #: Wrong PINs in a row allowed before the first wait.
@@ -65,7 +66,9 @@ class PinGuard:
                 (failures, until),
             )
         if wait:
-            self._audit.append("pin-backoff", officer=officer_id, failures=failures, wait=wait)
+            self._audit.append(
+                AuditKind.PIN_BACKOFF, officer=officer_id, failures=failures, wait=wait
+            )
 
     def succeeded(self) -> None:
         with self._lock, transaction(self._db) as db:

@@ -27,6 +27,7 @@ from provisioning.client import KitClient
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
 from provisioning.report import build_report
+from storage.audit import AuditKind
 from storage.certificate import certify_kit
 from storage.keys import Authority
 from storage.model import Policy
@@ -119,6 +120,8 @@ def test_a_cut_cable_mid_collect_then_a_second_collect_completes_once(bench: Ben
         assert audit.ok, audit.problems
         assert [r.seq for r in audit.records] == [1, 2, 3, 4, 5]
     assert bench.host.store.status().uncollected == 0
+    kinds = [kind for _, _, kind, _ in bench.host.store.audit.entries()]
+    assert kinds.count(AuditKind.COLLECTION) == 1, "the receipt kept is audited once"
 
 
 def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: Bench) -> None:
