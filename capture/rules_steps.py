@@ -18,10 +18,10 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Officer,
-    Purpose,
     SignatureExceptionReason,
 )
 from storage.nik import NIK_LENGTH, NikError, kk_regency
+from vocabulary.purpose import Purpose
 
 
 class PurposeStep(Step):

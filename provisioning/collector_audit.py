@@ -27,9 +27,10 @@ from storage.certificate import Certificate, CertificateError, check_kit_id
 from storage.errors import RecordError
 from storage.files import record_name
 from storage.keys import AuthorityPublic
-from storage.model import CardKind, CorrectableField, FlaggedError, Purpose
+from storage.model import CardKind, CorrectableField, FlaggedError
 from storage.record import RecordHeader, record_hash
 from storage.verify import BrokenChain, Verifier
+from vocabulary.purpose import Purpose
 
 
 class ColumnMismatch(RecordError):

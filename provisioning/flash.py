@@ -28,12 +28,13 @@ from provisioning.client import KitClient
 from storage.certificate import certify_kit
 from storage.errors import StorageError
 from storage.keys import Authority, KeyBackend
-from storage.model import Officer, Policy, Resident, Role
+from storage.model import Officer, Policy, Resident
 from storage.officers import make_officer
 from storage.profile import resident_to_map
 from storage.provision import KitSetup
 from storage.signed_profile import sign_profile
 from storage.worklist import Problem, normalise_header, separator
+from vocabulary.people import Role
 
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
 #: Optional: the fingerprint sensor library page of the officer's login finger.

@@ -36,13 +36,7 @@ from simulator.kit import DEMO_AUTHORITY, Bystanders, open_sim_kit, pty_port
 from simulator.options import SimOptions
 from storage.eligibility import card_rule
 from storage.kit import KitStatus
-from storage.model import (
-    CorrectableField,
-    Purpose,
-    Resident,
-    SignatureExceptionReason,
-    walk_in_ref,
-)
+from storage.model import CorrectableField, Resident, SignatureExceptionReason, walk_in_ref
 
 log = logging.getLogger(__name__)
 StepT = TypeVar("StepT", bound=Step)
@@ -90,7 +84,7 @@ def waiting(kit: Kit, world: World) -> list[Person]:
     """The worklist residents this kit has not recorded yet, as the world has them."""
     recorded = kit.store.recorded_refs()
     return [
-        world.visitor(resident.nik, resident.name, resident.sex.value, resident.birth_date)
+        world.visitor(resident.nik, resident.name, resident.sex, resident.birth_date)
         for resident in kit.store.worklist
         if resident.worklist_ref not in recorded
     ]
@@ -320,8 +314,8 @@ class OfficerBot:
             if self.ctl.state == CaptureState.PURPOSE:
                 self.choose(
                     lambda: self.on(PurposeStep).menu.focus,
-                    lambda p: p is Purpose(person.purpose),
-                    what=f"purpose {person.purpose}",
+                    lambda p: p is person.purpose,
+                    what=f"purpose {person.purpose.value}",
                 )
             if self.ctl.state == CaptureState.KK_ENTRY:
                 self.type_digits(person.kk_number, start=list(self.on(KkEntry).entry.digits))

@@ -19,8 +19,10 @@ from storage import codec
 from storage.datakey import StateCipher, StateDecryptError
 from storage.errors import StateError
 from storage.files import write_atomic
-from storage.model import Officer, Policy, Purpose, Resident, Role, Sex
+from storage.model import Officer, Policy, Resident
 from vocabulary.fingers import FingerPosition
+from vocabulary.people import Role, Sex
+from vocabulary.purpose import Purpose
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class Bench:
 def inputs(tmp: Path) -> None:
     world = demo_world(SEED)
     write_worklist([resident_of(person) for person in world.residents], tmp / "worklist.csv")
-    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
+    rows = [f"{o.officer_id},{o.name},{o.role.value},{o.pin}" for o in world.officers]
     (tmp / "officers.csv").write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
     (tmp / "policy.toml").write_text("print_on_site = true\nfinger_retries = 2\n")
 

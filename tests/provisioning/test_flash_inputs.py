@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from provisioning.flash import FlashInputError, load_officers, load_policy
-from storage.model import Policy, Role
+from storage.model import Policy
 from storage.officers import check_pin
+from vocabulary.people import Role
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -19,12 +19,13 @@ from provisioning.collect import connect
 from provisioning.flash import send_worklist
 from simulator.kit import demo_world, resident_of
 from storage.certificate import certify_kit
-from storage.model import Resident, Sex
+from storage.model import Resident
 from storage.nik import make_nik
 from storage.profile import resident_to_map
 from storage.provision import KitSetup
 from storage.worklist import write_worklist
 from tests.provisioning.kit_bench import Bench, flash_cli
+from vocabulary.people import Sex
 
 RESIDENTS = 20_000
 #: Birth days used per NIK serial: 7,000 days from 1950 keep every resident an adult.

@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from storage.keys import Authority
 from storage.kit import KitStore, provision
-from storage.model import Enrolment, Policy, Resident, Sex
+from storage.model import Enrolment, Policy, Resident
 from tests.swtpm import SoftwareTpm
+from vocabulary.people import Sex
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 AUTHORITY = Authority(

@@ -33,11 +33,12 @@ from storage.errors import KeyFileError, StateError
 from storage.keys import Authority, KeyBackend
 from storage.kit import KitStore, provision
 from storage.layout import kit_dir, state_files
-from storage.model import Officer, Policy, Role
+from storage.model import Officer, Policy
 from storage.officers import make_officer
 from storage.profile import Profile, load_profile, save_profile
 from storage.signed_profile import ProfileChanged, signed
 from tests.storage.conftest import AUTHORITY, NOW, enrolment, now
+from vocabulary.people import Role
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"JFIF-secret-face" * 64
 OFFICER: Officer = make_officer("PTG-7", "SITI OFFICER", Role.OFFICER, "246810", finger_pages=(0,))

@@ -15,7 +15,7 @@ from storage.codec import dumps, loads
 from storage.cose import sign1
 from storage.errors import RecordError
 from storage.keys import Authority, KitKey
-from storage.model import Enrolment, FingerRecord, Resident, Sex
+from storage.model import Enrolment, FingerRecord, Resident
 from storage.record import CONTENT_TYPE, open_record, record_hash, seal_record
 from storage.verify import (
     BadSignature,
@@ -31,6 +31,7 @@ from storage.verify import (
     WrongRecipient,
     verify_folder,
 )
+from vocabulary.people import Sex
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
