@@ -28,6 +28,7 @@ from dataclasses import replace
 from capture.controller import Controller
 from capture.events import ShutdownAsked, ShutdownReason
 from capture.machine import FINAL_STATE, SEAL_UNDER_WAY
+from firmware.kit import KitEnd
 from hal.contracts import Battery, Closing, Devices
 from hal.coprocessor import (
     BatteryLevel,
@@ -252,9 +253,9 @@ class KitPower:
         if self.guard is not None:
             devices.battery = GuardedBattery(devices.battery, self.guard, policy=policy)
 
-    def halted_if(self, state: str) -> None:
+    def halted_if(self, state: KitEnd) -> None:
         """The host closed in ``state``; after a safe shutdown, tell the Pico "halted"."""
-        if self.guard is not None and state == FINAL_STATE:
+        if self.guard is not None and state is FINAL_STATE:
             self.guard.halted()
 
     def close(self) -> None:

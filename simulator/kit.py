@@ -356,7 +356,7 @@ def open_sim_kit(
         stack.callback(world.follow, None)
 
         def close_host() -> None:
-            state = host.kit.controller.state if host.kit is not None else ""
+            state = host.state
             host.close()
             power.halted_if(state)  # a safe shutdown: the Pico may cut
 

@@ -45,6 +45,7 @@ from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
 from simulator.demo import OfficerBot, Task
+from simulator.hardware import emulator_ports
 from simulator.kit import Bystanders, demo_world, provision_demo
 from storage.keys import Authority
 
@@ -184,16 +185,16 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         wired = stack.enter_context(WiredKit(world))
         modem = NullModem()
         stack.callback(modem.close)
-        ports = wired.ports
+        ports = emulator_ports(wired)
         (tmp_path / "kit.toml").write_text(
             f"""[kit]
 backend = "pi"
 data_dir = "{data_dir}"
 [ports]
-fingerprint = "{ports["fingerprint"]}"
-signature_pad = "{ports["signature-pad"]}"
-card_printer = "{ports["card-printer"]}"
-receipt_printer = "{ports["receipt-printer"]}"
+fingerprint = "{ports.fingerprint}"
+signature_pad = "{ports.signature_pad}"
+card_printer = "{ports.card_printer}"
+receipt_printer = "{ports.receipt_printer}"
 provisioning = "{modem.kit_end.port}"
 i2c_bus = 1
 """,
