@@ -25,7 +25,7 @@ from storage.certificate import Certificate
 from storage.codec import MAX_BYTES
 from storage.errors import RecordError
 from storage.keys import Authority
-from storage.verify import BrokenChain, Verifier
+from storage.verify import BrokenChain, Verifier, check_link
 
 DIGEST_BYTES = 32
 
@@ -107,11 +107,7 @@ def collect(
                 raise BrokenChain(
                     f"the kit sent record {header.seq} for {number}: {_RETRY}", seq=number
                 )
-            before = certificate.digest if number == 1 else db.digest(chain, number - 1)
-            if header.prev != before:
-                raise BrokenChain(
-                    f"record {number} does not link to the one before: {_RETRY}", seq=number
-                )
+            check_link(header, certificate, db.digest(chain, number - 1), then=_RETRY)
             new += db.add_record(chain, header, data)
             state.done += 1
             progress(state)

@@ -74,6 +74,7 @@ __all__ = [
     "UnsupportedVersion",
     "Verifier",
     "WrongRecipient",
+    "check_link",
     "verify_folder",
 ]
 
@@ -88,6 +89,24 @@ class UnknownKit(RecordError):
 
 class BrokenChain(RecordError):
     """Records missing, duplicated, misnamed or not linked by their ``prev`` hashes."""
+
+
+def check_link(
+    header: RecordHeader, certificate: Certificate, previous: bytes | None, *, then: str = ""
+) -> None:
+    """Raise `BrokenChain` unless record ``header.seq`` links to what comes before it.
+
+    The one chain-link check: every tool that takes a kit's records (this verifier, the
+    collector, the district's sync) calls it.  Record N's ``prev`` must be the SHA-256 of
+    record N-1's bytes as stored, ``previous`` (`storage.record.record_hash`; None when that
+    record is not held); record 1's must be the kit certificate's, and ``previous`` is not
+    read.  ``then`` says what to do next, for a tool that can act on it (collect again).
+    """
+    first = header.seq == 1
+    if header.prev != (certificate.digest if first else previous):
+        link = "the kit certificate" if first else f"record {header.seq - 1}"
+        advice = f": {then}" if then else ""
+        raise BrokenChain(f"record {header.seq} does not link to {link}{advice}", seq=header.seq)
 
 
 @dataclass
@@ -210,15 +229,14 @@ class Verifier:
                 report.problems.append(
                     (entries[1][0], BrokenChain(f"{names} all claim seq {seq}", seq=seq))
                 )
-            before = certificate.digest if seq == 1 else None
-            if seq - 1 in by_seq:
-                before = by_seq[seq - 1][0][2]
+            if seq > 1 and seq - 1 not in by_seq:
+                continue  # after a gap, named above
+            previous = by_seq[seq - 1][0][2] if seq > 1 else None
             for name, header, _ in entries:
-                if before is not None and header.prev != before:
-                    link = "the kit certificate" if seq == 1 else f"record {seq - 1}"
-                    report.problems.append(
-                        (name, BrokenChain(f"record {seq} does not link to {link}", seq=seq))
-                    )
+                try:
+                    check_link(header, certificate, previous)
+                except BrokenChain as exc:
+                    report.problems.append((name, exc))
         return report
 
 
