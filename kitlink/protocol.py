@@ -29,11 +29,9 @@ from storage import profile as profile_codec
 from storage.codec import Tampered, dumps, loads
 from storage.cose import (
     HDR_CONTENT_TYPE,
-    HDR_KID,
     BadSignature,
-    parse_sign1,
+    open_sign1,
     sign1,
-    verify_sign1,
 )
 from storage.errors import KeyFileError
 from storage.keys import (
@@ -209,10 +207,7 @@ def open_request(request: Request, trusted: AuthorityPublic, *, nonce: bytes) ->
     if request.signed is None:
         raise Refused(UNSIGNED, f"{request.op} must be signed by the authority")
     try:
-        msg = parse_sign1(request.signed)
-        if msg.protected.get(HDR_KID) != trusted.kid:
-            raise BadSignature("signed by another key")
-        verify_sign1(msg, trusted.sign_public)
+        msg = open_sign1(request.signed, trusted.sign_public, kid=trusted.kid)
     except Tampered as exc:
         raise Refused(BAD_SIGNATURE, f"{request.op}: the signature does not decode: {exc}") from exc
     except BadSignature as exc:
@@ -298,10 +293,7 @@ class Answer:
 def _verified_body(signed: Any, *, op: str, kit_public: bytes) -> Mapping[str, Any]:
     """The body of an answer signed by the kit holding ``kit_public``, for ``op``."""
     try:
-        msg = parse_sign1(signed)
-        if msg.protected.get(HDR_KID) != kid_of(kit_public):
-            raise BadSignature("signed by another key")
-        verify_sign1(msg, kit_public_key(kit_public))
+        msg = open_sign1(signed, kit_public_key(kit_public), kid=kid_of(kit_public))
         body = loads(msg.payload)
     except (Tampered, BadSignature, KeyFileError, TypeError) as exc:
         raise MessageError(
@@ -353,10 +345,7 @@ def make_receipt(
 def verify_receipt(data: bytes, authority: AuthorityPublic, *, kit_id: str) -> Receipt:
     """A receipt signed by ``authority`` for ``kit_id``; MessageError otherwise."""
     try:
-        msg = parse_sign1(data)
-        if msg.protected.get(HDR_KID) != authority.kid:
-            raise BadSignature("signed by another key")
-        verify_sign1(msg, authority.sign_public)
+        msg = open_sign1(data, authority.sign_public, kid=authority.kid)
         body = loads(msg.payload)
         receipt = Receipt(body["kit"], body["seq"], body["head"], moment(body["at"]))
     except (Tampered, BadSignature, KeyError, TypeError) as exc:

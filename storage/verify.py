@@ -28,7 +28,7 @@ from storage.certificate import (
     verify_certificate,
 )
 from storage.codec import CodecError, Tampered, Truncated
-from storage.cose import HDR_KID, BadSignature, DecryptError, verify_sign1
+from storage.cose import BadSignature, DecryptError, WrongKey, check_signer
 from storage.errors import RecordError
 from storage.files import CERTIFICATE_NAME, RECORD_SUFFIX
 from storage.keys import AuthorityPublic
@@ -169,14 +169,13 @@ class Verifier:
     def verify_record(self, data: bytes, certificate: Certificate) -> RecordHeader:
         """Every check one record allows on its own; returns its header if all pass."""
         msg = parse_sign1_record(data)
-        kid = msg.protected.get(HDR_KID)
-        if kid != certificate.kit_kid:
-            shown = kid.hex() if isinstance(kid, bytes) else repr(kid)
+        try:
+            check_signer(msg, certificate.kit_key, kid=certificate.kit_kid)
+        except WrongKey as exc:
             raise UnknownKit(
-                f"record is signed by key {shown}, not by kit {certificate.kit_id} "
+                f"record is signed by key {exc.found}, not by kit {certificate.kit_id} "
                 f"({certificate.kit_kid.hex()}): use that kit's certificate"
-            )
-        verify_sign1(msg, certificate.kit_key)
+            ) from exc
         record = parse_payload(msg)
         header = record.header
         if header.kit_id != certificate.kit_id:
