@@ -220,7 +220,7 @@ class KitPort:
     def _authority_for(self, request: p.Request) -> AuthorityPublic:
         profile = self._profile()
         if profile is not None:
-            return AuthorityPublic.from_cbor(profile.authority)
+            return profile.authority_public
         if request.op in (p.WORKLIST_PART, p.WORKLIST_COMMIT) and self._staged_authority:
             return AuthorityPublic.from_cbor(self._staged_authority)  # what keygen was told
         if request.op not in (p.KEYGEN, p.FLASH):
@@ -361,7 +361,7 @@ class KitPort:
             changed = changes(profile)
         except ProfileChanged as exc:
             raise p.Refused(p.BAD_REQUEST, f"flash: {exc}") from exc
-        if changed or AuthorityPublic.from_cbor(profile.authority).kid != authority.kid:
+        if changed or profile.authority_public.kid != authority.kid:
             raise p.Refused(
                 p.BAD_REQUEST,
                 f"flash: the authority's profile signature does not match the setup sent "

@@ -35,7 +35,7 @@ from storage.files import (
     record_name,
     write_atomic,
 )
-from storage.keys import AuthorityPublic, KeyBackend
+from storage.keys import KeyBackend
 from storage.kitkey import open_kit_key
 from storage.layout import (
     kit_dir,
@@ -144,7 +144,7 @@ class KitStore:
         self.data_key_backend = data_key.backend
         cipher = data_key.cipher()
         self.profile = load_profile(profile_file, cipher)
-        self.authority = AuthorityPublic.from_cbor(self.profile.authority)
+        self.authority = self.profile.authority_public
         self._key = open_kit_key(kit_dir(self.data_dir), tcti=tcti)
         self.key_backend = self._key.backend
         self.records_dir = records_dir(self.data_dir)

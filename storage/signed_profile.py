@@ -148,9 +148,8 @@ def verify_profile(profile: Profile, certificate: bytes) -> None:
             f"the kit profile was changed after the authority signed it ({', '.join(changed)} "
             f"changed): {FLASH_AGAIN}"
         )
-    authority = AuthorityPublic.from_cbor(profile.authority)
     try:
-        issued = verify_certificate(certificate, authority)
+        issued = verify_certificate(certificate, profile.authority_public)
     except CertificateError as exc:
         raise ProfileChanged(
             f"the kit profile's authority key did not issue this kit's certificate ({exc}): "

@@ -30,7 +30,7 @@ from storage.datakey import (
     open_data_key,
 )
 from storage.errors import KeyFileError, StateError
-from storage.keys import Authority, KeyBackend
+from storage.keys import Authority, AuthorityPublic, KeyBackend
 from storage.kit import KitStore, provision
 from storage.layout import kit_dir, state_files
 from storage.model import Officer, Policy
@@ -203,6 +203,12 @@ def test_an_unchanged_signed_profile_boots(kit_dir: Path) -> None:
     _rewrite_profile(kit_dir, lambda p: p)
     with KitStore(kit_dir, now=now) as store:
         assert store.authority.kid == AUTHORITY.kid
+
+
+def test_the_store_reads_the_authority_key_the_profile_decoded_once(kit_dir: Path) -> None:
+    with KitStore(kit_dir, now=now) as store:
+        assert store.authority is store.profile.authority_public  # no second decoding
+        assert store.authority == AuthorityPublic.from_cbor(store.profile.authority)
 
 
 def test_a_profile_without_a_reference_key_is_refused_at_boot(kit_dir: Path) -> None:
