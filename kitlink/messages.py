@@ -377,9 +377,9 @@ class FlashArgs:
             references = fields.value("reference_key")
             if not isinstance(references, bytes) or len(references) != KEY_BYTES:
                 fields.fail(
-                    f"it carries no reference key ({KEY_BYTES} bytes): flash with a jemput-prov "
-                    "that keys worklist references (and an authority folder holding "
-                    "reference.key)"
+                    f"field 'reference_key' holds no reference key ({KEY_BYTES} bytes): flash "
+                    "with a jemput-prov that keys worklist references (and an authority folder "
+                    "holding reference.key)"
                 )
             return cls(
                 authority=_authority(fields),
