@@ -109,7 +109,7 @@ def _answer(op: Op) -> str:
 # -- values inside maps ----------------------------------------------------------------------
 
 
-def choice(fields: Fields, name: str, kind: type[E]) -> E:
+def _choice(fields: Fields, name: str, kind: type[E]) -> E:
     """The member of ``kind`` whose value the field holds, of the very same type (no 1.0)."""
     value = fields.value(name)
     member = member_of(kind, value)
@@ -167,7 +167,7 @@ def _counts(fields: Fields, name: str) -> dict[str, int]:
 _RESIDENT_FIELDS = tuple(field.name for field in dataclasses.fields(Resident))
 
 
-def read_resident(value: object, where: str) -> Resident:
+def _resident(value: object, where: str) -> Resident:
     """A resident map (`storage.profile.resident_to_map`), checked field by field.
 
     Every field is text (``worklist_ref`` may be null); the profile's codec then reads
@@ -183,7 +183,7 @@ def read_resident(value: object, where: str) -> Resident:
             fields.fail(str(exc))
 
 
-def read_officer(value: object, where: str) -> Officer:
+def _officer(value: object, where: str) -> Officer:
     """An officer map (`storage.profile.officer_to_map`), checked field by field."""
     with Fields(value, where) as fields:
         for name in ("id", "name", "role"):
@@ -199,7 +199,7 @@ def read_officer(value: object, where: str) -> Officer:
             fields.fail(str(exc))
 
 
-def read_policy(value: object) -> Policy:
+def _policy(value: object) -> Policy:
     """A policy map, read by the profile's codec, which checks its values."""
     if not isinstance(value, Mapping):
         raise MessageError(f"the policy is not a map but {value!r:.60}")
@@ -280,8 +280,8 @@ class KeygenResult:
         with Fields(data, _answer(Op.KEYGEN)) as fields:
             return cls(
                 fields.raw("public", sizes=PUBLIC_KEY_BYTES),
-                choice(fields, "alg", SignAlg),
-                choice(fields, "store", KeyBackend),
+                _choice(fields, "alg", SignAlg),
+                _choice(fields, "store", KeyBackend),
             )
 
 
@@ -386,10 +386,9 @@ class FlashArgs:
                 kit_id=_kit_id(fields),
                 region=fields.text("region", most=TEXT_MAX),
                 officers=tuple(
-                    read_officer(officer, f"officer {index}")
-                    for index, officer in enumerate(officers)
+                    _officer(officer, f"officer {index}") for index, officer in enumerate(officers)
                 ),
-                policy=fields.converted("policy", read_policy),
+                policy=fields.converted("policy", _policy),
                 cards=_count(fields, "cards"),
                 worklist_transfer=fields.raw("worklist_transfer", sizes=(TRANSFER_BYTES,)),
                 cert=fields.raw("cert", sizes=SIGNED_BYTES),
@@ -455,7 +454,7 @@ class WorklistPartArgs:
                 index,
                 count,
                 tuple(
-                    read_resident(resident, f"part {index}, resident {position}")
+                    _resident(resident, f"part {index}, resident {position}")
                     for position, resident in enumerate(residents)
                 ),
             )
