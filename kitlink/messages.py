@@ -42,6 +42,7 @@ from storage.cose import SignAlg
 from storage.errors import KeyFileError
 from storage.keys import AuthorityPublic, KeyBackend
 from storage.model import Officer, Policy, Resident
+from storage.policy import PolicyError, check_pages
 from storage.profile import (
     officer_from_map,
     officer_to_map,
@@ -200,13 +201,14 @@ def _officer(value: object, where: str) -> Officer:
 
 
 def _policy(value: object) -> Policy:
-    """A policy map, read by the profile's codec, which checks its values."""
-    if not isinstance(value, Mapping):
-        raise MessageError(f"the policy is not a map but {value!r:.60}")
+    """A policy map, read by the profile's codec, which checks it by the policy's rules
+    (`storage.policy`): a PolicyError names every key that breaks one."""
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise MessageError(f"the policy is not a map of keys to values but {value!r:.60}")
     try:
         return policy_from_map(value)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MessageError(f"the policy does not load: {exc}") from exc
+    except PolicyError as exc:
+        raise MessageError(str(exc)) from exc
 
 
 def worklist_digest(residents: Sequence[Resident]) -> bytes:
@@ -381,14 +383,20 @@ class FlashArgs:
                     "with a jemput-prov that keys worklist references (and an authority folder "
                     "holding reference.key)"
                 )
+            staff = tuple(
+                _officer(officer, f"officer {index}") for index, officer in enumerate(officers)
+            )
+            policy = fields.converted("policy", _policy)
+            try:  # the officers' login pages must lie in the sensor library the policy sizes
+                check_pages(policy, staff)
+            except PolicyError as exc:
+                fields.fail(f"field 'policy': {exc}")
             return cls(
                 authority=_authority(fields),
                 kit_id=_kit_id(fields),
                 region=fields.text("region", most=TEXT_MAX),
-                officers=tuple(
-                    _officer(officer, f"officer {index}") for index, officer in enumerate(officers)
-                ),
-                policy=fields.converted("policy", _policy),
+                officers=staff,
+                policy=policy,
                 cards=_count(fields, "cards"),
                 worklist_transfer=fields.raw("worklist_transfer", sizes=(TRANSFER_BYTES,)),
                 cert=fields.raw("cert", sizes=SIGNED_BYTES),

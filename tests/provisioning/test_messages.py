@@ -19,6 +19,14 @@ from storage.officers import make_officer
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 HASH = bytes(range(32))
+OFFICER = {
+    "id": "PTG-001",
+    "name": "Siti",
+    "role": "officer",
+    "salt": b"s",
+    "hash": b"h",
+    "pages": [0],
+}
 
 
 def samples(authority: Authority) -> list[Any]:
@@ -111,6 +119,10 @@ def test_a_missing_or_unknown_field_is_refused(authority: Authority) -> None:
         ({"reference_key": b""}, "no reference key"),
         ({"kit_id": "../etc"}, "kit id"),
         ({"authority": b"\xa0"}, "authority public key data is malformed"),
+        ({"policy": {"finger_retries": -1}}, r"finger_retries = -1: allowed"),
+        ({"policy": {1: 2}}, "not a map of keys to values"),
+        ({"officers": [{**OFFICER, "pages": [500]}]}, "sensor_library_pages = 200: allowed 501"),
+        ({"officers": [{**OFFICER, "role": "boss"}]}, "officer 0 is malformed: 'boss'"),
     ],
 )
 def test_a_flash_that_cannot_be_names_why(
