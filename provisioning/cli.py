@@ -597,7 +597,7 @@ def status_command(port: PortArgument, authority: AuthorityOption) -> None:
     private = _private_keys(authority)
     with _kit_link(port) as link:
         facts = collecting.status(link, private)
-    _show(f"kit {facts['kit_id']} on {port}", ("field", "value"), facts.items())
+    _show(f"kit {facts.kit_id} on {port}", ("field", "value"), facts.to_map().items())
 
 
 @app.command("settime")
@@ -618,9 +618,9 @@ def selftest_command(port: PortArgument, authority: AuthorityOption) -> None:
     _show(
         f"selftest on {port}",
         ("device", "ok", "detail"),
-        ((v["device"], "ok" if v["ok"] else "FAULT", v["detail"]) for v in verdicts),
+        ((v.device, "ok" if v.ok else "FAULT", v.detail) for v in verdicts),
     )
-    if not all(verdict["ok"] for verdict in verdicts):
+    if not all(verdict.ok for verdict in verdicts):
         raise typer.Exit(EXIT_PROBLEMS)
 
 

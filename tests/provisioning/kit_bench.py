@@ -7,16 +7,18 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner, Result
 
 from firmware.host import KitHost
 from firmware.port import KitPort
 from hw_sim.provisioning_port import PtyPort
+from kitlink.protocol import Op
 from provisioning.cli import app
 from simulator.demo import Outcome, run_session
 from simulator.kit import SimKit, demo_world, open_sim_kit, resident_of
@@ -51,6 +53,22 @@ class Bench:
         """A new cable: the same kit, a new pty."""
         self.pty.close()
         self.pty = PtyPort(self.kit_port)
+
+
+@dataclass(frozen=True)
+class RawCall:
+    """A signed request whose arguments are any map, as an attacker (or a tool of another
+    release) writes them; the tool's client sends it like any `kitlink.messages` call, and
+    reads the result as the map it is."""
+
+    op: Op
+    args: Mapping[str, Any]
+
+    def to_map(self) -> dict[str, Any]:
+        return dict(self.args)
+
+    def read_result(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        return data
 
 
 def inputs(tmp: Path) -> None:

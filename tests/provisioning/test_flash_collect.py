@@ -20,8 +20,10 @@ from typer.testing import CliRunner
 
 from hw_sim.link import PtyLink
 from kitlink import framing
+from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import FramedPort, LinkClosed
+from kitlink.protocol import Refusal
 from provisioning import collect as collecting
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from provisioning.client import KitClient
@@ -199,7 +201,7 @@ def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: 
         client.hello()
         with pytest.raises(p.Refused) as refusal:
             client.keygen()
-    assert refusal.value.code == p.UNCOLLECTED
+    assert refusal.value.code == Refusal.UNCOLLECTED
     assert (bench.tmp / "kit" / "kit" / "kit.key").read_bytes() == key_before
     assert bench.host.store.last_seq == 2
 
@@ -220,24 +222,26 @@ def test_a_flash_without_a_reference_key_is_refused_and_flashes_nothing(bench: B
     with FramedPort(port=bench.pty.port) as link:
         client = KitClient(link, bench.authority)
         client.hello()
-        public = client.keygen()
+        key = client.keygen()
         moment = datetime.now(UTC)
         certificate = certify_kit(
-            bench.authority, kit_id=setup.kit_id, region=setup.region, kit_public=public,
-            now=moment, alg=client.kit_alg, backend=client.kit_backend,
+            bench.authority, kit_id=setup.kit_id, region=setup.region, kit_public=key.public,
+            now=moment, alg=key.alg, backend=key.store,
         )  # fmt: skip
         profile = setup.profile(public_keys, demo=False, reference_key=b"")
-        args = {
-            **p.setup_to_map(setup),
-            "authority": public_keys,
-            "cert": certificate,
-            "time": p.seconds(moment),
-            "profile_signature": sign_profile(profile, bench.authority),
-        }
+        args = m.FlashArgs.of(
+            setup,
+            authority=bench.authority.public,
+            worklist_transfer=bytes(m.TRANSFER_BYTES),
+            cert=certificate,
+            time=moment,
+            reference_key=b"",
+            profile_signature=sign_profile(profile, bench.authority),
+        )
         with pytest.raises(p.Refused) as refusal:
-            client.call(p.FLASH, args)
+            client.call(args)
         assert not client.hello().provisioned
-    assert refusal.value.code == p.BAD_REQUEST
+    assert refusal.value.code == Refusal.BAD_REQUEST
     assert "no reference key" in str(refusal.value)
 
 
