@@ -163,8 +163,7 @@ def run_pi(
             language=settings.language,
             notifier=notifier,
             keys=settings.keys,
-            on_kit=lambda kit: power.on_kit(kit.controller),
-            after_event=power.after_event,
+            observers=(power,),
             coprocessor=power.coprocessor,
         )
         power.guard_battery(devices, lambda: _running_policy(host))

@@ -29,6 +29,7 @@ class AuditKind(enum.StrEnum):
     COLLECTION = "collection"
     PRUNE = "prune"
     PIN_BACKOFF = "pin-backoff"
+    PIN_GUARD_TAMPERED = "pin-guard-tampered"
     # -- the kit's port and power guard ---------------------------------------------------
     PROVISIONED = "provisioned"
     SET_TIME = "settime"

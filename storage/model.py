@@ -270,10 +270,16 @@ class Officer:
 
 @dataclass(frozen=True)
 class Policy:
-    """How this kit records, as the authority provisioned it."""
+    """How this kit records, as the authority provisioned it.
+
+    Plain data: what each field may hold, and the rules between fields, are
+    `storage.policy.RULES`, which every reader of a policy goes through.
+    """
 
     print_on_site: bool = False
     fingers: tuple[FingerPosition, ...] = ALL_FINGERS
+    #: The authority means an empty ``fingers``: no fingerprints, so no duplicate check.
+    allow_no_fingers: bool = False
     finger_retries: int = 3
     #: Least NFIQ 2-style score (0..100) of a finger (MOSIP's default for slaps is 40).
     min_finger_quality: int = 40

@@ -61,6 +61,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE sensor_pages (page INTEGER PRIMARY KEY, seq INTEGER NOT NULL,
                                position INTEGER NOT NULL);
     """,
+    # the PIN back-off sealed under the data key (storage.pin_guard): a clear row could be
+    # deleted or edited on the card.  An old row is dropped: the kit then counts the
+    # longest wait once, as it does for any row it cannot open
+    """
+    DROP TABLE pin_guard;
+    CREATE TABLE pin_guard (id INTEGER PRIMARY KEY CHECK (id = 1), sealed BLOB NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 GENESIS = bytes(32)

@@ -49,7 +49,7 @@ def verify_ledger(signed: bytes, certificate: Certificate) -> Ledger:
         msg = open_sign1(signed, certificate.kit_key, kid=certificate.kit_kid)
         body = loads(msg.payload)
         result = body["result"]
-        if msg.protected.get(HDR_CONTENT_TYPE) != p.ANSWER_TYPE or body["op"] != p.LEDGER:
+        if msg.protected.get(HDR_CONTENT_TYPE) != p.ANSWER_TYPE or body["op"] != p.Op.LEDGER:
             raise BadSignature("not a ledger answer")
         if result["kit_id"] != kit:
             raise BadSignature(f"names kit {result['kit_id']!r}")

@@ -1240,7 +1240,7 @@ def test_critical_battery_while_sealing_finishes_the_record_first(rig: Rig) -> N
 
 
 def test_policy_without_fingers_goes_from_face_to_signature(make_rig: MakeRig) -> None:
-    rig = make_rig(policy=Policy(print_on_site=True, fingers=()))
+    rig = make_rig(policy=Policy(print_on_site=True, fingers=(), allow_no_fingers=True))
     to_face(rig)
     take_face(rig)
     assert rig.state == "signature"

@@ -78,6 +78,19 @@ def test_a_simulator_option_a_mode_cannot_take_is_refused_by_name(tmp_path: Path
     assert result.exit_code == 2 and "No such option: --web" in result.output
 
 
+def test_simulator_options_that_cannot_go_together_are_refused_with_a_message(
+    tmp_path: Path,
+) -> None:
+    """The doubles have no wires to run fast: --fast with --doubles is refused, not ignored."""
+    data = tmp_path / "demo"
+    result = runner.invoke(
+        app, ["sim", "demo", "--doubles", "--fast", "--data-dir", str(data), "--people", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--fast with --doubles: the contract-level doubles have no wires" in result.output
+    assert "Traceback" not in result.output and not data.exists()
+
+
 def test_run_without_a_pi_configuration_says_how_to_run_the_simulator(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--data-dir", str(tmp_path / "kit")])
     assert result.exit_code == 2, result.output
