@@ -32,7 +32,7 @@ from storage.errors import RecordError
 from storage.files import CERTIFICATE_NAME, record_files, record_name
 from storage.keys import Authority
 from storage.layout import RECORDS_FOLDER
-from storage.verify import BrokenChain, Verifier
+from storage.verify import BrokenChain, Verifier, check_link
 
 #: The next step after a kit answered what it should not: what was verified is kept.
 _RETRY = (
@@ -144,9 +144,8 @@ def _keep(
     header = verifier.verify_record(data, certificate)
     if header.seq != number:
         raise BrokenChain(f"the kit sent record {header.seq} for {number}: {retry}", seq=number)
-    before = certificate.digest if number == 1 else db.digest(chain, number - 1)
-    if header.prev != before:
-        raise BrokenChain(f"record {number} does not link to the one before: {retry}", seq=number)
+    previous = None if number == 1 else db.digest(chain, number - 1)
+    check_link(header, certificate, previous, then=retry)
     return db.add_record(chain, header, data)
 
 
