@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from capture.audit import AuditKind
 from capture.draft import Approval, Draft
 from capture.events import JobKind, ShutdownReason
 from capture.machine import CaptureEvent
@@ -26,6 +25,7 @@ from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
 from hal.exc import NoFinger, NoMatch
 from hal.types import BatteryReading, Button, Indicator, LibraryMatch, Press, Tone
+from storage.audit import AuditKind
 from storage.model import Officer, Resident, SealedRecord
 from storage.officers import PIN_DIGITS
 

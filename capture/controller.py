@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from capture.audit import AuditKind
 from capture.base import Confirmation, Overlay, Step
 from capture.draft import Approval, ApprovalPurpose, Draft
 from capture.errors import TransitionDuringEntry
@@ -37,6 +36,7 @@ from capture.registry import make_steps
 from hal.contracts import Devices
 from hal.exc import DeviceError
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.eligibility import NotYetBorn
 from storage.errors import StorageFull
 from storage.model import Officer, Resident, SealedRecord

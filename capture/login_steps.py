@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from capture.audit import AuditKind
 from capture.base import Confirmation, FingerLogin, PinPicker, Step
 from capture.draft import Draft
 from capture.duplicates import reconcile
@@ -14,6 +13,7 @@ from capture.machine import CaptureEvent
 from capture.sensor_library import Reconciled
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press
+from storage.audit import AuditKind
 from storage.model import Officer
 
 log = logging.getLogger(__name__)

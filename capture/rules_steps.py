@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from capture.audit import AuditKind
 from capture.base import FingerLogin, PinPicker, Step
 from capture.draft import Approval, ApprovalPurpose, Draft
 from capture.machine import CaptureEvent
 from capture.widgets import DigitEntry, Menu
 from hal.types import Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.model import (
     CorrectableField,
     Domicile,
@@ -18,10 +18,10 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Officer,
-    Purpose,
     SignatureExceptionReason,
 )
 from storage.nik import NIK_LENGTH, NikError, kk_regency
+from vocabulary.purpose import Purpose
 
 
 class PurposeStep(Step):
