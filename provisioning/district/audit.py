@@ -59,7 +59,7 @@ from storage.errors import RecordError
 from storage.keys import AuthorityPublic
 from storage.record import record_hash
 from storage.reference import ReferenceKey
-from storage.verify import BrokenChain, CertificateError, Verifier
+from storage.verify import BrokenChain, CertificateError, Verifier, check_link
 
 #: Worklist lines read at a time (small rows, many of them).
 LINE_ROWS = 1_000
@@ -387,7 +387,7 @@ class _Audit:
         )
         held_at: dict[int, bytes] = {}
         expected = 1
-        before: bytes | None = certificate.digest  # None after a gap: no link to check
+        before: bytes | None = None  # the record before's hash; None after a gap: no link
         for row in stream(self.c, query):
             seq, data = row.seq, row.data
             where = f"records row ({label}, seq {seq})"
@@ -400,9 +400,8 @@ class _Audit:
                 header = self.verifier.verify_record(data, certificate)
                 if header.seq != seq:
                     raise BrokenChain(f"column seq holds {seq} but the record is {header.seq}")
-                if before is not None and header.prev != before:
-                    link = "the kit certificate" if seq == 1 else f"record {seq - 1}"
-                    raise BrokenChain(f"record {seq} does not link to {link}")
+                if seq == 1 or before is not None:
+                    check_link(header, certificate, before)
             except (RecordError, TypeError) as exc:
                 self.fail(where, exc if isinstance(exc, RecordError) else ColumnMismatch(str(exc)))
                 before = record_hash(data) if isinstance(data, bytes) else None
