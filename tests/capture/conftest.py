@@ -3,8 +3,8 @@
 The demo data folder is provisioned once per session and copied for every kit, since
 making the authority and the kit key is the slow part.  When :data:`TRANSITIONS_FILE_ENV`
 names a file, every kit's state machine gets a listener that appends each transition it
-takes to it: the coverage test (``test_transition_coverage.py``) runs ``test_machine.py``
-so, and compares what was taken with what the machine declares.
+takes to it: the coverage test (``test_transition_coverage.py``) runs the flow tests
+(``test_flow_*.py``) so, and compares what was taken with what the machine declares.
 """
 
 from __future__ import annotations

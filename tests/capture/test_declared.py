@@ -1,10 +1,12 @@
 """The capture package's shape: modules that import alone and without cycles, state names
-only in the machine's declaration, one step per state, no transition sent from ``enter``.
+only in the machine's declaration, one step per state, no transition sent from ``enter``,
+and the diagram in the docs that is the machine.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ from capture.prompts import CATALOGUE
 
 ROOT = Path(__file__).parents[2]
 CAPTURE = ROOT / "capture"
+DOC = ROOT / "docs" / "capture-states.md"
 MODULES = sorted(f"capture.{path.stem}" for path in CAPTURE.glob("*.py") if path.stem != "__init__")
 #: The packages that drive the machine, where a state could be named.
 DRIVERS = ("capture", "firmware")
@@ -192,3 +195,12 @@ def test_the_sets_of_states_are_read_off_the_transitions() -> None:
         CaptureState.PRINTING,
         CaptureState.SAFE_SHUTDOWN,
     }
+
+
+def test_the_diagram_in_the_docs_is_the_machine() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(r"```mermaid\n(.*?)```", text, re.DOTALL)
+    assert found is not None, f"{DOC} has no mermaid block"
+    assert found.group(1).strip() == f"{CaptureMachine:mermaid}".strip(), (
+        f"{DOC} is out of date: regenerate it as it says"
+    )
