@@ -33,6 +33,7 @@ from simulator.kit import (
     demo_world,
     provision_demo,
 )
+from storage.files import OS_OPS, FileOps
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.model import Policy
@@ -71,12 +72,13 @@ class Rig:
         *,
         before_start: Callable[[SimDevices], None],
         login: bool,
+        ops: FileOps,
     ) -> None:
         self.data_dir = data_dir
         self.world = world
         self.sim = build(world, time_scale=0)
         before_start(self.sim)
-        self.store = KitStore(data_dir, now=world.clock.now)
+        self.store = KitStore(data_dir, now=world.clock.now, ops=ops)
         self.kit = Kit(self.sim.devices, self.store, now=world.clock.now)
         if record_to := os.environ.get(TRANSITIONS_FILE_ENV):
             self.kit.controller.machine.add_listener(TransitionRecorder(Path(record_to)))
@@ -166,12 +168,14 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]:
-    """Makes kits: ``make_rig(policy=None, cards=10, login=True, before_start=None)``.
+    """Makes kits: ``make_rig(policy=None, cards=10, login=True, before_start=None, ops=...)``.
 
     A kit starts on a copy of the provisioned demo folder (re-provisioned with ``policy``
     when given), ``cards`` blank cards loaded, and is logged in by the officer's finger
-    unless ``login`` is off.  ``make_rig(reopen=rig)`` closes ``rig`` as a crash would and
-    starts a new kit on its data folder and world.  Every kit is closed at teardown.
+    unless ``login`` is off; its store makes its file calls through ``ops`` (a test's faulty
+    filesystem; the real one by default).  ``make_rig(reopen=rig)`` closes ``rig`` as a
+    crash would and starts a new kit on its data folder and world.  Every kit is closed at
+    teardown.
     """
     rigs: list[Rig] = []
 
@@ -182,6 +186,7 @@ def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]
         login: bool = True,
         before_start: Callable[[SimDevices], None] | None = None,
         reopen: Rig | None = None,
+        ops: FileOps = OS_OPS,
     ) -> Rig:
         if reopen is not None:
             reopen.close()
@@ -208,7 +213,13 @@ def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]
                 store = KitStore(data_dir, now=world.clock.now)
                 store.ledger.load(cards, officer_id="TECH")
                 store.close()
-        rig = Rig(data_dir, world, before_start=before_start or (lambda sim: None), login=login)
+        rig = Rig(
+            data_dir,
+            world,
+            before_start=before_start or (lambda sim: None),
+            login=login,
+            ops=ops,
+        )
         rigs.append(rig)
         return rig
 

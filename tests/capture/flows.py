@@ -7,14 +7,16 @@ these are the walks they share, and the tables that bring a kit into each state 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capture.prompts import Language, prompt
 from hal.types import Button
 from hw_sim.world import Person
-from storage.files import record_name
+from storage.files import FileOps, record_name
 from storage.model import Purpose, Sex
 from storage.nik import make_nik
 from storage.record import RecordHeader, read_header
@@ -142,6 +144,19 @@ def crash(rig: Rig, make_rig: MakeRig, **options: object) -> Rig:
 
 def sealed_header(rig: Rig, seq: int) -> RecordHeader:
     return read_header((rig.store.records_dir / record_name(seq)).read_bytes())
+
+
+class FailingRecords(FileOps):
+    """The real filesystem, but creating a record file fails with :attr:`error` (an errno)
+    while it is set: a storage card locked read-only (EROFS), or a full one (ENOSPC)."""
+
+    def __init__(self) -> None:
+        self.error: int | None = None
+
+    def open_excl(self, path: Path) -> int:
+        if self.error is not None:
+            raise OSError(self.error, os.strerror(self.error), str(path))
+        return super().open_excl(path)
 
 
 def key_nik(rig: Rig, nik: str, *, purpose: Purpose | None = Purpose.BARU) -> None:

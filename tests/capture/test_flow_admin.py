@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
 import pytest
 
 from capture.prompts import Language, prompt
-from storage.errors import WriteError
-from storage.kit import KitStore
+from storage.files import record_name
 from tests.capture.flows import (
     BACK,
     OK,
+    FailingRecords,
+    MakeRig,
     admin_item,
     enrol,
     open_admin,
@@ -62,9 +64,9 @@ def test_void_a_record(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     assert rig.state == "signature", rig.screen
 
 
-def test_void_refused_or_failed_returns_to_the_list(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_void_refused_or_failed_returns_to_the_list(make_rig: MakeRig) -> None:
+    files = FailingRecords()
+    rig = make_rig(ops=files)
     admin_item(rig, "void")
     assert rig.screen == shown("void_none")
     rig.press(BACK)
@@ -78,15 +80,13 @@ def test_void_refused_or_failed_returns_to_the_list(
     rig.press(BACK)  # no supervisor
     assert rig.state == "ready" and rig.store.last_seq == 1
 
-    def fail(store: KitStore, enrolment: object) -> None:
-        raise WriteError("disk full")
-
-    monkeypatch.setattr(KitStore, "seal", fail)
+    files.error = errno.ENOSPC  # the disk is full: the void cannot be written
     rig.bystanders.offer_finger = True
     admin_item(rig, "void")
     rig.press(OK)
     assert rig.state == "ready"
-    assert rig.screen[:2] == ["GAGAL MENYIMPAN", "disk full"]
+    full = f"storage full while writing {record_name(2)}"
+    assert rig.screen[:2] == shown("seal_failed", reason=full)[:2]
     assert rig.store.last_seq == 1
 
 

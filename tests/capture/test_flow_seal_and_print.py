@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
 import pytest
 
 from capture.prompts import prompt
 from hal.exc import PrinterError
-from storage.errors import WriteError
-from storage.kit import KitStore
+from storage.files import record_name
 from tests.capture.flows import (
     BACK,
     OK,
     UP,
+    FailingRecords,
     MakeRig,
     clean_person,
     crash,
@@ -31,20 +32,20 @@ if TYPE_CHECKING:
 PRINTER_FAULTS = ("jam", "cover-open", "ribbon-out", "out-of-cards", "unplugged")
 
 
-def test_seal_failure_keeps_the_journal_and_returns_to_review(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def fail(store: KitStore, enrolment: object) -> None:
-        raise WriteError("records folder is read-only: check the SD card")
-
+def test_seal_failure_keeps_the_journal_and_returns_to_review(make_rig: MakeRig) -> None:
+    files = FailingRecords()
+    rig = make_rig(ops=files)
     person = to_review(rig)
-    with monkeypatch.context() as patch:
-        patch.setattr(KitStore, "seal", fail)
-        rig.press(OK)
-        assert rig.state == "review"
-        assert rig.screen == shown("seal_failed", reason="records folder is read-only")
-        assert rig.store.journal.load()["resident"]["nik"] == person.nik
-        assert rig.audit("seal-failed")[0]["reason"].startswith("records folder")
+    files.error = errno.EROFS  # the storage card's lock switch: the record cannot be written
+    rig.press(OK)
+    assert rig.state == "review"
+    record = rig.store.records_dir / record_name(1)
+    assert rig.screen == shown("seal_failed", reason=f"cannot write {record}")
+    assert rig.store.journal.load()["resident"]["nik"] == person.nik
+    assert rig.audit("seal-failed")[0]["reason"].startswith(
+        f"cannot write {record}: the data folder is read-only"
+    )
+    files.error = None
     rig.press(OK)
     assert rig.state == "done"
     assert rig.store.journal.load() is None
