@@ -134,7 +134,7 @@ def pin_login(rig: Rig, officer_id: str, pin: str | None = None) -> None:
     assert rig.state == "pin_entry", rig.screen
     rig.choose(rig.store.officers[officer_id].name)
     rig.press(OK)
-    rig.key_digits(pin or rig.pin(officer_id), shown="000000")
+    rig.key_digits(pin or rig.pin(officer_id))
 
 
 def crash(rig: Rig, make_rig: MakeRig, **options: object) -> Rig:
@@ -164,8 +164,7 @@ def key_nik(rig: Rig, nik: str, *, purpose: Purpose | None = Purpose.BARU) -> No
     rig.choose(prompt("walk_in")[0])
     rig.press(OK)
     assert rig.state == "nik_entry"
-    region = rig.store.worklist[0].nik[:4]
-    rig.key_digits(nik, shown=region + "0" * 12)
+    rig.key_digits(nik)
     if rig.state == "purpose" and purpose is not None:
         rig.choose(prompt(f"purpose.{purpose.name}")[0])
         rig.press(OK)

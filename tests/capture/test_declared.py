@@ -6,6 +6,7 @@ and the diagram in the docs that is the machine.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from capture import machine, registry
+from capture.draft import Draft
 from capture.machine import CaptureEvent, CaptureMachine, CaptureState
 from capture.prompts import CATALOGUE
 
@@ -24,7 +26,7 @@ MODULES = sorted(f"capture.{path.stem}" for path in CAPTURE.glob("*.py") if path
 #: The packages that drive the machine, where a state could be named.
 DRIVERS = ("capture", "firmware")
 #: Calls whose first argument names a prompt of the catalogue, not a state.
-PROMPT_LOOKUPS = frozenset({"text", "word", "say", "prompt"})
+PROMPT_LOOKUPS = frozenset({"text", "word", "say", "prompt", "heading", "opens_with", "Refusal"})
 STATE_NAMES = frozenset(state.value for state in CaptureState)
 
 
@@ -134,6 +136,33 @@ def test_no_state_is_named_by_a_string_outside_the_machine() -> None:
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
     assert not found, "name states by CaptureState, not by string:\n" + "\n".join(found)
+
+
+def test_only_the_draft_changes_its_fields() -> None:
+    """A draft changes through its methods, named for what happened: no other module of the
+    kit's programs assigns one of its fields (its collections are typed read-only)."""
+    fields = {f.name for f in dataclasses.fields(Draft)}
+    found = []
+    for package in (*DRIVERS, "simulator"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == CAPTURE / "draft.py" or "micropython" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                targets = (
+                    node.targets
+                    if isinstance(node, ast.Assign)
+                    else [node.target]
+                    if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                    else []
+                )
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} .{target.attr}"
+                    for target in targets
+                    if isinstance(target, ast.Attribute)
+                    and target.attr in fields
+                    and not (isinstance(target.value, ast.Name) and target.value.id == "self")
+                ]
+    assert not found, "change a draft through its methods:\n" + "\n".join(found)
 
 
 def test_every_prompt_a_step_asks_for_is_in_the_catalogue() -> None:

@@ -93,9 +93,9 @@ def test_void_refused_or_failed_returns_to_the_list(make_rig: MakeRig) -> None:
 def test_load_cards_from_the_menu(rig: Rig) -> None:
     admin_item(rig, "load_cards")
     assert rig.state == "load_cards"
-    rig.key_digits("000", shown="000")  # zero cards: asked again
+    rig.key_digits("000")  # zero cards: asked again
     assert rig.state == "load_cards"
-    rig.key_digits("025", shown="000")
+    rig.key_digits("025")
     assert rig.state == "ready"
     assert rig.screen == shown("cards_loaded", count=25, stock=35)
     assert rig.store.ledger.stock() == 35
@@ -121,6 +121,6 @@ def test_language_switch_to_english(rig: Rig) -> None:
     assert ">" + prompt("admin.language", Language.EN)[0] in rig.screen
     rig.press(BACK)
     assert rig.screen[0].startswith("READY ")
-    assert rig.controller.step.menu.items[0][0] == prompt("walk_in", Language.EN)[0]
+    assert rig.controller.view.menu.choices[0].label == prompt("walk_in", Language.EN)[0]
     pick(rig)
     assert rig.screen[-1] == "OK=start BACK=back"

@@ -46,10 +46,10 @@ def test_approval_refuses_an_officer_and_takes_a_supervisor_pin(rig: Rig) -> Non
     picker = rig.screen[1:]
     assert picker == [">" + rig.store.officers["SPV-001"].name]  # only supervisors offered
     rig.press(OK)
-    rig.key_digits(rig.pin("PTG-001"), shown="000000")  # the officer's PIN is not theirs
+    rig.key_digits(rig.pin("PTG-001"))  # the officer's PIN is not theirs
     assert rig.state == "approval"
     assert rig.screen[-1] == prompt("pin_wrong")[0]
-    rig.key_digits(rig.pin("SPV-001"), shown="000000")
+    rig.key_digits(rig.pin("SPV-001"))
     assert rig.state == "signature"
     assert rig.audit("approval")[0]["how"] == "pin"
 
@@ -86,7 +86,7 @@ def test_a_person_who_cannot_sign_is_excepted_by_a_supervisor(rig: Rig) -> None:
     rig.press(OK)
     rig.choose(rig.store.officers["SPV-001"].name)
     rig.press(OK)
-    rig.key_digits(rig.pin("SPV-001"), shown="000000")
+    rig.key_digits(rig.pin("SPV-001"))
     assert rig.state == "review", rig.screen
     assert rig.screen[2].startswith("Ttd:tidak")
     exception = rig.controller.draft.signature_exception

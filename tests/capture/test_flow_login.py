@@ -64,6 +64,6 @@ def test_pin_wrong_then_right(make_rig: MakeRig) -> None:
     assert rig.state == "pin_entry"
     assert rig.screen[-1] == prompt("pin_wrong")[0]
     assert rig.audit("pin-wrong") == [{"officer": "PTG-001"}]
-    rig.key_digits(rig.pin("PTG-001"), shown="000000")
+    rig.key_digits(rig.pin("PTG-001"))
     assert rig.state == "ready"
     assert rig.audit("login") == [{"officer": "PTG-001", "how": "pin"}]

@@ -35,7 +35,7 @@ def test_idle_lock_mid_enrolment_then_resume_after_login(rig: Rig) -> None:
     rig.bystanders.offer_finger = False
     rig.tick(10)
     assert rig.state == "locked"
-    assert rig.controller.officer is None and rig.controller.draft is None
+    assert rig.controller.session.officer is None and rig.controller.draft is None
     assert rig.audit("idle-lock") == [{"officer": "PTG-001", "state": "face"}]
     rig.bystanders.offer_finger = True
     rig.settle()
