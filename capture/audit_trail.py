@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from capture.audit import AuditKind
 from capture.ports import AuditLog
+from storage.audit import AuditKind
 from storage.errors import StorageFull
 
 log = logging.getLogger(__name__)

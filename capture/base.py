@@ -22,7 +22,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from capture.audit import AuditKind
 from capture.draft import Draft
 from capture.events import JobKind, ShutdownReason
 from capture.machine import CaptureEvent
@@ -34,6 +33,7 @@ from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
 from hal.exc import NoFinger, NoMatch
 from hal.types import BatteryReading, Button, FingerPosition, Indicator, LibraryMatch, Press, Tone
+from storage.audit import AuditKind
 from storage.model import Officer
 from storage.officers import PIN_DIGITS
 

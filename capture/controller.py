@@ -24,7 +24,6 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from capture.audit import AuditKind
 from capture.audit_trail import AuditTrail
 from capture.base import Confirmation, Overlay, Step
 from capture.conditions import Conditions
@@ -43,6 +42,7 @@ from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
 from hal.exc import DeviceError
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.model import SealedRecord
 
 log = logging.getLogger(__name__)

@@ -33,12 +33,12 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Policy,
-    Purpose,
     Resident,
     SignatureException,
     SignatureExceptionReason,
 )
 from storage.profile import resident_from_map, resident_to_map
+from vocabulary.purpose import Purpose
 
 
 class ApprovalPurpose(enum.StrEnum):

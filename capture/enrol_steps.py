@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capture.attempts import Verdict, decide
-from capture.audit import AuditKind
 from capture.base import FINGER_WAIT_SECONDS, Step, StepContext
 from capture.draft import Approval, ApprovalPurpose
 from capture.duplicates import check_finger, sensor_library
@@ -29,6 +28,7 @@ from hal.types import (
     Signature,
     Tone,
 )
+from storage.audit import AuditKind
 from storage.model import WALK_IN_PREFIX, FingerRecord, Resident, walk_in_ref
 from storage.nik import NikError, parse_nik
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from capture.audit import AuditKind
 from capture.base import FingerLogin, PinPicker, Step
 from capture.card import render_card_front
 from capture.draft import Approval, ApprovalPurpose
@@ -16,6 +15,7 @@ from capture.slip import render_slip
 from hal.contracts import FingerprintSensor
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.errors import StorageError
 from storage.model import Enrolment, Officer, SealedRecord, slip_reference
 

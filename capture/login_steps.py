@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from capture.audit import AuditKind
 from capture.base import Confirmation, FingerLogin, PinPicker, Step, log_in
 from capture.duplicates import reconcile
 from capture.events import JobKind, ShutdownReason
@@ -15,6 +14,7 @@ from capture.session import Proof
 from capture.widgets import DigitEntry, Menu
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press
+from storage.audit import AuditKind
 from storage.model import Officer
 
 log = logging.getLogger(__name__)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 
-from capture.audit import AuditKind
 from capture.base import Step
 from capture.draft import Approval, ApprovalPurpose
 from capture.machine import CaptureEvent
 from capture.session import Refusal
 from capture.widgets import DigitEntry, Menu
 from hal.types import Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.model import Resident
 
 

@@ -3,23 +3,23 @@ cannot sign, corrections at review, and the village official's login."""
 
 from __future__ import annotations
 
-from capture.audit import AuditKind
 from capture.base import FingerLogin, PinPicker, Step
 from capture.draft import Approval, ApprovalPurpose
 from capture.machine import CaptureEvent
 from capture.session import Proof
 from capture.widgets import DigitEntry, Menu
 from hal.types import Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.model import (
     CorrectableField,
     FlaggedError,
     FlagReason,
     FreeTextField,
     Officer,
-    Purpose,
     SignatureExceptionReason,
 )
 from storage.nik import NIK_LENGTH, NikError, kk_regency
+from vocabulary.purpose import Purpose
 
 
 class PurposeStep(Step):

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from capture.audit import AuditKind
 from capture.audit_trail import AuditTrail
 from capture.draft import Approval, Draft
 from capture.ports import RecordKeeper
 from capture.print_plan import PrintOutcome
+from storage.audit import AuditKind
 from storage.eligibility import NotYetBorn
 from storage.errors import StorageFull
 from storage.model import Officer, Resident, SealedRecord

@@ -17,7 +17,10 @@ enrolment in progress (or one waiting in the journal to be resumed) refuses them
 
 The host also speaks for the kit to systemd (`firmware.notify`): READY once the kit shows
 its locked screen (or the unflashed screen), a watchdog ping from the event loop, STOPPING
-when asked to stop.
+when asked to stop.  What a program adds around the kit (the Pi's power guard, the
+simulator's people in front) it adds as observers (`firmware.observer.KitObserver`): the
+host tells them of each kit opened, each event handled and each self-test, and knows
+nothing else of them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,9 +37,10 @@ from typing import Any, Protocol, TypeVar
 
 from capture.machine import CaptureState
 from capture.prompts import Language
-from firmware.kit import Kit
+from firmware.kit import Kit, KitEnd, NoKit
 from firmware.loop import TICK_SECONDS
 from firmware.notify import Notifier
+from firmware.observer import KitObserver
 from firmware.selftest import Verdict, run_selftest
 from hal.contracts import Devices
 from hal.coprocessor import PowerCoprocessor
@@ -99,13 +103,9 @@ class KitHost:
     inside :meth:`stepping` (the scripted demo).  Without either, requests are applied on
     the asking thread (tests that drive the loop by hand while the port waits).
 
-    ``on_kit`` is told of every kit opened (the simulator points its bystanders at it);
-    ``on_selftest`` of a self-test starting (True) and ending (the simulator's technician
-    steps up to the sensor and the pad, as a real one does when asked);
-    ``allow_changes`` False refuses flash, purge and keygen (a scripted demo's bot holds
-    the kit and must not see it replaced).  ``after_event`` is called after every event
-    the loop handled (the power guard heartbeats from it); ``coprocessor`` is the power
-    Pico (or why there is none) for the self-test's row.
+    ``observers`` are told of every kit opened, every event handled and every self-test
+    asked for over the port (`firmware.observer.KitObserver`), in their order.
+    ``coprocessor`` is the power Pico (or why there is none) for the self-test's row.
     """
 
     def __init__(
@@ -116,12 +116,9 @@ class KitHost:
         *,
         language: Language = Language.ID,
         tick_seconds: float = TICK_SECONDS,
-        on_kit: Callable[[Kit], None] | None = None,
         notifier: Notifier | None = None,
-        allow_changes: bool = True,
-        on_selftest: Callable[[bool], None] | None = None,
         keys: KeySettings | None = None,
-        after_event: Callable[[], None] | None = None,
+        observers: Sequence[KitObserver] = (),
         coprocessor: PowerCoprocessor | DeviceError | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
@@ -131,10 +128,7 @@ class KitHost:
         self.language = language
         self.notifier = notifier or Notifier(None)
         self._tick_seconds = tick_seconds
-        self._on_kit = on_kit
-        self._allow_changes = allow_changes
-        self._on_selftest = on_selftest or (lambda _: None)
-        self._also_after_event = after_event
+        self._observers = tuple(observers)
         self._coprocessor = coprocessor
         self.kit: Kit | None = None
         self._booted = False
@@ -173,13 +167,15 @@ class KitHost:
         ]
 
     def _run_selftest(self) -> list[Verdict]:
-        self._on_selftest(True)
+        for observer in self._observers:
+            observer.selftest_started()
         try:
             return run_selftest(
                 self.devices, timeout=PORT_SELFTEST_TIMEOUT, coprocessor=self._coprocessor
             )
         finally:
-            self._on_selftest(False)
+            for observer in self._observers:
+                observer.selftest_ended()
 
     def change(self, work: Callable[[], T], *, check: Callable[[], None] | None = None) -> T:
         """Stop the kit at a safe point, do ``work`` on its data folder, open and boot it again.
@@ -187,11 +183,6 @@ class KitHost:
         ``check`` runs first, at the safe point with the kit still open (nothing can be
         sealed between it and ``work``); whatever it raises refuses the change.
         """
-        if not self._allow_changes:
-            raise KitBusy(
-                "kit busy: a scripted demo is enrolling on this kit; run the change when the "
-                "demo has ended"
-            )
         return self.at_safe_point(work, restart=True, check=check)
 
     # -- safe points -----------------------------------------------------------------------
@@ -303,8 +294,8 @@ class KitHost:
             )
             self._booted = False
             self._showing_unprovisioned = False
-            if self._on_kit is not None:
-                self._on_kit(self.kit)
+            for observer in self._observers:
+                observer.kit_opened(self.kit)
         return self.kit
 
     def boot(self) -> None:
@@ -327,15 +318,21 @@ class KitHost:
         self.notifier.ready("unflashed: waiting for jemput-prov flash")
 
     def _after_event(self) -> None:
-        """After every event the loop handled (a tick at least every second): tell systemd."""
+        """After every event the loop handled (a tick at least every second): tell systemd,
+        then the observers."""
         kit = self.kit
         if kit is not None and kit.controller.state is CaptureState.LOCKED:
             self.notifier.ready("locked: ready for an officer")
         self.notifier.alive()
-        if self._also_after_event is not None:
-            self._also_after_event()
+        for observer in self._observers:
+            observer.event_handled()
 
-    def run(self, stop: threading.Event) -> str:
+    @property
+    def state(self) -> KitEnd:
+        """The capture state of the kit open here, or :attr:`NoKit.UNPROVISIONED`."""
+        return self.kit.controller.state if self.kit is not None else NoKit.UNPROVISIONED
+
+    def run(self, stop: threading.Event) -> KitEnd:
         """Drive the kit until ``stop`` or a safe shutdown; the state it ended in.
 
         Requests from the port are applied between events (:meth:`safe_point`).  A kit
@@ -358,7 +355,7 @@ class KitHost:
         finally:
             self._driven = False
             self._fail_pending()
-        return self.kit.controller.state if self.kit is not None else "unprovisioned"
+        return self.state
 
     def close(self) -> None:
         """Tell systemd we stop, let a seal under way finish, close the store; safe twice.

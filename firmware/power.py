@@ -28,6 +28,8 @@ from dataclasses import replace
 from capture.controller import Controller
 from capture.events import ShutdownAsked, ShutdownReason
 from capture.machine import FINAL_STATE, SEAL_UNDER_WAY
+from firmware.kit import Kit, KitEnd
+from firmware.observer import KitObserver
 from hal.contracts import Battery, Closing, Devices
 from hal.coprocessor import (
     BatteryLevel,
@@ -37,6 +39,7 @@ from hal.coprocessor import (
 )
 from hal.exc import DeviceAbsent, DeviceError
 from hal.types import BatteryReading, DeviceInfo
+from storage.audit import AuditKind
 from storage.model import Policy
 
 log = logging.getLogger(__name__)
@@ -138,7 +141,7 @@ class PowerGuard:
     def _shut_down(self, ctl: Controller) -> None:
         """Hand the request to the loop as an event: the machine decides what finishes first."""
         log.warning("power co-processor asks for a safe shutdown (%s)", self.request.name)
-        ctl.store.audit.append("power-request", reason=self.request.name.lower())
+        ctl.store.audit.append(AuditKind.POWER_REQUEST, reason=self.request.name.lower())
         ctl.handle(ShutdownAsked(SHUTDOWN_REASONS[self.request]))
 
     def halted(self) -> None:
@@ -221,13 +224,14 @@ def coprocessor_report(coprocessor: PowerCoprocessor) -> str:
     )
 
 
-class KitPower:
+class KitPower(KitObserver):
     """The co-processor as a running kit uses it: the guard, the battery, "halted".
 
-    One wiring for the Pi (`firmware.pi`) and the simulator: give the host
-    :meth:`on_kit` and :meth:`after_event`, wrap the battery with :meth:`guard_battery`,
-    and call :meth:`halted_if` once the host has closed.  Without a co-processor
-    (``coprocessor`` is the error that said why) every hook does nothing.
+    One wiring for the Pi (`firmware.pi`) and the simulator: give it to the host as an
+    observer (it guards each kit opened and heartbeats after each event), wrap the
+    battery with :meth:`guard_battery`, and call :meth:`halted_if` once the host has
+    closed.  Without a co-processor (``coprocessor`` is the error that said why) it does
+    nothing.
     """
 
     def __init__(self, coprocessor: PowerCoprocessor | DeviceError) -> None:
@@ -237,12 +241,13 @@ class KitPower:
     def __repr__(self) -> str:
         return f"<KitPower {self.guard or self.coprocessor!r}>"
 
-    def on_kit(self, controller: Controller) -> None:
-        """A kit was opened: guard its controller."""
+    def kit_opened(self, kit: Kit) -> None:
+        """Guard the new kit's controller."""
         if self.guard is not None:
-            self.guard.watch(controller)
+            self.guard.watch(kit.controller)
 
-    def after_event(self) -> None:
+    def event_handled(self) -> None:
+        """Heartbeat (the guard paces the beats itself)."""
         if self.guard is not None:
             self.guard.after_event()
 
@@ -251,9 +256,9 @@ class KitPower:
         if self.guard is not None:
             devices.battery = GuardedBattery(devices.battery, self.guard, policy=policy)
 
-    def halted_if(self, state: str) -> None:
+    def halted_if(self, state: KitEnd) -> None:
         """The host closed in ``state``; after a safe shutdown, tell the Pico "halted"."""
-        if self.guard is not None and state == FINAL_STATE:
+        if self.guard is not None and state is FINAL_STATE:
             self.guard.halted()
 
     def close(self) -> None:

@@ -12,8 +12,10 @@ request's kind with bit 7 set and the request's seq, or NAK.
 
 The reader here frames on its own (CRC by :func:`binascii.crc_hqx`, the firmware computes
 it bit by bit), checks start byte, length, CRC, kind and seq, drops what fails and counts
-it in :attr:`PowerCoprocessor.garbage`.  Every request has a ``time.monotonic()`` deadline
-and is sent at most ``attempts`` times.
+it in :attr:`PowerCoprocessor.garbage`.  A frame answers a request only if it carries
+the request's seq and that request's answer kind, so a second writer on the UART (whose
+seq may match ours) cannot pass its answer off as ours.  Every request has a
+``time.monotonic()`` deadline and is sent at most ``attempts`` times.
 """
 
 from __future__ import annotations
@@ -218,6 +220,9 @@ class PowerCoprocessor(Closing):
         self.attempts = attempts
         self._reader = FrameReader()
         self._seq = 0
+        #: Whole frames dropped because they answered no request of ours (late answers,
+        #: another writer's); their bytes also count in :attr:`garbage`.
+        self.strays = 0
         self._port = SerialPort(
             port,
             device=name,
@@ -299,6 +304,13 @@ class PowerCoprocessor(Closing):
     # -- the wire -------------------------------------------------------------------------------
 
     def _request(self, kind: int, payload: bytes = b"") -> bytes:
+        """Send ``kind`` and return its answer's payload; only the answer counts.
+
+        A frame is this request's answer only when it carries the request's seq *and* the
+        answer kind for this request (``kind | REPLY``), or is a NAK naming this kind.
+        Anything else is ignored and counted: a late answer to an earlier request, or the
+        Pico's answer to a second writer on the UART, whose seq may well be ours.
+        """
         last_error = ""
         for _ in range(self.attempts):
             self._seq = (self._seq + 1) & 0xFF
@@ -308,29 +320,37 @@ class PowerCoprocessor(Closing):
             deadline = time.monotonic() + self.timeout
             while time.monotonic() < deadline:
                 for got_kind, got_seq, body in self._reader.feed(self._port.read()):
-                    if got_seq != self._seq:
-                        self._reader.garbage += HEADER + len(body) + 2  # a late answer
+                    if not self._answers(kind, got_kind, got_seq, body):
+                        self.strays += 1
+                        self._reader.garbage += HEADER + len(body) + 2
                         continue
                     if got_kind == NAK:
-                        reason = NAK_REASONS.get(body[0], f"code {body[0]}") if body else "?"
                         raise CoprocessorRefused(
-                            f"{_LABEL} refused command 0x{kind:02X}: {reason}; flash the "
+                            f"{_LABEL} refused command 0x{kind:02X}: "
+                            f"{NAK_REASONS.get(body[0], f'code {body[0]}')}; flash the "
                             "firmware of this release",
-                            device=self.name,
-                        )
-                    if got_kind != kind | REPLY:
-                        raise FrameError(
-                            f"{_LABEL} answered command 0x{kind:02X} with kind "
-                            f"0x{got_kind:02X}: {_ADVICE}",
                             device=self.name,
                         )
                     return body
             last_error = f"no answer to command 0x{kind:02X} within {self.timeout:g} s"
         raise DeviceTimeout(
             f"{_LABEL} on {self._port.port}: {last_error} ({self.attempts} tries, "
-            f"{self.garbage} bytes of garbage so far); {_ADVICE}",
+            f"{self.strays} frames that answered something else and {self.garbage} bytes of "
+            f"garbage so far); {_ADVICE}, and that nothing else writes to its UART",
             device=self.name,
         )
+
+    def _answers(self, kind: int, got_kind: int, got_seq: int, body: bytes) -> bool:
+        """Whether a checked frame answers request ``kind`` sent with the current seq.
+
+        The protocol's answer to a request is its kind with bit 7 set, or a NAK whose
+        payload is (reason, the refused kind) (docs/devices/coprocessor.md, "Commands").
+        """
+        if got_seq != self._seq:
+            return False
+        if got_kind == NAK:
+            return len(body) == 2 and body[1] == kind
+        return got_kind == kind | REPLY
 
     def _status(self, raw: bytes) -> CoprocessorStatus:
         fields = self._unpack(STATUS_FORMAT, raw, "STATUS")

@@ -1,4 +1,5 @@
-"""`jemput-prov collect`, `status`, `settime`, `selftest`: the tool's side of a kit's port.
+"""`jemput-prov collect`, `status`, `settime`, `selftest`: the tool's side of a kit's port,
+and `collect --from-card`, the records folder of a kit that no longer answers.
 
 Why collection goes in this order: the kit first signs its head (last seq and hash) with
 its ledger and audit log, so the tool knows exactly what it must end up holding; then each
@@ -11,23 +12,27 @@ that lets the kit free the space.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
 
+from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import FramedPort
+from kitlink.protocol import Refusal
+from provisioning.checks import WrongPath
 from provisioning.client import KitClient
-from provisioning.collector import Chain, CollectorDB, CollectorError, Head
+from provisioning.collector import Chain, CollectorDB, CollectorError
 from provisioning.collector_audit import audit_database
 from storage.certificate import Certificate
 from storage.codec import MAX_BYTES
 from storage.errors import RecordError
+from storage.files import CERTIFICATE_NAME, record_files, record_name
 from storage.keys import Authority
-from storage.verify import BrokenChain, Verifier
-
-DIGEST_BYTES = 32
+from storage.layout import RECORDS_FOLDER
+from storage.verify import BrokenChain, Verifier, check_link
 
 #: The next step after a kit answered what it should not: what was verified is kept.
 _RETRY = (
@@ -58,12 +63,14 @@ class Collected:
     receipted: bool
 
 
-def connect(port: FramedPort, authority: Authority) -> tuple[KitClient, p.Hello, Certificate]:
+def connect(port: FramedPort, authority: Authority) -> tuple[KitClient, m.Hello, Certificate]:
     """Say hello and trust the kit only through its certificate from this authority."""
     client = KitClient(port, authority)
     hello = client.hello()
     if not hello.provisioned or hello.certificate is None:
-        raise p.Refused(p.NOT_PROVISIONED, f"the kit on {port.name} is not flashed: flash it first")
+        raise p.Refused(
+            Refusal.NOT_PROVISIONED, f"the kit on {port.name} is not flashed: flash it first"
+        )
     certificate = Verifier(authority.public).certificate(hello.certificate)
     client.trust(certificate.kit_public)
     return client, hello, certificate
@@ -84,16 +91,16 @@ def collect(
     verifier.refuse_revoked(certificate)  # a stolen kit: nothing collected
     verifier.refuse_training(certificate)  # practice: nothing collected
     chain = db.add_chain(certificate)
-    ledger = client.call(p.LEDGER)
-    head = head_of(ledger.result)
+    ledger = client.call(m.LedgerArgs())
+    head = ledger.result.head
     _check_extends(db, chain, head)
     held = db.have(chain)
     state = Progress(chain.kit_id, 0, max(head.seq - held, 0), 0)
     progress(state)
     new = 0
-    for first in range(held + 1, head.seq + 1, p.LIST_MAX):
-        batch = range(first, min(first + p.LIST_MAX, head.seq + 1))
-        sizes = sizes_of(client.call(p.LIST, {"from": batch[0], "to": batch[-1]}).result)
+    for first in range(held + 1, head.seq + 1, m.LIST_MAX):
+        batch = range(first, min(first + m.LIST_MAX, head.seq + 1))
+        sizes = client.call(m.ListArgs(batch[0], batch[-1])).result.sizes
         for number in batch:
             if number not in sizes:
                 raise BrokenChain(
@@ -102,17 +109,7 @@ def collect(
                     seq=number,
                 )
             data = _fetch(client, number, sizes[number], state, progress)
-            header = verifier.verify_record(data, certificate)
-            if header.seq != number:
-                raise BrokenChain(
-                    f"the kit sent record {header.seq} for {number}: {_RETRY}", seq=number
-                )
-            before = certificate.digest if number == 1 else db.digest(chain, number - 1)
-            if header.prev != before:
-                raise BrokenChain(
-                    f"record {number} does not link to the one before: {_RETRY}", seq=number
-                )
-            new += db.add_record(chain, header, data)
+            new += _keep(db, chain, verifier, certificate, number, data, retry=_RETRY)
             state.done += 1
             progress(state)
     if head.seq and db.digest(chain, head.seq) != head.digest:
@@ -125,54 +122,123 @@ def collect(
         receipt = p.make_receipt(
             authority, kit_id=chain.kit_id, seq=head.seq, head=head.digest, at=now()
         )
-        client.call(p.RECEIPT, {"receipt": receipt})
+        client.call(m.ReceiptArgs(receipt))
         db.set_receipt(collection, receipt)
         receipted = True
     return Collected(chain.kit_id, new, db.have(chain), head.seq, state.bytes, receipted)
 
 
-#: The most records one kit chain may claim: a head beyond it is a lie, not a busy year.
-MAX_CHAIN = 10_000_000
+def _keep(
+    db: CollectorDB,
+    chain: Chain,
+    verifier: Verifier,
+    certificate: Certificate,
+    number: int,
+    data: bytes,
+    *,
+    retry: str,
+) -> bool:
+    """Verify record ``number`` (certificate, signature, its seq, the link to the record
+    before it in ``db``) and keep it; True if it was new.  Records from the port and from
+    a card go through here, so both are checked alike; ``retry`` says what to do next."""
+    header = verifier.verify_record(data, certificate)
+    if header.seq != number:
+        raise BrokenChain(f"the kit sent record {header.seq} for {number}: {retry}", seq=number)
+    previous = None if number == 1 else db.digest(chain, number - 1)
+    check_link(header, certificate, previous, then=retry)
+    return db.add_record(chain, header, data)
 
 
-def _malformed(op: str, what: str) -> p.MessageError:
-    return p.MessageError(f"the kit's {op} answer is malformed ({what}): {_RETRY}")
+class CardRecordRefused(RecordError):
+    """A file of a records folder from a card that does not verify: it and those after it
+    are not stored."""
 
 
-def head_of(result: Mapping[str, Any]) -> Head:
-    """The head in a ledger answer, checked: [seq, SHA-256], or [0, None] before a record."""
-    head = result.get("head")
-    if not isinstance(head, list | tuple) or len(head) != 2:
-        raise _malformed(p.LEDGER, "no [seq, hash] head")
-    seq, digest = head
-    if type(seq) is not int or not 0 <= seq <= MAX_CHAIN:
-        raise _malformed(p.LEDGER, f"head seq {seq!r} is not 0-{MAX_CHAIN}")
-    if (seq == 0 and digest is not None) or (
-        seq and not (isinstance(digest, bytes) and len(digest) == DIGEST_BYTES)
-    ):
-        raise _malformed(p.LEDGER, f"head {seq} has no {DIGEST_BYTES}-byte hash")
-    return Head(seq, digest)
+#: The next step after a card's file failed: what verified before it is kept.
+_CARD_RETRY = (
+    "copy the records folder from the kit's card again, and if it repeats, keep the card "
+    "and report the kit"
+)
 
 
-def sizes_of(result: Mapping[str, Any]) -> dict[int, int]:
-    """seq -> size from a list answer, checked: sizes 1 .. the largest record that decodes."""
-    rows = result.get("records")
-    if not isinstance(rows, list) or len(rows) > p.LIST_MAX:
-        raise _malformed(p.LIST, f"records is not a list of at most {p.LIST_MAX}")
-    sizes: dict[int, int] = {}
-    for row in rows:
-        if (
-            not isinstance(row, list | tuple)
-            or len(row) != 2
-            or any(type(value) is not int for value in row)
-            or not 0 < row[1] <= MAX_BYTES
-        ):
-            raise _malformed(p.LIST, f"{row!r} is not [seq, size of 1-{MAX_BYTES} bytes]")
-        sizes[row[0]] = row[1]
-    return sizes
+def collect_card(
+    folder: Path,
+    authority: Authority,
+    db: CollectorDB,
+    *,
+    progress: Callable[[Progress], None] = lambda _: None,
+) -> Collected:
+    """Keep the records of a records folder copied from a kit's card, verified as from the
+    port (`_keep`); no receipt is sent, since no kit answers.
+
+    Why: a kit whose TPM or board died cannot answer on its port, and its uncollected
+    records would stay stranded on its card.  The card's ``records/`` (``kit.cert`` and
+    the record files) verifies on its own: the authority's certificate, the kit's
+    signatures, the chain from the certificate; the revocation list and the training mark
+    are checked as at the port.  What a card cannot give is a head the kit signed, so a
+    record cut from the end of the folder goes unseen (docs/provisioning.md).
+    """
+    audit_database(db, authority.public).require_ok()
+    folder = folder / RECORDS_FOLDER if (folder / RECORDS_FOLDER).is_dir() else folder
+    if not (folder / CERTIFICATE_NAME).is_file():
+        raise WrongPath(
+            f"{folder} has no {CERTIFICATE_NAME}: give the records folder copied whole from "
+            "the kit's card (DATA/records: kit.cert and the .cose files)"
+        )
+    verifier = Verifier(authority.public)
+    try:
+        certificate = verifier.certificate((folder / CERTIFICATE_NAME).read_bytes())
+    except RecordError as exc:
+        raise CardRecordRefused(f"{CERTIFICATE_NAME}: {exc}; nothing was stored") from exc
+    verifier.refuse_revoked(certificate)
+    verifier.refuse_training(certificate)
+    chain = db.add_chain(certificate)
+    files = dict(record_files(folder))
+    held = db.have(chain)
+    last = max(files, default=held)
+    # files the database holds already are checked too: a different one is named (a fork)
+    first = min(min(files, default=held + 1), held + 1)
+    state = Progress(chain.kit_id, 0, last - first + 1, 0)
+    progress(state)
+    new = 0
+    for number in range(first, last + 1):
+        path = files.get(number)
+        try:
+            if path is None:
+                if number <= held:
+                    continue  # pruned on the kit after an earlier collection
+                raise BrokenChain(
+                    "not in the folder, and the database lacks it: copy the whole records "
+                    "folder; records the kit pruned were collected before, so collect into "
+                    "the database that collected them",
+                    seq=number,
+                )
+            data = _card_file(path)
+            new += _keep(db, chain, verifier, certificate, number, data, retry=_CARD_RETRY)
+        except (RecordError, CollectorError) as exc:
+            raise CardRecordRefused(
+                f"{record_name(number)}: {exc}; {new} new record(s) before it were stored, "
+                f"none from record {number} on",
+                seq=number,
+            ) from exc
+        state.done += 1
+        state.bytes += len(data)
+        progress(state)
+    return Collected(chain.kit_id, new, db.have(chain), last, state.bytes, receipted=False)
 
 
-def _check_extends(db: CollectorDB, chain: Chain, head: Head) -> None:
+def _card_file(path: Path) -> bytes:
+    """A record file's bytes; one that is no regular file, or larger than any record can
+    be, is refused before it is read."""
+    info = path.lstat()
+    if not stat.S_ISREG(info.st_mode):
+        raise RecordError("not a regular file (a link or a device): copy the card's files")
+    if info.st_size > MAX_BYTES:
+        raise RecordError(f"{info.st_size} bytes, more than any record can be")
+    return path.read_bytes()
+
+
+def _check_extends(db: CollectorDB, chain: Chain, head: m.Head) -> None:
     """The kit's signed head must extend the last one: nothing cut from the end."""
     before = db.last_head(chain)
     if before is None:
@@ -199,45 +265,31 @@ def _fetch(
     parts: list[bytes] = []
     offset = 0
     while offset < size:
-        result = client.call(p.GET, {"seq": seq, "offset": offset, "length": p.CHUNK}).result
-        chunk = result.get("data")
-        if not isinstance(chunk, bytes) or not 0 < len(chunk) <= min(p.CHUNK, size - offset):
-            raise _malformed(p.GET, f"record {seq} at {offset}: no chunk of 1-{p.CHUNK} bytes")
-        if result.get("seq") != seq or result.get("offset") != offset:
+        chunk = client.call(m.GetArgs(seq, offset, m.CHUNK)).result
+        if len(chunk.data) > size - offset:
+            raise p.MessageError(
+                f"the kit's get answer is malformed (record {seq} at {offset}: "
+                f"{len(chunk.data)} bytes where {size - offset} remain): {_RETRY}"
+            )
+        if chunk.seq != seq or chunk.offset != offset:
             raise RecordError(f"the kit answered record {seq} out of order: {_RETRY}", seq=seq)
-        parts.append(chunk)
-        offset += len(chunk)
-        state.bytes += len(chunk)
+        parts.append(chunk.data)
+        offset += len(chunk.data)
+        state.bytes += len(chunk.data)
         progress(state)
     return b"".join(parts)
 
 
-def status(port: FramedPort, authority: Authority) -> dict[str, Any]:
+def status(port: FramedPort, authority: Authority) -> m.StatusResult:
     client, _, _ = connect(port, authority)
-    facts = client.call(p.STATUS).result
-    if not isinstance(facts.get("kit_id"), str):
-        raise _malformed(p.STATUS, "no kit_id")
-    return facts
-
-
-#: The kit's clock as seconds since 1970 must lie within these years to be believed.
-CLOCK_YEARS = (2000, 2200)
+    return client.call(m.StatusArgs()).result
 
 
 def set_time(port: FramedPort, authority: Authority, when: datetime) -> datetime:
     client, _, _ = connect(port, authority)
-    value = client.call(p.SET_TIME, {"time": p.seconds(when)}).result.get("time")
-    low, high = (p.seconds(datetime(year, 1, 1, tzinfo=UTC)) for year in CLOCK_YEARS)
-    if type(value) is not int or not low <= value < high:
-        raise _malformed(p.SET_TIME, f"time {value!r} is no moment in {CLOCK_YEARS}")
-    return p.moment(value)
+    return client.call(m.SetTimeArgs(when)).result.time
 
 
-def selftest(port: FramedPort, authority: Authority) -> list[dict[str, Any]]:
+def selftest(port: FramedPort, authority: Authority) -> tuple[m.Verdict, ...]:
     client, _, _ = connect(port, authority)
-    verdicts = client.call(p.SELFTEST).result.get("verdicts")
-    if not isinstance(verdicts, list) or not all(
-        isinstance(v, dict) and {"device", "ok", "detail"} <= set(v) for v in verdicts
-    ):
-        raise _malformed(p.SELFTEST, "verdicts are not maps of device, ok, detail")
-    return list(verdicts)
+    return client.call(m.SelftestArgs()).result.verdicts

@@ -12,28 +12,29 @@ line number, and a kit holding records no collector has receipted is refused.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kitlink import protocol as p
+from kitlink import messages as m
 from kitlink.framing import FramedPort
+from kitlink.protocol import MessageError, Refusal, Refused
 from provisioning.client import KitClient
 from storage.certificate import certify_kit
 from storage.errors import StorageError
 from storage.keys import Authority, KeyBackend
-from storage.model import Officer, Policy, Resident, Role
+from storage.model import Officer, Policy, Resident
 from storage.officers import make_officer
-from storage.profile import resident_to_map
+from storage.policy import PolicyError, parse_policy
 from storage.provision import KitSetup
 from storage.signed_profile import sign_profile
 from storage.worklist import Problem, normalise_header, separator
+from vocabulary.people import Role
 
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
 #: Optional: the fingerprint sensor library page of the officer's login finger.
@@ -110,14 +111,7 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
     finger of one would log in as the other).
     """
     source = str(path)
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise FlashInputError(
-            source, [Problem(line, "", "not UTF-8: save the sheet as 'CSV UTF-8'")]
-        ) from exc
+    text = _read_text(path, "save the sheet as 'CSV UTF-8'")
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator(text))
     header = [OFFICER_HEADERS.get(name, name) for name in map(normalise_header, next(rows, []))]
     missing = [column for column in OFFICER_COLUMNS if column not in header]
@@ -167,6 +161,17 @@ def load_officers(path: str | Path) -> tuple[Officer, ...]:
     if problems:
         raise FlashInputError(source, problems)
     return tuple(officers)
+
+
+def _read_text(path: str | Path, advice: str) -> str:
+    """The file's text, UTF-8 with or without a byte-order mark; FlashInputError naming the
+    line of the first byte that is not, with ``advice``."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise FlashInputError(str(path), [Problem(line, "", f"not UTF-8: {advice}")]) from exc
 
 
 def _officer(
@@ -222,25 +227,32 @@ def _officer(
 
 
 def load_policy(path: str | Path | None) -> Policy:
-    """The policy from a TOML file of Policy fields (see docs/provisioning.md); defaults if None."""
+    """The policy from a TOML file of Policy keys (see docs/provisioning.md); defaults if None.
+
+    Every rule is `storage.policy`'s, the same the kit checks at every boot: each key that
+    breaks one is named with its line, its value and what is allowed, before any kit is
+    touched.
+    """
     if path is None:
         return Policy()
+    text = _read_text(path, "save the file as UTF-8")
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-        if "fingers" in data:
-            data["fingers"] = tuple(data["fingers"])
-        known = {field.name for field in dataclasses.fields(Policy)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        voter_date = data.get("voter_date")
-        if voter_date is not None and type(voter_date) is not date:
-            raise ValueError(f"voter_date {voter_date!r} is not a TOML date like 2029-02-14")
-        return Policy(**data)
-    except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
-        raise FlashInputError(str(path), [Problem(1, "", str(exc))]) from exc
+        return parse_policy(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:  # its message says "(at line N, column M)"
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else 1
+        raise FlashInputError(str(path), [Problem(line, "", f"not TOML: {exc}")]) from exc
+    except PolicyError as exc:
+        problems = [Problem(_line_of(text, found.key), "", str(found)) for found in exc.problems]
+        raise FlashInputError(str(path), sorted(problems)) from exc
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line of ``text`` (TOML) that sets ``key``; 1 when no line does (a rule between
+    keys may name one left at its default)."""
+    setting = re.compile(rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    lines = text.splitlines()
+    return next((n for n, line in enumerate(lines, start=1) if setting.match(line)), 1)
 
 
 def flash(
@@ -260,49 +272,42 @@ def flash(
     client = KitClient(port, authority)
     hello = client.hello()
     if hello.uncollected:
-        raise p.Refused(
-            p.UNCOLLECTED,
+        raise Refused(
+            Refusal.UNCOLLECTED,
             f"kit {hello.kit_id} holds {hello.uncollected} record(s) no collector has "
             f"receipted: run `jemput-prov collect {port.name}` first, then flash",
         )
-    public = client.keygen()
+    key = client.keygen()
     transfer = send_worklist(client, setup.worklist, progress=progress, rng=rng)
     moment = now()
     certificate = certify_kit(
         authority,
         kit_id=setup.kit_id,
         region=setup.region,
-        kit_public=public,
+        kit_public=key.public,
         now=moment,
-        alg=client.kit_alg,
-        backend=client.kit_backend,
+        alg=key.alg,
+        backend=key.store,
     )
     references = authority.references.to_bytes()
-    args = {
-        **p.setup_to_map(setup),
-        "worklist": [],
-        "worklist_transfer": transfer,
-        "authority": authority.public.to_cbor(),
-        "cert": certificate,
-        "time": p.seconds(moment),
-        # kept only inside the kit's encrypted profile: it keys the references in headers
-        "reference_key": references,
+    args = m.FlashArgs.of(
+        setup,
+        authority=authority.public,
+        worklist_transfer=transfer,
+        cert=certificate,
+        time=moment,
+        reference_key=references,
         # the kit keeps the profile with this signature and checks it at every boot
-        "profile_signature": sign_profile(
+        profile_signature=sign_profile(
             setup.profile(
                 authority.public.to_cbor(), demo=authority.public.demo, reference_key=references
             ),
             authority,
         ),
-    }
-    result = client.call(p.FLASH, args).result
+    )
+    result = client.call(args).result
     return Flashed(
-        setup.kit_id,
-        public,
-        len(setup.officers),
-        len(setup.worklist),
-        p.moment(result["time"]),
-        client.kit_backend,
+        setup.kit_id, key.public, len(setup.officers), len(setup.worklist), result.time, key.store
     )
 
 
@@ -319,28 +324,22 @@ def send_worklist(
     count it checked against the SHA-256 of the whole list; either disagreeing with what
     was sent is a MessageError, so a flash never goes ahead on a list the kit lacks.
     """
-    rows = [resident_to_map(resident) for resident in worklist]
-    parts = [rows[at : at + p.PART_RESIDENTS] for at in range(0, len(rows), p.PART_RESIDENTS)]
-    parts = parts or [[]]
-    transfer = rng(p.TRANSFER_BYTES)
+    size = m.PART_RESIDENTS
+    parts = [worklist[at : at + size] for at in range(0, len(worklist), size)] or [()]
+    transfer = rng(m.TRANSFER_BYTES)
     sent = 0
-    progress(0, len(rows))
+    progress(0, len(worklist))
     for index, part in enumerate(parts):
-        args = {"transfer": transfer, "index": index, "count": len(parts), "residents": part}
-        received = client.call(p.WORKLIST_PART, args).result.get("received")
+        received = client.call(m.WorklistPartArgs(transfer, index, len(parts), part)).result
         sent += len(part)
-        if received != sent:
-            raise p.MessageError(
-                f"the kit holds {received!r} residents after part {index}, not {sent}"
+        if received.received != sent:
+            raise MessageError(
+                f"the kit holds {received.received} residents after part {index}, not {sent}"
             )
-        progress(sent, len(rows))
-    commit = {
-        "transfer": transfer,
-        "count": len(parts),
-        "residents": len(rows),
-        "sha256": p.worklist_digest(rows),
-    }
-    held = client.call(p.WORKLIST_COMMIT, commit).result.get("residents")
-    if held != len(rows):
-        raise p.MessageError(f"the kit committed {held!r} residents, not {len(rows)}")
+        progress(sent, len(worklist))
+    digest = m.worklist_digest(worklist)
+    commit = m.WorklistCommitArgs(transfer, len(parts), len(worklist), digest)
+    held = client.call(commit).result.residents
+    if held != len(worklist):
+        raise MessageError(f"the kit committed {held} residents, not {len(worklist)}")
     return transfer

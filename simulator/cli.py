@@ -4,7 +4,8 @@ Why a group of its own: the Pi program (`firmware.cli`) never loads the simulato
 simulator's commands come to ``jemput-kit`` through the ``jemput.kit_commands`` entry point
 (pyproject.toml) and are imported only when ``jemput-kit sim ...`` is typed.  Each mode
 takes only the options it can honour, and typer refuses any other by name, so nothing is
-silently ignored.  What every mode shares is one `SimOptions`.
+silently ignored; what two options cannot do together (``demo --doubles --fast``) is
+refused with a message.  What every mode shares is one `SimOptions`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import typer
 from capture.prompts import Language
 from firmware.logs import setup_logging
 from firmware.selftest import CAPTURE_TIMEOUT_SECONDS
-from simulator.options import DEFAULT_DATA_DIR, SimOptions
+from simulator.options import DEFAULT_DATA_DIR, SimOptions, SimOptionsError, SimParts
 from simulator.tray import PRINTED_DIR
 from storage.errors import StorageError
 from storage.lock import FolderBusy
@@ -89,7 +90,7 @@ def web(
     from simulator.web.kit import run_web
     from simulator.web.scenario import ScenarioError
 
-    options = _prepared(SimOptions(data_dir, seed, language, fast))
+    options = _prepared(SimOptions(data_dir, seed, language, SimParts(fast=fast)))
     with _one_line_errors():
         try:
             run_web(options, port=port, scenario=scenario, echo=typer.echo)
@@ -107,7 +108,7 @@ def terminal(
     """The simulated kit in this terminal: its display and LED, the keyboard as its buttons."""
     from simulator.terminal import run_terminal
 
-    options = _prepared(SimOptions(data_dir, seed, language, fast))
+    options = _prepared(SimOptions(data_dir, seed, language, SimParts(fast=fast)))
     with _one_line_errors():
         run_terminal(options)
 
@@ -127,7 +128,7 @@ def headless(
     """
     from simulator.headless import run_headless
 
-    options = _prepared(SimOptions(data_dir, seed, fast=fast))
+    options = _prepared(SimOptions(data_dir, seed, parts=SimParts(fast=fast)))
     with _one_line_errors():
         run_headless(options, port_link)
 
@@ -171,7 +172,11 @@ def demo(
         if not officer_id or not pin.isdigit():
             raise fail(f"--officer {officer!r}: expected ID:PIN, e.g. PTG-001:246810")
         on_duty = (officer_id, pin)
-    options = _prepared(SimOptions(data_dir, seed, language, fast))
+    try:
+        parts = SimParts(doubles=doubles, fast=fast)
+    except SimOptionsError as exc:
+        raise fail(f"--fast with --doubles: {exc}") from exc
+    options = _prepared(SimOptions(data_dir, seed, language, parts))
 
     def report(outcome: Outcome) -> None:
         typer.echo(
@@ -185,7 +190,6 @@ def demo(
             day = run_demo(
                 options,
                 people=people,
-                doubles=doubles,
                 officer=on_duty,
                 port_link=port_link,
                 report=report,

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from capture.driver import KitDriver
@@ -33,18 +33,11 @@ from firmware.kit import Kit
 from hal.types import Button, FingerException, Press
 from hw_sim.fingers import FingerCondition
 from hw_sim.world import Person, SimOfficer, World
-from simulator.kit import DEMO_AUTHORITY, Bystanders, open_sim_kit, pty_port
+from simulator.kit import DEMO_AUTHORITY, Bystanders, HeldKit, open_sim_kit, pty_port
 from simulator.options import SimOptions
 from storage.eligibility import card_rule
 from storage.kit import KitStatus
-from storage.model import (
-    CorrectableField,
-    Officer,
-    Purpose,
-    Resident,
-    SignatureExceptionReason,
-    walk_in_ref,
-)
+from storage.model import CorrectableField, Officer, Resident, SignatureExceptionReason, walk_in_ref
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +89,7 @@ def waiting(kit: Kit, world: World) -> list[Person]:
     """The worklist residents this kit has not recorded yet, as the world has them."""
     recorded = kit.store.recorded_refs()
     return [
-        world.visitor(resident.nik, resident.name, resident.sex.value, resident.birth_date)
+        world.visitor(resident.nik, resident.name, resident.sex, resident.birth_date)
         for resident in kit.store.worklist
         if resident.worklist_ref not in recorded
     ]
@@ -293,8 +286,7 @@ class OfficerBot:
             self.driver.choose(offering(ReadyChoice.WALK_IN), what="walk-in", button=Button.UP)
             self.driver.key(person.nik)
             if self.screen.state is CaptureState.PURPOSE:
-                purpose = Purpose(person.purpose)
-                self.driver.choose(offering(purpose), what=f"purpose {purpose}")
+                self.driver.choose(offering(person.purpose), what=f"purpose {person.purpose.value}")
             if self.screen.state is CaptureState.KK_ENTRY:
                 self.driver.key(person.kk_number)
         else:
@@ -513,7 +505,6 @@ def run_demo(
     options: SimOptions,
     *,
     people: int,
-    doubles: bool = False,
     officer: tuple[str, str] | None = None,
     port_link: Path | None = None,
     report: Callable[[Outcome], None],
@@ -521,26 +512,16 @@ def run_demo(
 ) -> DemoDay:
     """`jemput-kit sim demo`: open the simulated kit on ``options.data_dir`` and run a day.
 
-    ``doubles``: the contract-level device doubles stand in for the wire emulators.
-    ``officer`` (id, PIN) works a flashed kit.  With ``port_link`` the kit serves its
-    provisioning port on a pty linked there while the bot enrols.
+    The world has the rules' cases and its clock is stepped per person.  ``officer`` (id,
+    PIN) works a flashed kit.  With ``port_link`` the kit serves its provisioning port on
+    a pty linked there while the bot enrols; that port refuses flash, purge and keygen
+    (`simulator.kit.HeldKit`), which would close the kit under the bot.
     """
     with contextlib.ExitStack() as stack:
-        sim = stack.enter_context(
-            open_sim_kit(
-                options.data_dir,
-                seed=options.seed,
-                language=options.language,
-                clock_speed=0.0,
-                wired=not doubles,
-                fast=options.fast,
-                allow_changes=False,
-                cases=True,
-            )
-        )
+        sim = stack.enter_context(open_sim_kit(replace(options, clock_speed=0.0, cases=True)))
         stack.enter_context(sim.host.stepping())
         if port_link is not None:
-            port = stack.enter_context(pty_port(sim.host, link_path=port_link))
+            port = stack.enter_context(pty_port(HeldKit(sim.host), link_path=port_link))
             note(f"provisioning port {port.port} linked at {port_link}")
         if sim.provisioned:
             note(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from simulator.kit import open_sim_kit, pty_port
-from simulator.options import SimOptions
+from simulator.options import Provisioning, SimOptions
 
 
 def stop_on_signals(stop: threading.Event) -> None:
@@ -31,15 +32,14 @@ def run_headless(
     """Serve the simulated kit's provisioning port at ``port_link`` until SIGTERM (or ``stop``)."""
     stop = stop or threading.Event()
     stop_on_signals(stop)
+    headless = replace(
+        options,
+        provisioning=Provisioning.UNFLASHED,
+        booted=False,  # host.run boots it
+        parts=replace(options.parts, coprocessor=True),
+    )
     with (
-        open_sim_kit(
-            options.data_dir,
-            seed=options.seed,
-            fast=options.fast,
-            demo=False,
-            booted=False,
-            coprocessor=True,
-        ) as sim,
+        open_sim_kit(headless) as sim,
         pty_port(sim.host, link_path=port_link) as port,
     ):
         print(f"jemput-kit: provisioning port {port.port} linked at {port_link}", flush=True)

@@ -14,18 +14,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from capture.controller import Controller
 from capture.machine import CaptureState
-from capture.prompts import Language
-from firmware.host import KitHost
+from firmware.host import KitBusy, KitHost
 from firmware.kit import Kit
-from firmware.notify import Notifier
+from firmware.observer import KitObserver
+from firmware.port import KitHost as PortHost
 from firmware.port import KitPort
 from firmware.power import KitPower
 from hal.contracts import Devices
@@ -38,15 +38,17 @@ from hw_sim.provisioning_port import PtyPort
 from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
 from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
+from simulator.options import Provisioning, SimOptions
 from simulator.power import cell_volts, sim_power
 from simulator.tray import OutputTray
+from storage.audit import AuditKind
 from storage.keys import Authority
 from storage.kit import KitStore, provision
-from storage.kitkey import KeySettings
 from storage.layout import is_provisioned
 from storage.lock import FolderLock
-from storage.model import WALK_IN_PREFIX, Policy, Purpose, Resident, Role, Sex
+from storage.model import WALK_IN_PREFIX, Policy, Resident
 from storage.officers import make_officer
+from vocabulary.people import Role
 
 DEMO_KIT_ID = "DEMO-3505-01"
 #: The kit id of a training kit (``--scenario``): its certificate marks it as training.
@@ -64,6 +66,7 @@ WIRED_WAIT_SCALE = 0.02
 
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -117,7 +120,7 @@ def resident_of(person: Person) -> Resident:
     return Resident(
         nik=person.nik,
         name=person.name,
-        sex=Sex(person.sex),
+        sex=person.sex,
         birth_place=person.birth_place,
         birth_date=person.birth_date,
         province=PROVINCE,
@@ -131,7 +134,7 @@ def resident_of(person: Person) -> Resident:
         occupation=person.listed_occupation or person.occupation,
         blood_type=person.blood_type,
         worklist_ref=person.nik,
-        purpose=Purpose(person.purpose),
+        purpose=person.purpose,
     )
 
 
@@ -173,7 +176,7 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime, training: boo
             authority_dir, name="DEMO AUTHORITY - not for real records", demo=True
         )
     officers = tuple(
-        make_officer(o.officer_id, o.name, Role(o.role), o.pin, finger_pages=(page,))
+        make_officer(o.officer_id, o.name, o.role, o.pin, finger_pages=(page,))
         for page, o in enumerate(world.officers)
     )
     provision(
@@ -226,7 +229,7 @@ def build(world: World, *, time_scale: float) -> SimDevices:
     return SimDevices(world, devices)
 
 
-def pty_port(host: KitHost, *, link_path: Path | None = None) -> PtyPort:
+def pty_port(host: PortHost, *, link_path: Path | None = None) -> PtyPort:
     """The running kit's provisioning port on a pty (the simulator's USB gadget serial)."""
     return PtyPort(KitPort(host.data_dir, host), link_path=link_path)
 
@@ -236,77 +239,108 @@ def load_demo_cards(kit: Kit) -> None:
     store = kit.store
     if store.profile.demo and store.ledger.counts()["loaded"] == 0:
         store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
-        store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
+        store.audit.append(
+            AuditKind.CARDS_LOADED, count=DEMO_CARDS, officer="PROVISIONING", demo=True
+        )
+
+
+class AsOnAKit(KitObserver):
+    """Each kit the host opens holds what a real kit would: its sensor's library as the
+    flash kept it (``flash``: None when the sensor has none to load), and a demo kit's
+    card stock."""
+
+    def __init__(self, flash: SensorFlash | None, world: World) -> None:
+        self._flash = flash
+        self._world = world
+
+    def kit_opened(self, kit: Kit) -> None:
+        if self._flash is not None:
+            keep_sensor_flash(self._flash, kit.store, self._world)
+        load_demo_cards(kit)
+
+
+#: Why a scripted day's port refuses flash, purge and keygen.
+DEMO_HOLDS_THE_KIT = (
+    "kit busy: a scripted demo is enrolling on this kit; run the change when the demo has ended"
+)
+
+
+class HeldKit:
+    """The port's view of a host whose kit a scripted day holds: reads, the clock and the
+    self-test as the host answers them; flash, purge and keygen refused (`KitBusy`).
+
+    Why: those close the kit and open another, and the officer bot would go on pressing
+    the buttons of the closed one.  The host itself refuses nothing: only this port does.
+    """
+
+    def __init__(self, host: KitHost) -> None:
+        self._host = host
+        self.data_dir = host.data_dir
+        self.keys = host.keys
+
+    def __repr__(self) -> str:
+        return f"<HeldKit {self._host!r}>"
+
+    @property
+    def store(self) -> KitStore | None:
+        return self._host.store
+
+    def now(self) -> datetime:
+        return self._host.now()
+
+    def set_clock(self, when: datetime) -> None:
+        self._host.set_clock(when)
+
+    def selftest(self) -> list[dict[str, Any]]:
+        return self._host.selftest()
+
+    def change(self, work: Callable[[], T], *, check: Callable[[], None] | None = None) -> T:
+        raise KitBusy(DEMO_HOLDS_THE_KIT)
 
 
 @contextlib.contextmanager
-def open_sim_kit(
-    data_dir: Path,
-    *,
-    seed: int,
-    language: Language = Language.ID,
-    clock_speed: float = 1.0,
-    time_scale: float = 0.0,
-    booted: bool = True,
-    wired: bool = True,
-    fast: bool = False,
-    faults: tuple[tuple[str, str], ...] = (),
-    demo: bool = True,
-    allow_changes: bool = True,
-    notifier: Notifier | None = None,
-    training: bool = False,
-    keys: KeySettings | None = None,
-    coprocessor: bool = False,
-    cases: bool = False,
-) -> Iterator[SimKit]:
-    """A simulated kit on ``data_dir``, its host holding the folder's write lock.
+def open_sim_kit(options: SimOptions) -> Iterator[SimKit]:
+    """A simulated kit on ``options.data_dir``, its host holding the folder's write lock.
 
-    ``demo``: a folder that is not a kit yet is provisioned as a demo kit (a training
-    kit with ``training``: NotATrainingKit if the folder is a kit that is not); otherwise
-    it stays unflashed until ``jemput-prov flash``.  ``wired``: the real drivers talk to the
-    wire-level emulators (ptys, register models, mock GPIO pins), as on a kit; otherwise
-    the fast contract-level doubles stand in.  The emulators keep the wires' and the
-    parts' time unless ``fast`` (or ``JEMPUT_TIMING=fast``, as in the test suite).  The
-    world's clock starts at the real time, so records of later runs come after those of
-    earlier ones.  With ``booted`` the kit is started here; otherwise the thread that
-    drives its loop boots it (``host.run``).  ``coprocessor`` (wired only) starts the
-    power Pico's firmware under MicroPython (`simulator.power`) behind the real
-    driver: it heartbeats, its button asks for a safe shutdown, its ADC reads the
-    world's battery.  ``cases``: the world has the outreach day's rules cases (children,
-    a lost card, a domicile walk-in ...: `hw_sim.world.World`).
+    What stands behind the drivers, what a fresh folder becomes and who boots the kit:
+    `simulator.options.SimOptions`.  The world's clock starts at the real time, so records
+    of later runs come after those of earlier ones.  The kit runs in the Pi program's own
+    `KitHost`; the host's observers are the people in front (`Bystanders`), what a real
+    kit holds when it opens (`AsOnAKit`) and the power guard.
     """
+    data_dir, parts = options.data_dir, options.parts
     world = demo_world(
-        seed,
-        clock_speed=clock_speed,
+        options.seed,
+        clock_speed=options.clock_speed,
         start=datetime.now(UTC).replace(microsecond=0),
-        cases=cases,
+        cases=options.cases,
     )
     with contextlib.ExitStack() as stack:
         stack.enter_context(FolderLock(data_dir))
-        provisioned = demo and provision_demo(
+        training = options.provisioning is Provisioning.TRAINING
+        provisioned = options.provisioning is not Provisioning.UNFLASHED and provision_demo(
             data_dir, world, now=world.clock.now(), training=training
         )
-        if wired:
+        if not parts.doubles:
             from simulator.hardware import wired_kit
 
             # waits scaled down, never to zero: a sensor answers "no finger" only after a while
             wired_parts, opened = stack.enter_context(
                 wired_kit(
                     world,
-                    timing=Timing(fast=True) if fast else None,
-                    faults=faults,
-                    wait_scale=max(time_scale, WIRED_WAIT_SCALE),
+                    timing=Timing(fast=True) if parts.fast else None,
+                    wait_scale=max(parts.time_scale, WIRED_WAIT_SCALE),
                 )
             )
             devices = opened.devices
             enrol_officers(devices, world.officers)
         else:
             wired_parts = None
-            devices = build(world, time_scale=time_scale).devices
+            devices = build(world, time_scale=parts.time_scale).devices
             stack.callback(devices.close)
         bystanders = Bystanders(world, None)
         pico, power = None, KitPower(_NO_COPROCESSOR)
-        if coprocessor and wired:
+        if parts.coprocessor:  # on the wire emulators: SimParts refuses it with the doubles
             pico = _start_pico(stack, world)
             if pico is not None:
                 power = sim_power(pico)
@@ -320,24 +354,13 @@ def open_sim_kit(
             else None
         )
 
-        def on_kit(kit: Kit) -> None:
-            if flash is not None:
-                keep_sensor_flash(flash, kit.store, world)
-            load_demo_cards(kit)
-            bystanders.controller = kit.controller
-            power.on_kit(kit.controller)
-
         host = KitHost(
             data_dir,
             devices,
             SimClock(world, devices),
-            language=language,
-            on_kit=on_kit,
-            notifier=notifier,
-            allow_changes=allow_changes,
-            on_selftest=bystanders.at_bench,
-            keys=keys,
-            after_event=power.after_event,
+            language=options.language,
+            keys=options.keys,
+            observers=(AsOnAKit(flash, world), bystanders, power),
             coprocessor=power.coprocessor if pico is not None else None,
         )
         power.guard_battery(devices, lambda: _policy_of(host))
@@ -352,12 +375,12 @@ def open_sim_kit(
         stack.callback(world.follow, None)
 
         def close_host() -> None:
-            state = host.kit.controller.state if host.kit is not None else ""
+            state = host.state
             host.close()
             power.halted_if(state)  # a safe shutdown: the Pico may cut
 
         stack.callback(close_host)
-        if booted:
+        if options.booted:
             host.boot()
         else:
             host.open_kit()
@@ -391,13 +414,14 @@ def _policy_of(host: KitHost) -> Policy:
     return store.policy
 
 
-class Bystanders:
+class Bystanders(KitObserver):
     """Whoever the kit is dealing with stands in front of it, as people do in a hall.
 
     Locked: the officer on duty, offering a finger unless :attr:`offer_finger` is off (then
     they use their PIN); a supervisor's approval: the supervisor; during an enrolment: that
-    resident.  Install with ``world.follow(Bystanders(world, controller))``; the host
-    points :attr:`controller` at each kit it opens (None: no kit yet, nobody steps up).
+    resident; during a self-test asked for over the port: the technician.  Install with
+    ``world.follow(Bystanders(world, controller))``; as the host's observer it points
+    :attr:`controller` at each kit the host opens (None: no kit yet, nobody steps up).
     """
 
     def __init__(self, world: World, controller: Controller | None) -> None:
@@ -411,9 +435,9 @@ class Bystanders:
         #: During a self-test the technician stands at the kit: ten good fingers, a pen.
         self.technician = next(p for p in world.residents if not p.fingers)
         self._testing = False
-        self.supervisor = next(o for o in world.officers if o.role == "supervisor")
+        self.supervisor = next(o for o in world.officers if o.role is Role.SUPERVISOR)
         #: The village official, who approves corrections and says they are present.
-        self.official = next(o for o in world.officers if o.role == "official")
+        self.official = next(o for o in world.officers if o.role is Role.OFFICIAL)
         #: Someone standing in front whatever the kit is doing (the browser kit's choice):
         #: the wrong person at the camera, or a resident arriving before being selected.
         self.stand_in: Person | SimOfficer | None = None
@@ -426,11 +450,17 @@ class Bystanders:
             self.officer = known  # the world's officer: the fingers the kit enrolled
         else:  # someone the world does not know: a body of their own, logging in by PIN
             name = known.name if known else officer_id
-            self.officer = SimOfficer(officer_id, name, "officer", pin, 0)
+            self.officer = SimOfficer(officer_id, name, Role.OFFICER, pin, 0)
 
-    def at_bench(self, testing: bool) -> None:
-        """A self-test starts (True) or ends: the technician steps up or away."""
-        self._testing = testing
+    def kit_opened(self, kit: Kit) -> None:
+        self.controller = kit.controller
+
+    def selftest_started(self) -> None:
+        """The technician steps up to the sensor and the pad, as a real one does when asked."""
+        self._testing = True
+
+    def selftest_ended(self) -> None:
+        self._testing = False
 
     def __call__(self) -> Person | SimOfficer | None:
         if self.stand_in is not None:
@@ -454,6 +484,4 @@ class Bystanders:
             return None
         # whoever is being enrolled stands there, a walk-in the world did not make included
         resident = draft.resident
-        return self._world.visitor(
-            resident.nik, resident.name, resident.sex.value, resident.birth_date
-        )
+        return self._world.visitor(resident.nik, resident.name, resident.sex, resident.birth_date)

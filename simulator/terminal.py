@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from hal.panel import COLOURS, PanelPins
 from hal.types import Button, Indicator, Press
@@ -80,16 +81,14 @@ def key_presser(
 
 
 def run_terminal(options: SimOptions) -> None:
-    with open_sim_kit(
-        options.data_dir,
-        seed=options.seed,
-        fast=options.fast,
-        language=options.language,
-        clock_speed=1.0,
-        time_scale=1.0,
+    """The kit on its own loop thread (which boots it), with its power co-processor; the
+    devices wait as long as on a kit, for a person at the keyboard."""
+    terminal = replace(
+        options,
         booted=False,
-        coprocessor=True,
-    ) as sim:
+        parts=replace(options.parts, coprocessor=True, time_scale=1.0),
+    )
+    with open_sim_kit(terminal) as sim:
         sim.bystanders.offer_finger = False
         display = sim.host.devices.display
         press, indicator = panel_io(sim)

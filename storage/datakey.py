@@ -19,6 +19,8 @@ lock the kit out of its own state.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,9 +103,10 @@ def create_sealed(tpm: Tpm, kit_dir: str | os.PathLike[str]) -> DataKey:
         tss.types.TPMS_SENSITIVE_CREATE(data=tss.types.TPM2B_SENSITIVE_DATA(key))
     )
     template = tss.types.TPM2B_PUBLIC.parse("keyedhash", objectAttributes=_sealed_attributes(tss))
-    private, public, *_ = tpm.call(
-        "seal the data key", lambda: tpm.esapi.create(tpm.primary(), sensitive, template)
-    )
+    with tpm.primary() as parent:
+        private, public, *_ = tpm.call(
+            "seal the data key", lambda: tpm.esapi.create(parent, sensitive, template)
+        )
     blob = TpmKeyBlob(public=public.marshal(), private=private.marshal())
     write_atomic(path, blob.to_cbor())
     return DataKey(key, KeyBackend.TPM)
@@ -123,24 +126,25 @@ def unseal(tpm: Tpm, kit_dir: str | os.PathLike[str]) -> DataKey:
     area = public.publicArea
     if area.type != tss.constants.TPM2_ALG.KEYEDHASH or int(area.objectAttributes) & need != need:
         raise KeyFileError(f"{path} is not a data key sealed to this kit's TPM: reflash the kit")
-    handle = tpm.call(
-        "load the sealed data key (is this the kit's own TPM?)",
-        lambda: tpm.esapi.load(tpm.primary(), private, public),
-    )
-    session = _encrypted_session(tpm)
-    try:
+    with (
+        tpm.primary() as parent,
+        tpm.flushed(
+            "load the sealed data key (is this the kit's own TPM?)",
+            lambda: tpm.esapi.load(parent, private, public),
+        ) as handle,
+        _encrypted_session(tpm, parent) as session,
+    ):
         data = tpm.call("unseal the data key", lambda: tpm.esapi.unseal(handle, session1=session))
-    finally:
-        tpm.call("close the session", lambda: tpm.esapi.flush_context(session))
-        tpm.call("unload the sealed data key", lambda: tpm.esapi.flush_context(handle))
     key = bytes(data)
     if len(key) != DATA_KEY_BYTES:
         raise KeyFileError(f"{path} unsealed to {len(key)} bytes, not a data key")
     return DataKey(key, KeyBackend.TPM)
 
 
-def _encrypted_session(tpm: Tpm) -> Any:
-    """An HMAC session salted by the primary key whose responses are AES-encrypted."""
+@contextmanager
+def _encrypted_session(tpm: Tpm, salt_key: Any) -> Iterator[Any]:
+    """An HMAC session salted by ``salt_key`` (the primary) whose responses are
+    AES-encrypted, flushed when the block ends."""
     tss = tpm.tss
     c = tss.constants
     symmetric = tss.types.TPMT_SYM_DEF(
@@ -148,21 +152,22 @@ def _encrypted_session(tpm: Tpm) -> Any:
         keyBits=tss.types.TPMU_SYM_KEY_BITS(aes=128),
         mode=tss.types.TPMU_SYM_MODE(aes=c.TPM2_ALG.CFB),
     )
-    session = tpm.call(
+    with tpm.flushed(
         "open an encrypted session",
         lambda: tpm.esapi.start_auth_session(
-            tpm_key=tpm.primary(),
+            tpm_key=salt_key,
             bind=c.ESYS_TR.NONE,
             session_type=c.TPM2_SE.HMAC,
             symmetric=symmetric,
             auth_hash=c.TPM2_ALG.SHA256,
         ),
-    )
-    attributes = c.TPMA_SESSION.ENCRYPT | c.TPMA_SESSION.CONTINUESESSION
-    tpm.call(
-        "set the session to encrypt", lambda: tpm.esapi.trsess_set_attributes(session, attributes)
-    )
-    return session
+    ) as session:
+        attributes = c.TPMA_SESSION.ENCRYPT | c.TPMA_SESSION.CONTINUESESSION
+        tpm.call(
+            "set the session to encrypt",
+            lambda: tpm.esapi.trsess_set_attributes(session, attributes),
+        )
+        yield session
 
 
 def create_file_key(kit_dir: str | os.PathLike[str]) -> DataKey:

@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from storage import officers as pins
+from storage.audit import AuditKind
 from storage.boot import BootRepair, open_state
 from storage.chain import SealedChain
 from storage.collection import Collection, ReceiptError
 from storage.datakey import open_data_key
-from storage.errors import StateError
+from storage.errors import StateError, StorageFull
 from storage.files import (
     CERTIFICATE_NAME,
     OS_OPS,
@@ -34,7 +36,7 @@ from storage.files import (
     record_name,
     write_atomic,
 )
-from storage.keys import AuthorityPublic, KeyBackend
+from storage.keys import KeyBackend
 from storage.kitkey import open_kit_key
 from storage.layout import (
     kit_dir,
@@ -80,11 +82,6 @@ class NotProvisioned(StateError):
     """The data folder holds no provisioned kit."""
 
 
-#: The audit kind of a dropped journal of a person already sealed (capture's AuditKind
-#: takes its value from here).
-JOURNAL_ALREADY_SEALED = "journal-already-sealed"
-
-
 @dataclass
 class KitStatus:
     """What `jemput-kit status` prints and the technician reads."""
@@ -107,6 +104,19 @@ class KitStatus:
     #: pages for them in all (the officers' pages apart); full means the oldest rotate out.
     library_used: int = 0
     library_capacity: int = 0
+
+
+class _IndexRow(NamedTuple):
+    """A sealed record's index row, as `storage.state.SqliteIndex.put` takes it."""
+
+    seq: int
+    digest: bytes
+    size: int
+    sealed_at: str
+    officer: str
+    ref: str | None
+    voids: int | None
+    print_card: int
 
 
 def _disk_free(folder: Path) -> int:
@@ -148,7 +158,7 @@ class KitStore:
         self.data_key_backend = data_key.backend
         cipher = data_key.cipher()
         self.profile = load_profile(profile_file, cipher)
-        self.authority = AuthorityPublic.from_cbor(self.profile.authority)
+        self.authority = self.profile.authority_public
         self._key = open_kit_key(kit_dir(self.data_dir), tcti=tcti)
         self.key_backend = self._key.backend
         self.records_dir = records_dir(self.data_dir)
@@ -162,8 +172,9 @@ class KitStore:
         self.audit = SqliteAudit(self._db, self._lock, now, cipher)
         self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
-        self.pin_guard = PinGuard(self._db, self._lock, now, self.audit)
+        self.pin_guard = PinGuard(self._db, self._lock, now, self.audit, cipher)
         self._verifier = Verifier(self.authority)
+        self._unindexed: list[_IndexRow] = []
         try:
             self._boot()
         except BaseException:
@@ -196,9 +207,12 @@ class KitStore:
         )
         self.boot_notes += found.notes
         for note in self.boot_notes:
-            self.audit.append("boot-repair", note=note)
+            self.audit.append(AuditKind.BOOT_REPAIR, note=note)
+        pin_note = self.pin_guard.check()  # audited as pin-guard-tampered
+        if pin_note is not None:
+            self.boot_notes.append(pin_note)
         for damaged in self.damaged:
-            self.audit.append("damaged-record", detail=damaged)
+            self.audit.append(AuditKind.DAMAGED_RECORD, detail=damaged)
         self.audit_break = self.audit.check()
 
     # -- what capture reads ----------------------------------------------------------------
@@ -242,11 +256,18 @@ class KitStore:
         return self.chain.head()
 
     def recorded_refs(self) -> RecordedRefs:
-        """Worklist references of residents already sealed (`storage.reference.RecordedRefs`)."""
-        return RecordedRefs(self.index.recorded_refs(), self.references, self._worklist_refs())
+        """Worklist references of residents already sealed (`storage.reference.RecordedRefs`),
+        those whose index rows still wait for space included."""
+        self._index_sealed()
+        with self.chain.lock:
+            waiting = {row.ref for row in self._unindexed if row.ref is not None}
+        return RecordedRefs(
+            self.index.recorded_refs() | waiting, self.references, self._worklist_refs()
+        )
 
     def recent(self, limit: int = 10) -> list[tuple[int, str | None]]:
         """The last sealed records (seq, worklist ref) that are not voided, newest first."""
+        self._index_sealed()
         recent = self.index.recent(limit)
         names = named(
             (ref for _, ref in recent if ref is not None), self.references, self._worklist_refs()
@@ -265,7 +286,7 @@ class KitStore:
         """
         if worklist_ref is None or worklist_ref not in self.recorded_refs():
             return False
-        self.audit.append(JOURNAL_ALREADY_SEALED, ref=worklist_ref)
+        self.audit.append(AuditKind.JOURNAL_ALREADY_SEALED, ref=worklist_ref)
         self.journal.clear()
         return True
 
@@ -300,6 +321,7 @@ class KitStore:
         When short, first prunes records a collector's receipt covers (that is the moment
         space is needed); refuses only if that does not free enough.
         """
+        self._index_sealed()
         needed = RECORD_BUDGET_BYTES + self.policy.reserve_bytes
         free = self._disk_free(self.records_dir)
         if free < needed and self.prune(needed - free):
@@ -319,6 +341,8 @@ class KitStore:
 
         On WriteError nothing is claimed: the index, the audit log and the next sequence
         number are as before, so sealing again (once the fault is cleared) reuses the seq.
+        Once the file is durable the record is sealed, whatever happens next: an index row
+        the disk has no room for waits (`_index_sealed`) and never unsays the seal.
         """
         with self.chain.lock:
             seq = self.chain.last_seq + 1
@@ -343,25 +367,45 @@ class KitStore:
             write_atomic(path, data, ops=self._ops)
             digest = record_hash(data)
             self.chain.add(seq, digest)
-        try:
-            self.index.put(
-                [
-                    (
-                        seq,
-                        digest,
-                        len(data),
-                        sealed_at.astimezone(UTC).isoformat(),
-                        enrolment.officer_id,
-                        enrolment.resident.worklist_ref,
-                        enrolment.voids,
-                        int(enrolment.print_card),
-                    )
-                ]
+            self._unindexed.append(
+                _IndexRow(
+                    seq,
+                    digest,
+                    len(data),
+                    sealed_at.astimezone(UTC).isoformat(),
+                    enrolment.officer_id,
+                    enrolment.resident.worklist_ref,
+                    enrolment.voids,
+                    int(enrolment.print_card),
+                )
             )
-            self.audit.append("seal", seq=seq, officer=enrolment.officer_id, voids=enrolment.voids)
-        except sqlite3.Error as exc:  # the record is safe on disk; boot rebuilds the index
-            log.error("record %d sealed but not indexed: %s", seq, exc)
+        error = self._index_sealed()
+        if error is not None:
+            log.error("record %d is saved; its index row waits for space: %s", seq, error)
         return SealedRecord(seq, digest, path, len(data))
+
+    def _index_sealed(self) -> Exception | None:
+        """Write the index rows and seal entries of records whose files are durable; the
+        error that stopped it, or None when none waits.
+
+        Why they may wait: a record is saved once its file is durable (the write protocol
+        above), and the officer is told so; the index row and the audit entry that follow
+        can still meet a full disk.  They wait here, in order, and are written at the next
+        seal, space check or lookup of who is recorded; a kit that stops first has its boot
+        index the record files (`storage.boot`), as after a crash between the two.
+        """
+        with self.chain.lock:
+            while self._unindexed:
+                row = self._unindexed[0]
+                try:
+                    self.index.put([row])
+                    self.audit.append(
+                        AuditKind.SEAL, seq=row.seq, officer=row.officer, voids=row.voids
+                    )
+                except (sqlite3.Error, StorageFull) as exc:
+                    return exc
+                self._unindexed.pop(0)
+        return None
 
     # -- collection (storage.collection) ----------------------------------------------------
 

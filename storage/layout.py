@@ -13,7 +13,6 @@ Storage alone knows these names; the firmware and the port ask for paths and for
     records/00000001.cose ... one immutable file per sealed record
     state.db             SQLite: journal, card ledger, audit chain, receipts, index
     retired/<time>/      a previous kit's files, moved aside by a reflash or a purge
-    .lock                held by the one process that writes (storage.lock)
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ STATE_FILE = "state.db"
 #: SQLite's files of one database: the main file, its write-ahead log, its shared memory.
 STATE_SUFFIXES = ("", "-wal", "-shm")
 RETIRED_FOLDER = "retired"
-LOCK_FILE = ".lock"
 
 
 def kit_dir(data_dir: Path) -> Path:
@@ -80,10 +78,6 @@ def state_files(data_dir: Path) -> list[Path]:
     """The state database and its companions, whether or not they exist."""
     main = state_path(data_dir)
     return [main.with_name(main.name + suffix) for suffix in STATE_SUFFIXES]
-
-
-def lock_path(data_dir: Path) -> Path:
-    return Path(data_dir) / LOCK_FILE
 
 
 def is_provisioned(data_dir: Path) -> bool:

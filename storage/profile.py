@@ -9,6 +9,7 @@ names, birth dates) and the officers' PIN hashes are never on the card in clear.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,8 +20,11 @@ from storage import codec
 from storage.datakey import StateCipher, StateDecryptError
 from storage.errors import StateError
 from storage.files import write_atomic
-from storage.model import Officer, Policy, Purpose, Resident, Role, Sex
-from vocabulary.fingers import FingerPosition
+from storage.keys import AuthorityPublic
+from storage.model import Officer, Policy, Resident
+from storage.policy import PolicyError, check_pages, parse_policy
+from vocabulary.people import Role, Sex
+from vocabulary.purpose import Purpose
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,21 @@ class Profile:
     policy: Policy
     officers: tuple[Officer, ...]
     worklist: tuple[Resident, ...]
-    authority: bytes  # AuthorityPublic.to_cbor()
+    #: The authority's public keys as provisioning sent them (`AuthorityPublic.to_cbor`):
+    #: the bytes the profile's signature covers, kept as they came.
+    authority: bytes
     demo: bool = False
     #: The authority's COSE_Sign1 over this profile's manifest (`storage.signed_profile`).
     signature: bytes = b""
     #: The authority's reference key (`storage.reference`): the kit names residents in record
     #: headers by keyed references.  Empty in a profile flashed before keyed references.
     reference_key: bytes = b""
+
+    @functools.cached_property
+    def authority_public(self) -> AuthorityPublic:
+        """The authority's public keys, decoded once for everyone who reads this profile
+        (the store, the boot's signature check, the port); `KeyFileError` if damaged."""
+        return AuthorityPublic.from_cbor(self.authority)
 
 
 def resident_to_map(resident: Resident) -> dict[str, Any]:
@@ -79,24 +91,43 @@ def officer_from_map(data: Mapping[str, Any]) -> Officer:
     )
 
 
+#: Policy keys added after kits were flashed, with their defaults: carried only when set,
+#: so a profile signed before a key existed keeps the digest it was signed with.
+ADDED_LATER = {"allow_no_fingers": False}
+
+
 def policy_to_map(policy: Policy) -> dict[str, Any]:
     """The policy as the profile keeps it and ``flash`` carries it."""
     voter_date = None if policy.voter_date is None else policy.voter_date.isoformat()
-    return {**dataclasses.asdict(policy), "fingers": list(policy.fingers), "voter_date": voter_date}
+    data = {**dataclasses.asdict(policy), "fingers": list(policy.fingers), "voter_date": voter_date}
+    return {k: v for k, v in data.items() if k not in ADDED_LATER or v != ADDED_LATER[k]}
 
 
 def policy_from_map(data: Mapping[str, Any]) -> Policy:
-    voter_date = data.get("voter_date")
-    return Policy(
-        **{
-            **data,
-            "fingers": tuple(FingerPosition(f) for f in data["fingers"]),
-            "voter_date": None if voter_date is None else date.fromisoformat(voter_date),
-        }
-    )
+    """The policy a flash request or the profile carries, if it keeps every rule
+    (`storage.policy.parse_policy`; PolicyError names each one it breaks)."""
+    fields = dict(data)
+    voter_date = fields.pop("voter_date", None)
+    if voter_date is not None:
+        fields["voter_date"] = _day(voter_date)
+    return parse_policy(fields)
+
+
+def _day(value: object) -> object:
+    """An ISO date as a date; anything else as it is, for `parse_policy` to name."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
 
 
 PROFILE_CONTEXT = b"profile"
+#: What the technician does about a profile whose policy breaks a rule (the kit does not start).
+FLASH_FIXED = (
+    "move the kit's data folder aside (keep it: its records are still to be collected) and "
+    "flash the kit again with a policy jemput-prov flash accepts (docs/provisioning.md, "
+    '"The policy")'
+)
 
 
 def save_profile(path: Path, profile: Profile, cipher: StateCipher) -> None:
@@ -125,7 +156,7 @@ def load_profile(path: Path, cipher: StateCipher) -> Profile:
         ) from exc
     try:
         data = codec.loads(plain, max_bytes=64 * 1024 * 1024)
-        return Profile(
+        profile = Profile(
             kit_id=data["kit_id"],
             region=data["region"],
             policy=policy_from_map(data["policy"]),
@@ -136,7 +167,13 @@ def load_profile(path: Path, cipher: StateCipher) -> Profile:
             signature=data.get("signature", b""),
             reference_key=data.get("reference_key", b""),
         )
+        check_pages(profile.policy, profile.officers)
+        return profile
     except FileNotFoundError:
         raise
+    except PolicyError as exc:
+        raise StateError(
+            f"kit profile {path}: the kit will not record: {exc}; {FLASH_FIXED}"
+        ) from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise StateError(f"kit profile {path} is damaged ({exc}): reflash the kit") from exc

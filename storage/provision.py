@@ -3,8 +3,8 @@
 Why one dataclass: the technician's ``jemput-prov flash``, the demo provisioning and the
 kit's side of the port's ``flash`` all carry the same facts (kit id, region, officers,
 worklist, policy, blank cards); each used to spell them out as its own list of keyword
-arguments.  Now the tool sends a setup (`kitlink.protocol.setup_to_map`), the kit
-reads one back (``setup_from_map``) and installs it with :func:`install`, and
+arguments.  Now the tool sends a setup (`kitlink.messages.FlashArgs.of`), the kit
+reads one back (``FlashArgs.setup``) and installs it with :func:`install`, and
 :func:`provision` installs one on a kit whose key is made here.
 """
 
@@ -19,8 +19,17 @@ from storage.datakey import DataKey, create_data_key, data_key_backend, open_dat
 from storage.files import private_folder, write_atomic
 from storage.keys import Authority, KeyBackend, KitKey
 from storage.kitkey import backend_of
-from storage.layout import certificate_path, key_path, kit_dir, profile_path, records_dir
+from storage.layout import (
+    certificate_path,
+    key_path,
+    kit_dir,
+    profile_path,
+    records_dir,
+    state_path,
+)
 from storage.model import Officer, Policy, Resident
+from storage.pin_guard import start_count
+from storage.policy import check_pages
 from storage.profile import Profile, load_profile, save_profile
 from storage.signed_profile import signed, verify_profile
 from storage.tpm import DEFAULT_TCTI
@@ -37,6 +46,11 @@ class KitSetup:
     policy: Policy
     #: Blank cards loaded into the card ledger at the flash (0: none).
     cards: int = 0
+
+    def __post_init__(self) -> None:
+        # the tool before it opens the port, the kit before it installs: the officers'
+        # login pages must lie in the sensor library the policy sizes
+        check_pages(self.policy, self.officers)
 
     def profile(self, authority: bytes, *, demo: bool, reference_key: bytes) -> Profile:
         """The kit's profile: this setup under ``authority`` (its public keys, CBOR) and its
@@ -61,15 +75,18 @@ def install(
     The certificate goes beside the records (record 1 links to it) and is never replaced
     within a chain; the profile is replaced whole, encrypted with the kit's data key.  The
     data key is made here at the first install, in the signing key's backend (sealed by
-    the TPM for a TPM-keyed kit).  Shared by the demo provisioning and the kit's side of
-    `jemput-prov flash`.
+    the TPM for a TPM-keyed kit).  The PIN back-off starts here, at zero: a kit that later
+    finds no back-off row knows it was deleted (`storage.pin_guard`).  Shared by the demo
+    provisioning and the kit's side of `jemput-prov flash`.
     """
     private_folder(Path(data_dir))
     private_folder(records_dir(data_dir))
     private_folder(kit_dir(data_dir))
     if not certificate_path(data_dir).exists():
         write_atomic(certificate_path(data_dir), certificate)
-    save_profile(profile_path(data_dir), profile, kit_data_key(data_dir, tcti=tcti).cipher())
+    cipher = kit_data_key(data_dir, tcti=tcti).cipher()
+    save_profile(profile_path(data_dir), profile, cipher)
+    start_count(state_path(data_dir), cipher)
 
 
 def kit_data_key(data_dir: Path, *, tcti: str = DEFAULT_TCTI) -> DataKey:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import codec
+from storage.audit import AuditKind
 from storage.datakey import StateCipher
 from storage.errors import StateError, StorageFull
 from storage.model import PrintAttempt
@@ -59,6 +60,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE sensor_pages (page INTEGER PRIMARY KEY, seq INTEGER NOT NULL,
                                position INTEGER NOT NULL);
+    """,
+    # the PIN back-off sealed under the data key (storage.pin_guard): a clear row could be
+    # deleted or edited on the card.  An old row is dropped: the kit then counts the
+    # longest wait once, as it does for any row it cannot open
+    """
+    DROP TABLE pin_guard;
+    CREATE TABLE pin_guard (id INTEGER PRIMARY KEY CHECK (id = 1), sealed BLOB NOT NULL);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -353,7 +361,7 @@ class SqliteAudit:
     def _context(entry_id: int) -> bytes:
         return b"audit:%d" % entry_id
 
-    def append(self, kind: str, **detail: Any) -> None:
+    def append(self, kind: AuditKind, **detail: Any) -> None:
         text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
         at = iso_utc(self._now())
         with self._lock, transaction(self._db) as db:

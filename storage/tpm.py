@@ -7,10 +7,17 @@ part *wrapped by the TPM's own storage key*: useless on any other TPM, and on th
 only after the TPM re-creates the same primary from its internal seed.  Nothing on the
 card signs anything.  TPM 2.0 has no Ed25519, so such a kit signs ES256 (COSE alg -7).
 
-The primary is not kept in a persistent handle: re-creating it from the standard template
-costs a few hundred milliseconds at boot, and leaves no TPM slot to clean up at a
-reflash.  The key has no password (the kit boots unattended); what protects it is that it
-cannot be exported (``fixedTPM``/``fixedParent``) and was born inside the chip
+The primary is not kept in a persistent handle, nor loaded between uses: it is
+re-created from the standard template for each use and flushed after it, like every
+object and session the kit loads (`Tpm.flushed`).  Without a resource manager (swtpm,
+``/dev/tpm0``) a TPM keeps what a client loaded after the client has gone, and has room
+for three transient objects: a process that left its primary loaded made the third boot
+fail with "out of memory for object contexts".  Re-creating an ECC primary derives it
+from the TPM's seed again, which costs one TPM command per use, and leaves no TPM slot to
+clean up at a reflash.
+
+The key has no password (the kit boots unattended); what protects it is that it cannot be
+exported (``fixedTPM``/``fixedParent``) and was born inside the chip
 (``sensitiveDataOrigin``), which `TpmKitKey.load` checks again on every boot.
 
 On a Pi the TPM is a module on the SPI header (e.g. Infineon SLB 9670, kernel
@@ -25,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -93,7 +100,6 @@ class Tpm:
                 "simulator use the file backend"
             ) from exc
         self.tss = tss
-        self._primary: Any = None
         #: Held for one command, or for a sequence that must not interleave (load, sign, flush).
         self.commands = threading.RLock()
 
@@ -115,19 +121,35 @@ class Tpm:
             raise TpmError(f"the TPM connection on {self.tcti!r} is closed")
         return self._esapi
 
-    def primary(self) -> Any:
-        """The storage primary key, re-created from its template (the same on every boot)."""
-        if self._primary is None:
-            tss = self.tss
-            public = tss.types.TPM2B_PUBLIC.parse(
-                "ecc256:aes128cfb",
-                objectAttributes=tss.constants.TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS,
-            )
-            self._primary = self.call(
-                "create the storage primary key",
-                lambda: self.esapi.create_primary(None, public, tss.constants.ESYS_TR.OWNER)[0],
-            )
-        return self._primary
+    @contextmanager
+    def flushed(self, what: str, command: Callable[[], Any]) -> Iterator[Any]:
+        """The object or session ``command`` loads into the TPM, flushed when the block ends.
+
+        Why every load goes through here: without a resource manager nothing else flushes
+        it, not even the end of the process, and the TPM has room for three objects.  The
+        command lock is held throughout, so load, use and flush are one step.
+        """
+        with self.commands:
+            handle = self.call(what, command)
+            try:
+                yield handle
+            finally:
+                self.call(
+                    f"flush what it loaded to {what}", lambda: self.esapi.flush_context(handle)
+                )
+
+    def primary(self) -> contextlib.AbstractContextManager[Any]:
+        """The storage primary key, re-created from its template (the same on every boot)
+        for one use: ``with tpm.primary() as parent: ...``."""
+        tss = self.tss
+        public = tss.types.TPM2B_PUBLIC.parse(
+            "ecc256:aes128cfb",
+            objectAttributes=tss.constants.TPMA_OBJECT.DEFAULT_TPM2_TOOLS_CREATEPRIMARY_ATTRS,
+        )
+        return self.flushed(
+            "create the storage primary key",
+            lambda: self.esapi.create_primary(None, public, tss.constants.ESYS_TR.OWNER)[0],
+        )
 
     def call(self, what: str, command: Any) -> Any:
         """Run one TPM command; a TSS error becomes a `TpmError` saying what failed."""
@@ -138,14 +160,9 @@ class Tpm:
             raise TpmError(f"the TPM on {self.tcti!r} could not {what}: {exc}") from exc
 
     def close(self) -> None:
-        if self._esapi is None:
-            return
+        """Close the connection (nothing stays loaded between uses); safe twice."""
         esapi, self._esapi = self._esapi, None
-        primary, self._primary = self._primary, None
-        try:
-            if primary is not None:
-                self.call("flush the primary key", lambda: esapi.flush_context(primary))
-        finally:
+        if esapi is not None:
             esapi.close()
 
     def __enter__(self) -> Tpm:
@@ -219,9 +236,10 @@ class TpmKitKey:
         template = tss.types.TPM2B_PUBLIC.parse(
             "ecc256:ecdsa-sha256:null", objectAttributes=_attributes(tss)
         )
-        private, public, *_ = tpm.call(
-            "create the kit key", lambda: tpm.esapi.create(tpm.primary(), None, template)
-        )
+        with tpm.primary() as parent:
+            private, public, *_ = tpm.call(
+                "create the kit key", lambda: tpm.esapi.create(parent, None, template)
+            )
         key = cls(tpm, public=public.marshal(), private=private.marshal(), owns_tpm=owns_tpm)
         write_atomic(target, key.blob.to_cbor())
         return key
@@ -264,23 +282,19 @@ class TpmKitKey:
 
     @contextmanager
     def _loaded(self) -> Iterator[Any]:
-        """The key loaded into the TPM for one use, then flushed.
-
-        Why not kept loaded: a TPM has room for only three transient objects (the storage
-        primary is one), and the kit's store, its provisioning port and the data key's
-        unseal each need one; the command lock makes load, use and flush one step.
-        """
+        """The key (and its parent, the primary) loaded into the TPM for one use, then both
+        flushed: a TPM has room for only three transient objects, and without a resource
+        manager it keeps them after the process that loaded them has gone."""
         tpm = self._tpm
-        with tpm.commands:
-            handle = tpm.call(
+        with (
+            tpm.primary() as parent,
+            tpm.flushed(
                 "load the kit key (is this the kit's own TPM? a TPM that was cleared, or a "
                 "card moved to another kit, cannot; reflash the kit)",
-                lambda: tpm.esapi.load(tpm.primary(), self._private, self._public),
-            )
-            try:
-                yield handle
-            finally:
-                tpm.call("unload the kit key", lambda: tpm.esapi.flush_context(handle))
+                lambda: tpm.esapi.load(parent, self._private, self._public),
+            ) as handle,
+        ):
+            yield handle
 
     def sign(self, data: bytes) -> bytes:
         """ES256 over ``data``: SHA-256 here, ECDSA in the TPM, raw r||s back."""

@@ -2,8 +2,12 @@
 
 Starlette serves the routes and uvicorn runs them, always on 127.0.0.1: the page can
 press the kit's buttons and break its devices, so it is for the developer at this
-machine only.  Every request is checked (:mod:`simulator.web.controls`); a bad one gets a
-4xx answer naming the problem, and the kit goes on.
+machine only.  Every request passes :mod:`simulator.web.guard` (this page's address and
+origin, a bounded JSON body) and every action :mod:`simulator.web.controls`; a bad one
+gets a 4xx answer naming the problem, and the kit goes on.
+
+Nothing here blocks the event loop: the kit's work (a held button sleeps for its hold)
+runs in worker threads, so the page, its live view and Ctrl-C are answered meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import io
 import json
+import math
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +26,7 @@ from typing import Any
 import uvicorn
 from PIL import Image, ImageOps
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -31,16 +37,20 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
+from simulator.power import HOLD_SECONDS as POWER_HOLD_SECONDS
 from simulator.web.controls import BadRequest, Controls
+from simulator.web.guard import RequestGuard, error_response, json_body
 
 #: The only address the browser kit listens on.
 LOOPBACK = "127.0.0.1"
-#: Largest request body the page ever sends (a long signature), in bytes.
-MAX_BODY = 256 * 1024
 #: How often the live view looks for a change, in seconds.
 PUSH_SECONDS = 0.15
 #: How much bigger than the OLED's 128 x 64 pixels the page draws it.
 DISPLAY_SCALE = 4
+#: How long a stopping server lets the actions in flight finish, in whole seconds: the
+#: longest is the power button's hold.  An action's worker thread runs to its end either
+#: way; waiting for it answers its request instead of cancelling it with an error logged.
+GRACE_SECONDS = math.ceil(POWER_HOLD_SECONDS)
 
 Snapshot = Callable[[], dict[str, Any]]
 
@@ -66,7 +76,9 @@ class Pages:
         self._printed_path = printed_path
         self._catalogue = catalogue
         self._stopping = stopping
-        self._lock = threading.Lock()  # one action at a time, as four buttons allow
+        # One action at a time, as four buttons allow.  An asyncio lock: a click waiting
+        # behind a held button waits on the event loop, which goes on serving the page.
+        self._one_at_a_time = asyncio.Lock()
 
     def routes(self) -> list[Route]:
         return [
@@ -106,18 +118,11 @@ class Pages:
 
     async def action(self, request: Request) -> Response:
         name = request.path_params["name"]
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return _error(413, f"request body over {MAX_BODY} bytes")
         try:
-            body = json.loads(raw or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _error(400, f"the request body is not JSON: {exc}")
-        try:
-            with self._lock:
-                answer = await asyncio.to_thread(self._controls.apply, name, body)
+            async with self._one_at_a_time:
+                answer = await asyncio.to_thread(self._controls.apply, name, json_body(request))
         except BadRequest as exc:
-            return _error(422 if name in self._controls.actions else 404, str(exc))
+            return error_response(422 if name in self._controls.actions else 404, str(exc))
         return JSONResponse({"ok": answer})
 
     async def display(self, _: Request) -> Response:
@@ -126,18 +131,14 @@ class Pages:
     async def camera(self, _: Request) -> Response:
         jpeg = self._camera_jpeg()
         if jpeg is None:
-            return _error(404, "the camera has taken no photo yet")
+            return error_response(404, "the camera has taken no photo yet")
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     async def printed(self, request: Request) -> Response:
         item = self._printed_path(request.path_params["name"])
         if item is None:
-            return _error(404, "no such printed card or slip in the tray")
+            return error_response(404, "no such printed card or slip in the tray")
         return FileResponse(item, media_type="image/png")
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def scaled_display(png: bytes) -> bytes:
@@ -153,7 +154,8 @@ def scaled_display(png: bytes) -> bytes:
 
 
 def build_app(pages: Pages) -> Starlette:
-    return Starlette(routes=pages.routes())
+    """The page's routes behind the guard that every request passes first."""
+    return Starlette(routes=pages.routes(), middleware=[Middleware(RequestGuard)])
 
 
 class Server:
@@ -173,7 +175,11 @@ class Server:
             ) from exc
         self.address: tuple[str, int] = self._socket.getsockname()
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+            app,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="web-kit", daemon=True)
@@ -192,6 +198,6 @@ class Server:
         """Stop serving and release the port; safe twice."""
         self._server.should_exit = True
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=GRACE_SECONDS + 1)
         with contextlib.suppress(OSError):
             self._socket.close()

@@ -12,14 +12,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from capture.machine import CaptureState
-from capture.prompts import Language
 from simulator.kit import SimKit, open_sim_kit
-from simulator.options import SimOptions
+from simulator.options import Provisioning, SimOptions
 from simulator.web.app import Pages, Server, build_app, scaled_display
 from simulator.web.controls import Controls
 from simulator.web.events import EventLog
@@ -146,31 +144,21 @@ class WebKit:
 
 @contextlib.contextmanager
 def open_web_kit(
-    data_dir: Path,
-    *,
-    seed: int,
-    port: int = DEFAULT_PORT,
-    language: Language = Language.ID,
-    scenario: str | None = None,
-    time_scale: float = 1.0,
-    fast: bool = False,
+    options: SimOptions, *, port: int = DEFAULT_PORT, scenario: str | None = None
 ) -> Iterator[WebKit]:
-    """A simulated kit on ``data_dir`` served as a page; the kit boots on its loop's thread.
+    """A simulated kit on ``options.data_dir`` served as a page, with its power
+    co-processor; the kit boots on its loop's thread.
 
     A ``scenario`` runs on a training kit only (a fresh folder becomes one): what it seals
     is practice, refused by collectors and the district.
     """
-    with open_sim_kit(
-        data_dir,
-        seed=seed,
-        language=language,
-        clock_speed=1.0,
-        time_scale=time_scale,
-        fast=fast,
+    web_options = replace(
+        options,
         booted=False,
-        training=scenario is not None,
-        coprocessor=True,
-    ) as sim:
+        provisioning=Provisioning.DEMO if scenario is None else Provisioning.TRAINING,
+        parts=replace(options.parts, coprocessor=True),
+    )
+    with open_sim_kit(web_options) as sim:
         sim.bystanders.offer_finger = False  # a laptop has no finger: officers key their PIN
         web = WebKit(sim, port=port, scenario=scenario)
         try:
@@ -187,18 +175,13 @@ def run_web(
     scenario: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Serve the browser kit until Ctrl-C (or SIGTERM) and say where to open it."""
+    """Serve the browser kit until Ctrl-C (or SIGTERM) and say where to open it; the
+    devices wait as long as on a kit, for a person at the page."""
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with open_web_kit(
-        options.data_dir,
-        seed=options.seed,
-        port=port,
-        language=options.language,
-        scenario=scenario,
-        fast=options.fast,
-    ) as web:
+    at_the_page = replace(options, parts=replace(options.parts, time_scale=1.0))
+    with open_web_kit(at_the_page, port=port, scenario=scenario) as web:
         echo(f"jemput-kit: the simulated kit is at {web.url} (Ctrl-C stops it)")
         echo(f"printed cards and slips are kept in {web.tray.folder}")
         with contextlib.suppress(KeyboardInterrupt):

@@ -90,8 +90,9 @@ def third_party() -> list[str]:
 def _boot(data_dir: Path) -> None:
     from simulator.demo import OfficerBot
     from simulator.kit import open_sim_kit
+    from simulator.options import SimOptions
 
-    with open_sim_kit(data_dir, seed=1, clock_speed=0.0) as sim:
+    with open_sim_kit(SimOptions(data_dir, clock_speed=0.0)) as sim:
         bot = OfficerBot(sim.kit, sim.world, sim.bystanders)
         sim.bystanders.offer_finger = False
         deadline = time.monotonic() + _DEADLINE_SECONDS

@@ -19,6 +19,7 @@ from kitlink.framing import FramedPort
 from provisioning.collect import collect as pull
 from provisioning.collector import CollectorDB
 from simulator.kit import open_sim_kit
+from simulator.options import DOUBLES, Provisioning, SimOptions
 from storage.keys import Authority
 from tests.bench.core import Goal, Row, Run, benchmark, timed
 from tests.bench.crypto import demo_store
@@ -64,7 +65,9 @@ def collect(run: Run) -> list[Row]:
             store.seal(person)
     # the kit's own host serves its port, as on a kit (contract-level devices: no wires)
     with (
-        open_sim_kit(folder, seed=1, clock_speed=0.0, wired=False, demo=False) as sim,
+        open_sim_kit(
+            SimOptions(folder, clock_speed=0.0, parts=DOUBLES, provisioning=Provisioning.UNFLASHED)
+        ) as sim,
         PtyPort(KitPort(folder, sim.host)) as link,
         FramedPort(port=link.port) as port,
         CollectorDB(run.scratch / "collector.db") as db,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from hal.types import Button
 from simulator.demo import OfficerBot, Task
 from simulator.kit import open_sim_kit
+from simulator.options import SimOptions, SimParts
 from tests.bench.core import REPORTED, Goal, Row, Run, benchmark
 
 #: Our overhead over the link floors at most 5%.
@@ -106,9 +107,8 @@ def _steps(marks: list[Mark]) -> list[tuple[str, float, float]]:
 @benchmark("person")
 def person(run: Run) -> list[Row]:
     marks: list[Mark] = []
-    with open_sim_kit(
-        run.scratch / "person-kit", seed=1, clock_speed=0.0, wired=True, fast=run.tiny
-    ) as sim:
+    options = SimOptions(run.scratch / "person-kit", clock_speed=0.0, parts=SimParts(fast=run.tiny))
+    with open_sim_kit(options) as sim:
         wired = sim.wired
         assert wired is not None, "the person benchmark runs on the wired simulator"
 
@@ -129,7 +129,7 @@ def person(run: Run) -> list[Row]:
             bot.press(Button.OK)
         bot.login(by_pin=False)
         subject = next(
-            sim.world.visitor(r.nik, r.name, r.sex.value, r.birth_date)
+            sim.world.visitor(r.nik, r.name, r.sex, r.birth_date)
             for r in sim.kit.store.worklist
             if not sim.world.person(r.nik).fingers and sim.world.person(r.nik).signature
         )

@@ -17,9 +17,10 @@ from capture.prompts import Language, prompt
 from hal.types import Button
 from hw_sim.world import Person
 from storage.files import FileOps, record_name
-from storage.model import Purpose, Sex
 from storage.nik import make_nik
 from storage.record import RecordHeader, read_header
+from vocabulary.people import Sex
+from vocabulary.purpose import Purpose
 
 if TYPE_CHECKING:
     from conftest import Rig

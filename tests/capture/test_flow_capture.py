@@ -168,7 +168,7 @@ def test_a_finger_job_failing_otherwise_is_named_and_retried(
 
 
 def test_policy_without_fingers_goes_from_face_to_signature(make_rig: MakeRig) -> None:
-    rig = make_rig(policy=Policy(print_on_site=True, fingers=()))
+    rig = make_rig(policy=Policy(print_on_site=True, fingers=(), allow_no_fingers=True))
     to_face(rig)
     take_face(rig)
     assert rig.state == "signature"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from capture.prompts import prompt
-from storage.model import CardKind, Domicile, Modality, Purpose
+from storage.model import CardKind, Domicile, Modality
 from tests.capture.flows import (
     BACK,
     OK,
@@ -17,6 +17,7 @@ from tests.capture.flows import (
     to_kk_entry,
     to_purpose,
 )
+from vocabulary.purpose import Purpose
 
 if TYPE_CHECKING:
     from conftest import Rig

@@ -27,6 +27,7 @@ from provisioning.district.server import LocalCluster
 from provisioning.flash import flash, load_officers
 from simulator.demo import Outcome, run_session
 from simulator.kit import demo_world, open_sim_kit, resident_of
+from simulator.options import Provisioning, SimOptions
 from storage.keys import Authority
 from storage.model import Policy, Resident
 from storage.provision import KitSetup
@@ -88,9 +89,13 @@ def _run_kit(
     worklist = folder / f"worklist-{index + 1}.csv"
     write_worklist(residents, worklist)
     officers = folder / f"officers-{index + 1}.csv"
-    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
+    rows = [f"{o.officer_id},{o.name},{o.role.value},{o.pin}" for o in world.officers]
     officers.write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
-    with open_sim_kit(folder / kit_id, seed=index + 1, clock_speed=0.0, demo=False) as sim:
+    with open_sim_kit(
+        SimOptions(
+            folder / kit_id, seed=index + 1, clock_speed=0.0, provisioning=Provisioning.UNFLASHED
+        )
+    ) as sim:
         port = KitPort(folder / kit_id, sim.host)
         with PtyPort(port) as pty:
             with FramedPort(port=pty.port) as link:

@@ -8,6 +8,7 @@ import pytest
 
 from simulator.demo import OfficerBot, _returning_and_newcomer, run_session
 from simulator.kit import open_sim_kit
+from simulator.options import DOUBLES, SimOptions, SimParts
 from storage.keys import AuthorityPublic
 from storage.verify import verify_folder
 
@@ -16,7 +17,9 @@ def session(
     data_dir: Path, people: int, *, seed: int = 1, cases: bool = False
 ) -> tuple[list, list[str], object]:
     notes: list[str] = []
-    with open_sim_kit(data_dir, seed=seed, clock_speed=0.0, wired=False, cases=cases) as sim:
+    with open_sim_kit(
+        SimOptions(data_dir, seed=seed, clock_speed=0.0, parts=DOUBLES, cases=cases)
+    ) as sim:
         outcomes = run_session(
             sim.kit,
             sim.world,
@@ -74,7 +77,9 @@ def test_a_restarted_simulator_s_sensor_kept_its_library(tmp_path: Path, wired: 
     map, so the self-test finds nothing lost and someone enrolled before is still caught
     (on the emulator behind the real driver too)."""
     first, _, _ = session(tmp_path, 3)
-    with open_sim_kit(tmp_path, seed=1, clock_speed=0.0, wired=wired) as sim:
+    with open_sim_kit(
+        SimOptions(tmp_path, clock_speed=0.0, parts=SimParts(doubles=not wired))
+    ) as sim:
         store = sim.kit.store
         sim.bystanders.offer_finger = True
         bot = OfficerBot(sim.kit, sim.world, sim.bystanders)

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 from firmware.cli import app
 from storage.keys import Authority, AuthorityPublic
 from storage.kit import provision
-from storage.model import Policy, Role
+from storage.model import Policy
 from storage.officers import make_officer
 from storage.verify import verify_folder
 from storage.worklist import load_worklist
+from vocabulary.people import Role
 
 SAMPLE_WORKLIST = Path(__file__).parents[2] / "docs" / "samples" / "worklist-blitar.csv"
 
@@ -75,6 +76,19 @@ def test_a_simulator_option_a_mode_cannot_take_is_refused_by_name(tmp_path: Path
     assert result.exit_code == 2 and "No such option: --port" in result.output
     result = runner.invoke(app, ["run", "--web"])
     assert result.exit_code == 2 and "No such option: --web" in result.output
+
+
+def test_simulator_options_that_cannot_go_together_are_refused_with_a_message(
+    tmp_path: Path,
+) -> None:
+    """The doubles have no wires to run fast: --fast with --doubles is refused, not ignored."""
+    data = tmp_path / "demo"
+    result = runner.invoke(
+        app, ["sim", "demo", "--doubles", "--fast", "--data-dir", str(data), "--people", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--fast with --doubles: the contract-level doubles have no wires" in result.output
+    assert "Traceback" not in result.output and not data.exists()
 
 
 def test_run_without_a_pi_configuration_says_how_to_run_the_simulator(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ The kits here run as the user runs them, in their own processes (`jemput-kit run
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -22,12 +23,15 @@ from firmware.port import KitPort
 from hal.types import Button
 from kitlink import protocol as p
 from kitlink.framing import FramedPort
+from kitlink.messages import KeygenArgs, hello_of
+from kitlink.protocol import Refusal
 from provisioning import collect as collecting
 from provisioning.client import KitClient
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
 from simulator.demo import OfficerBot
 from simulator.kit import open_sim_kit
+from simulator.options import DOUBLES, SimOptions
 from storage.keys import Authority
 from storage.layout import staged_key_path
 from storage.lock import FolderBusy, FolderLock
@@ -99,9 +103,29 @@ def test_a_second_writer_is_refused_naming_the_folder_and_the_pid(
     assert "records sealed  1" in reader.output, "status reads beside the running kit"
 
 
+def test_deleting_files_from_the_folder_does_not_let_a_second_writer_in(
+    demo_kit: Path, served: tuple[subprocess.Popen[str], Path]
+) -> None:
+    """The lock is on the folder itself: a lock file (earlier releases' ``.lock``) deleted
+    under the running kit, or any other file, hands the folder to no one."""
+    process, _ = served
+    for stray in demo_kit.glob(".lock*"):
+        stray.unlink()
+    second = CliRunner().invoke(
+        kit_app, ["sim", "demo", "--people", "1", "--doubles", "--data-dir", str(demo_kit)]
+    )
+    assert second.exit_code == 1, second.output
+    assert str(demo_kit) in second.output and f"PID {process.pid}" in second.output
+    assert "sealed" not in second.output, "the second writer sealed nothing"
+
+
 def test_the_lock_is_the_kernels_and_goes_with_its_holder(tmp_path: Path) -> None:
-    with FolderLock(tmp_path), pytest.raises(FolderBusy, match=str(tmp_path)):
-        FolderLock(tmp_path)
+    with FolderLock(tmp_path):
+        for name in tmp_path.iterdir():  # whatever is in the folder goes: the lock stays
+            name.unlink()
+        with pytest.raises(FolderBusy) as busy:
+            FolderLock(tmp_path)
+        assert str(tmp_path) in str(busy.value) and f"(PID {os.getpid()})" in str(busy.value)
     with FolderLock(tmp_path) as again:  # released: the next writer gets it at once
         assert "held" in repr(again)
 
@@ -165,7 +189,7 @@ def test_a_collection_from_an_enrolling_kit_gets_the_live_head_and_later_the_res
 
 
 def test_a_reflash_during_an_enrolment_is_refused_busy(tmp_path: Path) -> None:
-    with open_sim_kit(tmp_path / "kit", seed=2, clock_speed=0.0, wired=False) as sim:
+    with open_sim_kit(SimOptions(tmp_path / "kit", seed=2, clock_speed=0.0, parts=DOUBLES)) as sim:
         authority = Authority.load(tmp_path / "kit" / "demo-authority")
         bot = OfficerBot(sim.kit, sim.world, sim.bystanders)
         bot.settle()
@@ -174,13 +198,14 @@ def test_a_reflash_during_an_enrolment_is_refused_busy(tmp_path: Path) -> None:
         bot.press(Button.OK)  # the right person: the enrolment is under way
         assert sim.kit.controller.draft is not None
         port = KitPort(tmp_path / "kit", sim.host)
-        nonce = p.parse_hello(port.handle(p.hello_request())).nonce
+        nonce = hello_of(p.decode_message(port.handle(p.hello_request(1)), "hello")).nonce
+        keygen = KeygenArgs(authority.public)
         request = p.signed_request(
-            p.KEYGEN, {"authority": authority.public.to_cbor()}, nonce=nonce, authority=authority
+            keygen.op, keygen.to_map(), request_id=2, nonce=nonce, authority=authority
         )
         with pytest.raises(p.Refused) as refused:
-            p.parse_hello(port.handle(request))
-        assert refused.value.code == p.BUSY
+            p.check_refusal(p.decode_message(port.handle(request), "keygen answer"))
+        assert refused.value.code == Refusal.BUSY
         assert str(refused.value).endswith(ENROLMENT_BUSY), "the tool shows the kit's words"
         assert not staged_key_path(tmp_path / "kit").exists(), "nothing was changed"
         assert sim.kit.controller.draft is not None, "the enrolment goes on"

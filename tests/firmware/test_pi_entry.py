@@ -45,6 +45,7 @@ from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
 from simulator.demo import OfficerBot, Task
+from simulator.hardware import emulator_ports
 from simulator.kit import Bystanders, demo_world, provision_demo
 from storage.keys import Authority
 
@@ -187,16 +188,16 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         wired = stack.enter_context(WiredKit(world))
         modem = NullModem()
         stack.callback(modem.close)
-        ports = wired.ports
+        ports = emulator_ports(wired)
         (tmp_path / "kit.toml").write_text(
             f"""[kit]
 backend = "pi"
 data_dir = "{data_dir}"
 [ports]
-fingerprint = "{ports["fingerprint"]}"
-signature_pad = "{ports["signature-pad"]}"
-card_printer = "{ports["card-printer"]}"
-receipt_printer = "{ports["receipt-printer"]}"
+fingerprint = "{ports.fingerprint}"
+signature_pad = "{ports.signature_pad}"
+card_printer = "{ports.card_printer}"
+receipt_printer = "{ports.receipt_printer}"
 provisioning = "{modem.kit_end.port}"
 i2c_bus = 1
 """,
@@ -282,11 +283,11 @@ def test_the_pi_entry_point_enrols_and_serves_its_port_end_to_end(bench: dict[st
     assert state == "locked" or state == "ready"
     assert seen["ready_at_locked"][:1] == ["READY=1"], "READY once the locked screen shows"
     assert seen["collected"][-1] == seen["sealed"], "the collection got the record just sealed"
-    by_device = {verdict["device"]: verdict for verdict in seen["verdicts"]}
+    by_device = {verdict.device: verdict for verdict in seen["verdicts"]}
     assert {"display", "panel", "battery", "clock", "camera", "fingerprint"} <= set(by_device)
-    assert by_device["clock"]["ok"] and by_device["display"]["ok"]
-    assert by_device["fingerprint"]["ok"], by_device["fingerprint"]
-    assert "test finger quality" in by_device["fingerprint"]["detail"], "a capture was checked"
+    assert by_device["clock"].ok and by_device["display"].ok
+    assert by_device["fingerprint"].ok, by_device["fingerprint"]
+    assert "test finger quality" in by_device["fingerprint"].detail, "a capture was checked"
     assert abs(seen["rtc"] - seen["set_to"]) < timedelta(seconds=5), "settime set the DS3231"
     kinds = bench["notify"].kinds()
     assert kinds[0] == "READY=1" and kinds[-1] == "STOPPING=1"

@@ -8,6 +8,7 @@ full".  The kit is driven through its real capture loop by the demo's officer bo
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import subprocess
 from collections.abc import Iterator
@@ -18,10 +19,16 @@ import pytest
 from capture.controller import StorageFullNotice
 from capture.machine import CaptureState
 from capture.prompts import Language, prompt
+from firmware.logs import DroppingFileHandler, setup_logging
 from hal.types import Button
 from hw_sim.world import Person
 from simulator.demo import OfficerBot
 from simulator.kit import SimKit, open_sim_kit
+from simulator.options import SimOptions
+from storage.files import FileOps
+from storage.kit import KitStore, provision
+from storage.model import Policy
+from tests.storage.conftest import AUTHORITY, NOW, enrolment, now
 
 #: The tmpfs: room for a kit, a record and the policy's 50 MiB reserve; filled in a moment.
 TMPFS_SIZE = "96m"
@@ -71,7 +78,7 @@ def start_someone(sim: SimKit) -> tuple[OfficerBot, Person]:
 def test_a_disk_full_mid_capture_holds_the_enrolment_until_space_is_freed(
     small_disk: Path,
 ) -> None:
-    with open_sim_kit(small_disk / "kit", seed=1, clock_speed=0.0) as sim:
+    with open_sim_kit(SimOptions(small_disk / "kit", clock_speed=0.0)) as sim:
         kit, ctl = sim.kit, sim.kit.controller
         bot, person = start_someone(sim)  # the right person: the capture starts
         assert ctl.state is CaptureState.FACE
@@ -108,7 +115,7 @@ def test_a_disk_full_at_the_seal_loses_nothing_and_the_save_succeeds_later(
     small_disk: Path,
 ) -> None:
     """The record write fails (ENOSPC), its seal-failed audit entry waits, nothing crashes."""
-    with open_sim_kit(small_disk / "kit", seed=1, clock_speed=0.0) as sim:
+    with open_sim_kit(SimOptions(small_disk / "kit", clock_speed=0.0)) as sim:
         kit, ctl = sim.kit, sim.kit.controller
         bot, person = start_someone(sim)
         bot.until(lambda: ctl.state == CaptureState.REVIEW, lambda: bot.act(person))
@@ -123,3 +130,115 @@ def test_a_disk_full_at_the_seal_loses_nothing_and_the_save_succeeds_later(
         assert kit.store.status().sealed == 1 and person.nik in kit.store.recorded_refs()
         kinds = [kind for _, _, kind, _ in kit.store.audit.entries()]
         assert "seal-failed" in kinds, "the entry that waited for space was written"
+
+
+class FillAfterNextRecord(FileOps):
+    """The real filesystem, which fills ``disk`` once the next record's name is durable:
+    the record fits, the index row and the audit entry after it do not."""
+
+    def __init__(self, disk: Path) -> None:
+        self.disk = disk
+        self.armed = False
+        self.filler: Path | None = None
+
+    def fsync_dir(self, folder: Path) -> None:
+        super().fsync_dir(folder)
+        if self.armed:
+            self.armed = False
+            self.filler = fill(self.disk)
+
+
+@pytest.fixture
+def kit_on_small_disk(small_disk: Path) -> Path:
+    data_dir = small_disk / "kit"
+    provision(
+        data_dir,
+        authority=AUTHORITY,
+        kit_id="TEST-3505-08",
+        region="3505",
+        officers=(),
+        worklist=(),
+        policy=Policy(reserve_bytes=8 * 1024 * 1024),  # the least the policy allows
+        now=NOW,
+    )
+    return data_dir
+
+
+def test_a_record_whose_file_fits_is_saved_though_its_index_row_does_not(
+    small_disk: Path, kit_on_small_disk: Path
+) -> None:
+    """Before issue 25 the seal said "NOT saved" here, though the record was durable and
+    the chain had moved: the officer would have enrolled the person again."""
+    ops = FillAfterNextRecord(small_disk)
+    with KitStore(kit_on_small_disk, now=now, ops=ops) as store:
+        store.seal(enrolment(1))
+        ops.armed = True
+        sealed = store.seal(enrolment(2))  # the file is durable: saved, whatever follows
+        assert ops.filler is not None, "the disk filled after the record"
+        assert sealed.seq == 2 and store.last_seq == 2 and store.status().sealed == 2
+        assert sealed.path.exists()
+        assert [row[0] for row in store.index.rows()] == [1], "the row waits for space"
+        assert "REF-2" in store.recorded_refs(), "yet the person counts as recorded"
+        assert store.refusal() is not None, "no new enrolment on a full disk"
+    os.unlink(ops.filler)  # space returns while the kit is off
+    with KitStore(kit_on_small_disk, now=now) as rebooted:
+        assert sorted(row[0] for row in rebooted.index.rows()) == [1, 2]
+        assert any("indexed 1 record(s) from their files" in n for n in rebooted.boot_notes)
+        assert "REF-2" in rebooted.recorded_refs() and rebooted.last_seq == 2
+        assert rebooted.seal(enrolment(3)).seq == 3, "the chain goes on after the repair"
+
+
+def test_an_index_row_that_waited_is_written_once_space_returns(
+    small_disk: Path, kit_on_small_disk: Path
+) -> None:
+    ops = FillAfterNextRecord(small_disk)
+    with KitStore(kit_on_small_disk, now=now, ops=ops) as store:
+        ops.armed = True
+        store.seal(enrolment(1))
+        assert store.index.rows() == [] and ops.filler is not None
+        os.unlink(ops.filler)
+        assert store.refusal() is None  # the space check before the next enrolment
+        assert [row[0] for row in store.index.rows()] == [1]
+        seals = [d for _, _, kind, d in store.audit.entries() if kind == "seal"]
+        assert seals == [{"seq": 1, "officer": "OFF-1", "voids": None}]
+
+
+@pytest.fixture
+def kit_log(small_disk: Path) -> Iterator[tuple[Path, DroppingFileHandler]]:
+    """The kit's log set up on the small disk; the root logger as it was, afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    path = setup_logging(small_disk / "kit")
+    handler = next(h for h in root.handlers if isinstance(h, DroppingFileHandler))
+    try:
+        yield path, handler
+    finally:
+        for added in set(root.handlers) - set(handlers):
+            root.removeHandler(added)
+            added.close()
+        root.setLevel(level)
+
+
+def test_logging_to_a_full_disk_drops_lines_counts_them_and_says_so_later(
+    small_disk: Path,
+    kit_log: tuple[Path, DroppingFileHandler],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before issue 25 each line the full disk refused printed a "Logging error" traceback
+    (32,000 lines in 5 s from a kit that logs each tick)."""
+    path, handler = kit_log
+    log = logging.getLogger("jemput.tick")
+    log.info("before the disk filled")
+    filler = fill(small_disk)
+    for tick in range(2000):
+        log.info("tick %d", tick)
+    assert "Logging error" not in capsys.readouterr().err
+    dropped = handler.dropped
+    assert dropped > 1900, "what the disk refused was counted (a page's tail may still fit)"
+    os.unlink(filler)
+    log.info("after the technician freed space")
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    notice = f"{dropped} log line(s) were dropped: the log could not be written "
+    assert f"{notice}(No space left on device)" in lines[-2]
+    assert lines[-1].endswith("after the technician freed space")
+    assert handler.dropped == 0

@@ -9,6 +9,7 @@ from capture.prompts import prompt
 from hal.coprocessor import ShutdownRequest
 from hal.types import Button, Indicator, Press
 from simulator.kit import open_sim_kit
+from simulator.options import SimOptions, SimParts
 from simulator.terminal import key_presser, panel_io
 from simulator.tui import KEYS
 
@@ -23,7 +24,7 @@ def step_until(sim, condition, seconds: float = 20.0) -> bool:
 
 
 def test_keys_push_the_mock_pins_and_the_led_is_read_back(tmp_path: Path) -> None:
-    with open_sim_kit(tmp_path, seed=1, clock_speed=0.0) as sim:
+    with open_sim_kit(SimOptions(tmp_path, clock_speed=0.0)) as sim:
         sim.bystanders.offer_finger = False
         press, indicator = panel_io(sim)
         assert step_until(sim, lambda: sim.kit.controller.state == "locked")
@@ -40,7 +41,9 @@ def test_held_p_holds_the_picos_power_button_and_the_kit_shuts_down_safely(
 ) -> None:
     """The terminal's power key goes to the co-processor's firmware, not to the panel: the
     Pico sees a 3 s hold and asks the kit for a safe shutdown, as on the web page."""
-    with open_sim_kit(tmp_path, seed=3, clock_speed=0.0, coprocessor=True) as sim:
+    with open_sim_kit(
+        SimOptions(tmp_path, seed=3, clock_speed=0.0, parts=SimParts(coprocessor=True))
+    ) as sim:
         assert sim.power is not None and sim.power.guard is not None
         guard = sim.power.guard
         press, _ = panel_io(sim)

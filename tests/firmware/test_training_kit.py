@@ -16,6 +16,7 @@ from provisioning.cli import EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
 from simulator.demo import run_session
 from simulator.kit import DEMO_AUTHORITY, NotATrainingKit, open_sim_kit
+from simulator.options import DOUBLES, Provisioning, SimOptions
 from storage.certificate import (
     MalformedCertificate,
     certify_kit,
@@ -77,7 +78,11 @@ def test_a_training_claim_that_is_not_true_is_refused(tmp_path: Path) -> None:
 
 def test_what_a_training_kit_seals_is_never_collected(tmp_path: Path) -> None:
     kit_dir = tmp_path / "training"
-    with open_sim_kit(kit_dir, seed=2, clock_speed=0.0, wired=False, training=True) as sim:
+    with open_sim_kit(
+        SimOptions(
+            kit_dir, seed=2, clock_speed=0.0, parts=DOUBLES, provisioning=Provisioning.TRAINING
+        )
+    ) as sim:
         assert sim.kit.store.training and sim.kit.store.kit_id.startswith("LATIH")
         outcomes = run_session(
             sim.kit, sim.world, sim.bystanders, people=2, report=lambda _: None, note=print
@@ -111,10 +116,18 @@ def test_what_a_training_kit_seals_is_never_collected(tmp_path: Path) -> None:
 
 
 def test_training_is_refused_on_a_kit_whose_records_count(tmp_path: Path) -> None:
-    with open_sim_kit(tmp_path / "kit", seed=2, clock_speed=0.0, wired=False):
+    with open_sim_kit(SimOptions(tmp_path / "kit", seed=2, clock_speed=0.0, parts=DOUBLES)):
         pass  # a demo kit, whose records count
     with (
         pytest.raises(NotATrainingKit, match="fresh data folder"),
-        open_sim_kit(tmp_path / "kit", seed=2, clock_speed=0.0, wired=False, training=True),
+        open_sim_kit(
+            SimOptions(
+                tmp_path / "kit",
+                seed=2,
+                clock_speed=0.0,
+                parts=DOUBLES,
+                provisioning=Provisioning.TRAINING,
+            )
+        ),
     ):
         pass

@@ -1,14 +1,21 @@
-"""The browser kit's server over real HTTP: loopback only, every bad request a 4xx, the kit
-unharmed by them; the trays and scenarios it keeps."""
+"""The browser kit's server over real HTTP: loopback only, its own page only, every bad
+request a 4xx, the kit unharmed by them, never frozen, stopped by Ctrl-C; the trays and
+scenarios it keeps."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import signal
 import socket
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -19,8 +26,10 @@ from capture.prompts import prompt
 from hal.coprocessor import BatteryLevel, ShutdownRequest
 from hw_sim.prints import kept_prints
 from hw_sim.world import World
+from simulator.options import SimOptions
 from simulator.power import cell_volts
 from simulator.tray import OutputTray
+from simulator.web.guard import MAX_BODY
 from simulator.web.kit import WebKit, open_web_kit
 from simulator.web.scenario import ScenarioError, load_scenario, shipped
 
@@ -35,10 +44,23 @@ def booted(kit: WebKit, *, timeout: float = 60.0) -> WebKit:
     return kit
 
 
+@contextlib.contextmanager
+def booted_kit(folder: Path) -> Iterator[WebKit]:
+    with open_web_kit(SimOptions(folder / "kit", seed=3), port=0) as kit:
+        yield booted(kit)
+
+
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[WebKit]:
-    with open_web_kit(tmp_path / "kit", seed=3, port=0, time_scale=0.0) as kit:
-        yield booted(kit)
+    with booted_kit(tmp_path) as kit:
+        yield kit
+
+
+@pytest.fixture(scope="module")
+def unharmed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebKit]:
+    """One kit for the tests of refusals: each leaves it as it was, which is what they test."""
+    with booted_kit(tmp_path_factory.mktemp("unharmed")) as kit:
+        yield kit
 
 
 def state(client: httpx.Client) -> dict:
@@ -64,35 +86,73 @@ def test_the_server_listens_on_loopback_only(web: WebKit) -> None:
         pass
 
 
+#: What the page sends with every action.
+JSON = {"Content-Type": "application/json"}
+#: Another web site open in the same browser, as its requests arrive.
+ELSEWHERE = "http://attacker.example"
+
+
 @pytest.mark.parametrize(
-    ("path", "body", "status", "says"),
+    ("path", "body", "headers", "status", "says"),
     [
-        ("action/press", b"not json", 400, "not JSON"),
-        ("action/press", b"[1, 2]", 422, "JSON object"),
-        ("action/press", b'{"button": "sideways"}', 422, "up, down, ok, back"),
-        ("action/press", b'{"button": "ok", "how": "forever"}', 422, "short, hold"),
-        ("action/press", b"{}", 422, "missing field 'button'"),
-        ("action/zap", b"{}", 404, "unknown action 'zap'"),
-        ("action/battery", b'{"percent": 140}', 422, "from 0 to 100"),
-        ("action/battery", b'{"percent": true}', 422, "from 0 to 100"),
-        ("action/glass", b'{"quality": "good", "finger": "LEFT_TOE"}', 422, "LEFT_TOE"),
-        ("action/fault", b'{"device": "toaster", "kind": "unplugged"}', 422, "toaster"),
-        ("action/fault", b'{"device": "camera", "kind": "melted"}', 422, "melted"),
-        ("action/stand-in", b'{"nik": "0000000000000000"}', 422, "nobody with NIK"),
-        ("action/sign", b'{"width": 100, "height": 50, "strokes": []}', 422, "1 to 40"),
-        ("action/sign", b'{"width": 100, "height": 50, "strokes": [[[500, 5]]]}', 422, "x"),
-        ("action/press", b"{" + b" " * 300_000 + b"}", 413, "over"),
-        ("action/power", b'{"how": "forever"}', 422, "short, hold"),
+        ("action/press", b"not json", JSON, 400, "not JSON"),
+        ("action/press", b"", JSON, 400, "not JSON"),
+        ("action/battery", b'{"percent": ' + b"1" * 5000 + b"}", JSON, 400, "4300 digits"),
+        ("action/press", b"[1, 2]", JSON, 422, "JSON object"),
+        ("action/press", b'{"button": "sideways"}', JSON, 422, "up, down, ok, back"),
+        ("action/press", b'{"button": "ok", "how": "forever"}', JSON, 422, "short, hold"),
+        ("action/press", b"{}", JSON, 422, "missing field 'button'"),
+        ("action/zap", b"{}", JSON, 404, "unknown action 'zap'"),
+        ("action/battery", b'{"percent": 140}', JSON, 422, "from 0 to 100"),
+        ("action/battery", b'{"percent": true}', JSON, 422, "from 0 to 100"),
+        ("action/glass", b'{"quality": "good", "finger": "LEFT_TOE"}', JSON, 422, "LEFT_TOE"),
+        ("action/fault", b'{"device": "toaster", "kind": "unplugged"}', JSON, 422, "toaster"),
+        ("action/fault", b'{"device": "camera", "kind": "melted"}', JSON, 422, "melted"),
+        ("action/stand-in", b'{"nik": "0000000000000000"}', JSON, 422, "nobody with NIK"),
+        ("action/sign", b'{"width": 100, "height": 50, "strokes": []}', JSON, 422, "1 to 40"),
+        ("action/sign", b'{"width": 100, "height": 50, "strokes": [[[500, 5]]]}', JSON, 422, "x"),
+        ("action/power", b'{"how": "forever"}', JSON, 422, "short, hold"),
+        # another site's page: a text/plain POST is sent without the browser asking first
+        (
+            "action/battery",
+            b'{"percent": 3}',
+            {"Content-Type": "text/plain", "Origin": ELSEWHERE},
+            403,
+            "'http://attacker.example' are refused",
+        ),
+        (
+            "action/fault",
+            b'{"device": "camera", "kind": "unplugged"}',
+            {"Content-Type": "text/plain", "Origin": ELSEWHERE},
+            403,
+            "only the kit's own page",
+        ),
+        ("action/press", b'{"button": "ok"}', {**JSON, "Origin": ELSEWHERE}, 403, "refused"),
+        ("action/press", b'{"button": "ok"}', {**JSON, "Origin": "null"}, 403, "'null'"),
+        (
+            "action/battery",
+            b'{"percent": 3}',
+            {"Content-Type": "text/plain"},
+            415,
+            "not 'text/plain'",
+        ),
+        ("action/battery", b'{"percent": 3}', {}, 415, "application/json, not 'nothing'"),
+        # nested past the parser's recursion: refused before it is parsed
+        ("action/press", b"[" * 100_000, JSON, 400, "nested deeper than 8"),
+        ("action/press", b'{"a": ' * 9 + b"1" + b"}" * 9, JSON, 400, "nested deeper than 8"),
+        # brackets in a string are text, not nesting
+        ("action/press", b'{"button": "[[[[[[[[[[[["}', JSON, 422, "is not one of"),
     ],
 )
 def test_a_bad_request_is_refused_by_name_and_the_kit_goes_on(
-    web: WebKit, path: str, body: bytes, status: int, says: str
+    unharmed: WebKit, path: str, body: bytes, headers: dict[str, str], status: int, says: str
 ) -> None:
-    with httpx.Client(base_url=web.url, timeout=10) as client:
+    with httpx.Client(base_url=unharmed.url, timeout=10) as client:
         before = state(client)
-        answer = client.post(path, content=body)
+        answer = client.post(path, content=body, headers=headers)
         assert answer.status_code == status
         assert says in answer.json()["error"]
+        assert len(answer.content) < 300 and b"Traceback" not in answer.content
         after = state(client)
         assert after["state"] == before["state"]
         assert after["battery"] == before["battery"]
@@ -100,6 +160,119 @@ def test_a_bad_request_is_refused_by_name_and_the_kit_goes_on(
         # and a good request is still obeyed
         assert client.post("action/battery", json={"percent": 42}).status_code == 200
         assert state(client)["battery"] == 42
+
+
+def test_only_the_kits_own_address_and_page_are_served(unharmed: WebKit) -> None:
+    """A page whose name is re-pointed at 127.0.0.1 (DNS rebinding) arrives with its own
+    name as the Host, and may neither read the kit nor act on it."""
+    port = unharmed.server.address[1]
+    with httpx.Client(base_url=unharmed.url, timeout=10) as client:
+        for host in (f"attacker.example:{port}", f"127.0.0.1:{port + 1}", "127.0.0.1"):
+            for answer in (
+                client.get("", headers={"Host": host}),
+                client.get("state", headers={"Host": host}),
+                client.post("action/battery", json={"percent": 3}, headers={"Host": host}),
+            ):
+                assert answer.status_code == 400
+                assert "is not this kit's address" in answer.json()["error"]
+        for name, percent in (("127.0.0.1", 50), ("localhost", 60)):
+            own = f"{name}:{port}"
+            headers = {"Host": own, "Origin": f"http://{own}"}
+            assert client.get("", headers={"Host": own}).status_code == 200
+            answer = client.post("action/battery", json={"percent": percent}, headers=headers)
+            assert answer.status_code == 200
+        other_name = {"Origin": f"http://localhost:{port}"}  # Host 127.0.0.1: another origin
+        assert (
+            client.post("action/battery", json={"percent": 3}, headers=other_name).status_code
+            == 403
+        )
+        assert state(client)["battery"] == 60
+
+
+def answer_to(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize("framing", ["declared", "chunked"])
+def test_an_oversized_body_is_refused_before_the_rest_is_sent(
+    unharmed: WebKit, framing: str
+) -> None:
+    """400 MB announced, or a body streamed without a length: the 413 comes while the client
+    still has nearly all of it to send, so the server never holds it (a server that waited
+    for the whole body would time this test out)."""
+    host, port = unharmed.server.address
+    declared = framing == "declared"
+    with socket.create_connection((host, port), timeout=5) as connection:
+        connection.sendall(
+            f"POST /action/sign HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Content-Type: application/json\r\n".encode()
+            + (b"Content-Length: 400000000\r\n" if declared else b"Transfer-Encoding: chunked\r\n")
+            + b"\r\n"
+        )
+        if not declared:  # one byte past the limit, and never the last chunk
+            for size in (MAX_BODY, 1):
+                connection.sendall(b"%x\r\n%s\r\n" % (size, b" " * size))
+        head, _, body = answer_to(connection).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert json.loads(body) == {"error": f"request body over {MAX_BODY} bytes"}
+
+
+def test_a_click_while_back_is_held_is_answered_and_so_is_the_page(web: WebKit) -> None:
+    """A held button keeps its worker thread for 1.2 s; a click queued behind it must not
+    stop the server answering anything else (a thread lock awaited on the event loop froze
+    it for good)."""
+    with httpx.Client(base_url=web.url, timeout=5) as client, ThreadPoolExecutor(2) as hands:
+        hold = hands.submit(client.post, "action/press", json={"button": "back", "how": "hold"})
+        time.sleep(0.2)  # the hold is under way
+        click = hands.submit(client.post, "action/press", json={"button": "ok"})
+        time.sleep(0.1)  # the click waits for its turn
+        assert client.get("").status_code == 200
+        assert state(client)["state"]
+        assert not hold.done(), "the page was answered while BACK was still held"
+        assert hold.result().json() == {"ok": "back hold"}
+        assert click.result().json() == {"ok": "ok short"}
+
+
+def test_ctrl_c_stops_the_server_during_a_hold(tmp_path: Path) -> None:
+    """``jemput-kit sim web`` as a developer runs it: Ctrl-C while BACK is held and a click
+    waits.  The port closes at once, the actions in flight are answered, and the program
+    ends cleanly (within the kit's own bounded close)."""
+    command = [sys.executable, "-m", "firmware.cli", "sim", "web", "--port", "0", "--fast"]
+    process = subprocess.Popen(
+        [*command, "--data-dir", str(tmp_path / "kit")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        address = re.search(r"http://([\d.]+):(\d+)/", process.stdout.readline())
+        assert address, "the kit never said where it is"
+        url, port = address.group(0), int(address.group(2))
+        with httpx.Client(base_url=url, timeout=10) as client, ThreadPoolExecutor(2) as hands:
+            hold = hands.submit(client.post, "action/press", json={"button": "back", "how": "hold"})
+            time.sleep(0.2)
+            click = hands.submit(client.post, "action/press", json={"button": "ok"})
+            time.sleep(0.1)
+            process.send_signal(signal.SIGINT)
+            until("the port to close", lambda: port_closed(port), timeout=3)
+            assert hold.result().status_code == 200 and click.result().status_code == 200
+        assert process.wait(timeout=15) == 0
+        output = process.stdout.read()
+        assert "Traceback" not in output and "ERROR" not in output, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 def test_unknown_paths_and_methods_are_4xx_and_no_file_leaves_the_tray(web: WebKit) -> None:

@@ -18,12 +18,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from simulator.options import SimOptions
 from simulator.web.kit import WebKit, open_web_kit
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+#: Another site open in the same browser.  Chromium resolves its name to this machine, as a
+#: DNS-rebinding attacker's name resolves once it is re-pointed.
+ELSEWHERE = "attacker.example"
 #: Flags for a headless Chromium as root on a machine with no network.
 FLAGS = (
+    f"--host-resolver-rules=MAP {ELSEWHERE} 127.0.0.1",
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
@@ -135,7 +140,7 @@ class Page:
 
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[WebKit]:
-    with open_web_kit(tmp_path / "kit", seed=3, port=0, time_scale=0.0) as kit:
+    with open_web_kit(SimOptions(tmp_path / "kit", seed=3), port=0) as kit:
         yield kit
 
 
@@ -181,7 +186,7 @@ def test_a_training_scenario_runs_to_its_end_on_the_page(
         "[[arrivals]]\nresident = 1\n"
         '[[faults]]\nafter_records = 1\ndevice = "receipt-printer"\nkind = "paper-out"\n'
     )
-    with open_web_kit(tmp_path / "kit", seed=3, port=0, time_scale=0.0, scenario=str(day)) as web:
+    with open_web_kit(SimOptions(tmp_path / "kit", seed=3), port=0, scenario=str(day)) as web:
         page = Page(browser, web.url)
         banner = browser.find_element(By.ID, "training")
         until("the training banner", lambda: banner.is_displayed())
@@ -197,3 +202,31 @@ def test_a_training_scenario_runs_to_its_end_on_the_page(
         )
         assert browser.find_element(By.ID, "fault-receipt-printer-paper-out").is_selected()
         assert "paper-out" in web.sim.wired.receipt_printer.faults
+
+
+def test_another_site_in_the_browser_can_neither_read_nor_drive_the_kit(
+    web: WebKit, browser: WebDriver
+) -> None:
+    """The attacker's page on the kit's own port under its own name (a rebound name), reading
+    the kit and posting to it as text/plain, which needs no CORS preflight: the rebound
+    requests are refused for their Host, the cross-origin one for its Origin."""
+    port = web.server.address[1]
+    before = web.snapshot()
+    browser.get(f"http://{ELSEWHERE}:{port}/")
+    answers = browser.execute_async_script(
+        """
+        const [kit, done] = arguments;
+        const plain = {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}};
+        Promise.all([
+          fetch("/state").then((r) => r.status),
+          fetch("/action/battery", {...plain, body: '{"percent": 3}'}).then((r) => r.status),
+          fetch(kit + "action/fault", {...plain, body: '{"device": "camera", "kind": "unplugged"}'})
+            .then((r) => r.type),
+        ]).then(done, (error) => done(String(error)));
+        """,
+        web.url,
+    )
+    assert answers == [400, 400, "opaque"]  # the last answer is hidden from the page
+    after = web.snapshot()
+    assert after["battery"] == before["battery"]
+    assert after["faults"]["camera"] == []

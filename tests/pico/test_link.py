@@ -132,6 +132,24 @@ def test_random_noise_both_ways_never_stops_the_link(
     assert status.garbage >= sent  # all of it counted (a request it swallowed too)
 
 
+def test_frames_of_another_kind_with_our_seq_are_not_taken_as_the_answer(
+    pico: PicoSim, driver: PowerCoprocessor
+) -> None:
+    """A second writer on the UART gets answers with seqs of its own, which may be ours:
+    only the answer kind of our request (or a NAK naming it) is our answer."""
+    seq = driver._seq + 1  # the seq the next request carries (the driver counts them)
+    others = [
+        encode(coprocessor.INFO | coprocessor.REPLY, seq, bytes(18)),  # an INFO-sized answer
+        encode(coprocessor.STATUS | coprocessor.REPLY, seq, bytes(16)),  # STATUS, not HEARTBEAT
+        encode(coprocessor.NAK, seq, bytes((1, 0x42))),  # a NAK for another command
+    ]
+    pico.noise_before_answers(b"".join(others))
+    status = driver.heartbeat(sealing=False)
+    assert status.state is PowerState.RUNNING and status.volts > 3, "the Pico's own answer"
+    assert driver.strays == len(others)
+    assert driver.garbage == sum(len(frame) for frame in others)
+
+
 def test_an_unknown_command_is_refused_with_a_nak(pico: PicoSim) -> None:
     with serial.Serial(pico.port, timeout=0.05) as port:
         reader = FrameReader()

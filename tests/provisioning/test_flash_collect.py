@@ -6,6 +6,7 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import zlib
@@ -19,14 +20,17 @@ from typer.testing import CliRunner
 
 from hw_sim.link import PtyLink
 from kitlink import framing
+from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import FramedPort, LinkClosed
+from kitlink.protocol import Refusal
 from provisioning import collect as collecting
-from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
+from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from provisioning.client import KitClient
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
 from provisioning.report import build_report
+from storage.audit import AuditKind
 from storage.certificate import certify_kit
 from storage.keys import Authority
 from storage.model import Policy
@@ -119,6 +123,71 @@ def test_a_cut_cable_mid_collect_then_a_second_collect_completes_once(bench: Ben
         assert audit.ok, audit.problems
         assert [r.seq for r in audit.records] == [1, 2, 3, 4, 5]
     assert bench.host.store.status().uncollected == 0
+    kinds = [kind for _, _, kind, _ in bench.host.store.audit.entries()]
+    assert kinds.count(AuditKind.COLLECTION) == 1, "the receipt kept is audited once"
+
+
+def copy_card(bench: Bench, to: Path) -> Path:
+    """The kit's records folder as a technician copies it from the card of a dead kit."""
+    store = bench.host.store
+    assert store is not None
+    shutil.copytree(store.records_dir, to)
+    return to
+
+
+def test_a_card_import_lands_in_the_collector_db_and_verifies(bench: Bench) -> None:
+    """A kit whose TPM died answers no port: its card's records folder is collected instead,
+    checked as from the port, and the port later finds nothing new."""
+    assert flash_cli(bench).exit_code == EXIT_OK
+    enrol(bench, 4)
+    card = copy_card(bench, bench.tmp / "card" / "records")
+    db = bench.tmp / "collector.db"
+    imported = CliRunner().invoke(
+        app, ["collect", "--from-card", str(card.parent), *bench.args, "--db", str(db)]
+    )
+    assert imported.exit_code == EXIT_OK, imported.output
+    assert "4 new record(s) from the card folder" in imported.output
+    assert "no receipt sent" in imported.output
+    verified = CliRunner().invoke(app, ["verify", str(db), *bench.args])
+    assert verified.exit_code == EXIT_OK, verified.output
+    assert "all 4 record(s) of 1 kit(s) verify" in verified.output
+    assert bench.host.store.status().uncollected == 4, "the kit got no receipt"
+    again = CliRunner().invoke(app, ["collect", bench.pty.port, *bench.args, "--db", str(db)])
+    assert again.exit_code == EXIT_OK and "0 new record(s)" in again.output
+    assert bench.host.store.status().uncollected == 0, "the port's collection receipts them"
+
+
+def test_a_tampered_file_in_a_card_folder_is_named_and_not_stored(bench: Bench) -> None:
+    assert flash_cli(bench).exit_code == EXIT_OK
+    enrol(bench, 3)
+    card = copy_card(bench, bench.tmp / "card")
+    victim = card / "00000002.cose"
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    db = bench.tmp / "collector.db"
+    refused = CliRunner().invoke(
+        app, ["collect", "--from-card", str(card), *bench.args, "--db", str(db)]
+    )
+    assert refused.exit_code == EXIT_PROBLEMS, refused.output
+    assert "00000002.cose: " in refused.output
+    assert "1 new record(s) before it were stored, none from record 2 on" in refused.output
+    with CollectorDB(db) as collector:
+        assert [seq for seq, _ in collector.record_bytes(collector.chains()[0])] == [1]
+        assert audit_database(collector, bench.authority.public).ok
+
+
+def test_collect_wants_a_port_or_a_card_not_both(bench: Bench, tmp_path: Path) -> None:
+    for where in ([], [bench.pty.port, "--from-card", str(tmp_path)]):
+        answered = CliRunner().invoke(
+            app, ["collect", *where, *bench.args, "--db", str(tmp_path / "c.db")]
+        )
+        assert answered.exit_code == EXIT_USER_ERROR, answered.output
+        assert "give the kit's PORT, or --from-card DIR" in answered.output
+    empty = CliRunner().invoke(
+        app, ["collect", "--from-card", str(tmp_path), *bench.args, "--db", str(tmp_path / "c.db")]
+    )
+    assert empty.exit_code == EXIT_USER_ERROR and "has no kit.cert" in empty.output
 
 
 def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: Bench) -> None:
@@ -135,7 +204,7 @@ def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: 
         client.hello()
         with pytest.raises(p.Refused) as refusal:
             client.keygen()
-    assert refusal.value.code == p.UNCOLLECTED
+    assert refusal.value.code == Refusal.UNCOLLECTED
     assert (bench.tmp / "kit" / "kit" / "kit.key").read_bytes() == key_before
     assert bench.host.store.last_seq == 2
 
@@ -156,24 +225,26 @@ def test_a_flash_without_a_reference_key_is_refused_and_flashes_nothing(bench: B
     with FramedPort(port=bench.pty.port) as link:
         client = KitClient(link, bench.authority)
         client.hello()
-        public = client.keygen()
+        key = client.keygen()
         moment = datetime.now(UTC)
         certificate = certify_kit(
-            bench.authority, kit_id=setup.kit_id, region=setup.region, kit_public=public,
-            now=moment, alg=client.kit_alg, backend=client.kit_backend,
+            bench.authority, kit_id=setup.kit_id, region=setup.region, kit_public=key.public,
+            now=moment, alg=key.alg, backend=key.store,
         )  # fmt: skip
         profile = setup.profile(public_keys, demo=False, reference_key=b"")
-        args = {
-            **p.setup_to_map(setup),
-            "authority": public_keys,
-            "cert": certificate,
-            "time": p.seconds(moment),
-            "profile_signature": sign_profile(profile, bench.authority),
-        }
+        args = m.FlashArgs.of(
+            setup,
+            authority=bench.authority.public,
+            worklist_transfer=bytes(m.TRANSFER_BYTES),
+            cert=certificate,
+            time=moment,
+            reference_key=b"",
+            profile_signature=sign_profile(profile, bench.authority),
+        )
         with pytest.raises(p.Refused) as refusal:
-            client.call(p.FLASH, args)
+            client.call(args)
         assert not client.hello().provisioned
-    assert refusal.value.code == p.BAD_REQUEST
+    assert refusal.value.code == Refusal.BAD_REQUEST
     assert "no reference key" in str(refusal.value)
 
 

@@ -1,4 +1,9 @@
-"""What `flash` reads before it touches a kit: officers CSV and policy TOML, every problem named."""
+"""What `flash` reads before it touches a kit: officers CSV and policy TOML, every problem named.
+
+A policy is checked by the rules of `storage.policy` (tests/storage/test_policy.py): here,
+that `flash` names each problem in one line and sends nothing, and that a kit refuses a
+bad policy that a tool sent anyway.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,19 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
-from provisioning.flash import FlashInputError, load_officers, load_policy
-from storage.model import Policy, Role
+from kitlink import protocol as p
+from kitlink.framing import FramedPort
+from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
+from provisioning.client import KitClient
+from provisioning.flash import FlashInputError, flash, load_officers, load_policy
+from storage.keys import Authority
+from storage.model import Policy
 from storage.officers import check_pin
+from storage.provision import KitSetup
+from tests.provisioning.kit_bench import Bench, flash_cli, inputs
+from vocabulary.people import Role
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -96,5 +110,98 @@ def test_policy_voter_date_and_official_required(tmp_path: Path) -> None:
     toml = "voter_date = 2029-02-14\nofficial_required = true\n"
     policy = load_policy(write(tmp_path / "policy.toml", toml))
     assert (policy.voter_date, policy.official_required) == (date(2029, 2, 14), True)
-    with pytest.raises(FlashInputError, match="is not a TOML date like 2029-02-14"):
+    with pytest.raises(
+        FlashInputError,
+        match=r"voter_date = \"14-02-2029\": allowed a date like 2029-02-14, without quotes",
+    ):
         load_policy(write(tmp_path / "bad.toml", 'voter_date = "14-02-2029"\n'))
+
+
+#: The policy lines of issue 25, and what `flash` says of each (key, value, what is allowed).
+BAD_POLICY_LINES = [
+    ("finger_retries = -1", "finger_retries = -1: allowed a whole number from 1 to 10 ("),
+    ('print_on_site = "no"', 'print_on_site = "no": allowed true or false, without quotes ('),
+    (
+        "fingers = []",
+        "fingers = []: allowed at least one finger position, unless the authority sets "
+        "allow_no_fingers = true",
+    ),
+    (
+        "reserve_bytes = -1",
+        "reserve_bytes = -1: allowed a whole number from 8388608 to 4294967296 (8 MiB to 4 GiB)",
+    ),
+    ("min_finger_quality = 1000", "min_finger_quality = 1000: allowed a whole number from 1 to"),
+    ("sensor_library_pages = -3", "sensor_library_pages = -3: allowed a whole number from 1 to"),
+    ("recording_age = 200", "recording_age = 200: allowed 17 only ("),
+]
+BAD_POLICY_IDS = [line.split(" =")[0] for line, _ in BAD_POLICY_LINES]
+
+
+def flash_offline(tmp_path: Path) -> Result:
+    """`jemput-prov flash` with the bench's inputs and a port that does not exist: whatever
+    it says, it said before opening a port."""
+    Authority.init(tmp_path / "authority", name="t")
+    return CliRunner().invoke(
+        app,
+        [
+            "flash",
+            str(tmp_path / "no-such-port"),
+            "--authority",
+            str(tmp_path / "authority"),
+            "--kit-id",
+            "KIT-3505-07",
+            "--region",
+            "3505",
+            "--officers",
+            str(tmp_path / "officers.csv"),
+            "--worklist",
+            str(tmp_path / "worklist.csv"),
+            "--policy",
+            str(tmp_path / "policy.toml"),
+        ],
+    )
+
+
+@pytest.mark.parametrize(("line", "said"), BAD_POLICY_LINES, ids=BAD_POLICY_IDS)
+def test_flash_refuses_a_bad_policy_before_the_port_in_one_line(
+    tmp_path: Path, line: str, said: str
+) -> None:
+    inputs(tmp_path)
+    write(tmp_path / "policy.toml", f"# Kabupaten Blitar, 2026\nofficial_required = true\n{line}\n")
+    result = flash_offline(tmp_path)
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    (only,) = result.stderr.splitlines()
+    assert only.startswith(
+        f"jemput-prov: nothing flashed: {tmp_path / 'policy.toml'}: 1 problem(s)"
+    )
+    assert f"line 3: {said}" in only
+    assert only.endswith("fix the file and flash again")
+
+
+def test_flash_refuses_officers_outside_the_sensor_library(tmp_path: Path) -> None:
+    inputs(tmp_path)
+    write(tmp_path / "officers.csv", "id,name,role,pin,finger_page\nPTG-1,Ani,officer,246810,500\n")
+    result = flash_offline(tmp_path)
+    assert result.exit_code == EXIT_PROBLEMS, result.output
+    (only,) = result.stderr.splitlines()
+    assert "nothing flashed: the policy breaks 1 rule(s): sensor_library_pages = 200: " in only
+    assert "allowed 501 or more with these officers" in only
+
+
+def test_a_bad_policy_reaches_no_kit_and_a_kit_refuses_one_sent_anyway(bench: Bench) -> None:
+    """Nothing crosses the cable for a policy `flash` refuses; a tool that skips the check
+    meets the kit's, and the kit, not flashed, takes a good policy next."""
+    for line, said in BAD_POLICY_LINES:
+        write(bench.tmp / "policy.toml", f"{line}\n")
+        result = flash_cli(bench)
+        assert result.exit_code == EXIT_PROBLEMS and said in result.stderr, result.output
+    assert bench.kit_port.handled == [], "nothing was sent"
+
+    unchecked = KitSetup("KIT-3505-07", "3505", (), (), Policy(finger_retries=-1))
+    with FramedPort(port=bench.pty.port) as link:
+        with pytest.raises(p.Refused, match=r"finger_retries = -1: allowed a whole number"):
+            flash(link, bench.authority, unchecked)
+        assert not KitClient(link, bench.authority).hello().provisioned
+    write(bench.tmp / "policy.toml", "finger_retries = 2\n")
+    assert flash_cli(bench).exit_code == EXIT_OK
+    assert bench.host.store is not None and bench.host.store.policy.finger_retries == 2

@@ -15,10 +15,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from storage.keys import Authority
-from storage.kit import KitStore, provision
-from storage.model import Enrolment, Policy, Resident, Sex
+from storage.certificate import certify_kit
+from storage.keys import Authority, KeyBackend
+from storage.kit import KitSetup, KitStore, install, provision
+from storage.kitkey import create_kit_key
+from storage.layout import kit_dir as kit_folder
+from storage.model import Enrolment, Policy, Resident
+from storage.signed_profile import signed
+from storage.tpm import shared_tpm
 from tests.swtpm import SoftwareTpm
+from vocabulary.people import Sex
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 AUTHORITY = Authority(
@@ -80,6 +86,28 @@ def kit_dir(provisioned: Path, tmp_path: Path) -> Path:
 def store(kit_dir: Path) -> Iterator[KitStore]:
     with KitStore(kit_dir, now=now) as opened:
         yield opened
+
+
+def provision_tpm_kit(data_dir: Path, tcti: str, *, kit_id: str = "TEST-3505-09") -> None:
+    """Provision a kit whose signing key and data key are in the TPM on ``tcti``, as the
+    port's keygen and flash do, then let go of the TPM: swtpm serves one client at a time,
+    and the kit processes a test starts need it."""
+    key = create_kit_key(kit_folder(data_dir), KeyBackend.TPM, tcti=tcti)
+    certificate = certify_kit(
+        AUTHORITY,
+        kit_id=kit_id,
+        region="3505",
+        kit_public=key.public_bytes,
+        now=NOW,
+        alg=key.alg,
+        backend=key.backend,
+    )
+    setup = KitSetup(kit_id, "3505", (), (), Policy())
+    profile = setup.profile(
+        AUTHORITY.public.to_cbor(), demo=True, reference_key=AUTHORITY.references.to_bytes()
+    )
+    install(data_dir, certificate=certificate, profile=signed(profile, AUTHORITY), tcti=tcti)
+    shared_tpm(tcti).close()
 
 
 @pytest.fixture

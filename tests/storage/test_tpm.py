@@ -4,6 +4,8 @@ what is left on the SD card signs nothing anywhere else."""
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,12 +30,13 @@ from storage.cose import (
 from storage.errors import KeyFileError
 from storage.files import CERTIFICATE_NAME, record_name
 from storage.keys import KeyBackend, KitKey
-from storage.model import Enrolment, FingerRecord, Resident, Sex
+from storage.model import Enrolment, FingerRecord, Resident
 from storage.record import CONTENT_TYPE, open_record, record_hash, seal_record
 from storage.tpm import Tpm, TpmError, TpmKeyBlob, TpmKitKey
 from storage.verify import UnknownKit, Verifier, verify_folder
-from tests.storage.conftest import AUTHORITY
+from tests.storage.conftest import AUTHORITY, provision_tpm_kit
 from tests.swtpm import SoftwareTpm
+from vocabulary.people import Sex
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 KIT_ID = "JMP-3505-0042"
@@ -98,6 +101,41 @@ def test_a_tpm_kit_key_seals_records_that_verify_and_open(
     msg = parse_sign1(record)
     assert msg.protected[HDR_ALG] == SignAlg.ES256 and len(msg.signature) == 64
     assert open_record(record, AUTHORITY).resident.nik == ENROLMENT.resident.nik
+
+
+#: One boot of a kit as its own process: open the store on the TPM, seal one record, exit.
+BOOT = """
+import sys
+from pathlib import Path
+from storage.kit import KitStore
+from tests.storage.conftest import enrolment, now
+store = KitStore(Path(sys.argv[1]), now=now, tcti=sys.argv[2])
+store.seal(enrolment(int(sys.argv[3])))
+"""
+
+
+def test_three_kit_boots_without_a_resource_manager_leave_the_tpm_empty(
+    software_tpm: SoftwareTpm, tmp_path: Path
+) -> None:
+    """swtpm on its socket has no resource manager (as /dev/tpm0): what a process loads
+    stays loaded after it exits, and the TPM has room for three objects.  Each boot here
+    exits without closing anything, as a kit killed or halted does."""
+    data_dir = tmp_path / "kit"
+    provision_tpm_kit(data_dir, software_tpm.tcti)
+    for boot in range(1, 4):
+        done = subprocess.run(
+            [sys.executable, "-c", BOOT, str(data_dir), software_tpm.tcti, str(boot)],
+            cwd=Path(__file__).parents[2],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, f"boot {boot}: {done.stderr[-600:]}"
+    assert verify_folder(data_dir / "records", AUTHORITY.public).count == 3
+    with Tpm(software_tpm.tcti) as tpm:
+        c = tpm.tss.constants
+        _, found = tpm.esapi.get_capability(c.TPM2_CAP.HANDLES, c.TPM2_HT.TRANSIENT << 24, 8)
+        assert list(found.data.handles) == [], "every object a boot loaded was flushed"
 
 
 def test_the_key_survives_a_reboot_of_the_same_tpm(tmp_path: Path) -> None:
@@ -174,7 +212,8 @@ def test_a_blob_of_an_exportable_or_decrypting_key_is_refused(
         template = tpm2_pytss.types.TPM2B_PUBLIC.parse(
             "ecc256:ecdsa-sha256:null", objectAttributes=loose
         )
-        private, public, *_ = tpm.esapi.create(tpm.primary(), None, template)
+        with tpm.primary() as parent:
+            private, public, *_ = tpm.esapi.create(parent, None, template)
         blob = TpmKeyBlob(public=public.marshal(), private=private.marshal())
         (tmp_path / "loose.tpm").write_bytes(blob.to_cbor())
         with pytest.raises(KeyFileError, match="non-exportable P-256 signing key"):
@@ -204,8 +243,8 @@ def test_a_closed_tpm_refuses_commands_and_closes_twice(software_tpm: SoftwareTp
     tpm = Tpm(software_tpm.tcti)
     tpm.close()
     tpm.close()
-    with pytest.raises(TpmError, match="closed"):
-        tpm.primary()
+    with pytest.raises(TpmError, match="closed"), tpm.primary():
+        pass
 
 
 # -- tampering and forgery against a TPM kit's records ------------------------------------
