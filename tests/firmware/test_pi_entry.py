@@ -134,8 +134,10 @@ class NotifyListener:
 class PanelBot(OfficerBot):
     """The demo's officer, pressing the panel's GPIO pins while the kit runs on its own.
 
-    The people in front (`simulator.kit.Bystanders`, followed by the world) put a finger on
-    the sensor's glass or sign the pad when the kit waits for one, at the emulators' side.
+    The buttons it chooses are the demo bot's, through the same kit driver and screen
+    model; only how a press reaches the kit differs.  The people in front
+    (`simulator.kit.Bystanders`, followed by the world) put a finger on the sensor's glass
+    or sign the pad when the screen says the kit waits for one, at the emulators' side.
     """
 
     def __init__(self, host: KitHost, world: World, wired: WiredKit) -> None:
@@ -149,26 +151,27 @@ class PanelBot(OfficerBot):
 
     def _step_up(self) -> None:
         """Whoever stands in front gives the finger or signature the kit waits for."""
-        pending = self.ctl._pending
-        if pending is None or pending == self._served or self.bystanders() is None:
+        screen = self.screen
+        job = screen.job
+        if job is None or job == self._served or self.bystanders() is None:
             return
-        if pending.kind is JobKind.FINGER:
-            self.wired.present_finger(self.ctl.step.position)
-        elif pending.kind is JobKind.IDENTIFY:
+        if job.kind is JobKind.FINGER:
+            self.wired.present_finger(screen.finger)
+        elif job.kind is JobKind.IDENTIFY:
             self.wired.present_finger(None)
-        elif pending.kind is JobKind.SIGNATURE:
+        elif job.kind is JobKind.SIGNATURE:
             self.wired.present_signature()
-        self._served = pending
+        self._served = job
 
     def settle(self, *, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < 3:  # idle for three looks in a row: the press and its work are done
             self._step_up()
-            busy = self.kit.loop.busy() or self.ctl.busy
+            busy = self.kit.loop.busy() or self.screen.job is not None
             quiet = 0 if busy else quiet + 1
             if time.monotonic() > deadline:
-                raise AssertionError(f"the kit stayed busy in {self.ctl.state}")
+                raise AssertionError(f"the kit stayed busy in {self.screen}")
             time.sleep(0.02)
 
     def press(self, button: Button, press: Press = Press.SHORT) -> None:

@@ -30,14 +30,9 @@ from provisioning.district.store import DistrictStore
 from provisioning.district.sync import sync
 from storage.keys import Authority
 from storage.kit import KitStore
-from storage.model import (
-    CardKind,
-    Enrolment,
-    FingerRecord,
-    Resident,
-    Sex,
-)
+from storage.model import CardKind, Enrolment, FingerRecord, Resident
 from tests.district.kits import NOW, OFFICER, collector_of, make_kit
+from vocabulary.people import Sex
 
 SUPERVISOR = "SPV-1"
 #: The pad's strokes of every signature in the day (pad counts, y downwards).

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from capture.controller import BATTERY_EVERY_SECONDS
 from capture.events import Tick
+from capture.guards import BATTERY_EVERY_SECONDS
 from capture.prompts import prompt
 from firmware.kit import Kit
 from firmware.power import GuardedBattery, PowerGuard

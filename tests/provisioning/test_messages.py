@@ -14,8 +14,9 @@ from simulator.kit import demo_world, resident_of
 from storage.codec import dumps, loads
 from storage.cose import SignAlg
 from storage.keys import Authority, KeyBackend
-from storage.model import Policy, Role
+from storage.model import Policy
 from storage.officers import make_officer
+from vocabulary.people import Role
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 HASH = bytes(range(32))
