@@ -22,10 +22,10 @@ from provisioning.district.store import DistrictStore
 from provisioning.district.sync import sync
 from provisioning.district.worklists import BATCH
 from storage.keys import Authority
-from storage.model import Sex
 from storage.nik import make_nik
 from storage.worklist import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, load_worklist
 from tests.district.kits import collector_of, make_kit, resident, seal
+from vocabulary.people import Sex
 
 pytestmark = pytest.mark.timeout(600)
 
