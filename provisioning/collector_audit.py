@@ -269,22 +269,9 @@ class _Audit:
                 prev = log.digest(statement_bytes) if isinstance(statement_bytes, bytes) else prev
                 expected += 1
                 continue
-            if statement.index != expected:
-                self.fail(
-                    where,
-                    BrokenLog(
-                        f"it holds statement {statement.index} where statement {expected} is "
-                        "due: collections were removed or reordered"
-                    ),
-                )
-            elif statement.prev != prev:
-                self.fail(
-                    where,
-                    BrokenLog(
-                        f"statement {statement.index} does not link to the statement before "
-                        "it: collections were replaced"
-                    ),
-                )
+            broken = broken_link(statement.index, statement.prev, expected, prev, "collections")
+            if broken is not None:
+                self.fail(where, broken)
             prev, expected = log.digest(statement_bytes), statement.index + 1
             self.result.log_length, self.result.log_head = statement.index, prev
             self._compare(
@@ -400,6 +387,24 @@ class _Audit:
                 where,
                 BrokenChain(f"record {statement.head_seq} differs from the kit's signed head"),
             )
+
+
+def broken_link(
+    index: int, prev: bytes, expected: int, before: bytes, rows: str
+) -> BrokenLog | None:
+    """Why a log's statement ``index``, linking to ``prev``, is not the statement
+    ``expected`` that links to ``before`` (the SHA-256 of the one before it); None if it is.
+    ``rows`` names what the statements stand for, in the message."""
+    if index != expected:
+        return BrokenLog(
+            f"it holds statement {index} where statement {expected} is due: {rows} were "
+            "removed or reordered"
+        )
+    if prev != before:
+        return BrokenLog(
+            f"statement {index} does not link to the statement before it: {rows} were replaced"
+        )
+    return None
 
 
 def _record_columns(row: tuple[Any, ...], header: RecordHeader) -> dict[str, tuple[Any, Any]]:

@@ -192,5 +192,5 @@ def demo_district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDist
         collector_of(folder / kit, authority, laptop)
     url = f"sqlite:///{folder / 'district.db'}"
     with DistrictStore.open(url, create=True) as store, CollectorDB(laptop) as db:
-        sync(db, store, authority.public, references=authority.references, source="laptop")
+        sync(db, store, authority, references=authority.references, source="laptop")
     yield DemoDistrict(folder, authority, laptop, url, tuple(sealed))
