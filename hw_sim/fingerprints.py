@@ -12,8 +12,12 @@ checks and retries honestly.
   dark ridges about 9 px apart inside an elliptic finger mask.  The base pattern is
   computed once per (person, finger) and cached; a capture crops it at a shifted place
   and blends in seeded noise.
+* One finger, any glass: the pattern is the finger as the R307's 256 x 288 glass sees it;
+  a smaller glass (the R503's 192 x 192, at the same 500 dpi or so) sees its middle, as
+  a finger pressed on a smaller window does.
 * Templates: a seeded set of minutiae per finger, jittered, thinned and shifted with the
-  same placement as the image per capture, packed in 512 bytes.  ``match_score`` aligns
+  same placement as the image per capture, packed in 512 bytes; a smaller glass lists
+  only the minutiae inside its window, in its own pixels.  ``match_score`` aligns
   two sets by voting on their offset and scores the pairs that agree, 0..300 like the
   R307 (matches of the same finger land well above 100, strangers near 0).
 """
@@ -64,6 +68,17 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(":".join(str(part) for part in parts))
 
 
+def _window(size: tuple[int, int]) -> tuple[int, int]:
+    """Where a glass of ``size`` sits in the R307's view (left, top): in its middle."""
+    width, height = size
+    if not (0 < width <= IMAGE_SIZE[0] and 0 < height <= IMAGE_SIZE[1]):
+        raise ValueError(
+            f"a {width}x{height} glass does not fit the simulated finger's "
+            f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} view"
+        )
+    return (IMAGE_SIZE[0] - width) // 2, (IMAGE_SIZE[1] - height) // 2
+
+
 def _placement(person_seed: int, position: int, capture: int) -> tuple[int, int]:
     """Where this capture put the finger, relative to its usual place."""
     rng = _rng("place", person_seed, int(position), capture)
@@ -71,13 +86,14 @@ def _placement(person_seed: int, position: int, capture: int) -> tuple[int, int]
 
 
 @functools.lru_cache(maxsize=64)
-def _base_pattern(person_seed: int, position: int, size: tuple[int, int]) -> Image.Image:
-    """The finger's ridges over the image plus a margin, as an 8-bit image.
+def _base_pattern(person_seed: int, position: int) -> Image.Image:
+    """The finger's ridges over the R307's view plus a margin, as an 8-bit image.
 
     Each of the finger's minutiae (:func:`_truth`) is a phase singularity: the angle
     around it, added to the phase, ends one ridge or splits it in two right there, so
     the image shows the minutiae its template lists.
     """
+    size = IMAGE_SIZE
     width, height = size[0] + 2 * _MARGIN, size[1] + 2 * _MARGIN
     rng = _rng("ridges", person_seed, position)
     cx = width / 2 + rng.uniform(-0.12, 0.12) * size[0]
@@ -103,11 +119,9 @@ def _base_pattern(person_seed: int, position: int, size: tuple[int, int]) -> Ima
         + warp_y
     )
     phase += spiral * np.arctan2(dy, dx)
-    # the minutiae sit where the template says, offset when the glass is smaller
-    left = (IMAGE_SIZE[0] - size[0]) / 2 - _MARGIN
-    top = (IMAGE_SIZE[1] - size[1]) / 2 - _MARGIN
+    # the minutiae sit where the template says, the margin away from the view's corner
     for x, y, _, kind in _truth(person_seed, position):
-        phase += (1 if kind == 1 else -1) * np.arctan2(ys - (y - top), xs - (x - left))
+        phase += (1 if kind == 1 else -1) * np.arctan2(ys - (y + _MARGIN), xs - (x + _MARGIN))
     ridge = 128 + 110 * np.cos(phase)
     # the finger: an ellipse with a soft edge, white glass outside
     fx, fy = width / 2, height / 2 + 8
@@ -130,12 +144,14 @@ def ridge_image(
     *,
     size: tuple[int, int] = IMAGE_SIZE,
 ) -> bytes:
-    """One capture of a finger as 8-bit pixels, row by row (``size`` = width, height).
+    """One capture of a finger as 8-bit pixels, row by row (``size`` = width, height:
+    the R307's whole view, or the middle of it that a smaller glass sees).
 
     OK: clear ridges.  SCARRED: the same ridges at low contrast under blotches and
     scar lines.  BANDAGED: flat gauze, no ridges.  MISSING: empty glass.  DRY: faint
-    ridges broken into dots.  WET: ridges swollen into one another.  PARTIAL: only a
-    quarter of the finger on the glass.  SMUDGED: ridges smeared across by a slide.
+    ridges broken into dots.  WET: ridges swollen into one another.  PARTIAL: the finger
+    touches one quarter of the glass only (whatever the glass's size).  SMUDGED: ridges
+    smeared across by a slide.
     """
     rng = _rng("capture", person_seed, int(position), capture, condition.value)
     if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
@@ -143,8 +159,9 @@ def ridge_image(
         image = Image.blend(Image.new("L", size, level), _noise(rng, size), 0.04)
         return image.tobytes()
     dx, dy = _placement(person_seed, position, capture)
-    base = _base_pattern(person_seed, int(position), size)
-    left, top = _MARGIN + dx, _MARGIN + dy
+    base = _base_pattern(person_seed, int(position))
+    window_left, window_top = _window(size)
+    left, top = _MARGIN + dx + window_left, _MARGIN + dy + window_top
     image = base.crop((left, top, left + size[0], top + size[1]))
     pressure = rng.uniform(0.0, 0.1)  # light pressure washes ridges out a little
     image = Image.blend(image, Image.new("L", size, _GLASS), pressure)
@@ -178,7 +195,7 @@ def _spoil(image: Image.Image, condition: FingerCondition, rng: random.Random) -
     if condition is FingerCondition.PARTIAL:
         keep = Image.new("L", size, 0)
         corner = rng.choice(((0, 0), (size[0] // 2, 0), (0, size[1] // 2)))
-        box = (*corner, corner[0] + size[0] // 2, corner[1] + size[1] * 3 // 5)
+        box = (*corner, corner[0] + size[0] // 2, corner[1] + size[1] // 2)
         ImageDraw.Draw(keep).ellipse(box, fill=255)
         return Image.composite(image, Image.new("L", size, _GLASS), keep)
     if condition is FingerCondition.SMUDGED:
@@ -204,12 +221,17 @@ def _truth(person_seed: int, position: int) -> tuple[tuple[float, float, int, in
     return tuple(truth)
 
 
-def _minutiae(person_seed: int, position: int, capture: int) -> list[Minutia]:
-    """The minutiae this capture shows: x, y (image pixels), angle (256 a turn), kind."""
-    width, height = IMAGE_SIZE
+def _minutiae(
+    person_seed: int, position: int, capture: int, size: tuple[int, int]
+) -> list[Minutia]:
+    """The minutiae this capture shows on a glass of ``size``: x, y (its pixels), angle
+    (256 a turn), kind."""
+    width, height = size
+    left, top = _window(size)
     truth = _truth(person_seed, int(position))
     rng = _rng("seen", person_seed, int(position), capture)
     dx, dy = _placement(person_seed, position, capture)
+    dx, dy = dx + left, dy + top
     seen = [
         (x - dx + rng.gauss(0, 1.2), y - dy + rng.gauss(0, 1.2), (a + rng.randint(-5, 5)) % 256, k)
         for x, y, a, k in truth
@@ -224,9 +246,12 @@ def _minutiae(person_seed: int, position: int, capture: int) -> list[Minutia]:
     ][:_MAX_MINUTIAE]
 
 
-def template_of(person_seed: int, position: int, capture: int = 0) -> bytes:
-    """The 512-byte template a sensor would extract from this capture of this finger."""
-    points = _minutiae(person_seed, position, capture)
+def template_of(
+    person_seed: int, position: int, capture: int = 0, *, size: tuple[int, int] = IMAGE_SIZE
+) -> bytes:
+    """The 512-byte template a sensor with a glass of ``size`` would extract from this
+    capture of this finger (the minutiae :func:`ridge_image` draws at that size)."""
+    points = _minutiae(person_seed, position, capture, size)
     body = b"".join(_MINUTIA.pack(*point) for point in points)
     return (_TEMPLATE_MAGIC + bytes([len(points)]) + body).ljust(TEMPLATE_SIZE, b"\0")
 

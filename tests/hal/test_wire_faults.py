@@ -32,7 +32,7 @@ from hal.r30x import (
 )
 from hal.receipt_printer import EscPosPrinter
 from hal.signature_pad import TopazPad
-from hal.types import FingerPosition, PenPoint, PrinterState
+from hal.types import FingerPosition, PenPoint, PrinterState, SensorModel
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.fingerprint_emulator import FingerprintEmulator
 from hw_sim.fingers import Finger
@@ -146,7 +146,8 @@ def test_fingerprint_garbage_before_an_answer_is_skipped(
 def fingerprint_peer(code: int) -> Callable[[bytes], bytes]:
     """A sensor that shakes hands properly and answers everything else with ``code``."""
     reader = PacketReader()
-    para = struct.pack(SYS_PARA_FORMAT, 0, 0, 200, 3, 0xFFFFFFFF, 2, 6)
+    library = SensorModel.R307.library_pages  # the driver's default model's
+    para = struct.pack(SYS_PARA_FORMAT, 0, 0, library, 3, 0xFFFFFFFF, 2, 6)
 
     def answer(chunk: bytes) -> bytes:
         replies = b""
