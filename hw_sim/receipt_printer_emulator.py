@@ -107,6 +107,14 @@ _NOISE = b"\xe5"
 #: so the wire's time is the printer's time.
 LINE = LineFormat(19200)
 
+#: The printer's receive buffer (Epson TM-T20II: 4 KB).  The head empties it faster than
+#: the line fills it, so it fills only when the head stops (fault "stuck").
+RECEIVE_BUFFER_BYTES = 4096
+#: XOFF goes out when this little room is left, so bytes already on the way still fit.
+XOFF_ROOM_BYTES = 256
+#: XON/XOFF flow control: the printer says stop and go on its transmit line.
+XON, XOFF = b"\x11", b"\x13"
+
 #: ESC/POS sends 1 = black; Pillow's mode "1" stores 1 = white.
 _INVERT = bytes(0xFF - value for value in range(256))
 
@@ -129,13 +137,19 @@ class ReceiptPrinterEmulator(PtyDevice):
 
     ``received`` lists every decoded command, ``unknown`` the raw bytes of what the
     parser did not understand, ``printed`` one image per cut job, ``lines`` the text of
-    every printed line.  Faults: "unplugged" (silent), "paper-out", "cover-open" or
-    "garbage" (line noise before the next status answer); :meth:`unplug_after` cuts the
-    power part-way through a job, losing the half-received command and the job until
-    :meth:`clear_faults`.  ``timing`` keeps the line's time (:data:`LINE`).
+    every printed line, ``flow`` the XON and XOFF it sent.  Faults: "unplugged" (silent),
+    "paper-out", "cover-open", "garbage" (line noise before the next status answer) or
+    "stuck" (the paper jams as the next raster starts and the head stops without
+    telling, a jam it cannot sense: from that raster on, what arrives fills the receive
+    buffer unread, status queries included; the printer sends XOFF when the buffer is
+    nearly full, as a printer set to XON/XOFF does, and bytes beyond it are lost).
+    :meth:`clear_faults` ends a "stuck" as the technician does, by switching the printer
+    off and on: the buffer and the job are lost and it sends XON.  :meth:`unplug_after`
+    cuts the power part-way through a job, losing the half-received command and the job
+    until :meth:`clear_faults`.  ``timing`` keeps the line's time (:data:`LINE`).
     """
 
-    FAULTS: tuple[str, ...] = ("unplugged", "paper-out", "cover-open", "garbage")
+    FAULTS: tuple[str, ...] = ("unplugged", "paper-out", "cover-open", "garbage", "stuck")
 
     def __init__(
         self, *, link_path: str | None = None, paper_dots: int = 384, timing: Timing | None = None
@@ -147,6 +161,9 @@ class ReceiptPrinterEmulator(PtyDevice):
         self.received: list[Command] = []
         self.unknown: list[bytes] = []
         self.printed = kept_prints()
+        self.flow: list[bytes] = []
+        self._jammed = False  # the "stuck" fault has struck: the head reads nothing
+        self._held = bytearray()  # the receive buffer while jammed
         self._actions: dict[str, Callable[[bytes], None]] = {
             "ESC @": lambda _: self._paper.reset(),
             "ESC !": self._print_modes,
@@ -198,17 +215,49 @@ class ReceiptPrinterEmulator(PtyDevice):
     def _ready(self) -> bool:
         return not self._faults & {"paper-out", "cover-open"}
 
+    def clear_faults(self) -> None:
+        """End every fault; a stuck printer is switched off and on to clear it."""
+        with self._lock:
+            jammed, self._jammed = self._jammed, False
+            super().clear_faults()
+            if jammed:
+                self._held.clear()
+                self._buffer.clear()
+                self._paper.discard()
+                self._paper.reset()
+                self._say(XON)  # ready again, as after power-on
+
+    def _say(self, flow: bytes) -> None:
+        self.flow.append(flow)
+        self._link.send(flow)
+
+    def _hold(self, data: bytes) -> None:
+        """A jammed head reads nothing: bytes fill the buffer; XOFF when it is nearly full."""
+        room = RECEIVE_BUFFER_BYTES - len(self._held)
+        if len(data) > room:
+            _log.warning("receipt printer emulator: buffer full, %d bytes lost", len(data) - room)
+        self._held += data[:room]
+        nearly_full = RECEIVE_BUFFER_BYTES - len(self._held) <= XOFF_ROOM_BYTES
+        if nearly_full and self.flow[-1:] != [XOFF]:
+            self._say(XOFF)
+
     def _on_bytes(self, data: bytes) -> None:
         with self._lock:
             if "unplugged" in self._faults:
+                return
+            if self._jammed:
+                self._hold(data)
                 return
             data, cut = self._let_through(data)
             self._buffer += data
             while self._buffer:
                 used = self._parse_one()
                 if not used:
-                    break  # the command is not complete yet
+                    break  # the command is not complete yet, or the paper jammed at it
                 del self._buffer[:used]
+            if self._jammed:
+                self._hold(bytes(self._buffer))
+                self._buffer.clear()
             if cut:
                 self._buffer.clear()
                 self._paper.discard()
@@ -335,6 +384,9 @@ class ReceiptPrinterEmulator(PtyDevice):
         return 3
 
     def _raster(self, buf: bytearray) -> int:
+        if "stuck" in self._faults:
+            self._jammed = True  # the raster is never read: it stays in the buffer
+            return 0
         if len(buf) < _RASTER_HEADER:
             return 0
         if buf[2] != _RASTER_FUNCTION:
