@@ -176,7 +176,11 @@ class EscPosPrinter(Closing):
         The status is checked before anything is sent, so a missing roll costs no
         half-printed slip; after each band, which paces the bands to the line and
         reports paper running out or the cover opened mid-slip; and after the cut.
-        The whole slip must be printed within ``timeout``.
+
+        The whole slip must be printed within ``timeout``, but never within less than
+        its bytes need on the line (with the bands' margin): the caller cannot know the
+        line's rate, and a long slip cut off half-printed helps nobody.  A printer that
+        stops is still caught at its band's own deadline.
         """
         if image.width > self.paper_dots:
             raise ValueError(
@@ -188,18 +192,20 @@ class EscPosPrinter(Closing):
             _raster(bitmap.crop((0, top, bitmap.width, min(top + self.band_rows, bitmap.height))))
             for top in range(0, bitmap.height, self.band_rows)
         ]
-        deadline = time.monotonic() + timeout
+        on_line = self._line_seconds(sum(map(len, bands)) + len(bands) * _STATUS_QUERY_BYTES)
+        allowed = max(timeout, on_line * _BAND_MARGIN + _BAND_SLACK_SECONDS)
+        deadline = time.monotonic() + allowed
         self._raise_unless_ready(self._status(), "before printing")
         self._link.write(_INIT, timeout=_STATUS_SECONDS)
         for number, band in enumerate(bands, start=1):
-            self._send_band(band, f"band {number} of {len(bands)}", deadline, timeout)
+            self._send_band(band, f"band {number} of {len(bands)}", deadline, allowed)
         self._link.write(_FEED + _CUT, timeout=_STATUS_SECONDS)
         self._raise_unless_ready(self._status(), "after printing")
 
     def _send_band(self, band: bytes, which: str, deadline: float, timeout: float) -> None:
         """Send one band and wait for the status answer queued behind it: the printer
         has taken the band when it answers.  The wait is the band's own allowance, never
-        past the whole slip's ``deadline``."""
+        past the whole slip's ``deadline`` (``timeout`` after it began)."""
         on_line = self._line_seconds(len(band) + _STATUS_QUERY_BYTES)
         allowed = on_line * _BAND_MARGIN + _BAND_SLACK_SECONDS
         start = time.monotonic()
