@@ -137,6 +137,7 @@ class SimFingerprint(SimDevice):
             finger.capture,
             finger.condition,
             size=(width, height),
+            view=(width, height),  # a whole finger, drawn small
         )
         template = template_of(finger.person_seed, finger.position, finger.capture)
         return FingerImage(position, width, height, pixels, template, quality)

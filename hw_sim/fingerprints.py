@@ -12,9 +12,9 @@ checks and retries honestly.
   dark ridges about 9 px apart inside an elliptic finger mask.  The base pattern is
   computed once per (person, finger) and cached; a capture crops it at a shifted place
   and blends in seeded noise.
-* One finger, any glass: the pattern is the finger as the R307's 256 x 288 glass sees it;
-  a smaller glass (the R503's 192 x 192, at the same 500 dpi or so) sees its middle, as
-  a finger pressed on a smaller window does.
+* One finger, any glass: a capture is drawn as the R307's 256 x 288 glass sees it, its
+  condition included; a smaller glass (the R503's 192 x 192, at the same 500 dpi or so)
+  sees the middle of that capture, as a finger pressed on a smaller window does.
 * Templates: a seeded set of minutiae per finger, jittered, thinned and shifted with the
   same placement as the image per capture, packed in 512 bytes; a smaller glass lists
   only the minutiae inside its window, in its own pixels.  ``match_score`` aligns
@@ -68,15 +68,14 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(":".join(str(part) for part in parts))
 
 
-def _window(size: tuple[int, int]) -> tuple[int, int]:
-    """Where a glass of ``size`` sits in the R307's view (left, top): in its middle."""
+def _window(size: tuple[int, int], view: tuple[int, int] = IMAGE_SIZE) -> tuple[int, int]:
+    """Where a glass of ``size`` sits in ``view`` (left, top): in its middle."""
     width, height = size
-    if not (0 < width <= IMAGE_SIZE[0] and 0 < height <= IMAGE_SIZE[1]):
+    if not (0 < width <= view[0] and 0 < height <= view[1]):
         raise ValueError(
-            f"a {width}x{height} glass does not fit the simulated finger's "
-            f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} view"
+            f"a {width}x{height} glass does not fit the simulated finger's {view[0]}x{view[1]} view"
         )
-    return (IMAGE_SIZE[0] - width) // 2, (IMAGE_SIZE[1] - height) // 2
+    return (view[0] - width) // 2, (view[1] - height) // 2
 
 
 def _placement(person_seed: int, position: int, capture: int) -> tuple[int, int]:
@@ -86,14 +85,13 @@ def _placement(person_seed: int, position: int, capture: int) -> tuple[int, int]
 
 
 @functools.lru_cache(maxsize=64)
-def _base_pattern(person_seed: int, position: int) -> Image.Image:
-    """The finger's ridges over the R307's view plus a margin, as an 8-bit image.
+def _base_pattern(person_seed: int, position: int, size: tuple[int, int]) -> Image.Image:
+    """The finger's ridges over a view of ``size`` plus a margin, as an 8-bit image.
 
     Each of the finger's minutiae (:func:`_truth`) is a phase singularity: the angle
     around it, added to the phase, ends one ridge or splits it in two right there, so
     the image shows the minutiae its template lists.
     """
-    size = IMAGE_SIZE
     width, height = size[0] + 2 * _MARGIN, size[1] + 2 * _MARGIN
     rng = _rng("ridges", person_seed, position)
     cx = width / 2 + rng.uniform(-0.12, 0.12) * size[0]
@@ -119,9 +117,11 @@ def _base_pattern(person_seed: int, position: int) -> Image.Image:
         + warp_y
     )
     phase += spiral * np.arctan2(dy, dx)
-    # the minutiae sit where the template says, the margin away from the view's corner
+    # the minutiae sit where the template says, offset when the view is smaller
+    left = (IMAGE_SIZE[0] - size[0]) / 2 - _MARGIN
+    top = (IMAGE_SIZE[1] - size[1]) / 2 - _MARGIN
     for x, y, _, kind in _truth(person_seed, position):
-        phase += (1 if kind == 1 else -1) * np.arctan2(ys - (y + _MARGIN), xs - (x + _MARGIN))
+        phase += (1 if kind == 1 else -1) * np.arctan2(ys - (y - top), xs - (x - left))
     ridge = 128 + 110 * np.cos(phase)
     # the finger: an ellipse with a soft edge, white glass outside
     fx, fy = width / 2, height / 2 + 8
@@ -143,25 +143,36 @@ def ridge_image(
     condition: FingerCondition = FingerCondition.OK,
     *,
     size: tuple[int, int] = IMAGE_SIZE,
+    view: tuple[int, int] = IMAGE_SIZE,
 ) -> bytes:
-    """One capture of a finger as 8-bit pixels, row by row (``size`` = width, height:
-    the R307's whole view, or the middle of it that a smaller glass sees).
+    """One capture of a finger as 8-bit pixels, row by row (``size`` = width, height).
+
+    The capture is drawn for a glass of ``view``, the R307's, condition and noise
+    included; a smaller ``size`` is the middle of it, as the R503's smaller glass sees
+    the middle of the same finger.  (The contract-level doubles draw a whole finger on
+    their small images: ``view=size``.)
 
     OK: clear ridges.  SCARRED: the same ridges at low contrast under blotches and
     scar lines.  BANDAGED: flat gauze, no ridges.  MISSING: empty glass.  DRY: faint
     ridges broken into dots.  WET: ridges swollen into one another.  PARTIAL: the finger
-    touches one quarter of the glass only (whatever the glass's size).  SMUDGED: ridges
-    smeared across by a slide.
+    touches a quarter of the glass.  SMUDGED: ridges smeared across by a slide.
     """
+    left, top = _window(size, view)
+    image = _capture(person_seed, position, capture, condition, view)
+    return image.crop((left, top, left + size[0], top + size[1])).tobytes()
+
+
+def _capture(
+    person_seed: int, position: int, capture: int, condition: FingerCondition, size: tuple[int, int]
+) -> Image.Image:
+    """The whole capture on a glass of ``size``: placed, pressed, in its condition, noised."""
     rng = _rng("capture", person_seed, int(position), capture, condition.value)
     if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
         level = _GLASS if condition is FingerCondition.MISSING else _BANDAGE
-        image = Image.blend(Image.new("L", size, level), _noise(rng, size), 0.04)
-        return image.tobytes()
+        return Image.blend(Image.new("L", size, level), _noise(rng, size), 0.04)
     dx, dy = _placement(person_seed, position, capture)
-    base = _base_pattern(person_seed, int(position))
-    window_left, window_top = _window(size)
-    left, top = _MARGIN + dx + window_left, _MARGIN + dy + window_top
+    base = _base_pattern(person_seed, int(position), size)
+    left, top = _MARGIN + dx, _MARGIN + dy
     image = base.crop((left, top, left + size[0], top + size[1]))
     pressure = rng.uniform(0.0, 0.1)  # light pressure washes ridges out a little
     image = Image.blend(image, Image.new("L", size, _GLASS), pressure)
@@ -176,7 +187,7 @@ def ridge_image(
             x1, y1 = x0 + rng.uniform(-120, 120), y0 + rng.uniform(-120, 120)
             draw.line((x0, y0, x1, y1), fill=_GLASS, width=rng.randint(3, 7))
     image = _spoil(image, condition, rng)
-    return Image.blend(image, _noise(rng, size), 0.12).tobytes()
+    return Image.blend(image, _noise(rng, size), 0.12)
 
 
 def _spoil(image: Image.Image, condition: FingerCondition, rng: random.Random) -> Image.Image:
@@ -241,8 +252,9 @@ def _minutiae(
         (rng.uniform(0, width), rng.uniform(0, height), rng.randrange(256), rng.randint(1, 2))
         for _ in range(rng.randint(0, 4))  # spurious ones from dirt and noise
     ]
-    return [
-        (round(x), round(y), a, k) for x, y, a, k in seen if 0 <= x < width and 0 <= y < height
+    pixels = [(round(x), round(y), a, k) for x, y, a, k in seen]  # then on the glass:
+    return [  # 287.6 rounds to 288, one past the last row
+        (x, y, a, k) for x, y, a, k in pixels if 0 <= x < width and 0 <= y < height
     ][:_MAX_MINUTIAE]
 
 
