@@ -275,7 +275,7 @@ class R30xSensor(Closing):
         return self._search_buffer()
 
     def _search_buffer(self) -> LibraryMatch:
-        """Search the whole library (its size read once) for the template in the buffer."""
+        """Search the whole library (its size read at the handshake) for the buffer's template."""
         answer = self._command(
             SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_size), during="Search"
         )
