@@ -1,10 +1,10 @@
 """The simulated kit at its wires: every emulator started, for the real drivers to open.
 
 :class:`WiredKit` is what ``jemput-kit sim ...`` and ``jemput-kit sim selftest`` put behind the
-real ``hal`` drivers: the serial parts each on their own pty (``ports``), the I2C parts
-as register models on one SMBus-compatible bus (``bus``), the panel's pins on a gpiozero
-``MockFactory`` (``pin_factory``) and, for the camera alone, the simulated camera (the
-picamera2 API has no wire to emulate).  The display, fuel gauge and clock run on the
+real ``hal`` drivers: the serial parts each on their own pty (each emulator's ``port``),
+the I2C parts as register models on one SMBus-compatible bus (``bus``), the panel's pins on
+a gpiozero ``MockFactory`` (``pin_factory``) and, for the camera alone, the simulated camera
+(the picamera2 API has no wire to emulate).  The display, fuel gauge and clock run on the
 world's clock, so stepping the world's time moves the battery and the RTC too.
 
 ``hw_sim`` may not import drivers, so the world acts on the emulators only when the
@@ -124,17 +124,11 @@ class WiredKit(Closing):
         #: Strokes someone drew for the next signature (the browser kit's pad), in pad
         #: coordinates; taken by the next :meth:`present_signature`.
         self._offered_strokes: Strokes | None = None
-        self.ports: dict[str, str] = {
-            "fingerprint": self.fingerprint.port,
-            "signature-pad": self.signature_pad.port,
-            "card-printer": self.card_printer.port,
-            "receipt-printer": self.receipt_printer.port,
-        }
 
     def __repr__(self) -> str:
         return (
             f"<WiredKit seed={self.world.seed} sensor={self.fingerprint.model.name} "
-            f"ports={self.ports}>"
+            f"fingerprint={self.fingerprint.port}>"
         )
 
     def floor_seconds(self) -> dict[str, float]:

@@ -38,13 +38,18 @@ from provisioning.collector_audit import (
 )
 from provisioning.district import cli as district
 from provisioning.district import is_store_url
+from provisioning.interchange.errors import BadAgency, CodecMissing
+from provisioning.interchange.export import Format, source_name
+from provisioning.interchange.export import export as export_interchange
+from provisioning.interchange.nist import DEFAULT_DAI, Agencies
+from provisioning.interchange.source import StoredChain, collector_chains, district_chains
 from provisioning.office_report import build_office_report
 from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
 from storage import revocation
 from storage.certificate import BadKitId, check_kit_id
-from storage.errors import RecordError, StorageError
+from storage.errors import RecordError, StorageError, WriteError
 from storage.keys import (
     AUTHORITY_PUBLIC_FILE,
     ENCRYPTION_KEY_FILE,
@@ -592,7 +597,7 @@ def status_command(port: PortArgument, authority: AuthorityOption) -> None:
     private = _private_keys(authority)
     with _kit_link(port) as link:
         facts = collecting.status(link, private)
-    _show(f"kit {facts['kit_id']} on {port}", ("field", "value"), facts.items())
+    _show(f"kit {facts.kit_id} on {port}", ("field", "value"), facts.to_map().items())
 
 
 @app.command("settime")
@@ -613,9 +618,9 @@ def selftest_command(port: PortArgument, authority: AuthorityOption) -> None:
     _show(
         f"selftest on {port}",
         ("device", "ok", "detail"),
-        ((v["device"], "ok" if v["ok"] else "FAULT", v["detail"]) for v in verdicts),
+        ((v.device, "ok" if v.ok else "FAULT", v.detail) for v in verdicts),
     )
-    if not all(verdict["ok"] for verdict in verdicts):
+    if not all(verdict.ok for verdict in verdicts):
         raise typer.Exit(EXIT_PROBLEMS)
 
 
@@ -687,22 +692,99 @@ def report_command(
         _say(out, _log_line(audit))
 
 
+class ExportFormat(StrEnum):
+    RECORDS = "records"  # the sealed records as a kit holds them (kit.cert, *.cose)
+    NIST = "nist"  # ANSI/NIST-ITL 1-2011 transactions (docs/interchange.md)
+    ISO = "iso"  # ISO/IEC 19794-4/-5 images in CBEFF, as MOSIP
+
+
 @app.command("export")
 def export_command(
     target: StoreOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the files and manifest.")],
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="records: the sealed records; nist: one ANSI/NIST-ITL transaction per live "
+            "record; iso: ISO/IEC 19794 images in CBEFF per live record.",
+        ),
+    ] = ExportFormat.RECORDS,
+    authority: Annotated[
+        Path | None,
+        typer.Option(
+            "--authority", help="nist, iso: the authority folder (private keys).", file_okay=False
+        ),
+    ] = None,
+    ori: Annotated[
+        str | None,
+        typer.Option(help="nist: the office's ORI (default DISDUKCAPIL-<the kit's region>)."),
+    ] = None,
+    dai: Annotated[str, typer.Option(help="nist: the destination agency's id.")] = DEFAULT_DAI,
 ) -> None:
-    """Write the collected records as files (one folder per kit chain) with manifest.json.
+    """Write the collected records as files (one folder per kit chain) with a manifest.
 
-    Writes only under --out: a kit id in the database that is no safe folder name is refused
-    (exit 1).
+    `--format records` (default) writes the sealed records; `nist` and `iso` open every live
+    record with the authority's private key and write what an AFIS reads (exit 1 naming
+    each record left out as damaged).  Writes only under --out: a kit id in the database
+    that is no safe folder name is refused (exit 1).
     """
+    if fmt is not ExportFormat.RECORDS:
+        _export_interchange(target, out_dir, Format(fmt.value), authority, ori, dai)
+        return
     if is_store_url(target):
         _say(out, f"exported to {out_dir}; manifest {district.export_store(target, out_dir)}")
         return
     with _problems("nothing exported", BadKitId, CollectorError), _collector(Path(target)) as store:
         manifest = store.export(out_dir)
     _say(out, f"exported to {out_dir}; manifest {manifest}", "green")
+
+
+@contextmanager
+def _chains(target: str) -> Iterator[list[StoredChain]]:
+    """The kit chains of a collector database or a district store (call inside `_problems`)."""
+    if is_store_url(target):
+        with district.opened(target) as store:
+            yield district_chains(store)
+    else:
+        with _collector(Path(target)) as db:
+            yield collector_chains(db)
+
+
+def _export_interchange(
+    target: str, out_dir: Path, fmt: Format, authority: Path | None, ori: str | None, dai: str
+) -> None:
+    """`export --format nist|iso`: say what was written, each record left out, exit 1 on
+    any damaged one."""
+    if authority is None:
+        _say(err, f"jemput-prov: --format {fmt.value} perlu --authority (kunci privat otoritas)")
+        raise typer.Exit(EXIT_USER_ERROR)
+    private = _private_keys(authority)
+    stopped = (
+        "ekspor terhenti; atasi masalahnya lalu jalankan lagi (berkas yang sudah ditulis utuh)"
+    )
+    try:
+        agencies = Agencies(ori, dai)
+        with _problems(stopped, WriteError), _chains(target) as chains:
+            result = export_interchange(
+                chains, private, out_dir, fmt, agencies, source=source_name(target)
+            )
+    except (CodecMissing, BadAgency) as exc:
+        _say(err, f"jemput-prov: {exc}", "red")
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    for item in result.left_out:
+        _say(out, str(item), "red" if item.problem else None)
+    for path in result.removed:
+        _say(out, f"dihapus dari ekspor sebelumnya: {path}", "yellow")
+    _say(
+        out,
+        f"{len(result.written)} berkas {fmt.value} ditulis ke {out_dir}; "
+        f"manifest {result.manifest}",
+        "green",
+    )
+    if result.problems:
+        _say(out, f"{len(result.problems)} rekaman tidak diekspor karena rusak", "bold red")
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _moment(text: str) -> datetime:

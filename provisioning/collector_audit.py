@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kitlink import protocol as p
+from kitlink.messages import Head, kept_ledger
 from provisioning import collection_log as log
 from provisioning.checks import KitReport
 from provisioning.collector import Chain, CollectorDB
@@ -27,9 +28,10 @@ from storage.certificate import Certificate, CertificateError, check_kit_id
 from storage.errors import RecordError
 from storage.files import record_name
 from storage.keys import AuthorityPublic
-from storage.model import CardKind, CorrectableField, FlaggedError, Purpose
+from storage.model import CardKind, CorrectableField, FlaggedError
 from storage.record import RecordHeader, record_hash
 from storage.verify import BrokenChain, Verifier
+from vocabulary.purpose import Purpose
 
 
 class ColumnMismatch(RecordError):
@@ -348,13 +350,12 @@ class _Audit:
             self.fail(where, ColumnMismatch("column signed is not the ledger the collector kept"))
             return None
         try:
-            ledger = p.kept_answer(signed, op=p.LEDGER, kit_public=certificate.kit_public)
-            head = ledger["head"]
-            printed = {int(seq) for seq, _ in ledger["printed"]}
-        except (p.MessageError, KeyError, TypeError, ValueError) as exc:
+            ledger = kept_ledger(signed, kit_public=certificate.kit_public)
+        except p.MessageError as exc:
             self.fail(where, ColumnMismatch(f"column signed is no ledger the kit signed: {exc}"))
             return None
-        if list(head) != [statement.head_seq, statement.head] or (
+        printed = {seq for seq, _ in ledger.printed}
+        if ledger.head != Head(statement.head_seq, statement.head) or (
             statement.kit_id != certificate.kit_id
         ):
             self.fail(where, ColumnMismatch("the kit's signed head differs from the statement"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
+from firmware.config import DevicePorts
 from firmware.hardware import REPLY_TIMEOUT_SECONDS, Absent, Opened, real_devices
 from firmware.power import open_coprocessor
 from firmware.selftest import Verdict, run_selftest
@@ -118,6 +119,20 @@ class PresentedSignature:
         self._pad.close()
 
 
+def emulator_ports(wired: WiredKit) -> DevicePorts:
+    """The serial parts' ptys as a kit's configuration names its ports.
+
+    No provisioning port and no co-processor: the simulator serves those itself.
+    """
+    return DevicePorts(
+        fingerprint=wired.fingerprint.port,
+        signature_pad=wired.signature_pad.port,
+        card_printer=wired.card_printer.port,
+        receipt_printer=wired.receipt_printer.port,
+        provisioning="",
+    )
+
+
 def sim_wired_devices(
     wired: WiredKit, *, wait_scale: float = 1.0, reply_timeout: float = REPLY_TIMEOUT_SECONDS
 ) -> Opened:
@@ -127,7 +142,7 @@ def sim_wired_devices(
     tests); a real capture always gets its full timeout.
     """
     opened = real_devices(
-        wired.ports,
+        emulator_ports(wired),
         bus=wired.bus,
         pin_factory=wired.pin_factory,
         camera=wired.camera,

@@ -43,7 +43,7 @@ from storage.model import Resident
 from storage.record import RecordHeader, record_hash
 from storage.reference import ReferenceKey, resident_key
 from storage.revocation import SealedAfterRevocation
-from storage.verify import BrokenChain, CertificateError, Verifier
+from storage.verify import BrokenChain, CertificateError, Verifier, check_link
 
 #: Records per transaction: big enough to amortise a round trip, small enough to resume.
 BATCH = 500
@@ -202,7 +202,7 @@ def _verified_prefix(
     returns is the one stored, so no record is parsed twice.
     """
     prefix: list[_Verified] = []
-    before = certificate.digest
+    previous: bytes | None = None  # record 1 links to the certificate
     records = iter(collector.record_bytes(chain))
     for expected, (seq, data) in enumerate(records, start=1):
         where = f"{chain.folder}/{record_name(seq)}"
@@ -214,16 +214,14 @@ def _verified_prefix(
             header = verifier.verify_record(data, certificate)
             if header.seq != seq:
                 raise BrokenChain(f"holds record {header.seq}", seq=seq)
-            if header.prev != before:
-                link = "the kit certificate" if seq == 1 else f"record {seq - 1}"
-                raise BrokenChain(f"record {seq} does not link to {link}", seq=seq)
+            check_link(header, certificate, previous)
         except RecordError as exc:
             done.problems.append(f"{where}: {type(exc).__name__}: {exc}")
             if isinstance(exc, SealedAfterRevocation):
                 done.problems.extend(_problems_after(records, chain, certificate, verifier))
             break
-        before = record_hash(data)
-        prefix.append(_Verified(seq, data, header, before))
+        previous = record_hash(data)  # what the next record links to
+        prefix.append(_Verified(seq, data, header, previous))
     return prefix
 
 

@@ -83,7 +83,9 @@ def snapshot(
         ],
         "cards_in_hopper": wired.card_printer.hopper,
         "last_record": sim.kit.store.last_seq,
-        "officers": [{"id": o.officer_id, "role": o.role, "pin": o.pin} for o in world.officers],
+        "officers": [
+            {"id": o.officer_id, "role": o.role.value, "pin": o.pin} for o in world.officers
+        ],
         "log": log.tail(),
         "log_count": log.count,
         "training": training,

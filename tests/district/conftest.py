@@ -89,7 +89,7 @@ def _run_kit(
     worklist = folder / f"worklist-{index + 1}.csv"
     write_worklist(residents, worklist)
     officers = folder / f"officers-{index + 1}.csv"
-    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
+    rows = [f"{o.officer_id},{o.name},{o.role.value},{o.pin}" for o in world.officers]
     officers.write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
     with open_sim_kit(
         SimOptions(

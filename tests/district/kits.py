@@ -13,9 +13,10 @@ from provisioning.collector import CollectorDB
 from storage.certificate import verify_certificate
 from storage.keys import Authority
 from storage.kit import KitStore, provision
-from storage.model import Enrolment, FingerRecord, Policy, Resident, Role, Sex
+from storage.model import Enrolment, FingerRecord, Policy, Resident
 from storage.officers import make_officer
 from storage.record import read_header
+from vocabulary.people import Role, Sex
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 OFFICER = make_officer("OFC-1", "Budi", Role.OFFICER, "123456")

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 from firmware.cli import app
 from storage.keys import Authority, AuthorityPublic
 from storage.kit import provision
-from storage.model import Policy, Role
+from storage.model import Policy
 from storage.officers import make_officer
 from storage.verify import verify_folder
 from storage.worklist import load_worklist
+from vocabulary.people import Role
 
 SAMPLE_WORKLIST = Path(__file__).parents[2] / "docs" / "samples" / "worklist-blitar.csv"
 

@@ -29,7 +29,6 @@ from simulator.hardware import PresentedFinger, PresentedSignature, wired_kit
 from simulator.kit import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
 from storage.keys import AuthorityPublic
 from storage.kit import KitStore
-from storage.model import Resident
 from storage.verify import verify_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,11 +82,10 @@ def sound_resident(world: World) -> Person:
 def start_enrolment(session: Session, person: Person) -> None:
     """From READY to the face photo taken, not yet accepted."""
     bot, ctl = session.bot, session.kit.controller
-    bot.scroll_to(lambda: ctl.step.focus, lambda f: isinstance(f, Resident) and f.nik == person.nik)
-    bot.press(Button.OK)  # select
+    bot.select_resident(person)
     bot.press(Button.OK)  # the right person
     bot.press(Button.OK)  # take the photo
-    assert ctl.state == "face" and ctl.step.kept is not None
+    assert ctl.state == "face" and bot.photo_kept()
 
 
 def finish_enrolment(session: Session, person: Person) -> None:
