@@ -214,10 +214,11 @@ def test_a_stuck_printer_holds_the_line_with_xoff_once_its_buffer_fills() -> Non
     band = b"\x1dv0\x00" + bytes((48, 0, 128, 0)) + bytes(48 * 128)  # GS v 0: 6 KB of raster
     with (
         ReceiptPrinterEmulator() as emulator,
-        serial.Serial(emulator.port, 19200, xonxoff=True, write_timeout=0.05) as sender,
+        serial.Serial(emulator.port, 19200, xonxoff=True, write_timeout=10.0) as sender,
     ):
         emulator.inject("stuck")
-        sender.write(band[:RECEIVE_BUFFER_BYTES])
+        sender.write(band[:RECEIVE_BUFFER_BYTES])  # the buffer's worth, however busy the machine
+        sender.write_timeout = 0.05  # from here a write that blocks is a write held off
         assert eventually(sender, held=True), "the sender was never held off"
         assert emulator.flow == [XOFF]
         emulator.clear_faults()
@@ -225,7 +226,7 @@ def test_a_stuck_printer_holds_the_line_with_xoff_once_its_buffer_fills() -> Non
         assert eventually(sender, held=False), "XON did not let the sender go on"
 
 
-def eventually(sender: serial.Serial, *, held: bool, seconds: float = 2.0) -> bool:
+def eventually(sender: serial.Serial, *, held: bool, seconds: float = 10.0) -> bool:
     """Whether a one-byte write comes to block (``held``) or to pass within ``seconds``:
     the flow control byte reaches the port a moment after the emulator sends it."""
     deadline = time.monotonic() + seconds
