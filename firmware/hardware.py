@@ -34,6 +34,7 @@ from hal.types import (
     Indicator,
     LibraryMatch,
     PrinterStatus,
+    SensorModel,
     Signature,
     Tone,
 )
@@ -41,7 +42,7 @@ from hal.types import (
 if TYPE_CHECKING:
     import gpiozero
 
-    from firmware.config import DevicePorts
+    from firmware.config import DevicePorts, KitConfig
     from hal.i2c import SMBus
 
 #: How long the serial drivers wait for one answer before calling the part silent.
@@ -167,12 +168,14 @@ def real_devices(
     pin_factory: gpiozero.Factory | None = None,
     camera: Camera | None = None,
     reply_timeout: float = REPLY_TIMEOUT_SECONDS,
+    sensor: SensorModel = SensorModel.R307,
 ) -> Opened:
     """Open the real drivers: serial parts on ``ports``, I2C on ``bus``.
 
     An empty card or receipt printer port means that printer is not fitted.  ``bus`` is an
     I2C bus number or an SMBus-compatible object (the simulator's register models), so
     ``ports.i2c_bus`` is not read here; ``camera`` replaces the Pi camera (simulator).
+    ``sensor`` is the fingerprint sensor's model, which sets its image and library sizes.
     """
     from hal.card_printer import EvolisPrinter
     from hal.ds3231 import DS3231
@@ -196,7 +199,7 @@ def real_devices(
         camera=opener("camera", (lambda: camera) if camera is not None else pi_camera),
         fingerprint=opener(
             "fingerprint",
-            lambda: R30xSensor(port=ports.fingerprint, read_timeout=reply_timeout),
+            lambda: R30xSensor(port=ports.fingerprint, model=sensor, read_timeout=reply_timeout),
         ),
         signature_pad=opener("signature-pad", lambda: TopazPad(port=ports.signature_pad)),
         panel=opener("panel", lambda: GpioPanel(pin_factory=pin_factory)),
@@ -215,6 +218,6 @@ def real_devices(
     return Opened(devices, opener.broken)
 
 
-def configured_devices(config: DevicePorts) -> Opened:
-    """The real drivers on the ports and I2C bus of the kit's configuration."""
-    return real_devices(config, bus=config.i2c_bus)
+def configured_devices(config: KitConfig) -> Opened:
+    """The real drivers on the ports and I2C bus of the kit's configuration, for its parts."""
+    return real_devices(config.ports, bus=config.ports.i2c_bus, sensor=config.parts.fingerprint)

@@ -149,7 +149,7 @@ def run_pi(
     with contextlib.ExitStack() as stack:
         stack.enter_context(FolderLock(settings.data_dir))
         stack.enter_context(_signals_set(stop))
-        opened = open_devices() if open_devices else configured_devices(settings.ports)
+        opened = open_devices() if open_devices else configured_devices(settings)
         stack.callback(opened.devices.close)
         for name, error in opened.broken:
             log.error("%s did not open: %s", name, error)

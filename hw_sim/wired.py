@@ -22,7 +22,7 @@ from typing import ClassVar
 from gpiozero.pins.mock import MockFactory
 
 from hal.contracts import Closing
-from hal.types import FingerPosition, Portrait
+from hal.types import FingerPosition, Portrait, SensorModel
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.ds3231_emulator import DS3231Model
 from hw_sim.faults import FaultSwitch
@@ -51,7 +51,8 @@ SIGN_DELAY_SECONDS = 0.2
 class WiredKit(Closing):
     """Every device of a kit, emulated at its wire, in front of ``world``.
 
-    ``hopper`` is the blank cards in the card printer; ``timing`` is the kit's clock: by
+    ``hopper`` is the blank cards in the card printer; ``sensor`` the fingerprint sensor's
+    model (its image size and library); ``timing`` is the kit's clock: by
     default (:meth:`Timing.default`) every link keeps its line's time and every part its
     datasheet's (the sensor's baud rate and imaging time, the pad's 100 frames a second,
     a card's print time, the camera's frame time); ``Timing(fast=True)`` is as fast as
@@ -70,12 +71,21 @@ class WiredKit(Closing):
         "camera": SimCamera.FAULTS,
     }
 
-    def __init__(self, world: World, *, hopper: int = 100, timing: Timing | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        hopper: int = 100,
+        sensor: SensorModel = SensorModel.R307,
+        timing: Timing | None = None,
+    ) -> None:
         self.world = world
         self.timing = timing = timing or Timing.default()
         self._closing = contextlib.ExitStack()
         try:
-            self.fingerprint = self._closing.enter_context(FingerprintEmulator(timing=timing))
+            self.fingerprint = self._closing.enter_context(
+                FingerprintEmulator(model=sensor, timing=timing)
+            )
             self.signature_pad = self._closing.enter_context(
                 SignaturePadEmulator(seed=world.seed, timing=timing)
             )
@@ -116,7 +126,10 @@ class WiredKit(Closing):
         self._offered_strokes: Strokes | None = None
 
     def __repr__(self) -> str:
-        return f"<WiredKit seed={self.world.seed} fingerprint={self.fingerprint.port}>"
+        return (
+            f"<WiredKit seed={self.world.seed} sensor={self.fingerprint.model.name} "
+            f"fingerprint={self.fingerprint.port}>"
+        )
 
     def floor_seconds(self) -> dict[str, float]:
         """Per timed part, the seconds its work so far must take on a real kit: bytes at

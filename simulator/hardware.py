@@ -17,7 +17,14 @@ from firmware.power import open_coprocessor
 from firmware.selftest import Verdict, run_selftest
 from hal.contracts import FingerprintSensor, SignaturePad
 from hal.coprocessor import PowerCoprocessor
-from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch, Signature
+from hal.types import (
+    DeviceInfo,
+    FingerImage,
+    FingerPosition,
+    LibraryMatch,
+    SensorModel,
+    Signature,
+)
 from hw_sim.pico import PicoSim
 from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
@@ -140,6 +147,7 @@ def sim_wired_devices(
         pin_factory=wired.pin_factory,
         camera=wired.camera,
         reply_timeout=reply_timeout,
+        sensor=wired.fingerprint.model,
     )
     devices = opened.devices
     if not isinstance(devices.fingerprint, Absent):
@@ -156,19 +164,21 @@ def wired_kit(
     world: World,
     *,
     hopper: int = 100,
+    sensor: SensorModel = SensorModel.R307,
     timing: Timing | None = None,
     faults: Sequence[tuple[str, str]] = (),
     wait_scale: float = 1.0,
     reply_timeout: float = REPLY_TIMEOUT_SECONDS,
 ) -> Iterator[tuple[WiredKit, Opened]]:
-    """A :class:`WiredKit` with ``faults`` (device, kind) injected and the drivers opened.
+    """A :class:`WiredKit` with ``faults`` (device, kind) injected and the drivers opened
+    (the fingerprint driver configured for the emulated ``sensor``).
 
     ``timing`` is the emulators' clock (None: hw_sim's default, real time unless
     ``JEMPUT_TIMING=fast``).  The faults are injected before the drivers open, as a part
     is broken before the technician switches the kit on.  On exit the drivers close, then
     the emulators.
     """
-    with WiredKit(world, hopper=hopper, timing=timing) as wired:
+    with WiredKit(world, hopper=hopper, sensor=sensor, timing=timing) as wired:
         for device, kind in faults:
             wired.inject(device, kind)
         opened = sim_wired_devices(wired, wait_scale=wait_scale, reply_timeout=reply_timeout)

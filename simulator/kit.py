@@ -30,7 +30,7 @@ from firmware.port import KitPort
 from firmware.power import KitPower
 from hal.contracts import Devices
 from hal.exc import DeviceAbsent
-from hal.types import FingerPosition
+from hal.types import FingerPosition, SensorModel
 from hw_sim.doubles import SimFingerprint, sim_devices
 from hw_sim.fingerprints import template_of
 from hw_sim.pico import PicoSim
@@ -194,15 +194,23 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime, training: boo
     return True
 
 
-def enrol_officers(devices: Devices, officers: list[SimOfficer]) -> None:
-    """Put the officers' login fingers into the sensor's library, as flashing does."""
+def enrol_officers(
+    devices: Devices, officers: list[SimOfficer], *, sensor: SensorModel = SensorModel.R307
+) -> None:
+    """Put the officers' login fingers into the sensor's library, as flashing does, each
+    as a ``sensor`` extracts it."""
     for page, officer in enumerate(officers):
-        template = template_of(officer.seed, int(FingerPosition.RIGHT_INDEX))
+        template = template_of(
+            officer.seed, int(FingerPosition.RIGHT_INDEX), size=sensor.image_size
+        )
         devices.fingerprint.enrol(page, template)
 
 
 class SensorFlash(Protocol):
     """A simulated sensor's library as its flash keeps it across power cycles."""
+
+    #: The sensor's image size: the templates it keeps are extracted at it.
+    image_size: tuple[int, int]
 
     def load_flash(self, pages: Mapping[int, bytes]) -> None: ...
 
@@ -214,7 +222,9 @@ def keep_sensor_flash(flash: SensorFlash, store: KitStore, world: World) -> None
     returning person."""
     refs = dict(store.recent(limit=store.policy.sensor_library_pages))
     pages = {
-        page: template_of(world.body_seed(ref.removeprefix(WALK_IN_PREFIX)), position)
+        page: template_of(
+            world.body_seed(ref.removeprefix(WALK_IN_PREFIX)), position, size=flash.image_size
+        )
         for page, (seq, position) in store.sensor_pages().items()
         if (ref := refs.get(seq)) is not None
     }
@@ -330,10 +340,11 @@ def open_sim_kit(options: SimOptions) -> Iterator[SimKit]:
                     world,
                     timing=Timing(fast=True) if parts.fast else None,
                     wait_scale=max(parts.time_scale, WIRED_WAIT_SCALE),
+                    sensor=parts.sensor,
                 )
             )
             devices = opened.devices
-            enrol_officers(devices, world.officers)
+            enrol_officers(devices, world.officers, sensor=parts.sensor)
         else:
             wired_parts = None
             devices = build(world, time_scale=parts.time_scale).devices

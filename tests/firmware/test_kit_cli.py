@@ -89,6 +89,9 @@ def test_simulator_options_that_cannot_go_together_are_refused_with_a_message(
     assert result.exit_code == 2, result.output
     assert "--fast with --doubles: the contract-level doubles have no wires" in result.output
     assert "Traceback" not in result.output and not data.exists()
+    result = runner.invoke(app, ["sim", "demo", "--doubles", "--sensor", "R503"])
+    assert result.exit_code == 2, result.output
+    assert "--sensor with --doubles: " in result.output and "sensor needs the wire" in result.output
 
 
 def test_run_without_a_pi_configuration_says_how_to_run_the_simulator(tmp_path: Path) -> None:
