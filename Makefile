@@ -7,6 +7,7 @@ N ?= 200
 UI ?= web
 PORT ?= 8321
 SCENARIO ?= hari-pertama
+SENSOR ?= r307
 
 .PHONY: run training demo demo-timed test lint lint-pico format bench torture selftest clean district district-stop
 
@@ -33,9 +34,9 @@ DEV := $(VENV)/.installed-dev
 
 run: $(SIM)
 ifeq ($(UI),terminal)
-	$(BIN)/jemput-kit sim terminal --data-dir $(DATA)
+	$(BIN)/jemput-kit sim terminal --data-dir $(DATA) --sensor $(SENSOR)
 else
-	$(BIN)/jemput-kit sim web --port $(PORT) --data-dir $(DATA)
+	$(BIN)/jemput-kit sim web --port $(PORT) --data-dir $(DATA) --sensor $(SENSOR)
 endif
 
 # a training day on the browser kit, on its own training kit (what it seals never counts)

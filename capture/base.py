@@ -1,11 +1,18 @@
 """What every step is built on: the :class:`Step` base, the context it works in, and the
 pieces two or more steps share (the finger login, the PIN picker, a confirmation overlay).
 
-A step sees the loop only through :class:`StepContext`, a narrow Protocol that
-:class:`capture.controller.Controller` satisfies: the steps import this module, never the
-controller or each other, and :mod:`capture.registry` imports every step.  A step moves the
-machine with ``ctx.go(event)`` from a button or a job's outcome; from ``enter`` it only
+A step sees the loop only through :class:`StepContext`, a narrow, read-only Protocol that
+:class:`capture.controller.Controller` satisfies: a step assigns nothing of it.  The person
+being enrolled and the officer's session change through
+:class:`capture.session.Session`'s methods, each named for what happened, and the draft
+through its own (:mod:`capture.draft`).  The steps import this module, never the controller
+or each other, and :mod:`capture.registry` imports every step.  A step moves the machine
+with ``ctx.go(event)`` from a button or a job's outcome; from ``enter`` it only
 ``ctx.follow(event)``s, which the controller sends once the entry has finished.
+
+What a step shows is its ``lines``; for the public screen model (:mod:`capture.screen`) it
+also says which menu or digit entry the buttons work (``widget``) and which finger the
+screen names (``asked_finger``).
 """
 
 from __future__ import annotations
@@ -13,20 +20,21 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from capture.audit import AuditKind
-from capture.draft import Approval, Draft
+from capture.draft import Draft
 from capture.events import JobKind, ShutdownReason
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
-from capture.print_plan import PrintOutcome, PrintPlan
+from capture.print_plan import PrintPlan
 from capture.prompts import Language
+from capture.session import Proof, Refusal, Session
 from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
 from hal.exc import NoFinger, NoMatch
-from hal.types import BatteryReading, Button, Indicator, LibraryMatch, Press, Tone
-from storage.model import Officer, Resident, SealedRecord
+from hal.types import BatteryReading, Button, FingerPosition, Indicator, LibraryMatch, Press, Tone
+from storage.audit import AuditKind
+from storage.model import Officer
 from storage.officers import PIN_DIGITS
 
 #: Seconds an identify or capture waits for a finger before the job is started again.
@@ -34,26 +42,30 @@ FINGER_WAIT_SECONDS = 10.0
 
 
 class StepContext(Protocol):
-    """The loop as a step sees it: devices, store, the enrolment in progress, and moves."""
+    """The loop as a step sees it: devices, store, the officer's session, and moves.
 
-    devices: Devices
-    store: RecordKeeper
-    language: Language
-    officer: Officer | None
-    #: The village official present (logged in at the officer's menu), if any.
-    official: Officer | None
-    draft: Draft | None
-    approval: Approval | None
-    resumable: Draft | None
-    sealed: SealedRecord | None
-    battery: BatteryReading | None
-    #: Why the kit is switching off (None while it is not): the shutdown screen says it.
-    shutdown_reason: ShutdownReason | None
-    #: What the printers gave the record just sealed (the done screen says it).
-    print_outcome: PrintOutcome
+    Every attribute is a read-only property: what a step changes, it changes by a call.
+    """
 
     @property
-    def officer_id(self) -> str: ...
+    def devices(self) -> Devices: ...
+
+    @property
+    def store(self) -> RecordKeeper: ...
+
+    @property
+    def session(self) -> Session: ...
+
+    @property
+    def language(self) -> Language: ...
+
+    @property
+    def battery(self) -> BatteryReading | None: ...
+
+    @property
+    def shutdown_reason(self) -> ShutdownReason | None:
+        """Why the kit is switching off (None while it is not): the shutdown screen says it."""
+        ...
 
     @property
     def busy(self) -> bool: ...
@@ -73,33 +85,32 @@ class StepContext(Protocol):
 
     def audit(self, kind: AuditKind, **detail: object) -> None: ...
 
-    def journal(self) -> None: ...
-
-    def clear_journal(self) -> None: ...
-
-    def journal_open(self) -> bool: ...
-
-    def discard_draft(self, why: AuditKind) -> None: ...
-
-    def login(self, officer: Officer, how: str) -> None: ...
-
-    def begin(self, resident: Resident, *, walk_in: bool = False) -> list[str] | None:
-        """Start enrolling ``resident`` (the draft, by the day's card rule), or say why not."""
-        ...
-
     def text(self, key: str, **values: object) -> list[str]: ...
 
     def word(self, key: str, **values: object) -> str: ...
 
+    def switch_language(self) -> None:
+        """Bahasa Indonesia to English, or back."""
+        ...
+
     def print_plan(self, *, ask_printer: bool = False) -> PrintPlan: ...
 
-    def refusal(self) -> list[str] | None: ...
+    def refusal(self) -> Refusal | None:
+        """Why no new enrolment may start now, or None."""
+        ...
 
     def check_battery(self) -> None: ...
 
     def confirm_cancel(self) -> None: ...
 
     def overlay(self, overlay: Overlay) -> None: ...
+
+
+def log_in(ctx: StepContext, officer: Officer, how: Proof) -> None:
+    """``officer`` logged in: the kit greets them and moves on."""
+    ctx.session.log_in(officer, how)
+    ctx.devices.panel.beep(Tone.OK)
+    ctx.go(CaptureEvent.LOGGED_IN)
 
 
 class Overlay(abc.ABC):
@@ -169,6 +180,21 @@ class Step:
     def lines(self) -> list[str]:
         return self.note or (self.ctx.text(self.PROMPT) if self.PROMPT else [])
 
+    def widget(self) -> Menu[Any] | DigitEntry | None:
+        """The menu or digit entry the buttons work, for the screen model (None: neither)."""
+        return None
+
+    def asked_finger(self) -> FingerPosition | None:
+        """The finger the screen names, for the screen model (None: none)."""
+        return None
+
+    @property
+    def draft(self) -> Draft:
+        """The person being captured: there is one in every state that asks."""
+        draft = self.ctx.session.draft
+        assert draft is not None  # the transition that led here began or resumed one
+        return draft
+
     def say(self, key: str, **values: object) -> None:
         self.note = self.ctx.text(key, **values)
 
@@ -196,7 +222,7 @@ class FingerLogin(Step, abc.ABC):
             assert isinstance(result, LibraryMatch), result
             officer = self.ctx.store.officer_for_page(result.page)
             if officer is not None:
-                self.accepted(officer, "finger")
+                self.accepted(officer, Proof.FINGER)
                 return
             self.say("finger_unknown")
         elif isinstance(error, NoMatch):
@@ -206,6 +232,9 @@ class FingerLogin(Step, abc.ABC):
             self.error_note(error)
             return  # a faulty sensor is not polled in a loop; PIN still works
         self.identify()
+
+    def widget(self) -> Menu[Any] | DigitEntry | None:
+        return self.picker.widget() if self.picker is not None else None
 
     def picker_took(self, button: Button) -> bool:
         """Give ``button`` to the open PIN picker: True when one was open and took it.
@@ -218,11 +247,11 @@ class FingerLogin(Step, abc.ABC):
             self.picker = None
             self.identify()
         elif officer is not None:
-            self.accepted(officer, "pin")
+            self.accepted(officer, Proof.PIN)
         return True
 
     @abc.abstractmethod
-    def accepted(self, officer: Officer, how: str) -> None:
+    def accepted(self, officer: Officer, how: Proof) -> None:
         """A known finger (or a right PIN) came: ``how`` says which, for the audit log."""
 
     def with_note(self, lines: list[str]) -> list[str]:
@@ -265,6 +294,10 @@ class PinPicker:
                 self.ctx.devices.panel.beep(Tone.ERROR)
             return officer
         return None
+
+    def widget(self) -> Menu[Officer] | DigitEntry:
+        """The officers' menu until one is chosen, then their PIN's digits."""
+        return self.entry if self.entry is not None and self.menu.focus is not None else self.menu
 
     def lines(self) -> list[str]:
         chosen = self.menu.focus

@@ -1,12 +1,20 @@
 """The capture loop's brain: one event at a time, from buttons, device jobs and the clock.
 
-The :class:`Controller` owns the state machine (:mod:`capture.machine`), the enrolment in
-progress and the screen; it is the :class:`~capture.base.StepContext` every step works in.
-Each state's behaviour lives in its step (:mod:`capture.registry`); the controller routes
-events to the step of the current state and keeps what is common to all of them: device
-jobs that come back as events (a stale result is ignored, so Cancel always works), the
-overlays (the held-BACK cancel's confirmation), follow-on events a step queues while it is
-entered, the idle lock, the battery watch, and the display.
+The :class:`Controller` owns the state machine (:mod:`capture.machine`) and routes each
+event to the step of the current state (:mod:`capture.registry`); it is the read-only
+:class:`~capture.base.StepContext` every step works in.  It keeps what moving needs: the
+events a step queues while it is entered (``follow``), the overlays drawn over a step (the
+held-BACK cancel's confirmation, the "storage full" screen), and the display with its
+public model (:mod:`capture.screen`).  The rest has a module of its own, which the
+controller asks and acts on:
+
+- :mod:`capture.session`: the officer logged in, the official present, the person being
+  captured and journaled, the approval asked, the record just sealed;
+- :mod:`capture.conditions`: the machine's conditions, the print plan, why no enrolment
+  may start;
+- :mod:`capture.guards`: the job ticket (a stale result is ignored, so Cancel always
+  works), the idle lock, the battery watch and the safe shutdown;
+- :mod:`capture.audit_trail`: the audit log, which waits in memory on a full disk.
 """
 
 from __future__ import annotations
@@ -16,35 +24,28 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from capture.audit import AuditKind
+from capture.audit_trail import AuditTrail
 from capture.base import Confirmation, Overlay, Step
-from capture.draft import Approval, ApprovalPurpose, Draft
+from capture.conditions import Conditions
+from capture.draft import Approval, Draft
 from capture.errors import TransitionDuringEntry
 from capture.events import ButtonEvent, Job, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
-from capture.machine import (
-    CAPTURE_STATES,
-    FINAL_STATE,
-    LOCKABLE,
-    POWER_OFF_AT_ONCE,
-    CaptureEvent,
-    CaptureMachine,
-    CaptureState,
-)
+from capture.guards import IdleLock, JobTicket, PowerWatch
+from capture.machine import CAPTURE_STATES, CaptureEvent, CaptureMachine, CaptureState
 from capture.ports import RecordKeeper, RunJob
-from capture.print_plan import PrintOutcome, PrintPlan, plan_print
+from capture.print_plan import PrintPlan
 from capture.prompts import Language, prompt
 from capture.registry import make_steps
+from capture.screen import Screen
+from capture.session import Refusal, Session
+from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
 from hal.exc import DeviceError, NoFinger
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
-from storage.eligibility import NotYetBorn
-from storage.errors import StorageFull
-from storage.model import Officer, Resident, SealedRecord
+from storage.audit import AuditKind
+from storage.model import SealedRecord
 
 log = logging.getLogger(__name__)
-
-#: How often the battery is read, in seconds of kit time.
-BATTERY_EVERY_SECONDS = 30
 
 
 def _nobody_came(job: object, error: BaseException) -> bool:
@@ -71,40 +72,54 @@ class Controller:
         now: Callable[[], datetime],
         language: Language = Language.ID,
     ) -> None:
-        self.devices = devices
-        self.store = store
+        self._devices = devices
+        self._store = store
         self.now = now
+        #: The kit's language (the officer's menu switches it).
         self.language = language
-        self._run_job = run_job
-        self.officer: Officer | None = None
-        self.official: Officer | None = None
-        self.draft: Draft | None = None
-        self.approval: Approval | None = None
-        #: The enrolment login found in the journal (offered, then resumed), until the
-        #: journal is cleared: read once per login, not once per question about it.
-        self.resumable: Draft | None = None
-        self.sealed: SealedRecord | None = None
-        self.print_outcome = PrintOutcome.NONE
-        self.battery: BatteryReading | None = None
-        self.shutdown_pending = False
-        #: Why the kit switches off, once it was asked to (the shutdown screen says it).
-        self.shutdown_reason: ShutdownReason | None = None
-        self.screen: list[str] = []
-        #: The question drawn over the step (the cancel confirmation), taking every button.
-        self.shown_overlay: Overlay | None = None
-        #: The draft's last step is not in the journal (full disk): the enrolment waits.
-        self.journal_unsaved = False
-        self._unwritten_audit: deque[tuple[AuditKind, dict[str, object]]] = deque()
-        self._pending: Job | None = None
-        self._jobs = 0
+        self._audit = AuditTrail(store.audit)
+        self._session = Session(store, self._audit, now=now)
+        self._jobs = JobTicket(run_job)
+        self._idle = IdleLock(now())
+        self._power = PowerWatch(devices.battery)
+        self._overlay: Overlay | None = None
         self._follow: deque[CaptureEvent] = deque()
         self._entering = False
-        self._last_activity = now()
-        self._last_battery: datetime | None = None
-        self.machine = CaptureMachine(model=self, state_field="machine_state")
+        self._conditions = Conditions(self._session, store, devices, self._power)
+        self.machine = CaptureMachine(
+            model=self, state_field="machine_state", listeners=[self._conditions]
+        )
         self.steps: dict[CaptureState, Step] = make_steps(self)
+        self._view = Screen(self.state, language, ())
 
-    # -- what tests, the demo bot and the terminal read --------------------------------------
+    # -- what a step reads (StepContext), and the firmware, the simulator and tests too -------
+
+    @property
+    def devices(self) -> Devices:
+        return self._devices
+
+    @property
+    def store(self) -> RecordKeeper:
+        return self._store
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @property
+    def battery(self) -> BatteryReading | None:
+        return self._power.reading
+
+    @property
+    def shutdown_reason(self) -> ShutdownReason | None:
+        return self._power.reason
+
+    @property
+    def busy(self) -> bool:
+        """True while a device job this state waits for is running."""
+        return self._jobs.pending is not None
+
+    # -- what the firmware, the simulator and tests read -------------------------------------
 
     @property
     def state(self) -> CaptureState:
@@ -115,100 +130,34 @@ class Controller:
         return self.steps[self.state]
 
     @property
-    def busy(self) -> bool:
-        """True while a device job this state waits for is running."""
-        return self._pending is not None
+    def view(self) -> Screen:
+        """What the display shows, as the public screen model (drawn after every event)."""
+        return self._view
 
     @property
-    def working(self) -> bool:
-        """True while a device job runs that does more than wait for a finger."""
-        return self._pending is not None and not self._pending.kind.only_waits
+    def screen(self) -> list[str]:
+        """The display's lines, as drawn."""
+        return list(self._view.lines)
 
     @property
-    def waiting_for_finger(self) -> bool:
-        """True while the kit only waits for someone to put a finger on the sensor."""
-        return self._pending is not None and self._pending.kind.only_waits
+    def shown_overlay(self) -> Overlay | None:
+        """The question drawn over the step (the cancel confirmation), taking every button."""
+        return self._overlay
+
+    # the session's three facts the firmware and the simulator's kits read (the rest of the
+    # session they read as ``session``)
 
     @property
-    def confirming_cancel(self) -> bool:
-        """True while the held-BACK cancel asks for its confirmation."""
-        return isinstance(self.shown_overlay, CancelConfirmation)
+    def draft(self) -> Draft | None:
+        return self._session.draft
 
     @property
-    def officer_id(self) -> str:
-        return self.officer.officer_id if self.officer else ""
+    def approval(self) -> Approval | None:
+        return self._session.approval
 
-    # -- guards the machine asks ---------------------------------------------------------------
-
-    def print_unresolved(self) -> bool:
-        return bool(self.store.ledger.unresolved())
-
-    def journal_open(self) -> bool:
-        """Whether the journal holds an enrolment login found (see :attr:`resumable`)."""
-        return self.resumable is not None
-
-    def _next_step(self) -> CaptureState:
-        assert self.draft is not None
-        return self.draft.next_step(self.store.policy.fingers)
-
-    def needs_face(self) -> bool:
-        return self._next_step() is CaptureState.FACE
-
-    def needs_fingers(self) -> bool:
-        return self._next_step() is CaptureState.FINGERS
-
-    def needs_signature(self) -> bool:
-        return self._next_step() is CaptureState.SIGNATURE
-
-    def needs_finger_approval(self) -> bool:
-        assert self.draft is not None
-        return self.draft.needs_finger_approval()
-
-    def _approving(self, purpose: ApprovalPurpose) -> bool:
-        return self.approval is not None and self.approval.purpose is purpose
-
-    def approving_fingers(self) -> bool:
-        return self._approving(ApprovalPurpose.ALL_FINGERS)
-
-    def approving_duplicate(self) -> bool:
-        return self._approving(ApprovalPurpose.DUPLICATE)
-
-    def approving_void(self) -> bool:
-        return self._approving(ApprovalPurpose.VOID)
-
-    def approving_signature(self) -> bool:
-        return self._approving(ApprovalPurpose.SIGNATURE)
-
-    def approving_correction(self) -> bool:
-        return self._approving(ApprovalPurpose.CORRECTION)
-
-    def approving_at_capture(self) -> bool:
-        """A signature exception or a correction: approved, the person goes to review."""
-        return self.approval is not None and self.approval.purpose.at_capture
-
-    def from_elsewhere(self) -> bool:
-        """A walk-in whose NIK is of another regency than the kit's: a temporary domicile."""
-        assert self.draft is not None
-        return self.draft.resident.nik[:4] != self.store.region[:4]
-
-    def will_print(self) -> bool:
-        """Whether anything is printed after this seal: a card, or else a slip."""
-        return self.print_plan().after_seal is not PrintOutcome.NONE
-
-    def has_draft(self) -> bool:
-        return self.draft is not None
-
-    def print_plan(self, *, ask_printer: bool = False) -> PrintPlan:
-        """What this record asks for and what is printed after its seal (one rule)."""
-        return plan_print(
-            print_on_site=self.store.policy.print_on_site,
-            draft=self.draft,
-            voiding=self.approving_void(),
-            card_printer=self.devices.card_printer,
-            receipt_printer=self.devices.receipt_printer,
-            stock=self.store.ledger.stock(),
-            ask_printer=ask_printer,
-        )
+    @property
+    def sealed(self) -> SealedRecord | None:
+        return self._session.sealed
 
     # -- moving --------------------------------------------------------------------------------
 
@@ -236,17 +185,16 @@ class Controller:
         self._follow.append(event)
 
     def _move(self, event: CaptureEvent, notice: list[str] | None = None) -> None:
-        self._pending = None  # a job of the state we leave no longer matters
-        self.shown_overlay = None
+        self._jobs.forget()  # a job of the state we leave no longer matters
+        self._overlay = None
         before = self.state
         self.machine.send(event)
         log.info("%s --%s--> %s", before, event, self.state)
         self._enter()
         if notice is not None:
             self.step.notify(notice)
-        if self.shutdown_pending and self.state in POWER_OFF_AT_ONCE:
-            self.shutdown_pending = False  # the seal or print it waited for is over
-            self.power_off()
+        if self._power.arrived(self.state):  # the seal or print it waited for is over
+            self._power_off()
 
     def _enter(self) -> None:
         self._entering = True
@@ -261,71 +209,29 @@ class Controller:
 
     def run(self, kind: JobKind, work: Callable[[], object]) -> None:
         """Run device work off the loop; the current step's ``finished`` gets the outcome."""
-        self._jobs += 1
-        self._pending = Job(kind, self._jobs)
-        self.devices.panel.indicate(Indicator.BUSY)
-        self._run_job(self._pending, work)
+        self._jobs.run(kind, work)
+        self._devices.panel.indicate(Indicator.BUSY)
 
     def overlay(self, overlay: Overlay) -> None:
         """Draw ``overlay`` over the step; it takes every button until it is answered."""
-        self.shown_overlay = overlay
+        self._overlay = overlay
 
     def confirm_cancel(self) -> None:
         """Ask before dropping the person being captured (held BACK, or BACK on a resume)."""
-        self._pending = None
+        self._jobs.forget()
         self.overlay(CancelConfirmation(self))
-        self.devices.panel.indicate(Indicator.ATTENTION)
+        self._devices.panel.indicate(Indicator.ATTENTION)
+
+    def retry_step(self) -> None:
+        """Close the overlay and enter the step under it again: the step is retried."""
+        self._overlay = None
+        self._enter()
+
+    # -- what a step asks ----------------------------------------------------------------------
 
     def audit(self, kind: AuditKind, **detail: object) -> None:
-        """Append to the audit log; on a full disk the entry waits in memory for space.
-
-        Why not raise: the audit log is written on failure paths too (a seal that failed
-        because the disk is full), and a second failure there must not crash the kit.
-        """
-        self._unwritten_audit.append((kind, detail))
-        try:
-            while self._unwritten_audit:
-                waiting, waiting_detail = self._unwritten_audit[0]
-                self.store.audit.append(waiting, **waiting_detail)
-                self._unwritten_audit.popleft()
-        except StorageFull as exc:
-            log.error("audit entry %s waits for space: %s", kind, exc)
-
-    def journal(self) -> None:
-        """Save the enrolment in progress: a crash now loses nothing captured so far.
-
-        On a full disk the draft stays in memory and the "storage full" screen holds the
-        enrolment until a save succeeds (OK, or the next tick once space is freed).
-        """
-        if self.draft is None:
-            return
-        try:
-            self.store.journal.save(self.draft.to_map())
-        except StorageFull as exc:
-            log.error("journal not saved: %s", exc)
-            self.journal_unsaved = True
-            return
-        self.journal_unsaved = False
-
-    def clear_journal(self) -> None:
-        """Empty the journal (sealed, cancelled or discarded): nothing is left to resume.
-
-        On a full disk the journal stays: a sealed person's journal is dropped at the next
-        login (`KitStore.clear_journal_if_sealed`), a cancelled one is offered and may be
-        discarded again.
-        """
-        try:
-            self.store.journal.clear()
-        except StorageFull as exc:
-            log.error("journal not cleared: %s", exc)
-        self.journal_unsaved = False
-        self.resumable = None
-
-    def _show_storage_full(self) -> None:
-        """Hold the enrolment on the "storage full" screen while its journal is unsaved."""
-        if self.journal_unsaved and not isinstance(self.shown_overlay, StorageFullNotice):
-            self.overlay(StorageFullNotice(self))
-            self.devices.panel.indicate(Indicator.FAULT)
+        """Append to the audit log; on a full disk the entry waits in memory for space."""
+        self._audit.append(kind, **detail)
 
     def text(self, key: str, **values: object) -> list[str]:
         return prompt(key, self.language, **values)
@@ -334,64 +240,39 @@ class Controller:
         """A one-line prompt (a finger's name, a menu item) in the kit's language."""
         return prompt(key, self.language, **values)[0]
 
+    def switch_language(self) -> None:
+        self.language = Language.EN if self.language is Language.ID else Language.ID
+
+    def print_plan(self, *, ask_printer: bool = False) -> PrintPlan:
+        """What this record asks for and what is printed after its seal (one rule)."""
+        return self._conditions.print_plan(ask_printer=ask_printer)
+
+    def refusal(self) -> Refusal | None:
+        """Why no new enrolment may start now, or None."""
+        return self._conditions.refusal()
+
+    # -- the display ---------------------------------------------------------------------------
+
     def refresh(self) -> None:
-        overlay = self.shown_overlay
-        lines = overlay.lines() if overlay is not None else self.step.lines()
-        columns, rows = self.devices.display.columns, self.devices.display.lines
-        self.screen = [line[:columns] for line in lines[:rows]]
+        """Draw the screen, and keep what it shows as the public model (:attr:`view`)."""
+        overlay, step = self._overlay, self.step
+        lines = overlay.lines() if overlay is not None else step.lines()
+        widget = step.widget() if overlay is None else None
+        columns, rows = self._devices.display.columns, self._devices.display.lines
+        self._view = Screen(
+            self.state,
+            self.language,
+            tuple(line[:columns] for line in lines[:rows]),
+            menu=widget.view() if isinstance(widget, Menu) else None,
+            entry=widget.view() if isinstance(widget, DigitEntry) else None,
+            finger=step.asked_finger() if overlay is None else None,
+            job=self._jobs.pending,
+        )
         try:
-            self.devices.display.show(self.screen)
+            self._devices.display.show(self.screen)
         except DeviceError as exc:  # a dead display must not stop enrolment: LED and buzzer
             log.error("display failed: %s", exc)
-            self.devices.panel.indicate(Indicator.FAULT)
-
-    def begin(self, resident: Resident, *, walk_in: bool = False) -> list[str] | None:
-        """Start enrolling ``resident``: the draft follows the day's card rule and names the
-        official present.  The lines say why not (a worklist resident while the policy asks
-        for an official and none is in; a birth date not before today)."""
-        policy = self.store.policy
-        if policy.official_required and not walk_in and self.official is None:
-            return self.text("official_needed")
-        try:
-            self.draft = Draft.begin(
-                resident,
-                officer_id=self.officer_id,
-                started_at=self.now(),
-                policy=policy,
-                walk_in=walk_in,
-                official_id=self.official.officer_id if self.official else None,
-            )
-        except NotYetBorn:
-            return self.text("not_born", born=resident.birth_date.strftime("%d-%m-%Y"))
-        return None
-
-    def login(self, officer: Officer, how: str) -> None:
-        self.officer = officer
-        self.audit(AuditKind.LOGIN, officer=officer.officer_id, how=how)
-        self.devices.panel.beep(Tone.OK)
-        self.resumable = self._journaled_draft()
-        self.go(CaptureEvent.LOGGED_IN)
-
-    def _journaled_draft(self) -> Draft | None:
-        """The enrolment the journal holds, to offer for resuming; None when there is none."""
-        journaled = self.store.journal.load()
-        if journaled is None:
-            return None
-        draft = Draft.from_map(dict(journaled))
-        # a crash between sealing and clearing leaves a journal of a person already sealed:
-        # the store drops it, so they are never offered for a second record
-        if self.store.clear_journal_if_sealed(draft.resident.worklist_ref):
-            return None
-        return draft
-
-    def discard_draft(self, why: AuditKind) -> None:
-        """Drop the enrolment in progress (cancelled, or a journal the officer discarded)."""
-        if self.draft is not None or self.journal_open():
-            who = self.draft.resident.nik if self.draft else "journal"
-            self.audit(why, nik=who, officer=self.officer_id)
-        self.clear_journal()
-        self.draft = None
-        self.approval = None
+            self._devices.panel.indicate(Indicator.FAULT)
 
     # -- events --------------------------------------------------------------------------------
 
@@ -399,14 +280,13 @@ class Controller:
         """The event loop's entry point: one event, handled to the end."""
         match event:
             case ButtonEvent(button=button, press=press):
-                self._last_activity = self.now()
-                self.devices.panel.beep(Tone.CLICK)
+                self._idle.touch(self.now())
+                self._devices.panel.beep(Tone.CLICK)
                 self._button(button, press)
             case JobDone(name=job, result=result, error=error):
-                if job != self._pending:
+                if not self._jobs.take(job):
                     log.info("ignoring the late result of %s", job)
                     return
-                self._pending = None
                 if error is not None and not _nobody_came(job, error):
                     log.warning("%s failed: %s", job, error)
                 self.step.finished(result, error)
@@ -421,10 +301,10 @@ class Controller:
         self.refresh()
 
     def _button(self, button: Button, press: Press) -> None:
-        overlay = self.shown_overlay
+        overlay = self._overlay
         if overlay is not None:
-            if overlay.press(button) and self.shown_overlay is overlay:
-                self.shown_overlay = None
+            if overlay.press(button) and self._overlay is overlay:
+                self._overlay = None
             return
         if press is Press.HOLD and button is Button.BACK and self.state in CAPTURE_STATES:
             self.confirm_cancel()
@@ -432,66 +312,51 @@ class Controller:
         self.step.press(button, press)
 
     def _tick(self, now: datetime) -> None:
-        if self.journal_unsaved:
-            self.journal()  # space may have been freed: the enrolment goes on by itself
-            if not self.journal_unsaved and isinstance(self.shown_overlay, StorageFullNotice):
-                self.shown_overlay = None
-        if self._last_battery is None or (now - self._last_battery).total_seconds() >= (
-            BATTERY_EVERY_SECONDS
-        ):
-            self._last_battery = now
+        if self._session.journal_unsaved:
+            self._session.journal()  # space may have been freed: the enrolment goes on by itself
+            if not self._session.journal_unsaved and isinstance(self._overlay, StorageFullNotice):
+                self._overlay = None
+        if self._power.due(now):
             self.check_battery()
             self._send_followers()
-        idle = (now - self._last_activity).total_seconds()
-        idle_out = idle >= self.store.policy.idle_lock_seconds
-        if idle_out and self.state in LOCKABLE and not self.working:
-            self.audit(AuditKind.IDLE_LOCK, officer=self.officer_id, state=self.state)
-            self.draft = None  # it is in the journal; login offers to resume it
-            self.officer = None
-            self._last_activity = now
+        policy = self._store.policy
+        if self._idle.due(
+            now, seconds=policy.idle_lock_seconds, state=self.state, working=self._jobs.working
+        ):
+            self.audit(AuditKind.IDLE_LOCK, officer=self._session.officer_id, state=self.state)
+            self._session.walk_away()
+            self._idle.touch(now)
             self.go(CaptureEvent.LOCK)
+
+    def _show_storage_full(self) -> None:
+        """Hold the enrolment on the "storage full" screen while its journal is unsaved."""
+        if self._session.journal_unsaved and not isinstance(self._overlay, StorageFullNotice):
+            self.overlay(StorageFullNotice(self))
+            self._devices.panel.indicate(Indicator.FAULT)
+
+    # -- switching off -------------------------------------------------------------------------
 
     def check_battery(self) -> None:
         """Read the fuel gauge; a critical battery switches the kit off, at once where the
         machine allows it, else once the seal or print under way is done."""
-        try:
-            self.battery = self.devices.battery.read()
-        except DeviceError as exc:  # a fuel gauge fault must not stop enrolment; it is logged
-            log.warning("battery read failed: %s", exc)
-            return
-        if self.battery.percent <= self.store.policy.critical_battery_percent:
+        if self._power.read(critical_percent=self._store.policy.critical_battery_percent):
             self.request_shutdown(ShutdownReason.BATTERY_CRITICAL)
 
     def request_shutdown(self, reason: ShutdownReason) -> None:
         """Switch off safely for ``reason``: at once where the machine allows it, else once
         the work under way (a seal, a print) is done.  The first reason given is kept."""
-        if self.state is FINAL_STATE or self.shutdown_reason is not None:
-            return  # already switching off (or waiting to)
-        self.shutdown_reason = reason
-        if self.state in POWER_OFF_AT_ONCE:
-            self.power_off()
-        else:
-            self.shutdown_pending = True
+        if self._power.ask(reason, self.state):
+            self._power_off()
 
-    def power_off(self) -> None:
+    def _power_off(self) -> None:
         """Switch off now: the event is sent once the current step has been entered."""
+        battery = self._power.reading
         self.audit(
             AuditKind.SAFE_SHUTDOWN,
-            reason=str(self.shutdown_reason),
-            percent=self.battery and self.battery.percent,
+            reason=str(self._power.reason),
+            percent=battery and battery.percent,
         )
         self.follow(CaptureEvent.POWER_LOST)
-
-    def refusal(self) -> list[str] | None:
-        """Why no new enrolment may start now, as screen lines, or None."""
-        if (
-            self.battery is not None
-            and self.battery.percent <= self.store.policy.low_battery_percent
-        ):
-            return self.text("refused_battery", percent=int(self.battery.percent))
-        if self.store.refusal() is not None:
-            return self.text("refused_storage")
-        return None
 
 
 class StorageFullNotice(Overlay):
@@ -506,21 +371,18 @@ class StorageFullNotice(Overlay):
     def press(self, button: Button) -> bool:
         if button is not Button.OK:
             return False
-        self._ctl.journal()
-        return not self._ctl.journal_unsaved
+        session = self._ctl.session
+        session.journal()
+        return not session.journal_unsaved
 
 
 class CancelConfirmation(Confirmation):
     """Held BACK in a capture state: OK drops the person, BACK retries the step."""
 
     def __init__(self, ctl: Controller) -> None:
-        super().__init__(ctl.text("confirm_cancel"), yes=self._cancel, no=self._retry)
+        super().__init__(ctl.text("confirm_cancel"), yes=self._cancel, no=ctl.retry_step)
         self._ctl = ctl
 
     def _cancel(self) -> None:
-        self._ctl.discard_draft(AuditKind.CANCEL)
+        self._ctl.session.drop(AuditKind.CANCEL)
         self._ctl.go(CaptureEvent.CANCEL)
-
-    def _retry(self) -> None:
-        self._ctl.shown_overlay = None
-        self._ctl._enter()  # BACK: go back to the step, and retry it

@@ -1,5 +1,10 @@
 """The enrolment in progress, and how it is journaled after every completed step.
 
+A draft changes only through its methods, each named for what happened at the kit
+(:meth:`Draft.keep_face`, :meth:`Draft.except_finger`, :meth:`Draft.correct`, ...): the
+collections it holds are typed read-only, and a test holds every other module to assigning
+none of its fields, so what a record will say is decided here and nowhere else.
+
 The journal holds plain CBOR-able maps, so a crash or a pulled battery loses at most the
 step under way: after reboot :meth:`Draft.from_map` brings back everything captured, and
 :meth:`Draft.next_step` says where to continue.
@@ -9,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from capture.machine import CaptureState
-from hal.types import FingerPosition
+from hal.types import FingerException, FingerPosition
 from storage.eligibility import card_rule
 from storage.model import (
     CardKind,
@@ -27,12 +33,12 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Policy,
-    Purpose,
     Resident,
     SignatureException,
     SignatureExceptionReason,
 )
 from storage.profile import resident_from_map, resident_to_map
+from vocabulary.purpose import Purpose
 
 
 class ApprovalPurpose(enum.StrEnum):
@@ -57,9 +63,12 @@ class ApprovalPurpose(enum.StrEnum):
         return self in (ApprovalPurpose.SIGNATURE, ApprovalPurpose.CORRECTION)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Approval:
-    """What a supervisor is asked to approve: all fingers excepted, a void, a reprint."""
+    """What a supervisor is asked to approve: all fingers excepted, a void, a reprint.
+
+    Frozen: the approver is written in by :meth:`approved`, which makes a new one.
+    """
 
     purpose: ApprovalPurpose
     seq: int | None = None
@@ -71,21 +80,27 @@ class Approval:
     signature_exception: SignatureExceptionReason | None = None
     correction: tuple[CorrectableField, str] | None = None
 
+    def approved(self, approver_id: str) -> Approval:
+        """This approval, given by ``approver_id``."""
+        return dataclasses.replace(self, approved_by=approver_id)
+
 
 @dataclass
 class Draft:
+    """One person's enrolment from the moment they are chosen until it is sealed."""
+
     resident: Resident
     officer_id: str
     started_at: datetime
     walk_in: bool = False
     face_jpeg: bytes | None = None
     #: The kept photo's quality measures, "forced" when no photo passed them all.
-    face_quality: dict[str, Any] = field(default_factory=dict)
-    fingers: dict[FingerPosition, FingerRecord] = field(default_factory=dict)
+    face_quality: Mapping[str, Any] = field(default_factory=dict)
+    fingers: Mapping[FingerPosition, FingerRecord] = field(default_factory=dict)
     signature_strokes: tuple[tuple[tuple[int, int], ...], ...] = ()
     signature_png: bytes | None = None
     signature_declined: bool = False
-    approvals: list[str] = field(default_factory=list)
+    approvals: Sequence[str] = field(default_factory=list)
     #: The card, and what it captures (`storage.eligibility.card_rule` on the first day).
     kind: CardKind = CardKind.EKTP
     face_needed: bool = True
@@ -94,12 +109,12 @@ class Draft:
     card_from: date | None = None
     purpose: Purpose = Purpose.BARU
     official_id: str | None = None
-    corrections: list[Correction] = field(default_factory=list)
-    flagged: list[FlaggedError] = field(default_factory=list)
+    corrections: Sequence[Correction] = field(default_factory=list)
+    flagged: Sequence[FlaggedError] = field(default_factory=list)
     domicile: Domicile | None = None
     signature_exception: SignatureException | None = None
     #: (record seq, supervisor) of each earlier enrolment a finger matched, approved.
-    duplicates_approved: list[tuple[int, str]] = field(default_factory=list)
+    duplicates_approved: Sequence[tuple[int, str]] = field(default_factory=list)
 
     @classmethod
     def begin(
@@ -130,6 +145,72 @@ class Draft:
             purpose=resident.purpose,
             official_id=official_id,
         )
+
+    # -- what happened at the kit ---------------------------------------------------------
+
+    def choose_purpose(self, purpose: Purpose) -> None:
+        """A walk-in said why they record (keperluan): the record and the person carry it."""
+        self.purpose = purpose
+        self.resident = dataclasses.replace(self.resident, purpose=purpose)
+
+    def record_domicile(self, kk_number: str, home_regency: str) -> None:
+        """A walk-in from another regency records here with their KK (domisili sementara)."""
+        self.domicile = Domicile(kk_number, home_regency)
+
+    def keep_face(self, jpeg: bytes, scores: Mapping[str, Any], *, forced: bool) -> None:
+        """The officer kept a photo: its measures, and whether it passed them all."""
+        self.face_jpeg = jpeg
+        self.face_quality = {**scores, "forced": forced}
+
+    def keep_finger(self, finger: FingerRecord) -> None:
+        """A finger was imaged (after the tries, the best image, marked forced)."""
+        self.fingers = {**self.fingers, finger.position: finger}
+
+    def except_finger(self, position: FingerPosition, why: FingerException) -> None:
+        """The officer recorded why the finger at ``position`` has no image."""
+        self.fingers = {**self.fingers, position: FingerRecord(position, exception=why.value)}
+
+    def approve_exceptions(self, supervisor_id: str) -> None:
+        """A supervisor approved fingers that are all excepted: each names them."""
+        self.approvals = [*self.approvals, supervisor_id]
+        self.fingers = {
+            position: FingerRecord(position, exception=finger.exception, approved_by=supervisor_id)
+            for position, finger in self.fingers.items()
+        }
+
+    def retake_fingers(self) -> None:
+        """No supervisor approved the exceptions: every finger is asked again."""
+        self.fingers = {}
+
+    def approve_duplicate(self, seq: int, supervisor_id: str) -> None:
+        """A supervisor saw that a finger matching record ``seq`` is not this person's
+        second enrolment (twins): that record no longer stops the capture."""
+        self.duplicates_approved = [*self.duplicates_approved, (seq, supervisor_id)]
+
+    def keep_signature(self, strokes: tuple[tuple[tuple[int, int], ...], ...], png: bytes) -> None:
+        """The person signed on the pad and the officer kept it."""
+        self.signature_strokes, self.signature_png = strokes, png
+
+    def except_signature(self, reason: SignatureExceptionReason, supervisor_id: str) -> None:
+        """The person cannot sign, for ``reason``, and a supervisor approved it."""
+        self.signature_exception = SignatureException(reason, supervisor_id)
+        self.approvals = [*self.approvals, supervisor_id]
+
+    def correct(self, field: CorrectableField, new: str, official_id: str) -> None:
+        """The village official approved ``new`` for ``field``: the person carries it, and
+        the record keeps the correction with the value it replaces (none when ``new`` is
+        that value)."""
+        self.corrections = [c for c in self.corrections if c.field is not field]
+        original = self.original(field)
+        if new != original:
+            self.corrections = [*self.corrections, Correction(field, original, new, official_id)]
+        self.resident = field.corrected(self.resident, new)
+
+    def flag(self, error: FlaggedError) -> None:
+        """A free-text field is wrong, for the office to correct (one reason per field)."""
+        self.flagged = [*(f for f in self.flagged if f.field is not error.field), error]
+
+    # -- where the capture stands ----------------------------------------------------------
 
     def next_step(self, fingers: tuple[FingerPosition, ...]) -> CaptureState:
         """The first capture state not yet done: face, fingers, signature or review.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capture.attempts import Verdict, decide
-from capture.audit import AuditKind
 from capture.base import FINGER_WAIT_SECONDS, Step, StepContext
 from capture.draft import Approval, ApprovalPurpose
 from capture.duplicates import check_finger, sensor_library
@@ -29,6 +28,7 @@ from hal.types import (
     Signature,
     Tone,
 )
+from storage.audit import AuditKind
 from storage.model import WALK_IN_PREFIX, FingerRecord, Resident, walk_in_ref
 from storage.nik import NikError, parse_nik
 
@@ -52,6 +52,9 @@ class NikEntry(Step):
         super().enter()
         region = [int(c) for c in self.ctx.store.region if c.isdigit()][:REGION_DIGITS]
         self.entry = DigitEntry(NIK_DIGITS, digits=region + [0] * (NIK_DIGITS - len(region)))
+
+    def widget(self) -> DigitEntry:
+        return self.entry
 
     def press(self, button: Button, press: Press) -> None:
         self.note = []
@@ -84,9 +87,9 @@ class NikEntry(Step):
             regency=info.regency_name or "",
             worklist_ref=walk_in_ref(nik),
         )
-        refused = self.ctx.begin(resident, walk_in=True)
+        refused = self.ctx.session.begin(resident, walk_in=True)
         if refused is not None:
-            self.note = refused
+            self.say(refused.key, **refused.values)
             return
         self.ctx.go(CaptureEvent.NIK_ENTERED)
 
@@ -101,32 +104,26 @@ class ConfirmPerson(Step):
         super().enter()
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
-    @property
-    def resident(self) -> Resident:
-        assert self.ctx.draft is not None
-        return self.ctx.draft.resident
-
     def press(self, button: Button, press: Press) -> None:
         if button is Button.OK:
-            self.ctx.journal()
+            self.ctx.session.journal()
             self.ctx.go(CaptureEvent.START)
         elif button is Button.BACK and press is Press.SHORT:
-            if self.ctx.journal_open():
+            if self.ctx.session.journal_open():
                 self.ctx.confirm_cancel()  # a resumed person: data would be lost
             else:
-                self.ctx.draft = None
+                self.ctx.session.let_go()
                 self.ctx.go(CaptureEvent.CANCEL)
 
     def lines(self) -> list[str]:
         if self.note:
             return self.note
-        resident = self.resident
-        assert self.ctx.draft is not None
+        resident = self.draft.resident
         return self.ctx.text(
             "confirm_person",
             name=resident.name or self.ctx.word("walk_in_name"),
             nik=resident.nik,
-            kind=self.ctx.draft.kind.value,
+            kind=self.draft.kind.value,
             born=resident.birth_date.strftime("%d-%m-%Y"),
         )
 
@@ -163,10 +160,9 @@ class Face(Step):
         if self.ctx.busy:
             return
         if button is Button.OK and self.kept is not None:
-            assert self.ctx.draft is not None
-            self.ctx.draft.face_jpeg = self.kept.portrait.jpeg
-            self.ctx.draft.face_quality = {**self.kept.quality.scores(), "forced": self.forced}
-            self.ctx.journal()
+            quality = self.kept.quality.scores()
+            self.draft.keep_face(self.kept.portrait.jpeg, quality, forced=self.forced)
+            self.ctx.session.journal()
             self.ctx.go(CaptureEvent.FACE_TAKEN)
         elif button is Button.OK:
             self.note = self.ctx.text("face_busy")
@@ -233,9 +229,8 @@ class Fingers(Step):
         #: An earlier enrolment the last finger matched, waiting for OK (supervisor).
         self.duplicate: Hit | None = None
         if self.position is None:
-            assert self.ctx.draft is not None
-            if self.ctx.draft.needs_finger_approval():
-                self.ctx.approval = Approval(ApprovalPurpose.ALL_FINGERS)
+            if self.draft.needs_finger_approval():
+                self.ctx.session.ask(Approval(ApprovalPurpose.ALL_FINGERS))
             self.ctx.follow(CaptureEvent.FINGERS_TAKEN)
             return
         self.capture()
@@ -250,13 +245,15 @@ class Fingers(Step):
 
     @property
     def position(self) -> FingerPosition | None:
-        assert self.ctx.draft is not None
-        return self.ctx.draft.next_finger(self.wanted)
+        return self.draft.next_finger(self.wanted)
+
+    def asked_finger(self) -> FingerPosition | None:
+        return self.position
 
     def capture(self) -> None:
         self.note = []
-        draft, sensor, position = self.ctx.draft, self.ctx.devices.fingerprint, self.position
-        assert position is not None and draft is not None
+        draft, sensor, position = self.draft, self.ctx.devices.fingerprint, self.position
+        assert position is not None
         store = self.ctx.store
         kept = {int(p): f.template for p, f in draft.fingers.items() if f.template}
         # the page map is read in the job too: no database read on the event loop
@@ -299,10 +296,9 @@ class Fingers(Step):
 
     def _duplicate(self, attempt: FingerAttempt) -> bool:
         """Stop on a finger that is someone's already; True when it was."""
-        hit, draft = attempt.hit, self.ctx.draft
-        assert draft is not None
+        hit, draft = attempt.hit, self.draft
         if hit.kind is HitKind.OFFICER:
-            self.ctx.discard_draft(AuditKind.OFFICER_FINGER)
+            self.ctx.session.drop(AuditKind.OFFICER_FINGER)
             self.ctx.devices.panel.beep(Tone.ERROR)
             self.ctx.go(CaptureEvent.CANCEL, notice=self.ctx.text("duplicate_officer"))
             return True
@@ -330,17 +326,18 @@ class Fingers(Step):
         return (ref or "?").removeprefix(WALK_IN_PREFIX)
 
     def _keep(self, attempt: FingerAttempt, *, forced: bool) -> None:
-        assert self.ctx.draft is not None
         image = attempt.image
-        self.ctx.draft.fingers[image.position] = FingerRecord(
-            position=image.position,
-            image_png=finger_png(image),
-            template=image.template,
-            quality=attempt.quality.score,
-            forced=forced,
-            scores=attempt.quality.scores(),
+        self.draft.keep_finger(
+            FingerRecord(
+                position=image.position,
+                image_png=finger_png(image),
+                template=image.template,
+                quality=attempt.quality.score,
+                forced=forced,
+                scores=attempt.quality.scores(),
+            )
         )
-        self.ctx.journal()
+        self.ctx.session.journal()
         self.ctx.devices.panel.beep(Tone.OK)
         self.enter()  # the next finger; after the last, the machine moves on
 
@@ -348,7 +345,7 @@ class Fingers(Step):
         if self.duplicate is not None and self.duplicate.occupant is not None:
             if button is Button.OK:
                 seq = self.duplicate.occupant.seq
-                self.ctx.approval = Approval(ApprovalPurpose.DUPLICATE, seq=seq)
+                self.ctx.session.ask(Approval(ApprovalPurpose.DUPLICATE, seq=seq))
                 self.ctx.go(CaptureEvent.DUPLICATE_FOUND)
             elif button is Button.BACK:
                 self.ctx.confirm_cancel()
@@ -379,11 +376,16 @@ class FingerExceptionStep(Step):
 
     def enter(self) -> None:
         super().enter()
-        assert self.ctx.draft is not None
-        self.position = self.ctx.draft.next_finger(self.ctx.store.policy.fingers)
+        self.position = self.draft.next_finger(self.ctx.store.policy.fingers)
         self.menu: Menu[FingerException] = Menu(
             [(self.ctx.word(f"exception.{e.value}"), e) for e in FingerException]
         )
+
+    def widget(self) -> Menu[FingerException]:
+        return self.menu
+
+    def asked_finger(self) -> FingerPosition | None:
+        return self.position
 
     def press(self, button: Button, press: Press) -> None:
         if button in (Button.UP, Button.DOWN):
@@ -391,19 +393,17 @@ class FingerExceptionStep(Step):
         elif button is Button.BACK:
             self.ctx.go(CaptureEvent.EXCEPTION_CHOSEN)  # no exception: back to the finger, to retry
         elif button is Button.OK and self.menu.focus is not None:
-            assert self.ctx.draft is not None and self.position is not None
-            position = self.position
-            self.ctx.draft.fingers[position] = FingerRecord(
-                position, exception=self.menu.focus.value
-            )
+            assert self.position is not None
+            position, why = self.position, self.menu.focus
+            self.draft.except_finger(position, why)
             self.ctx.audit(
                 AuditKind.FINGER_EXCEPTION,
-                nik=self.ctx.draft.resident.nik,
+                nik=self.draft.resident.nik,
                 finger=position,
-                why=self.menu.focus.value,
-                officer=self.ctx.officer_id,
+                why=why.value,
+                officer=self.ctx.session.officer_id,
             )
-            self.ctx.journal()
+            self.ctx.session.journal()
             self.ctx.go(CaptureEvent.EXCEPTION_CHOSEN)
 
     def lines(self) -> list[str]:
@@ -435,12 +435,11 @@ class SignatureStep(Step):
             self.say("signature_ok")
 
     def press(self, button: Button, press: Press) -> None:
-        draft = self.ctx.draft
-        assert draft is not None
+        draft = self.draft
         if button is Button.OK and self.signature is not None:
             strokes = tuple(tuple((p.x, p.y) for p in s) for s in self.signature.strokes)
-            draft.signature_strokes, draft.signature_png = strokes, self.signature.png
-            self.ctx.journal()
+            draft.keep_signature(strokes, self.signature.png)
+            self.ctx.session.journal()
             self.ctx.go(CaptureEvent.SIGNATURE_TAKEN)
         elif button is Button.DOWN:
             self.ctx.audit(AuditKind.NO_SIGNATURE, nik=draft.resident.nik)
@@ -463,8 +462,7 @@ class Review(Step):
     def lines(self) -> list[str]:
         if self.note:
             return self.note
-        draft = self.ctx.draft
-        assert draft is not None
+        draft = self.draft
         yes, no = self.ctx.word("yes"), self.ctx.word("no")
         taken = sum(1 for f in draft.fingers.values() if f.image_png)
         return self.ctx.text(

@@ -9,3 +9,7 @@ class CaptureError(Exception):
 
 class TransitionDuringEntry(CaptureError, RuntimeError):
     """A step sent an event while being entered; it must queue it with ``follow`` instead."""
+
+
+class NotOnScreen(CaptureError, LookupError):
+    """What a driver of the kit looked for is not on its screen (a menu line, a digit entry)."""

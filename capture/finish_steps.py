@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from capture.audit import AuditKind
 from capture.base import FingerLogin, PinPicker, Step
 from capture.card import render_card_front
 from capture.draft import Approval, ApprovalPurpose
@@ -11,20 +10,14 @@ from capture.events import JobKind
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
 from capture.print_plan import PrintOutcome, SlipReason
+from capture.session import Proof
 from capture.slip import render_slip
 from hal.contracts import FingerprintSensor
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.errors import StorageError
-from storage.model import (
-    Correction,
-    Enrolment,
-    FingerRecord,
-    Officer,
-    SealedRecord,
-    SignatureException,
-    slip_reference,
-)
+from storage.model import Enrolment, Officer, SealedRecord, slip_reference
 
 CARD_PRINT_TIMEOUT_SECONDS = 90.0
 SLIP_PRINT_TIMEOUT_SECONDS = 20.0
@@ -38,19 +31,25 @@ class SupervisorApproval(FingerLogin):
         self.picker = None
         self.identify()
 
+    @property
+    def approval(self) -> Approval:
+        """What is asked: the step that led here asked for it."""
+        approval = self.ctx.session.approval
+        assert approval is not None
+        return approval
+
     def _may_approve(self, officer: Officer) -> bool:
         """A data correction is the village official's; everything else a supervisor's."""
-        approval = self.ctx.approval
-        assert approval is not None
-        return officer.is_official if approval.purpose.by_official else officer.is_supervisor
+        if self.approval.purpose.by_official:
+            return officer.is_official
+        return officer.is_supervisor
 
-    def accepted(self, officer: Officer, how: str) -> None:
-        approval = self.ctx.approval
-        assert approval is not None
+    def accepted(self, officer: Officer, how: Proof) -> None:
+        approval, session = self.approval, self.ctx.session
         if not self._may_approve(officer):
             self.say("not_official" if approval.purpose.by_official else "not_supervisor")
             self.ctx.devices.panel.beep(Tone.ERROR)
-            if how == "finger":
+            if how is Proof.FINGER:
                 self.identify()
             return
         self.ctx.audit(
@@ -58,49 +57,36 @@ class SupervisorApproval(FingerLogin):
             purpose=approval.purpose,
             seq=approval.seq,
             supervisor=officer.officer_id,
-            officer=self.ctx.officer_id,
+            officer=session.officer_id,
             how=how,
         )
-        draft = self.ctx.draft
+        draft = session.draft
         if approval.purpose is ApprovalPurpose.ALL_FINGERS and draft is not None:
-            draft.approvals.append(officer.officer_id)
-            draft.fingers = {
-                p: FingerRecord(p, exception=f.exception, approved_by=officer.officer_id)
-                for p, f in draft.fingers.items()
-            }
-            self.ctx.journal()
+            draft.approve_exceptions(officer.officer_id)
+            session.journal()
         if approval.purpose is ApprovalPurpose.DUPLICATE and draft is not None:
-            draft.duplicates_approved.append((approval.seq or 0, officer.officer_id))
-            self.ctx.journal()
+            draft.approve_duplicate(approval.seq or 0, officer.officer_id)
+            session.journal()
         notice = self._apply_at_capture(approval, officer) if draft is not None else None
-        approval.approved_by = officer.officer_id
+        session.approve(officer.officer_id)
         self.ctx.go(CaptureEvent.APPROVED, notice=notice)
 
     def _apply_at_capture(self, approval: Approval, officer: Officer) -> list[str] | None:
         """A signature exception or a correction, approved: kept in the draft (journaled)."""
-        draft = self.ctx.draft
-        assert draft is not None
+        draft = self.draft
         if approval.signature_exception is not None:
-            draft.signature_exception = SignatureException(
-                approval.signature_exception, officer.officer_id
-            )
-            draft.approvals.append(officer.officer_id)
+            draft.except_signature(approval.signature_exception, officer.officer_id)
             self.ctx.audit(AuditKind.SIGNATURE_EXCEPTION, nik=draft.resident.nik)
         elif approval.correction is not None:
             field, new = approval.correction
-            original = field.value_of(draft.resident)
-            draft.corrections = [c for c in draft.corrections if c.field is not field]
-            if new != draft.original(field):
-                draft.corrections.append(
-                    Correction(field, draft.original(field), new, officer.officer_id)
-                )
-            draft.resident = field.corrected(draft.resident, new)
-            self.ctx.audit(AuditKind.CORRECTED, field=field.value, was=original)
-            self.ctx.journal()
+            was = field.value_of(draft.resident)
+            draft.correct(field, new, officer.officer_id)
+            self.ctx.audit(AuditKind.CORRECTED, field=field.value, was=was)
+            self.ctx.session.journal()
             return self.ctx.text("corrected", field=self.ctx.word(f"field.{field.name}"), new=new)
         else:
             return None
-        self.ctx.journal()
+        self.ctx.session.journal()
         return None
 
     def press(self, button: Button, press: Press) -> None:
@@ -114,22 +100,20 @@ class SupervisorApproval(FingerLogin):
 
     def refuse(self) -> None:
         """No supervisor at hand: the fingers are asked again, a void or reprint is dropped."""
-        approval = self.ctx.approval
-        approving_fingers = approval is not None and approval.purpose is ApprovalPurpose.ALL_FINGERS
-        if approving_fingers and self.ctx.draft is not None:
-            self.ctx.draft.fingers.clear()
-            self.ctx.journal()
-        elif approval is not None and approval.purpose is ApprovalPurpose.DUPLICATE:
-            self.ctx.discard_draft(AuditKind.DUPLICATE_REFUSED)  # one person, one record
-        elif approval is None or not approval.purpose.at_capture:
-            self.ctx.approval = None
+        purpose, session = self.approval.purpose, self.ctx.session
+        if purpose is ApprovalPurpose.ALL_FINGERS and session.draft is not None:
+            session.draft.retake_fingers()
+            session.journal()
+        elif purpose is ApprovalPurpose.DUPLICATE:
+            session.drop(AuditKind.DUPLICATE_REFUSED)  # one person, one record
+        elif not purpose.at_capture:
+            session.withdraw()
         self.ctx.go(CaptureEvent.APPROVAL_REFUSED)
 
     def lines(self) -> list[str]:
         if self.picker is not None:
             return self.picker.lines()
-        approval = self.ctx.approval
-        assert approval is not None
+        approval = self.approval
         if approval.purpose.by_official:
             return self.with_note(self.ctx.text("official_approval"))
         why = self.ctx.word(f"approval.{approval.purpose}", seq=approval.seq)
@@ -161,17 +145,15 @@ class Sealing(Step):
 
     def enter(self) -> None:
         super().enter()
-        self.ctx.print_outcome = PrintOutcome.NONE
         enrolment = self.enrolment()
         store, sensor = self.ctx.store, self.ctx.devices.fingerprint
         self.ctx.run(JobKind.SEAL, lambda: seal_and_remember(store, sensor, enrolment))
 
     def enrolment(self) -> Enrolment:
-        approval = self.ctx.approval
+        approval = self.ctx.session.approval
         if approval is not None and approval.purpose is ApprovalPurpose.VOID:
             return self.void_enrolment(approval)
-        assert self.ctx.draft is not None
-        return self.ctx.draft.enrolment(print_card=self.ctx.print_plan().card_on_record)
+        return self.draft.enrolment(print_card=self.ctx.print_plan().card_on_record)
 
     def void_enrolment(self, approval: Approval) -> Enrolment:
         """The void of the record the officer chose, naming its resident if listed."""
@@ -180,7 +162,7 @@ class Sealing(Step):
         return Enrolment.void(
             voids=approval.seq or 0,
             resident=resident,
-            officer_id=self.ctx.officer_id,
+            officer_id=self.ctx.session.officer_id,
             approved_by=approval.approved_by or "",
             at=self.ctx.now(),
         )
@@ -194,10 +176,11 @@ class Sealing(Step):
             self.ctx.go(CaptureEvent.SEAL_FAILED, notice=notice)
             return
         assert isinstance(result, SealedRecord), result
-        self.ctx.sealed = result
-        approval = self.ctx.approval
+        session = self.ctx.session
+        session.sealed_as(result)
+        approval = session.approval
         if approval is None or approval.purpose is not ApprovalPurpose.VOID:
-            self.ctx.clear_journal()  # a void is sealed from the menu: no journal
+            session.clear_journal()  # a void is sealed from the menu: no journal
         self.ctx.devices.panel.indicate(Indicator.SAVED)
         self.ctx.devices.panel.beep(Tone.SAVED)
         self.ctx.go(CaptureEvent.SEALED)
@@ -210,7 +193,7 @@ class Printing(Step):
 
     def enter(self) -> None:
         super().enter()
-        self.ctx.print_outcome = PrintOutcome.NONE
+        self.ctx.session.printed(PrintOutcome.NONE)
         self.serial: str | None = None
         #: The card print failed: OK now prints a slip instead (else OK goes on).
         self.card_failed = False
@@ -221,9 +204,9 @@ class Printing(Step):
             self.ctx.follow(CaptureEvent.PRINT_FINISHED)  # no slip printer: nothing to wait for
 
     def print_card(self) -> None:
-        ctx, draft, sealed = self.ctx, self.ctx.draft, self.ctx.sealed
+        ctx, draft, sealed = self.ctx, self.draft, self.ctx.session.sealed
         printer = ctx.devices.card_printer
-        assert draft is not None and sealed is not None and printer is not None
+        assert sealed is not None and printer is not None
         front = render_card_front(
             draft.resident,
             photo_jpeg=draft.face_jpeg,
@@ -241,11 +224,11 @@ class Printing(Step):
 
     def print_slip(self, reason: SlipReason) -> bool:
         """Start printing the slip; False when there is no slip printer (or no record)."""
-        ctx, sealed = self.ctx, self.ctx.sealed
-        printer = ctx.devices.receipt_printer
+        ctx, session = self.ctx, self.ctx.session
+        printer, sealed = ctx.devices.receipt_printer, session.sealed
         if printer is None or sealed is None:
             return False
-        resident = ctx.draft.resident if ctx.draft else None
+        resident = session.draft.resident if session.draft else None
         slip = render_slip(
             name=resident.name if resident else "",
             nik=resident.nik if resident else "",
@@ -258,19 +241,19 @@ class Printing(Step):
             training=ctx.store.training,
         )
         self.note = ctx.text("slip_printing")
-        self.ctx.print_outcome = PrintOutcome.SLIP
+        session.printed(PrintOutcome.SLIP)
         ctx.run(JobKind.SLIP, lambda: printer.print_image(slip, timeout=SLIP_PRINT_TIMEOUT_SECONDS))
         return True
 
     def finished(self, result: object, error: BaseException | None) -> None:
-        ctx = self.ctx
-        seq = ctx.sealed.seq if ctx.sealed else None
+        ctx, session = self.ctx, self.ctx.session
+        seq = session.sealed.seq if session.sealed else None
         if self.serial is not None:  # a card print came back
             serial, self.serial = self.serial, None
             if error is None:
                 ctx.store.ledger.printed(serial)
                 ctx.audit(AuditKind.PRINTED, serial=serial, seq=seq)
-                self.ctx.print_outcome = PrintOutcome.CARD
+                session.printed(PrintOutcome.CARD)
                 ctx.go(CaptureEvent.PRINT_FINISHED)
                 return
             ctx.store.ledger.spoiled(serial, str(error))
@@ -280,7 +263,7 @@ class Printing(Step):
             self.card_failed = True
             return
         if error is not None:
-            self.ctx.print_outcome = PrintOutcome.NONE
+            session.printed(PrintOutcome.NONE)
             self.say("slip_failed", reason=str(error)[:20], seq=seq)
             return
         ctx.go(CaptureEvent.PRINT_FINISHED)
@@ -301,20 +284,22 @@ class Done(Step):
         self.ctx.devices.panel.indicate(Indicator.SAVED)
 
     def press(self, button: Button, press: Press) -> None:
+        session = self.ctx.session
         if button is Button.OK:
             self.ctx.go(CaptureEvent.NEXT_PERSON)
-        elif button is Button.UP and self.ctx.sealed is not None and self.ctx.draft is not None:
-            self.ctx.approval = Approval(ApprovalPurpose.REPRINT, self.ctx.sealed.seq)
+        elif button is Button.UP and session.sealed is not None and session.draft is not None:
+            session.ask(Approval(ApprovalPurpose.REPRINT, session.sealed.seq))
             self.ctx.go(CaptureEvent.REPRINT)
 
     def lines(self) -> list[str]:
-        ctx, sealed, approval = self.ctx, self.ctx.sealed, self.ctx.approval
+        ctx, session = self.ctx, self.ctx.session
+        sealed, approval = session.sealed, session.approval
         assert sealed is not None
         if approval is not None and approval.purpose is ApprovalPurpose.VOID:
             outcome = ctx.word("outcome.void", voided=approval.seq)
             name = ""
         else:
-            outcome = ctx.word(f"outcome.{ctx.print_outcome}")
-            draft = ctx.draft
+            outcome = ctx.word(f"outcome.{session.print_outcome}")
+            draft = session.draft
             name = (draft.resident.name or draft.resident.nik) if draft else ""
         return ctx.text("done", seq=sealed.seq, name=name, outcome=outcome)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from capture.audit import AuditKind
-from capture.base import Confirmation, FingerLogin, PinPicker, Step
-from capture.draft import Draft
+from capture.base import Confirmation, FingerLogin, PinPicker, Step, log_in
 from capture.duplicates import reconcile
 from capture.events import JobKind, ShutdownReason
 from capture.machine import CaptureEvent
 from capture.sensor_library import Reconciled
+from capture.session import Proof
+from capture.widgets import DigitEntry, Menu
 from hal.exc import DeviceError
 from hal.types import Button, Indicator, Press
+from storage.audit import AuditKind
 from storage.model import Officer
 
 log = logging.getLogger(__name__)
@@ -103,11 +104,11 @@ class SelfTest(Step):
 class Locked(FingerLogin):
     def enter(self) -> None:
         super().enter()
-        self.ctx.officer = None
+        self.ctx.session.log_out()
         self.identify()
 
-    def accepted(self, officer: Officer, how: str) -> None:
-        self.ctx.login(officer, how)
+    def accepted(self, officer: Officer, how: Proof) -> None:
+        log_in(self.ctx, officer, how)
 
     def press(self, button: Button, press: Press) -> None:
         if button is Button.OK:
@@ -127,7 +128,10 @@ class PinEntry(Step):
         if self.picker.left:
             self.ctx.go(CaptureEvent.LEAVE_PIN)
         elif officer is not None:
-            self.ctx.login(officer, "pin")
+            log_in(self.ctx, officer, Proof.PIN)
+
+    def widget(self) -> Menu[Officer] | DigitEntry:
+        return self.picker.widget()
 
     def lines(self) -> list[str]:
         return self.picker.lines()
@@ -160,15 +164,9 @@ class PrintQuestion(Step):
 class ResumeOffer(Step):
     """Login found an enrolment in the journal: resume it, or (held BACK, then OK) drop it."""
 
-    def enter(self) -> None:
-        super().enter()
-        assert self.ctx.resumable is not None  # the guard that led here
-        self.draft: Draft = self.ctx.resumable
-
     def press(self, button: Button, press: Press) -> None:
         if button is Button.OK:
-            self.ctx.draft = self.draft
-            self.ctx.audit(AuditKind.RESUME, nik=self.draft.resident.nik)
+            self.ctx.session.resume()
             self.ctx.go(CaptureEvent.RESUME)
         elif button is Button.BACK and press is Press.HOLD:
             self.ctx.overlay(
@@ -176,11 +174,13 @@ class ResumeOffer(Step):
             )
 
     def _discard(self) -> None:
-        self.ctx.discard_draft(AuditKind.DISCARD_JOURNAL)
+        self.ctx.session.drop(AuditKind.DISCARD_JOURNAL)
         self.ctx.go(CaptureEvent.DISCARD)
 
     def lines(self) -> list[str]:
-        return self.ctx.text("resume", name=self.draft.resident.name or self.draft.resident.nik)
+        offered = self.ctx.session.resumable
+        assert offered is not None  # the condition that led here
+        return self.ctx.text("resume", name=offered.resident.name or offered.resident.nik)
 
 
 class SafeShutdown(Step):

@@ -8,9 +8,10 @@ by a test.  The sets of states the rest of the loop needs (which states the idle
 interrupt, which cancel with a confirmation, where a critical battery switches off at once)
 are read off the transitions here, so they cannot drift from the map.
 
-Guards (``cond=``) are answered by the model, :class:`capture.controller.Controller`, which
-holds the enrolment in progress.  What a state does with buttons and device results is its
-step's (:mod:`capture.registry`).
+Conditions (``cond=``) are answered by :class:`capture.conditions.Conditions`, which the
+controller hands the machine as a listener; the controller is the model that holds the
+state.  What a state does with buttons and device results is its step's
+(:mod:`capture.registry`).
 """
 
 from __future__ import annotations

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 
-from capture.audit import AuditKind
 from capture.base import Step
 from capture.draft import Approval, ApprovalPurpose
 from capture.machine import CaptureEvent
-from capture.prompts import Language
+from capture.session import Refusal
 from capture.widgets import DigitEntry, Menu
 from hal.types import Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.model import Resident
 
 
@@ -26,7 +26,7 @@ class Ready(Step):
 
     def enter(self) -> None:
         super().enter()
-        self.ctx.draft, self.ctx.approval, self.ctx.sealed = None, None, None
+        self.ctx.session.next_person()
         self.ctx.check_battery()  # a critical battery switches the kit off from here
         recorded = self.ctx.store.recorded_refs()
         waiting = [r for r in self.ctx.store.worklist if r.worklist_ref not in recorded]
@@ -41,9 +41,8 @@ class Ready(Step):
             self.menu.cursor = min(cursor.cursor, len(items) - 2)
         self.ctx.devices.panel.indicate(Indicator.READY)
 
-    @property
-    def focus(self) -> Resident | ReadyChoice | None:
-        return self.menu.focus
+    def widget(self) -> Menu[Resident | ReadyChoice]:
+        return self.menu
 
     def press(self, button: Button, press: Press) -> None:
         self.note = []
@@ -54,17 +53,19 @@ class Ready(Step):
             if choice is ReadyChoice.ADMIN:
                 self.ctx.go(CaptureEvent.OPEN_ADMIN)
             elif (refusal := self.ctx.refusal()) is not None:
-                self.note = refusal
-                self.ctx.devices.panel.beep(Tone.ERROR)
+                self.refused(refusal)
             elif choice is ReadyChoice.WALK_IN:
                 self.ctx.go(CaptureEvent.WALK_IN)
             elif isinstance(choice, Resident):
-                refused = self.ctx.begin(choice)
+                refused = self.ctx.session.begin(choice)
                 if refused is not None:
-                    self.note = refused
-                    self.ctx.devices.panel.beep(Tone.ERROR)
+                    self.refused(refused)
                 else:
                     self.ctx.go(CaptureEvent.CHOOSE_PERSON)
+
+    def refused(self, refusal: Refusal) -> None:
+        self.say(refusal.key, **refusal.values)
+        self.ctx.devices.panel.beep(Tone.ERROR)
 
     def lines(self) -> list[str]:
         if self.note:
@@ -96,6 +97,9 @@ class Admin(Step):
         super().enter()
         self.menu: Menu[AdminItem] = Menu([(self.ctx.word(item), item) for item in AdminItem])
 
+    def widget(self) -> Menu[AdminItem]:
+        return self.menu
+
     def press(self, button: Button, press: Press) -> None:
         if button in (Button.UP, Button.DOWN):
             self.menu.move(button)
@@ -112,18 +116,19 @@ class Admin(Step):
         elif choice is AdminItem.OFFICIAL:
             self.ctx.go(CaptureEvent.CHOOSE_OFFICIAL)
         elif choice is AdminItem.LANGUAGE:
-            self.ctx.language = Language.EN if self.ctx.language is Language.ID else Language.ID
+            self.ctx.switch_language()
             cursor = self.menu.cursor
             self.enter()
             self.menu.cursor = cursor
         elif choice is AdminItem.LOCK:
-            self.ctx.audit(AuditKind.LOCK, officer=self.ctx.officer_id)
+            self.ctx.audit(AuditKind.LOCK, officer=self.ctx.session.officer_id)
             self.ctx.go(CaptureEvent.LOCK)
         else:
             self.ctx.go(CaptureEvent.CLOSE_ADMIN)
 
     def lines(self) -> list[str]:
-        return [self.ctx.officer.name if self.ctx.officer else "", *self.menu.lines()]
+        officer = self.ctx.session.officer
+        return [officer.name if officer else "", *self.menu.lines()]
 
 
 class LoadCards(Step):
@@ -135,6 +140,9 @@ class LoadCards(Step):
         super().enter()
         self.entry = DigitEntry(self.DIGITS)
 
+    def widget(self) -> DigitEntry:
+        return self.entry
+
     def press(self, button: Button, press: Press) -> None:
         if not self.entry.press(button):
             self.ctx.go(CaptureEvent.CLOSE_ADMIN)
@@ -144,8 +152,9 @@ class LoadCards(Step):
             if count == 0:
                 self.entry = DigitEntry(self.DIGITS)
                 return
-            self.ctx.store.ledger.load(count, officer_id=self.ctx.officer_id)
-            self.ctx.audit(AuditKind.CARDS_LOADED, count=count, officer=self.ctx.officer_id)
+            officer_id = self.ctx.session.officer_id
+            self.ctx.store.ledger.load(count, officer_id=officer_id)
+            self.ctx.audit(AuditKind.CARDS_LOADED, count=count, officer=officer_id)
             stock = self.ctx.store.ledger.stock()
             notice = self.ctx.text("cards_loaded", count=count, stock=stock)
             self.ctx.go(CaptureEvent.CLOSE_ADMIN, notice=notice)
@@ -164,6 +173,9 @@ class VoidSelect(Step):
             [(f"#{seq} {ref or '-'}", (seq, ref)) for seq, ref in recent]
         )
 
+    def widget(self) -> Menu[tuple[int, str | None]]:
+        return self.menu
+
     def press(self, button: Button, press: Press) -> None:
         if button in (Button.UP, Button.DOWN):
             self.menu.move(button)
@@ -171,7 +183,7 @@ class VoidSelect(Step):
             self.ctx.go(CaptureEvent.CLOSE_ADMIN)
         elif button is Button.OK and self.menu.focus is not None:
             seq, ref = self.menu.focus
-            self.ctx.approval = Approval(ApprovalPurpose.VOID, seq, ref=ref)
+            self.ctx.session.ask(Approval(ApprovalPurpose.VOID, seq, ref=ref))
             self.ctx.go(CaptureEvent.VOID_CHOSEN)
 
     def lines(self) -> list[str]:

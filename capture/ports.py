@@ -12,6 +12,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from capture.events import Job
+from storage.audit import AuditKind
 from storage.model import Enrolment, Officer, Policy, PrintAttempt, Resident, SealedRecord
 
 
@@ -50,7 +51,7 @@ class CardLedger(Protocol):
 
 
 class AuditLog(Protocol):
-    def append(self, kind: str, **detail: Any) -> None: ...
+    def append(self, kind: AuditKind, **detail: Any) -> None: ...
 
 
 class RecordKeeper(Protocol):

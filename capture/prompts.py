@@ -335,6 +335,12 @@ def prompt(key: str, language: Language = Language.ID, **values: object) -> list
     return text.format(**values).split("\n")
 
 
+def heading(key: str, language: Language = Language.ID) -> str:
+    """The first line of prompt ``key`` as written, placeholders unfilled: what a screen
+    showing that prompt opens with, when the line has no placeholder."""
+    return CATALOGUE[key][0 if language is Language.ID else 1].split("\n")[0]
+
+
 def word(key: str, language: Language = Language.ID, **values: object) -> str:
     """A one-line prompt (a finger name, a menu item) as a string."""
     return prompt(key, language, **values)[0]

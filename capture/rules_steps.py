@@ -3,25 +3,23 @@ cannot sign, corrections at review, and the village official's login."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from capture.audit import AuditKind
 from capture.base import FingerLogin, PinPicker, Step
-from capture.draft import Approval, ApprovalPurpose, Draft
+from capture.draft import Approval, ApprovalPurpose
 from capture.machine import CaptureEvent
+from capture.session import Proof
 from capture.widgets import DigitEntry, Menu
 from hal.types import Button, Indicator, Press, Tone
+from storage.audit import AuditKind
 from storage.model import (
     CorrectableField,
-    Domicile,
     FlaggedError,
     FlagReason,
     FreeTextField,
     Officer,
-    Purpose,
     SignatureExceptionReason,
 )
 from storage.nik import NIK_LENGTH, NikError, kk_regency
+from vocabulary.purpose import Purpose
 
 
 class PurposeStep(Step):
@@ -31,17 +29,17 @@ class PurposeStep(Step):
         super().enter()
         self.menu: Menu[Purpose] = Menu([(self.ctx.word(f"purpose.{p.name}"), p) for p in Purpose])
 
+    def widget(self) -> Menu[Purpose]:
+        return self.menu
+
     def press(self, button: Button, press: Press) -> None:
-        draft = self.ctx.draft
-        assert draft is not None
         if button in (Button.UP, Button.DOWN):
             self.menu.move(button)
         elif button is Button.BACK:
-            self.ctx.draft = None
+            self.ctx.session.let_go()
             self.ctx.go(CaptureEvent.LEAVE_WALK_IN)
         elif button is Button.OK and self.menu.focus is not None:
-            draft.purpose = self.menu.focus
-            draft.resident = dataclasses.replace(draft.resident, purpose=self.menu.focus)
+            self.draft.choose_purpose(self.menu.focus)
             self.ctx.go(CaptureEvent.PURPOSE_CHOSEN)
 
     def lines(self) -> list[str]:
@@ -53,31 +51,30 @@ class KkEntry(Step):
 
     def enter(self) -> None:
         super().enter()
-        draft = self.ctx.draft
-        assert draft is not None
-        region = [int(c) for c in draft.resident.nik[:4]]
+        region = [int(c) for c in self.draft.resident.nik[:4]]
         self.entry = DigitEntry(NIK_LENGTH, digits=region + [0] * (NIK_LENGTH - len(region)))
+
+    def widget(self) -> DigitEntry:
+        return self.entry
 
     def press(self, button: Button, press: Press) -> None:
         self.note = []
         if not self.entry.press(button):
-            self.ctx.draft = None
+            self.ctx.session.let_go()
             self.ctx.go(CaptureEvent.LEAVE_WALK_IN)
             return
         if self.entry.complete:
             self._accept(self.entry.value)
 
     def _accept(self, kk: str) -> None:
-        draft = self.ctx.draft
-        assert draft is not None
         self.entry.position = NIK_LENGTH - 1
         try:
             regency = kk_regency(kk)
         except NikError as exc:
             self.say("kk_bad", reason=str(exc))
             return
-        draft.domicile = Domicile(kk, regency)
-        self.ctx.audit(AuditKind.DOMICILE, nik=draft.resident.nik, home=regency)
+        self.draft.record_domicile(kk, regency)
+        self.ctx.audit(AuditKind.DOMICILE, nik=self.draft.resident.nik, home=regency)
         self.ctx.go(CaptureEvent.KK_ENTERED)
 
     def lines(self) -> list[str]:
@@ -94,14 +91,17 @@ class SignatureExceptionStep(Step):
         )
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
+    def widget(self) -> Menu[SignatureExceptionReason]:
+        return self.menu
+
     def press(self, button: Button, press: Press) -> None:
         if button in (Button.UP, Button.DOWN):
             self.menu.move(button)
         elif button is Button.BACK and press is Press.SHORT:
             self.ctx.go(CaptureEvent.LEAVE_SIGNATURE_EXCEPTION)
         elif button is Button.OK and self.menu.focus is not None:
-            self.ctx.approval = Approval(
-                ApprovalPurpose.SIGNATURE, signature_exception=self.menu.focus
+            self.ctx.session.ask(
+                Approval(ApprovalPurpose.SIGNATURE, signature_exception=self.menu.focus)
             )
             self.ctx.go(CaptureEvent.SIGNATURE_EXCEPTION_CHOSEN)
 
@@ -125,10 +125,8 @@ class Correction(Step):
         self.values: Menu[str] | None = None
         self.reasons: Menu[FlagReason] | None = None
 
-    @property
-    def draft(self) -> Draft:
-        assert self.ctx.draft is not None
-        return self.ctx.draft
+    def widget(self) -> Menu[Target] | Menu[str] | Menu[FlagReason]:
+        return self.values or self.reasons or self.fields
 
     def press(self, button: Button, press: Press) -> None:
         menu = self.values or self.reasons or self.fields
@@ -149,15 +147,15 @@ class Correction(Step):
             if new is None or new == self.target.value_of(self.draft.resident):
                 self.ctx.devices.panel.beep(Tone.ERROR)  # no change: nothing to approve
                 return
-            self.ctx.approval = Approval(ApprovalPurpose.CORRECTION, correction=(self.target, new))
+            correction = (self.target, new)
+            self.ctx.session.ask(Approval(ApprovalPurpose.CORRECTION, correction=correction))
             self.ctx.go(CaptureEvent.CORRECTION_CHOSEN)
         elif self.reasons is not None:
             assert isinstance(self.target, FreeTextField) and self.reasons.focus is not None
             flag = FlaggedError(self.target, self.reasons.focus)
-            self.draft.flagged = [f for f in self.draft.flagged if f.field is not flag.field]
-            self.draft.flagged.append(flag)
+            self.draft.flag(flag)
             self.ctx.audit(AuditKind.FLAGGED, field=flag.field.value, reason=flag.reason.value)
-            self.ctx.journal()
+            self.ctx.session.journal()
             field = self.ctx.word(f"field.{flag.field.name}")
             notice = self.ctx.text("flagged", field=field)
             self.ctx.go(CaptureEvent.FREE_TEXT_FLAGGED, notice=notice)
@@ -187,15 +185,14 @@ class OfficialLogin(FingerLogin):
         self.picker = None
         self.identify()
 
-    def accepted(self, officer: Officer, how: str) -> None:
+    def accepted(self, officer: Officer, how: Proof) -> None:
         if not officer.is_official:
             self.say("not_official")
             self.ctx.devices.panel.beep(Tone.ERROR)
-            if how == "finger":
+            if how is Proof.FINGER:
                 self.identify()
             return
-        self.ctx.official = officer
-        self.ctx.audit(AuditKind.OFFICIAL_IN, official=officer.officer_id, how=how)
+        self.ctx.session.official_present(officer, how)
         self.ctx.devices.panel.beep(Tone.OK)
         self.ctx.go(
             CaptureEvent.CLOSE_ADMIN, notice=self.ctx.text("official_in", name=officer.name)

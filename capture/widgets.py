@@ -1,4 +1,9 @@
-"""The two ways an officer chooses with four buttons: a menu, and digit entry."""
+"""The two ways an officer chooses with four buttons: a menu, and digit entry.
+
+Each shows itself on the display (``lines``, ``text``) and describes what it shows for the
+screen model (``view``: :class:`MenuView`, :class:`EntryView`), which is what a driver of
+the kit reads instead of the widget itself.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,38 @@ from typing import Generic, TypeVar
 from hal.types import Button
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One line of a menu: the label the officer reads, and what the line stands for
+    (the resident, the menu item, the officer), as the officer knows it."""
+
+    label: str
+    value: object
+
+
+@dataclass(frozen=True)
+class MenuView:
+    """A menu as the screen shows it: its choices in order, and the highlighted one."""
+
+    choices: tuple[Choice, ...]
+    cursor: int
+
+    @property
+    def focus(self) -> Choice | None:
+        """The highlighted choice (None in an empty menu)."""
+        return self.choices[self.cursor] if self.choices else None
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """A digit entry as the screen shows it: how many digits, which one is under the
+    cursor, and its value there (None once every digit is keyed)."""
+
+    length: int
+    position: int
+    digit: int | None
 
 
 @dataclass
@@ -31,6 +68,9 @@ class Menu(Generic[T]):
     @property
     def focus(self) -> T | None:
         return self.items[self.cursor][1] if self.items else None
+
+    def view(self) -> MenuView:
+        return MenuView(tuple(Choice(label, value) for label, value in self.items), self.cursor)
 
     def lines(self) -> list[str]:
         top = min(max(0, self.cursor - self.rows + 1), max(0, len(self.items) - self.rows))
@@ -83,6 +123,10 @@ class DigitEntry:
     @property
     def value(self) -> str:
         return "".join(str(d) for d in self.digits)
+
+    def view(self) -> EntryView:
+        digit = None if self.complete else self.digits[self.position]
+        return EntryView(self.length, self.position, digit)
 
     def text(self) -> str:
         """The entry as shown: entered digits (or *), the current digit in brackets."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from capture.prompts import Language
+from hal.types import SensorModel
 from storage.keys import KeyBackend
 from storage.kitkey import KeySettings
 from storage.tpm import DEFAULT_TCTI
@@ -44,12 +45,24 @@ class DevicePorts:
 
 
 @dataclass(frozen=True)
+class KitParts:
+    """Which model of a part the kit is built with, where the driver cannot ask the part.
+
+    The fingerprint sensor reports its library size but not its image size, so the
+    model is named here; the driver checks the library it reports against it.
+    """
+
+    fingerprint: SensorModel = SensorModel.R307
+
+
+@dataclass(frozen=True)
 class KitConfig:
     backend: Backend = Backend.SIM
     language: Language = Language.ID
     data_dir: Path = Path("var/kit")
     log_level: str = "INFO"
     ports: DevicePorts = field(default_factory=DevicePorts)
+    parts: KitParts = field(default_factory=KitParts)
     #: Where flash makes the kit's keys: "file" (simulator, developers: UNPROTECTED) or "tpm".
     key_backend: KeyBackend = KeyBackend.FILE
     #: How tpm2-tss reaches the TPM (the kernel's resource manager on a Pi).
@@ -89,7 +102,7 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
             raise ConfigError(f"{where}: cannot be read ({exc.strerror or exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    _reject_unknown(raw, {"kit", "ports"}, where, "")
+    _reject_unknown(raw, {"kit", "ports", "parts"}, where, "")
     kit = _table(raw, "kit", where)
     _reject_unknown(
         kit,
@@ -108,7 +121,12 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
             if name in ports_raw
         }
     )
-    values: dict[str, Any] = {"ports": ports}
+    parts_raw = _table(raw, "parts", where)
+    _reject_unknown(parts_raw, {f.name for f in fields(KitParts)}, where, "[parts] ")
+    parts = KitParts()
+    if "fingerprint" in parts_raw:
+        parts = KitParts(fingerprint=_choice(parts_raw, "fingerprint", SensorModel, where, "parts"))
+    values: dict[str, Any] = {"ports": ports, "parts": parts}
     if "backend" in kit:
         values["backend"] = _choice(kit, "backend", Backend, where)
     if "language" in kit:
@@ -173,10 +191,14 @@ def _typed(table: dict[str, Any], key: str, kind: type, where: str, section: str
     return value
 
 
-def _choice(table: dict[str, Any], key: str, kind: type[enum.Enum], where: str) -> Any:
+def _choice(
+    table: dict[str, Any], key: str, kind: type[enum.Enum], where: str, section: str = "kit"
+) -> Any:
     value = table[key]
     try:
         return kind(value)
     except ValueError:
         allowed = ", ".join(repr(member.value) for member in kind)
-        raise ConfigError(f"{where}: [kit] {key} must be one of {allowed}, got {value!r}") from None
+        raise ConfigError(
+            f"{where}: [{section}] {key} must be one of {allowed}, got {value!r}"
+        ) from None

@@ -12,7 +12,7 @@ same drivers on the wire emulators), and tests/test_layering.py checks that impo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
@@ -34,6 +34,7 @@ from hal.types import (
     Indicator,
     LibraryMatch,
     PrinterStatus,
+    SensorModel,
     Signature,
     Tone,
 )
@@ -41,7 +42,7 @@ from hal.types import (
 if TYPE_CHECKING:
     import gpiozero
 
-    from firmware.config import DevicePorts
+    from firmware.config import DevicePorts, KitConfig
     from hal.i2c import SMBus
 
 #: How long the serial drivers wait for one answer before calling the part silent.
@@ -161,18 +162,20 @@ class _Opener:
 
 
 def real_devices(
-    ports: Mapping[str, str],
+    ports: DevicePorts,
     *,
     bus: int | SMBus,
     pin_factory: gpiozero.Factory | None = None,
     camera: Camera | None = None,
     reply_timeout: float = REPLY_TIMEOUT_SECONDS,
+    sensor: SensorModel = SensorModel.R307,
 ) -> Opened:
-    """Open the real drivers: serial parts on ``ports`` (by device name), I2C on ``bus``.
+    """Open the real drivers: serial parts on ``ports``, I2C on ``bus``.
 
-    ``ports`` names ``fingerprint`` and ``signature-pad``; ``card-printer`` and
-    ``receipt-printer`` are optional (missing or empty: not fitted).  ``bus`` is an I2C bus
-    number or an SMBus-compatible object; ``camera`` replaces the Pi camera (simulator).
+    An empty card or receipt printer port means that printer is not fitted.  ``bus`` is an
+    I2C bus number or an SMBus-compatible object (the simulator's register models), so
+    ``ports.i2c_bus`` is not read here; ``camera`` replaces the Pi camera (simulator).
+    ``sensor`` is the fingerprint sensor's model, which sets its image and library sizes.
     """
     from hal.card_printer import EvolisPrinter
     from hal.ds3231 import DS3231
@@ -188,8 +191,7 @@ def real_devices(
 
         return PiCamera()
 
-    def printer(name: str, build: Callable[[str], Part]) -> Part | None:
-        port = ports.get(name, "")
+    def printer(name: str, port: str, build: Callable[[str], Part]) -> Part | None:
         return opener(name, lambda: build(port)) if port else None
 
     opener = _Opener()
@@ -197,27 +199,25 @@ def real_devices(
         camera=opener("camera", (lambda: camera) if camera is not None else pi_camera),
         fingerprint=opener(
             "fingerprint",
-            lambda: R30xSensor(port=ports["fingerprint"], read_timeout=reply_timeout),
+            lambda: R30xSensor(port=ports.fingerprint, model=sensor, read_timeout=reply_timeout),
         ),
-        signature_pad=opener("signature-pad", lambda: TopazPad(port=ports["signature-pad"])),
+        signature_pad=opener("signature-pad", lambda: TopazPad(port=ports.signature_pad)),
         panel=opener("panel", lambda: GpioPanel(pin_factory=pin_factory)),
         display=opener("display", lambda: SSD1306(bus=bus)),
         battery=opener("battery", lambda: MAX17048(bus=bus)),
         clock=opener("clock", lambda: DS3231(bus=bus)),
         card_printer=printer(
-            "card-printer", lambda port: EvolisPrinter(port=port, reply_timeout=reply_timeout)
+            "card-printer",
+            ports.card_printer,
+            lambda port: EvolisPrinter(port=port, reply_timeout=reply_timeout),
         ),
-        receipt_printer=printer("receipt-printer", lambda port: EscPosPrinter(port=port)),
+        receipt_printer=printer(
+            "receipt-printer", ports.receipt_printer, lambda port: EscPosPrinter(port=port)
+        ),
     )
     return Opened(devices, opener.broken)
 
 
-def configured_devices(config: DevicePorts) -> Opened:
-    """The real drivers on the ports and I2C bus of the kit's configuration."""
-    ports = {
-        "fingerprint": config.fingerprint,
-        "signature-pad": config.signature_pad,
-        "card-printer": config.card_printer,
-        "receipt-printer": config.receipt_printer,
-    }
-    return real_devices(ports, bus=config.i2c_bus)
+def configured_devices(config: KitConfig) -> Opened:
+    """The real drivers on the ports and I2C bus of the kit's configuration, for its parts."""
+    return real_devices(config.ports, bus=config.ports.i2c_bus, sensor=config.parts.fingerprint)

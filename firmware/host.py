@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from capture.machine import CaptureState
 from capture.prompts import Language
-from firmware.kit import Kit
+from firmware.kit import Kit, KitEnd, NoKit
 from firmware.loop import TICK_SECONDS
 from firmware.notify import Notifier
 from firmware.observer import KitObserver
@@ -327,7 +327,12 @@ class KitHost:
         for observer in self._observers:
             observer.event_handled()
 
-    def run(self, stop: threading.Event) -> str:
+    @property
+    def state(self) -> KitEnd:
+        """The capture state of the kit open here, or :attr:`NoKit.UNPROVISIONED`."""
+        return self.kit.controller.state if self.kit is not None else NoKit.UNPROVISIONED
+
+    def run(self, stop: threading.Event) -> KitEnd:
         """Drive the kit until ``stop`` or a safe shutdown; the state it ended in.
 
         Requests from the port are applied between events (:meth:`safe_point`).  A kit
@@ -350,7 +355,7 @@ class KitHost:
         finally:
             self._driven = False
             self._fail_pending()
-        return self.kit.controller.state if self.kit is not None else "unprovisioned"
+        return self.state
 
     def close(self) -> None:
         """Tell systemd we stop, let a seal under way finish, close the store; safe twice.

@@ -8,16 +8,30 @@ own its devices: a reflash closes one kit and opens the next on the same devices
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeAlias
 
 from capture.controller import Controller
 from capture.events import ButtonEvent
+from capture.machine import CaptureState
 from capture.prompts import Language
 from firmware.loop import EventLoop
 from hal.contracts import Devices
 from hal.types import Button, Press
 from storage.kit import KitStore
+
+
+class NoKit(enum.StrEnum):
+    """Where a kit's program ended when no kit ran: its data folder was never flashed."""
+
+    UNPROVISIONED = "unprovisioned"
+
+
+#: Where a kit's program ended (`firmware.host.KitHost.run`, `firmware.pi.run_pi`): the
+#: capture state its kit was in, or no kit at all.
+KitEnd: TypeAlias = CaptureState | NoKit
 
 
 class Kit:

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from firmware.config import KitConfig
 from firmware.hardware import Opened, configured_devices
 from firmware.host import UNPROVISIONED_LINES, KitHost
+from firmware.kit import KitEnd
 from firmware.notify import Notifier
 from firmware.port import KitPort, serve_serial
 from firmware.power import KitPower, open_coprocessor
@@ -134,7 +135,7 @@ def run_pi(
     system_clock: bool = True,
     started: Callable[[KitHost], None] | None = None,
     open_power: Callable[[str], PowerCoprocessor | DeviceError] = open_coprocessor,
-) -> str:
+) -> KitEnd:
     """Run the kit until ``stop``, SIGTERM or a safe shutdown; returns the final state.
 
     Holds the data folder's write lock throughout (`storage.lock.FolderBusy` if another
@@ -148,7 +149,7 @@ def run_pi(
     with contextlib.ExitStack() as stack:
         stack.enter_context(FolderLock(settings.data_dir))
         stack.enter_context(_signals_set(stop))
-        opened = open_devices() if open_devices else configured_devices(settings.ports)
+        opened = open_devices() if open_devices else configured_devices(settings)
         stack.callback(opened.devices.close)
         for name, error in opened.broken:
             log.error("%s did not open: %s", name, error)

@@ -26,19 +26,20 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, assert_never
 
 import serial
 
 from firmware.host import KitBusy
 from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
+from kitlink import messages as m
 from kitlink import protocol as p
-from kitlink.framing import MAX_FRAME, FrameDecoder, LinkError, encode_frame
+from kitlink.framing import MAX_FRAME, FrameDecoder, encode_frame
+from kitlink.protocol import Op, Refusal
+from storage.audit import AuditKind
 from storage.certificate import CertificateError, verify_certificate
-from storage.codec import Tampered, loads
-from storage.cose import parse_sign1
-from storage.errors import KeyFileError, StorageError
+from storage.errors import StorageError
 from storage.files import record_files, record_name
 from storage.keys import AuthorityPublic, KitSigner
 from storage.kit import KitStore, install
@@ -58,17 +59,31 @@ from storage.layout import (
 )
 from storage.profile import Profile
 from storage.provision import read_profile
-from storage.reference import KEY_BYTES
 from storage.signed_profile import ProfileChanged, changes
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: What an op answers: one of `kitlink.messages`' results.
+Result = (
+    m.KeygenResult
+    | m.FlashResult
+    | m.WorklistPartResult
+    | m.WorklistCommitResult
+    | m.SetTimeResult
+    | m.StatusResult
+    | m.SelftestResult
+    | m.ListResult
+    | m.GetResult
+    | m.LedgerResult
+    | m.ReceiptResult
+    | m.PurgeResult
+)
 
 #: Who the card ledger names for cards loaded at a flash.
 PROVISIONING_OFFICER = "PROVISIONING"
-#: The highest record number or byte offset a request may name (records are numbered 1, 2, ...).
-SEQ_MAX = 2**31 - 1
+#: Ops that a kit not yet flashed checks against the authority its keygen named.
+STAGED_OPS = (Op.FLASH, Op.WORKLIST_PART, Op.WORKLIST_COMMIT)
 #: How long one answer may take to leave on the Pi's gadget serial before it is dropped.
 WRITE_TIMEOUT_SECONDS = 5.0
 
@@ -114,12 +129,14 @@ class KitPort:
         self.host = host
         self._rng = rng
         self._nonce = p.new_nonce(rng)
-        self._staged_authority: bytes | None = None
+        self._staged_authority: AuthorityPublic | None = None
         self._kit_key: KitSigner | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
         self._worklist = WorklistStaging()
         self._lock = threading.Lock()
-        self.handled: list[tuple[str, str]] = []  # (op, "ok" or refusal code), for tests/logs
+        #: (op, "ok" or the refusal) of every request (None: an op that could not be read),
+        #: for tests and logs.
+        self.handled: list[tuple[Op | None, Refusal | Literal["ok"]]] = []
 
     # -- paths and facts -------------------------------------------------------------------
 
@@ -154,7 +171,12 @@ class KitPort:
             return self._decoder.pending
 
     def feed(self, data: bytes) -> bytes:
-        """Bytes from the port in; the framed answers to every complete request out."""
+        """Bytes from the port in (none: time passes); the framed answers to every request
+        now complete out.
+
+        Fed also when nothing came, so a frame cut off mid-way is given up within the
+        decoder's idle time, and a request that arrived behind it is answered then.
+        """
         with self._lock:
             requests = self._decoder.feed(data)
         return b"".join(encode_frame(self.handle(request)) for request in requests)
@@ -162,80 +184,109 @@ class KitPort:
     def handle(self, payload: bytes) -> bytes:
         """One request payload in, one answer payload out; never raises, whatever it reads.
 
-        Why a catch-all here: the port is a cable anyone may plug into, and a request the
-        code did not foresee must cost its own answer, never the thread that serves the
-        port.  What no handler names becomes a ``failed`` answer and a logged traceback.
+        Every answer, a refusal too, carries the request's id when it could be read, so
+        the tool can tell it from the answer to a request it gave up on.  Why a catch-all
+        here: the port is a cable anyone may plug into, and a request the code did not
+        foresee must cost its own answer, never the thread that serves the port.  What no
+        handler names becomes a ``failed`` answer and a logged traceback.
         """
         with self._lock:
             try:
                 request = p.parse_request(payload)
-            except LinkError as exc:
-                self.handled.append(("?", p.BAD_REQUEST))
-                return p.refusal(p.BAD_REQUEST, str(exc))
+            except p.UnreadRequest as exc:
+                self.handled.append((None, Refusal.BAD_REQUEST))
+                return p.refusal(exc.request_id, Refusal.BAD_REQUEST, str(exc))
             except Exception as exc:  # any failure: see the docstring
                 log.exception("provisioning request did not decode")
-                self.handled.append(("?", p.FAILED))
-                return p.refusal(p.FAILED, f"the kit could not read the request ({exc!r})")
+                self.handled.append((None, Refusal.FAILED))
+                return p.refusal(
+                    None, Refusal.FAILED, f"the kit could not read the request ({exc!r})"
+                )
             try:
                 answer = self._answer(request)
             except p.Refused as exc:
                 log.warning("provisioning %s refused: %s", request.op, exc)
-                self.handled.append((request.op, exc.code))
-                return p.refusal(exc.code, str(exc), next_nonce=self._nonce)
+                return self._refuse(request, exc.code, str(exc))
             except Exception as exc:  # any failure: see the docstring
                 log.exception("provisioning %s failed on the kit", request.op)
-                self.handled.append((request.op, p.FAILED))
-                return p.refusal(
-                    p.FAILED,
+                return self._refuse(
+                    request,
+                    Refusal.FAILED,
                     f"{request.op} failed on the kit ({type(exc).__name__}); the kit goes on "
                     "serving: send the request again, and report it if it keeps failing",
-                    next_nonce=self._nonce,
                 )
             if len(answer) > MAX_FRAME:
-                self.handled.append((request.op, p.FAILED))
-                return p.refusal(
-                    p.FAILED,
+                return self._refuse(
+                    request,
+                    Refusal.FAILED,
                     f"{request.op}: the answer of {len(answer)} bytes exceeds the frame limit",
-                    next_nonce=self._nonce,
                 )
             self.handled.append((request.op, "ok"))
             return answer
 
+    def _refuse(self, request: p.Request, code: Refusal, message: str) -> bytes:
+        self.handled.append((request.op, code))
+        return p.refusal(request.request_id, code, message, next_nonce=self._nonce)
+
     def _answer(self, request: p.Request) -> bytes:
-        if request.op == p.HELLO:
-            return p.hello_answer(self._hello())
-        args = p.open_request(request, self._authority_for(request), nonce=self._nonce)
+        if request.op is Op.HELLO:
+            return p.hello_answer(request.request_id, self._hello().to_map())
+        data = p.open_request(request, self._authority_for(request), nonce=self._nonce)
         nonce, self._nonce = self._nonce, p.new_nonce(self._rng)  # spent: no replay
         try:
-            result, key = self._dispatch(request.op, args)
+            result, key = self._dispatch(m.read_args(request.op, data))
         except KitBusy as exc:
-            raise p.Refused(p.BUSY, str(exc)) from exc
+            raise p.Refused(Refusal.BUSY, str(exc)) from exc
+        except p.MessageError as exc:
+            raise p.Refused(Refusal.BAD_REQUEST, f"{request.op}: {exc}") from exc
         except (StorageError, DeviceError, OSError) as exc:
-            raise p.Refused(p.FAILED, f"{request.op} failed on the kit: {exc}") from exc
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise p.Refused(p.BAD_REQUEST, f"{request.op}: bad arguments ({exc})") from exc
-        return p.signed_answer(request.op, result, nonce=nonce, next_nonce=self._nonce, key=key)
+            raise p.Refused(Refusal.FAILED, f"{request.op} failed on the kit: {exc}") from exc
+        return p.signed_answer(
+            request.request_id,
+            request.op,
+            result.to_map(),
+            nonce=nonce,
+            next_nonce=self._nonce,
+            key=key,
+        )
 
     def _authority_for(self, request: p.Request) -> AuthorityPublic:
-        profile = self._profile()
-        if profile is not None:
-            return AuthorityPublic.from_cbor(profile.authority)
-        if request.op in (p.WORKLIST_PART, p.WORKLIST_COMMIT) and self._staged_authority:
-            return AuthorityPublic.from_cbor(self._staged_authority)  # what keygen was told
-        if request.op not in (p.KEYGEN, p.FLASH):
-            raise p.Refused(p.NOT_PROVISIONED, f"this kit is not flashed yet: {request.op} waits")
-        try:  # trust on first use: the authority the (still unverified) request names
-            body = loads(parse_sign1(request.signed or b"").payload)
-            return AuthorityPublic.from_cbor(body["args"]["authority"])
-        except (Tampered, KeyError, TypeError, KeyFileError) as exc:
-            raise p.Refused(p.UNSIGNED, f"{request.op} names no authority to check: {exc}") from exc
+        """Whose signature ``request`` must carry.
 
-    def _hello(self) -> p.Hello:
+        The authority in the kit's profile, once it has one.  Before: a flash and its
+        worklist the authority whose keygen staged the key they go with, and a keygen the
+        authority it names itself (trust on first use).
+        """
+        trusted = self._trusted()
+        if trusted is not None:
+            return trusted
+        if request.op in STAGED_OPS and self._staged_authority is not None:
+            return self._staged_authority
+        if request.op is Op.KEYGEN:
+            try:
+                return m.KeygenArgs.from_map(p.claimed_args(request)).authority
+            except p.MessageError as exc:
+                raise p.Refused(
+                    Refusal.UNSIGNED, f"{request.op} names no authority to check: {exc}"
+                ) from exc
+        if request.op is Op.FLASH:
+            raise p.Refused(Refusal.BAD_REQUEST, "flash must follow a keygen by the same authority")
+        raise p.Refused(Refusal.NOT_PROVISIONED, f"this kit is not flashed yet: {request.op} waits")
+
+    def _trusted(self) -> AuthorityPublic | None:
+        """The authority of the kit's profile (the open store's, read once), if flashed."""
+        store = self.host.store
+        if store is not None:
+            return store.authority
+        profile = read_profile(self.data_dir)
+        return None if profile is None else AuthorityPublic.from_cbor(profile.authority)
+
+    def _hello(self) -> m.Hello:
         profile = self._profile()
         has_key = backend_of(kit_dir(self.data_dir)) is not None
         seq, digest = self._head()
         cert = certificate_path(self.data_dir)
-        return p.Hello(
+        return m.Hello(
             provisioned=profile is not None,
             kit_id=profile.kit_id if profile else None,
             demo=profile.demo if profile else False,
@@ -249,31 +300,41 @@ class KitPort:
 
     # -- the ops ---------------------------------------------------------------------------
 
-    def _dispatch(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
-        if op == p.KEYGEN:
-            return self.host.change(
-                lambda: self._keygen(args), check=lambda: self._refuse_uncollected("reflash")
-            )
-        if op == p.FLASH:
-            return self._flash(args)
-        if op == p.PURGE:
-            key = self._key()
-            return self.host.change(
-                lambda: self._purge(key), check=lambda: self._refuse_uncollected("purge")
-            )
-        handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-            p.SET_TIME: self._set_time,
-            p.STATUS: self._status,
-            p.SELFTEST: lambda _: {"verdicts": self.host.selftest()},
-            p.LIST: self._list,
-            p.GET: self._get,
-            p.LEDGER: self._ledger,
-            p.RECEIPT: self._receipt,
-        }
-        if op in (p.WORKLIST_PART, p.WORKLIST_COMMIT):
-            staging = self._worklist.add_part if op == p.WORKLIST_PART else self._worklist.commit
-            return staging(args), self._key_or_staged()
-        return handlers[op](args), self._key()
+    def _dispatch(self, args: m.KitArgs) -> tuple[Result, KitSigner]:
+        """The op's result and the key to sign it with; by op, each with its own arguments."""
+        match args:
+            case m.KeygenArgs():
+                keygen = args
+                return self.host.change(
+                    lambda: self._keygen(keygen), check=lambda: self._refuse_uncollected("reflash")
+                )
+            case m.FlashArgs():
+                return self._flash(args)
+            case m.PurgeArgs():
+                key = self._key()
+                return self.host.change(
+                    lambda: self._purge(key), check=lambda: self._refuse_uncollected("purge")
+                )
+            case m.WorklistPartArgs():
+                return self._worklist.add_part(args), self._key_or_staged()
+            case m.WorklistCommitArgs():
+                return self._worklist.commit(args), self._key_or_staged()
+            case m.SetTimeArgs():
+                return self._set_time(args), self._key()
+            case m.StatusArgs():
+                return self._status(), self._key()
+            case m.SelftestArgs():
+                return self._selftest(), self._key()
+            case m.ListArgs():
+                return self._list(args), self._key()
+            case m.GetArgs():
+                return self._get(args), self._key()
+            case m.LedgerArgs():
+                return self._ledger(), self._key()
+            case m.ReceiptArgs():
+                return self._receipt(args), self._key()
+            case _:
+                assert_never(args)
 
     def _key_or_staged(self) -> KitSigner:
         """The key keygen made for the flash under way (the tool trusts it now), else the kit's.
@@ -295,76 +356,72 @@ class KitPort:
     def _open_store(self) -> KitStore:
         store = self.host.store
         if store is None:
-            raise p.Refused(p.NOT_PROVISIONED, "the kit's store is not open")
+            raise p.Refused(Refusal.NOT_PROVISIONED, "the kit's store is not open")
         return store
 
     def _refuse_uncollected(self, what: str) -> None:
         count = self._uncollected()
         if count:
             raise p.Refused(
-                p.UNCOLLECTED,
+                Refusal.UNCOLLECTED,
                 f"{what} refused: the kit holds {count} record(s) no collector has receipted; "
                 "run `jemput-prov collect` first",
             )
 
-    def _purge(self, key: KitSigner) -> tuple[dict[str, Any], KitSigner]:
+    def _purge(self, key: KitSigner) -> tuple[m.PurgeResult, KitSigner]:
         self._retire()
-        return {"purged": True}, key
+        return m.PurgeResult(purged=True), key
 
-    def _keygen(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
+    def _keygen(self, args: m.KeygenArgs) -> tuple[m.KeygenResult, KitSigner]:
         kit_dir(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         staged = staged_key_path(self.data_dir)
         shutil.rmtree(staged, ignore_errors=True)
         key = create_kit_key(staged, self.host.keys.backend, tcti=self.host.keys.tcti)
-        self._staged_authority = args["authority"]
-        result = {"public": key.public_bytes, "alg": int(key.alg), "store": key.backend.value}
-        return result, key
+        self._staged_authority = args.authority
+        return m.KeygenResult(key.public_bytes, key.alg, key.backend), key
 
-    def _flash(self, args: dict[str, Any]) -> tuple[dict[str, Any], KitSigner]:
+    def _flash(self, args: m.FlashArgs) -> tuple[m.FlashResult, KitSigner]:
         """Check everything, then install the new kit at a safe point and boot it."""
         self._refuse_uncollected("reflash")
         staged = staged_key_path(self.data_dir)
-        if backend_of(staged) is None or self._staged_authority != args["authority"]:
-            raise p.Refused(p.BAD_REQUEST, "flash must follow a keygen by the same authority")
-        authority = AuthorityPublic.from_cbor(args["authority"])
+        if backend_of(staged) is None or self._staged_authority != args.authority:
+            raise p.Refused(Refusal.BAD_REQUEST, "flash must follow a keygen by the same authority")
         key = open_kit_key(staged, tcti=self.host.keys.tcti)
         try:
-            certificate = verify_certificate(args["cert"], authority, at=p.moment(args["time"]))
+            certificate = verify_certificate(args.cert, args.authority, at=args.time)
         except CertificateError as exc:
-            raise p.Refused(p.BAD_REQUEST, f"flash: the kit certificate is refused: {exc}") from exc
-        transfer = args.get("worklist_transfer")
-        setup = p.setup_from_map(
-            args, worklist=None if transfer is None else self._worklist.take(transfer)
-        )
+            raise p.Refused(
+                Refusal.BAD_REQUEST, f"flash: the kit certificate is refused: {exc}"
+            ) from exc
+        setup = args.setup(self._worklist.take(args.worklist_transfer))
         if certificate.kit_public != key.public_bytes or certificate.kit_id != setup.kit_id:
-            raise p.Refused(p.BAD_REQUEST, "flash: the certificate is not for this kit's new key")
+            raise p.Refused(
+                Refusal.BAD_REQUEST, "flash: the certificate is not for this kit's new key"
+            )
         if certificate.backend is not key.backend or certificate.alg is not key.alg:
             raise p.Refused(
-                p.BAD_REQUEST,
+                Refusal.BAD_REQUEST,
                 f"flash: the certificate says the key is {certificate.backend.value} "
                 f"({certificate.alg.name}), the kit's new key is {key.backend.value} "
                 f"({key.alg.name}): certify what the keygen answered",
             )
-        references = args.get("reference_key")
-        if not isinstance(references, bytes) or len(references) != KEY_BYTES:
-            raise p.Refused(
-                p.BAD_REQUEST,
-                "flash: the request carries no reference key: flash with a jemput-prov that "
-                "keys worklist references (and an authority folder holding reference.key)",
-            )
         profile = dataclasses.replace(
-            setup.profile(args["authority"], demo=authority.demo, reference_key=references),
-            signature=args["profile_signature"],
+            setup.profile(
+                args.authority.to_cbor(),
+                demo=args.authority.demo,
+                reference_key=args.reference_key,
+            ),
+            signature=args.profile_signature,
         )
         try:
             changed = changes(profile)
         except ProfileChanged as exc:
-            raise p.Refused(p.BAD_REQUEST, f"flash: {exc}") from exc
-        if changed or AuthorityPublic.from_cbor(profile.authority).kid != authority.kid:
+            raise p.Refused(Refusal.BAD_REQUEST, f"flash: {exc}") from exc
+        if changed:
             raise p.Refused(
-                p.BAD_REQUEST,
+                Refusal.BAD_REQUEST,
                 f"flash: the authority's profile signature does not match the setup sent "
-                f"({', '.join(changed) or 'authority key'} differ): flash again",
+                f"({', '.join(changed)} differ): flash again",
             )
 
         def install_new_kit() -> None:
@@ -381,19 +438,18 @@ class KitPort:
         # checked again at the safe point: the kit may have sealed since the check above
         self.host.change(install_new_kit, check=lambda: self._refuse_uncollected("reflash"))
         self._staged_authority = None
-        self.host.set_clock(p.moment(args["time"]))
+        self.host.set_clock(args.time)
         store = self._open_store()
         if setup.cards:
             store.ledger.load(setup.cards, officer_id=PROVISIONING_OFFICER)
         store.audit.append(
-            "provisioned",
+            AuditKind.PROVISIONED,
             kit=setup.kit_id,
             officers=len(setup.officers),
             worklist=len(setup.worklist),
             cards=setup.cards,
         )
-        result = {"kit_id": setup.kit_id, "time": p.seconds(self.host.now())}
-        return result, key
+        return m.FlashResult(setup.kit_id, self.host.now()), key
 
     def _retire(self) -> None:
         """Move the old kit's files into retired/<time>/ (nothing is deleted).
@@ -403,83 +459,86 @@ class KitPort:
         self._kit_key = None
         retire(self.data_dir, now=self.host.now())
 
-    def _set_time(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _set_time(self, args: m.SetTimeArgs) -> m.SetTimeResult:
         before = self.host.now()
-        self.host.set_clock(p.moment(args["time"]))
-        self._open_store().audit.append("settime", before=before.isoformat())
-        return {"time": p.seconds(self.host.now())}
+        self.host.set_clock(args.time)
+        self._open_store().audit.append(AuditKind.SET_TIME, before=before.isoformat())
+        return m.SetTimeResult(self.host.now())
 
-    def _status(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _status(self) -> m.StatusResult:
         facts = self._open_store().status()
         broken = facts.audit_break
-        return {
-            "kit_id": facts.kit_id,
-            "demo": facts.demo,
-            "sealed": facts.sealed,
-            "uncollected": facts.uncollected,
-            "last_seq": facts.last_seq,
-            "cards": facts.cards,
-            "damaged": facts.damaged,
-            "audit_break": f"entry {broken.entry_id} {broken.reason}" if broken else None,
-            "journal_open": facts.journal_open,
-            "time": p.seconds(self.host.now()),
-        }
+        return m.StatusResult(
+            kit_id=facts.kit_id,
+            demo=facts.demo,
+            sealed=facts.sealed,
+            uncollected=facts.uncollected,
+            last_seq=facts.last_seq,
+            cards=facts.cards,
+            damaged=tuple(facts.damaged),
+            audit_break=f"entry {broken.entry_id} {broken.reason}" if broken else None,
+            journal_open=facts.journal_open,
+            time=self.host.now(),
+        )
 
-    def _list(self, args: dict[str, Any]) -> dict[str, Any]:
-        first = p.whole(args["from"], "from", low=0, high=SEQ_MAX)
-        last = p.whole(args["to"], "to", low=0, high=SEQ_MAX)
+    def _selftest(self) -> m.SelftestResult:
+        return m.SelftestResult(
+            tuple(
+                m.Verdict(v["device"], v["ok"], v["detail"], v["check"])
+                for v in self.host.selftest()
+            )
+        )
+
+    def _list(self, args: m.ListArgs) -> m.ListResult:
         rows = [
-            [seq, path.stat().st_size]
+            (seq, path.stat().st_size)
             for seq, path in record_files(self._records_dir)
-            if first <= seq <= last
+            if args.first <= seq <= args.last
         ]
-        return {"records": rows[: p.LIST_MAX]}
+        return m.ListResult(tuple(rows[: m.LIST_MAX]))
 
-    def _get(self, args: dict[str, Any]) -> dict[str, Any]:
-        seq = p.whole(args["seq"], "seq", low=0, high=SEQ_MAX)
-        offset = p.whole(args["offset"], "offset", low=0, high=SEQ_MAX)
-        length = p.whole(args["length"], "length", low=1, high=p.CHUNK)
-        path = self._records_dir / record_name(seq)
+    def _get(self, args: m.GetArgs) -> m.GetResult:
+        path = self._records_dir / record_name(args.seq)
         if not path.is_file():
-            raise p.Refused(p.BAD_REQUEST, f"record {seq} is not on this kit")
+            raise p.Refused(Refusal.BAD_REQUEST, f"record {args.seq} is not on this kit")
         with path.open("rb") as file:
             size = os.fstat(file.fileno()).st_size
-            if offset > size:
-                raise p.Refused(p.BAD_REQUEST, f"offset {offset} is past record {seq}'s end")
-            file.seek(offset)
-            data = file.read(length)
-        return {"seq": seq, "offset": offset, "size": size, "data": data}
+            if args.offset > size:
+                raise p.Refused(
+                    Refusal.BAD_REQUEST, f"offset {args.offset} is past record {args.seq}'s end"
+                )
+            file.seek(args.offset)
+            data = file.read(args.length)
+        return m.GetResult(args.seq, args.offset, size, data)
 
-    def _ledger(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _ledger(self) -> m.LedgerResult:
         store = self._open_store()
         seq, digest = self._head()
-        printed = [[number, serial] for number, serial in store.ledger.printed_cards()]
-        audit = [
-            [entry_id, at, kind, json.dumps(detail, sort_keys=True, ensure_ascii=False)]
-            for entry_id, at, kind, detail in store.audit.entries()
-        ]
-        return {
-            "kit_id": store.kit_id,
-            "head": [seq, digest],
-            "cards": store.ledger.counts(),
-            "printed": printed,
-            "audit": audit,
-            "audit_intact": store.audit.check() is None,
-            "at": p.seconds(self.host.now()),
-        }
+        return m.LedgerResult(
+            kit_id=store.kit_id,
+            head=m.Head(seq, digest),
+            cards=store.ledger.counts(),
+            printed=tuple(store.ledger.printed_cards()),
+            audit=tuple(
+                m.AuditLine(
+                    entry_id, at, str(kind), json.dumps(detail, sort_keys=True, ensure_ascii=False)
+                )
+                for entry_id, at, kind, detail in store.audit.entries()
+            ),
+            audit_intact=store.audit.check() is None,
+            at=self.host.now(),
+        )
 
-    def _receipt(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _receipt(self, args: m.ReceiptArgs) -> m.ReceiptResult:
         store = self._open_store()
-        data = args["receipt"]
-        receipt = p.verify_receipt(data, store.authority, kit_id=store.kit_id)
+        receipt = p.verify_receipt(args.receipt, store.authority, kit_id=store.kit_id)
         store.record_receipt(
             receipt.seq,
             receipt.head,
-            data,
+            args.receipt,
             verify=lambda blob: p.verify_receipt(blob, store.authority, kit_id=store.kit_id).seq,
         )
-        store.audit.append("collected", up_to=receipt.seq)
-        return {"collected": receipt.seq, "uncollected": store.status().uncollected}
+        return m.ReceiptResult(receipt.seq, store.status().uncollected)
 
 
 def serve_serial(

@@ -28,7 +28,7 @@ from dataclasses import replace
 from capture.controller import Controller
 from capture.events import ShutdownAsked, ShutdownReason
 from capture.machine import FINAL_STATE, SEAL_UNDER_WAY
-from firmware.kit import Kit
+from firmware.kit import Kit, KitEnd
 from firmware.observer import KitObserver
 from hal.contracts import Battery, Closing, Devices
 from hal.coprocessor import (
@@ -39,6 +39,7 @@ from hal.coprocessor import (
 )
 from hal.exc import DeviceAbsent, DeviceError
 from hal.types import BatteryReading, DeviceInfo
+from storage.audit import AuditKind
 from storage.model import Policy
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class PowerGuard:
     def _shut_down(self, ctl: Controller) -> None:
         """Hand the request to the loop as an event: the machine decides what finishes first."""
         log.warning("power co-processor asks for a safe shutdown (%s)", self.request.name)
-        ctl.store.audit.append("power-request", reason=self.request.name.lower())
+        ctl.store.audit.append(AuditKind.POWER_REQUEST, reason=self.request.name.lower())
         ctl.handle(ShutdownAsked(SHUTDOWN_REASONS[self.request]))
 
     def halted(self) -> None:
@@ -255,9 +256,9 @@ class KitPower(KitObserver):
         if self.guard is not None:
             devices.battery = GuardedBattery(devices.battery, self.guard, policy=policy)
 
-    def halted_if(self, state: str) -> None:
+    def halted_if(self, state: KitEnd) -> None:
         """The host closed in ``state``; after a safe shutdown, tell the Pico "halted"."""
-        if self.guard is not None and state == FINAL_STATE:
+        if self.guard is not None and state is FINAL_STATE:
             self.guard.halted()
 
     def close(self) -> None:

@@ -276,7 +276,7 @@ def _pi_verdicts(config: Path | None, timeout: float) -> list[Verdict]:
     except ConfigError as exc:
         typer.secho(f"jemput-kit: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    opened = configured_devices(settings.ports)
+    opened = configured_devices(settings)
     coprocessor = open_coprocessor(settings.ports.coprocessor)
     try:
         return run_selftest(

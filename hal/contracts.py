@@ -146,7 +146,11 @@ class ReceiptPrinter(Device, Protocol):
     def status(self) -> PrinterStatus: ...
 
     def print_image(self, image: Image.Image, *, timeout: float) -> None:
-        """Print a 1-bit raster no wider than the paper; raises PaperOut, CoverOpen."""
+        """Print a 1-bit raster no wider than the paper; raises PaperOut, CoverOpen.
+
+        ``timeout`` bounds the whole print, but a printer on a slow line is given at
+        least the time the image's bytes take on it.
+        """
         ...
 
 

@@ -65,6 +65,10 @@ class WrongPassword(FingerprintError, PermissionError):
     """The sensor refused our handshake password."""
 
 
+class WrongSensorModel(FingerprintError, ValueError):
+    """The sensor on the port is another model than the kit's configuration names."""
+
+
 class NoSignature(DeviceError):
     """The signature pad saw no pen stroke before its deadline."""
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from hal.contracts import Closing
-from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger, NoMatch
+from hal.exc import DeviceAbsent, DeviceTimeout, FrameError, NoFinger, NoMatch, WrongSensorModel
 from hal.r30x import (
     AURA_LED_CONFIG,
     BAUD_UNIT,
@@ -50,7 +50,7 @@ from hal.r30x import (
     raise_for_code,
 )
 from hal.serial_port import SerialPort
-from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch
+from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch, SensorModel
 
 __all__ = ["LedColour", "LedMode", "R30xSensor", "image_quality"]
 
@@ -123,6 +123,15 @@ def _expand_nibbles(data: bytes) -> bytes:
     return bytes(pixels)
 
 
+#: What to check when an image is not the configured model's size.
+_CHECK_MODEL = "is the kit's configured fingerprint model ([parts] fingerprint) the sensor's?"
+
+
+def _size(model: SensorModel) -> str:
+    width, height = model.image_size
+    return f"{width}x{height}"
+
+
 def _check_page(page: int) -> None:
     if not 0 <= page <= 0xFFFF:
         raise ValueError(f"library page {page} is outside 0..65535")
@@ -135,9 +144,14 @@ class R30xSensor(Closing):
     the port switched to ``fast_baudrate``; ``fast_baudrate=None`` stays at
     ``baudrate``).  A sensor that already runs at the fast rate, because an earlier
     session set it, is found there.  ``read_timeout`` bounds every wait for an answer.
-    """
 
-    model = "R30x"
+    ``model`` is the configured :class:`~hal.types.SensorModel`: the sensor cannot say
+    its image size, so the model does.  The handshake reads the sensor's system
+    parameters, and a library the size of another model's (200 pages where an R307 has
+    1,000) is refused with :class:`~hal.exc.WrongSensorModel` naming both, since every
+    image would then arrive at the wrong size.  Searches cover the library the sensor
+    reports.
+    """
 
     def __init__(
         self,
@@ -147,7 +161,7 @@ class R30xSensor(Closing):
         fast_baudrate: int | None = 115200,
         password: int = 0,
         address: int = DEFAULT_ADDRESS,
-        image_size: tuple[int, int] = (256, 288),
+        model: SensorModel = SensorModel.R307,
         name: str = "fingerprint",
         read_timeout: float = 2.0,
     ) -> None:
@@ -156,14 +170,14 @@ class R30xSensor(Closing):
                 raise ValueError(f"{rate} baud is not 9600 x 1..12, which the sensor needs")
         self.name = name
         self.port = port
-        self.image_size = image_size
+        self.model = model
         self.read_timeout = read_timeout
         self._address = address
         self._password = password
         self._reader = PacketReader(address=address, source=f"{name} sensor on {port}", device=name)
         self._pending: list[Packet] = []
         self._packet_size = PACKET_SIZES[2]
-        self._library_size: int | None = None
+        self._library_size = model.library_pages
         self._link = SerialPort(
             port,
             device=name,
@@ -182,7 +196,12 @@ class R30xSensor(Closing):
 
     def __repr__(self) -> str:
         state = "closed" if self._link.closed else "open"
-        return f"<R30xSensor {self.name} port={self.port} {state}>"
+        return f"<R30xSensor {self.name} {self.model.name} port={self.port} {state}>"
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """Width and height of the images this model uploads."""
+        return self.model.image_size
 
     @property
     def baudrate(self) -> int:
@@ -200,7 +219,7 @@ class R30xSensor(Closing):
         status, system_id, library, security, address, size_code, baud = self._sys_para()
         return DeviceInfo(
             name=self.name,
-            model=self.model,
+            model=self.model.name,
             detail={
                 "port": self.port,
                 "library_size": str(library),
@@ -222,7 +241,7 @@ class R30xSensor(Closing):
         if len(pixels) != width * height:
             raise FrameError(
                 f"{self.name} sensor on {self.port}: image of {len(pixels)} pixels, expected "
-                f"{width}x{height}; set image_size to the sensor model's",
+                f"{width}x{height} for an {self.model.name}; {_CHECK_MODEL}",
                 device=self.name,
             )
         self._command(IMG2TZ, bytes([_BUFFER]), during="Img2Tz")
@@ -256,9 +275,9 @@ class R30xSensor(Closing):
         return self._search_buffer()
 
     def _search_buffer(self) -> LibraryMatch:
-        """Search the whole library (its size read once) for the template in the buffer."""
+        """Search the whole library (its size read at the handshake) for the buffer's template."""
         answer = self._command(
-            SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_pages()), during="Search"
+            SEARCH, struct.pack(">BHH", _BUFFER, 0, self._library_size), during="Search"
         )
         page, score = struct.unpack(">HH", self._exact(answer, 4, "Search"))
         return LibraryMatch(page=page, score=score)
@@ -300,7 +319,7 @@ class R30xSensor(Closing):
 
     def held_pages(self) -> frozenset[int]:
         """ReadIndexTable, one 256-page index page at a time up to the library's size."""
-        size = self._library_pages()
+        size = self._library_size
         held: set[int] = set()
         for index_page in range((size + _INDEX_PAGE_SIZE - 1) // _INDEX_PAGE_SIZE):
             answer = self._command(READ_INDEX_TABLE, bytes([index_page]), during="ReadIndexTable")
@@ -340,13 +359,30 @@ class R30xSensor(Closing):
                 SET_SYS_PARA, bytes([PARAM_BAUD, fast_baudrate // BAUD_UNIT]), during="SetSysPara"
             )
             self._link.set_baudrate(fast_baudrate)
-        self._packet_size = PACKET_SIZES[self._sys_para()[5] & 3]
+        _, _, library, _, _, size_code, _ = self._sys_para()
+        self._packet_size = PACKET_SIZES[size_code & 3]
+        self._check_model(library)
+        self._library_size = library
 
-    def _library_pages(self) -> int:
-        """The library's size in pages, read from the sensor once (200 on an R503)."""
-        if self._library_size is None:
-            self._library_size = self._sys_para()[2]
-        return self._library_size
+    def _check_model(self, library: int) -> None:
+        """Refuse a sensor whose library is another model's: its images are another size.
+
+        A library size no model has (a clone's firmware) proves nothing either way, so
+        only a known model's size counts against the configured one.
+        """
+        if library == self.model.library_pages:
+            return
+        other = next((m for m in SensorModel if m.library_pages == library), None)
+        if other is None:
+            return
+        raise WrongSensorModel(
+            f"{self.name} sensor on {self.port}: the kit is configured for an "
+            f"{self.model.name} ({self.model.library_pages:,} templates, "
+            f"{_size(self.model)} images) but the sensor reports a library of {library:,} "
+            f"templates, an {other.name}'s ({_size(other)} images); set the fingerprint "
+            f'model in the kit\'s configuration ([parts] fingerprint = "{other.value}")',
+            device=self.name,
+        )
 
     def _verify_password(self) -> None:
         self._command(VFY_PWD, struct.pack(">I", self._password), during="VfyPwd")
@@ -411,7 +447,7 @@ class R30xSensor(Closing):
             if len(data) > limit:
                 raise FrameError(
                     f"{self.name} sensor on {self.port}: {during} sent more than {limit} "
-                    "bytes; set image_size to the sensor model's",
+                    f"bytes; {_CHECK_MODEL}",
                     device=self.name,
                 )
             if packet.pid == PID_END_DATA:

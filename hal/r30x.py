@@ -127,25 +127,6 @@ class LedColour(enum.IntEnum):
     WHITE = 7
 
 
-class SensorModel(enum.Enum):
-    """The family's models the kit is built with: (image width, height), library pages.
-
-    The sensor reports its library size (ReadSysPara) but not its image size, so the
-    driver and the emulator take ``image_size`` from here by the configured model.
-    """
-
-    R307 = ((256, 288), 1000)
-    R503 = ((192, 192), 200)
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return self.value[0]
-
-    @property
-    def library_pages(self) -> int:
-        return self.value[1]
-
-
 _CHECK_SENSOR = "check the sensor's cable and retry"
 _RETRY_FINGER = "ask the person to clean and dry the finger and press it flat"
 

@@ -4,6 +4,14 @@ The kit prints a receipt slip when no card can be printed, so the driver needs o
 three things of ESC/POS (python-escpos and the Epson manual; docs/devices/receipt-printer.md):
 raster images (``GS v 0``), a cut (``GS V 66 0``) and real-time status (``DLE EOT n``),
 whose one-byte answers carry fixed bits the driver checks before trusting them.
+
+A slip is slow on its line: a 128-row band of a 58 mm slip is 6 KB, 3.2 s at 19200 baud,
+and a whole slip takes about 19 s.  So the driver paces itself to the line: it sends one
+band, then asks the printer's status, whose answer cannot come before the band has
+crossed the line; only then does the next band go.  Each band's wait has a deadline
+from its size and the port's rate (with a margin), so the kernel's buffer never holds
+more than one band and no write waits behind earlier ones; a printer that stops taking
+data (it holds off with XON/XOFF, or goes silent) is caught at the band it stopped in.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ _FEED_LINES = 3
 _FEED = b"\x1bd" + bytes((_FEED_LINES,))  # ESC d n: print and feed n lines
 _CUT = b"\x1dV" + bytes((66, 0))  # GS V 66 0: feed to the cutter and cut
 _STATUS = b"\x10\x04"  # DLE EOT n: real-time status, one byte back
+_STATUS_QUERY_BYTES = len(_STATUS) + 1
 
 _STATUS_PRINTER = 1
 _STATUS_OFFLINE_CAUSE = 2
@@ -45,8 +54,10 @@ _POLL_SECONDS = 0.05
 #: Pillow packs mode "1" with bit 1 = white; ESC/POS wants 1 = black.
 _INVERT = bytes(0xFF - value for value in range(256))
 
-#: How long a single write may block (the printer holds off with flow control).
-_WRITE_SECONDS = 5.0
+#: A band may take this many times its bytes' time on the line, plus the slack below:
+#: the printer's answer, a busy machine's scheduling, a printer pausing to cool its head.
+_BAND_MARGIN = 1.5
+_BAND_SLACK_SECONDS = 0.5
 
 
 class EscPosPrinter(Closing):
@@ -54,7 +65,8 @@ class EscPosPrinter(Closing):
 
     ``paper_dots`` is the printable width (384 on 58 mm paper, 576 on 80 mm);
     ``band_rows`` caps the rows of one ``GS v 0``, because many printers refuse
-    or garble taller rasters.
+    or garble taller rasters.  The port uses XON/XOFF flow control, which needs only the
+    data wires: set the printer's serial handshake to XON/XOFF (docs/devices/receipt-printer.md).
     """
 
     def __init__(
@@ -79,27 +91,34 @@ class EscPosPrinter(Closing):
             advice="check that it is switched on and has paper, its cable, and the configured port",
             poll=_POLL_SECONDS,
             baudrate=baudrate,
-            write_timeout=_WRITE_SECONDS,
+            xonxoff=True,
+            write_timeout=_STATUS_SECONDS,
         )
 
     def __repr__(self) -> str:
         state = "closed" if self._link.closed else "open"
         return f"<EscPosPrinter {self.name} port={self.port} {state}>"
 
-    def _query(self, n: int, deadline: float) -> int:
+    def _query(self, n: int, deadline: float, *, late: str = "") -> int:
         """Send DLE EOT ``n`` and return its answer byte, checked for the fixed bits.
 
-        Real-time status is answered at once even mid-job, so a printer silent for
-        ``_STATUS_SECONDS`` is judged gone however long the caller's deadline is.
+        No answer by ``deadline`` is DeviceTimeout saying ``late`` (by default, that the
+        query went unanswered).
         """
-        deadline = min(deadline, time.monotonic() + _STATUS_SECONDS)
+        late = late or f"did not answer status query DLE EOT {n}"
         self._link.reset_input()  # a late answer to an earlier query is not this one
-        self._link.write(_STATUS + bytes((n,)))
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._link.timeout(late)
+        try:
+            self._link.write(_STATUS + bytes((n,)), timeout=remaining)
+        except DeviceTimeout as exc:  # held off (XOFF) before the query even went out
+            raise self._link.timeout(late) from exc
         answer = self._link.read()
         while not answer and time.monotonic() < deadline:
             answer = self._link.read()
         if not answer:
-            raise self._link.timeout(f"did not answer status query DLE EOT {n}")
+            raise self._link.timeout(late)
         if answer[0] & _FIXED_MASK != _FIXED_VALUE:
             raise FrameError(
                 f"the receipt printer on {self.port} answered DLE EOT {n} with "
@@ -109,10 +128,20 @@ class EscPosPrinter(Closing):
             )
         return answer[0]
 
-    def _status(self, deadline: float) -> PrinterStatus:
-        printer = self._query(_STATUS_PRINTER, deadline)
-        cause = self._query(_STATUS_OFFLINE_CAUSE, deadline)
-        paper = self._query(_STATUS_PAPER, deadline)
+    def _status(self, first: float | None = None, *, late: str = "") -> PrinterStatus:
+        """DLE EOT 1, 2 and 4, each answered within ``_STATUS_SECONDS``.
+
+        Real-time status is answered as soon as the query reaches the printer, so only
+        a query queued behind data waits longer: the first one may wait until
+        ``first``, and says ``late`` if it is not answered by then.
+        """
+
+        def soon() -> float:
+            return time.monotonic() + _STATUS_SECONDS
+
+        printer = self._query(_STATUS_PRINTER, soon() if first is None else first, late=late)
+        cause = self._query(_STATUS_OFFLINE_CAUSE, soon())
+        paper = self._query(_STATUS_PAPER, soon())
         if cause & _COVER_OPEN:
             return PrinterStatus(PrinterState.COVER_OPEN, "cover open")
         if paper & _PAPER_OUT or cause & _PAPER_END_STOP:
@@ -127,7 +156,7 @@ class EscPosPrinter(Closing):
 
     def status(self) -> PrinterStatus:
         """Ask the printer's state with DLE EOT 1, 2 and 4; raises DeviceTimeout if silent."""
-        return self._status(time.monotonic() + _STATUS_SECONDS)
+        return self._status()
 
     def _raise_unless_ready(self, status: PrinterStatus, when: str) -> None:
         where = f"receipt printer on {self.port}"
@@ -145,25 +174,57 @@ class EscPosPrinter(Closing):
         """Print ``image`` as a 1-bit raster, left-aligned, then feed and cut.
 
         The status is checked before anything is sent, so a missing roll costs no
-        half-printed slip, and again after the cut, so paper running out mid-slip
-        is reported rather than silently producing a torn receipt.
+        half-printed slip; after each band, which paces the bands to the line and
+        reports paper running out or the cover opened mid-slip; and after the cut.
+
+        The whole slip must be printed within ``timeout``, but never within less than
+        its bytes need on the line (with the bands' margin): the caller cannot know the
+        line's rate, and a long slip cut off half-printed helps nobody.  A printer that
+        stops is still caught at its band's own deadline.
         """
         if image.width > self.paper_dots:
             raise ValueError(
                 f"the image is {image.width} dots wide but the receipt paper takes "
                 f"{self.paper_dots}; scale it down"
             )
-        deadline = time.monotonic() + timeout
-        self._raise_unless_ready(self._status(deadline), "before printing")
-        self._link.write(_INIT)
         bitmap = image.convert("1")
-        for top in range(0, bitmap.height, self.band_rows):
-            band = bitmap.crop((0, top, bitmap.width, min(top + self.band_rows, bitmap.height)))
-            self._link.write(_raster(band))
-            if time.monotonic() >= deadline:
-                raise self._link.timeout(f"printing took over {timeout:g} s")
-        self._link.write(_FEED + _CUT)
-        self._raise_unless_ready(self._status(deadline), "after printing")
+        bands = [
+            _raster(bitmap.crop((0, top, bitmap.width, min(top + self.band_rows, bitmap.height))))
+            for top in range(0, bitmap.height, self.band_rows)
+        ]
+        on_line = self._line_seconds(sum(map(len, bands)) + len(bands) * _STATUS_QUERY_BYTES)
+        allowed = max(timeout, on_line * _BAND_MARGIN + _BAND_SLACK_SECONDS)
+        deadline = time.monotonic() + allowed
+        self._raise_unless_ready(self._status(), "before printing")
+        self._link.write(_INIT, timeout=_STATUS_SECONDS)
+        for number, band in enumerate(bands, start=1):
+            self._send_band(band, f"band {number} of {len(bands)}", deadline, allowed)
+        self._link.write(_FEED + _CUT, timeout=_STATUS_SECONDS)
+        self._raise_unless_ready(self._status(), "after printing")
+
+    def _send_band(self, band: bytes, which: str, deadline: float, timeout: float) -> None:
+        """Send one band and wait for the status answer queued behind it: the printer
+        has taken the band when it answers.  The wait is the band's own allowance, never
+        past the whole slip's ``deadline`` (``timeout`` after it began)."""
+        on_line = self._line_seconds(len(band) + _STATUS_QUERY_BYTES)
+        allowed = on_line * _BAND_MARGIN + _BAND_SLACK_SECONDS
+        start = time.monotonic()
+        band_deadline = min(start + allowed, deadline)
+        what = f"{which} ({len(band):,} bytes, {on_line:.1f} s at {self._link.baudrate} baud)"
+        late = (
+            f"did not take {what} within {allowed:.1f} s: it holds the line off or has "
+            "stopped (a paper jam or a stalled head)"
+            if band_deadline < deadline
+            else f"printing took over {timeout:g} s, at {what}"
+        )
+        if band_deadline <= start:
+            raise self._link.timeout(late)
+        self._link.write(band, timeout=band_deadline - start, during=what)
+        self._raise_unless_ready(self._status(band_deadline, late=late), f"while printing {what}")
+
+    def _line_seconds(self, count: int) -> float:
+        """How long ``count`` bytes take on the printer's line at the port's settings."""
+        return count * self._link.byte_seconds
 
     def probe(self) -> DeviceInfo:
         """Ask the printer's status: an answer proves an ESC/POS printer is there."""

@@ -50,6 +50,14 @@ class SerialPort:
     def baudrate(self) -> int:
         return self._open().baudrate
 
+    @property
+    def byte_seconds(self) -> float:
+        """How long one byte takes on the line at the port's settings: its start bit,
+        data bits, parity bit (if any) and stop bits at the baud rate."""
+        port = self._open()
+        parity_bits = 0 if port.parity == serial.PARITY_NONE else 1
+        return (1 + port.bytesize + parity_bits + port.stopbits) / port.baudrate
+
     def set_baudrate(self, baudrate: int) -> None:
         try:
             self._open().baudrate = baudrate
@@ -83,16 +91,17 @@ class SerialPort:
         except _PORT_FAULTS as exc:
             raise self.absent(f"reading failed ({exc})") from exc
 
-    def write(self, data: bytes, *, timeout: float | None = None) -> None:
+    def write(self, data: bytes, *, timeout: float | None = None, during: str = "") -> None:
         """Send ``data``; a write still blocked after the port's write timeout (or
-        ``timeout`` seconds, when given) raises DeviceTimeout."""
+        ``timeout`` seconds, when given) raises DeviceTimeout, saying ``during`` what."""
         port = self._open()
         try:
             if timeout is not None and port.write_timeout != timeout:
-                port.write_timeout = timeout
+                port.write_timeout = timeout  # the tty's termios stay as they are
             port.write(data)
         except serial.SerialTimeoutException as exc:
-            raise self.timeout(f"took no data for {port.write_timeout:g} s") from exc
+            what = f" during {during}" if during else ""
+            raise self.timeout(f"took no data for {port.write_timeout:.1f} s{what}") from exc
         except _PORT_FAULTS as exc:
             raise self.absent(f"writing failed ({exc})") from exc
 

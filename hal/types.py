@@ -24,6 +24,46 @@ class FingerException(enum.Enum):
     UNREADABLE = "unreadable"
 
 
+class SensorModel(enum.Enum):
+    """The fingerprint sensors a kit is built with (the R307 / R503 family's 0xEF01 protocol).
+
+    The sensor reports its library size (ReadSysPara) but not its image size, so the
+    kit's configuration names the model (`firmware.config`, ``[parts] fingerprint``) and
+    the driver, the emulator and the simulated fingers all take the image size from here.
+    Both image at about 500 dpi: the R503's smaller glass sees the middle of what an
+    R307's sees.
+    """
+
+    #: Optical, 256 x 288 pixels, 1,000 templates.
+    R307 = "r307"
+    #: Capacitive, 192 x 192 pixels at 508 dpi, 200 templates, a ring LED.
+    R503 = "r503"
+
+    @classmethod
+    def _missing_(cls, value: object) -> SensorModel | None:
+        """``SensorModel("R503")``: a model is named as printed on the part, too."""
+        if isinstance(value, str) and value.lower() != value:
+            return cls(value.lower())
+        return None
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """Width and height of the images the sensor uploads, in pixels."""
+        return _SENSOR_FACTS[self][0]
+
+    @property
+    def library_pages(self) -> int:
+        """Pages of the on-chip template library (0 .. library_pages - 1)."""
+        return _SENSOR_FACTS[self][1]
+
+
+#: Per model: (image width, height), library pages (the R307 and R503 datasheets).
+_SENSOR_FACTS: dict[SensorModel, tuple[tuple[int, int], int]] = {
+    SensorModel.R307: ((256, 288), 1000),
+    SensorModel.R503: ((192, 192), 200),
+}
+
+
 @dataclass(frozen=True)
 class FingerImage:
     """One captured finger: an 8-bit grey image, its template and quality.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hal.types import FingerPosition
+from hal.types import FingerPosition, SensorModel
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.fingerprint_emulator import FingerprintEmulator
 from hw_sim.pico import PicoSim
@@ -64,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fault", action="append", default=[], metavar="KIND", help="start with this fault"
     )
+    parser.add_argument(
+        "--sensor",
+        type=SensorModel,
+        choices=list(SensorModel),
+        default=SensorModel.R307,
+        metavar="MODEL",
+        help="fingerprint: the sensor's model, r307 or r503",
+    )
     parser.add_argument("--hopper", type=int, default=100, help="card-printer: blank cards")
     parser.add_argument("--out", type=Path, help="printers: folder for the printed PNGs")
     parser.add_argument(
@@ -86,7 +94,7 @@ def _start(args: argparse.Namespace) -> tuple[Any, Callable[[threading.Event], N
     link = str(args.link)
     timing = Timing(fast=args.fast)
     if args.device == "fingerprint":
-        sensor = FingerprintEmulator(link_path=link, timing=timing)
+        sensor = FingerprintEmulator(link_path=link, model=args.sensor, timing=timing)
         sensor.place(world.finger_on_glass(FingerPosition.RIGHT_INDEX))
         return sensor, _until_stopped
     if args.device == "signature-pad":

@@ -47,12 +47,12 @@ from hal.types import (
     Press,
     PrinterState,
     PrinterStatus,
+    SensorModel,
     Signature,
     Tone,
 )
 from hw_sim.card_printer_emulator import PANEL_DOTS, PANEL_LINES
 from hw_sim.faults import FaultSwitch
-from hw_sim.fingerprint_emulator import LIBRARY_SIZE
 from hw_sim.fingerprints import (
     MATCH_THRESHOLD,
     SCARRED_FAILURE_RATE,
@@ -95,11 +95,17 @@ class SimDevice(FaultSwitch):
         """Nothing to release: a double holds no port."""
 
 
+#: The sensor the double stands for: its library's pages (its images are smaller).
+DOUBLE_SENSOR = SensorModel.R307
+
+
 class SimFingerprint(SimDevice):
-    """The sensor: images whatever finger the world puts on the glass; a small library."""
+    """The sensor: images whatever finger the world puts on the glass; an R307's library."""
 
     FAULTS = ("unplugged", "poor-image")
-    model = "simulated R307"
+    model = f"simulated {DOUBLE_SENSOR.name}"
+    #: The templates are the R307's (the images are smaller, for speed).
+    image_size = DOUBLE_SENSOR.image_size
 
     def __init__(self, world: World, *, time_scale: float = 0.0, name: str = "fingerprint"):
         super().__init__(name)
@@ -131,6 +137,7 @@ class SimFingerprint(SimDevice):
             finger.capture,
             finger.condition,
             size=(width, height),
+            view=(width, height),  # a whole finger, drawn small
         )
         template = template_of(finger.person_seed, finger.position, finger.capture)
         return FingerImage(position, width, height, pixels, template, quality)
@@ -163,9 +170,10 @@ class SimFingerprint(SimDevice):
 
     def enrol(self, page: int, template: bytes) -> None:
         self.check()
-        if not 0 <= page < LIBRARY_SIZE:
+        if not 0 <= page < DOUBLE_SENSOR.library_pages:
             raise LibraryError(
-                f"page {page} is outside the library (0..{LIBRARY_SIZE - 1})", device=self.name
+                f"page {page} is outside the library (0..{DOUBLE_SENSOR.library_pages - 1})",
+                device=self.name,
             )
         self.library[page] = template
 

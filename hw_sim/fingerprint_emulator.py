@@ -19,6 +19,7 @@ import random
 import struct
 from collections.abc import Callable, Mapping
 
+from hal.types import SensorModel
 from hw_sim.fingerprints import (
     MATCH_THRESHOLD,
     SCARRED_FAILURE_RATE,
@@ -83,8 +84,6 @@ POWER_UP_BAUD = 57600
 IMAGE_SECONDS = 0.3
 #: R307 datasheet: search time < 1.0 s for 1:1000 (mean); a search takes its share.
 SEARCH_SECONDS_PER_1000 = 1.0
-#: Pages in the on-chip template library (0..LIBRARY_SIZE - 1).
-LIBRARY_SIZE = 200
 # ReadSysPara status word bits
 _STATUS_PASSWORD_OK = 1 << 2
 _STATUS_IMAGE_VALID = 1 << 3
@@ -105,8 +104,10 @@ def _code(code: int, tail: bytes = b"") -> _Reply:
 
 
 class FingerprintEmulator(PtyDevice):
-    """A simulated R307 behind a pty; open :attr:`port` with any R30x driver.
+    """A simulated R307 or R503 behind a pty; open :attr:`port` with any R30x driver.
 
+    ``model`` decides the image size and the library's pages, as the part's datasheet
+    does; ``library_size`` overrides the pages (a test's nearly full library).
     ``place(finger)`` puts a :class:`hw_sim.fingers.Finger` on the glass.  ``received``
     lists every command as (instruction, parameters).  ``timing`` keeps the wire's time at
     the current baud rate (raised when SetSysPara asks), and the datasheet's times to image
@@ -118,22 +119,22 @@ class FingerprintEmulator(PtyDevice):
     """
 
     FAULTS: tuple[str, ...] = ("unplugged", "corrupt", "garbage", "poor-image", "wrong-password")
-    model = "R307 (emulated)"
 
     def __init__(
         self,
         *,
         link_path: str | os.PathLike[str] | None = None,
         password: int = 0,
-        library_size: int = LIBRARY_SIZE,
-        image_size: tuple[int, int] = (256, 288),
+        model: SensorModel = SensorModel.R307,
+        library_size: int | None = None,
         timing: Timing | None = None,
         address: int = 0xFFFFFFFF,
     ) -> None:
         super().__init__("fingerprint")
         self.password = password
-        self.library_size = library_size
-        self.image_size = image_size
+        self.model = model
+        self.library_size = model.library_pages if library_size is None else library_size
+        self.image_size = model.image_size
         self.address = address
         self.baudrate = POWER_UP_BAUD
         self.security_level = 3
@@ -180,7 +181,7 @@ class FingerprintEmulator(PtyDevice):
     def __repr__(self) -> str:
         faults = ",".join(sorted(self._faults)) or "none"
         return (
-            f"<FingerprintEmulator port={self.port} baud={self.baudrate} "
+            f"<FingerprintEmulator {self.model.name} port={self.port} baud={self.baudrate} "
             f"library={len(self._library)}/{self.library_size} faults={faults}>"
         )
 
@@ -331,7 +332,9 @@ class FingerprintEmulator(PtyDevice):
             luck = random.Random(f"scar:{finger.person_seed}:{finger.position}:{capture}")
             if luck.random() < SCARRED_FAILURE_RATE:
                 return _code(_ERR_MESSY)
-        self._chars[buffer] = template_of(finger.person_seed, finger.position, capture)
+        self._chars[buffer] = template_of(
+            finger.person_seed, finger.position, capture, size=self.image_size
+        )
         return _code(_OK)
 
     def _match(self, params: bytes) -> _Reply:

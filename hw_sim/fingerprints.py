@@ -12,8 +12,12 @@ checks and retries honestly.
   dark ridges about 9 px apart inside an elliptic finger mask.  The base pattern is
   computed once per (person, finger) and cached; a capture crops it at a shifted place
   and blends in seeded noise.
+* One finger, any glass: a capture is drawn as the R307's 256 x 288 glass sees it, its
+  condition included; a smaller glass (the R503's 192 x 192, at the same 500 dpi or so)
+  sees the middle of that capture, as a finger pressed on a smaller window does.
 * Templates: a seeded set of minutiae per finger, jittered, thinned and shifted with the
-  same placement as the image per capture, packed in 512 bytes.  ``match_score`` aligns
+  same placement as the image per capture, packed in 512 bytes; a smaller glass lists
+  only the minutiae inside its window, in its own pixels.  ``match_score`` aligns
   two sets by voting on their offset and scores the pairs that agree, 0..300 like the
   R307 (matches of the same finger land well above 100, strangers near 0).
 """
@@ -64,6 +68,16 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(":".join(str(part) for part in parts))
 
 
+def _window(size: tuple[int, int], view: tuple[int, int] = IMAGE_SIZE) -> tuple[int, int]:
+    """Where a glass of ``size`` sits in ``view`` (left, top): in its middle."""
+    width, height = size
+    if not (0 < width <= view[0] and 0 < height <= view[1]):
+        raise ValueError(
+            f"a {width}x{height} glass does not fit the simulated finger's {view[0]}x{view[1]} view"
+        )
+    return (view[0] - width) // 2, (view[1] - height) // 2
+
+
 def _placement(person_seed: int, position: int, capture: int) -> tuple[int, int]:
     """Where this capture put the finger, relative to its usual place."""
     rng = _rng("place", person_seed, int(position), capture)
@@ -72,7 +86,7 @@ def _placement(person_seed: int, position: int, capture: int) -> tuple[int, int]
 
 @functools.lru_cache(maxsize=64)
 def _base_pattern(person_seed: int, position: int, size: tuple[int, int]) -> Image.Image:
-    """The finger's ridges over the image plus a margin, as an 8-bit image.
+    """The finger's ridges over a view of ``size`` plus a margin, as an 8-bit image.
 
     Each of the finger's minutiae (:func:`_truth`) is a phase singularity: the angle
     around it, added to the phase, ends one ridge or splits it in two right there, so
@@ -103,7 +117,7 @@ def _base_pattern(person_seed: int, position: int, size: tuple[int, int]) -> Ima
         + warp_y
     )
     phase += spiral * np.arctan2(dy, dx)
-    # the minutiae sit where the template says, offset when the glass is smaller
+    # the minutiae sit where the template says, offset when the view is smaller
     left = (IMAGE_SIZE[0] - size[0]) / 2 - _MARGIN
     top = (IMAGE_SIZE[1] - size[1]) / 2 - _MARGIN
     for x, y, _, kind in _truth(person_seed, position):
@@ -129,19 +143,33 @@ def ridge_image(
     condition: FingerCondition = FingerCondition.OK,
     *,
     size: tuple[int, int] = IMAGE_SIZE,
+    view: tuple[int, int] = IMAGE_SIZE,
 ) -> bytes:
     """One capture of a finger as 8-bit pixels, row by row (``size`` = width, height).
 
+    The capture is drawn for a glass of ``view``, the R307's, condition and noise
+    included; a smaller ``size`` is the middle of it, as the R503's smaller glass sees
+    the middle of the same finger.  (The contract-level doubles draw a whole finger on
+    their small images: ``view=size``.)
+
     OK: clear ridges.  SCARRED: the same ridges at low contrast under blotches and
     scar lines.  BANDAGED: flat gauze, no ridges.  MISSING: empty glass.  DRY: faint
-    ridges broken into dots.  WET: ridges swollen into one another.  PARTIAL: only a
-    quarter of the finger on the glass.  SMUDGED: ridges smeared across by a slide.
+    ridges broken into dots.  WET: ridges swollen into one another.  PARTIAL: the finger
+    touches a quarter of the glass.  SMUDGED: ridges smeared across by a slide.
     """
+    left, top = _window(size, view)
+    image = _capture(person_seed, position, capture, condition, view)
+    return image.crop((left, top, left + size[0], top + size[1])).tobytes()
+
+
+def _capture(
+    person_seed: int, position: int, capture: int, condition: FingerCondition, size: tuple[int, int]
+) -> Image.Image:
+    """The whole capture on a glass of ``size``: placed, pressed, in its condition, noised."""
     rng = _rng("capture", person_seed, int(position), capture, condition.value)
     if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
         level = _GLASS if condition is FingerCondition.MISSING else _BANDAGE
-        image = Image.blend(Image.new("L", size, level), _noise(rng, size), 0.04)
-        return image.tobytes()
+        return Image.blend(Image.new("L", size, level), _noise(rng, size), 0.04)
     dx, dy = _placement(person_seed, position, capture)
     base = _base_pattern(person_seed, int(position), size)
     left, top = _MARGIN + dx, _MARGIN + dy
@@ -159,7 +187,7 @@ def ridge_image(
             x1, y1 = x0 + rng.uniform(-120, 120), y0 + rng.uniform(-120, 120)
             draw.line((x0, y0, x1, y1), fill=_GLASS, width=rng.randint(3, 7))
     image = _spoil(image, condition, rng)
-    return Image.blend(image, _noise(rng, size), 0.12).tobytes()
+    return Image.blend(image, _noise(rng, size), 0.12)
 
 
 def _spoil(image: Image.Image, condition: FingerCondition, rng: random.Random) -> Image.Image:
@@ -178,7 +206,7 @@ def _spoil(image: Image.Image, condition: FingerCondition, rng: random.Random) -
     if condition is FingerCondition.PARTIAL:
         keep = Image.new("L", size, 0)
         corner = rng.choice(((0, 0), (size[0] // 2, 0), (0, size[1] // 2)))
-        box = (*corner, corner[0] + size[0] // 2, corner[1] + size[1] * 3 // 5)
+        box = (*corner, corner[0] + size[0] // 2, corner[1] + size[1] // 2)
         ImageDraw.Draw(keep).ellipse(box, fill=255)
         return Image.composite(image, Image.new("L", size, _GLASS), keep)
     if condition is FingerCondition.SMUDGED:
@@ -204,12 +232,17 @@ def _truth(person_seed: int, position: int) -> tuple[tuple[float, float, int, in
     return tuple(truth)
 
 
-def _minutiae(person_seed: int, position: int, capture: int) -> list[Minutia]:
-    """The minutiae this capture shows: x, y (image pixels), angle (256 a turn), kind."""
-    width, height = IMAGE_SIZE
+def _minutiae(
+    person_seed: int, position: int, capture: int, size: tuple[int, int]
+) -> list[Minutia]:
+    """The minutiae this capture shows on a glass of ``size``: x, y (its pixels), angle
+    (256 a turn), kind."""
+    width, height = size
+    left, top = _window(size)
     truth = _truth(person_seed, int(position))
     rng = _rng("seen", person_seed, int(position), capture)
     dx, dy = _placement(person_seed, position, capture)
+    dx, dy = dx + left, dy + top
     seen = [
         (x - dx + rng.gauss(0, 1.2), y - dy + rng.gauss(0, 1.2), (a + rng.randint(-5, 5)) % 256, k)
         for x, y, a, k in truth
@@ -219,14 +252,18 @@ def _minutiae(person_seed: int, position: int, capture: int) -> list[Minutia]:
         (rng.uniform(0, width), rng.uniform(0, height), rng.randrange(256), rng.randint(1, 2))
         for _ in range(rng.randint(0, 4))  # spurious ones from dirt and noise
     ]
-    return [
-        (round(x), round(y), a, k) for x, y, a, k in seen if 0 <= x < width and 0 <= y < height
+    pixels = [(round(x), round(y), a, k) for x, y, a, k in seen]  # then on the glass:
+    return [  # 287.6 rounds to 288, one past the last row
+        (x, y, a, k) for x, y, a, k in pixels if 0 <= x < width and 0 <= y < height
     ][:_MAX_MINUTIAE]
 
 
-def template_of(person_seed: int, position: int, capture: int = 0) -> bytes:
-    """The 512-byte template a sensor would extract from this capture of this finger."""
-    points = _minutiae(person_seed, position, capture)
+def template_of(
+    person_seed: int, position: int, capture: int = 0, *, size: tuple[int, int] = IMAGE_SIZE
+) -> bytes:
+    """The 512-byte template a sensor with a glass of ``size`` would extract from this
+    capture of this finger (the minutiae :func:`ridge_image` draws at that size)."""
+    points = _minutiae(person_seed, position, capture, size)
     body = b"".join(_MINUTIA.pack(*point) for point in points)
     return (_TEMPLATE_MAGIC + bytes([len(points)]) + body).ljust(TEMPLATE_SIZE, b"\0")
 

@@ -46,20 +46,24 @@ class PtyLink(Closing):
     """A raw pty pair whose master end is served by ``on_bytes`` on a thread.
 
     ``on_bytes`` is called with every chunk the driver writes and may call
-    :meth:`send` to answer.  ``link_path`` publishes the slave path as a symlink.
-    ``line`` is the UART the pty stands for (None: untimed); ``timing`` its clock.
+    :meth:`send` to answer; ``on_idle``, if given, whenever the line stayed silent for a
+    poll (about :data:`_POLL_SECONDS`), so a device can let time pass without a byte (a
+    frame cut off mid-way is given up).  ``link_path`` publishes the slave path as a
+    symlink.  ``line`` is the UART the pty stands for (None: untimed); ``timing`` its clock.
     """
 
     def __init__(
         self,
         on_bytes: Callable[[bytes], None],
         *,
+        on_idle: Callable[[], None] | None = None,
         link_path: str | os.PathLike[str] | None = None,
         name: str = "pty",
         line: LineFormat | None = None,
         timing: Timing | None = None,
     ) -> None:
         self._on_bytes = on_bytes
+        self._on_idle = on_idle
         self.name = name
         self.timing = timing or Timing.default()
         #: Device to driver, and driver to device: each direction is its own wire.
@@ -137,6 +141,8 @@ class PtyLink(Closing):
                 ready, _, _ = select.select([self._master], [], [], _POLL_SECONDS)
                 if not ready:
                     full = False
+                    if self._on_idle is not None:
+                        self._on_idle()
                     continue
                 chunk = os.read(self._master, self._read_size())
             except OSError:

@@ -4,6 +4,11 @@ The kit's responder (``firmware.port.KitPort``, or anything with its ``feed``) a
 every chunk the tool writes; the tool opens ``port`` (or ``link_path``, a symlink to it)
 as it would open /dev/ttyACM0.  On the Pi the same responder is served on the real
 gadget serial by ``firmware.port.serve_serial``; only this pty is the simulator's.
+
+Like ``serve_serial``, the link also feeds the responder when the line is silent
+(``feed(b"")``): time must reach the frame decoder without a byte, or a half frame (a
+tool killed mid-write, a cable pulled) would hold the request behind it until the next
+byte came, and the kit would answer it only then, to whoever asked next.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ _READY_SECONDS = 1.0
 
 
 class Responder(Protocol):
-    """Bytes from the tool in; the framed answers to every complete request out."""
+    """Bytes from the tool in (none: time passes); the framed answers to every request
+    now complete out."""
 
     def feed(self, data: bytes) -> bytes: ...
 
@@ -33,7 +39,9 @@ class PtyPort(Closing):
     ) -> None:
         self._responder = responder
         self._ready = threading.Event()
-        self.link = PtyLink(self._on_bytes, link_path=link_path, name="provisioning")
+        self.link = PtyLink(
+            self._on_bytes, on_idle=self._on_idle, link_path=link_path, name="provisioning"
+        )
         self.port = self.link.port
         self._ready.set()
 
@@ -45,6 +53,9 @@ class PtyPort(Closing):
         answer = self._responder.feed(chunk)
         if answer:
             self.link.send(answer)
+
+    def _on_idle(self) -> None:
+        self._on_bytes(b"")
 
     def close(self) -> None:
         """Unplug: the tool sees the port go away; safe twice."""

@@ -1,10 +1,10 @@
 """The simulated kit at its wires: every emulator started, for the real drivers to open.
 
 :class:`WiredKit` is what ``jemput-kit sim ...`` and ``jemput-kit sim selftest`` put behind the
-real ``hal`` drivers: the serial parts each on their own pty (``ports``), the I2C parts
-as register models on one SMBus-compatible bus (``bus``), the panel's pins on a gpiozero
-``MockFactory`` (``pin_factory``) and, for the camera alone, the simulated camera (the
-picamera2 API has no wire to emulate).  The display, fuel gauge and clock run on the
+real ``hal`` drivers: the serial parts each on their own pty (each emulator's ``port``),
+the I2C parts as register models on one SMBus-compatible bus (``bus``), the panel's pins on
+a gpiozero ``MockFactory`` (``pin_factory``) and, for the camera alone, the simulated camera
+(the picamera2 API has no wire to emulate).  The display, fuel gauge and clock run on the
 world's clock, so stepping the world's time moves the battery and the RTC too.
 
 ``hw_sim`` may not import drivers, so the world acts on the emulators only when the
@@ -23,7 +23,7 @@ from typing import ClassVar
 from gpiozero.pins.mock import MockFactory
 
 from hal.contracts import Closing
-from hal.types import FingerPosition, Portrait
+from hal.types import FingerPosition, Portrait, SensorModel
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.ds3231_emulator import DS3231Model
 from hw_sim.faults import FaultSwitch
@@ -52,7 +52,8 @@ SIGN_DELAY_SECONDS = 0.2
 class WiredKit(Closing):
     """Every device of a kit, emulated at its wire, in front of ``world``.
 
-    ``hopper`` is the blank cards in the card printer; ``timing`` is the kit's clock: by
+    ``hopper`` is the blank cards in the card printer; ``sensor`` the fingerprint sensor's
+    model (its image size and library); ``timing`` is the kit's clock: by
     default (:meth:`Timing.default`) every link keeps its line's time and every part its
     datasheet's (the sensor's baud rate and imaging time, the pad's 100 frames a second,
     a card's print time, the camera's frame time); ``Timing(fast=True)`` is as fast as
@@ -71,12 +72,21 @@ class WiredKit(Closing):
         "camera": SimCamera.FAULTS,
     }
 
-    def __init__(self, world: World, *, hopper: int = 100, timing: Timing | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        hopper: int = 100,
+        sensor: SensorModel = SensorModel.R307,
+        timing: Timing | None = None,
+    ) -> None:
         self.world = world
         self.timing = timing = timing or Timing.default()
         self._closing = contextlib.ExitStack()
         try:
-            self.fingerprint = self._closing.enter_context(FingerprintEmulator(timing=timing))
+            self.fingerprint = self._closing.enter_context(
+                FingerprintEmulator(model=sensor, timing=timing)
+            )
             self.signature_pad = self._closing.enter_context(
                 SignaturePadEmulator(seed=world.seed, timing=timing)
             )
@@ -120,15 +130,12 @@ class WiredKit(Closing):
         self.page_signs = False
         self._pen_waiting = False
         self._pen = threading.Lock()
-        self.ports: dict[str, str] = {
-            "fingerprint": self.fingerprint.port,
-            "signature-pad": self.signature_pad.port,
-            "card-printer": self.card_printer.port,
-            "receipt-printer": self.receipt_printer.port,
-        }
 
     def __repr__(self) -> str:
-        return f"<WiredKit seed={self.world.seed} ports={self.ports}>"
+        return (
+            f"<WiredKit seed={self.world.seed} sensor={self.fingerprint.model.name} "
+            f"fingerprint={self.fingerprint.port}>"
+        )
 
     def floor_seconds(self) -> dict[str, float]:
         """Per timed part, the seconds its work so far must take on a real kit: bytes at

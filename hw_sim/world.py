@@ -1,8 +1,9 @@
 """The simulated world in front of the kit: residents, officers, a clock and a battery.
 
 Everything is derived from one seed, so a demo or a failing test can be replayed exactly.
-People are plain data built from `hal` types only (the simulator may not import `storage`);
-`simulator.kit` turns them into worklist rows when it provisions a demo kit.
+People are plain data built from `hal` types and the shared words of `vocabulary` (sex,
+role, purpose) only: the simulated world may not import `storage`.  `simulator.kit` turns
+them into worklist rows when it provisions a demo kit.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from hal.types import FingerPosition
 from hw_sim.fingers import Finger, FingerCondition, Glass
+from vocabulary.people import Role, Sex
+from vocabulary.purpose import Purpose
 
 #: Kabupaten Blitar (3505), Jawa Timur (35): the seed's outreach area.  The district and
 #: village names are real places of the regency; their 6-digit codes here are illustrative.
@@ -42,14 +45,13 @@ PAD_WIDTH, PAD_HEIGHT = 2048, 768
 class Person:
     """A simulated resident: demographics as the worklist names them, and a body to capture.
 
-    ``sex`` is spelled as on the card ("LAKI-LAKI" / "PEREMPUAN"); ``on_worklist`` is False
-    for a walk-in, who is not on the village's pre-registration.
+    ``on_worklist`` is False for a walk-in, who is not on the village's pre-registration.
     """
 
     seed: int
     nik: str
     name: str
-    sex: str
+    sex: Sex
     birth_place: str
     birth_date: date
     district: str
@@ -64,8 +66,8 @@ class Person:
     signature: tuple[tuple[tuple[int, int], ...], ...] = ()
     #: Status perkawinan as the worklist names it (a child's is BELUM KAWIN).
     marital_status: str = "KAWIN"
-    #: Keperluan: BARU, HILANG, RUSAK or PERUBAHAN DATA (a walk-in says it at the kit).
-    purpose: str = "BARU"
+    #: Keperluan (a walk-in says it at the kit).
+    purpose: Purpose = Purpose.BARU
     #: False for someone who cannot sign on the pad (a supervisor's exception).
     can_sign: bool = True
     #: The occupation the worklist wrongly gives (corrected at review), or "".
@@ -83,7 +85,7 @@ class SimOfficer:
 
     officer_id: str
     name: str
-    role: str
+    role: Role
     pin: str
     seed: int
 
@@ -176,10 +178,10 @@ class World:
         self.residents += [p for p in self.cases if p.on_worklist]
         self.walk_ins += [p for p in self.cases if not p.on_worklist]
         self.officers = [
-            SimOfficer("PTG-001", "SRI HANDAYANI", "officer", "246810", seed * 1000 + 1),
-            SimOfficer("SPV-001", "BAMBANG SUTRISNO", "supervisor", "135791", seed * 1000 + 2),
+            SimOfficer("PTG-001", "SRI HANDAYANI", Role.OFFICER, "246810", seed * 1000 + 1),
+            SimOfficer("SPV-001", "BAMBANG SUTRISNO", Role.SUPERVISOR, "135791", seed * 1000 + 2),
             # The village official (kepala desa), present during recording.
-            SimOfficer("KDS-001", "SUPARMAN", "official", "112233", seed * 1000 + 3),
+            SimOfficer("KDS-001", "SUPARMAN", Role.OFFICIAL, "112233", seed * 1000 + 3),
         ]
         self._subject: Person | SimOfficer | None = None
         self._follow: Callable[[], Person | SimOfficer | None] | None = None
@@ -205,7 +207,7 @@ class World:
         specs: list[tuple[date, bool, dict[str, object]]] = [
             (years_ago(10, -40), True, child),
             (years_ago(3, -100), False, {**child, "occupation": "BELUM/TIDAK BEKERJA"}),
-            (years_ago(38), False, {"purpose": "HILANG"}),
+            (years_ago(38), False, {"purpose": Purpose.HILANG}),
             (years_ago(45), True, {"occupation": "PEDAGANG", "listed_occupation": "WIRASWASTA"}),
             (years_ago(17, 60), False, child),  # 17 sixty days after the recording day
             (years_ago(16, -20), True, {"marital_status": "KAWIN"}),  # married at 16: e-KTP
@@ -230,7 +232,7 @@ class World:
             **extra,
             "nik": f"{prefix}{serial:04d}",
             "name": name,
-            "sex": "PEREMPUAN" if female else "LAKI-LAKI",
+            "sex": Sex.FEMALE if female else Sex.MALE,
             "birth_date": born,
             "fingers": {},
         }
@@ -254,7 +256,7 @@ class World:
             seed=self.seed * 100_000 + index,
             nik=f"{prefix}{serial:04d}",
             name=name,
-            sex="PEREMPUAN" if female else "LAKI-LAKI",
+            sex=Sex.FEMALE if female else Sex.MALE,
             birth_place="BLITAR",
             birth_date=born,
             district=district,
@@ -304,7 +306,7 @@ class World:
         known = self.person(nik)
         return known.seed if known is not None else _visitor_seed(nik)
 
-    def visitor(self, nik: str, name: str, sex: str, birth_date: date) -> Person:
+    def visitor(self, nik: str, name: str, sex: Sex, birth_date: date) -> Person:
         """Someone this world did not make (a flashed kit's worklist names them): a body for
         them, repeatable from their NIK, so the devices have a face and fingers to capture."""
         if (known := self.person(nik)) is not None:

@@ -207,9 +207,11 @@ class FrameDecoder:
 class FramedPort:
     """The tool's end of the provisioning port: frames over a pyserial port.
 
-    ``port`` is a path: /dev/ttyACM0 on a laptop, the pty the simulator links.  Every
-    receive has a deadline, and so has every send (WRITE_TIMEOUT), so a kit that stopped
-    reading cannot hang the tool.
+    ``port`` is a path: /dev/ttyACM0 on a laptop, the pty the simulator links.  Whatever
+    waits in the port when it is opened (a late answer to a tool that ran before) is
+    dropped: pyserial empties the input when it opens a port.  Every receive has a
+    deadline, and so has every send (WRITE_TIMEOUT), so a kit that stopped reading cannot
+    hang the tool.
     """
 
     def __init__(self, *, port: str) -> None:

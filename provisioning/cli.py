@@ -227,14 +227,16 @@ def verify(
     """Verify kits' records against the authority: certificate, signatures, chain, gaps.
 
     Exits 0 when everything verifies, 1 when any record has a problem (each one named
-    with its file and why), 2 when PATH or the authority folder is wrong.
+    with its file and why), 2 when PATH or the authority folder is wrong.  A district
+    store's every row is derived again from its signed bytes (docs/district.md).
     """
+    if store is not None:
+        district.verify(store, authority)
+        return
     with _user_errors():
         public = checks.load_authority_public(authority)
         audit = None
-        if store is not None:
-            reports = district.verify_reports(store, public)
-        elif path is None:
+        if path is None:
             raise checks.WrongPath("give PATH, or --db with a district store's URL")
         elif path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
             with _collector(path) as db:
@@ -597,7 +599,7 @@ def status_command(port: PortArgument, authority: AuthorityOption) -> None:
     private = _private_keys(authority)
     with _kit_link(port) as link:
         facts = collecting.status(link, private)
-    _show(f"kit {facts['kit_id']} on {port}", ("field", "value"), facts.items())
+    _show(f"kit {facts.kit_id} on {port}", ("field", "value"), facts.to_map().items())
 
 
 @app.command("settime")
@@ -618,9 +620,9 @@ def selftest_command(port: PortArgument, authority: AuthorityOption) -> None:
     _show(
         f"selftest on {port}",
         ("device", "ok", "detail"),
-        ((v["device"], "ok" if v["ok"] else "FAULT", v["detail"]) for v in verdicts),
+        ((v.device, "ok" if v.ok else "FAULT", v.detail) for v in verdicts),
     )
-    if not all(verdict["ok"] for verdict in verdicts):
+    if not all(verdict.ok for verdict in verdicts):
         raise typer.Exit(EXIT_PROBLEMS)
 
 
@@ -656,13 +658,13 @@ def report_command(
 ) -> None:
     """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins.
 
-    Counts only what the signatures in the database prove; a collector database that fails
-    `verify` is refused (exit 1) and nothing is reported.  With a district store's URL: per
-    village, kecamatan and kabupaten/kota over its registered worklists, blank cards per kit,
-    per day (also as --format html).
+    Counts only what the signatures in the database prove; a collector database or a
+    district store that fails `verify` is refused (exit 1) and nothing is reported.  With a
+    district store's URL: per village, kecamatan and kabupaten/kota over its registered
+    worklists, blank cards per kit, per day (also as --format html).
     """
     if is_store_url(target):
-        district.report(target, fmt.value, threshold)
+        district.report(target, authority, fmt.value, threshold)
         return
     db = Path(target)
     if fmt is ReportFormat.HTML:

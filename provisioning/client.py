@@ -1,39 +1,36 @@
 """The tool's side of the provisioning port: one kit, signed requests, verified answers.
 
-The messages themselves are the link's (`kitlink.protocol`), shared with the kit's responder;
-what only the tool does, keeping the nonce between calls and trusting the certified key,
-lives here.
+The messages themselves are the link's (`kitlink.protocol`, `kitlink.messages`), shared
+with the kit's responder; what only the tool does lives here: keeping the nonce between
+calls, trusting the certified key, and numbering each request so that an answer to
+another one (a request given up after a timeout, or sent by another tool) is dropped
+rather than taken for this one's.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from kitlink.framing import FramedPort
-from kitlink.protocol import (
-    KEYGEN,
-    TIMEOUT,
-    Answer,
-    Hello,
-    MessageError,
-    check_refusal,
-    decode_message,
-    hello_request,
-    parse_answer,
-    parse_hello,
-    signed_request,
-)
-from storage.codec import Tampered, loads
-from storage.cose import SignAlg, parse_sign1
-from storage.keys import Authority, KeyBackend
+from kitlink import protocol as p
+from kitlink.framing import FramedPort, LinkTimeout
+from kitlink.messages import Call, Hello, KeygenArgs, KeygenResult, hello_of
+from kitlink.protocol import Answer, MessageError, Op
+from storage.keys import Authority
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 class KitClient:
     """Talks to one kit over a FramedPort, signing each request with the authority's key.
 
     Answers are checked against ``kit_public``: set it with `trust` from the kit's
-    certificate (verified against the authority), or it is set by `keygen`.
+    certificate (verified against the authority), or it is set by `keygen`.  Each answer
+    is awaited for ``timeout`` seconds (`kitlink.protocol.TIMEOUT` unless given).
     """
 
     def __init__(
@@ -41,25 +38,23 @@ class KitClient:
     ) -> None:
         self.port = port
         self.authority = authority
-        self.timeout = TIMEOUT if timeout is None else timeout
+        self.timeout = p.TIMEOUT if timeout is None else timeout
         self.kit_public: bytes | None = None
-        #: The algorithm and backend of the key the last keygen made, for its certificate.
-        self.kit_alg = SignAlg.EDDSA
-        self.kit_backend = KeyBackend.FILE
         self._nonce: bytes | None = None
 
-    def _exchange(self, op: str, args: Mapping[str, Any]) -> tuple[bytes, bytes]:
-        """Send a signed request; returns (the nonce it spent, the answer's payload)."""
-        nonce = self._nonce if self._nonce is not None else self.hello().nonce
-        self._nonce = None  # spent, whatever happens next
-        self.port.send(signed_request(op, args, nonce=nonce, authority=self.authority))
-        return nonce, self.port.receive(timeout=self.timeout)
+    def __repr__(self) -> str:
+        trusted = "no kit key" if self.kit_public is None else "kit key trusted"
+        return f"<KitClient {self.port.name} {trusted}>"
 
     def hello(self) -> Hello:
-        """Ask the kit who it is and for its nonce; nothing in it is trusted yet."""
+        """Ask the kit who it is and for its nonce; nothing in it is trusted yet.
+
+        What arrived before (an answer to a request given up on) is dropped first.
+        """
         self.port.discard_input()
-        self.port.send(hello_request())
-        hello = parse_hello(self.port.receive(timeout=self.timeout))
+        request_id = p.new_request_id()
+        self.port.send(p.hello_request(request_id))
+        hello = hello_of(self._answer(request_id, Op.HELLO))
         self._nonce = hello.nonce
         return hello
 
@@ -67,33 +62,72 @@ class KitClient:
         """The key the kit's answers must be signed with (from its verified certificate)."""
         self.kit_public = kit_public
 
-    def call(self, op: str, args: Mapping[str, Any] | None = None) -> Answer:
-        """A signed request and its verified answer; Refused or MessageError otherwise."""
-        nonce, payload = self._exchange(op, args or {})
+    def call(self, call: Call[R]) -> Answer[R]:
+        """A signed request and its verified, typed answer; Refused or MessageError otherwise."""
+        nonce, message = self._exchange(call.op, call.to_map())
         if self.kit_public is None:
-            check_refusal(decode_message(payload, f"{op} answer"))
-            raise MessageError(f"no certified kit key to check the {op} answer with")
-        answer = parse_answer(payload, op=op, nonce=nonce, kit_public=self.kit_public)
+            p.check_refusal(message)
+            raise MessageError(f"no certified kit key to check the {call.op} answer with")
+        answer = p.verified_answer(message, op=call.op, nonce=nonce, kit_public=self.kit_public)
         self._nonce = answer.next_nonce
-        return answer
-
-    def keygen(self) -> bytes:
-        """Have the kit make a new key pair; returns its public key, proven by its signature."""
-        nonce, payload = self._exchange(KEYGEN, {"authority": self.authority.public.to_cbor()})
-        message = decode_message(payload, "keygen answer")
-        check_refusal(message)
         try:
-            public = loads(parse_sign1(message["signed"]).payload)["result"]["public"]
-        except (Tampered, KeyError, TypeError) as exc:
-            raise MessageError(f"keygen answer is malformed: {exc}") from exc
-        if not isinstance(public, bytes) or len(public) not in (32, 65):
-            raise MessageError("keygen answer carries no Ed25519 or P-256 public key")
-        answer = parse_answer(payload, op=KEYGEN, nonce=nonce, kit_public=public)
+            result = call.read_result(answer.result)
+        except MessageError as exc:
+            raise MessageError(
+                f"{exc}: the kit signed an answer this jemput-prov cannot use; run the command "
+                "again, and if it repeats, update the kit's software to this jemput-prov's "
+                "release, or report the kit"
+            ) from exc
+        return Answer(result, answer.next_nonce, answer.signed)
+
+    def keygen(self) -> KeygenResult:
+        """Have the kit make a new key pair; its public key, proven by the answer's signature.
+
+        The answer is checked against the key it announces: only the kit holding that
+        key's private half can have signed it.  From then on that key is trusted.
+        """
+        args = KeygenArgs(self.authority.public)
+        nonce, message = self._exchange(args.op, args.to_map())
+        p.check_refusal(message)
+        claimed = args.read_result(p.claimed_result(message, args.op))
+        answer = p.verified_answer(message, op=args.op, nonce=nonce, kit_public=claimed.public)
         self._nonce = answer.next_nonce
-        self.kit_public = public
-        try:  # what holds the new key, which the certificate records (a file key if unsaid)
-            self.kit_alg = SignAlg(answer.result.get("alg", SignAlg.EDDSA))
-            self.kit_backend = KeyBackend(answer.result.get("store", KeyBackend.FILE.value))
-        except ValueError as exc:
-            raise MessageError(f"keygen answer names an unknown key: {exc}") from exc
-        return public
+        self.kit_public = claimed.public
+        return claimed
+
+    def _exchange(self, op: Op, args: Mapping[str, Any]) -> tuple[bytes, Mapping[str, Any]]:
+        """Send a signed request; returns (the nonce it spent, the answer's message)."""
+        nonce = self._nonce if self._nonce is not None else self.hello().nonce
+        self._nonce = None  # spent, whatever happens next
+        request_id = p.new_request_id()
+        request = p.signed_request(
+            op, args, request_id=request_id, nonce=nonce, authority=self.authority
+        )
+        self.port.send(request)
+        return nonce, self._answer(request_id, op)
+
+    def _answer(self, request_id: int, op: Op) -> Mapping[str, Any]:
+        """The answer to request ``request_id``, within one deadline.
+
+        Answers to other ids are dropped: a request this tool gave up on (after a timeout,
+        or a half frame the kit dropped late) may be answered now, and so may another
+        tool's on the same port.  Only the deadline bounds how many are dropped.
+        """
+        deadline = time.monotonic() + self.timeout
+        dropped = 0
+        while True:
+            try:
+                payload = self.port.receive(timeout=deadline - time.monotonic())
+            except LinkTimeout:
+                if not dropped:
+                    raise
+                raise LinkTimeout(
+                    f"no answer to this {op} on {self.port.name} within {self.timeout:.1f} s, "
+                    f"only {dropped} to other requests: run the command again; if it repeats, "
+                    "check that no other program uses the kit's port"
+                ) from None
+            message = p.decode_message(payload, f"{op} answer")
+            if p.message_id(message) == request_id:
+                return message
+            dropped += 1
+            log.info("%s: dropped an answer to another request than %s", self.port.name, op)

@@ -13,17 +13,18 @@ that lets the kit free the space.
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import FramedPort
+from kitlink.protocol import Refusal
 from provisioning.checks import WrongPath
 from provisioning.client import KitClient
-from provisioning.collector import Chain, CollectorDB, CollectorError, Head
+from provisioning.collector import Chain, CollectorDB, CollectorError
 from provisioning.collector_audit import audit_database
 from storage.certificate import Certificate
 from storage.codec import MAX_BYTES
@@ -31,9 +32,7 @@ from storage.errors import RecordError
 from storage.files import CERTIFICATE_NAME, record_files, record_name
 from storage.keys import Authority
 from storage.layout import RECORDS_FOLDER
-from storage.verify import BrokenChain, Verifier
-
-DIGEST_BYTES = 32
+from storage.verify import BrokenChain, Verifier, check_link
 
 #: The next step after a kit answered what it should not: what was verified is kept.
 _RETRY = (
@@ -64,12 +63,14 @@ class Collected:
     receipted: bool
 
 
-def connect(port: FramedPort, authority: Authority) -> tuple[KitClient, p.Hello, Certificate]:
+def connect(port: FramedPort, authority: Authority) -> tuple[KitClient, m.Hello, Certificate]:
     """Say hello and trust the kit only through its certificate from this authority."""
     client = KitClient(port, authority)
     hello = client.hello()
     if not hello.provisioned or hello.certificate is None:
-        raise p.Refused(p.NOT_PROVISIONED, f"the kit on {port.name} is not flashed: flash it first")
+        raise p.Refused(
+            Refusal.NOT_PROVISIONED, f"the kit on {port.name} is not flashed: flash it first"
+        )
     certificate = Verifier(authority.public).certificate(hello.certificate)
     client.trust(certificate.kit_public)
     return client, hello, certificate
@@ -90,16 +91,16 @@ def collect(
     verifier.refuse_revoked(certificate)  # a stolen kit: nothing collected
     verifier.refuse_training(certificate)  # practice: nothing collected
     chain = db.add_chain(certificate)
-    ledger = client.call(p.LEDGER)
-    head = head_of(ledger.result)
+    ledger = client.call(m.LedgerArgs())
+    head = ledger.result.head
     _check_extends(db, chain, head)
     held = db.have(chain)
     state = Progress(chain.kit_id, 0, max(head.seq - held, 0), 0)
     progress(state)
     new = 0
-    for first in range(held + 1, head.seq + 1, p.LIST_MAX):
-        batch = range(first, min(first + p.LIST_MAX, head.seq + 1))
-        sizes = sizes_of(client.call(p.LIST, {"from": batch[0], "to": batch[-1]}).result)
+    for first in range(held + 1, head.seq + 1, m.LIST_MAX):
+        batch = range(first, min(first + m.LIST_MAX, head.seq + 1))
+        sizes = client.call(m.ListArgs(batch[0], batch[-1])).result.sizes
         for number in batch:
             if number not in sizes:
                 raise BrokenChain(
@@ -121,7 +122,7 @@ def collect(
         receipt = p.make_receipt(
             authority, kit_id=chain.kit_id, seq=head.seq, head=head.digest, at=now()
         )
-        client.call(p.RECEIPT, {"receipt": receipt})
+        client.call(m.ReceiptArgs(receipt))
         db.set_receipt(collection, receipt)
         receipted = True
     return Collected(chain.kit_id, new, db.have(chain), head.seq, state.bytes, receipted)
@@ -143,9 +144,8 @@ def _keep(
     header = verifier.verify_record(data, certificate)
     if header.seq != number:
         raise BrokenChain(f"the kit sent record {header.seq} for {number}: {retry}", seq=number)
-    before = certificate.digest if number == 1 else db.digest(chain, number - 1)
-    if header.prev != before:
-        raise BrokenChain(f"record {number} does not link to the one before: {retry}", seq=number)
+    previous = None if number == 1 else db.digest(chain, number - 1)
+    check_link(header, certificate, previous, then=retry)
     return db.add_record(chain, header, data)
 
 
@@ -238,48 +238,7 @@ def _card_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-#: The most records one kit chain may claim: a head beyond it is a lie, not a busy year.
-MAX_CHAIN = 10_000_000
-
-
-def _malformed(op: str, what: str) -> p.MessageError:
-    return p.MessageError(f"the kit's {op} answer is malformed ({what}): {_RETRY}")
-
-
-def head_of(result: Mapping[str, Any]) -> Head:
-    """The head in a ledger answer, checked: [seq, SHA-256], or [0, None] before a record."""
-    head = result.get("head")
-    if not isinstance(head, list | tuple) or len(head) != 2:
-        raise _malformed(p.LEDGER, "no [seq, hash] head")
-    seq, digest = head
-    if type(seq) is not int or not 0 <= seq <= MAX_CHAIN:
-        raise _malformed(p.LEDGER, f"head seq {seq!r} is not 0-{MAX_CHAIN}")
-    if (seq == 0 and digest is not None) or (
-        seq and not (isinstance(digest, bytes) and len(digest) == DIGEST_BYTES)
-    ):
-        raise _malformed(p.LEDGER, f"head {seq} has no {DIGEST_BYTES}-byte hash")
-    return Head(seq, digest)
-
-
-def sizes_of(result: Mapping[str, Any]) -> dict[int, int]:
-    """seq -> size from a list answer, checked: sizes 1 .. the largest record that decodes."""
-    rows = result.get("records")
-    if not isinstance(rows, list) or len(rows) > p.LIST_MAX:
-        raise _malformed(p.LIST, f"records is not a list of at most {p.LIST_MAX}")
-    sizes: dict[int, int] = {}
-    for row in rows:
-        if (
-            not isinstance(row, list | tuple)
-            or len(row) != 2
-            or any(type(value) is not int for value in row)
-            or not 0 < row[1] <= MAX_BYTES
-        ):
-            raise _malformed(p.LIST, f"{row!r} is not [seq, size of 1-{MAX_BYTES} bytes]")
-        sizes[row[0]] = row[1]
-    return sizes
-
-
-def _check_extends(db: CollectorDB, chain: Chain, head: Head) -> None:
+def _check_extends(db: CollectorDB, chain: Chain, head: m.Head) -> None:
     """The kit's signed head must extend the last one: nothing cut from the end."""
     before = db.last_head(chain)
     if before is None:
@@ -306,45 +265,31 @@ def _fetch(
     parts: list[bytes] = []
     offset = 0
     while offset < size:
-        result = client.call(p.GET, {"seq": seq, "offset": offset, "length": p.CHUNK}).result
-        chunk = result.get("data")
-        if not isinstance(chunk, bytes) or not 0 < len(chunk) <= min(p.CHUNK, size - offset):
-            raise _malformed(p.GET, f"record {seq} at {offset}: no chunk of 1-{p.CHUNK} bytes")
-        if result.get("seq") != seq or result.get("offset") != offset:
+        chunk = client.call(m.GetArgs(seq, offset, m.CHUNK)).result
+        if len(chunk.data) > size - offset:
+            raise p.MessageError(
+                f"the kit's get answer is malformed (record {seq} at {offset}: "
+                f"{len(chunk.data)} bytes where {size - offset} remain): {_RETRY}"
+            )
+        if chunk.seq != seq or chunk.offset != offset:
             raise RecordError(f"the kit answered record {seq} out of order: {_RETRY}", seq=seq)
-        parts.append(chunk)
-        offset += len(chunk)
-        state.bytes += len(chunk)
+        parts.append(chunk.data)
+        offset += len(chunk.data)
+        state.bytes += len(chunk.data)
         progress(state)
     return b"".join(parts)
 
 
-def status(port: FramedPort, authority: Authority) -> dict[str, Any]:
+def status(port: FramedPort, authority: Authority) -> m.StatusResult:
     client, _, _ = connect(port, authority)
-    facts = client.call(p.STATUS).result
-    if not isinstance(facts.get("kit_id"), str):
-        raise _malformed(p.STATUS, "no kit_id")
-    return facts
-
-
-#: The kit's clock as seconds since 1970 must lie within these years to be believed.
-CLOCK_YEARS = (2000, 2200)
+    return client.call(m.StatusArgs()).result
 
 
 def set_time(port: FramedPort, authority: Authority, when: datetime) -> datetime:
     client, _, _ = connect(port, authority)
-    value = client.call(p.SET_TIME, {"time": p.seconds(when)}).result.get("time")
-    low, high = (p.seconds(datetime(year, 1, 1, tzinfo=UTC)) for year in CLOCK_YEARS)
-    if type(value) is not int or not low <= value < high:
-        raise _malformed(p.SET_TIME, f"time {value!r} is no moment in {CLOCK_YEARS}")
-    return p.moment(value)
+    return client.call(m.SetTimeArgs(when)).result.time
 
 
-def selftest(port: FramedPort, authority: Authority) -> list[dict[str, Any]]:
+def selftest(port: FramedPort, authority: Authority) -> tuple[m.Verdict, ...]:
     client, _, _ = connect(port, authority)
-    verdicts = client.call(p.SELFTEST).result.get("verdicts")
-    if not isinstance(verdicts, list) or not all(
-        isinstance(v, dict) and {"device", "ok", "detail"} <= set(v) for v in verdicts
-    ):
-        raise _malformed(p.SELFTEST, "verdicts are not maps of device, ok, detail")
-    return list(verdicts)
+    return client.call(m.SelftestArgs()).result.verdicts

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.codec import Tampered, dumps, loads
-from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
+from storage.cose import HDR_CONTENT_TYPE, BadSignature, open_sign1, sign1
 from storage.errors import RecordError
 from storage.keys import Authority, AuthorityPublic
 
@@ -90,10 +90,7 @@ def read_statement(data: Any, authority: AuthorityPublic) -> Statement:
     if not isinstance(data, bytes):
         raise BadStatement("no signed collection statement (the column is empty)")
     try:
-        msg = parse_sign1(data)
-        if msg.protected.get(HDR_KID) != authority.kid:
-            raise BadSignature("signed by another key")
-        verify_sign1(msg, authority.sign_public)
+        msg = open_sign1(data, authority.sign_public, kid=authority.kid)
         body = loads(msg.payload)
     except (Tampered, BadSignature) as exc:
         raise BadStatement(

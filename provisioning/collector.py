@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kitlink.messages import Head
 from provisioning import collection_log as log
 from provisioning.checks import OpenedRecord, WrongPath, open_verified
 from storage.certificate import Certificate, check_kit_id
@@ -59,14 +60,6 @@ class Chain:
     def folder(self) -> str:
         """The chain's folder name in `verify` output and in an export."""
         return f"{self.kit_id}-{self.digest.hex()[:8]}"
-
-
-@dataclass(frozen=True)
-class Head:
-    """A kit's head as it signed it at a collection: last seq and that record's hash."""
-
-    seq: int
-    digest: bytes | None
 
 
 class CollectorDB:

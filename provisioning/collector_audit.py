@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kitlink import protocol as p
+from kitlink.messages import Head, kept_ledger
 from provisioning import collection_log as log
 from provisioning.checks import KitReport
 from provisioning.collector import Chain, CollectorDB
@@ -27,9 +28,10 @@ from storage.certificate import Certificate, CertificateError, check_kit_id
 from storage.errors import RecordError
 from storage.files import record_name
 from storage.keys import AuthorityPublic
-from storage.model import CardKind, CorrectableField, FlaggedError, Purpose
+from storage.model import CardKind, CorrectableField, FlaggedError
 from storage.record import RecordHeader, record_hash
 from storage.verify import BrokenChain, Verifier
+from vocabulary.purpose import Purpose
 
 
 class ColumnMismatch(RecordError):
@@ -267,22 +269,9 @@ class _Audit:
                 prev = log.digest(statement_bytes) if isinstance(statement_bytes, bytes) else prev
                 expected += 1
                 continue
-            if statement.index != expected:
-                self.fail(
-                    where,
-                    BrokenLog(
-                        f"it holds statement {statement.index} where statement {expected} is "
-                        "due: collections were removed or reordered"
-                    ),
-                )
-            elif statement.prev != prev:
-                self.fail(
-                    where,
-                    BrokenLog(
-                        f"statement {statement.index} does not link to the statement before "
-                        "it: collections were replaced"
-                    ),
-                )
+            broken = broken_link(statement.index, statement.prev, expected, prev, "collections")
+            if broken is not None:
+                self.fail(where, broken)
             prev, expected = log.digest(statement_bytes), statement.index + 1
             self.result.log_length, self.result.log_head = statement.index, prev
             self._compare(
@@ -348,13 +337,12 @@ class _Audit:
             self.fail(where, ColumnMismatch("column signed is not the ledger the collector kept"))
             return None
         try:
-            ledger = p.kept_answer(signed, op=p.LEDGER, kit_public=certificate.kit_public)
-            head = ledger["head"]
-            printed = {int(seq) for seq, _ in ledger["printed"]}
-        except (p.MessageError, KeyError, TypeError, ValueError) as exc:
+            ledger = kept_ledger(signed, kit_public=certificate.kit_public)
+        except p.MessageError as exc:
             self.fail(where, ColumnMismatch(f"column signed is no ledger the kit signed: {exc}"))
             return None
-        if list(head) != [statement.head_seq, statement.head] or (
+        printed = {seq for seq, _ in ledger.printed}
+        if ledger.head != Head(statement.head_seq, statement.head) or (
             statement.kit_id != certificate.kit_id
         ):
             self.fail(where, ColumnMismatch("the kit's signed head differs from the statement"))
@@ -399,6 +387,24 @@ class _Audit:
                 where,
                 BrokenChain(f"record {statement.head_seq} differs from the kit's signed head"),
             )
+
+
+def broken_link(
+    index: int, prev: bytes, expected: int, before: bytes, rows: str
+) -> BrokenLog | None:
+    """Why a log's statement ``index``, linking to ``prev``, is not the statement
+    ``expected`` that links to ``before`` (the SHA-256 of the one before it); None if it is.
+    ``rows`` names what the statements stand for, in the message."""
+    if index != expected:
+        return BrokenLog(
+            f"it holds statement {index} where statement {expected} is due: {rows} were "
+            "removed or reordered"
+        )
+    if prev != before:
+        return BrokenLog(
+            f"statement {index} does not link to the statement before it: {rows} were replaced"
+        )
+    return None
 
 
 def _record_columns(row: tuple[Any, ...], header: RecordHeader) -> dict[str, tuple[Any, Any]]:

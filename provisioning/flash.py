@@ -21,19 +21,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kitlink import protocol as p
+from kitlink import messages as m
 from kitlink.framing import FramedPort
+from kitlink.protocol import MessageError, Refusal, Refused
 from provisioning.client import KitClient
 from storage.certificate import certify_kit
 from storage.errors import StorageError
 from storage.keys import Authority, KeyBackend
-from storage.model import Officer, Policy, Resident, Role
+from storage.model import Officer, Policy, Resident
 from storage.officers import make_officer
 from storage.policy import PolicyError, parse_policy
-from storage.profile import resident_to_map
 from storage.provision import KitSetup
 from storage.signed_profile import sign_profile
 from storage.worklist import Problem, normalise_header, separator
+from vocabulary.people import Role
 
 OFFICER_COLUMNS = ("id", "name", "role", "pin")
 #: Optional: the fingerprint sensor library page of the officer's login finger.
@@ -271,49 +272,42 @@ def flash(
     client = KitClient(port, authority)
     hello = client.hello()
     if hello.uncollected:
-        raise p.Refused(
-            p.UNCOLLECTED,
+        raise Refused(
+            Refusal.UNCOLLECTED,
             f"kit {hello.kit_id} holds {hello.uncollected} record(s) no collector has "
             f"receipted: run `jemput-prov collect {port.name}` first, then flash",
         )
-    public = client.keygen()
+    key = client.keygen()
     transfer = send_worklist(client, setup.worklist, progress=progress, rng=rng)
     moment = now()
     certificate = certify_kit(
         authority,
         kit_id=setup.kit_id,
         region=setup.region,
-        kit_public=public,
+        kit_public=key.public,
         now=moment,
-        alg=client.kit_alg,
-        backend=client.kit_backend,
+        alg=key.alg,
+        backend=key.store,
     )
     references = authority.references.to_bytes()
-    args = {
-        **p.setup_to_map(setup),
-        "worklist": [],
-        "worklist_transfer": transfer,
-        "authority": authority.public.to_cbor(),
-        "cert": certificate,
-        "time": p.seconds(moment),
-        # kept only inside the kit's encrypted profile: it keys the references in headers
-        "reference_key": references,
+    args = m.FlashArgs.of(
+        setup,
+        authority=authority.public,
+        worklist_transfer=transfer,
+        cert=certificate,
+        time=moment,
+        reference_key=references,
         # the kit keeps the profile with this signature and checks it at every boot
-        "profile_signature": sign_profile(
+        profile_signature=sign_profile(
             setup.profile(
                 authority.public.to_cbor(), demo=authority.public.demo, reference_key=references
             ),
             authority,
         ),
-    }
-    result = client.call(p.FLASH, args).result
+    )
+    result = client.call(args).result
     return Flashed(
-        setup.kit_id,
-        public,
-        len(setup.officers),
-        len(setup.worklist),
-        p.moment(result["time"]),
-        client.kit_backend,
+        setup.kit_id, key.public, len(setup.officers), len(setup.worklist), result.time, key.store
     )
 
 
@@ -330,28 +324,22 @@ def send_worklist(
     count it checked against the SHA-256 of the whole list; either disagreeing with what
     was sent is a MessageError, so a flash never goes ahead on a list the kit lacks.
     """
-    rows = [resident_to_map(resident) for resident in worklist]
-    parts = [rows[at : at + p.PART_RESIDENTS] for at in range(0, len(rows), p.PART_RESIDENTS)]
-    parts = parts or [[]]
-    transfer = rng(p.TRANSFER_BYTES)
+    size = m.PART_RESIDENTS
+    parts = [worklist[at : at + size] for at in range(0, len(worklist), size)] or [()]
+    transfer = rng(m.TRANSFER_BYTES)
     sent = 0
-    progress(0, len(rows))
+    progress(0, len(worklist))
     for index, part in enumerate(parts):
-        args = {"transfer": transfer, "index": index, "count": len(parts), "residents": part}
-        received = client.call(p.WORKLIST_PART, args).result.get("received")
+        received = client.call(m.WorklistPartArgs(transfer, index, len(parts), part)).result
         sent += len(part)
-        if received != sent:
-            raise p.MessageError(
-                f"the kit holds {received!r} residents after part {index}, not {sent}"
+        if received.received != sent:
+            raise MessageError(
+                f"the kit holds {received.received} residents after part {index}, not {sent}"
             )
-        progress(sent, len(rows))
-    commit = {
-        "transfer": transfer,
-        "count": len(parts),
-        "residents": len(rows),
-        "sha256": p.worklist_digest(rows),
-    }
-    held = client.call(p.WORKLIST_COMMIT, commit).result.get("residents")
-    if held != len(rows):
-        raise p.MessageError(f"the kit committed {held!r} residents, not {len(rows)}")
+        progress(sent, len(worklist))
+    digest = m.worklist_digest(worklist)
+    commit = m.WorklistCommitArgs(transfer, len(parts), len(worklist), digest)
+    held = client.call(commit).result.residents
+    if held != len(worklist):
+        raise MessageError(f"the kit committed {held} residents, not {len(worklist)}")
     return transfer

@@ -23,7 +23,8 @@ from typing import Any
 
 from provisioning.collector_audit import CollectedRecord
 from provisioning.report import Collection, live_records
-from storage.model import CardKind, Purpose, slip_reference
+from storage.model import CardKind, slip_reference
+from vocabulary.purpose import Purpose
 
 
 class OfficeReason(enum.StrEnum):

@@ -20,6 +20,7 @@ import typer
 from capture.prompts import Language
 from firmware.logs import setup_logging
 from firmware.selftest import CAPTURE_TIMEOUT_SECONDS
+from hal.types import SensorModel
 from simulator.options import DEFAULT_DATA_DIR, SimOptions, SimOptionsError, SimParts
 from simulator.tray import PRINTED_DIR
 from storage.errors import StorageError
@@ -40,6 +41,15 @@ Seed = Annotated[int, typer.Option(help="Seed of the simulated world.")]
 LanguageOption = Annotated[Language, typer.Option(help="Prompt language.")]
 Fast = Annotated[
     bool, typer.Option("--fast", help="Devices as fast as the ptys allow, not at wire time.")
+]
+
+Sensor = Annotated[
+    SensorModel,
+    typer.Option(
+        "--sensor",
+        case_sensitive=False,
+        help="The fingerprint sensor's model (kit.toml [parts] fingerprint on a kit).",
+    ),
 ]
 
 
@@ -77,6 +87,7 @@ def web(
     seed: Seed = 1,
     language: LanguageOption = Language.ID,
     fast: Fast = False,
+    sensor: Sensor = SensorModel.R307,
     port: Annotated[
         int, typer.Option("--port", help="The page's port on 127.0.0.1 (0: any free one).")
     ] = DEFAULT_WEB_PORT,
@@ -90,7 +101,7 @@ def web(
     from simulator.web.kit import run_web
     from simulator.web.scenario import ScenarioError
 
-    options = _prepared(SimOptions(data_dir, seed, language, SimParts(fast=fast)))
+    options = _prepared(SimOptions(data_dir, seed, language, SimParts(fast=fast, sensor=sensor)))
     with _one_line_errors():
         try:
             run_web(options, port=port, scenario=scenario, echo=typer.echo)
@@ -104,11 +115,12 @@ def terminal(
     seed: Seed = 1,
     language: LanguageOption = Language.ID,
     fast: Fast = False,
+    sensor: Sensor = SensorModel.R307,
 ) -> None:
     """The simulated kit in this terminal: its display and LED, the keyboard as its buttons."""
     from simulator.terminal import run_terminal
 
-    options = _prepared(SimOptions(data_dir, seed, language, SimParts(fast=fast)))
+    options = _prepared(SimOptions(data_dir, seed, language, SimParts(fast=fast, sensor=sensor)))
     with _one_line_errors():
         run_terminal(options)
 
@@ -121,6 +133,7 @@ def headless(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     seed: Seed = 1,
     fast: Fast = False,
+    sensor: Sensor = SensorModel.R307,
 ) -> None:
     """No screen: serve the kit's provisioning port on a pty at PORT_LINK until SIGTERM.
 
@@ -128,7 +141,7 @@ def headless(
     """
     from simulator.headless import run_headless
 
-    options = _prepared(SimOptions(data_dir, seed, parts=SimParts(fast=fast)))
+    options = _prepared(SimOptions(data_dir, seed, parts=SimParts(fast=fast, sensor=sensor)))
     with _one_line_errors():
         run_headless(options, port_link)
 
@@ -140,6 +153,7 @@ def demo(
     seed: Seed = 1,
     language: LanguageOption = Language.ID,
     fast: Fast = False,
+    sensor: Sensor = SensorModel.R307,
     doubles: Annotated[
         bool,
         typer.Option("--doubles", help="Contract-level device doubles instead of the emulators."),
@@ -173,9 +187,11 @@ def demo(
             raise fail(f"--officer {officer!r}: expected ID:PIN, e.g. PTG-001:246810")
         on_duty = (officer_id, pin)
     try:
-        parts = SimParts(doubles=doubles, fast=fast)
+        parts = SimParts(doubles=doubles, fast=fast, sensor=sensor)
     except SimOptionsError as exc:
-        raise fail(f"--fast with --doubles: {exc}") from exc
+        chosen = (("--fast", fast), ("--sensor", sensor is not SensorModel.R307))
+        asked = [flag for flag, on in chosen if on]
+        raise fail(f"{' and '.join(asked)} with --doubles: {exc}") from exc
     options = _prepared(SimOptions(data_dir, seed, language, parts))
 
     def report(outcome: Outcome) -> None:

@@ -1,7 +1,9 @@
 """A scripted outreach session: an officer bot enrols residents by pressing the kit's buttons.
 
-The bot reads the controller's state and what is highlighted, as an officer reads the
-display, and presses buttons through the same queue the panel uses.  It knows the world
+The bot presses buttons through the one kit driver (`capture.driver.KitDriver`), which reads
+only the kit's public screen model: the state, what is highlighted, the digit under the
+cursor, the finger asked for, as an officer reads the display; its presses go through the
+same queue the panel uses.  It knows the world
 (which finger is missing, who is a walk-in) only as an officer sees a person in front of
 them.  The session includes what a real day has: a finger exception, an enrolment
 cancelled half-way and redone, a walk-in keyed in by NIK, and a PIN login after a lock;
@@ -20,32 +22,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
 
-from capture.base import Step
-from capture.enrol_steps import Face, FingerExceptionStep, Fingers, NikEntry
-from capture.login_steps import PinEntry
+from capture.driver import KitDriver
+from capture.errors import NotOnScreen
 from capture.machine import CaptureState
-from capture.menu_steps import Admin, AdminItem, Ready, ReadyChoice
-from capture.rules_steps import Correction, KkEntry, PurposeStep, SignatureExceptionStep
+from capture.menu_steps import AdminItem, ReadyChoice
+from capture.screen import Screen
+from capture.widgets import Choice
 from firmware.kit import Kit
-from hal.types import Button, FingerException, FingerPosition, Press
+from hal.types import Button, FingerException, Press
 from hw_sim.fingers import FingerCondition
 from hw_sim.world import Person, SimOfficer, World
 from simulator.kit import DEMO_AUTHORITY, Bystanders, HeldKit, open_sim_kit, pty_port
 from simulator.options import SimOptions
 from storage.eligibility import card_rule
 from storage.kit import KitStatus
-from storage.model import (
-    CorrectableField,
-    Purpose,
-    Resident,
-    SignatureExceptionReason,
-    walk_in_ref,
-)
+from storage.model import CorrectableField, Officer, Resident, SignatureExceptionReason, walk_in_ref
 
 log = logging.getLogger(__name__)
-StepT = TypeVar("StepT", bound=Step)
 
 #: Kit-clock minutes one enrolment takes in the hall (the clock is stepped, not waited).
 MINUTES_PER_PERSON = 3
@@ -55,6 +49,11 @@ PRESS_BUDGET = 400
 
 class DemoError(RuntimeError):
     """The scripted session could not go on (a stuck screen, a world that does not fit)."""
+
+
+def offering(wanted: object) -> Callable[[Choice], bool]:
+    """A menu line that stands for ``wanted`` (an enum member: the menu item itself)."""
+    return lambda choice: choice.value is wanted
 
 
 @dataclass
@@ -90,7 +89,7 @@ def waiting(kit: Kit, world: World) -> list[Person]:
     """The worklist residents this kit has not recorded yet, as the world has them."""
     recorded = kit.store.recorded_refs()
     return [
-        world.visitor(resident.nik, resident.name, resident.sex.value, resident.birth_date)
+        world.visitor(resident.nik, resident.name, resident.sex, resident.birth_date)
         for resident in kit.store.worklist
         if resident.worklist_ref not in recorded
     ]
@@ -140,7 +139,11 @@ def plan(kit: Kit, world: World, people: int) -> list[Task]:
 
 
 class OfficerBot:
-    """Presses the buttons an officer would, one person at a time."""
+    """Presses the buttons an officer would, one person at a time, through a kit driver.
+
+    How a press reaches the kit is :meth:`press` (and :meth:`settle`): here the loop's queue,
+    stepped on this thread; a subclass may press the panel's pins instead.
+    """
 
     def __init__(
         self,
@@ -158,6 +161,13 @@ class OfficerBot:
         #: Called between the loop's steps: the host answers the port's device requests
         #: (selftest, settime) there, never in the middle of an event.
         self._safe_point = safe_point or (lambda: None)
+        #: The officer's hands: every button below is pressed through it.
+        self.driver = KitDriver(lambda: self.ctl.view, self.press)
+
+    @property
+    def screen(self) -> Screen:
+        """What the kit shows, as the officer reads it."""
+        return self.ctl.view
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -169,20 +179,21 @@ class OfficerBot:
         while True:
             handled = self.kit.loop.step(timeout=0.005)
             self._safe_point()
-            idle_sensor = self.ctl.waiting_for_finger and not self.bystanders.offer_finger
-            if idle_sensor and not self.kit.loop.queued():
+            job = self.screen.job
+            idle_sensor = job is not None and job.kind.only_waits
+            if idle_sensor and not self.bystanders.offer_finger and not self.kit.loop.queued():
                 return  # nobody will put a finger down: the officer acts instead
-            if not handled and not self.ctl.busy and not self.kit.loop.busy():
+            if not handled and job is None and not self.kit.loop.busy():
                 return
             if time.monotonic() > deadline:
-                raise DemoError(f"the kit stayed busy in {self.ctl.state}: {self.ctl.screen}")
+                raise DemoError(f"the kit stayed busy: {self.screen}")
 
     def press(self, button: Button, press: Press = Press.SHORT) -> None:
         self.presses += 1
         if self.presses > PRESS_BUDGET:
             raise DemoError(
                 f"the officer bot pressed {PRESS_BUDGET} buttons for one person and is stuck "
-                f"in {self.ctl.state} showing {self.ctl.screen}"
+                f"in {self.screen}"
             )
         self.kit.press(button, press)
         self.settle()
@@ -192,50 +203,23 @@ class OfficerBot:
         while not done():
             act()
 
-    def scroll_to(
-        self,
-        menu_focus: Callable[[], object],
-        wanted: Callable[[object], bool],
-        *,
-        what: str = "the wanted line",
-        button: Button = Button.DOWN,
-    ) -> None:
-        """Press ``button`` until the highlighted item is ``wanted`` (``what`` names it in
-        errors); UP reaches the end of a long list at once, since the cursor wraps."""
-        for _ in range(200):
-            if wanted(menu_focus()):
-                return
-            self.press(button)
-        raise DemoError(f"{what} is not in the menu on screen: {self.ctl.screen}")
-
-    def choose(
-        self,
-        menu_focus: Callable[[], object],
-        wanted: Callable[[object], bool],
-        *,
-        what: str,
-        button: Button = Button.DOWN,
-    ) -> None:
-        """Scroll to the item and press OK on it."""
-        self.scroll_to(menu_focus, wanted, what=what, button=button)
-        self.press(Button.OK)
-
-    def on(self, kind: type[StepT]) -> StepT:
-        """The kit's current step as a ``kind``: the bot reads that step's menu or entry."""
-        step = self.ctl.step
-        if not isinstance(step, kind):
-            raise DemoError(f"expected {kind.__name__}, the kit is in {self.ctl.state}")
-        return step
-
-    def _finger(self, position: FingerPosition | None) -> int:
+    def _finger(self) -> int:
+        """The finger the screen asks for."""
+        position = self.screen.finger
         if position is None:
-            raise DemoError(f"no finger is asked for in {self.ctl.state}: {self.ctl.screen}")
+            raise DemoError(f"no finger is asked for in {self.screen}")
         return int(position)
 
+    def photo_kept(self) -> bool:
+        """Whether the face screen shows a photo that OK keeps."""
+        screen = self.screen
+        return screen.state is CaptureState.FACE and (
+            screen.opens_with("face_ok") or screen.opens_with("face_forced")
+        )
+
     def select_resident(self, person: Person) -> None:
-        self.choose(
-            lambda: self.on(Ready).focus,
-            lambda f: isinstance(f, Resident) and f.nik == person.nik,
+        self.driver.choose(
+            lambda choice: isinstance(choice.value, Resident) and choice.value.nik == person.nik,
             what=f"resident {person.nik}",
         )
 
@@ -248,18 +232,17 @@ class OfficerBot:
         self.bystanders.offer_finger = not by_pin
         if by_pin:
             self.press(Button.OK)
-            self.choose(
-                lambda: self.on(PinEntry).picker.menu.focus,
-                lambda o: getattr(o, "officer_id", None) == officer.officer_id,
+            self.driver.choose(
+                lambda choice: getattr(choice.value, "officer_id", None) == officer.officer_id,
                 what=f"officer {officer.officer_id}",
             )
-            self.type_digits(officer.pin, start=[0] * len(officer.pin))
+            self.driver.key(officer.pin)
         self.settle()
         self.bystanders.offer_finger = not self.bystanders.pin_only
-        while self.ctl.state in (CaptureState.PRINT_QUESTION, CaptureState.RESUME_OFFER):
+        while self.screen.state in (CaptureState.PRINT_QUESTION, CaptureState.RESUME_OFFER):
             self.press(Button.OK)  # yes, the card came out; yes, resume the person
-        if self.ctl.state not in (CaptureState.READY, CaptureState.CONFIRM_PERSON):
-            raise DemoError(f"login ended in {self.ctl.state}: {self.ctl.screen}")
+        if self.screen.state not in (CaptureState.READY, CaptureState.CONFIRM_PERSON):
+            raise DemoError(f"login ended in {self.screen}")
 
     def finish_resumed(self) -> Outcome:
         """Complete the enrolment a crash or the idle lock interrupted, from where it stopped."""
@@ -269,107 +252,82 @@ class OfficerBot:
         if person is None:
             raise DemoError(f"the resumed person {draft.resident.nik} is not in this world")
         self.press(Button.OK)
-        self.until(lambda: self.ctl.state == CaptureState.DONE, lambda: self.act(person))
+        self.until(self.done, lambda: self.act(person))
         return self.outcome(person)
 
-    def type_digits(self, digits: str, *, start: list[int]) -> None:
-        for wanted, current in zip(digits, start, strict=True):
-            for _ in range((int(wanted) - current) % 10):
-                self.press(Button.UP)
-            self.press(Button.OK)
+    def done(self) -> bool:
+        """Whether the kit shows a record sealed."""
+        return self.screen.state is CaptureState.DONE
 
-    def official_login(self) -> None:
-        """The village official says they are present: their finger, at the officer's menu."""
-        self.choose(
-            lambda: self.on(Ready).focus,
-            lambda f: f is ReadyChoice.ADMIN,
-            what="the admin menu",
-            button=Button.UP,
-        )
-        self.choose(
-            lambda: self.on(Admin).menu.focus,
-            lambda f: f is AdminItem.OFFICIAL,
-            what="the village official",
-        )
+    def official_login(self) -> Officer:
+        """The village official says they are present: their finger, at the officer's menu.
+        Returns the official the kit now names in its records."""
+        self.admin(AdminItem.OFFICIAL)
         self.settle()
-        if self.ctl.state != CaptureState.READY or self.ctl.official is None:
-            raise DemoError(f"the village official could not log in: {self.ctl.screen}")
+        official = self.ctl.session.official
+        if self.screen.state is not CaptureState.READY or official is None:
+            raise DemoError(f"the village official could not log in: {self.screen}")
+        return official
 
     def lock(self) -> None:
+        self.admin(AdminItem.LOCK)
+
+    def admin(self, item: AdminItem) -> None:
+        """Choose ``item`` of the officer's menu, from the ready list."""
         # the admin menu ends the worklist: one UP from the top wraps round to it
-        self.choose(
-            lambda: self.on(Ready).focus,
-            lambda f: f is ReadyChoice.ADMIN,
-            what="the admin menu",
-            button=Button.UP,
-        )
-        self.choose(lambda: self.on(Admin).menu.focus, lambda f: f is AdminItem.LOCK, what="lock")
+        self.driver.choose(offering(ReadyChoice.ADMIN), what="the admin menu", button=Button.UP)
+        self.driver.choose(offering(item), what=f"{item.name.lower()} in the admin menu")
 
     def enrol(self, task: Task) -> Outcome:
         """One person from READY back to READY; returns what was sealed."""
         person = task.person
         if task.walk_in:
             # the walk-in entry heads the list, just above the residents the cursor is on
-            self.choose(
-                lambda: self.on(Ready).focus,
-                lambda f: f is ReadyChoice.WALK_IN,
-                what="walk-in",
-                button=Button.UP,
-            )
-            self.type_digits(person.nik, start=list(self.on(NikEntry).entry.digits))
-            if self.ctl.state == CaptureState.PURPOSE:
-                self.choose(
-                    lambda: self.on(PurposeStep).menu.focus,
-                    lambda p: p is Purpose(person.purpose),
-                    what=f"purpose {person.purpose}",
-                )
-            if self.ctl.state == CaptureState.KK_ENTRY:
-                self.type_digits(person.kk_number, start=list(self.on(KkEntry).entry.digits))
+            self.driver.choose(offering(ReadyChoice.WALK_IN), what="walk-in", button=Button.UP)
+            self.driver.key(person.nik)
+            if self.screen.state is CaptureState.PURPOSE:
+                self.driver.choose(offering(person.purpose), what=f"purpose {person.purpose.value}")
+            if self.screen.state is CaptureState.KK_ENTRY:
+                self.driver.key(person.kk_number)
         else:
             self.select_resident(person)
-        if self.ctl.state != CaptureState.CONFIRM_PERSON:
-            raise DemoError(f"{person.nik} was not accepted: {self.ctl.screen}")
+        if self.screen.state is not CaptureState.CONFIRM_PERSON:
+            raise DemoError(f"{person.nik} was not accepted: {self.screen}")
         self.press(Button.OK)
-        self.until(lambda: self.ctl.state == CaptureState.DONE, lambda: self.act(person))
+        self.until(self.done, lambda: self.act(person))
         return self.outcome(person)
 
     def act(self, person: Person) -> None:
         """One officer action for the screen the kit shows now."""
-        state = self.ctl.state
-        if state == CaptureState.FACE:
+        state = self.screen.state
+        if state is CaptureState.FACE:
             self.press(Button.OK)  # take the photo, then accept it
-        elif state == CaptureState.FINGERS:
-            condition = person.condition(self._finger(self.on(Fingers).position))
+        elif state is CaptureState.FINGERS:
+            condition = person.condition(self._finger())
             if condition in (FingerCondition.MISSING, FingerCondition.BANDAGED):
                 self.press(Button.DOWN)  # the officer sees it: record the exception at once
             else:
                 self.press(Button.OK)  # retry a poor image; after N tries, choose the exception
-        elif state == CaptureState.FINGER_EXCEPTION:
-            excepting = self.on(FingerExceptionStep)
-            wanted = _EXCEPTION_FOR[person.condition(self._finger(excepting.position))]
-            self.choose(
-                lambda: excepting.menu.focus, lambda e: e is wanted, what=f"exception {wanted}"
-            )
-        elif state == CaptureState.SIGNATURE and not person.can_sign:
+        elif state is CaptureState.FINGER_EXCEPTION:
+            wanted = _EXCEPTION_FOR[person.condition(self._finger())]
+            self.driver.choose(offering(wanted), what=f"exception {wanted}")
+        elif state is CaptureState.SIGNATURE and not person.can_sign:
             self.press(Button.DOWN)  # cannot sign: the exception, approved by a supervisor
-        elif state == CaptureState.SIGNATURE_EXCEPTION:
-            self.choose(
-                lambda: self.on(SignatureExceptionStep).menu.focus,
-                lambda r: r is SignatureExceptionReason.CANNOT_WRITE,
-                what="cannot write",
-            )
-        elif state == CaptureState.REVIEW and self._to_correct(person):
+        elif state is CaptureState.SIGNATURE_EXCEPTION:
+            cannot_write = SignatureExceptionReason.CANNOT_WRITE
+            self.driver.choose(offering(cannot_write), what="cannot write")
+        elif state is CaptureState.REVIEW and self._to_correct(person):
             self.press(Button.DOWN)  # the worklist's occupation is wrong: correct it
-        elif state == CaptureState.CORRECTION:
+        elif state is CaptureState.CORRECTION:
             self._correct(person)
         elif state in (CaptureState.SIGNATURE, CaptureState.REVIEW, CaptureState.PRINTING):
             self.press(Button.OK)  # accept the signature, save, or print a slip after a fault
-        elif state == CaptureState.APPROVAL:
+        elif state is CaptureState.APPROVAL:
             self.settle()  # the supervisor puts a finger on the sensor
-            if self.ctl.state == CaptureState.APPROVAL:
-                raise DemoError(f"the approver's finger was not accepted: {self.ctl.screen}")
+            if self.screen.state is CaptureState.APPROVAL:
+                raise DemoError(f"the approver's finger was not accepted: {self.screen}")
         else:
-            raise DemoError(f"the bot does not know what to do in {state}: {self.ctl.screen}")
+            raise DemoError(f"the bot does not know what to do in {self.screen}")
 
     def _to_correct(self, person: Person) -> bool:
         draft = self.ctl.draft
@@ -377,27 +335,23 @@ class OfficerBot:
 
     def _correct(self, person: Person) -> None:
         """Pick the occupation, then its right value: the official approves it."""
-        step = self.on(Correction)
-        if step.values is None:
-            self.choose(
-                lambda: step.fields.focus,
-                lambda f: f is CorrectableField.OCCUPATION,
-                what="pekerjaan",
-            )
+        occupation = CorrectableField.OCCUPATION
+        menu = self.screen.menu
+        if menu is not None and any(choice.value is occupation for choice in menu.choices):
+            self.driver.choose(offering(occupation), what="pekerjaan")
         else:
-            values = step.values
-            self.choose(lambda: values.focus, lambda v: v == person.occupation, what="occupation")
+            self.driver.choose(lambda choice: choice.value == person.occupation, what="occupation")
 
     def cancel_midway(self, task: Task) -> None:
         """Start the person, take the photo, then cancel with a held BACK and confirm."""
         person = task.person
         self.select_resident(person)
         self.press(Button.OK)  # the right person
-        self.until(lambda: self.on(Face).kept is not None, lambda: self.press(Button.OK))
+        self.until(self.photo_kept, lambda: self.press(Button.OK))
         self.press(Button.BACK, Press.HOLD)
         self.press(Button.OK)
-        if self.ctl.state != CaptureState.READY:
-            raise DemoError(f"cancel ended in {self.ctl.state}")
+        if self.screen.state is not CaptureState.READY:
+            raise DemoError(f"cancel ended in {self.screen}")
         log.info("cancelled a resident after the photo, as planned; enrolling again")
 
     def caught(self, stand_in: Person | SimOfficer, posing_as: Person) -> list[str]:
@@ -410,31 +364,32 @@ class OfficerBot:
             self.press(Button.OK)
             hands = stand_in if isinstance(stand_in, Person) else posing_as
             self.until(self._stopped, lambda: self.act(hands))
-            shown = list(self.ctl.screen)
-            if self.ctl.state == CaptureState.FINGERS:  # someone enrolled: no supervisor here
+            shown = list(self.screen.lines)
+            if self.screen.state is CaptureState.FINGERS:  # someone enrolled: no supervisor here
                 self.press(Button.BACK)
                 self.press(Button.OK)  # yes, drop the person
         finally:
             self.bystanders.stand_in = None
-        if self.ctl.state != CaptureState.READY or self.ctl.draft is not None:
-            raise DemoError(f"the duplicate was not dropped: {self.ctl.screen}")
+        if self.screen.state is not CaptureState.READY or self.ctl.draft is not None:
+            raise DemoError(f"the duplicate was not dropped: {self.screen}")
         return shown
 
     def _stopped(self) -> bool:
         """The kit refused a finger as a duplicate (or already dropped the person)."""
-        step = self.ctl.step
-        if isinstance(step, Fingers):
-            return step.duplicate is not None
-        if self.ctl.state == CaptureState.DONE:
-            raise DemoError(f"the duplicate check missed: the kit sealed {self.ctl.screen[0]}")
-        return self.ctl.state == CaptureState.READY
+        screen = self.screen
+        if screen.state is CaptureState.FINGERS:
+            return screen.opens_with("duplicate_enrolled")
+        if screen.state is CaptureState.DONE:
+            raise DemoError(f"the duplicate check missed: the kit sealed {screen.lines[0]}")
+        return screen.state is CaptureState.READY
 
     def outcome(self, person: Person) -> Outcome:
-        sealed, draft = self.ctl.sealed, self.ctl.draft
+        session = self.ctl.session
+        sealed, draft = session.sealed, session.draft
         assert sealed is not None and draft is not None
         taken = sum(1 for f in draft.fingers.values() if f.image_png)
         excepted = ", ".join(f"{p}:{f.exception}" for p, f in draft.fingers.items() if f.exception)
-        printed = self.ctl.print_outcome
+        printed = session.print_outcome
         if draft.signature_exception is not None:
             excepted = ", ".join(filter(None, [excepted, "ttd"]))
         self.press(Button.OK)
@@ -504,8 +459,8 @@ def run_session(
     bot.login(by_pin=False)
     officials = [o for o in kit.store.officers.values() if o.is_official]
     if world.cases and officials and kit.controller.state == CaptureState.READY:
-        bot.official_login()
-        note(f"  the village official {kit.controller.official.name} is present")  # type: ignore[union-attr]
+        official = bot.official_login()
+        note(f"  the village official {official.name} is present")
     outcomes = []
     if kit.controller.state == CaptureState.CONFIRM_PERSON:
         note("  resumed the enrolment the last session left unfinished:")
@@ -576,13 +531,16 @@ def run_demo(
         if officer is not None:
             sim.bystanders.on_duty(*officer)
         note(f"kit {sim.kit.store.kit_id}: enrolling {people} residents")
-        outcomes = run_session(
-            sim.kit,
-            sim.world,
-            sim.bystanders,
-            people=people,
-            report=report,
-            note=note,
-            safe_point=sim.host.safe_point,
-        )
+        try:
+            outcomes = run_session(
+                sim.kit,
+                sim.world,
+                sim.bystanders,
+                people=people,
+                report=report,
+                note=note,
+                safe_point=sim.host.safe_point,
+            )
+        except NotOnScreen as exc:  # the bot looked for a line the kit did not show
+            raise DemoError(str(exc)) from exc
         return DemoDay(outcomes, sim.kit.store.status())

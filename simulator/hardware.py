@@ -11,12 +11,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
+from firmware.config import DevicePorts
 from firmware.hardware import REPLY_TIMEOUT_SECONDS, Absent, Opened, real_devices
 from firmware.power import open_coprocessor
 from firmware.selftest import Verdict, run_selftest
 from hal.contracts import FingerprintSensor, SignaturePad
 from hal.coprocessor import PowerCoprocessor
-from hal.types import DeviceInfo, FingerImage, FingerPosition, LibraryMatch, Signature
+from hal.types import (
+    DeviceInfo,
+    FingerImage,
+    FingerPosition,
+    LibraryMatch,
+    SensorModel,
+    Signature,
+)
 from hw_sim.pico import PicoSim
 from hw_sim.timing import Timing
 from hw_sim.wired import WiredKit
@@ -114,6 +122,20 @@ class PresentedSignature:
         self._pad.close()
 
 
+def emulator_ports(wired: WiredKit) -> DevicePorts:
+    """The serial parts' ptys as a kit's configuration names its ports.
+
+    No provisioning port and no co-processor: the simulator serves those itself.
+    """
+    return DevicePorts(
+        fingerprint=wired.fingerprint.port,
+        signature_pad=wired.signature_pad.port,
+        card_printer=wired.card_printer.port,
+        receipt_printer=wired.receipt_printer.port,
+        provisioning="",
+    )
+
+
 def sim_wired_devices(
     wired: WiredKit, *, wait_scale: float = 1.0, reply_timeout: float = REPLY_TIMEOUT_SECONDS
 ) -> Opened:
@@ -123,11 +145,12 @@ def sim_wired_devices(
     tests); a real capture always gets its full timeout.
     """
     opened = real_devices(
-        wired.ports,
+        emulator_ports(wired),
         bus=wired.bus,
         pin_factory=wired.pin_factory,
         camera=wired.camera,
         reply_timeout=reply_timeout,
+        sensor=wired.fingerprint.model,
     )
     devices = opened.devices
     if not isinstance(devices.fingerprint, Absent):
@@ -144,19 +167,21 @@ def wired_kit(
     world: World,
     *,
     hopper: int = 100,
+    sensor: SensorModel = SensorModel.R307,
     timing: Timing | None = None,
     faults: Sequence[tuple[str, str]] = (),
     wait_scale: float = 1.0,
     reply_timeout: float = REPLY_TIMEOUT_SECONDS,
 ) -> Iterator[tuple[WiredKit, Opened]]:
-    """A :class:`WiredKit` with ``faults`` (device, kind) injected and the drivers opened.
+    """A :class:`WiredKit` with ``faults`` (device, kind) injected and the drivers opened
+    (the fingerprint driver configured for the emulated ``sensor``).
 
     ``timing`` is the emulators' clock (None: hw_sim's default, real time unless
     ``JEMPUT_TIMING=fast``).  The faults are injected before the drivers open, as a part
     is broken before the technician switches the kit on.  On exit the drivers close, then
     the emulators.
     """
-    with WiredKit(world, hopper=hopper, timing=timing) as wired:
+    with WiredKit(world, hopper=hopper, sensor=sensor, timing=timing) as wired:
         for device, kind in faults:
             wired.inject(device, kind)
         opened = sim_wired_devices(wired, wait_scale=wait_scale, reply_timeout=reply_timeout)

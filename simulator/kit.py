@@ -30,7 +30,7 @@ from firmware.port import KitPort
 from firmware.power import KitPower
 from hal.contracts import Devices
 from hal.exc import DeviceAbsent
-from hal.types import FingerPosition
+from hal.types import FingerPosition, SensorModel
 from hw_sim.doubles import SimFingerprint, sim_devices
 from hw_sim.fingerprints import template_of
 from hw_sim.pico import PicoSim
@@ -41,12 +41,14 @@ from hw_sim.world import PROVINCE, REGENCY, Person, SimOfficer, World
 from simulator.options import Provisioning, SimOptions
 from simulator.power import cell_volts, sim_power
 from simulator.tray import OutputTray
+from storage.audit import AuditKind
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.layout import is_provisioned
 from storage.lock import FolderLock
-from storage.model import WALK_IN_PREFIX, Policy, Purpose, Resident, Role, Sex
+from storage.model import WALK_IN_PREFIX, Policy, Resident
 from storage.officers import make_officer
+from vocabulary.people import Role
 
 DEMO_KIT_ID = "DEMO-3505-01"
 #: The kit id of a training kit (``--scenario``): its certificate marks it as training.
@@ -118,7 +120,7 @@ def resident_of(person: Person) -> Resident:
     return Resident(
         nik=person.nik,
         name=person.name,
-        sex=Sex(person.sex),
+        sex=person.sex,
         birth_place=person.birth_place,
         birth_date=person.birth_date,
         province=PROVINCE,
@@ -132,7 +134,7 @@ def resident_of(person: Person) -> Resident:
         occupation=person.listed_occupation or person.occupation,
         blood_type=person.blood_type,
         worklist_ref=person.nik,
-        purpose=Purpose(person.purpose),
+        purpose=person.purpose,
     )
 
 
@@ -174,7 +176,7 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime, training: boo
             authority_dir, name="DEMO AUTHORITY - not for real records", demo=True
         )
     officers = tuple(
-        make_officer(o.officer_id, o.name, Role(o.role), o.pin, finger_pages=(page,))
+        make_officer(o.officer_id, o.name, o.role, o.pin, finger_pages=(page,))
         for page, o in enumerate(world.officers)
     )
     provision(
@@ -192,15 +194,23 @@ def provision_demo(data_dir: Path, world: World, *, now: datetime, training: boo
     return True
 
 
-def enrol_officers(devices: Devices, officers: list[SimOfficer]) -> None:
-    """Put the officers' login fingers into the sensor's library, as flashing does."""
+def enrol_officers(
+    devices: Devices, officers: list[SimOfficer], *, sensor: SensorModel = SensorModel.R307
+) -> None:
+    """Put the officers' login fingers into the sensor's library, as flashing does, each
+    as a ``sensor`` extracts it."""
     for page, officer in enumerate(officers):
-        template = template_of(officer.seed, int(FingerPosition.RIGHT_INDEX))
+        template = template_of(
+            officer.seed, int(FingerPosition.RIGHT_INDEX), size=sensor.image_size
+        )
         devices.fingerprint.enrol(page, template)
 
 
 class SensorFlash(Protocol):
     """A simulated sensor's library as its flash keeps it across power cycles."""
+
+    #: The sensor's image size: the templates it keeps are extracted at it.
+    image_size: tuple[int, int]
 
     def load_flash(self, pages: Mapping[int, bytes]) -> None: ...
 
@@ -212,7 +222,9 @@ def keep_sensor_flash(flash: SensorFlash, store: KitStore, world: World) -> None
     returning person."""
     refs = dict(store.recent(limit=store.policy.sensor_library_pages))
     pages = {
-        page: template_of(world.body_seed(ref.removeprefix(WALK_IN_PREFIX)), position)
+        page: template_of(
+            world.body_seed(ref.removeprefix(WALK_IN_PREFIX)), position, size=flash.image_size
+        )
         for page, (seq, position) in store.sensor_pages().items()
         if (ref := refs.get(seq)) is not None
     }
@@ -237,7 +249,9 @@ def load_demo_cards(kit: Kit) -> None:
     store = kit.store
     if store.profile.demo and store.ledger.counts()["loaded"] == 0:
         store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
-        store.audit.append("cards-loaded", count=DEMO_CARDS, officer="PROVISIONING", demo=True)
+        store.audit.append(
+            AuditKind.CARDS_LOADED, count=DEMO_CARDS, officer="PROVISIONING", demo=True
+        )
 
 
 class AsOnAKit(KitObserver):
@@ -326,10 +340,11 @@ def open_sim_kit(options: SimOptions) -> Iterator[SimKit]:
                     world,
                     timing=Timing(fast=True) if parts.fast else None,
                     wait_scale=max(parts.time_scale, WIRED_WAIT_SCALE),
+                    sensor=parts.sensor,
                 )
             )
             devices = opened.devices
-            enrol_officers(devices, world.officers)
+            enrol_officers(devices, world.officers, sensor=parts.sensor)
         else:
             wired_parts = None
             devices = build(world, time_scale=parts.time_scale).devices
@@ -371,7 +386,7 @@ def open_sim_kit(options: SimOptions) -> Iterator[SimKit]:
         stack.callback(world.follow, None)
 
         def close_host() -> None:
-            state = host.kit.controller.state if host.kit is not None else ""
+            state = host.state
             host.close()
             power.halted_if(state)  # a safe shutdown: the Pico may cut
 
@@ -431,9 +446,9 @@ class Bystanders(KitObserver):
         #: During a self-test the technician stands at the kit: ten good fingers, a pen.
         self.technician = next(p for p in world.residents if not p.fingers)
         self._testing = False
-        self.supervisor = next(o for o in world.officers if o.role == "supervisor")
+        self.supervisor = next(o for o in world.officers if o.role is Role.SUPERVISOR)
         #: The village official, who approves corrections and says they are present.
-        self.official = next(o for o in world.officers if o.role == "official")
+        self.official = next(o for o in world.officers if o.role is Role.OFFICIAL)
         #: Someone standing in front whatever the kit is doing (the browser kit's choice):
         #: the wrong person at the camera, or a resident arriving before being selected.
         self.stand_in: Person | SimOfficer | None = None
@@ -446,7 +461,7 @@ class Bystanders(KitObserver):
             self.officer = known  # the world's officer: the fingers the kit enrolled
         else:  # someone the world does not know: a body of their own, logging in by PIN
             name = known.name if known else officer_id
-            self.officer = SimOfficer(officer_id, name, "officer", pin, 0)
+            self.officer = SimOfficer(officer_id, name, Role.OFFICER, pin, 0)
 
     def kit_opened(self, kit: Kit) -> None:
         self.controller = kit.controller
@@ -480,6 +495,4 @@ class Bystanders(KitObserver):
             return None
         # whoever is being enrolled stands there, a walk-in the world did not make included
         resident = draft.resident
-        return self._world.visitor(
-            resident.nik, resident.name, resident.sex.value, resident.birth_date
-        )
+        return self._world.visitor(resident.nik, resident.name, resident.sex, resident.birth_date)

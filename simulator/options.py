@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import Path
 
 from capture.prompts import Language
+from hal.types import SensorModel
 from storage.kitkey import KeySettings
 
 #: Where a simulated kit keeps its data unless told otherwise (`make run` uses it too).
@@ -66,15 +67,21 @@ class SimParts:
     #: finger or a pen that nobody brings shrink to it, never below
     #: `simulator.kit.WIRED_WAIT_SCALE` (a sensor answers "no finger" only after a while).
     time_scale: float = 0.0
+    #: The fingerprint sensor's model, behind the driver configured for it (as kit.toml's
+    #: ``[parts] fingerprint`` does on a kit): its image size and library.
+    sensor: SensorModel = SensorModel.R307
 
     def __post_init__(self) -> None:
         if not self.doubles:
             return
         wired_only = [name for name in ("fast", "coprocessor") if getattr(self, name)]
+        if self.sensor is not SensorModel.R307:
+            wired_only.append("sensor")
         if wired_only:
             raise SimOptionsError(
-                "the contract-level doubles have no wires to pace and no power co-processor: "
-                f"{' and '.join(wired_only)} need{'s' * (len(wired_only) == 1)} the wire emulators"
+                "the contract-level doubles have no wires to pace, no power co-processor and "
+                f"no sensor but an R307's library: {' and '.join(wired_only)} "
+                f"need{'s' * (len(wired_only) == 1)} the wire emulators"
             )
 
 

@@ -22,13 +22,12 @@ from typing import Any
 from storage.codec import Tampered, dumps, loads
 from storage.cose import (
     HDR_CONTENT_TYPE,
-    HDR_KID,
     BadSignature,
     SignAlg,
     VerifyKey,
-    parse_sign1,
+    WrongKey,
+    open_sign1,
     sign1,
-    verify_sign1,
 )
 from storage.errors import KeyFileError, RecordError
 from storage.keys import Authority, AuthorityPublic, KeyBackend, kid_of, kit_public_key
@@ -267,18 +266,15 @@ def verify_certificate(
     it instead, so records sealed while the certificate was valid stay valid after it ends.
     """
     try:
-        msg = parse_sign1(data)
+        msg = open_sign1(data, authority_public.sign_public, kid=authority_public.kid)
     except Tampered as exc:
         raise MalformedCertificate(f"kit certificate does not decode: {exc}") from exc
-    if msg.protected.get(HDR_KID) != authority_public.kid:
-        kid = msg.protected.get(HDR_KID)
+    except WrongKey as exc:
         raise ForeignCertificate(
-            f"kit certificate is signed by key {kid.hex() if isinstance(kid, bytes) else kid!r}, "
+            f"kit certificate is signed by key {exc.found}, "
             f"not by authority {authority_public.name!r} ({authority_public.kid.hex()}): "
             "use the kit's own authority key, or re-provision the kit"
-        )
-    try:
-        verify_sign1(msg, authority_public.sign_public)
+        ) from exc
     except BadSignature as exc:
         raise ForeignCertificate(
             f"kit certificate signature does not verify under authority "

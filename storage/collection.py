@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from storage.audit import AuditKind
 from storage.chain import SealedChain
 from storage.errors import StorageError
 from storage.files import FileOps, record_name
@@ -83,7 +84,7 @@ class Collection:
                 "the collector holds different records; collect again"
             )
         self._receipts.add(up_to_seq, head, receipt)
-        self._audit.append("collection", up_to_seq=up_to_seq, head=head.hex())
+        self._audit.append(AuditKind.COLLECTION, up_to_seq=up_to_seq, head=head.hex())
 
     def prune(self, needed_bytes: int) -> list[int]:
         """Delete record files a receipt covers, oldest first, until ``needed_bytes`` are freed.
@@ -111,5 +112,5 @@ class Collection:
             for seq in chosen:
                 self._ops.unlink(self._records_dir / record_name(seq))
             self._ops.fsync_dir(self._records_dir)
-        self._audit.append("prune", seqs=chosen, freed=freed, needed=needed_bytes)
+        self._audit.append(AuditKind.PRUNE, seqs=chosen, freed=freed, needed=needed_bytes)
         return chosen

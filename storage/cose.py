@@ -247,6 +247,41 @@ def verify_sign1(msg: Sign1, public_key: VerifyKey) -> None:
         raise BadSignature("signature does not verify: the bytes were altered") from exc
 
 
+class WrongKey(BadSignature):
+    """A COSE_Sign1 whose kid names another key than the one it is checked against."""
+
+    def __init__(self, found: object, expected: bytes) -> None:
+        #: The kid the message names, as a technician reads it (hex, or whatever else it is).
+        self.found = found.hex() if isinstance(found, bytes) else repr(found)
+        super().__init__(f"signed by another key ({self.found}, not {expected.hex()})")
+
+
+def check_signer(msg: Sign1, public_key: VerifyKey, *, kid: bytes) -> Sign1:
+    """``msg``, once its kid is ``kid`` (else `WrongKey`) and its signature verifies under
+    ``public_key`` (else `BadSignature`).
+
+    The one place a signer is checked: every signed thing (records, certificates, profiles,
+    revocation lists, the port's requests, answers and receipts, the collector's statements)
+    comes through here, mostly by :func:`open_sign1`.  A caller that checks a message's
+    structure first (a record's) parses it itself and calls this.
+    """
+    found = msg.protected.get(HDR_KID)
+    if found != kid:
+        raise WrongKey(found, kid)
+    verify_sign1(msg, public_key)
+    return msg
+
+
+def open_sign1(data: bytes, public_key: VerifyKey, *, kid: bytes) -> Sign1:
+    """``data`` decoded strictly as a COSE_Sign1 (a `storage.codec.CodecError` if it is not
+    one), its signer checked by :func:`check_signer`: its payload may be trusted.
+
+    The stored bytes are what is verified, never a re-encoding.  The content type is left to
+    the caller, which says in its own words what else it expected.
+    """
+    return check_signer(parse_sign1(data), public_key, kid=kid)
+
+
 def _der_signature(raw: bytes) -> bytes:
     """COSE's r||s as the DER that cryptography verifies; anything else is a bad signature."""
     if len(raw) != 2 * ES256_COORDINATE_BYTES:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from storage import officers as pins
+from storage.audit import AuditKind
 from storage.boot import BootRepair, open_state
 from storage.chain import SealedChain
 from storage.collection import Collection, ReceiptError
@@ -35,7 +36,7 @@ from storage.files import (
     record_name,
     write_atomic,
 )
-from storage.keys import AuthorityPublic, KeyBackend
+from storage.keys import KeyBackend
 from storage.kitkey import open_kit_key
 from storage.layout import (
     kit_dir,
@@ -79,11 +80,6 @@ RECORD_BUDGET_BYTES = 2 * 1024 * 1024
 
 class NotProvisioned(StateError):
     """The data folder holds no provisioned kit."""
-
-
-#: The audit kind of a dropped journal of a person already sealed (capture's AuditKind
-#: takes its value from here).
-JOURNAL_ALREADY_SEALED = "journal-already-sealed"
 
 
 @dataclass
@@ -162,7 +158,7 @@ class KitStore:
         self.data_key_backend = data_key.backend
         cipher = data_key.cipher()
         self.profile = load_profile(profile_file, cipher)
-        self.authority = AuthorityPublic.from_cbor(self.profile.authority)
+        self.authority = self.profile.authority_public
         self._key = open_kit_key(kit_dir(self.data_dir), tcti=tcti)
         self.key_backend = self._key.backend
         self.records_dir = records_dir(self.data_dir)
@@ -211,12 +207,12 @@ class KitStore:
         )
         self.boot_notes += found.notes
         for note in self.boot_notes:
-            self.audit.append("boot-repair", note=note)
+            self.audit.append(AuditKind.BOOT_REPAIR, note=note)
         pin_note = self.pin_guard.check()  # audited as pin-guard-tampered
         if pin_note is not None:
             self.boot_notes.append(pin_note)
         for damaged in self.damaged:
-            self.audit.append("damaged-record", detail=damaged)
+            self.audit.append(AuditKind.DAMAGED_RECORD, detail=damaged)
         self.audit_break = self.audit.check()
 
     # -- what capture reads ----------------------------------------------------------------
@@ -290,7 +286,7 @@ class KitStore:
         """
         if worklist_ref is None or worklist_ref not in self.recorded_refs():
             return False
-        self.audit.append(JOURNAL_ALREADY_SEALED, ref=worklist_ref)
+        self.audit.append(AuditKind.JOURNAL_ALREADY_SEALED, ref=worklist_ref)
         self.journal.clear()
         return True
 
@@ -403,7 +399,9 @@ class KitStore:
                 row = self._unindexed[0]
                 try:
                     self.index.put([row])
-                    self.audit.append("seal", seq=row.seq, officer=row.officer, voids=row.voids)
+                    self.audit.append(
+                        AuditKind.SEAL, seq=row.seq, officer=row.officer, voids=row.voids
+                    )
                 except (sqlite3.Error, StorageFull) as exc:
                     return exc
                 self._unindexed.pop(0)

@@ -3,7 +3,8 @@
 These types are the vocabulary shared by `capture/` (which fills them in), the record
 codec (which seals them) and `provisioning/` (which loads officers, worklist and policy).
 They hold no device types: `storage` imports nothing else of Jemput but the shared
-vocabulary (finger positions, :mod:`vocabulary.fingers`).
+vocabulary (finger positions, a person's sex, an officer's role, a recording's purpose:
+:mod:`vocabulary`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from vocabulary.fingers import TEN_FINGERS, FingerPosition
+from vocabulary.people import Role, Sex
+from vocabulary.purpose import Purpose
 
 #: ISO/IEC 19794-4 finger positions 1..10, in e-KTP recording order.
 ALL_FINGERS: tuple[FingerPosition, ...] = TEN_FINGERS
@@ -42,41 +45,11 @@ def slip_reference(kit_id: str, seq: int) -> str:
     return f"{SLIP_SCHEME}:{kit_id}:{seq}"
 
 
-class Sex(enum.Enum):
-    """Jenis kelamin as printed on the card."""
-
-    MALE = "LAKI-LAKI"
-    FEMALE = "PEREMPUAN"
-
-
-class Role(enum.Enum):
-    """Who logs in: an officer records, a supervisor approves, the village official (kepala
-    desa or kasi pemerintahan) is present and approves data corrections."""
-
-    OFFICER = "officer"
-    SUPERVISOR = "supervisor"
-    OFFICIAL = "official"
-
-
 class CardKind(enum.Enum):
     """The card an enrolment is for: e-KTP from 17 or once married, otherwise KIA."""
 
     EKTP = "E-KTP"
     KIA = "KIA"
-
-
-class Purpose(enum.Enum):
-    """Keperluan: why the person records.  Only a first recording is printed on site."""
-
-    BARU = "BARU"
-    HILANG = "HILANG"
-    RUSAK = "RUSAK"
-    PERUBAHAN_DATA = "PERUBAHAN DATA"
-
-    @property
-    def prints_on_site(self) -> bool:
-        """Lost, damaged and changed-data cards are printed at the Disdukcapil office."""
-        return self is Purpose.BARU
 
 
 class CorrectableField(enum.Enum):

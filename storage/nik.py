@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.errors import StorageError
-from storage.model import Sex
+from vocabulary.people import Sex
 
 NIK_LENGTH = 16
 #: Added to the day of birth for women.

@@ -13,7 +13,8 @@ import hashlib
 import hmac
 import os
 
-from storage.model import Officer, Role
+from storage.model import Officer
+from vocabulary.people import Role
 
 PIN_DIGITS = 6
 #: 128 * r * n bytes of memory per hash (64 MiB); maxmem leaves room above OpenSSL's 32 MiB default.

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from storage import codec
+from storage.audit import AuditKind
 from storage.datakey import StateCipher, StateDecryptError
 from storage.state import SqliteAudit, iso_utc, open_database, transaction
 
@@ -37,7 +38,7 @@ FREE_TRIES = 5
 FIRST_WAIT_SECONDS = 30
 LONGEST_WAIT_SECONDS = 3600
 #: The audit kind of a back-off row found deleted or altered.
-TAMPERED = "pin-guard-tampered"
+TAMPERED = AuditKind.PIN_GUARD_TAMPERED
 #: What the row is sealed to: another row's, or another kit's, ciphertext does not open.
 _CONTEXT = b"pin_guard:1"
 
@@ -152,7 +153,9 @@ class PinGuard:
                 _write(db, self._cipher, failures, until)
         self._tampered(found)
         if wait:
-            self._audit.append("pin-backoff", officer=officer_id, failures=failures, wait=wait)
+            self._audit.append(
+                AuditKind.PIN_BACKOFF, officer=officer_id, failures=failures, wait=wait
+            )
 
     def succeeded(self) -> None:
         """A right PIN: the count starts again from zero."""

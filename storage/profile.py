@@ -9,6 +9,7 @@ names, birth dates) and the officers' PIN hashes are never on the card in clear.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,8 +20,11 @@ from storage import codec
 from storage.datakey import StateCipher, StateDecryptError
 from storage.errors import StateError
 from storage.files import write_atomic
-from storage.model import Officer, Policy, Purpose, Resident, Role, Sex
+from storage.keys import AuthorityPublic
+from storage.model import Officer, Policy, Resident
 from storage.policy import PolicyError, check_pages, parse_policy
+from vocabulary.people import Role, Sex
+from vocabulary.purpose import Purpose
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,21 @@ class Profile:
     policy: Policy
     officers: tuple[Officer, ...]
     worklist: tuple[Resident, ...]
-    authority: bytes  # AuthorityPublic.to_cbor()
+    #: The authority's public keys as provisioning sent them (`AuthorityPublic.to_cbor`):
+    #: the bytes the profile's signature covers, kept as they came.
+    authority: bytes
     demo: bool = False
     #: The authority's COSE_Sign1 over this profile's manifest (`storage.signed_profile`).
     signature: bytes = b""
     #: The authority's reference key (`storage.reference`): the kit names residents in record
     #: headers by keyed references.  Empty in a profile flashed before keyed references.
     reference_key: bytes = b""
+
+    @functools.cached_property
+    def authority_public(self) -> AuthorityPublic:
+        """The authority's public keys, decoded once for everyone who reads this profile
+        (the store, the boot's signature check, the port); `KeyFileError` if damaged."""
+        return AuthorityPublic.from_cbor(self.authority)
 
 
 def resident_to_map(resident: Resident) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Why one dataclass: the technician's ``jemput-prov flash``, the demo provisioning and the
 kit's side of the port's ``flash`` all carry the same facts (kit id, region, officers,
 worklist, policy, blank cards); each used to spell them out as its own list of keyword
-arguments.  Now the tool sends a setup (`kitlink.protocol.setup_to_map`), the kit
-reads one back (``setup_from_map``) and installs it with :func:`install`, and
+arguments.  Now the tool sends a setup (`kitlink.messages.FlashArgs.of`), the kit
+reads one back (``FlashArgs.setup``) and installs it with :func:`install`, and
 :func:`provision` installs one on a kit whose key is made here.
 """
 

@@ -42,12 +42,12 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Modality,
-    Purpose,
     SignatureException,
     SignatureExceptionReason,
 )
 from storage.profile import resident_from_map, resident_to_map
 from storage.reference import REF_BYTES, ReferenceKey
+from vocabulary.purpose import Purpose
 
 RECORD_VERSION = 3
 #: Versions this code reads: version 1 (before the kind, purpose and official) and version 2

@@ -29,7 +29,7 @@ from typing import Any
 
 from storage.certificate import Certificate, CertificateError
 from storage.codec import Tampered, dumps, loads
-from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
+from storage.cose import HDR_CONTENT_TYPE, BadSignature, open_sign1, sign1
 from storage.errors import KeyFileError, RecordError
 from storage.files import write_atomic
 from storage.keys import Authority, AuthorityPublic, KeyBackend
@@ -152,10 +152,7 @@ class RevocationList:
     def parse(cls, data: bytes, authority: AuthorityPublic) -> RevocationList:
         """A list signed by ``authority``; `RevocationListError` for anything else."""
         try:
-            msg = parse_sign1(data)
-            if msg.protected.get(HDR_KID) != authority.kid:
-                raise BadSignature("signed by another key")
-            verify_sign1(msg, authority.sign_public)
+            msg = open_sign1(data, authority.sign_public, kid=authority.kid)
             if msg.protected.get(HDR_CONTENT_TYPE) != CONTENT_TYPE:
                 raise Tampered("not a revocation list")
             return cls._from_payload(loads(msg.payload), authority)

@@ -18,7 +18,14 @@ from typing import Any
 
 from storage import codec
 from storage.certificate import CertificateError, verify_certificate
-from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, sign1, verify_sign1
+from storage.cose import (
+    HDR_CONTENT_TYPE,
+    BadSignature,
+    WrongKey,
+    check_signer,
+    parse_sign1,
+    sign1,
+)
 from storage.errors import RecordError, StateError
 from storage.keys import Authority, AuthorityPublic
 from storage.profile import Profile, officer_to_map, policy_to_map, resident_to_map
@@ -105,12 +112,13 @@ def changes(profile: Profile) -> list[str]:
         raise ProfileChanged(
             f"the kit profile's authority signature does not decode ({exc}): {FLASH_AGAIN}"
         ) from exc
-    if msg.protected.get(HDR_KID) != authority.kid or (
-        msg.protected.get(HDR_CONTENT_TYPE) != CONTENT_TYPE
-    ):
-        raise ProfileChanged(f"the kit profile's signature is not a profile's: {FLASH_AGAIN}")
+    not_a_profile = f"the kit profile's signature is not a profile's: {FLASH_AGAIN}"
+    if msg.protected.get(HDR_CONTENT_TYPE) != CONTENT_TYPE:
+        raise ProfileChanged(not_a_profile)
     try:
-        verify_sign1(msg, authority.sign_public)
+        check_signer(msg, authority.sign_public, kid=authority.kid)
+    except WrongKey as exc:
+        raise ProfileChanged(not_a_profile) from exc
     except BadSignature as exc:
         raise ProfileChanged(
             f"the kit profile's authority signature does not verify: {FLASH_AGAIN}"
@@ -140,9 +148,8 @@ def verify_profile(profile: Profile, certificate: bytes) -> None:
             f"the kit profile was changed after the authority signed it ({', '.join(changed)} "
             f"changed): {FLASH_AGAIN}"
         )
-    authority = AuthorityPublic.from_cbor(profile.authority)
     try:
-        issued = verify_certificate(certificate, authority)
+        issued = verify_certificate(certificate, profile.authority_public)
     except CertificateError as exc:
         raise ProfileChanged(
             f"the kit profile's authority key did not issue this kit's certificate ({exc}): "

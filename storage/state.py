@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import codec
+from storage.audit import AuditKind
 from storage.datakey import StateCipher
 from storage.errors import StateError, StorageFull
 from storage.model import PrintAttempt
@@ -360,7 +361,7 @@ class SqliteAudit:
     def _context(entry_id: int) -> bytes:
         return b"audit:%d" % entry_id
 
-    def append(self, kind: str, **detail: Any) -> None:
+    def append(self, kind: AuditKind, **detail: Any) -> None:
         text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
         at = iso_utc(self._now())
         with self._lock, transaction(self._db) as db:

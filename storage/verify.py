@@ -28,7 +28,7 @@ from storage.certificate import (
     verify_certificate,
 )
 from storage.codec import CodecError, Tampered, Truncated
-from storage.cose import HDR_KID, BadSignature, DecryptError, verify_sign1
+from storage.cose import BadSignature, DecryptError, WrongKey, check_signer
 from storage.errors import RecordError
 from storage.files import CERTIFICATE_NAME, RECORD_SUFFIX
 from storage.keys import AuthorityPublic
@@ -74,6 +74,7 @@ __all__ = [
     "UnsupportedVersion",
     "Verifier",
     "WrongRecipient",
+    "check_link",
     "verify_folder",
 ]
 
@@ -88,6 +89,24 @@ class UnknownKit(RecordError):
 
 class BrokenChain(RecordError):
     """Records missing, duplicated, misnamed or not linked by their ``prev`` hashes."""
+
+
+def check_link(
+    header: RecordHeader, certificate: Certificate, previous: bytes | None, *, then: str = ""
+) -> None:
+    """Raise `BrokenChain` unless record ``header.seq`` links to what comes before it.
+
+    The one chain-link check: every tool that takes a kit's records (this verifier, the
+    collector, the district's sync) calls it.  Record N's ``prev`` must be the SHA-256 of
+    record N-1's bytes as stored, ``previous`` (`storage.record.record_hash`; None when that
+    record is not held); record 1's must be the kit certificate's, and ``previous`` is not
+    read.  ``then`` says what to do next, for a tool that can act on it (collect again).
+    """
+    first = header.seq == 1
+    if header.prev != (certificate.digest if first else previous):
+        link = "the kit certificate" if first else f"record {header.seq - 1}"
+        advice = f": {then}" if then else ""
+        raise BrokenChain(f"record {header.seq} does not link to {link}{advice}", seq=header.seq)
 
 
 @dataclass
@@ -150,14 +169,13 @@ class Verifier:
     def verify_record(self, data: bytes, certificate: Certificate) -> RecordHeader:
         """Every check one record allows on its own; returns its header if all pass."""
         msg = parse_sign1_record(data)
-        kid = msg.protected.get(HDR_KID)
-        if kid != certificate.kit_kid:
-            shown = kid.hex() if isinstance(kid, bytes) else repr(kid)
+        try:
+            check_signer(msg, certificate.kit_key, kid=certificate.kit_kid)
+        except WrongKey as exc:
             raise UnknownKit(
-                f"record is signed by key {shown}, not by kit {certificate.kit_id} "
+                f"record is signed by key {exc.found}, not by kit {certificate.kit_id} "
                 f"({certificate.kit_kid.hex()}): use that kit's certificate"
-            )
-        verify_sign1(msg, certificate.kit_key)
+            ) from exc
         record = parse_payload(msg)
         header = record.header
         if header.kit_id != certificate.kit_id:
@@ -210,15 +228,14 @@ class Verifier:
                 report.problems.append(
                     (entries[1][0], BrokenChain(f"{names} all claim seq {seq}", seq=seq))
                 )
-            before = certificate.digest if seq == 1 else None
-            if seq - 1 in by_seq:
-                before = by_seq[seq - 1][0][2]
+            if seq > 1 and seq - 1 not in by_seq:
+                continue  # after a gap, named above
+            previous = by_seq[seq - 1][0][2] if seq > 1 else None
             for name, header, _ in entries:
-                if before is not None and header.prev != before:
-                    link = "the kit certificate" if seq == 1 else f"record {seq - 1}"
-                    report.problems.append(
-                        (name, BrokenChain(f"record {seq} does not link to {link}", seq=seq))
-                    )
+                try:
+                    check_link(header, certificate, previous)
+                except BrokenChain as exc:
+                    report.problems.append((name, exc))
         return report
 
 

@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from storage.errors import StorageError
-from storage.model import Purpose, Resident, Sex
+from storage.model import Resident
 from storage.nik import NikError, check_nik
+from vocabulary.people import Sex
+from vocabulary.purpose import Purpose
 
 #: Column -> Resident field, in the order `write_worklist` writes them.
 REQUIRED_COLUMNS: dict[str, str] = {

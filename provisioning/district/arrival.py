@@ -14,7 +14,7 @@ from datetime import datetime
 from kitlink import protocol as p
 from storage.certificate import Certificate
 from storage.codec import Tampered, loads
-from storage.cose import HDR_CONTENT_TYPE, HDR_KID, BadSignature, parse_sign1, verify_sign1
+from storage.cose import HDR_CONTENT_TYPE, BadSignature, open_sign1
 from storage.errors import RecordError
 from storage.keys import AuthorityPublic
 
@@ -46,13 +46,10 @@ def verify_ledger(signed: bytes, certificate: Certificate) -> Ledger:
     """The ledger answer ``signed`` if the kit of ``certificate`` signed it; BadLedger if not."""
     kit = certificate.kit_id
     try:
-        msg = parse_sign1(signed)
-        if msg.protected.get(HDR_KID) != certificate.kit_kid:
-            raise BadSignature(f"signed by another key than kit {kit}'s")
-        verify_sign1(msg, certificate.kit_key)
+        msg = open_sign1(signed, certificate.kit_key, kid=certificate.kit_kid)
         body = loads(msg.payload)
         result = body["result"]
-        if msg.protected.get(HDR_CONTENT_TYPE) != p.ANSWER_TYPE or body["op"] != p.LEDGER:
+        if msg.protected.get(HDR_CONTENT_TYPE) != p.ANSWER_TYPE or body["op"] != p.Op.LEDGER:
             raise BadSignature("not a ledger answer")
         if result["kit_id"] != kit:
             raise BadSignature(f"names kit {result['kit_id']!r}")

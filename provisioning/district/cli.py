@@ -21,13 +21,12 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from provisioning import checks
-from provisioning.checks import KitReport
 from provisioning.collector import CollectorDB
 from provisioning.district import is_store_url
-from provisioning.district.checking import verify_store
-from provisioning.district.errors import DistrictError, LaptopRefused
+from provisioning.district.audit import StoreAudit, audit_store, log_line, problems_by_row
+from provisioning.district.errors import DistrictError, LaptopRefused, StoreRefused
 from provisioning.district.export import export
-from provisioning.district.figures import CARD_THRESHOLD, build_figures
+from provisioning.district.figures import CARD_THRESHOLD, Figures, report_figures
 from provisioning.district.formats import (
     HEADINGS,
     cells,
@@ -40,6 +39,7 @@ from provisioning.district.html import render
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import SyncResult, sync
 from storage.keys import AuthorityPublic
+from storage.reference import ReferenceKey
 from storage.worklist import WorklistError, load_worklist
 
 EXIT_PROBLEMS = 1
@@ -57,6 +57,14 @@ UrlArgument = Annotated[
 ]
 ThresholdOption = Annotated[
     int, typer.Option(help="Flag kits that printed fewer cards than this.", min=0)
+]
+AuthorityOption = Annotated[
+    Path,
+    typer.Option(
+        "--authority",
+        help="The authority folder: its public keys and reference key audit the store.",
+        file_okay=False,
+    ),
 ]
 
 
@@ -80,6 +88,20 @@ def _url(url: str) -> str:
     if not is_store_url(url):
         raise _fail(f"{url} is not a database URL: give postgresql://user@host/database", 2)
     return url
+
+
+def _where(url: str) -> str:
+    """The store as messages name it: its URL without the query (socket paths, options)."""
+    return url.split("?")[0]
+
+
+def _audit_keys(authority: Path) -> tuple[AuthorityPublic, ReferenceKey]:
+    """What an audit needs of the authority folder: the public keys and the reference key
+    (which keys the references of records of format 1 and 2); one line and exit 2 if not."""
+    try:
+        return checks.load_authority_public(authority), checks.load_references(authority)
+    except (OSError, checks.WrongPath) as exc:
+        raise _fail(str(exc), EXIT_USER_ERROR) from None
 
 
 @contextmanager
@@ -110,10 +132,20 @@ def init_command(url: UrlArgument) -> None:
     _say(out, f"district store ready at {url}", "green")
 
 
-def report(url: str, fmt: str, threshold: int, output: Path | None = None) -> None:
-    """Print (or write to ``output``) the district report in ``fmt``."""
+def _figures(url: str, authority: Path, threshold: int) -> Figures:
+    """The store's figures once its audit passes; a store that fails is one line, exit 1."""
+    public, references = _audit_keys(authority)
     with opened(url) as store:
-        figures = build_figures(store, threshold=threshold)
+        try:
+            return report_figures(store, public, references, where=_where(url), threshold=threshold)
+        except StoreRefused as exc:
+            raise _fail(f"nothing reported: {exc}", EXIT_PROBLEMS) from None
+
+
+def report(url: str, authority: Path, fmt: str, threshold: int, output: Path | None = None) -> None:
+    """Print (or write to ``output``) the district report in ``fmt``, from what the audit
+    of the store derived: a store that fails its audit is refused (exit 1)."""
+    figures = _figures(url, authority, threshold)
     chosen = DistrictFormat(fmt)
     if chosen is DistrictFormat.TABLE:
         with _console(output) as console:
@@ -126,6 +158,7 @@ def report(url: str, fmt: str, threshold: int, output: Path | None = None) -> No
                 for row in cells(rows, columns):
                     table.add_row(*(Text("-" if c is None else str(c)) for c in row))
                 console.print(table)
+            console.print(Text(figures.log_line), soft_wrap=True)
         return
     render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: render}
     text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)
@@ -147,39 +180,78 @@ def _console(output: Path | None) -> Iterator[Console]:
 @district_app.command("report")
 def report_command(
     url: UrlArgument,
+    authority: AuthorityOption,
     fmt: Annotated[DistrictFormat, typer.Option("--format")] = DistrictFormat.TABLE,
     threshold: ThresholdOption = CARD_THRESHOLD,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
-    """Coverage per village, kecamatan, kabupaten/kota; blank cards per kit; per day."""
-    report(url, fmt.value, threshold, output)
+    """Coverage per village, kecamatan, kabupaten/kota; blank cards per kit; per day.
+
+    Counts only what the store's audit derives from signed bytes; a store that fails
+    `verify --db` is refused (exit 1).
+    """
+    report(url, authority, fmt.value, threshold, output)
 
 
 @district_app.command("rollup")
 def rollup_command(
     url: UrlArgument,
+    authority: AuthorityOption,
     folder: Annotated[Path, typer.Option("--out", help="Folder for rollup-<code>.json.")],
     threshold: ThresholdOption = CARD_THRESHOLD,
 ) -> None:
-    """The national roll-up: one file per kabupaten/kota, counts only, for the ministry."""
-    with opened(url) as store:
-        figures = build_figures(store, threshold=threshold)
-    for path in write_rollup(figures, folder):
+    """The national roll-up: one file per kabupaten/kota, counts only, for the ministry.
+
+    Refused (exit 1) for a store that fails `verify --db`.
+    """
+    for path in write_rollup(_figures(url, authority, threshold), folder):
         _say(out, f"wrote {path}")
 
 
-def verify_reports(url: str, public: AuthorityPublic) -> list[KitReport]:
-    """Each chain in the store at ``url`` verified again from its certificate."""
-    with opened(url) as store:
-        return verify_store(store, public, where=url.split("?")[0])
+def verify(url: str, authority: Path) -> None:
+    """`verify --db URL`: the store's audit, every problem by table, row and column; exit
+    1 for any problem or fork, 0 when every row is what its signatures say."""
+    public, references = _audit_keys(authority)
+    with opened(url) as store, store.snapshot() as connection:
+        audit = audit_store(connection, public, references, where=_where(url))
+    _show_audit(audit)
+    if audit.problems or audit.forks:
+        _say(
+            out,
+            f"{len(audit.problems)} problem(s) and {len(audit.forks)} fork(s) in {audit.where}",
+            "bold red",
+        )
+        raise typer.Exit(EXIT_PROBLEMS)
+    _say(
+        out,
+        f"all {audit.records} record(s) of {len(audit.chains)} kit(s) verify",
+        "bold green",
+    )
+
+
+def _show_audit(audit: StoreAudit) -> None:
+    table = Table(title=f"district store {audit.where}", title_justify="left")
+    for column in ("kit", "records", "last", "problems", "chain"):
+        table.add_column(column)
+    for chain in audit.chains:
+        cells = (chain.kit_id, chain.records, chain.last, chain.problems, chain.folder)
+        table.add_row(*(Text("-" if cell is None else str(cell)) for cell in cells))
+    out.print(table)
+    for line in problems_by_row(audit):
+        _say(out, line, "red")
+    for fork in audit.forks:
+        _say(out, f"FORK: {fork}", "bold red")
+    for note in audit.notes:
+        _say(out, f"{audit.where}: {note}", "yellow")
+    _say(out, log_line(audit.log_length, audit.log_shown))
 
 
 def export_store(url: str, out_dir: Path) -> Path:
     with opened(url) as store:
-        return export(store, out_dir, source=url.split("?")[0])
+        return export(store, out_dir, source=_where(url))
 
 
-def _show_sync(result: SyncResult) -> None:
+def _show_sync(result: SyncResult, paths: list[Path]) -> None:
     for chain in result.chains:
         _say(
             out,
@@ -190,8 +262,13 @@ def _show_sync(result: SyncResult) -> None:
         _say(out, f"FORK: {fork}", "bold red")
     for problem in result.problems:
         _say(out, f"refused: {problem}", "red")
-    if result.residents:
-        _say(out, f"{result.residents} worklist line(s) registered")
+    for path, worklist in zip(paths, result.worklists, strict=True):
+        _say(
+            out,
+            f"worklist {path}: {worklist.lines} line(s), {worklist.new} newly registered "
+            f"(digest {worklist.digest.hex()[:16]})",
+        )
+    _say(out, f"sync log statement {result.statement} signed")
 
 
 def sync_command(
@@ -208,15 +285,16 @@ def sync_command(
         str | None, typer.Option(help="This laptop's name in fork reports (default: DB).")
     ] = None,
 ) -> None:
-    """Push the laptop's verified records, heads, ledgers and receipts to the district.
+    """Push the laptop's verified records, heads, ledgers and receipts to the district,
+    register worklists, and sign the sync's statement into the store's log.
 
     The district verifies everything again; a record held already is skipped, a different
     record for a kit and seq already held is a fork (refused, both sources named, exit 1).
-    Resumable: run it again after an interruption.
+    Needs the authority folder with its private keys, as `collect` does.  Resumable: run
+    it again after an interruption; a worklist's registration resumes too.
     """
     try:
-        public = checks.load_authority_public(authority)
-        references = checks.load_references(authority)
+        keys = checks.load_authority(authority)  # its signing key signs the sync's statement
         lists = [load_worklist(path) for path in worklist or ()]
         if not db.is_file():
             raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
@@ -230,8 +308,8 @@ def sync_command(
                 result = sync(
                     collector,
                     store,
-                    public,
-                    references=references,
+                    keys,
+                    references=keys.references,
                     source=source or str(db.resolve()),
                     worklists=lists,
                 )
@@ -241,7 +319,7 @@ def sync_command(
             for row in exc.rows:
                 _say(err, row, "red")
             raise _fail(str(exc), EXIT_PROBLEMS) from None
-    _show_sync(result)
+    _show_sync(result, worklist or [])
     if not result.ok:
         raise typer.Exit(EXIT_PROBLEMS)
     _say(out, f"synced {result.new} new record(s) from {db}", "green")

@@ -30,3 +30,7 @@ class LaptopRefused(DistrictError, ValueError):
     def __init__(self, message: str, rows: list[str]) -> None:
         super().__init__(message)
         self.rows = rows
+
+
+class StoreRefused(DistrictError, ValueError):
+    """A district store that fails its audit: nothing is reported from it."""

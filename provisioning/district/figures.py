@@ -2,10 +2,16 @@
 
 Why one `Figures` object: the table, the CSV, the JSON, the HTML page and the national
 roll-up are all renderings of it, so the page an office head opens and the file a script
-reads cannot disagree.  The counting runs in SQL (a few GROUP BYs over the live records)
-so a national store with millions of residents answers in one pass (one snapshot on
-PostgreSQL); only the handful of
-rows per village is rolled up to kecamatan, kabupaten/kota and district in Python.
+reads cannot disagree.
+
+Why from the audit: every figure is counted from what `provisioning.district.audit`
+derived from signed bytes, never from a column of the store, and only once the audit
+found no problem (`report_figures`; a store that fails is refused, as `report` refuses a
+laptop's database).  The audit writes what it derived into tables of its own session
+(`provisioning.district.audited`), and the counting runs in SQL over those (a few GROUP
+BYs over the live records), so a national store with millions of residents answers in one
+pass, in one snapshot on PostgreSQL; only the handful of rows per village is rolled up to
+kecamatan, kabupaten/kota and district in Python.
 
 What counts: a record voided by a later one of its chain does not, nor the voiding one
 (as in `provisioning.report`).  A registered resident is *recorded* when any kit holds a
@@ -22,11 +28,14 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
-from provisioning.district import schema as s
+from provisioning.district import audited
+from provisioning.district.audit import StoreAudit, audit_store, log_line
 from provisioning.district.store import DistrictStore
+from storage.keys import AuthorityPublic
+from storage.reference import ReferenceKey
 
 #: Kits that printed fewer cards than this are flagged (the ministry's watch list).
 CARD_THRESHOLD = 15
@@ -121,6 +130,14 @@ class Figures:
     days: list[Day] = field(default_factory=list)
     records: int = 0
     forks: int = 0
+    #: The audited sync log's length and head (hex): a report sent later with fewer
+    #: statements, or another head for as many, was made of a store that went back.
+    log_length: int = 0
+    log_head: str | None = None
+
+    @property
+    def log_line(self) -> str:
+        return log_line(self.log_length, self.log_head)
 
     def of(self, level: Level) -> list[Coverage]:
         return [row for row in self.coverage if row.level is level]
@@ -139,6 +156,7 @@ class Figures:
             "threshold": self.threshold,
             "records": self.records,
             "forks": self.forks,
+            "sync_log": {"statements": self.log_length, "head": self.log_head},
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
@@ -147,7 +165,8 @@ class Figures:
 
 def _live() -> Subquery:
     """Live records with their card and exception flags (voided and voiding ones left out)."""
-    r, v, c = s.records.alias("r"), s.records.alias("v"), s.cards.alias("c")
+    r, v = audited.records.alias("r"), audited.records.alias("v")
+    c = audited.cards.alias("c")
     voided = exists().where(
         and_(v.c.province == r.c.province, v.c.chain == r.c.chain, v.c.voids == r.c.seq)
     )
@@ -181,7 +200,7 @@ def _villages(connection: Any, live: Subquery, summary: list[_Part]) -> list[Cov
         .group_by(live.c.ref_digest)
         .subquery("per_ref")
     )
-    res = s.residents
+    res = audited.residents
     place = (res.c.regency_code, res.c.regency, res.c.district, res.c.village)
     query = (
         select(
@@ -270,13 +289,7 @@ class _Part:
     excepted: int
 
 
-def _summary(connection: Any, live: Subquery) -> list[_Part]:
-    kits = {
-        (province, digest): kit_id
-        for province, digest, kit_id in connection.execute(
-            select(s.chains.c.province, s.chains.c.cert_digest, s.chains.c.kit_id)
-        )
-    }
+def _summary(connection: Any, live: Subquery, kits: dict[tuple[str, bytes], str]) -> list[_Part]:
     keys = (live.c.day, live.c.province, live.c.chain, live.c.regency_code, live.c.walk_in)
     query = select(
         *keys, func.count(), func.sum(live.c.printed), func.sum(live.c.excepted)
@@ -309,25 +322,50 @@ def _days(summary: list[_Part]) -> list[Day]:
     return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
 
 
-def build_figures(store: DistrictStore, *, threshold: int = CARD_THRESHOLD) -> Figures:
-    """Compute the district's figures in one read transaction."""
+def build_figures(
+    connection: Connection, audit: StoreAudit, *, threshold: int = CARD_THRESHOLD
+) -> Figures:
+    """The figures of what ``audit`` derived into the audited tables of ``connection``."""
     live = _live()
-    with store.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":  # every query below sees one snapshot
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        summary = _summary(connection, live)
-        coverage = _rolled_up(_villages(connection, live, summary))
-        cards = _cards(store.ledgers(connection), threshold)
-        forks = connection.execute(select(func.count()).select_from(s.forks)).scalar_one()
+    summary = _summary(connection, live, audit.kits)
     return Figures(
         generated_at=datetime.now(UTC),
         threshold=threshold,
-        coverage=coverage,
-        cards=cards,
+        coverage=_rolled_up(_villages(connection, live, summary)),
+        cards=_cards(audit.ledgers, threshold),
         days=_days(summary),
         records=sum(part.records for part in summary),
-        forks=int(forks),
+        forks=len(audit.forks),
+        log_length=audit.log_length,
+        log_head=audit.log_shown,
     )
 
 
-__all__ = ["CARD_THRESHOLD", "Cards", "Coverage", "Day", "Figures", "Level", "build_figures"]
+def report_figures(
+    store: DistrictStore,
+    authority: AuthorityPublic,
+    references: ReferenceKey,
+    *,
+    where: str,
+    threshold: int = CARD_THRESHOLD,
+) -> Figures:
+    """Audit the store, then count what the audit derived, in one snapshot.
+
+    StoreRefused, and no figure, if the audit finds any problem.  ``where`` names the
+    store in messages (its URL without secrets).
+    """
+    with store.snapshot() as connection, audited.tables(connection) as sink:
+        audit = audit_store(connection, authority, references, where=where, sink=sink)
+        return build_figures(connection, audit.require_ok(), threshold=threshold)
+
+
+__all__ = [
+    "CARD_THRESHOLD",
+    "Cards",
+    "Coverage",
+    "Day",
+    "Figures",
+    "Level",
+    "build_figures",
+    "report_figures",
+]

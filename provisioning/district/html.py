@@ -121,7 +121,8 @@ def render(figures: Figures) -> str:
         f'<p>Dibuat / generated <span id="generated">{escape(data["generated_at"])}</span>; '
         f'ambang blangko / card threshold <span id="threshold">{data["threshold"]}</span>; '
         f'rekaman / records <span id="records">{data["records"]}</span>; '
-        f'cabang rantai / forks <span id="forks">{data["forks"]}</span></p>',
+        f'cabang rantai / forks <span id="forks">{data["forks"]}</span>; '
+        f'log sinkron / sync log <span id="sync-log">{escape(figures.log_line)}</span></p>',
         f'<p class="big"><span id="share">{"-" if share is None else share}</span>% '
         "sudah merekam / recorded</p>",
     ]

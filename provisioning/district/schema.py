@@ -1,6 +1,6 @@
 """The district store's tables, partitioned by province, and their versioned DDL.
 
-Why versioned DDL and not Alembic: the store has had two schema versions, and its
+Why versioned DDL and not Alembic: the store has had three schema versions, and its
 partitions (one per province, created at `district init`) are plain DDL that Alembic's
 autogenerate does not model.  ``district_meta`` holds the version; `open_store` refuses a
 database of another version with what to do, and the next version adds a numbered step
@@ -34,14 +34,20 @@ from sqlalchemy.exc import DBAPIError
 
 from provisioning.district.errors import NotADistrictStore
 
-#: Version 2 keeps keyed references (`storage.reference`) in ``ref_digest``; version 1 kept
-#: an unkeyed SHA-256 that no step can turn into a keyed one.
-SCHEMA_VERSION = 2
-#: What to do with a store of a version no step upgrades (the residents' unkeyed digests).
+#: Version 3 keeps what the audit derives every column from: the signed sync log, each
+#: worklist's lines in their hash chain, and a fork's offered record.  Version 2 kept keyed
+#: references (`storage.reference`) but none of that; version 1 kept an unkeyed SHA-256.
+SCHEMA_VERSION = 3
+#: What to redo from the laptops when a store of an older version can only be rebuilt.
+_RESYNC = (
+    "create a new store with `jemput-prov district init URL`, then sync every laptop into "
+    "it again with its worklists (--worklist); the laptops' databases hold every record"
+)
+#: What to do with a store of a version no step upgrades.
 REBUILD = {
-    "1": "its worklist digests are unkeyed and cannot be converted: create a new store with "
-    "`jemput-prov district init URL`, then sync every laptop into it again with its "
-    "worklists (--worklist); the laptops' databases hold every record",
+    "1": f"its worklist digests are unkeyed and cannot be converted: {_RESYNC}",
+    "2": "it keeps no signed sync log and no worklist hash chains, so its rows cannot be "
+    f"verified: {_RESYNC}",
 }
 
 #: Kemendagri province codes (38 provinces); anything else goes to the default partition.
@@ -136,18 +142,25 @@ cards = Table(
 )
 Index("cards_record", cards.c.chain, cards.c.seq)
 
+# One row per line of a registered worklist, in the list's order: ``list`` is the list's
+# digest (the link of its last line, which a signed sync statement names), ``link`` the
+# SHA-256 chain through this line (`provisioning.district.rows.line_link`).  A resident on
+# two lists has two rows; the report counts them once.
 residents = Table(
     "residents",
     metadata,
     _province(),
-    Column("ref_digest", LargeBinary, primary_key=True),
+    Column("list", LargeBinary, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("ref_digest", LargeBinary, nullable=False),
     Column("regency_code", String(4), nullable=False),
     Column("regency", Text, nullable=False),
     Column("district", Text, nullable=False),
     Column("village", Text, nullable=False),
-    Column("first_source", Text, nullable=False),
+    Column("link", LargeBinary, nullable=False),
     postgresql_partition_by=PARTITION_BY,
 )
+Index("residents_line", residents.c.list, residents.c.line)
 
 forks = Table(
     "forks",
@@ -160,10 +173,21 @@ forks = Table(
     Column("held_digest", LargeBinary, nullable=False),
     Column("held_source", Text, nullable=False),
     Column("offered_source", Text, nullable=False),
+    # the refused record as the kit signed it: the fork is evidence, checkable by anyone
+    Column("offered", LargeBinary, nullable=False),
     postgresql_partition_by=PARTITION_BY,
 )
 
-PARTITIONED_TABLES = tuple(t for t in metadata.sorted_tables if t is not meta)
+# The signed, hash-linked statements of the syncs (`provisioning.district.sync_log`), one
+# per sync, numbered from 1: a whole store's order, so not split by province.
+sync_log = Table(
+    "sync_log",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("statement", LargeBinary, nullable=False),
+)
+
+PARTITIONED_TABLES = tuple(t for t in metadata.sorted_tables if t not in (meta, sync_log))
 
 
 def province_of(code: str) -> str:

@@ -9,20 +9,35 @@ The same code runs on SQLite (a quick local look, unit tests) and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Table,
+    create_engine,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from provisioning.district import schema as s
 from provisioning.district.arrival import Ledger
 from provisioning.district.errors import StoreUnreachable
+from provisioning.district.rows import chain_values, ledger_values
+from provisioning.district.sync_log import GENESIS, digest
 from storage.certificate import Certificate
-from storage.record import record_hash
+
+#: Rows fetched at a time from a server-side cursor: a read's memory is this many rows,
+#: whatever the table's length (records are up to a few hundred KiB each).
+STREAM_ROWS = 8
 
 
 def engine_url(url: str) -> str:
@@ -58,6 +73,8 @@ class Fork:
     held_source: str
     offered_digest: bytes
     offered_source: str
+    #: The refused record's bytes, kept as evidence of the fork.
+    offered: bytes
 
     def __str__(self) -> str:
         return (
@@ -121,38 +138,31 @@ class DistrictStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _insert_new(self, table: Table) -> Insert:
-        """INSERT ... ON CONFLICT DO NOTHING in the store's dialect: the keys decide what is new."""
-        if self.engine.dialect.name == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        return sqlite.insert(table).on_conflict_do_nothing()
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """One transaction that sees the store as it was when it began.
 
-    def _upsert(self, table: Table, key: str, values: dict[str, Any]) -> Insert:
-        """INSERT ... ON CONFLICT (key) DO UPDATE: ``values`` replace the row of that key."""
-        changed = {column: value for column, value in values.items() if column != key}
-        if self.engine.dialect.name == "postgresql":
-            pg = postgresql.insert(table).values(values)
-            return pg.on_conflict_do_update(index_elements=[key], set_=changed)
-        lite = sqlite.insert(table).values(values)
-        return lite.on_conflict_do_update(index_elements=[key], set_=changed)
+        On PostgreSQL a REPEATABLE READ snapshot: an audit, and the figures built from what
+        it derived, see one state of every table while syncs go on.
+        """
+        with self.engine.connect() as c:
+            if c.dialect.name == "postgresql":
+                c = c.execution_options(isolation_level="REPEATABLE READ")
+            with c.begin():
+                yield c
 
     # -- writes ----------------------------------------------------------------------------
 
     def add_chain(self, certificate: Certificate, source: str) -> StoredChain:
-        province = s.province_of(certificate.region)
+        values = chain_values(certificate)
         with self.engine.begin() as c:
-            c.execute(
-                self._insert_new(s.chains).values(
-                    province=province,
-                    cert_digest=certificate.digest,
-                    kit_id=certificate.kit_id,
-                    region=certificate.region,
-                    cert=certificate.data,
-                    first_source=source,
-                )
-            )
+            c.execute(insert_new(c, s.chains).values(**values, first_source=source))
         return StoredChain(
-            province, certificate.digest, certificate.kit_id, certificate.region, certificate.data
+            values["province"],
+            certificate.digest,
+            certificate.kit_id,
+            certificate.region,
+            certificate.data,
         )
 
     def held(self, chain: StoredChain) -> dict[int, bytes]:
@@ -179,7 +189,7 @@ class DistrictStore:
                 self._commit_without_waiting(c)
                 inserted = set(
                     c.execute(  # executemany: one compiled statement, rows sent in bulk
-                        self._insert_new(s.records).returning(
+                        insert_new(c, s.records).returning(
                             s.records.c.seq, sort_by_parameter_order=True
                         ),
                         [{**base, **row.values} for row in rows],
@@ -199,6 +209,7 @@ class DistrictStore:
                                 held_source,
                                 row.digest,
                                 source,
+                                row.values["data"],
                             )
                         )
                 return len(inserted), None
@@ -212,7 +223,7 @@ class DistrictStore:
         """Let PostgreSQL commit this batch without waiting for its WAL flush.
 
         A server crash could then lose the last batches, which the laptop still holds and
-        the next sync pushes again (it is idempotent); and `mark_synced`, a normal commit
+        the next sync pushes again (it is idempotent); and `append_statement`, a normal commit
         at the end of every sync, waits for the flush of everything before it, so a sync
         that reports success is durable.  About half the ingest time is saved.
         """
@@ -232,7 +243,7 @@ class DistrictStore:
     def _add_fork(self, chain: StoredChain, fork: Fork) -> None:
         with self.engine.begin() as c:
             c.execute(
-                self._insert_new(s.forks).values(
+                insert_new(c, s.forks).values(
                     province=chain.province,
                     chain=chain.digest,
                     seq=fork.seq,
@@ -241,127 +252,132 @@ class DistrictStore:
                     held_digest=fork.held_digest,
                     held_source=fork.held_source,
                     offered_source=fork.offered_source,
+                    offered=fork.offered,
                 )
             )
 
     def add_ledger(
         self, chain: StoredChain, ledger: Ledger, receipt: bytes | None, source: str
-    ) -> bool:
-        """Keep a verified head and card ledger (and its receipt); False if already held."""
+    ) -> tuple[bool, bytes | None]:
+        """Keep a verified head and card ledger (and its receipt).
+
+        Returns whether it was new, and the receipt the store holds with it: the first
+        sync's, when another sync kept the ledger before this one.
+        """
+        key = {"province": chain.province, "chain": chain.digest}
+        values = ledger_values(ledger)
         with self.engine.begin() as c:
             added = c.execute(
-                self._insert_new(s.ledgers)
-                .values(
-                    province=chain.province,
-                    chain=chain.digest,
-                    signed_digest=record_hash(ledger.signed),
-                    signed=ledger.signed,
-                    signed_at=ledger.at,
-                    head_seq=ledger.head_seq,
-                    head=ledger.head,
-                    loaded=ledger.loaded,
-                    printed=ledger.printed,
-                    spoiled=ledger.spoiled,
-                    unresolved=ledger.unresolved,
-                    receipt=receipt,
-                    source=source,
-                )
+                insert_new(c, s.ledgers)
+                .values(**key, **values, receipt=receipt, source=source)
                 .returning(s.ledgers.c.chain)
             ).first()
-            if ledger.printed_cards:
-                c.execute(
-                    self._insert_new(s.cards).values(
-                        [
-                            {
-                                "province": chain.province,
-                                "chain": chain.digest,
-                                "seq": n,
-                                "serial": serial,
-                            }
-                            for n, serial in ledger.printed_cards
-                        ]
+            if added is None:
+                receipt = c.execute(
+                    select(s.ledgers.c.receipt).where(
+                        s.ledgers.c.province == chain.province,
+                        s.ledgers.c.chain == chain.digest,
+                        s.ledgers.c.signed_digest == values["signed_digest"],
                     )
+                ).scalar_one()
+            if ledger.printed_cards:
+                c.execute(  # executemany: a kit's whole card history in one statement
+                    insert_new(c, s.cards),
+                    [{**key, "seq": n, "serial": serial} for n, serial in ledger.printed_cards],
                 )
-        return added is not None
+        return added is not None, receipt
 
-    def add_residents(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Register worklist lines (no names, no NIKs); returns how many were new."""
-        batch = list(rows)
-        if not batch:
-            return 0
-        with self.engine.begin() as c:
-            return len(
-                c.execute(
-                    self._insert_new(s.residents).values(batch).returning(s.residents.c.ref_digest)
-                ).all()
-            )
+    def lines_held(self, digest: bytes) -> int:
+        """How many lines of worklist ``digest`` the store holds from line 1 without a gap:
+        where a cut registration resumes (0 when the lines held have a gap)."""
+        query = select(func.count(), func.max(s.residents.c.line)).where(
+            s.residents.c.list == digest
+        )
+        with self.engine.connect() as c:
+            count, last = c.execute(query).one()
+        return int(count) if count and count == last else 0
 
-    def mark_synced(self, source: str) -> None:
-        """Note the last sync; its commit is durable, and with it every batch before it."""
-        when = datetime.now(UTC).isoformat(timespec="seconds")
+    def add_lines(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Register worklist lines in one transaction; returns how many were new."""
         with self.engine.begin() as c:
-            c.execute(
-                self._upsert(s.meta, "key", {"key": "last_sync", "value": f"{when} {source}"})
-            )
+            self._commit_without_waiting(c)
+            return insert_rows(c, s.residents, rows)
+
+    def append_statement(self, sign: Callable[[int, bytes], bytes]) -> int:
+        """Append the sync log's next statement, ``sign(index, prev)``; returns its index.
+
+        Concurrent syncs append one at a time (a table lock on PostgreSQL; SQLite has one
+        writer), so each statement links to the one really before it.  An ordinary commit:
+        it waits for the WAL flush of every batch before it, so a sync that reports
+        success is durable.
+        """
+        last = select(s.sync_log.c.n, s.sync_log.c.statement).order_by(s.sync_log.c.n.desc())
+        with self.engine.begin() as c:
+            if c.dialect.name == "postgresql":
+                c.execute(text("LOCK TABLE sync_log IN EXCLUSIVE MODE"))
+            held = c.execute(last.limit(1)).first()
+            index, prev = (held[0] + 1, digest(held[1])) if held else (1, GENESIS)
+            c.execute(s.sync_log.insert().values(n=index, statement=sign(index, prev)))
+        return index
 
     # -- reads -----------------------------------------------------------------------------
 
     def chains(self) -> list[StoredChain]:
-        query = select(
-            s.chains.c.province,
-            s.chains.c.cert_digest,
-            s.chains.c.kit_id,
-            s.chains.c.region,
-            s.chains.c.cert,
-        ).order_by(s.chains.c.kit_id, s.chains.c.cert_digest)
         with self.engine.connect() as c:
-            return [StoredChain(*row) for row in c.execute(query)]
+            return [StoredChain(*row) for row in c.execute(chains_query())]
 
     def record_bytes(self, chain: StoredChain) -> Iterator[tuple[int, bytes]]:
+        """The chain's records in seq order, `STREAM_ROWS` at a time."""
         query = (
             select(s.records.c.seq, s.records.c.data)
             .where(s.records.c.province == chain.province, s.records.c.chain == chain.digest)
             .order_by(s.records.c.seq)
         )
-        with self.engine.connect() as c:
-            yield from ((seq, data) for seq, data in c.execute(query))
+        with self.engine.connect() as c, c.begin():
+            yield from stream(c, query)
 
-    def ledgers(self, connection: Connection | None = None) -> list[dict[str, Any]]:
-        """Every kept ledger's counts with its kit, newest first per chain."""
-        query = (
-            select(
-                s.chains.c.kit_id,
-                s.chains.c.region,
-                s.ledgers.c.chain,
-                s.ledgers.c.signed_at,
-                s.ledgers.c.head_seq,
-                s.ledgers.c.head,
-                s.ledgers.c.loaded,
-                s.ledgers.c.printed,
-                s.ledgers.c.spoiled,
-                s.ledgers.c.unresolved,
-            )
-            .join(
-                s.chains,
-                (s.chains.c.province == s.ledgers.c.province)
-                & (s.chains.c.cert_digest == s.ledgers.c.chain),
-            )
-            .order_by(s.ledgers.c.chain, s.ledgers.c.signed_at.desc(), s.ledgers.c.head_seq.desc())
-        )
-        if connection is not None:
-            return [dict(row._mapping) for row in connection.execute(query)]
-        with self.engine.connect() as c:
-            return [dict(row._mapping) for row in c.execute(query)]
 
-    def forks(self) -> list[Fork]:
-        query = select(
-            s.forks.c.chain,
-            s.forks.c.kit_id,
-            s.forks.c.seq,
-            s.forks.c.held_digest,
-            s.forks.c.held_source,
-            s.forks.c.offered_digest,
-            s.forks.c.offered_source,
-        ).order_by(s.forks.c.kit_id, s.forks.c.seq)
-        with self.engine.connect() as c:
-            return [Fork(*row) for row in c.execute(query)]
+def chains_query() -> Select[Any]:
+    """Every chain's columns (those of a `StoredChain`), in kit order."""
+    c = s.chains.c
+    return select(c.province, c.cert_digest, c.kit_id, c.region, c.cert).order_by(
+        c.kit_id, c.cert_digest
+    )
+
+
+def insert_new(c: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING in the store's dialect: the keys decide what is new."""
+    if c.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def insert_rows(c: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows`` but those whose key ``table`` holds; returns how many were new.
+
+    On PostgreSQL the rows are copied (COPY) into a staging table and moved with one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING: no limit on parameters, and three times
+    quicker than INSERTs of many VALUES for a batch of worklist lines.  Elsewhere one
+    executemany.
+    """
+    if not rows:
+        return 0
+    if c.dialect.name != "postgresql":
+        return int(c.execute(insert_new(c, table), rows).rowcount)
+    names = [column.name for column in table.columns]
+    staging = f"{table.name}_staging"
+    c.execute(text(f"CREATE TEMPORARY TABLE {staging} (LIKE {table.name})"))
+    cursor = c.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {staging} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+    moved = f"INSERT INTO {table.name} SELECT * FROM {staging} ON CONFLICT DO NOTHING"
+    new = c.execute(text(moved)).rowcount
+    c.execute(text(f"DROP TABLE {staging}"))
+    return int(new)
+
+
+def stream(c: Connection, query: Any, *, rows: int = STREAM_ROWS) -> Iterator[Any]:
+    """The rows of ``query`` through a server-side cursor, ``rows`` at a time: memory that
+    does not grow with the table (psycopg fetches a whole result otherwise)."""
+    yield from c.execute(query, execution_options={"yield_per": rows})

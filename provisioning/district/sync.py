@@ -22,28 +22,38 @@ record of format 3 carries one in its signed header, a record of format 1 or 2 a
 worklist line is keyed here with the authority's reference key.  The store never holds a
 plain reference, nor an unkeyed hash of one (which the NIK space is small enough to
 reverse); a keyed reference made under another authority's key matches nobody.
+
+Every sync ends by appending a statement to the store's sync log, signed with the
+authority's key (`provisioning.district.sync_log`): the head it left each chain at, the
+ledgers it kept, the worklists it registered, the forks it met.  The audit
+(`provisioning.district.audit`) then finds rows removed whole, which no kit's signature
+would show.  A ledger is kept only when the store holds the record the kit signed as its
+head, so every ledger kept can be checked against the chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from provisioning.collector import Chain, CollectorDB
 from provisioning.collector_audit import audit_database, problems_by_row
-from provisioning.district import schema as s
+from provisioning.district import sync_log as log
 from provisioning.district.arrival import BadLedger, BadReceipt, verify_ledger, verify_receipt
 from provisioning.district.errors import LaptopRefused
+from provisioning.district.rows import record_values
 from provisioning.district.store import DistrictStore, Fork, RecordRow, StoredChain
+from provisioning.district.worklists import Registered, Registering, register
 from storage.certificate import Certificate
 from storage.errors import RecordError
 from storage.files import record_name
-from storage.keys import AuthorityPublic
+from storage.keys import Authority, AuthorityPublic
 from storage.model import Resident
 from storage.record import RecordHeader, record_hash
-from storage.reference import ReferenceKey, resident_key
+from storage.reference import ReferenceKey
 from storage.revocation import SealedAfterRevocation
-from storage.verify import BrokenChain, CertificateError, Verifier
+from storage.verify import BrokenChain, CertificateError, Verifier, check_link
 
 #: Records per transaction: big enough to amortise a round trip, small enough to resume.
 BATCH = 500
@@ -60,15 +70,26 @@ class ChainSync:
     ledgers: int = 0
     fork: Fork | None = None
     problems: list[str] = field(default_factory=list)
+    #: Where the store holds the chain from seq 1 after this sync, for its statement.
+    head: log.Head | None = None
+    #: The kit's ledgers the store holds after this sync, for its statement.
+    kept: list[log.KeptLedger] = field(default_factory=list)
 
 
 @dataclass
 class SyncResult:
-    """What one sync did, per chain, plus the worklist lines it registered."""
+    """What one sync did, per chain, plus the worklists it registered."""
 
     source: str
     chains: list[ChainSync] = field(default_factory=list)
-    residents: int = 0
+    worklists: list[Registered] = field(default_factory=list)
+    #: The number of this sync's statement in the store's sync log.
+    statement: int = 0
+
+    @property
+    def residents(self) -> int:
+        """Worklist lines this sync registered (not those the store held already)."""
+        return sum(worklist.new for worklist in self.worklists)
 
     @property
     def new(self) -> int:
@@ -90,51 +111,36 @@ class SyncResult:
 Pushed = Callable[[str, int], None]
 
 
-def resident_rows(
-    residents: Iterable[Resident], source: str, references: ReferenceKey
-) -> list[dict[str, object]]:
-    """Worklist lines as the store registers them: places and a keyed reference only."""
-    return [
-        {
-            "province": s.province_of(r.nik),
-            "ref_digest": references.keyed(r.worklist_ref),
-            "regency_code": r.nik[:4],
-            "regency": r.regency,
-            "district": r.district,
-            "village": r.village,
-            "first_source": source,
-        }
-        for r in residents
-        if r.worklist_ref
-    ]
-
-
 def sync(
     collector: CollectorDB,
     store: DistrictStore,
-    authority: AuthorityPublic,
+    authority: Authority,
     *,
     references: ReferenceKey,
     source: str,
-    worklists: Iterable[tuple[Resident, ...]] = (),
+    worklists: Iterable[Sequence[Resident]] = (),
     pushed: Pushed = lambda kit_id, count: None,
+    registering: Registering = lambda digest, lines: None,
     batch: int = BATCH,
 ) -> SyncResult:
-    """Push every verified record, head, ledger and receipt of ``collector`` into ``store``.
+    """Push every verified record, head, ledger and receipt of ``collector`` into ``store``,
+    register ``worklists``, and sign the sync's statement into the store's log.
 
-    ``references`` is the authority's reference key (`ReferenceKey.load` of its folder).
+    ``authority`` holds the private keys (the statement is signed with its signing key);
+    ``references`` is its reference key (`ReferenceKey.load` of its folder).
     LaptopRefused, before anything is written, if ``collector`` fails its audit.
     """
-    refuse_unless_audited(collector, authority)
+    public = authority.public
+    refuse_unless_audited(collector, public)
     result = SyncResult(source)
     for residents in worklists:
-        result.residents += store.add_residents(resident_rows(residents, source, references))
+        result.worklists.append(register(store, residents, references, progress=registering))
     signed = _collections(collector)
     for chain in collector.chains():
         done = ChainSync(chain.kit_id)
         result.chains.append(done)
         try:
-            verifier = Verifier(authority)
+            verifier = Verifier(public)
             certificate = verifier.certificate(chain.cert)
             verifier.refuse_training(certificate)  # practice never counts as coverage
         except CertificateError as exc:
@@ -142,14 +148,30 @@ def sync(
             continue
         stored = store.add_chain(certificate, source)
         _push_records(
-            collector, chain, certificate, store, stored, authority, done, source, pushed, batch,
+            collector, chain, certificate, store, stored, public, done, source, pushed, batch,
             references,
         )  # fmt: skip
         held = store.held(stored)
         for ledger, receipt in signed.get(chain.digest, ()):
-            _push_ledger(store, stored, certificate, authority, ledger, receipt, held, done, source)
-    store.mark_synced(source)
+            _push_ledger(store, stored, certificate, public, ledger, receipt, held, done, source)
+    result.statement = store.append_statement(
+        lambda index, prev: log.sign_statement(authority, _statement(result, index, prev))
+    )
     return result
+
+
+def _statement(result: SyncResult, index: int, prev: bytes) -> log.SyncStatement:
+    """What ``result`` leaves in the store, as the sync log's statement ``index``."""
+    return log.SyncStatement(
+        index=index,
+        prev=prev,
+        at=datetime.now(UTC),
+        source=result.source,
+        heads=tuple(chain.head for chain in result.chains if chain.head is not None),
+        ledgers=tuple(kept for chain in result.chains for kept in chain.kept),
+        worklists=tuple(log.Worklist(w.digest, w.lines) for w in result.worklists),
+        forks=tuple(log.ForkMet(f.chain, f.seq, f.offered_digest) for f in result.forks),
+    )
 
 
 def refuse_unless_audited(collector: CollectorDB, authority: AuthorityPublic) -> None:
@@ -202,7 +224,7 @@ def _verified_prefix(
     returns is the one stored, so no record is parsed twice.
     """
     prefix: list[_Verified] = []
-    before = certificate.digest
+    previous: bytes | None = None  # record 1 links to the certificate
     records = iter(collector.record_bytes(chain))
     for expected, (seq, data) in enumerate(records, start=1):
         where = f"{chain.folder}/{record_name(seq)}"
@@ -214,16 +236,14 @@ def _verified_prefix(
             header = verifier.verify_record(data, certificate)
             if header.seq != seq:
                 raise BrokenChain(f"holds record {header.seq}", seq=seq)
-            if header.prev != before:
-                link = "the kit certificate" if seq == 1 else f"record {seq - 1}"
-                raise BrokenChain(f"record {seq} does not link to {link}", seq=seq)
+            check_link(header, certificate, previous)
         except RecordError as exc:
             done.problems.append(f"{where}: {type(exc).__name__}: {exc}")
             if isinstance(exc, SealedAfterRevocation):
                 done.problems.extend(_problems_after(records, chain, certificate, verifier))
             break
-        before = record_hash(data)
-        prefix.append(_Verified(seq, data, header, before))
+        previous = record_hash(data)  # what the next record links to
+        prefix.append(_Verified(seq, data, header, previous))
     return prefix
 
 
@@ -242,26 +262,8 @@ def _problems_after(
 
 
 def _row(record: _Verified, region: str, references: ReferenceKey) -> RecordRow:
-    header = record.header
-    keyed = resident_key(references, keyed_ref=header.keyed_ref, worklist_ref=header.worklist_ref)
-    return RecordRow(
-        record.seq,
-        record.digest,
-        {
-            "seq": record.seq,
-            "digest": record.digest,
-            "data": record.data,
-            "sealed_at": header.sealed_at,
-            "day": header.sealed_at.date(),
-            "region": region,
-            "officer": header.officer_id,
-            "ref_digest": None if header.walk_in else keyed,
-            "walk_in": header.walk_in,
-            "excepted": len(header.excepted),
-            "voids": header.voids,
-            "print_card": header.print_card,
-        },
-    )
+    values = record_values(record.header, record.digest, region, references)
+    return RecordRow(record.seq, record.digest, {**values, "data": record.data})
 
 
 def _push_records(
@@ -295,8 +297,12 @@ def _push_records(
         if fork is not None:
             done.fork = fork
             break
-    refused = sum(1 for record in prefix if done.fork and record.seq >= done.fork.seq)
-    done.already = done.offered - done.new - refused
+    taken = [record for record in prefix if not done.fork or record.seq < done.fork.seq]
+    done.already = len(taken) - done.new
+    last = taken[-1] if taken else None
+    done.head = log.Head(
+        stored.digest, stored.kit_id, last.seq if last else 0, last.digest if last else None
+    )
 
 
 def _push_ledger(
@@ -322,9 +328,23 @@ def _push_ledger(
             done.problems.append(f"{stored.folder}: {exc}; the ledger is kept without it")
             receipt = None
     at_head = held.get(ledger.head_seq)
-    if at_head is not None and at_head != ledger.head:
-        done.problems.append(
-            f"{stored.folder}: the kit signed record {ledger.head_seq} as its head, but the "
-            "district holds a different one: its chain forked; report the kit"
+    if ledger.head_seq and at_head != ledger.head:
+        why = (
+            "the district holds a different one: its chain forked; report the kit"
+            if at_head is not None
+            else "the district holds no such record of it (see the problems above)"
         )
-    done.ledgers += store.add_ledger(stored, ledger, receipt, source)
+        done.problems.append(
+            f"{stored.folder}: the kit signed record {ledger.head_seq} as its head, but "
+            f"{why}; the ledger is not kept"
+        )
+        return
+    added, receipt = store.add_ledger(stored, ledger, receipt, source)
+    done.ledgers += added
+    done.kept.append(
+        log.KeptLedger(
+            stored.digest,
+            record_hash(ledger.signed),
+            None if receipt is None else record_hash(receipt),
+        )
+    )

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 
 from provisioning.interchange.images import FINGER_PPI, Biometrics, ExceptedFinger, WsqFinger
 from provisioning.interchange.source import LiveRecord
-from storage.model import Sex
 from vocabulary.fingers import FingerPosition
+from vocabulary.people import Sex
 
 #: The CBEFF XML namespace MOSIP writes (ISO/IEC 19785-3, second edition).
 NAMESPACE = "http://standards.iso.org/iso-iec/19785/-3/ed-2/"

@@ -28,7 +28,7 @@ from types import ModuleType
 from provisioning.interchange.errors import BadAgency, CodecMissing, UnfitRecord
 from provisioning.interchange.images import FINGER_PPI, Biometrics, Face, WsqFinger
 from provisioning.interchange.source import LiveRecord
-from storage.model import Sex
+from vocabulary.people import Sex
 
 #: 1.002 VER: ANSI/NIST-ITL 1-2011 with its 2013 and 2015 updates.
 VERSION = "0502"

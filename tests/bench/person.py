@@ -129,7 +129,7 @@ def person(run: Run) -> list[Row]:
             bot.press(Button.OK)
         bot.login(by_pin=False)
         subject = next(
-            sim.world.visitor(r.nik, r.name, r.sex.value, r.birth_date)
+            sim.world.visitor(r.nik, r.name, r.sex, r.birth_date)
             for r in sim.kit.store.worklist
             if not sim.world.person(r.nik).fingers and sim.world.person(r.nik).signature
         )

@@ -17,7 +17,8 @@ from hal.camera import PORTRAIT_SIZE
 from hw_sim.fingerprints import ridge_image, template_of
 from hw_sim.portraits import portrait_jpeg
 from hw_sim.world import World
-from storage.model import Enrolment, FingerRecord, Resident, Sex
+from storage.model import Enrolment, FingerRecord, Resident
+from vocabulary.people import Sex
 
 FINGER_SIZE = (256, 288)
 SIGNATURE_SIZE = (600, 225)

@@ -1,10 +1,12 @@
 """A provisioned demo kit on the fast device doubles, driven button by button.
 
-The demo data folder is provisioned once per session and copied for every kit, since
-making the authority and the kit key is the slow part.  When :data:`TRANSITIONS_FILE_ENV`
-names a file, every kit's state machine gets a listener that appends each transition it
-takes to it: the coverage test (``test_transition_coverage.py``) runs ``test_machine.py``
-so, and compares what was taken with what the machine declares.
+The rig presses the kit's buttons through the one kit driver (:mod:`capture.driver`), which
+reads the public screen model, as the demo's officer bot does.  The demo data folder is
+provisioned once per session and copied for every kit, since making the authority and the
+kit key is the slow part.  When :data:`TRANSITIONS_FILE_ENV` names a file, every kit's
+state machine gets a listener that appends each transition it takes to it: the coverage
+test (``test_transition_coverage.py``) runs the flow tests (``test_flow_*.py``) so, and
+compares what was taken with what the machine declares.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from statemachine import State
 
 from capture.controller import Controller
+from capture.driver import KitDriver
 from capture.events import Tick
 from firmware.kit import Kit
 from hal.types import Button, Press
@@ -33,6 +36,7 @@ from simulator.kit import (
     demo_world,
     provision_demo,
 )
+from storage.files import OS_OPS, FileOps
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.model import Policy
@@ -71,18 +75,21 @@ class Rig:
         *,
         before_start: Callable[[SimDevices], None],
         login: bool,
+        ops: FileOps,
     ) -> None:
         self.data_dir = data_dir
         self.world = world
         self.sim = build(world, time_scale=0)
         before_start(self.sim)
-        self.store = KitStore(data_dir, now=world.clock.now)
+        self.store = KitStore(data_dir, now=world.clock.now, ops=ops)
         self.kit = Kit(self.sim.devices, self.store, now=world.clock.now)
         if record_to := os.environ.get(TRANSITIONS_FILE_ENV):
             self.kit.controller.machine.add_listener(TransitionRecorder(Path(record_to)))
         self.bystanders = Bystanders(world, self.kit.controller)
         self.bystanders.offer_finger = login
         world.follow(self.bystanders)
+        #: The officer's hands: every press below goes through it.
+        self.driver = KitDriver(lambda: self.controller.view, self._press)
         self.kit.start()
         self.settle()
 
@@ -114,11 +121,13 @@ class Rig:
             elif not self.controller.busy:
                 return
 
-    def press(self, *buttons: Button, hold: bool = False, limit: int = SETTLE_EVENTS) -> None:
+    def _press(self, button: Button, press: Press) -> None:
+        self.kit.press(button, press)
+        self.settle()
+
+    def press(self, *buttons: Button, hold: bool = False) -> None:
         """Press each button in turn (held if ``hold``), settling after each."""
-        for button in buttons:
-            self.kit.press(button, Press.HOLD if hold else Press.SHORT)
-            self.settle(limit)
+        self.driver.press(*buttons, hold=hold)
 
     def tick(self, seconds: float) -> None:
         """Let ``seconds`` of kit time pass and tell the machine (idle lock, battery)."""
@@ -128,18 +137,11 @@ class Rig:
 
     def choose(self, label: str) -> None:
         """Move the cursor of the menu on screen onto the line starting with ``label``."""
-        target = (">" + label)[: self.controller.devices.display.columns]
-        for _ in range(80):
-            if any(line.startswith(target) for line in self.screen):
-                return
-            self.press(Button.DOWN)
-        raise AssertionError(f"no menu line {label!r} in {self.screen}")
+        self.driver.scroll_to(lambda line: line.label.startswith(label), what=repr(label))
 
-    def key_digits(self, digits: str, *, shown: str) -> None:
-        """Key ``digits`` into the digit entry on screen, whose digits are now ``shown``."""
-        for want, have in zip(digits, shown, strict=True):
-            up = (int(want) - int(have)) % 10
-            self.press(*([Button.UP] * up if up <= 5 else [Button.DOWN] * (10 - up)), Button.OK)
+    def key_digits(self, digits: str) -> None:
+        """Key ``digits`` into the digit entry on screen, from its cursor on."""
+        self.driver.key(digits)
 
     def pin(self, officer_id: str) -> str:
         officer = self.world.officer(officer_id)
@@ -166,12 +168,14 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]:
-    """Makes kits: ``make_rig(policy=None, cards=10, login=True, before_start=None)``.
+    """Makes kits: ``make_rig(policy=None, cards=10, login=True, before_start=None, ops=...)``.
 
     A kit starts on a copy of the provisioned demo folder (re-provisioned with ``policy``
     when given), ``cards`` blank cards loaded, and is logged in by the officer's finger
-    unless ``login`` is off.  ``make_rig(reopen=rig)`` closes ``rig`` as a crash would and
-    starts a new kit on its data folder and world.  Every kit is closed at teardown.
+    unless ``login`` is off; its store makes its file calls through ``ops`` (a test's faulty
+    filesystem; the real one by default).  ``make_rig(reopen=rig)`` closes ``rig`` as a
+    crash would and starts a new kit on its data folder and world.  Every kit is closed at
+    teardown.
     """
     rigs: list[Rig] = []
 
@@ -182,6 +186,7 @@ def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]
         login: bool = True,
         before_start: Callable[[SimDevices], None] | None = None,
         reopen: Rig | None = None,
+        ops: FileOps = OS_OPS,
     ) -> Rig:
         if reopen is not None:
             reopen.close()
@@ -208,7 +213,13 @@ def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]
                 store = KitStore(data_dir, now=world.clock.now)
                 store.ledger.load(cards, officer_id="TECH")
                 store.close()
-        rig = Rig(data_dir, world, before_start=before_start or (lambda sim: None), login=login)
+        rig = Rig(
+            data_dir,
+            world,
+            before_start=before_start or (lambda sim: None),
+            login=login,
+            ops=ops,
+        )
         rigs.append(rig)
         return rig
 

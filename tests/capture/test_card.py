@@ -44,7 +44,8 @@ from capture.card import (
     render_card_front,
     render_photo_panel,
 )
-from storage.model import CardKind, Resident, Sex
+from storage.model import CardKind, Resident
+from vocabulary.people import Sex
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SIZE = (CARD_SIZE[0] // 2, CARD_SIZE[1] // 2)

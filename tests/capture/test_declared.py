@@ -1,10 +1,13 @@
 """The capture package's shape: modules that import alone and without cycles, state names
-only in the machine's declaration, one step per state, no transition sent from ``enter``.
+only in the machine's declaration, one step per state, no transition sent from ``enter``,
+and the diagram in the docs that is the machine.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +15,18 @@ from pathlib import Path
 import pytest
 
 from capture import machine, registry
+from capture.draft import Draft
 from capture.machine import CaptureEvent, CaptureMachine, CaptureState
 from capture.prompts import CATALOGUE
 
 ROOT = Path(__file__).parents[2]
 CAPTURE = ROOT / "capture"
+DOC = ROOT / "docs" / "capture-states.md"
 MODULES = sorted(f"capture.{path.stem}" for path in CAPTURE.glob("*.py") if path.stem != "__init__")
 #: The packages that drive the machine, where a state could be named.
 DRIVERS = ("capture", "firmware")
 #: Calls whose first argument names a prompt of the catalogue, not a state.
-PROMPT_LOOKUPS = frozenset({"text", "word", "say", "prompt"})
+PROMPT_LOOKUPS = frozenset({"text", "word", "say", "prompt", "heading", "opens_with", "Refusal"})
 STATE_NAMES = frozenset(state.value for state in CaptureState)
 
 
@@ -133,6 +138,33 @@ def test_no_state_is_named_by_a_string_outside_the_machine() -> None:
     assert not found, "name states by CaptureState, not by string:\n" + "\n".join(found)
 
 
+def test_only_the_draft_changes_its_fields() -> None:
+    """A draft changes through its methods, named for what happened: no other module of the
+    kit's programs assigns one of its fields (its collections are typed read-only)."""
+    fields = {f.name for f in dataclasses.fields(Draft)}
+    found = []
+    for package in (*DRIVERS, "simulator"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == CAPTURE / "draft.py" or "micropython" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                targets = (
+                    node.targets
+                    if isinstance(node, ast.Assign)
+                    else [node.target]
+                    if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                    else []
+                )
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} .{target.attr}"
+                    for target in targets
+                    if isinstance(target, ast.Attribute)
+                    and target.attr in fields
+                    and not (isinstance(target.value, ast.Name) and target.value.id == "self")
+                ]
+    assert not found, "change a draft through its methods:\n" + "\n".join(found)
+
+
 def test_every_prompt_a_step_asks_for_is_in_the_catalogue() -> None:
     missing = []
     for path in sorted(CAPTURE.glob("*.py")):
@@ -192,3 +224,12 @@ def test_the_sets_of_states_are_read_off_the_transitions() -> None:
         CaptureState.PRINTING,
         CaptureState.SAFE_SHUTDOWN,
     }
+
+
+def test_the_diagram_in_the_docs_is_the_machine() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(r"```mermaid\n(.*?)```", text, re.DOTALL)
+    assert found is not None, f"{DOC} has no mermaid block"
+    assert found.group(1).strip() == f"{CaptureMachine:mermaid}".strip(), (
+        f"{DOC} is out of date: regenerate it as it says"
+    )

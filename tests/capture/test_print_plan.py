@@ -19,10 +19,10 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Policy,
-    Purpose,
     Resident,
-    Sex,
 )
+from vocabulary.people import Sex
+from vocabulary.purpose import Purpose
 
 RESIDENT = Resident("3505014101900001", "SITI", Sex.FEMALE, "BLITAR", date(1990, 1, 1))
 STARTED = datetime(2026, 12, 1, 9)

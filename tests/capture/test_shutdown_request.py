@@ -8,7 +8,7 @@ from capture.machine import FINISH_FIRST, POWER_OFF_AT_ONCE, SEAL_UNDER_WAY, Cap
 from capture.prompts import Language
 from hal.types import Button, Indicator
 from tests.capture.conftest import Rig
-from tests.capture.test_machine import shown, to_review
+from tests.capture.flows import shown, to_review
 
 OK = Button.OK
 

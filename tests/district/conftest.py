@@ -13,9 +13,11 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from firmware.port import KitPort
@@ -24,6 +26,8 @@ from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
 from provisioning.district.server import LocalCluster
+from provisioning.district.store import DistrictStore
+from provisioning.district.sync import sync
 from provisioning.flash import flash, load_officers
 from simulator.demo import Outcome, run_session
 from simulator.kit import demo_world, open_sim_kit, resident_of
@@ -31,7 +35,8 @@ from simulator.options import Provisioning, SimOptions
 from storage.keys import Authority
 from storage.model import Policy, Resident
 from storage.provision import KitSetup
-from storage.worklist import write_worklist
+from storage.reference import ReferenceKey
+from storage.worklist import load_worklist, write_worklist
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +55,23 @@ def cluster() -> Iterator[LocalCluster]:
 def store_url(cluster: LocalCluster) -> str:
     """A new, empty database on the session's server."""
     return cluster.create_database(f"t{uuid.uuid4().hex[:16]}")
+
+
+@contextmanager
+def copied_database(cluster: LocalCluster, template: str) -> Iterator[str]:
+    """A copy of database ``template`` (which no session may hold open): its URL.
+
+    PostgreSQL copies a database page by page, far quicker than syncing it again.  The
+    copy is dropped afterwards: its pages then never reach the disk, which would cost the
+    server's shutdown a minute after a few dozen copies.
+    """
+    name = f"c{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(cluster.url_of("postgres"), autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        try:
+            yield cluster.url_of(name)
+        finally:
+            c.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @dataclass
@@ -89,7 +111,7 @@ def _run_kit(
     worklist = folder / f"worklist-{index + 1}.csv"
     write_worklist(residents, worklist)
     officers = folder / f"officers-{index + 1}.csv"
-    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
+    rows = [f"{o.officer_id},{o.name},{o.role.value},{o.pin}" for o in world.officers]
     officers.write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
     with open_sim_kit(
         SimOptions(
@@ -134,3 +156,19 @@ def field_day(tmp_path_factory: pytest.TempPathFactory) -> FieldDay:
         kits.append(kit)
         worklists.append(worklist)
     return FieldDay(folder, authority, kits, laptops, worklists)
+
+
+def sync_day(url: str, day: FieldDay, references: ReferenceKey | None = None) -> None:
+    """Both laptops of ``day`` synced into a new store at ``url`` with every worklist."""
+    lists = [load_worklist(path) for path in day.worklists]
+    with DistrictStore.open(url, create=True) as store:
+        for name, path in day.laptops.items():
+            with CollectorDB(path) as laptop:
+                assert sync(
+                    laptop,
+                    store,
+                    day.authority,
+                    references=references or day.authority.references,
+                    source=name,
+                    worklists=lists,
+                ).ok

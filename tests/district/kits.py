@@ -13,12 +13,15 @@ from provisioning.collector import CollectorDB
 from storage.certificate import verify_certificate
 from storage.keys import Authority
 from storage.kit import KitStore, provision
-from storage.model import Enrolment, FingerRecord, Policy, Resident, Role, Sex
+from storage.model import Enrolment, FingerRecord, Policy, Resident
 from storage.officers import make_officer
 from storage.record import read_header
+from vocabulary.people import Role, Sex
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 OFFICER = make_officer("OFC-1", "Budi", Role.OFFICER, "123456")
+#: A token photo: records stay small unless a test gives one of a real photo's size.
+FACE = b"\xff\xd8face"
 
 
 def resident(number: int, village: str = "SAWENTAR") -> Resident:
@@ -36,12 +39,12 @@ def resident(number: int, village: str = "SAWENTAR") -> Resident:
     )
 
 
-def enrolment(person: Resident, *, print_card: bool = False) -> Enrolment:
+def enrolment(person: Resident, *, print_card: bool = False, face: bytes = FACE) -> Enrolment:
     return Enrolment(
         resident=person,
         officer_id=OFFICER.officer_id,
         started_at=NOW,
-        face_jpeg=b"\xff\xd8face",
+        face_jpeg=face,
         fingers=(FingerRecord(1, image_png=b"\x89PNG1", template=b"t1", quality=70),),
         print_card=print_card,
     )
@@ -70,13 +73,14 @@ def make_kit(
     return folder
 
 
-def seal(folder: Path, people: list[Resident], *, day: int = 0) -> None:
-    """Seal one record per person on the kit in ``folder``, on day ``day`` after NOW."""
+def seal(folder: Path, people: list[Resident], *, day: int = 0, face: bytes = FACE) -> None:
+    """Seal one record per person on the kit in ``folder``, on day ``day`` after NOW;
+    ``face`` (a photo's bytes) makes records of a real one's size."""
     when = NOW + timedelta(days=day)
     store = KitStore(folder, now=lambda: when)
     try:
         for person in people:
-            store.seal(enrolment(person))
+            store.seal(enrolment(person, face=face))
     finally:
         store.close()
 

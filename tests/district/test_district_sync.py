@@ -7,6 +7,7 @@ collector databases come from the field day (three kits, two laptops) or are fil
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import threading
@@ -42,7 +43,7 @@ def run(*args: object):
 def push(store_url: str, db: Path, authority: Authority, source: str, **options: object):
     with DistrictStore.open(store_url) as store, CollectorDB(db) as laptop:
         options.setdefault("references", authority.references)
-        return sync(laptop, store, authority.public, source=source, **options)
+        return sync(laptop, store, authority, source=source, **options)
 
 
 def counts(store_url: str, table: str) -> int:
@@ -108,6 +109,10 @@ def test_eight_laptops_at_once_lose_nothing_and_duplicate_nothing(
     assert counts(district, "records") == TOTAL
     assert counts(district, "forks") == 0
     assert counts(district, "ledgers") == 4
+    assert sorted(r.statement for r in results) == list(range(1, 9)), "one statement each"
+    checked = run("verify", "--db", district, "--authority", field_day.folder / "authority")
+    assert checked.exit_code == EXIT_OK, checked.output
+    assert "sync log: 8 statement(s)" in checked.stdout, "appended one at a time, linked"
 
 
 def test_an_interrupted_sync_resumes_where_it_stopped(district: str, field_day: FieldDay):
@@ -120,11 +125,17 @@ def test_an_interrupted_sync_resumes_where_it_stopped(district: str, field_day: 
     with pytest.raises(ConnectionError):
         push(district, laptop, field_day.authority, "laptop-a", batch=2, pushed=pulled_cable)
     assert counts(district, "records") == 4, "the committed batches stay"
+    authority = field_day.folder / "authority"
+    cut = run("verify", "--db", district, "--authority", authority)
+    assert cut.exit_code == EXIT_OK, "what was committed verifies"
+    assert "no sync statement names it yet: a sync was cut before its statement" in cut.stdout
     resumed = push(district, laptop, field_day.authority, "laptop-a", batch=2)
     kit1 = next(chain for chain in resumed.chains if chain.kit_id == "KIT-3505-01")
     assert (kit1.new, kit1.already) == (2, 4)
     assert resumed.new == 11 - 4 and resumed.ok
     assert counts(district, "records") == 11
+    checked = run("verify", "--db", district, "--authority", authority)
+    assert checked.exit_code == EXIT_OK and "no sync statement names" not in checked.stdout
 
 
 @pytest.fixture
@@ -160,7 +171,12 @@ def test_a_fork_is_refused_and_both_sources_named(
     assert [f.seq for f in again.forks] == [3] and again.new == 0, "refused every time"
     checked = run("verify", "--db", district, "--authority", tmp_path / "authority")
     assert checked.exit_code == EXIT_PROBLEMS
-    assert "record 3 forked: laptop-a holds" in checked.stdout
+    assert "FORK: kit KIT-3505-09 record 3 forked: laptop-a holds" in checked.stdout
+    assert "0 problem(s) and 1 fork(s)" in checked.stdout, "the kit's evidence, not an edit"
+    reported = run("report", "--db", district, "--authority", tmp_path / "authority",
+                   "--format", "json")  # fmt: skip
+    assert reported.exit_code == EXIT_OK, "a fork is counted, not a reason to refuse"
+    assert json.loads(reported.stdout)["forks"] == 1
 
 
 def test_a_fork_pushed_first_by_the_other_laptop_is_refused_the_other_way(

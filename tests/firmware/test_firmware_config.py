@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from firmware.config import Backend, ConfigError, Language, load_config
+from hal.types import SensorModel
 from storage.keys import KeyBackend
 
 
@@ -20,7 +21,7 @@ def test_file_values_override_defaults_and_cli_overrides_file(tmp_path: Path) ->
     path = _write(
         tmp_path,
         '[kit]\nbackend = "pi"\nlanguage = "en"\ndata_dir = "/srv/jemput"\n'
-        '[ports]\nfingerprint = "/dev/ttyAMA1"\ni2c_bus = 3\n',
+        '[ports]\nfingerprint = "/dev/ttyAMA1"\ni2c_bus = 3\n[parts]\nfingerprint = "R503"\n',
     )
     config = load_config(path, data_dir=tmp_path / "override")
     assert config.backend is Backend.PI
@@ -29,12 +30,14 @@ def test_file_values_override_defaults_and_cli_overrides_file(tmp_path: Path) ->
     assert config.ports.fingerprint == "/dev/ttyAMA1"
     assert config.ports.i2c_bus == 3
     assert config.ports.signature_pad == "/dev/ttyUSB0"  # untouched default
+    assert config.parts.fingerprint is SensorModel.R503  # named as printed on the part
 
 
 def test_no_file_gives_the_simulator_defaults() -> None:
     config = load_config(None)
     assert config.backend is Backend.SIM
     assert config.language is Language.ID
+    assert config.parts.fingerprint is SensorModel.R307
 
 
 @pytest.mark.parametrize(
@@ -45,6 +48,7 @@ def test_no_file_gives_the_simulator_defaults() -> None:
         ('[ports]\ni2c_bus = "one"\n', "[ports] i2c_bus must be int, got 'one'"),
         ("[ports]\nfingerprint = 5\n", "[ports] fingerprint must be str, got 5"),
         ('[kit]\nlog_level = "LOUD"\n', "[kit] log_level must be one of DEBUG, INFO"),
+        ('[parts]\nfingerprint = "r305"\n', "[parts] fingerprint must be one of 'r307', 'r503'"),
         ("[printer]\nx = 1\n", "unknown key printer"),
         ("kit = 3\n", "[kit] must be a table"),
         ("[kit\n", "not valid TOML"),

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 from firmware.cli import app
 from storage.keys import Authority, AuthorityPublic
 from storage.kit import provision
-from storage.model import Policy, Role
+from storage.model import Policy
 from storage.officers import make_officer
 from storage.verify import verify_folder
 from storage.worklist import load_worklist
+from vocabulary.people import Role
 
 SAMPLE_WORKLIST = Path(__file__).parents[2] / "docs" / "samples" / "worklist-blitar.csv"
 
@@ -88,6 +89,9 @@ def test_simulator_options_that_cannot_go_together_are_refused_with_a_message(
     assert result.exit_code == 2, result.output
     assert "--fast with --doubles: the contract-level doubles have no wires" in result.output
     assert "Traceback" not in result.output and not data.exists()
+    result = runner.invoke(app, ["sim", "demo", "--doubles", "--sensor", "R503"])
+    assert result.exit_code == 2, result.output
+    assert "--sensor with --doubles: " in result.output and "sensor needs the wire" in result.output
 
 
 def test_run_without_a_pi_configuration_says_how_to_run_the_simulator(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ from firmware.port import KitPort
 from hal.types import Button
 from kitlink import protocol as p
 from kitlink.framing import FramedPort
+from kitlink.messages import KeygenArgs, hello_of
+from kitlink.protocol import Refusal
 from provisioning import collect as collecting
 from provisioning.client import KitClient
 from provisioning.collector import CollectorDB
@@ -196,13 +198,14 @@ def test_a_reflash_during_an_enrolment_is_refused_busy(tmp_path: Path) -> None:
         bot.press(Button.OK)  # the right person: the enrolment is under way
         assert sim.kit.controller.draft is not None
         port = KitPort(tmp_path / "kit", sim.host)
-        nonce = p.parse_hello(port.handle(p.hello_request())).nonce
+        nonce = hello_of(p.decode_message(port.handle(p.hello_request(1)), "hello")).nonce
+        keygen = KeygenArgs(authority.public)
         request = p.signed_request(
-            p.KEYGEN, {"authority": authority.public.to_cbor()}, nonce=nonce, authority=authority
+            keygen.op, keygen.to_map(), request_id=2, nonce=nonce, authority=authority
         )
         with pytest.raises(p.Refused) as refused:
-            p.parse_hello(port.handle(request))
-        assert refused.value.code == p.BUSY
+            p.check_refusal(p.decode_message(port.handle(request), "keygen answer"))
+        assert refused.value.code == Refusal.BUSY
         assert str(refused.value).endswith(ENROLMENT_BUSY), "the tool shows the kit's words"
         assert not staged_key_path(tmp_path / "kit").exists(), "nothing was changed"
         assert sim.kit.controller.draft is not None, "the enrolment goes on"

@@ -19,6 +19,7 @@ from capture.prompts import prompt
 from firmware.config import DevicePorts, KitConfig
 from firmware.hardware import Opened
 from firmware.host import KitHost
+from firmware.kit import KitEnd, NoKit
 from firmware.pi import UNPROVISIONED_LINES, run_pi
 from firmware.power import open_coprocessor
 from hal.coprocessor import HALTED, HEARTBEAT, FrameReader, PowerCoprocessor
@@ -68,7 +69,7 @@ def start(settings: KitConfig, opened: Opened, stop: threading.Event) -> Running
 class Running:
     thread: threading.Thread
     host: KitHost | None = None
-    state: str = ""
+    state: KitEnd | None = None
 
 
 def test_the_power_button_held_ends_the_run_safely_and_the_pico_cuts(
@@ -167,5 +168,5 @@ def test_an_unflashed_kit_heartbeats_so_the_pico_lets_the_technician_flash_it(
         finally:
             stop.set()
             running.thread.join(timeout=30)
-    assert running.state == "unprovisioned"
+    assert running.state is NoKit.UNPROVISIONED
     assert HALTED not in sent_to_pico(pico), "only a safe shutdown says halted"

@@ -45,6 +45,7 @@ from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
 from simulator.demo import OfficerBot, Task
+from simulator.hardware import emulator_ports
 from simulator.kit import Bystanders, demo_world, provision_demo
 from storage.keys import Authority
 
@@ -133,8 +134,10 @@ class NotifyListener:
 class PanelBot(OfficerBot):
     """The demo's officer, pressing the panel's GPIO pins while the kit runs on its own.
 
-    The people in front (`simulator.kit.Bystanders`, followed by the world) put a finger on
-    the sensor's glass or sign the pad when the kit waits for one, at the emulators' side.
+    The buttons it chooses are the demo bot's, through the same kit driver and screen
+    model; only how a press reaches the kit differs.  The people in front
+    (`simulator.kit.Bystanders`, followed by the world) put a finger on the sensor's glass
+    or sign the pad when the screen says the kit waits for one, at the emulators' side.
     """
 
     def __init__(self, host: KitHost, world: World, wired: WiredKit) -> None:
@@ -148,26 +151,27 @@ class PanelBot(OfficerBot):
 
     def _step_up(self) -> None:
         """Whoever stands in front gives the finger or signature the kit waits for."""
-        pending = self.ctl._pending
-        if pending is None or pending == self._served or self.bystanders() is None:
+        screen = self.screen
+        job = screen.job
+        if job is None or job == self._served or self.bystanders() is None:
             return
-        if pending.kind is JobKind.FINGER:
-            self.wired.present_finger(self.ctl.step.position)
-        elif pending.kind is JobKind.IDENTIFY:
+        if job.kind is JobKind.FINGER:
+            self.wired.present_finger(screen.finger)
+        elif job.kind is JobKind.IDENTIFY:
             self.wired.present_finger(None)
-        elif pending.kind is JobKind.SIGNATURE:
+        elif job.kind is JobKind.SIGNATURE:
             self.wired.present_signature()
-        self._served = pending
+        self._served = job
 
     def settle(self, *, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < 3:  # idle for three looks in a row: the press and its work are done
             self._step_up()
-            busy = self.kit.loop.busy() or self.ctl.busy
+            busy = self.kit.loop.busy() or self.screen.job is not None
             quiet = 0 if busy else quiet + 1
             if time.monotonic() > deadline:
-                raise AssertionError(f"the kit stayed busy in {self.ctl.state}")
+                raise AssertionError(f"the kit stayed busy in {self.screen}")
             time.sleep(0.02)
 
     def press(self, button: Button, press: Press = Press.SHORT) -> None:
@@ -184,16 +188,16 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         wired = stack.enter_context(WiredKit(world))
         modem = NullModem()
         stack.callback(modem.close)
-        ports = wired.ports
+        ports = emulator_ports(wired)
         (tmp_path / "kit.toml").write_text(
             f"""[kit]
 backend = "pi"
 data_dir = "{data_dir}"
 [ports]
-fingerprint = "{ports["fingerprint"]}"
-signature_pad = "{ports["signature-pad"]}"
-card_printer = "{ports["card-printer"]}"
-receipt_printer = "{ports["receipt-printer"]}"
+fingerprint = "{ports.fingerprint}"
+signature_pad = "{ports.signature_pad}"
+card_printer = "{ports.card_printer}"
+receipt_printer = "{ports.receipt_printer}"
 provisioning = "{modem.kit_end.port}"
 i2c_bus = 1
 """,
@@ -279,11 +283,11 @@ def test_the_pi_entry_point_enrols_and_serves_its_port_end_to_end(bench: dict[st
     assert state == "locked" or state == "ready"
     assert seen["ready_at_locked"][:1] == ["READY=1"], "READY once the locked screen shows"
     assert seen["collected"][-1] == seen["sealed"], "the collection got the record just sealed"
-    by_device = {verdict["device"]: verdict for verdict in seen["verdicts"]}
+    by_device = {verdict.device: verdict for verdict in seen["verdicts"]}
     assert {"display", "panel", "battery", "clock", "camera", "fingerprint"} <= set(by_device)
-    assert by_device["clock"]["ok"] and by_device["display"]["ok"]
-    assert by_device["fingerprint"]["ok"], by_device["fingerprint"]
-    assert "test finger quality" in by_device["fingerprint"]["detail"], "a capture was checked"
+    assert by_device["clock"].ok and by_device["display"].ok
+    assert by_device["fingerprint"].ok, by_device["fingerprint"]
+    assert "test finger quality" in by_device["fingerprint"].detail, "a capture was checked"
     assert abs(seen["rtc"] - seen["set_to"]) < timedelta(seconds=5), "settime set the DS3231"
     kinds = bench["notify"].kinds()
     assert kinds[0] == "READY=1" and kinds[-1] == "STOPPING=1"

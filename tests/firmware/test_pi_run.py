@@ -11,9 +11,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from capture.machine import CaptureState
 from capture.prompts import prompt
 from firmware.config import DevicePorts, KitConfig
 from firmware.hardware import Opened
+from firmware.kit import KitEnd, NoKit
 from firmware.pi import UNPROVISIONED_LINES, run_pi
 from hal import font
 from simulator.hardware import wired_kit
@@ -21,7 +23,7 @@ from simulator.kit import demo_world, provision_demo
 
 
 def start(settings: KitConfig, opened: Opened, stop: threading.Event):
-    outcome: dict[str, str] = {}
+    outcome: dict[str, KitEnd] = {}
 
     def run() -> None:
         outcome["state"] = run_pi(settings, open_devices=lambda: opened, stop=stop)
@@ -58,7 +60,7 @@ def test_a_provisioned_kit_boots_on_its_drivers_to_locked_and_stops(tmp_path: Pa
             stop.set()
             thread.join(timeout=30)
     assert not thread.is_alive()
-    assert outcome["state"] == "locked"
+    assert outcome["state"] is CaptureState.LOCKED
 
 
 def test_an_unflashed_kit_says_so_and_waits_for_the_technician(tmp_path: Path) -> None:
@@ -73,4 +75,4 @@ def test_an_unflashed_kit_says_so_and_waits_for_the_technician(tmp_path: Path) -
             stop.set()
             thread.join(timeout=30)
     assert not thread.is_alive()
-    assert outcome["state"] == "unprovisioned"
+    assert outcome["state"] is NoKit.UNPROVISIONED

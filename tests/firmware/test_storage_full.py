@@ -93,7 +93,7 @@ def test_a_disk_full_mid_capture_holds_the_enrolment_until_space_is_freed(
         # fingers already under way go on being captured into the draft in memory; what
         # needs a button waits for the save
         captures = (CaptureState.FACE, CaptureState.FINGERS, CaptureState.SIGNATURE)
-        assert held in captures and ctl.draft is not None and ctl.journal_unsaved
+        assert held in captures and ctl.draft is not None and ctl.session.journal_unsaved
 
         bot.press(Button.OK)  # still full: the screen stays, the draft stays in memory
         assert isinstance(ctl.shown_overlay, StorageFullNotice) and ctl.state is held
@@ -102,7 +102,7 @@ def test_a_disk_full_mid_capture_holds_the_enrolment_until_space_is_freed(
 
         os.unlink(filler)  # the technician frees space
         bot.press(Button.OK)
-        assert ctl.shown_overlay is None and ctl.state is held and not ctl.journal_unsaved
+        assert ctl.shown_overlay is None and ctl.state is held and not ctl.session.journal_unsaved
         assert kit.store.journal.load() is not None, "the enrolment is in the journal now"
         bot.until(lambda: ctl.state == CaptureState.DONE, lambda: bot.act(person))
         sealed = ctl.sealed

@@ -39,7 +39,7 @@ from simulator.web.guard import MAX_BODY
 from simulator.web.kit import WebKit, open_web_kit
 from simulator.web.scenario import Progress, ScenarioError, load_scenario, shipped
 from simulator.web.texts import page_catalogue
-from storage.model import Role
+from vocabulary.people import Role
 
 
 def booted(kit: WebKit, *, timeout: float = 60.0) -> WebKit:

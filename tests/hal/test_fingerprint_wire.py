@@ -27,7 +27,7 @@ from hal.r30x import (
     checksum,
     encode_packet,
 )
-from hal.types import FingerPosition
+from hal.types import FingerPosition, SensorModel
 from hw_sim.fingerprint_emulator import FingerprintEmulator
 from hw_sim.fingerprints import MATCH_THRESHOLD, ridge_image, template_of
 from hw_sim.fingers import Finger, FingerCondition
@@ -88,38 +88,49 @@ def test_probe_reports_the_sensor_parameters() -> None:
     assert info.detail["baudrate"] == "115200"
 
 
-def test_capture_uploads_image_and_template(
-    emulator: FingerprintEmulator, sensor: R30xSensor
-) -> None:
-    emulator.place(ALICE_INDEX)
-    image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
-    assert (image.width, image.height, image.position) == (256, 288, FingerPosition.RIGHT_INDEX)
+@pytest.mark.parametrize("model", list(SensorModel), ids=lambda m: m.name)
+def test_capture_uploads_image_and_template_at_the_models_size(model: SensorModel) -> None:
+    with (
+        FingerprintEmulator(model=model) as emulator,
+        R30xSensor(port=emulator.port, model=model, read_timeout=0.5) as sensor,
+    ):
+        assert sensor.probe().detail["library_size"] == str(model.library_pages)
+        emulator.place(ALICE_INDEX)
+        image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    width, height = model.image_size
+    assert (image.width, image.height, image.position) == (width, height, ALICE_INDEX.position)
     # 4-bit pixels, high nibble first, widened by x17
-    sent = ridge_image(ALICE_INDEX.person_seed, ALICE_INDEX.position, 0)
+    sent = ridge_image(ALICE_INDEX.person_seed, ALICE_INDEX.position, 0, size=model.image_size)
     assert image.pixels == bytes((p >> 4) * 17 for p in sent)
-    assert image.template == template_of(ALICE_INDEX.person_seed, ALICE_INDEX.position, 0)
+    assert image.template == template_of(
+        ALICE_INDEX.person_seed, ALICE_INDEX.position, 0, size=model.image_size
+    )
     assert image.quality >= GOOD_QUALITY
-    assert image.quality == image_quality(image.pixels, 256, 288)
+    assert image.quality == image_quality(image.pixels, width, height)
     assert instructions(emulator)[-4:] == [GEN_IMG, UP_IMAGE, IMG2TZ, UP_CHAR]
 
 
-def test_capture_uses_the_sensor_models_image_size() -> None:
-    with (
-        FingerprintEmulator(image_size=(192, 192)) as emulator,
-        R30xSensor(port=emulator.port, image_size=(192, 192)) as sensor,
-    ):
-        emulator.place(ALICE_INDEX)
-        image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
-    assert (image.width, image.height, len(image.pixels)) == (192, 192, 192 * 192)
+def test_a_sensor_of_another_model_is_refused_naming_both() -> None:
+    with FingerprintEmulator(model=SensorModel.R503) as emulator:
+        with pytest.raises(exc.WrongSensorModel) as caught:
+            R30xSensor(port=emulator.port, model=SensorModel.R307, read_timeout=0.5)
+        # the refused driver let go of the port: the right one opens it
+        with R30xSensor(port=emulator.port, model=SensorModel.R503, read_timeout=0.5) as sensor:
+            assert sensor.probe().model == "R503"
+    message = str(caught.value)
+    assert "configured for an R307 (1,000 templates, 256x288 images)" in message
+    assert "library of 200 templates, an R503's (192x192 images)" in message
+    assert '[parts] fingerprint = "r503"' in message
 
 
 def test_image_of_the_wrong_size_is_a_frame_error() -> None:
+    """A library no model has (a clone's firmware) passes the handshake; its image cannot."""
     with (
-        FingerprintEmulator(image_size=(192, 192)) as emulator,
+        FingerprintEmulator(model=SensorModel.R503, library_size=150) as emulator,
         R30xSensor(port=emulator.port) as sensor,
     ):
         emulator.place(ALICE_INDEX)
-        with pytest.raises(exc.FrameError, match="image_size"):
+        with pytest.raises(exc.FrameError, match=r"expected 256x288 for an R307; is the kit's"):
             sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
 
 
@@ -246,7 +257,7 @@ def test_library_count_and_clear(emulator: FingerprintEmulator, sensor: R30xSens
 
 def test_held_pages_read_every_index_page_of_an_r307_library() -> None:
     """1,000 pages take four ReadIndexTable answers; the driver asks only that many."""
-    with FingerprintEmulator(library_size=1000) as emulator:
+    with FingerprintEmulator(model=SensorModel.R307) as emulator:
         emulator.load_flash({page: template_of(30, 1) for page in (0, 7, 255, 256, 613, 999)})
         with R30xSensor(port=emulator.port, read_timeout=0.5) as sensor:
             assert sensor.held_pages() == {0, 7, 255, 256, 613, 999}
@@ -264,7 +275,7 @@ def test_held_pages_follow_store_and_delete(sensor: R30xSensor) -> None:
 
 def test_page_beyond_the_library_is_a_library_error(sensor: R30xSensor) -> None:
     with pytest.raises(exc.LibraryError, match="out of range"):
-        sensor.enrol(200, template_of(1, 1))
+        sensor.enrol(SensorModel.R307.library_pages, template_of(1, 1))
 
 
 def test_led_ring(emulator: FingerprintEmulator, sensor: R30xSensor) -> None:

@@ -39,7 +39,7 @@ from hal.r30x import (
 )
 from hal.receipt_printer import EscPosPrinter
 from hal.signature_pad import FrameDecoder
-from hal.types import BatteryReading, ClockReading, PrinterStatus
+from hal.types import BatteryReading, ClockReading, PrinterStatus, SensorModel
 from hw_sim.card_printer_emulator import CardPrinterEmulator
 from hw_sim.link import PtyLink
 from hw_sim.receipt_printer_emulator import ReceiptPrinterEmulator
@@ -355,7 +355,8 @@ class FingerprintLiar(Liar):
             if instruction == bytes([VFY_PWD]):
                 replies += encode_packet(PID_ACK, b"\x00")
             elif instruction == bytes([READ_SYS_PARA]):
-                para = struct.pack(SYS_PARA_FORMAT, 0, 0, 200, 3, 0xFFFFFFFF, 2, 6)
+                library = SensorModel.R307.library_pages  # the driver's default model's
+                para = struct.pack(SYS_PARA_FORMAT, 0, 0, library, 3, 0xFFFFFFFF, 2, 6)
                 replies += encode_packet(PID_ACK, b"\x00" + para)
             else:
                 replies += super().answer(chunk)

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import serial
 from PIL import Image, ImageChops, ImageDraw
 
 from hal.exc import CoverOpen, DeviceAbsent, DeviceTimeout, PaperOut
 from hal.receipt_printer import EscPosPrinter
 from hal.types import PrinterState
-from hw_sim.receipt_printer_emulator import Command, ReceiptPrinterEmulator
+from hw_sim.receipt_printer_emulator import (
+    RECEIVE_BUFFER_BYTES,
+    XOFF,
+    XON,
+    Command,
+    ReceiptPrinterEmulator,
+)
+from hw_sim.timing import Timing
+
+#: A narrow slip in 64-row bands: 1 KB a band, about half a second each at 19200 baud,
+#: so the timed tests below take their line's time and not much more.
+NARROW_DOTS = 128
+NARROW_BAND_ROWS = 64
 
 
 @pytest.fixture
@@ -78,7 +93,8 @@ def test_status_bytes_inside_raster_data_are_picture(emulator, printer) -> None:
     printer.print_image(image, timeout=5.0)
     assert same_pixels(emulator.printed[0], image)
     assert [c for c in emulator.received if c.name == "DLE EOT"] == [
-        Command("DLE EOT", (n,)) for n in (1, 2, 4, 1, 2, 4)
+        Command("DLE EOT", (n,))
+        for n in (1, 2, 4) * 3  # before, after the band, after the cut
     ]
 
 
@@ -145,3 +161,83 @@ def test_save_png_writes_one_file_per_job(emulator, printer, tmp_path) -> None:
 def test_emulator_rejects_unknown_fault(emulator) -> None:
     with pytest.raises(ValueError, match="unplugged, paper-out, cover-open"):
         emulator.inject("fire")
+
+
+# -- on the timed line (19200 baud kept, as on the kit) ---------------------------------
+
+
+def test_a_slip_prints_on_the_timed_line_one_band_at_a_time() -> None:
+    """Each band waits for the status answer queued behind the one before, so the
+    driver never runs ahead of the line (issue 31: the slip failed, 2 of 2); and a slip
+    is given its line's time even when the caller allowed less."""
+    image = slip(width=NARROW_DOTS, height=3 * NARROW_BAND_ROWS)
+    with (
+        ReceiptPrinterEmulator(paper_dots=NARROW_DOTS, timing=Timing()) as emulator,
+        EscPosPrinter(
+            port=emulator.port, paper_dots=NARROW_DOTS, band_rows=NARROW_BAND_ROWS
+        ) as printer,
+    ):
+        printer.print_image(image, timeout=1.0)  # its 3 KB take 1.6 s on the line
+    assert same_pixels(emulator.printed[0], image.convert("1"))
+    names = [command.name for command in emulator.received if command.name != "DLE EOT"]
+    queries = [command.args for command in emulator.received if command.name == "DLE EOT"]
+    assert names == ["ESC @", "GS v 0", "GS v 0", "GS v 0", "ESC d", "GS V"]
+    assert len(queries) == 3 * (1 + 3 + 1)  # before, after each band, after the cut
+    order = [command.name for command in emulator.received]
+    bands = [i for i, name in enumerate(order) if name == "GS v 0"]
+    assert all(order[i + 1] == "DLE EOT" for i in bands), "each band is answered for"
+
+
+def test_a_stuck_printer_times_out_at_its_band_saying_so_then_prints_once_cleared() -> None:
+    image = slip(width=NARROW_DOTS, height=NARROW_BAND_ROWS)
+    with (
+        ReceiptPrinterEmulator(paper_dots=NARROW_DOTS, timing=Timing()) as emulator,
+        EscPosPrinter(
+            port=emulator.port, paper_dots=NARROW_DOTS, band_rows=NARROW_BAND_ROWS
+        ) as printer,
+    ):
+        emulator.inject("stuck")
+        with pytest.raises(DeviceTimeout) as caught:
+            printer.print_image(image, timeout=10.0)
+        emulator.clear_faults()  # the technician switches it off and on
+        printer.print_image(image, timeout=10.0)
+    assert (
+        "did not take band 1 of 1 (1,032 bytes, 0.5 s at 19200 baud) within 1.3 s: it holds "
+        "the line off or has stopped (a paper jam or a stalled head)"
+    ) in str(caught.value)
+    assert emulator.port in str(caught.value)
+    assert len(emulator.printed) == 1
+
+
+def test_a_stuck_printer_holds_the_line_with_xoff_once_its_buffer_fills() -> None:
+    """As a printer set to XON/XOFF: the sender's writes stop until it says XON."""
+    band = b"\x1dv0\x00" + bytes((48, 0, 128, 0)) + bytes(48 * 128)  # GS v 0: 6 KB of raster
+    with (
+        ReceiptPrinterEmulator() as emulator,
+        serial.Serial(emulator.port, 19200, xonxoff=True, write_timeout=10.0) as sender,
+    ):
+        emulator.inject("stuck")
+        sender.write(band[:RECEIVE_BUFFER_BYTES])  # the buffer's worth, however busy the machine
+        sender.write_timeout = 0.05  # from here a write that blocks is a write held off
+        assert eventually(sender, held=True), "the sender was never held off"
+        assert emulator.flow == [XOFF]
+        emulator.clear_faults()
+        assert emulator.flow == [XOFF, XON]
+        assert eventually(sender, held=False), "XON did not let the sender go on"
+
+
+def eventually(sender: serial.Serial, *, held: bool, seconds: float = 10.0) -> bool:
+    """Whether a one-byte write comes to block (``held``) or to pass within ``seconds``:
+    the flow control byte reaches the port a moment after the emulator sends it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            sender.write(b"\n")
+        except serial.SerialTimeoutException:
+            if held:
+                return True
+        else:
+            if not held:
+                return True
+        time.sleep(0.01)
+    return False

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hal.types import SensorModel
 from hw_sim.fingerprints import (
     IMAGE_SIZE,
     MATCH_THRESHOLD,
     MAX_SCORE,
     TEMPLATE_SIZE,
+    _decode,
     match_score,
     ridge_image,
     template_of,
@@ -20,6 +23,8 @@ from hw_sim.fingerprints import (
 from hw_sim.fingers import FingerCondition
 
 PIXELS = IMAGE_SIZE[0] * IMAGE_SIZE[1]
+#: The most minutiae dirt and noise add to one capture's template.
+SPURIOUS = 4
 
 
 def spread(pixels: bytes) -> float:
@@ -42,8 +47,24 @@ def test_each_capture_differs_but_keeps_the_ridges() -> None:
     assert same < different
 
 
-def test_image_size_follows_the_sensor_model() -> None:
-    assert len(ridge_image(1, 2, 0, size=(192, 192))) == 192 * 192
+def test_a_smaller_glass_sees_the_middle_of_the_same_finger() -> None:
+    """The R503 (192 x 192) and the R307 (256 x 288) image at about 500 dpi: the R503's
+    image is the middle of the R307's, and its template lists the minutiae in that middle."""
+    width, height = size = SensorModel.R503.image_size
+    left, top = (IMAGE_SIZE[0] - width) // 2, (IMAGE_SIZE[1] - height) // 2
+    small = np.frombuffer(ridge_image(1, 2, 0, size=size), np.uint8).reshape(height, width)
+    whole = np.frombuffer(ridge_image(1, 2, 0), np.uint8).reshape(IMAGE_SIZE[1], IMAGE_SIZE[0])
+    assert (small == whole[top : top + height, left : left + width]).all()
+    shifted = {(x - left, y - top, a, k) for x, y, a, k in _decode(template_of(1, 2, 0))}
+    inside = {(x, y, a, k) for x, y, a, k in shifted if 0 <= x < width and 0 <= y < height}
+    seen = set(_decode(template_of(1, 2, 0, size=size)))
+    assert len(inside) >= 20
+    assert len(seen ^ inside) <= 2 * SPURIOUS  # only the spurious minutiae differ
+
+
+def test_a_glass_larger_than_the_simulated_view_is_refused() -> None:
+    with pytest.raises(ValueError, match="300x300 glass does not fit"):
+        ridge_image(1, 2, 0, size=(300, 300))
 
 
 def test_conditions_degrade_the_image() -> None:
@@ -71,14 +92,13 @@ def test_templates_are_512_bytes_and_repeatable() -> None:
     person=st.integers(min_value=0, max_value=10**6),
     position=st.integers(min_value=1, max_value=10),
     captures=st.tuples(st.integers(0, 50), st.integers(0, 50)).filter(lambda c: c[0] != c[1]),
+    model=st.sampled_from(SensorModel),
 )
 def test_same_finger_matches_across_captures(
-    person: int, position: int, captures: tuple[int, int]
+    person: int, position: int, captures: tuple[int, int], model: SensorModel
 ) -> None:
-    score = match_score(
-        template_of(person, position, captures[0]), template_of(person, position, captures[1])
-    )
-    assert MATCH_THRESHOLD <= score <= MAX_SCORE
+    first, second = (template_of(person, position, c, size=model.image_size) for c in captures)
+    assert MATCH_THRESHOLD <= match_score(first, second) <= MAX_SCORE
 
 
 def test_different_fingers_do_not_match() -> None:

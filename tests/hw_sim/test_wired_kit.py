@@ -20,7 +20,8 @@ from firmware.hardware import Absent
 from firmware.kit import Kit
 from hal.exc import DeviceAbsent, NoFinger
 from hal.fingerprint import R30xSensor
-from hal.types import Button, FingerPosition
+from hal.r30x import UP_IMAGE
+from hal.types import Button, FingerPosition, SensorModel
 from hw_sim.wired import WiredKit
 from hw_sim.world import Person, World
 from simulator.demo import OfficerBot, Task
@@ -28,7 +29,6 @@ from simulator.hardware import PresentedFinger, PresentedSignature, wired_kit
 from simulator.kit import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
 from storage.keys import AuthorityPublic
 from storage.kit import KitStore
-from storage.model import Resident
 from storage.verify import verify_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,13 +46,18 @@ class Session:
 
 
 @contextlib.contextmanager
-def wired_session(data_dir: Path, *, seed: int = 3) -> Iterator[Session]:
+def wired_session(
+    data_dir: Path, *, seed: int = 3, sensor: SensorModel = SensorModel.R307
+) -> Iterator[Session]:
     """A demo kit provisioned in ``data_dir``, running on real drivers over the emulators."""
     world = demo_world(seed, clock_speed=0.0)
     provision_demo(data_dir, world, now=world.clock.now())
-    with wired_kit(world, wait_scale=WAIT_SCALE, reply_timeout=0.5) as (wired, opened):
+    with wired_kit(world, sensor=sensor, wait_scale=WAIT_SCALE, reply_timeout=0.5) as (
+        wired,
+        opened,
+    ):
         assert opened.broken == []
-        enrol_officers(opened.devices, world.officers)
+        enrol_officers(opened.devices, world.officers, sensor=sensor)
         store = KitStore(data_dir, now=world.clock.now)
         store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
         kit = Kit(opened.devices, store, now=world.clock.now)
@@ -77,11 +82,10 @@ def sound_resident(world: World) -> Person:
 def start_enrolment(session: Session, person: Person) -> None:
     """From READY to the face photo taken, not yet accepted."""
     bot, ctl = session.bot, session.kit.controller
-    bot.scroll_to(lambda: ctl.step.focus, lambda f: isinstance(f, Resident) and f.nik == person.nik)
-    bot.press(Button.OK)  # select
+    bot.select_resident(person)
     bot.press(Button.OK)  # the right person
     bot.press(Button.OK)  # take the photo
-    assert ctl.state == "face" and ctl.step.kept is not None
+    assert ctl.state == "face" and bot.photo_kept()
 
 
 def finish_enrolment(session: Session, person: Person) -> None:
@@ -89,15 +93,20 @@ def finish_enrolment(session: Session, person: Person) -> None:
     session.bot.until(lambda: ctl.state == "done", lambda: session.bot.act(person))
 
 
+@pytest.mark.parametrize("sensor", list(SensorModel), ids=lambda m: m.name)
 def test_a_whole_enrolment_on_real_drivers_seals_a_verified_record_and_prints_a_card(
-    tmp_path: Path,
+    tmp_path: Path, sensor: SensorModel
 ) -> None:
-    with wired_session(tmp_path) as session:
+    with wired_session(tmp_path, sensor=sensor) as session:
         person = sound_resident(session.world)
         assert isinstance(session.kit.devices.fingerprint, PresentedFinger)
         assert isinstance(session.kit.devices.signature_pad, PresentedSignature)
 
         outcome = session.bot.enrol(Task(person))
+        # ten images of the model's size crossed the wire (the driver refuses any other)
+        uploads = [op for op, _ in session.wired.fingerprint.received if op == UP_IMAGE]
+        assert session.wired.fingerprint.image_size == sensor.image_size
+        assert len(uploads) >= 10
 
         assert outcome.seq == 1 and outcome.fingers == "10/10" and outcome.printed == "card"
         cards = session.wired.card_printer.printed
@@ -186,7 +195,7 @@ def test_the_wired_kit_leaves_no_thread_or_pty_behind() -> None:
 def test_python_m_hw_sim_links_an_emulator_a_real_driver_can_open(tmp_path: Path) -> None:
     link = tmp_path / "fingerprint"
     process = subprocess.Popen(
-        [*HW_SIM, "fingerprint", "--link", str(link), "--seed", "2"],
+        [*HW_SIM, "fingerprint", "--link", str(link), "--seed", "2", "--sensor", "r503"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -198,10 +207,11 @@ def test_python_m_hw_sim_links_an_emulator_a_real_driver_can_open(tmp_path: Path
             assert process.poll() is None, process.stderr.read()
             assert time.monotonic() < deadline, "the link never appeared"
             time.sleep(0.05)
-        with R30xSensor(port=str(link)) as sensor:
+        with R30xSensor(port=str(link), model=SensorModel.R503) as sensor:
             assert sensor.probe().detail["library_size"] == "200"
             image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=2.0)
             assert image.quality > 0, "a simulated finger rests on the glass"
+            assert (image.width, image.height) == SensorModel.R503.image_size
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
     finally:

@@ -30,14 +30,9 @@ from provisioning.district.store import DistrictStore
 from provisioning.district.sync import sync
 from storage.keys import Authority
 from storage.kit import KitStore
-from storage.model import (
-    CardKind,
-    Enrolment,
-    FingerRecord,
-    Resident,
-    Sex,
-)
+from storage.model import CardKind, Enrolment, FingerRecord, Resident
 from tests.district.kits import NOW, OFFICER, collector_of, make_kit
+from vocabulary.people import Sex
 
 SUPERVISOR = "SPV-1"
 #: The pad's strokes of every signature in the day (pad counts, y downwards).
@@ -197,5 +192,5 @@ def demo_district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDist
         collector_of(folder / kit, authority, laptop)
     url = f"sqlite:///{folder / 'district.db'}"
     with DistrictStore.open(url, create=True) as store, CollectorDB(laptop) as db:
-        sync(db, store, authority.public, references=authority.references, source="laptop")
+        sync(db, store, authority, references=authority.references, source="laptop")
     yield DemoDistrict(folder, authority, laptop, url, tuple(sealed))

@@ -31,12 +31,13 @@ from storage.codec import dumps, loads
 from storage.cose import sign1
 from storage.keys import Authority, KitKey
 from storage.kit import KitStore
-from storage.model import Enrolment, Sex
+from storage.model import Enrolment
 from storage.record import CONTENT_TYPE
 from tests.district.kits import NOW, collector_of, make_kit
 from tests.interchange import an2, iso_check
 from tests.interchange.conftest import DemoDistrict, enrolment, fingers_of, person
 from tests.interchange.wsq_figures import measure
+from vocabulary.people import Sex
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "interchange.md"
 #: The exception each excepted finger of the day must carry, by the kit's word.

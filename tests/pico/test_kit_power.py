@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from capture.controller import BATTERY_EVERY_SECONDS
 from capture.events import Tick
+from capture.guards import BATTERY_EVERY_SECONDS
 from capture.prompts import prompt
 from firmware.kit import Kit
 from firmware.power import GuardedBattery, PowerGuard
@@ -107,7 +107,7 @@ def _residents(kit: PoweredKit, count: int) -> list[Person]:
     """The next ``count`` worklist residents not yet recorded, as the world's people."""
     recorded = kit.store.recorded_refs()
     waiting = [r for r in kit.store.worklist if r.worklist_ref not in recorded]
-    return [kit.world.visitor(r.nik, r.name, r.sex.value, r.birth_date) for r in waiting[:count]]
+    return [kit.world.visitor(r.nik, r.name, r.sex, r.birth_date) for r in waiting[:count]]
 
 
 def test_critical_battery_during_a_seal_finishes_it_then_shuts_down(

@@ -7,16 +7,18 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner, Result
 
 from firmware.host import KitHost
 from firmware.port import KitPort
 from hw_sim.provisioning_port import PtyPort
+from kitlink.protocol import Op
 from provisioning.cli import app
 from simulator.demo import Outcome, run_session
 from simulator.kit import SimKit, demo_world, open_sim_kit, resident_of
@@ -53,10 +55,26 @@ class Bench:
         self.pty = PtyPort(self.kit_port)
 
 
+@dataclass(frozen=True)
+class RawCall:
+    """A signed request whose arguments are any map, as an attacker (or a tool of another
+    release) writes them; the tool's client sends it like any `kitlink.messages` call, and
+    reads the result as the map it is."""
+
+    op: Op
+    args: Mapping[str, Any]
+
+    def to_map(self) -> dict[str, Any]:
+        return dict(self.args)
+
+    def read_result(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        return data
+
+
 def inputs(tmp: Path) -> None:
     world = demo_world(SEED)
     write_worklist([resident_of(person) for person in world.residents], tmp / "worklist.csv")
-    rows = [f"{o.officer_id},{o.name},{o.role},{o.pin}" for o in world.officers]
+    rows = [f"{o.officer_id},{o.name},{o.role.value},{o.pin}" for o in world.officers]
     (tmp / "officers.csv").write_text("id,name,role,pin\n" + "\n".join(rows) + "\n")
     (tmp / "policy.toml").write_text("print_on_site = true\nfinger_retries = 2\n")
 

@@ -20,14 +20,17 @@ from typer.testing import CliRunner
 
 from hw_sim.link import PtyLink
 from kitlink import framing
+from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import FramedPort, LinkClosed
+from kitlink.protocol import Refusal
 from provisioning import collect as collecting
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from provisioning.client import KitClient
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
 from provisioning.report import build_report
+from storage.audit import AuditKind
 from storage.certificate import certify_kit
 from storage.keys import Authority
 from storage.model import Policy
@@ -120,6 +123,8 @@ def test_a_cut_cable_mid_collect_then_a_second_collect_completes_once(bench: Ben
         assert audit.ok, audit.problems
         assert [r.seq for r in audit.records] == [1, 2, 3, 4, 5]
     assert bench.host.store.status().uncollected == 0
+    kinds = [kind for _, _, kind, _ in bench.host.store.audit.entries()]
+    assert kinds.count(AuditKind.COLLECTION) == 1, "the receipt kept is audited once"
 
 
 def copy_card(bench: Bench, to: Path) -> Path:
@@ -199,7 +204,7 @@ def test_reflash_with_uncollected_records_is_refused_and_changes_nothing(bench: 
         client.hello()
         with pytest.raises(p.Refused) as refusal:
             client.keygen()
-    assert refusal.value.code == p.UNCOLLECTED
+    assert refusal.value.code == Refusal.UNCOLLECTED
     assert (bench.tmp / "kit" / "kit" / "kit.key").read_bytes() == key_before
     assert bench.host.store.last_seq == 2
 
@@ -220,24 +225,26 @@ def test_a_flash_without_a_reference_key_is_refused_and_flashes_nothing(bench: B
     with FramedPort(port=bench.pty.port) as link:
         client = KitClient(link, bench.authority)
         client.hello()
-        public = client.keygen()
+        key = client.keygen()
         moment = datetime.now(UTC)
         certificate = certify_kit(
-            bench.authority, kit_id=setup.kit_id, region=setup.region, kit_public=public,
-            now=moment, alg=client.kit_alg, backend=client.kit_backend,
+            bench.authority, kit_id=setup.kit_id, region=setup.region, kit_public=key.public,
+            now=moment, alg=key.alg, backend=key.store,
         )  # fmt: skip
         profile = setup.profile(public_keys, demo=False, reference_key=b"")
-        args = {
-            **p.setup_to_map(setup),
-            "authority": public_keys,
-            "cert": certificate,
-            "time": p.seconds(moment),
-            "profile_signature": sign_profile(profile, bench.authority),
-        }
+        args = m.FlashArgs.of(
+            setup,
+            authority=bench.authority.public,
+            worklist_transfer=bytes(m.TRANSFER_BYTES),
+            cert=certificate,
+            time=moment,
+            reference_key=b"",
+            profile_signature=sign_profile(profile, bench.authority),
+        )
         with pytest.raises(p.Refused) as refusal:
-            client.call(p.FLASH, args)
+            client.call(args)
         assert not client.hello().provisioned
-    assert refusal.value.code == p.BAD_REQUEST
+    assert refusal.value.code == Refusal.BAD_REQUEST
     assert "no reference key" in str(refusal.value)
 
 

@@ -19,10 +19,11 @@ from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.client import KitClient
 from provisioning.flash import FlashInputError, flash, load_officers, load_policy
 from storage.keys import Authority
-from storage.model import Policy, Role
+from storage.model import Policy
 from storage.officers import check_pin
 from storage.provision import KitSetup
 from tests.provisioning.kit_bench import Bench, flash_cli, inputs
+from vocabulary.people import Role
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -3,15 +3,27 @@ it likes, and the tool must name it, never crash or build a list of 2^63 seqs.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from kitlink import protocol as p
-from provisioning.collect import MAX_CHAIN, Head, head_of, sizes_of
+from kitlink.messages import LIST_MAX, MAX_CHAIN, Head, LedgerResult, ListResult
 from storage.codec import MAX_BYTES
 
 HASH = bytes(range(32))
+
+
+def head_of(result: dict[str, Any]) -> Head:
+    """The head of a ledger answer whose other fields are well formed, its head ``result``'s."""
+    empty = LedgerResult("K1", Head(0, None), {}, (), (), True, datetime(2025, 6, 1, tzinfo=UTC))
+    others = {name: value for name, value in empty.to_map().items() if name != "head"}
+    return LedgerResult.from_map({**others, **result}).head
+
+
+def sizes_of(result: dict[str, Any]) -> dict[int, int]:
+    return ListResult.from_map(result).sizes
 
 
 @pytest.mark.parametrize(
@@ -53,7 +65,7 @@ def test_heads_that_can_be() -> None:
         {"records": [[1, MAX_BYTES + 1]]},
         {"records": [["1", 10]]},
         {"records": [[1, 10.5]]},
-        {"records": [[1, 10]] * (p.LIST_MAX + 1)},
+        {"records": [[1, 10]] * (LIST_MAX + 1)},
     ],
 )
 def test_a_list_that_cannot_be_is_refused(result: dict[str, Any]) -> None:

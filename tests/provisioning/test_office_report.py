@@ -9,8 +9,9 @@ from pathlib import Path
 from provisioning.collector_audit import CollectedRecord
 from provisioning.office_report import OfficeReason, build_office_report, to_json, to_text
 from storage.keys import AuthorityPublic
-from storage.model import CardKind, Purpose
+from storage.model import CardKind
 from storage.verify import Verifier
+from vocabulary.purpose import Purpose
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 

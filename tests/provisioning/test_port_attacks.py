@@ -22,33 +22,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware.port import KitPort, serve_serial
+from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import FrameDecoder, FramedPort, encode_frame
+from kitlink.protocol import Op, Refusal
 from provisioning.collect import connect
 from storage.codec import dumps, loads
-from tests.provisioning.kit_bench import Bench, enrol, flash_cli
+from tests.provisioning.kit_bench import Bench, RawCall, enrol, flash_cli
 
 #: How long a test waits for the kit to do what it must (a deadline, not a measurement).
 WAIT_SECONDS = 15.0
 
-ATTACKS: dict[str, tuple[str, dict[str, Any]]] = {
-    "list from infinity": (p.LIST, {"from": math.inf, "to": 10}),
-    "list from 2**64": (p.LIST, {"from": 2**64, "to": 2**64 + 1}),
-    "list from -1": (p.LIST, {"from": -1, "to": 10}),
-    "list from text": (p.LIST, {"from": "1", "to": 10}),
-    "list from nan": (p.LIST, {"from": math.nan, "to": 10}),
-    "settime 2**63": (p.SET_TIME, {"time": 2**63}),
-    "settime -2**63": (p.SET_TIME, {"time": -(2**63)}),
-    "settime infinity": (p.SET_TIME, {"time": math.inf}),
-    "settime true": (p.SET_TIME, {"time": True}),
-    "get length -1": (p.GET, {"seq": 1, "offset": 0, "length": -1}),
-    "get length 0": (p.GET, {"seq": 1, "offset": 0, "length": 0}),
-    "get offset -1": (p.GET, {"seq": 1, "offset": -1, "length": 10}),
-    "get offset 2**63": (p.GET, {"seq": 1, "offset": 2**63, "length": 10}),
-    "get seq 2**70": (p.GET, {"seq": 2**70, "offset": 0, "length": 10}),
-    "get offset 1.5": (p.GET, {"seq": 1, "offset": 1.5, "length": 10}),
-    "receipt not bytes": (p.RECEIPT, {"receipt": 7}),
-    "list without to": (p.LIST, {"from": 1}),
+ATTACKS: dict[str, tuple[Op, dict[str, Any]]] = {
+    "list from infinity": (Op.LIST, {"from": math.inf, "to": 10}),
+    "list from 2**64": (Op.LIST, {"from": 2**64, "to": 2**64 + 1}),
+    "list from -1": (Op.LIST, {"from": -1, "to": 10}),
+    "list from text": (Op.LIST, {"from": "1", "to": 10}),
+    "list from nan": (Op.LIST, {"from": math.nan, "to": 10}),
+    "settime 2**63": (Op.SET_TIME, {"time": 2**63}),
+    "settime -2**63": (Op.SET_TIME, {"time": -(2**63)}),
+    "settime infinity": (Op.SET_TIME, {"time": math.inf}),
+    "settime true": (Op.SET_TIME, {"time": True}),
+    "get length -1": (Op.GET, {"seq": 1, "offset": 0, "length": -1}),
+    "get length 0": (Op.GET, {"seq": 1, "offset": 0, "length": 0}),
+    "get offset -1": (Op.GET, {"seq": 1, "offset": -1, "length": 10}),
+    "get offset 2**63": (Op.GET, {"seq": 1, "offset": 2**63, "length": 10}),
+    "get seq 2**70": (Op.GET, {"seq": 2**70, "offset": 0, "length": 10}),
+    "get offset 1.5": (Op.GET, {"seq": 1, "offset": 1.5, "length": 10}),
+    "receipt not bytes": (Op.RECEIPT, {"receipt": 7}),
+    "list without to": (Op.LIST, {"from": 1}),
 }
 
 
@@ -68,13 +70,15 @@ def test_each_signed_attack_is_refused_and_the_port_goes_on(flashed: Bench) -> N
         client, _, _ = connect(link, flashed.authority)
         for attack, (op, args) in ATTACKS.items():
             with pytest.raises(p.Refused) as refused:
-                client.call(op, args)
-            status = client.call(p.STATUS).result  # the very next request is answered
-            answered[attack] = (refused.value.code, status["sealed"])
-    assert answered == {attack: (p.BAD_REQUEST, 2) for attack in ATTACKS}
-    signed = [entry for entry in flashed.kit_port.handled if entry[0] != p.HELLO]
+                client.call(RawCall(op, args))
+            status = client.call(m.StatusArgs()).result  # the very next request is answered
+            answered[attack] = (refused.value.code, status.sealed)
+    assert answered == {attack: (Refusal.BAD_REQUEST, 2) for attack in ATTACKS}
+    signed = [entry for entry in flashed.kit_port.handled if entry[0] != Op.HELLO]
     assert signed[-2 * len(ATTACKS) :] == [
-        entry for op, _ in ATTACKS.values() for entry in ((op, p.BAD_REQUEST), (p.STATUS, "ok"))
+        entry
+        for op, _ in ATTACKS.values()
+        for entry in ((op, Refusal.BAD_REQUEST), (Op.STATUS, "ok"))
     ]
 
 
@@ -82,12 +86,12 @@ def test_an_answer_over_the_frame_limit_is_a_refusal_not_a_dead_port(flashed: Be
     """The largest chunk still fits a frame; get never answers more than CHUNK bytes."""
     with FramedPort(port=flashed.pty.port) as link:
         client, _, _ = connect(link, flashed.authority)
-        size = client.call(p.LIST, {"from": 1, "to": 1}).result["records"][0][1]
-        got = client.call(p.GET, {"seq": 1, "offset": 0, "length": p.CHUNK}).result
-        assert len(got["data"]) == min(size, p.CHUNK) and got["size"] == size
+        size = client.call(m.ListArgs(1, 1)).result.records[0][1]
+        got = client.call(m.GetArgs(1, 0, m.CHUNK)).result
+        assert len(got.data) == min(size, m.CHUNK) and got.size == size
         with pytest.raises(p.Refused, match="past record 1's end"):
-            client.call(p.GET, {"seq": 1, "offset": size + 1, "length": 1})
-        assert client.call(p.STATUS).result["sealed"] == 2
+            client.call(m.GetArgs(1, size + 1, 1))
+        assert client.call(m.StatusArgs()).result.sealed == 2
 
 
 # -- a cable cut mid-frame, on the Pi's serial server ------------------------------------------
@@ -135,8 +139,8 @@ def test_a_cable_cut_mid_frame_is_given_up_in_silence(served: tuple[int, KitPort
     while kit_port.pending and time.monotonic() < deadline:
         time.sleep(0.1)
     assert kit_port.pending == 0, "the silent, cut-off frame is dropped without another byte"
-    os.write(master, encode_frame(p.hello_request()))
-    assert p.parse_hello(_answer(master)).kit_id == "KIT-3505-07"
+    os.write(master, encode_frame(p.hello_request(1)))
+    assert m.hello_of(p.decode_message(_answer(master), "hello answer")).kit_id == "KIT-3505-07"
 
 
 # -- the fuzz ----------------------------------------------------------------------------------
@@ -144,28 +148,28 @@ def test_a_cable_cut_mid_frame_is_given_up_in_silence(served: tuple[int, KitPort
 #: Fields any op reads, and the chunked worklist's; the fuzz fills a random few of them.
 FIELDS = (
     "from", "to", "seq", "offset", "length", "time", "receipt", "authority", "cert",
-    "kit_id", "region", "officers", "worklist", "policy", "cards",
-    "transfer", "index", "count", "residents", "sha256",
+    "kit_id", "region", "officers", "worklist_transfer", "policy", "cards", "reference_key",
+    "profile_signature", "transfer", "index", "count", "residents", "sha256",
 )  # fmt: skip
 #: purge is left out: a valid, signed purge of a kit with nothing uncollected is obeyed, as
 #: it must be; selftest ignores its arguments and waits seconds for a finger.
-FUZZED_OPS = [op for op in p.OPS if op not in (p.HELLO, p.PURGE, p.SELFTEST)]
-CODES = {
-    p.UNSIGNED, p.BAD_SIGNATURE, p.STALE_NONCE, p.NOT_PROVISIONED, p.UNCOLLECTED,
-    p.BAD_REQUEST, p.FAILED, p.BUSY,
-}  # fmt: skip
+FUZZED_OPS = [op for op in Op if op not in (Op.HELLO, Op.PURGE, Op.SELFTEST)]
+CODES = set(Refusal)
 
 #: The fields each op reads: the fuzz fills all of them (random values), then some others.
 OP_FIELDS = {
-    p.LIST: ("from", "to"),
-    p.GET: ("seq", "offset", "length"),
-    p.SET_TIME: ("time",),
-    p.RECEIPT: ("receipt",),
-    p.KEYGEN: ("authority",),
-    p.WORKLIST_PART: ("transfer", "index", "count", "residents"),
-    p.WORKLIST_COMMIT: ("transfer", "count", "residents", "sha256"),
-    p.FLASH: ("authority", "cert", "time", "kit_id", "region", "officers", "worklist", "policy"),
-}
+    Op.LIST: ("from", "to"),
+    Op.GET: ("seq", "offset", "length"),
+    Op.SET_TIME: ("time",),
+    Op.RECEIPT: ("receipt",),
+    Op.KEYGEN: ("authority",),
+    Op.WORKLIST_PART: ("transfer", "index", "count", "residents"),
+    Op.WORKLIST_COMMIT: ("transfer", "count", "residents", "sha256"),
+    Op.FLASH: (
+        "authority", "cert", "time", "kit_id", "region", "officers", "worklist_transfer",
+        "policy", "cards", "reference_key", "profile_signature",
+    ),
+}  # fmt: skip
 edges = st.sampled_from([-1, 0, 1, 2**31, 2**63, -(2**63), 2**64, math.inf, -math.inf, math.nan])
 scalars = (
     edges
@@ -186,7 +190,7 @@ values = st.recursive(
 
 
 @st.composite
-def requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+def requests(draw: st.DrawFn) -> tuple[Op, dict[str, Any]]:
     """An op, and its own fields (random values) plus random others."""
     op = draw(st.sampled_from(FUZZED_OPS))
     fields = OP_FIELDS.get(op, ())
@@ -204,14 +208,23 @@ def _exchange(kit_port: KitPort, payload: bytes) -> bytes:
     return frames[0]
 
 
+def _hello(kit_port: KitPort) -> m.Hello:
+    return m.hello_of(p.decode_message(_exchange(kit_port, p.hello_request(1)), "hello answer"))
+
+
 def _well_formed_request_is_answered(bench: Bench) -> None:
-    hello = p.parse_hello(_exchange(bench.kit_port, p.hello_request()))
+    hello = _hello(bench.kit_port)
     assert hello.public is not None
-    status = p.signed_request(p.STATUS, {}, nonce=hello.nonce, authority=bench.authority)
-    answer = p.parse_answer(
-        _exchange(bench.kit_port, status), op=p.STATUS, nonce=hello.nonce, kit_public=hello.public
+    status = p.signed_request(
+        Op.STATUS, {}, request_id=2, nonce=hello.nonce, authority=bench.authority
     )
-    assert answer.result["kit_id"] == "KIT-3505-07"
+    answer = p.verified_answer(
+        p.decode_message(_exchange(bench.kit_port, status), "status answer"),
+        op=Op.STATUS,
+        nonce=hello.nonce,
+        kit_public=hello.public,
+    )
+    assert m.StatusResult.from_map(answer.result).kit_id == "KIT-3505-07"
 
 
 @settings(
@@ -227,21 +240,25 @@ def _well_formed_request_is_answered(bench: Bench) -> None:
 )
 def test_fuzz_the_next_well_formed_request_is_answered(
     flashed: Bench,
-    request: tuple[str, dict[str, Any]],
+    request: tuple[Op, dict[str, Any]],
     stale_nonce: bool,
     garbage: bytes,
     junk_frame: bytes,
 ) -> None:
     op, args = request
     kit_port = flashed.kit_port
-    hello = p.parse_hello(_exchange(kit_port, p.hello_request()))
+    hello = _hello(kit_port)
     nonce = bytes(p.NONCE_BYTES) if stale_nonce else hello.nonce
-    answer = loads(
-        _exchange(kit_port, p.signed_request(op, args, nonce=nonce, authority=flashed.authority))
+    request_id = p.new_request_id()
+    signed = p.signed_request(
+        op, args, request_id=request_id, nonce=nonce, authority=flashed.authority
     )
+    answer = loads(_exchange(kit_port, signed))
+    assert answer["id"] == request_id, "every answer names its request, a refusal too"
     assert answer["ok"] is True or answer["code"] in CODES, answer
     kit_port.feed(garbage)
-    for payload in (junk_frame, dumps({"v": p.PROTOCOL_VERSION, "op": op, "signed": junk_frame})):
+    junk_request = {"v": p.PROTOCOL_VERSION, "id": 3, "op": op.value, "signed": junk_frame}
+    for payload in (junk_frame, dumps(junk_request)):
         answered = loads(_exchange(kit_port, payload))
         assert answered["ok"] is True or answered["code"] in CODES, answered
     _well_formed_request_is_answered(flashed)

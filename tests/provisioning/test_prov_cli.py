@@ -21,9 +21,10 @@ from provisioning.collector import CollectorDB
 from storage.certificate import verify_certificate
 from storage.keys import Authority, AuthorityPublic
 from storage.kit import KitStore, provision
-from storage.model import Enrolment, FingerRecord, Policy, Resident, Role, Sex
+from storage.model import Enrolment, FingerRecord, Policy, Resident
 from storage.officers import make_officer
 from storage.record import read_header
+from vocabulary.people import Role, Sex
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "worklist-blitar.csv"

@@ -18,10 +18,10 @@ from provisioning.cli import EXIT_PROBLEMS, app
 from provisioning.flash import FlashInputError, load_officers
 from storage.certificate import BadKitId, certify_kit
 from storage.keys import Authority
-from storage.model import Role, Sex
 from storage.nik import NikError, make_nik, parse_nik
 from storage.officers import make_officer
 from storage.worklist import WorklistError, parse_worklist
+from vocabulary.people import Role, Sex
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")

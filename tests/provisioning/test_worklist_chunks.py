@@ -12,19 +12,21 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import FramedPort
+from kitlink.protocol import Op, Refusal
 from provisioning.client import KitClient
 from provisioning.collect import connect
 from provisioning.flash import send_worklist
 from simulator.kit import demo_world, resident_of
 from storage.certificate import certify_kit
-from storage.model import Resident, Sex
+from storage.model import Resident
 from storage.nik import make_nik
-from storage.profile import resident_to_map
 from storage.provision import KitSetup
 from storage.worklist import write_worklist
 from tests.provisioning.kit_bench import Bench, flash_cli
+from vocabulary.people import Sex
 
 RESIDENTS = 20_000
 #: Birth days used per NIK serial: 7,000 days from 1950 keep every resident an adult.
@@ -62,28 +64,30 @@ def test_twenty_thousand_residents_flash_in_parts(bench: Bench) -> None:
     store = bench.host.store
     assert store is not None and len(store.worklist) == RESIDENTS
     assert store.worklist[-1] == people[-1] and store.worklist[0] == people[0]
-    parts = -(-RESIDENTS // p.PART_RESIDENTS)
+    parts = -(-RESIDENTS // m.PART_RESIDENTS)
     ops = [op for op, outcome in bench.kit_port.handled if outcome == "ok"]
-    assert ops.count(p.WORKLIST_PART) == parts and ops.count(p.WORKLIST_COMMIT) == 1
+    assert ops.count(Op.WORKLIST_PART) == parts and ops.count(Op.WORKLIST_COMMIT) == 1
 
 
-def _flash_args(client: KitClient, bench: Bench, transfer: bytes) -> dict[str, object]:
+def _flash_args(client: KitClient, bench: Bench, transfer: bytes) -> m.FlashArgs:
     """A flash request as `provisioning.flash.flash` makes it, naming ``transfer``."""
-    public = client.keygen()
+    key = client.keygen()
     now = datetime.now(UTC)
     cert = certify_kit(
-        bench.authority, kit_id="KIT-3505-07", region="3505", kit_public=public, now=now
+        bench.authority, kit_id="KIT-3505-07", region="3505", kit_public=key.public, now=now
     )
     store = bench.host.store
     assert store is not None
     setup = KitSetup("KIT-3505-07", "3505", tuple(store.officers.values()), (), store.policy)
-    return {
-        **p.setup_to_map(setup),
-        "worklist_transfer": transfer,
-        "authority": bench.authority.public.to_cbor(),
-        "cert": cert,
-        "time": p.seconds(now),
-    }
+    return m.FlashArgs.of(
+        setup,
+        authority=bench.authority.public,
+        worklist_transfer=transfer,
+        cert=cert,
+        time=now,
+        reference_key=bench.authority.references.to_bytes(),
+        profile_signature=b"unchecked: the kit refuses the transfer first",
+    )
 
 
 @pytest.mark.parametrize("fault", ["part missing", "wrong sha256", "never committed"])
@@ -92,25 +96,23 @@ def test_a_broken_transfer_leaves_the_kit_on_its_old_list(bench: Bench, fault: s
     store = bench.host.store
     assert store is not None
     before = store.worklist
-    rows = [resident_to_map(r) for r in generated_residents(3 * p.PART_RESIDENTS)]
-    transfer = bytes(range(p.TRANSFER_BYTES))
+    rows = tuple(generated_residents(3 * m.PART_RESIDENTS))
+    transfer = bytes(range(m.TRANSFER_BYTES))
     with FramedPort(port=bench.pty.port) as link:
         client, _, _ = connect(link, bench.authority)
         for index in range(3):
             if fault == "part missing" and index == 1:
                 continue
-            part = rows[index * p.PART_RESIDENTS : (index + 1) * p.PART_RESIDENTS]
-            args = {"transfer": transfer, "index": index, "count": 3, "residents": part}
-            client.call(p.WORKLIST_PART, args)
+            part = rows[index * m.PART_RESIDENTS : (index + 1) * m.PART_RESIDENTS]
+            client.call(m.WorklistPartArgs(transfer, index, 3, part))
         if fault != "never committed":
-            digest = p.worklist_digest(rows[:-1] if fault == "wrong sha256" else rows)
-            commit = {"transfer": transfer, "count": 3, "residents": len(rows), "sha256": digest}
+            digest = m.worklist_digest(rows[:-1] if fault == "wrong sha256" else rows)
             with pytest.raises(p.Refused) as refused:
-                client.call(p.WORKLIST_COMMIT, commit)
-            assert refused.value.code == p.BAD_REQUEST
+                client.call(m.WorklistCommitArgs(transfer, 3, len(rows), digest))
+            assert refused.value.code == Refusal.BAD_REQUEST
         with pytest.raises(p.Refused, match="worklist transfer") as refused:
-            client.call(p.FLASH, _flash_args(client, bench, transfer))
-        assert refused.value.code == p.BAD_REQUEST
+            client.call(_flash_args(client, bench, transfer))
+        assert refused.value.code == Refusal.BAD_REQUEST
     store = bench.host.store
     assert store is not None and store.worklist == before and len(before) == 60
 
@@ -118,12 +120,12 @@ def test_a_broken_transfer_leaves_the_kit_on_its_old_list(bench: Bench, fault: s
 def test_send_worklist_stages_and_commits_on_a_running_kit(bench: Bench) -> None:
     """The tool's sender against the kit: counts agree part by part, then the commit."""
     assert flash_cli(bench).exit_code == 0
-    people = tuple(generated_residents(2 * p.PART_RESIDENTS + 7))
+    people = tuple(generated_residents(2 * m.PART_RESIDENTS + 7))
     seen: list[tuple[int, int]] = []
     with FramedPort(port=bench.pty.port) as link:
         client, _, _ = connect(link, bench.authority)
         transfer = send_worklist(client, people, progress=lambda *step: seen.append(step))
-    assert len(transfer) == p.TRANSFER_BYTES
+    assert len(transfer) == m.TRANSFER_BYTES
     total = len(people)
     assert seen == [(0, total), (400, total), (800, total), (total, total)]
 
@@ -135,4 +137,4 @@ def test_after_an_abandoned_keygen_other_answers_keep_the_certified_key(bench: B
         KitClient(link, bench.authority).keygen()  # then the cable goes
     with FramedPort(port=bench.pty.port) as link:
         client, _, _ = connect(link, bench.authority)  # trusts the certificate's key
-        assert client.call(p.STATUS).result["kit_id"] == "KIT-3505-07"
+        assert client.call(m.StatusArgs()).result.kit_id == "KIT-3505-07"

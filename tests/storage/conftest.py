@@ -20,10 +20,11 @@ from storage.keys import Authority, KeyBackend
 from storage.kit import KitSetup, KitStore, install, provision
 from storage.kitkey import create_kit_key
 from storage.layout import kit_dir as kit_folder
-from storage.model import Enrolment, Policy, Resident, Sex
+from storage.model import Enrolment, Policy, Resident
 from storage.signed_profile import signed
 from storage.tpm import shared_tpm
 from tests.swtpm import SoftwareTpm
+from vocabulary.people import Sex
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 AUTHORITY = Authority(

@@ -30,14 +30,15 @@ from storage.datakey import (
     open_data_key,
 )
 from storage.errors import KeyFileError, StateError
-from storage.keys import Authority, KeyBackend
+from storage.keys import Authority, AuthorityPublic, KeyBackend
 from storage.kit import KitStore, provision
 from storage.layout import kit_dir, state_files
-from storage.model import Officer, Policy, Role
+from storage.model import Officer, Policy
 from storage.officers import make_officer
 from storage.profile import Profile, load_profile, save_profile
 from storage.signed_profile import ProfileChanged, signed
 from tests.storage.conftest import AUTHORITY, NOW, enrolment, now
+from vocabulary.people import Role
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"JFIF-secret-face" * 64
 OFFICER: Officer = make_officer("PTG-7", "SITI OFFICER", Role.OFFICER, "246810", finger_pages=(0,))
@@ -202,6 +203,12 @@ def test_an_unchanged_signed_profile_boots(kit_dir: Path) -> None:
     _rewrite_profile(kit_dir, lambda p: p)
     with KitStore(kit_dir, now=now) as store:
         assert store.authority.kid == AUTHORITY.kid
+
+
+def test_the_store_reads_the_authority_key_the_profile_decoded_once(kit_dir: Path) -> None:
+    with KitStore(kit_dir, now=now) as store:
+        assert store.authority is store.profile.authority_public  # no second decoding
+        assert store.authority == AuthorityPublic.from_cbor(store.profile.authority)
 
 
 def test_a_profile_without_a_reference_key_is_refused_at_boot(kit_dir: Path) -> None:

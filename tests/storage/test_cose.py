@@ -18,14 +18,17 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from storage.codec import Tampered, dumps
+from storage.codec import CodecError, Tampered, dumps
 from storage.cose import (
     BadSignature,
     DecryptError,
     Es256Signer,
     SignAlg,
+    WrongKey,
+    check_signer,
     decrypt,
     encrypt,
+    open_sign1,
     parse_encrypt,
     parse_sign1,
     sign1,
@@ -71,6 +74,30 @@ def test_verify_refuses_other_key_and_altered_payload(signer: Ed25519PrivateKey)
     altered = parse_sign1(dumps(cbor2.CBORTag(18, [msg.protected_bytes, {}, b"q", msg.signature])))
     with pytest.raises(BadSignature, match="altered"):
         verify_sign1(altered, signer.public_key())
+
+
+def test_open_sign1_checks_the_kid_then_the_signature(signer: Ed25519PrivateKey) -> None:
+    data = sign1(b"p", signer, kid=KID, content_type="x/y")
+    assert open_sign1(data, signer.public_key(), kid=KID) == parse_sign1(data)
+    other_kid = b"kid-0002"
+    with pytest.raises(
+        WrongKey, match=rf"^signed by another key \({KID.hex()}, not {other_kid.hex()}\)$"
+    ):
+        open_sign1(data, signer.public_key(), kid=other_kid)
+    with pytest.raises(BadSignature, match="altered") as forged:
+        open_sign1(data, Ed25519PrivateKey.generate().public_key(), kid=KID)
+    assert not isinstance(forged.value, WrongKey), "the kid matched: the signature failed"
+    with pytest.raises(CodecError):
+        open_sign1(data[:-1], signer.public_key(), kid=KID)
+
+
+def test_a_sign1_without_a_kid_names_what_it_found(signer: Ed25519PrivateKey) -> None:
+    protected = dumps({1: -8})
+    signature = signer.sign(dumps(["Signature1", protected, b"", b"p"]))
+    msg = parse_sign1(dumps(cbor2.CBORTag(18, [protected, {}, b"p", signature])))
+    with pytest.raises(WrongKey) as missing:
+        check_signer(msg, signer.public_key(), kid=KID)
+    assert missing.value.found == "None"
 
 
 @pytest.mark.parametrize(("alg", "accepted"), [(-8, True), (-19, True), (-7, False)])

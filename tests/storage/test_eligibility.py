@@ -9,7 +9,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from storage.eligibility import CardRule, NotYetBorn, birthday, card_rule
-from storage.model import CardKind, Policy, Resident, Sex
+from storage.model import CardKind, Policy, Resident
+from vocabulary.people import Sex
 
 POLICY = Policy()
 births = st.dates(min_value=date(1940, 1, 1), max_value=date(2030, 12, 31))

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storage.errors import StorageError
-from storage.model import Sex
 from storage.nik import (
     PROVINCES,
     REGENCIES,
@@ -19,6 +18,7 @@ from storage.nik import (
     make_nik,
     parse_nik,
 )
+from vocabulary.people import Sex
 
 regions = st.builds(
     lambda province, rest: province + rest,

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from storage.kit import KitStore, provision
-from storage.model import Policy, Role
+from storage.model import Policy
 from storage.officers import make_officer
 from storage.pin_guard import LONGEST_WAIT_SECONDS, MOST_FAILURES, TAMPERED, wait_after
 from tests.storage.conftest import AUTHORITY, NOW, provision_tpm_kit
 from tests.swtpm import SoftwareTpm
+from vocabulary.people import Role
 
 OFFICER = make_officer("PTG-1", "SITI", Role.OFFICER, "246810", finger_pages=(0,))
 

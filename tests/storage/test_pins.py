@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from storage.model import Role
 from storage.officers import check_pin, hash_pin, make_officer
+from vocabulary.people import Role
 
 
 def test_a_pin_hash_is_scrypt_at_n_2_16_r_8_p_1() -> None:

@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 from storage import codec
 from storage.errors import StateError
 from storage.kit import KitStore, provision
-from storage.model import Officer, Policy, Role
+from storage.model import Officer, Policy
 from storage.policy import RULES, Kind, PolicyError, Rule, check_pages, parse_policy, shown
 from storage.profile import policy_from_map, policy_to_map
 from storage.provision import KitSetup
 from storage.signed_profile import signed
 from tests.storage.conftest import AUTHORITY, NOW, now
 from tests.storage.test_at_rest import _rewrite_profile
+from vocabulary.people import Role
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "provisioning.md"
 WRONG_TYPES = st.one_of(st.none(), st.text(), st.binary(), st.lists(st.integers(), max_size=3))

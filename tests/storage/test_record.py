@@ -28,9 +28,7 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Modality,
-    Purpose,
     Resident,
-    Sex,
     SignatureException,
     SignatureExceptionReason,
 )
@@ -48,6 +46,8 @@ from storage.record import (
     seal_record,
 )
 from storage.reference import ReferenceKey
+from vocabulary.people import Sex
+from vocabulary.purpose import Purpose
 
 AUTHORITY = Authority(
     name="Dukcapil (test)",

@@ -30,12 +30,13 @@ from storage.cose import (
 from storage.errors import KeyFileError
 from storage.files import CERTIFICATE_NAME, record_name
 from storage.keys import KeyBackend, KitKey
-from storage.model import Enrolment, FingerRecord, Resident, Sex
+from storage.model import Enrolment, FingerRecord, Resident
 from storage.record import CONTENT_TYPE, open_record, record_hash, seal_record
 from storage.tpm import Tpm, TpmError, TpmKeyBlob, TpmKitKey
 from storage.verify import UnknownKit, Verifier, verify_folder
 from tests.storage.conftest import AUTHORITY, provision_tpm_kit
 from tests.swtpm import SoftwareTpm
+from vocabulary.people import Sex
 
 NOW = datetime(2025, 6, 2, 8, 30, tzinfo=UTC)
 KIT_ID = "JMP-3505-0042"

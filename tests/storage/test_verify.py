@@ -15,7 +15,7 @@ from storage.codec import dumps, loads
 from storage.cose import sign1
 from storage.errors import RecordError
 from storage.keys import Authority, KitKey
-from storage.model import Enrolment, FingerRecord, Resident, Sex
+from storage.model import Enrolment, FingerRecord, Resident
 from storage.record import CONTENT_TYPE, open_record, record_hash, seal_record
 from storage.verify import (
     BadSignature,
@@ -29,8 +29,10 @@ from storage.verify import (
     UnknownKit,
     Verifier,
     WrongRecipient,
+    check_link,
     verify_folder,
 )
+from vocabulary.people import Sex
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)
@@ -182,6 +184,23 @@ def test_first_record_must_link_to_the_certificate(kit: Kit, verifier: Verifier)
     other_start = kit.seal(1, b"\1" * 32, at=START + timedelta(days=1))
     [(_, error)] = verifier.verify_chain([("00000001.cose", other_start)], kit.cert).problems
     assert str(error) == "record 1 does not link to the kit certificate"
+
+
+def test_the_one_link_check_takes_the_certificate_first_then_the_record_before(
+    kit: Kit, verifier: Verifier
+) -> None:
+    certificate = verifier.certificate(kit.cert)
+    first, second = (verifier.verify_record(data, certificate) for data in kit.records[:2])
+    check_link(first, certificate, None)  # record 1: the certificate, nothing before it
+    check_link(second, certificate, record_hash(kit.records[0]))
+    stranger = verifier.verify_record(kit.seal(1, b"\1" * 32, at=START), certificate)
+    with pytest.raises(BrokenChain, match=r"^record 1 does not link to the kit certificate$"):
+        check_link(stranger, certificate, record_hash(kit.records[0]))
+    with pytest.raises(BrokenChain, match=r"^record 2 does not link to record 1: collect again$"):
+        check_link(second, certificate, record_hash(kit.records[1]), then="collect again")
+    with pytest.raises(BrokenChain) as missing:
+        check_link(second, certificate, None)  # record 1 is not held
+    assert missing.value.seq == 2
 
 
 def test_two_records_with_one_seq_are_a_fork(kit: Kit, verifier: Verifier) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.model import Purpose, Resident, Sex
+from storage.model import Resident
 from storage.nik import make_nik
 from storage.worklist import (
     REQUIRED_COLUMNS,
@@ -19,6 +19,8 @@ from storage.worklist import (
     parse_worklist,
     write_worklist,
 )
+from vocabulary.people import Sex
+from vocabulary.purpose import Purpose
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "worklist-blitar.csv"
 

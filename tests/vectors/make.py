@@ -51,9 +51,7 @@ from storage.model import (
     FlaggedError,
     FlagReason,
     FreeTextField,
-    Purpose,
     Resident,
-    Sex,
     SignatureException,
     SignatureExceptionReason,
 )
@@ -70,6 +68,8 @@ from storage.record import (
 )
 from storage.reference import ReferenceKey
 from storage.verify import Verifier
+from vocabulary.people import Sex
+from vocabulary.purpose import Purpose
 
 HERE = Path(__file__).resolve().parent
 KIT_ID = "JMP-1671-0001"

@@ -1,0 +1,694 @@
+"""The district store's audit: every column derived again from signed bytes, and compared.
+
+Why, after sync verified everything on arrival: the store is a database that anyone with a
+login can edit, and the ministry's figures are only worth what they are counted from.  So
+`jemput-prov verify --db URL` and, before any figure, `report --db URL` trust only what a
+signature covers:
+
+| table | derived from |
+| --- | --- |
+| ``sync_log`` | each statement: the authority's signature, and the link to the one before |
+| ``chains`` | the kit certificate (the authority's signature) |
+| ``records`` | the record (the kit's signature), its link to the one before, the heads |
+| ``ledgers`` | the head and card ledger the kit signed; the receipt the authority signed |
+| ``cards`` | the cards the kit's signed ledgers list |
+| ``forks`` | the refused record the kit signed, and the record held at its seq |
+| ``residents`` | each worklist's hash chain, whose digest and length a statement signed |
+
+A sync statement (`provisioning.district.sync_log`) names what the store held after that
+sync, so rows removed whole are missed too: a chain, the last records of one (the kits'
+signed heads also pin those), a ledger, a worklist's lines.  Every difference is a problem
+naming its table, its key, the column, the value held and the value derived.
+
+It streams: each chain's records are read a few at a time through a server-side cursor
+and verified one by one keeping only the previous record's hash, so its memory does not
+grow with a chain's length.  With a `provisioning.district.audited.Sink` it writes what it
+derived into the session's own tables, which the report counts from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from provisioning.collector_audit import ColumnMismatch, MissingChain, broken_link
+from provisioning.district import audited
+from provisioning.district import schema as s
+from provisioning.district import sync_log as log
+from provisioning.district.arrival import (
+    BadLedger,
+    BadReceipt,
+    Ledger,
+    verify_ledger,
+    verify_receipt,
+)
+from provisioning.district.errors import StoreRefused
+from provisioning.district.rows import (
+    LIST_GENESIS,
+    chain_values,
+    ledger_values,
+    line_link,
+    record_values,
+)
+from provisioning.district.store import Fork, chains_query, stream
+from storage.certificate import Certificate, check_kit_id
+from storage.errors import RecordError
+from storage.keys import AuthorityPublic
+from storage.record import record_hash
+from storage.reference import ReferenceKey
+from storage.verify import BrokenChain, CertificateError, Verifier, check_link
+
+#: Worklist lines read at a time (small rows, many of them).
+LINE_ROWS = 1_000
+
+
+class UnsignedRow(RecordError):
+    """A row that no signature and no signed statement accounts for: it was added."""
+
+
+class MissingRow(RecordError):
+    """A row that a signature or a signed statement requires, and the store lacks."""
+
+
+Problem = tuple[str, RecordError]
+
+
+@dataclass
+class ChainAudit:
+    """One kit chain's line in `verify`'s table."""
+
+    kit_id: str
+    folder: str
+    records: int = 0
+    last: int | None = None
+    problems: int = 0
+
+
+@dataclass
+class StoreAudit:
+    """What the store verifies to; ``problems`` name table, row, column and both values.
+
+    ``forks`` are verified forks: a kit's own signed evidence that it was cloned, kept as
+    the store refused the second branch; not an edit of the store, so the report counts
+    them instead of refusing.  ``notes`` name signed rows no sync statement names yet (a
+    sync cut before its statement: run it again).  ``kits`` and ``ledgers`` (verified, the
+    newest first per chain) are what the report needs besides the audited tables.
+    """
+
+    where: str
+    chains: list[ChainAudit] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    forks: list[Fork] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    log_length: int = 0
+    log_head: bytes | None = None
+    kits: dict[tuple[str, bytes], str] = field(default_factory=dict)
+    ledgers: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every row is what its signatures say (forks are the kits')."""
+        return not self.problems
+
+    @property
+    def records(self) -> int:
+        return sum(chain.records for chain in self.chains)
+
+    @property
+    def log_shown(self) -> str | None:
+        """The log's head as reports show it (16 hex digits)."""
+        return self.log_head.hex()[:16] if self.log_head else None
+
+    def require_ok(self) -> StoreAudit:
+        """This audit, or StoreRefused naming how many problems and the first."""
+        if self.problems:
+            where, exc = self.problems[0]
+            raise StoreRefused(
+                f"the district store at {self.where} fails verification "
+                f"({len(self.problems)} problem(s), first: {where}: {exc}); run `jemput-prov "
+                "verify --db URL --authority DIR` for the list; nothing is reported"
+            )
+        return self
+
+
+def log_line(length: int, head: str | None) -> str:
+    """The sync log as `verify` and `report` print it, to compare with a report before."""
+    return f"sync log: {length} statement(s), head {head or 'none'}"
+
+
+def _shown(value: Any) -> str:
+    return value.hex()[:16] if isinstance(value, bytes) else repr(value)
+
+
+def _comparable(value: Any) -> Any:
+    """A time as UTC: SQLite hands back the naive UTC time PostgreSQL keeps with its zone."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def _run(word: str, first: int, last: int) -> str:
+    """A run of missing seqs or lines, as ``line 4`` or ``lines 4-6``."""
+    return f"{word} {first}" if first == last else f"{word}s {first}-{last}"
+
+
+class _Audit:
+    """One pass over a store, in one snapshot; each step adds to ``result``."""
+
+    def __init__(
+        self,
+        c: Connection,
+        authority: AuthorityPublic,
+        references: ReferenceKey,
+        where: str,
+        sink: audited.Sink | None,
+    ) -> None:
+        self.c = c
+        self.authority = authority
+        self.references = references
+        self.verifier = Verifier(authority)
+        self.sink = sink
+        self.result = StoreAudit(where)
+        #: The chain whose rows are being read: its problems are counted in verify's table.
+        self.chain: ChainAudit | None = None
+        # what the sync log names, each with the number of the statement that names it
+        self.heads: dict[bytes, list[tuple[log.Head, int]]] = {}
+        self.kept: dict[tuple[bytes, bytes], tuple[bytes | None, int]] = {}
+        self.lists: dict[bytes, tuple[int, int]] = {}
+        self.forks: dict[tuple[bytes, int, bytes], int] = {}
+        #: Each chain's kit, as its certificate or a statement names it, for messages.
+        self.kit_ids: dict[bytes, str] = {}
+
+    def label(self, chain: Any) -> str:
+        """A chain as messages name it: ``chain KIT-3505-01-1a2b3c4d``."""
+        shown = _shown(chain)[:8]
+        kit_id = self.kit_ids.get(chain) if isinstance(chain, bytes) else None
+        return f"chain {kit_id}-{shown}" if kit_id else f"chain {shown}"
+
+    def fail(self, where: str, exc: RecordError) -> None:
+        self.result.problems.append((where, exc))
+        if self.chain is not None:
+            self.chain.problems += 1
+
+    def compare(self, where: str, source: str, columns: dict[str, tuple[Any, Any]]) -> None:
+        """A problem for each column whose value ``source`` does not say."""
+        for column, (held, derived) in columns.items():
+            if _comparable(held) != _comparable(derived):
+                self.fail(
+                    where,
+                    ColumnMismatch(
+                        f"column {column} holds {_shown(held)} but {source} says "
+                        f"{_shown(derived)}: the row was edited"
+                    ),
+                )
+
+    def derived(self, table: Any, row: dict[str, Any]) -> None:
+        if self.sink is not None:
+            self.sink.add(table, row)
+
+    def run(self) -> StoreAudit:
+        self.sync_log()
+        known = {self.one_chain(certificate) for certificate in self.certificates()}
+        self.chain = None
+        self.missing_chains(known)
+        self.missing_ledgers()
+        self.orphans(known)
+        self.residents()
+        if self.sink is not None:
+            self.sink.flush()
+        return self.result
+
+    # -- the sync log ---------------------------------------------------------------------
+
+    def sync_log(self) -> None:
+        query = select(s.sync_log.c.n, s.sync_log.c.statement).order_by(s.sync_log.c.n)
+        prev, expected = log.GENESIS, 1
+        for n, data in stream(self.c, query):
+            where = f"sync_log row {n}"
+            try:
+                statement = log.read_statement(data, self.authority)
+            except log.BadSyncStatement as exc:
+                self.fail(where, exc)
+                prev, expected = log.digest(data) if isinstance(data, bytes) else prev, n + 1
+                continue
+            broken = broken_link(statement.index, statement.prev, expected, prev, "sync statements")
+            if broken is not None:
+                self.fail(where, broken)
+            self.compare(where, "the signed statement", {"n": (n, statement.index)})
+            prev, expected = log.digest(data), statement.index + 1
+            self.result.log_length, self.result.log_head = statement.index, prev
+            self.named(statement)
+
+    def named(self, statement: log.SyncStatement) -> None:
+        """Remember what ``statement`` says the store holds."""
+        n = statement.index
+        for head in statement.heads:
+            self.heads.setdefault(head.chain, []).append((head, n))
+            self.kit_ids[head.chain] = head.kit_id
+        for kept in statement.ledgers:  # the first statement to name a row is quoted
+            self.kept.setdefault((kept.chain, kept.digest), (kept.receipt, n))
+        for worklist in statement.worklists:
+            self.lists.setdefault(worklist.digest, (worklist.lines, n))
+        for fork in statement.forks:
+            self.forks.setdefault((fork.chain, fork.seq, fork.offered), n)
+
+    # -- chains ---------------------------------------------------------------------------
+
+    def certificates(self) -> list[tuple[str, Certificate]]:
+        """Each chains row's verified certificate with the row's province (one per chain)."""
+        found: dict[bytes, tuple[str, Certificate]] = {}
+        for row in self.c.execute(chains_query()).mappings():
+            where = f"chains row (chain {row['kit_id']}-{_shown(row['cert_digest'])[:8]})"
+            # named as held: a kit_id edited shows as edited
+            try:
+                certificate = self.verifier.certificate(row["cert"])
+                self.verifier.refuse_training(certificate)
+                check_kit_id(certificate.kit_id)
+            except (CertificateError, RecordError, TypeError) as exc:
+                self.fail(where, exc if isinstance(exc, RecordError) else ColumnMismatch(str(exc)))
+                continue
+            values = chain_values(certificate)
+            if certificate.digest in found:
+                self.fail(where, UnsignedRow("a second row for one kit certificate: it was added"))
+                continue
+            self.compare(
+                where,
+                "the kit certificate",
+                {column: (row[column], values[column]) for column in row if column != "cert"},
+            )
+            found[certificate.digest] = (values["province"], certificate)
+        return list(found.values())
+
+    def missing_chains(self, known: set[tuple[str, bytes]]) -> None:
+        """A chain a statement names must be held, with a verified certificate."""
+        held = {digest for _, digest in known}
+        for chain, named in self.heads.items():
+            if chain not in held:
+                head, n = named[0]
+                self.fail(
+                    f"chains row ({self.label(chain)})",
+                    MissingChain(
+                        f"sync statement {n} names kit {head.kit_id}'s chain, which the store "
+                        "no longer holds (or whose row fails): it was removed"
+                    ),
+                )
+
+    def missing_ledgers(self) -> None:
+        """A ledger a statement says was kept must be held (its chain's rows are read)."""
+        for (chain, digest), (_, n) in self.kept.items():
+            self.fail(
+                f"ledgers row ({self.label(chain)}, ledger {digest.hex()[:12]})",
+                MissingRow(f"sync statement {n} kept this ledger; it is missing: removed"),
+            )
+
+    def one_chain(self, held: tuple[str, Certificate]) -> tuple[str, bytes]:
+        province, certificate = held
+        key = (province, certificate.digest)
+        self.kit_ids[certificate.digest] = certificate.kit_id
+        label = self.label(certificate.digest)
+        chain = ChainAudit(certificate.kit_id, f"{certificate.kit_id}-{key[1].hex()[:8]}")
+        self.chain = chain
+        self.result.chains.append(chain)
+        self.result.kits[key] = certificate.kit_id
+        named = self.heads.get(certificate.digest, [])
+        if not named:
+            self.result.notes.append(
+                f"{label}: no sync statement names it yet: a sync was cut before its "
+                "statement; run it again"
+            )
+        ledgers = self.ledgers(key, label, certificate)
+        forks = (
+            self.c.execute(
+                select(s.forks).where(s.forks.c.province == province, s.forks.c.chain == key[1])
+            )
+            .mappings()
+            .all()
+        )
+        heads = [
+            (head.seq, head.digest, f"sync statement {n}") for head, n in named if head.seq
+        ] + [
+            (ledger.head_seq, ledger.head, f"the kit's ledger of {ledger.at.isoformat()}")
+            for ledger in ledgers
+            if ledger.head_seq
+        ]
+        wanted = {seq for seq, _, _ in heads} | {fork["seq"] for fork in forks}
+        held_at = self.records(key, label, certificate, wanted, chain)
+        for seq, head, who in heads:
+            self.head_held(label, seq, head, who, held_at, chain.last)
+        self.cards(key, label, ledgers)
+        for fork in forks:
+            self.fork(label, certificate, fork, held_at)
+        for (forked, seq, offered), n in self.forks.items():
+            if forked == key[1] and not any(
+                fork["seq"] == seq and fork["offered_digest"] == offered for fork in forks
+            ):
+                self.fail(
+                    f"forks row ({label}, seq {seq})",
+                    MissingRow(
+                        f"sync statement {n} met a fork of record {seq} (offered "
+                        f"{offered.hex()[:16]}); the row is missing: it was removed"
+                    ),
+                )
+        return key
+
+    # -- records --------------------------------------------------------------------------
+
+    def records(
+        self,
+        key: tuple[str, bytes],
+        label: str,
+        certificate: Certificate,
+        wanted: set[int],
+        chain: ChainAudit,
+    ) -> dict[int, bytes]:
+        """Stream the chain's records, counting in ``chain`` those that verify; returns the
+        hash of each whose seq is in ``wanted`` (the heads and forks to check)."""
+        r = s.records.c
+        query = (
+            select(
+                r.seq,
+                r.data,
+                r.digest,
+                r.sealed_at,
+                r.day,
+                r.region,
+                r.officer,
+                r.ref_digest,
+                r.walk_in,
+                r.excepted,
+                r.voids,
+                r.print_card,
+            )
+            .where(r.province == key[0], r.chain == key[1])
+            .order_by(r.seq)
+        )
+        held_at: dict[int, bytes] = {}
+        expected = 1
+        before: bytes | None = None  # the record before's hash; None after a gap: no link
+        for row in stream(self.c, query):
+            seq, data = row.seq, row.data
+            where = f"records row ({label}, seq {seq})"
+            if seq != expected:
+                missing = _run("record", expected, seq - 1)
+                self.fail(where, BrokenChain(f"{missing} missing before it: removed"))
+                before = None
+            expected = seq + 1
+            try:
+                header = self.verifier.verify_record(data, certificate)
+                if header.seq != seq:
+                    raise BrokenChain(f"column seq holds {seq} but the record is {header.seq}")
+                if seq == 1 or before is not None:
+                    check_link(header, certificate, before)
+            except (RecordError, TypeError) as exc:
+                self.fail(where, exc if isinstance(exc, RecordError) else ColumnMismatch(str(exc)))
+                before = record_hash(data) if isinstance(data, bytes) else None
+                continue
+            before = record_hash(data)
+            values = record_values(header, before, certificate.region, self.references)
+            self.compare(
+                where,
+                "the signed record",
+                {column: (row._mapping[column], values[column]) for column in values},
+            )
+            if seq in wanted:
+                held_at[seq] = before
+            chain.records += 1
+            chain.last = seq
+            self.derived(audited.records, {"province": key[0], "chain": key[1], **values})
+        return held_at
+
+    def head_held(
+        self,
+        label: str,
+        seq: int,
+        head: bytes | None,
+        who: str,
+        held_at: dict[int, bytes],
+        last: int | None,
+    ) -> None:
+        """Record ``seq``, which ``who`` says the store holds as ``head``, must be there
+        (``last``: the last record of the chain that verifies)."""
+        where = f"records row ({label}, seq {seq})"
+        if seq not in held_at:
+            self.fail(
+                where,
+                MissingRow(
+                    f"{who} names record {seq} ({_shown(head)}) as held, but the chain "
+                    f"stops at {last or 0} or the record fails: records were removed"
+                ),
+            )
+        elif held_at[seq] != head:
+            self.fail(
+                where,
+                BrokenChain(f"the record held differs from the one {who} names ({_shown(head)})"),
+            )
+
+    # -- ledgers and cards ----------------------------------------------------------------
+
+    def ledgers(self, key: tuple[str, bytes], label: str, certificate: Certificate) -> list[Ledger]:
+        """The chain's ledgers that verify, each compared column by column."""
+        rows = self.c.execute(
+            select(s.ledgers).where(s.ledgers.c.province == key[0], s.ledgers.c.chain == key[1])
+        ).mappings()
+        verified = []
+        for row in rows:
+            where = f"ledgers row ({label}, ledger {_shown(row['signed_digest'])[:12]})"
+            try:
+                ledger = verify_ledger(row["signed"], certificate)
+            except BadLedger as exc:
+                self.fail(where, exc)
+                continue
+            values = ledger_values(ledger)
+            self.compare(
+                where,
+                "the kit's signed ledger",
+                {column: (row[column], values[column]) for column in values if column != "signed"},
+            )
+            self.receipt(where, row["receipt"], ledger, certificate, key, values["signed_digest"])
+            verified.append(ledger)
+        verified.sort(key=lambda ledger: (ledger.at, ledger.head_seq), reverse=True)
+        for ledger in verified:
+            self.result.ledgers.append(
+                {
+                    "kit_id": certificate.kit_id,
+                    "region": certificate.region,
+                    "chain": key[1],
+                    "loaded": ledger.loaded,
+                    "printed": ledger.printed,
+                    "spoiled": ledger.spoiled,
+                    "unresolved": ledger.unresolved,
+                }
+            )
+        return verified
+
+    def receipt(
+        self,
+        where: str,
+        receipt: Any,
+        ledger: Ledger,
+        certificate: Certificate,
+        key: tuple[str, bytes],
+        digest: bytes,
+    ) -> None:
+        """The receipt kept with a ledger: the authority's, for its head, the one logged."""
+        if receipt is not None:
+            try:
+                verify_receipt(receipt, self.authority, ledger, certificate.kit_id)
+            except BadReceipt as exc:
+                self.fail(where, exc)
+        named = self.kept.pop((key[1], digest), None)
+        if named is None:
+            self.result.notes.append(
+                f"{where}: no sync statement names it yet: a sync was cut before its "
+                "statement; run it again"
+            )
+            return
+        logged, n = named
+        held = record_hash(receipt) if isinstance(receipt, bytes) else None
+        if held != logged:
+            self.fail(
+                where,
+                ColumnMismatch(
+                    f"column receipt holds {_shown(held)} but sync statement {n} names "
+                    f"{_shown(logged)}: the row was edited"
+                ),
+            )
+
+    def cards(self, key: tuple[str, bytes], label: str, ledgers: list[Ledger]) -> None:
+        """The chain's cards rows against the cards its verified ledgers list."""
+        listed = {serial: seq for ledger in ledgers for seq, serial in ledger.printed_cards}
+        for seq in listed.values():
+            self.derived(audited.cards, {"province": key[0], "chain": key[1], "seq": seq})
+        query = select(s.cards.c.serial, s.cards.c.seq).where(
+            s.cards.c.province == key[0], s.cards.c.chain == key[1]
+        )
+        for serial, seq in stream(self.c, query, rows=LINE_ROWS):
+            where = f"cards row ({label}, serial {serial})"
+            if serial not in listed:
+                self.fail(
+                    where,
+                    UnsignedRow(
+                        f"no ledger the kit signed lists card {serial!r} (for record {seq}): "
+                        "the row was added"
+                    ),
+                )
+                continue
+            self.compare(where, "the kit's signed ledger", {"seq": (seq, listed.pop(serial))})
+        for serial, seq in listed.items():
+            self.fail(
+                f"cards row ({label}, serial {serial})",
+                MissingRow(
+                    f"the kit's signed ledger lists card {serial!r} printed for record {seq}; "
+                    "the row is missing: it was removed"
+                ),
+            )
+
+    # -- forks ----------------------------------------------------------------------------
+
+    def fork(
+        self, label: str, certificate: Certificate, row: Any, held_at: dict[int, bytes]
+    ) -> None:
+        """A forks row: the refused record the kit signed, differing from the one held."""
+        where = f"forks row ({label}, seq {row['seq']})"
+        try:
+            header = self.verifier.verify_record(row["offered"], certificate)
+        except (RecordError, TypeError) as exc:
+            self.fail(where, exc if isinstance(exc, RecordError) else ColumnMismatch(str(exc)))
+            return
+        offered = record_hash(row["offered"])
+        held = held_at.get(header.seq)
+        self.compare(
+            where,
+            "the refused record and the one held",
+            {
+                "seq": (row["seq"], header.seq),
+                "offered_digest": (row["offered_digest"], offered),
+                "kit_id": (row["kit_id"], certificate.kit_id),
+                "held_digest": (row["held_digest"], held),
+            },
+        )
+        if held == offered:
+            self.fail(where, UnsignedRow("the record offered is the one held: no fork"))
+            return
+        self.result.forks.append(
+            Fork(
+                certificate.digest,
+                certificate.kit_id,
+                header.seq,
+                row["held_digest"],
+                row["held_source"],
+                offered,
+                row["offered_source"],
+                row["offered"],
+            )
+        )
+
+    # -- rows of no chain -----------------------------------------------------------------
+
+    def orphans(self, known: set[tuple[str, bytes]]) -> None:
+        """Rows whose chain the store does not hold, or holds under another province."""
+        for table in (s.records, s.ledgers, s.cards, s.forks):
+            query = select(table.c.province, table.c.chain, func.count()).group_by(
+                table.c.province, table.c.chain
+            )
+            for province, chain, count in self.c.execute(query):
+                if (province, chain) not in known:
+                    self.fail(
+                        f"{table.name} rows ({self.label(chain)}, province {province})",
+                        MissingChain(
+                            f"{count} row(s) belong to no verified chain of this store: its "
+                            "chains row was removed or edited, or the rows were added or moved"
+                        ),
+                    )
+
+    # -- worklists ------------------------------------------------------------------------
+
+    def residents(self) -> None:
+        """Each worklist's lines in order: the hash chain, and the digest a statement signed."""
+        r = s.residents.c
+        query = select(
+            r.list, r.line, r.province, r.ref_digest, r.regency_code, r.regency, r.district,
+            r.village, r.link,
+        ).order_by(r.list, r.line)  # fmt: skip
+        current: bytes | None = None
+        expected, before = 1, LIST_GENESIS
+        for row in stream(self.c, query, rows=LINE_ROWS):
+            line = row._mapping
+            if line["list"] != current:
+                if current is not None:
+                    self.end_list(current, expected - 1, before)
+                current, expected, before = line["list"], 1, LIST_GENESIS
+            where = f"residents row (worklist {_shown(current)[:12]}, line {line['line']})"
+            if line["line"] != expected:
+                self.fail(
+                    where,
+                    MissingRow(f"{_run('line', expected, line['line'] - 1)} missing: removed")
+                    if line["line"] > expected
+                    else UnsignedRow(f"line {line['line']} is held twice: a row was added"),
+                )
+            expected = line["line"] + 1
+            link = line_link(before, line)
+            self.compare(where, "the hash of the line's columns", {"link": (line["link"], link)})
+            before = line["link"]
+            self.derived(audited.residents, dict(line))
+        if current is not None:
+            self.end_list(current, expected - 1, before)
+        for digest, (lines, n) in self.lists.items():
+            if lines:
+                self.fail(
+                    f"residents rows (worklist {digest.hex()[:12]})",
+                    MissingRow(
+                        f"sync statement {n} registered its {lines} line(s); the store "
+                        "holds none: they were removed"
+                    ),
+                )
+
+    def end_list(self, digest: bytes, last_line: int, last_link: bytes) -> None:
+        """A worklist read to its end: as long as signed, ending in the digest signed."""
+        where = f"residents rows (worklist {_shown(digest)[:12]})"
+        named = self.lists.pop(digest, None)
+        if named is None:
+            self.fail(
+                where,
+                UnsignedRow(
+                    "no sync statement names this worklist: its registration was cut (run "
+                    "the sync with the worklist again) or its lines were added"
+                ),
+            )
+            return
+        lines, n = named
+        if last_line != lines:
+            self.fail(
+                where,
+                MissingRow(f"sync statement {n} registered {lines} line(s); the last held is "
+                           f"line {last_line}: lines were removed or added"),
+            )  # fmt: skip
+        if last_link != digest:
+            self.fail(
+                where,
+                BrokenChain(
+                    f"its lines hash to {_shown(last_link)}, not to the digest sync statement "
+                    f"{n} signed: lines were edited"
+                ),
+            )
+
+
+def audit_store(
+    c: Connection,
+    authority: AuthorityPublic,
+    references: ReferenceKey,
+    *,
+    where: str,
+    sink: audited.Sink | None = None,
+) -> StoreAudit:
+    """Audit the store on ``c`` (one snapshot, `DistrictStore.snapshot`) from its signed
+    bytes; with ``sink``, write what it derived into the audited tables."""
+    return _Audit(c, authority, references, where, sink).run()
+
+
+def problems_by_row(audit: StoreAudit) -> list[str]:
+    """Each problem as one line: store, table and row, error class, why."""
+    return [f"{audit.where}: {where}: {type(exc).__name__}: {exc}" for where, exc in audit.problems]

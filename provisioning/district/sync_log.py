@@ -1,0 +1,178 @@
+"""The district's sync log: one statement per sync, signed by the authority, hash-linked.
+
+Why a log, when records, heads and ledgers carry the kits' signatures: deleting rows
+whole leaves only valid signatures behind.  A chain removed with its ledgers, the last
+records of a chain, a worklist's lines (which no kit signs): nothing left in the store
+would show.  So each sync ends by appending a statement naming what the store holds after
+it: per kit chain it pushed, the last record of the run it verified and holds (seq and
+SHA-256); each ledger it kept (and its receipt); each worklist it registered (the digest of
+its chained lines and how many); each fork it met.  Statements are numbered from 1 and
+each names the SHA-256 of the one before, as the collector's log does
+(`provisioning.collection_log`).  The audit then requires all of it to be held.
+
+Who signs: the authority's signing key, which the laptop holds anyway (collecting a kit
+signs its receipt with it), so `sync` needs the authority folder with its private keys.
+Checking needs only the public key, so whoever runs `verify` or `report` cannot forge a
+statement.  Not an HMAC under the reference key: every tool that matches worklists holds
+that key, and every kit carries it in its profile.
+
+What it cannot show: an insider holding the signing key writes statements as the tool
+does; and a store rolled back whole, or wiped, to a consistent earlier state (the newest
+statements dropped with all they named) looks like that state.  `verify` and `report`
+print the log's length and head so a figure sent earlier tells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.codec import Tampered, dumps, loads
+from storage.cose import HDR_CONTENT_TYPE, BadSignature, open_sign1, sign1
+from storage.errors import RecordError
+from storage.keys import Authority, AuthorityPublic
+
+STATEMENT_TYPE = "application/jemput-district-sync+cbor"
+#: The ``prev`` of the first statement of a store.
+GENESIS = bytes(32)
+DIGEST_BYTES = 32
+
+
+class BadSyncStatement(RecordError):
+    """A sync statement that is not the authority's, or not a sync statement."""
+
+
+@dataclass(frozen=True)
+class Head:
+    """A chain as a sync left it: the store holds its records 1..``seq``, the last with
+    SHA-256 ``digest`` (``seq`` 0 and no digest: the chain, no record yet)."""
+
+    chain: bytes
+    kit_id: str
+    seq: int
+    digest: bytes | None
+
+
+@dataclass(frozen=True)
+class KeptLedger:
+    """A kit's signed ledger that a sync kept (SHA-256 of it and of its receipt, if any)."""
+
+    chain: bytes
+    digest: bytes
+    receipt: bytes | None
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """A registered worklist: the link of its last line (its digest) and how many lines."""
+
+    digest: bytes
+    lines: int
+
+
+@dataclass(frozen=True)
+class ForkMet:
+    """A record a sync refused because the store held another with its kit and seq."""
+
+    chain: bytes
+    seq: int
+    offered: bytes
+
+
+@dataclass(frozen=True)
+class SyncStatement:
+    """What one sync signed: its number, the link to the statement before, and its facts."""
+
+    index: int
+    prev: bytes
+    at: datetime
+    source: str
+    heads: tuple[Head, ...] = ()
+    ledgers: tuple[KeptLedger, ...] = ()
+    worklists: tuple[Worklist, ...] = ()
+    forks: tuple[ForkMet, ...] = ()
+
+
+def digest(data: bytes) -> bytes:
+    """SHA-256 of a statement's bytes: the next statement's ``prev``."""
+    return hashlib.sha256(data).digest()
+
+
+def sign_statement(authority: Authority, statement: SyncStatement) -> bytes:
+    body = {
+        "n": statement.index,
+        "prev": statement.prev,
+        "at": int(statement.at.timestamp()),
+        "source": statement.source,
+        "heads": [[h.chain, h.kit_id, h.seq, h.digest] for h in statement.heads],
+        "ledgers": [[k.chain, k.digest, k.receipt] for k in statement.ledgers],
+        "worklists": [[w.digest, w.lines] for w in statement.worklists],
+        "forks": [[f.chain, f.seq, f.offered] for f in statement.forks],
+    }
+    return sign1(dumps(body), authority.signing_key, kid=authority.kid, content_type=STATEMENT_TYPE)
+
+
+# What each field holds: a type, or for the lists the type of each cell of a row.
+# "digest" is 32 bytes, "digest?" that or nothing, "count" an int from 0.
+_SCALARS = {"n": "count", "prev": "digest", "at": "count", "source": "text"}
+_ROWS = {
+    "heads": ("digest", "text", "count", "digest?"),
+    "ledgers": ("digest", "digest", "digest?"),
+    "worklists": ("digest", "count"),
+    "forks": ("digest", "count", "digest"),
+}
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if kind == "digest?" and value is None:
+        return True
+    if kind.startswith("digest"):
+        return type(value) is bytes and len(value) == DIGEST_BYTES
+    if kind == "count":
+        return type(value) is int and value >= 0
+    return type(value) is str
+
+
+def _well_formed(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) == set(_SCALARS) | set(_ROWS)
+        and all(_fits(body[key], kind) for key, kind in _SCALARS.items())
+        and all(
+            type(body[key]) is list
+            and all(
+                type(row) is list
+                and len(row) == len(kinds)
+                and all(_fits(cell, kind) for cell, kind in zip(row, kinds, strict=True))
+                for row in body[key]
+            )
+            for key, kinds in _ROWS.items()
+        )
+    )
+
+
+def read_statement(data: Any, authority: AuthorityPublic) -> SyncStatement:
+    """A sync statement signed by ``authority``; BadSyncStatement saying what is wrong."""
+    if not isinstance(data, bytes):
+        raise BadSyncStatement("the column holds no signed statement")
+    try:
+        msg = open_sign1(data, authority.sign_public, kid=authority.kid)
+        body = loads(msg.payload)
+    except (Tampered, BadSignature) as exc:
+        raise BadSyncStatement(
+            f"the sync statement is not signed by authority {authority.name!r}: {exc}"
+        ) from exc
+    if msg.protected.get(HDR_CONTENT_TYPE) != STATEMENT_TYPE or not _well_formed(body):
+        raise BadSyncStatement("the signed object is not a district sync statement")
+    return SyncStatement(
+        index=body["n"],
+        prev=body["prev"],
+        at=datetime.fromtimestamp(body["at"], UTC),
+        source=body["source"],
+        heads=tuple(Head(*row) for row in body["heads"]),
+        ledgers=tuple(KeptLedger(*row) for row in body["ledgers"]),
+        worklists=tuple(Worklist(*row) for row in body["worklists"]),
+        forks=tuple(ForkMet(*row) for row in body["forks"]),
+    )

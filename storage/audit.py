@@ -1,0 +1,69 @@
+"""The kinds of entry in the kit's hash-chained audit log (`storage.state.SqliteAudit`).
+
+One enum for every writer (the store, the capture loop, the kit's port and power guard, the
+simulator's demo provisioning), so a misspelt kind fails when the module loads rather than
+turning into an entry no report counts, and one event has one spelling.  The values are
+the strings the log has always held: each entry's hash covers its kind as stored, so an
+old log verifies whatever this enum says.
+
+A receipt kept was once audited twice, as ``collection`` by the store and again as
+``collected`` by the port; it is now written once, as :attr:`AuditKind.COLLECTION`.  Logs
+written before still hold both entries, and still verify: nothing reads a kind back but
+the chain's hash.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class AuditKind(enum.StrEnum):
+    # -- the store ----------------------------------------------------------------------
+    #: Boot repaired the folder (temporaries removed, the index rebuilt).
+    BOOT_REPAIR = "boot-repair"
+    DAMAGED_RECORD = "damaged-record"
+    SEAL = "seal"
+    #: A dropped journal of a person already sealed (a crash between seal and clear).
+    JOURNAL_ALREADY_SEALED = "journal-already-sealed"
+    #: A collector's signed receipt kept: records up to it may be pruned.
+    COLLECTION = "collection"
+    PRUNE = "prune"
+    PIN_BACKOFF = "pin-backoff"
+    PIN_GUARD_TAMPERED = "pin-guard-tampered"
+    # -- the kit's port and power guard ---------------------------------------------------
+    PROVISIONED = "provisioned"
+    SET_TIME = "settime"
+    POWER_REQUEST = "power-request"
+    # -- the capture loop -----------------------------------------------------------------
+    SELF_TEST = "self-test"
+    LOGIN = "login"
+    PIN_WRONG = "pin-wrong"
+    LOCK = "lock"
+    IDLE_LOCK = "idle-lock"
+    PRINT_ANSWERED = "print-answered"
+    RESUME = "resume"
+    DISCARD_JOURNAL = "discard-journal"
+    CANCEL = "cancel"
+    CARDS_LOADED = "cards-loaded"
+    FINGER_EXCEPTION = "finger-exception"
+    #: An officer's own finger offered as the applicant's: the enrolment is dropped.
+    OFFICER_FINGER = "officer-finger"
+    #: A finger of someone enrolled on this kit before: a supervisor decides (twins).
+    DUPLICATE = "duplicate"
+    DUPLICATE_REFUSED = "duplicate-refused"
+    #: A sealed person's fingers could not be put into the sensor's library.
+    LIBRARY_FAILED = "library-failed"
+    #: The self-test found the sensor's library not as the page map said (a swapped sensor).
+    LIBRARY_RECONCILED = "library-reconciled"
+    NO_SIGNATURE = "no-signature"
+    APPROVAL = "approval"
+    SEAL_FAILED = "seal-failed"
+    PRINT_BEGIN = "print-begin"
+    PRINTED = "printed"
+    SPOILED = "spoiled"
+    SAFE_SHUTDOWN = "safe-shutdown"
+    OFFICIAL_IN = "official-in"
+    DOMICILE = "domicile"
+    CORRECTED = "corrected"
+    FLAGGED = "flagged"
+    SIGNATURE_EXCEPTION = "signature-exception"

@@ -1,0 +1,69 @@
+"""Booting, the self-test and the officer's login, by finger and by PIN."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from capture.events import ButtonEvent
+from capture.prompts import prompt
+from hw_sim.world import SimOfficer
+from tests.capture.flows import BACK, OK, MakeRig, pin_login, shown
+
+if TYPE_CHECKING:
+    from conftest import Rig
+
+
+def test_boot_self_test_then_login_by_finger(rig: Rig) -> None:
+    assert rig.audit("self-test") == [{"faults": []}]
+    assert rig.audit("login") == [{"officer": "PTG-001", "how": "finger"}]
+    assert rig.screen[0] == "SIAP 90% kartu:10"
+    assert rig.screen[1] == ">" + prompt("walk_in")[0]
+
+
+def test_the_screen_is_drawn_once_per_event(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    display = rig.sim.devices.display
+    show, drawn = display.show, []
+    monkeypatch.setattr(display, "show", lambda lines: (drawn.append(list(lines)), show(lines)))
+    assert rig.screen[1] == ">" + prompt("walk_in")[0]
+    rig.controller.handle(ButtonEvent(OK))  # a transition: the new state's screen, drawn once
+    assert rig.state == "nik_entry"
+    assert drawn == [rig.screen]
+
+
+def test_self_test_names_the_silent_device(make_rig: MakeRig) -> None:
+    rig = make_rig(before_start=lambda sim: sim.devices.signature_pad.inject("unplugged"))
+    assert rig.state == "self_test"
+    assert rig.screen == shown("self_test_fault", device="signature-pad")
+    assert rig.audit("self-test")[0]["faults"][0].startswith("signature-pad: ")
+    rig.press(OK)
+    assert rig.state == "ready"  # the technician let it go on; the officer's finger logged in
+
+
+def test_unknown_finger_is_refused_and_the_sensor_asked_again(make_rig: MakeRig) -> None:
+    rig = make_rig(login=False)
+    rig.bystanders.officer = SimOfficer("X", "STRANGER", "officer", "000000", seed=424242)
+    rig.bystanders.offer_finger = True
+    rig.settle(40)
+    assert rig.state == "locked"
+    assert rig.screen[-1] == prompt("finger_unknown")[0]
+    assert rig.controller.busy  # it polls the sensor again for the next finger
+    assert rig.audit("login") == []
+
+
+def test_pin_wrong_then_right(make_rig: MakeRig) -> None:
+    rig = make_rig(login=False)
+    assert rig.state == "locked"
+    assert rig.screen == shown("locked")
+    rig.press(OK)
+    assert rig.screen[0] == prompt("choose_officer")[0]
+    rig.press(BACK)
+    assert rig.state == "locked"
+    pin_login(rig, "PTG-001", pin="111111")
+    assert rig.state == "pin_entry"
+    assert rig.screen[-1] == prompt("pin_wrong")[0]
+    assert rig.audit("pin-wrong") == [{"officer": "PTG-001"}]
+    rig.key_digits(rig.pin("PTG-001"))
+    assert rig.state == "ready"
+    assert rig.audit("login") == [{"officer": "PTG-001", "how": "pin"}]
