@@ -125,6 +125,7 @@ FAULTS: dict[str, Word] = {
     "ribbon-out": ("pita habis", "ribbon out"),
     "jam": ("macet", "jam"),
     "paper-out": ("kertas habis", "paper out"),
+    "stuck": ("kertas tersangkut", "paper stuck"),
     "drain": ("cepat terkuras", "draining"),
     "wrong-version": ("versi chip salah", "wrong chip version"),
     "osc-stopped": ("osilator berhenti", "oscillator stopped"),
