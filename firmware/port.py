@@ -442,13 +442,14 @@ class KitPort:
         self.host.set_clock(args.time)
         store = self._open_store()
         if setup.cards:
-            store.ledger.load(setup.cards, officer_id=PROVISIONING_OFFICER)
+            store.ledger.receive(setup.cards, officer_id=PROVISIONING_OFFICER)
         store.audit.append(
             AuditKind.PROVISIONED,
             kit=setup.kit_id,
             officers=len(setup.officers),
             worklist=len(setup.worklist),
-            cards=setup.cards,
+            cards=setup.card_count,
+            ranges=[held.text for held in setup.cards],
         )
         return m.FlashResult(setup.kit_id, self.host.now()), key
 
@@ -528,6 +529,9 @@ class KitPort:
             ),
             audit_intact=store.audit.check() is None,
             at=self.host.now(),
+            ranges=tuple(store.ledger.held()),
+            spoiled=tuple(store.ledger.spoiled_cards()),
+            begun=tuple((a.seq, a.serial) for a in store.ledger.unresolved()),
         )
 
     def _receipt(self, args: m.ReceiptArgs) -> m.ReceiptResult:

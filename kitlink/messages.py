@@ -36,6 +36,7 @@ from kitlink.protocol import (
     member_of,
     seconds,
 )
+from storage.blanks import BadSerialRange, SerialRange, first_overlap
 from storage.certificate import BadKitId, check_kit_id
 from storage.codec import MAX_BYTES, dumps
 from storage.cose import SignAlg
@@ -83,6 +84,8 @@ SIGNED_BYTES = range(1, MAX_FRAME + 1)
 CLOCK_YEARS = (2000, 2200)
 #: Counts a kit reports (records, cards, audit entries) are whole numbers up to this.
 COUNT_MAX = SEQ_MAX
+#: Serial ranges of blank cards one flash may hand a kit.
+RANGES_MAX = 100
 
 E = TypeVar("E", bound=Enum)
 R_co = TypeVar("R_co", covariant=True)
@@ -150,6 +153,20 @@ def _rows(fields: Fields, name: str, kinds: tuple[type, ...], *, most: int) -> l
             shape = ", ".join(kind.__name__ for kind in kinds)
             fields.fail(f"{row!r:.80} in {name!r} is not [{shape}]")
     return rows
+
+
+def _ranges(fields: Fields, name: str) -> tuple[SerialRange, ...]:
+    """Serial ranges of blank cards (`storage.blanks`), none overlapping another."""
+    try:
+        ranges = tuple(
+            SerialRange.from_list(value) for value in fields.items(name, most=RANGES_MAX)
+        )
+    except BadSerialRange as exc:
+        fields.fail(f"field {name!r}: {exc}")
+    overlap = first_overlap(ranges)
+    if overlap is not None:
+        fields.fail(f"field {name!r}: ranges {overlap[0]} and {overlap[1]} overlap")
+    return ranges
 
 
 def _counts(fields: Fields, name: str) -> dict[str, int]:
@@ -329,7 +346,8 @@ class FlashArgs:
     region: str
     officers: tuple[Officer, ...]
     policy: Policy
-    cards: int
+    #: The serial ranges of blank cards the district hands the kit.
+    cards: tuple[SerialRange, ...]
     worklist_transfer: bytes
     #: The kit certificate the tool made for the key keygen answered.
     cert: bytes
@@ -364,7 +382,7 @@ class FlashArgs:
             "region": self.region,
             "officers": [officer_to_map(officer) for officer in self.officers],
             "policy": policy_to_map(self.policy),
-            "cards": self.cards,
+            "cards": [held.to_list() for held in self.cards],
             "worklist_transfer": self.worklist_transfer,
             "cert": self.cert,
             "time": seconds(self.time),
@@ -397,7 +415,7 @@ class FlashArgs:
                 region=fields.text("region", most=TEXT_MAX),
                 officers=staff,
                 policy=policy,
-                cards=_count(fields, "cards"),
+                cards=_ranges(fields, "cards"),
                 worklist_transfer=fields.raw("worklist_transfer", sizes=(TRANSFER_BYTES,)),
                 cert=fields.raw("cert", sizes=SIGNED_BYTES),
                 time=fields.moment("time"),
@@ -786,6 +804,15 @@ class LedgerResult:
     audit: tuple[AuditLine, ...]
     audit_intact: bool
     at: datetime
+    #: The serial ranges the kit holds, and (record seq, serial) of every card spoiled and
+    #: of every print whose outcome the kit does not know: with ``printed``, where each
+    #: serial the district handed the kit went.  A ledger signed before kits held ranges
+    #: has none of these fields: they read as empty.
+    ranges: tuple[SerialRange, ...] = ()
+    spoiled: tuple[tuple[int, str], ...] = ()
+    begun: tuple[tuple[int, str], ...] = ()
+    #: The fields a ledger signed by an older kit lacks.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("ranges", "spoiled", "begun")
 
     def to_map(self) -> dict[str, Any]:
         return {
@@ -796,6 +823,9 @@ class LedgerResult:
             "audit": [[a.entry_id, a.at, a.kind, a.detail] for a in self.audit],
             "audit_intact": self.audit_intact,
             "at": seconds(self.at),
+            "ranges": [held.to_list() for held in self.ranges],
+            "spoiled": [list(card) for card in self.spoiled],
+            "begun": [list(card) for card in self.begun],
         }
 
     @classmethod
@@ -807,11 +837,25 @@ class LedgerResult:
                 kit_id=_kit_id(fields),
                 head=_head(fields),
                 cards=_counts(fields, "cards"),
-                printed=tuple((seq, serial) for seq, serial in printed),
+                printed=_cards(printed),
                 audit=tuple(AuditLine(*line) for line in audit),
                 audit_intact=fields.flag("audit_intact"),
                 at=fields.moment("at"),
+                ranges=_ranges(fields, "ranges") if fields.present("ranges") else (),
+                spoiled=_added_cards(fields, "spoiled"),
+                begun=_added_cards(fields, "begun"),
             )
+
+
+def _cards(rows: list[Sequence[Any]]) -> tuple[tuple[int, str], ...]:
+    return tuple((seq, serial) for seq, serial in rows)
+
+
+def _added_cards(fields: Fields, name: str) -> tuple[tuple[int, str], ...]:
+    """[[seq, serial], ...] of a field added after ledgers were signed without it."""
+    if not fields.present(name):
+        return ()
+    return _cards(_rows(fields, name, (int, str), most=MAX_FRAME))
 
 
 def _head(fields: Fields) -> Head:

@@ -205,6 +205,12 @@ class Fields:
             self.fail(f"field {name!r} is missing")
         return self._data[name]
 
+    def present(self, name: str) -> bool:
+        """Whether the map has the field (a field added to a message after kits and
+        collections that lack it; its reader then takes the field's default)."""
+        self._read.add(name)
+        return name in self._data
+
     def maybe(self, name: str, read: Callable[[str], T]) -> T | None:
         """None if the field is null, else ``read`` of it (e.g. ``fields.text``)."""
         return None if self.value(name) is None else read(name)

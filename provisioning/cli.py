@@ -48,6 +48,7 @@ from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
 from storage import revocation
+from storage.blanks import BadSerialRange, SerialRange
 from storage.certificate import BadKitId, check_kit_id
 from storage.errors import RecordError, StorageError, WriteError
 from storage.keys import (
@@ -451,22 +452,35 @@ def flash_command(
     officers: Annotated[Path, typer.Option(help="Officers CSV: id,name,role,pin[,finger_page].")],
     worklist: Annotated[Path, typer.Option(help="The village worklist CSV.")],
     policy: Annotated[Path | None, typer.Option(help="Policy TOML (Policy fields).")] = None,
-    cards: Annotated[int, typer.Option(help="Blank cards loaded into the kit now.", min=0)] = 0,
+    cards: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A serial range of blank cards the district handed this kit, BATCH:FIRST-LAST "
+            "(jemput-prov district cards assign prints it); repeat for more ranges.",
+        ),
+    ] = None,
 ) -> None:
-    """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy.
+    """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy,
+    and the blank cards of its serial ranges.
 
     Refused while the kit holds records no collection has receipted.
     """
     private = _private_keys(authority)
     with _problems(
-        "nothing flashed", WorklistError, flashing.FlashInputError, BadKitId, PolicyError
+        "nothing flashed",
+        WorklistError,
+        flashing.FlashInputError,
+        BadKitId,
+        PolicyError,
+        BadSerialRange,
     ):
         check_kit_id(kit_id)
+        ranges = tuple(SerialRange.parse(text) for text in cards or ())
         staff = flashing.load_officers(officers)
         residents = load_worklist(worklist)
         # checks the officers' finger pages against the policy's sensor library
         setup = KitSetup(
-            kit_id, region, staff, residents, flashing.load_policy(policy), cards=cards
+            kit_id, region, staff, residents, flashing.load_policy(policy), cards=ranges
         )
     columns = (
         TextColumn("{task.description}"),

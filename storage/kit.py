@@ -169,7 +169,7 @@ class KitStore:
         self._lock = threading.Lock()
         self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
         self.journal = SqliteJournal(self._db, self._lock, now, cipher)
-        self.ledger = SqliteLedger(self._db, self._lock, now, lambda: self.kit_id)
+        self.ledger = SqliteLedger(self._db, self._lock, now)
         self.audit = SqliteAudit(self._db, self._lock, now, cipher)
         self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
