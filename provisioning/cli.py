@@ -36,8 +36,8 @@ from provisioning.collector_audit import (
     audit_database,
     problems_by_row,
 )
+from provisioning.district import cards_cli, is_store_url
 from provisioning.district import cli as district
-from provisioning.district import is_store_url
 from provisioning.interchange.errors import BadAgency, CodecMissing
 from provisioning.interchange.export import Format, source_name
 from provisioning.interchange.export import export as export_interchange
@@ -863,6 +863,7 @@ def revoke_command(
 
 
 app.command("sync")(district.sync_command)
+district.district_app.add_typer(cards_cli.cards_app, name="cards")
 app.add_typer(district.district_app, name="district")
 
 

@@ -34,10 +34,15 @@ from sqlalchemy.exc import DBAPIError
 
 from provisioning.district.errors import NotADistrictStore
 
-#: Version 3 keeps what the audit derives every column from: the signed sync log, each
-#: worklist's lines in their hash chain, and a fork's offered record.  Version 2 kept keyed
-#: references (`storage.reference`) but none of that; version 1 kept an unkeyed SHA-256.
-SCHEMA_VERSION = 3
+#: Version 4 adds the blank cards' signed stock statements and the office desks' signed
+#: ledgers.  Version 3 keeps what the audit derives every column from: the signed sync
+#: log, each worklist's lines in their hash chain, and a fork's offered record.  Version 2
+#: kept keyed references (`storage.reference`) but none of that; version 1 kept an unkeyed
+#: SHA-256.
+SCHEMA_VERSION = 4
+#: Versions a step brings forward, each to the next: the tables it adds are made by
+#: ``create`` (which skips those held), so the step only records the new version.
+UPGRADES = {"3": "4"}
 #: What to redo from the laptops when a store of an older version can only be rebuilt.
 _RESYNC = (
     "create a new store with `jemput-prov district init URL`, then sync every laptop into "
@@ -178,6 +183,46 @@ forks = Table(
     postgresql_partition_by=PARTITION_BY,
 )
 
+# The district's signed statements about blank cards (`provisioning.district.blank_stock`):
+# a batch registered as a serial range, a range handed to a kit or an office, a range
+# returned unused.  Every column but ``signed`` is derived from it.
+blank_moves = Table(
+    "blank_moves",
+    metadata,
+    _province(),
+    Column("digest", LargeBinary, primary_key=True),
+    Column("signed", LargeBinary, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("batch", String(32), nullable=False),
+    Column("first", Integer, nullable=False),
+    Column("last", Integer, nullable=False),
+    Column("regency_code", String(4), nullable=False),
+    Column("holder", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
+
+# Each office desk's signed, hash-linked ledger (`provisioning.office_log`): prints,
+# spoils, reprints, handover batches, acknowledgements at the office, returns.  Every
+# column but ``signed`` is derived from it.
+office_entries = Table(
+    "office_entries",
+    metadata,
+    _province(),
+    Column("office", String(64), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("signed", LargeBinary, nullable=False),
+    Column("act", String(16), nullable=False),
+    Column("chain", LargeBinary),
+    Column("seq", Integer),
+    Column("serial", String(64)),
+    Column("batch", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("source", Text, nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
+
 # The signed, hash-linked statements of the syncs (`provisioning.district.sync_log`), one
 # per sync, numbered from 1: a whole store's order, so not split by province.
 sync_log = Table(
@@ -215,9 +260,13 @@ def create(connection: Connection) -> None:
                     f"PARTITION OF {table.name} DEFAULT"
                 )
             )
-    held = connection.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
-    if held.scalar() is None:
+    version = select(meta.c.value).where(meta.c.key == "schema_version")
+    held = connection.execute(version).scalar()
+    if held is None:
         connection.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+    while held in UPGRADES:
+        held = UPGRADES[held]
+        connection.execute(meta.update().where(meta.c.key == "schema_version").values(value=held))
     check_version(connection)
 
 
@@ -235,6 +284,12 @@ def check_version(connection: Connection) -> None:
         raise NotADistrictStore(
             f"this district store is at schema version {value}, this tool speaks "
             f"{SCHEMA_VERSION}: {REBUILD[value]}"
+        )
+    if value in UPGRADES:
+        raise NotADistrictStore(
+            f"this district store is at schema version {value}, this tool speaks "
+            f"{SCHEMA_VERSION}: run `jemput-prov district init URL` once, which adds what "
+            "the new version keeps and leaves every row as it is"
         )
     if value != str(SCHEMA_VERSION):
         raise NotADistrictStore(
