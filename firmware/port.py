@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, assert_never
 
 import serial
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from firmware.host import KitBusy
 from firmware.worklist_transfer import WorklistStaging
@@ -41,6 +42,7 @@ from storage.audit import AuditKind
 from storage.certificate import CertificateError, verify_certificate
 from storage.errors import StorageError
 from storage.files import record_files, record_name
+from storage.handover import BadHandover, open_batch
 from storage.keys import AuthorityPublic, KitSigner
 from storage.kit import KitStore, install
 from storage.kitkey import (
@@ -79,6 +81,8 @@ Result = (
     | m.LedgerResult
     | m.ReceiptResult
     | m.PurgeResult
+    | m.HandoverKeyResult
+    | m.HandoverResult
 )
 
 #: Who the card ledger names for cards loaded at a flash.
@@ -134,6 +138,8 @@ class KitPort:
         self._kit_key: KitSigner | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
         self._worklist = WorklistStaging()
+        #: The key the last handover-key made: in memory only, spent by one handover.
+        self._handover_secret: X25519PrivateKey | None = None
         self._lock = threading.Lock()
         #: (op, "ok" or the refusal) of every request (None: an op that could not be read),
         #: for tests and logs.
@@ -334,6 +340,10 @@ class KitPort:
                 return self._ledger(), self._key()
             case m.ReceiptArgs():
                 return self._receipt(args), self._key()
+            case m.HandoverKeyArgs():
+                return self._handover_key(), self._key()
+            case m.HandoverArgs():
+                return self._handover(args), self._key()
             case _:
                 assert_never(args)
 
@@ -532,7 +542,31 @@ class KitPort:
             ranges=tuple(store.ledger.held()),
             spoiled=tuple(store.ledger.spoiled_cards()),
             begun=tuple((a.seq, a.serial) for a in store.ledger.unresolved()),
+            handovers=tuple(store.handovers.events()),
         )
+
+    def _handover_key(self) -> m.HandoverKeyResult:
+        """A key for one handover batch: its private half stays in memory, so a batch can
+        only ever be opened by this kit, and only now."""
+        self._open_store()
+        self._handover_secret = X25519PrivateKey.generate()
+        return m.HandoverKeyResult(self._handover_secret.public_key().public_bytes_raw())
+
+    def _handover(self, args: m.HandoverArgs) -> m.HandoverResult:
+        """Open the office's batch with the handover key, and keep it under the data key."""
+        store = self._open_store()
+        secret, self._handover_secret = self._handover_secret, None
+        if secret is None:
+            raise p.MessageError("no handover key: ask for one (handover-key) first")
+        try:
+            batch = open_batch(args.sealed, secret, kit_id=store.kit_id)
+        except BadHandover as exc:
+            raise p.MessageError(str(exc)) from exc
+        held = store.handovers.keep(batch)
+        store.audit.append(
+            AuditKind.HANDOVER_BATCH, batch=held.batch, village=held.village, cards=len(held.cards)
+        )
+        return m.HandoverResult(held.batch, len(held.cards))
 
     def _receipt(self, args: m.ReceiptArgs) -> m.ReceiptResult:
         store = self._open_store()

@@ -41,6 +41,7 @@ from storage.certificate import BadKitId, check_kit_id
 from storage.codec import MAX_BYTES, dumps
 from storage.cose import SignAlg
 from storage.errors import KeyFileError
+from storage.handover import BadHandover, HandoverEvent
 from storage.keys import AuthorityPublic, KeyBackend
 from storage.model import Officer, Policy, Resident
 from storage.policy import PolicyError, check_pages
@@ -86,6 +87,8 @@ CLOCK_YEARS = (2000, 2200)
 COUNT_MAX = SEQ_MAX
 #: Serial ranges of blank cards one flash may hand a kit.
 RANGES_MAX = 100
+#: An X25519 public key's bytes.
+X25519_BYTES = 32
 
 E = TypeVar("E", bound=Enum)
 R_co = TypeVar("R_co", covariant=True)
@@ -811,8 +814,10 @@ class LedgerResult:
     ranges: tuple[SerialRange, ...] = ()
     spoiled: tuple[tuple[int, str], ...] = ()
     begun: tuple[tuple[int, str], ...] = ()
+    #: What the kit recorded of the office's handover batches (`storage.handover`).
+    handovers: tuple[HandoverEvent, ...] = ()
     #: The fields a ledger signed by an older kit lacks.
-    ADDED_LATER: ClassVar[tuple[str, ...]] = ("ranges", "spoiled", "begun")
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("ranges", "spoiled", "begun", "handovers")
 
     def to_map(self) -> dict[str, Any]:
         return {
@@ -826,6 +831,7 @@ class LedgerResult:
             "ranges": [held.to_list() for held in self.ranges],
             "spoiled": [list(card) for card in self.spoiled],
             "begun": [list(card) for card in self.begun],
+            "handovers": [event.to_list() for event in self.handovers],
         }
 
     @classmethod
@@ -844,7 +850,17 @@ class LedgerResult:
                 ranges=_ranges(fields, "ranges") if fields.present("ranges") else (),
                 spoiled=_added_cards(fields, "spoiled"),
                 begun=_added_cards(fields, "begun"),
+                handovers=_handovers(fields) if fields.present("handovers") else (),
             )
+
+
+def _handovers(fields: Fields) -> tuple[HandoverEvent, ...]:
+    try:
+        return tuple(
+            HandoverEvent.from_list(event) for event in fields.items("handovers", most=MAX_FRAME)
+        )
+    except BadHandover as exc:
+        fields.fail(f"field 'handovers': {exc}")
 
 
 def _cards(rows: list[Sequence[Any]]) -> tuple[tuple[int, str], ...]:
@@ -957,6 +973,74 @@ class PurgeArgs:
     read_result = staticmethod(PurgeResult.from_map)
 
 
+# -- the handover of printed cards -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoverKeyResult:
+    """An X25519 public key the kit made for one handover transfer (its private half stays
+    in the kit's memory); the answer's signature says it is this kit's."""
+
+    public: bytes
+
+    def to_map(self) -> dict[str, Any]:
+        return {"public": self.public}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverKeyResult:
+        with Fields(data, _answer(Op.HANDOVER_KEY)) as fields:
+            return cls(fields.raw("public", sizes=(X25519_BYTES,)))
+
+
+@dataclass(frozen=True)
+class HandoverKeyArgs:
+    op: ClassVar[Op] = Op.HANDOVER_KEY
+
+    def to_map(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverKeyArgs:
+        with Fields(data, _REQUEST):
+            return cls()
+
+    read_result = staticmethod(HandoverKeyResult.from_map)
+
+
+@dataclass(frozen=True)
+class HandoverResult:
+    #: The batch the kit now holds, and how many of its cards.
+    batch: str
+    cards: int
+
+    def to_map(self) -> dict[str, Any]:
+        return {"batch": self.batch, "cards": self.cards}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverResult:
+        with Fields(data, _answer(Op.HANDOVER)) as fields:
+            return cls(fields.text("batch", most=TEXT_MAX), _count(fields, "cards"))
+
+
+@dataclass(frozen=True)
+class HandoverArgs:
+    """A batch of printed cards (`storage.handover.seal_batch`), encrypted to the key the
+    kit's last ``handover-key`` answered; the request's signature is the authority's."""
+
+    op: ClassVar[Op] = Op.HANDOVER
+    sealed: bytes
+
+    def to_map(self) -> dict[str, Any]:
+        return {"sealed": self.sealed}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverArgs:
+        with Fields(data, _REQUEST) as fields:
+            return cls(fields.raw("sealed", sizes=SIGNED_BYTES))
+
+    read_result = staticmethod(HandoverResult.from_map)
+
+
 # -- the kit's side: from an op to its typed arguments ---------------------------------------
 
 KitArgs = (
@@ -972,6 +1056,8 @@ KitArgs = (
     | LedgerArgs
     | ReceiptArgs
     | PurgeArgs
+    | HandoverKeyArgs
+    | HandoverArgs
 )
 #: Every signed op's arguments, by op: what the kit reads a verified request's map with.
 ARGS: dict[Op, type[KitArgs]] = {
@@ -989,6 +1075,8 @@ ARGS: dict[Op, type[KitArgs]] = {
         LedgerArgs,
         ReceiptArgs,
         PurgeArgs,
+        HandoverKeyArgs,
+        HandoverArgs,
     )
 }
 

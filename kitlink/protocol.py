@@ -84,6 +84,8 @@ class Op(StrEnum):
     PURGE = "purge"
     WORKLIST_PART = "worklist-part"
     WORKLIST_COMMIT = "worklist-commit"
+    HANDOVER_KEY = "handover-key"
+    HANDOVER = "handover"
 
 
 class Refusal(StrEnum):

@@ -439,7 +439,8 @@ class Bystanders(KitObserver):
 
     Locked: the officer on duty, offering a finger unless :attr:`offer_finger` is off (then
     they use their PIN); a supervisor's approval: the supervisor; during an enrolment: that
-    resident; during a self-test asked for over the port: the technician.  Install with
+    resident; at a handover: the village official, then the resident whose card was
+    chosen; during a self-test asked for over the port: the technician.  Install with
     ``world.follow(Bystanders(world, controller))``; as the host's observer it points
     :attr:`controller` at each kit the host opens (None: no kit yet, nobody steps up).
     """
@@ -497,8 +498,11 @@ class Bystanders(KitObserver):
             by_official = approval is not None and approval.purpose.by_official
             approver = self.official if by_official else self.supervisor
             return approver if self.offer_finger else None
-        if state == CaptureState.OFFICIAL_LOGIN:
+        if state in (CaptureState.OFFICIAL_LOGIN, CaptureState.HANDOVER_OFFICIAL):
             return self.official if self.offer_finger else None
+        if state == CaptureState.HANDOVER_RESIDENT:
+            card = self.controller.session.handover_card  # its resident comes for it
+            return next((p for p in self._world.everyone if card and p.name == card.name), None)
         draft = self.controller.draft
         if draft is None:
             return None

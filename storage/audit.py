@@ -67,3 +67,8 @@ class AuditKind(enum.StrEnum):
     CORRECTED = "corrected"
     FLAGGED = "flagged"
     SIGNATURE_EXCEPTION = "signature-exception"
+    # the handover of printed cards (storage.handover)
+    HANDOVER_BATCH = "handover-batch"
+    HANDOVER_ACKNOWLEDGED = "handover-acknowledged"
+    HANDOVER_RECEIVED = "handover-received"
+    HANDOVER_NOT_MATCHED = "handover-not-matched"

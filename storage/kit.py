@@ -36,6 +36,7 @@ from storage.files import (
     record_name,
     write_atomic,
 )
+from storage.handover_state import SqliteHandovers
 from storage.keys import KeyBackend
 from storage.kitkey import open_kit_key
 from storage.layout import (
@@ -174,6 +175,7 @@ class KitStore:
         self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
         self.pin_guard = PinGuard(self._db, self._lock, now, self.audit, cipher)
+        self.handovers = SqliteHandovers(self._db, self._lock, now, cipher, self.authority)
         self._verifier = Verifier(self.authority)
         self._unindexed: list[_IndexRow] = []
         try:

@@ -76,6 +76,13 @@ MIGRATIONS: tuple[str, ...] = (
                               first INTEGER NOT NULL, last INTEGER NOT NULL,
                               officer TEXT NOT NULL);
     """,
+    # the handover of printed cards (storage.handover_state): the office's batches, sealed
+    # under the data key (names and templates), and what the kit recorded of them
+    """
+    CREATE TABLE handover_batches (batch TEXT PRIMARY KEY, at TEXT NOT NULL,
+                                   sealed BLOB NOT NULL);
+    CREATE TABLE handover_events (id INTEGER PRIMARY KEY, event BLOB NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The most cards one load may bring (a technician's or a flash's).
@@ -297,6 +304,11 @@ class SqliteLedger:
             "INSERT INTO card_ranges (at, batch, first, last, officer) VALUES (?, ?, ?, ?, ?)",
             [(at, held.batch, held.first, held.last, officer_id) for held in ranges],
         )
+
+    def unloaded(self) -> int:
+        """Cards of the ranges held that are not loaded yet."""
+        with self._lock:
+            return blanks.total(self._held(self._db)) - self._loaded(self._db)
 
     def load(self, count: int, *, officer_id: str) -> None:
         """Load the next ``count`` cards of the ranges held; StateError if they hold fewer."""

@@ -14,6 +14,7 @@ from simulator.kit import demo_world, resident_of
 from storage.blanks import SerialRange
 from storage.codec import dumps, loads
 from storage.cose import SignAlg
+from storage.handover import HandoverEvent, HandoverKind, Proof
 from storage.keys import Authority, KeyBackend
 from storage.model import Policy
 from storage.officers import make_officer
@@ -79,7 +80,15 @@ def samples(authority: Authority) -> list[Any]:
             ranges=(SerialRange("B3505-25A", 1, 20),),
             spoiled=((2, "B3505-25A-0000002"),),
             begun=((3, "B3505-25A-0000003"),),
+            handovers=(
+                HandoverEvent(HandoverKind.ACKNOWLEDGED, "BA-1", NOW, by="KDS-001", how=Proof.PIN),
+                HandoverEvent(HandoverKind.RECEIVED, "BA-1", NOW, HASH, 4, how=Proof.FINGER),
+            ),
         ),
+        m.HandoverKeyArgs(),
+        m.HandoverKeyResult(bytes(32)),
+        m.HandoverArgs(b"sealed"),
+        m.HandoverResult("BA-1", 12),
         m.ReceiptArgs(b"receipt"),
         m.ReceiptResult(2, 0),
         m.PurgeArgs(),
