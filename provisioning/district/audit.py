@@ -59,6 +59,7 @@ from provisioning.district.rows import (
 )
 from provisioning.district.store import Fork, chains_query, stream
 from provisioning.office_log import OfficeEntry, OfficeLogError, follow
+from provisioning.office_report import office_reason
 from provisioning.signed_statements import BadStatement
 from storage.certificate import Certificate, check_kit_id
 from storage.errors import RecordError
@@ -130,6 +131,13 @@ class StoreAudit:
     def log_shown(self) -> str | None:
         """The log's head as reports show it (16 hex digits)."""
         return self.log_head.hex()[:16] if self.log_head else None
+
+    def newest_ledgers(self) -> list[dict[str, Any]]:
+        """Each chain's newest verified ledger (a kit's ledger holds all it did before)."""
+        newest: dict[bytes, dict[str, Any]] = {}
+        for row in self.ledgers:  # newest first per chain
+            newest.setdefault(row["chain"], row)
+        return list(newest.values())
 
     def require_ok(self) -> StoreAudit:
         """This audit, or StoreRefused naming how many problems and the first."""
@@ -434,7 +442,15 @@ class _Audit:
                 held_at[seq] = before
             chain.records += 1
             chain.last = seq
-            self.derived(audited.records, {"province": key[0], "chain": key[1], **values})
+            self.derived(
+                audited.records,
+                {
+                    "province": key[0],
+                    "chain": key[1],
+                    **values,
+                    "reason": office_reason(header).value,
+                },
+            )
         return held_at
 
     def head_held(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -55,6 +56,10 @@ records = Table(
     Column("walk_in", Boolean, nullable=False),
     Column("excepted", Integer, nullable=False),
     Column("voids", Integer),
+    # what the office desk and the card states need: when it was sealed, and why the
+    # office prints its card should the kit not have printed it (`office_reason`)
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
     prefixes=_TEMPORARY,
 )
 Index("audited_records_voids", records.c.province, records.c.chain, records.c.voids)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from provisioning.district import sync_log as log
-from provisioning.district.arrival import Ledger
 from provisioning.district.audit import StoreAudit, audit_store
 from provisioning.district.blank_stock import BadMove, Move, MoveKind, Stock, sign_move
 from provisioning.district.reconcile import Reconciliation, SerialState, reconcile
@@ -37,10 +36,8 @@ def audited(
 
 def reconciliation(audit: StoreAudit) -> Reconciliation:
     """Every serial of the audited store, followed (kits by their newest signed ledger)."""
-    newest: dict[bytes, tuple[str, str, Ledger]] = {}
-    for row in audit.ledgers:  # newest first per chain
-        newest.setdefault(row["chain"], (row["kit_id"], row["region"], row["ledger"]))
-    return reconcile(audit.moves, newest.values(), audit.office)
+    kits = [(row["kit_id"], row["region"], row["ledger"]) for row in audit.newest_ledgers()]
+    return reconcile(audit.moves, kits, audit.office)
 
 
 @dataclass(frozen=True)
