@@ -16,14 +16,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from kitlink.framing import FramedPort, LinkError
 from provisioning import checks
@@ -70,7 +72,34 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
 
+#: The entry-point group through which other programs add their commands to jemput-prov.
+COMMAND_GROUPS = "jemput.prov_commands"
+
+
+class ProvCommands(TyperGroup):
+    """jemput-prov's own commands, and the groups other installed programs add (the office
+    desk's `office`, which prints with the kit's renderer and driver, which this tool may
+    not import), each loaded only when its name is typed."""
+
+    @staticmethod
+    def _plugins() -> dict[str, EntryPoint]:
+        return {entry.name: entry for entry in entry_points(group=COMMAND_GROUPS)}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(self._plugins())]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        plugin = self._plugins().get(cmd_name)
+        if found is not None or plugin is None:
+            return found
+        command = typer.main.get_command(plugin.load())
+        command.name = cmd_name
+        return command
+
+
 app = typer.Typer(
+    cls=ProvCommands,
     name="jemput-prov",
     help="Jemput provisioning: the authority's keys, kits' records and worklists.",
     no_args_is_help=True,

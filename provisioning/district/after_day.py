@@ -22,7 +22,7 @@ from provisioning.district.audit import StoreAudit
 from provisioning.district.card_states import CardBook, CardRecord, card_book
 from provisioning.district.cards import reconciliation
 from provisioning.district.reconcile import Reconciliation
-from provisioning.office_log import CardRef
+from provisioning.office_log import CardRef, OfficeDB
 from provisioning.office_report import OfficeReason
 
 #: The village of a card whose record names no registered resident (a walk-in, or a
@@ -111,8 +111,16 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def after_day(connection: Connection, audit: StoreAudit) -> AfterDay:
-    """Where every card and every serial is, from the audit's tables and ledgers."""
+def after_day(
+    connection: Connection, audit: StoreAudit, *, office: OfficeDB | None = None
+) -> AfterDay:
+    """Where every card and every serial is, from the audit's tables and ledgers; with an
+    office desk's ``office`` file, its own entries stand for those the district holds of it
+    (the desk's file is ahead of the district until its next sync)."""
+    entries = audit.office
+    if office is not None:
+        own = office.entries(audit.authority)
+        entries = [entry for entry in entries if entry.office != office.office] + own
     cards = day_cards(connection, audit)
     events = [
         (row["kit_id"], event)
@@ -120,9 +128,9 @@ def after_day(connection: Connection, audit: StoreAudit) -> AfterDay:
         for event in row["ledger"].handovers
     ]
     book = card_book(
-        (CardRecord(c.card, c.kit_id, c.sealed_at, c.reason) for c in cards), audit.office, events
+        (CardRecord(c.card, c.kit_id, c.sealed_at, c.reason) for c in cards), entries, events
     )
-    return AfterDay(cards, book, reconciliation(audit))
+    return AfterDay(cards, book, reconciliation(audit, entries))
 
 
 def record_bytes(connection: Connection, cards: Iterable[DayCard]) -> dict[CardRef, bytes]:

@@ -106,6 +106,8 @@ class StoreAudit:
     """
 
     where: str
+    #: Whose keys the store was audited against.
+    authority: AuthorityPublic
     chains: list[ChainAudit] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     forks: list[Fork] = field(default_factory=list)
@@ -188,7 +190,7 @@ class _Audit:
         self.references = references
         self.verifier = Verifier(authority)
         self.sink = sink
-        self.result = StoreAudit(where)
+        self.result = StoreAudit(where, authority)
         #: The chain whose rows are being read: its problems are counted in verify's table.
         self.chain: ChainAudit | None = None
         # what the sync log names, each with the number of the statement that names it

@@ -10,6 +10,7 @@ removed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from provisioning.district.audit import StoreAudit, audit_store
 from provisioning.district.blank_stock import BadMove, Move, MoveKind, Stock, sign_move
 from provisioning.district.reconcile import Reconciliation, SerialState, reconcile
 from provisioning.district.store import DistrictStore
+from provisioning.office_log import OfficeEntry
 from storage.blanks import SerialRange
 from storage.keys import Authority, AuthorityPublic
 from storage.reference import ReferenceKey
@@ -34,10 +36,13 @@ def audited(
         return audit_store(connection, authority, references, where=where).require_ok()
 
 
-def reconciliation(audit: StoreAudit) -> Reconciliation:
-    """Every serial of the audited store, followed (kits by their newest signed ledger)."""
+def reconciliation(
+    audit: StoreAudit, office: Sequence[OfficeEntry] | None = None
+) -> Reconciliation:
+    """Every serial of the audited store, followed (kits by their newest signed ledger; the
+    offices by ``office``, or the entries the store holds)."""
     kits = [(row["kit_id"], row["region"], row["ledger"]) for row in audit.newest_ledgers()]
-    return reconcile(audit.moves, kits, audit.office)
+    return reconcile(audit.moves, kits, audit.office if office is None else office)
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,22 @@ from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
 from provisioning.district import audited
+from provisioning.district.after_day import after_day
 from provisioning.district.audit import StoreAudit, audit_store, log_line
+from provisioning.district.pipeline import (
+    RegencyCards,
+    VillagePipeline,
+    findings,
+    regency_cards,
+    village_pipeline,
+)
+from provisioning.district.reconcile import Holding
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 
-#: Kits that printed fewer cards than this are flagged (the ministry's watch list).
+#: Kits and regencies that printed fewer cards than this are flagged (the ministry's
+#: watch list: 22 regencies had printed fewer than 15).
 CARD_THRESHOLD = 15
 WALK_IN_VILLAGE = "(walk-in)"
 
@@ -134,6 +144,12 @@ class Figures:
     #: statements, or another head for as many, was made of a store that went back.
     log_length: int = 0
     log_head: str | None = None
+    #: After the day (`provisioning.district.pipeline`): each village's cards on their way,
+    #: each regency's blank cards, the serials' holders, and every finding with what to do.
+    pipeline: list[VillagePipeline] = field(default_factory=list)
+    regency_cards: list[RegencyCards] = field(default_factory=list)
+    blank_holders: list[Holding] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def log_line(self) -> str:
@@ -160,6 +176,10 @@ class Figures:
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
+            "pipeline": [row.as_map() for row in self.pipeline],
+            "regency_cards": [row.as_map() for row in self.regency_cards],
+            "blank_holders": [row.as_map() for row in self.blank_holders],
+            "findings": self.findings,
         }
 
 
@@ -328,16 +348,24 @@ def build_figures(
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
     live = _live()
     summary = _summary(connection, live, audit.kits)
+    coverage = _rolled_up(_villages(connection, live, summary))
+    day = after_day(connection, audit)
+    now = datetime.now(UTC)
+    names = {row.regency_code: row.regency for row in coverage if row.level is Level.KABKOTA}
     return Figures(
-        generated_at=datetime.now(UTC),
+        generated_at=now,
         threshold=threshold,
-        coverage=_rolled_up(_villages(connection, live, summary)),
+        coverage=coverage,
         cards=_cards(audit.ledgers, threshold),
         days=_days(summary),
         records=sum(part.records for part in summary),
         forks=len(audit.forks),
         log_length=audit.log_length,
         log_head=audit.log_shown,
+        pipeline=village_pipeline(day, now),
+        regency_cards=regency_cards(day, names, threshold),
+        blank_holders=day.blanks.holdings,
+        findings=findings(day),
     )
 
 

@@ -44,6 +44,39 @@ CARD_COLUMNS = (
     "flagged",
 )
 DAY_COLUMNS = ("day", "kit_id", "records", "printed", "excepted", "walk_ins")
+PIPELINE_COLUMNS = (
+    "regency_code",
+    "kecamatan",
+    "village",
+    "recorded",
+    "printed",
+    "handed",
+    "received",
+    "returned",
+    "waiting",
+    "oldest_waiting_days",
+)
+REGENCY_CARD_COLUMNS = (
+    "regency_code",
+    "regency",
+    "registered",
+    "handed_out",
+    "printed",
+    "spoiled",
+    "share_used",
+    "flagged",
+)
+HOLDER_COLUMNS = (
+    "holder",
+    "regency",
+    "assigned",
+    "printed",
+    "spoiled",
+    "unknown",
+    "held",
+    "returned",
+)
+FINDING_COLUMNS = ("kind", "what", "todo")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -91,6 +124,10 @@ def sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, 
         ("coverage", COVERAGE_COLUMNS, data["coverage"]),
         ("cards", CARD_COLUMNS, data["cards"]),
         ("days", DAY_COLUMNS, data["days"]),
+        ("pipeline", PIPELINE_COLUMNS, data["pipeline"]),
+        ("regency_cards", REGENCY_CARD_COLUMNS, data["regency_cards"]),
+        ("blank_holders", HOLDER_COLUMNS, data["blank_holders"]),
+        ("findings", FINDING_COLUMNS, data["findings"]),
     ]
 
 
@@ -118,7 +155,8 @@ def to_json(figures: Figures) -> str:
 
 
 def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
-    """Per kabupaten/kota code: its counts, its kecamatan's and its kits' cards."""
+    """Per kabupaten/kota code: its counts, its kecamatan's, its kits' cards and its blank
+    cards by serial."""
     data = figures.as_map()
     files: dict[str, dict[str, Any]] = {}
     for row in data["coverage"]:
@@ -137,6 +175,10 @@ def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
                 "kits_below_threshold": 0,
                 "threshold": data["threshold"],
             }
+    for regency in data["regency_cards"]:
+        if regency["regency_code"] in files:
+            blanks = {c: regency[c] for c in REGENCY_CARD_COLUMNS[2:]}
+            files[regency["regency_code"]]["blank_cards"] = blanks
     for kit in data["cards"]:
         entry = files.get(kit["region"][:4])
         if kit["kit_id"] is None or entry is None:

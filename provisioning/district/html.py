@@ -21,6 +21,10 @@ TITLES = {
     "coverage": "Cakupan perekaman / Coverage",
     "cards": "Blangko KTP-el per kit / Blank cards per kit",
     "days": "Per hari / Per day",
+    "pipeline": "Kartu setelah perekaman, per desa / Cards after the recording, per village",
+    "regency_cards": "Blangko per kabupaten/kota / Blank cards per regency",
+    "blank_holders": "Nomor seri blangko per pemegang / Blank serials per holder",
+    "findings": "Temuan dan yang dilakukan / Findings and what to do",
 }
 BAR_WIDTH = 360
 ROW_HEIGHT = 18
@@ -115,6 +119,13 @@ def render(figures: Figures) -> str:
             "",
             float(max([1, *(d["records"] for d in day_rows)])),
         ),
+        "pipeline": _bars(
+            "chart-pipeline",
+            [(f"{r['kecamatan']} / {r['village']}", float(r["received"]), float(r["recorded"]))
+             for r in data["pipeline"]],
+            "",
+            float(max([1, *(r["recorded"] for r in data["pipeline"])])),
+        ),
     }  # fmt: skip
     body = [
         "<h1>Laporan perekaman KTP-el kabupaten/kota / District enrolment report</h1>",
@@ -128,7 +139,7 @@ def render(figures: Figures) -> str:
     ]
     for name, columns, rows in sections(figures):
         body.append(f"<h2>{escape(TITLES[name])}</h2>")
-        body.append(charts[name])
+        body.append(charts.get(name, ""))
         body.append(_table(name, columns, rows))
     figures_json = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     return (
