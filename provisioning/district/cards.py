@@ -107,7 +107,8 @@ class CardDesk:
         printed, spoiled or began to print."""
         audit = self._audit()
         states = reconciliation(audit).states
-        used = [s for s in serials.serials() if states.get(s) not in (SerialState.HELD, None)]
+        spent = (SerialState.PRINTED, SerialState.SPOILED, SerialState.UNKNOWN)
+        used = [serial for serial in serials.serials() if states.get(serial) in spent]
         if used:
             raise BadMove(
                 f"nothing signed: serial {used[0]} is {states[used[0]]}, not unused: "
