@@ -245,13 +245,22 @@ class OfficeDesk:
 
     def handover_batch(self, survey: Survey, name: str) -> HandoverBatch:
         """Batch ``name`` as a kit needs it: each card's resident, serial and two best
-        templates (none where the fingers were excepted: the resident signs instead)."""
+        templates (none where the fingers were excepted: the resident signs instead); the
+        official who took it at the office, and without the cards missing from it then."""
         made = made_batch(self.office, self.authority, name)
-        opened = {
-            card.card: card for card in survey.opened([survey.by_ref[c.card] for c in made.cards])
-        }
+        taken = next(
+            (
+                e
+                for e in self.office.entries(self.authority.public)
+                if e.act is OfficeAct.ACKNOWLEDGED and e.batch == name
+            ),
+            None,
+        )
+        missing = set(taken.missing) if taken else set()
+        present = [entry for entry in made.cards if entry.card not in missing]
+        opened = {c.card: c for c in survey.opened([survey.by_ref[e.card] for e in present])}
         cards = []
-        for entry in made.cards:
+        for entry in present:
             card = opened[entry.card]
             fingers = sorted(
                 (f for f in card.enrolment.fingers if f.template),
@@ -268,7 +277,12 @@ class OfficeDesk:
                 )
             )
         return HandoverBatch(
-            name, self.office.office, made.village or "", made.kecamatan or "", tuple(cards)
+            name,
+            self.office.office,
+            made.village or "",
+            made.kecamatan or "",
+            tuple(cards),
+            acknowledged=taken.official if taken else None,
         )
 
     def return_unclaimed(

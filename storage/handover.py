@@ -94,6 +94,9 @@ class HandoverBatch:
     village: str
     kecamatan: str
     cards: tuple[HandoverCard, ...]
+    #: The village official who took the batch at the office already (their id), if any:
+    #: then the kit does not ask them again.
+    acknowledged: str | None = None
 
     def to_bytes(self) -> bytes:
         return codec.dumps(
@@ -102,6 +105,7 @@ class HandoverBatch:
                 "office": self.office,
                 "village": self.village,
                 "kecamatan": self.kecamatan,
+                "acknowledged": self.acknowledged,
                 "cards": [
                     [c.chain, c.seq, c.kit_id, c.name, c.serial, [list(t) for t in c.templates]]
                     for c in self.cards
@@ -115,14 +119,16 @@ class HandoverBatch:
         try:
             body = codec.loads(data, max_bytes=CARDS_MAX * TEMPLATES_MAX * TEMPLATE_BYTES)
             cards = tuple(_card(item) for item in _list(body["cards"], CARDS_MAX))
+            official = body["acknowledged"]
             batch = cls(
                 _text(body["batch"], BATCH_MAX),
                 _text(body["office"], BATCH_MAX),
                 _text(body["village"], NAME_MAX),
                 _text(body["kecamatan"], NAME_MAX),
                 cards,
+                None if official is None else _text(official, NAME_MAX),
             )
-            if set(body) != {"batch", "office", "village", "kecamatan", "cards"}:
+            if set(body) != {"batch", "office", "village", "kecamatan", "cards", "acknowledged"}:
                 raise ValueError(f"fields {sorted(body)}")
         except (codec.Tampered, KeyError, TypeError, ValueError) as exc:
             raise BadHandover(f"the handover batch is malformed: {exc}") from exc

@@ -89,6 +89,11 @@ class SqliteHandovers:
         return [HandoverEvent.from_list(codec.loads(event)) for (event,) in rows]
 
     def acknowledged(self, batch: str) -> bool:
+        """Whether the official took ``batch``: on this kit, or at the office already (the
+        batch the office sent says so, and the office's signed ledger records it)."""
+        held = next((b for b in self.batches() if b.batch == batch), None)
+        if held is not None and held.acknowledged is not None:
+            return True
         return any(e.kind is HandoverKind.ACKNOWLEDGED and e.batch == batch for e in self.events())
 
     def received(self) -> set[tuple[bytes, int]]:

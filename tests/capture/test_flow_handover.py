@@ -4,6 +4,7 @@ the card with the official."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -139,6 +140,22 @@ def test_back_leaves_the_official_and_the_resident_without_a_record(rig: Rig) ->
     rig.press(BACK)  # the officer doubts the signature: the card stays with the official
     assert rig.state == "handover", rig.screen
     assert [e.kind for e in rig.store.handovers.events()] == [HandoverKind.ACKNOWLEDGED]
+
+
+def test_a_batch_the_official_took_at_the_office_is_not_asked_for_again(rig: Rig) -> None:
+    resident = clean_person(rig)
+    batch = give_batch(rig, card(resident, 1))
+    rig.store.handovers.keep(replace(batch, acknowledged="KDS-001"))  # taken at the office
+    rig.bystanders.offer_finger = False  # no official at the kit
+    at_handover(rig)
+    rig.choose(f"{VILLAGE} (1)")
+    rig.press(OK)
+    assert rig.screen[:2] == shown("handover_cards", village=VILLAGE, left=1)[:2]
+    rig.bystanders.offer_finger = True
+    rig.choose(resident.name)
+    rig.press(OK)
+    assert rig.screen == shown("handover_given", name=resident.name)
+    assert [e.kind for e in rig.store.handovers.events()] == [HandoverKind.RECEIVED]
 
 
 def _at_official(rig: Rig) -> None:
