@@ -15,7 +15,8 @@ The states, in the order a card passes them, and what moves a card into each:
 - printed at the office: the office's PRINTED or REPRINTED entry (a SPOILED entry of its
   serial sends the card back to waiting);
 - handed to a village official: its batch acknowledged, by a kit's ACKNOWLEDGED event or
-  the office's ACKNOWLEDGED entry (a card named missing stays printed at the office);
+  the office's ACKNOWLEDGED entry (a card named missing stays printed at the office, out
+  of the batch: a later acknowledgement of it, on a kit, does not hand it over);
 - received by the resident: a kit's RECEIVED event (finger matched 1:1, or signature);
 - returned unclaimed: the office's RETURNED entry, once the set days passed.
 
@@ -130,7 +131,14 @@ def card_book(
     events: Iterable[tuple[str, HandoverEvent]],
 ) -> CardBook:
     """The state of every card of ``records``, from the offices' verified ``office`` entries
-    and the kits' verified handover ``events`` (kit id, event), applied in time order."""
+    and the kits' verified handover ``events`` (kit id, event).
+
+    In the order the facts can only have happened, whatever the clocks of the hands that
+    signed them say: each office's entries in their ledger's order (a batch follows its
+    prints, an acknowledgement its batch, a return its acknowledgement), then the kits'
+    acknowledgements of those batches, then the residents' receipts, which nothing after
+    them undoes (a card lost after its receipt is recorded again, as a new record).
+    """
     book = CardBook()
     kits: dict[CardRef, str] = {}
     for record in records:
@@ -139,14 +147,15 @@ def card_book(
             state, record.sealed_at, record.sealed_at, record.reason
         )
         kits[record.card] = record.kit_id
-    facts: list[tuple[datetime, int, OfficeEntry | tuple[str, HandoverEvent]]] = [
-        (entry.at, 0, entry) for entry in office
-    ] + [(event.at, 1, (kit, event)) for kit, event in events]
-    for _, _, fact in sorted(facts, key=lambda item: (item[0], item[1])):
-        if isinstance(fact, OfficeEntry):
-            _office_entry(book, fact)
-        else:
-            _kit_event(book, kits, *fact)
+    for entry in sorted(office, key=lambda entry: (entry.office, entry.n)):
+        _office_entry(book, entry)
+    kit_events = list(events)
+    for kit, event in kit_events:
+        if event.kind is HandoverKind.ACKNOWLEDGED:
+            _acknowledged(book, event.batch, event.at, set(), by=f"{event.by} on kit {kit}")
+    for kit, event in kit_events:
+        if event.kind is not HandoverKind.ACKNOWLEDGED:
+            _kit_event(book, kits, kit, event)
     return book
 
 
@@ -192,7 +201,10 @@ def _acknowledged(
         return
     for batch_card in made.cards:
         held = book.cards.get(batch_card.card)
+        if held is None or held.batch != batch:
+            continue  # reprinted since, or left out of it as missing: in no batch now
         if batch_card.card in missing:
+            held.batch = None  # the office finds it and puts it in the village's next batch
             book.findings.append(
                 CardFinding(
                     CardFindingKind.MISSING_FROM_BATCH,
@@ -201,15 +213,13 @@ def _acknowledged(
                     f"batch {batch} of {made.village} when {by} acknowledged it",
                 )
             )
-        elif held is not None and held.state is CardState.PRINTED_AT_OFFICE:
+        elif held.state is CardState.PRINTED_AT_OFFICE:
             _move(held, CardState.HANDED, at)
 
 
 def _kit_event(book: CardBook, kits: dict[CardRef, str], kit: str, event: HandoverEvent) -> None:
+    """A resident's receipt, or a finger that did not match, on ``kit``."""
     by = f"kit {kit}"
-    if event.kind is HandoverKind.ACKNOWLEDGED:
-        _acknowledged(book, event.batch, event.at, set(), by=f"{event.by} on {by}")
-        return
     card = CardRef(*event.card) if event.card else None
     held = book.cards.get(card) if card else None
     if event.kind is HandoverKind.RECEIVED:

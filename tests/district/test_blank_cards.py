@@ -303,6 +303,10 @@ def test_a_card_missing_from_a_batch_and_a_finger_that_did_not_match_are_named(
     entries = [signed(authority, n, e) for n, e in enumerate(entries, start=1)]
     later = NOW + timedelta(days=4)
     events = [
+        (  # the official takes it again on a kit: the missing card stays out of the batch
+            "KIT-3505-01",
+            HandoverEvent(HandoverKind.ACKNOWLEDGED, BATCH, later, by="KDS-001", how=Proof.PIN),
+        ),
         (
             "KIT-3505-01",
             HandoverEvent(HandoverKind.RECEIVED, BATCH, later, CHAIN, 1, how=Proof.FINGER),
@@ -315,7 +319,9 @@ def test_a_card_missing_from_a_batch_and_a_finger_that_did_not_match_are_named(
         CardState.HANDED,
         CardState.PRINTED_AT_OFFICE,
     ]
+    assert book.cards[three].batch is None  # the village's next batch takes it
     found = {f.kind: f for f in book.findings}
+    assert len(book.findings) == len(found) == 2
     missing = found[CardFindingKind.MISSING_FROM_BATCH]
     assert missing.what == (
         "card B1-0000013 (record 3) was missing from batch BA-3505-SAWENTAR-4 of SAWENTAR when "
