@@ -16,6 +16,7 @@ from kitlink.messages import kept_ledger
 from storage.blanks import SerialRange
 from storage.certificate import Certificate
 from storage.errors import RecordError
+from storage.handover import HandoverEvent
 from storage.keys import AuthorityPublic
 
 #: The card counts every kit's signed ledger carries.
@@ -48,6 +49,9 @@ class Ledger:
     ranges: tuple[SerialRange, ...] = ()
     spoiled_cards: tuple[tuple[int, str], ...] = ()
     begun_cards: tuple[tuple[int, str], ...] = ()
+    #: What the kit recorded of the office's handover batches: acknowledgements, receipts,
+    #: fingers that did not match (`storage.handover.HandoverEvent`).
+    handovers: tuple[HandoverEvent, ...] = ()
 
 
 def verify_ledger(signed: bytes, certificate: Certificate) -> Ledger:
@@ -82,6 +86,7 @@ def verify_ledger(signed: bytes, certificate: Certificate) -> Ledger:
         ranges=result.ranges,
         spoiled_cards=result.spoiled,
         begun_cards=result.begun,
+        handovers=result.handovers,
     )
 
 
