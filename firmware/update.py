@@ -65,6 +65,10 @@ RESERVE_BYTES = 256 * 1024 * 1024
 PICO_RESTART_SECONDS = 30.0
 #: The package whose version a kit outside slots (the simulator, a developer's) reports.
 PACKAGE = "jemput"
+_OUTSIDE_SLOTS = (
+    "{root} holds no kit installed in slots, so this kit cannot be updated over the port: "
+    "install it as docs/updates.md says"
+)
 
 
 class UpdateRefused(Exception):
@@ -179,6 +183,8 @@ class Updates(KitObserver):
         Parts come in order; a part sent again after a lost answer (ending where the
         staged bytes end) is taken as received.
         """
+        if self._state() is None:
+            raise UpdateRefused(_OUTSIDE_SLOTS.format(root=self.slots.root))
         staged = self._staged
         if self._staging is None or self._staging.transfer != part.transfer:
             staged.unlink(missing_ok=True)
@@ -231,10 +237,7 @@ class Updates(KitObserver):
             )
         state = self._state()
         if state is None:
-            raise UpdateRefused(
-                f"{self.slots.root} holds no kit installed in slots, so this kit cannot be "
-                "updated over the port: install it as docs/updates.md says"
-            )
+            raise UpdateRefused(_OUTSIDE_SLOTS.format(root=self.slots.root))
         if state.trying is not None:
             raise UpdateBusy(
                 f"version {self.slots.version(state.trying)} is on trial: the kit commits it "

@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from capture.machine import CaptureState
+from firmware.cli import app as kit_app
 from firmware.host import ENROLMENT_BUSY, KitHost
 from firmware.port import KitPort
 from firmware.slots import COMMITTED_LINK, CURRENT_LINK, SLOTS_FOLDER, Slots
@@ -230,9 +231,10 @@ def test_a_version_that_never_reaches_ready_is_rolled_back_by_the_next_starts(
     release = bundle(bench.tmp, key, "1.4.0")
     with started(bench) as run:
         assert bench.cli("update", run.pty.port, "--release", str(release.path)).exit_code == 0
-    slots = Slots(bench.root)
-    for _ in range(3):  # each start hangs or dies before READY: systemd starts it again
-        assert slots.prestart(now=NOW) is m.Slot.B
+    for left in (2, 1, 0):  # each start hangs or dies before READY: systemd starts it again
+        prestart = CliRunner().invoke(kit_app, ["prestart", "--slots", str(bench.root)])
+        assert prestart.exit_code == 0, prestart.output
+        assert f"starting slot b (1.4.0, on trial ({left} start(s) left))" in prestart.output
     with started(bench) as run:  # the fourth start: ExecStartPre goes back to slot a
         software = software_of(bench, run)
     report = software.last_update
