@@ -9,7 +9,6 @@ The new firmware is this checkout's with another version, the broken one a firmw
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +16,7 @@ from hal import coprocessor
 from hal.coprocessor import PowerCoprocessor, PowerState
 from hal.exc import CoprocessorRefused
 from hw_sim.pico import PicoSim, firmware_files
-from tests.pico.conftest import DRIVER_TIMEOUT, firmware_version
+from tests.pico.conftest import firmware_version
 
 #: How long a switched Pico takes to answer again, in wall-clock seconds (a busy machine).
 RESTART_SECONDS = 20.0
@@ -30,18 +29,6 @@ def release(version: str = "9.8.7", **replaced: str) -> list[tuple[str, bytes]]:
     files["version.py"] = f"MAJOR = {major}\nMINOR = {minor}\nPATCH = {patch}\nPROTOCOL = 1\n"
     files.update(replaced)
     return [(name, text.encode()) for name, text in sorted(files.items())]
-
-
-@pytest.fixture
-def pico() -> Iterator[PicoSim]:
-    with PicoSim() as sim:
-        yield sim
-
-
-@pytest.fixture
-def driver(pico: PicoSim) -> Iterator[PowerCoprocessor]:
-    with PowerCoprocessor(port=pico.port, timeout=DRIVER_TIMEOUT) as coprocessor:
-        yield coprocessor
 
 
 def test_a_new_firmware_is_written_switched_to_on_trial_and_confirmed(

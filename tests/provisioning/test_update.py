@@ -24,7 +24,7 @@ from firmware.cli import app as kit_app
 from firmware.host import ENROLMENT_BUSY, KitHost
 from firmware.port import KitPort
 from firmware.slots import COMMITTED_LINK, CURRENT_LINK, SLOTS_FOLDER, Slots
-from firmware.update import STAGING_FILE, Updates, package_version
+from firmware.update import RESERVE_BYTES, STAGING_FILE, UpdateRefused, Updates, package_version
 from hal.contracts import Devices
 from hal.coprocessor import PowerCoprocessor
 from hal.types import Button
@@ -286,3 +286,39 @@ def test_no_update_is_installed_during_an_enrolment(bench: Bench) -> None:
         assert refused.exit_code == 1
         assert ENROLMENT_BUSY in refused.output
     assert tree(bench.root) == before and bench.restarts == []
+
+
+def test_a_second_update_waits_for_the_version_on_trial(bench: Bench) -> None:
+    key = release_key(bench.tmp, bench.authority)
+    first, second = bundle(bench.tmp, key, "1.7.0"), bundle(bench.tmp, key, "1.8.0")
+    with started(bench) as run:
+        assert bench.cli("update", run.pty.port, "--release", str(first.path)).exit_code == 0
+        with FramedPort(port=run.pty.port) as link, pytest.raises(Refused) as refused:
+            updating.send(link, bench.authority, second.path)
+    assert refused.value.code is Refusal.BUSY
+    assert "version 1.7.0 is on trial" in str(refused.value)
+
+
+def test_a_bundle_that_would_fill_the_card_is_refused_before_it_is_staged(bench: Bench) -> None:
+    updates = Updates(
+        Slots(bench.root),
+        devices=bench.devices,
+        coprocessor=None,
+        restart=lambda: bench.restarts.append("restart"),
+        now=lambda: NOW,
+        free_bytes=lambda _: RESERVE_BYTES,
+    )
+    with pytest.raises(UpdateRefused, match="would keep less than 256 MiB free"):
+        updates.receive(m.UpdatePartArgs(bytes(16), 0, b"bundle"))
+    assert not (bench.root / STAGING_FILE).exists()
+
+
+def test_prestart_names_a_kit_outside_slots_and_starts_one_whose_state_is_damaged(
+    bench: Bench,
+) -> None:
+    outside = CliRunner().invoke(kit_app, ["prestart", "--slots", str(bench.tmp / "none")])
+    assert outside.exit_code == 0 and "holds no slots" in outside.output
+    (bench.root / "slots.state").write_bytes(b"\xff damaged")
+    damaged = CliRunner().invoke(kit_app, ["prestart", "--slots", str(bench.root)])
+    assert damaged.exit_code == 0, "the kit still starts what current leads to"
+    assert "slots.state is damaged" in damaged.output
