@@ -250,7 +250,11 @@ class Slots:
         self.ops.fsync_dir(folder)
 
     def arm(
-        self, slot: Slot, *, answered: tuple[str, ...], floors: tuple[Version, Version | None]
+        self,
+        slot: Slot,
+        *,
+        answered: tuple[str, ...],
+        floors: tuple[Version | None, Version | None],
     ) -> None:
         """Start ``slot`` at the next start, on trial; ``floors`` are the minimum versions
         now in force (software, Pico)."""

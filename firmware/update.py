@@ -30,7 +30,7 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
@@ -270,7 +270,7 @@ class Updates(KitObserver):
         answered = self._answering()
         slots.install(target, release.header, _slot_files(bundle))
         floors = (
-            _highest(state.floor, args.minimum) or release.version,
+            _highest(state.floor, args.minimum),
             _highest(state.pico_floor, args.pico_minimum),
         )
         slots.arm(target, answered=answered, floors=floors)
@@ -375,14 +375,12 @@ class Updates(KitObserver):
             kit.store.audit.append(kind, **detail)
 
 
-def _slot_files(bundle: Bundle) -> list[tuple[str, bytes]]:
-    """Each file of ``bundle`` with its path in the slot: software as named, Pico modules
-    in the slot's ``pico/``."""
+def _slot_files(bundle: Bundle) -> Iterator[tuple[str, bytes]]:
+    """Each file of ``bundle`` with its path in the slot (software as named, Pico modules in
+    the slot's ``pico/``), read one at a time."""
     pico = set(bundle.release.pico.files if bundle.release.pico else ())
-    return [
-        (f"{PICO_FOLDER}/{entry.path}" if entry in pico else entry.path, data)
-        for entry, data in bundle.contents()
-    ]
+    for entry, data in bundle.contents():
+        yield (f"{PICO_FOLDER}/{entry.path}" if entry in pico else entry.path), data
 
 
 def _highest(floor: Version | None, minimum: Version | None) -> Version | None:

@@ -178,16 +178,22 @@ def test_an_update_is_installed_committed_and_carries_the_picos_firmware(bench: 
                 m.Slot.A,
                 PICO_NOW,
             )
-            sent = bench.cli("update", run.pty.port, "--release", str(release.path))
+            sent = bench.cli(
+                "update", run.pty.port, "--release", str(release.path), "--minimum", "1.2.0"
+            )
             assert sent.exit_code == 0, sent.output
             assert "installed 1.2.0 in slot b" in sent.output
             assert bench.restarts == ["restart"], "the kit restarts into it"
+        older = bundle(bench.tmp, key, "1.1.0")
         with started(bench) as run:  # ExecStartPre starts slot b on trial; READY; self-test
             software = software_of(bench, run)
             shown = bench.cli("status", run.pty.port)
+            refused = bench.cli("update", run.pty.port, "--release", str(older.path))
         assert bench.restarts == ["restart"], "committed: no second restart"
         assert software.version == "1.2.0" and software.slot is m.Slot.B
         assert not software.on_trial and software.pico_version == "1.2.0"
+        assert software.minimum == Version(1, 2, 0)
+        assert refused.exit_code == 1 and "1.1.0, is below the minimum 1.2.0" in refused.output
         report = software.last_update
         assert report is not None and report.outcome is m.UpdateOutcome.COMMITTED
         assert (report.version, report.reason) == ("1.2.0", "")
