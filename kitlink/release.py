@@ -33,7 +33,7 @@ import hashlib
 import os
 import re
 import reprlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -260,7 +260,7 @@ def check_pico_name(name: object) -> str:
     return name
 
 
-def _entries(fields: Fields, name: str, check: Any) -> tuple[FileEntry, ...]:
+def _entries(fields: Fields, name: str, check: Callable[[object], str]) -> tuple[FileEntry, ...]:
     rows = fields.items(name, most=MAX_FILES)
     entries = []
     for row in rows:
