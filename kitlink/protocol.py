@@ -86,6 +86,8 @@ class Op(StrEnum):
     WORKLIST_COMMIT = "worklist-commit"
     HANDOVER_KEY = "handover-key"
     HANDOVER = "handover"
+    UPDATE_PART = "update-part"
+    UPDATE = "update"
 
 
 class Refusal(StrEnum):
