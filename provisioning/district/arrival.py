@@ -52,6 +52,10 @@ class Ledger:
     #: What the kit recorded of the office's handover batches: acknowledgements, receipts,
     #: fingers that did not match (`storage.handover.HandoverEvent`).
     handovers: tuple[HandoverEvent, ...] = ()
+    #: The id of the last entry of the kit's audit log the ledger carries: it only grows on
+    #: a kit, so of two ledgers of one chain the one with the higher is the later, whatever
+    #: the kit's clock said (a clock set back at a settime, two collections in one second).
+    audit_last: int = 0
 
 
 def verify_ledger(signed: bytes, certificate: Certificate) -> Ledger:
@@ -87,6 +91,7 @@ def verify_ledger(signed: bytes, certificate: Certificate) -> Ledger:
         spoiled_cards=result.spoiled,
         begun_cards=result.begun,
         handovers=result.handovers,
+        audit_last=max((line.entry_id for line in result.audit), default=0),
     )
 
 

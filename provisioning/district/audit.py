@@ -504,7 +504,9 @@ class _Audit:
             )
             self.receipt(where, row["receipt"], ledger, certificate, key, values["signed_digest"])
             verified.append(ledger)
-        verified.sort(key=lambda ledger: (ledger.at, ledger.head_seq), reverse=True)
+        verified.sort(
+            key=lambda ledger: (ledger.audit_last, ledger.head_seq, ledger.at), reverse=True
+        )
         for ledger in verified:
             self.result.ledgers.append(
                 {

@@ -214,9 +214,10 @@ def test_after_the_day_every_card_and_every_serial_is_followed(
         for batch in (batch_a, batch_b):
             run("office", "send", port.port, *desk_args, "--batch", batch)
 
-        # at the kit, an hour later: village A's official by finger; residents by finger,
-        # one by signature
-        sim.host.set_clock(now + timedelta(hours=1))
+        # at the kit, its clock an hour fast and set right (its next ledger's time is earlier
+        # than the last one's): village A's official by finger; residents by finger, one by
+        # signature
+        sim.host.set_clock(now - timedelta(hours=1))
         bot = OfficerBot(sim.kit, sim.world, sim.bystanders)
         bot.settle()
         if bot.screen.state is KitState.SELF_TEST:
