@@ -48,7 +48,7 @@ from provisioning.district.card_states import CardState
 from provisioning.district.errors import DistrictError, StoreRefused
 from provisioning.district.store import DistrictStore
 from provisioning.flash import FlashInputError, load_officers
-from provisioning.office_log import OfficeDB, OfficeLogError
+from provisioning.office_log import OfficeDB, OfficeEntry, OfficeLogError
 from storage.files import write_atomic
 from storage.handover import seal_batch
 from storage.keys import Authority
@@ -88,6 +88,11 @@ PrinterOption = Annotated[
 
 def _say(console: Console, message: str, style: str | None = None) -> None:
     console.print(Text(message, style=style or ""), soft_wrap=True)
+
+
+def _card_line(done: str, entry: OfficeEntry) -> None:
+    """What the desk ``done`` to one card (Indonesian / English): its serial and record."""
+    _say(out, f"{done} {entry.serial}: rekaman / record {entry.card.seq if entry.card else '-'}")
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -146,7 +151,7 @@ def init_command(
         raise _fail(f"{path} exists: the office keeps one file", EXIT_USER_ERROR) from None
     except (OSError, ValueError) as exc:
         raise _fail(str(exc), EXIT_USER_ERROR) from None
-    _say(out, f"office {office} ({regency}) ready in {path}", "green")
+    _say(out, f"meja kantor {office} ({regency}) siap di {path} / office ready", "green")
 
 
 @app.command("list")
@@ -158,7 +163,14 @@ def list_command(db: StoreOption, office: OfficeOption, authority: AuthorityOpti
 
 def _show(survey: Survey) -> None:
     table = Table(title="kartu / cards", title_justify="left")
-    for column in ("slip", "state", "why", "serial", "batch", "village"):
+    for column in (
+        "slip",
+        "status / state",
+        "alasan / why",
+        "nomor seri / serial",
+        "batch",
+        "desa / village",
+    ):
         table.add_column(column)
     for slip, card in sorted(survey.by_slip.items()):
         status = survey.status(card.card)
@@ -195,8 +207,8 @@ def print_command(
     ):
         cards = survey.opened(desk.chosen(survey, card or [], CardState.WAITING))
         for entry in desk.print_cards(survey, cards, device):
-            _say(out, f"printed {entry.serial} for record {entry.card and entry.card.seq}")
-    _say(out, f"{len(cards)} card(s) printed", "green")
+            _card_line("dicetak / printed", entry)
+    _say(out, f"{len(cards)} kartu dicetak / card(s) printed", "green")
 
 
 @contextmanager
@@ -227,7 +239,7 @@ def reprint_command(
         states = (CardState.WAITING, CardState.PRINTED_AT_OFFICE, CardState.RETURNED)
         cards = survey.opened(desk.chosen(survey, card, *states))
         for entry in desk.print_cards(survey, cards, device, reason=reason):
-            _say(out, f"reprinted {entry.serial} for record {entry.card and entry.card.seq}")
+            _card_line("dicetak ulang / reprinted", entry)
 
 
 @app.command("spoil")
@@ -244,7 +256,7 @@ def spoil_command(
             spoil(file, keys, serial, reason, at=datetime.now(UTC))
         except (ValueError, OfficeLogError) as exc:
             raise _fail(str(exc), EXIT_PROBLEMS) from None
-    _say(out, f"serial {serial} spoiled: {reason}", "green")
+    _say(out, f"nomor seri {serial} rusak / spoiled: {reason}", "green")
 
 
 @app.command("batch")
@@ -257,7 +269,7 @@ def batch_command(
     """Put every card printed at the office for a village into one batch for its official."""
     with _desk(db, office, authority) as desk, desk.survey() as survey:
         entry = desk.batch(survey, village)
-    _say(out, f"batch {entry.batch}: {len(entry.cards)} card(s) of {village}", "green")
+    _say(out, f"batch {entry.batch}: {len(entry.cards)} kartu {village} / card(s)", "green")
 
 
 @app.command("document")
@@ -275,7 +287,7 @@ def document_command(
         regency = cards[0].enrolment.resident.regency if cards else desk.office.regency
         page = handover_doc.render(made, cards, regency=regency, on=made.at.date())
     write_atomic(output, page.encode("utf-8"), replace=True)  # names: 0600
-    _say(out, f"wrote {output}", "green")
+    _say(out, f"berita acara ditulis / written: {output}", "green")
 
 
 @app.command("acknowledge")
@@ -304,15 +316,19 @@ def acknowledge_command(
     if person is None or not person.is_official:
         raise _fail(f"{official} is no village official in {officers}", EXIT_USER_ERROR)
     if not check_pin(person, pin):
-        raise _fail(f"wrong PIN for {person.name}: nothing recorded", EXIT_PROBLEMS)
+        raise _fail(
+            f"PIN salah untuk {person.name}, tidak dicatat / wrong PIN: nothing recorded",
+            EXIT_PROBLEMS,
+        )
     with _office(office) as file:
         try:
             entry = acknowledge(file, keys, batch, official, missing or [], at=datetime.now(UTC))
         except (DeskError, OfficeLogError) as exc:
             raise _fail(str(exc), EXIT_PROBLEMS) from None
-    _say(out, f"batch {batch} taken by {person.name}", "green")
+    _say(out, f"batch {batch} diterima oleh / taken by {person.name}", "green")
     for card in entry.missing:
-        _say(out, f"missing from the batch: record {card.seq}", "red")
+        absent = "tidak ada dalam batch / missing from the batch"
+        _say(out, f"{absent}: rekaman / record {card.seq}", "red")
 
 
 @app.command("send")
@@ -334,7 +350,8 @@ def send_command(
                 key = client.call(m.HandoverKeyArgs()).result.public
                 sealed = seal_batch(part, key, kit_id=hello.kit_id or "")
                 held = client.call(m.HandoverArgs(sealed)).result
-    _say(out, f"kit {hello.kit_id} holds batch {held.batch}: {held.cards} card(s)", "green")
+    holds = f"kit {hello.kit_id} memegang / holds batch {held.batch}"
+    _say(out, f"{holds}: {held.cards} kartu / card(s)", "green")
 
 
 @app.command("return")
@@ -350,5 +367,5 @@ def return_command(
     with _desk(db, office, authority) as desk, desk.survey() as survey:
         back = desk.return_unclaimed(survey, days=days)
     for entry in back:
-        _say(out, f"returned: record {entry.card and entry.card.seq} ({entry.serial})")
-    _say(out, f"{len(back)} card(s) returned", "green")
+        _card_line("dikembalikan / returned", entry)
+    _say(out, f"{len(back)} kartu dikembalikan / card(s) returned", "green")
