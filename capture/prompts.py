@@ -252,6 +252,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.load_cards": ("Muat kartu blangko", "Load blank cards"),
     "admin.void": ("Batalkan rekaman", "Void a record"),
     "admin.official": ("Pejabat desa hadir", "Village official in"),
+    "admin.login_fingers": ("Jari login petugas", "Officer login finger"),
     "admin.language": ("Bahasa: Indonesia", "Language: English"),
     "admin.lock": ("Kunci kit", "Lock the kit"),
     "admin.back": ("< Kembali", "< Back"),
@@ -262,6 +263,55 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cards_loaded": ("{count} kartu dimuat\nStok: {stock}", "{count} cards loaded\nStock: {stock}"),
     "void_choose": ("Rekaman dibatalkan:", "Record to void:"),
     "void_none": ("Belum ada rekaman", "No records yet"),
+    # -- officers' login fingers, a supervisor's (capture.login_finger_steps) --------------
+    "login_fingers_missing": ("Tanpa jari login: {count}", "No login finger: {count}"),
+    "login_fingers_reading": ("Membaca sensor...", "Reading the sensor..."),
+    "login_fingers": ("JARI LOGIN PETUGAS:", "LOGIN FINGERS:"),
+    "login_finger.held": ("ada", "set"),
+    "login_finger.none": ("belum", "none"),
+    "login_finger_actions": ("{name}:", "{name}:"),
+    "login_finger.again": ("Rekam ulang jari", "Enrol it again"),
+    "login_finger.remove": ("Hapus jari login", "Remove login finger"),
+    "confirm_remove_login_finger": (
+        "HAPUS jari login\n{name}?\nPIN tetap berlaku\nOK=ya BACK=tidak",
+        "REMOVE login finger\nof {name}?\nThe PIN still works\nOK=yes BACK=no",
+    ),
+    "login_finger_removed": (
+        "Jari login dihapus:\n{name}\nPIN tetap berlaku",
+        "Login finger removed\n{name}\nThe PIN still works",
+    ),
+    "login_finger_first": (
+        "JARI LOGIN 1/2\n{name}\n{finger}\nLetakkan jari",
+        "LOGIN FINGER 1/2\n{name}\n{finger}\nPlace the finger",
+    ),
+    "login_finger_second": (
+        "JARI LOGIN 2/2\nAngkat, lalu letakkan\njari yang sama lagi",
+        "LOGIN FINGER 2/2\nLift it, then place\nthe same finger again",
+    ),
+    "login_finger_none": (
+        "Tidak ada jari\nOK=ulang BACK=batal",
+        "No finger detected\nOK=retry BACK=back",
+    ),
+    "login_finger_poor": (
+        "Sidik kurang jelas\nTekan rata\nOK=ulang BACK=batal",
+        "Print unclear\nPress flat\nOK=retry BACK=back",
+    ),
+    "login_finger_refused.resident": (
+        "DITOLAK: jari warga\nrekaman #{seq}\nOK=ulang BACK=batal",
+        "REFUSED: a resident's\nfinger, record #{seq}\nOK=retry BACK=back",
+    ),
+    "login_finger_refused.other-officer": (
+        "DITOLAK: jari login\n{other}\nOK=ulang BACK=batal",
+        "REFUSED: login finger\nof {other}\nOK=retry BACK=back",
+    ),
+    "login_finger_refused.captures-differ": (
+        "Dua sidik berbeda\nPakai jari yang sama\nOK=ulang BACK=batal",
+        "The two prints differ\nUse the same finger\nOK=retry BACK=back",
+    ),
+    "login_finger_kept": (
+        "Jari login disimpan:\n{name}\nLogin dengan jari",
+        "Login finger kept:\n{name}\nLog in by finger",
+    ),
     # -- the safe shutdown, one screen per capture.events.ShutdownReason ---------------
     "shutdown.battery_critical": (
         "Baterai kritis\nData aman\nMematikan...",

@@ -429,10 +429,11 @@ class Bystanders(KitObserver):
     """Whoever the kit is dealing with stands in front of it, as people do in a hall.
 
     Locked: the officer on duty, offering a finger unless :attr:`offer_finger` is off (then
-    they use their PIN); a supervisor's approval: the supervisor; during an enrolment: that
-    resident; during a self-test asked for over the port: the technician.  Install with
-    ``world.follow(Bystanders(world, controller))``; as the host's observer it points
-    :attr:`controller` at each kit the host opens (None: no kit yet, nobody steps up).
+    they use their PIN); a supervisor's approval: the supervisor; a login finger being
+    enrolled: that officer; during an enrolment: that resident; during a self-test asked
+    for over the port: the technician.  Install with ``world.follow(Bystanders(world,
+    controller))``; as the host's observer it points :attr:`controller` at each kit the
+    host opens (None: no kit yet, nobody steps up).
     """
 
     def __init__(self, world: World, controller: Controller | None) -> None:
@@ -490,6 +491,9 @@ class Bystanders(KitObserver):
             return approver if self.offer_finger else None
         if state == CaptureState.OFFICIAL_LOGIN:
             return self.official if self.offer_finger else None
+        if state == CaptureState.ENROL_LOGIN_FINGER:
+            enrolling = self.controller.session.login_finger_of
+            return self._world.officer(enrolling.officer_id) if enrolling else None
         draft = self.controller.draft
         if draft is None:
             return None
