@@ -78,3 +78,14 @@ def test_pin_wrong_then_right(make_rig: MakeRig) -> None:
     rig.key_digits(rig.pin("PTG-001"))
     assert rig.state == "ready"
     assert rig.audit("login") == [{"officer": "PTG-001", "how": "pin"}]
+
+
+def test_after_five_wrong_pins_the_wait_is_shown_in_full(make_rig: MakeRig) -> None:
+    rig = make_rig(login=False)
+    pin_login(rig, "PTG-001", pin="111111")
+    for _ in range(4):
+        rig.key_digits("111111")
+    wait = rig.store.pin_wait()
+    assert wait > 0
+    assert rig.screen[0] == rig.store.officers["PTG-001"].name
+    assert rig.screen[2:] == prompt("pin_wait", seconds=wait), "the wait, not a fifth line"
