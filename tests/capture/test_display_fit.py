@@ -67,7 +67,7 @@ def words(prefix: str, language: Language, **values: object) -> list[str]:
 
 
 def real_values(key: str, language: Language) -> dict[str, list[str]]:
-    """Each placeholder's real values, the longest first; some depend on the prompt."""
+    """Each placeholder's real values, as the kit fills them in; some depend on the prompt."""
     faults = [prompt(k, language) for k in CATALOGUE if k.startswith("fault.")]
     fields = CorrectableField if key in ("correction_value", "corrected") else FreeTextField
     digits = {"pin": PIN_DIGITS, "load_cards": LoadCards.DIGITS}.get(key, NIK_LENGTH)
