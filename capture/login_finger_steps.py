@@ -57,7 +57,7 @@ class LoginFingers(Step):
 
     def finished(self, result: object, error: BaseException | None) -> None:
         if error is not None:
-            self.error_note(error)  # OK reads the sensor again
+            self.error_note(error, self.ctx.devices.fingerprint)  # OK reads the sensor again
         elif isinstance(result, LoginSlot):
             self._removed(result)
         else:
@@ -189,7 +189,7 @@ class EnrolLoginFinger(Step):
             self.say("login_finger_none" if isinstance(error, NoFinger) else "login_finger_poor")
             self.ctx.devices.panel.beep(Tone.ERROR)
         else:
-            self.error_note(error)
+            self.error_note(error, self.ctx.devices.fingerprint)
 
     def _first_taken(self, first: FirstCapture) -> None:
         if first.refused is not None:

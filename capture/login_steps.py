@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from capture.base import Confirmation, FingerLogin, PinPicker, Step, log_in
 from capture.duplicates import reconcile
 from capture.events import JobKind, ShutdownReason
+from capture.faults import device_key
 from capture.machine import CaptureEvent
 from capture.sensor_library import Reconciled
 from capture.session import Proof
@@ -75,7 +76,8 @@ class SelfTest(Step):
             self.ctx.go(CaptureEvent.TESTED, notice=self.notice)
             return
         self.ctx.devices.panel.indicate(Indicator.FAULT)
-        self.say("self_test_fault", device=self.faults[0].split(":")[0])
+        part = self.faults[0].split(":")[0]
+        self.say("self_test_fault", device=self.ctx.word(device_key(part)))
 
     def press(self, button: Button, press: Press) -> None:
         if self.faults and button is Button.OK:
