@@ -276,12 +276,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "login_fingers": ("JARI LOGIN PETUGAS:", "LOGIN FINGERS:"),
     "login_finger.held": ("ada", "set"),
     "login_finger.none": ("belum", "none"),
-    "login_finger_actions": ("{name}:", "{name}:"),
+    "login_finger_actions": ("{name}", "{name}"),
     "login_finger.again": ("Rekam ulang jari", "Enrol it again"),
     "login_finger.remove": ("Hapus jari login", "Remove login finger"),
     "confirm_remove_login_finger": (
-        "HAPUS jari login\n{name}?\nPIN tetap berlaku\nOK=ya BACK=tidak",
-        "REMOVE login finger\nof {name}?\nThe PIN still works\nOK=yes BACK=no",
+        "HAPUS jari login:\n{name}\nPIN tetap berlaku\nOK=ya BACK=tidak",
+        "REMOVE login finger:\n{name}\nThe PIN still works\nOK=yes BACK=no",
     ),
     "login_finger_removed": (
         "Jari login dihapus:\n{name}\nPIN tetap berlaku",

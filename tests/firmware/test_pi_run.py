@@ -43,8 +43,13 @@ def eventually(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
 
 
 #: A kit as a flash leaves it: locked, and none of its three officers has a login finger on
-#: the sensor yet (a supervisor enrols them on the kit), which the lock screen says.
-LOCKED_AS_FLASHED = [*prompt("locked"), *prompt("login_fingers_missing", count=3)]
+#: the sensor yet (a supervisor enrols them on the kit), which the lock screen says above
+#: the way on by PIN.
+LOCKED_AS_FLASHED = [
+    *prompt("locked")[:2],
+    *prompt("login_fingers_missing", count=3),
+    *prompt("locked")[2:],
+]
 
 
 def showing(wired, lines: list[str]) -> Callable[[], bool]:

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from capture.faults import device_key
 from capture.login_fingers import LoginSlot
 from capture.machine import CaptureState
 from capture.menu_steps import AdminItem
-from capture.prompts import prompt
+from capture.prompts import prompt, word
 from firmware.hardware import Absent
 from firmware.kit import Kit
 from hal.exc import DeviceAbsent, NoFinger
@@ -154,7 +155,8 @@ def test_an_unplugged_sensor_mid_session_is_shown_and_the_officer_retries_after_
 
         assert ctl.state == "fingers"
         assert not ctl.draft.fingers, "no finger was taken from a silent sensor"
-        assert ctl.screen[0].startswith("fingerprint:"), ctl.screen
+        sensor = word(device_key("fingerprint"))  # the part in the officer's words
+        assert ctl.screen[:3] == [f"{sensor}:", *prompt("fault.absent")], ctl.screen
 
         session.wired.clear_faults("fingerprint")
         session.bot.press(Button.OK)  # retry
@@ -216,7 +218,7 @@ def test_a_supervisor_enrols_login_fingers_on_real_drivers_and_again_after_a_sen
             kit.start()
             bot = OfficerBot(kit, world, bystanders)
             bot.settle()
-            assert bot.screen.lines[-1] == prompt("login_fingers_missing", count=3)[0]
+            assert prompt("login_fingers_missing", count=3)[0] in bot.screen.lines
             bystanders.on_duty(supervisor.officer_id, supervisor.pin)
             bot.login(by_pin=True)
             to_login_finger(bot, officer)
