@@ -192,8 +192,11 @@ class HandoverResident(Step):
             self.say("quality.finger.low_score")  # not a mismatch: the print was unusable
             self._wait()
             return
-        if error is not None:
-            self.error_note(error)
+        if error is not None:  # the part this card waits on: the sensor, or the pad
+            devices = self.ctx.devices
+            self.error_note(
+                error, devices.fingerprint if self.card.templates else devices.signature_pad
+            )
             return
         if not self.card.templates:
             assert isinstance(result, Signature), result

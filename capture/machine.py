@@ -39,6 +39,8 @@ class CaptureState(enum.StrEnum):
     HANDOVER = "handover"
     HANDOVER_OFFICIAL = "handover_official"
     HANDOVER_RESIDENT = "handover_resident"
+    LOGIN_FINGERS = "login_fingers"
+    ENROL_LOGIN_FINGER = "enrol_login_finger"
     NIK_ENTRY = "nik_entry"
     PURPOSE = "purpose"
     KK_ENTRY = "kk_entry"
@@ -84,6 +86,10 @@ class CaptureEvent(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"
     HAND_OVER = "hand_over"
     HANDOVER_DONE = "handover_done"
+    CHOOSE_LOGIN_FINGERS = "choose_login_fingers"
+    ENROL_LOGIN_FINGER = "enrol_login_finger"
+    LOGIN_FINGER_ENROLLED = "login_finger_enrolled"
+    LEAVE_LOGIN_FINGER = "leave_login_finger"
     START = "start"
     FACE_TAKEN = "face_taken"
     ASK_EXCEPTION = "ask_exception"
@@ -154,6 +160,7 @@ class CaptureMachine(StateMachine):
         | _.VOID_SELECT.to(_.READY)
         | _.OFFICIAL_LOGIN.to(_.READY)
         | _.HANDOVER.to(_.READY)
+        | _.LOGIN_FINGERS.to(_.READY)
     )
     choose_official = _.ADMIN.to(_.OFFICIAL_LOGIN)
     #: The handover of printed cards: the village official acknowledges a batch, then each
@@ -165,6 +172,12 @@ class CaptureMachine(StateMachine):
     choose_load_cards = _.ADMIN.to(_.LOAD_CARDS)
     choose_void = _.ADMIN.to(_.VOID_SELECT)
     void_chosen = _.VOID_SELECT.to(_.APPROVAL)
+    #: A supervisor puts an officer's login finger on the officer's flashed sensor page:
+    #: two captures, after a search that refuses a resident's or another officer's finger.
+    choose_login_fingers = _.ADMIN.to(_.LOGIN_FINGERS)
+    enrol_login_finger = _.LOGIN_FINGERS.to(_.ENROL_LOGIN_FINGER)
+    login_finger_enrolled = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
+    leave_login_finger = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
 
     start = (
         _.CONFIRM_PERSON.to(_.FACE, cond="needs_face")
@@ -250,6 +263,8 @@ class CaptureMachine(StateMachine):
         | _.HANDOVER.to(_.LOCKED)
         | _.HANDOVER_OFFICIAL.to(_.LOCKED)
         | _.HANDOVER_RESIDENT.to(_.LOCKED)
+        | _.LOGIN_FINGERS.to(_.LOCKED)
+        | _.ENROL_LOGIN_FINGER.to(_.LOCKED)
     )
     #: A critical battery switches off at once from these; elsewhere (boot, self-test,
     #: sealing, printing) the switch-off waits until the state's work is done.
@@ -279,6 +294,8 @@ class CaptureMachine(StateMachine):
         | _.HANDOVER.to(_.SAFE_SHUTDOWN)
         | _.HANDOVER_OFFICIAL.to(_.SAFE_SHUTDOWN)
         | _.HANDOVER_RESIDENT.to(_.SAFE_SHUTDOWN)
+        | _.LOGIN_FINGERS.to(_.SAFE_SHUTDOWN)
+        | _.ENROL_LOGIN_FINGER.to(_.SAFE_SHUTDOWN)
     )
 
 

@@ -21,6 +21,7 @@ from capture.enrol_steps import (
 )
 from capture.finish_steps import Done, Printing, Sealing, SupervisorApproval
 from capture.handover_steps import HandoverMenu, HandoverOfficial, HandoverResident
+from capture.login_finger_steps import EnrolLoginFinger, LoginFingers
 from capture.login_steps import (
     Boot,
     Locked,
@@ -56,6 +57,8 @@ STEPS: dict[CaptureState, Callable[[StepContext], Step]] = {
     CaptureState.HANDOVER: HandoverMenu,
     CaptureState.HANDOVER_OFFICIAL: HandoverOfficial,
     CaptureState.HANDOVER_RESIDENT: HandoverResident,
+    CaptureState.LOGIN_FINGERS: LoginFingers,
+    CaptureState.ENROL_LOGIN_FINGER: EnrolLoginFinger,
     CaptureState.NIK_ENTRY: NikEntry,
     CaptureState.PURPOSE: PurposeStep,
     CaptureState.KK_ENTRY: KkEntry,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from capture.prompts import prompt
+from capture.prompts import prompt, word
 from hw_sim.fingerprints import template_of
 from hw_sim.world import Person
 from storage.handover import HandoverBatch, HandoverCard, HandoverKind, Proof
@@ -116,6 +116,20 @@ def test_a_finger_that_is_not_the_residents_leaves_the_card_with_the_official(ri
     assert rig.audit("handover-not-matched") == [{"batch": "BA-3505-SAWENTAR-1", "seq": 1}]
     rig.press(OK)
     assert rig.screen[:2] == shown("handover_cards", village=VILLAGE, left=1)[:2]
+
+
+def test_a_sensor_fault_at_the_resident_is_named_and_hands_nothing_over(rig: Rig) -> None:
+    resident = clean_person(rig)
+    give_batch(rig, card(resident, 1))
+    acknowledged(rig)
+    rig.sim.devices.fingerprint.inject("unplugged")
+    rig.choose(resident.name)
+    rig.press(OK)
+    assert rig.state == "handover_resident", rig.screen
+    problem, check = prompt("fault.absent")
+    device = word("device.fingerprint")
+    assert rig.screen == shown("device_error", device=device, problem=problem, check=check)
+    assert [e.kind for e in rig.store.handovers.events()] == [HandoverKind.ACKNOWLEDGED]
 
 
 def test_back_leaves_the_official_and_the_resident_without_a_record(rig: Rig) -> None:
