@@ -46,7 +46,7 @@ from provisioning.interchange.source import StoredChain, collector_chains, distr
 from provisioning.office_report import build_office_report
 from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
-from provisioning.report import COLUMNS, build_report, to_csv, to_json
+from provisioning.report import TABLE, build_report, to_csv, to_json
 from storage import revocation
 from storage.certificate import BadKitId, check_kit_id
 from storage.errors import RecordError, StorageError, WriteError
@@ -64,6 +64,7 @@ from storage.provision import KitSetup
 from storage.record import RecordHeader
 from storage.reference import REFERENCE_KEY_FILE, ReferenceKey
 from storage.worklist import WorklistError, load_worklist
+from vocabulary.language import Language
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -645,7 +646,10 @@ def report_command(
     worklist: Annotated[Path | None, typer.Option(help="The worklist to report against.")] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
     threshold: Annotated[
-        int, typer.Option(help="District store: flag kits that printed fewer cards.", min=0)
+        int,
+        typer.Option(
+            help="District store: flag kits and kabupaten/kota that printed fewer cards.", min=0
+        ),
     ] = district.CARD_THRESHOLD,
     office: Annotated[
         bool,
@@ -655,16 +659,19 @@ def report_command(
             "to make, the cards the office prints with each slip's reference.",
         ),
     ] = False,
+    language: district.LanguageOption = Language.ID,
 ) -> None:
-    """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins.
+    """Coverage per kit, per kelurahan/desa and overall: recorded, walk-ins, printed,
+    finger exceptions, not yet recorded.
 
     Counts only what the signatures in the database prove; a collector database or a
     district store that fails `verify` is refused (exit 1) and nothing is reported.  With a
-    district store's URL: per village, kecamatan and kabupaten/kota over its registered
-    worklists, blank cards per kit, per day (also as --format html).
+    district store's URL: per kelurahan/desa, kecamatan and kabupaten/kota over its
+    registered worklists, blank cards per kit and kabupaten/kota, per day (also as
+    --format html).
     """
     if is_store_url(target):
-        district.report(target, authority, fmt.value, threshold)
+        district.report(target, authority, fmt.value, threshold, language=language)
         return
     db = Path(target)
     if fmt is ReportFormat.HTML:
@@ -689,8 +696,11 @@ def report_command(
     elif fmt is ReportFormat.JSON:
         out.out(to_json(rows), highlight=False)
     else:
-        cells = (row.as_map() for row in rows)
-        _show(f"coverage in {db}", COLUMNS, ([c[column] for column in COLUMNS] for c in cells))
+        _show(
+            f"{TABLE.title(language)}: {db}",
+            TABLE.headings(language),
+            (TABLE.cells(row.as_map(), language) for row in rows),
+        )
         _say(out, _log_line(audit))
 
 

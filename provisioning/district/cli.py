@@ -27,20 +27,14 @@ from provisioning.district.audit import StoreAudit, audit_store, log_line, probl
 from provisioning.district.errors import DistrictError, LaptopRefused, StoreRefused
 from provisioning.district.export import export
 from provisioning.district.figures import CARD_THRESHOLD, Figures, report_figures
-from provisioning.district.formats import (
-    HEADINGS,
-    cells,
-    table_sections,
-    to_csv,
-    to_json,
-    write_rollup,
-)
+from provisioning.district.formats import read_sections, to_csv, to_json, write_rollup
 from provisioning.district.html import render
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import SyncResult, sync
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 from storage.worklist import WorklistError, load_worklist
+from vocabulary.language import LANGUAGE_ENV, Language
 
 EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
@@ -56,7 +50,17 @@ UrlArgument = Annotated[
     str, typer.Argument(metavar="URL", help="The store, e.g. postgresql://user@host/jemput.")
 ]
 ThresholdOption = Annotated[
-    int, typer.Option(help="Flag kits that printed fewer cards than this.", min=0)
+    int,
+    typer.Option(help="Flag kits and kabupaten/kota that printed fewer cards than this.", min=0),
+]
+LanguageOption = Annotated[
+    Language,
+    typer.Option(
+        "--language",
+        envvar=LANGUAGE_ENV,
+        help="The language of headings and numbers (id: Bahasa Indonesia, en: English); "
+        "CSV and JSON keys stay the same.",
+    ),
 ]
 AuthorityOption = Annotated[
     Path,
@@ -142,25 +146,30 @@ def _figures(url: str, authority: Path, threshold: int) -> Figures:
             raise _fail(f"nothing reported: {exc}", EXIT_PROBLEMS) from None
 
 
-def report(url: str, authority: Path, fmt: str, threshold: int, output: Path | None = None) -> None:
+def report(
+    url: str,
+    authority: Path,
+    fmt: str,
+    threshold: int,
+    output: Path | None = None,
+    language: Language = Language.ID,
+) -> None:
     """Print (or write to ``output``) the district report in ``fmt``, from what the audit
     of the store derived: a store that fails its audit is refused (exit 1)."""
     figures = _figures(url, authority, threshold)
     chosen = DistrictFormat(fmt)
     if chosen is DistrictFormat.TABLE:
         with _console(output) as console:
-            for title, columns, rows in table_sections(figures):
-                table = Table(title=title, title_justify="left")
-                for column in columns:
-                    table.add_column(
-                        HEADINGS.get(column, column) if title == "coverage" else column
-                    )
-                for row in cells(rows, columns):
-                    table.add_row(*(Text("-" if c is None else str(c)) for c in row))
-                console.print(table)
+            for table, rows in read_sections(figures, language):
+                shown = Table(title=table.title(language), title_justify="left")
+                for heading in table.headings(language, short=True):
+                    shown.add_column(heading)
+                for row in rows:
+                    shown.add_row(*(Text(cell) for cell in table.cells(row, language)))
+                console.print(shown)
             console.print(Text(figures.log_line), soft_wrap=True)
         return
-    render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: render}
+    render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: lambda f: render(f, language)}
     text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)
     with _console(output) as console:
         console.out(text, end="", highlight=False)
@@ -184,13 +193,16 @@ def report_command(
     fmt: Annotated[DistrictFormat, typer.Option("--format")] = DistrictFormat.TABLE,
     threshold: ThresholdOption = CARD_THRESHOLD,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    language: LanguageOption = Language.ID,
 ) -> None:
-    """Coverage per village, kecamatan, kabupaten/kota; blank cards per kit; per day.
+    """Coverage per kelurahan/desa, kecamatan, kabupaten/kota; blank cards per kit and per
+    kabupaten/kota; per day.  `--format html` is the page for the office head (charts,
+    printable on A4).
 
     Counts only what the store's audit derives from signed bytes; a store that fails
     `verify --db` is refused (exit 1).
     """
-    report(url, authority, fmt.value, threshold, output)
+    report(url, authority, fmt.value, threshold, output, language)
 
 
 @district_app.command("rollup")

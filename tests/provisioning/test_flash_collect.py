@@ -80,17 +80,21 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
     walk_ins = sum(o.name.startswith("(walk-in)") for o in outcomes)
     cards = sum(o.printed == "card" for o in outcomes)
     hurt = sum(o.exceptions != "-" for o in outcomes)
-    assert (kit.recorded, kit.walk_ins, kit.printed, kit.exceptions) == (
-        PEOPLE,
+    assert (kit.recorded, kit.walk_ins, kit.printed, kit.excepted) == (
+        PEOPLE - walk_ins,
         walk_ins,
         cards,
         hurt,
     )
-    assert overall.on_worklist == 60 and overall.not_recorded == 60 - (PEOPLE - walk_ins)
-    assert overall.share_text == f"{100 * (PEOPLE - walk_ins) / 60:.1f}% sudah merekam"
+    assert (overall.registered, overall.recorded) == (60, PEOPLE - walk_ins)
+    assert overall.missing == 60 - (PEOPLE - walk_ins)
+    assert overall.share_recorded == round(100 * (PEOPLE - walk_ins) / 60, 1)
 
     report = CliRunner().invoke(app, ["report", "--db", str(db), *bench.args, "--format", "csv"])
-    assert report.exit_code == EXIT_OK and f"kit,KIT-3505-07,,{PEOPLE}," in report.output
+    assert (
+        report.exit_code == EXIT_OK
+        and f"kit,KIT-3505-07,,{PEOPLE - walk_ins},{walk_ins}," in report.output
+    )
 
     exported = CliRunner().invoke(app, ["export", "--db", str(db), "--out", str(bench.tmp / "out")])
     assert exported.exit_code == EXIT_OK, exported.output

@@ -373,7 +373,7 @@ def test_report_matches_keyed_references_to_the_worklist(run, site: Site, tmp_pa
     )  # fmt: skip
     assert result.exit_code == EXIT_OK, result.output
     overall = json.loads(result.stdout)[-1]
-    assert (overall["on_worklist"], overall["recorded"], overall["not_recorded"]) == (2, 3, 0)
+    assert (overall["registered"], overall["recorded"], overall["missing"]) == (2, 2, 0)
 
 
 def test_report_without_the_reference_key_names_the_file(run, site: Site, tmp_path: Path) -> None:
