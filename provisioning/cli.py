@@ -64,7 +64,8 @@ from storage.provision import KitSetup
 from storage.record import RecordHeader
 from storage.reference import REFERENCE_KEY_FILE, ReferenceKey
 from storage.worklist import WorklistError, load_worklist
-from vocabulary.language import Language
+from vocabulary import kit_status
+from vocabulary.language import Language, Words, local_time
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -486,7 +487,7 @@ def flash_command(
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
     _say(out, f"  officers        {done.officers}")
     _say(out, f"  worklist        {done.residents} resident(s)")
-    _say(out, f"  kit clock       {done.kit_time.isoformat()}")
+    _say(out, f"  kit clock       {local_time(done.kit_time, Language.EN)}")
     if done.backend is KeyBackend.TPM:
         # from now on the collector refuses a key-file certificate for this kit
         listed = revocation.register_hardware_kit(
@@ -594,22 +595,55 @@ def _collection(port: str | None, card: Path | None, authority: Authority) -> It
             )
 
 
+ON_PORT = Words("kit {kit} di {port}", "kit {kit} on {port}")
+STATUS_COLUMNS = (Words("hal", "field"), Words("nilai", "value"))
+
+
 @app.command("status")
-def status_command(port: PortArgument, authority: AuthorityOption) -> None:
-    """The kit's records, uncollected count, card stock and clock."""
+def status_command(
+    port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
+) -> None:
+    """The kit's records, uncollected count, card stock and clock, in the words `jemput-kit
+    status` uses; exits 1 when the kit names damaged records or a broken audit chain."""
     private = _private_keys(authority)
     with _kit_link(port) as link:
         facts = collecting.status(link, private)
-    _show(f"kit {facts.kit_id} on {port}", ("field", "value"), facts.to_map().items())
+    lines = kit_status.status_lines(
+        language,
+        kit_id=facts.kit_id,
+        demo=facts.demo,
+        sealed=facts.sealed,
+        uncollected=facts.uncollected,
+        last_seq=facts.last_seq,
+        cards=facts.cards,
+        journal_open=facts.journal_open,
+        clock=facts.time,
+    )
+    problems = kit_status.problem_lines(
+        language, damaged=facts.damaged, audit_break=facts.audit_break
+    )
+    _show(
+        ON_PORT(language).format(kit=facts.kit_id, port=port),
+        [column(language) for column in STATUS_COLUMNS],
+        [*lines, *problems],
+    )
+    if problems:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+CLOCK_SET = Words("jam kit disetel ke {when}", "kit clock set to {when}")
 
 
 @app.command("settime")
-def settime_command(port: PortArgument, authority: AuthorityOption) -> None:
-    """Set the kit's clock to this computer's time (UTC)."""
+def settime_command(
+    port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
+) -> None:
+    """Set the kit's clock to this computer's time (the kit keeps UTC; shown in this
+    computer's zone)."""
     private = _private_keys(authority)
     with _kit_link(port) as link:
         when = collecting.set_time(link, private, datetime.now(UTC))
-    _say(out, f"kit clock set to {when.isoformat()}", "green")
+    _say(out, CLOCK_SET(language).format(when=local_time(when, language)), "green")
 
 
 @app.command("selftest")

@@ -6,6 +6,7 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -256,7 +257,11 @@ def test_status_settime_and_selftest_over_the_port(bench: Bench) -> None:
     assert flash_cli(bench).exit_code == EXIT_OK
     status = CliRunner().invoke(app, ["status", bench.pty.port, *bench.args])
     assert status.exit_code == EXIT_OK and "KIT-3505-07" in status.output
-    settime = CliRunner().invoke(app, ["settime", bench.pty.port, *bench.args])
+    assert "stok blangko" in status.output and "20 (dimuat 20, dicetak 0" in status.output
+    assert "{" not in status.output, "the card counts in words, not a Python dict"
+    shown = re.search(r"jam kit\s+│ (\d\d-\d\d-\d{4} \d\d:\d\d:\d\d) (\S+)", status.output)
+    assert shown is not None and shown[2] == datetime.now().astimezone().tzname(), "local time"
+    settime = CliRunner().invoke(app, ["settime", bench.pty.port, *bench.args, "--language", "en"])
     assert settime.exit_code == EXIT_OK and "kit clock set to" in settime.output
     selftest = CliRunner().invoke(app, ["selftest", bench.pty.port, *bench.args])
     assert selftest.exit_code == EXIT_OK, selftest.output
