@@ -144,6 +144,8 @@ def _figures(url: str, authority: Path, threshold: int) -> Figures:
             return report_figures(store, public, references, where=_where(url), threshold=threshold)
         except StoreRefused as exc:
             raise _fail(f"nothing reported: {exc}", EXIT_PROBLEMS) from None
+        except checks.WrongAuthority as exc:
+            raise _fail(f"nothing reported: {exc}", EXIT_USER_ERROR) from None
 
 
 def report(
@@ -225,7 +227,10 @@ def verify(url: str, authority: Path) -> None:
     1 for any problem or fork, 0 when every row is what its signatures say."""
     public, references = _audit_keys(authority)
     with opened(url) as store, store.snapshot() as connection:
-        audit = audit_store(connection, public, references, where=_where(url))
+        try:
+            audit = audit_store(connection, public, references, where=_where(url))
+        except checks.WrongAuthority as exc:
+            raise _fail(f"{_where(url)}: {exc}", EXIT_USER_ERROR) from None
     _show_audit(audit)
     if audit.problems or audit.forks:
         _say(

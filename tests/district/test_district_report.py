@@ -28,12 +28,13 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import text as sql_text
 from typer.testing import CliRunner
 
-from provisioning.cli import EXIT_OK, app
+from provisioning.cli import EXIT_OK, EXIT_USER_ERROR, app
 from provisioning.district.figures import Cards, Coverage, Figures, Level, report_figures
 from provisioning.district.formats import rollup, to_csv
 from provisioning.district.html import render
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
+from storage.keys import Authority
 from storage.reference import ReferenceKey
 from tests.district.conftest import FieldDay, sync_day
 from vocabulary.language import Language
@@ -448,6 +449,19 @@ def test_the_store_keeps_keyed_references_only(synced: str, field_day: FieldDay)
     assert all(digest is None for digest, walk_in, _ in on_records if walk_in)
     for _, _, data in on_records:
         assert not any(r.nik.encode() in bytes(data) for r in residents)
+
+
+def test_another_authority_is_named_in_one_line(synced: str, field_day: FieldDay, tmp_path):
+    """Every row of the store fails under another key; the one mistake is the folder."""
+    other = tmp_path / "other"
+    Authority.init(other, name="Dukcapil Kediri")
+    kid = field_day.authority.public.kid.hex()
+    for command in (("verify", "--db", synced), ("report", "--db", synced)):
+        result = run(*command, "--authority", other)
+        assert result.exit_code == EXIT_USER_ERROR, result.output
+        (line,) = result.stderr.splitlines()
+        assert "nothing here is of authority 'Dukcapil Kediri'" in line
+        assert f"signed by authority key {kid}" in line
 
 
 def test_records_keyed_by_another_authority_match_nobody(
