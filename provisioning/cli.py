@@ -21,11 +21,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from kitlink.framing import FramedPort, LinkError
+from kitlink.framing import LinkError
 from provisioning import checks
 from provisioning import collect as collecting
 from provisioning import flash as flashing
@@ -46,6 +45,7 @@ from provisioning.interchange.source import StoredChain, collector_chains, distr
 from provisioning.office_report import build_office_report
 from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
+from provisioning.progress import RECORDS, RESIDENTS, KitProgress, WatchedPort
 from provisioning.report import TABLE, build_report, to_csv, to_json
 from storage import revocation
 from storage.certificate import BadKitId, check_kit_id
@@ -437,11 +437,22 @@ PortArgument = Annotated[
 DbOption = Annotated[Path, typer.Option("--db", help="The collector database (SQLite).")]
 
 
+KIT_ON = Words("kit di {port}", "kit on {port}")
+WORKLIST_SENT = Words("daftar penduduk", "worklist")
+
+
 @contextmanager
-def _kit_link(port: str) -> Iterator[FramedPort]:
-    """The kit's port; a kit that refuses, a cable pulled, a wrong device: one line, exit 1."""
-    with _problems(port, LinkError, RecordError, StorageError), FramedPort(port=port) as link:
-        yield link
+def _kit_link(port: str, language: Language) -> Iterator[WatchedPort]:
+    """The kit's port, each wait for its answer counted down on one transient line
+    (`provisioning.progress`); a kit that refuses, a cable pulled, a wrong device: one
+    line, exit 1."""
+    with (
+        _problems(port, LinkError, RecordError, StorageError),
+        KitProgress(out, language, KIT_ON(language).format(port=port)) as progress,
+    ):
+        link = WatchedPort(port=port, progress=progress)
+        with link:
+            yield link
 
 
 @app.command("flash")
@@ -454,6 +465,7 @@ def flash_command(
     worklist: Annotated[Path, typer.Option(help="The village worklist CSV.")],
     policy: Annotated[Path | None, typer.Option(help="Policy TOML (Policy fields).")] = None,
     cards: Annotated[int, typer.Option(help="Blank cards loaded into the kit now.", min=0)] = 0,
+    language: district.LanguageOption = Language.ID,
 ) -> None:
     """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy.
 
@@ -470,18 +482,14 @@ def flash_command(
         setup = KitSetup(
             kit_id, region, staff, residents, flashing.load_policy(policy), cards=cards
         )
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} residents"),
-    )
-    with (
-        _kit_link(port) as link,
-        Progress(*columns, console=out, transient=True) as bar,
-    ):
-        task = bar.add_task("worklist", total=len(residents))
+    with _kit_link(port, language) as link:
         done = flashing.flash(
-            link, private, setup, progress=lambda sent, _: bar.update(task, completed=sent)
+            link,
+            private,
+            setup,
+            progress=lambda sent, total: link.progress.count(
+                sent, total, RESIDENTS, description=WORKLIST_SENT(language)
+            ),
         )
     _say(out, f"flashed kit {done.kit_id} on {port}", "green")
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
@@ -519,6 +527,7 @@ def collect_command(
             help="Instead of PORT: a records folder copied from a kit's card (DATA/records).",
         ),
     ] = None,
+    language: district.LanguageOption = Language.ID,
 ) -> None:
     """Pull the kit's new records, verify them, keep them in DB, then send a signed receipt.
 
@@ -528,28 +537,16 @@ def collect_command(
     can be sent.
     """
     private = _private_keys(authority)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} records"),
-        TextColumn("{task.fields[rate]}"),
-    )
     started = time.monotonic()
     with (
-        _collection(port, card, private) as collect,
+        _collection(port, card, private, language) as (collect, progress),
         CollectorDB(db) as store,
-        Progress(*columns, console=out, transient=True) as bar,
     ):
-        task = bar.add_task("collecting", total=None, rate="")
 
         def show(state: collecting.Progress) -> None:
             rate = state.bytes / max(time.monotonic() - started, 1e-3) / 1024
-            bar.update(
-                task,
-                description=state.kit_id,
-                total=state.total,
-                completed=state.done,
-                rate=f"{rate:.0f} KiB/s",
+            progress.count(
+                state.done, state.total, RECORDS, description=state.kit_id, rate=f"{rate:.0f} KiB/s"
             )
 
         done = collect(store, show)
@@ -577,16 +574,27 @@ Collect = Callable[[CollectorDB, Callable[[collecting.Progress], None]], collect
 
 
 @contextmanager
-def _collection(port: str | None, card: Path | None, authority: Authority) -> Iterator[Collect]:
-    """How to collect: from the kit on ``port``, or from a records folder copied from a
-    kit's ``card``.  A record that fails, a refusal or a cut cable is one line naming it,
-    exit 1; neither or both given, exit 2."""
+def _collection(
+    port: str | None, card: Path | None, authority: Authority, language: Language
+) -> Iterator[tuple[Collect, KitProgress]]:
+    """How to collect, and the line that shows it: from the kit on ``port``, or from a
+    records folder copied from a kit's ``card``.  A record that fails, a refusal or a cut
+    cable is one line naming it, exit 1; neither or both given, exit 2."""
     if card is not None and port is None:
-        with _problems(card, RecordError, CollectorError):  # a wrong folder: exit 2
-            yield lambda db, show: collecting.collect_card(card, authority, db, progress=show)
+        with (
+            _problems(card, RecordError, CollectorError),  # a wrong folder: exit 2
+            KitProgress(out, language, str(card)) as progress,
+        ):
+            yield (
+                lambda db, show: collecting.collect_card(card, authority, db, progress=show),
+                progress,
+            )
     elif port is not None and card is None:
-        with _kit_link(port) as link:
-            yield lambda db, show: collecting.collect(link, authority, db, progress=show)
+        with _kit_link(port, language) as link:
+            yield (
+                lambda db, show: collecting.collect(link, authority, db, progress=show),
+                link.progress,
+            )
     else:
         with _user_errors():
             raise checks.WrongPath(
@@ -606,7 +614,7 @@ def status_command(
     """The kit's records, uncollected count, card stock and clock, in the words `jemput-kit
     status` uses; exits 1 when the kit names damaged records or a broken audit chain."""
     private = _private_keys(authority)
-    with _kit_link(port) as link:
+    with _kit_link(port, language) as link:
         facts = collecting.status(link, private)
     lines = kit_status.status_lines(
         language,
@@ -641,16 +649,18 @@ def settime_command(
     """Set the kit's clock to this computer's time (the kit keeps UTC; shown in this
     computer's zone)."""
     private = _private_keys(authority)
-    with _kit_link(port) as link:
+    with _kit_link(port, language) as link:
         when = collecting.set_time(link, private, datetime.now(UTC))
     _say(out, CLOCK_SET(language).format(when=local_time(when, language)), "green")
 
 
 @app.command("selftest")
-def selftest_command(port: PortArgument, authority: AuthorityOption) -> None:
+def selftest_command(
+    port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
+) -> None:
     """Run the kit's self-test remotely; exits 1 naming each broken part."""
     private = _private_keys(authority)
-    with _kit_link(port) as link:
+    with _kit_link(port, language) as link:
         verdicts = collecting.selftest(link, private)
     _show(
         f"selftest on {port}",
