@@ -288,6 +288,6 @@ def export_images(enrolment: Enrolment, out_dir: str | os.PathLike[str]) -> list
 
 
 def village_summary(residents: Iterable[Resident]) -> list[tuple[str, str, str, int]]:
-    """(regency, district, village, residents) per village, in that order of names."""
+    """(kabupaten/kota, kecamatan, kelurahan/desa, residents) per village, in that order."""
     counts = Counter((r.regency, r.district, r.village) for r in residents)
     return [(*place, count) for place, count in sorted(counts.items())]

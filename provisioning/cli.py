@@ -35,6 +35,7 @@ from provisioning.collector_audit import (
     audit_database,
     problems_by_row,
 )
+from provisioning.columns import DESA, KABKOTA, KECAMATAN
 from provisioning.district import cli as district
 from provisioning.district import is_store_url
 from provisioning.interchange.errors import BadAgency, CodecMissing
@@ -223,7 +224,7 @@ def verify(
         ),
     ] = None,
     store: Annotated[
-        str | None, typer.Option("--db", help="Instead of PATH: a district store's URL.")
+        str | None, typer.Option("--db", help="Instead of PATH: an office store's URL.")
     ] = None,
 ) -> None:
     """Verify kits' records against the authority: certificate, signatures, chain, gaps.
@@ -239,7 +240,7 @@ def verify(
         public = checks.load_authority_public(authority)
         audit = None
         if path is None:
-            raise checks.WrongPath("give PATH, or --db with a district store's URL")
+            raise checks.WrongPath("give PATH, or --db with an office store's URL")
         elif path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
             with _collector(path) as db:
                 audit = audit_database(db, public)
@@ -406,11 +407,16 @@ def open_command(
             _say(out, f"wrote {path}")
 
 
+PER_VILLAGE = Words("per kelurahan/desa", "per kelurahan/desa")
+RESIDENT_COUNT = Words("penduduk", "residents")
+
+
 @worklist_app.command("check")
 def worklist_check(
     csv_path: Annotated[
         Path, typer.Argument(metavar="CSV", help="The worklist exported as CSV.", dir_okay=False)
     ],
+    language: district.LanguageOption = Language.ID,
 ) -> None:
     """Check a worklist CSV as a kit would load it; list every problem (exit 1) or a summary."""
     try:
@@ -425,8 +431,8 @@ def worklist_check(
         raise typer.Exit(EXIT_PROBLEMS) from None
     _say(out, f"{len(residents)} resident(s) in {csv_path}", "green")
     _show(
-        "per village",
-        ("regency", "district", "village", "residents"),
+        PER_VILLAGE(language),
+        [*(level(language) for level in (KABKOTA, KECAMATAN, DESA)), RESIDENT_COUNT(language)],
         checks.village_summary(residents),
     )
 
@@ -675,11 +681,11 @@ class ReportFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
-    HTML = "html"  # a district store's report only
+    HTML = "html"  # an office store's report only
 
 
 StoreOption = Annotated[
-    str, typer.Option("--db", help="The collector database (SQLite), or a district store's URL.")
+    str, typer.Option("--db", help="The collector database (SQLite), or an office store's URL.")
 ]
 
 
@@ -692,7 +698,7 @@ def report_command(
     threshold: Annotated[
         int,
         typer.Option(
-            help="District store: flag kits and kabupaten/kota that printed fewer cards.", min=0
+            help="Office store: flag kits and kabupaten/kota that printed fewer cards.", min=0
         ),
     ] = district.CARD_THRESHOLD,
     office: Annotated[
@@ -709,8 +715,8 @@ def report_command(
     finger exceptions, not yet recorded.
 
     Counts only what the signatures in the database prove; a collector database or a
-    district store that fails `verify` is refused (exit 1) and nothing is reported.  With a
-    district store's URL: per kelurahan/desa, kecamatan and kabupaten/kota over its
+    office store that fails `verify` is refused (exit 1) and nothing is reported.  With a
+    office store's URL: per kelurahan/desa, kecamatan and kabupaten/kota over its
     registered worklists, blank cards per kit and kabupaten/kota, per day (also as
     --format html).
     """
@@ -719,7 +725,7 @@ def report_command(
         return
     db = Path(target)
     if fmt is ReportFormat.HTML:
-        _say(err, "jemput-prov: --format html needs a district store (--db postgresql://...)")
+        _say(err, "jemput-prov: --format html needs an office store (--db postgresql://...)")
         raise typer.Exit(EXIT_USER_ERROR)
     with _problems("nothing reported", WorklistError, DatabaseRefused):
         public = checks.load_authority_public(authority)
@@ -798,7 +804,7 @@ def export_command(
 
 @contextmanager
 def _chains(target: str) -> Iterator[list[StoredChain]]:
-    """The kit chains of a collector database or a district store (call inside `_problems`)."""
+    """The kit chains of a collector database or an office store (call inside `_problems`)."""
     if is_store_url(target):
         with district.opened(target) as store:
             yield district_chains(store)
@@ -899,7 +905,7 @@ def revoke_command(
     _say(out, f"{entry.describe()}", "bold yellow")
     _say(out, f"  revocation list {revocation.list_path(authority)} (serial {listed.serial})")
     _say(out, f"  kits revoked    {', '.join(sorted(listed.revoked))}")
-    _say(out, "copy the list, with authority.pub.cbor, to every collector and the district")
+    _say(out, "copy the list, with authority.pub.cbor, to every collector and to the office store")
 
 
 app.command("sync")(district.sync_command)

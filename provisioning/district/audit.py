@@ -128,7 +128,7 @@ class StoreAudit:
         if self.problems:
             where, exc = self.problems[0]
             raise StoreRefused(
-                f"the district store at {self.where} fails verification "
+                f"the office store at {self.where} fails verification "
                 f"({len(self.problems)} problem(s), first: {where}: {exc}); run `jemput-prov "
                 "verify --db URL --authority DIR` for the list; nothing is reported"
             )

@@ -1,5 +1,5 @@
 """The district commands of jemput-prov: `district init`, `district report`, `sync`, and
-what `report`, `verify` and `export` do when `--db` names a district store.
+what `report`, `verify` and `export` do when `--db` names an office store.
 
 Why here and not in provisioning/cli.py: that file is the laptop's tool and is shared by
 many hands; it only dispatches on the URL scheme (`is_store_url`) and these functions do
@@ -40,7 +40,8 @@ EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
 
 district_app = typer.Typer(
-    help="The district store on PostgreSQL: every laptop's records, one report.",
+    help="The office store (the Disdukcapil's, on PostgreSQL): every laptop's records, one "
+    "report per kelurahan/desa, kecamatan and kabupaten/kota.",
     no_args_is_help=True,
 )
 out = Console(highlight=False)
@@ -122,7 +123,7 @@ def opened(url: str, *, create: bool = False) -> Iterator[DistrictStore]:
     except SQLAlchemyError as exc:  # the server went away, or refused a statement
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
         raise _fail(
-            f"the district store failed mid-way ({reason}); what was committed is kept: "
+            f"the office store failed mid-way ({reason}); what was committed is kept: "
             "run the command again",
             EXIT_PROBLEMS,
         ) from None
@@ -130,10 +131,10 @@ def opened(url: str, *, create: bool = False) -> Iterator[DistrictStore]:
 
 @district_app.command("init")
 def init_command(url: UrlArgument) -> None:
-    """Create the district store's tables (one partition per province) in an empty database."""
+    """Create the office store's tables (one partition per province) in an empty database."""
     with opened(url, create=True):
         pass
-    _say(out, f"district store ready at {url}", "green")
+    _say(out, f"office store ready at {url}", "green")
 
 
 def _figures(url: str, authority: Path, threshold: int) -> Figures:
@@ -247,7 +248,7 @@ def verify(url: str, authority: Path) -> None:
 
 
 def _show_audit(audit: StoreAudit) -> None:
-    table = Table(title=f"district store {audit.where}", title_justify="left")
+    table = Table(title=f"office store {audit.where}", title_justify="left")
     for column in ("kit", "records", "last", "problems", "chain"):
         table.add_column(column)
     for chain in audit.chains:
@@ -290,13 +291,13 @@ def _show_sync(result: SyncResult, paths: list[Path]) -> None:
 
 def sync_command(
     db: Annotated[Path, typer.Option("--db", help="The laptop's collector database.")],
-    to: Annotated[str, typer.Option("--to", help="The district store's URL.")],
+    to: Annotated[str, typer.Option("--to", help="The office store's URL.")],
     authority: Annotated[
         Path, typer.Option("--authority", help="The authority folder.", file_okay=False)
     ],
     worklist: Annotated[
         list[Path] | None,
-        typer.Option(help="A worklist CSV to register for the district (repeatable)."),
+        typer.Option(help="A worklist CSV to register at the office store (repeatable)."),
     ] = None,
     source: Annotated[
         str | None, typer.Option(help="This laptop's name in fork reports (default: DB).")

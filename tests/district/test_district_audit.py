@@ -231,7 +231,7 @@ def test_an_edited_store_fails_verify_and_report(
     assert expected in checked.stdout, checked.stdout
     reported = run("report", "--db", url, "--authority", authority, "--format", "json")
     assert reported.exit_code == EXIT_PROBLEMS, reported.output
-    assert "nothing reported: the district store at" in reported.stderr
+    assert "nothing reported: the office store at" in reported.stderr
     assert "fails verification" in reported.stderr and reported.stdout == ""
     assert "Traceback" not in checked.output + reported.output
 
