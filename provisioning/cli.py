@@ -47,7 +47,7 @@ from provisioning.office_report import build_office_report
 from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
 from provisioning.progress import RECORDS, RESIDENTS, KitProgress, WatchedPort
-from provisioning.report import TABLE, build_report, to_csv, to_json
+from provisioning.report import READ_TABLE, build_report, read_rows, to_csv, to_json
 from storage import revocation
 from storage.certificate import BadKitId, check_kit_id
 from storage.errors import RecordError, StorageError, WriteError
@@ -747,9 +747,9 @@ def report_command(
         out.out(to_json(rows), highlight=False)
     else:
         _show(
-            f"{TABLE.title(language)}: {db}",
-            TABLE.headings(language),
-            (TABLE.cells(row.as_map(), language) for row in rows),
+            f"{READ_TABLE.title(language)}: {db}",
+            READ_TABLE.headings(language, short=True),
+            (READ_TABLE.cells(row, language) for row in read_rows(rows, language)),
         )
         _say(out, _log_line(audit))
 

@@ -36,7 +36,7 @@ from provisioning.collector_audit import CollectedRecord
 from provisioning.columns import COVERAGE, DESA, Column, Kind, Table
 from storage.model import Resident
 from storage.reference import ReferenceKey, resident_key
-from vocabulary.language import Words
+from vocabulary.language import Language, Words
 
 WALK_IN_ROW = "(walk-in)"
 UNKNOWN_ROW = "?"
@@ -81,9 +81,21 @@ class Row:
         return {**asdict(self), "missing": self.missing, "share_recorded": self.share_recorded}
 
 
+TITLE = Words("Cakupan perekaman", "Enrolment coverage")
+NAME = Column(
+    "name",
+    Words("nama", "name"),
+    Kind.TEXT,
+    values={
+        WALK_IN_ROW: Words("(di luar daftar)", "(walk-ins)"),
+        UNKNOWN_ROW: Words("(tidak di daftar ini)", "(not on this worklist)"),
+        OVERALL: Words("(seluruh)", "(overall)"),
+    },
+)
+#: The report as CSV and JSON carry it.
 TABLE = Table(
     "coverage",
-    Words("Cakupan perekaman", "Enrolment coverage"),
+    TITLE,
     (
         Column(
             "scope",
@@ -95,19 +107,25 @@ TABLE = Table(
                 Scope.OVERALL: Words("seluruh", "overall"),
             },
         ),
-        Column(
-            "name",
-            Words("nama", "name"),
-            Kind.TEXT,
-            values={
-                WALK_IN_ROW: Words("(di luar daftar)", "(walk-ins)"),
-                UNKNOWN_ROW: Words("(tidak di daftar ini)", "(not on this worklist)"),
-                OVERALL: Words("(seluruh)", "(overall)"),
-            },
-        ),
+        NAME,
         *COVERAGE,
     ),
 )
+#: The report as a terminal shows it: one column names the kit or the kelurahan/desa
+#: (indented, as the office store's table indents its villages).
+READ_TABLE = Table(
+    "coverage",
+    TITLE,
+    (Column("place", Words("kit / wilayah", "kit / place"), Kind.TEXT), *COVERAGE),
+)
+
+
+def read_rows(rows: list[Row], language: Language) -> list[dict[str, Any]]:
+    """``rows`` as `READ_TABLE` shows them."""
+    indent = {Scope.KIT: "", Scope.VILLAGE: "  ", Scope.OVERALL: ""}
+    return [
+        {**row.as_map(), "place": indent[row.scope] + NAME.cell(row.name, language)} for row in rows
+    ]
 
 
 def live_records(records: list[CollectedRecord]) -> list[CollectedRecord]:

@@ -61,22 +61,24 @@ CHART_TITLES = {
 }
 FOOTER = Words(
     "Angka dari catatan yang ditandatangani kit dan otoritas, diperiksa ulang sebelum "
-    "dihitung. Rekaman: {records}; cabang rantai (kit tergandakan): {forks}; {log}.",
+    "dihitung. Rekaman: {records}; cabang rantai (kit tergandakan): {forks}; log sinkron: "
+    "{statements} pernyataan, terakhir {head}.",
     "Figures from what the kits and the authority signed, verified again before counting. "
-    "Records: {records}; forks (cloned kits): {forks}; {log}.",
+    "Records: {records}; forks (cloned kits): {forks}; sync log: {statements} statement(s), "
+    "head {head}.",
 )
 
 #: The chart's drawing, in CSS pixels; A4 portrait less the print margins is about 700.
 WIDTH = 680
-LABEL = 200
-VALUE = 140
+LABEL = 190
+VALUE = 200
 ROW = 20
 COLOURS = {"main": "#1f6fb2", "second": "#e69f00", "rest": "#d9d9d9", "flag": "#c0392b"}
 STYLE = """
 @page{size:A4 portrait;margin:14mm 12mm}
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px auto;max-width:720px;color:#222}
 h1{font-size:22px;margin:0}h2{font-size:17px;margin:26px 0 6px;border-bottom:2px solid #1f6fb2}
-h3{font-size:13px;margin:10px 0 2px}
+h3{font-size:13px;margin:10px 0 2px}h3.group{font-size:12px;color:#444;margin:6px 0 0}
 .made{color:#555;font-size:12px;margin:2px 0 14px}
 .tiles{display:flex;gap:10px;flex-wrap:wrap}
 .tile{flex:1 1 150px;border:1px solid #ccc;border-radius:4px;padding:8px}
@@ -124,6 +126,12 @@ def _chart(name: str, bars: Sequence[Bar], top: float, *, marker: float | None =
         f'<svg class="chart" id="chart-{escape(name)}" xmlns="http://www.w3.org/2000/svg"'
         f' role="img" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}">'
     ]
+    if marker is not None:  # under the bars and their figures, which stay readable
+        x = LABEL + marker * scale
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height}" stroke="#333"'
+            ' stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
     for i, bar in enumerate(bars):
         y = 3 + i * ROW
         # a long name is squeezed to fit, never cut: a village is known by its whole name
@@ -144,12 +152,6 @@ def _chart(name: str, bars: Sequence[Bar], top: float, *, marker: float | None =
             f'<text class="label" x="0" y="{y + 14}"{squeeze}>{escape(bar.label)}</text>'
             f"{''.join(segments)}"
             f'<text class="value" x="{x + 5:.1f}" y="{y + 14}">{escape(bar.value)}</text></g>'
-        )
-    if marker is not None:
-        x = LABEL + marker * scale
-        parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height}" stroke="#333"'
-            ' stroke-width="1.5" stroke-dasharray="4 3"/>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -272,9 +274,9 @@ def _tiles(data: Data, language: Language) -> str:
     cards = data["cards"]
     regencies = [c for c in cards if c["level"] == Level.KABKOTA]
     kits = [c for c in cards if c["level"] == Level.KIT]
-    flagged = sum(c["flagged"] for c in regencies) + sum(c["flagged"] for c in kits)
+    flagged = sum(c["flagged"] for c in regencies)  # the figure the bupati asks about
     flags = FLAG_LINE(language).format(
-        regencies=count(sum(c["flagged"] for c in regencies), language),
+        regencies=count(flagged, language),
         all_regencies=count(len(regencies), language),
         kits=count(sum(c["flagged"] for c in kits), language),
         all_kits=count(len(kits), language),
@@ -289,7 +291,7 @@ def _tiles(data: Data, language: Language) -> str:
         ("share", shown, recorded, False),
         ("walk-ins", count(total["walk_ins"], language), WALK_IN_LINE(language), False),
         ("printed", count(total["printed"], language), PRINTED_LINE(language), False),
-        ("flagged", count(flagged, language), flags, bool(flagged)),
+        ("flagged", count(flagged, language), flags, flagged > 0),
     )
     return (
         '<div class="tiles">'
@@ -318,7 +320,8 @@ def render(figures: Figures, language: Language = Language.ID) -> str:
     footer = FOOTER(language).format(
         records=count(data["records"], language),
         forks=count(data["forks"], language),
-        log=figures.log_line,
+        statements=count(figures.log_length, language),
+        head=figures.log_head or "-",
     )
     body.append(f'<footer id="footer">{escape(footer)}</footer>')
     figures_json = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
