@@ -66,7 +66,7 @@ from storage.record import RecordHeader
 from storage.reference import REFERENCE_KEY_FILE, ReferenceKey
 from storage.worklist import WorklistError, load_worklist
 from vocabulary import kit_status
-from vocabulary.language import Language, Words, local_time
+from vocabulary.language import Language, Words, count, local_time
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -279,9 +279,17 @@ def verify(
     _say(out, f"all {records} record(s) of {len(reports)} kit(s) verify", "bold green")
 
 
-def _log_line(audit: DatabaseAudit) -> str:
-    head = audit.log_head.hex()[:16] if audit.log_head else "none"
-    return f"collector log: {audit.log_length} collection(s), head {head}"
+COLLECTOR_LOG = Words(
+    "log pengumpul: {length} pengambilan, terakhir {head}",
+    "collector log: {length} collection(s), head {head}",
+)
+NO_HEAD = Words("tidak ada", "none")
+
+
+def _log_line(audit: DatabaseAudit, language: Language) -> str:
+    """The collector log's length and head, to compare with a report sent before."""
+    head = audit.log_head.hex()[:16] if audit.log_head else NO_HEAD(language)
+    return COLLECTOR_LOG(language).format(length=count(audit.log_length, language), head=head)
 
 
 def _database_verdict(audit: DatabaseAudit) -> None:
@@ -290,7 +298,7 @@ def _database_verdict(audit: DatabaseAudit) -> None:
         _say(out, line, "red")
     for note in audit.uncovered:
         _say(out, f"{audit.path}: {note}", "yellow")
-    _say(out, _log_line(audit))
+    _say(out, _log_line(audit, Language.EN))  # verify speaks English (docs/provisioning.md)
     if audit.problems:
         _say(out, f"{len(audit.problems)} problem(s) in {audit.path}", "bold red")
         raise typer.Exit(EXIT_PROBLEMS)
@@ -751,7 +759,7 @@ def report_command(
             READ_TABLE.headings(language, short=True),
             (READ_TABLE.cells(row, language) for row in read_rows(rows, language)),
         )
-        _say(out, _log_line(audit))
+        _say(out, _log_line(audit, language))
 
 
 class ExportFormat(StrEnum):

@@ -27,7 +27,7 @@ from provisioning.district.audit import StoreAudit, audit_store, log_line, probl
 from provisioning.district.errors import DistrictError, LaptopRefused, StoreRefused
 from provisioning.district.export import export
 from provisioning.district.figures import CARD_THRESHOLD, Figures, report_figures
-from provisioning.district.formats import read_sections, to_csv, to_json, write_rollup
+from provisioning.district.formats import log_text, read_sections, to_csv, to_json, write_rollup
 from provisioning.district.html import render
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import SyncResult, sync
@@ -170,7 +170,7 @@ def report(
                 for row in rows:
                     shown.add_row(*(Text(cell) for cell in table.cells(row, language)))
                 console.print(shown)
-            console.print(Text(figures.log_line), soft_wrap=True)
+            console.print(Text(log_text(figures, language)), soft_wrap=True)
         return
     render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: lambda f: render(f, language)}
     text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
 from provisioning.district import audited
-from provisioning.district.audit import StoreAudit, audit_store, log_line
+from provisioning.district.audit import StoreAudit, audit_store
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
@@ -92,7 +92,8 @@ class Coverage:
 class Cards:
     """Blank cards of one kit (``level`` KIT), of the kits of one kabupaten/kota (KABKOTA,
     ``region`` its code) or of the whole store (DISTRICT).  ``flagged``: fewer cards
-    printed than the threshold, for a kit or a kabupaten/kota alike."""
+    printed than the threshold, for a kit or a kabupaten/kota alike; None for the whole
+    store, which the threshold does not judge (its table shows "-", not "tidak")."""
 
     level: Level
     kit_id: str | None
@@ -103,7 +104,7 @@ class Cards:
     printed: int = 0
     spoiled: int = 0
     unknown: int = 0
-    flagged: bool = False
+    flagged: bool | None = False
 
     @property
     def share_used(self) -> float | None:
@@ -152,10 +153,6 @@ class Figures:
     #: statements, or another head for as many, was made of a store that went back.
     log_length: int = 0
     log_head: str | None = None
-
-    @property
-    def log_line(self) -> str:
-        return log_line(self.log_length, self.log_head)
 
     def of(self, level: Level) -> list[Coverage]:
         return [row for row in self.coverage if row.level is level]
@@ -283,7 +280,7 @@ def _cards(ledgers: list[dict[str, Any]], names: dict[str, str], threshold: int)
         latest.setdefault(ledger["chain"], ledger)
     kits: dict[str, Cards] = {}
     regencies: dict[str, Cards] = {}
-    total = Cards(Level.DISTRICT, None, "")
+    total = Cards(Level.DISTRICT, None, "", flagged=None)
     for ledger in latest.values():
         code = ledger["region"][:4]
         kit = kits.setdefault(

@@ -37,9 +37,14 @@ from provisioning.columns import (
 from provisioning.district.figures import WALK_IN_VILLAGE, Figures, Level
 from provisioning.report import spreadsheet_safe
 from storage.files import write_atomic
-from vocabulary.language import Language, Words
+from vocabulary.language import Language, Words, count
 
 ALL_AREAS = Words("seluruh wilayah", "all areas")
+SYNC_LOG = Words(
+    "log sinkron: {statements} pernyataan, terakhir {head}",
+    "sync log: {statements} statement(s), head {head}",
+)
+NO_HEAD = Words("tidak ada", "none")
 LEVEL = Column(
     "level",
     Words("tingkat", "level"),
@@ -69,7 +74,7 @@ COVERAGE_TABLE = Table(
     ),
 )
 CARD_COUNTS = (
-    Column("kits", Words("jumlah kit", "kits")),
+    Column("kits", Words("jumlah kit", "kits"), short=Words("kit", "kits")),
     Column("loaded", Words("blangko dimuat", "blanks loaded"), short=Words("muat", "load")),
     PRINTED,
     Column("spoiled", Words("blangko rusak", "spoiled"), short=Words("rusak", "spoil")),
@@ -82,7 +87,9 @@ CARD_COUNTS = (
         short=Words("ambang", "flag"),
     ),
 )
-REGION = Column("region", Words("kode wilayah", "region code"), Kind.TEXT)
+REGION = Column(
+    "region", Words("kode wilayah", "region code"), Kind.TEXT, short=Words("kode", "code")
+)
 CARDS_TABLE = Table(
     "cards", Words("Blangko KTP-el", "Blank cards"), (LEVEL, KIT, REGION, REGENCY, *CARD_COUNTS)
 )
@@ -108,7 +115,16 @@ READ_COVERAGE = Table(COVERAGE_TABLE.name, COVERAGE_TABLE.title, (PLACE, *COVERA
 READ_CARDS = Table(
     CARDS_TABLE.name,
     CARDS_TABLE.title,
-    (Column("place", Words("kit / wilayah", "kit / place"), Kind.TEXT), REGION, *CARD_COUNTS),
+    (
+        Column(
+            "place",
+            Words("kit / wilayah", "kit / place"),
+            Kind.TEXT,
+            short=Words("kit/wilayah", "kit/place"),
+        ),
+        REGION,
+        *CARD_COUNTS,
+    ),
 )
 
 
@@ -123,22 +139,54 @@ def place(row: dict[str, Any], language: Language) -> str:
     return row["regency"] or f"({ALL_AREAS(language)})"
 
 
+def log_text(figures: Figures, language: Language) -> str:
+    """The audited sync log's length and head, to compare with a report sent before."""
+    return SYNC_LOG(language).format(
+        statements=count(figures.log_length, language), head=figures.log_head or NO_HEAD(language)
+    )
+
+
 def sections(figures: Figures) -> list[tuple[Table, list[dict[str, Any]]]]:
     """Each table of the report with its rows, from the figures' one map."""
     data = figures.as_map()
     return [(table, data[table.name]) for table in TABLES]
 
 
+def reading_order(coverage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Coverage rows as people read them: per kabupaten/kota each kecamatan followed by its
+    villages, then its walk-ins and its total; the whole store last.  (`Figures` lists all
+    villages before all kecamatan, which CSV and JSON keep.)"""
+
+    def key(row: dict[str, Any]) -> tuple[int, str, str, int, str, int, str]:
+        if row["level"] == Level.DISTRICT:
+            return (1, "", "", 0, "", 0, "")
+        part = 2 if row["level"] == Level.KABKOTA else 0 if row["kecamatan"] else 1
+        within = 0 if row["level"] == Level.KECAMATAN else 1
+        return (
+            0,
+            row["regency"],
+            row["regency_code"],
+            part,
+            row["kecamatan"],
+            within,
+            row["village"],
+        )
+
+    return sorted(coverage, key=key)
+
+
 def read_sections(figures: Figures, language: Language) -> list[tuple[Table, list[dict[str, Any]]]]:
     """`sections` for people (terminal, page): coverage and card rows named by their kit
-    or place only."""
+    or place only, coverage in `reading_order`."""
     read = {table.name: table for table in (READ_COVERAGE, READ_CARDS)}
-    return [
-        (read[table.name], [{**row, "place": place(row, language)} for row in rows])
-        if table.name in read
-        else (table, rows)
-        for table, rows in sections(figures)
-    ]
+    shown = []
+    for table, rows in sections(figures):
+        if table is COVERAGE_TABLE:
+            rows = reading_order(rows)
+        if table.name in read:
+            table, rows = read[table.name], [{**row, "place": place(row, language)} for row in rows]
+        shown.append((table, rows))
+    return shown
 
 
 def to_csv(figures: Figures) -> str:

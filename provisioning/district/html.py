@@ -26,7 +26,7 @@ from typing import Any
 
 from provisioning.columns import Table
 from provisioning.district.figures import Figures, Level
-from provisioning.district.formats import DAY, read_sections
+from provisioning.district.formats import DAY, log_text, read_sections
 from vocabulary.language import Language, Words, count, local_time, share
 
 Data = dict[str, Any]
@@ -61,11 +61,9 @@ CHART_TITLES = {
 }
 FOOTER = Words(
     "Angka dari catatan yang ditandatangani kit dan otoritas, diperiksa ulang sebelum "
-    "dihitung. Rekaman: {records}; cabang rantai (kit tergandakan): {forks}; log sinkron: "
-    "{statements} pernyataan, terakhir {head}.",
+    "dihitung. Rekaman: {records}; cabang rantai (kit tergandakan): {forks}; {log}.",
     "Figures from what the kits and the authority signed, verified again before counting. "
-    "Records: {records}; forks (cloned kits): {forks}; sync log: {statements} statement(s), "
-    "head {head}.",
+    "Records: {records}; forks (cloned kits): {forks}; {log}.",
 )
 
 #: The chart's drawing, in CSS pixels; A4 portrait less the print margins is about 700.
@@ -91,9 +89,10 @@ svg .flag text.value{fill:#c0392b;font-weight:bold}
 .swatch{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
 table{border-collapse:collapse;font-size:10px;width:100%;margin-top:8px}
 td,th{border:1px solid #ccc;padding:2px 4px}td.text,td.day{white-space:nowrap}
-td.count,td.share,th{text-align:right}td.text,td.day,td.flag,th:first-child{text-align:left}
+td.count,td.share,th{text-align:right}td.text,td.day,td.flag,th.text,th.day,th.flag{text-align:left}
 tr.flagged td{background:#fde2e2}
-tr.level-district td,tr.level-kabkota td{font-weight:bold}
+tr.level-district td,tr.level-kabkota td,tr.level-kecamatan td{font-weight:bold}
+tr.level-village td:first-child{padding-left:14px}
 footer{font-size:10px;color:#555;margin-top:20px}
 @media print{
  body{margin:0;max-width:none}
@@ -253,7 +252,10 @@ _CHARTS: dict[str, Callable[[Data, Language], list[str]]] = {
 
 
 def _table(table: Table, rows: list[Data], language: Language) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in table.headings(language))
+    head = "".join(
+        f'<th class="{column.kind.value}">{escape(heading)}</th>'
+        for column, heading in zip(table.columns, table.headings(language), strict=True)
+    )
     body = []
     for row in rows:
         classes = f"level-{row['level']}" if "level" in row else ""
@@ -320,8 +322,7 @@ def render(figures: Figures, language: Language = Language.ID) -> str:
     footer = FOOTER(language).format(
         records=count(data["records"], language),
         forks=count(data["forks"], language),
-        statements=count(figures.log_length, language),
-        head=figures.log_head or "-",
+        log=log_text(figures, language),
     )
     body.append(f'<footer id="footer">{escape(footer)}</footer>')
     figures_json = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")

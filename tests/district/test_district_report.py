@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, EXIT_USER_ERROR, app
 from provisioning.district.figures import Cards, Coverage, Figures, Level, report_figures
-from provisioning.district.formats import rollup, to_csv
+from provisioning.district.formats import reading_order, rollup, to_csv
 from provisioning.district.html import render
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
@@ -189,6 +189,18 @@ def test_report_formats_through_the_cli_agree(synced: str, field_day: FieldDay) 
     assert table.exit_code == EXIT_OK
     share = f"{data['coverage'][-1]['share_recorded']:.1f}%"
     assert f" {share.replace('.', ',')} " in district_line, "Bahasa Indonesia by default"
+    villages = {(r["kecamatan"], r["village"]) for r in data["coverage"] if r["level"] == "village"}
+    under, shown = "", set()
+    for line in table.stdout.split("└")[0].splitlines():  # the coverage table
+        name = line.split("│")[1].strip() if "│" in line else ""
+        if name.startswith("KEC. "):
+            under = name[5:]
+        elif line.startswith("│   ") and name != "(di luar daftar)":
+            shown.add((under, name))
+    assert shown == {v for v in villages if v[0]}, "each kecamatan above its villages"
+    assert "…" not in table.stdout, "80 columns hold every name"
+    log = data["sync_log"]
+    assert f"log sinkron: {log['statements']} pernyataan, terakhir {log['head']}" in table.stdout
     english = run("district", "report", synced, "--authority", authority, "--language", "en")
     assert "% recorded" not in english.stdout, "the terminal has the short headings"
     assert f" {share} " in next(line for line in english.stdout.splitlines() if "(all" in line)
@@ -345,8 +357,9 @@ def test_the_html_page_in_chromium_shows_the_json_figures(
     shown = browser.execute_script(READ_PAGE)
     for section in ("coverage", "cards", "days"):
         rows = shown["tables"][section]
-        assert len(rows) == len(data[section]) > 0, section
-        for cells, row in zip(rows, data[section], strict=True):
+        expected = reading_order(data[section]) if section == "coverage" else data[section]
+        assert len(rows) == len(expected) > 0, section
+        for cells, row in zip(rows, expected, strict=True):
             numbers = {k: read_back(kind, text) for k, (kind, text) in cells.items() if k in row}
             assert numbers == {k: row[k] for k in numbers}, section
             if (

@@ -388,6 +388,7 @@ def test_report_without_the_reference_key_names_the_file(run, site: Site, tmp_pa
     assert "Traceback" not in result.output
     without = run("report", "--db", db, "--authority", site.authority)
     assert without.exit_code == EXIT_OK, "coverage per kit needs no reference key"
+    assert "log pengumpul: 0 pengambilan, terakhir tidak ada" in without.stdout, "in Bahasa"
 
 
 def test_authority_reference_key_makes_one_and_never_replaces_it(run, site: Site) -> None:
