@@ -29,7 +29,7 @@ from capture.base import Confirmation, Overlay, Step
 from capture.conditions import Conditions
 from capture.draft import Approval, Draft
 from capture.errors import TransitionDuringEntry
-from capture.events import ButtonEvent, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
+from capture.events import ButtonEvent, Job, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
 from capture.guards import IdleLock, JobTicket, PowerWatch
 from capture.machine import CAPTURE_STATES, CaptureEvent, CaptureMachine, CaptureState
 from capture.ports import RecordKeeper, RunJob
@@ -40,12 +40,21 @@ from capture.screen import Screen
 from capture.session import Refusal, Session
 from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
-from hal.exc import DeviceError
+from hal.exc import DeviceError, NoFinger
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
 from storage.audit import AuditKind
 from storage.model import SealedRecord
 
 log = logging.getLogger(__name__)
+
+
+def _nobody_came(job: object, error: BaseException) -> bool:
+    """A wait for a finger that ended with none: the lock screen's every 10 s all day.
+
+    That is the ordinary end of a job that only waits, not a failure worth a log line; a
+    sensor that breaks while waiting still raises something else, and is logged.
+    """
+    return isinstance(job, Job) and job.kind.only_waits and isinstance(error, NoFinger)
 
 
 class Controller:
@@ -278,7 +287,7 @@ class Controller:
                 if not self._jobs.take(job):
                     log.info("ignoring the late result of %s", job)
                     return
-                if error is not None:
+                if error is not None and not _nobody_came(job, error):
                     log.warning("%s failed: %s", job, error)
                 self.step.finished(result, error)
             case Tick(now=now):

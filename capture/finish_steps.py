@@ -214,6 +214,7 @@ class Printing(Step):
             issued_place=draft.resident.regency.removeprefix("KABUPATEN ") or "-",
             issued_on=ctx.now().date(),
             kind=draft.kind,
+            training=ctx.store.training,
         )
         self.serial = ctx.store.ledger.begin_print(sealed.seq)
         ctx.audit(AuditKind.PRINT_BEGIN, seq=sealed.seq, serial=self.serial)
@@ -221,7 +222,7 @@ class Printing(Step):
             JobKind.PRINT, lambda: printer.print_card(front, timeout=CARD_PRINT_TIMEOUT_SECONDS)
         )
 
-    def print_slip(self, reason: str) -> bool:
+    def print_slip(self, reason: SlipReason) -> bool:
         """Start printing the slip; False when there is no slip printer (or no record)."""
         ctx, session = self.ctx, self.ctx.session
         printer, sealed = ctx.devices.receipt_printer, session.sealed
@@ -237,7 +238,7 @@ class Printing(Step):
             reference=slip_reference(ctx.store.kit_id, sealed.seq),
             collect_at=ctx.store.policy.card_collection_place,
             reason=reason,
-            language=ctx.language.value,
+            training=ctx.store.training,
         )
         self.note = ctx.text("slip_printing")
         session.printed(PrintOutcome.SLIP)

@@ -59,6 +59,7 @@ from storage.layout import (
 )
 from storage.profile import Profile
 from storage.provision import read_profile
+from storage.receipt import ReceiptError
 from storage.signed_profile import ProfileChanged, changes
 
 log = logging.getLogger(__name__)
@@ -531,13 +532,10 @@ class KitPort:
 
     def _receipt(self, args: m.ReceiptArgs) -> m.ReceiptResult:
         store = self._open_store()
-        receipt = p.verify_receipt(args.receipt, store.authority, kit_id=store.kit_id)
-        store.record_receipt(
-            receipt.seq,
-            receipt.head,
-            args.receipt,
-            verify=lambda blob: p.verify_receipt(blob, store.authority, kit_id=store.kit_id).seq,
-        )
+        try:
+            receipt = store.record_receipt(args.receipt)  # the store checks it, as at boot
+        except ReceiptError as exc:
+            raise p.MessageError(str(exc)) from exc
         return m.ReceiptResult(receipt.seq, store.status().uncollected)
 
 

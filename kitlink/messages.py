@@ -869,7 +869,7 @@ class ReceiptResult:
 
 @dataclass(frozen=True)
 class ReceiptArgs:
-    """A collector's receipt (`kitlink.protocol.make_receipt`): the kit may free what it covers."""
+    """A collector's receipt (`storage.receipt.make_receipt`): the kit may free what it covers."""
 
     op: ClassVar[Op] = Op.RECEIPT
     receipt: bytes
