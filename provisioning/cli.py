@@ -35,7 +35,7 @@ from provisioning.collector_audit import (
     audit_database,
     problems_by_row,
 )
-from provisioning.columns import DESA, KABKOTA, KECAMATAN
+from provisioning.columns import DESA, KABKOTA, KECAMATAN, NO_HEAD
 from provisioning.district import cli as district
 from provisioning.district import is_store_url
 from provisioning.interchange.errors import BadAgency, CodecMissing
@@ -283,7 +283,6 @@ COLLECTOR_LOG = Words(
     "log pengumpul: {length} pengambilan, terakhir {head}",
     "collector log: {length} collection(s), head {head}",
 )
-NO_HEAD = Words("tidak ada", "none")
 
 
 def _log_line(audit: DatabaseAudit, language: Language) -> str:

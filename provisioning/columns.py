@@ -47,6 +47,8 @@ class Kind(enum.Enum):
 
 NONE_SHOWN = "-"
 YES, NO = Words("ya", "yes"), Words("tidak", "no")
+#: The head of a log (the collector's, the office store's) that has no entry yet.
+NO_HEAD = Words("tidak ada", "none")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from provisioning.columns import (
     KABKOTA,
     KECAMATAN,
     KIT,
+    NO_HEAD,
     PRINTED,
     RECORDED,
     WALK_INS,
@@ -44,7 +45,6 @@ SYNC_LOG = Words(
     "log sinkron: {statements} pernyataan, terakhir {head}",
     "sync log: {statements} statement(s), head {head}",
 )
-NO_HEAD = Words("tidak ada", "none")
 LEVEL = Column(
     "level",
     Words("tingkat", "level"),
