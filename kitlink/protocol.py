@@ -84,6 +84,8 @@ class Op(StrEnum):
     PURGE = "purge"
     WORKLIST_PART = "worklist-part"
     WORKLIST_COMMIT = "worklist-commit"
+    UPDATE_PART = "update-part"
+    UPDATE = "update"
 
 
 class Refusal(StrEnum):

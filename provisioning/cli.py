@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kitlink.framing import LinkError
-from provisioning import checks
+from provisioning import checks, release_cli
 from provisioning import collect as collecting
 from provisioning import flash as flashing
 from provisioning.collector import CollectorDB, CollectorError
@@ -625,7 +625,8 @@ def status_command(
     port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
 ) -> None:
     """The kit's records, uncollected count, card stock and clock, in the words `jemput-kit
-    status` uses; exits 1 when the kit names damaged records or a broken audit chain."""
+    status` uses, then the software it runs; exits 1 when the kit names damaged records or
+    a broken audit chain."""
     private = _private_keys(authority)
     with _kit_link(port, language) as link:
         facts = collecting.status(link, private)
@@ -646,7 +647,7 @@ def status_command(
     _show(
         ON_PORT(language).format(kit=facts.kit_id, port=port),
         [column(language) for column in STATUS_COLUMNS],
-        [*lines, *problems],
+        [*lines, *release_cli.software_lines(facts.software, language), *problems],
     )
     if problems:
         raise typer.Exit(EXIT_PROBLEMS)
@@ -917,6 +918,8 @@ def revoke_command(
 
 app.command("sync")(district.sync_command)
 app.add_typer(district.district_app, name="district")
+app.add_typer(release_cli.release_app, name="release")
+app.command("update")(release_cli.update_command)
 
 
 def main() -> None:

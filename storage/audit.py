@@ -34,6 +34,12 @@ class AuditKind(enum.StrEnum):
     PROVISIONED = "provisioned"
     SET_TIME = "settime"
     POWER_REQUEST = "power-request"
+    #: A release written into the inactive slot; the kit restarts into it on trial.
+    UPDATE_INSTALLED = "update-installed"
+    #: The version on trial passed its self-test and stays.
+    UPDATE_COMMITTED = "update-committed"
+    #: The version on trial failed its self-test: the committed one starts again.
+    UPDATE_ROLLED_BACK = "update-rolled-back"
     # -- the capture loop -----------------------------------------------------------------
     SELF_TEST = "self-test"
     LOGIN = "login"

@@ -74,6 +74,28 @@ class FileOps:
         """The file's size in bytes, without reading it (boot compares it with the index)."""
         return os.stat(path).st_size
 
+    def mkdir(self, path: Path) -> None:
+        """Create the folder ``path`` (its parent exists), owner-only (0700)."""
+        os.mkdir(path, 0o700)
+
+    def rmdir(self, path: Path) -> None:
+        os.rmdir(path)
+
+    def is_dir(self, path: Path) -> bool:
+        """Whether ``path`` is a folder itself (a symbolic link to one is not)."""
+        return os.path.isdir(path) and not os.path.islink(path)
+
+    def symlink(self, target: str, path: Path) -> None:
+        """Make ``path`` a symbolic link holding ``target`` (fails if ``path`` exists)."""
+        os.symlink(target, path)
+
+    def readlink(self, path: Path) -> str | None:
+        """What the symbolic link ``path`` holds, or None if there is no link there."""
+        try:
+            return os.readlink(path)
+        except OSError:  # none there, or not a link
+            return None
+
 
 #: The real filesystem.
 OS_OPS = FileOps()

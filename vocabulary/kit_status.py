@@ -46,6 +46,20 @@ BACKENDS = {
     "tpm": Words("TPM", "TPM"),
     "file": Words("file, TIDAK TERLINDUNGI", "file, UNPROTECTED"),
 }
+#: The software a kit runs, as `jemput-prov status` shows it after the lines above.
+SOFTWARE = Words("perangkat lunak", "software")
+ON_TRIAL = Words(" (masa uji: belum diterapkan)", " (on trial: not yet committed)")
+SLOT = Words("slot", "slot")
+NO_SLOT = Words("tidak ada (tidak dipasang di slot)", "none (not installed in slots)")
+PICO = Words("firmware Pico", "pico firmware")
+NO_PICO = Words("Pico tidak menjawab", "no Pico answered")
+MINIMUM = Words("versi minimum", "minimum")
+LAST_UPDATE = Words("pembaruan terakhir", "last update")
+COMMITTED = Words("{version} diterapkan {at}", "{version} committed {at}")
+ROLLED_BACK = Words(
+    "{version} DIKEMBALIKAN ke versi sebelumnya {at}: {reason}",
+    "{version} ROLLED BACK {at}: {reason}",
+)
 DAMAGED = Words("RUSAK", "DAMAGED")
 AUDIT_BROKEN = Words("AUDIT RUSAK", "AUDIT BROKEN")
 REPAIRED = Words("diperbaiki", "repaired")
