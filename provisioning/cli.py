@@ -668,6 +668,15 @@ def settime_command(
     _say(out, CLOCK_SET(language).format(when=local_time(when, language)), "green")
 
 
+SELFTEST_ON = Words("uji mandiri kit di {port}", "selftest on {port}")
+SELFTEST_COLUMNS = (
+    Words("perangkat", "device"),
+    Words("hasil", "ok"),
+    Words("keterangan", "detail"),
+)
+PART_OK, PART_FAULT = Words("baik", "ok"), Words("RUSAK", "FAULT")
+
+
 @app.command("selftest")
 def selftest_command(
     port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
@@ -677,9 +686,9 @@ def selftest_command(
     with _kit_link(port, language) as link:
         verdicts = collecting.selftest(link, private)
     _show(
-        f"selftest on {port}",
-        ("device", "ok", "detail"),
-        ((v.device, "ok" if v.ok else "FAULT", v.detail) for v in verdicts),
+        SELFTEST_ON(language).format(port=port),
+        [column(language) for column in SELFTEST_COLUMNS],
+        ((v.device, (PART_OK if v.ok else PART_FAULT)(language), v.detail) for v in verdicts),
     )
     if not all(verdict.ok for verdict in verdicts):
         raise typer.Exit(EXIT_PROBLEMS)

@@ -265,7 +265,7 @@ def test_status_settime_and_selftest_over_the_port(bench: Bench) -> None:
     assert settime.exit_code == EXIT_OK and "kit clock set to" in settime.output
     selftest = CliRunner().invoke(app, ["selftest", bench.pty.port, *bench.args])
     assert selftest.exit_code == EXIT_OK, selftest.output
-    assert "fingerprint" in selftest.output
+    assert "fingerprint" in selftest.output and "uji mandiri kit di" in selftest.output
 
 
 def test_another_authority_cannot_collect(bench: Bench, tmp_path: Path) -> None:
