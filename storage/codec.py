@@ -115,6 +115,24 @@ def _key(key: Any) -> bytes:
     return cbor2.dumps(key) if type(key) is str else dumps(key)
 
 
+#: Values cbor2 encodes as `dumps` does, shortest and without a container.
+_SCALARS = frozenset({str, bytes, int, bool, type(None)})
+_TEXT = frozenset({str})
+
+
+def _flat(obj: Mapping[Any, Any]) -> bool:
+    """Whether cbor2's own canonical map is ours: ASCII text keys under 24 bytes encode with a
+    one-byte head that is their length, so its length-first order is the bytewise order of
+    their encodings; scalar values are shortest either way; a dict has no key twice.  A
+    resident's map is one: a worklist of 100,000 is encoded in C, not a value at a time."""
+    return (
+        _TEXT.issuperset(map(type, obj))
+        and max(map(len, obj), default=0) < 24
+        and "".join(obj).isascii()
+        and _SCALARS.issuperset(map(type, obj.values()))
+    )
+
+
 def _encode(obj: Any, out: _Sink) -> None:
     if obj is None or isinstance(obj, bool | int | str | bytes):
         out += cbor2.dumps(obj)
@@ -124,6 +142,8 @@ def _encode(obj: Any, out: _Sink) -> None:
         _array(len(obj), obj, out)
     elif isinstance(obj, Array):
         _array(obj.length, obj.items, out)
+    elif type(obj) is dict and _flat(obj):
+        out += cbor2.dumps(obj, canonical=True)
     elif isinstance(obj, Mapping):
         # sorted by encoded key; each value is encoded straight after its key, never apart
         pairs = sorted(((_key(key), value) for key, value in obj.items()), key=lambda p: p[0])

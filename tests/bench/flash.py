@@ -32,29 +32,32 @@ BUDGET_MB = 300.0
 FLASH_GOAL = Goal(figure_max=BUDGET_MB)
 
 
-def _flashed_kit_peak(data_dir: Path, flash: list[str] | None) -> float:
-    """Peak RSS in MB of a kit process on a pty, flashed by ``flash`` (CLI arguments after
-    the port) or, with None, started and stopped."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.flash", str(data_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdin is not None and child.stdout is not None
-    port = child.stdout.readline().strip()
-    try:
-        if flash is not None:
-            result = CliRunner().invoke(app, ["flash", port, *flash])
-            if result.exit_code:
-                raise RuntimeError(f"the flash failed: {result.output}")
-    finally:
-        child.stdin.close()
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise RuntimeError(f"the kit process failed (exit {child.returncode})")
-    return usage.ru_maxrss / 1024  # kilobytes on Linux
+class _KitProcess:
+    """An unflashed simulated kit in its own process, served on a pty until stopped.
+
+    Start it before this process grows: on Linux a child's ``ru_maxrss`` starts at its
+    parent's resident set at the fork.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.flash", str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self.port = self._child.stdout.readline().strip()
+
+    def stop(self) -> float:
+        """Stop the kit; its peak RSS in MB."""
+        assert self._child.stdin is not None
+        self._child.stdin.close()
+        _, status, usage = os.wait4(self._child.pid, 0)
+        self._child.returncode = os.waitstatus_to_exitcode(status)
+        if self._child.returncode:
+            raise RuntimeError(f"the kit process failed (exit {self._child.returncode})")
+        return usage.ru_maxrss / 1024  # kilobytes on Linux
 
 
 @benchmark("flash")
@@ -62,16 +65,26 @@ def flash_memory(run: Run) -> list[Row]:
     residents = run.size(100_000, 500)
     folder = run.scratch / "flash"
     folder.mkdir()
-    inputs(folder)
-    write_worklist(generated_residents(residents), folder / "worklist.csv")
-    Authority.init(folder / "authority", name="BENCH")
-    flash = [
-        *("--authority", str(folder / "authority"), "--kit-id", "KIT-3505-07"),
-        *("--region", "3505", "--officers", str(folder / "officers.csv")),
-        *("--worklist", str(folder / "worklist.csv"), "--policy", str(folder / "policy.toml")),
-    ]
-    bare = _flashed_kit_peak(folder / "bare-kit", None)
-    peak = _flashed_kit_peak(folder / "kit", flash)
+    bare = _KitProcess(folder / "bare-kit").stop()
+    kit = _KitProcess(folder / "kit")
+    try:
+        inputs(folder)
+        write_worklist(generated_residents(residents), folder / "worklist.csv")
+        Authority.init(folder / "authority", name="BENCH")
+        result = CliRunner().invoke(
+            app,
+            [
+                *("flash", kit.port, "--authority", str(folder / "authority")),
+                *("--kit-id", "KIT-3505-07", "--region", "3505"),
+                *("--officers", str(folder / "officers.csv")),
+                *("--worklist", str(folder / "worklist.csv")),
+                *("--policy", str(folder / "policy.toml")),
+            ],
+        )
+    finally:
+        peak = kit.stop()
+    if result.exit_code:
+        raise RuntimeError(f"the flash failed: {result.output}")
     return [
         Row(
             "flash",

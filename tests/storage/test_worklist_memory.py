@@ -132,3 +132,22 @@ def test_a_profile_flashed_before_the_purpose_was_kept_still_loads(tmp_path: Pat
     assert load_profile(path, cipher).worklist == tuple(
         dataclasses.replace(r, purpose=residents[0].purpose) for r in residents
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"nik": "3505", "name": "A", "ref": None, "n": -(2**63), "b": b"x" * 300, "t": True},
+        {"a" * 23: 1, "b": 2, "aa": 3},
+        {"a" * 24: 1, "b": 2},  # a key's head of two bytes: the general path
+        {"é": 1, "z": 2},
+        {"x": 1.5, "y": [1]},
+        {},
+    ],
+)
+def test_a_flat_map_encodes_as_every_map_does(value: dict[str, Any]) -> None:
+    """The resident's map goes through cbor2's canonical encoder: the same bytes as the
+    RFC 8949 rule (keys sorted by their encodings, bytewise) gives."""
+    pairs = sorted((codec.dumps(key), codec.dumps(item)) for key, item in value.items())
+    rule = cbor2.dumps(value)[:1] + b"".join(part for pair in pairs for part in pair)
+    assert codec.dumps(value) == rule
