@@ -329,8 +329,19 @@ def status_byte_ok(value: int) -> bool:
     return value & 0x93 == 0x12
 
 
+#: XON and XOFF never reach the driver: the port's XON/XOFF flow control (the tty's IXON)
+#: takes them off the line, so a printer "answering" one is a printer saying nothing.
+FLOW_CONTROL = (0x11, 0x13)
+
+
 @SLOW
-@given(answers=st.lists(st.integers(0, 255), min_size=3, max_size=3))
+@given(
+    answers=st.lists(
+        st.integers(0, 255).filter(lambda value: value not in FLOW_CONTROL),
+        min_size=3,
+        max_size=3,
+    )
+)
 def test_receipt_status_parsing_checks_every_byte(liar: Liar, answers: list[int]) -> None:
     liar.play([bytes((value,)) for value in answers])
     with EscPosPrinter(port=liar.port) as printer:
