@@ -391,14 +391,17 @@ class Fingers(Step):
     def lines(self) -> list[str]:
         if self.note:
             return self.note
-        position = self.asked_finger() or self.position  # the last finger: while it uploads
+        position, asked = self.position, self.asked_finger()
         assert position is not None
-        return self.ctx.text(
-            "fingers",
-            index=self.wanted.index(position) + 1,
-            count=len(self.wanted),
-            finger=finger_name(self.ctx, position),
-        )
+        shown = asked or position
+        values = {
+            "index": self.wanted.index(shown) + 1,
+            "count": len(self.wanted),
+            "finger": finger_name(self.ctx, shown),
+        }
+        if asked is None:  # the last finger uploads: the person lifts it and moves on
+            return self.ctx.text("fingers_checking", **values)
+        return self.ctx.text("fingers", **values)
 
 
 class FingerExceptionStep(Step):

@@ -36,6 +36,7 @@ from hal.r30x import (
     MATCH,
     PACKET_SIZES,
     PARAM_BAUD,
+    PARAM_PACKET_SIZE,
     PID_ACK,
     PID_COMMAND,
     PID_DATA,
@@ -68,6 +69,9 @@ _BUFFER = 1
 _SECOND_BUFFER = 2
 #: The most template bytes UpChar may send (the R307 sends 512).
 _MAX_TEMPLATE_BYTES = 4096
+#: The data packet size the handshake asks for (code 3: 256 bytes), the largest: a 4-bit
+#: R307 image crosses in 144 packets instead of 288, 0.14 s less of headers at 115200.
+_LARGEST_PACKET = 3
 #: Pages one ReadIndexTable answer covers (a 32-byte bitmap).
 _INDEX_PAGE_SIZE = 256
 #: How long one serial read may block before we look at the deadline again.
@@ -399,6 +403,11 @@ class R30xSensor(Closing):
             )
             self._link.set_baudrate(fast_baudrate)
         _, _, library, _, _, size_code, _ = self._sys_para()
+        if size_code & 3 != _LARGEST_PACKET:
+            self._command(
+                SET_SYS_PARA, bytes([PARAM_PACKET_SIZE, _LARGEST_PACKET]), during="SetSysPara"
+            )
+            size_code = _LARGEST_PACKET
         self._packet_size = PACKET_SIZES[size_code & 3]
         self._check_model(library)
         self._library_size = library

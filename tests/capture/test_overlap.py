@@ -18,6 +18,7 @@ from capture.events import ShutdownAsked, ShutdownReason
 from capture.machine import CaptureState
 from capture.prompts import prompt
 from hal.exc import PrinterError
+from hal.types import FingerPosition
 from tests.capture.flows import BACK, OK, clean_person, shown, take_face, to_face, to_review
 
 if TYPE_CHECKING:
@@ -185,3 +186,28 @@ def test_the_next_finger_is_asked_for_while_the_image_uploads(
     assert draft is not None
     assert {first, second} <= set(draft.fingers)
     assert all(finger.template for finger in draft.fingers.values())
+
+
+def test_while_the_last_finger_uploads_none_is_asked_for(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person lifts the last finger and moves on (to the pen) while it is checked."""
+    sensor = rig.sim.devices.fingerprint
+    last = rig.store.policy.fingers[-1]
+    upload = sensor.upload_image
+    held = Held(upload)
+
+    def hold_the_last(position: FingerPosition) -> object:
+        return held(position) if position is last else upload(position)
+
+    monkeypatch.setattr(sensor, "upload_image", hold_the_last)
+    to_face(rig)
+    rig.press(OK)  # the photo
+    rig.kit.press(OK)
+    _until(rig, held.entered.is_set)
+    _until(rig, lambda: rig.controller.view.opens_with("fingers_checking"))
+    assert rig.state == "fingers"
+    assert rig.controller.view.finger is None
+    held.release()
+    rig.settle()
+    assert rig.state == "signature"

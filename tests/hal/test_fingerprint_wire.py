@@ -67,12 +67,16 @@ def test_handshake_verifies_password_then_raises_the_baud_rate(
     assert emulator.received[:2] == [(VFY_PWD, bytes(4)), (SET_SYS_PARA, bytes([4, 12]))]
     assert emulator.baudrate == 115200
     assert sensor.baudrate == 115200
+    # and the largest data packets (256 bytes): the fewest headers an image crosses with
+    assert (SET_SYS_PARA, bytes([6, 3])) in emulator.received
+    assert emulator.packet_size_code == 3
 
 
 def test_handshake_can_stay_at_the_default_rate(emulator: FingerprintEmulator) -> None:
     with R30xSensor(port=emulator.port, fast_baudrate=None) as sensor:
         assert sensor.baudrate == 57600
-    assert SET_SYS_PARA not in instructions(emulator)
+    assert (SET_SYS_PARA, bytes([4, 6])) not in emulator.received
+    assert [p for i, p in emulator.received if i == SET_SYS_PARA] == [bytes([6, 3])]
     assert emulator.baudrate == 57600
 
 
@@ -85,7 +89,7 @@ def test_probe_reports_the_sensor_parameters() -> None:
     assert info.name == "fp0"
     assert info.detail["library_size"] == "150"
     assert info.detail["security_level"] == "3"
-    assert info.detail["packet_size"] == "128"
+    assert info.detail["packet_size"] == "256"  # the handshake asked for the largest
     assert info.detail["baudrate"] == "115200"
 
 
