@@ -28,6 +28,16 @@ from typing import NamedTuple, cast
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from capture.paper_texts import (
+    CARD_CITY,
+    CARD_LABELS,
+    CARD_PROVINCE,
+    CARD_REGENCY,
+    CARD_VALID_FOR_LIFE,
+    KIA_TITLE,
+    TRAINING_CARD_BAND,
+    TRAINING_WORD,
+)
 from storage.eligibility import EKTP_AGE, birthday
 from storage.model import CardKind, Resident
 
@@ -74,7 +84,15 @@ INK = (20, 20, 20)
 BOLD_STROKE = 1  # the bundled font has no bold face: a 1-px stroke of the ink emulates it
 ELLIPSIS = "..."
 EMPTY = "-"
-VALID_FOR = "SEUMUR HIDUP"
+
+#: A training kit's card (`render_card_front` with ``training``): a red band over the
+#: province line and the word in translucent red from corner to corner, over the photo too,
+#: so that no one could take it for an e-KTP.  Red unlike the photo's (`PHOTO_RED`).
+TRAINING_RED = (235, 0, 0)
+TRAINING_BAND_HEIGHT = 48
+TRAINING_BAND_SIZE = 30
+TRAINING_WORD_SIZE = 230
+TRAINING_WORD_ALPHA = 110  # of 255: the card stays legible under the word
 
 BACKGROUND_BLUE = (212, 231, 246)  # at the right edge
 BACKGROUND_GREEN = (216, 241, 220)  # at the left edge
@@ -195,8 +213,6 @@ def _value(text: str) -> str:
     return printable(text) or EMPTY
 
 
-#: The KIA's title, drawn above the photo: the one card a child carries.
-KIA_TITLE = "KARTU IDENTITAS ANAK"
 KIA_TITLE_TOP = 128
 KIA_TITLE_SIZE = 22
 
@@ -214,24 +230,25 @@ def _fields(resident: Resident, width: int, kind: CardKind = CardKind.EKTP) -> l
         until = birthday(resident.birth_date, EKTP_AGE) - timedelta(days=1)
         valid = f"{until:%d-%m-%Y}"
     else:
-        valid = VALID_FOR
+        valid = CARD_VALID_FOR_LIFE
+    label = CARD_LABELS
     adult_only = [
-        _Field("Status Perkawinan", _value(resident.marital_status), 1, width),
-        _Field("Pekerjaan", _value(resident.occupation), 2, width),
+        _Field(label["marital"], _value(resident.marital_status), 1, width),
+        _Field(label["occupation"], _value(resident.occupation), 2, width),
     ]
     return [
-        _Field("Nama", _value(resident.name), 2, width),
-        _Field("Tempat/Tgl Lahir", born, 2, width),
-        _Field("Jenis Kelamin", printable(resident.sex.value), 1, BLOOD_X - VALUE_X - 8),
-        _Field("Gol. Darah", _value(resident.blood_type), 1, blood_width, same_row=True),
-        _Field("Alamat", _value(resident.address), 3, width),
-        _Field("RT/RW", _value(resident.rt_rw), 1, width),
-        _Field("Kel/Desa", _value(resident.village), 2, width),
-        _Field("Kecamatan", _value(resident.district), 2, width),
-        _Field("Agama", _value(resident.religion), 1, width),
+        _Field(label["name"], _value(resident.name), 2, width),
+        _Field(label["born"], born, 2, width),
+        _Field(label["sex"], printable(resident.sex.value), 1, BLOOD_X - VALUE_X - 8),
+        _Field(label["blood"], _value(resident.blood_type), 1, blood_width, same_row=True),
+        _Field(label["address"], _value(resident.address), 3, width),
+        _Field(label["rt_rw"], _value(resident.rt_rw), 1, width),
+        _Field(label["village"], _value(resident.village), 2, width),
+        _Field(label["district"], _value(resident.district), 2, width),
+        _Field(label["religion"], _value(resident.religion), 1, width),
         *([] if kia else adult_only),
-        _Field("Kewarganegaraan", _value(resident.citizenship), 1, width),
-        _Field("Berlaku Hingga", valid, 1, width),
+        _Field(label["citizenship"], _value(resident.citizenship), 1, width),
+        _Field(label["valid"], valid, 1, width),
     ]
 
 
@@ -281,9 +298,9 @@ def layout_fields(
 def header_lines(resident: Resident) -> tuple[str, str]:
     """ "PROVINSI <province>" and "KABUPATEN <regency>" (or the regency as is for a KOTA)."""
     regency = printable(resident.regency)
-    if not regency.startswith(("KOTA ", "KABUPATEN ")):
-        regency = f"KABUPATEN {regency or EMPTY}"
-    return f"PROVINSI {_value(resident.province)}", regency
+    if not regency.startswith((f"{CARD_CITY} ", f"{CARD_REGENCY} ")):
+        regency = f"{CARD_REGENCY} {regency or EMPTY}"
+    return f"{CARD_PROVINCE} {_value(resident.province)}", regency
 
 
 def photo_background(birth_year: int) -> tuple[int, int, int]:
@@ -383,6 +400,32 @@ def _centred(
     )
 
 
+def _training_mark(card: Image.Image) -> Image.Image:
+    """``card`` marked LATIHAN: the band over the top, the word across the whole card."""
+    width, height = CARD_SIZE
+    draw = ImageDraw.Draw(card)
+    draw.rectangle([0, 0, width - 1, TRAINING_BAND_HEIGHT - 1], fill=TRAINING_RED)
+    draw.text(
+        (width / 2, TRAINING_BAND_HEIGHT / 2),
+        TRAINING_CARD_BAND,
+        font=font(TRAINING_BAND_SIZE),
+        fill="white",
+        anchor="mm",
+        stroke_width=BOLD_STROKE,
+        stroke_fill="white",
+    )
+    face = font(TRAINING_WORD_SIZE)
+    left, top, right, bottom = (round(edge) for edge in face.getbbox(TRAINING_WORD))
+    word = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(word).text((-left, -top), TRAINING_WORD, font=face, fill=TRAINING_WORD_ALPHA)
+    angle = math.degrees(math.atan2(height, width))  # along the card's diagonal
+    word = word.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+    alpha = Image.new("L", CARD_SIZE, 0)
+    alpha.paste(word, ((width - word.width) // 2, (height - word.height) // 2))
+    red = Image.new("RGB", CARD_SIZE, TRAINING_RED)
+    return Image.composite(red, card, alpha)
+
+
 def render_card_front(
     resident: Resident,
     *,
@@ -391,11 +434,13 @@ def render_card_front(
     issued_place: str,
     issued_on: date,
     kind: CardKind = CardKind.EKTP,
+    training: bool = False,
 ) -> Image.Image:
     """The card front as an RGB image of :data:`CARD_SIZE`, ready for the card printer.
 
     A KIA (``kind``) has its title above the photo, its own fields (`_fields`), and no
-    signature; under age 5 no photo either.
+    signature; under age 5 no photo either.  A ``training`` kit's card carries the LATIHAN
+    mark (`_training_mark`); every other card is drawn exactly as without it.
     """
     card = card_background()
     draw = ImageDraw.Draw(card)
@@ -460,4 +505,4 @@ def render_card_front(
         left = SIGNATURE_BOX[0] + (SIGNATURE_BOX[2] - SIGNATURE_BOX[0] - ink.width) // 2
         top = SIGNATURE_BOX[1] + (SIGNATURE_BOX[3] - SIGNATURE_BOX[1] - ink.height) // 2
         card.paste(Image.new("RGB", ink.size, INK), (left, top), ink)
-    return card
+    return _training_mark(card) if training else card

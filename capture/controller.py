@@ -30,8 +30,9 @@ from capture.base import Confirmation, Overlay, Step
 from capture.conditions import Conditions
 from capture.draft import Approval, Draft
 from capture.errors import TransitionDuringEntry
-from capture.events import ButtonEvent, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
+from capture.events import ButtonEvent, Job, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
 from capture.guards import IdleLock, JobTicket, Outcome, PowerWatch
+from capture.layout import fit
 from capture.machine import CAPTURE_STATES, CaptureEvent, CaptureMachine, CaptureState
 from capture.ports import RecordKeeper, RunJob
 from capture.print_plan import PrintPlan
@@ -41,7 +42,7 @@ from capture.screen import Screen
 from capture.session import Refusal, Session
 from capture.widgets import DigitEntry, Menu
 from hal.contracts import Devices
-from hal.exc import DeviceError
+from hal.exc import DeviceError, NoFinger
 from hal.types import BatteryReading, Button, Indicator, Press, Tone
 from storage.audit import AuditKind
 from storage.model import SealedRecord
@@ -51,6 +52,15 @@ log = logging.getLogger(__name__)
 #: Where what went wrong behind the machine (a print) is shown: between two people, never
 #: over a capture, a seal or a question.
 BETWEEN_PEOPLE = frozenset({CaptureState.READY, CaptureState.DONE})
+
+
+def _nobody_came(job: object, error: BaseException) -> bool:
+    """A wait for a finger that ended with none: the lock screen's every 10 s all day.
+
+    That is the ordinary end of a job that only waits, not a failure worth a log line; a
+    sensor that breaks while waiting still raises something else, and is logged.
+    """
+    return isinstance(job, Job) and job.kind.only_waits and isinstance(error, NoFinger)
 
 
 class Controller:
@@ -269,15 +279,16 @@ class Controller:
     # -- the display ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Draw the screen, and keep what it shows as the public model (:attr:`view`)."""
+        """Draw the screen, laid out to fit the display (:mod:`capture.layout`), and keep
+        what it shows as the public model (:attr:`view`)."""
         overlay, step = self._overlay, self.step
         lines = overlay.lines() if overlay is not None else step.lines()
         widget = step.widget() if overlay is None else None
-        columns, rows = self._devices.display.columns, self._devices.display.lines
+        display = self._devices.display
         self._view = Screen(
             self.state,
             self.language,
-            tuple(line[:columns] for line in lines[:rows]),
+            tuple(fit(lines, columns=display.columns, rows=display.lines, language=self.language)),
             menu=widget.view() if isinstance(widget, Menu) else None,
             entry=widget.view() if isinstance(widget, DigitEntry) else None,
             finger=step.asked_finger() if overlay is None else None,
@@ -310,7 +321,7 @@ class Controller:
                 if not self._jobs.take(job):
                     log.info("ignoring the late result of %s", job)
                     return
-                if error is not None:
+                if error is not None and not _nobody_came(job, error):
                     log.warning("%s failed: %s", job, error)
                 self.step.finished(result, error)
             case Tick(now=now):

@@ -40,6 +40,8 @@ class JobKind(enum.StrEnum):
     SEAL = enum.auto()
     PRINT = enum.auto()
     SLIP = enum.auto()
+    #: The sensor's library read (which officers have a login finger) or a page deleted.
+    LIBRARY = enum.auto()
 
     @property
     def lane(self) -> Lane:

@@ -9,6 +9,7 @@ from capture.card import render_card_front
 from capture.draft import Approval, ApprovalPurpose, Draft
 from capture.duplicates import admit, forget
 from capture.events import JobKind
+from capture.faults import fault_key
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
 from capture.print_plan import PrintOutcome, SlipReason
@@ -174,7 +175,7 @@ class Sealing(Step):
             self.ctx.devices.panel.indicate(Indicator.FAULT)
             self.ctx.devices.panel.beep(Tone.ERROR)
             self.ctx.audit(AuditKind.SEAL_FAILED, reason=str(error))
-            notice = self.ctx.text("seal_failed", reason=str(error)[:60])
+            notice = self.ctx.text("seal_failed", reason=self.fault(error)[0])
             self.ctx.go(CaptureEvent.SEAL_FAILED, notice=notice)
             return
         assert isinstance(result, SealedRecord), result
@@ -223,6 +224,7 @@ class RecordPrint:
         assert printer is not None  # the plan prints a card only with a card printer
         resident, issued_on = draft.resident, ctx.now().date()
         photo, signature, kind = draft.face_jpeg, draft.signature_png, draft.kind
+        training = ctx.store.training
 
         def work() -> None:
             front = render_card_front(
@@ -232,6 +234,7 @@ class RecordPrint:
                 issued_place=resident.regency.removeprefix("KABUPATEN ") or "-",
                 issued_on=issued_on,
                 kind=kind,
+                training=training,
             )
             printer.print_card(front, timeout=CARD_PRINT_TIMEOUT_SECONDS)
 
@@ -251,16 +254,20 @@ class RecordPrint:
         ctx.audit(AuditKind.SPOILED, serial=serial, reason=str(error))
         session.printed(PrintOutcome.NONE, seq=self.seq, serial=serial)
         ctx.devices.panel.beep(Tone.ERROR)
-        failed = ctx.text("print_failed", reason=str(error)[:40])
+        failed = ctx.text("print_failed", reason=self._fault(error))
         ctx.interrupt(PrintFault(failed, then=lambda: self.slip(SlipReason.CARD_FAILED)))
 
-    def slip(self, reason: str) -> None:
+    def _fault(self, error: BaseException) -> str:
+        """What went wrong, in the catalogue's words (`capture.faults`), never the driver's."""
+        return self.ctx.text(fault_key(error))[0]
+
+    def slip(self, reason: SlipReason) -> None:
         """Print the slip, or say nothing came out when the kit has no slip printer."""
         ctx, resident, printer = self.ctx, self.draft.resident, self.ctx.devices.receipt_printer
         if printer is None:
             ctx.session.printed(PrintOutcome.NONE, seq=self.seq)
             return
-        store, when, language = ctx.store, ctx.now(), ctx.language.value
+        store, when = ctx.store, ctx.now()
 
         def work() -> None:
             slip = render_slip(
@@ -272,7 +279,7 @@ class RecordPrint:
                 reference=slip_reference(store.kit_id, self.seq),
                 collect_at=store.policy.card_collection_place,
                 reason=reason,
-                language=language,
+                training=store.training,
             )
             printer.print_image(slip, timeout=SLIP_PRINT_TIMEOUT_SECONDS)
 
@@ -286,7 +293,7 @@ class RecordPrint:
             return
         ctx.session.printed(PrintOutcome.NONE, seq=self.seq)
         ctx.devices.panel.beep(Tone.ERROR)
-        ctx.interrupt(PrintFault(ctx.text("slip_failed", reason=str(error)[:20], seq=self.seq)))
+        ctx.interrupt(PrintFault(ctx.text("slip_failed", reason=self._fault(error), seq=self.seq)))
 
 
 class Printing(Step):

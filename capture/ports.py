@@ -70,6 +70,11 @@ class RecordKeeper(Protocol):
     def kit_id(self) -> str: ...
 
     @property
+    def training(self) -> bool:
+        """A simulator's training kit: what it prints carries the LATIHAN mark."""
+        ...
+
+    @property
     def region(self) -> str:
         """The region code the kit was provisioned for ("3505"): a walk-in NIK starts so."""
         ...

@@ -8,12 +8,16 @@ gets a slip instead of a card.  :func:`plan_print` answers all three from the sa
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 
 from capture.draft import Draft
 from hal.contracts import CardPrinter, ReceiptPrinter
 from hal.exc import DeviceError
+from hal.types import PrinterState
 from storage.model import CardKind
+
+log = logging.getLogger(__name__)
 
 
 class PrintOutcome(enum.StrEnum):
@@ -25,17 +29,23 @@ class PrintOutcome(enum.StrEnum):
 
 
 class SlipReason(enum.StrEnum):
-    """Why a person gets a slip instead of a card; printed on the slip for the office."""
+    """Why a person gets a slip instead of a card.
 
-    RECORD_ONLY = "record only"
-    WALK_IN = "walk-in: data to verify"
-    OFFICE_PRINTS = "printed at the Disdukcapil"
-    HOME_OFFICE = "domisili sementara: home office prints"
-    WAITS_FOR_BIRTHDAY = "card waits for the 17th birthday"
-    DATA_TO_CORRECT = "data corrected at the office"
-    NO_CARD_PRINTER = "no card printer"
-    NO_BLANK_CARDS = "no blank cards"
-    CARD_FAILED = "card print failed"
+    The slip prints it in Bahasa Indonesia, with what the office will do next
+    (`capture.paper_texts.SLIP_REASONS`); a printer's own words go to the log, never to
+    the paper a citizen takes home.
+    """
+
+    RECORD_ONLY = "record-only"
+    WALK_IN = "walk-in"
+    OFFICE_PRINTS = "office-prints"
+    HOME_OFFICE = "home-office"
+    WAITS_FOR_BIRTHDAY = "waits-for-birthday"
+    DATA_TO_CORRECT = "data-to-correct"
+    NO_CARD_PRINTER = "no-card-printer"
+    NO_BLANK_CARDS = "no-blank-cards"
+    PRINTER_NOT_READY = "printer-not-ready"
+    CARD_FAILED = "card-failed"
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ class PrintPlan:
 
     card_on_record: bool
     after_seal: PrintOutcome
-    slip_reason: str | None = None
+    slip_reason: SlipReason | None = None
 
 
 def plan_print(
@@ -106,7 +116,7 @@ def _slip_reason(
     printer: CardPrinter | None,
     stock: int,
     ask_printer: bool,
-) -> str | None:
+) -> SlipReason | None:
     if not card_on_record:
         walk_in = draft is not None and draft.walk_in
         return SlipReason.WALK_IN if walk_in else SlipReason.RECORD_ONLY
@@ -119,5 +129,11 @@ def _slip_reason(
     try:
         status = printer.status()
     except DeviceError as exc:
-        return f"printer: {exc}"
-    return None if status.ready else f"printer: {status.state.value}"
+        log.warning("the card printer did not answer, a slip instead: %s", exc)
+        return SlipReason.PRINTER_NOT_READY
+    if status.ready:
+        return None
+    log.warning("the card printer is not ready (%s), a slip instead", status.state.value)
+    if status.state is PrinterState.NO_MEDIA:
+        return SlipReason.NO_BLANK_CARDS  # the printer's hopper is empty, whatever the ledger
+    return SlipReason.PRINTER_NOT_READY

@@ -2,8 +2,10 @@
 
 Blank cards are scarce, so many recordings end without a card; DESIGN.md promises the
 person a slip then, never nothing.  The slip names the person (the NIK masked, since
-slips get lost), the record number, date and kit, why no card was printed, where to
-collect it, and a QR code of the record reference that the collection office scans.
+slips get lost), the record number, date and kit, why no card was printed and what the
+office will do next, where to collect it, and a QR code of the record reference that the
+collection office scans.  Its words are the paper catalogue's (`capture.paper_texts`), in
+Bahasa Indonesia: the slip goes home with the citizen whatever the display's language.
 
 The image is mode "1", :data:`SLIP_WIDTH` dots wide (a 58 mm thermal printer at
 203 dpi), as tall as its content.  Text uses the same bundled font as the card.
@@ -18,6 +20,15 @@ import segno
 from PIL import Image, ImageDraw
 
 from capture.card import font, printable, wrap
+from capture.paper_texts import (
+    SLIP_KEEP,
+    SLIP_LABELS,
+    SLIP_REASONS,
+    SLIP_TITLE,
+    TRAINING_SLIP_BAND,
+    TRAINING_WORD,
+)
+from capture.print_plan import SlipReason
 
 SLIP_WIDTH = 384  # dots: 48 mm printable on 58 mm paper at 8 dots/mm
 MARGIN = 8
@@ -39,33 +50,13 @@ QR_ERROR = "m"
 PAPER = 1
 INK = 0
 
-#: The slip's wording per language; Bahasa Indonesia is the default.
-TEXTS: dict[str, dict[str, str]] = {
-    "id": {
-        "title": "TANDA BUKTI PEREKAMAN KTP-EL",
-        "name": "Nama",
-        "nik": "NIK",
-        "record": "Nomor perekaman",
-        "date": "Tanggal",
-        "kit": "Kit",
-        "reason": "Kartu belum dicetak karena",
-        "collect": "Ambil kartu di",
-        "reference": "Referensi",
-        "keep": "Simpan tanda bukti ini dan bawa saat mengambil kartu.",
-    },
-    "en": {
-        "title": "KTP-EL RECORDING RECEIPT",
-        "name": "Name",
-        "nik": "NIK",
-        "record": "Record number",
-        "date": "Date",
-        "kit": "Kit",
-        "reason": "No card was printed because",
-        "collect": "Collect the card at",
-        "reference": "Reference",
-        "keep": "Keep this receipt and bring it when you collect the card.",
-    },
-}
+#: A training slip: an inked band at the top and the bottom, and the outlined word
+#: repeated slantwise over everything but the QR code, which stays scannable.
+TRAINING_BAND_PAD = 8
+WATERMARK_SIZE = 64
+WATERMARK_STROKE = 2
+WATERMARK_ANGLE = 30  # degrees
+WATERMARK_EVERY = 150  # dots down the slip between two words
 
 
 class _Line(NamedTuple):
@@ -129,6 +120,55 @@ def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[_Line], top: int) -> int:
     return top
 
 
+def _training_band(lines: list[_Line]) -> int:
+    """The height of a training band holding ``lines``."""
+    return sum(_pitch(line.size) for line in lines) + 2 * TRAINING_BAND_PAD
+
+
+def _draw_band(slip: Image.Image, lines: list[_Line], top: int) -> None:
+    """An inked band from ``top`` with ``lines`` in paper colour: what a real slip never has."""
+    draw = ImageDraw.Draw(slip)
+    bottom = top + _training_band(lines)
+    draw.rectangle([0, top, SLIP_WIDTH - 1, bottom - 1], fill=INK)
+    y = top + TRAINING_BAND_PAD
+    for line in lines:
+        draw.text(
+            (SLIP_WIDTH / 2, y),
+            line.text,
+            font=font(line.size),
+            fill=PAPER,
+            anchor="ma",
+            stroke_width=1 if line.bold else 0,
+            stroke_fill=PAPER,
+        )
+        y += _pitch(line.size)
+
+
+def _watermark(slip: Image.Image) -> None:
+    """The training word, outlined and slanted, repeated down the whole slip.
+
+    Outlined, not solid, so the text under it stays legible; the caller draws the QR
+    code afterwards on clean paper.
+    """
+    face = font(WATERMARK_SIZE)
+    box = face.getbbox(TRAINING_WORD, stroke_width=WATERMARK_STROKE)
+    left, top, right, bottom = (round(edge) for edge in box)
+    word = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(word).text(
+        (-left, -top),
+        TRAINING_WORD,
+        font=face,
+        fill=0,
+        stroke_width=WATERMARK_STROKE,
+        stroke_fill=255,
+    )
+    word = word.rotate(WATERMARK_ANGLE, expand=True)
+    ink = Image.new("1", word.size, INK)
+    x = (SLIP_WIDTH - word.width) // 2
+    for y in range(0, slip.height, WATERMARK_EVERY):
+        slip.paste(ink, (x, y - word.height // 2), word)
+
+
 def render_slip(
     *,
     name: str,
@@ -138,28 +178,28 @@ def render_slip(
     when: datetime,
     reference: str,
     collect_at: str,
-    reason: str,
-    language: str = "id",
+    reason: SlipReason,
+    training: bool = False,
 ) -> Image.Image:
     """The receipt slip as a mode "1" image :data:`SLIP_WIDTH` dots wide.
 
-    ``image.info["qr_box"]`` holds the (left, top, right, bottom) of the QR code with
-    its quiet zone, so a test or a preview can find it.
+    Always in Bahasa Indonesia (`capture.paper_texts`), whatever language the officer
+    reads the display in.  A ``training`` kit's slip carries the LATIHAN mark: an inked
+    band at the top and bottom and the word slanted over everything but the QR code.
+    ``image.info["qr_box"]`` holds the (left, top, right, bottom) of the QR code with its
+    quiet zone, so a test or a preview can find it.
     """
-    if language not in TEXTS:
-        raise ValueError(
-            f"no slip wording for language {language!r}; use one of {', '.join(TEXTS)}"
-        )
-    text = TEXTS[language]
-    title = _wrapped(text["title"], TITLE_SIZE, centred=True, bold=True)
+    title = _wrapped(SLIP_TITLE, TITLE_SIZE, centred=True, bold=True)
+    why, then = SLIP_REASONS[reason]
     items = [
-        (text["name"], printable(name)),
-        (text["nik"], mask_nik(nik)),
-        (text["record"], f"{record_seq:06d}"),
-        (text["date"], f"{when:%d-%m-%Y %H:%M}"),
-        (text["kit"], printable(kit_id)),
-        (text["reason"], printable(reason, upper=False)),
-        (text["collect"], printable(collect_at, upper=False)),
+        (SLIP_LABELS["name"], printable(name)),
+        (SLIP_LABELS["nik"], mask_nik(nik)),
+        (SLIP_LABELS["record"], f"{record_seq:06d}"),
+        (SLIP_LABELS["date"], f"{when:%d-%m-%Y %H:%M}"),
+        (SLIP_LABELS["kit"], printable(kit_id)),
+        (SLIP_LABELS["reason"], why),
+        (SLIP_LABELS["next"], then),
+        (SLIP_LABELS["collect"], printable(collect_at, upper=False)),
     ]
     body: list[list[_Line]] = [
         _wrapped(label, LABEL_SIZE) + _wrapped(value, VALUE_SIZE, bold=True)
@@ -167,30 +207,45 @@ def render_slip(
     ]
     code, scale = _qr(reference)
     qr_side = int(code.symbol_size(scale=scale, border=QR_BORDER)[0])
-    after_qr = _wrapped(f"{text['reference']}: {printable(reference)}", LABEL_SIZE, centred=True)
-    after_qr += _wrapped(text["keep"], LABEL_SIZE, centred=True)
+    after_qr = _wrapped(
+        f"{SLIP_LABELS['reference']}: {printable(reference)}", LABEL_SIZE, centred=True
+    )
+    after_qr += _wrapped(SLIP_KEEP, LABEL_SIZE, centred=True)
+    band = [
+        _Line(TRAINING_SLIP_BAND[0], TITLE_SIZE, centred=True, bold=True),
+        *_wrapped(TRAINING_SLIP_BAND[1], LABEL_SIZE, centred=True),
+    ]
+    band_height = _training_band(band) if training else 0
 
     def height(lines: list[_Line]) -> int:
         return sum(_pitch(line.size) for line in lines)
 
     total = (
-        MARGIN
+        band_height
+        + MARGIN
         + height(title)
         + 2 * RULE_GAP
         + sum(height(item) + ITEM_GAP for item in body)
         + qr_side
         + height(after_qr)
         + BOTTOM_FEED
+        + band_height
     )
     slip = Image.new("1", (SLIP_WIDTH, total), PAPER)
     draw = ImageDraw.Draw(slip)
-    y = _draw_lines(draw, title, MARGIN) + RULE_GAP
+    y = _draw_lines(draw, title, band_height + MARGIN) + RULE_GAP
     draw.line([(MARGIN, y), (SLIP_WIDTH - MARGIN, y)], fill=INK, width=2)
     y += RULE_GAP
     for item in body:
         y = _draw_lines(draw, item, y) + ITEM_GAP
-
+    _draw_lines(draw, after_qr, y + qr_side)
     left = (SLIP_WIDTH - qr_side) // 2
+    qr_box = (left, y, left + qr_side, y + qr_side)
+    if training:
+        _watermark(slip)
+        _draw_band(slip, band, 0)
+        _draw_band(slip, band, total - band_height)
+        draw.rectangle([qr_box[0], qr_box[1], qr_box[2] - 1, qr_box[3] - 1], fill=PAPER)
     offset = QR_BORDER * scale
     for row, modules in enumerate(code.matrix):
         for column, dark in enumerate(modules):
@@ -198,6 +253,5 @@ def render_slip(
                 x0 = left + offset + column * scale
                 y0 = y + offset + row * scale
                 draw.rectangle([x0, y0, x0 + scale - 1, y0 + scale - 1], fill=INK)
-    slip.info["qr_box"] = (left, y, left + qr_side, y + qr_side)
-    _draw_lines(draw, after_qr, y + qr_side)
+    slip.info["qr_box"] = qr_box
     return slip

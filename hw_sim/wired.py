@@ -16,6 +16,7 @@ the officer asks them.  Those two calls are the only cooperation the drivers nee
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
@@ -124,6 +125,11 @@ class WiredKit(Closing):
         #: Strokes someone drew for the next signature (the browser kit's pad), in pad
         #: coordinates; taken by the next :meth:`present_signature`.
         self._offered_strokes: Strokes | None = None
+        #: Someone at the page signs, not the subject: a signature then waits for the
+        #: strokes they offer (:meth:`offer_signature`) instead of the subject signing.
+        self.page_signs = False
+        self._pen_waiting = False
+        self._pen = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -166,24 +172,48 @@ class WiredKit(Closing):
         return finger is not None and finger.condition is not FingerCondition.MISSING
 
     def offer_signature(self, strokes: Strokes) -> None:
-        """``strokes`` are signed on the pad at the next signature, instead of the subject's."""
-        self._offered_strokes = strokes
+        """``strokes`` are signed on the pad instead of the subject's: at once when a
+        signature waits for them (:attr:`pen_waiting`), else at the next signature."""
+        with self._pen:
+            if self._pen_waiting:
+                self._pen_waiting = False
+                self.signature_pad.sign(strokes)
+            else:
+                self._offered_strokes = strokes
+
+    @property
+    def pen_waiting(self) -> bool:
+        """A signature under way waits for strokes from the page (:attr:`page_signs`)."""
+        with self._pen:
+            return self._pen_waiting
 
     def present_signature(self) -> bool:
         """The subject signs the pad (after a short pause); False when nobody will sign.
 
-        Strokes offered with :meth:`offer_signature` are signed instead, once.
+        Strokes offered with :meth:`offer_signature` are signed instead, once; with
+        :attr:`page_signs` and none offered yet, the pad waits for them (True: someone
+        will sign) until :meth:`signature_ended`.
         """
-        offered, self._offered_strokes = self._offered_strokes, None
-        if offered:
-            self.signature_pad.sign(offered, delay=SIGN_DELAY_SECONDS)
-            return True
+        with self._pen:
+            offered, self._offered_strokes = self._offered_strokes, None
+            if offered:
+                self.signature_pad.sign(offered, delay=SIGN_DELAY_SECONDS)
+                return True
+            if self.page_signs:
+                self.signature_pad.idle()
+                self._pen_waiting = True
+                return True
         subject = self.world.subject
         if not isinstance(subject, Person) or not subject.signature:
             self.signature_pad.idle()
             return False
         self.signature_pad.sign(subject.signature, delay=SIGN_DELAY_SECONDS)
         return True
+
+    def signature_ended(self) -> None:
+        """The signature was taken (or given up): strokes offered now are for the next."""
+        with self._pen:
+            self._pen_waiting = False
 
     def panel_driver(self, pins: Mapping[str, int] | object) -> MockPanelDriver:
         """Fingers on the panel's mock pins, wired as ``pins`` (e.g. ``PanelPins()``)."""

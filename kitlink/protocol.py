@@ -48,6 +48,7 @@ from storage.keys import (
     kid_of,
     kit_public_key,
 )
+from storage.receipt import Receipt, ReceiptError, read_receipt
 
 #: 2: every request carries an id that its answer echoes (version 1 had none).
 PROTOCOL_VERSION = 2
@@ -65,7 +66,6 @@ TEXT_MAX = 1_000
 
 REQUEST_TYPE = "application/jemput-prov-request+cbor"
 ANSWER_TYPE = "application/jemput-prov-answer+cbor"
-RECEIPT_TYPE = "application/jemput-receipt+cbor"
 
 
 class Op(StrEnum):
@@ -84,6 +84,8 @@ class Op(StrEnum):
     PURGE = "purge"
     WORKLIST_PART = "worklist-part"
     WORKLIST_COMMIT = "worklist-commit"
+    UPDATE_PART = "update-part"
+    UPDATE = "update"
 
 
 class Refusal(StrEnum):
@@ -537,40 +539,13 @@ def kept_result(signed: Any, *, op: Op, kit_public: bytes) -> Mapping[str, Any]:
 # -- receipts --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """A collector's signed statement that it holds a kit's records up to ``seq``."""
-
-    kit_id: str
-    seq: int
-    head: bytes
-    at: datetime
-
-
-def make_receipt(
-    authority: Authority, *, kit_id: str, seq: int, head: bytes, at: datetime
-) -> bytes:
-    body = dumps({"kit": kit_id, "seq": seq, "head": head, "at": seconds(at)})
-    return sign1(body, authority.signing_key, kid=authority.kid, content_type=RECEIPT_TYPE)
-
-
 def verify_receipt(data: bytes, authority: AuthorityPublic, *, kit_id: str) -> Receipt:
-    """A receipt signed by ``authority`` for ``kit_id``; MessageError otherwise."""
+    """A receipt signed by ``authority`` for ``kit_id`` (`storage.receipt`, where the kit
+    checks the ones it keeps); MessageError otherwise, as for any message."""
     try:
-        msg = open_sign1(data, authority.sign_public, kid=authority.kid)
-        body = loads(msg.payload)
-    except (Tampered, BadSignature) as exc:
-        raise MessageError(f"receipt is not signed by authority {authority.name!r}: {exc}") from exc
-    with Fields(body, "the receipt") as fields:
-        receipt = Receipt(
-            fields.text("kit", most=TEXT_MAX),
-            fields.whole("seq", low=1, high=SEQ_MAX),
-            fields.raw("head", sizes=(DIGEST_BYTES,)),
-            fields.moment("at"),
-        )
-    if msg.protected.get(HDR_CONTENT_TYPE) != RECEIPT_TYPE or receipt.kit_id != kit_id:
-        raise MessageError(f"receipt is for kit {receipt.kit_id!r}, not {kit_id!r}")
-    return receipt
+        return read_receipt(data, authority, kit_id=kit_id)
+    except ReceiptError as exc:
+        raise MessageError(str(exc)) from exc
 
 
 def new_nonce(rng: Callable[[int], bytes] = os.urandom) -> bytes:

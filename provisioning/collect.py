@@ -32,6 +32,7 @@ from storage.errors import RecordError
 from storage.files import CERTIFICATE_NAME, record_files, record_name
 from storage.keys import Authority
 from storage.layout import RECORDS_FOLDER
+from storage.receipt import make_receipt
 from storage.verify import BrokenChain, Verifier, check_link
 
 #: The next step after a kit answered what it should not: what was verified is kept.
@@ -119,7 +120,7 @@ def collect(
     collection = db.add_collection(chain, head, ledger.signed, authority=authority, at=now())
     receipted = False
     if head.seq and head.digest is not None:  # the digest above matched: a non-empty chain
-        receipt = p.make_receipt(
+        receipt = make_receipt(
             authority, kit_id=chain.kit_id, seq=head.seq, head=head.digest, at=now()
         )
         client.call(m.ReceiptArgs(receipt))

@@ -115,9 +115,12 @@ class PresentedSignature:
         # the simulated hand signs at once and lifts the pen for good: a scripted session
         # need not wait the full pause a real signer gets, only longer than a pen lift
         settle = max(settle * self._wait_scale, min(settle, SIM_MIN_SETTLE_SECONDS))
-        return self._pad.capture(
-            timeout=timeout if signing else timeout * self._wait_scale, settle=settle
-        )
+        try:
+            return self._pad.capture(
+                timeout=timeout if signing else timeout * self._wait_scale, settle=settle
+            )
+        finally:
+            self._wired.signature_ended()
 
     def probe(self) -> DeviceInfo:
         return self._pad.probe()

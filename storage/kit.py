@@ -26,7 +26,7 @@ from storage import officers as pins
 from storage.audit import AuditKind
 from storage.boot import BootRepair, open_state
 from storage.chain import SealedChain
-from storage.collection import Collection, ReceiptError
+from storage.collection import Collection
 from storage.datakey import open_data_key
 from storage.errors import StateError, StorageFull
 from storage.files import (
@@ -48,6 +48,7 @@ from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
 from storage.pin_guard import PinGuard
 from storage.profile import Profile, load_profile
 from storage.provision import KitSetup, install, provision
+from storage.receipt import Receipt, ReceiptError
 from storage.record import record_hash, seal_record
 from storage.reference import RecordedRefs, ReferenceKey, ReferenceKeyError, named
 from storage.signed_profile import FLASH_AGAIN, ProfileChanged, verify_profile
@@ -204,8 +205,10 @@ class KitStore:
             records_dir=self.records_dir,
             ops=self._ops,
             damaged_seqs=found.damaged_seqs,
+            authority=self.authority,
+            kit_id=self.kit_id,
         )
-        self.boot_notes += found.notes
+        self.boot_notes += found.notes + self.collection.notes
         for note in self.boot_notes:
             self.audit.append(AuditKind.BOOT_REPAIR, note=note)
         pin_note = self.pin_guard.check()  # audited as pin-guard-tampered
@@ -413,11 +416,9 @@ class KitStore:
         """The highest seq a stored receipt covers (0 when nothing was collected)."""
         return self.collection.collected_up_to()
 
-    def record_receipt(
-        self, up_to_seq: int, head: bytes, receipt: bytes, *, verify: Callable[[bytes], int]
-    ) -> None:
+    def record_receipt(self, receipt: bytes) -> Receipt:
         """Keep a collector's signed receipt (see `storage.collection.Collection`)."""
-        self.collection.record_receipt(up_to_seq, head, receipt, verify=verify)
+        return self.collection.record_receipt(receipt)
 
     def prune(self, needed_bytes: int) -> list[int]:
         """Delete record files a receipt covers (see `storage.collection.Collection`)."""

@@ -512,14 +512,18 @@ class SqliteIndex:
 
 
 class SqliteReceipts:
-    """Collectors' signed receipts: the highest seq one covers is what was collected."""
+    """Collectors' signed receipts as the port gave them (`storage.collection` checks them)."""
 
     def __init__(self, db: sqlite3.Connection, lock: threading.Lock, now: Callable[[], datetime]):
         self._db, self._lock, self._now = db, lock, now
 
-    def collected_up_to(self) -> int:
+    def rows(self) -> list[tuple[int, bytes]]:
+        """Every kept receipt, (row id, its signed bytes): the caller checks each."""
         with self._lock:
-            return self._db.execute("SELECT MAX(up_to_seq) FROM receipts").fetchone()[0] or 0
+            return [
+                (row, bytes(receipt) if isinstance(receipt, bytes) else b"")
+                for row, receipt in self._db.execute("SELECT id, receipt FROM receipts ORDER BY id")
+            ]
 
     def add(self, up_to_seq: int, head: bytes, receipt: bytes) -> None:
         with self._lock, transaction(self._db) as db:

@@ -20,6 +20,7 @@ from simulator.kit import SimKit
 from simulator.power import cell_volts, press_power
 from simulator.terminal import panel_io
 from simulator.web.events import EventLog
+from simulator.web.texts import DEVICES, FAULTS, GLASS, PAGE, Note, finger_word
 
 #: Bounds on a drawn signature, so a page cannot make the pad replay for an hour.
 MAX_STROKES = 40
@@ -112,6 +113,7 @@ class Controls:
             "stand-in": self.stand_in,
             "glass": self.glass,
             "sign": self.sign,
+            "signer": self.signer,
             "battery": self.battery,
             "fault": self.fault,
             "power": self.power,
@@ -136,13 +138,13 @@ class Controls:
         nik = body.get("nik")
         if nik in (None, ""):
             self._sim.bystanders.stand_in = None
-            self._log.note("front of the kit: whoever the kit is dealing with")
+            self._log.note(Note("front.as_kit"))
             return "as the kit expects"
         person = self._sim.world.person(str(nik))
         if person is None:
             raise BadRequest(f"nobody with NIK {nik!r} lives in the simulated world")
         self._sim.bystanders.stand_in = person
-        self._log.note(f"front of the kit: {person.name} ({person.nik})")
+        self._log.note(Note("front.person", name=person.name, nik=person.nik))
         return person.name
 
     def glass(self, body: Mapping[str, Any]) -> str:
@@ -150,15 +152,25 @@ class Controls:
         position = finger_named(body.get("finger"))
         world = self._sim.world
         world.glass, world.glass_position = quality, position
-        which = position.name if position else "the finger asked for"
-        self._log.note(f"sensor glass: {which}, {quality.value}")
+        finger = finger_word(position) if position else PAGE["glass.asked"]
+        self._log.note(Note("glass", finger=finger, quality=GLASS[quality.value]))
         return quality.value
 
     def sign(self, body: Mapping[str, Any]) -> str:
         strokes = strokes_on_pad(body)
         self._wired.offer_signature(strokes)
-        self._log.note(f"signature drawn: {len(strokes)} stroke(s), signed at the next pad read")
+        self._log.note(Note("signature", strokes=len(strokes)))
         return f"{len(strokes)} strokes"
+
+    def signer(self, body: Mapping[str, Any]) -> str:
+        """Who signs the pad: the simulated resident at once, or the person at the page,
+        for whose strokes a signature then waits (`hw_sim.wired.WiredKit.page_signs`)."""
+        who = _field(body, "who")
+        if who not in ("resident", "trainee"):
+            raise BadRequest(f"who {who!r} is not one of: resident, trainee")
+        self._wired.page_signs = who == "trainee"
+        self._log.note(Note(f"signer.{who}"))
+        return str(who)
 
     def battery(self, body: Mapping[str, Any]) -> str:
         percent = _number(_field(body, "percent"), "percent", 0, 100)
@@ -166,7 +178,7 @@ class Controls:
         self._wired.battery.set_percent(percent)
         if self._sim.pico is not None:  # the Pico's ADC reads the same cell
             self._sim.pico.set_battery(cell_volts(percent))
-        self._log.note(f"battery set to {percent:.0f}%")
+        self._log.note(Note("battery", percent=f"{percent:.0f}"))
         return f"{percent:.0f}%"
 
     def power(self, body: Mapping[str, Any]) -> str:
@@ -177,7 +189,7 @@ class Controls:
         if pico is None:
             raise BadRequest("this simulated kit has no power co-processor")
         press_power(pico, how)
-        self._log.note(f"power button {'held' if how is Press.HOLD else 'pressed'}")
+        self._log.note(Note("power.held" if how is Press.HOLD else "power.pressed"))
         return how.value
 
     def fault(self, body: Mapping[str, Any]) -> str:
@@ -195,7 +207,8 @@ class Controls:
             raise BadRequest(f"on must be true or false, not {on!r}")
         if on:
             self._wired.inject(str(device), str(kind))
+            self._log.note(Note("fault.on", device=DEVICES[str(device)], kind=FAULTS[str(kind)]))
         else:
             self._wired.clear_faults(str(device))
-        self._log.note(f"fault {device}:{kind} {'on' if on else 'cleared'}")
+            self._log.note(Note("fault.cleared", device=DEVICES[str(device)]))
         return "on" if on else "cleared"

@@ -12,16 +12,16 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from capture.machine import CaptureState
 from simulator.kit import SimKit, open_sim_kit
 from simulator.options import Provisioning, SimOptions
 from simulator.web.app import Pages, Server, build_app, scaled_display
 from simulator.web.controls import Controls
 from simulator.web.events import EventLog
 from simulator.web.scenario import Progress, load_scenario
+from simulator.web.texts import Note
 from simulator.web.view import controls_catalogue, residents, snapshot
 
 #: Default port of the browser kit (0 picks any free port).
@@ -30,24 +30,6 @@ DEFAULT_PORT = 8321
 TICK_SECONDS = 0.1
 #: Bounded waits when stopping the threads.
 JOIN_SECONDS = 5.0
-
-
-@dataclass
-class Finished:
-    """The residents whose enrolment ended on the DONE screen (sealed, printed or slipped)
-    since the page opened: a scenario's measure of progress, and its "after N records"."""
-
-    niks: list[str] = field(default_factory=list)
-    _last_seq: int | None = None
-
-    def see(self, sim: SimKit) -> None:
-        ctl = sim.kit.controller
-        sealed, draft = ctl.sealed, ctl.draft
-        if ctl.state is not CaptureState.DONE or sealed is None or draft is None:
-            return
-        if sealed.seq != self._last_seq:
-            self._last_seq = sealed.seq
-            self.niks.append(draft.resident.nik)
 
 
 class WebKit:
@@ -64,10 +46,7 @@ class WebKit:
         assert sim.tray is not None  # a wired simulated kit always keeps its printed output
         self.tray = sim.tray
         self.controls = Controls(sim, self.log)
-        self.progress = (
-            Progress(load_scenario(scenario, sim.world), time.monotonic()) if scenario else None
-        )
-        self._finished = Finished()
+        self.progress = Progress(load_scenario(scenario, sim.world)) if scenario else None
         #: A training kit: the page shows its banner, with or without a scenario.
         self._training = sim.kit.store.training
         self._stop = threading.Event()
@@ -112,17 +91,12 @@ class WebKit:
     def _tick(self) -> None:
         while not self._stop.wait(TICK_SECONDS):
             for item in self.tray.collect():
-                self.log.note(f"printed {item.kind.value} {item.name}")
-            self._finished.see(self.sim)
-            if self.progress is not None and not self.progress.finished:
+                self.log.note(Note(f"printed.{item.kind.value}", name=item.name))
+            if self.progress is not None:
                 for note in self.progress.tick(
-                    now=time.monotonic(),
-                    finished=self._finished.niks,
-                    wired=self._wired,
+                    now=time.monotonic(), controller=self.sim.kit.controller, wired=self._wired
                 ):
                     self.log.note(note)
-                if self.progress.finished:
-                    self.log.note(f"scenario {self.progress.scenario.name!r} finished")
 
     def start(self) -> None:
         self.log.attach()

@@ -1,10 +1,11 @@
-"""Training scenarios: who comes to the kit, and which faults happen when.
+"""Training scenarios: who comes to the kit, and which faults happen at which step.
 
 A trainer prepares a day as a TOML file (see docs/simulator.md and the ones shipped in
 ``simulator/web/scenarios/``)::
 
-    name = "Printer kehabisan kartu"
-    about = "Two residents come; the printer runs out of cards after the first."
+    name = "Kabel sensor sidik jari lepas"
+    about = "Petunjuk untuk pelatih, dalam Bahasa Indonesia."
+    about_en = "The same for the trainer, in English (optional)."
 
     [[arrivals]]
     resident = 1            # the n-th resident of the simulated worklist (from 1)
@@ -13,10 +14,20 @@ A trainer prepares a day as a TOML file (see docs/simulator.md and the ones ship
     nik = "3505..."         # or a NIK of the simulated world
 
     [[faults]]
-    after_records = 1       # when: after this many enrolments finished (DONE shown),
-    device = "card-printer" #   or at = SECONDS after the scenario starts
+    arrival = 2             # when the scenario's 2nd arrival ...
+    step = "fingers"        # ... reaches this step: face, fingers, signature or review
+    device = "fingerprint"
+    kind = "unplugged"
+    clear_after = 40        # optional: seconds until the fault is cleared
+
+    [[faults]]
+    after_records = 1       # or: after this many enrolments finished (DONE shown)
+    device = "card-printer"
     kind = "out-of-cards"
-    clear_after = 30        # optional: seconds until the fault is cleared
+
+Why steps and not seconds: a fault timed from boot fires while one trainee still keys a
+PIN and another is on the third person, so the lesson is missed or lands elsewhere.  A
+step of a named person's recording happens to every trainee at the same point.
 
 The scenario ends when every arrival has been sealed and every fault has happened.  A
 file that does not fit is refused with the line's meaning named, never half-loaded.
@@ -30,8 +41,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from capture.controller import Controller
+from capture.machine import CaptureState
 from hw_sim.wired import WiredKit
 from hw_sim.world import Person, World
+from simulator.web.texts import DEVICES, FAULTS, Note
+
+#: The steps of one person's recording a fault may wait for, in the flow's order.  A step
+#: the ticker does not see (a KIA has no fingers, a fast kit passes a step between two
+#: looks) counts as reached when the person is seen at a later one, or finished.
+STEPS: tuple[CaptureState, ...] = (
+    CaptureState.FACE,
+    CaptureState.FINGERS,
+    CaptureState.SIGNATURE,
+    CaptureState.REVIEW,
+)
 
 
 class ScenarioError(ValueError):
@@ -40,19 +64,27 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Fault:
+    """A fault and when it starts: after ``after_records`` enrolments finished, or when
+    arrival number ``arrival`` (from 1) reaches ``step``."""
+
     device: str
     kind: str
-    at: float | None = None  # seconds after the start
     after_records: int | None = None
+    arrival: int | None = None
+    step: CaptureState | None = None
     clear_after: float | None = None
 
 
 @dataclass(frozen=True)
 class Scenario:
+    """A training day: ``about`` is the trainer's instructions in Bahasa Indonesia,
+    ``about_en`` in English (empty: the page shows ``about``)."""
+
     name: str
     about: str
     arrivals: tuple[Person, ...]
     faults: tuple[Fault, ...]
+    about_en: str = ""
 
 
 def shipped() -> dict[str, str]:
@@ -99,10 +131,19 @@ def load_scenario(name_or_path: str, world: World) -> Scenario:
     if not arrivals:
         raise ScenarioError(f"{where}: a scenario needs at least one [[arrivals]] entry")
     faults = tuple(
-        _fault(entry, f"{where}, fault {n}")
+        _fault(entry, len(arrivals), f"{where}, fault {n}")
         for n, entry in enumerate(_tables(raw, "faults", where), start=1)
     )
-    return Scenario(name, str(raw.get("about", "")), arrivals, faults)
+    return Scenario(
+        name, _text(raw, "about", where), arrivals, faults, _text(raw, "about_en", where)
+    )
+
+
+def _text(raw: dict[str, Any], key: str, where: str) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str):
+        raise ScenarioError(f'{where}: {key} must be text ({key} = "...")')
+    return value.strip()
 
 
 def _tables(raw: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
@@ -136,7 +177,16 @@ def _seconds(entry: dict[str, Any], key: str, where: str) -> float | None:
     return float(value)
 
 
-def _fault(entry: dict[str, Any], where: str) -> Fault:
+def _whole(entry: dict[str, Any], key: str, low: int, high: int, where: str) -> int | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ScenarioError(f"{where}: {key} must be a whole number from {low} to {high}")
+    return value
+
+
+def _fault(entry: dict[str, Any], arrivals: int, where: str) -> Fault:
     device, kind = entry.get("device"), entry.get("kind")
     kinds = WiredKit.DEVICE_FAULTS.get(str(device))
     if kinds is None:
@@ -145,42 +195,58 @@ def _fault(entry: dict[str, Any], where: str) -> Fault:
         )
     if kind not in kinds:
         raise ScenarioError(f"{where}: {device} fault {kind!r} is not one of {', '.join(kinds)}")
-    at = _seconds(entry, "at", where)
-    after = entry.get("after_records")
-    if after is not None and (not isinstance(after, int) or isinstance(after, bool) or after < 0):
-        raise ScenarioError(f"{where}: after_records must be a whole number, 0 or more")
-    if (at is None) == (after is None):
-        raise ScenarioError(f"{where}: say when, with either at = SECONDS or after_records = N")
-    return Fault(str(device), str(kind), at, after, _seconds(entry, "clear_after", where))
+    if "at" in entry:
+        raise ScenarioError(
+            f"{where}: at = SECONDS from the start is no longer taken (a trainee still keying "
+            'a PIN misses it): say arrival = N and step = "fingers", or after_records = N'
+        )
+    after = _whole(entry, "after_records", 0, 1000, where)
+    arrival = _whole(entry, "arrival", 1, arrivals, where)
+    step = _step(entry.get("step"), where)
+    if (after is None) == (arrival is None) or (arrival is None) != (step is None):
+        raise ScenarioError(
+            f'{where}: say when, with arrival = N and step = "...", or after_records = N'
+        )
+    return Fault(
+        str(device), str(kind), after, arrival, step, _seconds(entry, "clear_after", where)
+    )
+
+
+def _step(name: object, where: str) -> CaptureState | None:
+    if name is None:
+        return None
+    step = next((s for s in STEPS if s.value == name), None)
+    if step is None:
+        allowed = ", ".join(s.value for s in STEPS)
+        raise ScenarioError(f"{where}: step {name!r} is not one of {allowed}")
+    return step
 
 
 @dataclass
 class Progress:
-    """A scenario under way: what has happened, driven by :meth:`tick`."""
+    """A scenario under way, driven by :meth:`tick` with the kit's controller: who has
+    been recorded, how far each arrival got, which faults have happened."""
 
     scenario: Scenario
-    started: float
-    done_niks: set[str] = field(default_factory=set)
+    #: Residents whose enrolment ended on the DONE screen, in order: "after N records".
+    enrolled: list[str] = field(default_factory=list)
+    #: Per NIK, the furthest of `STEPS` the person was seen at (its index).
+    furthest: dict[str, int] = field(default_factory=dict)
     fired: dict[int, float] = field(default_factory=dict)  # fault index -> when
     cleared: set[int] = field(default_factory=set)
+    _last_seq: int | None = None
+    _ended: bool = False
 
-    def tick(self, *, now: float, finished: list[str], wired: WiredKit) -> list[str]:
-        """Advance to ``now``, with ``finished`` the residents enrolled so far (in order);
-        returns what happened, for the event log."""
-        notes = []
-        wanted = {p.nik for p in self.scenario.arrivals}
-        for nik in set(finished) & wanted - self.done_niks:
-            self.done_niks.add(nik)
-            notes.append(f"scenario: {nik} recorded")
-        elapsed = now - self.started
+    def tick(self, *, now: float, controller: Controller, wired: WiredKit) -> list[Note]:
+        """Look at the kit (``now`` on the monotonic clock), start and clear the faults
+        that are due; returns what happened, for the event log."""
+        notes = self._watch(controller)
         for index, fault in enumerate(self.scenario.faults):
-            due = (fault.at is not None and elapsed >= fault.at) or (
-                fault.after_records is not None and len(finished) >= fault.after_records
-            )
-            if index not in self.fired and due:
+            if index not in self.fired and self._due(fault):
                 wired.inject(fault.device, fault.kind)
                 self.fired[index] = now
-                notes.append(f"scenario: fault {fault.device}:{fault.kind}")
+                device, kind = DEVICES[fault.device], FAULTS[fault.kind]
+                notes.append(Note("scenario.fault", device=device, kind=kind))
             elif (
                 index in self.fired
                 and index not in self.cleared
@@ -189,22 +255,56 @@ class Progress:
             ):
                 wired.clear_faults(fault.device)
                 self.cleared.add(index)
-                notes.append(f"scenario: {fault.device} repaired")
+                notes.append(Note("scenario.repaired", device=DEVICES[fault.device]))
+        if self.finished and not self._ended:
+            self._ended = True
+            notes.append(Note("scenario.finished", name=self.scenario.name))
         return notes
+
+    def _watch(self, controller: Controller) -> list[Note]:
+        """Note how far the person at the kit got, and an enrolment that just ended."""
+        state, draft, sealed = controller.state, controller.draft, controller.sealed
+        if draft is None:
+            return []
+        nik = draft.resident.nik
+        if state in STEPS:
+            self.furthest[nik] = max(self.furthest.get(nik, 0), STEPS.index(state))
+        if state is not CaptureState.DONE or sealed is None or sealed.seq == self._last_seq:
+            return []
+        self._last_seq = sealed.seq
+        self.enrolled.append(nik)
+        if nik not in {p.nik for p in self.scenario.arrivals}:
+            return []
+        return [Note("scenario.recorded", name=draft.resident.name, nik=nik)]
+
+    def _due(self, fault: Fault) -> bool:
+        if fault.after_records is not None:
+            return len(self.enrolled) >= fault.after_records
+        assert fault.arrival is not None and fault.step is not None  # as loaded
+        nik = self.scenario.arrivals[fault.arrival - 1].nik
+        reached = self.furthest.get(nik, -1) >= STEPS.index(fault.step)
+        return reached or nik in self.enrolled
+
+    @property
+    def done_niks(self) -> set[str]:
+        """The scenario's arrivals recorded so far."""
+        return {p.nik for p in self.scenario.arrivals} & set(self.enrolled)
 
     @property
     def finished(self) -> bool:
+        """Every arrival recorded and every fault happened."""
         return len(self.done_niks) == len(self.scenario.arrivals) and len(self.fired) == len(
             self.scenario.faults
         )
 
     def view(self) -> dict[str, Any]:
-        """The banner and the queue, for the page."""
+        """The banner, the trainer's instructions and the queue, for the page."""
+        done = self.done_niks
         return {
             "name": self.scenario.name,
-            "about": self.scenario.about,
+            "about": {"id": self.scenario.about, "en": self.scenario.about_en},
             "queue": [
-                {"nik": p.nik, "name": p.name, "done": p.nik in self.done_niks}
+                {"nik": p.nik, "name": p.name, "done": p.nik in done}
                 for p in self.scenario.arrivals
             ],
             "faults_fired": len(self.fired),

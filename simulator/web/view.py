@@ -17,6 +17,7 @@ from hw_sim.world import Person
 from simulator.kit import SimKit
 from simulator.tray import OutputTray
 from simulator.web.events import EventLog
+from simulator.web.texts import page_catalogue
 
 
 def led_css(indicator: Indicator) -> str:
@@ -25,20 +26,34 @@ def led_css(indicator: Indicator) -> str:
     return f"rgb({red}, {green}, {blue})"
 
 
-def residents(sim: SimKit) -> list[dict[str, str]]:
+def residents(sim: SimKit) -> list[dict[str, object]]:
     """Everyone who may stand in front of the kit: the worklist, then the walk-ins."""
     return [
-        {"nik": p.nik, "name": p.name, "worklist": "yes" if p.on_worklist else "walk-in"}
+        {"nik": p.nik, "name": p.name, "worklist": p.on_worklist}
         for p in sim.world.residents + sim.world.walk_ins
     ]
 
 
 def controls_catalogue() -> dict[str, Any]:
-    """The choices the page offers: fingers, fault kinds per device."""
+    """The choices the page offers (fingers, fault kinds per device) and its texts."""
     return {
         "fingers": [p.name for p in FingerPosition if p is not FingerPosition.UNKNOWN],
         "faults": {device: list(kinds) for device, kinds in WiredKit.DEVICE_FAULTS.items()},
+        "texts": page_catalogue(),
     }
+
+
+def officers(sim: SimKit) -> list[dict[str, str | None]]:
+    """The kit's officers as its PIN menu lists them (name, in its order), with their role
+    and the PIN the simulated world knows for them (None for one it does not)."""
+    return [
+        {
+            "name": officer.name,
+            "role": officer.role.value,
+            "pin": known.pin if (known := sim.world.officer(officer.officer_id)) else None,
+        }
+        for officer in sim.kit.store.officers.values()
+    ]
 
 
 def snapshot(
@@ -81,11 +96,13 @@ def snapshot(
             {"kind": item.kind.value, "name": item.name, "number": item.number}
             for item in tray.items
         ],
-        "cards_in_hopper": wired.card_printer.hopper,
+        # the kit's count, as its READY screen shows it ("kartu:40"), and the blanks that
+        # are really in the printer, which a scenario may empty while the ledger counts on
+        "cards": sim.kit.store.ledger.stock(),
+        "hopper": wired.card_printer.hopper,
         "last_record": sim.kit.store.last_seq,
-        "officers": [
-            {"id": o.officer_id, "role": o.role.value, "pin": o.pin} for o in world.officers
-        ],
+        "officers": officers(sim),
+        "pen": {"page_signs": wired.page_signs, "waiting": wired.pen_waiting},
         "log": log.tail(),
         "log_count": log.count,
         "training": training,

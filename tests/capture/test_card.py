@@ -32,6 +32,8 @@ from capture.card import (
     PHOTO_BOX,
     PHOTO_RED,
     SIGNATURE_BOX,
+    TRAINING_BAND_HEIGHT,
+    TRAINING_RED,
     VALUE_RIGHT,
     VALUE_WIDTH,
     card_background,
@@ -148,9 +150,8 @@ def _differences(actual: Image.Image, expected: Image.Image) -> tuple[float, flo
     return mean, share
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_card_matches_golden(case: str, photo_jpeg: bytes, signature_png: bytes) -> None:
-    card = _render(CASES[case], photo_jpeg, signature_png)
+def _golden(card: Image.Image, case: str) -> Image.Image:
+    """The stored golden of ``case``, after checking ``card`` against it (or storing it)."""
     assert card.mode == "RGB" and card.size == CARD_SIZE
     small = card.resize(GOLDEN_SIZE, Image.Resampling.BOX)
     path = GOLDEN / f"card_{case}.png"
@@ -163,6 +164,12 @@ def test_card_matches_golden(case: str, photo_jpeg: bytes, signature_png: bytes)
     mean, share = _differences(small, expected)
     assert mean <= MAX_MEAN_DIFF, f"{case}: mean difference {mean:.2f} from {path.name}"
     assert share <= MAX_DIFFERING_SHARE, f"{case}: {share:.2%} of pixels differ from {path.name}"
+    return expected
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_card_matches_golden(case: str, photo_jpeg: bytes, signature_png: bytes) -> None:
+    _golden(_render(CASES[case], photo_jpeg, signature_png), case)
 
 
 def test_golden_comparison_notices_a_changed_field(photo_jpeg: bytes, signature_png: bytes) -> None:
@@ -350,14 +357,7 @@ def test_kia_card_matches_golden(photo_jpeg: bytes, signature_png: bytes) -> Non
         issued_on=ISSUED_ON,
         kind=CardKind.KIA,
     )
-    small = card.resize(GOLDEN_SIZE, Image.Resampling.BOX)
-    path = GOLDEN / "card_kia.png"
-    if UPDATE:
-        small.save(path, optimize=True)
-    with Image.open(path) as stored:
-        expected = stored.convert("RGB")
-    mean, share = _differences(small, expected)
-    assert mean <= MAX_MEAN_DIFF and share <= MAX_DIFFERING_SHARE, (mean, share)
+    expected = _golden(card, "kia")
     ektp = _render(KIA_CHILD, photo_jpeg, signature_png).resize(GOLDEN_SIZE, Image.Resampling.BOX)
     assert _differences(ektp, expected)[1] > MAX_DIFFERING_SHARE, "the KIA is not the e-KTP"
     signature_area = card.crop(SIGNATURE_BOX)
@@ -381,3 +381,44 @@ def test_kia_fields_leave_out_marriage_and_work_and_end_before_17() -> None:
 def test_a_kia_of_a_child_under_5_has_an_empty_photo_box_of_the_year_s_colour() -> None:
     assert _colours(render_photo_panel(None, 2023)) == {PHOTO_RED}
     assert _colours(render_photo_panel(None, 2024)) == {PHOTO_BLUE}
+
+
+def test_a_training_card_matches_its_golden(photo_jpeg: bytes, signature_png: bytes) -> None:
+    """The LATIHAN band over the header and the word from corner to corner."""
+    card = render_card_front(
+        BASE,
+        photo_jpeg=photo_jpeg,
+        signature_png=signature_png,
+        issued_place="Blitar",
+        issued_on=ISSUED_ON,
+        training=True,
+    )
+    _golden(card, "training")
+
+
+@pytest.mark.parametrize("kind", list(CardKind))
+def test_a_training_card_carries_the_latihan_mark_and_a_real_one_does_not(
+    kind: CardKind, photo_jpeg: bytes, signature_png: bytes
+) -> None:
+    def render(training: bool) -> Image.Image:
+        return render_card_front(
+            BASE,
+            photo_jpeg=photo_jpeg,
+            signature_png=signature_png,
+            issued_place="Blitar",
+            issued_on=ISSUED_ON,
+            kind=kind,
+            training=training,
+        )
+
+    real, training = render(False), render(True)
+    assert TRAINING_RED not in _colours(real)
+    band = training.crop((0, 0, CARD_SIZE[0], TRAINING_BAND_HEIGHT)).getcolors(maxcolors=4096)
+    assert band is not None
+    assert max(band)[1] == TRAINING_RED, "the band over the header is the mark's red"
+    # the band spans the width, and the word runs down to the bottom corner and over the photo
+    changed = ImageChops.difference(real, training).getbbox()
+    assert changed is not None and changed[:3] == (0, 0, CARD_SIZE[0])
+    assert changed[3] > CARD_SIZE[1] * 0.95
+    photo = ImageChops.difference(real.crop(PHOTO_BOX), training.crop(PHOTO_BOX))
+    assert photo.getbbox() is not None, "a photo pasted over would not hide the mark"

@@ -78,24 +78,37 @@ def test_no_blank_cards_gives_a_slip() -> None:
     assert plan(stock=0) == PrintPlan(True, PrintOutcome.SLIP, SlipReason.NO_BLANK_CARDS)
 
 
-def test_the_printer_is_asked_only_when_printing_starts() -> None:
+def test_the_printer_is_asked_only_when_printing_starts(caplog: pytest.LogCaptureFixture) -> None:
     printer = card_printer()
     printer.inject("cover-open")
     # the review screen and the seal's guard do not ask the device: they plan a card
     assert plan(card=printer).after_seal is PrintOutcome.CARD
     assert plan(card=printer, ask_printer=True) == PrintPlan(
-        True, PrintOutcome.SLIP, "printer: cover-open"
+        True, PrintOutcome.SLIP, SlipReason.PRINTER_NOT_READY
+    )
+    assert "not ready (cover-open)" in caplog.text, "the printer's state goes to the log"
+
+
+def test_a_printer_out_of_cards_gives_the_slip_of_no_blank_cards() -> None:
+    """The hopper is empty although the ledger still counts cards (the kartu-habis lesson)."""
+    printer = card_printer()
+    printer.inject("out-of-cards")
+    assert plan(card=printer, stock=5, ask_printer=True) == PrintPlan(
+        True, PrintOutcome.SLIP, SlipReason.NO_BLANK_CARDS
     )
 
 
-def test_a_printer_that_does_not_answer_gives_a_slip_naming_why() -> None:
+def test_a_printer_that_does_not_answer_gives_a_slip_and_logs_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     printer = card_printer()
     printer.inject("unplugged")
     with pytest.raises(DeviceAbsent) as absent:
         printer.status()
     assert plan(card=printer, ask_printer=True) == PrintPlan(
-        True, PrintOutcome.SLIP, f"printer: {absent.value}"
+        True, PrintOutcome.SLIP, SlipReason.PRINTER_NOT_READY
     )
+    assert str(absent.value) in caplog.text, "the device's own words reach the log, not paper"
 
 
 def test_a_void_prints_nothing_and_asks_no_card() -> None:

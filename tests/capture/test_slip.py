@@ -1,4 +1,5 @@
-"""The receipt slip: masked NIK, width for a 58 mm printer, and a QR code of the reference.
+"""The receipt slip: masked NIK, width for a 58 mm printer, a QR code of the reference,
+every word in Bahasa Indonesia, and a training kit's LATIHAN mark.
 
 No QR decoder is a dependency, so the QR region of the slip is compared module by module
 with segno's own matrix of the reference, scaled as segno scales it.
@@ -6,6 +7,7 @@ with segno's own matrix of the reference, scaled as segno scales it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -14,6 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
+from capture import paper_texts
+from capture.print_plan import SlipReason
 from capture.slip import QR_BORDER, QR_ERROR, SLIP_WIDTH, mask_nik, render_slip
 
 ARGS = {
@@ -24,7 +28,7 @@ ARGS = {
     "when": datetime(2024, 5, 2, 10, 31),
     "reference": "JMP-KIT-BLT-07-000123",
     "collect_at": "Kantor Dinas Dukcapil Kabupaten Blitar, Jl. Semeru No. 40",
-    "reason": "blangko habis",
+    "reason": SlipReason.NO_BLANK_CARDS,
 }
 
 
@@ -43,9 +47,9 @@ def test_mask_nik_keeps_length_and_hides_all_but_four(nik: str) -> None:
     assert set(masked[:-4]) == {"*"}
 
 
-@pytest.mark.parametrize("language", ["id", "en"])
-def test_slip_is_one_bit_and_384_dots_wide(language: str) -> None:
-    slip = render_slip(**ARGS, language=language)
+@pytest.mark.parametrize("training", [False, True])
+def test_slip_is_one_bit_and_384_dots_wide(training: bool) -> None:
+    slip = render_slip(**ARGS, training=training)
     assert slip.mode == "1"
     assert slip.width == SLIP_WIDTH
     assert slip.height > slip.info["qr_box"][3]
@@ -79,15 +83,72 @@ def test_different_references_give_different_qr_codes() -> None:
     assert ImageChops.difference(first.crop(box), second.crop(box)).getbbox() is not None
 
 
-def test_english_variant_differs_in_the_title() -> None:
-    indonesian = render_slip(**ARGS)
-    english = render_slip(**ARGS, language="en")
-    title = (0, 0, SLIP_WIDTH, 40)
-    assert ImageChops.difference(indonesian.crop(title), english.crop(title)).getbbox()
-    # the QR code is the same in both languages
-    qr_id = indonesian.crop(indonesian.info["qr_box"])
-    qr_en = english.crop(english.info["qr_box"])
-    assert ImageChops.difference(qr_id, qr_en).getbbox() is None
+def test_every_slip_reason_has_its_own_words_on_the_paper() -> None:
+    """Each reason has a why and a what-next in the catalogue, and each prints differently."""
+    assert set(paper_texts.SLIP_REASONS) == set(SlipReason)
+    slips = {reason: render_slip(**{**ARGS, "reason": reason}) for reason in SlipReason}
+    shown = {slip.tobytes() for slip in slips.values()}
+    assert len(shown) == len(SlipReason)
+
+
+#: Words of English that a slip used to carry ("walk-in: data to verify", "printer: jam").
+ENGLISH = {"the", "to", "at", "of", "for", "no", "card", "printed", "printer", "print", "walk"}
+ENGLISH |= {"waits", "failed", "office", "home", "birthday", "receipt", "keep", "collect"}
+
+
+def _paper_words() -> list[str]:
+    """Every word of every text in the paper catalogue (its upper-case names)."""
+    texts: list[str] = []
+
+    def take(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                take(item)
+        elif isinstance(value, tuple):  # a ReasonText too
+            for item in value:
+                take(item)
+
+    for name, value in vars(paper_texts).items():
+        if name.isupper():
+            take(value)
+    return [word for text in texts for word in re.findall(r"[a-z]+", text.lower())]
+
+
+def test_no_english_reaches_the_paper() -> None:
+    words = _paper_words()
+    assert "disdukcapil" in words, "the catalogue is read"
+    assert not ENGLISH & set(words), sorted(ENGLISH & set(words))
+
+
+def test_a_walk_in_is_told_what_the_office_will_do() -> None:
+    why, then = paper_texts.SLIP_REASONS[SlipReason.WALK_IN]
+    assert "diverifikasi" in why
+    assert then.startswith("Disdukcapil") and "mencetak kartu" in then
+
+
+def _inked_rows(image: Image.Image, top: int, bottom: int) -> float:
+    """The share of ink (0) among the pixels of rows ``top`` to ``bottom``."""
+    band = image.crop((0, top, image.width, bottom))
+    histogram = band.convert("L").histogram()
+    return histogram[0] / (band.width * band.height)
+
+
+def test_a_training_slip_carries_the_latihan_mark_and_a_real_one_does_not() -> None:
+    real = render_slip(**ARGS)
+    training = render_slip(**ARGS, training=True)
+    assert _inked_rows(real, 0, 4) == 0 and _inked_rows(real, real.height - 4, real.height) == 0
+    # inked bands at both ends, so either half of a torn slip shows it
+    assert _inked_rows(training, 0, 4) == 1
+    assert _inked_rows(training, training.height - 4, training.height) == 1
+    # the slanted word across the body: ink where the real slip's margin is paper
+    margin = (SLIP_WIDTH - 6, 0, SLIP_WIDTH, real.height)
+    assert ImageChops.invert(real.crop(margin).convert("L")).getbbox() is None
+    assert ImageChops.invert(training.crop(margin).convert("L")).getbbox() is not None
+    # and the QR code stays the one the office scans
+    real_qr = real.crop(real.info["qr_box"])
+    assert ImageChops.difference(training.crop(training.info["qr_box"]), real_qr).getbbox() is None
 
 
 def test_the_full_nik_never_reaches_the_paper() -> None:
@@ -102,11 +163,6 @@ def test_longer_texts_make_a_taller_slip() -> None:
     long = render_slip(**{**ARGS, "collect_at": ARGS["collect_at"] * 3})
     assert long.width == SLIP_WIDTH
     assert long.height > short.height
-
-
-def test_unknown_language_is_refused_with_the_choices() -> None:
-    with pytest.raises(ValueError, match="id, en"):
-        render_slip(**ARGS, language="jv")
 
 
 @pytest.mark.parametrize("length", [3300, 5000])  # version 40 at scale 1; beyond any QR

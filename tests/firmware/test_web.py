@@ -17,21 +17,29 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from PIL import Image
 
+from capture.machine import CaptureState
 from capture.prompts import prompt
 from hal.coprocessor import BatteryLevel, ShutdownRequest
+from hal.types import Indicator
+from hw_sim.fingers import Glass
 from hw_sim.prints import kept_prints
-from hw_sim.world import World
+from hw_sim.wired import WiredKit
+from hw_sim.world import Person, World
 from simulator.options import SimOptions
 from simulator.power import cell_volts
 from simulator.tray import OutputTray
+from simulator.web import texts
 from simulator.web.guard import MAX_BODY
 from simulator.web.kit import WebKit, open_web_kit
-from simulator.web.scenario import ScenarioError, load_scenario, shipped
+from simulator.web.scenario import Progress, ScenarioError, load_scenario, shipped
+from simulator.web.texts import page_catalogue
+from vocabulary.people import Role
 
 
 def booted(kit: WebKit, *, timeout: float = 60.0) -> WebKit:
@@ -112,6 +120,7 @@ ELSEWHERE = "http://attacker.example"
         ("action/sign", b'{"width": 100, "height": 50, "strokes": []}', JSON, 422, "1 to 40"),
         ("action/sign", b'{"width": 100, "height": 50, "strokes": [[[500, 5]]]}', JSON, 422, "x"),
         ("action/power", b'{"how": "forever"}', JSON, 422, "short, hold"),
+        ("action/signer", b'{"who": "the cat"}', JSON, 422, "resident, trainee"),
         # another site's page: a text/plain POST is sent without the browser asking first
         (
             "action/battery",
@@ -384,8 +393,9 @@ def test_every_shipped_scenario_loads(tmp_path: Path) -> None:
         assert scenario.arrivals and scenario.name
 
 
-#: A scenario with its one arrival, for the fault cases.
+#: A scenario with its one arrival, and the start of a fault, for the fault cases.
 ONE = 'name = "x"\n[[arrivals]]\nresident = 1\n'
+FAULT = '[[faults]]\ndevice = "fingerprint"\nkind = "unplugged"\n'
 
 
 @pytest.mark.parametrize(
@@ -396,18 +406,15 @@ ONE = 'name = "x"\n[[arrivals]]\nresident = 1\n'
         ('name = "x"', "at least one [[arrivals]]"),
         ('name = "x"\n[[arrivals]]\nresident = 99', "resident must be 1 to 20"),
         ('name = "x"\n[[arrivals]]\nnik = "1"', "give resident = N or the nik"),
-        (
-            ONE + '[[faults]]\ndevice = "toaster"\nkind = "x"\nat = 1',
-            "toaster",
-        ),
-        (
-            ONE + '[[faults]]\ndevice = "camera"\nkind = "hang"',
-            "say when",
-        ),
-        (
-            ONE + '[[faults]]\ndevice = "camera"\nkind = "hang"\nat = -3',
-            "0 or more",
-        ),
+        (ONE + '[[faults]]\ndevice = "toaster"\nkind = "x"\nafter_records = 1', "toaster"),
+        (ONE + '[[faults]]\ndevice = "camera"\nkind = "hang"', "say when"),
+        (ONE + FAULT + "arrival = 1", "say when"),
+        (ONE + FAULT + 'step = "fingers"', "say when"),
+        (ONE + FAULT + 'arrival = 2\nstep = "fingers"', "whole number from 1 to 1"),
+        (ONE + FAULT + 'arrival = 1\nstep = "lunch"', "'lunch' is not one of face, fingers"),
+        (ONE + FAULT + "at = 20", 'arrival = N and step = "fingers"'),
+        (ONE + FAULT + "after_records = 1\nclear_after = -3", "0 or more"),
+        ('name = "x"\nabout = 3\n[[arrivals]]\nresident = 1', "about must be text"),
     ],
 )
 def test_a_bad_scenario_is_refused_naming_the_entry(tmp_path: Path, text: str, says: str) -> None:
@@ -420,3 +427,113 @@ def test_a_bad_scenario_is_refused_naming_the_entry(tmp_path: Path, text: str, s
 def test_a_missing_scenario_names_the_shipped_ones() -> None:
     with pytest.raises(ScenarioError, match="kartu-habis"):
         load_scenario("no-such-day", World(1))
+
+
+def test_the_idle_lock_screen_logs_nothing(web: WebKit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock screen waits for a finger over and over; each wait that ends with no finger
+    is the ordinary day, not a failure for the event log."""
+    sensor = web.sim.kit.controller.devices.fingerprint
+    waits: list[float] = []
+    identify = sensor.identify
+
+    def counted(*, timeout: float) -> object:
+        waits.append(timeout)
+        return identify(timeout=timeout)
+
+    monkeypatch.setattr(sensor, "identify", counted)
+    before = web.log.count
+    until("three waits for a finger that ended with none", lambda: len(waits) >= 3)
+    assert web.sim.kit.controller.state == "locked"
+    assert web.log.count == before, web.log.tail()
+
+
+class Wires:
+    """The fault switches as a scenario drives them: what is on now."""
+
+    def __init__(self) -> None:
+        self.on: list[tuple[str, str]] = []
+
+    def inject(self, device: str, kind: str) -> None:
+        self.on.append((device, kind))
+
+    def clear_faults(self, device: str | None = None) -> None:
+        self.on = [fault for fault in self.on if device not in (None, fault[0])]
+
+
+def two_arrivals(tmp_path: Path, fault: str) -> Progress:
+    path = tmp_path / "day.toml"
+    path.write_text(ONE + "[[arrivals]]\nresident = 2\n" + FAULT + fault)
+    return Progress(load_scenario(str(path), World(1, people=20, walk_ins=2)))
+
+
+def kit_at(state: CaptureState, person: Person | None = None, seq: int | None = None) -> object:
+    """The controller as a scenario reads it: the state, who is recorded, what was sealed."""
+    return SimpleNamespace(
+        state=state,
+        draft=SimpleNamespace(resident=person) if person else None,
+        sealed=SimpleNamespace(seq=seq) if seq else None,
+    )
+
+
+def test_a_fault_waits_for_its_arrivals_step_however_long_the_login_takes(
+    tmp_path: Path,
+) -> None:
+    progress = two_arrivals(tmp_path, 'arrival = 2\nstep = "fingers"\nclear_after = 30\n')
+    first, second = progress.scenario.arrivals
+    wires = Wires()
+
+    def tick(now: float, *at: object) -> list[str]:
+        notes = progress.tick(now=now, controller=kit_at(*at), wired=wires)  # type: ignore[arg-type]
+        return [note.key for note in notes]
+
+    tick(0, CaptureState.LOCKED)
+    tick(600, CaptureState.PIN_ENTRY)  # ten minutes on the PIN: no clock runs out
+    tick(601, CaptureState.FINGERS, first)  # fingers, but not the second arrival's
+    assert tick(602, CaptureState.DONE, first, 1) == ["scenario.recorded"]
+    tick(603, CaptureState.FACE, second)
+    assert wires.on == [] and progress.enrolled == [first.nik]
+    assert tick(604, CaptureState.FINGERS, second) == ["scenario.fault"]
+    assert wires.on == [("fingerprint", "unplugged")]
+    tick(633, CaptureState.FINGERS, second)
+    assert wires.on, "cleared 30 s after it started, not before"
+    assert tick(634, CaptureState.FINGERS, second) == ["scenario.repaired"]
+    assert tick(640, CaptureState.DONE, second, 2) == ["scenario.recorded", "scenario.finished"]
+    assert progress.finished
+
+
+@pytest.mark.parametrize(
+    ("seen", "fires"),
+    [
+        ((CaptureState.FACE,), False),
+        ((CaptureState.SIGNATURE,), True),  # fingers passed between two looks, or none taken
+        ((CaptureState.DONE, 1), True),  # recorded without a step the ticker saw
+    ],
+)
+def test_a_step_seen_late_still_fires_its_fault(
+    tmp_path: Path, seen: tuple[object, ...], fires: bool
+) -> None:
+    progress = two_arrivals(tmp_path, 'arrival = 1\nstep = "fingers"\n')
+    wires = Wires()
+    first = progress.scenario.arrivals[0]
+    state, *seq = seen
+    progress.tick(now=0, controller=kit_at(state, first, *seq), wired=wires)  # type: ignore[arg-type]
+    assert bool(wires.on) is fires
+
+
+def test_every_text_of_the_page_is_in_both_languages() -> None:
+    """The page names its texts by key; each key, every part and every fault kind the page
+    offers has its words in Bahasa Indonesia and English."""
+    catalogue = page_catalogue()
+    page = (Path(texts.__file__).parent / "page.html").read_text("utf-8")
+    keys = set(re.findall(r'data-t(?:-title|-alt)?="([^"]+)"', page))
+    keys |= {key for key in re.findall(r'\bt\("([\w.-]+)"', page) if not key.endswith(".")}
+    keys |= {f"device.{device}" for device in WiredKit.DEVICE_FAULTS}
+    keys |= {f"fault.{kind}" for kinds in WiredKit.DEVICE_FAULTS.values() for kind in kinds}
+    keys |= {f"glass.{glass.value}" for glass in Glass} | {f"role.{role.value}" for role in Role}
+    keys |= {f"led.{indicator.value}" for indicator in Indicator}
+    assert len(keys) > 70, "the page was read"
+    for language in ("id", "en"):
+        missing = keys - set(catalogue[language])
+        assert not missing, f"{language}: {sorted(missing)}"
+        assert all(catalogue[language][key].strip() for key in keys)
+    assert catalogue["id"]["section.faults"] != catalogue["en"]["section.faults"]

@@ -1,6 +1,7 @@
 """The browser kit in a real headless Chromium (Debian's chromium and chromedriver):
-an officer's enrolment clicked and signed on the page, and a training scenario run to its
-end.  Nothing is downloaded: Selenium is pointed at the installed browser and driver."""
+an officer's enrolment clicked and signed on the page in Bahasa Indonesia, and a training
+scenario run to its end, its instructions shown and the page switched to English.  Nothing
+is downloaded: Selenium is pointed at the installed browser and driver."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ from selenium.webdriver.support.ui import Select
 
 from simulator.options import SimOptions
 from simulator.web.kit import WebKit, open_web_kit
+from simulator.web.texts import PAGE
+
+
+def bahasa(key: str, **values: object) -> str:
+    return PAGE[key][0].format(**values)
+
+
+def english(key: str, **values: object) -> str:
+    return PAGE[key][1].format(**values)
+
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -86,14 +97,23 @@ class Page:
         return self.driver.find_element(By.ID, "screen-text").text
 
     def settled(self) -> None:
-        """Wait until the kit has handled the press and its device work (and the page knows)."""
+        """Wait until the kit has handled the press and its device work (and the page knows),
+        or waits for the trainee's pen."""
         seen: list[tuple[str, str, bool]] = []
 
         def still() -> bool:
             seen.append((self.state, self.screen, self.busy))
-            return len(seen) >= 4 and not seen[-1][2] and len(set(seen[-4:])) == 1
+            idle = not seen[-1][2] or self.pen_waiting
+            return len(seen) >= 4 and idle and len(set(seen[-4:])) == 1
 
         until("the kit to settle", still)
+
+    @property
+    def pen_waiting(self) -> bool:
+        return self.driver.find_element(By.ID, "pad-waiting").is_displayed()
+
+    def text(self, element_id: str) -> str:
+        return self.driver.find_element(By.ID, element_id).text
 
     def click(self, button: str) -> None:
         self.driver.find_element(By.ID, f"btn-{button}").click()
@@ -108,7 +128,7 @@ class Page:
         draw.release().move_to_element_with_offset(pad, 40, -20).click_and_hold()
         draw.move_by_offset(60, 30).move_by_offset(40, -25).release().perform()
         self.driver.find_element(By.ID, "pad-send").click()
-        until("the pad to take the signature", lambda: "signed" in self.pad_status)
+        until("the pad to take the signature", lambda: self.pad_status == bahasa("pad.signed"))
 
     @property
     def pad_status(self) -> str:
@@ -128,12 +148,16 @@ class Page:
                 self.click("up")
             self.click("ok")
 
-    def enrol_the_first_resident(self) -> None:
-        """From READY: the first worklist resident, through to the DONE screen."""
+    def enrol_the_first_resident(self, *, signing: Callable[[], None] | None = None) -> None:
+        """From READY: the first worklist resident, through to the DONE screen; ``signing``
+        is done when the pad waits for the trainee's pen."""
         self.click("down")  # past "walk-in" to the first resident
         for _ in range(30):
             if self.state == "done":
                 return
+            if signing is not None and self.pen_waiting:
+                signing()
+                self.settled()
             self.click("ok")  # the right person, the photo, accept, save
         raise AssertionError(f"the enrolment did not finish: {self.state} {self.screen}")
 
@@ -147,19 +171,43 @@ def web(tmp_path: Path) -> Iterator[WebKit]:
 def test_an_officer_enrols_a_resident_by_clicking_and_signing_on_the_page(
     web: WebKit, browser: WebDriver, tmp_path: Path
 ) -> None:
+    """In Bahasa Indonesia; the officers named as the kit names them; the kit's card count;
+    and the trainee signs: the pad waits for their pen, not the simulated resident's."""
     page = Page(browser, web.url)
     until("the lock screen", lambda: page.state == "locked")
     assert "TERKUNCI" in page.screen
     assert page.led() == "rgba(255, 255, 0, 1)", "yellow: the officer must act"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "id"
+    assert bahasa("section.pad") in browser.find_element(By.TAG_NAME, "main").text
+    assert page.text("officers").startswith("SRI HANDAYANI (petugas, PIN 246810)")
+    assert "PTG-001" not in page.text("officers")
 
-    page.sign()
+    browser.find_element(By.ID, "pad-trainee").click()
+    until("the pad to wait for the trainee", lambda: web.sim.wired.page_signs)
     page.choose("glass-quality", "good")
     page.log_in("246810")
     assert page.state == "ready" and page.screen.startswith("SIAP")
     until("the LED to turn green", lambda: page.led() == "rgba(0, 255, 0, 1)")
+    stock = web.sim.kit.store.ledger.stock()
+    assert f"kartu:{stock}" in page.screen and page.text("cards") == str(stock), "one count"
+    assert page.text("hopper") == str(web.sim.wired.card_printer.hopper)
 
-    page.enrol_the_first_resident()
+    pad = web.sim.wired.signature_pad
+    asked: list[str] = []
+
+    def sign_when_asked() -> None:
+        asked.append(page.state)
+        assert page.state == "signature"
+        time.sleep(2)  # the resident does not sign in the trainee's place
+        assert page.pen_waiting and page.state == "signature" and pad.sent_frames == 0
+        assert page.text("pad-waiting") == bahasa("pad.waiting")
+        page.sign()
+        until("the pad to stop waiting", lambda: not page.pen_waiting)
+
+    page.enrol_the_first_resident(signing=sign_when_asked)
     assert "TERSIMPAN #1" in page.screen
+    assert asked == ["signature"], "the pad waited for the trainee's pen, once"
+    assert pad.sent_frames > 0, "the canvas strokes went to the pad as pen frames"
     until(
         "the card in the tray",
         lambda: bool(browser.find_elements(By.CSS_SELECTOR, "#tray img[data-kind=card]")),
@@ -169,9 +217,8 @@ def test_an_officer_enrols_a_resident_by_clicking_and_signing_on_the_page(
     assert card.get_property("naturalWidth") > card.get_property("naturalHeight"), "landscape ID-1"
     printed = tmp_path / "kit" / "printed" / "card-0001.png"
     assert stat.S_IMODE(printed.stat().st_mode) == 0o600
+    until("the card count to follow", lambda: page.text("cards") == str(stock - 1))
 
-    pad = web.sim.wired.signature_pad
-    assert pad.sent_frames > 0, "the canvas strokes went to the pad as pen frames"
     camera = browser.find_element(By.ID, "camera")
     until("the camera's last frame on the page", lambda: camera.get_property("naturalWidth") > 0)
     assert web.sim.kit.store.last_seq == 1
@@ -180,28 +227,47 @@ def test_an_officer_enrols_a_resident_by_clicking_and_signing_on_the_page(
 def test_a_training_scenario_runs_to_its_end_on_the_page(
     browser: WebDriver, tmp_path: Path
 ) -> None:
+    """The trainer's instructions on the page, a fault at a step of the first resident's
+    recording, and the switch to English and back."""
     day = tmp_path / "day.toml"
     day.write_text(
-        'name = "Latihan singkat"\nabout = "one resident, then the slip printer runs out"\n'
+        'name = "Latihan singkat"\nabout = "Satu warga; printer slip kehabisan kertas."\n'
+        'about_en = "One resident; the slip printer runs out of paper."\n'
         "[[arrivals]]\nresident = 1\n"
-        '[[faults]]\nafter_records = 1\ndevice = "receipt-printer"\nkind = "paper-out"\n'
+        '[[faults]]\narrival = 1\nstep = "review"\ndevice = "receipt-printer"\n'
+        'kind = "paper-out"\n'
     )
     with open_web_kit(SimOptions(tmp_path / "kit", seed=3), port=0, scenario=str(day)) as web:
         page = Page(browser, web.url)
         banner = browser.find_element(By.ID, "training")
         until("the training banner", lambda: banner.is_displayed())
-        assert "Latihan singkat" in banner.text and "0 of 1 recorded" in banner.text
+        status = bahasa("training.status", done=0, total=1, fired=0, faults=1)
+        assert "Latihan singkat" in banner.text and status in banner.text
+        assert page.text("about") == "Satu warga; printer slip kehabisan kertas."
         until("the lock screen", lambda: page.state == "locked")
         page.sign()
         page.choose("glass-quality", "good")
         page.log_in("246810")
+        assert "paper-out" not in web.sim.wired.receipt_printer.faults, "not timed from boot"
         page.enrol_the_first_resident()
-        until("the scenario's end", lambda: "Skenario selesai" in banner.text)
+        until("the scenario's end", lambda: bahasa("training.finished") in banner.text)
         assert browser.find_element(By.CSS_SELECTOR, "#queue li.done").text.endswith(
             web.sim.world.residents[0].nik
         )
         assert browser.find_element(By.ID, "fault-receipt-printer-paper-out").is_selected()
         assert "paper-out" in web.sim.wired.receipt_printer.faults
+        assert "skenario: gangguan printer slip, kertas habis" in page.text("log")
+
+        language = browser.find_element(By.ID, "language")
+        assert language.text == "English"
+        language.click()
+        until("the page in English", lambda: english("training.finished") in banner.text)
+        assert page.text("about") == "One resident; the slip printer runs out of paper."
+        assert english("section.faults") in browser.find_element(By.TAG_NAME, "main").text
+        assert "scenario: fault receipt printer, paper out" in page.text("log")
+        assert "kertas habis" not in browser.find_element(By.ID, "faults").text
+        language.click()  # the choice is kept in the browser: back to Bahasa for the others
+        until("the page in Bahasa again", lambda: bahasa("training.finished") in banner.text)
 
 
 def test_another_site_in_the_browser_can_neither_read_nor_drive_the_kit(

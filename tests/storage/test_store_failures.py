@@ -18,12 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.errors import StateError, WriteError
+from storage.errors import StateError, StorageFull, WriteError
 from storage.files import TEMP_SUFFIX, FileOps, record_name
 from storage.kit import RECORD_BUDGET_BYTES, KitStore, ReceiptError
+from storage.receipt import make_receipt
 from storage.record import read_header, record_hash
 from storage.state import AuditBreak, SqliteLedger, open_database
-from tests.storage.conftest import enrolment, now
+from tests.storage.conftest import AUTHORITY, NOW, enrolment, now
 
 
 class FaultyOps(FileOps):
@@ -92,7 +93,7 @@ def test_a_full_disk_saves_nothing_and_the_same_seq_is_sealed_once_there_is_room
     faulty.seal(enrolment(1))
     audit_before = faulty.audit.entries()
     ops.faults[call] = errno.ENOSPC
-    with pytest.raises(WriteError) as caught:
+    with pytest.raises(StorageFull) as caught:  # its own class: the kit says it in words
         faulty.seal(enrolment(2))
     assert str(caught.value) == (
         "storage full while writing 00000002.cose; the record is NOT saved: "
@@ -417,15 +418,15 @@ def test_stock_is_loaded_minus_taken_and_never_negative(
 # -- receipts and pruning -------------------------------------------------------------------
 
 
-#: A stand-in for the collector's signature check: the receipt names the seq it covers.
-def _verify(receipt: bytes) -> int:
-    if not receipt.startswith(b"RECEIPT "):
-        raise ValueError("receipt signature does not verify")
-    return int(receipt.removeprefix(b"RECEIPT "))
-
-
-def _receipt(seq: int) -> bytes:
-    return b"RECEIPT %d" % seq
+def _receipt(store: KitStore, seq: int, *, head: bytes | None = None, kit_id: str = "") -> bytes:
+    """The authority's receipt for records 1..seq of ``store``'s kit, as a collector sends it."""
+    return make_receipt(
+        AUTHORITY,
+        kit_id=kit_id or store.kit_id,
+        seq=seq,
+        head=_head(store, seq) if head is None else head,
+        at=NOW,
+    )
 
 
 def _sealed(store: KitStore, count: int, face_bytes: int = 1000) -> list[int]:
@@ -433,7 +434,7 @@ def _sealed(store: KitStore, count: int, face_bytes: int = 1000) -> list[int]:
 
 
 def _collect(store: KitStore, up_to: int) -> None:
-    store.record_receipt(up_to, _head(store, up_to), _receipt(up_to), verify=_verify)
+    store.record_receipt(_receipt(store, up_to))
 
 
 def _head(store: KitStore, seq: int) -> bytes:
@@ -452,27 +453,54 @@ def test_a_receipt_marks_records_collected_and_is_audited(store: KitStore) -> No
 
 
 @pytest.mark.parametrize(
-    ("up_to", "receipt", "head", "message"),
+    ("up_to", "head", "kit_id", "message"),
     [
-        (3, b"RECEIPT 2", None, "the receipt covers records up to 2, not 3: nothing is marked"),
-        (5, b"RECEIPT 5", None, "this kit's last record is 4: it is for another kit"),
-        (3, b"RECEIPT 3", bytes(32), "chain head does not match record 3 on this kit"),
+        (5, bytes(32), "", "this kit's last record is 4: it is for another kit"),
+        (3, bytes(32), "", "chain head does not match record 3 on this kit"),
+        (3, None, "KIT-OTHER", "receipt is for kit 'KIT-OTHER'"),
     ],
 )
 def test_a_receipt_that_does_not_fit_this_kit_is_refused(
-    store: KitStore, up_to: int, receipt: bytes, head: bytes | None, message: str
+    store: KitStore, up_to: int, head: bytes | None, kit_id: str, message: str
 ) -> None:
     _sealed(store, 4)
     with pytest.raises(ReceiptError, match=message):
-        store.record_receipt(up_to, head or _head(store, up_to), receipt, verify=_verify)
+        store.record_receipt(_receipt(store, up_to, head=head, kit_id=kit_id))
     assert store.status().uncollected == 4
 
 
 def test_a_receipt_whose_signature_fails_is_not_stored(store: KitStore) -> None:
     _sealed(store, 2)
-    with pytest.raises(ValueError, match="signature does not verify"):
-        store.record_receipt(2, _head(store, 2), b"forged", verify=_verify)
+    forged = bytearray(_receipt(store, 2))
+    forged[-1] ^= 1
+    with pytest.raises(ReceiptError, match="not signed by authority"):
+        store.record_receipt(bytes(forged))
     assert store.collected_up_to() == 0
+
+
+@pytest.mark.parametrize("kind", ["forged", "another kit's", "another head"])
+def test_a_receipts_row_put_on_the_card_frees_nothing(kit_dir: Path, kind: str) -> None:
+    """The receipts table is plain SQLite: a row added with the kit off must not let the kit
+    prune records no collector holds.  Boot checks every row and names the one that fails."""
+    with KitStore(kit_dir, now=lambda: NOW) as store:
+        _sealed(store, 4)
+        receipt = {
+            "forged": b"RECEIPT 3",
+            "another kit's": _receipt(store, 3, kit_id="KIT-OTHER"),
+            "another head": _receipt(store, 3, head=bytes(32)),
+        }[kind]
+    with sqlite3.connect(kit_dir / "state.db") as db:  # the thief's edit, kit off
+        db.execute(
+            "INSERT INTO receipts (at, up_to_seq, head, receipt) VALUES (?, 3, ?, ?)",
+            ("2025-06-02T08:30:00Z", bytes(32), receipt),
+        )
+    with KitStore(kit_dir, now=lambda: NOW) as store:
+        assert store.collected_up_to() == 0 and store.status().uncollected == 4
+        assert store.prune(10**9) == [], "nothing a receipt that checks covers"
+        assert any("receipts row 1 frees nothing" in note for note in store.boot_notes)
+        assert all((store.records_dir / record_name(seq)).exists() for seq in range(1, 5))
+        _collect(store, 3)  # a genuine receipt still counts
+        assert store.collected_up_to() == 3
 
 
 def test_prune_never_deletes_an_uncollected_record(store: KitStore, kit_dir: Path) -> None:
