@@ -367,7 +367,8 @@ class FingerprintLiar(Liar):
                 replies += encode_packet(PID_ACK, b"\x00")
             elif instruction == bytes([READ_SYS_PARA]):
                 library = SensorModel.R307.library_pages  # the driver's default model's
-                para = struct.pack(SYS_PARA_FORMAT, 0, 0, library, 3, 0xFFFFFFFF, 2, 6)
+                # 256-byte packets already (kept in flash): the handshake sets nothing
+                para = struct.pack(SYS_PARA_FORMAT, 0, 0, library, 3, 0xFFFFFFFF, 3, 6)
                 replies += encode_packet(PID_ACK, b"\x00" + para)
             else:
                 replies += super().answer(chunk)
