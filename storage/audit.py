@@ -32,6 +32,8 @@ class AuditKind(enum.StrEnum):
     PIN_GUARD_TAMPERED = "pin-guard-tampered"
     # -- the kit's port and power guard ---------------------------------------------------
     PROVISIONED = "provisioned"
+    #: The next round loaded over the port (its code, venue, how many people).
+    ROUND_LOADED = "round-loaded"
     SET_TIME = "settime"
     POWER_REQUEST = "power-request"
     # -- the capture loop -----------------------------------------------------------------
@@ -67,3 +69,7 @@ class AuditKind(enum.StrEnum):
     CORRECTED = "corrected"
     FLAGGED = "flagged"
     SIGNATURE_EXCEPTION = "signature-exception"
+    #: The notice of processing was read (to a guardian, for a child).
+    NOTICE = "notice"
+    #: A disability or an adaptation declared for the person.
+    NEEDS = "needs"
