@@ -47,6 +47,8 @@ from provisioning.office_report import build_office_report
 from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
 from provisioning.report import COLUMNS, build_report, to_csv, to_json
+from provisioning.round_cli import round_app
+from provisioning.rounds import load_round, read_round_file
 from storage import revocation
 from storage.certificate import BadKitId, check_kit_id
 from storage.errors import RecordError, StorageError, WriteError
@@ -452,15 +454,21 @@ def flash_command(
     worklist: Annotated[Path, typer.Option(help="The village worklist CSV.")],
     policy: Annotated[Path | None, typer.Option(help="Policy TOML (Policy fields).")] = None,
     cards: Annotated[int, typer.Option(help="Blank cards loaded into the kit now.", min=0)] = 0,
+    round_file: Annotated[
+        Path | None, typer.Option("--round", help="A round's file (round plan) to load next.")
+    ] = None,
 ) -> None:
-    """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy.
+    """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy;
+    with --round, the round it records on next.
 
     Refused while the kit holds records no collection has receipted.
     """
     private = _private_keys(authority)
     with _problems(
-        "nothing flashed", WorklistError, flashing.FlashInputError, BadKitId, PolicyError
-    ):
+        "nothing flashed", WorklistError, flashing.FlashInputError, BadKitId, PolicyError,
+        RecordError,
+    ):  # fmt: skip
+        loaded = None if round_file is None else read_round_file(round_file, private)
         check_kit_id(kit_id)
         staff = flashing.load_officers(officers)
         residents = load_worklist(worklist)
@@ -481,11 +489,14 @@ def flash_command(
         done = flashing.flash(
             link, private, setup, progress=lambda sent, _: bar.update(task, completed=sent)
         )
+        loaded_round = None if loaded is None else load_round(link, private, loaded)
     _say(out, f"flashed kit {done.kit_id} on {port}", "green")
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
     _say(out, f"  officers        {done.officers}")
     _say(out, f"  worklist        {done.residents} resident(s)")
     _say(out, f"  kit clock       {done.kit_time.isoformat()}")
+    if loaded_round is not None:
+        _say(out, f"  round           {loaded_round.code} ({loaded_round.people} listed)")
     if done.backend is KeyBackend.TPM:
         # from now on the collector refuses a key-file certificate for this kit
         listed = revocation.register_hardware_kit(
@@ -850,6 +861,7 @@ def revoke_command(
 
 app.command("sync")(district.sync_command)
 app.add_typer(district.district_app, name="district")
+app.add_typer(round_app, name="round")
 
 
 def main() -> None:

@@ -33,6 +33,8 @@ from sqlalchemy.sql import Subquery
 
 from provisioning.district import audited
 from provisioning.district.audit import StoreAudit, audit_store, log_line
+from provisioning.district.round_figures import RoundFigures, round_figures
+from provisioning.district.rows import GROUP_COLUMNS
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
@@ -128,6 +130,8 @@ class Figures:
     coverage: list[Coverage] = field(default_factory=list)
     cards: list[Cards] = field(default_factory=list)
     days: list[Day] = field(default_factory=list)
+    #: Per round, and rolled up per venue kind, kecamatan and day (`round_figures`).
+    rounds: list[RoundFigures] = field(default_factory=list)
     records: int = 0
     forks: int = 0
     #: The audited sync log's length and head (hex): a report sent later with fewer
@@ -160,11 +164,13 @@ class Figures:
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
+            "rounds": [row.as_map() for row in self.rounds],
         }
 
 
-def _live() -> Subquery:
-    """Live records with their card and exception flags (voided and voiding ones left out)."""
+def live_records() -> Subquery:
+    """Live records with their card and exception flags (voided and voiding ones left out),
+    their round and groups (`provisioning.district.round_figures`)."""
     r, v = audited.records.alias("r"), audited.records.alias("v")
     c = audited.cards.alias("c")
     voided = exists().where(
@@ -183,6 +189,9 @@ def _live() -> Subquery:
             case((r.c.walk_in, 1), else_=0).label("walk_in"),
             case((r.c.excepted > 0, 1), else_=0).label("excepted"),
             case((card, 1), else_=0).label("printed"),
+            r.c.walk_in_ref,
+            r.c.round_code,
+            *(case((r.c[column], 1), else_=0).label(column) for column in GROUP_COLUMNS.values()),
         )
         .where(r.c.voids.is_(None), ~voided)
         .subquery("live")
@@ -326,7 +335,7 @@ def build_figures(
     connection: Connection, audit: StoreAudit, *, threshold: int = CARD_THRESHOLD
 ) -> Figures:
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
-    live = _live()
+    live = live_records()
     summary = _summary(connection, live, audit.kits)
     return Figures(
         generated_at=datetime.now(UTC),
@@ -334,6 +343,7 @@ def build_figures(
         coverage=_rolled_up(_villages(connection, live, summary)),
         cards=_cards(audit.ledgers, threshold),
         days=_days(summary),
+        rounds=round_figures(connection, live),
         records=sum(part.records for part in summary),
         forks=len(audit.forks),
         log_length=audit.log_length,

@@ -44,6 +44,29 @@ CARD_COLUMNS = (
     "flagged",
 )
 DAY_COLUMNS = ("day", "kit_id", "records", "printed", "excepted", "walk_ins")
+#: The rounds (`provisioning.district.round_figures`): each round, then per venue kind,
+#: kecamatan and day; the list's counts, the records naming the round, and its groups.
+ROUND_COLUMNS = (
+    "level",
+    "code",
+    "venue",
+    "place",
+    "kecamatan",
+    "day",
+    "rounds",
+    "listed",
+    "left_out",
+    "no_nik",
+    "recorded",
+    "printed",
+    "missing",
+    "records",
+    "walk_ins",
+    "first_voter",
+    "kia",
+    "domicile",
+    "disability",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -91,6 +114,7 @@ def sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, 
         ("coverage", COVERAGE_COLUMNS, data["coverage"]),
         ("cards", CARD_COLUMNS, data["cards"]),
         ("days", DAY_COLUMNS, data["days"]),
+        ("rounds", ROUND_COLUMNS, data["rounds"]),
     ]
 
 

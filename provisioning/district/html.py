@@ -16,11 +16,13 @@ from typing import Any
 
 from provisioning.district.figures import Figures, Level
 from provisioning.district.formats import sections
+from provisioning.district.round_figures import RoundLevel
 
 TITLES = {
     "coverage": "Cakupan perekaman / Coverage",
     "cards": "Blangko KTP-el per kit / Blank cards per kit",
     "days": "Per hari / Per day",
+    "rounds": "Jemput bola per lokasi dan kelompok / Rounds by venue and group",
 }
 BAR_WIDTH = 360
 ROW_HEIGHT = 18
@@ -31,7 +33,7 @@ table{border-collapse:collapse;font-size:12px}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 td.text,th{text-align:left}
 tr.flagged td{background:#fde2e2}
-tr.level-district td,tr.level-kabkota td{font-weight:bold}
+tr.level-district td,tr.level-kabkota td,tr.level-all td{font-weight:bold}
 svg text{font-size:11px;font-family:sans-serif}
 .big{font-size:28px;font-weight:bold}
 """
@@ -95,6 +97,7 @@ def render(figures: Figures) -> str:
     villages = [r for r in data["coverage"] if r["level"] == Level.VILLAGE and r["registered"]]
     kits = [c for c in data["cards"] if c["kit_id"] is not None]
     day_rows = [d for d in data["days"] if d["kit_id"] is None]
+    round_rows = [r for r in data["rounds"] if r["level"] == RoundLevel.ROUND]
     charts = {
         "coverage": _bars(
             "chart-coverage",
@@ -114,6 +117,13 @@ def render(figures: Figures) -> str:
             [(d["day"], float(d["records"]), None) for d in day_rows],
             "",
             float(max([1, *(d["records"] for d in day_rows)])),
+        ),
+        # recorded of each round's list, the marker at the list's length
+        "rounds": _bars(
+            "chart-rounds",
+            [(r["code"], float(r["recorded"]), float(r["listed"])) for r in round_rows],
+            "",
+            float(max([1, *(max(r["listed"], r["recorded"]) for r in round_rows)])),
         ),
     }  # fmt: skip
     body = [
