@@ -268,6 +268,15 @@ class OfficerBot:
             self.driver.pick(letter, what=f"letter {letter!r}")
         self.driver.pick(Spelling.DONE, what="done")
 
+    def declare_needs(self, person: Person) -> None:
+        """What the person (or their companion) declares, and a seated photo; then go on."""
+        if person.disability is not None:
+            self.driver.pick(Need.DISABILITY, what="disability")
+            self.driver.pick(person.disability, what=f"disability {person.disability.value}")
+        if person.seated:
+            self.driver.pick(Need.SEATED, what="seated")
+        self.driver.pick(Need.GO, what="continue")
+
     def done(self) -> bool:
         """Whether the kit shows a record sealed."""
         return self.screen.state is CaptureState.DONE
@@ -318,7 +327,7 @@ class OfficerBot:
         elif state is CaptureState.GUARDIAN:
             self.spell(guardian_of(person))
         elif state is CaptureState.NEEDS:
-            self.driver.choose(offering(Need.GO), what="continue")  # nobody declares one
+            self.declare_needs(person)
         elif state is CaptureState.FACE:
             self.press(Button.OK)  # take the photo, then accept it
         elif state is CaptureState.FINGERS:
