@@ -9,11 +9,13 @@ come from what the test did, never from the store.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from capture.machine import CaptureState
 from firmware.port import KitPort
@@ -23,6 +25,7 @@ from hw_sim.provisioning_port import PtyPort
 from hw_sim.world import Person
 from kitlink.framing import FramedPort
 from provisioning import collect as collecting
+from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
 from provisioning.district.figures import report_figures
 from provisioning.district.html import render
@@ -68,6 +71,10 @@ list = "{list}"
 by = "{by}"
 on = 2026-11-02
 """
+
+
+def run(*args: object):
+    return CliRunner().invoke(app, [str(arg) for arg in args])
 
 
 def votes_first(born: date) -> bool:
@@ -242,3 +249,29 @@ def test_a_list_with_bad_lines_is_refused_with_their_line_numbers() -> None:
         parse_round_list(text, source="siswa.csv")
     assert sorted({problem.line for problem in refused.value.problems}) == [3, 4, 5]
     assert "nothing planned" in str(refused.value)
+
+
+def test_round_check_names_a_list_s_bad_lines_and_round_plan_writes_the_kit_s_file(
+    tmp_path: Path, store_url: str
+) -> None:
+    authority = tmp_path / "authority"
+    Authority.init(authority, name="Dukcapil Blitar")
+    assert run("district", "init", store_url).exit_code == EXIT_OK
+    fields = {
+        "code": "SMK2-KNG-1124",
+        "venue": "sekolah",
+        "place": 'place = "SMK Negeri 2"\naddress = "Jl. Melati 3"\n',
+        "kecamatan": "KANIGORO",
+        "by": "SMK Negeri 2",
+    }
+    bad = write_plan(tmp_path, "bad", "nama,tanggal_lahir\nANI,10-06-2008\n,01-01-2008\n", **fields)
+    checked = run("round", "check", bad, "--db", store_url, "--authority", authority)
+    assert checked.exit_code == EXIT_PROBLEMS, checked.output
+    assert "line 3, column nama: nama is empty" in checked.stderr, checked.stderr
+    good = write_plan(tmp_path, "good", "nama,tanggal_lahir\nANI,10-06-2008\n", **fields)
+    out = tmp_path / "smk2.round"
+    planned = run("round", "plan", good, "--db", store_url, "--authority", authority, "--out", out)
+    assert planned.exit_code == EXIT_OK, planned.output
+    assert "round SMK2-KNG-1124 planned: 0 on the kit's list" in planned.stdout
+    assert re.search(r"pemilih pemula +1 \(first-time voters", planned.stdout), planned.stdout
+    assert out.stat().st_mode & 0o777 == 0o600

@@ -363,3 +363,27 @@ def test_a_store_of_schema_version_1_is_refused_with_how_to_rebuild(
     assert result.exit_code == EXIT_USER_ERROR
     assert "schema version 1" in result.stderr and "cannot be converted" in result.stderr
     assert "jemput-prov district init URL" in result.stderr
+
+
+#: What schema version 4 added to ``records``.
+ROUND_COLUMNS = ("round_code", "venue", "first_voter", "kia", "domicile", "disability", "notice")
+
+
+def test_a_store_of_schema_version_3_is_brought_up_by_init(district: str, field_day: FieldDay):
+    """Version 4 only adds (rounds, and the records' round and group columns): `district
+    init` adds them in place, and the store syncs and verifies as a new one does."""
+    with DistrictStore.open(district) as store, store.engine.begin() as c:
+        c.execute(text("DROP TABLE round_people, rounds"))
+        for column in ROUND_COLUMNS:
+            c.execute(text(f"ALTER TABLE records DROP COLUMN {column}"))
+        c.execute(text("UPDATE district_meta SET value = '3' WHERE key = 'schema_version'"))
+    authority = field_day.folder / "authority"
+    laptop = field_day.laptops["laptop-a"]
+    refused = run("sync", "--db", laptop, "--to", district, "--authority", authority)
+    assert refused.exit_code == EXIT_USER_ERROR
+    assert "schema version 3" in refused.stderr and "district init URL" in refused.stderr
+    assert run("district", "init", district).exit_code == EXIT_OK
+    synced = run("sync", "--db", laptop, "--to", district, "--authority", authority)
+    assert synced.exit_code == EXIT_OK, synced.output
+    checked = run("verify", "--db", district, "--authority", authority)
+    assert checked.exit_code == EXIT_OK, checked.output
