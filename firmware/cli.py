@@ -25,6 +25,7 @@ from firmware.config import Backend, ConfigError, KitConfig, load_config, prepar
 from firmware.logs import setup_logging
 from firmware.quality_cli import register as register_quality
 from firmware.selftest import register as register_selftest
+from firmware.slots import Slots, SlotsError
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
 from storage.kitkey import describe_backend
@@ -190,6 +191,35 @@ def _print_status(facts: KitStatus) -> None:
         )
     lines += [f"repaired        {note}" for note in facts.boot_notes]
     typer.echo("\n".join(lines))
+
+
+@app.command()
+def prestart(
+    config: ConfigFile = None,
+    slots: Annotated[
+        Path | None, typer.Option("--slots", help="The slots' folder [default: [kit] slots].")
+    ] = None,
+) -> None:
+    """Before the kit starts (systemd's ExecStartPre, from the committed slot): start the
+    version on trial, or roll it back once it has had its starts (docs/updates.md)."""
+    try:
+        root = slots or load_config(config).slots
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        chosen = Slots(root).prestart(now=datetime.now(UTC))
+    except SlotsError as exc:  # the kit still starts: what `current` leads to, as it is
+        typer.secho(f"jemput-kit: {exc}", fg=typer.colors.RED, err=True)
+        return
+    state = Slots(root).state()
+    if chosen is None or state is None:
+        typer.echo(f"jemput-kit: {root} holds no slots: the kit starts as installed")
+        return
+    version = Slots(root).version(chosen) or "installed by hand"
+    trial = f", on trial ({state.starts_left} start(s) left)" if state.trying else ""
+    typer.echo(f"jemput-kit: starting slot {chosen} ({version}{trial})")
+    if state.last is not None and state.trying is None:
+        typer.echo(f"jemput-kit: last update {state.last.version}: {state.last.outcome}")
 
 
 register_selftest(app)

@@ -67,6 +67,8 @@ class KitConfig:
     key_backend: KeyBackend = KeyBackend.FILE
     #: How tpm2-tss reaches the TPM (the kernel's resource manager on a Pi).
     tpm_tcti: str = DEFAULT_TCTI
+    #: Where the kit's software slots are (docs/updates.md): updates install there.
+    slots: Path = Path("/opt/jemput")
 
     @property
     def keys(self) -> KeySettings:
@@ -106,7 +108,7 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
     kit = _table(raw, "kit", where)
     _reject_unknown(
         kit,
-        {"backend", "language", "data_dir", "log_level", "key_backend", "tpm_tcti"},
+        {"backend", "language", "data_dir", "log_level", "key_backend", "tpm_tcti", "slots"},
         where,
         "[kit] ",
     )
@@ -133,6 +135,8 @@ def load_config(path: Path | None, **overrides: Any) -> KitConfig:
         values["language"] = _choice(kit, "language", Language, where)
     if "data_dir" in kit:
         values["data_dir"] = Path(_typed(kit, "data_dir", str, where, "kit"))
+    if "slots" in kit:
+        values["slots"] = Path(_typed(kit, "slots", str, where, "kit"))
     if "key_backend" in kit:
         values["key_backend"] = _choice(kit, "key_backend", KeyBackend, where)
     if "tpm_tcti" in kit:

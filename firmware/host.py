@@ -17,7 +17,8 @@ enrolment in progress (or one waiting in the journal to be resumed) refuses them
 
 The host also speaks for the kit to systemd (`firmware.notify`): READY once the kit shows
 its locked screen (or the unflashed screen), a watchdog ping from the event loop, STOPPING
-when asked to stop.  What a program adds around the kit (the Pi's power guard, the
+when asked to stop.  Its observers hear of READY too: a version on trial takes its
+self-test then (`firmware.update`).  What a program adds around the kit (the Pi's power guard, the
 simulator's people in front) it adds as observers (`firmware.observer.KitObserver`): the
 host tells them of each kit opened, each event handled and each self-test, and knows
 nothing else of them.
@@ -137,6 +138,7 @@ class KitHost:
         self._direct_lock = threading.Lock()
         self._driven = False
         self._showing_unprovisioned = False
+        self._said_ready = False
 
     def __repr__(self) -> str:
         state = self.kit.controller.state if self.kit is not None else "no kit"
@@ -315,14 +317,24 @@ class KitHost:
         with contextlib.suppress(DeviceError):
             self.devices.display.show(list(UNPROVISIONED_LINES))
             self.devices.panel.indicate(Indicator.ATTENTION)
-        self.notifier.ready("unflashed: waiting for jemput-prov flash")
+        self._ready("unflashed: waiting for jemput-prov flash")
+
+    def _ready(self, status: str) -> None:
+        """Tell systemd READY, then the observers (a version on trial takes its self-test),
+        the first time the kit gets there in this run."""
+        if self._said_ready:
+            return
+        self._said_ready = True
+        self.notifier.ready(status)
+        for observer in self._observers:
+            observer.kit_ready()
 
     def _after_event(self) -> None:
         """After every event the loop handled (a tick at least every second): tell systemd,
         then the observers."""
         kit = self.kit
         if kit is not None and kit.controller.state is CaptureState.LOCKED:
-            self.notifier.ready("locked: ready for an officer")
+            self._ready("locked: ready for an officer")
         self.notifier.alive()
         for observer in self._observers:
             observer.event_handled()

@@ -27,6 +27,10 @@ class KitObserver:
         """A kit was opened on the data folder: at boot, and again after a flash, purge or
         keygen (the kit before it is closed by then)."""
 
+    def kit_ready(self) -> None:
+        """The kit told systemd READY (its locked screen, or the unflashed one): once per
+        run of the program, before the watchdog's first ping."""
+
     def event_handled(self) -> None:
         """The loop handled an event (a tick at least every second); also every idle slice
         while the folder waits to be flashed, when there is no kit."""

@@ -16,6 +16,11 @@ not answering) runs all the same; the error is logged and the self-test names it
 
 The port is served by the running kit's host (`firmware.host.KitHost`), the same host the
 simulator runs; nothing here imports the simulator (tests/test_layering.py).
+
+Updates (`firmware.update`) install into the slots under ``[kit] slots``: an ``update``
+ends the run once the release is in the inactive slot, and systemd starts the kit again,
+through ExecStartPre (``jemput-kit prestart``), into it.  A version on trial takes its
+self-test when it says READY, and commits or ends the run to roll back (docs/updates.md).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from firmware.kit import KitEnd
 from firmware.notify import Notifier
 from firmware.port import KitPort, serve_serial
 from firmware.power import KitPower, open_coprocessor
+from firmware.slots import Slots
+from firmware.update import Updates
 from hal.contracts import Devices
 from hal.coprocessor import PowerCoprocessor
 from hal.exc import DeviceError
@@ -156,20 +163,31 @@ def run_pi(
         devices = opened.devices
         power = KitPower(open_power(settings.ports.coprocessor))
         stack.callback(power.close)
+        clock = RtcClock(devices, system_clock=system_clock)
+        # an update ends the run once installed (and a rollback once decided): systemd
+        # starts the kit again, into the slot its ExecStartPre chose
+        updates = Updates(
+            Slots(settings.slots),
+            devices=devices,
+            coprocessor=power.coprocessor,
+            restart=stop.set,
+            now=clock.now,
+        )
         host = KitHost(
             settings.data_dir,
             devices,
-            RtcClock(devices, system_clock=system_clock),
+            clock,
             language=settings.language,
             notifier=notifier,
             keys=settings.keys,
-            observers=(power,),
+            observers=(power, updates),
             coprocessor=power.coprocessor,
         )
         power.guard_battery(devices, lambda: _running_policy(host))
         stack.callback(host.close)
         port_stop = threading.Event()
-        stack.enter_context(_serve_port(settings, KitPort(settings.data_dir, host), port_stop))
+        kit_port = KitPort(settings.data_dir, host, updates=updates)
+        stack.enter_context(_serve_port(settings, kit_port, port_stop))
         if started is not None:
             started(host)
         state = host.run(stop)

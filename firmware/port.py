@@ -11,8 +11,9 @@ image may carry the authority's public key instead).  From then on only that aut
 obeyed.  Reflashing or purging a kit that holds records no receipt covers is refused: the
 records are the truth, and only a collector's receipt lets them go.  A reflash moves the
 old data folder's contents into ``retired/<time>/`` (`storage.layout.retire`) rather than
-deleting them.  ``keygen``, ``flash`` and ``purge`` run while the host holds the capture
-loop at a safe point; an enrolment in progress refuses them with a ``busy`` answer.
+deleting them.  ``keygen``, ``flash``, ``purge`` and an ``update``'s install run while the
+host holds the capture loop at a safe point; an enrolment in progress refuses them with a
+``busy`` answer.  What an update is (slots, versions, the commit) is `firmware.update`'s.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, Literal, Protocol, TypeVar, assert_never
 import serial
 
 from firmware.host import KitBusy
+from firmware.update import UpdateBusy, UpdateRefused, Updates, outside_slots
 from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
 from kitlink import messages as m
@@ -81,6 +83,8 @@ Result = (
     | m.LedgerResult
     | m.ReceiptResult
     | m.PurgeResult
+    | m.UpdatePartResult
+    | m.UpdateResult
 )
 
 #: Who the card ledger names for cards loaded at a flash.
@@ -123,13 +127,22 @@ class KitPort:
 
     `handle` takes one request payload and returns the answer payload; `feed` does the
     same for raw bytes (frames in, frames out).  Thread-safe: one request at a time.
+    ``updates`` installs releases into the Pi's slots (`firmware.update`).
     """
 
     def __init__(
-        self, data_dir: Path, host: KitHost, *, rng: Callable[[int], bytes] = os.urandom
+        self,
+        data_dir: Path,
+        host: KitHost,
+        *,
+        rng: Callable[[int], bytes] = os.urandom,
+        updates: Updates | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
+        #: The kit's software updates (the Pi's slots); None where the kit runs outside
+        #: slots (the simulator): it refuses updates and reports its package's version.
+        self.updates = updates
         self._rng = rng
         self._nonce = p.new_nonce(rng)
         self._staged_authority: AuthorityPublic | None = None
@@ -238,8 +251,10 @@ class KitPort:
         nonce, self._nonce = self._nonce, p.new_nonce(self._rng)  # spent: no replay
         try:
             result, key = self._dispatch(m.read_args(request.op, data))
-        except KitBusy as exc:
+        except (KitBusy, UpdateBusy) as exc:
             raise p.Refused(Refusal.BUSY, str(exc)) from exc
+        except UpdateRefused as exc:
+            raise p.Refused(Refusal.BAD_REQUEST, f"{request.op}: {exc}") from exc
         except p.MessageError as exc:
             raise p.Refused(Refusal.BAD_REQUEST, f"{request.op}: {exc}") from exc
         except (StorageError, DeviceError, OSError) as exc:
@@ -338,6 +353,10 @@ class KitPort:
                 return self._ledger(), self._key()
             case m.ReceiptArgs():
                 return self._receipt(args), self._key()
+            case m.UpdatePartArgs():
+                return self._updates().receive(args), self._key()
+            case m.UpdateArgs():
+                return self._update(args), self._key()
             case _:
                 assert_never(args)
 
@@ -505,7 +524,31 @@ class KitPort:
             audit_break=f"entry {broken.entry_id} {broken.reason}" if broken else None,
             journal_open=facts.journal_open,
             time=self.host.now(),
+            software=self.updates.software() if self.updates else outside_slots(),
         )
+
+    def _updates(self) -> Updates:
+        if self.updates is None:
+            raise UpdateRefused(
+                "this kit runs outside slots (a simulator or a developer's kit), so it cannot "
+                "be updated over the port: update its checkout instead (docs/updates.md)"
+            )
+        return self.updates
+
+    def _update(self, args: m.UpdateArgs) -> m.UpdateResult:
+        """Check the staged bundle on this thread, then install it at a safe point; the
+        kit restarts into it once this is answered."""
+        updates = self._updates()
+        bundle = updates.check(args, self._open_store().authority)
+        try:
+            result = self.host.change(lambda: updates.install(bundle, args))
+        except BaseException:
+            updates.discard()
+            raise
+        self._open_store().audit.append(
+            AuditKind.UPDATE_INSTALLED, version=result.version, slot=result.slot.value
+        )
+        return result
 
     def _selftest(self) -> m.SelftestResult:
         return m.SelftestResult(

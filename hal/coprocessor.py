@@ -7,8 +7,10 @@ The Pi asks, the Pico answers (docs/devices/coprocessor.md)::
 HEARTBEAT (flags: bit 0 = a seal is under way) keeps the Pico's watchdog from
 power-cycling the Pi and returns STATUS; STATUS reads without kicking; INFO gives the
 firmware version, the Pico's reset cause, why power was last cut and the Pico's timings;
-HALTED tells the Pico the store is closed and the Pi is halting.  An answer carries the
-request's kind with bit 7 set and the request's seq, or NAK.
+HALTED tells the Pico the store is closed and the Pi is halting; MAINTAIN .. SWITCH write
+a new firmware into the Pico's other slot and reset it there, on trial, until CONFIRM
+(:meth:`PowerCoprocessor.install_firmware`).  An answer carries the request's kind with
+bit 7 set and the request's seq, or NAK.
 
 The reader here frames on its own (CRC by :func:`binascii.crc_hqx`, the firmware computes
 it bit by bit), checks start byte, length, CRC, kind and seq, drops what fails and counts
@@ -21,9 +23,12 @@ seq may match ours) cannot pass its answer off as ours.  Every request has a
 from __future__ import annotations
 
 import binascii
+import contextlib
 import enum
+import hashlib
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -43,6 +48,13 @@ HEARTBEAT = 0x01
 STATUS = 0x02
 INFO = 0x03
 HALTED = 0x04
+# maintenance: a new firmware into the slot not running (docs/devices/coprocessor.md)
+MAINTAIN = 0x05
+OPEN = 0x06
+WRITE = 0x07
+CLOSE = 0x08
+SWITCH = 0x09
+CONFIRM = 0x0A
 NAK = 0x7F
 REPLY = 0x80
 
@@ -55,7 +67,18 @@ STATUS_FORMAT = ">BBBHBHHhI"
 #: version (3), protocol, reset cause, last cut, timings s (4), thresholds mV (2)
 INFO_FORMAT = ">BBBBBBHHHHHH"
 
-NAK_REASONS = {1: "unknown command", 2: "wrong payload length"}
+#: Bytes of firmware per WRITE; with its offset the frame's payload is MAINTENANCE_PAYLOAD.
+WRITE_BYTES = 192
+MAINTENANCE_PAYLOAD = 4 + WRITE_BYTES
+
+NAK_REASONS = {
+    1: "unknown command",
+    2: "wrong payload length",
+    3: "no maintenance session or file open",
+    4: "a file name, size or offset it does not take",
+    5: "a file whose SHA-256 as written differs",
+    6: "its flash could not be written",
+}
 
 #: One serial read waits at most this long before the deadline is looked at again.
 _POLL_SECONDS = 0.02
@@ -156,9 +179,10 @@ def crc16(data: bytes) -> int:
     return binascii.crc_hqx(data, 0xFFFF)
 
 
-def encode(kind: int, seq: int, payload: bytes = b"") -> bytes:
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+def encode(kind: int, seq: int, payload: bytes = b"", *, limit: int = MAX_PAYLOAD) -> bytes:
+    """One frame; ``limit`` is MAINTENANCE_PAYLOAD for a WRITE."""
+    if len(payload) > limit:
+        raise ValueError(f"payload of {len(payload)} bytes exceeds {limit}")
     body = bytes((kind, seq & 0xFF, len(payload))) + payload
     return bytes((START,)) + body + crc16(body).to_bytes(2, "big")
 
@@ -284,6 +308,44 @@ class PowerCoprocessor(Closing):
             critical_volts=crit / 1000,
         )
 
+    # -- maintenance ----------------------------------------------------------------------------
+
+    def install_firmware(self, files: Sequence[tuple[str, bytes]]) -> None:
+        """Write ``files`` (module name, bytes) into the slot the Pico does not run, each
+        checked by its SHA-256 on the Pico, then switch: the Pico resets into them, on
+        trial (its boot stub goes back after three boots unless :meth:`confirm` comes).
+
+        Every maintenance command counts on the Pico as a heartbeat that says "busy", so
+        the Pi is never cut meanwhile.  A refusal (CoprocessorRefused) or a timeout
+        leaves the running slot as it was.  The SWITCH's own answer may be lost as the
+        Pico resets: :meth:`await_restart` and the version it reports decide.
+        """
+        self._request(MAINTAIN)
+        for name, data in files:
+            self._request(OPEN, struct.pack(">I", len(data)) + name.encode("ascii"))
+            for offset in range(0, len(data), WRITE_BYTES):
+                chunk = data[offset : offset + WRITE_BYTES]
+                self._request(WRITE, struct.pack(">I", offset) + chunk, limit=MAINTENANCE_PAYLOAD)
+            self._request(CLOSE, hashlib.sha256(data).digest())
+        # its answer may be lost in the reset, or come from the new firmware: see above
+        with contextlib.suppress(DeviceTimeout, CoprocessorRefused):
+            self._request(SWITCH)
+
+    def await_restart(self, *, timeout: float) -> CoprocessorInfo:
+        """INFO from the Pico once it answers again after a reset, within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.info = self.read_info()
+                return self.info
+            except DeviceTimeout:
+                if time.monotonic() >= deadline:
+                    raise
+
+    def confirm(self) -> bool:
+        """The firmware the Pico runs is good: no longer on trial.  Whether it was."""
+        return self._request(CONFIRM) == b"\x01"
+
     def probe(self) -> DeviceInfo:
         info = self.read_info()
         return DeviceInfo(
@@ -303,7 +365,7 @@ class PowerCoprocessor(Closing):
 
     # -- the wire -------------------------------------------------------------------------------
 
-    def _request(self, kind: int, payload: bytes = b"") -> bytes:
+    def _request(self, kind: int, payload: bytes = b"", *, limit: int = MAX_PAYLOAD) -> bytes:
         """Send ``kind`` and return its answer's payload; only the answer counts.
 
         A frame is this request's answer only when it carries the request's seq *and* the
@@ -316,7 +378,7 @@ class PowerCoprocessor(Closing):
             self._seq = (self._seq + 1) & 0xFF
             self._reader.reset()
             self._port.reset_input()
-            self._port.write(encode(kind, self._seq, payload))
+            self._port.write(encode(kind, self._seq, payload, limit=limit))
             deadline = time.monotonic() + self.timeout
             while time.monotonic() < deadline:
                 for got_kind, got_seq, body in self._reader.feed(self._port.read()):

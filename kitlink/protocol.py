@@ -86,6 +86,8 @@ class Op(StrEnum):
     WORKLIST_COMMIT = "worklist-commit"
     #: The next round: its signed plan and its people (a committed worklist transfer).
     ROUND = "round"
+    UPDATE_PART = "update-part"
+    UPDATE = "update"
 
 
 class Refusal(StrEnum):

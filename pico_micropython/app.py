@@ -7,6 +7,7 @@ fed once per pass by ``main``, only fires when the firmware itself is stuck.
 
 import time
 
+import machine
 from machine import ADC, UART, Pin
 from micropython import const
 
@@ -118,3 +119,8 @@ class Coprocessor:
                 time.ticks_diff(now, self._booted) // 1000,
             )
             self._uart.write(self._responder.answer(kind, seq, payload, now, status))
+            if self._responder.reset_pending:
+                self._uart.flush()  # the SWITCH answer leaves before the Pico resets
+                machine.reset()  # into the new slot, on trial (boot/main.py)
+        in_session = self._responder.session is not None
+        self._reader.max_payload = frames.MAINTENANCE_PAYLOAD if in_session else frames.MAX_PAYLOAD

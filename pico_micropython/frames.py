@@ -4,6 +4,8 @@ A frame on the wire::
 
     A5 | kind (1) | seq (1) | length (1) <= 32 | payload | CRC-16/CCITT-FALSE (2, BE)
 
+(up to MAINTENANCE_PAYLOAD while the Pi writes a firmware: maintenance.py).
+
 The CRC (polynomial 0x1021, initial 0xFFFF) covers kind, seq, length and payload.  The
 reader hunts for the start byte, checks the length and the CRC, and on any mismatch drops
 one byte and hunts again: noise on the line costs the frame it hit, never the link.
@@ -15,6 +17,8 @@ from micropython import const
 START = const(0xA5)
 HEADER = const(4)
 MAX_PAYLOAD = const(32)
+#: The longest payload while a maintenance session is open: a WRITE's offset and data.
+MAINTENANCE_PAYLOAD = const(196)
 _CRC_SIZE = const(2)
 
 
@@ -40,6 +44,9 @@ class Reader:
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        #: The longest payload taken: MAX_PAYLOAD, or MAINTENANCE_PAYLOAD in a session
+        #: (the shorter limit finds the next frame sooner after noise).
+        self.max_payload = MAX_PAYLOAD
         #: Bytes dropped since boot: noise, torn frames, bad lengths or CRCs.
         self.garbage = 0
         #: Frames whose CRC or length was wrong (each also counts its bytes in garbage).
@@ -56,7 +63,7 @@ class Reader:
             if len(self._buf) < HEADER:
                 break
             length = self._buf[3]
-            if length > MAX_PAYLOAD:
+            if length > self.max_payload:
                 self.bad_frames += 1
                 self._drop(1)
                 continue

@@ -5,7 +5,7 @@ MINOR when something is added that an older driver can ignore; PATCH for fixes.
 """
 
 MAJOR = 1
-MINOR = 0
+MINOR = 1
 PATCH = 0
 #: The link protocol spoken (docs/devices/coprocessor.md); a driver refuses another.
 PROTOCOL = 1

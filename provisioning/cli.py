@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kitlink.framing import FramedPort, LinkError
-from provisioning import checks
+from provisioning import checks, release_cli
 from provisioning import collect as collecting
 from provisioning import flash as flashing
 from provisioning.collector import CollectorDB, CollectorError
@@ -606,11 +606,11 @@ def _collection(port: str | None, card: Path | None, authority: Authority) -> It
 
 @app.command("status")
 def status_command(port: PortArgument, authority: AuthorityOption) -> None:
-    """The kit's records, uncollected count, card stock and clock."""
+    """The kit's records, uncollected count, card stock, clock, and the software it runs."""
     private = _private_keys(authority)
     with _kit_link(port) as link:
         facts = collecting.status(link, private)
-    _show(f"kit {facts.kit_id} on {port}", ("field", "value"), facts.to_map().items())
+    _show(f"kit {facts.kit_id} on {port}", ("field", "value"), release_cli.status_rows(facts))
 
 
 @app.command("settime")
@@ -862,6 +862,8 @@ def revoke_command(
 app.command("sync")(district.sync_command)
 app.add_typer(district.district_app, name="district")
 app.add_typer(round_app, name="round")
+app.add_typer(release_cli.release_app, name="release")
+app.command("update")(release_cli.update_command)
 
 
 def main() -> None:

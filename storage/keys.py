@@ -178,6 +178,46 @@ class KitKey:
         return f"KitKey(kid={self.kid.hex()})"
 
 
+#: The file that holds a release key in its folder (`ReleaseKey`); the authority's
+#: certificate of it lies beside it (`kitlink.release.RELEASE_CERT_FILE`).
+RELEASE_KEY_FILE = "release.key"
+
+
+class ReleaseKey:
+    """The Ed25519 key that signs release bundles (`kitlink.release`), in a folder of its own.
+
+    Why not the authority's key: bundles are built where the software is built, and the
+    authority's signing key stays offline; the authority certifies this key once, and a
+    kit trusts a bundle through that certificate.  The file is 0600 and never overwritten.
+    """
+
+    alg = SignAlg.EDDSA
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public_bytes: bytes = private.public_key().public_bytes_raw()
+        self.kid: bytes = kid_of(self.public_bytes)
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private.sign(data)
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike[str]) -> ReleaseKey:
+        """A new key in ``folder`` (made 0700; refused if it holds one already)."""
+        path = Path(folder)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = cls(Ed25519PrivateKey.generate())
+        _write_private(path / RELEASE_KEY_FILE, key._private)
+        return key
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> ReleaseKey:
+        return cls(_read_private(Path(folder) / RELEASE_KEY_FILE, Ed25519PrivateKey))
+
+    def __repr__(self) -> str:
+        return f"ReleaseKey(kid={self.kid.hex()})"
+
+
 @dataclass(frozen=True)
 class AuthorityPublic:
     """What a kit and a collector know of the authority: its name and public keys.

@@ -93,7 +93,7 @@ def drain() -> None:
         _handle(_read_line())
 
 
-def _reset(cause: int) -> None:
+def reset(cause: int) -> None:
     send(f"r {now()} {cause}")
     sys.exit(0)
 
@@ -112,7 +112,7 @@ def advance(ms: int) -> None:
         local_ms += step
         budget_ms -= step
         if watchdog and local_ms - watchdog[1] > watchdog[0]:
-            _reset(WDT_RESET)
+            reset(WDT_RESET)
 
 
 def ticks() -> int:

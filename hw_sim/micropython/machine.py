@@ -15,6 +15,11 @@ def reset_cause() -> int:
     return _bridge.reset_cause
 
 
+def reset() -> None:
+    """As on the RP2040, where machine.reset() reboots through the watchdog."""
+    _bridge.reset(WDT_RESET)
+
+
 class Pin:
     IN = 0
     OUT = 1
@@ -70,6 +75,9 @@ class UART:
     def write(self, buf) -> int:
         _bridge.send(f"u {_bridge.now()} {bytes(buf).hex()}")
         return len(buf)
+
+    def flush(self) -> None:
+        """Every byte written is on the wire already."""
 
 
 class WDT:

@@ -73,6 +73,7 @@ def test_the_documented_sample_loads() -> None:
     assert config.backend is Backend.PI
     assert config.ports.card_printer == "/dev/ttyUSB1"
     assert config.ports.i2c_bus == 1
+    assert config.slots == Path("/opt/jemput")
 
 
 def test_the_key_backend_is_the_file_one_unless_kit_toml_names_the_tpm(tmp_path: Path) -> None:

@@ -22,6 +22,8 @@ from mypy import api
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "pico_micropython"
+#: The boot stub and its shared module: the root of a Pico's flash, beside the slots.
+BOOT = FIRMWARE / "boot"
 TYPINGS = ROOT / ".venv" / "pico-typings"
 STDLIB_STUBS = "micropython-stdlib-stubs"
 PORT_STUBS = "micropython-rp2-rpi-pico-stubs"
@@ -53,7 +55,8 @@ def gather_stubs(target: Path) -> Path:
 
 def main() -> int:
     typings = gather_stubs(TYPINGS)
-    os.environ["MYPYPATH"] = str(FIRMWARE)  # the firmware's modules import each other bare
+    # the firmware's modules import each other, and the boot stub's, bare
+    os.environ["MYPYPATH"] = os.pathsep.join((str(FIRMWARE), str(BOOT)))
     stdout, stderr, status = api.run(
         [
             "--strict",
@@ -64,7 +67,7 @@ def main() -> int:
             str(typings),
             "--cache-dir",
             str(ROOT / ".venv" / "pico-mypy-cache"),
-            *sorted(str(path) for path in FIRMWARE.glob("*.py*")),
+            *sorted(str(path) for folder in (FIRMWARE, BOOT) for path in folder.glob("*.py*")),
         ]
     )
     sys.stdout.write(stdout)

@@ -10,6 +10,7 @@ import pytest
 
 from kitlink import messages as m
 from kitlink import protocol as p
+from kitlink.release import Version
 from simulator.kit import demo_world, resident_of
 from storage.codec import dumps, loads
 from storage.cose import SignAlg
@@ -59,7 +60,26 @@ def samples(authority: Authority) -> list[Any]:
         m.SetTimeArgs(NOW),
         m.SetTimeResult(NOW),
         m.StatusArgs(),
-        m.StatusResult("K1", False, 3, 1, 3, {"loaded": 20}, ("00000002.cose",), None, True, NOW),
+        m.StatusResult(
+            "K1",
+            False,
+            3,
+            1,
+            3,
+            {"loaded": 20},
+            ("00000002.cose",),
+            None,
+            True,
+            NOW,
+            m.SoftwareStatus(
+                "1.2.0",
+                m.Slot.B,
+                False,
+                "1.1.0",
+                Version(1, 1, 0),
+                m.UpdateReport(m.UpdateOutcome.ROLLED_BACK, "1.3.0", NOW, "self-test failed"),
+            ),
+        ),
         m.SelftestArgs(),
         m.SelftestResult((m.Verdict("camera", True, "ok", ""),)),
         m.ListArgs(1, 500),
@@ -80,6 +100,10 @@ def samples(authority: Authority) -> list[Any]:
         m.ReceiptResult(2, 0),
         m.PurgeArgs(),
         m.PurgeResult(True),
+        m.UpdatePartArgs(bytes(16), m.CHUNK, b"bundle"),
+        m.UpdatePartResult(m.CHUNK + 6),
+        m.UpdateArgs(bytes(16), m.CHUNK + 6, HASH, Version(1, 2, 0), None),
+        m.UpdateResult("1.2.0", m.Slot.B, "1.1.0", True),
     ]
 
 

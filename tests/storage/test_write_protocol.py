@@ -1,13 +1,14 @@
 """The record write protocol against a filesystem that forgets: crash at every step.
 
-:class:`ForgetfulFS` keeps, for the records folder, what is durable apart from what is only
-in the page cache: file data not yet fsynced and folder changes (create, rename, unlink)
-not yet made durable by an fsync of the folder.  A crash keeps any prefix of the pending
-folder changes (a journalling filesystem commits them in order) and, of each file's unsynced
-data, none, a torn prefix or all of it.  The kit's real :class:`KitStore` seals a few
-records on it, the power is cut before every filesystem call in turn (and once after the
-last), every way the crash can fall is replayed, and a rebooted store must still hold every
-record whose seal() returned, byte for byte, with no temporary and no half record.
+`tests.crashfs.ForgetfulFS`, over the records folder, keeps what is durable apart from
+what is only in the page cache: file data not yet fsynced and folder changes (create,
+rename, unlink) not yet made durable by an fsync of the folder.  A crash keeps any prefix
+of the pending folder changes (a journalling filesystem commits them in order) and, of each
+file's unsynced data, none, a torn prefix or all of it.  The kit's real :class:`KitStore`
+seals a few records on it, the power is cut before every filesystem call in turn (and once
+after the last), every way the crash can fall is replayed, and a rebooted store must still
+hold every record whose seal() returned, byte for byte, with no temporary and no half
+record.
 
 Two deliberately broken protocols (no file fsync, no folder fsync) show that the model
 catches what it is meant to catch.
@@ -16,167 +17,18 @@ catches what it is meant to catch.
 from __future__ import annotations
 
 import copy
-import errno
 import itertools
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from storage.files import CERTIFICATE_NAME, TEMP_SUFFIX, FileOps, record_name
+from storage.files import CERTIFICATE_NAME, TEMP_SUFFIX, record_name
 from storage.kit import KitStore
 from storage.record import read_header, record_hash
+from tests.crashfs import TEARS, Crash, ForgetfulFS, NoFileSync, NoFolderSync, PowerCut
 from tests.storage.conftest import enrolment, now
 
 SEALS = 3
-#: Bytes per write call: records take several calls, so a crash can fall between them.
-CHUNK = 700
-#: How much of a file's unsynced data survives a crash: none, a torn half, all of it.
-TEARS = (0.0, 0.5, 1.0)
-
-
-class PowerCut(BaseException):
-    """The battery was pulled: nothing after this call happens (not an OSError to handle)."""
-
-
-@dataclass
-class Crash:
-    """How a power cut falls: folder changes kept, and the share of unsynced data kept."""
-
-    dir_changes: int
-    tear: float
-
-
-@dataclass
-class ForgetfulFS(FileOps):
-    """A one-folder filesystem with a page cache that a crash can partly lose."""
-
-    folder: Path
-    durable_names: dict[str, int] = field(default_factory=dict)
-    durable_data: dict[int, bytes] = field(default_factory=dict)
-    names: dict[str, int] = field(default_factory=dict)
-    data: dict[int, bytearray] = field(default_factory=dict)
-    #: folder changes since the last folder fsync, oldest first: (name, inode or None)
-    pending: list[tuple[str, int | None]] = field(default_factory=list)
-    fds: dict[int, int] = field(default_factory=dict)
-    calls: int = 0
-    cut_at: int | None = None
-
-    def seed(self, name: str, content: bytes) -> None:
-        """A durable file from before the test (the kit certificate)."""
-        inode = len(self.data) + 1
-        self.durable_names[name] = self.names[name] = inode
-        self.durable_data[inode] = content
-        self.data[inode] = bytearray(content)
-
-    def _step(self) -> None:
-        if self.cut_at is not None and self.calls >= self.cut_at:
-            raise PowerCut
-        self.calls += 1
-
-    def _name(self, path: Path) -> str:
-        assert Path(path).parent == self.folder, f"{path} is outside the records folder"
-        return Path(path).name
-
-    def _change(self, name: str, inode: int | None) -> None:
-        if inode is None:
-            del self.names[name]
-        else:
-            self.names[name] = inode
-        self.pending.append((name, inode))
-
-    def open_excl(self, path: Path) -> int:
-        self._step()
-        name = self._name(path)
-        if name in self.names:
-            raise FileExistsError(errno.EEXIST, "File exists", str(path))
-        inode = len(self.data) + 1
-        self.data[inode] = bytearray()
-        self.durable_data[inode] = b""
-        self._change(name, inode)
-        fd = 100 + inode
-        self.fds[fd] = inode
-        return fd
-
-    def write(self, fd: int, data: memoryview) -> int:
-        self._step()
-        piece = bytes(data[:CHUNK])
-        self.data[self.fds[fd]] += piece
-        return len(piece)
-
-    def fsync(self, fd: int) -> None:
-        self._step()
-        inode = self.fds[fd]
-        self.durable_data[inode] = bytes(self.data[inode])
-
-    def close(self, fd: int) -> None:
-        del self.fds[fd]
-
-    def rename(self, src: Path, dst: Path) -> None:
-        self._step()
-        inode = self.names[self._name(src)]
-        self._change(self._name(src), None)
-        self._change(self._name(dst), inode)
-
-    def fsync_dir(self, folder: Path) -> None:
-        self._step()
-        assert Path(folder) == self.folder
-        self.durable_names = dict(self.names)
-        self.pending.clear()
-
-    def unlink(self, path: Path) -> None:
-        self._step()
-        name = self._name(path)
-        if name not in self.names:
-            raise FileNotFoundError(errno.ENOENT, "No such file", str(path))
-        self._change(name, None)
-
-    def exists(self, path: Path) -> bool:
-        return self._name(path) in self.names
-
-    def listdir(self, folder: Path) -> list[str]:
-        assert Path(folder) == self.folder
-        return list(self.names)
-
-    def read(self, path: Path) -> bytes:
-        name = self._name(path)
-        if name not in self.names:
-            raise FileNotFoundError(errno.ENOENT, "No such file", str(path))
-        return bytes(self.data[self.names[name]])
-
-    def size(self, path: Path) -> int:
-        return len(self.read(path))
-
-    def crash(self, how: Crash) -> None:
-        """Lose what the crash loses; the page cache and open files are gone."""
-        for name, inode in self.pending[: how.dir_changes]:
-            if inode is None:
-                self.durable_names.pop(name, None)
-            else:
-                self.durable_names[name] = inode
-        for inode, content in self.data.items():
-            durable = self.durable_data[inode]
-            unsynced = bytes(content[len(durable) :])
-            self.durable_data[inode] = durable + unsynced[: int(len(unsynced) * how.tear)]
-        self.names = dict(self.durable_names)
-        self.data = {inode: bytearray(content) for inode, content in self.durable_data.items()}
-        self.pending.clear()
-        self.fds.clear()
-        self.cut_at = None
-
-
-class NoFileSync(ForgetfulFS):
-    """A broken protocol: the file's data is never forced to disk."""
-
-    def fsync(self, fd: int) -> None:
-        self._step()
-
-
-class NoFolderSync(ForgetfulFS):
-    """A broken protocol: the rename is never made durable."""
-
-    def fsync_dir(self, folder: Path) -> None:
-        self._step()
 
 
 def _new_fs(kit_dir: Path, kind: type[ForgetfulFS]) -> ForgetfulFS:

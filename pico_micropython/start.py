@@ -1,8 +1,8 @@
-"""Entry point on the Pico (``mpremote cp *.py :`` puts it there; it runs at power-on).
+"""A firmware slot's entry: the boot stub (boot/main.py) imports it from slot a or b.
 
 Builds the co-processor from the board's pins, starts the Pico's own watchdog and runs
 the loop forever.  The simulator runs this same file under the unix ``micropython`` with
-fake ``machine`` and ``time`` modules.
+fake ``machine`` and ``time`` modules, from a folder laid out as the Pico's flash.
 """
 
 import time
