@@ -19,6 +19,7 @@ import enum
 
 from capture.base import Step
 from capture.machine import CaptureEvent
+from capture.prompts import WIDTH
 from capture.widgets import Menu
 from hal.types import Button, Press
 from storage.audit import AuditKind
@@ -32,8 +33,10 @@ MARKS = (" ", "'", ".", "-")
 LETTERS = (*(chr(code) for code in range(ord("A"), ord("Z") + 1)), *MARKS)
 #: The longest guardian name the kit takes (a name on a KK is shorter).
 GUARDIAN_MAX = 60
-#: How much of the name the title line shows: its end, where the officer spells.
-NAME_SHOWN = 14
+#: How much of the name its line shows: its end, where the officer spells.
+NAME_SHOWN = WIDTH
+#: Letters shown under the two title lines (the name has a line of its own).
+LETTER_ROWS = 2
 
 
 class Notice(Step):
@@ -80,7 +83,8 @@ class Guardian(Step):
                 *((spaced.get(letter, letter), letter) for letter in LETTERS),
                 (self.ctx.word("guardian.delete"), Spelling.DELETE),
                 (self.ctx.word("guardian.done"), Spelling.DONE),
-            ]
+            ],
+            rows=LETTER_ROWS,
         )
 
     def widget(self) -> Menu[str | Spelling]:
@@ -114,8 +118,8 @@ class Guardian(Step):
         self.ctx.go(CaptureEvent.GUARDIAN_NAMED)
 
     def lines(self) -> list[str]:
-        title = self.note[:1] or self.ctx.text("guardian", name=self.name[-NAME_SHOWN:])
-        return title + self.menu.lines()
+        title = self.ctx.text("guardian", name=self.name[-NAME_SHOWN:])
+        return [*(self.note[:1] or title[:1]), *title[1:], *self.menu.lines()]
 
 
 class Need(enum.Enum):

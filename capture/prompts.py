@@ -89,7 +89,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "HAK ANDA 4/4\nLihat & perbaiki di\nkantor Dukcapil\nOK=sudah dibacakan",
         "YOUR RIGHTS 4/4\nSee and correct it\nat the Dukcapil\nOK=it was read",
     ),
-    "guardian": ("WALI: {name}", "GUARDIAN: {name}"),
+    "guardian": ("WALI (dieja):\n{name}", "GUARDIAN (spelled):\n{name}"),
     "guardian.space": ("(spasi)", "(space)"),
     "guardian.delete": ("< hapus huruf", "< delete a letter"),
     "guardian.done": ("= selesai", "= done"),

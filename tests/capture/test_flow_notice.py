@@ -78,6 +78,7 @@ def test_a_child_s_guardian_hears_the_notice_and_is_named_in_the_body_only(rig: 
     assert rig.controller.draft.notice is None, "given once the guardian is named"
     rig.driver.pick(Spelling.DONE, what="done")
     assert rig.state == "guardian" and rig.screen[0] == prompt("guardian_empty")[0]
+    assert rig.screen[1] == "", "under the note, the name spelled so far: none yet"
     spell(rig, "BUDI")
     assert rig.state == "needs", rig.screen
     assert rig.controller.draft.guardian == "BUDI"
@@ -104,7 +105,7 @@ def test_the_guardian_s_name_is_spelled_and_taken_back_letter_by_letter(rig: Rig
     rig.driver.pick("A", what="A")
     rig.driver.pick(Spelling.DELETE, what="delete")
     rig.driver.pick("B", what="B")
-    assert rig.screen[0] == prompt("guardian", name="SITI B")[0]
+    assert rig.screen[:2] == prompt("guardian", name="SITI B")
     rig.driver.pick(Spelling.DONE, what="done")
     assert rig.controller.draft.guardian == "SITI B"
 
