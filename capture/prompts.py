@@ -10,15 +10,10 @@ real values filled in.
 
 from __future__ import annotations
 
-import enum
+from vocabulary.language import Language
 
 #: Characters per display line the prompts are written for (SSD1306 128 px, 6 px font).
 WIDTH = 21
-
-
-class Language(enum.Enum):
-    ID = "id"
-    EN = "en"
 
 
 #: key -> (Bahasa Indonesia, English); lines separated by "\n".

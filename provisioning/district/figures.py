@@ -18,7 +18,8 @@ What counts: a record voided by a later one of its chain does not, nor the voidi
 live record for their worklist reference; *printed* when the card of such a record is in
 its kit's signed ledger; *excepted* when such a record notes a finger exception.
 Walk-ins have no worklist line; they count under the kabupaten/kota of the kit's region.
-Blank cards are each kit's latest signed ledger (per certificate chain, summed per kit).
+Blank cards are each kit's latest signed ledger (per certificate chain, summed per kit, and
+per kabupaten/kota by the kits' region).
 """
 
 from __future__ import annotations
@@ -32,19 +33,23 @@ from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
 from provisioning.district import audited
-from provisioning.district.audit import StoreAudit, audit_store, log_line
+from provisioning.district.audit import StoreAudit, audit_store
 from provisioning.district.round_figures import RoundFigures, round_figures
 from provisioning.district.rows import GROUP_COLUMNS
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 
-#: Kits that printed fewer cards than this are flagged (the ministry's watch list).
+#: Kits and kabupaten/kota that printed fewer cards than this are flagged (the ministry's
+#: watch list).
 CARD_THRESHOLD = 15
 WALK_IN_VILLAGE = "(walk-in)"
 
 
 class Level(StrEnum):
+    """Where a row counts: a place, from a village up to the whole store, or one kit."""
+
+    KIT = "kit"
     VILLAGE = "village"
     KECAMATAN = "kecamatan"
     KABKOTA = "kabkota"
@@ -87,20 +92,32 @@ class Coverage:
 
 @dataclass
 class Cards:
-    """Blank cards of one kit (or, with ``kit_id`` None, of the district)."""
+    """Blank cards of one kit (``level`` KIT), of the kits of one kabupaten/kota (KABKOTA,
+    ``region`` its code) or of the whole store (DISTRICT).  ``flagged``: fewer cards
+    printed than the threshold, for a kit or a kabupaten/kota alike; None for the whole
+    store, which the threshold does not judge (its table shows "-", not "tidak")."""
 
+    level: Level
     kit_id: str | None
     region: str
+    regency: str = ""
+    kits: int = 0
     loaded: int = 0
     printed: int = 0
     spoiled: int = 0
     unknown: int = 0
-    flagged: bool = False
+    flagged: bool | None = False
 
     @property
     def share_used(self) -> float | None:
         """Cards printed of cards loaded, as the ministry quotes it."""
         return round(100.0 * self.printed / self.loaded, 1) if self.loaded else None
+
+    def add(self, ledger: dict[str, Any]) -> None:
+        self.loaded += ledger["loaded"]
+        self.printed += ledger["printed"]
+        self.spoiled += ledger["spoiled"]
+        self.unknown += ledger["unresolved"]
 
     def as_map(self) -> dict[str, Any]:
         return {**asdict(self), "share_used": self.share_used}
@@ -108,14 +125,16 @@ class Cards:
 
 @dataclass
 class Day:
-    """One day's live records (by the kit's sealing date), district-wide or of one kit."""
+    """One day's live records (by the kit's sealing date), district-wide or of one kit:
+    ``recorded`` those of registered residents, ``walk_ins`` the others (as in coverage,
+    though here each record counts: a resident recorded by two kits counts on both)."""
 
     day: date
     kit_id: str | None
-    records: int
-    printed: int
-    excepted: int
-    walk_ins: int
+    recorded: int = 0
+    walk_ins: int = 0
+    printed: int = 0
+    excepted: int = 0
 
     def as_map(self) -> dict[str, Any]:
         return {**asdict(self), "day": self.day.isoformat()}
@@ -139,10 +158,6 @@ class Figures:
     log_length: int = 0
     log_head: str | None = None
 
-    @property
-    def log_line(self) -> str:
-        return log_line(self.log_length, self.log_head)
-
     def of(self, level: Level) -> list[Coverage]:
         return [row for row in self.coverage if row.level is level]
 
@@ -152,7 +167,7 @@ class Figures:
 
     @property
     def district_cards(self) -> Cards:
-        return next(c for c in self.cards if c.kit_id is None)
+        return next(c for c in self.cards if c.level is Level.DISTRICT)
 
     def as_map(self) -> dict[str, Any]:
         return {
@@ -266,23 +281,36 @@ def _rolled_up(villages: list[Coverage]) -> list[Coverage]:
     ]
 
 
-def _cards(ledgers: list[dict[str, Any]], threshold: int) -> list[Cards]:
+def _cards(ledgers: list[dict[str, Any]], names: dict[str, str], threshold: int) -> list[Cards]:
+    """Each kit's cards from its chains' latest signed ledgers, each kabupaten/kota's (by
+    its kits' region) and the store's; kits and kabupaten/kota below ``threshold`` flagged."""
     latest: dict[bytes, dict[str, Any]] = {}
     for ledger in ledgers:  # newest first per chain
         latest.setdefault(ledger["chain"], ledger)
     kits: dict[str, Cards] = {}
-    total = Cards(None, "")
+    regencies: dict[str, Cards] = {}
+    total = Cards(Level.DISTRICT, None, "", flagged=None)
     for ledger in latest.values():
-        kit = kits.setdefault(ledger["kit_id"], Cards(ledger["kit_id"], ledger["region"]))
-        for row in (kit, total):
-            row.loaded += ledger["loaded"]
-            row.printed += ledger["printed"]
-            row.spoiled += ledger["spoiled"]
-            row.unknown += ledger["unresolved"]
-    for kit in kits.values():
-        kit.flagged = kit.printed < threshold
-    total.flagged = False
-    return [*sorted(kits.values(), key=lambda k: k.kit_id or ""), total]
+        code = ledger["region"][:4]
+        kit = kits.setdefault(
+            ledger["kit_id"],
+            Cards(Level.KIT, ledger["kit_id"], ledger["region"], names.get(code, code), kits=1),
+        )
+        regency = regencies.setdefault(
+            code, Cards(Level.KABKOTA, None, code, names.get(code, code))
+        )
+        for row in (kit, regency, total):
+            row.add(ledger)
+    for regency in regencies.values():
+        regency.kits = sum(kit.region[:4] == regency.region for kit in kits.values())
+    total.kits = len(kits)
+    for row in (*kits.values(), *regencies.values()):
+        row.flagged = row.printed < threshold
+    return [
+        *sorted(kits.values(), key=lambda k: k.kit_id or ""),
+        *sorted(regencies.values(), key=lambda r: (r.regency, r.region)),
+        total,
+    ]
 
 
 @dataclass(frozen=True)
@@ -323,11 +351,13 @@ def _days(summary: list[_Part]) -> list[Day]:
     days: dict[tuple[date, str | None], Day] = {}
     for part in summary:
         for kit_id in (None, part.kit_id):
-            day = days.setdefault((part.day, kit_id), Day(part.day, kit_id, 0, 0, 0, 0))
-            day.records += part.records
+            day = days.setdefault((part.day, kit_id), Day(part.day, kit_id))
+            if part.walk_in:
+                day.walk_ins += part.records
+            else:
+                day.recorded += part.records
             day.printed += part.printed
             day.excepted += part.excepted
-            day.walk_ins += part.records if part.walk_in else 0
     return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
 
 
@@ -337,11 +367,13 @@ def build_figures(
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
     live = live_records()
     summary = _summary(connection, live, audit.kits)
+    coverage = _rolled_up(_villages(connection, live, summary))
+    names = {row.regency_code: row.regency for row in coverage if row.level is Level.KABKOTA}
     return Figures(
         generated_at=datetime.now(UTC),
         threshold=threshold,
-        coverage=_rolled_up(_villages(connection, live, summary)),
-        cards=_cards(audit.ledgers, threshold),
+        coverage=coverage,
+        cards=_cards(audit.ledgers, names, threshold),
         days=_days(summary),
         rounds=round_figures(connection, live),
         records=sum(part.records for part in summary),

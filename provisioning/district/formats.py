@@ -1,4 +1,9 @@
-"""The district figures as table rows, CSV, JSON and the national roll-up files.
+"""The district figures as tables: for the terminal, CSV, JSON and the national roll-up.
+
+Why each table is one `provisioning.columns.Table`: its columns' keys are the CSV header
+and the JSON keys, their headings the terminal's and the HTML page's, in either language,
+so a table added to the report (`TABLES`, and its rows under its name in
+`Figures.as_map`) appears in every format at once.
 
 Why CSV cells are guarded: an office opens the CSV in a spreadsheet, and a place name
 that begins with ``=``, ``+``, ``-`` or ``@`` would run as a formula there; such cells get
@@ -12,133 +17,238 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from provisioning.district.figures import Figures, Level
+from provisioning.columns import (
+    COVERAGE,
+    DESA,
+    EXCEPTED,
+    KABKOTA,
+    KECAMATAN,
+    KIT,
+    NO_HEAD,
+    PRINTED,
+    RECORDED,
+    WALK_INS,
+    Column,
+    Kind,
+    Table,
+)
+from provisioning.district.figures import WALK_IN_VILLAGE, Figures, Level
+from provisioning.district.round_figures import RoundLevel
+from provisioning.report import spreadsheet_safe
 from storage.files import write_atomic
+from vocabulary.language import Language, Words, count
 
-COVERAGE_COLUMNS = (
+ALL_AREAS = Words("seluruh wilayah", "all areas")
+SYNC_LOG = Words(
+    "log sinkron: {statements} pernyataan, terakhir {head}",
+    "sync log: {statements} statement(s), head {head}",
+)
+LEVEL = Column(
     "level",
-    "regency_code",
-    "regency",
-    "kecamatan",
-    "village",
-    "registered",
-    "recorded",
-    "printed",
-    "excepted",
-    "missing",
-    "walk_ins",
-    "share_recorded",
+    Words("tingkat", "level"),
+    Kind.TEXT,
+    values={
+        Level.KIT: Words("kit", "kit"),
+        Level.VILLAGE: DESA,
+        Level.KECAMATAN: KECAMATAN,
+        Level.KABKOTA: KABKOTA,
+        Level.DISTRICT: ALL_AREAS,
+    },
 )
-CARD_COLUMNS = (
-    "kit_id",
-    "region",
-    "loaded",
-    "printed",
-    "spoiled",
-    "unknown",
-    "share_used",
-    "flagged",
+REGENCY = Column("regency", KABKOTA, Kind.TEXT)
+VILLAGE = Column(
+    "village", DESA, Kind.TEXT, values={WALK_IN_VILLAGE: Words("(di luar daftar)", "(walk-ins)")}
 )
-DAY_COLUMNS = ("day", "kit_id", "records", "printed", "excepted", "walk_ins")
+COVERAGE_TABLE = Table(
+    "coverage",
+    Words("Cakupan perekaman", "Enrolment coverage"),
+    (
+        LEVEL,
+        Column("regency_code", Words("kode", "code"), Kind.TEXT),
+        REGENCY,
+        Column("kecamatan", KECAMATAN, Kind.TEXT),
+        VILLAGE,
+        *COVERAGE,
+    ),
+)
+CARD_COUNTS = (
+    Column("kits", Words("jumlah kit", "kits"), short=Words("kit", "kits")),
+    Column("loaded", Words("blangko dimuat", "blanks loaded"), short=Words("muat", "load")),
+    PRINTED,
+    Column("spoiled", Words("blangko rusak", "spoiled"), short=Words("rusak", "spoil")),
+    Column("unknown", Words("hasil tak diketahui", "outcome unknown"), short=Words("?", "?")),
+    Column("share_used", Words("% terpakai", "% used"), Kind.SHARE, short=Words("%", "%")),
+    Column(
+        "flagged",
+        Words("di bawah ambang", "below threshold"),
+        Kind.FLAG,
+        short=Words("ambang", "flag"),
+    ),
+)
+REGION = Column(
+    "region", Words("kode wilayah", "region code"), Kind.TEXT, short=Words("kode", "code")
+)
+CARDS_TABLE = Table(
+    "cards", Words("Blangko KTP-el", "Blank cards"), (LEVEL, KIT, REGION, REGENCY, *CARD_COUNTS)
+)
+DAY = Column("day", Words("tanggal", "day"), Kind.DAY)
+DAYS_TABLE = Table(
+    "days",
+    Words("Per hari", "Per day"),
+    (
+        DAY,
+        KIT,
+        RECORDED,
+        WALK_INS,
+        PRINTED,
+        EXCEPTED,
+    ),
+)
 #: The rounds (`provisioning.district.round_figures`): each round, then per venue kind,
 #: kecamatan and day; the list's counts, the records naming the round, and its groups.
-ROUND_COLUMNS = (
-    "level",
-    "code",
-    "venue",
-    "place",
-    "kecamatan",
-    "day",
+ROUNDS_TABLE = Table(
     "rounds",
-    "listed",
-    "left_out",
-    "no_nik",
-    "recorded",
-    "printed",
-    "missing",
-    "records",
-    "walk_ins",
-    "first_voter",
-    "kia",
-    "domicile",
-    "disability",
+    Words("Jemput bola per lokasi dan kelompok", "Rounds by venue and group"),
+    (
+        Column(
+            "level",
+            Words("tingkat", "level"),
+            Kind.TEXT,
+            values={
+                RoundLevel.ROUND: Words("putaran", "round"),
+                RoundLevel.VENUE: Words("jenis lokasi", "venue kind"),
+                RoundLevel.KECAMATAN: KECAMATAN,
+                RoundLevel.DAY: Words("hari", "day"),
+                RoundLevel.ALL: Words("semua putaran", "all rounds"),
+            },
+        ),
+        Column("code", Words("kode", "code"), Kind.TEXT),
+        Column("venue", Words("jenis lokasi", "venue kind"), Kind.TEXT),
+        Column("place", Words("lokasi", "place"), Kind.TEXT),
+        Column("kecamatan", KECAMATAN, Kind.TEXT),
+        DAY,
+        Column("rounds", Words("putaran", "rounds")),
+        Column("listed", Words("dalam daftar", "listed")),
+        Column("left_out", Words("sudah terekam, ditinggalkan", "left out, recorded")),
+        Column("no_nik", Words("tanpa NIK", "no NIK")),
+        RECORDED,
+        PRINTED,
+        Column("missing", Words("belum merekam", "missing")),
+        Column("records", Words("rekaman", "records")),
+        WALK_INS,
+        Column("first_voter", Words("pemilih pemula", "first-time voters")),
+        Column("kia", Words("KIA", "KIA")),
+        Column("domicile", Words("domisili", "domicile")),
+        Column("disability", Words("disabilitas", "disability")),
+    ),
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The report's tables, in the order every format shows them.
+TABLES = (COVERAGE_TABLE, CARDS_TABLE, DAYS_TABLE, ROUNDS_TABLE)
+#: The tables people read (terminal, page) name a row by one place or kit instead of the
+#: level and four names.
+PLACE = Column("place", Words("wilayah", "place"), Kind.TEXT)
+READ_COVERAGE = Table(COVERAGE_TABLE.name, COVERAGE_TABLE.title, (PLACE, *COVERAGE))
+READ_CARDS = Table(
+    CARDS_TABLE.name,
+    CARDS_TABLE.title,
+    (
+        Column(
+            "place",
+            Words("kit / wilayah", "kit / place"),
+            Kind.TEXT,
+            short=Words("kit/wilayah", "kit/place"),
+        ),
+        REGION,
+        *CARD_COUNTS,
+    ),
+)
 
 
-#: The terminal table's coverage columns: one place name instead of level and four names.
-TABLE_COVERAGE_COLUMNS = ("place", *COVERAGE_COLUMNS[5:])
-#: Short headings so the coverage table fits 80 columns (the CSV and JSON keep full names).
-HEADINGS = {
-    "registered": "reg",
-    "recorded": "rec",
-    "printed": "card",
-    "excepted": "exc",
-    "missing": "miss",
-    "walk_ins": "walk",
-    "share_recorded": "%",
-}
-DISTRICT_PLACE = "(district)"
-
-
-def place(row: dict[str, Any]) -> str:
-    """The most specific name of a coverage row's place; villages indented under kecamatan."""
+def place(row: dict[str, Any], language: Language) -> str:
+    """The most specific name of a row's kit or place; villages indented under kecamatan."""
+    if row["level"] == Level.KIT:
+        return str(row["kit_id"])
     if row["level"] == Level.VILLAGE:
-        return "  " + row["village"]
+        return "  " + VILLAGE.cell(row["village"], language)
     if row["level"] == Level.KECAMATAN:
         return "KEC. " + row["kecamatan"]
-    return row["regency"] or DISTRICT_PLACE
+    return row["regency"] or f"({ALL_AREAS(language)})"
 
 
-def table_sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, Any]]]]:
-    """`sections` for a terminal: coverage rows named by their place only."""
-    parts = sections(figures)
-    title, _, rows = parts[0]
-    parts[0] = (title, TABLE_COVERAGE_COLUMNS, [{**row, "place": place(row)} for row in rows])
-    return parts
+def log_text(figures: Figures, language: Language) -> str:
+    """The audited sync log's length and head, to compare with a report sent before."""
+    return SYNC_LOG(language).format(
+        statements=count(figures.log_length, language), head=figures.log_head or NO_HEAD(language)
+    )
 
 
-def cells(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[object]]:
-    for row in rows:
-        yield [row[column] for column in columns]
-
-
-def sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, Any]]]]:
-    """(title, columns, rows) of each part of the report, from the figures' one map."""
+def sections(figures: Figures) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """Each table of the report with its rows, from the figures' one map."""
     data = figures.as_map()
-    return [
-        ("coverage", COVERAGE_COLUMNS, data["coverage"]),
-        ("cards", CARD_COLUMNS, data["cards"]),
-        ("days", DAY_COLUMNS, data["days"]),
-        ("rounds", ROUND_COLUMNS, data["rounds"]),
-    ]
+    return [(table, data[table.name]) for table in TABLES]
 
 
-def _safe(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def reading_order(coverage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Coverage rows as people read them: per kabupaten/kota each kecamatan followed by its
+    villages, then its walk-ins and its total; the whole store last.  (`Figures` lists all
+    villages before all kecamatan, which CSV and JSON keep.)"""
+
+    def key(row: dict[str, Any]) -> tuple[int, str, str, int, str, int, str]:
+        if row["level"] == Level.DISTRICT:
+            return (1, "", "", 0, "", 0, "")
+        part = 2 if row["level"] == Level.KABKOTA else 0 if row["kecamatan"] else 1
+        within = 0 if row["level"] == Level.KECAMATAN else 1
+        return (
+            0,
+            row["regency"],
+            row["regency_code"],
+            part,
+            row["kecamatan"],
+            within,
+            row["village"],
+        )
+
+    return sorted(coverage, key=key)
+
+
+def read_sections(figures: Figures, language: Language) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """`sections` for people (terminal, page): coverage and card rows named by their kit
+    or place only, coverage in `reading_order`; the rounds only once one is planned."""
+    read = {table.name: table for table in (READ_COVERAGE, READ_CARDS)}
+    shown = []
+    for table, rows in sections(figures):
+        if table is ROUNDS_TABLE and not rows:
+            continue  # no round planned: nothing to read
+        if table is COVERAGE_TABLE:
+            rows = reading_order(rows)
+        if table.name in read:
+            table, rows = read[table.name], [{**row, "place": place(row, language)} for row in rows]
+        shown.append((table, rows))
+    return shown
 
 
 def to_csv(figures: Figures) -> str:
-    """Each section under a ``section`` column, so one file holds the whole report."""
+    """Each table under a ``section`` column, so one file holds the whole report."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
-    for title, columns, rows in sections(figures):
-        writer.writerow(["section", *columns])
-        for row in cells(rows, columns):
-            writer.writerow([title, *(_safe(cell) for cell in row)])
+    for table, rows in sections(figures):
+        writer.writerow(["section", *table.keys])
+        for cells in table.raw(rows):
+            writer.writerow(
+                [table.name, *(spreadsheet_safe("" if c is None else c) for c in cells)]
+            )
     return out.getvalue()
 
 
 def to_json(figures: Figures) -> str:
     return json.dumps(figures.as_map(), indent=2, ensure_ascii=False)
+
+
+_COUNTS = tuple(column.key for column in COVERAGE)
+_CARD_COUNTS = ("kits", "loaded", "printed", "spoiled", "unknown", "flagged")
 
 
 def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
@@ -151,24 +261,24 @@ def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
                 "regency_code": row["regency_code"],
                 "regency": row["regency"],
                 "generated_at": data["generated_at"],
-                "coverage": {k: row[k] for k in COVERAGE_COLUMNS[5:]},
+                "coverage": {k: row[k] for k in _COUNTS},
                 "kecamatan": [
-                    {"kecamatan": k["kecamatan"], **{c: k[c] for c in COVERAGE_COLUMNS[5:]}}
+                    {"kecamatan": k["kecamatan"], **{c: k[c] for c in _COUNTS}}
                     for k in data["coverage"]
                     if k["level"] == Level.KECAMATAN and k["regency_code"] == row["regency_code"]
                 ],
-                "cards": {c: 0 for c in ("kits", "loaded", "printed", "spoiled", "unknown")},
+                "cards": {c: 0 for c in _CARD_COUNTS},
                 "kits_below_threshold": 0,
                 "threshold": data["threshold"],
             }
-    for kit in data["cards"]:
-        entry = files.get(kit["region"][:4])
-        if kit["kit_id"] is None or entry is None:
+    for cards in data["cards"]:
+        entry = files.get(cards["region"][:4])
+        if entry is None or cards["level"] == Level.DISTRICT:
             continue
-        entry["cards"]["kits"] += 1
-        for column in ("loaded", "printed", "spoiled", "unknown"):
-            entry["cards"][column] += kit[column]
-        entry["kits_below_threshold"] += kit["flagged"]
+        if cards["level"] == Level.KABKOTA:
+            entry["cards"] = {c: cards[c] for c in _CARD_COUNTS}
+        else:
+            entry["kits_below_threshold"] += cards["flagged"]
     return files
 
 

@@ -131,7 +131,8 @@ def _day(value: Any) -> date:
 
 
 def round_figures(connection: Connection, live: Subquery) -> list[RoundFigures]:
-    """Each verified round, then per venue kind, kecamatan, day and all rounds."""
+    """Each verified round, then per venue kind, kecamatan, day and all rounds (nothing
+    when no round is planned)."""
     covered = _list_coverage(connection, live)
     made = _records(connection, live)
     rows = []
@@ -166,6 +167,8 @@ def round_figures(connection: Connection, live: Subquery) -> list[RoundFigures]:
         ):
             rolled.setdefault((level, key), RoundFigures(level, **fields)).add(row)
         everything.add(row)
+    if not rows:
+        return []  # no round planned: no figure, not a row of zeros
     order = list(RoundLevel)
     return [
         *rows,

@@ -233,7 +233,7 @@ def test_two_rounds_planned_on_one_kit_are_counted_by_venue_and_group(
     assert (everything.rounds, everything.listed, everything.recorded) == (2, 4, 3)
     page = render(figures)
     (tmp_path / "laporan.html").write_text(page, encoding="utf-8")  # docs/rounds.md shows it
-    assert "Rounds by venue and group" in page
+    assert "Jemput bola per lokasi dan kelompok" in page
     assert "SMA1-KNG-1123" in page and "KR-KNG-1123" in page
 
 
