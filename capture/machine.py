@@ -36,6 +36,9 @@ class CaptureState(enum.StrEnum):
     LOAD_CARDS = "load_cards"
     VOID_SELECT = "void_select"
     OFFICIAL_LOGIN = "official_login"
+    HANDOVER = "handover"
+    HANDOVER_OFFICIAL = "handover_official"
+    HANDOVER_RESIDENT = "handover_resident"
     LOGIN_FINGERS = "login_fingers"
     ENROL_LOGIN_FINGER = "enrol_login_finger"
     NIK_ENTRY = "nik_entry"
@@ -82,6 +85,10 @@ class CaptureEvent(enum.StrEnum):
     CHOOSE_LOAD_CARDS = "choose_load_cards"
     CHOOSE_VOID = "choose_void"
     VOID_CHOSEN = "void_chosen"
+    CHOOSE_HANDOVER = "choose_handover"
+    ACKNOWLEDGE = "acknowledge"
+    HAND_OVER = "hand_over"
+    HANDOVER_DONE = "handover_done"
     CHOOSE_LOGIN_FINGERS = "choose_login_fingers"
     ENROL_LOGIN_FINGER = "enrol_login_finger"
     LOGIN_FINGER_ENROLLED = "login_finger_enrolled"
@@ -158,9 +165,16 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.READY)
         | _.VOID_SELECT.to(_.READY)
         | _.OFFICIAL_LOGIN.to(_.READY)
+        | _.HANDOVER.to(_.READY)
         | _.LOGIN_FINGERS.to(_.READY)
     )
     choose_official = _.ADMIN.to(_.OFFICIAL_LOGIN)
+    #: The handover of printed cards: the village official acknowledges a batch, then each
+    #: resident takes their card, confirmed by finger or signature.
+    choose_handover = _.ADMIN.to(_.HANDOVER)
+    acknowledge = _.HANDOVER.to(_.HANDOVER_OFFICIAL)
+    hand_over = _.HANDOVER.to(_.HANDOVER_RESIDENT)
+    handover_done = _.HANDOVER_OFFICIAL.to(_.HANDOVER) | _.HANDOVER_RESIDENT.to(_.HANDOVER)
     choose_load_cards = _.ADMIN.to(_.LOAD_CARDS)
     choose_void = _.ADMIN.to(_.VOID_SELECT)
     void_chosen = _.VOID_SELECT.to(_.APPROVAL)
@@ -265,6 +279,9 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.LOCKED)
         | _.VOID_SELECT.to(_.LOCKED)
         | _.APPROVAL.to(_.LOCKED)
+        | _.HANDOVER.to(_.LOCKED)
+        | _.HANDOVER_OFFICIAL.to(_.LOCKED)
+        | _.HANDOVER_RESIDENT.to(_.LOCKED)
         | _.LOGIN_FINGERS.to(_.LOCKED)
         | _.ENROL_LOGIN_FINGER.to(_.LOCKED)
     )
@@ -296,6 +313,9 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.SAFE_SHUTDOWN)
         | _.VOID_SELECT.to(_.SAFE_SHUTDOWN)
         | _.APPROVAL.to(_.SAFE_SHUTDOWN)
+        | _.HANDOVER.to(_.SAFE_SHUTDOWN)
+        | _.HANDOVER_OFFICIAL.to(_.SAFE_SHUTDOWN)
+        | _.HANDOVER_RESIDENT.to(_.SAFE_SHUTDOWN)
         | _.LOGIN_FINGERS.to(_.SAFE_SHUTDOWN)
         | _.ENROL_LOGIN_FINGER.to(_.SAFE_SHUTDOWN)
     )

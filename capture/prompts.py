@@ -166,6 +166,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "SIDIK JARI {index}/{count}\n{finger}\nLetakkan jari\nv=pengecualian",
         "FINGER {index}/{count}\n{finger}\nPlace the finger\nv=exception",
     ),
+    "fingers_checking": (
+        "MEMERIKSA JARI\n{index}/{count} {finger}\nAngkat jari",
+        "CHECKING FINGER\n{index}/{count} {finger}\nLift the finger",
+    ),
     "finger_poor": (
         "{finger}\nKurang jelas {attempt}/{tries}\nOK=ulang v=kecualikan",
         "{finger}\nPoor image {attempt}/{tries}\nOK=retry v=exception",
@@ -289,6 +293,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.load_cards": ("Muat kartu blangko", "Load blank cards"),
     "admin.void": ("Batalkan rekaman", "Void a record"),
     "admin.official": ("Pejabat desa hadir", "Village official in"),
+    "admin.handover": ("Serah terima kartu", "Card handover"),
     "admin.login_fingers": ("Jari login petugas", "Officer login finger"),
     "admin.language": ("Bahasa: Indonesia", "Language: English"),
     "admin.lock": ("Kunci kit", "Lock the kit"),
@@ -298,6 +303,47 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Cards loaded:\n{entry}\n^v digit OK=save",
     ),
     "cards_loaded": ("{count} kartu dimuat\nStok: {stock}", "{count} cards loaded\nStock: {stock}"),
+    "cards_too_many": (
+        "Hanya {left} blangko\nbernomor seri tersisa\nminta ke Disdukcapil",
+        "Only {left} numbered\nblank cards are left\nask the district",
+    ),
+    # -- the handover of printed cards (capture.handover_steps) ---------------------
+    "handover_none": (
+        "Belum ada batch kartu\ndari kantor:\njemput-prov office\nsend",
+        "No card batch from\nthe office yet:\njemput-prov office\nsend",
+    ),
+    "handover_batches": ("Batch kartu desa:", "Village card batches:"),
+    "handover_cards": ("{village}\nBelum diambil {left}:", "{village}\nNot yet taken {left}:"),
+    "handover_all": (
+        "{village}\nSemua kartu sudah\ndiambil. BACK=batch",
+        "{village}\nEvery card is taken\nBACK=batches",
+    ),
+    "handover_ack": (
+        "Pejabat desa terima\nbatch: tempel jari\natau OK untuk PIN",
+        "Official takes the\nbatch: finger on the\nsensor or OK for PIN",
+    ),
+    "handover_acked": ("Batch diterima oleh\n{name}", "Batch received by\n{name}"),
+    "handover_finger": (
+        "{name}\nTempel jari warga:\n{finger}",
+        "{name}\nResident's finger:\n{finger}",
+    ),
+    "handover_retry": (
+        "Jari tidak cocok\nCoba lagi, sisa {left}",
+        "Finger does not match\nTry again, {left} left",
+    ),
+    "handover_refused": (
+        "Jari TIDAK cocok:\nkartu tidak diserah-\nkan. Warga ke kantor\nDisdukcapil + KK",
+        "Finger does NOT match\ncard not handed over\nResident goes to the\noffice with the KK",
+    ),
+    "handover_sign": (
+        "{name}\nJari dikecualikan:\ntanda tangan di pad",
+        "{name}\nFingers excepted:\nsign on the pad",
+    ),
+    "handover_signed": (
+        "Tanda tangan ada\nOK=serahkan kartu\nBACK=batal",
+        "Signature taken\nOK=hand the card\nBACK=cancel",
+    ),
+    "handover_given": ("Kartu diserahkan:\n{name}", "Card handed over:\n{name}"),
     "void_choose": ("Rekaman dibatalkan:", "Record to void:"),
     "void_none": ("Belum ada rekaman", "No records yet"),
     # -- officers' login fingers, a supervisor's (capture.login_finger_steps) --------------

@@ -20,6 +20,7 @@ from capture.enrol_steps import (
     SignatureStep,
 )
 from capture.finish_steps import Done, Printing, Sealing, SupervisorApproval
+from capture.handover_steps import HandoverMenu, HandoverOfficial, HandoverResident
 from capture.login_finger_steps import EnrolLoginFinger, LoginFingers
 from capture.login_steps import (
     Boot,
@@ -54,6 +55,9 @@ STEPS: dict[CaptureState, Callable[[StepContext], Step]] = {
     CaptureState.LOAD_CARDS: LoadCards,
     CaptureState.VOID_SELECT: VoidSelect,
     CaptureState.OFFICIAL_LOGIN: OfficialLogin,
+    CaptureState.HANDOVER: HandoverMenu,
+    CaptureState.HANDOVER_OFFICIAL: HandoverOfficial,
+    CaptureState.HANDOVER_RESIDENT: HandoverResident,
     CaptureState.LOGIN_FINGERS: LoginFingers,
     CaptureState.ENROL_LOGIN_FINGER: EnrolLoginFinger,
     CaptureState.NIK_ENTRY: NikEntry,

@@ -23,7 +23,8 @@ from capture.print_plan import PrintOutcome
 from storage.audit import AuditKind
 from storage.eligibility import NotYetBorn
 from storage.errors import StorageFull
-from storage.model import Officer, Resident, SealedRecord
+from storage.handover import HandoverBatch, HandoverCard
+from storage.model import Officer, PrintAttempt, Resident, SealedRecord
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,11 @@ class Session:
         self._resumable: Draft | None = None
         self._sealed: SealedRecord | None = None
         self._print_outcome = PrintOutcome.NONE
+        self._print_underway: PrintOutcome | None = None
+        #: Serials of the cards printing now, behind the machine: taken, not yet unresolved.
+        self._cards_printing: set[str] = set()
         self._journal_unsaved = False
+        self._handover: tuple[HandoverBatch | None, HandoverCard | None] = (None, None)
 
     @property
     def officer(self) -> Officer | None:
@@ -103,6 +108,11 @@ class Session:
         return self._sealed
 
     @property
+    def print_underway(self) -> PrintOutcome | None:
+        """What is printing now for the record just sealed (None: nothing)."""
+        return self._print_underway
+
+    @property
     def print_outcome(self) -> PrintOutcome:
         """What the printers gave the record just sealed (the done screen says it)."""
         return self._print_outcome
@@ -111,6 +121,22 @@ class Session:
     def journal_unsaved(self) -> bool:
         """The draft's last step is not in the journal (full disk): the enrolment waits."""
         return self._journal_unsaved
+
+    @property
+    def handover_batch(self) -> HandoverBatch | None:
+        """The batch of printed cards chosen at the handover screen, if any."""
+        return self._handover[0]
+
+    @property
+    def handover_card(self) -> HandoverCard | None:
+        """The card of that batch a resident comes to take, if any."""
+        return self._handover[1]
+
+    def choose_handover(
+        self, batch: HandoverBatch | None, card: HandoverCard | None = None
+    ) -> None:
+        """The officer chose a batch (None: back to the list of batches) and a card of it."""
+        self._handover = (batch, card)
 
     # -- who works the kit -------------------------------------------------------------------
 
@@ -123,6 +149,7 @@ class Session:
     def log_out(self) -> None:
         """The kit is locked: nobody works it until the next login."""
         self._officer = None
+        self._handover = (None, None)
         self._login_finger_of = None
 
     def walk_away(self) -> None:
@@ -130,6 +157,7 @@ class Session:
         journal keeps it, and the next login offers to resume it)."""
         self._draft = None
         self._officer = None
+        self._handover = (None, None)
 
     def official_present(self, official: Officer, how: Proof) -> None:
         """The village official said they are present: every record names them."""
@@ -206,11 +234,28 @@ class Session:
     def sealed_as(self, record: SealedRecord) -> None:
         """The record is sealed: nothing has been printed for it yet."""
         self._sealed = record
-        self._print_outcome = PrintOutcome.NONE
+        self._print_outcome, self._print_underway = PrintOutcome.NONE, None
 
-    def printed(self, outcome: PrintOutcome) -> None:
-        """What the printers gave the record just sealed, so far."""
-        self._print_outcome = outcome
+    def print_begun(self, outcome: PrintOutcome, *, seq: int, serial: str | None = None) -> None:
+        """A card (``serial``, taken from the ledger) or a slip for record ``seq`` began to
+        print behind the machine."""
+        if serial is not None:
+            self._cards_printing.add(serial)
+        if self._sealed is not None and self._sealed.seq == seq:
+            self._print_underway = outcome
+
+    def printed(self, outcome: PrintOutcome, *, seq: int, serial: str | None = None) -> None:
+        """What the printers gave record ``seq``; the done screen says it while that is
+        the record just sealed."""
+        self._cards_printing.discard(serial or "")
+        if self._sealed is not None and self._sealed.seq == seq:
+            self._print_outcome, self._print_underway = outcome, None
+
+    def unanswered_prints(self) -> list[PrintAttempt]:
+        """Prints begun whose outcome a crash hid (the ledger's unresolved, less the cards
+        printing now): the officer is asked whether each came out."""
+        unresolved = self._store.ledger.unresolved()
+        return [attempt for attempt in unresolved if attempt.serial not in self._cards_printing]
 
     # -- the journal --------------------------------------------------------------------------
 

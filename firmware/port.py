@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, assert_never
 
 import serial
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from firmware.host import KitBusy
 from firmware.update import UpdateBusy, UpdateRefused, Updates, outside_slots
@@ -43,6 +44,7 @@ from storage.audit import AuditKind
 from storage.certificate import CertificateError, verify_certificate
 from storage.errors import StorageError
 from storage.files import record_files, record_name
+from storage.handover import BadHandover, open_batch
 from storage.keys import AuthorityPublic, KitSigner
 from storage.kit import KitStore, install
 from storage.kitkey import (
@@ -83,6 +85,8 @@ Result = (
     | m.LedgerResult
     | m.ReceiptResult
     | m.PurgeResult
+    | m.HandoverKeyResult
+    | m.HandoverResult
     | m.UpdatePartResult
     | m.UpdateResult
 )
@@ -149,6 +153,8 @@ class KitPort:
         self._kit_key: KitSigner | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
         self._worklist = WorklistStaging()
+        #: The key the last handover-key made: in memory only, spent by one handover.
+        self._handover_secret: X25519PrivateKey | None = None
         self._lock = threading.Lock()
         #: (op, "ok" or the refusal) of every request (None: an op that could not be read),
         #: for tests and logs.
@@ -353,6 +359,10 @@ class KitPort:
                 return self._ledger(), self._key()
             case m.ReceiptArgs():
                 return self._receipt(args), self._key()
+            case m.HandoverKeyArgs():
+                return self._handover_key(), self._key()
+            case m.HandoverArgs():
+                return self._handover(args), self._key()
             case m.UpdatePartArgs():
                 return self._updates().receive(args), self._key()
             case m.UpdateArgs():
@@ -465,13 +475,14 @@ class KitPort:
         self.host.set_clock(args.time)
         store = self._open_store()
         if setup.cards:
-            store.ledger.load(setup.cards, officer_id=PROVISIONING_OFFICER)
+            store.ledger.receive(setup.cards, officer_id=PROVISIONING_OFFICER)
         store.audit.append(
             AuditKind.PROVISIONED,
             kit=setup.kit_id,
             officers=len(setup.officers),
             worklist=len(setup.worklist),
-            cards=setup.cards,
+            cards=setup.card_count,
+            ranges=[held.text for held in setup.cards],
         )
         return m.FlashResult(setup.kit_id, self.host.now()), key
 
@@ -596,7 +607,34 @@ class KitPort:
             ),
             audit_intact=store.audit.check() is None,
             at=self.host.now(),
+            ranges=tuple(store.ledger.held()),
+            spoiled=tuple(store.ledger.spoiled_cards()),
+            begun=tuple((a.seq, a.serial) for a in store.ledger.unresolved()),
+            handovers=tuple(store.handovers.events()),
         )
+
+    def _handover_key(self) -> m.HandoverKeyResult:
+        """A key for one handover batch: its private half stays in memory, so a batch can
+        only ever be opened by this kit, and only now."""
+        self._open_store()
+        self._handover_secret = X25519PrivateKey.generate()
+        return m.HandoverKeyResult(self._handover_secret.public_key().public_bytes_raw())
+
+    def _handover(self, args: m.HandoverArgs) -> m.HandoverResult:
+        """Open the office's batch with the handover key, and keep it under the data key."""
+        store = self._open_store()
+        secret, self._handover_secret = self._handover_secret, None
+        if secret is None:
+            raise p.MessageError("no handover key: ask for one (handover-key) first")
+        try:
+            batch = open_batch(args.sealed, secret, kit_id=store.kit_id)
+        except BadHandover as exc:
+            raise p.MessageError(str(exc)) from exc
+        held = store.handovers.keep(batch)
+        store.audit.append(
+            AuditKind.HANDOVER_BATCH, batch=held.batch, village=held.village, cards=len(held.cards)
+        )
+        return m.HandoverResult(held.batch, len(held.cards))
 
     def _receipt(self, args: m.ReceiptArgs) -> m.ReceiptResult:
         store = self._open_store()

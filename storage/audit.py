@@ -85,3 +85,8 @@ class AuditKind(enum.StrEnum):
     NOTICE = "notice"
     #: A disability or an adaptation declared for the person.
     NEEDS = "needs"
+    # the handover of printed cards (storage.handover)
+    HANDOVER_BATCH = "handover-batch"
+    HANDOVER_ACKNOWLEDGED = "handover-acknowledged"
+    HANDOVER_RECEIVED = "handover-received"
+    HANDOVER_NOT_MATCHED = "handover-not-matched"

@@ -37,6 +37,7 @@ from storage.files import (
     write_atomic,
 )
 from storage.groups import groups_of
+from storage.handover_state import SqliteHandovers
 from storage.keys import KeyBackend
 from storage.kitkey import open_kit_key
 from storage.layout import (
@@ -174,11 +175,12 @@ class KitStore:
         self._lock = threading.Lock()
         self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
         self.journal = SqliteJournal(self._db, self._lock, now, cipher)
-        self.ledger = SqliteLedger(self._db, self._lock, now, lambda: self.kit_id)
+        self.ledger = SqliteLedger(self._db, self._lock, now)
         self.audit = SqliteAudit(self._db, self._lock, now, cipher)
         self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
         self.pin_guard = PinGuard(self._db, self._lock, now, self.audit, cipher)
+        self.handovers = SqliteHandovers(self._db, self._lock, now, cipher, self.authority)
         self._verifier = Verifier(self.authority)
         self._unindexed: list[_IndexRow] = []
         try:

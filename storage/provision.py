@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from storage.blanks import BadSerialRange, SerialRange, first_overlap, total
 from storage.certificate import certify_kit
 from storage.datakey import DataKey, create_data_key, data_key_backend, open_data_key
 from storage.files import private_folder, write_atomic
@@ -46,13 +47,22 @@ class KitSetup:
     officers: tuple[Officer, ...]
     worklist: tuple[Resident, ...]
     policy: Policy
-    #: Blank cards loaded into the card ledger at the flash (0: none).
-    cards: int = 0
+    #: The serial ranges of blank cards the district hands the kit (`storage.blanks`),
+    #: held and loaded into its card ledger at the flash (none: no card printing).
+    cards: tuple[SerialRange, ...] = ()
 
     def __post_init__(self) -> None:
         # the tool before it opens the port, the kit before it installs: the officers'
         # login pages must lie in the sensor library the policy sizes
         check_pages(self.policy, self.officers)
+        overlap = first_overlap(self.cards)
+        if overlap is not None:
+            raise BadSerialRange(f"serial ranges {overlap[0]} and {overlap[1]} overlap")
+
+    @property
+    def card_count(self) -> int:
+        """Blank cards the flash loads: every card of its ranges."""
+        return total(self.cards)
 
     def profile(self, authority: bytes, *, demo: bool, reference_key: bytes) -> Profile:
         """The kit's profile: this setup under ``authority`` (its public keys, CBOR) and its

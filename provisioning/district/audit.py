@@ -19,10 +19,13 @@ signature covers:
 
 Every round a verified record names must be held with its plan: a round removed whole is
 found by the records made on it.
+| ``blank_moves`` | the district's blank-card statement the authority signed |
+| ``office_entries`` | each office's signed ledger, numbered and linked from its start |
 
 A sync statement (`provisioning.district.sync_log`) names what the store held after that
 sync, so rows removed whole are missed too: a chain, the last records of one (the kits'
-signed heads also pin those), a ledger, a worklist's lines.  Every difference is a problem
+signed heads also pin those), a ledger, a worklist's lines, a blank-card statement, an
+office's last entries.  Every difference is a problem
 naming its table, its key, the column, the value held and the value derived.
 
 It streams: each chain's records are read a few at a time through a server-side cursor
@@ -51,6 +54,7 @@ from provisioning.district.arrival import (
     verify_ledger,
     verify_receipt,
 )
+from provisioning.district.blank_stock import Move, read_move
 from provisioning.district.errors import StoreRefused
 from provisioning.district.rows import (
     GROUP_COLUMNS,
@@ -62,6 +66,9 @@ from provisioning.district.rows import (
     round_values,
 )
 from provisioning.district.store import Fork, chains_query, stream
+from provisioning.office_log import OfficeEntry, OfficeLogError, follow
+from provisioning.office_report import office_reason
+from provisioning.signed_statements import BadStatement
 from storage.certificate import Certificate, check_kit_id
 from storage.errors import RecordError
 from storage.keys import AuthorityPublic
@@ -108,6 +115,8 @@ class StoreAudit:
     """
 
     where: str
+    #: Whose keys the store was audited against.
+    authority: AuthorityPublic
     chains: list[ChainAudit] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     forks: list[Fork] = field(default_factory=list)
@@ -116,6 +125,9 @@ class StoreAudit:
     log_head: bytes | None = None
     kits: dict[tuple[str, bytes], str] = field(default_factory=dict)
     ledgers: list[dict[str, Any]] = field(default_factory=list)
+    #: The verified blank-card statements, and every office's verified ledger entries.
+    moves: list[Move] = field(default_factory=list)
+    office: list[OfficeEntry] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -130,6 +142,13 @@ class StoreAudit:
     def log_shown(self) -> str | None:
         """The log's head as reports show it (16 hex digits)."""
         return self.log_head.hex()[:16] if self.log_head else None
+
+    def newest_ledgers(self) -> list[dict[str, Any]]:
+        """Each chain's newest verified ledger (a kit's ledger holds all it did before)."""
+        newest: dict[bytes, dict[str, Any]] = {}
+        for row in self.ledgers:  # newest first per chain
+            newest.setdefault(row["chain"], row)
+        return list(newest.values())
 
     def require_ok(self) -> StoreAudit:
         """This audit, or StoreRefused naming how many problems and the first."""
@@ -180,7 +199,7 @@ class _Audit:
         self.references = references
         self.verifier = Verifier(authority)
         self.sink = sink
-        self.result = StoreAudit(where)
+        self.result = StoreAudit(where, authority)
         #: The chain whose rows are being read: its problems are counted in verify's table.
         self.chain: ChainAudit | None = None
         # what the sync log names, each with the number of the statement that names it
@@ -188,6 +207,8 @@ class _Audit:
         self.kept: dict[tuple[bytes, bytes], tuple[bytes | None, int]] = {}
         self.lists: dict[bytes, tuple[int, int]] = {}
         self.forks: dict[tuple[bytes, int, bytes], int] = {}
+        self.moves: dict[bytes, int] = {}
+        self.offices: dict[str, list[tuple[log.OfficeHead, int]]] = {}
         #: Each chain's kit, as its certificate or a statement names it, for messages.
         self.kit_ids: dict[bytes, str] = {}
         #: Each round a verified record names, with the first such record (for messages).
@@ -232,6 +253,8 @@ class _Audit:
         self.orphans(known)
         self.residents()
         self.rounds()
+        self.blank_moves()
+        self.office_entries()
         if self.sink is not None:
             self.sink.flush()
         return self.result
@@ -269,6 +292,10 @@ class _Audit:
             self.lists.setdefault(worklist.digest, (worklist.lines, n))
         for fork in statement.forks:
             self.forks.setdefault((fork.chain, fork.seq, fork.offered), n)
+        for moved in statement.blanks:
+            self.moves.setdefault(moved, n)
+        for office in statement.offices:
+            self.offices.setdefault(office.office, []).append((office, n))
 
     # -- chains ---------------------------------------------------------------------------
 
@@ -447,7 +474,13 @@ class _Audit:
             )
             self.derived(
                 audited.records,
-                {"province": key[0], "chain": key[1], **values, "walk_in_ref": walk_in_ref},
+                {
+                    "province": key[0],
+                    "chain": key[1],
+                    **values,
+                    "walk_in_ref": walk_in_ref,
+                    "reason": office_reason(header).value,
+                },
             )
         return held_at
 
@@ -500,7 +533,9 @@ class _Audit:
             )
             self.receipt(where, row["receipt"], ledger, certificate, key, values["signed_digest"])
             verified.append(ledger)
-        verified.sort(key=lambda ledger: (ledger.at, ledger.head_seq), reverse=True)
+        verified.sort(
+            key=lambda ledger: (ledger.audit_last, ledger.head_seq, ledger.at), reverse=True
+        )
         for ledger in verified:
             self.result.ledgers.append(
                 {
@@ -511,6 +546,7 @@ class _Audit:
                     "printed": ledger.printed,
                     "spoiled": ledger.spoiled,
                     "unresolved": ledger.unresolved,
+                    "ledger": ledger,
                 }
             )
         return verified
@@ -775,6 +811,93 @@ class _Audit:
                         f"{_shown(last)}: lines were removed, added or edited"
                     ),
                 )
+
+    # -- blank cards and the office desks ----------------------------------------------
+
+    def blank_moves(self) -> None:
+        """Each blank-card statement: the authority's, its columns its own, logged."""
+        m = s.blank_moves
+        for row in self.c.execute(select(m).order_by(m.c.at, m.c.digest)).mappings():
+            where = f"blank_moves row ({_shown(row['digest'])[:12]})"
+            try:
+                move = read_move(row["signed"], self.authority)
+            except BadStatement as exc:
+                self.fail(where, exc)
+                continue
+            values = move.values()
+            self.compare(
+                where,
+                "the signed blank-card statement",
+                {column: (row[column], values[column]) for column in values if column != "signed"},
+            )
+            if self.moves.pop(move.digest, None) is None:
+                self.fail(
+                    where,
+                    UnsignedRow(f"no sync statement names this statement ({move}): it was added"),
+                )
+                continue
+            self.result.moves.append(move)
+        for digest, n in self.moves.items():
+            self.fail(
+                f"blank_moves row ({digest.hex()[:12]})",
+                MissingRow(f"sync statement {n} added this blank-card statement; it is missing"),
+            )
+
+    def office_entries(self) -> None:
+        """Each office's ledger: entries from 1, linked, of one office, as far as logged."""
+        o = s.office_entries
+        query = select(o).order_by(o.c.office, o.c.n)
+        by_office: dict[str, list[dict[str, Any]]] = {}
+        for row in stream(self.c, query, rows=LINE_ROWS):
+            by_office.setdefault(row.office, []).append(dict(row._mapping))
+        for office, rows in by_office.items():
+            self.one_office(office, rows)
+        for office, named in self.offices.items():
+            if office not in by_office:
+                head, n = named[0]
+                self.fail(
+                    f"office_entries rows (office {office})",
+                    MissingRow(
+                        f"sync statement {n} names {head.n} entries of office {office}'s "
+                        "ledger; the store holds none: they were removed"
+                    ),
+                )
+
+    def one_office(self, office: str, rows: list[dict[str, Any]]) -> None:
+        entries: list[OfficeEntry] = []
+        for row in rows:
+            where = f"office_entries row (office {office}, entry {row['n']})"
+            try:
+                entry = follow(
+                    row["signed"], row["n"], entries[-1] if entries else None, self.authority
+                )
+            except OfficeLogError as exc:
+                self.fail(where, exc)
+                break
+            values = {**entry.values(), "province": s.province_of(entry.regency)}
+            self.compare(
+                where,
+                "the signed office ledger entry",
+                {column: (row[column], values[column]) for column in values if column != "signed"},
+            )
+            entries.append(entry)
+        digests = {entry.n: entry.digest for entry in entries}
+        for head, n in self.offices.get(office, []):
+            if digests.get(head.n) != head.digest:
+                self.fail(
+                    f"office_entries row (office {office}, entry {head.n})",
+                    MissingRow(
+                        f"sync statement {n} names entry {head.n} of office {office}'s ledger "
+                        f"({_shown(head.digest)}), but its ledger stops at entry "
+                        f"{len(entries)} or differs: entries were removed or replaced"
+                    ),
+                )
+        if entries and not self.offices.get(office):
+            self.result.notes.append(
+                f"office {office}: no sync statement names its ledger yet: a sync was cut "
+                "before its statement; run it again"
+            )
+        self.result.office.extend(entries)
 
 
 def audit_store(

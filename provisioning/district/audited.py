@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -64,6 +65,10 @@ records = Table(
     # a walk-in's keyed reference (of "walk-in:<NIK>"), which the store keeps no column
     # of: a round's list is checked against walk-ins too (`provisioning.district.rounds`)
     Column("walk_in_ref", LargeBinary),
+    # what the office desk and the card states need: when it was sealed, and why the
+    # office prints its card should the kit not have printed it (`office_reason`)
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
     prefixes=_TEMPORARY,
 )
 Index("audited_records_voids", records.c.province, records.c.chain, records.c.voids)

@@ -33,15 +33,24 @@ from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
 from provisioning.district import audited
+from provisioning.district.after_day import after_day
 from provisioning.district.audit import StoreAudit, audit_store
 from provisioning.district.round_figures import RoundFigures, round_figures
 from provisioning.district.rows import GROUP_COLUMNS
+from provisioning.district.pipeline import (
+    RegencyCards,
+    VillagePipeline,
+    findings,
+    regency_cards,
+    village_pipeline,
+)
+from provisioning.district.reconcile import Holding
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 
 #: Kits and kabupaten/kota that printed fewer cards than this are flagged (the ministry's
-#: watch list).
+#: watch list: 22 regencies had printed fewer than 15).
 CARD_THRESHOLD = 15
 WALK_IN_VILLAGE = "(walk-in)"
 
@@ -157,6 +166,12 @@ class Figures:
     #: statements, or another head for as many, was made of a store that went back.
     log_length: int = 0
     log_head: str | None = None
+    #: After the day (`provisioning.district.pipeline`): each village's cards on their way,
+    #: each regency's blank cards, the serials' holders, and every finding with what to do.
+    pipeline: list[VillagePipeline] = field(default_factory=list)
+    regency_cards: list[RegencyCards] = field(default_factory=list)
+    blank_holders: list[Holding] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
     def of(self, level: Level) -> list[Coverage]:
         return [row for row in self.coverage if row.level is level]
@@ -180,6 +195,10 @@ class Figures:
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
             "rounds": [row.as_map() for row in self.rounds],
+            "pipeline": [row.as_map() for row in self.pipeline],
+            "regency_cards": [row.as_map() for row in self.regency_cards],
+            "blank_holders": [row.as_map() for row in self.blank_holders],
+            "findings": self.findings,
         }
 
 
@@ -368,9 +387,11 @@ def build_figures(
     live = live_records()
     summary = _summary(connection, live, audit.kits)
     coverage = _rolled_up(_villages(connection, live, summary))
+    day = after_day(connection, audit)
+    now = datetime.now(UTC)
     names = {row.regency_code: row.regency for row in coverage if row.level is Level.KABKOTA}
     return Figures(
-        generated_at=datetime.now(UTC),
+        generated_at=now,
         threshold=threshold,
         coverage=coverage,
         cards=_cards(audit.ledgers, names, threshold),
@@ -380,6 +401,10 @@ def build_figures(
         forks=len(audit.forks),
         log_length=audit.log_length,
         log_head=audit.log_shown,
+        pipeline=village_pipeline(day, now),
+        regency_cards=regency_cards(day, names, threshold),
+        blank_holders=day.blanks.holdings,
+        findings=findings(day),
     )
 
 

@@ -145,8 +145,93 @@ ROUNDS_TABLE = Table(
         Column("disability", Words("disabilitas", "disability")),
     ),
 )
+#: After the day (docs/office.md): each village's cards on their way, each kabupaten/kota's
+#: blank cards by serial, each holder's serials, and every finding with what to do.
+REGENCY_CODE = Column("regency_code", Words("kode", "code"), Kind.TEXT)
+PIPELINE_TABLE = Table(
+    "pipeline",
+    Words("Kartu setelah perekaman, per desa", "Cards after the recording, per village"),
+    (
+        REGENCY_CODE,
+        Column("kecamatan", KECAMATAN, Kind.TEXT),
+        VILLAGE,
+        RECORDED,
+        Column("printed", Words("kartu dicetak", "cards printed"), short=Words("cetak", "card")),
+        Column("handed", Words("diserahkan ke desa", "handed over"), short=Words("desa", "hand")),
+        Column("received", Words("diterima warga", "received"), short=Words("terima", "recv")),
+        Column("returned", Words("dikembalikan", "returned"), short=Words("kembali", "back")),
+        Column("waiting", Words("menunggu kantor", "waiting"), short=Words("tunggu", "wait")),
+        Column(
+            "oldest_waiting_days",
+            Words("hari tertua belum diterima", "oldest not received, days"),
+            short=Words("hari", "days"),
+        ),
+    ),
+)
+#: The pipeline as people read it (terminal, page): each row named by its village alone.
+READ_PIPELINE = Table(
+    PIPELINE_TABLE.name,
+    PIPELINE_TABLE.title,
+    (Column("place", DESA, Kind.TEXT), *PIPELINE_TABLE.columns[3:]),
+)
+USED = Column("share_used", Words("% terpakai", "% used"), Kind.SHARE, short=Words("%", "%"))
+BELOW_THRESHOLD = Column(
+    "flagged", Words("di bawah ambang", "below threshold"), Kind.FLAG, short=Words("ambang", "flag")
+)
+SPOILED = Column("spoiled", Words("blangko rusak", "spoiled"), short=Words("rusak", "spoil"))
+REGENCY_CARDS_TABLE = Table(
+    "regency_cards",
+    Words(
+        "Blangko per kabupaten/kota, menurut nomor seri",
+        "Blank cards per kabupaten/kota, by serial",
+    ),
+    (
+        REGENCY_CODE,
+        REGENCY,
+        Column(
+            "registered", Words("blangko terdaftar", "registered"), short=Words("daftar", "reg")
+        ),
+        Column("handed_out", Words("diserahkan", "handed out"), short=Words("serah", "out")),
+        PRINTED,
+        SPOILED,
+        USED,
+        BELOW_THRESHOLD,
+    ),
+)
+HOLDERS_TABLE = Table(
+    "blank_holders",
+    Words("Nomor seri blangko per pemegang", "Blank serials per holder"),
+    (
+        Column("holder", Words("pemegang", "holder"), Kind.TEXT),
+        Column("regency", Words("kode kabupaten/kota", "kabupaten/kota code"), Kind.TEXT),
+        Column("assigned", Words("diserahkan", "assigned"), short=Words("serah", "got")),
+        PRINTED,
+        SPOILED,
+        Column("unknown", Words("hasil tak diketahui", "outcome unknown"), short=Words("?", "?")),
+        Column("held", Words("masih dipegang", "still held"), short=Words("pegang", "held")),
+        Column("returned", Words("dikembalikan", "returned"), short=Words("kembali", "back")),
+    ),
+)
+FINDINGS_TABLE = Table(
+    "findings",
+    Words("Temuan dan yang dilakukan", "Findings and what to do"),
+    (
+        Column("kind", Words("jenis", "kind"), Kind.TEXT),
+        Column("what", Words("temuan", "what"), Kind.TEXT),
+        Column("todo", Words("yang dilakukan", "what to do"), Kind.TEXT),
+    ),
+)
 #: The report's tables, in the order every format shows them.
-TABLES = (COVERAGE_TABLE, CARDS_TABLE, DAYS_TABLE, ROUNDS_TABLE)
+TABLES = (
+    COVERAGE_TABLE,
+    CARDS_TABLE,
+    DAYS_TABLE,
+    ROUNDS_TABLE,
+    PIPELINE_TABLE,
+    REGENCY_CARDS_TABLE,
+    HOLDERS_TABLE,
+    FINDINGS_TABLE,
+)
 #: The tables people read (terminal, page) name a row by one place or kit instead of the
 #: level and four names.
 PLACE = Column("place", Words("wilayah", "place"), Kind.TEXT)
@@ -176,6 +261,11 @@ def place(row: dict[str, Any], language: Language) -> str:
     if row["level"] == Level.KECAMATAN:
         return "KEC. " + row["kecamatan"]
     return row["regency"] or f"({ALL_AREAS(language)})"
+
+
+def _place(row: dict[str, Any], language: Language) -> str:
+    """A coverage or card row's place (`place`), or a pipeline row's village."""
+    return place(row, language) if "level" in row else VILLAGE.cell(row["village"], language)
 
 
 def log_text(figures: Figures, language: Language) -> str:
@@ -215,9 +305,10 @@ def reading_order(coverage: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def read_sections(figures: Figures, language: Language) -> list[tuple[Table, list[dict[str, Any]]]]:
-    """`sections` for people (terminal, page): coverage and card rows named by their kit
-    or place only, coverage in `reading_order`; the rounds only once one is planned."""
-    read = {table.name: table for table in (READ_COVERAGE, READ_CARDS)}
+    """`sections` for people (terminal, page): coverage, card and pipeline rows named by
+    their kit or place only, coverage in `reading_order`; the rounds only once one is
+    planned."""
+    read = {table.name: table for table in (READ_COVERAGE, READ_CARDS, READ_PIPELINE)}
     shown = []
     for table, rows in sections(figures):
         if table is ROUNDS_TABLE and not rows:
@@ -225,7 +316,10 @@ def read_sections(figures: Figures, language: Language) -> list[tuple[Table, lis
         if table is COVERAGE_TABLE:
             rows = reading_order(rows)
         if table.name in read:
-            table, rows = read[table.name], [{**row, "place": place(row, language)} for row in rows]
+            table, rows = (
+                read[table.name],
+                [{**row, "place": _place(row, language)} for row in rows],
+            )
         shown.append((table, rows))
     return shown
 
@@ -252,7 +346,8 @@ _CARD_COUNTS = ("kits", "loaded", "printed", "spoiled", "unknown", "flagged")
 
 
 def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
-    """Per kabupaten/kota code: its counts, its kecamatan's and its kits' cards."""
+    """Per kabupaten/kota code: its counts, its kecamatan's, its kits' cards and its blank
+    cards by serial."""
     data = figures.as_map()
     files: dict[str, dict[str, Any]] = {}
     for row in data["coverage"]:
@@ -271,6 +366,10 @@ def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
                 "kits_below_threshold": 0,
                 "threshold": data["threshold"],
             }
+    for regency in data["regency_cards"]:
+        if regency["regency_code"] in files:
+            blanks = {c: regency[c] for c in REGENCY_CARDS_TABLE.keys[2:]}
+            files[regency["regency_code"]]["blank_cards"] = blanks
     for cards in data["cards"]:
         entry = files.get(cards["region"][:4])
         if entry is None or cards["level"] == Level.DISTRICT:

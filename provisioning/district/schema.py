@@ -35,12 +35,13 @@ from sqlalchemy.exc import DBAPIError
 
 from provisioning.district.errors import NotADistrictStore
 
-#: Version 4 adds rounds: each record's round, venue kind and groups (record format 4),
-#: the rounds' signed plans and their lists.  Version 3 keeps what the audit derives every
-#: column from: the signed sync log, each worklist's lines in their hash chain, and a
+#: Version 5 adds rounds: each record's round, venue kind and groups (record format 4),
+#: the rounds' signed plans and their lists.  Version 4 adds the blank cards' signed stock
+#: statements and the office desks' signed ledgers.  Version 3 keeps what the audit derives
+#: every column from: the signed sync log, each worklist's lines in their hash chain, and a
 #: fork's offered record.  Version 2 kept keyed references (`storage.reference`) but none
 #: of that; version 1 kept an unkeyed SHA-256.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: What to redo from the laptops when a store of an older version can only be rebuilt.
 _RESYNC = (
     "create a new store with `jemput-prov district init URL`, then sync every laptop into "
@@ -222,6 +223,44 @@ round_people = Table(
     Column("line", Integer, primary_key=True, autoincrement=False),
     Column("ref_digest", LargeBinary, nullable=False),
     Column("link", LargeBinary, nullable=False),
+
+# The district's signed statements about blank cards (`provisioning.district.blank_stock`):
+# a batch registered as a serial range, a range handed to a kit or an office, a range
+# returned unused.  Every column but ``signed`` is derived from it.
+blank_moves = Table(
+    "blank_moves",
+    metadata,
+    _province(),
+    Column("digest", LargeBinary, primary_key=True),
+    Column("signed", LargeBinary, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("batch", String(32), nullable=False),
+    Column("first", Integer, nullable=False),
+    Column("last", Integer, nullable=False),
+    Column("regency_code", String(4), nullable=False),
+    Column("holder", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
+
+# Each office desk's signed, hash-linked ledger (`provisioning.office_log`): prints,
+# spoils, reprints, handover batches, acknowledgements at the office, returns.  Every
+# column but ``signed`` is derived from it.
+office_entries = Table(
+    "office_entries",
+    metadata,
+    _province(),
+    Column("office", String(64), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("signed", LargeBinary, nullable=False),
+    Column("act", String(16), nullable=False),
+    Column("chain", LargeBinary),
+    Column("seq", Integer),
+    Column("serial", String(64)),
+    Column("batch", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("source", Text, nullable=False),
     postgresql_partition_by=PARTITION_BY,
 )
 
@@ -242,10 +281,10 @@ def province_of(code: str) -> str:
     return code[:2]
 
 
-#: What version 4 adds to a version-3 store's ``records``: its rows are records of formats 1
+#: What version 5 adds to a version-4 store's ``records``: its rows are records of formats 1
 #: to 3, which name no round and no group, so the new columns' defaults are what the audit
 #: derives for them.
-_V4_RECORD_COLUMNS = (
+_V5_RECORD_COLUMNS = (
     "round_code VARCHAR(32)",
     "venue VARCHAR(32)",
     "first_voter BOOLEAN NOT NULL DEFAULT false",
@@ -254,20 +293,24 @@ _V4_RECORD_COLUMNS = (
     "disability BOOLEAN NOT NULL DEFAULT false",
     "notice INTEGER",
 )
-#: The steps that bring a store to the next version, by the version they start from.
-UPGRADES = {"3": tuple(f"ALTER TABLE records ADD COLUMN {column}" for column in _V4_RECORD_COLUMNS)}
+#: The steps that bring a store to the next version, by the version they start from: the
+#: version reached and the statements to run; the tables a version adds are made by
+#: ``create`` afterwards (``create_all`` skips those held).
+UPGRADES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "3": ("4", ()),
+    "4": ("5", tuple(f"ALTER TABLE records ADD COLUMN {column}" for column in _V5_RECORD_COLUMNS)),
+}
 
 
 def create(connection: Connection) -> None:
     """Create every table (and on PostgreSQL one partition per province) at this version,
     bringing a store of an earlier version up by its `UPGRADES` first."""
     held = _version(connection) if has_meta(connection) else None
-    for statement in UPGRADES.get(held or "", ()):
-        connection.execute(text(statement))
-    if held in UPGRADES:
-        connection.execute(
-            meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-        )
+    while held in UPGRADES:
+        held, statements = UPGRADES[held]
+        for statement in statements:
+            connection.execute(text(statement))
+        connection.execute(meta.update().where(meta.c.key == "schema_version").values(value=held))
     metadata.create_all(connection)
     if connection.dialect.name == "postgresql":
         # sealed records are encrypted: trying to compress them only costs time

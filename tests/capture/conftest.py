@@ -36,6 +36,7 @@ from simulator.kit import (
     demo_world,
     provision_demo,
 )
+from storage.blanks import SerialRange
 from storage.files import OS_OPS, FileOps
 from storage.keys import Authority
 from storage.kit import KitStore, provision
@@ -88,6 +89,8 @@ class Rig:
         self.bystanders = Bystanders(world, self.kit.controller)
         self.bystanders.offer_finger = login
         world.follow(self.bystanders)
+        #: Settle without waiting for the work behind the machine (a test holds a print).
+        self.behind_held = False
         #: The officer's hands: every press below goes through it.
         self.driver = KitDriver(lambda: self.controller.view, self._press)
         self.kit.start()
@@ -110,7 +113,8 @@ class Rig:
         return "\n".join(self.controller.screen)
 
     def settle(self, limit: int = SETTLE_EVENTS) -> None:
-        """Handle events until none waits and no device job runs (or ``limit`` events).
+        """Handle events until none waits and no device job runs (or ``limit`` events),
+        a print behind the machine included unless the test holds it (``behind_held``).
 
         The deadline only guards against a hang; settling normally takes milliseconds.
         """
@@ -118,7 +122,7 @@ class Rig:
         while handled < limit and time.monotonic() < deadline:
             if self.kit.loop.step(0.002):
                 handled += 1
-            elif not self.controller.busy:
+            elif not self.controller.busy and (self.behind_held or not self.kit.loop.busy()):
                 return
 
     def _press(self, button: Button, press: Press) -> None:
@@ -211,7 +215,7 @@ def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]
                 )
             if cards:
                 store = KitStore(data_dir, now=world.clock.now)
-                store.ledger.load(cards, officer_id="TECH")
+                store.ledger.receive((SerialRange("TEST", 1, cards),), officer_id="TECH")
                 store.close()
         rig = Rig(
             data_dir,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from capture.prompts import Language, prompt
+from storage.blanks import SerialRange
 from tests.capture.flows import (
     BACK,
     OK,
@@ -91,6 +92,12 @@ def test_void_refused_or_failed_returns_to_the_list(make_rig: MakeRig) -> None:
 
 
 def test_load_cards_from_the_menu(rig: Rig) -> None:
+    rig.store.ledger.hold((SerialRange("TEST", 11, 40),), officer_id="TECH")
+    admin_item(rig, "load_cards")
+    rig.key_digits("031")  # more than the serial ranges hold: refused, nothing loaded
+    assert rig.state == "ready"
+    assert rig.screen == shown("cards_too_many", left=30)
+    assert rig.store.ledger.stock() == 10
     admin_item(rig, "load_cards")
     assert rig.state == "load_cards"
     rig.key_digits("000")  # zero cards: asked again
@@ -104,6 +111,8 @@ def test_load_cards_from_the_menu(rig: Rig) -> None:
     rig.press(BACK)
     assert rig.state == "ready"
     assert rig.store.ledger.stock() == 35
+    rig.store.ledger.begin_print(1)
+    assert rig.store.ledger.unresolved()[0].serial == "TEST-0000001"  # the serials in order
 
 
 def test_admin_back_and_menu_back(rig: Rig) -> None:
