@@ -28,6 +28,7 @@ from sqlalchemy import text
 
 from provisioning.collector import CollectorDB
 from provisioning.district import audited
+from provisioning.district.arrival import Ledger
 from provisioning.district.audit import StoreAudit
 from provisioning.district.figures import build_figures
 from provisioning.district.server import LocalCluster
@@ -160,9 +161,13 @@ def _audit() -> StoreAudit:
     for k in range(KITS):
         chain = hashlib.sha256(f"chain{k}".encode()).digest()
         found.kits[("35", chain)] = f"KIT-{k}"
+        ledger = Ledger(
+            signed=b"", at=datetime.now(UTC), head_seq=300, head=None, loaded=400,
+            printed=300, spoiled=2, unresolved=1, printed_cards=(),
+        )  # fmt: skip
         found.ledgers.append(
             {"kit_id": f"KIT-{k}", "region": "3505", "chain": chain, "loaded": 400,
-             "printed": 300, "spoiled": 2, "unresolved": 1}
+             "printed": 300, "spoiled": 2, "unresolved": 1, "ledger": ledger}
         )  # fmt: skip
     return found
 
