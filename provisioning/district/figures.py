@@ -35,8 +35,6 @@ from sqlalchemy.sql import Subquery
 from provisioning.district import audited
 from provisioning.district.after_day import after_day
 from provisioning.district.audit import StoreAudit, audit_store
-from provisioning.district.round_figures import RoundFigures, round_figures
-from provisioning.district.rows import GROUP_COLUMNS
 from provisioning.district.pipeline import (
     RegencyCards,
     VillagePipeline,
@@ -45,6 +43,8 @@ from provisioning.district.pipeline import (
     village_pipeline,
 )
 from provisioning.district.reconcile import Holding
+from provisioning.district.round_figures import RoundFigures, round_figures
+from provisioning.district.rows import GROUP_COLUMNS
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey

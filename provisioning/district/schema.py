@@ -223,6 +223,8 @@ round_people = Table(
     Column("line", Integer, primary_key=True, autoincrement=False),
     Column("ref_digest", LargeBinary, nullable=False),
     Column("link", LargeBinary, nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
 
 # The district's signed statements about blank cards (`provisioning.district.blank_stock`):
 # a batch registered as a serial range, a range handed to a kit or an office, a range
