@@ -45,6 +45,9 @@ class CaptureState(enum.StrEnum):
     PURPOSE = "purpose"
     KK_ENTRY = "kk_entry"
     CONFIRM_PERSON = "confirm_person"
+    NOTICE = "notice"
+    GUARDIAN = "guardian"
+    NEEDS = "needs"
     FACE = "face"
     FINGERS = "fingers"
     FINGER_EXCEPTION = "finger_exception"
@@ -91,6 +94,9 @@ class CaptureEvent(enum.StrEnum):
     LOGIN_FINGER_ENROLLED = "login_finger_enrolled"
     LEAVE_LOGIN_FINGER = "leave_login_finger"
     START = "start"
+    NOTICE_GIVEN = "notice_given"
+    GUARDIAN_NAMED = "guardian_named"
+    NEEDS_DECLARED = "needs_declared"
     FACE_TAKEN = "face_taken"
     ASK_EXCEPTION = "ask_exception"
     EXCEPTION_CHOSEN = "exception_chosen"
@@ -179,12 +185,19 @@ class CaptureMachine(StateMachine):
     login_finger_enrolled = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
     leave_login_finger = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
 
+    #: Before anything is captured, the notice of processing is read (to a parent or
+    #: guardian for a child, who is named), then any disability and adaptation declared.
     start = (
-        _.CONFIRM_PERSON.to(_.FACE, cond="needs_face")
+        _.CONFIRM_PERSON.to(_.NOTICE, cond="needs_notice")
+        | _.CONFIRM_PERSON.to(_.FACE, cond="needs_face")
         | _.CONFIRM_PERSON.to(_.FINGERS, cond="needs_fingers")
         | _.CONFIRM_PERSON.to(_.SIGNATURE, cond="needs_signature")
         | _.CONFIRM_PERSON.to(_.REVIEW)
     )
+    notice_given = _.NOTICE.to(_.GUARDIAN, cond="needs_guardian") | _.NOTICE.to(_.NEEDS)
+    guardian_named = _.GUARDIAN.to(_.NEEDS)
+    #: Nothing is captured before the notice: the face comes next, or (a KIA under 5) review.
+    needs_declared = _.NEEDS.to(_.FACE, cond="needs_face") | _.NEEDS.to(_.REVIEW)
     face_taken = (
         _.FACE.to(_.FINGERS, cond="needs_fingers")
         | _.FACE.to(_.SIGNATURE, cond="needs_signature")
@@ -231,6 +244,9 @@ class CaptureMachine(StateMachine):
     #: Held BACK, confirmed: the person being captured is dropped.
     cancel = (
         _.CONFIRM_PERSON.to(_.READY)
+        | _.NOTICE.to(_.READY)
+        | _.GUARDIAN.to(_.READY)
+        | _.NEEDS.to(_.READY)
         | _.FACE.to(_.READY)
         | _.FINGERS.to(_.READY)
         | _.FINGER_EXCEPTION.to(_.READY)
@@ -245,6 +261,9 @@ class CaptureMachine(StateMachine):
         | _.READY.to(_.LOCKED)
         | _.ADMIN.to(_.LOCKED)
         | _.CONFIRM_PERSON.to(_.LOCKED)
+        | _.NOTICE.to(_.LOCKED)
+        | _.GUARDIAN.to(_.LOCKED)
+        | _.NEEDS.to(_.LOCKED)
         | _.NIK_ENTRY.to(_.LOCKED)
         | _.PURPOSE.to(_.LOCKED)
         | _.KK_ENTRY.to(_.LOCKED)
@@ -274,6 +293,9 @@ class CaptureMachine(StateMachine):
         | _.READY.to(_.SAFE_SHUTDOWN)
         | _.ADMIN.to(_.SAFE_SHUTDOWN)
         | _.CONFIRM_PERSON.to(_.SAFE_SHUTDOWN)
+        | _.NOTICE.to(_.SAFE_SHUTDOWN)
+        | _.GUARDIAN.to(_.SAFE_SHUTDOWN)
+        | _.NEEDS.to(_.SAFE_SHUTDOWN)
         | _.NIK_ENTRY.to(_.SAFE_SHUTDOWN)
         | _.PURPOSE.to(_.SAFE_SHUTDOWN)
         | _.KK_ENTRY.to(_.SAFE_SHUTDOWN)

@@ -33,6 +33,7 @@ from capture.login_steps import (
 )
 from capture.machine import CaptureState
 from capture.menu_steps import Admin, LoadCards, Ready, VoidSelect
+from capture.notice_steps import Guardian, Needs, Notice
 from capture.rules_steps import (
     Correction,
     KkEntry,
@@ -63,6 +64,9 @@ STEPS: dict[CaptureState, Callable[[StepContext], Step]] = {
     CaptureState.PURPOSE: PurposeStep,
     CaptureState.KK_ENTRY: KkEntry,
     CaptureState.CONFIRM_PERSON: ConfirmPerson,
+    CaptureState.NOTICE: Notice,
+    CaptureState.GUARDIAN: Guardian,
+    CaptureState.NEEDS: Needs,
     CaptureState.FACE: Face,
     CaptureState.FINGERS: Fingers,
     CaptureState.FINGER_EXCEPTION: FingerExceptionStep,

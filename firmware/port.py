@@ -62,8 +62,9 @@ from storage.layout import (
     staged_key_path,
 )
 from storage.profile import Profile
-from storage.provision import read_profile
+from storage.provision import install_round, read_profile
 from storage.receipt import ReceiptError
+from storage.rounds import RoundError, check_officers, loaded_round
 from storage.signed_profile import ProfileChanged, changes
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ Result = (
     | m.FlashResult
     | m.WorklistPartResult
     | m.WorklistCommitResult
+    | m.RoundResult
     | m.SetTimeResult
     | m.StatusResult
     | m.SelftestResult
@@ -341,6 +343,8 @@ class KitPort:
                 return self._worklist.add_part(args), self._key_or_staged()
             case m.WorklistCommitArgs():
                 return self._worklist.commit(args), self._key_or_staged()
+            case m.RoundArgs():
+                return self._round(args), self._key()
             case m.SetTimeArgs():
                 return self._set_time(args), self._key()
             case m.StatusArgs():
@@ -481,6 +485,27 @@ class KitPort:
             ranges=[held.text for held in setup.cards],
         )
         return m.FlashResult(setup.kit_id, self.host.now()), key
+
+    def _round(self, args: m.RoundArgs) -> m.RoundResult:
+        """Check the next round against the kit's authority, its officers and its people,
+        then install it at a safe point and boot the kit again: what it seals from then on
+        names the round, on the same chain.  Refused (``busy``) like a flash while an
+        enrolment is in progress: its person may not be on the new list."""
+        store = self._open_store()
+        people = self._worklist.take(args.people_transfer)
+        try:
+            loaded = loaded_round(args.plan, people, store.authority, store.references)
+            check_officers(loaded.plan, store.officers)
+        except RoundError as exc:
+            raise p.Refused(Refusal.BAD_REQUEST, f"round: {exc}") from exc
+        self.host.change(lambda: install_round(self.data_dir, loaded, tcti=self.host.keys.tcti))
+        self._open_store().audit.append(
+            AuditKind.ROUND_LOADED,
+            round=loaded.plan.code,
+            venue=loaded.plan.venue.value,
+            people=len(people),
+        )
+        return m.RoundResult(loaded.plan.code, len(people))
 
     def _retire(self) -> None:
         """Move the old kit's files into retired/<time>/ (nothing is deleted).

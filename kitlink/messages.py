@@ -70,6 +70,8 @@ PART_RESIDENTS = 400
 #: The most parts one transfer may have, and the most residents a kit takes.
 MAX_PARTS = 1_000
 MAX_RESIDENTS = 200_000
+#: A round's code is at most 32 characters (`storage.model.ROUND_CODE`).
+ROUND_CODE_MAX = 32
 #: Officers a flash may carry, each on a page of the fingerprint sensor's library.
 OFFICERS_MAX = 1_000
 #: A sensor library page is a 16-bit number on the R30x's wire; an officer logs in with
@@ -540,6 +542,52 @@ class WorklistCommitArgs:
             )
 
     read_result = staticmethod(WorklistCommitResult.from_map)
+
+
+# -- the next round --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """The round the kit now names in what it seals, and how many people it lists."""
+
+    code: str
+    people: int
+
+    def to_map(self) -> dict[str, Any]:
+        return {"code": self.code, "people": self.people}
+
+    @classmethod
+    def from_map(cls, data: object) -> RoundResult:
+        with Fields(data, _answer(Op.ROUND)) as fields:
+            return cls(
+                fields.text("code", most=ROUND_CODE_MAX),
+                fields.whole("people", low=0, high=MAX_RESIDENTS),
+            )
+
+
+@dataclass(frozen=True)
+class RoundArgs:
+    """Load the next round, keeping the kit's chain: the authority's signed plan
+    (`storage.rounds.sign_round`, checked by the kit against its profile's authority), and
+    the people it lists, which a committed worklist transfer carries."""
+
+    op: ClassVar[Op] = Op.ROUND
+    plan: bytes
+    people_transfer: bytes
+
+    def to_map(self) -> dict[str, Any]:
+        return {"plan": self.plan, "people_transfer": self.people_transfer}
+
+    @classmethod
+    def from_map(cls, data: object) -> RoundArgs:
+        with Fields(data, _REQUEST) as fields:
+            return cls(
+                fields.raw("plan", sizes=SIGNED_BYTES),
+                fields.raw("people_transfer", sizes=(TRANSFER_BYTES,)),
+            )
+
+    read_result = staticmethod(RoundResult.from_map)
 
 
 # -- the kit's clock, status and self-test ---------------------------------------------------
@@ -1267,6 +1315,7 @@ KitArgs = (
     | FlashArgs
     | WorklistPartArgs
     | WorklistCommitArgs
+    | RoundArgs
     | SetTimeArgs
     | StatusArgs
     | SelftestArgs
@@ -1288,6 +1337,7 @@ ARGS: dict[Op, type[KitArgs]] = {
         FlashArgs,
         WorklistPartArgs,
         WorklistCommitArgs,
+        RoundArgs,
         SetTimeArgs,
         StatusArgs,
         SelftestArgs,

@@ -84,6 +84,8 @@ class Op(StrEnum):
     PURGE = "purge"
     WORKLIST_PART = "worklist-part"
     WORKLIST_COMMIT = "worklist-commit"
+    #: The next round: its signed plan and its people (a committed worklist transfer).
+    ROUND = "round"
     HANDOVER_KEY = "handover-key"
     HANDOVER = "handover"
     UPDATE_PART = "update-part"

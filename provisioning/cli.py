@@ -50,6 +50,8 @@ from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
 from provisioning.progress import RECORDS, RESIDENTS, KitProgress, WatchedPort
 from provisioning.report import READ_TABLE, build_report, read_rows, to_csv, to_json
+from provisioning.round_cli import round_app
+from provisioning.rounds import load_round, read_round_file
 from storage import revocation
 from storage.blanks import BadSerialRange, SerialRange
 from storage.certificate import BadKitId, check_kit_id
@@ -514,10 +516,13 @@ def flash_command(
             "(jemput-prov district cards assign prints it); repeat for more ranges.",
         ),
     ] = None,
+    round_file: Annotated[
+        Path | None, typer.Option("--round", help="A round's file (round plan) to load next.")
+    ] = None,
     language: district.LanguageOption = Language.ID,
 ) -> None:
     """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy,
-    and the blank cards of its serial ranges.
+    and the blank cards of its serial ranges; with --round, the round it records on next.
 
     Refused while the kit holds records no collection has receipted.
     """
@@ -529,7 +534,9 @@ def flash_command(
         BadKitId,
         PolicyError,
         BadSerialRange,
+        RecordError,
     ):
+        loaded = None if round_file is None else read_round_file(round_file, private)
         check_kit_id(kit_id)
         ranges = tuple(SerialRange.parse(text) for text in cards or ())
         staff = flashing.load_officers(officers)
@@ -547,11 +554,14 @@ def flash_command(
                 sent, total, RESIDENTS, description=WORKLIST_SENT(language)
             ),
         )
+        loaded_round = None if loaded is None else load_round(link, private, loaded)
     _say(out, f"flashed kit {done.kit_id} on {port}", "green")
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
     _say(out, f"  officers        {done.officers}")
     _say(out, f"  worklist        {done.residents} resident(s)")
     _say(out, f"  kit clock       {local_time(done.kit_time, Language.EN)}")
+    if loaded_round is not None:
+        _say(out, f"  round           {loaded_round.code} ({loaded_round.people} listed)")
     if done.backend is KeyBackend.TPM:
         # from now on the collector refuses a key-file certificate for this kit
         listed = revocation.register_hardware_kit(
@@ -971,6 +981,7 @@ def revoke_command(
 app.command("sync")(district.sync_command)
 district.district_app.add_typer(cards_cli.cards_app, name="cards")
 app.add_typer(district.district_app, name="district")
+app.add_typer(round_app, name="round")
 app.add_typer(release_cli.release_app, name="release")
 app.command("update")(release_cli.update_command)
 

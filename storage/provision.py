@@ -26,12 +26,14 @@ from storage.layout import (
     kit_dir,
     profile_path,
     records_dir,
+    round_path,
     state_path,
 )
 from storage.model import Officer, Policy, Resident
 from storage.pin_guard import start_count
 from storage.policy import check_pages
 from storage.profile import Profile, load_profile, save_profile
+from storage.rounds import LoadedRound, save_loaded
 from storage.signed_profile import signed, verify_profile
 from storage.tpm import DEFAULT_TCTI
 
@@ -97,6 +99,13 @@ def install(
     cipher = kit_data_key(data_dir, tcti=tcti).cipher()
     save_profile(profile_path(data_dir), profile, cipher)
     start_count(state_path(data_dir), cipher)
+
+
+def install_round(data_dir: Path, loaded: LoadedRound, *, tcti: str = DEFAULT_TCTI) -> None:
+    """Keep the next round in the kit's folder (encrypted with its data key), replacing the
+    last: the store that opens next names it in every record it seals.  The chain, the
+    profile and the key stay as they are."""
+    save_loaded(round_path(data_dir), loaded, kit_data_key(data_dir, tcti=tcti).cipher())
 
 
 def kit_data_key(data_dir: Path, *, tcti: str = DEFAULT_TCTI) -> DataKey:

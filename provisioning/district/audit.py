@@ -14,6 +14,11 @@ signature covers:
 | ``cards`` | the cards the kit's signed ledgers list |
 | ``forks`` | the refused record the kit signed, and the record held at its seq |
 | ``residents`` | each worklist's hash chain, whose digest and length a statement signed |
+| ``rounds`` | the round's plan, signed by the authority |
+| ``round_people`` | each round's hash chain of keyed references, which its plan signs |
+
+Every round a verified record names must be held with its plan: a round removed whole is
+found by the records made on it.
 | ``blank_moves`` | the district's blank-card statement the authority signed |
 | ``office_entries`` | each office's signed ledger, numbered and linked from its start |
 
@@ -52,11 +57,13 @@ from provisioning.district.arrival import (
 from provisioning.district.blank_stock import Move, read_move
 from provisioning.district.errors import StoreRefused
 from provisioning.district.rows import (
+    GROUP_COLUMNS,
     LIST_GENESIS,
     chain_values,
     ledger_values,
     line_link,
     record_values,
+    round_values,
 )
 from provisioning.district.store import Fork, chains_query, stream
 from provisioning.office_log import OfficeEntry, OfficeLogError, follow
@@ -66,7 +73,8 @@ from storage.certificate import Certificate, check_kit_id
 from storage.errors import RecordError
 from storage.keys import AuthorityPublic
 from storage.record import record_hash
-from storage.reference import ReferenceKey
+from storage.reference import ReferenceKey, resident_key
+from storage.rounds import ROUND_GENESIS, Round, RoundError, read_round, ref_link
 from storage.verify import BrokenChain, CertificateError, Verifier, check_link
 
 #: Worklist lines read at a time (small rows, many of them).
@@ -203,6 +211,8 @@ class _Audit:
         self.offices: dict[str, list[tuple[log.OfficeHead, int]]] = {}
         #: Each chain's kit, as its certificate or a statement names it, for messages.
         self.kit_ids: dict[bytes, str] = {}
+        #: Each round a verified record names, with the first such record (for messages).
+        self.named_rounds: dict[str, str] = {}
 
     def label(self, chain: Any) -> str:
         """A chain as messages name it: ``chain KIT-3505-01-1a2b3c4d``."""
@@ -242,6 +252,7 @@ class _Audit:
         self.missing_ledgers()
         self.orphans(known)
         self.residents()
+        self.rounds()
         self.blank_moves()
         self.office_entries()
         if self.sink is not None:
@@ -412,6 +423,10 @@ class _Audit:
                 r.excepted,
                 r.voids,
                 r.print_card,
+                r.round_code,
+                r.venue,
+                *(r[column] for column in GROUP_COLUMNS.values()),
+                r.notice,
             )
             .where(r.province == key[0], r.chain == key[1])
             .order_by(r.seq)
@@ -448,12 +463,22 @@ class _Audit:
                 held_at[seq] = before
             chain.records += 1
             chain.last = seq
+            if values["round_code"] is not None:
+                self.named_rounds.setdefault(values["round_code"], where)
+            walk_in_ref = (
+                resident_key(
+                    self.references, keyed_ref=header.keyed_ref, worklist_ref=header.worklist_ref
+                )
+                if header.walk_in
+                else None
+            )
             self.derived(
                 audited.records,
                 {
                     "province": key[0],
                     "chain": key[1],
                     **values,
+                    "walk_in_ref": walk_in_ref,
                     "reason": office_reason(header).value,
                 },
             )
@@ -716,6 +741,76 @@ class _Audit:
                     f"{n} signed: lines were edited"
                 ),
             )
+
+    # -- rounds ---------------------------------------------------------------------------
+
+    def rounds(self) -> None:
+        """Each round's plan (the authority's signature), its list (the chain the plan
+        signs), and every round a verified record names."""
+        plans: dict[str, Round] = {}
+        for row in stream(self.c, select(s.rounds).order_by(s.rounds.c.code)):
+            line = row._mapping
+            where = f"rounds row (round {line['code']})"
+            try:
+                plan = read_round(line["plan"], self.authority)
+            except (RoundError, TypeError) as exc:
+                self.fail(where, exc if isinstance(exc, RecordError) else ColumnMismatch(str(exc)))
+                continue
+            values = round_values(plan, line["plan"])
+            self.compare(
+                where,
+                "the signed plan",
+                {column: (line[column], values[column]) for column in values if column != "plan"},
+            )
+            plans[plan.code] = plan
+            self.derived(audited.rounds, values)
+        self.round_people(plans)
+        for code, where in self.named_rounds.items():
+            if code not in plans:
+                self.fail(
+                    f"rounds row (round {code})",
+                    MissingRow(
+                        f"{where} names round {code}, whose signed plan the store does not "
+                        "hold: register it (jemput-prov round plan --db), or it was removed"
+                    ),
+                )
+
+    def round_people(self, plans: dict[str, Round]) -> None:
+        """Each round's list in order: its links, and the count and last link its plan signs."""
+        r = s.round_people.c
+        query = select(r.round, r.line, r.ref_digest, r.link).order_by(r.round, r.line)
+        held: dict[str, tuple[int, bytes]] = {}
+        expected, before, current = 1, ROUND_GENESIS, None
+        for code, number, ref, link in stream(self.c, query, rows=LINE_ROWS):
+            if code != current:
+                current, expected, before = code, 1, ROUND_GENESIS
+            where = f"round_people row (round {code}, line {number})"
+            if code not in plans:
+                self.fail(
+                    where, UnsignedRow(f"round {code} has no verified plan: the row was added")
+                )
+                continue
+            if number != expected:
+                self.fail(
+                    where, MissingRow(f"{_run('line', expected, number - 1)} missing: removed")
+                )
+            expected = number + 1
+            derived = ref_link(before, ref) if isinstance(ref, bytes) else None
+            self.compare(where, "the hash of the line's reference", {"link": (link, derived)})
+            before = link
+            held[code] = (number, link)
+            self.derived(audited.round_people, {"round": code, "ref_digest": ref})
+        for code, plan in plans.items():
+            lines, last = held.get(code, (0, ROUND_GENESIS))
+            if (lines, last) != (plan.listed, plan.refs):
+                self.fail(
+                    f"round_people rows (round {code})",
+                    BrokenChain(
+                        f"the plan signs {plan.listed} line(s) hashing to "
+                        f"{_shown(plan.refs)}; the store holds {lines} hashing to "
+                        f"{_shown(last)}: lines were removed, added or edited"
+                    ),
+                )
 
     # -- blank cards and the office desks ----------------------------------------------
 

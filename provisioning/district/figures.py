@@ -43,6 +43,8 @@ from provisioning.district.pipeline import (
     village_pipeline,
 )
 from provisioning.district.reconcile import Holding
+from provisioning.district.round_figures import RoundFigures, round_figures
+from provisioning.district.rows import GROUP_COLUMNS
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
@@ -156,6 +158,8 @@ class Figures:
     coverage: list[Coverage] = field(default_factory=list)
     cards: list[Cards] = field(default_factory=list)
     days: list[Day] = field(default_factory=list)
+    #: Per round, and rolled up per venue kind, kecamatan and day (`round_figures`).
+    rounds: list[RoundFigures] = field(default_factory=list)
     records: int = 0
     forks: int = 0
     #: The audited sync log's length and head (hex): a report sent later with fewer
@@ -190,6 +194,7 @@ class Figures:
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
+            "rounds": [row.as_map() for row in self.rounds],
             "pipeline": [row.as_map() for row in self.pipeline],
             "regency_cards": [row.as_map() for row in self.regency_cards],
             "blank_holders": [row.as_map() for row in self.blank_holders],
@@ -197,8 +202,9 @@ class Figures:
         }
 
 
-def _live() -> Subquery:
-    """Live records with their card and exception flags (voided and voiding ones left out)."""
+def live_records() -> Subquery:
+    """Live records with their card and exception flags (voided and voiding ones left out),
+    their round and groups (`provisioning.district.round_figures`)."""
     r, v = audited.records.alias("r"), audited.records.alias("v")
     c = audited.cards.alias("c")
     voided = exists().where(
@@ -217,6 +223,9 @@ def _live() -> Subquery:
             case((r.c.walk_in, 1), else_=0).label("walk_in"),
             case((r.c.excepted > 0, 1), else_=0).label("excepted"),
             case((card, 1), else_=0).label("printed"),
+            r.c.walk_in_ref,
+            r.c.round_code,
+            *(case((r.c[column], 1), else_=0).label(column) for column in GROUP_COLUMNS.values()),
         )
         .where(r.c.voids.is_(None), ~voided)
         .subquery("live")
@@ -375,7 +384,7 @@ def build_figures(
     connection: Connection, audit: StoreAudit, *, threshold: int = CARD_THRESHOLD
 ) -> Figures:
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
-    live = _live()
+    live = live_records()
     summary = _summary(connection, live, audit.kits)
     coverage = _rolled_up(_villages(connection, live, summary))
     day = after_day(connection, audit)
@@ -387,6 +396,7 @@ def build_figures(
         coverage=coverage,
         cards=_cards(audit.ledgers, names, threshold),
         days=_days(summary),
+        rounds=round_figures(connection, live),
         records=sum(part.records for part in summary),
         forks=len(audit.forks),
         log_length=audit.log_length,

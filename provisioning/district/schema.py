@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     select,
     text,
 )
@@ -34,15 +35,13 @@ from sqlalchemy.exc import DBAPIError
 
 from provisioning.district.errors import NotADistrictStore
 
-#: Version 4 adds the blank cards' signed stock statements and the office desks' signed
-#: ledgers.  Version 3 keeps what the audit derives every column from: the signed sync
-#: log, each worklist's lines in their hash chain, and a fork's offered record.  Version 2
-#: kept keyed references (`storage.reference`) but none of that; version 1 kept an unkeyed
-#: SHA-256.
-SCHEMA_VERSION = 4
-#: Versions a step brings forward, each to the next: the tables it adds are made by
-#: ``create`` (which skips those held), so the step only records the new version.
-UPGRADES = {"3": "4"}
+#: Version 5 adds rounds: each record's round, venue kind and groups (record format 4),
+#: the rounds' signed plans and their lists.  Version 4 adds the blank cards' signed stock
+#: statements and the office desks' signed ledgers.  Version 3 keeps what the audit derives
+#: every column from: the signed sync log, each worklist's lines in their hash chain, and a
+#: fork's offered record.  Version 2 kept keyed references (`storage.reference`) but none
+#: of that; version 1 kept an unkeyed SHA-256.
+SCHEMA_VERSION = 5
 #: What to redo from the laptops when a store of an older version can only be rebuilt.
 _RESYNC = (
     "create a new store with `jemput-prov district init URL`, then sync every laptop into "
@@ -112,9 +111,20 @@ records = Table(
     Column("voids", Integer),
     Column("print_card", Boolean, nullable=False),
     Column("source", Text, nullable=False),
+    # record format 4: the round the kit was loaded with (its code and venue kind), the
+    # groups the person counts in, one column each (`provisioning.district.rows`), and the
+    # notice of processing read (its version); a record of an older format has none
+    Column("round_code", String(32)),
+    Column("venue", String(32)),
+    Column("first_voter", Boolean, nullable=False, server_default=false()),
+    Column("kia", Boolean, nullable=False, server_default=false()),
+    Column("domicile", Boolean, nullable=False, server_default=false()),
+    Column("disability", Boolean, nullable=False, server_default=false()),
+    Column("notice", Integer),
     postgresql_partition_by=PARTITION_BY,
 )
 Index("records_ref", records.c.ref_digest)
+Index("records_round", records.c.round_code)
 Index("records_voids", records.c.chain, records.c.voids)
 
 ledgers = Table(
@@ -183,6 +193,39 @@ forks = Table(
     postgresql_partition_by=PARTITION_BY,
 )
 
+# The rounds the office planned: every column but ``plan`` derived from ``plan``, the
+# authority's signed plan (`storage.rounds`), which names no person.
+rounds = Table(
+    "rounds",
+    metadata,
+    _province(),
+    Column("code", String(32), primary_key=True),
+    Column("plan", LargeBinary, nullable=False),
+    Column("venue", String(32), nullable=False),
+    Column("place", Text),
+    Column("regency_code", String(4), nullable=False),
+    Column("kecamatan", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("election_day", Date),
+    Column("listed", Integer, nullable=False),
+    Column("left_out", Integer, nullable=False),
+    Column("no_nik", Integer, nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
+
+# A round's list as the kit was given it, by keyed reference only, chained: ``link`` is
+# the chain through this line (`storage.rounds.ref_link`), whose last link the plan signs.
+round_people = Table(
+    "round_people",
+    metadata,
+    _province(),
+    Column("round", String(32), primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("ref_digest", LargeBinary, nullable=False),
+    Column("link", LargeBinary, nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
+
 # The district's signed statements about blank cards (`provisioning.district.blank_stock`):
 # a batch registered as a serial range, a range handed to a kit or an office, a range
 # returned unused.  Every column but ``signed`` is derived from it.
@@ -240,8 +283,36 @@ def province_of(code: str) -> str:
     return code[:2]
 
 
+#: What version 5 adds to a version-4 store's ``records``: its rows are records of formats 1
+#: to 3, which name no round and no group, so the new columns' defaults are what the audit
+#: derives for them.
+_V5_RECORD_COLUMNS = (
+    "round_code VARCHAR(32)",
+    "venue VARCHAR(32)",
+    "first_voter BOOLEAN NOT NULL DEFAULT false",
+    "kia BOOLEAN NOT NULL DEFAULT false",
+    "domicile BOOLEAN NOT NULL DEFAULT false",
+    "disability BOOLEAN NOT NULL DEFAULT false",
+    "notice INTEGER",
+)
+#: The steps that bring a store to the next version, by the version they start from: the
+#: version reached and the statements to run; the tables a version adds are made by
+#: ``create`` afterwards (``create_all`` skips those held).
+UPGRADES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "3": ("4", ()),
+    "4": ("5", tuple(f"ALTER TABLE records ADD COLUMN {column}" for column in _V5_RECORD_COLUMNS)),
+}
+
+
 def create(connection: Connection) -> None:
-    """Create every table (and on PostgreSQL one partition per province) at this version."""
+    """Create every table (and on PostgreSQL one partition per province) at this version,
+    bringing a store of an earlier version up by its `UPGRADES` first."""
+    held = _version(connection) if has_meta(connection) else None
+    while held in UPGRADES:
+        held, statements = UPGRADES[held]
+        for statement in statements:
+            connection.execute(text(statement))
+        connection.execute(meta.update().where(meta.c.key == "schema_version").values(value=held))
     metadata.create_all(connection)
     if connection.dialect.name == "postgresql":
         # sealed records are encrypted: trying to compress them only costs time
@@ -260,22 +331,24 @@ def create(connection: Connection) -> None:
                     f"PARTITION OF {table.name} DEFAULT"
                 )
             )
-    version = select(meta.c.value).where(meta.c.key == "schema_version")
-    held = connection.execute(version).scalar()
-    if held is None:
+    if _version(connection) is None:
         connection.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-    while held in UPGRADES:
-        held = UPGRADES[held]
-        connection.execute(meta.update().where(meta.c.key == "schema_version").values(value=held))
     check_version(connection)
+
+
+def has_meta(connection: Connection) -> bool:
+    """Whether the database holds a district store's ``district_meta`` table."""
+    return connection.dialect.has_table(connection, meta.name)
+
+
+def _version(connection: Connection) -> str | None:
+    return connection.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
 
 
 def check_version(connection: Connection) -> None:
     """NotADistrictStore unless the database holds this version of the schema."""
     try:
-        value = connection.execute(
-            select(meta.c.value).where(meta.c.key == "schema_version")
-        ).scalar()
+        value = _version(connection)
     except DBAPIError as exc:  # no district_meta table: some other database
         raise NotADistrictStore(
             "this database holds no office store: run `jemput-prov district init URL` first"
@@ -288,8 +361,8 @@ def check_version(connection: Connection) -> None:
     if value in UPGRADES:
         raise NotADistrictStore(
             f"this district store is at schema version {value}, this tool speaks "
-            f"{SCHEMA_VERSION}: run `jemput-prov district init URL` once, which adds what "
-            "the new version keeps and leaves every row as it is"
+            f"{SCHEMA_VERSION}: bring it up with `jemput-prov district init URL` (it adds "
+            "what the new version keeps; nothing held is changed)"
         )
     if value != str(SCHEMA_VERSION):
         raise NotADistrictStore(

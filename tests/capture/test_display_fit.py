@@ -103,6 +103,7 @@ def real_values(key: str, language: Language) -> dict[str, list[str]]:
         "face": [word("yes", language), word("no", language)],
         "signature": [word("yes", language), word("no", language)],
         "card": [word("yes", language), word("no", language)],
+        "value": [word("yes", language), word("no", language)],
         "serial": [f"{TRAINING_KIT_ID}-C00001"],
         "seq": [LONGEST_SEQ],
         "voided": [LONGEST_SEQ],

@@ -20,6 +20,7 @@ from tests.capture.flows import (
     pick,
     sealed_header,
     shown,
+    start,
     take_face,
 )
 
@@ -59,7 +60,7 @@ def test_void_a_record(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     officer_pages = {p for o in rig.store.officers.values() for p in o.finger_pages}
     assert set(rig.sim.devices.fingerprint.library) == officer_pages
     rig.press(OK)  # enrolled again: not stopped as their own duplicate
-    rig.press(OK)
+    start(rig)
     take_face(rig)
     assert rig.state == "signature", rig.screen
 

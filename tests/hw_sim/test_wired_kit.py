@@ -106,7 +106,7 @@ def start_enrolment(session: Session, person: Person) -> None:
     bot, ctl = session.bot, session.kit.controller
     bot.select_resident(person)
     bot.press(Button.OK)  # the right person
-    bot.press(Button.OK)  # take the photo
+    bot.until(bot.photo_kept, lambda: bot.act(person))  # the notice read, the photo taken
     assert ctl.state == "face" and bot.photo_kept()
 
 
