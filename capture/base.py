@@ -309,6 +309,47 @@ class FingerLogin(Step, abc.ABC):
         return [lines[0], *middle, *note, lines[-1]]
 
 
+class OfficialPresent(FingerLogin, abc.ABC):
+    """A screen only a village official passes, by finger or (OK) by PIN: another
+    officer's finger or PIN is refused by name; BACK leaves by :attr:`BACK`."""
+
+    #: The prompt's catalogue key, and the event BACK sends.
+    PROMPT: str
+    BACK: CaptureEvent
+
+    def enter(self) -> None:
+        super().enter()
+        self.picker = None
+        self.identify()
+
+    def accepted(self, officer: Officer, how: Proof) -> None:
+        if not officer.is_official:
+            self.say("not_official")
+            self.ctx.devices.panel.beep(Tone.ERROR)
+            if how is Proof.FINGER:
+                self.identify()
+            return
+        self.official_came(officer, how)
+
+    @abc.abstractmethod
+    def official_came(self, official: Officer, how: Proof) -> None:
+        """What the official's presence does on this screen."""
+
+    def press(self, button: Button, press: Press) -> None:
+        if self.picker_took(button):
+            return
+        if button is Button.OK:
+            officials = [o for o in self.ctx.store.officers.values() if o.is_official]
+            self.picker = PinPicker(self.ctx, officials)
+        elif button is Button.BACK:
+            self.ctx.go(self.BACK)
+
+    def lines(self) -> list[str]:
+        if self.picker is not None:
+            return self.picker.lines()
+        return self.with_note(self.ctx.text(self.PROMPT))
+
+
 class PinPicker:
     """Choose an officer from a menu, then enter their PIN digit by digit."""
 

@@ -13,7 +13,7 @@ the office.  Every outcome is a signed `HandoverEvent` in the kit's ledger.
 
 from __future__ import annotations
 
-from capture.base import FINGER_WAIT_SECONDS, FingerLogin, PinPicker, Step
+from capture.base import FINGER_WAIT_SECONDS, OfficialPresent, Step
 from capture.events import JobKind
 from capture.machine import CaptureEvent
 from capture.session import Proof as LoginProof
@@ -88,21 +88,13 @@ class HandoverMenu(Step):
         return self.ctx.text("handover_cards", village=batch.village, left=left) + self.menu.lines()
 
 
-class HandoverOfficial(FingerLogin):
+class HandoverOfficial(OfficialPresent):
     """The village official takes the chosen batch: their finger, or OK for their PIN."""
 
-    def enter(self) -> None:
-        super().enter()
-        self.picker = None
-        self.identify()
+    PROMPT = "handover_ack"
+    BACK = CaptureEvent.HANDOVER_DONE
 
-    def accepted(self, officer: Officer, how: LoginProof) -> None:
-        if not officer.is_official:
-            self.say("not_official")
-            self.ctx.devices.panel.beep(Tone.ERROR)
-            if how is LoginProof.FINGER:
-                self.identify()
-            return
+    def official_came(self, official: Officer, how: LoginProof) -> None:
         batch = self.ctx.session.handover_batch
         assert batch is not None  # the handover screen chose one
         self.ctx.store.handovers.record(
@@ -110,29 +102,15 @@ class HandoverOfficial(FingerLogin):
                 HandoverKind.ACKNOWLEDGED,
                 batch.batch,
                 self.ctx.now(),
-                by=officer.officer_id,
+                by=official.officer_id,
                 how=Proof(how.value),
             )
         )
-        self.ctx.audit(AuditKind.HANDOVER_ACKNOWLEDGED, batch=batch.batch, by=officer.officer_id)
+        self.ctx.audit(AuditKind.HANDOVER_ACKNOWLEDGED, batch=batch.batch, by=official.officer_id)
         self.ctx.devices.panel.beep(Tone.OK)
         self.ctx.go(
-            CaptureEvent.HANDOVER_DONE, notice=self.ctx.text("handover_acked", name=officer.name)
+            CaptureEvent.HANDOVER_DONE, notice=self.ctx.text("handover_acked", name=official.name)
         )
-
-    def press(self, button: Button, press: Press) -> None:
-        if self.picker_took(button):
-            return
-        if button is Button.OK:
-            officials = [o for o in self.ctx.store.officers.values() if o.is_official]
-            self.picker = PinPicker(self.ctx, officials)
-        elif button is Button.BACK:
-            self.ctx.go(CaptureEvent.HANDOVER_DONE)
-
-    def lines(self) -> list[str]:
-        if self.picker is not None:
-            return self.picker.lines()
-        return self.with_note(self.ctx.text("handover_ack"))
 
 
 class HandoverResident(Step):

@@ -3,7 +3,7 @@ cannot sign, corrections at review, and the village official's login."""
 
 from __future__ import annotations
 
-from capture.base import FingerLogin, PinPicker, Step
+from capture.base import OfficialPresent, Step
 from capture.draft import Approval, ApprovalPurpose
 from capture.machine import CaptureEvent
 from capture.session import Proof
@@ -175,39 +175,15 @@ class Correction(Step):
         return self.ctx.text("correction") + self.fields.lines()
 
 
-class OfficialLogin(FingerLogin):
+class OfficialLogin(OfficialPresent):
     """The village official (kepala desa or kasi pemerintahan) says they are present."""
 
     PROMPT = "official_login"
+    BACK = CaptureEvent.CLOSE_ADMIN
 
-    def enter(self) -> None:
-        super().enter()
-        self.picker = None
-        self.identify()
-
-    def accepted(self, officer: Officer, how: Proof) -> None:
-        if not officer.is_official:
-            self.say("not_official")
-            self.ctx.devices.panel.beep(Tone.ERROR)
-            if how is Proof.FINGER:
-                self.identify()
-            return
-        self.ctx.session.official_present(officer, how)
+    def official_came(self, official: Officer, how: Proof) -> None:
+        self.ctx.session.official_present(official, how)
         self.ctx.devices.panel.beep(Tone.OK)
         self.ctx.go(
-            CaptureEvent.CLOSE_ADMIN, notice=self.ctx.text("official_in", name=officer.name)
+            CaptureEvent.CLOSE_ADMIN, notice=self.ctx.text("official_in", name=official.name)
         )
-
-    def press(self, button: Button, press: Press) -> None:
-        if self.picker_took(button):
-            return
-        if button is Button.OK:
-            officials = [o for o in self.ctx.store.officers.values() if o.is_official]
-            self.picker = PinPicker(self.ctx, officials)
-        elif button is Button.BACK:
-            self.ctx.go(CaptureEvent.CLOSE_ADMIN)
-
-    def lines(self) -> list[str]:
-        if self.picker is not None:
-            return self.picker.lines()
-        return self.with_note(self.ctx.text("official_login"))
