@@ -7,15 +7,10 @@ wrapped into the next prompt line.  A test holds every entry to these rules.
 
 from __future__ import annotations
 
-import enum
+from vocabulary.language import Language as Language  # the kit's screens choose by it
 
 #: Characters per display line the prompts are written for (SSD1306 128 px, 6 px font).
 WIDTH = 21
-
-
-class Language(enum.Enum):
-    ID = "id"
-    EN = "en"
 
 
 #: key -> (Bahasa Indonesia, English); lines separated by "\n".
