@@ -35,6 +35,7 @@ from firmware.host import KitBusy
 from firmware.update import UpdateBusy, UpdateRefused, Updates, outside_slots
 from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
+from hal.types import BatteryReading
 from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import MAX_FRAME, FrameDecoder, encode_frame
@@ -111,6 +112,10 @@ class KitHost(Protocol):
         """Set the kit's clock (the DS3231 on a kit)."""
         ...
 
+    def battery(self) -> BatteryReading | None:
+        """The fuel gauge's reading, or None when it does not answer."""
+        ...
+
     def selftest(self) -> list[dict[str, Any]]:
         """Verdicts as maps: device, ok, detail, check."""
         ...
@@ -118,6 +123,17 @@ class KitHost(Protocol):
     def change(self, work: Callable[[], T], *, check: Callable[[], None] | None = None) -> T:
         """At a safe point: ``check``, stop the kit, ``work``, open it again; KitBusy if busy."""
         ...
+
+
+def _battery(reading: BatteryReading | None) -> m.BatteryStatus | None:
+    """A fuel gauge's reading in the whole units `status` carries."""
+    if reading is None:
+        return None
+    return m.BatteryStatus(
+        percent=round(reading.percent),
+        millivolts=round(reading.voltage * 1000),
+        rate=max(-m.BATTERY_RATE, min(round(reading.rate), m.BATTERY_RATE)),
+    )
 
 
 class KitPort:
@@ -500,6 +516,7 @@ class KitPort:
             journal_open=facts.journal_open,
             time=self.host.now(),
             software=self.updates.software() if self.updates else outside_slots(),
+            battery=_battery(self.host.battery()),
         )
 
     def _updates(self) -> Updates:

@@ -79,6 +79,7 @@ def samples(authority: Authority) -> list[Any]:
                 Version(1, 1, 0),
                 m.UpdateReport(m.UpdateOutcome.ROLLED_BACK, "1.3.0", NOW, "self-test failed"),
             ),
+            m.BatteryStatus(82, 3950, -7),
         ),
         m.SelftestArgs(),
         m.SelftestResult((m.Verdict("camera", True, "ok", ""),)),
