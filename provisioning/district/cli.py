@@ -26,10 +26,13 @@ from provisioning.district import is_store_url
 from provisioning.district.audit import StoreAudit, audit_store, log_line, problems_by_row
 from provisioning.district.errors import DistrictError, LaptopRefused, StoreRefused
 from provisioning.district.export import export
-from provisioning.district.figures import CARD_THRESHOLD, Figures, report_figures
+from provisioning.district.figures import CARD_THRESHOLD, STALE_DAYS, Figures, report_figures
 from provisioning.district.formats import (
+    FLEET_HEADINGS,
+    FLEET_TITLE,
     HEADINGS,
     cells,
+    in_language,
     table_sections,
     to_csv,
     to_json,
@@ -41,6 +44,7 @@ from provisioning.district.sync import SyncResult, sync
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 from storage.worklist import WorklistError, load_worklist
+from vocabulary.language import Language
 
 EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
@@ -57,6 +61,15 @@ UrlArgument = Annotated[
 ]
 ThresholdOption = Annotated[
     int, typer.Option(help="Flag kits that printed fewer cards than this.", min=0)
+]
+StaleOption = Annotated[
+    int, typer.Option(help="Flag kits not collected for more than this many days.", min=1)
+]
+LanguageOption = Annotated[
+    Language,
+    typer.Option(
+        "--language", help="The fleet table's words: id (Bahasa Indonesia) or en (English)."
+    ),
 ]
 AuthorityOption = Annotated[
     Path,
@@ -132,35 +145,54 @@ def init_command(url: UrlArgument) -> None:
     _say(out, f"district store ready at {url}", "green")
 
 
-def _figures(url: str, authority: Path, threshold: int) -> Figures:
+def _figures(url: str, authority: Path, threshold: int, stale_days: int = STALE_DAYS) -> Figures:
     """The store's figures once its audit passes; a store that fails is one line, exit 1."""
     public, references = _audit_keys(authority)
     with opened(url) as store:
         try:
-            return report_figures(store, public, references, where=_where(url), threshold=threshold)
+            return report_figures(
+                store,
+                public,
+                references,
+                where=_where(url),
+                threshold=threshold,
+                stale_days=stale_days,
+            )
         except StoreRefused as exc:
             raise _fail(f"nothing reported: {exc}", EXIT_PROBLEMS) from None
 
 
-def report(url: str, authority: Path, fmt: str, threshold: int, output: Path | None = None) -> None:
+def report(
+    url: str,
+    authority: Path,
+    fmt: str,
+    threshold: int,
+    output: Path | None = None,
+    *,
+    stale_days: int = STALE_DAYS,
+    language: Language = Language.ID,
+) -> None:
     """Print (or write to ``output``) the district report in ``fmt``, from what the audit
     of the store derived: a store that fails its audit is refused (exit 1)."""
-    figures = _figures(url, authority, threshold)
+    figures = _figures(url, authority, threshold, stale_days)
     chosen = DistrictFormat(fmt)
     if chosen is DistrictFormat.TABLE:
+        headings = {
+            "coverage": HEADINGS,
+            "fleet": {c: in_language(pair, language) for c, pair in FLEET_HEADINGS.items()},
+        }
         with _console(output) as console:
-            for title, columns, rows in table_sections(figures):
-                table = Table(title=title, title_justify="left")
+            for title, columns, rows in table_sections(figures, language):
+                shown = in_language(FLEET_TITLE, language) if title == "fleet" else title
+                table = Table(title=shown, title_justify="left")
                 for column in columns:
-                    table.add_column(
-                        HEADINGS.get(column, column) if title == "coverage" else column
-                    )
+                    table.add_column(headings.get(title, {}).get(column, column))
                 for row in cells(rows, columns):
                     table.add_row(*(Text("-" if c is None else str(c)) for c in row))
                 console.print(table)
             console.print(Text(figures.log_line), soft_wrap=True)
         return
-    render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: render}
+    render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: lambda f: render(f, language)}
     text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)
     with _console(output) as console:
         console.out(text, end="", highlight=False)
@@ -184,13 +216,16 @@ def report_command(
     fmt: Annotated[DistrictFormat, typer.Option("--format")] = DistrictFormat.TABLE,
     threshold: ThresholdOption = CARD_THRESHOLD,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    stale_days: StaleOption = STALE_DAYS,
+    language: LanguageOption = Language.ID,
 ) -> None:
-    """Coverage per village, kecamatan, kabupaten/kota; blank cards per kit; per day.
+    """Coverage per village, kecamatan, kabupaten/kota; blank cards per kit; per day; the
+    kit fleet (versions, last collection, cards left, battery, clock; flags).
 
     Counts only what the store's audit derives from signed bytes; a store that fails
     `verify --db` is refused (exit 1).
     """
-    report(url, authority, fmt.value, threshold, output)
+    report(url, authority, fmt.value, threshold, output, stale_days=stale_days, language=language)
 
 
 @district_app.command("rollup")

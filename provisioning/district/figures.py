@@ -19,20 +19,32 @@ live record for their worklist reference; *printed* when the card of such a reco
 its kit's signed ledger; *excepted* when such a record notes a finger exception.
 Walk-ins have no worklist line; they count under the kabupaten/kota of the kit's region.
 Blank cards are each kit's latest signed ledger (per certificate chain, summed per kit).
+
+The fleet is each kit's latest status at a collection (`provisioning.district.arrival`),
+the newest by the laptop's signed time: a kit is *behind* when its version is below the
+newest any kit of the district runs, and *below the minimum* when it is below the
+authority's minimum (the highest minimum any kit holds: the authority signs it into each
+update it sends, so a kit not updated since runs what the authority no longer allows: the
+more urgent of the two); *stale* when that collection is more than ``stale_days`` old;
+*drifted* when its clock was more than a minute from the laptop's; *revoked* when the
+authority's revocation list names it.  A version that is no
+release (a simulator's package version) is shown but never compared.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
+from kitlink.protocol import MessageError
+from kitlink.release import Version
 from provisioning.district import audited
-from provisioning.district.audit import StoreAudit, audit_store, log_line
+from provisioning.district.audit import AuditedStatus, StoreAudit, audit_store, log_line
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
@@ -40,6 +52,10 @@ from storage.reference import ReferenceKey
 #: Kits that printed fewer cards than this are flagged (the ministry's watch list).
 CARD_THRESHOLD = 15
 WALK_IN_VILLAGE = "(walk-in)"
+#: Kits not collected for more than this many days are flagged (`--stale-days`).
+STALE_DAYS = 14
+#: Kits whose clock was further than this from the laptop's at a collection are flagged.
+DRIFT_SECONDS = 60
 
 
 class Level(StrEnum):
@@ -104,6 +120,51 @@ class Cards:
         return {**asdict(self), "share_used": self.share_used}
 
 
+class FleetFlag(StrEnum):
+    """Why a kit is flagged in the fleet table; the value is what the JSON carries."""
+
+    BEHIND = "behind"
+    BELOW_MINIMUM = "below-minimum"
+    STALE = "stale"
+    DRIFT = "drift"
+    REVOKED = "revoked"
+
+
+@dataclass
+class FleetKit:
+    """One kit's latest status at a collection, as the kit and the laptop signed it."""
+
+    kit_id: str
+    region: str
+    version: str
+    pico_version: str | None
+    #: The lowest version the authority allows on this kit, as the kit holds it.
+    minimum: str | None
+    #: The laptop's time when the kit's status arrived, and whole days since.
+    collected_at: datetime
+    days: int
+    #: Blank cards left, from the kit's card ledger.
+    stock: int | None
+    battery_percent: int | None
+    battery_millivolts: int | None
+    #: The kit's clock minus the laptop's, in seconds.
+    drift: int
+    revoked: bool
+    flags: list[FleetFlag] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    def as_map(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "collected_at": self.collected_at.isoformat(timespec="seconds"),
+            "flags": [flag.value for flag in self.flags],
+            "flagged": self.flagged,
+        }
+
+
 @dataclass
 class Day:
     """One day's live records (by the kit's sealing date), district-wide or of one kit."""
@@ -134,6 +195,12 @@ class Figures:
     #: statements, or another head for as many, was made of a store that went back.
     log_length: int = 0
     log_head: str | None = None
+    fleet: list[FleetKit] = field(default_factory=list)
+    stale_days: int = STALE_DAYS
+    #: The newest release any kit runs, and the authority's minimum: what "behind" is
+    #: measured against (None when no kit reports one).
+    newest_version: str | None = None
+    minimum_version: str | None = None
 
     @property
     def log_line(self) -> str:
@@ -160,6 +227,13 @@ class Figures:
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
+            "fleet": {
+                "stale_days": self.stale_days,
+                "drift_seconds": DRIFT_SECONDS,
+                "newest_version": self.newest_version,
+                "minimum_version": self.minimum_version,
+                "kits": [kit.as_map() for kit in self.fleet],
+            },
         }
 
 
@@ -322,14 +396,73 @@ def _days(summary: list[_Part]) -> list[Day]:
     return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
 
 
+def _release(text: str | None) -> Version | None:
+    """``text`` as a release's version; None for none, or for a version that is no
+    release (a simulator's or a developer's package version)."""
+    try:
+        return None if text is None else Version.parse(text)
+    except MessageError:
+        return None
+
+
+def _fleet(
+    statuses: list[AuditedStatus], revoked: frozenset[str], now: datetime, stale_days: int
+) -> tuple[list[FleetKit], Version | None, Version | None]:
+    """Each kit's latest status, flagged; the newest version and the authority's minimum."""
+    latest: dict[str, AuditedStatus] = {}
+    for audited_status in statuses:
+        held = latest.get(audited_status.kit_id)
+        if held is None or audited_status.kept.collected_at > held.kept.collected_at:
+            latest[audited_status.kit_id] = audited_status
+    software = [each.kept.status.software for each in latest.values()]
+    newest = max(filter(None, (_release(s.version) for s in software)), default=None)
+    minimum = max(filter(None, (s.minimum for s in software)), default=None)
+    kits = []
+    for kit_id, each in sorted(latest.items()):
+        status, kept = each.kept.status, each.kept
+        version = _release(status.software.version)
+        kit = FleetKit(
+            kit_id=kit_id,
+            region=each.region,
+            version=status.software.version,
+            pico_version=status.software.pico_version,
+            minimum=None if status.software.minimum is None else str(status.software.minimum),
+            collected_at=kept.collected_at,
+            days=(now - kept.collected_at).days,
+            stock=status.cards.get("stock"),
+            battery_percent=status.battery.percent if status.battery else None,
+            battery_millivolts=status.battery.millivolts if status.battery else None,
+            drift=kept.drift_seconds,
+            revoked=kit_id in revoked,
+        )
+        if version is not None and newest is not None and version < newest:
+            kit.flags.append(FleetFlag.BEHIND)
+        if version is not None and minimum is not None and version < minimum:
+            kit.flags.append(FleetFlag.BELOW_MINIMUM)
+        if now - kept.collected_at > timedelta(days=stale_days):
+            kit.flags.append(FleetFlag.STALE)
+        if abs(kit.drift) > DRIFT_SECONDS:
+            kit.flags.append(FleetFlag.DRIFT)
+        if kit.revoked:
+            kit.flags.append(FleetFlag.REVOKED)
+        kits.append(kit)
+    return kits, newest, minimum
+
+
 def build_figures(
-    connection: Connection, audit: StoreAudit, *, threshold: int = CARD_THRESHOLD
+    connection: Connection,
+    audit: StoreAudit,
+    *,
+    threshold: int = CARD_THRESHOLD,
+    stale_days: int = STALE_DAYS,
 ) -> Figures:
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
     live = _live()
     summary = _summary(connection, live, audit.kits)
+    now = datetime.now(UTC)
+    fleet, newest, minimum = _fleet(audit.statuses, audit.revoked, now, stale_days)
     return Figures(
-        generated_at=datetime.now(UTC),
+        generated_at=now,
         threshold=threshold,
         coverage=_rolled_up(_villages(connection, live, summary)),
         cards=_cards(audit.ledgers, threshold),
@@ -338,6 +471,10 @@ def build_figures(
         forks=len(audit.forks),
         log_length=audit.log_length,
         log_head=audit.log_shown,
+        fleet=fleet,
+        stale_days=stale_days,
+        newest_version=None if newest is None else str(newest),
+        minimum_version=None if minimum is None else str(minimum),
     )
 
 
@@ -348,6 +485,7 @@ def report_figures(
     *,
     where: str,
     threshold: int = CARD_THRESHOLD,
+    stale_days: int = STALE_DAYS,
 ) -> Figures:
     """Audit the store, then count what the audit derived, in one snapshot.
 
@@ -356,15 +494,21 @@ def report_figures(
     """
     with store.snapshot() as connection, audited.tables(connection) as sink:
         audit = audit_store(connection, authority, references, where=where, sink=sink)
-        return build_figures(connection, audit.require_ok(), threshold=threshold)
+        return build_figures(
+            connection, audit.require_ok(), threshold=threshold, stale_days=stale_days
+        )
 
 
 __all__ = [
     "CARD_THRESHOLD",
+    "DRIFT_SECONDS",
+    "STALE_DAYS",
     "Cards",
     "Coverage",
     "Day",
     "Figures",
+    "FleetFlag",
+    "FleetKit",
     "Level",
     "build_figures",
     "report_figures",

@@ -16,8 +16,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from provisioning.district.figures import Figures, Level
+from provisioning.district.figures import Figures, FleetFlag, Level
 from storage.files import write_atomic
+from vocabulary.language import Language
 
 COVERAGE_COLUMNS = (
     "level",
@@ -44,6 +45,44 @@ CARD_COLUMNS = (
     "flagged",
 )
 DAY_COLUMNS = ("day", "kit_id", "records", "printed", "excepted", "walk_ins")
+FLEET_COLUMNS = (
+    "kit_id",
+    "region",
+    "version",
+    "pico_version",
+    "minimum",
+    "collected_at",
+    "days",
+    "stock",
+    "battery_percent",
+    "battery_millivolts",
+    "drift",
+    "flags",
+)
+#: The fleet table's title, headings and flags in (Bahasa Indonesia, English): a terminal
+#: and the HTML page show them in the report's language; CSV and JSON keep the names.
+FLEET_TITLE = ("Armada kit", "Kit fleet")
+FLEET_HEADINGS: dict[str, tuple[str, str]] = {
+    "kit_id": ("kit", "kit"),
+    "region": ("wilayah", "region"),
+    "version": ("versi", "version"),
+    "pico_version": ("versi Pico", "Pico version"),
+    "minimum": ("minimum", "minimum"),
+    "collected_at": ("terakhir dikumpulkan", "last collected"),
+    "days": ("hari", "days"),
+    "stock": ("stok blangko", "cards left"),
+    "battery_percent": ("baterai %", "battery %"),
+    "battery_millivolts": ("baterai mV", "battery mV"),
+    "drift": ("selisih jam (dtk)", "clock drift (s)"),
+    "flags": ("tanda", "flags"),
+}
+FLAG_WORDS: dict[FleetFlag, tuple[str, str]] = {
+    FleetFlag.BEHIND: ("versi tertinggal", "behind on version"),
+    FleetFlag.BELOW_MINIMUM: ("di bawah versi minimum", "below the minimum version"),
+    FleetFlag.STALE: ("lama tak dikumpulkan", "not collected lately"),
+    FleetFlag.DRIFT: ("jam bergeser", "clock drifted"),
+    FleetFlag.REVOKED: ("dicabut", "revoked"),
+}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -71,11 +110,31 @@ def place(row: dict[str, Any]) -> str:
     return row["regency"] or DISTRICT_PLACE
 
 
-def table_sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, Any]]]]:
-    """`sections` for a terminal: coverage rows named by their place only."""
+def in_language(pair: tuple[str, str], language: Language) -> str:
+    """The Bahasa Indonesia or the English of a (Bahasa Indonesia, English) pair."""
+    return pair[0] if language is Language.ID else pair[1]
+
+
+def fleet_rows(figures: Figures, language: Language) -> list[dict[str, Any]]:
+    """The fleet section's rows with each kit's flags as words of ``language``."""
+    return [
+        {
+            **kit.as_map(),
+            "flags": ", ".join(in_language(FLAG_WORDS[flag], language) for flag in kit.flags),
+        }
+        for kit in figures.fleet
+    ]
+
+
+def table_sections(
+    figures: Figures, language: Language = Language.ID
+) -> list[tuple[str, Sequence[str], list[dict[str, Any]]]]:
+    """`sections` for a terminal: coverage rows named by their place only, the fleet's
+    flags in ``language``."""
     parts = sections(figures)
     title, _, rows = parts[0]
     parts[0] = (title, TABLE_COVERAGE_COLUMNS, [{**row, "place": place(row)} for row in rows])
+    parts[-1] = ("fleet", FLEET_COLUMNS, fleet_rows(figures, language))
     return parts
 
 
@@ -91,6 +150,11 @@ def sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, 
         ("coverage", COVERAGE_COLUMNS, data["coverage"]),
         ("cards", CARD_COLUMNS, data["cards"]),
         ("days", DAY_COLUMNS, data["days"]),
+        (
+            "fleet",
+            FLEET_COLUMNS,
+            [{**kit, "flags": " ".join(kit["flags"])} for kit in data["fleet"]["kits"]],
+        ),
     ]
 
 

@@ -4,7 +4,8 @@ Why no script and no CDN: the page must open on an office computer without a net
 and a page that only draws from its own numbers cannot show a figure the JSON lacks.  It
 is rendered from `Figures.as_map()`, the very map `--format json` prints, which is also
 embedded in the page (``<script type="application/json" id="figures">``) for anyone who
-wants the numbers back.  Headings are in Bahasa Indonesia with English beside them.
+wants the numbers back.  Headings are in Bahasa Indonesia with English beside them; the
+fleet table speaks the report's ``--language`` (Bahasa Indonesia unless English is asked).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from html import escape
 from typing import Any
 
 from provisioning.district.figures import Figures, Level
-from provisioning.district.formats import sections
+from provisioning.district.formats import (
+    FLEET_HEADINGS,
+    FLEET_TITLE,
+    fleet_rows,
+    in_language,
+    sections,
+)
+from vocabulary.language import Language
 
 TITLES = {
     "coverage": "Cakupan perekaman / Coverage",
@@ -43,8 +51,14 @@ def _cell(column: str, value: Any) -> str:
     return f'<td class="{kind}" data-field="{escape(column)}">{escape(shown)}</td>'
 
 
-def _table(name: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+def _table(
+    name: str,
+    columns: Sequence[str],
+    rows: list[dict[str, Any]],
+    headings: dict[str, str] | None = None,
+) -> str:
+    """A table of ``rows``; each column headed by ``headings`` or by its name."""
+    head = "".join(f"<th>{escape((headings or {}).get(c, c))}</th>" for c in columns)
     body = []
     for row in rows:
         classes = []
@@ -87,7 +101,7 @@ def _bars(name: str, bars: list[tuple[str, float, float | None]], unit: str, top
     return "".join(parts)
 
 
-def render(figures: Figures) -> str:
+def render(figures: Figures, language: Language = Language.ID) -> str:
     """The whole page; every number on it comes from ``figures.as_map()``."""
     data = figures.as_map()
     district = next(row for row in data["coverage"] if row["level"] == Level.DISTRICT)
@@ -127,6 +141,11 @@ def render(figures: Figures) -> str:
         "sudah merekam / recorded</p>",
     ]
     for name, columns, rows in sections(figures):
+        if name == "fleet":
+            headings = {c: in_language(FLEET_HEADINGS[c], language) for c in columns}
+            body.append(f"<h2>{escape(in_language(FLEET_TITLE, language))}</h2>")
+            body.append(_table(name, columns, fleet_rows(figures, language), headings))
+            continue
         body.append(f"<h2>{escape(TITLES[name])}</h2>")
         body.append(charts[name])
         body.append(_table(name, columns, rows))

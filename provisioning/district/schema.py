@@ -1,10 +1,11 @@
 """The district store's tables, partitioned by province, and their versioned DDL.
 
-Why versioned DDL and not Alembic: the store has had three schema versions, and its
+Why versioned DDL and not Alembic: the store has had four schema versions, and its
 partitions (one per province, created at `district init`) are plain DDL that Alembic's
 autogenerate does not model.  ``district_meta`` holds the version; `open_store` refuses a
 database of another version with what to do, and the next version adds a numbered step
-in `create` (docs/district.md).  If the steps grow beyond a few, move to Alembic.
+in `create` (docs/district.md): `district init` upgrades a store of version 3 in place.
+If the steps grow beyond a few, move to Alembic.
 
 Why partitioned by province: every row carries the province code (the first two digits
 of a kit's region or of a resident's NIK), so a national store splits along the same key
@@ -34,10 +35,13 @@ from sqlalchemy.exc import DBAPIError
 
 from provisioning.district.errors import NotADistrictStore
 
-#: Version 3 keeps what the audit derives every column from: the signed sync log, each
-#: worklist's lines in their hash chain, and a fork's offered record.  Version 2 kept keyed
+#: Version 4 keeps each kit's signed status at a collection (the fleet table).  Version 3
+#: keeps what the audit derives every column from: the signed sync log, each worklist's
+#: lines in their hash chain, and a fork's offered record.  Version 2 kept keyed
 #: references (`storage.reference`) but none of that; version 1 kept an unkeyed SHA-256.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+#: Versions `district init` upgrades in place: the tables they lack are created.
+UPGRADE = ("3",)
 #: What to redo from the laptops when a store of an older version can only be rebuilt.
 _RESYNC = (
     "create a new store with `jemput-prov district init URL`, then sync every laptop into "
@@ -178,6 +182,30 @@ forks = Table(
     postgresql_partition_by=PARTITION_BY,
 )
 
+# A kit's status at one collection: the answer the kit signed (software, cards, battery,
+# clock) and the collector's statement of the collection, which the authority signed with
+# the laptop's time; every other column is derived from those two (`rows.status_values`).
+statuses = Table(
+    "statuses",
+    metadata,
+    _province(),
+    Column("chain", LargeBinary, primary_key=True),
+    Column("status_digest", LargeBinary, primary_key=True),
+    Column("status", LargeBinary, nullable=False),
+    Column("statement", LargeBinary, nullable=False),
+    Column("collected_at", DateTime(timezone=True), nullable=False),
+    Column("kit_time", DateTime(timezone=True), nullable=False),
+    Column("drift", Integer, nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("pico_version", String(100)),
+    Column("minimum", String(100)),
+    Column("stock", Integer),
+    Column("battery_percent", Integer),
+    Column("battery_millivolts", Integer),
+    Column("source", Text, nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
+
 # The signed, hash-linked statements of the syncs (`provisioning.district.sync_log`), one
 # per sync, numbered from 1: a whole store's order, so not split by province.
 sync_log = Table(
@@ -215,9 +243,12 @@ def create(connection: Connection) -> None:
                     f"PARTITION OF {table.name} DEFAULT"
                 )
             )
-    held = connection.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
-    if held.scalar() is None:
+    version = meta.c.key == "schema_version"
+    held = connection.execute(select(meta.c.value).where(version)).scalar()
+    if held is None:
         connection.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+    elif held in UPGRADE:  # create_all above made the tables it lacked
+        connection.execute(meta.update().where(version).values(value=str(SCHEMA_VERSION)))
     check_version(connection)
 
 
@@ -231,6 +262,12 @@ def check_version(connection: Connection) -> None:
         raise NotADistrictStore(
             "this database holds no district store: run `jemput-prov district init URL` first"
         ) from exc
+    if value in UPGRADE:
+        raise NotADistrictStore(
+            f"this district store is at schema version {value}, this tool speaks "
+            f"{SCHEMA_VERSION}: upgrade it with `jemput-prov district init URL` (it keeps every "
+            "row and adds the tables it lacks)"
+        )
     if value in REBUILD:
         raise NotADistrictStore(
             f"this district store is at schema version {value}, this tool speaks "

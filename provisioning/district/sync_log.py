@@ -6,9 +6,9 @@ records of a chain, a worklist's lines (which no kit signs): nothing left in the
 would show.  So each sync ends by appending a statement naming what the store holds after
 it: per kit chain it pushed, the last record of the run it verified and holds (seq and
 SHA-256); each ledger it kept (and its receipt); each worklist it registered (the digest of
-its chained lines and how many); each fork it met.  Statements are numbered from 1 and
-each names the SHA-256 of the one before, as the collector's log does
-(`provisioning.collection_log`).  The audit then requires all of it to be held.
+its chained lines and how many); each fork it met; each kit status it kept.  Statements
+are numbered from 1 and each names the SHA-256 of the one before, as the collector's log
+does (`provisioning.collection_log`).  The audit then requires all of it to be held.
 
 Who signs: the authority's signing key, which the laptop holds anyway (collecting a kit
 signs its receipt with it), so `sync` needs the authority folder with its private keys.
@@ -65,6 +65,14 @@ class KeptLedger:
 
 
 @dataclass(frozen=True)
+class KeptStatus:
+    """A kit's signed status at a collection that a sync kept (SHA-256 of the answer)."""
+
+    chain: bytes
+    digest: bytes
+
+
+@dataclass(frozen=True)
 class Worklist:
     """A registered worklist: the link of its last line (its digest) and how many lines."""
 
@@ -93,6 +101,7 @@ class SyncStatement:
     ledgers: tuple[KeptLedger, ...] = ()
     worklists: tuple[Worklist, ...] = ()
     forks: tuple[ForkMet, ...] = ()
+    statuses: tuple[KeptStatus, ...] = ()
 
 
 def digest(data: bytes) -> bytes:
@@ -110,6 +119,7 @@ def sign_statement(authority: Authority, statement: SyncStatement) -> bytes:
         "ledgers": [[k.chain, k.digest, k.receipt] for k in statement.ledgers],
         "worklists": [[w.digest, w.lines] for w in statement.worklists],
         "forks": [[f.chain, f.seq, f.offered] for f in statement.forks],
+        "statuses": [[k.chain, k.digest] for k in statement.statuses],
     }
     return sign1(dumps(body), authority.signing_key, kid=authority.kid, content_type=STATEMENT_TYPE)
 
@@ -122,7 +132,10 @@ _ROWS = {
     "ledgers": ("digest", "digest", "digest?"),
     "worklists": ("digest", "count"),
     "forks": ("digest", "count", "digest"),
+    "statuses": ("digest", "digest"),
 }
+#: Lists a statement may lack: one signed before statuses were kept (schema 3) has none.
+_LATER = {"statuses"}
 
 
 def _fits(value: Any, kind: str) -> bool:
@@ -138,15 +151,15 @@ def _fits(value: Any, kind: str) -> bool:
 def _well_formed(body: Any) -> bool:
     return (
         isinstance(body, dict)
-        and set(body) == set(_SCALARS) | set(_ROWS)
+        and set(_SCALARS) | set(_ROWS) - _LATER <= set(body) <= set(_SCALARS) | set(_ROWS)
         and all(_fits(body[key], kind) for key, kind in _SCALARS.items())
         and all(
-            type(body[key]) is list
+            type(body.get(key, [])) is list
             and all(
                 type(row) is list
                 and len(row) == len(kinds)
                 and all(_fits(cell, kind) for cell, kind in zip(row, kinds, strict=True))
-                for row in body[key]
+                for row in body.get(key, [])
             )
             for key, kinds in _ROWS.items()
         )
@@ -175,4 +188,5 @@ def read_statement(data: Any, authority: AuthorityPublic) -> SyncStatement:
         ledgers=tuple(KeptLedger(*row) for row in body["ledgers"]),
         worklists=tuple(Worklist(*row) for row in body["worklists"]),
         forks=tuple(ForkMet(*row) for row in body["forks"]),
+        statuses=tuple(KeptStatus(*row) for row in body.get("statuses", [])),
     )
