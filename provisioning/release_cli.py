@@ -187,10 +187,21 @@ def update_command(
 
 
 def status_rows(facts: m.StatusResult) -> list[tuple[str, object]]:
-    """The rows `jemput-prov status` shows: the kit's facts, then its software's."""
+    """The rows `jemput-prov status` shows: the kit's facts, its battery, its software's."""
     rows: list[tuple[str, object]] = [
-        (name, value) for name, value in facts.to_map().items() if name != "software"
+        (name, value)
+        for name, value in facts.to_map().items()
+        if name not in ("software", "battery")
     ]
+    battery = facts.battery
+    rows.append(
+        (
+            "battery",
+            f"{battery.percent}% {battery.millivolts} mV {battery.rate:+d} %/h"
+            if battery
+            else "the fuel gauge did not answer",
+        )
+    )
     software = facts.software
     trial = " (on trial: not yet committed)" if software.on_trial else ""
     rows += [

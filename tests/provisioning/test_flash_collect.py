@@ -252,6 +252,8 @@ def test_status_settime_and_selftest_over_the_port(bench: Bench) -> None:
     assert flash_cli(bench).exit_code == EXIT_OK
     status = CliRunner().invoke(app, ["status", bench.pty.port, *bench.args])
     assert status.exit_code == EXIT_OK and "KIT-3505-07" in status.output
+    gauge = bench.host.devices.battery.read()  # the simulated MAX17048 behind its driver
+    assert f"{round(gauge.percent)}% {round(gauge.voltage * 1000)} mV" in status.output
     settime = CliRunner().invoke(app, ["settime", bench.pty.port, *bench.args])
     assert settime.exit_code == EXIT_OK and "kit clock set to" in settime.output
     selftest = CliRunner().invoke(app, ["selftest", bench.pty.port, *bench.args])
