@@ -27,10 +27,11 @@ from kitlink import messages as m
 from kitlink.framing import FramedPort
 from kitlink.release import Version
 from provisioning import collect as collecting
+from provisioning import collection_log
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
-from provisioning.district import schema
+from provisioning.district import schema, sync_log
 from provisioning.district.figures import DRIFT_SECONDS, STALE_DAYS, FleetFlag
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
@@ -38,6 +39,8 @@ from provisioning.district.sync import sync
 from provisioning.flash import flash
 from simulator.kit import open_sim_kit
 from simulator.options import Provisioning, SimOptions
+from storage.codec import dumps
+from storage.cose import sign1
 from storage.keys import Authority
 from storage.model import Policy
 from storage.provision import KitSetup
@@ -310,3 +313,34 @@ def test_a_collector_database_of_schema_2_is_upgraded_in_place(
         assert audit_database(db, fleet.authority.public).ok
     with sqlite3.connect(copy) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (3,)
+
+
+def test_statements_signed_before_statuses_were_kept_still_read(fleet: Fleet) -> None:
+    """A collector's statement of schema 2 names no status; a sync statement of a store of
+    schema 3 names no statuses: both read, as what they are."""
+    authority = fleet.authority
+    collection = {
+        "n": 1, "prev": bytes(32), "chain": bytes(32), "kit": "KIT-3505-11",
+        "head": [0, None], "ledger": bytes(32), "at": 1_750_000_000,
+    }  # fmt: skip
+    signed = sign1(
+        dumps(collection), authority.signing_key, kid=authority.kid,
+        content_type=collection_log.STATEMENT_TYPE,
+    )  # fmt: skip
+    assert collection_log.read_statement(signed, authority.public).status is None
+    synced = {
+        "n": 1, "prev": bytes(32), "at": 1_750_000_000, "source": "a", "heads": [],
+        "ledgers": [], "worklists": [], "forks": [],
+    }  # fmt: skip
+    signed = sign1(
+        dumps(synced), authority.signing_key, kid=authority.kid,
+        content_type=sync_log.STATEMENT_TYPE,
+    )  # fmt: skip
+    assert sync_log.read_statement(signed, authority.public).statuses == ()
+    with pytest.raises(collection_log.BadStatement):
+        collection["status"] = b"short"
+        collection_log.read_statement(
+            sign1(dumps(collection), authority.signing_key, kid=authority.kid,
+                  content_type=collection_log.STATEMENT_TYPE),
+            authority.public,
+        )  # fmt: skip
