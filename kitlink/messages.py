@@ -698,7 +698,8 @@ class StatusResult:
     journal_open: bool
     time: datetime
     software: SoftwareStatus
-    #: The fuel gauge's reading; None when it does not answer.
+    #: The fuel gauge's reading; None when it does not answer (or the kit's release
+    #: predates it: the field is then absent).
     battery: BatteryStatus | None
 
     def to_map(self) -> dict[str, Any]:
@@ -733,9 +734,12 @@ class StatusResult:
                 journal_open=fields.flag("journal_open"),
                 time=fields.moment("time"),
                 software=fields.converted("software", SoftwareStatus.from_map),
+                # absent from a kit of the release before, which collect still takes
                 battery=fields.maybe(
                     "battery", lambda name: fields.converted(name, BatteryStatus.from_map)
-                ),
+                )
+                if "battery" in fields.data
+                else None,
             )
 
 
