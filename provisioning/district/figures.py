@@ -27,8 +27,8 @@ authority's minimum (the highest minimum any kit holds: the authority signs it i
 update it sends, so a kit not updated since runs what the authority no longer allows: the
 more urgent of the two); *stale* when that collection is more than ``stale_days`` old;
 *drifted* when its clock was more than a minute from the laptop's; *revoked* when the
-authority's revocation list names it.  A version that is no
-release (a simulator's package version) is shown but never compared.
+authority's revocation list names it.  A version that is no release (a simulator's
+package version) is shown but never compared.
 """
 
 from __future__ import annotations
@@ -396,11 +396,11 @@ def _days(summary: list[_Part]) -> list[Day]:
     return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
 
 
-def _release(text: str | None) -> Version | None:
-    """``text`` as a release's version; None for none, or for a version that is no
-    release (a simulator's or a developer's package version)."""
+def _release(text: str) -> Version | None:
+    """``text`` as a release's version; None for a version that is no release (a
+    simulator's or a developer's package version)."""
     try:
-        return None if text is None else Version.parse(text)
+        return Version.parse(text)
     except MessageError:
         return None
 
