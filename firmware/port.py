@@ -126,14 +126,19 @@ class KitHost(Protocol):
 
 
 def _battery(reading: BatteryReading | None) -> m.BatteryStatus | None:
-    """A fuel gauge's reading in the whole units `status` carries."""
+    """A fuel gauge's reading in the whole units `status` carries, each held to its range
+    on the wire: the kit never signs a figure the tool must refuse."""
     if reading is None:
         return None
     return m.BatteryStatus(
-        percent=round(reading.percent),
-        millivolts=round(reading.voltage * 1000),
-        rate=max(-m.BATTERY_RATE, min(round(reading.rate), m.BATTERY_RATE)),
+        percent=_within(reading.percent, 0, 100),
+        millivolts=_within(reading.voltage * 1000, 0, m.BATTERY_MILLIVOLTS),
+        rate=_within(reading.rate, -m.BATTERY_RATE, m.BATTERY_RATE),
     )
+
+
+def _within(value: float, low: int, high: int) -> int:
+    return max(low, min(round(value), high))
 
 
 class KitPort:
