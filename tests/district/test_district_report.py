@@ -266,6 +266,11 @@ def test_the_html_page_in_chromium_shows_the_json_figures(
             assert {k: read_back(text, row[k]) for k, text in cells.items()} == {
                 k: row[k] for k in cells
             }, section
+    kits = data["fleet"]["kits"]  # the fleet's flags are words on the page, names in JSON
+    assert len(parsed.tables["fleet"]) == len(kits) == len(field_day.kits)
+    for cells, row in zip(parsed.tables["fleet"], kits, strict=True):
+        shown = {k: read_back(text, row[k]) for k, text in cells.items() if k != "flags"}
+        assert shown == {k: row[k] for k in cells if k != "flags"}, "fleet"
     district = data["coverage"][-1]
     assert float(parsed.spans["share"]) == district["share_recorded"]
     assert int(parsed.spans["records"]) == data["records"] == 15
