@@ -24,17 +24,19 @@ from typing import Any, Protocol
 
 from capture.draft import Draft
 from capture.events import JobKind, ShutdownReason
+from capture.faults import device_key, fault_key
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
 from capture.print_plan import PrintPlan
 from capture.prompts import Language
 from capture.session import Proof, Refusal, Session
 from capture.widgets import DigitEntry, Menu
-from hal.contracts import Devices
+from hal.contracts import Device, Devices
 from hal.exc import NoFinger, NoMatch
 from hal.types import BatteryReading, Button, FingerPosition, Indicator, LibraryMatch, Press, Tone
 from storage.audit import AuditKind
 from storage.model import Officer
+from storage.nik import NikError
 from storage.officers import PIN_DIGITS
 
 #: Seconds an identify or capture waits for a finger before the job is started again.
@@ -198,11 +200,34 @@ class Step:
     def say(self, key: str, **values: object) -> None:
         self.note = self.ctx.text(key, **values)
 
-    def error_note(self, error: BaseException, *, device: str | None = None) -> None:
-        named = device or getattr(error, "device", None) or self.ctx.word("device.unnamed")
-        self.say("device_error", device=named, reason=str(error)[:40])
+    def fault(self, error: BaseException) -> list[str]:
+        """What went wrong and what to check, for ``error``, in the kit's language: the
+        catalogue's words, never the driver's English (:mod:`capture.faults`)."""
+        return self.ctx.text(fault_key(error))
+
+    def error_note(self, error: BaseException, part: Device) -> None:
+        """Say that ``part``'s job failed, how, and what to check; OK retries.  The part is
+        the step's own: a watchdog's timeout or a bug in the job names no device."""
+        problem, check = self.fault(error)
+        device = self.ctx.word(device_key(part.name))
+        self.say("device_error", device=device, problem=problem, check=check)
         self.ctx.devices.panel.indicate(Indicator.FAULT)
         self.ctx.devices.panel.beep(Tone.ERROR)
+
+    def refused_number(self, key: str, error: NikError) -> None:
+        """Say why a keyed NIK or KK number was refused (``key``: its title), in words."""
+        why = self.ctx.word(f"nik_problem.{error.problem.value}", **error.values)
+        self.say(key, reason=why)
+
+    def entry_with_note(self, lines: list[str]) -> list[str]:
+        """A digit entry's prompt (title, digits, keys) with the note, when there is one,
+        in place of the title: why the number was refused in full, then the digits to
+        fix, then the keys if there is room."""
+        if not self.note:
+            return lines
+        rows = self.ctx.devices.display.lines
+        note = self.note[: rows - 1]
+        return [*note, *lines[1:][: rows - len(note)]]
 
 
 class FingerLogin(Step, abc.ABC):
@@ -229,7 +254,7 @@ class FingerLogin(Step, abc.ABC):
             self.say("finger_unknown")
             self.ctx.devices.panel.beep(Tone.ERROR)
         elif not isinstance(error, (NoFinger, TimeoutError)):
-            self.error_note(error)
+            self.error_note(error, self.ctx.devices.fingerprint)
             return  # a faulty sensor is not polled in a loop; PIN still works
         self.identify()
 
@@ -255,9 +280,15 @@ class FingerLogin(Step, abc.ABC):
         """A known finger (or a right PIN) came: ``how`` says which, for the audit log."""
 
     def with_note(self, lines: list[str]) -> list[str]:
-        """``lines`` with the note's first line (why a finger was refused) as the last one."""
-        shown = self.note[:1]
-        return lines[: self.ctx.devices.display.lines - len(shown)] + shown
+        """``lines`` (a title, what to do, how to use a PIN instead) with the note (why a
+        finger was refused, which part failed and how) before their last line, so the
+        way on by PIN stays on screen; middle lines give way to the note."""
+        if not self.note:
+            return lines
+        rows = self.ctx.devices.display.lines
+        note = self.note[: rows - 2]
+        middle = lines[1:-1][: rows - 2 - len(note)]
+        return [lines[0], *middle, *note, lines[-1]]
 
 
 class PinPicker:
@@ -305,6 +336,6 @@ class PinPicker:
             return self.ctx.text("choose_officer") + self.menu.lines()
         lines = self.ctx.text("pin", name=chosen.name, entry=self.entry.text())
         wait = self.ctx.store.pin_wait()
-        if wait:
-            return lines + self.ctx.text("pin_wait", seconds=wait)
+        if wait:  # the name, the PIN, and the wait in place of the keys: none works now
+            return lines[:2] + self.ctx.text("pin_wait", seconds=wait)
         return lines + self.ctx.text("pin_wrong") if self.wrong else lines

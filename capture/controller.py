@@ -31,6 +31,7 @@ from capture.draft import Approval, Draft
 from capture.errors import TransitionDuringEntry
 from capture.events import ButtonEvent, Job, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
 from capture.guards import IdleLock, JobTicket, PowerWatch
+from capture.layout import fit
 from capture.machine import CAPTURE_STATES, CaptureEvent, CaptureMachine, CaptureState
 from capture.ports import RecordKeeper, RunJob
 from capture.print_plan import PrintPlan
@@ -254,15 +255,16 @@ class Controller:
     # -- the display ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Draw the screen, and keep what it shows as the public model (:attr:`view`)."""
+        """Draw the screen, laid out to fit the display (:mod:`capture.layout`), and keep
+        what it shows as the public model (:attr:`view`)."""
         overlay, step = self._overlay, self.step
         lines = overlay.lines() if overlay is not None else step.lines()
         widget = step.widget() if overlay is None else None
-        columns, rows = self._devices.display.columns, self._devices.display.lines
+        display = self._devices.display
         self._view = Screen(
             self.state,
             self.language,
-            tuple(line[:columns] for line in lines[:rows]),
+            tuple(fit(lines, columns=display.columns, rows=display.lines, language=self.language)),
             menu=widget.view() if isinstance(widget, Menu) else None,
             entry=widget.view() if isinstance(widget, DigitEntry) else None,
             finger=step.asked_finger() if overlay is None else None,

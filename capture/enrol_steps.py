@@ -69,7 +69,7 @@ class NikEntry(Step):
         try:
             info = parse_nik(nik)
         except NikError as exc:
-            self.say("nik_bad", reason=str(exc))
+            self.refused_number("nik_bad", exc)
             return
         if any(r.nik == nik for r in self.ctx.store.worklist):
             self.say("nik_known")
@@ -94,7 +94,7 @@ class NikEntry(Step):
         self.ctx.go(CaptureEvent.NIK_ENTERED)
 
     def lines(self) -> list[str]:
-        return self.ctx.text("nik_entry", entry=self.entry.text()) + self.note[:1]
+        return self.entry_with_note(self.ctx.text("nik_entry", entry=self.entry.text()))
 
 
 class ConfirmPerson(Step):
@@ -173,7 +173,7 @@ class Face(Step):
 
     def finished(self, result: object, error: BaseException | None) -> None:
         if error is not None:
-            self.error_note(error)
+            self.error_note(error, self.ctx.devices.camera)
             return
         assert isinstance(result, Photo), result
         self.photos.append(result)
@@ -292,7 +292,7 @@ class Fingers(Step):
         elif error is None or isinstance(error, PoorImage):
             self.say("finger_poor", finger=name, attempt=self.attempt, tries=policy.finger_retries)
         else:  # any other failure the job reported is named on screen, as Face does
-            self.error_note(error)
+            self.error_note(error, self.ctx.devices.fingerprint)
 
     def _duplicate(self, attempt: FingerAttempt) -> bool:
         """Stop on a finger that is someone's already; True when it was."""
@@ -428,7 +428,7 @@ class SignatureStep(Step):
         if isinstance(error, NoSignature):
             self.say("signature_none")
         elif error is not None:
-            self.error_note(error)
+            self.error_note(error, self.ctx.devices.signature_pad)
         else:
             assert isinstance(result, Signature), result
             self.signature = result

@@ -28,6 +28,8 @@ class JobKind(enum.StrEnum):
     SEAL = enum.auto()
     PRINT = enum.auto()
     SLIP = enum.auto()
+    #: The sensor's library read (which officers have a login finger) or a page deleted.
+    LIBRARY = enum.auto()
 
     @property
     def only_waits(self) -> bool:

@@ -172,7 +172,7 @@ class Sealing(Step):
             self.ctx.devices.panel.indicate(Indicator.FAULT)
             self.ctx.devices.panel.beep(Tone.ERROR)
             self.ctx.audit(AuditKind.SEAL_FAILED, reason=str(error))
-            notice = self.ctx.text("seal_failed", reason=str(error)[:60])
+            notice = self.ctx.text("seal_failed", reason=self.fault(error)[0])
             self.ctx.go(CaptureEvent.SEAL_FAILED, notice=notice)
             return
         assert isinstance(result, SealedRecord), result
@@ -259,12 +259,12 @@ class Printing(Step):
             ctx.store.ledger.spoiled(serial, str(error))
             ctx.audit(AuditKind.SPOILED, serial=serial, reason=str(error))
             ctx.devices.panel.beep(Tone.ERROR)
-            self.say("print_failed", reason=str(error)[:40])
+            self.say("print_failed", reason=self.fault(error)[0])
             self.card_failed = True
             return
         if error is not None:
             session.printed(PrintOutcome.NONE)
-            self.say("slip_failed", reason=str(error)[:20], seq=seq)
+            self.say("slip_failed", reason=self.fault(error)[0], seq=seq)
             return
         ctx.go(CaptureEvent.PRINT_FINISHED)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from capture.base import Confirmation, FingerLogin, PinPicker, Step, log_in
 from capture.duplicates import reconcile
 from capture.events import JobKind, ShutdownReason
+from capture.faults import device_key
 from capture.machine import CaptureEvent
 from capture.sensor_library import Reconciled
 from capture.session import Proof
@@ -35,13 +36,16 @@ class SelfTestFindings:
 class SelfTest(Step):
     """Ask every device what it is; a silent part is named on screen for the technician.
     A sensor that answers has its library checked against the kit's page map
-    (:func:`capture.duplicates.reconcile`): a swapped sensor holds none of the people."""
+    (:func:`capture.duplicates.reconcile`): a swapped sensor holds none of the people, nor
+    the officers' login fingers, which the lock screen then says are gone."""
 
     PROMPT = "self_test"
 
     def enter(self) -> None:
         super().enter()
         self.faults: list[str] = []
+        #: What the lock screen says after the test (officers' login fingers gone), if any.
+        self.notice: list[str] | None = None
         self.ctx.run(JobKind.SELF_TEST, self._probe_all)
 
     def _probe_all(self) -> SelfTestFindings:
@@ -65,15 +69,19 @@ class SelfTest(Step):
         self.ctx.audit(AuditKind.SELF_TEST, faults=self.faults)
         if check.library is not None:
             self._report_library(check.library)
+            missing = len(check.library.officers_missing)
+            if missing:
+                self.notice = self.ctx.text("login_fingers_missing", count=missing)
         if not self.faults:
-            self.ctx.go(CaptureEvent.TESTED)
+            self.ctx.go(CaptureEvent.TESTED, notice=self.notice)
             return
         self.ctx.devices.panel.indicate(Indicator.FAULT)
-        self.say("self_test_fault", device=self.faults[0].split(":")[0])
+        part = self.faults[0].split(":")[0]
+        self.say("self_test_fault", device=self.ctx.word(device_key(part)))
 
     def press(self, button: Button, press: Press) -> None:
         if self.faults and button is Button.OK:
-            self.ctx.go(CaptureEvent.TESTED)
+            self.ctx.go(CaptureEvent.TESTED, notice=self.notice)
 
     def _report_library(self, found: Reconciled) -> None:
         """Audit and log a library that was not as the page map said (nothing if it was)."""
@@ -96,7 +104,7 @@ class SelfTest(Step):
         if found.officers_missing:
             log.warning(
                 "the fingerprint sensor lacks %d officers' login fingers: they log in with "
-                "their PIN until the kit is flashed again",
+                "their PIN until a supervisor enrols them again (officer menu, login fingers)",
                 len(found.officers_missing),
             )
 

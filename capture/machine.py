@@ -36,6 +36,8 @@ class CaptureState(enum.StrEnum):
     LOAD_CARDS = "load_cards"
     VOID_SELECT = "void_select"
     OFFICIAL_LOGIN = "official_login"
+    LOGIN_FINGERS = "login_fingers"
+    ENROL_LOGIN_FINGER = "enrol_login_finger"
     NIK_ENTRY = "nik_entry"
     PURPOSE = "purpose"
     KK_ENTRY = "kk_entry"
@@ -77,6 +79,10 @@ class CaptureEvent(enum.StrEnum):
     CHOOSE_LOAD_CARDS = "choose_load_cards"
     CHOOSE_VOID = "choose_void"
     VOID_CHOSEN = "void_chosen"
+    CHOOSE_LOGIN_FINGERS = "choose_login_fingers"
+    ENROL_LOGIN_FINGER = "enrol_login_finger"
+    LOGIN_FINGER_ENROLLED = "login_finger_enrolled"
+    LEAVE_LOGIN_FINGER = "leave_login_finger"
     START = "start"
     FACE_TAKEN = "face_taken"
     ASK_EXCEPTION = "ask_exception"
@@ -146,11 +152,18 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.READY)
         | _.VOID_SELECT.to(_.READY)
         | _.OFFICIAL_LOGIN.to(_.READY)
+        | _.LOGIN_FINGERS.to(_.READY)
     )
     choose_official = _.ADMIN.to(_.OFFICIAL_LOGIN)
     choose_load_cards = _.ADMIN.to(_.LOAD_CARDS)
     choose_void = _.ADMIN.to(_.VOID_SELECT)
     void_chosen = _.VOID_SELECT.to(_.APPROVAL)
+    #: A supervisor puts an officer's login finger on the officer's flashed sensor page:
+    #: two captures, after a search that refuses a resident's or another officer's finger.
+    choose_login_fingers = _.ADMIN.to(_.LOGIN_FINGERS)
+    enrol_login_finger = _.LOGIN_FINGERS.to(_.ENROL_LOGIN_FINGER)
+    login_finger_enrolled = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
+    leave_login_finger = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
 
     start = (
         _.CONFIRM_PERSON.to(_.FACE, cond="needs_face")
@@ -233,6 +246,8 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.LOCKED)
         | _.VOID_SELECT.to(_.LOCKED)
         | _.APPROVAL.to(_.LOCKED)
+        | _.LOGIN_FINGERS.to(_.LOCKED)
+        | _.ENROL_LOGIN_FINGER.to(_.LOCKED)
     )
     #: A critical battery switches off at once from these; elsewhere (boot, self-test,
     #: sealing, printing) the switch-off waits until the state's work is done.
@@ -259,6 +274,8 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.SAFE_SHUTDOWN)
         | _.VOID_SELECT.to(_.SAFE_SHUTDOWN)
         | _.APPROVAL.to(_.SAFE_SHUTDOWN)
+        | _.LOGIN_FINGERS.to(_.SAFE_SHUTDOWN)
+        | _.ENROL_LOGIN_FINGER.to(_.SAFE_SHUTDOWN)
     )
 
 

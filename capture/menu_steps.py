@@ -11,7 +11,7 @@ from capture.session import Refusal
 from capture.widgets import DigitEntry, Menu
 from hal.types import Button, Indicator, Press, Tone
 from storage.audit import AuditKind
-from storage.model import Resident
+from storage.model import Officer, Resident
 
 
 class ReadyChoice(enum.Enum):
@@ -85,17 +85,29 @@ class AdminItem(enum.StrEnum):
     LOAD_CARDS = "admin.load_cards"
     VOID = "admin.void"
     OFFICIAL = "admin.official"
+    LOGIN_FINGERS = "admin.login_fingers"
     LANGUAGE = "admin.language"
     LOCK = "admin.lock"
     BACK = "admin.back"
 
+    def offered_to(self, officer: Officer | None) -> bool:
+        """Whether the menu shows this item to ``officer``: only a supervisor puts
+        officers' login fingers on the sensor, or takes them off."""
+        return self is not AdminItem.LOGIN_FINGERS or (
+            officer is not None and officer.is_supervisor
+        )
+
 
 class Admin(Step):
-    """The officer's menu: load cards, void a record, language, lock."""
+    """The officer's menu: load cards, void a record, the official, officers' login
+    fingers (a supervisor's), language, lock."""
 
     def enter(self) -> None:
         super().enter()
-        self.menu: Menu[AdminItem] = Menu([(self.ctx.word(item), item) for item in AdminItem])
+        officer = self.ctx.session.officer
+        self.menu: Menu[AdminItem] = Menu(
+            [(self.ctx.word(item), item) for item in AdminItem if item.offered_to(officer)]
+        )
 
     def widget(self) -> Menu[AdminItem]:
         return self.menu
@@ -115,6 +127,8 @@ class Admin(Step):
             self.ctx.go(CaptureEvent.CHOOSE_VOID)
         elif choice is AdminItem.OFFICIAL:
             self.ctx.go(CaptureEvent.CHOOSE_OFFICIAL)
+        elif choice is AdminItem.LOGIN_FINGERS:
+            self.ctx.go(CaptureEvent.CHOOSE_LOGIN_FINGERS)
         elif choice is AdminItem.LANGUAGE:
             self.ctx.switch_language()
             cursor = self.menu.cursor

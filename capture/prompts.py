@@ -1,8 +1,11 @@
 """Every text the kit shows, in Bahasa Indonesia (the default) and English, in one place.
 
 A prompt is up to four display lines of at most :data:`WIDTH` characters before its
-placeholders are filled; values that make a line longer are cut by the screen, never
-wrapped into the next prompt line.  A test holds every entry to these rules.
+placeholders are filled.  A value that makes a line longer (a name, a finger's name) is
+laid out by :mod:`capture.layout`: wrapped, or shortened by its written rules, never cut.
+A resident's or officer's name (``{name}``) stands on a line of its own, so it is never
+squeezed beside other words.  Tests hold every entry to these rules, with the longest
+real values filled in.
 """
 
 from __future__ import annotations
@@ -25,19 +28,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "TERKUNCI\nLetakkan jari petugas\natau OK untuk PIN",
         "LOCKED\nPlace officer finger\nor OK for PIN",
     ),
-    "finger_unknown": (
-        "Jari tidak dikenal\nCoba lagi / OK=PIN",
-        "Finger not known\nTry again / OK=PIN",
-    ),
+    "finger_unknown": ("Jari tidak dikenal", "Finger not known"),
     "choose_officer": ("Pilih petugas:", "Choose officer:"),
     "pin": (
-        "PIN {name}:\n{entry}\n^v angka OK=lanjut",
-        "PIN for {name}:\n{entry}\n^v digit OK=next",
+        "{name}\nPIN: {entry}\n^v angka OK=lanjut",
+        "{name}\nPIN: {entry}\n^v digit OK=next",
     ),
     "pin_wrong": ("PIN salah", "Wrong PIN"),
     "pin_wait": (
         "Terlalu banyak salah:\ntunggu {seconds} dtk",
-        "Too many wrong:\nwait {seconds} s",
+        "Too many wrong PINs:\nwait {seconds} s",
     ),
     "welcome": ("Selamat datang\n{name}", "Welcome\n{name}"),
     "ready": ("SIAP {battery} kartu:{stock}", "READY {battery} cards:{stock}"),
@@ -85,6 +85,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "KK no. (domicile):\n{entry}\n^v digit OK=next",
     ),
     "kk_bad": ("No. KK tidak sah:\n{reason}", "KK not valid:\n{reason}"),
+    # why a keyed NIK or KK number is refused (storage.nik.NikProblem), one line each
+    "nik_problem.not_digits": ("Bukan 16 angka 0-9", "Not 16 digits 0-9"),
+    "nik_problem.unknown_province": ("Tak ada provinsi {code}", "No province {code}"),
+    "nik_problem.no_such_month": ("Tak ada bulan {month}", "No month {month}"),
+    "nik_problem.no_such_day": ("Tak ada tanggal {day}-{month}", "No date {day}-{month}"),
+    "nik_problem.serial_zero": ("No. urut 0000 salah", "Serial 0000 not used"),
+    "nik_problem.serial_out_of_range": ("No. urut salah", "Serial out of range"),
+    "nik_problem.sex_differs": ("Jenis kelamin beda", "Sex differs"),
+    "nik_problem.birth_date_differs": ("Tanggal lahir beda", "Birth date differs"),
     "signature_exception": ("Tidak bisa ttd, krn:", "Cannot sign because:"),
     "sigexc.CANNOT_WRITE": ("Tidak dapat menulis", "Cannot write"),
     "sigexc.DISABILITY": ("Disabilitas", "Disability"),
@@ -104,8 +113,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reason.INCOMPLETE": ("Tidak lengkap", "Incomplete"),
     "corrected": ("Dikoreksi:\n{field}\n{new}", "Corrected:\n{field}\n{new}"),
     "flagged": (
-        "Ditandai: {field}\nDikoreksi di kantor",
-        "Flagged: {field}\nThe office corrects",
+        "Ditandai:\n{field}\nDikoreksi di kantor",
+        "Flagged:\n{field}\nThe office corrects",
     ),
     "face": (
         "FOTO WAJAH\nMenghadap kamera\nOK=potret",
@@ -123,8 +132,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "FINGER {index}/{count}\n{finger}\nPlace the finger\nv=exception",
     ),
     "finger_poor": (
-        "{finger}: kurang jelas\nPercobaan {attempt}/{tries}\nOK=ulang v=kecualikan",
-        "{finger}: poor image\nAttempt {attempt}/{tries}\nOK=retry v=exception",
+        "{finger}\nKurang jelas {attempt}/{tries}\nOK=ulang v=kecualikan",
+        "{finger}\nPoor image {attempt}/{tries}\nOK=retry v=exception",
     ),
     "finger_retry": (
         "{finger} {attempt}/{tries}\nOK=ulang v=kecualikan",
@@ -139,16 +148,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Same finger as\n{other}\nUse the right finger\nOK=retry",
     ),
     "duplicate_enrolled": (
-        "Sudah direkam sebagai\n#{seq} ({name})\nOK=supervisor\nBACK=batal",
-        "Already enrolled as\n#{seq} ({name})\nOK=supervisor\nBACK=cancel",
+        "Sudah direkam sebagai\n{name}\n#{seq} OK=supervisor\nBACK=batal",
+        "Already enrolled as\n{name}\n#{seq} OK=supervisor\nBACK=cancel",
     ),
     "finger_none": (
-        "{finger}: tidak ada\njari terdeteksi\nOK=ulang v=kecualikan",
-        "{finger}: no finger\ndetected\nOK=retry v=exception",
+        "{finger}\nJari tidak terdeteksi\nOK=ulang v=kecualikan",
+        "{finger}\nNo finger detected\nOK=retry v=exception",
     ),
     "finger_give_up": (
-        "{finger} gagal {tries}x\nCatat pengecualian\nOK=pilih",
-        "{finger} failed {tries}x\nRecord an exception\nOK=choose",
+        "{finger}\nGagal {tries}x\nCatat pengecualian\nOK=pilih",
+        "{finger}\nFailed {tries}x\nRecord an exception\nOK=choose",
     ),
     "exception_title": ("Pengecualian {finger}:", "Exception {finger}:"),
     "exception.missing": ("Tidak ada jari", "Missing"),
@@ -181,8 +190,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "not_supervisor": ("Bukan supervisor", "Not a supervisor"),
     "not_official": ("Bukan pejabat desa", "Not the official"),
     "official_login": (
-        "PEJABAT DESA HADIR\nJari kades/kasi\natau OK=PIN\nBACK=kembali",
-        "VILLAGE OFFICIAL IN\nOfficial's finger\nor OK=PIN\nBACK=back",
+        "PEJABAT DESA HADIR\nJari kades/kasi\nBACK=kembali\natau OK=PIN",
+        "VILLAGE OFFICIAL IN\nOfficial's finger\nBACK=back\nor OK=PIN",
     ),
     "official_in": ("Pejabat desa hadir:\n{name}", "Village official in:\n{name}"),
     "signature": (
@@ -198,10 +207,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Signature taken\nOK=next BACK=redo",
     ),
     "review": (
-        "PERIKSA {name}\nWajah:{face} Jari:{fingers}\nTtd:{signature} Cetak:{card}\n"
-        "OK=simpan v=koreksi",
-        "REVIEW {name}\nFace:{face} Fingers:{fingers}\nSign:{signature} Card:{card}\n"
-        "OK=save v=correct",
+        "{name}\nWajah:{face} Jari:{fingers}\nTtd:{signature} Cetak:{card}\nOK=simpan v=koreksi",
+        "{name}\nFace:{face} Prints:{fingers}\nSign:{signature} Card:{card}\nOK=save v=correct",
     ),
     "yes": ("ya", "yes"),
     "no": ("tidak", "no"),
@@ -217,8 +224,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "slip_printing": ("Mencetak slip...", "Printing slip..."),
     "slip_failed": (
-        "Slip gagal: {reason}\nCatat no. rekaman\n#{seq}  OK=lanjut",
-        "Slip failed: {reason}\nWrite down record\n#{seq}  OK=next",
+        "Slip gagal:\n{reason}\nCatat no. rekaman\n#{seq}  OK=lanjut",
+        "Slip failed:\n{reason}\nWrite down record\n#{seq}  OK=next",
     ),
     "done": (
         "TERSIMPAN #{seq}\n{name}\n{outcome}\nOK=berikutnya",
@@ -230,7 +237,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "outcome.void": ("Rekaman #{voided} batal", "Record #{voided} void"),
     "print_question": (
         "Kartu #{seq} keluar?\n{serial}\nOK=ya BACK=tidak",
-        "Did card #{seq} come\nout? {serial}\nOK=yes BACK=no",
+        "Did card #{seq} come\nout of the printer?\n{serial}\nOK=yes BACK=no",
     ),
     "resume": (
         "LANJUTKAN?\n{name}\nOK=lanjut\ntahan BACK=buang",
@@ -247,6 +254,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.load_cards": ("Muat kartu blangko", "Load blank cards"),
     "admin.void": ("Batalkan rekaman", "Void a record"),
     "admin.official": ("Pejabat desa hadir", "Village official in"),
+    "admin.login_fingers": ("Jari login petugas", "Officer login finger"),
     "admin.language": ("Bahasa: Indonesia", "Language: English"),
     "admin.lock": ("Kunci kit", "Lock the kit"),
     "admin.back": ("< Kembali", "< Back"),
@@ -257,6 +265,55 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cards_loaded": ("{count} kartu dimuat\nStok: {stock}", "{count} cards loaded\nStock: {stock}"),
     "void_choose": ("Rekaman dibatalkan:", "Record to void:"),
     "void_none": ("Belum ada rekaman", "No records yet"),
+    # -- officers' login fingers, a supervisor's (capture.login_finger_steps) --------------
+    "login_fingers_missing": ("Tanpa jari login: {count}", "No login finger: {count}"),
+    "login_fingers_reading": ("Membaca sensor...", "Reading the sensor..."),
+    "login_fingers": ("JARI LOGIN PETUGAS:", "LOGIN FINGERS:"),
+    "login_finger.held": ("ada", "set"),
+    "login_finger.none": ("belum", "none"),
+    "login_finger_actions": ("{name}", "{name}"),
+    "login_finger.again": ("Rekam ulang jari", "Enrol it again"),
+    "login_finger.remove": ("Hapus jari login", "Remove login finger"),
+    "confirm_remove_login_finger": (
+        "HAPUS jari login:\n{name}\nPIN tetap berlaku\nOK=ya BACK=tidak",
+        "REMOVE login finger:\n{name}\nThe PIN still works\nOK=yes BACK=no",
+    ),
+    "login_finger_removed": (
+        "Jari login dihapus:\n{name}\nPIN tetap berlaku",
+        "Login finger removed\n{name}\nThe PIN still works",
+    ),
+    "login_finger_first": (
+        "JARI LOGIN 1/2\n{name}\n{finger}\nLetakkan jari",
+        "LOGIN FINGER 1/2\n{name}\n{finger}\nPlace the finger",
+    ),
+    "login_finger_second": (
+        "JARI LOGIN 2/2\nAngkat, lalu letakkan\njari yang sama lagi",
+        "LOGIN FINGER 2/2\nLift it, then place\nthe same finger again",
+    ),
+    "login_finger_none": (
+        "Tidak ada jari\nOK=ulang BACK=batal",
+        "No finger detected\nOK=retry BACK=back",
+    ),
+    "login_finger_poor": (
+        "Sidik kurang jelas\nTekan rata\nOK=ulang BACK=batal",
+        "Print unclear\nPress flat\nOK=retry BACK=back",
+    ),
+    "login_finger_refused.resident": (
+        "DITOLAK: jari warga\nrekaman #{seq}\nOK=ulang BACK=batal",
+        "REFUSED: a resident's\nfinger, record #{seq}\nOK=retry BACK=back",
+    ),
+    "login_finger_refused.other-officer": (
+        "DITOLAK: jari login\n{other}\nOK=ulang BACK=batal",
+        "REFUSED: login finger\nof {other}\nOK=retry BACK=back",
+    ),
+    "login_finger_refused.captures-differ": (
+        "Dua sidik berbeda\nPakai jari yang sama\nOK=ulang BACK=batal",
+        "The two prints differ\nUse the same finger\nOK=retry BACK=back",
+    ),
+    "login_finger_kept": (
+        "Jari login disimpan:\n{name}\nLogin dengan jari",
+        "Login finger kept:\n{name}\nLog in by finger",
+    ),
     # -- the safe shutdown, one screen per capture.events.ShutdownReason ---------------
     "shutdown.battery_critical": (
         "Baterai kritis\nData aman\nMematikan...",
@@ -266,10 +323,76 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Dimatikan dengan\ntombol daya\nData aman\nMematikan...",
         "Switched off with\nthe power button\nData is safe\nShutting down...",
     ),
-    "device.unnamed": ("device", "device"),
-    "device.camera": ("foto", "photo"),
     "walk_in_name": ("(datang langsung)", "(walk-in)"),
-    "device_error": ("{device}: {reason}\nOK=ulang", "{device}: {reason}\nOK=retry"),
+    # -- a part that fails: which part, what happened and what to check --------------------
+    "device_error": (
+        "{device}:\n{problem}\n{check}\nOK=ulang",
+        "{device}:\n{problem}\n{check}\nOK=retry",
+    ),
+    # the parts by the names their drivers give them (hal), as the officer calls them
+    "device.unnamed": ("Perangkat", "A part"),
+    "device.camera": ("Kamera", "Camera"),
+    "device.fingerprint": ("Sensor jari", "Finger sensor"),
+    "device.signature-pad": ("Pad tanda tangan", "Signature pad"),
+    "device.card-printer": ("Printer kartu", "Card printer"),
+    "device.receipt-printer": ("Printer slip", "Slip printer"),
+    "device.panel": ("Panel tombol", "Button panel"),
+    "device.display": ("Layar", "Display"),
+    "device.battery": ("Baterai", "Battery"),
+    "device.clock": ("Jam", "Clock"),
+    "device.coprocessor": ("Pengatur daya", "Power board"),
+    # what went wrong and what to check, one entry per error (capture.faults.FAULTS)
+    "fault.device": ("Ada gangguan\nHubungi teknisi", "Not working\nCall a technician"),
+    "fault.absent": (
+        "Tidak tersambung\nPeriksa kabel & daya",
+        "Not connected\nCheck cable & power",
+    ),
+    "fault.timeout": ("Tidak menjawab\nPeriksa kabel", "No answer\nCheck the cable"),
+    "fault.busy": ("Sedang sibuk\nTunggu, lalu ulangi", "Busy\nWait, then retry"),
+    "fault.protocol": ("Data tidak terbaca\nPeriksa kabel", "Garbled data\nCheck the cable"),
+    "fault.no_finger": ("Tidak ada jari\nLetakkan jari", "No finger\nPlace the finger"),
+    "fault.poor_image": ("Sidik kurang jelas\nBersihkan kaca", "Print unclear\nClean the glass"),
+    "fault.no_match": ("Jari tidak dikenal\nCoba lagi", "Finger not known\nTry again"),
+    "fault.library": (
+        "Memori sensor gagal\nHubungi teknisi",
+        "Sensor memory failed\nCall a technician",
+    ),
+    "fault.wrong_password": (
+        "Sandi sensor salah\nHubungi teknisi",
+        "Wrong sensor password\nCall a technician",
+    ),
+    "fault.wrong_model": (
+        "Model sensor lain\nHubungi teknisi",
+        "Other sensor model\nCall a technician",
+    ),
+    "fault.no_signature": ("Tidak ada goresan\nTulis di pad", "No pen stroke\nSign on the pad"),
+    "fault.out_of_cards": (
+        "Kartu blangko habis\nIsi kartu blangko",
+        "Out of blank cards\nLoad blank cards",
+    ),
+    "fault.cover_open": ("Tutup terbuka\nTutup, lalu ulangi", "Cover open\nClose it, then retry"),
+    "fault.ribbon_out": ("Pita habis\nGanti pita", "Ribbon spent\nReplace the ribbon"),
+    "fault.card_jam": ("Kartu macet\nBuka, ambil kartunya", "Card jammed\nOpen, remove the card"),
+    "fault.paper_out": ("Kertas habis\nPasang gulungan baru", "Paper out\nLoad a new roll"),
+    "fault.clock": ("Waktu tidak akurat\nHubungi teknisi", "Clock not trusted\nHave the time set"),
+    "fault.power": ("Gangguan daya\nHubungi teknisi", "Power board fault\nCall a technician"),
+    "fault.power_firmware": (
+        "Firmware tidak cocok\nHubungi teknisi",
+        "Firmware mismatch\nCall a technician",
+    ),
+    "fault.storage_full": (
+        "Penyimpanan penuh\nKumpulkan data",
+        "Storage full\nCollect the records",
+    ),
+    "fault.storage": (
+        "Gagal menulis data\nHubungi teknisi",
+        "Could not write data\nCall a technician",
+    ),
+    "fault.keys": ("Kunci kit rusak\nHubungi teknisi", "Kit keys damaged\nCall a technician"),
+    "fault.unknown": (
+        "Gangguan tak terduga\nHubungi teknisi",
+        "Unexpected error\nCall a technician",
+    ),
     # -- quality checks (capture.face_quality.FaceProblem, capture.finger_quality) ------
     "quality.face.no_face": (
         "Wajah tidak terlihat\nHadap ke kamera",

@@ -20,6 +20,7 @@ from capture.enrol_steps import (
     SignatureStep,
 )
 from capture.finish_steps import Done, Printing, Sealing, SupervisorApproval
+from capture.login_finger_steps import EnrolLoginFinger, LoginFingers
 from capture.login_steps import (
     Boot,
     Locked,
@@ -52,6 +53,8 @@ STEPS: dict[CaptureState, Callable[[StepContext], Step]] = {
     CaptureState.LOAD_CARDS: LoadCards,
     CaptureState.VOID_SELECT: VoidSelect,
     CaptureState.OFFICIAL_LOGIN: OfficialLogin,
+    CaptureState.LOGIN_FINGERS: LoginFingers,
+    CaptureState.ENROL_LOGIN_FINGER: EnrolLoginFinger,
     CaptureState.NIK_ENTRY: NikEntry,
     CaptureState.PURPOSE: PurposeStep,
     CaptureState.KK_ENTRY: KkEntry,

@@ -71,14 +71,14 @@ class KkEntry(Step):
         try:
             regency = kk_regency(kk)
         except NikError as exc:
-            self.say("kk_bad", reason=str(exc))
+            self.refused_number("kk_bad", exc)
             return
         self.draft.record_domicile(kk, regency)
         self.ctx.audit(AuditKind.DOMICILE, nik=self.draft.resident.nik, home=regency)
         self.ctx.go(CaptureEvent.KK_ENTERED)
 
     def lines(self) -> list[str]:
-        return self.ctx.text("kk_entry", entry=self.entry.text()) + self.note[:1]
+        return self.entry_with_note(self.ctx.text("kk_entry", entry=self.entry.text()))
 
 
 class SignatureExceptionStep(Step):

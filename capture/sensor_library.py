@@ -67,7 +67,8 @@ class Reconciled:
     with a finger gone (a replaced or wiped sensor), ``orphans`` the pages the sensor
     holds for nobody the kit knows (a store cut short by a power loss, another kit's
     sensor), to be deleted so no search hit lands on them, and ``officers_missing`` the
-    officers' pages the sensor lacks (their finger login fails until flashed again).
+    officers' pages the sensor lacks (their finger login fails until a supervisor enrols
+    it again: :mod:`capture.login_fingers`).
     """
 
     library: SensorLibrary

@@ -55,6 +55,7 @@ class Session:
         self._now = now
         self._officer: Officer | None = None
         self._official: Officer | None = None
+        self._login_finger_of: Officer | None = None
         self._draft: Draft | None = None
         self._approval: Approval | None = None
         self._resumable: Draft | None = None
@@ -74,6 +75,11 @@ class Session:
     def official(self) -> Officer | None:
         """The village official present (logged in at the officer's menu), if any."""
         return self._official
+
+    @property
+    def login_finger_of(self) -> Officer | None:
+        """The officer whose login finger a supervisor chose to enrol, if any."""
+        return self._login_finger_of
 
     @property
     def draft(self) -> Draft | None:
@@ -117,6 +123,7 @@ class Session:
     def log_out(self) -> None:
         """The kit is locked: nobody works it until the next login."""
         self._officer = None
+        self._login_finger_of = None
 
     def walk_away(self) -> None:
         """The idle lock: the officer is logged out and the draft leaves memory (the
@@ -128,6 +135,10 @@ class Session:
         """The village official said they are present: every record names them."""
         self._official = official
         self._audit.append(AuditKind.OFFICIAL_IN, official=official.officer_id, how=how)
+
+    def enrol_login_finger(self, officer: Officer) -> None:
+        """A supervisor chose to put ``officer``'s login finger on the sensor."""
+        self._login_finger_of = officer
 
     # -- the person ---------------------------------------------------------------------------
 

@@ -166,6 +166,14 @@ def demo(
             help="The officer who works a flashed kit, logging in with this PIN.",
         ),
     ] = None,
+    official: Annotated[
+        str | None,
+        typer.Option(
+            "--official",
+            metavar="ID:PIN",
+            help="The village official of a flashed kit, present with this PIN.",
+        ),
+    ] = None,
     port_link: Annotated[
         Path | None,
         typer.Option("--port-link", help="Serve the kit's provisioning pty here while enrolling."),
@@ -180,12 +188,7 @@ def demo(
     """
     from simulator.demo import DemoError, Outcome, run_demo
 
-    on_duty = None
-    if officer is not None:
-        officer_id, _, pin = officer.partition(":")
-        if not officer_id or not pin.isdigit():
-            raise fail(f"--officer {officer!r}: expected ID:PIN, e.g. PTG-001:246810")
-        on_duty = (officer_id, pin)
+    on_duty, present = _id_and_pin("--officer", officer), _id_and_pin("--official", official)
     try:
         parts = SimParts(doubles=doubles, fast=fast, sensor=sensor)
     except SimOptionsError as exc:
@@ -207,6 +210,7 @@ def demo(
                 options,
                 people=people,
                 officer=on_duty,
+                official=present,
                 port_link=port_link,
                 report=report,
                 note=typer.echo,
@@ -225,6 +229,16 @@ def demo(
             f"verify: jemput-prov verify {data_dir / 'records'} --authority "
             f"{data_dir / 'demo-authority'}"
         )
+
+
+def _id_and_pin(option: str, given: str | None) -> tuple[str, str] | None:
+    """``ID:PIN`` as given to ``option``, split (None when it was not given)."""
+    if given is None:
+        return None
+    officer_id, _, pin = given.partition(":")
+    if not officer_id or not pin.isdigit():
+        raise fail(f"{option} {given!r}: expected ID:PIN, e.g. PTG-001:246810")
+    return officer_id, pin
 
 
 @app.command()

@@ -12,6 +12,11 @@ official's login, a child of 10 (KIA with a photo) and of 3 (KIA, no photo), a l
 (a slip: the office prints), a correction the official approves, a walk-in from another
 regency (domisili sementara, with the KK), a first-time voter who turns 17 after the day,
 and a person who cannot sign.
+
+It runs on any flashed kit too: the worklist's residents, whom the world does not know,
+come as visitors with bodies of their own; the walk-in lives in the kit's own regency;
+officers and the village official whose fingers the kit did not enrol log in by PIN
+(``--officer``, ``--official``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from simulator.options import SimOptions
 from storage.eligibility import card_rule
 from storage.kit import KitStatus
 from storage.model import CorrectableField, Officer, Resident, SignatureExceptionReason, walk_in_ref
+from storage.nik import MAX_SERIAL
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +101,40 @@ def waiting(kit: Kit, world: World) -> list[Person]:
     ]
 
 
+def local_walk_ins(kit: Kit, world: World) -> list[Person]:
+    """The world's walk-ins (not its rules' cases) not yet recorded, each a resident of
+    the kit's own regency.
+
+    A walk-in from another regency records at a temporary domicile, with the number of
+    their KK: a rules case of its own.  The world makes its walk-ins in Kabupaten Blitar,
+    so on a kit flashed for another regency each is given a NIK of that regency (and, as
+    any visitor, a body of their own made from it).
+    """
+    region, recorded = kit.store.region, kit.store.recorded_refs()
+    listed = {r.nik for r in kit.store.worklist}
+    cases = {p.nik for p in world.cases}
+    local = []
+    for person in world.walk_ins:
+        if person.nik in cases:
+            continue
+        if not person.nik.startswith(region):
+            nik = next(
+                nik
+                for serial in range(int(person.nik[12:]), MAX_SERIAL + 1)
+                if (nik := f"{region}01{person.nik[6:12]}{serial:04d}") not in listed
+            )
+            person = world.visitor(nik, person.name, person.sex, person.birth_date)
+        if walk_in_ref(person.nik) not in recorded:
+            local.append(person)
+    return local
+
+
 def plan(kit: Kit, world: World, people: int) -> list[Task]:
     """Whom to enrol this run: residents not yet recorded, one walk-in, one hurt finger;
     in a world with the rules' cases, those first (as many as ``people`` allows)."""
     recorded = kit.store.recorded_refs()
     waiting_now = waiting(kit, world)
-    walk_ins = [p for p in world.walk_ins if walk_in_ref(p.nik) not in recorded]
+    walk_ins = local_walk_ins(kit, world)
     if people < 1:
         return []
     if not walk_ins or len(waiting_now) < people - 1:
@@ -231,18 +265,22 @@ class OfficerBot:
         by_pin = by_pin or self.bystanders.pin_only
         self.bystanders.offer_finger = not by_pin
         if by_pin:
-            self.press(Button.OK)
-            self.driver.choose(
-                lambda choice: getattr(choice.value, "officer_id", None) == officer.officer_id,
-                what=f"officer {officer.officer_id}",
-            )
-            self.driver.key(officer.pin)
+            self.by_pin(officer.officer_id, officer.pin)
         self.settle()
         self.bystanders.offer_finger = not self.bystanders.pin_only
         while self.screen.state in (CaptureState.PRINT_QUESTION, CaptureState.RESUME_OFFER):
             self.press(Button.OK)  # yes, the card came out; yes, resume the person
         if self.screen.state not in (CaptureState.READY, CaptureState.CONFIRM_PERSON):
             raise DemoError(f"login ended in {self.screen}")
+
+    def by_pin(self, officer_id: str, pin: str) -> None:
+        """OK for a PIN where the kit waits for a finger, the officer, then the PIN."""
+        self.press(Button.OK)
+        self.driver.choose(
+            lambda choice: getattr(choice.value, "officer_id", None) == officer_id,
+            what=f"officer {officer_id}",
+        )
+        self.driver.key(pin)
 
     def finish_resumed(self) -> Outcome:
         """Complete the enrolment a crash or the idle lock interrupted, from where it stopped."""
@@ -259,10 +297,18 @@ class OfficerBot:
         """Whether the kit shows a record sealed."""
         return self.screen.state is CaptureState.DONE
 
-    def official_login(self) -> Officer:
-        """The village official says they are present: their finger, at the officer's menu.
-        Returns the official the kit now names in its records."""
+    def official_login(self) -> Officer | None:
+        """The village official says they are present, at the officer's menu: their finger,
+        or their PIN where the kit did not enrol it (a flashed kit's official given as
+        --official).  Returns the official the kit now names in its records; None when
+        the official of the day is not on this kit (the day goes on without one)."""
+        bystanders = self.bystanders
+        on_kit = self.kit.store.officers.get(bystanders.official.officer_id)
+        if on_kit is None or not on_kit.is_official:
+            return None
         self.admin(AdminItem.OFFICIAL)
+        if bystanders.official_pin_only or not on_kit.finger_pages:
+            self.by_pin(on_kit.officer_id, bystanders.official.pin)
         self.settle()
         official = self.ctl.session.official
         if self.screen.state is not CaptureState.READY or official is None:
@@ -451,16 +497,26 @@ def run_session(
             f"officer {officer.officer_id} is not on this kit: give --officer ID:PIN of one "
             f"of {', '.join(sorted(kit.store.officers))}"
         )
+    if not kit.store.officers[officer.officer_id].finger_pages:
+        bystanders.pin_only = True  # the kit enrolled no finger of theirs
     bystanders.offer_finger = not bystanders.pin_only
     bot = OfficerBot(kit, world, bystanders, safe_point=safe_point)
     bot.settle()
     if kit.controller.state == CaptureState.SELF_TEST:
         bot.press(Button.OK)  # a fault was named on screen; the officer goes on
     bot.login(by_pin=False)
-    officials = [o for o in kit.store.officers.values() if o.is_official]
-    if world.cases and officials and kit.controller.state == CaptureState.READY:
+    if world.cases and kit.controller.state == CaptureState.READY:
         official = bot.official_login()
-        note(f"  the village official {official.name} is present")
+        officials = sorted(o.officer_id for o in kit.store.officers.values() if o.is_official)
+        if official is not None:
+            note(f"  the village official {official.name} is present")
+        elif kit.store.policy.official_required:
+            raise DemoError(
+                "this kit records only with the village official present: give --official "
+                f"ID:PIN of one of {', '.join(officials) or 'its officials (it has none)'}"
+            )
+        elif officials:
+            note(f"  no village official present (--official ID:PIN of {', '.join(officials)})")
     outcomes = []
     if kit.controller.state == CaptureState.CONFIRM_PERSON:
         note("  resumed the enrolment the last session left unfinished:")
@@ -506,6 +562,7 @@ def run_demo(
     *,
     people: int,
     officer: tuple[str, str] | None = None,
+    official: tuple[str, str] | None = None,
     port_link: Path | None = None,
     report: Callable[[Outcome], None],
     note: Callable[[str], None],
@@ -513,9 +570,10 @@ def run_demo(
     """`jemput-kit sim demo`: open the simulated kit on ``options.data_dir`` and run a day.
 
     The world has the rules' cases and its clock is stepped per person.  ``officer`` (id,
-    PIN) works a flashed kit.  With ``port_link`` the kit serves its provisioning port on
-    a pty linked there while the bot enrols; that port refuses flash, purge and keygen
-    (`simulator.kit.HeldKit`), which would close the kit under the bot.
+    PIN) works a flashed kit; ``official`` (id, PIN) is its village official of the day.
+    With ``port_link`` the kit serves its provisioning port on a pty linked there while
+    the bot enrols; that port refuses flash, purge and keygen (`simulator.kit.HeldKit`),
+    which would close the kit under the bot.
     """
     with contextlib.ExitStack() as stack:
         sim = stack.enter_context(open_sim_kit(replace(options, clock_speed=0.0, cases=True)))
@@ -530,6 +588,8 @@ def run_demo(
             )
         if officer is not None:
             sim.bystanders.on_duty(*officer)
+        if official is not None:
+            sim.bystanders.official_on_duty(*official)
         note(f"kit {sim.kit.store.kit_id}: enrolling {people} residents")
         try:
             outcomes = run_session(

@@ -432,10 +432,11 @@ class Bystanders(KitObserver):
     """Whoever the kit is dealing with stands in front of it, as people do in a hall.
 
     Locked: the officer on duty, offering a finger unless :attr:`offer_finger` is off (then
-    they use their PIN); a supervisor's approval: the supervisor; during an enrolment: that
-    resident; during a self-test asked for over the port: the technician.  Install with
-    ``world.follow(Bystanders(world, controller))``; as the host's observer it points
-    :attr:`controller` at each kit the host opens (None: no kit yet, nobody steps up).
+    they use their PIN); a supervisor's approval: the supervisor; a login finger being
+    enrolled: that officer; during an enrolment: that resident; during a self-test asked
+    for over the port: the technician.  Install with ``world.follow(Bystanders(world,
+    controller))``; as the host's observer it points :attr:`controller` at each kit the
+    host opens (None: no kit yet, nobody steps up).
     """
 
     def __init__(self, world: World, controller: Controller | None) -> None:
@@ -452,19 +453,29 @@ class Bystanders(KitObserver):
         self.supervisor = next(o for o in world.officers if o.role is Role.SUPERVISOR)
         #: The village official, who approves corrections and says they are present.
         self.official = next(o for o in world.officers if o.role is Role.OFFICIAL)
+        #: The official's finger is not in the sensor's library (a flashed kit's official
+        #: given as --official ID:PIN): they say they are present with their PIN.
+        self.official_pin_only = False
         #: Someone standing in front whatever the kit is doing (the browser kit's choice):
         #: the wrong person at the camera, or a resident arriving before being selected.
         self.stand_in: Person | SimOfficer | None = None
 
     def on_duty(self, officer_id: str, pin: str) -> None:
         """``officer_id`` works the kit, logging in with ``pin``."""
+        self.officer, self.pin_only = self._who(officer_id, pin, Role.OFFICER)
+
+    def official_on_duty(self, officer_id: str, pin: str) -> None:
+        """``officer_id`` is the village official of the day, present with ``pin``."""
+        self.official, self.official_pin_only = self._who(officer_id, pin, Role.OFFICIAL)
+
+    def _who(self, officer_id: str, pin: str, role: Role) -> tuple[SimOfficer, bool]:
+        """Who comes as ``officer_id`` with ``pin``, and whether only by PIN: the world's
+        officer when the PIN is theirs (the fingers the kit enrolled), else someone the
+        world does not know, with a body of their own, who can only use the PIN."""
         known = self._world.officer(officer_id)
-        self.pin_only = known is None or known.pin != pin
-        if known is not None and not self.pin_only:
-            self.officer = known  # the world's officer: the fingers the kit enrolled
-        else:  # someone the world does not know: a body of their own, logging in by PIN
-            name = known.name if known else officer_id
-            self.officer = SimOfficer(officer_id, name, Role.OFFICER, pin, 0)
+        if known is not None and known.pin == pin:
+            return known, False
+        return SimOfficer(officer_id, known.name if known else officer_id, role, pin, 0), True
 
     def kit_opened(self, kit: Kit) -> None:
         self.controller = kit.controller
@@ -492,7 +503,10 @@ class Bystanders(KitObserver):
             approver = self.official if by_official else self.supervisor
             return approver if self.offer_finger else None
         if state == CaptureState.OFFICIAL_LOGIN:
-            return self.official if self.offer_finger else None
+            return self.official if self.offer_finger and not self.official_pin_only else None
+        if state == CaptureState.ENROL_LOGIN_FINGER:
+            enrolling = self.controller.session.login_finger_of
+            return self._world.officer(enrolling.officer_id) if enrolling else None
         draft = self.controller.draft
         if draft is None:
             return None

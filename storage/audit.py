@@ -61,6 +61,12 @@ class AuditKind(enum.StrEnum):
     LIBRARY_FAILED = "library-failed"
     #: The self-test found the sensor's library not as the page map said (a swapped sensor).
     LIBRARY_RECONCILED = "library-reconciled"
+    #: A supervisor put an officer's login finger on the officer's sensor page.
+    LOGIN_FINGER_ENROLLED = "login-finger-enrolled"
+    #: A finger offered as an officer's login finger was refused (see `why`).
+    LOGIN_FINGER_REFUSED = "login-finger-refused"
+    #: A supervisor deleted an officer's login finger from the sensor (the PIN still works).
+    LOGIN_FINGER_REMOVED = "login-finger-removed"
     NO_SIGNATURE = "no-signature"
     APPROVAL = "approval"
     SEAL_FAILED = "seal-failed"

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from storage.errors import WriteError
+from storage.errors import StorageFull, WriteError
 
 #: Temporary files carry this suffix; boot removes any that a crash left behind.
 TEMP_SUFFIX = ".tmp"
@@ -130,7 +130,7 @@ def write_atomic(path: Path, data: bytes, *, replace: bool = False, ops: FileOps
             ops.unlink(temp)
             fd = ops.open_excl(temp)
     except OSError as exc:
-        raise WriteError(_explain(exc, path, "creating")) from exc
+        raise _write_error(exc, path, "creating") from exc
     step = "writing"
     try:
         try:
@@ -146,7 +146,7 @@ def write_atomic(path: Path, data: bytes, *, replace: bool = False, ops: FileOps
     except OSError as exc:
         with contextlib.suppress(OSError):
             ops.unlink(temp)
-        raise WriteError(_explain(exc, path, step)) from exc
+        raise _write_error(exc, path, step) from exc
     try:
         ops.fsync_dir(path.parent)
     except OSError as exc:
@@ -155,24 +155,26 @@ def write_atomic(path: Path, data: bytes, *, replace: bool = False, ops: FileOps
         if not replace:
             with contextlib.suppress(OSError):
                 ops.unlink(path)
-        raise WriteError(_explain(exc, path, "syncing the folder of")) from exc
+        raise _write_error(exc, path, "syncing the folder of") from exc
 
 
-def _explain(exc: OSError, path: Path, step: str) -> str:
-    """What the officer or technician reads: what failed, where, and what to do."""
+def _write_error(exc: OSError, path: Path, step: str) -> WriteError:
+    """The error of a write that failed: what failed, where, and what to do, for the
+    technician and the log; its class (a full disk is :class:`StorageFull`) for the kit's
+    display, which says it in the officer's language."""
     lost = "the record is" if path.suffix == RECORD_SUFFIX else f"{path.name} is"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (
+        return StorageFull(
             f"storage full while writing {path.name}; {lost} NOT saved: "
             "collect the records to free space, then save again"
         )
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (
+        return WriteError(
             f"cannot write {path}: the data folder is read-only ({exc.strerror}); {lost} "
             "NOT saved: check the storage card (its lock switch, or a card the system "
             "remounted read-only after errors)"
         )
-    return (
+    return WriteError(
         f"{step} {path.name} failed: {exc.strerror or exc}; {lost} NOT saved: "
         "check the storage card, it may be failing"
     )

@@ -10,6 +10,7 @@ worklist row whose NIK disagrees with its own columns is refused rather than rec
 from __future__ import annotations
 
 import calendar
+import enum
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -100,8 +101,31 @@ REGENCIES: dict[str, str] = {
 }
 
 
+class NikProblem(enum.Enum):
+    """What is wrong with a NIK or a KK number, for a reader told in their own language:
+    the kit's display says it from its catalogue, the message says it to logs and tools."""
+
+    NOT_DIGITS = "not_digits"
+    UNKNOWN_PROVINCE = "unknown_province"
+    NO_SUCH_MONTH = "no_such_month"
+    NO_SUCH_DAY = "no_such_day"
+    SERIAL_ZERO = "serial_zero"
+    SERIAL_OUT_OF_RANGE = "serial_out_of_range"
+    SEX_DIFFERS = "sex_differs"
+    BIRTH_DATE_DIFFERS = "birth_date_differs"
+
+
 class NikError(StorageError, ValueError):
-    """A NIK that is malformed, or that disagrees with the sex or birth date beside it."""
+    """A NIK that is malformed, or that disagrees with the sex or birth date beside it.
+
+    ``problem`` says which check refused it, and ``values`` the numbers the message
+    names (``code``, ``day``, ``month``) as two-digit text, for a reader's own wording.
+    """
+
+    def __init__(self, message: str, problem: NikProblem, **values: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -167,23 +191,39 @@ def parse_nik(text: str) -> NikInfo:
     if nik.isdigit() and not nik.isascii():
         raise NikError(
             f"NIK {text!r} has digits that are not ASCII 0-9 (full-width or Arabic-Indic): "
-            "retype it with the keyboard's 0-9"
+            "retype it with the keyboard's 0-9",
+            NikProblem.NOT_DIGITS,
         )
     if len(nik) != NIK_LENGTH or not _DIGITS.fullmatch(nik):
-        raise NikError(f"NIK {text!r} is not 16 digits")
+        raise NikError(f"NIK {text!r} is not 16 digits", NikProblem.NOT_DIGITS)
     province = nik[:2]
     if province not in PROVINCES:
-        raise NikError(f"NIK {nik}: unknown province code {province}")
+        raise NikError(
+            f"NIK {nik}: unknown province code {province}",
+            NikProblem.UNKNOWN_PROVINCE,
+            code=province,
+        )
     day_field, month, year2, serial = int(nik[6:8]), int(nik[8:10]), int(nik[10:12]), int(nik[12:])
     if not 1 <= month <= 12:
-        raise NikError(f"NIK {nik}: month {month:02d} is not a month")
+        raise NikError(
+            f"NIK {nik}: month {month:02d} is not a month",
+            NikProblem.NO_SUCH_MONTH,
+            month=f"{month:02d}",
+        )
     sex = Sex.FEMALE if day_field > FEMALE_DAY_OFFSET else Sex.MALE
     day = day_field - FEMALE_DAY_OFFSET if sex is Sex.FEMALE else day_field
     if not 1 <= day <= _days_in_month(month, year2):
         shown = f"{day_field:02d} ({day} + 40)" if sex is Sex.FEMALE else f"{day_field:02d}"
-        raise NikError(f"NIK {nik}: day {shown} is not a day of month {month:02d}")
+        raise NikError(
+            f"NIK {nik}: day {shown} is not a day of month {month:02d}",
+            NikProblem.NO_SUCH_DAY,
+            day=f"{day:02d}",
+            month=f"{month:02d}",
+        )
     if serial == 0:
-        raise NikError(f"NIK {nik}: serial 0000 is not used (serials start at 0001)")
+        raise NikError(
+            f"NIK {nik}: serial 0000 is not used (serials start at 0001)", NikProblem.SERIAL_ZERO
+        )
     return NikInfo(
         province=province,
         regency=nik[:4],
@@ -205,9 +245,13 @@ def kk_regency(text: str) -> str:
     """
     kk = text.strip()
     if len(kk) != NIK_LENGTH or not kk.isascii() or not _DIGITS.fullmatch(kk):
-        raise NikError(f"KK number {text!r} is not 16 digits 0-9")
+        raise NikError(f"KK number {text!r} is not 16 digits 0-9", NikProblem.NOT_DIGITS)
     if kk[:2] not in PROVINCES:
-        raise NikError(f"KK number {kk}: unknown province code {kk[:2]}")
+        raise NikError(
+            f"KK number {kk}: unknown province code {kk[:2]}",
+            NikProblem.UNKNOWN_PROVINCE,
+            code=kk[:2],
+        )
     return kk[:4]
 
 
@@ -219,22 +263,31 @@ def check_nik(nik: str, *, sex: Sex, birth_date: date) -> None:
             said = f"female (day {info.day_field} = {info.birth_day} + 40)"
         else:
             said = f"male (day {info.day_field:02d})"
-        raise NikError(f"NIK says {said} but sex is {sex.value}")
+        raise NikError(f"NIK says {said} but sex is {sex.value}", NikProblem.SEX_DIFFERS)
     if (info.birth_day, info.birth_month, info.birth_year2) != (
         birth_date.day,
         birth_date.month,
         birth_date.year % 100,
     ):
-        raise NikError(f"NIK says born {info.born()} but birth date is {birth_date.isoformat()}")
+        raise NikError(
+            f"NIK says born {info.born()} but birth date is {birth_date.isoformat()}",
+            NikProblem.BIRTH_DATE_DIFFERS,
+        )
 
 
 def make_nik(region6: str, birth_date: date, sex: Sex, serial: int) -> str:
     """Build the NIK a person born on ``birth_date`` would get in district ``region6``."""
     if len(region6) != 6 or not _DIGITS.fullmatch(region6):
-        raise NikError(f"region code {region6!r} is not 6 digits (PPRRKK)")
+        raise NikError(f"region code {region6!r} is not 6 digits (PPRRKK)", NikProblem.NOT_DIGITS)
     if region6[:2] not in PROVINCES:
-        raise NikError(f"region code {region6}: unknown province code {region6[:2]}")
+        raise NikError(
+            f"region code {region6}: unknown province code {region6[:2]}",
+            NikProblem.UNKNOWN_PROVINCE,
+            code=region6[:2],
+        )
     if not 1 <= serial <= MAX_SERIAL:
-        raise NikError(f"serial {serial} is outside 1..{MAX_SERIAL}")
+        raise NikError(
+            f"serial {serial} is outside 1..{MAX_SERIAL}", NikProblem.SERIAL_OUT_OF_RANGE
+        )
     day = birth_date.day + (FEMALE_DAY_OFFSET if sex is Sex.FEMALE else 0)
     return f"{region6}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"

@@ -13,7 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from capture.prompts import Language, prompt
+from capture.layout import lay_out
+from capture.prompts import WIDTH, Language, prompt
 from hal.types import Button
 from hw_sim.world import Person
 from storage.files import FileOps, record_name
@@ -29,9 +30,12 @@ OK, BACK, UP, DOWN = Button.OK, Button.BACK, Button.UP, Button.DOWN
 MakeRig = Callable[..., "Rig"]
 
 
-def shown(key: str, language: Language = Language.ID, **values: object) -> list[str]:
-    """Prompt ``key`` as the 4x21 display shows it: long values are cut at the edge."""
-    return [line[:21] for line in prompt(key, language, **values)[:4]]
+def shown(
+    key: str, language: Language = Language.ID, *, rows: int = 4, **values: object
+) -> list[str]:
+    """Prompt ``key`` as the 4x21 display lays it out in ``rows`` lines (capture.layout)."""
+    lines = prompt(key, language, **values)
+    return lay_out(lines, columns=WIDTH, rows=rows, language=language)
 
 
 def clean_person(rig: Rig, skip: int = 0) -> Person:

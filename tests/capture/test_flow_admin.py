@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from capture.prompts import Language, prompt
-from storage.files import record_name
 from tests.capture.flows import (
     BACK,
     OK,
@@ -85,7 +84,7 @@ def test_void_refused_or_failed_returns_to_the_list(make_rig: MakeRig) -> None:
     admin_item(rig, "void")
     rig.press(OK)
     assert rig.state == "ready"
-    full = f"storage full while writing {record_name(2)}"
+    full = prompt("fault.storage_full")[0]
     assert rig.screen[:2] == shown("seal_failed", reason=full)[:2]
     assert rig.store.last_seq == 1
 

@@ -40,7 +40,7 @@ def test_approval_refuses_an_officer_and_takes_a_supervisor_pin(rig: Rig) -> Non
     rig.bystanders.offer_finger = True
     rig.settle(40)
     assert rig.state == "approval"
-    assert rig.screen[-1] == prompt("not_supervisor")[0]
+    assert rig.screen[-2:] == [prompt("not_supervisor")[0], prompt("approval", why="")[-1]]
     rig.bystanders.offer_finger = False
     rig.press(OK)
     picker = rig.screen[1:]

@@ -82,7 +82,7 @@ def test_a_correction_at_review_is_approved_by_the_official(rig: Rig) -> None:
     rig.bystanders.official = rig.bystanders.supervisor  # a supervisor may not approve it
     rig.bystanders.offer_finger = True
     rig.settle(40)
-    assert rig.screen[-1] == prompt("not_official")[0]
+    assert rig.screen[-2:] == [prompt("not_official")[0], prompt("official_approval")[-1]]
     rig.bystanders.official = official
     rig.bystanders.offer_finger = False
     rig.press(OK)

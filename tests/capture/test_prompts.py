@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import string
 
 import pytest
 
+from capture.faults import FAULTS, UNKNOWN
 from capture.prompts import CATALOGUE, WIDTH, Language, prompt, word
+from hal import exc
+from storage.nik import NikProblem
 
 LINES = 4
 KEYS = sorted(CATALOGUE)
@@ -60,3 +64,26 @@ def test_prompt_fills_placeholders_and_picks_the_language() -> None:
 def test_a_missing_value_is_an_error_not_a_blank() -> None:
     with pytest.raises(KeyError, match="stock"):
         prompt("cards_loaded", count=1)
+
+
+def test_every_device_error_is_worded_in_the_catalogue() -> None:
+    """What happened and what to check, for every error a driver can raise: the officer
+    never reads a driver's English."""
+    errors = {
+        cls for _, cls in inspect.getmembers(exc, inspect.isclass) if cls.__module__ == exc.__name__
+    }
+    assert errors <= FAULTS.keys(), f"word {errors - FAULTS.keys()} in capture.faults"
+    for key in {*FAULTS.values(), UNKNOWN}:
+        assert [len(prompt(key, language)) for language in Language] == [2, 2], key
+
+
+def test_every_reason_a_number_is_refused_is_worded_in_the_catalogue() -> None:
+    assert all(f"nik_problem.{problem.value}" in CATALOGUE for problem in NikProblem)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_a_name_stands_on_a_line_of_its_own(key: str) -> None:
+    """A name is shortened to initials only where a line cannot be spared for it, and never
+    squeezed beside the catalogue's words (capture.layout)."""
+    for text in CATALOGUE[key]:
+        assert all(line == "{name}" for line in text.split("\n") if "{name}" in line), key

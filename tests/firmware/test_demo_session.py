@@ -48,7 +48,7 @@ def test_a_session_seals_every_person_and_the_records_verify(tmp_path: Path) -> 
     duplicate = next(detail for _, _, kind, detail in audit if kind == "duplicate")
     returning = next(o for o in outcomes if o.seq == duplicate["seq"])
     assert duplicate["nik"] not in {o.nik for o in outcomes}, "caught posing as someone new"
-    assert any(f"#{returning.seq} (" in n and "Sudah direkam sebagai" in n for n in notes)
+    assert any(f"#{returning.seq} OK" in n and "Sudah direkam sebagai" in n for n in notes)
     assert kinds.count("officer-finger") == 1, "the officer's own finger is refused"
     assert any("JARI PETUGAS" in n for n in notes)
     assert status.library_used > 0 and status.library_capacity > status.library_used

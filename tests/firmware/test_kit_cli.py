@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from firmware.cli import app
+from hw_sim.world import World
+from simulator.kit import resident_of
 from storage.keys import Authority, AuthorityPublic
 from storage.kit import provision
 from storage.model import Policy
@@ -132,6 +135,37 @@ def test_demo_on_a_flashed_kit_enrols_its_worklist_with_the_officers_pin(tmp_pat
     assert len(enrolled) == 3 and len(enrolled & worklist) == 2, "two from the list, a walk-in"
     report = verify_folder(data / "records", AuthorityPublic.load(tmp_path / "authority"))
     assert report.ok and report.count == 3
+
+
+def test_demo_on_a_kit_flashed_with_a_generated_worklist_and_an_official(tmp_path: Path) -> None:
+    """Residents the simulated world never made, of another regency than its walk-ins',
+    and a village official whose finger the kit never enrolled: the official logs in by
+    PIN (the kit records only with them present), the walk-in lives in the kit's regency."""
+    kediri = tuple(  # referenced as the world made them, numbered in Kota Kediri
+        replace(resident_of(p), nik=f"357101{p.nik[6:]}", regency="KOTA KEDIRI")
+        for p in World(7, people=30).residents
+    )
+    provision(
+        tmp_path / "kit",
+        authority=Authority.init(tmp_path / "authority", name="Dukcapil Kota Kediri"),
+        kit_id="KIT-3571-01",
+        region="3571",
+        officers=(
+            make_officer("OFF-1", "RINA", Role.OFFICER, "111111"),
+            make_officer("KDS-1", "SUTOPO", Role.OFFICIAL, "333333"),
+        ),
+        worklist=kediri,
+        policy=Policy(print_on_site=False, official_required=True),
+        now=datetime.now(UTC),
+    )
+    args = ["sim", "demo", "--people", "3", "--data-dir", str(tmp_path / "kit"), "--doubles"]
+
+    result = runner.invoke(app, [*args, "--officer", "OFF-1:111111", "--official", "KDS-1:333333"])
+    assert result.exit_code == 0, result.output
+    assert "the village official SUTOPO is present" in result.output
+    sealed = [line for line in result.output.splitlines() if "sealed #" in line]
+    niks = [next(word for word in line.split() if len(word) == 16) for line in sealed]
+    assert len(niks) == 3 and all(nik.startswith("3571") for nik in niks), sealed
 
 
 def test_demo_on_a_flashed_kit_names_its_officers_when_none_fits(tmp_path: Path) -> None:

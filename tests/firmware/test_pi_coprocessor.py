@@ -27,7 +27,7 @@ from hal.exc import DeviceError
 from hw_sim.pico import PicoSim
 from simulator.hardware import wired_kit
 from simulator.kit import build, demo_world, provision_demo
-from tests.firmware.test_pi_run import eventually, showing
+from tests.firmware.test_pi_run import LOCKED_AS_FLASHED, eventually, showing
 from tests.pico.conftest import DRIVER_TIMEOUT, firmware_version
 
 
@@ -86,7 +86,7 @@ def test_the_power_button_held_ends_the_run_safely_and_the_pico_cuts(
     with wired_kit(world, wait_scale=0.02) as (wired, opened):
         running = start(settings, opened, stop)
         try:
-            assert eventually(showing(wired, prompt("locked")))
+            assert eventually(showing(wired, LOCKED_AS_FLASHED))
             assert eventually(lambda: HEARTBEAT in sent_to_pico(pico)), "no heartbeat"
             assert pico.cuts() == []
             pico.press(3.5)  # the officer holds the power button
@@ -116,7 +116,7 @@ def test_a_configured_coprocessor_that_does_not_answer_never_stops_the_kit(
     with wired_kit(world, wait_scale=0.02) as (wired, opened):
         running = start(settings, opened, stop)
         try:
-            assert eventually(showing(wired, prompt("locked")))
+            assert eventually(showing(wired, LOCKED_AS_FLASHED))
         finally:
             stop.set()
             running.thread.join(timeout=30)

@@ -30,7 +30,6 @@ import pytest
 import smbus2
 
 from capture.events import Job, JobKind
-from capture.prompts import prompt
 from firmware.config import load_config
 from firmware.host import KitHost
 from firmware.notify import Notifier
@@ -48,6 +47,7 @@ from simulator.demo import OfficerBot, Task
 from simulator.hardware import emulator_ports
 from simulator.kit import Bystanders, demo_world, provision_demo
 from storage.keys import Authority
+from tests.firmware.test_pi_run import LOCKED_AS_FLASHED
 
 SEED = 5
 WAIT = 60.0
@@ -237,7 +237,7 @@ def test_the_pi_entry_point_enrols_and_serves_its_port_end_to_end(bench: dict[st
         try:
             assert eventually(lambda: bool(hosts) and hosts[0].kit is not None)
             host = hosts[0]
-            locked = font.render_lines(prompt("locked")).tobytes()
+            locked = font.render_lines(LOCKED_AS_FLASHED).tobytes()
             assert eventually(lambda: wired.display.to_image().tobytes() == locked)
             seen["ready_at_locked"] = list(bench["notify"].kinds())
             bot = PanelBot(host, world, wired)

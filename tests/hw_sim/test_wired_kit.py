@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from capture.faults import device_key
+from capture.login_fingers import LoginSlot
+from capture.machine import CaptureState
+from capture.menu_steps import AdminItem
+from capture.prompts import prompt, word
 from firmware.hardware import Absent
 from firmware.kit import Kit
 from hal.exc import DeviceAbsent, NoFinger
@@ -23,7 +28,7 @@ from hal.fingerprint import R30xSensor
 from hal.r30x import UP_IMAGE
 from hal.types import Button, FingerPosition, SensorModel
 from hw_sim.wired import WiredKit
-from hw_sim.world import Person, World
+from hw_sim.world import Person, SimOfficer, World
 from simulator.demo import OfficerBot, Task
 from simulator.hardware import PresentedFinger, PresentedSignature, wired_kit
 from simulator.kit import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
@@ -47,9 +52,15 @@ class Session:
 
 @contextlib.contextmanager
 def wired_session(
-    data_dir: Path, *, seed: int = 3, sensor: SensorModel = SensorModel.R307
+    data_dir: Path,
+    *,
+    seed: int = 3,
+    sensor: SensorModel = SensorModel.R307,
+    officer_fingers: bool = True,
 ) -> Iterator[Session]:
-    """A demo kit provisioned in ``data_dir``, running on real drivers over the emulators."""
+    """A demo kit provisioned in ``data_dir``, running on real drivers over the emulators,
+    the first officer logged in by finger.  Without ``officer_fingers`` the sensor holds
+    none, as a flash leaves a real kit, and the supervisor logs in with their PIN."""
     world = demo_world(seed, clock_speed=0.0)
     provision_demo(data_dir, world, now=world.clock.now())
     with wired_kit(world, sensor=sensor, wait_scale=WAIT_SCALE, reply_timeout=0.5) as (
@@ -57,17 +68,21 @@ def wired_session(
         opened,
     ):
         assert opened.broken == []
-        enrol_officers(opened.devices, world.officers, sensor=sensor)
+        if officer_fingers:
+            enrol_officers(opened.devices, world.officers, sensor=sensor)
         store = KitStore(data_dir, now=world.clock.now)
         store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
         kit = Kit(opened.devices, store, now=world.clock.now)
         bystanders = Bystanders(world, kit.controller)
+        if not officer_fingers:
+            bystanders.on_duty(bystanders.supervisor.officer_id, bystanders.supervisor.pin)
+            bystanders.offer_finger = False
         world.follow(bystanders)
         try:
             kit.start()
             bot = OfficerBot(kit, world, bystanders)
             bot.settle()
-            bot.login(by_pin=False)
+            bot.login(by_pin=not officer_fingers)
             yield Session(world, wired, kit, bot)
         finally:
             world.follow(None)
@@ -140,13 +155,77 @@ def test_an_unplugged_sensor_mid_session_is_shown_and_the_officer_retries_after_
 
         assert ctl.state == "fingers"
         assert not ctl.draft.fingers, "no finger was taken from a silent sensor"
-        assert ctl.screen[0].startswith("fingerprint:"), ctl.screen
+        sensor = word(device_key("fingerprint"))  # the part in the officer's words
+        assert ctl.screen[:3] == [f"{sensor}:", *prompt("fault.absent")], ctl.screen
 
         session.wired.clear_faults("fingerprint")
         session.bot.press(Button.OK)  # retry
         assert len(ctl.draft.fingers) >= 1, ctl.screen
         finish_enrolment(session, person)
         assert ctl.sealed is not None and ctl.sealed.seq == 1
+
+
+def to_login_finger(bot: OfficerBot, officer: SimOfficer) -> None:
+    """OK on ``officer``'s line of the login fingers (opened from the ready list if need be):
+    the two captures of their finger follow."""
+    if bot.screen.state is CaptureState.READY:
+        bot.admin(AdminItem.LOGIN_FINGERS)
+    bot.driver.choose(
+        lambda c: (
+            isinstance(c.value, LoginSlot) and c.value.officer.officer_id == officer.officer_id
+        ),
+        what=f"{officer.officer_id}'s login finger",
+    )
+
+
+def finger_login(bot: OfficerBot, officer: SimOfficer) -> None:
+    """From the login fingers: back to the ready list, lock, and ``officer``'s finger."""
+    bot.press(Button.BACK)
+    bot.bystanders.on_duty(officer.officer_id, officer.pin)
+    bot.lock()
+    bot.login(by_pin=False)
+    assert bot.kit.store.audit.entries()[-1][2:] == (
+        "login",
+        {"officer": officer.officer_id, "how": "finger"},
+    )
+
+
+def test_a_supervisor_enrols_login_fingers_on_real_drivers_and_again_after_a_sensor_swap(
+    tmp_path: Path,
+) -> None:
+    with wired_session(tmp_path, officer_fingers=False) as session:
+        bot, world, sensor = session.bot, session.world, session.wired.fingerprint
+        bystanders = bot.bystanders
+        officer, supervisor = world.officers[0], bystanders.supervisor
+        to_login_finger(bot, officer)
+        assert bot.screen.opens_with("login_finger_kept"), bot.screen
+        assert list(sensor.library) == [0]
+        bystanders.stand_in = officer  # the officer's finger offered as the supervisor's
+        to_login_finger(bot, supervisor)
+        assert bot.screen.opens_with("login_finger_refused.other-officer"), bot.screen
+        bystanders.stand_in = None
+        bot.press(Button.OK)  # the supervisor's own finger
+        assert sorted(sensor.library) == [0, 1]
+        finger_login(bot, officer)
+
+        # a technician swaps the sensor: the new one holds no finger
+        session.kit.close()
+        session.kit.devices.fingerprint.clear_library()
+        assert sensor.library == {}
+        kit = Kit(session.kit.devices, KitStore(tmp_path, now=world.clock.now), now=world.clock.now)
+        bystanders.controller, bystanders.offer_finger = kit.controller, False
+        try:
+            kit.start()
+            bot = OfficerBot(kit, world, bystanders)
+            bot.settle()
+            assert prompt("login_fingers_missing", count=3)[0] in bot.screen.lines
+            bystanders.on_duty(supervisor.officer_id, supervisor.pin)
+            bot.login(by_pin=True)
+            to_login_finger(bot, officer)
+            assert bot.screen.opens_with("login_finger_kept"), bot.screen
+            finger_login(bot, officer)
+        finally:
+            kit.close()
 
 
 def test_a_driver_that_fails_to_open_is_named_and_stands_absent(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.errors import StateError, WriteError
+from storage.errors import StateError, StorageFull, WriteError
 from storage.files import TEMP_SUFFIX, FileOps, record_name
 from storage.kit import RECORD_BUDGET_BYTES, KitStore, ReceiptError
 from storage.receipt import make_receipt
@@ -93,7 +93,7 @@ def test_a_full_disk_saves_nothing_and_the_same_seq_is_sealed_once_there_is_room
     faulty.seal(enrolment(1))
     audit_before = faulty.audit.entries()
     ops.faults[call] = errno.ENOSPC
-    with pytest.raises(WriteError) as caught:
+    with pytest.raises(StorageFull) as caught:  # its own class: the kit says it in words
         faulty.seal(enrolment(2))
     assert str(caught.value) == (
         "storage full while writing 00000002.cose; the record is NOT saved: "
