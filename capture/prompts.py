@@ -10,7 +10,7 @@ real values filled in.
 
 from __future__ import annotations
 
-from vocabulary.language import Language as Language  # the kit's screens choose by it
+from vocabulary.language import Language
 
 #: Characters per display line the prompts are written for (SSD1306 128 px, 6 px font).
 WIDTH = 21

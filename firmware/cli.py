@@ -28,8 +28,9 @@ from firmware.selftest import register as register_selftest
 from firmware.slots import Slots, SlotsError
 from storage.errors import StorageError
 from storage.kit import KitStatus, KitStore, NotProvisioned
-from storage.kitkey import describe_backend
 from storage.lock import FolderBusy
+from vocabulary import kit_status as words
+from vocabulary.language import LANGUAGE_ENV, count
 
 #: The entry-point group through which other programs add their commands to jemput-kit.
 COMMAND_GROUPS = "jemput.kit_commands"
@@ -131,10 +132,19 @@ def run(
 def status(
     data_dir: DataDir = Path("var/kit"),
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    language: Annotated[
+        Language,
+        typer.Option(
+            "--language",
+            envvar=LANGUAGE_ENV,
+            help="id: Bahasa Indonesia, en: English (the JSON's keys stay the same).",
+        ),
+    ] = Language.ID,
 ) -> None:
-    """Records sealed, not yet collected, last sequence number, card stock, damage found."""
+    """Records sealed, not yet collected, last record, card stock, the kit's clock, damage."""
+    now = datetime.now(UTC)
     try:
-        store = KitStore(data_dir, now=lambda: datetime.now(UTC), verify_files=True)
+        store = KitStore(data_dir, now=lambda: now, verify_files=True)
     except NotProvisioned as exc:
         raise fail(str(exc)) from exc
     except StorageError as exc:
@@ -144,7 +154,7 @@ def status(
     if as_json:
         typer.echo(json.dumps(_status_map(facts), indent=2))
     else:
-        _print_status(facts)
+        typer.echo(_status_text(facts, now, language))
     if facts.damaged or facts.audit_break:
         raise typer.Exit(1)
 
@@ -168,29 +178,46 @@ def _status_map(facts: KitStatus) -> dict[str, object]:
     }
 
 
-def _print_status(facts: KitStatus) -> None:
-    cards = facts.cards
+def _status_text(facts: KitStatus, now: datetime, language: Language) -> str:
+    """The lines `jemput-prov status` shows too (`vocabulary.kit_status`), then what only
+    the kit knows: records pruned, the sensor library, its keys, repairs at boot."""
+    broken = facts.audit_break
+    keys = {
+        name: words.BACKENDS[backend.value](language)
+        for name, backend in (("kit", facts.key_backend), ("data", facts.data_key_backend))
+    }
     lines = [
-        f"kit             {facts.kit_id}{'  (DEMO kit)' if facts.demo else ''}",
-        f"records sealed  {facts.sealed}",
-        f"not collected   {facts.uncollected}",
-        f"pruned          {facts.pruned}  (collected, deleted for space)",
-        f"last sequence   {facts.last_seq}",
-        f"card stock      {cards['stock']}  (loaded {cards['loaded']}, printed {cards['printed']},"
-        f" spoiled {cards['spoiled']}, outcome unknown {cards['unresolved']})",
-        f"sensor library  {facts.library_used} of {facts.library_capacity} pages"
-        " (people enrolled here; the oldest rotate out when full)",
-        f"in progress     {'an enrolment can be resumed' if facts.journal_open else 'none'}",
-        f"keys            {describe_backend(facts.key_backend)}; data key "
-        f"{describe_backend(facts.data_key_backend).removeprefix('kunci: ')}",
+        *words.status_lines(
+            language,
+            kit_id=facts.kit_id,
+            demo=facts.demo,
+            sealed=facts.sealed,
+            uncollected=facts.uncollected,
+            last_seq=facts.last_seq,
+            cards=facts.cards,
+            journal_open=facts.journal_open,
+            clock=now,
+        ),
+        (
+            words.PRUNED(language),
+            words.PRUNED_WHY(language).format(n=count(facts.pruned, language)),
+        ),
+        (
+            words.LIBRARY(language),
+            words.LIBRARY_DETAIL(language).format(
+                used=count(facts.library_used, language),
+                capacity=count(facts.library_capacity, language),
+            ),
+        ),
+        (words.KEYS(language), words.KEYS_DETAIL(language).format(**keys)),
+        *words.problem_lines(
+            language,
+            damaged=facts.damaged,
+            audit_break=f"entry {broken.entry_id} {broken.reason}" if broken else None,
+        ),
+        *((words.REPAIRED(language), note) for note in facts.boot_notes),
     ]
-    lines += [f"DAMAGED         {damaged}" for damaged in facts.damaged]
-    if facts.audit_break:
-        lines.append(
-            f"AUDIT BROKEN    entry {facts.audit_break.entry_id} {facts.audit_break.reason}"
-        )
-    lines += [f"repaired        {note}" for note in facts.boot_notes]
-    typer.echo("\n".join(lines))
+    return words.aligned(lines)
 
 
 @app.command()

@@ -15,7 +15,6 @@ The ops and their fields are listed in docs/provisioning-protocol.md.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +37,7 @@ from kitlink.protocol import (
 )
 from kitlink.release import Version
 from storage.certificate import BadKitId, check_kit_id
-from storage.codec import MAX_BYTES, dumps
+from storage.codec import MAX_BYTES
 from storage.cose import SignAlg
 from storage.errors import KeyFileError
 from storage.keys import AuthorityPublic, KeyBackend
@@ -51,6 +50,7 @@ from storage.profile import (
     policy_to_map,
     resident_from_map,
     resident_to_map,
+    worklist_sha256,
 )
 from storage.provision import KitSetup
 from storage.reference import KEY_BYTES
@@ -217,8 +217,9 @@ def _policy(value: object) -> Policy:
 
 
 def worklist_digest(residents: Sequence[Resident]) -> bytes:
-    """SHA-256 of a worklist as resident maps in canonical CBOR: what a commit compares."""
-    return hashlib.sha256(dumps([resident_to_map(resident) for resident in residents])).digest()
+    """SHA-256 of a worklist as resident maps in canonical CBOR: what a commit compares
+    (`storage.profile.worklist_sha256`, one resident at a time)."""
+    return worklist_sha256(residents)
 
 
 # -- hello -----------------------------------------------------------------------------------

@@ -20,7 +20,13 @@ from storage.keys import AUTHORITY_PUBLIC_FILE, Authority, AuthorityPublic
 from storage.model import Enrolment, Resident
 from storage.record import RecordHeader, open_record, read_header
 from storage.reference import ReferenceKey
-from storage.verify import CertificateError, ChainReport, Verifier, verify_folder
+from storage.verify import (
+    CertificateError,
+    ChainReport,
+    ForeignCertificate,
+    Verifier,
+    verify_folder,
+)
 
 #: A collector's database; verifying one comes with `jemput-prov collect`.
 COLLECTOR_SUFFIX = ".db"
@@ -44,6 +50,31 @@ POSITION_NAMES: dict[int, str] = {
 
 class WrongPath(StorageError, ValueError):
     """A path on the command line that does not hold what the command needs."""
+
+
+class WrongAuthority(WrongPath):
+    """Nothing verifies under the authority folder given: the kit certificates name another."""
+
+
+def check_authority(
+    authority: AuthorityPublic, verified: int, problems: Iterable[Exception]
+) -> None:
+    """WrongAuthority when no kit certificate verified and some name another authority.
+
+    Why one line instead of the problems: records, ledgers and statements checked against
+    the wrong key each fail, and a list of a kit's every row "removed, edited or fails"
+    hides the one mistake, the folder given; the certificates name the key that signed
+    them, which is what the technician needs to find the right folder.
+    """
+    issuers = sorted({p.issuer for p in problems if isinstance(p, ForeignCertificate) and p.issuer})
+    if verified or not issuers:
+        return
+    raise WrongAuthority(
+        f"nothing here is of authority {authority.name!r} (kid {authority.kid.hex()}): the "
+        f"kit certificates are signed by authority key {', '.join(issuers)}; give --authority "
+        "the folder of the authority that flashed these kits (`jemput-prov verify` shows a "
+        "folder's kid in its first line)"
+    )
 
 
 @dataclass(frozen=True)
@@ -191,12 +222,19 @@ def verify_path(path: str | os.PathLike[str], authority: AuthorityPublic) -> lis
     if path.suffix == COLLECTOR_SUFFIX:
         raise WrongPath(f"{path}: no such collector database (made by `jemput-prov collect`)")
     if path.is_file():
-        return [verify_record_file(path, authority)]
-    if path.is_dir():
-        return [verify_kit_folder(folder, authority) for folder in kit_folders(path)]
-    raise WrongPath(
-        f"{path} does not exist: give a record file, a kit's records folder or its data folder"
+        reports = [verify_record_file(path, authority)]
+    elif path.is_dir():
+        reports = [verify_kit_folder(folder, authority) for folder in kit_folders(path)]
+    else:
+        raise WrongPath(
+            f"{path} does not exist: give a record file, a kit's records folder or its data folder"
+        )
+    check_authority(
+        authority,
+        sum(report.chain.kit_id != UNKNOWN_KIT for report in reports),
+        (exc for report in reports for _, exc in report.problems),
     )
+    return reports
 
 
 def open_record_file(path: str | os.PathLike[str], authority: Authority) -> OpenedRecord:
@@ -250,6 +288,6 @@ def export_images(enrolment: Enrolment, out_dir: str | os.PathLike[str]) -> list
 
 
 def village_summary(residents: Iterable[Resident]) -> list[tuple[str, str, str, int]]:
-    """(regency, district, village, residents) per village, in that order of names."""
+    """(kabupaten/kota, kecamatan, kelurahan/desa, residents) per village, in that order."""
     counts = Counter((r.regency, r.district, r.village) for r in residents)
     return [(*place, count) for place, count in sorted(counts.items())]

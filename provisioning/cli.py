@@ -21,11 +21,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from kitlink.framing import FramedPort, LinkError
+from kitlink.framing import LinkError
 from provisioning import checks, release_cli
 from provisioning import collect as collecting
 from provisioning import flash as flashing
@@ -36,6 +35,7 @@ from provisioning.collector_audit import (
     audit_database,
     problems_by_row,
 )
+from provisioning.columns import DESA, KABKOTA, KECAMATAN, NO_HEAD
 from provisioning.district import cli as district
 from provisioning.district import is_store_url
 from provisioning.interchange.errors import BadAgency, CodecMissing
@@ -46,7 +46,8 @@ from provisioning.interchange.source import StoredChain, collector_chains, distr
 from provisioning.office_report import build_office_report
 from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
-from provisioning.report import COLUMNS, build_report, to_csv, to_json
+from provisioning.progress import RECORDS, RESIDENTS, KitProgress, WatchedPort
+from provisioning.report import READ_TABLE, build_report, read_rows, to_csv, to_json
 from storage import revocation
 from storage.certificate import BadKitId, check_kit_id
 from storage.errors import RecordError, StorageError, WriteError
@@ -64,6 +65,8 @@ from storage.provision import KitSetup
 from storage.record import RecordHeader
 from storage.reference import REFERENCE_KEY_FILE, ReferenceKey
 from storage.worklist import WorklistError, load_worklist
+from vocabulary import kit_status
+from vocabulary.language import Language, Words, count, local_time
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -221,7 +224,7 @@ def verify(
         ),
     ] = None,
     store: Annotated[
-        str | None, typer.Option("--db", help="Instead of PATH: a district store's URL.")
+        str | None, typer.Option("--db", help="Instead of PATH: an office store's URL.")
     ] = None,
 ) -> None:
     """Verify kits' records against the authority: certificate, signatures, chain, gaps.
@@ -237,7 +240,7 @@ def verify(
         public = checks.load_authority_public(authority)
         audit = None
         if path is None:
-            raise checks.WrongPath("give PATH, or --db with a district store's URL")
+            raise checks.WrongPath("give PATH, or --db with an office store's URL")
         elif path.suffix == checks.COLLECTOR_SUFFIX and path.is_file():
             with _collector(path) as db:
                 audit = audit_database(db, public)
@@ -276,9 +279,16 @@ def verify(
     _say(out, f"all {records} record(s) of {len(reports)} kit(s) verify", "bold green")
 
 
-def _log_line(audit: DatabaseAudit) -> str:
-    head = audit.log_head.hex()[:16] if audit.log_head else "none"
-    return f"collector log: {audit.log_length} collection(s), head {head}"
+COLLECTOR_LOG = Words(
+    "log pengumpul: {length} pengambilan, terakhir {head}",
+    "collector log: {length} collection(s), head {head}",
+)
+
+
+def _log_line(audit: DatabaseAudit, language: Language) -> str:
+    """The collector log's length and head, to compare with a report sent before."""
+    head = audit.log_head.hex()[:16] if audit.log_head else NO_HEAD(language)
+    return COLLECTOR_LOG(language).format(length=count(audit.log_length, language), head=head)
 
 
 def _database_verdict(audit: DatabaseAudit) -> None:
@@ -287,7 +297,7 @@ def _database_verdict(audit: DatabaseAudit) -> None:
         _say(out, line, "red")
     for note in audit.uncovered:
         _say(out, f"{audit.path}: {note}", "yellow")
-    _say(out, _log_line(audit))
+    _say(out, _log_line(audit, Language.EN))  # verify speaks English (docs/provisioning.md)
     if audit.problems:
         _say(out, f"{len(audit.problems)} problem(s) in {audit.path}", "bold red")
         raise typer.Exit(EXIT_PROBLEMS)
@@ -404,11 +414,16 @@ def open_command(
             _say(out, f"wrote {path}")
 
 
+PER_VILLAGE = Words("per kelurahan/desa", "per kelurahan/desa")
+RESIDENT_COUNT = Words("penduduk", "residents")
+
+
 @worklist_app.command("check")
 def worklist_check(
     csv_path: Annotated[
         Path, typer.Argument(metavar="CSV", help="The worklist exported as CSV.", dir_okay=False)
     ],
+    language: district.LanguageOption = Language.ID,
 ) -> None:
     """Check a worklist CSV as a kit would load it; list every problem (exit 1) or a summary."""
     try:
@@ -423,8 +438,8 @@ def worklist_check(
         raise typer.Exit(EXIT_PROBLEMS) from None
     _say(out, f"{len(residents)} resident(s) in {csv_path}", "green")
     _show(
-        "per village",
-        ("regency", "district", "village", "residents"),
+        PER_VILLAGE(language),
+        [*(level(language) for level in (KABKOTA, KECAMATAN, DESA)), RESIDENT_COUNT(language)],
         checks.village_summary(residents),
     )
 
@@ -435,11 +450,22 @@ PortArgument = Annotated[
 DbOption = Annotated[Path, typer.Option("--db", help="The collector database (SQLite).")]
 
 
+KIT_ON = Words("kit di {port}", "kit on {port}")
+WORKLIST_SENT = Words("daftar penduduk", "worklist")
+
+
 @contextmanager
-def _kit_link(port: str) -> Iterator[FramedPort]:
-    """The kit's port; a kit that refuses, a cable pulled, a wrong device: one line, exit 1."""
-    with _problems(port, LinkError, RecordError, StorageError), FramedPort(port=port) as link:
-        yield link
+def _kit_link(port: str, language: Language) -> Iterator[WatchedPort]:
+    """The kit's port, each wait for its answer counted down on one transient line
+    (`provisioning.progress`); a kit that refuses, a cable pulled, a wrong device: one
+    line, exit 1."""
+    with (
+        _problems(port, LinkError, RecordError, StorageError),
+        KitProgress(out, language, KIT_ON(language).format(port=port)) as progress,
+    ):
+        link = WatchedPort(port=port, progress=progress)
+        with link:
+            yield link
 
 
 @app.command("flash")
@@ -452,6 +478,7 @@ def flash_command(
     worklist: Annotated[Path, typer.Option(help="The village worklist CSV.")],
     policy: Annotated[Path | None, typer.Option(help="Policy TOML (Policy fields).")] = None,
     cards: Annotated[int, typer.Option(help="Blank cards loaded into the kit now.", min=0)] = 0,
+    language: district.LanguageOption = Language.ID,
 ) -> None:
     """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy.
 
@@ -468,24 +495,20 @@ def flash_command(
         setup = KitSetup(
             kit_id, region, staff, residents, flashing.load_policy(policy), cards=cards
         )
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} residents"),
-    )
-    with (
-        _kit_link(port) as link,
-        Progress(*columns, console=out, transient=True) as bar,
-    ):
-        task = bar.add_task("worklist", total=len(residents))
+    with _kit_link(port, language) as link:
         done = flashing.flash(
-            link, private, setup, progress=lambda sent, _: bar.update(task, completed=sent)
+            link,
+            private,
+            setup,
+            progress=lambda sent, total: link.progress.count(
+                sent, total, RESIDENTS, description=WORKLIST_SENT(language)
+            ),
         )
     _say(out, f"flashed kit {done.kit_id} on {port}", "green")
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
     _say(out, f"  officers        {done.officers}")
     _say(out, f"  worklist        {done.residents} resident(s)")
-    _say(out, f"  kit clock       {done.kit_time.isoformat()}")
+    _say(out, f"  kit clock       {local_time(done.kit_time, Language.EN)}")
     if done.backend is KeyBackend.TPM:
         # from now on the collector refuses a key-file certificate for this kit
         listed = revocation.register_hardware_kit(
@@ -517,6 +540,7 @@ def collect_command(
             help="Instead of PORT: a records folder copied from a kit's card (DATA/records).",
         ),
     ] = None,
+    language: district.LanguageOption = Language.ID,
 ) -> None:
     """Pull the kit's new records, verify them, keep them in DB, then send a signed receipt.
 
@@ -526,28 +550,16 @@ def collect_command(
     can be sent.
     """
     private = _private_keys(authority)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} records"),
-        TextColumn("{task.fields[rate]}"),
-    )
     started = time.monotonic()
     with (
-        _collection(port, card, private) as collect,
+        _collection(port, card, private, language) as (collect, progress),
         CollectorDB(db) as store,
-        Progress(*columns, console=out, transient=True) as bar,
     ):
-        task = bar.add_task("collecting", total=None, rate="")
 
         def show(state: collecting.Progress) -> None:
             rate = state.bytes / max(time.monotonic() - started, 1e-3) / 1024
-            bar.update(
-                task,
-                description=state.kit_id,
-                total=state.total,
-                completed=state.done,
-                rate=f"{rate:.0f} KiB/s",
+            progress.count(
+                state.done, state.total, RECORDS, description=state.kit_id, rate=f"{rate:.0f} KiB/s"
             )
 
         done = collect(store, show)
@@ -575,16 +587,27 @@ Collect = Callable[[CollectorDB, Callable[[collecting.Progress], None]], collect
 
 
 @contextmanager
-def _collection(port: str | None, card: Path | None, authority: Authority) -> Iterator[Collect]:
-    """How to collect: from the kit on ``port``, or from a records folder copied from a
-    kit's ``card``.  A record that fails, a refusal or a cut cable is one line naming it,
-    exit 1; neither or both given, exit 2."""
+def _collection(
+    port: str | None, card: Path | None, authority: Authority, language: Language
+) -> Iterator[tuple[Collect, KitProgress]]:
+    """How to collect, and the line that shows it: from the kit on ``port``, or from a
+    records folder copied from a kit's ``card``.  A record that fails, a refusal or a cut
+    cable is one line naming it, exit 1; neither or both given, exit 2."""
     if card is not None and port is None:
-        with _problems(card, RecordError, CollectorError):  # a wrong folder: exit 2
-            yield lambda db, show: collecting.collect_card(card, authority, db, progress=show)
+        with (
+            _problems(card, RecordError, CollectorError),  # a wrong folder: exit 2
+            KitProgress(out, language, str(card)) as progress,
+        ):
+            yield (
+                lambda db, show: collecting.collect_card(card, authority, db, progress=show),
+                progress,
+            )
     elif port is not None and card is None:
-        with _kit_link(port) as link:
-            yield lambda db, show: collecting.collect(link, authority, db, progress=show)
+        with _kit_link(port, language) as link:
+            yield (
+                lambda db, show: collecting.collect(link, authority, db, progress=show),
+                link.progress,
+            )
     else:
         with _user_errors():
             raise checks.WrongPath(
@@ -593,34 +616,84 @@ def _collection(port: str | None, card: Path | None, authority: Authority) -> It
             )
 
 
+ON_PORT = Words("kit {kit} di {port}", "kit {kit} on {port}")
+STATUS_COLUMNS = (Words("hal", "field"), Words("nilai", "value"))
+
+
 @app.command("status")
-def status_command(port: PortArgument, authority: AuthorityOption) -> None:
-    """The kit's records, uncollected count, card stock, clock, and the software it runs."""
+def status_command(
+    port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
+) -> None:
+    """The kit's records, uncollected count, card stock and clock, in the words `jemput-kit
+    status` uses, then the software it runs; exits 1 when the kit names damaged records or
+    a broken audit chain."""
     private = _private_keys(authority)
-    with _kit_link(port) as link:
+    with _kit_link(port, language) as link:
         facts = collecting.status(link, private)
-    _show(f"kit {facts.kit_id} on {port}", ("field", "value"), release_cli.status_rows(facts))
+    lines = kit_status.status_lines(
+        language,
+        kit_id=facts.kit_id,
+        demo=facts.demo,
+        sealed=facts.sealed,
+        uncollected=facts.uncollected,
+        last_seq=facts.last_seq,
+        cards=facts.cards,
+        journal_open=facts.journal_open,
+        clock=facts.time,
+    )
+    problems = kit_status.problem_lines(
+        language, damaged=facts.damaged, audit_break=facts.audit_break
+    )
+    _show(
+        ON_PORT(language).format(kit=facts.kit_id, port=port),
+        [column(language) for column in STATUS_COLUMNS],
+        [
+            *lines,
+            release_cli.battery_line(facts.battery, language),
+            *release_cli.software_lines(facts.software, language),
+            *problems,
+        ],
+    )
+    if problems:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+CLOCK_SET = Words("jam kit disetel ke {when}", "kit clock set to {when}")
 
 
 @app.command("settime")
-def settime_command(port: PortArgument, authority: AuthorityOption) -> None:
-    """Set the kit's clock to this computer's time (UTC)."""
+def settime_command(
+    port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
+) -> None:
+    """Set the kit's clock to this computer's time (the kit keeps UTC; shown in this
+    computer's zone)."""
     private = _private_keys(authority)
-    with _kit_link(port) as link:
+    with _kit_link(port, language) as link:
         when = collecting.set_time(link, private, datetime.now(UTC))
-    _say(out, f"kit clock set to {when.isoformat()}", "green")
+    _say(out, CLOCK_SET(language).format(when=local_time(when, language)), "green")
+
+
+SELFTEST_ON = Words("uji mandiri kit di {port}", "selftest on {port}")
+SELFTEST_COLUMNS = (
+    Words("perangkat", "device"),
+    Words("hasil", "ok"),
+    Words("keterangan", "detail"),
+)
+PART_OK, PART_FAULT = Words("baik", "ok"), Words("RUSAK", "FAULT")
 
 
 @app.command("selftest")
-def selftest_command(port: PortArgument, authority: AuthorityOption) -> None:
+def selftest_command(
+    port: PortArgument, authority: AuthorityOption, language: district.LanguageOption = Language.ID
+) -> None:
     """Run the kit's self-test remotely; exits 1 naming each broken part."""
     private = _private_keys(authority)
-    with _kit_link(port) as link:
+    with _kit_link(port, language) as link:
         verdicts = collecting.selftest(link, private)
     _show(
-        f"selftest on {port}",
-        ("device", "ok", "detail"),
-        ((v.device, "ok" if v.ok else "FAULT", v.detail) for v in verdicts),
+        SELFTEST_ON(language).format(port=port),
+        [column(language) for column in SELFTEST_COLUMNS],
+        ((v.device, (PART_OK if v.ok else PART_FAULT)(language), v.detail) for v in verdicts),
     )
     if not all(verdict.ok for verdict in verdicts):
         raise typer.Exit(EXIT_PROBLEMS)
@@ -630,11 +703,11 @@ class ReportFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
-    HTML = "html"  # a district store's report only
+    HTML = "html"  # an office store's report only
 
 
 StoreOption = Annotated[
-    str, typer.Option("--db", help="The collector database (SQLite), or a district store's URL.")
+    str, typer.Option("--db", help="The collector database (SQLite), or an office store's URL.")
 ]
 
 
@@ -645,7 +718,10 @@ def report_command(
     worklist: Annotated[Path | None, typer.Option(help="The worklist to report against.")] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
     threshold: Annotated[
-        int, typer.Option(help="District store: flag kits that printed fewer cards.", min=0)
+        int,
+        typer.Option(
+            help="Office store: flag kits and kabupaten/kota that printed fewer cards.", min=0
+        ),
     ] = district.CARD_THRESHOLD,
     office: Annotated[
         bool,
@@ -655,20 +731,23 @@ def report_command(
             "to make, the cards the office prints with each slip's reference.",
         ),
     ] = False,
+    language: district.LanguageOption = Language.ID,
 ) -> None:
-    """Coverage per kit, per village and overall: recorded, printed, exceptions, walk-ins.
+    """Coverage per kit, per kelurahan/desa and overall: recorded, walk-ins, printed,
+    finger exceptions, not yet recorded.
 
     Counts only what the signatures in the database prove; a collector database or a
-    district store that fails `verify` is refused (exit 1) and nothing is reported.  With a
-    district store's URL: per village, kecamatan and kabupaten/kota over its registered
-    worklists, blank cards per kit, per day (also as --format html).
+    office store that fails `verify` is refused (exit 1) and nothing is reported.  With a
+    office store's URL: per kelurahan/desa, kecamatan and kabupaten/kota over its
+    registered worklists, blank cards per kit and kabupaten/kota, per day (also as
+    --format html).
     """
     if is_store_url(target):
-        district.report(target, authority, fmt.value, threshold)
+        district.report(target, authority, fmt.value, threshold, language=language)
         return
     db = Path(target)
     if fmt is ReportFormat.HTML:
-        _say(err, "jemput-prov: --format html needs a district store (--db postgresql://...)")
+        _say(err, "jemput-prov: --format html needs an office store (--db postgresql://...)")
         raise typer.Exit(EXIT_USER_ERROR)
     with _problems("nothing reported", WorklistError, DatabaseRefused):
         public = checks.load_authority_public(authority)
@@ -689,9 +768,12 @@ def report_command(
     elif fmt is ReportFormat.JSON:
         out.out(to_json(rows), highlight=False)
     else:
-        cells = (row.as_map() for row in rows)
-        _show(f"coverage in {db}", COLUMNS, ([c[column] for column in COLUMNS] for c in cells))
-        _say(out, _log_line(audit))
+        _show(
+            f"{READ_TABLE.title(language)}: {db}",
+            READ_TABLE.headings(language, short=True),
+            (READ_TABLE.cells(row, language) for row in read_rows(rows, language)),
+        )
+        _say(out, _log_line(audit, language))
 
 
 class ExportFormat(StrEnum):
@@ -744,7 +826,7 @@ def export_command(
 
 @contextmanager
 def _chains(target: str) -> Iterator[list[StoredChain]]:
-    """The kit chains of a collector database or a district store (call inside `_problems`)."""
+    """The kit chains of a collector database or an office store (call inside `_problems`)."""
     if is_store_url(target):
         with district.opened(target) as store:
             yield district_chains(store)
@@ -845,7 +927,7 @@ def revoke_command(
     _say(out, f"{entry.describe()}", "bold yellow")
     _say(out, f"  revocation list {revocation.list_path(authority)} (serial {listed.serial})")
     _say(out, f"  kits revoked    {', '.join(sorted(listed.revoked))}")
-    _say(out, "copy the list, with authority.pub.cbor, to every collector and the district")
+    _say(out, "copy the list, with authority.pub.cbor, to every collector and to the office store")
 
 
 app.command("sync")(district.sync_command)

@@ -22,7 +22,7 @@ from typing import Any
 from kitlink import protocol as p
 from kitlink.messages import Head, kept_ledger, kept_status
 from provisioning import collection_log as log
-from provisioning.checks import KitReport
+from provisioning.checks import KitReport, check_authority
 from provisioning.collector import Chain, CollectorDB
 from storage.certificate import Certificate, CertificateError, check_kit_id
 from storage.errors import RecordError
@@ -132,7 +132,11 @@ class _Audit:
         self.result.problems.append((where, exc))
 
     def run(self) -> DatabaseAudit:
+        """The audit; WrongAuthority (one line) when no kit certificate is the authority's."""
         self.chains()
+        check_authority(
+            self.authority, len(self.certificates), (e for _, e in self.result.problems)
+        )
         self.records()
         self.collections()
         return self.result

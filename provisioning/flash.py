@@ -72,6 +72,9 @@ ROLE_NAMES: dict[str, Role] = {
 }
 #: The highest library page: an R307 holds 1,000 templates (0-999), an R503 200.
 MAX_FINGER_PAGE = 999
+#: What a flash's answer may take on the kit for each resident of its worklist, beyond the
+#: answer deadline every request has (docs/performance.md, "flash").
+FLASH_SECONDS_PER_RESIDENT = 0.001
 #: An officer id goes into every record the officer seals: short, ASCII, no spaces.
 OFFICER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", re.ASCII)
 
@@ -305,6 +308,9 @@ def flash(
             authority,
         ),
     )
+    # the kit checks the list against the signature, encrypts and stores it, and reads it
+    # back before it answers: 100,000 residents take it tens of seconds
+    client.timeout += len(setup.worklist) * FLASH_SECONDS_PER_RESIDENT
     result = client.call(args).result
     return Flashed(
         setup.kit_id, key.public, len(setup.officers), len(setup.worklist), result.time, key.store

@@ -1,9 +1,9 @@
 """The update commands of jemput-prov: `release keygen`, `release build` and `update`.
 
 Why apart from provisioning/cli.py: that file is shared by many hands; it registers these
-and shows `status` rows through :func:`status_rows`.  Exit codes as everywhere: 0 done,
-1 refused (by the kit, or a bundle no kit would take), 2 the command was wrong (a missing
-folder, a key file others can read, a version that is no version).
+and shows `status`'s software lines through :func:`software_lines`.  Exit codes as
+everywhere: 0 done, 1 refused (by the kit, or a bundle no kit would take), 2 the command
+was wrong (a missing folder, a key file others can read, a version that is no version).
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ from kitlink.release import RELEASE_KEY_YEARS, ReleaseError, Version, describe
 from provisioning import checks
 from provisioning import release as releasing
 from provisioning import update as updating
+from provisioning.columns import NONE_SHOWN
 from storage.errors import StorageError
 from storage.keys import Authority
+from vocabulary import kit_status as words
+from vocabulary.language import Language, Words, local_time
 
 EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
@@ -186,39 +189,36 @@ def update_command(
     )
 
 
-def status_rows(facts: m.StatusResult) -> list[tuple[str, object]]:
-    """The rows `jemput-prov status` shows: the kit's facts, its battery, its software's."""
-    rows: list[tuple[str, object]] = [
-        (name, value)
-        for name, value in facts.to_map().items()
-        if name not in ("software", "battery")
-    ]
-    battery = facts.battery
-    rows.append(
-        (
-            "battery",
-            f"{battery.percent}% {battery.millivolts} mV {battery.rate:+d} %/h"
-            if battery
-            else "the fuel gauge did not answer",
-        )
-    )
-    software = facts.software
-    trial = " (on trial: not yet committed)" if software.on_trial else ""
-    rows += [
-        ("software", f"{software.version}{trial}"),
-        ("slot", software.slot.value if software.slot else "none (not installed in slots)"),
-        ("pico firmware", software.pico_version or "no Pico answered"),
-        ("minimum", str(software.minimum) if software.minimum else None),
-        ("last update", _last_update(software.last_update)),
-    ]
-    return rows
+BATTERY = Words("baterai", "battery")
+NO_GAUGE = Words("pengukur baterai tidak menjawab", "the fuel gauge did not answer")
 
 
-def _last_update(report: m.UpdateReport | None) -> str | None:
+def battery_line(battery: m.BatteryStatus | None, language: Language) -> tuple[str, str]:
+    """The battery as the kit's fuel gauge read it, for `jemput-prov status`."""
+    if battery is None:
+        return BATTERY(language), NO_GAUGE(language)
+    shown = f"{battery.percent}%  {battery.millivolts} mV  {battery.rate:+d} %/h"
+    return BATTERY(language), shown
+
+
+def software_lines(software: m.SoftwareStatus, language: Language) -> list[tuple[str, str]]:
+    """What `jemput-prov status` shows after the kit's records: the software it runs, in
+    the reader's language (`vocabulary.kit_status`), the last update's time local."""
+    trial = words.ON_TRIAL(language) if software.on_trial else ""
+    return [
+        (words.SOFTWARE(language), f"{software.version}{trial}"),
+        (words.SLOT(language), software.slot.value if software.slot else words.NO_SLOT(language)),
+        (words.PICO(language), software.pico_version or words.NO_PICO(language)),
+        (words.MINIMUM(language), str(software.minimum) if software.minimum else NONE_SHOWN),
+        (words.LAST_UPDATE(language), _last_update(software.last_update, language)),
+    ]
+
+
+def _last_update(report: m.UpdateReport | None, language: Language) -> str:
     if report is None:
-        return None
-    at = f"{report.at:%Y-%m-%d %H:%M} UTC"
+        return NONE_SHOWN
+    at = local_time(report.at, language)
     if report.outcome is m.UpdateOutcome.COMMITTED:
         note = f" ({report.reason})" if report.reason else ""
-        return f"{report.version} committed {at}{note}"
-    return f"{report.version} ROLLED BACK {at}: {report.reason}"
+        return words.COMMITTED(language).format(version=report.version, at=at) + note
+    return words.ROLLED_BACK(language).format(version=report.version, at=at, reason=report.reason)

@@ -6,12 +6,17 @@ single body (no decryption key needed).  A header names the resident by a keyed 
 `storage.reference`; records of format 1 and 2 by the plain reference), not the village,
 so villages come from the worklist CSV, each line keyed with the authority folder's
 ``reference.key``; a header whose reference no line has is counted under "?", never as
-someone else.  Walk-ins (the header's walk-in flag) have no worklist line and are counted
-in a row of their own.  A record voided by a later
-one does not count.  "printed" is what the kit's signed card ledger says was printed.  Voids
-and the ledger are matched within one certificate's chain: a reflashed kit numbers its
-records from 1 again.  Every fact comes from a database audit that passed
-(`provisioning.collector_audit`), never from a column.
+someone else.  A record voided by a later one does not count.  "printed" is what the kit's
+signed card ledger says was printed.  Voids and the ledger are matched within one
+certificate's chain: a reflashed kit numbers its records from 1 again.  Every fact comes
+from a database audit that passed (`provisioning.collector_audit`), never from a column.
+
+Why the figures mean what the district's mean (`provisioning.columns`): a technician
+compares this report with the district's, so *recorded* counts registered residents with
+a live record, once each, and never a walk-in; *walk-ins* count apart.  Per kit, each
+record counts (a resident recorded by two kits counts on both kits' rows).  The "?" row
+(references no line has: a worklist other than the kit's) is not in the overall row, as
+the district counts only residents its worklists name.
 
 The CSV is opened in spreadsheets, and a village name such as ``=HYPERLINK(...)`` must
 not become a live formula there: as OWASP advises for CSV injection, a text cell that
@@ -21,45 +26,106 @@ starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leadin
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from provisioning.collector_audit import CollectedRecord
+from provisioning.columns import COVERAGE, DESA, Column, Kind, Table
 from storage.model import Resident
 from storage.reference import ReferenceKey, resident_key
+from vocabulary.language import Language, Words
 
 WALK_IN_ROW = "(walk-in)"
+UNKNOWN_ROW = "?"
 OVERALL = "(overall)"
+
+
+class Scope(enum.StrEnum):
+    KIT = "kit"
+    VILLAGE = "village"
+    OVERALL = "overall"
 
 
 @dataclass
 class Row:
-    """One line of the report; ``on_worklist`` is None when no worklist was given."""
+    """One line of the report; ``registered`` and ``missing`` are None without a worklist
+    (and on kit rows, and on the walk-in and "?" rows, which no worklist line names)."""
 
-    scope: str
+    scope: Scope
     name: str
-    on_worklist: int | None = None
+    registered: int | None = None
     recorded: int = 0
-    printed: int = 0
-    exceptions: int = 0
     walk_ins: int = 0
-    not_recorded: int | None = None
+    printed: int = 0
+    excepted: int = 0
 
     @property
-    def share(self) -> float | None:
-        if not self.on_worklist:
+    def missing(self) -> int | None:
+        return None if self.registered is None else self.registered - self.recorded
+
+    @property
+    def share_recorded(self) -> float | None:
+        """Recorded of registered, in percent to one decimal, as the district rounds it."""
+        if not self.registered:
             return None
-        return 100.0 * (self.on_worklist - (self.not_recorded or 0)) / self.on_worklist
+        return round(100.0 * self.recorded / self.registered, 1)
 
-    @property
-    def share_text(self) -> str:
-        share = self.share
-        return "-" if share is None else f"{share:.1f}% sudah merekam"
+    def count(self, *, card: bool, excepted: bool) -> None:
+        self.printed += card
+        self.excepted += excepted
 
     def as_map(self) -> dict[str, Any]:
-        return {**asdict(self), "share": self.share, "share_text": self.share_text}
+        return {**asdict(self), "missing": self.missing, "share_recorded": self.share_recorded}
+
+
+TITLE = Words("Cakupan perekaman", "Enrolment coverage")
+NAME = Column(
+    "name",
+    Words("nama", "name"),
+    Kind.TEXT,
+    values={
+        WALK_IN_ROW: Words("(di luar daftar)", "(walk-ins)"),
+        UNKNOWN_ROW: Words("(tidak di daftar ini)", "(not on this worklist)"),
+        OVERALL: Words("(seluruh)", "(overall)"),
+    },
+)
+#: The report as CSV and JSON carry it.
+TABLE = Table(
+    "coverage",
+    TITLE,
+    (
+        Column(
+            "scope",
+            Words("tingkat", "scope"),
+            Kind.TEXT,
+            values={
+                Scope.KIT: Words("kit", "kit"),
+                Scope.VILLAGE: DESA,
+                Scope.OVERALL: Words("seluruh", "overall"),
+            },
+        ),
+        NAME,
+        *COVERAGE,
+    ),
+)
+#: The report as a terminal shows it: one column names the kit or the kelurahan/desa
+#: (indented, as the office store's table indents its villages).
+READ_TABLE = Table(
+    "coverage",
+    TITLE,
+    (Column("place", Words("kit / wilayah", "kit / place"), Kind.TEXT), *COVERAGE),
+)
+
+
+def read_rows(rows: list[Row], language: Language) -> list[dict[str, Any]]:
+    """``rows`` as `READ_TABLE` shows them."""
+    indent = {Scope.KIT: "", Scope.VILLAGE: "  ", Scope.OVERALL: ""}
+    return [
+        {**row.as_map(), "place": indent[row.scope] + NAME.cell(row.name, language)} for row in rows
+    ]
 
 
 def live_records(records: list[CollectedRecord]) -> list[CollectedRecord]:
@@ -86,43 +152,53 @@ def build_report(
 ) -> list[Row]:
     """Rows per kit, per village (with a worklist and the authority's ``references``), and
     overall."""
-    records = live_records(collection.records)
+    if worklist is not None and references is None:
+        raise ValueError("a report against a worklist needs the authority's reference key")
     printed = collection.printed
     kits: dict[str, Row] = {}
     villages: dict[str, Row] = {}
-    overall = Row("overall", OVERALL)
-    village_of: dict[bytes, str] = {}
-    # each record's keyed reference, keyed once (an HMAC for a version 1 or 2 header)
-    keyed_refs = [None if references is None else _keyed(r, references) for r in records]
-    if worklist is not None:
-        if references is None:
-            raise ValueError("a report against a worklist needs the authority's reference key")
-        recorded = set(keyed_refs)
-        overall.on_worklist = overall.not_recorded = 0
+    overall = Row(Scope.OVERALL, OVERALL)
+    place_of: dict[bytes | str, str] = {}
+    if worklist is not None and references is not None:
+        overall.registered = 0
         for resident in worklist:
             name = resident.village or "-"
-            ref = resident.worklist_ref
-            keyed = None if ref is None else references.keyed(ref)
-            if keyed is not None:
-                village_of[keyed] = name
-            village = villages.setdefault(name, Row("village", name, 0, not_recorded=0))
-            missing = keyed is None or keyed not in recorded
-            for row in (village, overall):
-                row.on_worklist = (row.on_worklist or 0) + 1
-                row.not_recorded = (row.not_recorded or 0) + missing
-    for record, keyed in zip(records, keyed_refs, strict=True):
-        walk_in = record.walk_in
-        targets = [kits.setdefault(record.kit_id, Row("kit", record.kit_id)), overall]
-        if worklist is not None:
-            # a reference no line has (another authority's key, or none) is nobody known
-            place = WALK_IN_ROW if walk_in else village_of.get(keyed or b"", "?")
-            targets.append(villages.setdefault(place, Row("village", place)))
+            village = villages.setdefault(name, Row(Scope.VILLAGE, name, registered=0))
+            village.registered = (village.registered or 0) + 1
+            overall.registered += 1
+            if resident.worklist_ref is not None:
+                place_of[references.keyed(resident.worklist_ref)] = name
+    # each resident once: printed or excepted if any of their live records is
+    residents: dict[bytes | str, tuple[bool, bool]] = {}
+    for record in live_records(collection.records):
         card = record.seq in printed.get(record.chain, ())
-        for row in targets:
+        excepted = record.excepted > 0
+        kit = kits.setdefault(record.kit_id, Row(Scope.KIT, record.kit_id))
+        kit.count(card=card, excepted=excepted)
+        if record.walk_in:
+            kit.walk_ins += 1
+            rows = [overall]
+            if worklist is not None:
+                rows.append(villages.setdefault(WALK_IN_ROW, Row(Scope.VILLAGE, WALK_IN_ROW)))
+            for row in rows:
+                row.walk_ins += 1
+                row.count(card=card, excepted=excepted)
+            continue
+        kit.recorded += 1
+        who = _identity(record, references)
+        if worklist is not None and who not in place_of:
+            # a reference no line has (another authority's key, or none) is nobody known
+            unknown = villages.setdefault(UNKNOWN_ROW, Row(Scope.VILLAGE, UNKNOWN_ROW))
+            unknown.recorded += 1
+            unknown.count(card=card, excepted=excepted)
+            continue
+        was_card, was_excepted = residents.get(who, (False, False))
+        residents[who] = (was_card or card, was_excepted or excepted)
+    for who, (card, excepted) in residents.items():
+        rows = [overall] if worklist is None else [overall, villages[place_of[who]]]
+        for row in rows:
             row.recorded += 1
-            row.printed += card
-            row.exceptions += record.excepted > 0
-            row.walk_ins += walk_in
+            row.count(card=card, excepted=excepted)
     return [
         *sorted(kits.values(), key=lambda r: r.name),
         *sorted(villages.values(), key=lambda r: r.name),
@@ -130,21 +206,16 @@ def build_report(
     ]
 
 
-def _keyed(record: CollectedRecord, references: ReferenceKey) -> bytes | None:
-    return resident_key(references, keyed_ref=record.keyed_ref, worklist_ref=record.worklist_ref)
-
-
-COLUMNS = (
-    "scope",
-    "name",
-    "on_worklist",
-    "recorded",
-    "printed",
-    "exceptions",
-    "walk_ins",
-    "not_recorded",
-    "share_text",
-)
+def _identity(record: CollectedRecord, references: ReferenceKey | None) -> bytes | str:
+    """Who a record names: the keyed reference under the authority's key, or without the
+    key the reference the header holds (keyed in format 3, plain before)."""
+    if references is not None:
+        keyed = resident_key(
+            references, keyed_ref=record.keyed_ref, worklist_ref=record.worklist_ref
+        )
+        if keyed is not None:
+            return keyed
+    return record.keyed_ref or record.worklist_ref or f"{record.kit_id}#{record.seq}"
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
@@ -160,13 +231,12 @@ def spreadsheet_safe(cell: object) -> object:
 
 
 def to_csv(rows: list[Row]) -> str:
-    """The report as CSV; a row without a share has an empty share_text, not "-"."""
+    """The report as CSV, keyed as the JSON is; a figure there is none of is an empty cell."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR in a cell is quoted
-    writer.writerow(COLUMNS)
-    for row in rows:
-        cells = {**row.as_map(), "share_text": None if row.share is None else row.share_text}
-        writer.writerow([spreadsheet_safe("" if cells[c] is None else cells[c]) for c in COLUMNS])
+    writer.writerow(TABLE.keys)
+    for cells in TABLE.raw([row.as_map() for row in rows]):
+        writer.writerow([spreadsheet_safe("" if cell is None else cell) for cell in cells])
     return out.getvalue()
 
 

@@ -69,7 +69,13 @@ class MalformedCertificate(CertificateError, Tampered):
 
 
 class ForeignCertificate(CertificateError):
-    """A certificate not signed by this authority (or altered after signing)."""
+    """A certificate not signed by this authority (or altered after signing); ``issuer`` is
+    the authority key it names (hex) when that is another authority's, so a tool can say
+    which authority folder to give instead."""
+
+    def __init__(self, message: str, *, issuer: str | None = None) -> None:
+        super().__init__(message)
+        self.issuer = issuer
 
 
 class CertificateExpired(CertificateError):
@@ -273,7 +279,8 @@ def verify_certificate(
         raise ForeignCertificate(
             f"kit certificate is signed by key {exc.found}, "
             f"not by authority {authority_public.name!r} ({authority_public.kid.hex()}): "
-            "use the kit's own authority key, or re-provision the kit"
+            "use the kit's own authority key, or re-provision the kit",
+            issuer=exc.found,
         ) from exc
     except BadSignature as exc:
         raise ForeignCertificate(

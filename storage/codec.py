@@ -17,10 +17,12 @@ were hashed and signed are still the ones kept: the re-encoding is only a check.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, Self
 
 import cbor2
 
@@ -69,24 +71,91 @@ def _head(major: int, argument: int) -> bytes:
     raise CodecError(f"length or tag {argument} does not fit in 64 bits")
 
 
-def _encode(obj: Any, out: list[bytes]) -> None:
+@dataclass(frozen=True)
+class Array:
+    """An array given as its length and its items, encoded as the items come.
+
+    Encodes as the list of the same items would, but a worklist of 100,000 residents is
+    never held as 100,000 maps: each is made, encoded and dropped in turn.  Items beyond
+    ``length``, or fewer, raise `CodecError`.
+    """
+
+    length: int
+    items: Iterable[Any]
+
+
+class _Sink(Protocol):
+    def __iadd__(self, data: bytes, /) -> Self: ...
+
+
+class _Hashing:
+    """A sink that hashes what is encoded into it instead of keeping it."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+
+    def __iadd__(self, data: bytes, /) -> Self:
+        self.hash.update(data)
+        return self
+
+
+def _array(length: int, items: Iterable[Any], out: _Sink) -> None:
+    out += _head(_MAJOR_ARRAY, length)
+    count = 0
+    for count, item in enumerate(items, start=1):
+        if count > length:
+            raise CodecError(f"array of {length} items has more")
+        _encode(item, out)
+    if count != length:
+        raise CodecError(f"array of {length} items has {count}")
+
+
+def _key(key: Any) -> bytes:
+    """A map key's encoding (a text key, nearly always, straight from cbor2)."""
+    return cbor2.dumps(key) if type(key) is str else dumps(key)
+
+
+#: Values cbor2 encodes as `dumps` does, shortest and without a container.
+_SCALARS = frozenset({str, bytes, int, bool, type(None)})
+_TEXT = frozenset({str})
+
+
+def _flat(obj: Mapping[Any, Any]) -> bool:
+    """Whether cbor2's own canonical map is ours: ASCII text keys under 24 bytes encode with a
+    one-byte head that is their length, so its length-first order is the bytewise order of
+    their encodings; scalar values are shortest either way; a dict has no key twice.  A
+    resident's map is one: a worklist of 100,000 is encoded in C, not a value at a time."""
+    return (
+        _TEXT.issuperset(map(type, obj))
+        and max(map(len, obj), default=0) < 24
+        and "".join(obj).isascii()
+        and _SCALARS.issuperset(map(type, obj.values()))
+    )
+
+
+def _encode(obj: Any, out: _Sink) -> None:
     if obj is None or isinstance(obj, bool | int | str | bytes):
-        out.append(cbor2.dumps(obj))
+        out += cbor2.dumps(obj)
     elif isinstance(obj, float):
-        out.append(cbor2.dumps(obj, canonical=True))
+        out += cbor2.dumps(obj, canonical=True)
     elif isinstance(obj, list | tuple):
-        out.append(_head(_MAJOR_ARRAY, len(obj)))
-        for item in obj:
-            _encode(item, out)
+        _array(len(obj), obj, out)
+    elif isinstance(obj, Array):
+        _array(obj.length, obj.items, out)
+    elif type(obj) is dict and _flat(obj):
+        out += cbor2.dumps(obj, canonical=True)
     elif isinstance(obj, Mapping):
-        pairs = sorted((dumps(key), dumps(value)) for key, value in obj.items())
+        # sorted by encoded key; each value is encoded straight after its key, never apart
+        pairs = sorted(((_key(key), value) for key, value in obj.items()), key=lambda p: p[0])
         for (key, _), (following, _) in itertools.pairwise(pairs):
             if key == following:
                 raise CodecError(f"map has two keys that encode as {key.hex()}")
-        out.append(_head(_MAJOR_MAP, len(pairs)))
-        out.extend(part for pair in pairs for part in pair)
+        out += _head(_MAJOR_MAP, len(pairs))
+        for key, value in pairs:
+            out += key
+            _encode(value, out)
     elif isinstance(obj, cbor2.CBORTag):
-        out.append(_head(_MAJOR_TAG, obj.tag))
+        out += _head(_MAJOR_TAG, obj.tag)
         _encode(obj.value, out)
     else:
         raise CodecError(f"records carry no {type(obj).__name__} values")
@@ -95,12 +164,20 @@ def _encode(obj: Any, out: list[bytes]) -> None:
 def dumps(obj: Any) -> bytes:
     """Encode ``obj`` in RFC 8949 core deterministic form (definite, shortest, sorted).
 
-    Accepts None, bool, int, float, str, bytes, list/tuple, mappings and ``cbor2.CBORTag``;
-    anything else raises `CodecError` rather than picking an encoding silently.
+    Accepts None, bool, int, float, str, bytes, list/tuple, `Array`, mappings and
+    ``cbor2.CBORTag``; anything else raises `CodecError` rather than picking an encoding
+    silently.  The bytes grow in one buffer, never as a piece per value.
     """
-    out: list[bytes] = []
+    out = bytearray()
     _encode(obj, out)
-    return b"".join(out)
+    return bytes(out)
+
+
+def sha256(obj: Any) -> bytes:
+    """SHA-256 of ``dumps(obj)``, hashed as it is encoded: the bytes are never held whole."""
+    sink = _Hashing()
+    _encode(obj, sink)
+    return sink.hash.digest()
 
 
 def loads(
@@ -109,13 +186,20 @@ def loads(
     max_bytes: int = MAX_BYTES,
     max_depth: int = MAX_DEPTH,
     deterministic: bool = True,
+    object_hook: Callable[[Mapping[Any, Any]], Any] | None = None,
 ) -> Any:
     """Decode one CBOR item that must fill ``data`` exactly; every failure is `CodecError`.
 
     Arrays decode as lists at top level and tuples inside tags, maps as dicts or
     frozendicts (cbor2 6).  With ``deterministic`` (the default) an item that is valid
     CBOR but not in `dumps` form is refused too, so the same value has one byte string.
+    ``object_hook`` is given each map as it is decoded and returns what stands in its
+    place (a worklist's resident: 100,000 maps are never held at once); the value is then
+    no longer what `dumps` encodes, so the caller checks the encoding (``deterministic``
+    must be False: `storage.profile.load_profile` encodes what it read again and compares).
     """
+    if object_hook is not None and deterministic:
+        raise ValueError("an object_hook changes the value: check its encoding yourself")
     if not isinstance(data, bytes | bytearray | memoryview):
         raise CodecError(f"expected CBOR bytes, got {type(data).__name__}")
     if len(data) > max_bytes:
@@ -123,8 +207,17 @@ def loads(
     if not data:
         raise Truncated("no bytes: the file or field is empty")
     stream = io.BytesIO(data)
+
+    def hook(value: Mapping[Any, Any], as_key: bool) -> Any:
+        # a map used as a key stays a map (cbor2 hands it in frozen)
+        return value if as_key or object_hook is None else object_hook(value)
+
     decoder = cbor2.CBORDecoder(
-        stream, max_depth=max_depth, allow_indefinite=False, allow_duplicate_keys=False
+        stream,
+        max_depth=max_depth,
+        allow_indefinite=False,
+        allow_duplicate_keys=False,
+        object_hook=None if object_hook is None else hook,
     )
     try:
         value = decoder.decode()

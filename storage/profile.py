@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -51,16 +53,27 @@ class Profile:
         return AuthorityPublic.from_cbor(self.authority)
 
 
+_RESIDENT_FIELDS = tuple(field.name for field in dataclasses.fields(Resident))
+_RESIDENT_KEYS = frozenset(_RESIDENT_FIELDS)
+
+
 def resident_to_map(resident: Resident) -> dict[str, Any]:
-    data = dataclasses.asdict(resident)
+    # field by field, not dataclasses.asdict (which deep-copies): a worklist is hashed,
+    # saved and checked again at a flash, 100,000 residents each time
+    data = {name: getattr(resident, name) for name in _RESIDENT_FIELDS}
     data["sex"] = resident.sex.value
     data["birth_date"] = resident.birth_date.isoformat()
     data["purpose"] = resident.purpose.value
     return data
 
 
-def resident_from_map(data: dict[str, Any]) -> Resident:
-    fields = dict(data)
+def resident_from_map(data: Mapping[str, Any]) -> Resident:
+    # A kecamatan's 100,000 residents repeat their places, religions and occupations, and a
+    # flash's staged list and the list the kit then loads name the same people: interned,
+    # each text is held once (CPython drops an interned string with its last holder).
+    fields: dict[str, Any] = {
+        name: sys.intern(v) if type(v) is str else v for name, v in data.items()
+    }
     fields["sex"] = Sex(fields["sex"])
     fields["birth_date"] = date.fromisoformat(fields["birth_date"])
     # A record of format version 1 (and a profile flashed before it) has no purpose: BARU.
@@ -130,20 +143,46 @@ FLASH_FIXED = (
 )
 
 
-def save_profile(path: Path, profile: Profile, cipher: StateCipher) -> None:
-    data = {
+def worklist_sha256(worklist: Sequence[Resident]) -> bytes:
+    """SHA-256 of the worklist as resident maps in canonical CBOR, one resident at a time:
+    what a transfer's commit compares and the profile's signed manifest holds."""
+    return codec.sha256(_worklist_array(worklist))
+
+
+def _worklist_array(worklist: Sequence[Resident]) -> codec.Array:
+    return codec.Array(len(worklist), map(resident_to_map, worklist))
+
+
+def _profile_map(profile: Profile) -> dict[str, Any]:
+    return {
         "kit_id": profile.kit_id,
         "region": profile.region,
         "policy": policy_to_map(profile.policy),
         "officers": [officer_to_map(o) for o in profile.officers],
-        "worklist": [resident_to_map(r) for r in profile.worklist],
+        "worklist": _worklist_array(profile.worklist),
         "authority": profile.authority,
         "demo": profile.demo,
         "signature": profile.signature,
         "reference_key": profile.reference_key,
     }
-    sealed = cipher.encrypt(codec.dumps(data), context=PROFILE_CONTEXT)
+
+
+def save_profile(path: Path, profile: Profile, cipher: StateCipher) -> None:
+    """Encrypt ``profile`` into ``path``, replacing it atomically (the old profile or the
+    new, never half).  The worklist is encoded resident by resident into one buffer: a
+    100,000-resident list costs its bytes, not 100,000 maps."""
+    sealed = cipher.encrypt(codec.dumps(_profile_map(profile)), context=PROFILE_CONTEXT)
     write_atomic(path, sealed, replace=True)
+
+
+def _resident_map(value: Mapping[Any, Any]) -> object:
+    """A resident's map as its Resident, as soon as it is decoded; any other map as it is
+    (a profile flashed before the purpose was kept: its residents are read after)."""
+    return resident_from_map(value) if value.keys() == _RESIDENT_KEYS else value
+
+
+def _as_map(item: object) -> object:
+    return resident_to_map(item) if isinstance(item, Resident) else item
 
 
 def load_profile(path: Path, cipher: StateCipher) -> Profile:
@@ -155,18 +194,29 @@ def load_profile(path: Path, cipher: StateCipher) -> Profile:
             "kit again"
         ) from exc
     try:
-        data = codec.loads(plain, max_bytes=64 * 1024 * 1024)
+        # each resident becomes a Resident as it is decoded (100,000 maps are never held);
+        # what was read must be the encoding of what it gave, as codec.loads checks
+        data = codec.loads(
+            plain, max_bytes=64 * 1024 * 1024, deterministic=False, object_hook=_resident_map
+        )
+        listed = data["worklist"]
+        worklist = tuple(
+            item if isinstance(item, Resident) else resident_from_map(item) for item in listed
+        )
         profile = Profile(
             kit_id=data["kit_id"],
             region=data["region"],
             policy=policy_from_map(data["policy"]),
             officers=tuple(officer_from_map(o) for o in data["officers"]),
-            worklist=tuple(resident_from_map(r) for r in data["worklist"]),
+            worklist=worklist,
             authority=data["authority"],
             demo=data["demo"],
             signature=data.get("signature", b""),
             reference_key=data.get("reference_key", b""),
         )
+        again = {**data, "worklist": codec.Array(len(listed), map(_as_map, listed))}
+        if codec.sha256(again) != sha256(plain).digest():
+            raise ValueError("CBOR is not in deterministic encoding (RFC 8949 section 4.2.1)")
         check_pages(profile.policy, profile.officers)
         return profile
     except FileNotFoundError:

@@ -13,7 +13,6 @@ names what changed; and checks that the same authority issued the kit's certific
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from typing import Any
 
 from storage import codec
@@ -28,7 +27,7 @@ from storage.cose import (
 )
 from storage.errors import RecordError, StateError
 from storage.keys import Authority, AuthorityPublic
-from storage.profile import Profile, officer_to_map, policy_to_map, resident_to_map
+from storage.profile import Profile, officer_to_map, policy_to_map, worklist_sha256
 
 CONTENT_TYPE = "application/jemput-profile"
 #: The manifest's plain fields, each named as a technician reads it in a refusal.
@@ -56,7 +55,7 @@ class ProfileChanged(StateError):
 
 
 def _digest(value: Any) -> bytes:
-    return hashlib.sha256(codec.dumps(value)).digest()
+    return codec.sha256(value)
 
 
 def _sections(profile: Profile) -> dict[str, bytes]:
@@ -64,12 +63,15 @@ def _sections(profile: Profile) -> dict[str, bytes]:
     maps: dict[str, Any] = {
         "policy": policy_to_map(profile.policy),
         "officers": [officer_to_map(o) for o in profile.officers],
-        "worklist": [resident_to_map(r) for r in profile.worklist],
         # a digest of a 32-byte random key says nothing of it; a profile flashed before
         # keyed references has no such section, and boot asks for a new flash
         "reference": profile.reference_key,
     }
-    return {name: _digest(value) for name, value in maps.items()}
+    # the worklist is hashed one resident at a time (100,000 maps are never held)
+    return {
+        **{name: _digest(value) for name, value in maps.items()},
+        "worklist": worklist_sha256(profile.worklist),
+    }
 
 
 def manifest(profile: Profile) -> dict[str, Any]:

@@ -68,8 +68,11 @@ _BLOOD_TYPES = frozenset(
 _CITIZENSHIPS = frozenset({"WNI", "WNA"})
 _PURPOSES = frozenset(p.value for p in Purpose)
 # re.ASCII: \d would take full-width and Arabic-Indic digits, which int() then reads.
-_DMY = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})", re.ASCII)
+# day first, with dashes or, as Indonesian Excel saves them, slashes: 14-03-2007, 14/03/2007
+_DMY = re.compile(r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})", re.ASCII)
 _YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_SHORT_YEAR = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2}", re.ASCII)
+DATE_FORMATS = "DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD"
 _RT_RW = re.compile(r"(\d{1,3})\s*/\s*(\d{1,3})", re.ASCII)
 #: What a spreadsheet makes of a 16-digit number in a column not formatted as text.
 _SCIENTIFIC = re.compile(r"\d+([.,]\d+)?[eE]\+?\d+", re.ASCII)
@@ -122,15 +125,50 @@ def separator(text: str) -> str:
     return max(_SEPARATORS, key=header.count)
 
 
+class _NotADate(ValueError):
+    """A birth date cell that is no date of an accepted format; the message says why."""
+
+
 def _parse_date(cell: str) -> date:
-    """DD-MM-YYYY or YYYY-MM-DD; ValueError otherwise (including impossible dates)."""
+    """DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD; _NotADate otherwise (impossible dates too).
+
+    Why never month first: a sheet saved in an English locale writes 03/14/2007, and read
+    day first its every date with a day up to 12 would be another date.  A month-first date
+    whose day is above 12 is named as such; one whose day is up to 12 still fails the NIK,
+    which holds the day and month of birth (`_Row.nik` then says the two look swapped).
+    """
     if match := _DMY.fullmatch(cell):
-        day, month, year = (int(g) for g in match.groups())
+        day, month, year = (int(match[1]), int(match[3]), int(match[4]))
+        if month > 12 and day <= 12:
+            raise _NotADate(
+                f"{cell} reads month first (an English-locale sheet): dates are day first, "
+                f"{DATE_FORMATS}; set the column's format to DD/MM/YYYY and export again"
+            )
     elif match := _YMD.fullmatch(cell):
         year, month, day = (int(g) for g in match.groups())
+    elif _SHORT_YEAR.fullmatch(cell):
+        raise _NotADate(f"{cell} has a two-digit year: write the year in full ({DATE_FORMATS})")
     else:
-        raise ValueError(cell)
-    return date(year, month, day)
+        raise _NotADate(f"{cell} is not a date (use {DATE_FORMATS})")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise _NotADate(f"{cell} is not a date (use {DATE_FORMATS})") from None
+
+
+def _swapped_hint(nik: str, sex: Sex, birth_date: date) -> str:
+    """What to say when the NIK agrees with the birth date read month first: the sheet wrote
+    its dates month first (an English locale), where day and month are both up to 12."""
+    try:
+        check_nik(
+            nik, sex=sex, birth_date=birth_date.replace(day=birth_date.month, month=birth_date.day)
+        )
+    except (NikError, ValueError):
+        return ""
+    return (
+        "; the NIK agrees with the date read month first: the sheet writes dates month first "
+        "(an English locale); set the column's format to DD/MM/YYYY and export again"
+    )
 
 
 class _Row:
@@ -163,8 +201,8 @@ class _Row:
             return None
         try:
             return _parse_date(cell)
-        except ValueError:
-            self.fail("tanggal_lahir", f"{cell} is not a date (use DD-MM-YYYY or YYYY-MM-DD)")
+        except _NotADate as exc:
+            self.fail("tanggal_lahir", str(exc))
             return None
 
     def nik(self, sex: Sex | None, birth_date: date | None) -> str:
@@ -183,7 +221,7 @@ class _Row:
         try:
             check_nik(cell, sex=sex, birth_date=birth_date)
         except NikError as exc:
-            self.fail("nik", str(exc))
+            self.fail("nik", str(exc) + _swapped_hint(cell, sex, birth_date))
         return cell
 
     def rt_rw(self) -> str:

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from provisioning.checks import check_authority
 from provisioning.collector_audit import ColumnMismatch, MissingChain, broken_link
 from provisioning.district import audited
 from provisioning.district import schema as s
@@ -144,7 +145,7 @@ class StoreAudit:
         if self.problems:
             where, exc = self.problems[0]
             raise StoreRefused(
-                f"the district store at {self.where} fails verification "
+                f"the office store at {self.where} fails verification "
                 f"({len(self.problems)} problem(s), first: {where}: {exc}); run `jemput-prov "
                 "verify --db URL --authority DIR` for the list; nothing is reported"
             )
@@ -228,8 +229,11 @@ class _Audit:
             self.sink.add(table, row)
 
     def run(self) -> StoreAudit:
+        """The audit; WrongAuthority (one line) when no kit certificate is the authority's."""
         self.sync_log()
-        known = {self.one_chain(certificate) for certificate in self.certificates()}
+        certificates = self.certificates()
+        check_authority(self.authority, len(certificates), (e for _, e in self.result.problems))
+        known = {self.one_chain(certificate) for certificate in certificates}
         self.chain = None
         self.missing_chains(known)
         self.missing_ledgers()

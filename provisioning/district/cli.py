@@ -1,5 +1,5 @@
 """The district commands of jemput-prov: `district init`, `district report`, `sync`, and
-what `report`, `verify` and `export` do when `--db` names a district store.
+what `report`, `verify` and `export` do when `--db` names an office store.
 
 Why here and not in provisioning/cli.py: that file is the laptop's tool and is shared by
 many hands; it only dispatches on the URL scheme (`is_store_url`) and these functions do
@@ -27,30 +27,21 @@ from provisioning.district.audit import StoreAudit, audit_store, log_line, probl
 from provisioning.district.errors import DistrictError, LaptopRefused, StoreRefused
 from provisioning.district.export import export
 from provisioning.district.figures import CARD_THRESHOLD, STALE_DAYS, Figures, report_figures
-from provisioning.district.formats import (
-    FLEET_HEADINGS,
-    FLEET_TITLE,
-    HEADINGS,
-    cells,
-    in_language,
-    table_sections,
-    to_csv,
-    to_json,
-    write_rollup,
-)
+from provisioning.district.formats import log_text, read_sections, to_csv, to_json, write_rollup
 from provisioning.district.html import render
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import SyncResult, sync
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 from storage.worklist import WorklistError, load_worklist
-from vocabulary.language import Language
+from vocabulary.language import LANGUAGE_ENV, Language
 
 EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
 
 district_app = typer.Typer(
-    help="The district store on PostgreSQL: every laptop's records, one report.",
+    help="The office store (the Disdukcapil's, on PostgreSQL): every laptop's records, one "
+    "report per kelurahan/desa, kecamatan and kabupaten/kota.",
     no_args_is_help=True,
 )
 out = Console(highlight=False)
@@ -60,15 +51,16 @@ UrlArgument = Annotated[
     str, typer.Argument(metavar="URL", help="The store, e.g. postgresql://user@host/jemput.")
 ]
 ThresholdOption = Annotated[
-    int, typer.Option(help="Flag kits that printed fewer cards than this.", min=0)
-]
-StaleOption = Annotated[
-    int, typer.Option(help="Flag kits not collected for more than this many days.", min=1)
+    int,
+    typer.Option(help="Flag kits and kabupaten/kota that printed fewer cards than this.", min=0),
 ]
 LanguageOption = Annotated[
     Language,
     typer.Option(
-        "--language", help="The fleet table's words: id (Bahasa Indonesia) or en (English)."
+        "--language",
+        envvar=LANGUAGE_ENV,
+        help="The language of headings and numbers (id: Bahasa Indonesia, en: English); "
+        "CSV and JSON keys stay the same.",
     ),
 ]
 AuthorityOption = Annotated[
@@ -131,7 +123,7 @@ def opened(url: str, *, create: bool = False) -> Iterator[DistrictStore]:
     except SQLAlchemyError as exc:  # the server went away, or refused a statement
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
         raise _fail(
-            f"the district store failed mid-way ({reason}); what was committed is kept: "
+            f"the office store failed mid-way ({reason}); what was committed is kept: "
             "run the command again",
             EXIT_PROBLEMS,
         ) from None
@@ -139,10 +131,10 @@ def opened(url: str, *, create: bool = False) -> Iterator[DistrictStore]:
 
 @district_app.command("init")
 def init_command(url: UrlArgument) -> None:
-    """Create the district store's tables (one partition per province) in an empty database."""
+    """Create the office store's tables (one partition per province) in an empty database."""
     with opened(url, create=True):
         pass
-    _say(out, f"district store ready at {url}", "green")
+    _say(out, f"office store ready at {url}", "green")
 
 
 def _figures(url: str, authority: Path, threshold: int, stale_days: int = STALE_DAYS) -> Figures:
@@ -160,6 +152,8 @@ def _figures(url: str, authority: Path, threshold: int, stale_days: int = STALE_
             )
         except StoreRefused as exc:
             raise _fail(f"nothing reported: {exc}", EXIT_PROBLEMS) from None
+        except checks.WrongAuthority as exc:
+            raise _fail(f"nothing reported: {exc}", EXIT_USER_ERROR) from None
 
 
 def report(
@@ -168,29 +162,24 @@ def report(
     fmt: str,
     threshold: int,
     output: Path | None = None,
+    language: Language = Language.ID,
     *,
     stale_days: int = STALE_DAYS,
-    language: Language = Language.ID,
 ) -> None:
     """Print (or write to ``output``) the district report in ``fmt``, from what the audit
     of the store derived: a store that fails its audit is refused (exit 1)."""
     figures = _figures(url, authority, threshold, stale_days)
     chosen = DistrictFormat(fmt)
     if chosen is DistrictFormat.TABLE:
-        headings = {
-            "coverage": HEADINGS,
-            "fleet": {c: in_language(pair, language) for c, pair in FLEET_HEADINGS.items()},
-        }
         with _console(output) as console:
-            for title, columns, rows in table_sections(figures, language):
-                shown = in_language(FLEET_TITLE, language) if title == "fleet" else title
-                table = Table(title=shown, title_justify="left")
-                for column in columns:
-                    table.add_column(headings.get(title, {}).get(column, column))
-                for row in cells(rows, columns):
-                    table.add_row(*(Text("-" if c is None else str(c)) for c in row))
-                console.print(table)
-            console.print(Text(figures.log_line), soft_wrap=True)
+            for table, rows in read_sections(figures, language):
+                shown = Table(title=table.title(language), title_justify="left")
+                for heading in table.headings(language, short=True):
+                    shown.add_column(heading)
+                for row in rows:
+                    shown.add_row(*(Text(cell) for cell in table.cells(row, language)))
+                console.print(shown)
+            console.print(Text(log_text(figures, language)), soft_wrap=True)
         return
     render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: lambda f: render(f, language)}
     text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)
@@ -216,16 +205,20 @@ def report_command(
     fmt: Annotated[DistrictFormat, typer.Option("--format")] = DistrictFormat.TABLE,
     threshold: ThresholdOption = CARD_THRESHOLD,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
-    stale_days: StaleOption = STALE_DAYS,
     language: LanguageOption = Language.ID,
+    stale_days: Annotated[
+        int, typer.Option(help="Flag kits not collected for more than this many days.", min=1)
+    ] = STALE_DAYS,
 ) -> None:
-    """Coverage per village, kecamatan, kabupaten/kota; blank cards per kit; per day; the
-    kit fleet (versions, last collection, cards left, battery, clock; flags).
+    """Coverage per kelurahan/desa, kecamatan, kabupaten/kota; blank cards per kit and per
+    kabupaten/kota; per day; the kit fleet (versions, last collection, blanks left,
+    battery, clock; flags).  `--format html` is the page for the office head (charts,
+    printable on A4).
 
     Counts only what the store's audit derives from signed bytes; a store that fails
     `verify --db` is refused (exit 1).
     """
-    report(url, authority, fmt.value, threshold, output, stale_days=stale_days, language=language)
+    report(url, authority, fmt.value, threshold, output, language, stale_days=stale_days)
 
 
 @district_app.command("rollup")
@@ -248,7 +241,10 @@ def verify(url: str, authority: Path) -> None:
     1 for any problem or fork, 0 when every row is what its signatures say."""
     public, references = _audit_keys(authority)
     with opened(url) as store, store.snapshot() as connection:
-        audit = audit_store(connection, public, references, where=_where(url))
+        try:
+            audit = audit_store(connection, public, references, where=_where(url))
+        except checks.WrongAuthority as exc:
+            raise _fail(f"{_where(url)}: {exc}", EXIT_USER_ERROR) from None
     _show_audit(audit)
     if audit.problems or audit.forks:
         _say(
@@ -265,7 +261,7 @@ def verify(url: str, authority: Path) -> None:
 
 
 def _show_audit(audit: StoreAudit) -> None:
-    table = Table(title=f"district store {audit.where}", title_justify="left")
+    table = Table(title=f"office store {audit.where}", title_justify="left")
     for column in ("kit", "records", "last", "problems", "chain"):
         table.add_column(column)
     for chain in audit.chains:
@@ -308,13 +304,13 @@ def _show_sync(result: SyncResult, paths: list[Path]) -> None:
 
 def sync_command(
     db: Annotated[Path, typer.Option("--db", help="The laptop's collector database.")],
-    to: Annotated[str, typer.Option("--to", help="The district store's URL.")],
+    to: Annotated[str, typer.Option("--to", help="The office store's URL.")],
     authority: Annotated[
         Path, typer.Option("--authority", help="The authority folder.", file_okay=False)
     ],
     worklist: Annotated[
         list[Path] | None,
-        typer.Option(help="A worklist CSV to register for the district (repeatable)."),
+        typer.Option(help="A worklist CSV to register at the office store (repeatable)."),
     ] = None,
     source: Annotated[
         str | None, typer.Option(help="This laptop's name in fork reports (default: DB).")

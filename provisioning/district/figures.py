@@ -18,7 +18,8 @@ What counts: a record voided by a later one of its chain does not, nor the voidi
 live record for their worklist reference; *printed* when the card of such a record is in
 its kit's signed ledger; *excepted* when such a record notes a finger exception.
 Walk-ins have no worklist line; they count under the kabupaten/kota of the kit's region.
-Blank cards are each kit's latest signed ledger (per certificate chain, summed per kit).
+Blank cards are each kit's latest signed ledger (per certificate chain, summed per kit, and
+per kabupaten/kota by the kits' region).
 
 The fleet is each kit's latest status at a collection (`provisioning.district.arrival`),
 the newest by the laptop's signed time: a kit is *behind* when its version is below the
@@ -44,12 +45,13 @@ from sqlalchemy.sql import Subquery
 from kitlink.protocol import MessageError
 from kitlink.release import Version
 from provisioning.district import audited
-from provisioning.district.audit import AuditedStatus, StoreAudit, audit_store, log_line
+from provisioning.district.audit import AuditedStatus, StoreAudit, audit_store
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 
-#: Kits that printed fewer cards than this are flagged (the ministry's watch list).
+#: Kits and kabupaten/kota that printed fewer cards than this are flagged (the ministry's
+#: watch list).
 CARD_THRESHOLD = 15
 WALK_IN_VILLAGE = "(walk-in)"
 #: Kits not collected for more than this many days are flagged (`--stale-days`).
@@ -59,6 +61,9 @@ DRIFT_SECONDS = 60
 
 
 class Level(StrEnum):
+    """Where a row counts: a place, from a village up to the whole store, or one kit."""
+
+    KIT = "kit"
     VILLAGE = "village"
     KECAMATAN = "kecamatan"
     KABKOTA = "kabkota"
@@ -101,32 +106,61 @@ class Coverage:
 
 @dataclass
 class Cards:
-    """Blank cards of one kit (or, with ``kit_id`` None, of the district)."""
+    """Blank cards of one kit (``level`` KIT), of the kits of one kabupaten/kota (KABKOTA,
+    ``region`` its code) or of the whole store (DISTRICT).  ``flagged``: fewer cards
+    printed than the threshold, for a kit or a kabupaten/kota alike; None for the whole
+    store, which the threshold does not judge (its table shows "-", not "tidak")."""
 
+    level: Level
     kit_id: str | None
     region: str
+    regency: str = ""
+    kits: int = 0
     loaded: int = 0
     printed: int = 0
     spoiled: int = 0
     unknown: int = 0
-    flagged: bool = False
+    flagged: bool | None = False
 
     @property
     def share_used(self) -> float | None:
         """Cards printed of cards loaded, as the ministry quotes it."""
         return round(100.0 * self.printed / self.loaded, 1) if self.loaded else None
 
+    def add(self, ledger: dict[str, Any]) -> None:
+        self.loaded += ledger["loaded"]
+        self.printed += ledger["printed"]
+        self.spoiled += ledger["spoiled"]
+        self.unknown += ledger["unresolved"]
+
     def as_map(self) -> dict[str, Any]:
         return {**asdict(self), "share_used": self.share_used}
 
 
+@dataclass
+class Day:
+    """One day's live records (by the kit's sealing date), district-wide or of one kit:
+    ``recorded`` those of registered residents, ``walk_ins`` the others (as in coverage,
+    though here each record counts: a resident recorded by two kits counts on both)."""
+
+    day: date
+    kit_id: str | None
+    recorded: int = 0
+    walk_ins: int = 0
+    printed: int = 0
+    excepted: int = 0
+
+    def as_map(self) -> dict[str, Any]:
+        return {**asdict(self), "day": self.day.isoformat()}
+
+
 class FleetFlag(StrEnum):
-    """Why a kit is flagged in the fleet table; the value is what the JSON carries."""
+    """Why a kit is flagged in the fleet table; the value is its column's key."""
 
     BEHIND = "behind"
-    BELOW_MINIMUM = "below-minimum"
+    BELOW_MINIMUM = "below_minimum"
     STALE = "stale"
-    DRIFT = "drift"
+    DRIFTED = "drifted"
     REVOKED = "revoked"
 
 
@@ -149,35 +183,15 @@ class FleetKit:
     battery_millivolts: int | None
     #: The kit's clock minus the laptop's, in seconds.
     drift: int
-    revoked: bool
-    flags: list[FleetFlag] = field(default_factory=list)
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
+    flags: set[FleetFlag] = field(default_factory=set)
 
     def as_map(self) -> dict[str, Any]:
         return {
-            **asdict(self),
+            **{k: v for k, v in asdict(self).items() if k != "flags"},
             "collected_at": self.collected_at.isoformat(timespec="seconds"),
-            "flags": [flag.value for flag in self.flags],
-            "flagged": self.flagged,
+            **{flag.value: flag in self.flags for flag in FleetFlag},
+            "flagged": bool(self.flags),
         }
-
-
-@dataclass
-class Day:
-    """One day's live records (by the kit's sealing date), district-wide or of one kit."""
-
-    day: date
-    kit_id: str | None
-    records: int
-    printed: int
-    excepted: int
-    walk_ins: int
-
-    def as_map(self) -> dict[str, Any]:
-        return {**asdict(self), "day": self.day.isoformat()}
 
 
 @dataclass
@@ -197,14 +211,10 @@ class Figures:
     log_head: str | None = None
     fleet: list[FleetKit] = field(default_factory=list)
     stale_days: int = STALE_DAYS
-    #: The newest release any kit runs, and the authority's minimum: what "behind" is
-    #: measured against (None when no kit reports one).
+    #: The newest release any kit runs, and the authority's minimum: what "behind" and
+    #: "below the minimum" are measured against (None when no kit reports one).
     newest_version: str | None = None
     minimum_version: str | None = None
-
-    @property
-    def log_line(self) -> str:
-        return log_line(self.log_length, self.log_head)
 
     def of(self, level: Level) -> list[Coverage]:
         return [row for row in self.coverage if row.level is level]
@@ -215,7 +225,7 @@ class Figures:
 
     @property
     def district_cards(self) -> Cards:
-        return next(c for c in self.cards if c.kit_id is None)
+        return next(c for c in self.cards if c.level is Level.DISTRICT)
 
     def as_map(self) -> dict[str, Any]:
         return {
@@ -227,12 +237,12 @@ class Figures:
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
-            "fleet": {
+            "fleet": [kit.as_map() for kit in self.fleet],
+            "fleet_measures": {
                 "stale_days": self.stale_days,
                 "drift_seconds": DRIFT_SECONDS,
                 "newest_version": self.newest_version,
                 "minimum_version": self.minimum_version,
-                "kits": [kit.as_map() for kit in self.fleet],
             },
         }
 
@@ -331,23 +341,36 @@ def _rolled_up(villages: list[Coverage]) -> list[Coverage]:
     ]
 
 
-def _cards(ledgers: list[dict[str, Any]], threshold: int) -> list[Cards]:
+def _cards(ledgers: list[dict[str, Any]], names: dict[str, str], threshold: int) -> list[Cards]:
+    """Each kit's cards from its chains' latest signed ledgers, each kabupaten/kota's (by
+    its kits' region) and the store's; kits and kabupaten/kota below ``threshold`` flagged."""
     latest: dict[bytes, dict[str, Any]] = {}
     for ledger in ledgers:  # newest first per chain
         latest.setdefault(ledger["chain"], ledger)
     kits: dict[str, Cards] = {}
-    total = Cards(None, "")
+    regencies: dict[str, Cards] = {}
+    total = Cards(Level.DISTRICT, None, "", flagged=None)
     for ledger in latest.values():
-        kit = kits.setdefault(ledger["kit_id"], Cards(ledger["kit_id"], ledger["region"]))
-        for row in (kit, total):
-            row.loaded += ledger["loaded"]
-            row.printed += ledger["printed"]
-            row.spoiled += ledger["spoiled"]
-            row.unknown += ledger["unresolved"]
-    for kit in kits.values():
-        kit.flagged = kit.printed < threshold
-    total.flagged = False
-    return [*sorted(kits.values(), key=lambda k: k.kit_id or ""), total]
+        code = ledger["region"][:4]
+        kit = kits.setdefault(
+            ledger["kit_id"],
+            Cards(Level.KIT, ledger["kit_id"], ledger["region"], names.get(code, code), kits=1),
+        )
+        regency = regencies.setdefault(
+            code, Cards(Level.KABKOTA, None, code, names.get(code, code))
+        )
+        for row in (kit, regency, total):
+            row.add(ledger)
+    for regency in regencies.values():
+        regency.kits = sum(kit.region[:4] == regency.region for kit in kits.values())
+    total.kits = len(kits)
+    for row in (*kits.values(), *regencies.values()):
+        row.flagged = row.printed < threshold
+    return [
+        *sorted(kits.values(), key=lambda k: k.kit_id or ""),
+        *sorted(regencies.values(), key=lambda r: (r.regency, r.region)),
+        total,
+    ]
 
 
 @dataclass(frozen=True)
@@ -388,11 +411,13 @@ def _days(summary: list[_Part]) -> list[Day]:
     days: dict[tuple[date, str | None], Day] = {}
     for part in summary:
         for kit_id in (None, part.kit_id):
-            day = days.setdefault((part.day, kit_id), Day(part.day, kit_id, 0, 0, 0, 0))
-            day.records += part.records
+            day = days.setdefault((part.day, kit_id), Day(part.day, kit_id))
+            if part.walk_in:
+                day.walk_ins += part.records
+            else:
+                day.recorded += part.records
             day.printed += part.printed
             day.excepted += part.excepted
-            day.walk_ins += part.records if part.walk_in else 0
     return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
 
 
@@ -433,18 +458,17 @@ def _fleet(
             battery_percent=status.battery.percent if status.battery else None,
             battery_millivolts=status.battery.millivolts if status.battery else None,
             drift=kept.drift_seconds,
-            revoked=kit_id in revoked,
         )
         if version is not None and newest is not None and version < newest:
-            kit.flags.append(FleetFlag.BEHIND)
+            kit.flags.add(FleetFlag.BEHIND)
         if version is not None and minimum is not None and version < minimum:
-            kit.flags.append(FleetFlag.BELOW_MINIMUM)
+            kit.flags.add(FleetFlag.BELOW_MINIMUM)
         if now - kept.collected_at > timedelta(days=stale_days):
-            kit.flags.append(FleetFlag.STALE)
+            kit.flags.add(FleetFlag.STALE)
         if abs(kit.drift) > DRIFT_SECONDS:
-            kit.flags.append(FleetFlag.DRIFT)
-        if kit.revoked:
-            kit.flags.append(FleetFlag.REVOKED)
+            kit.flags.add(FleetFlag.DRIFTED)
+        if kit_id in revoked:
+            kit.flags.add(FleetFlag.REVOKED)
         kits.append(kit)
     return kits, newest, minimum
 
@@ -459,13 +483,15 @@ def build_figures(
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
     live = _live()
     summary = _summary(connection, live, audit.kits)
+    coverage = _rolled_up(_villages(connection, live, summary))
+    names = {row.regency_code: row.regency for row in coverage if row.level is Level.KABKOTA}
     now = datetime.now(UTC)
     fleet, newest, minimum = _fleet(audit.statuses, audit.revoked, now, stale_days)
     return Figures(
         generated_at=now,
         threshold=threshold,
-        coverage=_rolled_up(_villages(connection, live, summary)),
-        cards=_cards(audit.ledgers, threshold),
+        coverage=coverage,
+        cards=_cards(audit.ledgers, names, threshold),
         days=_days(summary),
         records=sum(part.records for part in summary),
         forks=len(audit.forks),

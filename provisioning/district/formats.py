@@ -1,4 +1,9 @@
-"""The district figures as table rows, CSV, JSON and the national roll-up files.
+"""The district figures as tables: for the terminal, CSV, JSON and the national roll-up.
+
+Why each table is one `provisioning.columns.Table`: its columns' keys are the CSV header
+and the JSON keys, their headings the terminal's and the HTML page's, in either language,
+so a table added to the report (`TABLES`, and its rows under its name in
+`Figures.as_map`) appears in every format at once.
 
 Why CSV cells are guarded: an office opens the CSV in a spreadsheet, and a place name
 that begins with ``=``, ``+``, ``-`` or ``@`` would run as a formula there; such cells get
@@ -12,173 +17,229 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from provisioning.district.figures import Figures, FleetFlag, Level
+from provisioning.columns import (
+    COVERAGE,
+    DESA,
+    EXCEPTED,
+    KABKOTA,
+    KECAMATAN,
+    KIT,
+    NO_HEAD,
+    PRINTED,
+    RECORDED,
+    WALK_INS,
+    Column,
+    Kind,
+    Table,
+)
+from provisioning.district.figures import WALK_IN_VILLAGE, Figures, FleetFlag, Level
+from provisioning.report import spreadsheet_safe
 from storage.files import write_atomic
-from vocabulary.language import Language
+from vocabulary.language import Language, Words, count
 
-COVERAGE_COLUMNS = (
+ALL_AREAS = Words("seluruh wilayah", "all areas")
+SYNC_LOG = Words(
+    "log sinkron: {statements} pernyataan, terakhir {head}",
+    "sync log: {statements} statement(s), head {head}",
+)
+LEVEL = Column(
     "level",
-    "regency_code",
-    "regency",
-    "kecamatan",
-    "village",
-    "registered",
-    "recorded",
-    "printed",
-    "excepted",
-    "missing",
-    "walk_ins",
-    "share_recorded",
+    Words("tingkat", "level"),
+    Kind.TEXT,
+    values={
+        Level.KIT: Words("kit", "kit"),
+        Level.VILLAGE: DESA,
+        Level.KECAMATAN: KECAMATAN,
+        Level.KABKOTA: KABKOTA,
+        Level.DISTRICT: ALL_AREAS,
+    },
 )
-CARD_COLUMNS = (
-    "kit_id",
-    "region",
-    "loaded",
-    "printed",
-    "spoiled",
-    "unknown",
-    "share_used",
-    "flagged",
+REGENCY = Column("regency", KABKOTA, Kind.TEXT)
+VILLAGE = Column(
+    "village", DESA, Kind.TEXT, values={WALK_IN_VILLAGE: Words("(di luar daftar)", "(walk-ins)")}
 )
-DAY_COLUMNS = ("day", "kit_id", "records", "printed", "excepted", "walk_ins")
-FLEET_COLUMNS = (
-    "kit_id",
-    "region",
-    "version",
-    "pico_version",
-    "minimum",
-    "collected_at",
+COVERAGE_TABLE = Table(
+    "coverage",
+    Words("Cakupan perekaman", "Enrolment coverage"),
+    (
+        LEVEL,
+        Column("regency_code", Words("kode", "code"), Kind.TEXT),
+        REGENCY,
+        Column("kecamatan", KECAMATAN, Kind.TEXT),
+        VILLAGE,
+        *COVERAGE,
+    ),
+)
+CARD_COUNTS = (
+    Column("kits", Words("jumlah kit", "kits"), short=Words("kit", "kits")),
+    Column("loaded", Words("blangko dimuat", "blanks loaded"), short=Words("muat", "load")),
+    PRINTED,
+    Column("spoiled", Words("blangko rusak", "spoiled"), short=Words("rusak", "spoil")),
+    Column("unknown", Words("hasil tak diketahui", "outcome unknown"), short=Words("?", "?")),
+    Column("share_used", Words("% terpakai", "% used"), Kind.SHARE, short=Words("%", "%")),
+    Column(
+        "flagged",
+        Words("di bawah ambang", "below threshold"),
+        Kind.FLAG,
+        short=Words("ambang", "flag"),
+    ),
+)
+REGION = Column(
+    "region", Words("kode wilayah", "region code"), Kind.TEXT, short=Words("kode", "code")
+)
+CARDS_TABLE = Table(
+    "cards", Words("Blangko KTP-el", "Blank cards"), (LEVEL, KIT, REGION, REGENCY, *CARD_COUNTS)
+)
+DAY = Column("day", Words("tanggal", "day"), Kind.DAY)
+DAYS_TABLE = Table(
     "days",
-    "stock",
-    "battery_percent",
-    "battery_millivolts",
-    "drift",
-    "flags",
+    Words("Per hari", "Per day"),
+    (
+        DAY,
+        KIT,
+        RECORDED,
+        WALK_INS,
+        PRINTED,
+        EXCEPTED,
+    ),
 )
-#: The fleet table's title, headings and flags in (Bahasa Indonesia, English): a terminal
-#: and the HTML page show them in the report's language; CSV and JSON keep the names.
-FLEET_TITLE = ("Armada kit", "Kit fleet")
-FLEET_HEADINGS: dict[str, tuple[str, str]] = {
-    "kit_id": ("kit", "kit"),
-    "region": ("wilayah", "region"),
-    "version": ("versi", "version"),
-    "pico_version": ("versi Pico", "Pico version"),
-    "minimum": ("minimum", "minimum"),
-    "collected_at": ("terakhir dikumpulkan", "last collected"),
-    "days": ("hari", "days"),
-    "stock": ("stok blangko", "cards left"),
-    "battery_percent": ("baterai %", "battery %"),
-    "battery_millivolts": ("baterai mV", "battery mV"),
-    "drift": ("selisih jam (dtk)", "clock drift (s)"),
-    "flags": ("tanda", "flags"),
+#: Each flag of the fleet table as a yes/no column, keyed by the flag's value.
+FLEET_FLAGS = {
+    FleetFlag.BEHIND: Words("versi tertinggal", "behind on version"),
+    FleetFlag.BELOW_MINIMUM: Words("di bawah versi minimum", "below the minimum version"),
+    FleetFlag.STALE: Words("lama tak dikumpulkan", "not collected lately"),
+    FleetFlag.DRIFTED: Words("jam bergeser", "clock drifted"),
+    FleetFlag.REVOKED: Words("dicabut", "revoked"),
 }
-FLAG_WORDS: dict[FleetFlag, tuple[str, str]] = {
-    FleetFlag.BEHIND: ("versi tertinggal", "behind on version"),
-    FleetFlag.BELOW_MINIMUM: ("di bawah versi minimum", "below the minimum version"),
-    FleetFlag.STALE: ("lama tak dikumpulkan", "not collected lately"),
-    FleetFlag.DRIFT: ("jam bergeser", "clock drifted"),
-    FleetFlag.REVOKED: ("dicabut", "revoked"),
-}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FLEET_TABLE = Table(
+    "fleet",
+    Words("Armada kit", "Kit fleet"),
+    (
+        KIT,
+        Column("region", Words("wilayah", "region"), Kind.TEXT),
+        Column("version", Words("versi", "version"), Kind.TEXT),
+        Column("pico_version", Words("versi Pico", "Pico version"), Kind.TEXT),
+        Column("minimum", Words("minimum", "minimum"), Kind.TEXT),
+        Column(
+            "collected_at",
+            Words("terakhir dikumpulkan", "last collected"),
+            Kind.TEXT,
+            short=Words("dikumpulkan", "collected"),
+        ),
+        Column("days", Words("hari sejak", "days since"), short=Words("hari", "days")),
+        Column("stock", Words("sisa blangko", "blanks left"), short=Words("sisa", "left")),
+        Column("battery_percent", Words("baterai %", "battery %"), short=Words("bat%", "bat%")),
+        Column("battery_millivolts", Words("baterai mV", "battery mV"), short=Words("mV", "mV")),
+        Column("drift", Words("selisih jam (detik)", "clock drift (s)"), short=Words("jam", "clk")),
+        *(Column(flag.value, words, Kind.FLAG) for flag, words in FLEET_FLAGS.items()),
+        Column("flagged", Words("ditandai", "flagged"), Kind.FLAG),
+    ),
+)
+#: The report's tables, in the order every format shows them.
+TABLES = (COVERAGE_TABLE, CARDS_TABLE, DAYS_TABLE, FLEET_TABLE)
+#: The tables people read (terminal, page) name a row by one place or kit instead of the
+#: level and four names.
+PLACE = Column("place", Words("wilayah", "place"), Kind.TEXT)
+READ_COVERAGE = Table(COVERAGE_TABLE.name, COVERAGE_TABLE.title, (PLACE, *COVERAGE))
+READ_CARDS = Table(
+    CARDS_TABLE.name,
+    CARDS_TABLE.title,
+    (
+        Column(
+            "place",
+            Words("kit / wilayah", "kit / place"),
+            Kind.TEXT,
+            short=Words("kit/wilayah", "kit/place"),
+        ),
+        REGION,
+        *CARD_COUNTS,
+    ),
+)
 
 
-#: The terminal table's coverage columns: one place name instead of level and four names.
-TABLE_COVERAGE_COLUMNS = ("place", *COVERAGE_COLUMNS[5:])
-#: Short headings so the coverage table fits 80 columns (the CSV and JSON keep full names).
-HEADINGS = {
-    "registered": "reg",
-    "recorded": "rec",
-    "printed": "card",
-    "excepted": "exc",
-    "missing": "miss",
-    "walk_ins": "walk",
-    "share_recorded": "%",
-}
-DISTRICT_PLACE = "(district)"
-
-
-def place(row: dict[str, Any]) -> str:
-    """The most specific name of a coverage row's place; villages indented under kecamatan."""
+def place(row: dict[str, Any], language: Language) -> str:
+    """The most specific name of a row's kit or place; villages indented under kecamatan."""
+    if row["level"] == Level.KIT:
+        return str(row["kit_id"])
     if row["level"] == Level.VILLAGE:
-        return "  " + row["village"]
+        return "  " + VILLAGE.cell(row["village"], language)
     if row["level"] == Level.KECAMATAN:
         return "KEC. " + row["kecamatan"]
-    return row["regency"] or DISTRICT_PLACE
+    return row["regency"] or f"({ALL_AREAS(language)})"
 
 
-def in_language(pair: tuple[str, str], language: Language) -> str:
-    """The Bahasa Indonesia or the English of a (Bahasa Indonesia, English) pair."""
-    return pair[0] if language is Language.ID else pair[1]
+def log_text(figures: Figures, language: Language) -> str:
+    """The audited sync log's length and head, to compare with a report sent before."""
+    return SYNC_LOG(language).format(
+        statements=count(figures.log_length, language), head=figures.log_head or NO_HEAD(language)
+    )
 
 
-def fleet_rows(figures: Figures, language: Language) -> list[dict[str, Any]]:
-    """The fleet section's rows with each kit's flags as words of ``language``."""
-    return [
-        {
-            **kit.as_map(),
-            "flags": ", ".join(in_language(FLAG_WORDS[flag], language) for flag in kit.flags),
-        }
-        for kit in figures.fleet
-    ]
-
-
-def table_sections(
-    figures: Figures, language: Language = Language.ID
-) -> list[tuple[str, Sequence[str], list[dict[str, Any]]]]:
-    """`sections` for a terminal: coverage rows named by their place only, the fleet's
-    flags in ``language``."""
-    parts = sections(figures)
-    title, _, rows = parts[0]
-    parts[0] = (title, TABLE_COVERAGE_COLUMNS, [{**row, "place": place(row)} for row in rows])
-    parts[-1] = ("fleet", FLEET_COLUMNS, fleet_rows(figures, language))
-    return parts
-
-
-def cells(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Iterator[list[object]]:
-    for row in rows:
-        yield [row[column] for column in columns]
-
-
-def sections(figures: Figures) -> list[tuple[str, Sequence[str], list[dict[str, Any]]]]:
-    """(title, columns, rows) of each part of the report, from the figures' one map."""
+def sections(figures: Figures) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """Each table of the report with its rows, from the figures' one map."""
     data = figures.as_map()
-    return [
-        ("coverage", COVERAGE_COLUMNS, data["coverage"]),
-        ("cards", CARD_COLUMNS, data["cards"]),
-        ("days", DAY_COLUMNS, data["days"]),
-        (
-            "fleet",
-            FLEET_COLUMNS,
-            [{**kit, "flags": " ".join(kit["flags"])} for kit in data["fleet"]["kits"]],
-        ),
-    ]
+    return [(table, data[table.name]) for table in TABLES]
 
 
-def _safe(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def reading_order(coverage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Coverage rows as people read them: per kabupaten/kota each kecamatan followed by its
+    villages, then its walk-ins and its total; the whole store last.  (`Figures` lists all
+    villages before all kecamatan, which CSV and JSON keep.)"""
+
+    def key(row: dict[str, Any]) -> tuple[int, str, str, int, str, int, str]:
+        if row["level"] == Level.DISTRICT:
+            return (1, "", "", 0, "", 0, "")
+        part = 2 if row["level"] == Level.KABKOTA else 0 if row["kecamatan"] else 1
+        within = 0 if row["level"] == Level.KECAMATAN else 1
+        return (
+            0,
+            row["regency"],
+            row["regency_code"],
+            part,
+            row["kecamatan"],
+            within,
+            row["village"],
+        )
+
+    return sorted(coverage, key=key)
+
+
+def read_sections(figures: Figures, language: Language) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """`sections` for people (terminal, page): coverage and card rows named by their kit
+    or place only, coverage in `reading_order`."""
+    read = {table.name: table for table in (READ_COVERAGE, READ_CARDS)}
+    shown = []
+    for table, rows in sections(figures):
+        if table is COVERAGE_TABLE:
+            rows = reading_order(rows)
+        if table.name in read:
+            table, rows = read[table.name], [{**row, "place": place(row, language)} for row in rows]
+        shown.append((table, rows))
+    return shown
 
 
 def to_csv(figures: Figures) -> str:
-    """Each section under a ``section`` column, so one file holds the whole report."""
+    """Each table under a ``section`` column, so one file holds the whole report."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
-    for title, columns, rows in sections(figures):
-        writer.writerow(["section", *columns])
-        for row in cells(rows, columns):
-            writer.writerow([title, *(_safe(cell) for cell in row)])
+    for table, rows in sections(figures):
+        writer.writerow(["section", *table.keys])
+        for cells in table.raw(rows):
+            writer.writerow(
+                [table.name, *(spreadsheet_safe("" if c is None else c) for c in cells)]
+            )
     return out.getvalue()
 
 
 def to_json(figures: Figures) -> str:
     return json.dumps(figures.as_map(), indent=2, ensure_ascii=False)
+
+
+_COUNTS = tuple(column.key for column in COVERAGE)
+_CARD_COUNTS = ("kits", "loaded", "printed", "spoiled", "unknown", "flagged")
 
 
 def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
@@ -191,24 +252,24 @@ def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
                 "regency_code": row["regency_code"],
                 "regency": row["regency"],
                 "generated_at": data["generated_at"],
-                "coverage": {k: row[k] for k in COVERAGE_COLUMNS[5:]},
+                "coverage": {k: row[k] for k in _COUNTS},
                 "kecamatan": [
-                    {"kecamatan": k["kecamatan"], **{c: k[c] for c in COVERAGE_COLUMNS[5:]}}
+                    {"kecamatan": k["kecamatan"], **{c: k[c] for c in _COUNTS}}
                     for k in data["coverage"]
                     if k["level"] == Level.KECAMATAN and k["regency_code"] == row["regency_code"]
                 ],
-                "cards": {c: 0 for c in ("kits", "loaded", "printed", "spoiled", "unknown")},
+                "cards": {c: 0 for c in _CARD_COUNTS},
                 "kits_below_threshold": 0,
                 "threshold": data["threshold"],
             }
-    for kit in data["cards"]:
-        entry = files.get(kit["region"][:4])
-        if kit["kit_id"] is None or entry is None:
+    for cards in data["cards"]:
+        entry = files.get(cards["region"][:4])
+        if entry is None or cards["level"] == Level.DISTRICT:
             continue
-        entry["cards"]["kits"] += 1
-        for column in ("loaded", "printed", "spoiled", "unknown"):
-            entry["cards"][column] += kit[column]
-        entry["kits_below_threshold"] += kit["flagged"]
+        if cards["level"] == Level.KABKOTA:
+            entry["cards"] = {c: cards[c] for c in _CARD_COUNTS}
+        else:
+            entry["kits_below_threshold"] += cards["flagged"]
     return files
 
 

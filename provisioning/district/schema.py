@@ -260,7 +260,7 @@ def check_version(connection: Connection) -> None:
         ).scalar()
     except DBAPIError as exc:  # no district_meta table: some other database
         raise NotADistrictStore(
-            "this database holds no district store: run `jemput-prov district init URL` first"
+            "this database holds no office store: run `jemput-prov district init URL` first"
         ) from exc
     if value in UPGRADE:
         raise NotADistrictStore(
@@ -270,11 +270,11 @@ def check_version(connection: Connection) -> None:
         )
     if value in REBUILD:
         raise NotADistrictStore(
-            f"this district store is at schema version {value}, this tool speaks "
+            f"this office store is at schema version {value}, this tool speaks "
             f"{SCHEMA_VERSION}: {REBUILD[value]}"
         )
     if value != str(SCHEMA_VERSION):
         raise NotADistrictStore(
-            f"this district store is at schema version {value}, this tool speaks "
+            f"this office store is at schema version {value}, this tool speaks "
             f"{SCHEMA_VERSION}: use the matching jemput-prov"
         )

@@ -80,7 +80,7 @@ class Fork:
         return (
             f"kit {self.kit_id} record {self.seq} forked: {self.held_source} holds "
             f"{self.held_digest.hex()[:12]}, {self.offered_source} offers "
-            f"{self.offered_digest.hex()[:12]}; the district keeps the first and refuses the "
+            f"{self.offered_digest.hex()[:12]}; the office store keeps the first and refuses the "
             "second: report the kit"
         )
 
@@ -121,7 +121,7 @@ class DistrictStore:
         except OperationalError as exc:
             engine.dispose()
             raise StoreUnreachable(
-                f"cannot reach the district store at {url}: {exc.orig}; start it "
+                f"cannot reach the office store at {url}: {exc.orig}; start it "
                 "(`make district`) or check the URL"
             ) from None
         except BaseException:

@@ -359,9 +359,9 @@ def _push_ledger(
     at_head = held.get(ledger.head_seq)
     if ledger.head_seq and at_head != ledger.head:
         why = (
-            "the district holds a different one: its chain forked; report the kit"
+            "the office store holds a different one: its chain forked; report the kit"
             if at_head is not None
-            else "the district holds no such record of it (see the problems above)"
+            else "the office store holds no such record of it (see the problems above)"
         )
         done.problems.append(
             f"{stored.folder}: the kit signed record {ledger.head_seq} as its head, but "

@@ -231,7 +231,7 @@ def test_an_edited_store_fails_verify_and_report(
     assert expected in checked.stdout, checked.stdout
     reported = run("report", "--db", url, "--authority", authority, "--format", "json")
     assert reported.exit_code == EXIT_PROBLEMS, reported.output
-    assert "nothing reported: the district store at" in reported.stderr
+    assert "nothing reported: the office store at" in reported.stderr
     assert "fails verification" in reported.stderr and reported.stdout == ""
     assert "Traceback" not in checked.output + reported.output
 
@@ -248,4 +248,7 @@ def test_the_untouched_store_verifies_and_reports(
     assert log.startswith("sync log: 2 statement(s), head ")
     reported = run("report", "--db", url, "--authority", authority)
     assert reported.exit_code == EXIT_OK, reported.output
-    assert log in reported.stdout, "the report names the log it was counted under"
+    head = log.rsplit(" ", 1)[1]
+    assert f"log sinkron: 2 pernyataan, terakhir {head}" in reported.stdout, (
+        "the report names the log it was counted under, in the reader's language"
+    )

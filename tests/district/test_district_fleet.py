@@ -95,7 +95,7 @@ EXPECTED = {
     "KIT-3505-12": [FleetFlag.BEHIND],
     "KIT-3505-13": [FleetFlag.BEHIND, FleetFlag.BELOW_MINIMUM],
     "KIT-3505-14": [FleetFlag.STALE],
-    "KIT-3505-15": [FleetFlag.DRIFT],
+    "KIT-3505-15": [FleetFlag.DRIFTED],
     "KIT-3505-16": [FleetFlag.REVOKED],
 }
 REVOKED = "KIT-3505-16"
@@ -165,23 +165,26 @@ def _report(url: str, fleet: Fleet, *args: object) -> dict:
         "json", *args,
     )  # fmt: skip
     assert result.exit_code == EXIT_OK, result.output
-    return json.loads(result.stdout)["fleet"]
+    return json.loads(result.stdout)
 
 
 def _kits(report: dict) -> dict[str, dict]:
-    return {kit["kit_id"]: kit for kit in report["kits"]}
+    return {kit["kit_id"]: kit for kit in report["fleet"]}
+
+
+def _flags(kit: dict) -> list[FleetFlag]:
+    return [flag for flag in FleetFlag if kit[flag.value]]
 
 
 def test_each_kit_is_flagged_for_what_it_did_and_for_nothing_else(
     synced: str, fleet: Fleet
 ) -> None:
     report = _report(synced, fleet)
-    assert report["newest_version"] == "1.5.0" and report["minimum_version"] == "1.4.0"
-    assert report["stale_days"] == STALE_DAYS and report["drift_seconds"] == DRIFT_SECONDS
+    measures = report["fleet_measures"]
+    assert measures["newest_version"] == "1.5.0" and measures["minimum_version"] == "1.4.0"
+    assert measures["stale_days"] == STALE_DAYS and measures["drift_seconds"] == DRIFT_SECONDS
     kits = _kits(report)
-    assert {kit_id: kit["flags"] for kit_id, kit in kits.items()} == {
-        kit_id: [flag.value for flag in flags] for kit_id, flags in EXPECTED.items()
-    }
+    assert {kit_id: _flags(kit) for kit_id, kit in kits.items()} == EXPECTED
     assert [kit_id for kit_id, kit in kits.items() if kit["flagged"]] == [
         kit_id for kit_id, flags in EXPECTED.items() if flags
     ]
@@ -200,14 +203,14 @@ def test_the_fleet_shows_what_each_kit_signed_at_its_collection(synced: str, fle
         assert row["stock"] == 9  # flashed with 9 blank cards, none printed
         percent, millivolts = fleet.batteries[kit.kit_id]
         assert (row["battery_percent"], row["battery_millivolts"]) == (percent, millivolts)
-        assert row["revoked"] is (kit.kit_id == REVOKED)
+        assert row[FleetFlag.REVOKED.value] is (kit.kit_id == REVOKED)
 
 
 def test_a_kit_is_stale_only_past_the_days_asked(synced: str, fleet: Fleet) -> None:
     stale = "KIT-3505-14"
     days = (datetime.now(UTC) - dict((k.kit_id, k) for k in FLEET)[stale].collected).days
-    assert "stale" in _kits(_report(synced, fleet, "--stale-days", days - 1))[stale]["flags"]
-    assert "stale" not in _kits(_report(synced, fleet, "--stale-days", days + 1))[stale]["flags"]
+    assert _kits(_report(synced, fleet, "--stale-days", days - 1))[stale]["stale"] is True
+    assert _kits(_report(synced, fleet, "--stale-days", days + 1))[stale]["stale"] is False
 
 
 def test_the_fleet_table_speaks_bahasa_indonesia_first_and_english_when_asked(
@@ -219,12 +222,13 @@ def test_the_fleet_table_speaks_bahasa_indonesia_first_and_english_when_asked(
     assert table.exit_code == EXIT_OK, table.output
     shown = (fleet.folder / "id.txt").read_text()
     assert "Armada kit" in shown and "di bawah versi minimum" in shown and "dicabut" in shown
+    assert "KIT-3505-13" in shown
     english = run("district", "report", synced, "--authority", authority, "--format", "html",
                   "--language", "en", "--out", fleet.folder / "en.html")  # fmt: skip
     assert english.exit_code == EXIT_OK, english.output
     page = (fleet.folder / "en.html").read_text()
     assert "Kit fleet" in page and "below the minimum version" in page and "clock drifted" in page
-    assert '<table id="fleet">' in page and "Armada kit" not in page
+    assert 'id="section-fleet"' in page and "Armada kit" not in page
 
 
 def test_an_edited_fleet_column_is_found_by_the_audit(cluster: LocalCluster, fleet: Fleet) -> None:

@@ -7,36 +7,45 @@ headless Chromium and its figures read back from the DOM Chromium built.
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
 import json
 import re
-import subprocess
-import tempfile
+import shutil
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import text as sql_text
 from typer.testing import CliRunner
 
-from provisioning.cli import EXIT_OK, app
-from provisioning.district.figures import Coverage, Figures, Level, report_figures
-from provisioning.district.formats import rollup, to_csv
+from provisioning.cli import EXIT_OK, EXIT_USER_ERROR, app
+from provisioning.district.figures import Cards, Coverage, Figures, Level, report_figures
+from provisioning.district.formats import reading_order, rollup, to_csv
+from provisioning.district.html import render
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
+from storage.keys import Authority
 from storage.reference import ReferenceKey
 from tests.district.conftest import FieldDay, sync_day
+from vocabulary.language import Language
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = (
-    "--headless",
+    "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-dev-shm-usage",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -130,7 +139,7 @@ def test_the_district_report_equals_what_the_kits_did(synced: str, field_day: Fi
     assert sum(kecamatan.values()) == recorded and len(kecamatan) == 3
 
     threshold = threshold_of(field_day)
-    cards = {c.kit_id: c for c in figures.cards}
+    cards = {c.kit_id: c for c in figures.cards if c.level is Level.KIT}
     for kit in field_day.kits:
         row = cards[kit.kit_id]
         assert (row.loaded, row.printed, row.spoiled, row.unknown) == (
@@ -140,17 +149,23 @@ def test_the_district_report_equals_what_the_kits_did(synced: str, field_day: Fi
             kit.ledger["unresolved"],
         ), kit.kit_id
         assert row.flagged == (kit.ledger["printed"] < threshold)
-    assert {c.flagged for c in figures.cards if c.kit_id} == {True, False}
+    assert {c.flagged for c in cards.values()} == {True, False}
+    (regency,) = [c for c in figures.cards if c.level is Level.KABKOTA]
+    assert (regency.region, regency.regency, regency.kits) == ("3505", "KABUPATEN BLITAR", 3)
+    assert regency.printed == sum(c.printed for c in cards.values())
+    assert regency.flagged == (regency.printed < threshold) is False
     total = figures.district_cards
     assert total.loaded == sum(k.cards for k in field_day.kits) == 33
     assert total.printed == sum(o.printed == "card" for o in outcomes)
     assert total.share_used == round(100 * total.printed / total.loaded, 1)
 
     per_kit = Counter({kit.kit_id: len(kit.outcomes) for kit in field_day.kits})
-    days = Counter()
+    days, walk_ins_per_day = Counter(), Counter()
     for day in figures.days:
-        days[day.kit_id] += day.records
+        days[day.kit_id] += day.recorded + day.walk_ins
+        walk_ins_per_day[day.kit_id] += day.walk_ins
     assert days.pop(None) == 15 and days == per_kit
+    assert walk_ins_per_day[None] == district.walk_ins, "one figure for walk-ins"
 
 
 def test_report_formats_through_the_cli_agree(synced: str, field_day: FieldDay) -> None:
@@ -170,77 +185,158 @@ def test_report_formats_through_the_cli_agree(synced: str, field_day: FieldDay) 
     district = next(r for r in rows if r[:2] == ["coverage", "district"])
     assert district[7] == str(data["coverage"][-1]["recorded"])
     table = run("district", "report", synced, "--authority", authority)
-    district_line = next(line for line in table.stdout.splitlines() if "(district)" in line)
+    district_line = next(line for line in table.stdout.splitlines() if "(seluruh" in line)
     assert table.exit_code == EXIT_OK
-    assert f" {data['coverage'][-1]['share_recorded']} " in district_line
+    share = f"{data['coverage'][-1]['share_recorded']:.1f}%"
+    assert f" {share.replace('.', ',')} " in district_line, "Bahasa Indonesia by default"
+    villages = {(r["kecamatan"], r["village"]) for r in data["coverage"] if r["level"] == "village"}
+    under, shown = "", set()
+    for line in table.stdout.split("└")[0].splitlines():  # the coverage table
+        name = line.split("│")[1].strip() if "│" in line else ""
+        if name.startswith("KEC. "):
+            under = name[5:]
+        elif line.startswith("│   ") and name != "(di luar daftar)":
+            shown.add((under, name))
+    assert shown == {v for v in villages if v[0]}, "each kecamatan above its villages"
+    assert "…" not in table.stdout, "80 columns hold every name"
+    log = data["sync_log"]
+    assert f"log sinkron: {log['statements']} pernyataan, terakhir {log['head']}" in table.stdout
+    english = run("district", "report", synced, "--authority", authority, "--language", "en")
+    assert "% recorded" not in english.stdout, "the terminal has the short headings"
+    assert f" {share} " in next(line for line in english.stdout.splitlines() if "(all" in line)
 
 
-class Tables(HTMLParser):
-    """The cells of each table (by id) and the text of each span with an id."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[dict[str, str]]] = {}
-        self.spans: dict[str, str] = {}
-        self._table: str | None = None
-        self._field: str | None = None
-        self._span: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "table":
-            self._table = found["id"]
-            self.tables[self._table] = []
-        elif tag == "tr" and self._table and found.get("class") is not None:
-            self.tables[self._table].append({})
-        elif tag == "td":
-            self._field = found["data-field"]
-            self.tables[self._table][-1][self._field] = ""
-        elif tag == "span" and "id" in found:
-            self._span = found["id"]
-            self.spans[self._span] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "table":
-            self._table = None
-        elif tag == "td":
-            self._field = None
-        elif tag == "span":
-            self._span = None
-
-    def handle_data(self, data: str) -> None:
-        if self._field is not None and self._table is not None:
-            self.tables[self._table][-1][self._field] += data
-        elif self._span is not None:
-            self.spans[self._span] += data
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Debian's headless Chromium through its chromedriver; nothing is downloaded."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
-def read_back(text: str, value: Any) -> Any:
-    """A cell's text as the JSON value it shows."""
+#: How the page writes each kind of cell (its td's class) in Bahasa Indonesia, and the JSON
+#: value that text stands for: 1.575, 27,0%, 14-03-2026, ya / tidak; text as it is.
+INDONESIAN: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "count": (r"\d{1,3}(\.\d{3})*", lambda t: int(t.replace(".", ""))),
+    "share": (r"\d{1,3},\d%", lambda t: float(t[:-1].replace(",", "."))),
+    "day": (r"\d\d-\d\d-\d{4}", lambda t: date(int(t[6:]), int(t[3:5]), int(t[:2])).isoformat()),
+    "flag": (r"ya|tidak", lambda t: t == "ya"),
+    "text": (r".*", str),
+}
+
+
+def read_back(kind: str, text: str) -> Any:
+    """A cell's or a chart's number as the JSON value it shows; its format checked."""
     if text == "-":
         return None
-    if isinstance(value, bool):
-        return text == "True"
-    if isinstance(value, int):
-        return int(text)
-    if isinstance(value, float):
-        return float(text)
-    return text
+    pattern, value = INDONESIAN[kind]
+    assert re.fullmatch(pattern, text), f"{text!r} is not a {kind} written the Indonesian way"
+    return value(text)
 
 
-def chromium_dom(page: Path) -> str:
-    with tempfile.TemporaryDirectory(prefix="jemput-chromium-") as profile:
-        done = subprocess.run(
-            ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-             page.as_uri()],
-            capture_output=True, text=True, timeout=120,
+#: The page's tables and charts as the browser built them: cells by data-field with their
+#: kind, and each bar's key, value text and flag.
+READ_PAGE = """
+const tables = {};
+for (const table of document.querySelectorAll('table')) {
+  tables[table.id] = [...table.tBodies[0].rows].map(tr => Object.fromEntries(
+    [...tr.cells].map(td => [td.dataset.field, [td.className, td.textContent]])));
+}
+const charts = {};
+for (const svg of document.querySelectorAll('svg.chart')) {
+  const name = svg.id.replace(/^chart-/, '').replace(/-\\d+$/, '');
+  charts[name] = (charts[name] || []).concat([...svg.querySelectorAll('g.bar')].map(g => ({
+    key: g.dataset.key, label: g.querySelector('text.label').textContent,
+    value: g.querySelector('text.value').textContent,
+    flagged: g.classList.contains('flag')})));
+}
+const tiles = Object.fromEntries([...document.querySelectorAll('.tile .big')]
+  .map(span => [span.id, span.textContent]));
+return {tables, charts, tiles};
+"""
+
+
+def name_of(row: dict[str, Any]) -> str:
+    """The name a row of the page's coverage or cards table must show."""
+    return row.get("kit_id") or row.get("village") or row.get("kecamatan") or row["regency"]
+
+
+def check_charts(charts: dict[str, list[dict[str, Any]]], data: dict[str, Any]) -> None:
+    """Every bar is its JSON row's numbers, in the JSON's order, written the Indonesian way."""
+    covered = [row for row in data["coverage"] if row["registered"]]
+    for name, level, key in (
+        ("kecamatan", "kecamatan", "kecamatan"),
+        ("village", "village", "village"),
+    ):
+        rows = [row for row in covered if row["level"] == level]
+        assert [bar["key"] for bar in charts[name]] == [row[key] for row in rows], name
+        for bar, row in zip(charts[name], rows, strict=True):
+            shown, recorded, registered = re.fullmatch(
+                r"(\S+) \((\S+) dari (\S+)\)", bar["value"]
+            ).groups()
+            assert read_back("share", shown) == row["share_recorded"]
+            assert (read_back("count", recorded), read_back("count", registered)) == (
+                row["recorded"], row["registered"],
+            )  # fmt: skip
+    for name, level, key in (
+        ("cards-kabkota", "kabkota", "regency"),
+        ("cards-kit", "kit", "kit_id"),
+    ):
+        rows = [row for row in data["cards"] if row["level"] == level]
+        assert [bar["key"] for bar in charts[name]] == [row[key] for row in rows], name
+        for bar, row in zip(charts[name], rows, strict=True):
+            printed, loaded, below = re.fullmatch(
+                r"(\S+) / (\S+)( · di bawah ambang)?", bar["value"]
+            ).groups()
+            assert (read_back("count", printed), read_back("count", loaded)) == (
+                row["printed"], row["loaded"],
+            )  # fmt: skip
+            assert bar["flagged"] == bool(below) == row["flagged"], bar
+    days = [row for row in data["days"] if row["kit_id"] is None]
+    assert [read_back("day", bar["label"]) for bar in charts["days"]] == [d["day"] for d in days]
+    for bar, row in zip(charts["days"], days, strict=True):
+        recorded, walk_ins = bar["value"].split(" + ")
+        assert (read_back("count", recorded), read_back("count", walk_ins)) == (
+            row["recorded"], row["walk_ins"],
         )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+
+
+def check_print(browser: WebDriver) -> None:
+    """On A4 paper: nothing wider than the page, A4 pages, a handful of them."""
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        # A4's 210 mm less the page's 2 x 12 mm margins, at CSS's 96 px per inch
+        {
+            "width": round((210 - 24) / 25.4 * 96),
+            "height": 1000,
+            "deviceScaleFactor": 1,
+            "mobile": False,
+        },
+    )
+    widths = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the printed page is wider than A4: {widths}"
+    pdf = base64.b64decode(
+        browser.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"]
+    )
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert boxes and all(
+        abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes
+    ), "A4 portrait, 210 x 297 mm in points"
+    assert 1 <= len(boxes) <= 6, f"{len(boxes)} pages for three kits"
 
 
 def test_the_html_page_in_chromium_shows_the_json_figures(
-    synced: str, field_day: FieldDay, tmp_path: Path
+    synced: str, field_day: FieldDay, tmp_path: Path, browser: WebDriver
 ) -> None:
     page, data_file = tmp_path / "report.html", tmp_path / "report.json"
     authority = field_day.folder / "authority"
@@ -257,23 +353,42 @@ def test_the_html_page_in_chromium_shows_the_json_figures(
     source = page.read_text(encoding="utf-8")
     assert not re.search(r"(src|href)=|https?://(?!www\.w3\.org/2000/svg)", source), "offline"
 
-    parsed = Tables()
-    parsed.feed(chromium_dom(page))
+    browser.get(page.as_uri())
+    shown = browser.execute_script(READ_PAGE)
     for section in ("coverage", "cards", "days"):
-        shown = parsed.tables[section]
-        assert len(shown) == len(data[section]) > 0, section
-        for cells, row in zip(shown, data[section], strict=True):
-            assert {k: read_back(text, row[k]) for k, text in cells.items()} == {
-                k: row[k] for k in cells
-            }, section
-    kits = data["fleet"]["kits"]  # the fleet's flags are words on the page, names in JSON
-    assert len(parsed.tables["fleet"]) == len(kits) == len(field_day.kits)
-    for cells, row in zip(parsed.tables["fleet"], kits, strict=True):
-        shown = {k: read_back(text, row[k]) for k, text in cells.items() if k != "flags"}
-        assert shown == {k: row[k] for k in cells if k != "flags"}, "fleet"
+        rows = shown["tables"][section]
+        expected = reading_order(data[section]) if section == "coverage" else data[section]
+        assert len(rows) == len(expected) > 0, section
+        for cells, row in zip(rows, expected, strict=True):
+            numbers = {k: read_back(kind, text) for k, (kind, text) in cells.items() if k in row}
+            assert numbers == {k: row[k] for k in numbers}, section
+            if (
+                "place" in cells
+                and row["level"] != "district"
+                and row.get("village") != "(walk-in)"
+            ):
+                assert name_of(row) in cells["place"][1], section
+    check_charts(shown["charts"], data)
     district = data["coverage"][-1]
-    assert float(parsed.spans["share"]) == district["share_recorded"]
-    assert int(parsed.spans["records"]) == data["records"] == 15
+    assert read_back("share", shown["tiles"]["share"]) == district["share_recorded"]
+    assert read_back("count", shown["tiles"]["walk-ins"]) == district["walk_ins"]
+    check_print(browser)
+
+
+def test_the_page_writes_numbers_the_way_its_reader_reads_them() -> None:
+    """Thousands and decimals as an Indonesian office writes them, English as the option;
+    a kabupaten/kota below the threshold is flagged like a kit."""
+    rows = [
+        Coverage(Level.VILLAGE, "3505", "KABUPATEN BLITAR", "KANIGORO", "SAWENTAR", 5_833, 1_575),
+        Coverage(Level.DISTRICT, "", "", "", "", 5_833, 1_575),
+    ]
+    cards = [Cards(Level.KABKOTA, None, "3505", "KABUPATEN BLITAR", 2, 40, 9, flagged=True)]
+    figures = Figures(datetime(2026, 3, 14, 2, tzinfo=UTC), 15, coverage=rows, cards=cards)
+    bahasa, english = render(figures), render(figures, Language.EN)
+    assert "1.575" in bahasa and "27,0%" in bahasa and "1,575" not in bahasa
+    assert "1,575" in english and "27.0%" in english and "27,0%" not in english
+    assert "1 dari 1 kabupaten/kota dan 0 dari 0 kit mencetak kurang dari 15 kartu" in bahasa
+    assert "9 / 40 · di bawah ambang" in bahasa
 
 
 def test_the_national_rollup_has_counts_and_no_one_in_it(
@@ -347,6 +462,19 @@ def test_the_store_keeps_keyed_references_only(synced: str, field_day: FieldDay)
     assert all(digest is None for digest, walk_in, _ in on_records if walk_in)
     for _, _, data in on_records:
         assert not any(r.nik.encode() in bytes(data) for r in residents)
+
+
+def test_another_authority_is_named_in_one_line(synced: str, field_day: FieldDay, tmp_path):
+    """Every row of the store fails under another key; the one mistake is the folder."""
+    other = tmp_path / "other"
+    Authority.init(other, name="Dukcapil Kediri")
+    kid = field_day.authority.public.kid.hex()
+    for command in (("verify", "--db", synced), ("report", "--db", synced)):
+        result = run(*command, "--authority", other)
+        assert result.exit_code == EXIT_USER_ERROR, result.output
+        (line,) = result.stderr.splitlines()
+        assert "nothing here is of authority 'Dukcapil Kediri'" in line
+        assert f"signed by authority key {kid}" in line
 
 
 def test_records_keyed_by_another_authority_match_nobody(

@@ -319,10 +319,10 @@ def test_sync_before_init_and_to_nowhere_are_user_errors(
     laptop = field_day.laptops["laptop-a"]
     bare = run("sync", "--db", laptop, "--to", store_url, "--authority", authority)
     assert bare.exit_code == EXIT_USER_ERROR
-    assert "holds no district store: run `jemput-prov district init URL` first" in bare.stderr
+    assert "holds no office store: run `jemput-prov district init URL` first" in bare.stderr
     nowhere = store_url.replace("host=", "host=/nonexistent")
     gone = run("report", "--db", nowhere, "--authority", authority)
-    assert gone.exit_code == EXIT_USER_ERROR and "cannot reach the district store" in gone.stderr
+    assert gone.exit_code == EXIT_USER_ERROR and "cannot reach the office store" in gone.stderr
     assert "Traceback" not in bare.output + gone.output
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +45,13 @@ def test_demo_then_status(tmp_path: Path) -> None:
     assert (facts["key_backend"], facts["data_key_backend"]) == ("file", "file")
 
     text = runner.invoke(app, ["status", "--data-dir", str(data)])
-    assert "records sealed  3" in text.output and "DEMO kit" in text.output
-    assert "kunci: file, TIDAK TERLINDUNGI; data key file, TIDAK TERLINDUNGI" in text.output
+    assert "rekaman disegel     3" in text.output and "kit DEMO" in text.output
+    assert "kit file, TIDAK TERLINDUNGI; data file, TIDAK TERLINDUNGI" in text.output
+    assert "stok blangko" in text.output and "{" not in text.output
+    shown = re.search(r"jam kit +(\d\d-\d\d-\d{4} \d\d:\d\d:\d\d) (\S+)", text.output)
+    assert shown is not None and shown[2] == datetime.now().astimezone().tzname(), "local time"
+    english = runner.invoke(app, ["status", "--data-dir", str(data)], env={"JEMPUT_LANGUAGE": "en"})
+    assert "records sealed  3" in english.output and "file, UNPROTECTED" in english.output
 
 
 def test_status_of_a_folder_that_is_no_kit_says_what_to_do(tmp_path: Path) -> None:
@@ -64,7 +70,7 @@ def test_status_names_a_damaged_record_and_fails(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["status", "--data-dir", str(data)])
     assert result.exit_code == 1
-    assert "DAMAGED" in result.output and "00000002.cose" in result.output
+    assert "RUSAK" in result.output and "00000002.cose" in result.output
 
 
 def test_every_command_has_help() -> None:

@@ -7,9 +7,11 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,10 @@ from simulator.kit import SimKit, demo_world, open_sim_kit, resident_of
 from simulator.options import Provisioning, SimOptions
 from storage.keys import Authority
 from storage.kitkey import KeySettings
+from storage.model import Resident
+from storage.nik import make_nik
 from storage.worklist import write_worklist
+from vocabulary.people import Sex
 
 SEED = 1
 PEOPLE = 6
@@ -69,6 +74,32 @@ class RawCall:
 
     def read_result(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         return data
+
+
+#: Birth days used per NIK serial: 7,000 days from 1950 keep every resident an adult.
+DAYS = 7_000
+
+
+def generated_residents(count: int) -> list[Resident]:
+    """``count`` residents of the demo village, each with a NIK of its own that checks out."""
+    base = resident_of(demo_world(1).residents[0])
+    region6 = base.nik[:6]
+    people = []
+    for number in range(count):
+        born = date(1950, 1, 1) + timedelta(days=number % DAYS)
+        sex = Sex.FEMALE if number % 2 else Sex.MALE
+        nik = make_nik(region6, born, sex, number // DAYS + 1)
+        people.append(
+            dataclasses.replace(
+                base,
+                nik=nik,
+                name=f"WARGA {number:05d}",
+                sex=sex,
+                birth_date=born,
+                worklist_ref=nik,
+            )
+        )
+    return people
 
 
 def inputs(tmp: Path) -> None:

@@ -6,6 +6,7 @@ with pyserial, as it opens /dev/ttyACM0.  Nothing on either side is mocked.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -80,17 +81,21 @@ def test_flash_enrol_collect_report_through_the_cli(bench: Bench) -> None:
     walk_ins = sum(o.name.startswith("(walk-in)") for o in outcomes)
     cards = sum(o.printed == "card" for o in outcomes)
     hurt = sum(o.exceptions != "-" for o in outcomes)
-    assert (kit.recorded, kit.walk_ins, kit.printed, kit.exceptions) == (
-        PEOPLE,
+    assert (kit.recorded, kit.walk_ins, kit.printed, kit.excepted) == (
+        PEOPLE - walk_ins,
         walk_ins,
         cards,
         hurt,
     )
-    assert overall.on_worklist == 60 and overall.not_recorded == 60 - (PEOPLE - walk_ins)
-    assert overall.share_text == f"{100 * (PEOPLE - walk_ins) / 60:.1f}% sudah merekam"
+    assert (overall.registered, overall.recorded) == (60, PEOPLE - walk_ins)
+    assert overall.missing == 60 - (PEOPLE - walk_ins)
+    assert overall.share_recorded == round(100 * (PEOPLE - walk_ins) / 60, 1)
 
     report = CliRunner().invoke(app, ["report", "--db", str(db), *bench.args, "--format", "csv"])
-    assert report.exit_code == EXIT_OK and f"kit,KIT-3505-07,,{PEOPLE}," in report.output
+    assert (
+        report.exit_code == EXIT_OK
+        and f"kit,KIT-3505-07,,{PEOPLE - walk_ins},{walk_ins}," in report.output
+    )
 
     exported = CliRunner().invoke(app, ["export", "--db", str(db), "--out", str(bench.tmp / "out")])
     assert exported.exit_code == EXIT_OK, exported.output
@@ -252,13 +257,17 @@ def test_status_settime_and_selftest_over_the_port(bench: Bench) -> None:
     assert flash_cli(bench).exit_code == EXIT_OK
     status = CliRunner().invoke(app, ["status", bench.pty.port, *bench.args])
     assert status.exit_code == EXIT_OK and "KIT-3505-07" in status.output
+    assert "stok blangko" in status.output and "20 (dimuat 20, dicetak 0" in status.output
+    assert "{" not in status.output, "the card counts in words, not a Python dict"
     gauge = bench.host.devices.battery.read()  # the simulated MAX17048 behind its driver
-    assert f"{round(gauge.percent)}% {round(gauge.voltage * 1000)} mV" in status.output
-    settime = CliRunner().invoke(app, ["settime", bench.pty.port, *bench.args])
+    assert f"{round(gauge.percent)}%  {round(gauge.voltage * 1000)} mV" in status.output
+    shown = re.search(r"jam kit\s+│ (\d\d-\d\d-\d{4} \d\d:\d\d:\d\d) (\S+)", status.output)
+    assert shown is not None and shown[2] == datetime.now().astimezone().tzname(), "local time"
+    settime = CliRunner().invoke(app, ["settime", bench.pty.port, *bench.args, "--language", "en"])
     assert settime.exit_code == EXIT_OK and "kit clock set to" in settime.output
     selftest = CliRunner().invoke(app, ["selftest", bench.pty.port, *bench.args])
     assert selftest.exit_code == EXIT_OK, selftest.output
-    assert "fingerprint" in selftest.output
+    assert "fingerprint" in selftest.output and "uji mandiri kit di" in selftest.output
 
 
 def test_another_authority_cannot_collect(bench: Bench, tmp_path: Path) -> None:

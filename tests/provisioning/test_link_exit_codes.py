@@ -1,4 +1,5 @@
-"""Every link failure of every kit command exits 1 with one line, as docs/provisioning.md says.
+"""Every link failure of every kit command exits 1 with one line, as docs/provisioning.md says;
+while the kit is silent, the line counts down the wait.
 
 The peers are real ptys: nobody answering, a device that talks but is no kit, a cable
 pulled at the first byte; and a port path that does not exist.
@@ -6,18 +7,24 @@ pulled at the first byte; and a port path that does not exist.
 
 from __future__ import annotations
 
+import io
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from hw_sim.link import PtyLink
 from kitlink import protocol as p
+from kitlink.framing import LinkTimeout
 from provisioning.cli import EXIT_PROBLEMS, app
+from provisioning.progress import RECORDS, KitProgress, WatchedPort
 from storage.keys import Authority
 from tests.provisioning.kit_bench import inputs
+from vocabulary.language import Language
 
 
 def _flash_args(tmp: Path) -> list[str]:
@@ -86,3 +93,21 @@ def test_a_port_that_does_not_exist_exits_1(tmp_path: Path, command: str) -> Non
     result = CliRunner().invoke(app, [*args, *COMMANDS[command](tmp_path)])
     assert result.exit_code == EXIT_PROBLEMS, result.output
     assert f"cannot open provisioning port {port}" in result.stderr
+
+
+def test_a_silent_port_shows_a_live_countdown_and_counts_show_their_total() -> None:
+    """The wait for a kit that never answers counts down on the line, redrawn as it runs;
+    a count shows its total, never "None"."""
+    shown = io.StringIO()
+    console = Console(file=shown, force_terminal=True, width=100)
+    with (
+        PtyLink(lambda chunk: None) as silent_kit,
+        KitProgress(console, Language.ID, "kit") as line,
+    ):
+        with WatchedPort(port=silent_kit.port, progress=line) as port, pytest.raises(LinkTimeout):
+            port.receive(timeout=2.5)
+        line.count(0, 15, RECORDS)
+        time.sleep(0.3)  # a refresh of the line
+    drawn = shown.getvalue()
+    assert "menunggu jawaban kit: 1 s lagi" in drawn and "0 s lagi" in drawn
+    assert "0/15 rekaman" in drawn and "None" not in drawn

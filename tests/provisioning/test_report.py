@@ -13,16 +13,24 @@ import pytest
 
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import CollectedRecord, audit_database
-from provisioning.report import FORMULA_STARTS, OVERALL, Row, build_report, to_csv, to_json
+from provisioning.report import (
+    FORMULA_STARTS,
+    OVERALL,
+    Row,
+    Scope,
+    build_report,
+    to_csv,
+    to_json,
+)
 from simulator.kit import demo_world, resident_of
 from storage.keys import Authority
 from storage.reference import ReferenceKey
 
 
 def test_share_is_worklist_residents_recorded() -> None:
-    row = Row("village", "SAWENTAR", on_worklist=500, recorded=499, not_recorded=1)
-    assert row.share_text == "99.8% sudah merekam"
-    assert Row("kit", "K1", recorded=3).share_text == "-", "no worklist, no share"
+    row = Row(Scope.VILLAGE, "SAWENTAR", registered=500, recorded=499)
+    assert (row.missing, row.share_recorded) == (1, 99.8)
+    assert Row(Scope.KIT, "K1", recorded=3).share_recorded is None, "no worklist, no share"
 
 
 def test_an_empty_database_reports_every_resident_not_yet_recorded(tmp_path: Path) -> None:
@@ -32,12 +40,12 @@ def test_an_empty_database_reports_every_resident_not_yet_recorded(tmp_path: Pat
         audit = audit_database(db, authority.public).require_ok()
         rows = build_report(audit, worklist, authority.references)
     overall = rows[-1]
-    assert (overall.on_worklist, overall.recorded, overall.not_recorded) == (60, 0, 60)
+    assert (overall.registered, overall.recorded, overall.missing) == (60, 0, 60)
     villages = [row for row in rows if row.scope == "village"]
-    assert sum(row.on_worklist or 0 for row in villages) == 60
+    assert sum(row.registered or 0 for row in villages) == 60
     parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
-    assert parsed[-1]["share_text"] == "0.0% sudah merekam"
-    assert json.loads(to_json(rows))[-1]["not_recorded"] == 60
+    assert parsed[-1]["share_recorded"] == "0.0"
+    assert json.loads(to_json(rows))[-1]["missing"] == 60
 
 
 class Reflashed:
@@ -58,7 +66,7 @@ def test_voids_and_cards_count_within_their_own_chain() -> None:
     """The new chain's record 2 voids its own record 1, not the old chain's record 1."""
     rows = {row.name: row for row in build_report(Reflashed())}
     kit = rows["K1"]
-    assert (kit.recorded, kit.printed, kit.exceptions) == (2, 1, 1), "old 1 and new 3 count"
+    assert (kit.recorded, kit.printed, kit.excepted) == (2, 1, 1), "old 1 and new 3 count"
     assert rows[OVERALL].recorded == 2
 
 
@@ -82,7 +90,7 @@ def test_a_village_name_never_becomes_a_spreadsheet_formula(village: str) -> Non
 
 def test_the_csv_of_a_report_without_worklist_has_no_dash_cells() -> None:
     parsed = list(csv.DictReader(io.StringIO(to_csv(build_report(Reflashed())))))
-    assert parsed and all(row["share_text"] == "" for row in parsed)
+    assert parsed and all(row["share_recorded"] == row["registered"] == "" for row in parsed)
 
 
 KEY = ReferenceKey.generate()
@@ -98,7 +106,7 @@ class Mixed:
 
 
 def _village_rows(rows: list[Row]) -> dict[str, tuple[int, int | None]]:
-    return {row.name: (row.recorded, row.not_recorded) for row in rows if row.scope == "village"}
+    return {row.name: (row.recorded, row.missing) for row in rows if row.scope == "village"}
 
 
 def test_keyed_and_plain_references_match_the_worklist_alike() -> None:
@@ -117,11 +125,12 @@ def test_keyed_and_plain_references_match_the_worklist_alike() -> None:
     ]
     rows = build_report(Mixed(records), residents, KEY)
     overall = rows[-1]
-    assert (overall.on_worklist, overall.recorded, overall.not_recorded) == (4, 4, 2)
-    assert overall.walk_ins == 1
+    assert (overall.registered, overall.recorded, overall.missing) == (4, 2, 2)
+    assert overall.walk_ins == 1, "a walk-in is not 'recorded': it counts apart, as the district's"
     villages = _village_rows(rows)
     assert villages["?"] == (1, None), "the foreign keyed reference counts as unknown"
-    assert villages["(walk-in)"] == (1, None)
+    (walk_in,) = [row for row in rows if row.name == "(walk-in)"]
+    assert (walk_in.recorded, walk_in.walk_ins) == (0, 1)
     placed = {r.village for r in residents[:2]}
     assert sum(villages[name][0] for name in placed) == 2
     missing = {r.village for r in (residents[2], residents[3])}

@@ -198,7 +198,7 @@ def test_an_update_is_installed_committed_and_carries_the_picos_firmware(bench: 
         assert report is not None and report.outcome is m.UpdateOutcome.COMMITTED
         assert (report.version, report.reason) == ("1.2.0", "")
         assert (pico.flash / "active").read_text() == "b" and not (pico.flash / "trial").exists()
-        assert "1.2.0 committed" in shown.stdout, shown.stdout
+        assert "1.2.0 diterapkan" in shown.stdout, shown.stdout
         assert (bench.root / CURRENT_LINK).readlink() == Path("slots/b")
         assert (bench.root / COMMITTED_LINK).readlink() == Path("slots/b")
         assert not (bench.root / STAGING_FILE).exists()
@@ -227,7 +227,9 @@ def test_a_version_that_fails_its_self_test_is_rolled_back_and_status_says_why(
     assert report.reason == (
         "self-test failed: fingerprint answered the version before and do not answer this one"
     )
-    assert "1.3.0 ROLLED BACK" in shown.stdout and "fingerprint" in shown.stdout
+    assert (
+        "1.3.0 DIKEMBALIKAN ke versi sebelumnya" in shown.stdout and "fingerprint" in shown.stdout
+    )
 
 
 def test_a_version_that_never_reaches_ready_is_rolled_back_by_the_next_starts(

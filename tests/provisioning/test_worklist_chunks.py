@@ -7,8 +7,7 @@ wrong SHA-256, a flash naming a transfer never committed) leave the kit's list a
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,40 +18,12 @@ from kitlink.protocol import Op, Refusal
 from provisioning.client import KitClient
 from provisioning.collect import connect
 from provisioning.flash import send_worklist
-from simulator.kit import demo_world, resident_of
 from storage.certificate import certify_kit
-from storage.model import Resident
-from storage.nik import make_nik
 from storage.provision import KitSetup
 from storage.worklist import write_worklist
-from tests.provisioning.kit_bench import Bench, flash_cli
-from vocabulary.people import Sex
+from tests.provisioning.kit_bench import Bench, flash_cli, generated_residents
 
 RESIDENTS = 20_000
-#: Birth days used per NIK serial: 7,000 days from 1950 keep every resident an adult.
-DAYS = 7_000
-
-
-def generated_residents(count: int) -> list[Resident]:
-    """``count`` residents of the demo village, each with a NIK of its own that checks out."""
-    base = resident_of(demo_world(1).residents[0])
-    region6 = base.nik[:6]
-    people = []
-    for number in range(count):
-        born = date(1950, 1, 1) + timedelta(days=number % DAYS)
-        sex = Sex.FEMALE if number % 2 else Sex.MALE
-        nik = make_nik(region6, born, sex, number // DAYS + 1)
-        people.append(
-            dataclasses.replace(
-                base,
-                nik=nik,
-                name=f"WARGA {number:05d}",
-                sex=sex,
-                birth_date=born,
-                worklist_ref=nik,
-            )
-        )
-    return people
 
 
 def test_twenty_thousand_residents_flash_in_parts(bench: Bench) -> None:

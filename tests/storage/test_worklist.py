@@ -105,7 +105,7 @@ def test_commas_inside_quoted_cells_survive():
 def test_blank_lines_are_skipped_but_counted():
     text = csv_text(ROW_SITI, "", ROW_BUDI.replace("1985-11-02", "1985-11-31"))
     assert problems(text) == [
-        (4, "tanggal_lahir", "1985-11-31 is not a date (use DD-MM-YYYY or YYYY-MM-DD)")
+        (4, "tanggal_lahir", "1985-11-31 is not a date (use DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD)")
     ]
 
 
@@ -113,7 +113,9 @@ def test_blank_lines_are_skipped_but_counted():
     ("old", "new", "column", "message"),
     [
         ("14-05-1990", "31-02-1990", "tanggal_lahir", "31-02-1990 is not a date"),
-        ("14-05-1990", "14/05/1990", "tanggal_lahir", "14/05/1990 is not a date"),
+        ("14-05-1990", "05/14/1990", "tanggal_lahir", "05/14/1990 reads month first"),
+        ("14-05-1990", "14/05/90", "tanggal_lahir", "14/05/90 has a two-digit year"),
+        ("14-05-1990", "14.05.1990", "tanggal_lahir", "14.05.1990 is not a date"),
         (",P,", ",W,", "jenis_kelamin", "W is not a sex"),
         (",P,", ",L,", "nik", "NIK says female (day 54 = 14 + 40) but sex is LAKI-LAKI"),
         ("14-05-1990", "14-05-1991", "nik", "NIK says born 14-05-90 but birth date is 1991-05-14"),
@@ -131,6 +133,18 @@ def test_each_bad_cell_is_named_by_line_and_column(old, new, column, message):
     [(line, col, text_of)] = problems(text)
     assert (line, col) == (3, column)
     assert message in text_of
+
+
+def test_dates_as_indonesian_excel_saves_them_load_day_first():
+    """14/03/2007 is the 14th of March; a month-first sheet whose days are all up to 12
+    cannot pass as day first, since the NIK holds the day and month of birth."""
+    born = date(2007, 3, 4)
+    nik = make_nik("350508", born, Sex.FEMALE, 3)
+    row = ROW_SITI.replace(SITI, nik)
+    (siti,) = parse_worklist(csv_text(row.replace("14-05-1990", "04/03/2007")))
+    assert siti.birth_date == born
+    [(_, column, message)] = problems(csv_text(row.replace("14-05-1990", "03/04/2007")))
+    assert column == "nik" and "the NIK agrees with the date read month first" in message
 
 
 def test_optional_columns_are_checked_when_given():
