@@ -28,6 +28,7 @@ from provisioning.columns import (
     KECAMATAN,
     KIT,
     NO_HEAD,
+    NONE_SHOWN,
     PRINTED,
     RECORDED,
     WALK_INS,
@@ -114,13 +115,26 @@ FLEET_FLAGS = {
     FleetFlag.DRIFTED: Words("jam bergeser", "clock drifted"),
     FleetFlag.REVOKED: Words("dicabut", "revoked"),
 }
+#: The same flags in a word or two, for the table people read (terminal and page).
+FLAG_SHORT = {
+    FleetFlag.BEHIND: Words("tertinggal", "behind"),
+    FleetFlag.BELOW_MINIMUM: Words("di bawah minimum", "below minimum"),
+    FleetFlag.STALE: Words("lama", "stale"),
+    FleetFlag.DRIFTED: Words("jam bergeser", "clock off"),
+    FleetFlag.REVOKED: Words("dicabut", "revoked"),
+}
+VERSION = Column("version", Words("versi", "version"), Kind.TEXT)
+DAYS_SINCE = Column("days", Words("hari sejak", "days since"), short=Words("hari", "days"))
+STOCK = Column("stock", Words("sisa blangko", "blanks left"), short=Words("sisa", "left"))
+BATTERY = Column("battery_percent", Words("baterai %", "battery %"), short=Words("bat%", "bat%"))
+DRIFT = Column("drift", Words("selisih jam (detik)", "clock drift (s)"), short=Words("jam", "clk"))
 FLEET_TABLE = Table(
     "fleet",
     Words("Armada kit", "Kit fleet"),
     (
         KIT,
         Column("region", Words("wilayah", "region"), Kind.TEXT),
-        Column("version", Words("versi", "version"), Kind.TEXT),
+        VERSION,
         Column("pico_version", Words("versi Pico", "Pico version"), Kind.TEXT),
         Column("minimum", Words("minimum", "minimum"), Kind.TEXT),
         Column(
@@ -129,17 +143,22 @@ FLEET_TABLE = Table(
             Kind.TEXT,
             short=Words("dikumpulkan", "collected"),
         ),
-        Column("days", Words("hari sejak", "days since"), short=Words("hari", "days")),
-        Column("stock", Words("sisa blangko", "blanks left"), short=Words("sisa", "left")),
-        Column("battery_percent", Words("baterai %", "battery %"), short=Words("bat%", "bat%")),
+        DAYS_SINCE,
+        STOCK,
+        BATTERY,
         Column("battery_millivolts", Words("baterai mV", "battery mV"), short=Words("mV", "mV")),
-        Column("drift", Words("selisih jam (detik)", "clock drift (s)"), short=Words("jam", "clk")),
+        DRIFT,
         *(Column(flag.value, words, Kind.FLAG) for flag, words in FLEET_FLAGS.items()),
         Column("flagged", Words("ditandai", "flagged"), Kind.FLAG),
     ),
 )
 #: The report's tables, in the order every format shows them.
 TABLES = (COVERAGE_TABLE, CARDS_TABLE, DAYS_TABLE, FLEET_TABLE)
+#: The fleet as people read it (80 columns, A4): its flags named in one column.
+FLAGS = Column("flags", Words("tanda", "flags"), Kind.TEXT)
+READ_FLEET = Table(
+    FLEET_TABLE.name, FLEET_TABLE.title, (KIT, VERSION, DAYS_SINCE, STOCK, BATTERY, DRIFT, FLAGS)
+)
 #: The tables people read (terminal, page) name a row by one place or kit instead of the
 #: level and four names.
 PLACE = Column("place", Words("wilayah", "place"), Kind.TEXT)
@@ -213,12 +232,23 @@ def read_sections(figures: Figures, language: Language) -> list[tuple[Table, lis
     read = {table.name: table for table in (READ_COVERAGE, READ_CARDS)}
     shown = []
     for table, rows in sections(figures):
+        if table is FLEET_TABLE:
+            shown.append(
+                (READ_FLEET, [{**row, "flags": flag_words(row, language)} for row in rows])
+            )
+            continue
         if table is COVERAGE_TABLE:
             rows = reading_order(rows)
         if table.name in read:
             table, rows = read[table.name], [{**row, "place": place(row, language)} for row in rows]
         shown.append((table, rows))
     return shown
+
+
+def flag_words(row: dict[str, Any], language: Language) -> str:
+    """A fleet row's flags in a word or two each, or none shown."""
+    named = [words(language) for flag, words in FLAG_SHORT.items() if row[flag.value]]
+    return ", ".join(named) or NONE_SHOWN
 
 
 def to_csv(figures: Figures) -> str:
