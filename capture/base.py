@@ -72,6 +72,11 @@ class StepContext(Protocol):
     @property
     def busy(self) -> bool: ...
 
+    @property
+    def working_behind(self) -> bool:
+        """Whether device work runs that no state waits for (a print)."""
+        ...
+
     def now(self) -> datetime: ...
 
     def go(self, event: CaptureEvent, *, notice: list[str] | None = None) -> None:
@@ -84,6 +89,19 @@ class StepContext(Protocol):
         ...
 
     def run(self, kind: JobKind, work: Callable[[], object]) -> None: ...
+
+    def run_behind(
+        self,
+        kind: JobKind,
+        work: Callable[[], object],
+        done: Callable[[object, BaseException | None], None],
+    ) -> None:
+        """Run device work no state waits for; ``done`` gets its outcome in any state."""
+        ...
+
+    def interrupt(self, overlay: Overlay) -> None:
+        """Draw ``overlay`` once the officer is between people (a print that failed)."""
+        ...
 
     def audit(self, kind: AuditKind, **detail: object) -> None: ...
 

@@ -33,7 +33,7 @@ class Conditions:
     # -- after a login ----------------------------------------------------------------------
 
     def print_unresolved(self) -> bool:
-        return bool(self._store.ledger.unresolved())
+        return bool(self._session.unanswered_prints())
 
     def journal_open(self) -> bool:
         return self._session.journal_open()

@@ -13,7 +13,8 @@ controller asks and acts on:
 - :mod:`capture.conditions`: the machine's conditions, the print plan, why no enrolment
   may start;
 - :mod:`capture.guards`: the job ticket (a stale result is ignored, so Cancel always
-  works), the idle lock, the battery watch and the safe shutdown;
+  works; a print runs behind the machine), the idle lock, the battery watch and the safe
+  shutdown;
 - :mod:`capture.audit_trail`: the audit log, which waits in memory on a full disk.
 """
 
@@ -30,7 +31,7 @@ from capture.conditions import Conditions
 from capture.draft import Approval, Draft
 from capture.errors import TransitionDuringEntry
 from capture.events import ButtonEvent, Job, JobDone, JobKind, ShutdownAsked, ShutdownReason, Tick
-from capture.guards import IdleLock, JobTicket, PowerWatch
+from capture.guards import IdleLock, JobTicket, Outcome, PowerWatch
 from capture.layout import fit
 from capture.machine import CAPTURE_STATES, CaptureEvent, CaptureMachine, CaptureState
 from capture.ports import RecordKeeper, RunJob
@@ -47,6 +48,10 @@ from storage.audit import AuditKind
 from storage.model import SealedRecord
 
 log = logging.getLogger(__name__)
+
+#: Where what went wrong behind the machine (a print) is shown: between two people, never
+#: over a capture, a seal or a question.
+BETWEEN_PEOPLE = frozenset({CaptureState.READY, CaptureState.DONE})
 
 
 def _nobody_came(job: object, error: BaseException) -> bool:
@@ -84,6 +89,8 @@ class Controller:
         self._idle = IdleLock(now())
         self._power = PowerWatch(devices.battery)
         self._overlay: Overlay | None = None
+        #: Overlays waiting for the officer to be between people (``interrupt``).
+        self._interrupts: deque[Overlay] = deque()
         self._follow: deque[CaptureEvent] = deque()
         self._entering = False
         self._conditions = Conditions(self._session, store, devices, self._power)
@@ -119,6 +126,11 @@ class Controller:
     def busy(self) -> bool:
         """True while a device job this state waits for is running."""
         return self._jobs.pending is not None
+
+    @property
+    def working_behind(self) -> bool:
+        """True while device work runs that no state waits for (a print)."""
+        return self._jobs.behind
 
     # -- what the firmware, the simulator and tests read -------------------------------------
 
@@ -194,8 +206,8 @@ class Controller:
         self._enter()
         if notice is not None:
             self.step.notify(notice)
-        if self._power.arrived(self.state):  # the seal or print it waited for is over
-            self._power_off()
+        if not self._jobs.behind and self._power.arrived(self.state):  # the seal or print
+            self._power_off()  # it waited for is over
 
     def _enter(self) -> None:
         self._entering = True
@@ -213,9 +225,21 @@ class Controller:
         self._jobs.run(kind, work)
         self._devices.panel.indicate(Indicator.BUSY)
 
+    def run_behind(self, kind: JobKind, work: Callable[[], object], done: Outcome) -> None:
+        """Run device work that no state waits for, on its device's lane (a print, while
+        the officer starts the next person); ``done`` gets its outcome, in whatever state
+        the loop is by then.  A switch-off waits for it."""
+        self._jobs.run_behind(kind, work, done)
+
     def overlay(self, overlay: Overlay) -> None:
         """Draw ``overlay`` over the step; it takes every button until it is answered."""
         self._overlay = overlay
+
+    def interrupt(self, overlay: Overlay) -> None:
+        """Draw ``overlay`` once the officer is between people (the ready list or the done
+        screen) and no other question is open: what went wrong behind the machine."""
+        self._interrupts.append(overlay)
+        self._devices.panel.indicate(Indicator.FAULT)
 
     def confirm_cancel(self) -> None:
         """Ask before dropping the person being captured (held BACK, or BACK on a resume)."""
@@ -285,6 +309,14 @@ class Controller:
                 self._idle.touch(self.now())
                 self._devices.panel.beep(Tone.CLICK)
                 self._button(button, press)
+            case JobDone(name=job, result=result, error=error) if done := self._jobs.take_behind(
+                job
+            ):
+                if error is not None:
+                    log.warning("%s failed: %s", job, error)
+                done(result, error)
+                if not self._jobs.behind and self._power.arrived(self.state):
+                    self._power_off()  # the switch-off waited for this print
             case JobDone(name=job, result=result, error=error):
                 if not self._jobs.take(job):
                     log.info("ignoring the late result of %s", job)
@@ -300,6 +332,7 @@ class Controller:
                 raise TypeError(f"the capture loop cannot handle {event!r}")
         self._send_followers()
         self._show_storage_full()
+        self._show_interrupt()
         self.refresh()
 
     def _button(self, button: Button, press: Press) -> None:
@@ -330,6 +363,12 @@ class Controller:
             self._idle.touch(now)
             self.go(CaptureEvent.LOCK)
 
+    def _show_interrupt(self) -> None:
+        """Draw the oldest waiting interrupt, once the officer is between people."""
+        if self._interrupts and self._overlay is None and self.state in BETWEEN_PEOPLE:
+            self.overlay(self._interrupts.popleft())
+            self._devices.panel.indicate(Indicator.ATTENTION)
+
     def _show_storage_full(self) -> None:
         """Hold the enrolment on the "storage full" screen while its journal is unsaved."""
         if self._session.journal_unsaved and not isinstance(self._overlay, StorageFullNotice):
@@ -346,8 +385,13 @@ class Controller:
 
     def request_shutdown(self, reason: ShutdownReason) -> None:
         """Switch off safely for ``reason``: at once where the machine allows it, else once
-        the work under way (a seal, a print) is done.  The first reason given is kept."""
-        if self._power.ask(reason, self.state):
+        the work under way (a seal, a print, behind the machine too) is done.  The first
+        reason given is kept."""
+        if not self._power.ask(reason, self.state):
+            return
+        if self._jobs.behind:
+            self._power.hold()
+        else:
             self._power_off()
 
     def _power_off(self) -> None:

@@ -205,14 +205,15 @@ class FingerAttempt:
     hit: Hit
 
 
-def capture_finger(
+def upload_finger(
     sensor: FingerprintSensor,
     library: SensorLibrary,
     position: FingerPosition,
     kept: dict[int, bytes],
 ) -> FingerAttempt:
-    """Capture, measure and check one finger: the job of the Fingers step."""
-    image = sensor.capture(position, timeout=FINGER_WAIT_SECONDS)
+    """Upload, measure and check the finger the sensor imaged: the job of the Fingers step
+    that runs while the person moves on to the next finger."""
+    image = sensor.upload_image(position)
     quality = assess_finger_image(image)
     return FingerAttempt(
         image, quality, check_finger(sensor, library, image.template, position, kept)
@@ -221,13 +222,21 @@ def capture_finger(
 
 class Fingers(Step):
     """Each finger of the policy in turn: retried below the policy's score, the best kept
-    (forced) after the last try, or excepted by the officer; each checked for duplicates."""
+    (forced) after the last try, or excepted by the officer; each checked for duplicates.
+
+    The next finger is asked for as soon as the sensor holds this one's image: its upload
+    takes 3.5 s at 115200 baud, in which the person lifts the finger and puts the next one
+    down.  A finger to be taken again (a poor image, a duplicate) is asked for again when
+    its upload comes back; only a kept finger reaches the journal, as before.
+    """
 
     def enter(self) -> None:
         super().enter()
         self.attempts: list[FingerAttempt | None] = []  # None: no usable image
         #: An earlier enrolment the last finger matched, waiting for OK (supervisor).
         self.duplicate: Hit | None = None
+        #: The finger whose image crosses the wire and is checked (None: none does).
+        self.uploading: FingerPosition | None = None
         if self.position is None:
             if self.draft.needs_finger_approval():
                 self.ctx.session.ask(Approval(ApprovalPurpose.ALL_FINGERS))
@@ -245,25 +254,43 @@ class Fingers(Step):
 
     @property
     def position(self) -> FingerPosition | None:
+        """The finger being taken: the first with neither image nor exception."""
         return self.draft.next_finger(self.wanted)
 
     def asked_finger(self) -> FingerPosition | None:
-        return self.position
+        """The finger the person is asked for: while one is uploaded, the one after it."""
+        if self.uploading is None:
+            return self.position
+        return self.draft.next_finger(tuple(f for f in self.wanted if f != self.uploading))
 
     def capture(self) -> None:
+        """Wait for the finger and image it (the sensor keeps the image)."""
         self.note = []
+        sensor, position = self.ctx.devices.fingerprint, self.position
+        assert position is not None
+        self.ctx.run(
+            JobKind.FINGER, lambda: sensor.take_image(position, timeout=FINGER_WAIT_SECONDS)
+        )
+        self.ctx.devices.panel.indicate(Indicator.ATTENTION)
+
+    def _upload(self) -> None:
+        """The image is on the sensor: upload and check it; the screen asks for the next."""
         draft, sensor, position = self.draft, self.ctx.devices.fingerprint, self.position
         assert position is not None
         store = self.ctx.store
         kept = {int(p): f.template for p, f in draft.fingers.items() if f.template}
+        self.uploading = position
         # the page map is read in the job too: no database read on the event loop
         self.ctx.run(
-            JobKind.FINGER,
-            lambda: capture_finger(sensor, sensor_library(store), position, kept),
+            JobKind.FINGER_UPLOAD,
+            lambda: upload_finger(sensor, sensor_library(store), position, kept),
         )
-        self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
     def finished(self, result: object, error: BaseException | None) -> None:
+        uploaded, self.uploading = self.uploading, None
+        if error is None and uploaded is None:
+            self._upload()
+            return
         if error is None:
             assert isinstance(result, FingerAttempt), result
             if self._duplicate(result):
@@ -342,6 +369,8 @@ class Fingers(Step):
         self.enter()  # the next finger; after the last, the machine moves on
 
     def press(self, button: Button, press: Press) -> None:
+        if self.uploading is not None:
+            return  # the finger's outcome decides what the buttons mean: it comes in seconds
         if self.duplicate is not None and self.duplicate.occupant is not None:
             if button is Button.OK:
                 seq = self.duplicate.occupant.seq
@@ -362,13 +391,17 @@ class Fingers(Step):
     def lines(self) -> list[str]:
         if self.note:
             return self.note
-        assert self.position is not None
-        return self.ctx.text(
-            "fingers",
-            index=self.wanted.index(self.position) + 1,
-            count=len(self.wanted),
-            finger=finger_name(self.ctx, self.position),
-        )
+        position, asked = self.position, self.asked_finger()
+        assert position is not None
+        shown = asked or position
+        values = {
+            "index": self.wanted.index(shown) + 1,
+            "count": len(self.wanted),
+            "finger": finger_name(self.ctx, shown),
+        }
+        if asked is None:  # the last finger uploads: the person lifts it and moves on
+            return self.ctx.text("fingers_checking", **values)
+        return self.ctx.text("fingers", **values)
 
 
 class FingerExceptionStep(Step):

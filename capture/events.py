@@ -17,19 +17,36 @@ class ButtonEvent:
     press: Press = Press.SHORT
 
 
+class Lane(enum.Enum):
+    """A worker of the loop: the jobs of one lane run one at a time, in the order given.
+
+    Why two: the printers sit on their own lines, so a card can print while the next
+    person's face and fingers are captured; every other part is used one at a time.
+    """
+
+    DEVICES = "devices"  # the sensor, camera and pad, the self-test, the seal
+    PRINTERS = "printers"  # the card and receipt printers
+
+
 class JobKind(enum.StrEnum):
     """What a device job does; the values (the lower-case names) are what the log shows."""
 
     SELF_TEST = enum.auto()
     IDENTIFY = enum.auto()
     FACE = enum.auto()
-    FINGER = enum.auto()
+    FINGER = enum.auto()  # waits for the finger asked for and images it
+    FINGER_UPLOAD = enum.auto()  # its image over the wire, measured and checked
     SIGNATURE = enum.auto()
     SEAL = enum.auto()
     PRINT = enum.auto()
     SLIP = enum.auto()
     #: The sensor's library read (which officers have a login finger) or a page deleted.
     LIBRARY = enum.auto()
+
+    @property
+    def lane(self) -> Lane:
+        """The worker the job runs on: a print on the printers' own."""
+        return Lane.PRINTERS if self in (JobKind.PRINT, JobKind.SLIP) else Lane.DEVICES
 
     @property
     def only_waits(self) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from capture.base import FingerLogin, PinPicker, Step
+from collections.abc import Callable
+
+from capture.base import FingerLogin, Overlay, PinPicker, Step, StepContext
 from capture.card import render_card_front
-from capture.draft import Approval, ApprovalPurpose
+from capture.draft import Approval, ApprovalPurpose, Draft
 from capture.duplicates import admit, forget
 from capture.events import JobKind
+from capture.faults import fault_key
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
 from capture.print_plan import PrintOutcome, SlipReason
@@ -186,96 +189,137 @@ class Sealing(Step):
         self.ctx.go(CaptureEvent.SEALED)
 
 
+class PrintFault(Overlay):
+    """A print that failed behind the machine, shown between people: OK answers it, and
+    ``then`` runs (after a failed card: the slip instead)."""
+
+    def __init__(self, lines: list[str], *, then: Callable[[], None] | None = None) -> None:
+        self._lines, self._then = lines, then
+
+    def lines(self) -> list[str]:
+        return self._lines
+
+    def press(self, button: Button) -> bool:
+        if button is not Button.OK:
+            return False
+        if self._then is not None:
+            self._then()
+        return True
+
+
+class RecordPrint:
+    """What is printed for one sealed record, behind the machine, and what came of it.
+
+    Everything a print needs is taken when it starts (the next person may have been begun
+    by the time it ends): the record's number and resident, the card's photo and signature.
+    A card is taken from the ledger before the printer moves, so a crash mid-print is asked
+    about at the next login (`capture.login_steps.PrintQuestion`).
+    """
+
+    def __init__(self, ctx: StepContext, seq: int, draft: Draft) -> None:
+        self.ctx, self.seq, self.draft = ctx, seq, draft
+
+    def card(self) -> None:
+        ctx, draft, printer = self.ctx, self.draft, self.ctx.devices.card_printer
+        assert printer is not None  # the plan prints a card only with a card printer
+        resident, issued_on = draft.resident, ctx.now().date()
+        photo, signature, kind = draft.face_jpeg, draft.signature_png, draft.kind
+        training = ctx.store.training
+
+        def work() -> None:
+            front = render_card_front(
+                resident,
+                photo_jpeg=photo,
+                signature_png=signature,
+                issued_place=resident.regency.removeprefix("KABUPATEN ") or "-",
+                issued_on=issued_on,
+                kind=kind,
+                training=training,
+            )
+            printer.print_card(front, timeout=CARD_PRINT_TIMEOUT_SECONDS)
+
+        serial = ctx.store.ledger.begin_print(self.seq)
+        ctx.audit(AuditKind.PRINT_BEGIN, seq=self.seq, serial=serial)
+        ctx.session.print_begun(PrintOutcome.CARD, seq=self.seq, serial=serial)
+        ctx.run_behind(JobKind.PRINT, work, lambda _, error: self._card_done(serial, error))
+
+    def _card_done(self, serial: str, error: BaseException | None) -> None:
+        ctx, session = self.ctx, self.ctx.session
+        if error is None:
+            ctx.store.ledger.printed(serial)
+            ctx.audit(AuditKind.PRINTED, serial=serial, seq=self.seq)
+            session.printed(PrintOutcome.CARD, seq=self.seq, serial=serial)
+            return
+        ctx.store.ledger.spoiled(serial, str(error))
+        ctx.audit(AuditKind.SPOILED, serial=serial, reason=str(error))
+        session.printed(PrintOutcome.NONE, seq=self.seq, serial=serial)
+        ctx.devices.panel.beep(Tone.ERROR)
+        failed = ctx.text("print_failed", reason=self._fault(error))
+        ctx.interrupt(PrintFault(failed, then=lambda: self.slip(SlipReason.CARD_FAILED)))
+
+    def _fault(self, error: BaseException) -> str:
+        """What went wrong, in the catalogue's words (`capture.faults`), never the driver's."""
+        return self.ctx.text(fault_key(error))[0]
+
+    def slip(self, reason: SlipReason) -> None:
+        """Print the slip, or say nothing came out when the kit has no slip printer."""
+        ctx, resident, printer = self.ctx, self.draft.resident, self.ctx.devices.receipt_printer
+        if printer is None:
+            ctx.session.printed(PrintOutcome.NONE, seq=self.seq)
+            return
+        store, when = ctx.store, ctx.now()
+
+        def work() -> None:
+            slip = render_slip(
+                name=resident.name,
+                nik=resident.nik,
+                record_seq=self.seq,
+                kit_id=store.kit_id,
+                when=when,
+                reference=slip_reference(store.kit_id, self.seq),
+                collect_at=store.policy.card_collection_place,
+                reason=reason,
+                training=store.training,
+            )
+            printer.print_image(slip, timeout=SLIP_PRINT_TIMEOUT_SECONDS)
+
+        ctx.session.print_begun(PrintOutcome.SLIP, seq=self.seq)
+        ctx.run_behind(JobKind.SLIP, work, lambda _, error: self._slip_done(error))
+
+    def _slip_done(self, error: BaseException | None) -> None:
+        ctx = self.ctx
+        if error is None:
+            ctx.session.printed(PrintOutcome.SLIP, seq=self.seq)
+            return
+        ctx.session.printed(PrintOutcome.NONE, seq=self.seq)
+        ctx.devices.panel.beep(Tone.ERROR)
+        ctx.interrupt(PrintFault(ctx.text("slip_failed", reason=self._fault(error), seq=self.seq)))
+
+
 class Printing(Step):
-    """A card when policy, age, stock and printer allow; otherwise a slip, never nothing."""
+    """A card when policy, age, stock and printer allow; otherwise a slip, never nothing.
+
+    The print runs behind the machine on the printers' own lane (`RecordPrint`), and the
+    kit goes on to done at once: the officer starts the next person while a card prints
+    (13 s over its line).  A fault reaches the officer between people
+    (`StepContext.interrupt`), handled as when the kit waited: the card is spoiled and OK
+    prints a slip instead; a slip that failed asks for the number to be written down.
+    """
 
     PROMPT = "printing"
 
     def enter(self) -> None:
         super().enter()
-        self.ctx.session.printed(PrintOutcome.NONE)
-        self.serial: str | None = None
-        #: The card print failed: OK now prints a slip instead (else OK goes on).
-        self.card_failed = False
-        plan = self.ctx.print_plan(ask_printer=True)
+        sealed = self.ctx.session.sealed
+        assert sealed is not None  # printing follows a seal, or a reprint of one
+        # the printer is asked before a card is taken, unless it is still printing
+        plan = self.ctx.print_plan(ask_printer=not self.ctx.working_behind)
+        record = RecordPrint(self.ctx, sealed.seq, self.draft)
         if plan.after_seal is PrintOutcome.CARD:
-            self.print_card()
-        elif not self.print_slip(plan.slip_reason or SlipReason.RECORD_ONLY):
-            self.ctx.follow(CaptureEvent.PRINT_FINISHED)  # no slip printer: nothing to wait for
-
-    def print_card(self) -> None:
-        ctx, draft, sealed = self.ctx, self.draft, self.ctx.session.sealed
-        printer = ctx.devices.card_printer
-        assert sealed is not None and printer is not None
-        front = render_card_front(
-            draft.resident,
-            photo_jpeg=draft.face_jpeg,
-            signature_png=draft.signature_png,
-            issued_place=draft.resident.regency.removeprefix("KABUPATEN ") or "-",
-            issued_on=ctx.now().date(),
-            kind=draft.kind,
-            training=ctx.store.training,
-        )
-        self.serial = ctx.store.ledger.begin_print(sealed.seq)
-        ctx.audit(AuditKind.PRINT_BEGIN, seq=sealed.seq, serial=self.serial)
-        ctx.run(
-            JobKind.PRINT, lambda: printer.print_card(front, timeout=CARD_PRINT_TIMEOUT_SECONDS)
-        )
-
-    def print_slip(self, reason: SlipReason) -> bool:
-        """Start printing the slip; False when there is no slip printer (or no record)."""
-        ctx, session = self.ctx, self.ctx.session
-        printer, sealed = ctx.devices.receipt_printer, session.sealed
-        if printer is None or sealed is None:
-            return False
-        resident = session.draft.resident if session.draft else None
-        slip = render_slip(
-            name=resident.name if resident else "",
-            nik=resident.nik if resident else "",
-            record_seq=sealed.seq,
-            kit_id=ctx.store.kit_id,
-            when=ctx.now(),
-            reference=slip_reference(ctx.store.kit_id, sealed.seq),
-            collect_at=ctx.store.policy.card_collection_place,
-            reason=reason,
-            training=ctx.store.training,
-        )
-        self.note = ctx.text("slip_printing")
-        session.printed(PrintOutcome.SLIP)
-        ctx.run(JobKind.SLIP, lambda: printer.print_image(slip, timeout=SLIP_PRINT_TIMEOUT_SECONDS))
-        return True
-
-    def finished(self, result: object, error: BaseException | None) -> None:
-        ctx, session = self.ctx, self.ctx.session
-        seq = session.sealed.seq if session.sealed else None
-        if self.serial is not None:  # a card print came back
-            serial, self.serial = self.serial, None
-            if error is None:
-                ctx.store.ledger.printed(serial)
-                ctx.audit(AuditKind.PRINTED, serial=serial, seq=seq)
-                session.printed(PrintOutcome.CARD)
-                ctx.go(CaptureEvent.PRINT_FINISHED)
-                return
-            ctx.store.ledger.spoiled(serial, str(error))
-            ctx.audit(AuditKind.SPOILED, serial=serial, reason=str(error))
-            ctx.devices.panel.beep(Tone.ERROR)
-            self.say("print_failed", reason=self.fault(error)[0])
-            self.card_failed = True
-            return
-        if error is not None:
-            session.printed(PrintOutcome.NONE)
-            self.say("slip_failed", reason=self.fault(error)[0], seq=seq)
-            return
-        ctx.go(CaptureEvent.PRINT_FINISHED)
-
-    def press(self, button: Button, press: Press) -> None:
-        if button is Button.OK and not self.ctx.busy and self.note:
-            if self.card_failed:
-                self.card_failed = False
-                if not self.print_slip(SlipReason.CARD_FAILED):
-                    self.ctx.go(CaptureEvent.PRINT_FINISHED)
-            else:
-                self.ctx.go(CaptureEvent.PRINT_FINISHED)
+            record.card()
+        else:
+            record.slip(plan.slip_reason or SlipReason.RECORD_ONLY)
+        self.ctx.follow(CaptureEvent.PRINT_FINISHED)
 
 
 class Done(Step):
@@ -299,7 +343,13 @@ class Done(Step):
             outcome = ctx.word("outcome.void", voided=approval.seq)
             name = ""
         else:
-            outcome = ctx.word(f"outcome.{session.print_outcome}")
+            printing = session.print_underway
+            if printing is PrintOutcome.CARD:
+                outcome = ctx.word("printing")
+            elif printing is PrintOutcome.SLIP:
+                outcome = ctx.word("slip_printing")
+            else:
+                outcome = ctx.word(f"outcome.{session.print_outcome}")
             draft = session.draft
             name = (draft.resident.name or draft.resident.nik) if draft else ""
         return ctx.text("done", seq=sealed.seq, name=name, outcome=outcome)

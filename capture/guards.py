@@ -1,7 +1,8 @@
 """The controller's guards: what it watches in every state, each an object of its own.
 
 - :class:`JobTicket`: the device job the state waits for.  A result of any other job is
-  stale (the officer moved on), and is ignored: so Cancel always works.
+  stale (the officer moved on), and is ignored: so Cancel always works.  A job run behind
+  the machine (a print) brings its outcome to its own handler instead.
 - :class:`IdleLock`: an officer who walked away locks the kit.
 - :class:`PowerWatch`: the battery, read every :data:`BATTERY_EVERY_SECONDS` of kit time,
   and the safe shutdown that a critical battery or the power co-processor asks for: at
@@ -30,12 +31,22 @@ log = logging.getLogger(__name__)
 BATTERY_EVERY_SECONDS = 30
 
 
+#: What gets the outcome of a job run behind the machine: its result, or the error it raised.
+Outcome = Callable[[object, BaseException | None], None]
+
+
 class JobTicket:
-    """Runs device work off the loop through ``run_job``, one ticket per run."""
+    """Runs device work off the loop through ``run_job``, one ticket per run.
+
+    A job the state waits for is *pending*; a job run *behind* the machine (a print, while
+    the officer starts the next person) keeps its own outcome handler, called whatever
+    state the loop is in when it ends.
+    """
 
     def __init__(self, run_job: RunJob) -> None:
         self._run_job = run_job
         self._pending: Job | None = None
+        self._behind: dict[Job, Outcome] = {}
         self._issued = 0
 
     @property
@@ -48,10 +59,27 @@ class JobTicket:
         """True while a job runs that does more than wait for a finger."""
         return self._pending is not None and not self._pending.kind.only_waits
 
-    def run(self, kind: JobKind, work: Callable[[], object]) -> None:
+    @property
+    def behind(self) -> bool:
+        """True while a job runs behind the machine."""
+        return bool(self._behind)
+
+    def _issue(self, kind: JobKind, work: Callable[[], object]) -> Job:
         self._issued += 1
-        self._pending = Job(kind, self._issued)
-        self._run_job(self._pending, work)
+        job = Job(kind, self._issued)
+        self._run_job(job, work, lane=kind.lane)
+        return job
+
+    def run(self, kind: JobKind, work: Callable[[], object]) -> None:
+        self._pending = self._issue(kind, work)
+
+    def run_behind(self, kind: JobKind, work: Callable[[], object], done: Outcome) -> None:
+        """Run ``work`` without the state waiting for it; ``done`` gets its outcome."""
+        self._behind[self._issue(kind, work)] = done
+
+    def take_behind(self, job: object) -> Outcome | None:
+        """The outcome handler of ``job`` when it ran behind the machine (it runs no more)."""
+        return self._behind.pop(job, None) if isinstance(job, Job) else None
 
     def take(self, job: object) -> bool:
         """``job`` came back: True when the state waits for it (it waits no more), False
@@ -133,6 +161,11 @@ class PowerWatch:
             return True
         self._waiting = True
         return False
+
+    def hold(self) -> None:
+        """The switch-off asked for waits for work behind the machine (a card half
+        printed would be spoiled): :meth:`arrived` says when to go on."""
+        self._waiting = True
 
     def arrived(self, state: CaptureState) -> bool:
         """``state`` was entered: True when a shutdown waited for the work just finished."""

@@ -149,11 +149,11 @@ class PrintQuestion(Step):
     """A crash hid a print's outcome: ask, never print silently a second time."""
 
     def lines(self) -> list[str]:
-        attempt = self.ctx.store.ledger.unresolved()[0]
+        attempt = self.ctx.session.unanswered_prints()[0]
         return self.ctx.text("print_question", seq=attempt.seq, serial=attempt.serial)
 
     def press(self, button: Button, press: Press) -> None:
-        attempt = self.ctx.store.ledger.unresolved()[0]
+        attempt = self.ctx.session.unanswered_prints()[0]
         if button is Button.OK:
             self.ctx.store.ledger.printed(attempt.serial)
         elif button is Button.BACK:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
-from capture.events import Job
+from capture.events import Job, Lane
 from storage.audit import AuditKind
 from storage.model import Enrolment, Officer, Policy, PrintAttempt, Resident, SealedRecord
 
@@ -127,6 +127,9 @@ class RecordKeeper(Protocol):
         ...
 
 
-#: Hands slow device work to the loop: ``run_job(name, work)`` runs ``work()`` off the loop
-#: and later delivers ``JobDone(name, result or error)`` to the machine.
-RunJob = Callable[[Job, Callable[[], object]], None]
+class RunJob(Protocol):
+    """Hands slow device work to the loop: ``run_job(name, work, lane=...)`` runs
+    ``work()`` off the loop, after the jobs given to ``lane`` before it, and later delivers
+    ``JobDone(name, result or error)`` to the machine."""
+
+    def __call__(self, name: Job, work: Callable[[], object], *, lane: Lane) -> None: ...

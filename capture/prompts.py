@@ -131,6 +131,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "SIDIK JARI {index}/{count}\n{finger}\nLetakkan jari\nv=pengecualian",
         "FINGER {index}/{count}\n{finger}\nPlace the finger\nv=exception",
     ),
+    "fingers_checking": (
+        "MEMERIKSA JARI\n{index}/{count} {finger}\nAngkat jari",
+        "CHECKING FINGER\n{index}/{count} {finger}\nLift the finger",
+    ),
     "finger_poor": (
         "{finger}\nKurang jelas {attempt}/{tries}\nOK=ulang v=kecualikan",
         "{finger}\nPoor image {attempt}/{tries}\nOK=retry v=exception",

@@ -23,7 +23,7 @@ from capture.print_plan import PrintOutcome
 from storage.audit import AuditKind
 from storage.eligibility import NotYetBorn
 from storage.errors import StorageFull
-from storage.model import Officer, Resident, SealedRecord
+from storage.model import Officer, PrintAttempt, Resident, SealedRecord
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ class Session:
         self._resumable: Draft | None = None
         self._sealed: SealedRecord | None = None
         self._print_outcome = PrintOutcome.NONE
+        self._print_underway: PrintOutcome | None = None
+        #: Serials of the cards printing now, behind the machine: taken, not yet unresolved.
+        self._cards_printing: set[str] = set()
         self._journal_unsaved = False
 
     @property
@@ -101,6 +104,11 @@ class Session:
     def sealed(self) -> SealedRecord | None:
         """The record just sealed (the done screen, the print)."""
         return self._sealed
+
+    @property
+    def print_underway(self) -> PrintOutcome | None:
+        """What is printing now for the record just sealed (None: nothing)."""
+        return self._print_underway
 
     @property
     def print_outcome(self) -> PrintOutcome:
@@ -206,11 +214,28 @@ class Session:
     def sealed_as(self, record: SealedRecord) -> None:
         """The record is sealed: nothing has been printed for it yet."""
         self._sealed = record
-        self._print_outcome = PrintOutcome.NONE
+        self._print_outcome, self._print_underway = PrintOutcome.NONE, None
 
-    def printed(self, outcome: PrintOutcome) -> None:
-        """What the printers gave the record just sealed, so far."""
-        self._print_outcome = outcome
+    def print_begun(self, outcome: PrintOutcome, *, seq: int, serial: str | None = None) -> None:
+        """A card (``serial``, taken from the ledger) or a slip for record ``seq`` began to
+        print behind the machine."""
+        if serial is not None:
+            self._cards_printing.add(serial)
+        if self._sealed is not None and self._sealed.seq == seq:
+            self._print_underway = outcome
+
+    def printed(self, outcome: PrintOutcome, *, seq: int, serial: str | None = None) -> None:
+        """What the printers gave record ``seq``; the done screen says it while that is
+        the record just sealed."""
+        self._cards_printing.discard(serial or "")
+        if self._sealed is not None and self._sealed.seq == seq:
+            self._print_outcome, self._print_underway = outcome, None
+
+    def unanswered_prints(self) -> list[PrintAttempt]:
+        """Prints begun whose outcome a crash hid (the ledger's unresolved, less the cards
+        printing now): the officer is asked whether each came out."""
+        unresolved = self._store.ledger.unresolved()
+        return [attempt for attempt in unresolved if attempt.serial not in self._cards_printing]
 
     # -- the journal --------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from hal.types import (
     ClockReading,
     DeviceInfo,
     FingerImage,
+    FingerPosition,
     Indicator,
     LibraryMatch,
     PrinterStatus,
@@ -95,7 +96,13 @@ class Absent:
     def enrol(self, page: int, template: bytes) -> None:
         raise self._raise()
 
-    def search(self, template: bytes) -> LibraryMatch:
+    def take_image(self, position: FingerPosition, *, timeout: float) -> None:
+        raise self._raise()
+
+    def upload_image(self, position: FingerPosition) -> FingerImage:
+        raise self._raise()
+
+    def search(self, template: bytes, *, pages: int | None = None) -> LibraryMatch:
         raise self._raise()
 
     def match(self, template: bytes, others: Sequence[bytes]) -> int | None:

@@ -2,9 +2,10 @@
 
 Everything the capture machine reacts to arrives on one queue: button presses (posted from
 gpiozero's or the keyboard's thread), results of device work, and ticks.  Device work runs
-on a single worker thread, because the kit's devices are used one at a time and a finger
-capture must not race a print; the loop itself never blocks on a device, so Cancel always
-works and the display never freezes.
+on one worker thread per lane (`capture.events.Lane`): the jobs of a lane run one at a time,
+in order, because a part is used by one job at a time; the printers have a lane of their
+own, so a card prints while the next person is captured.  The loop itself never blocks on
+a device, so Cancel always works and the display never freezes.
 
 Each job also has a watchdog: if a driver somehow outlives its own timeouts, the loop
 reports the job as timed out and ignores its late result, rather than waiting forever.
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from capture.events import JobDone, Tick
+from capture.events import JobDone, Lane, Tick
 from hal.exc import DeviceTimeout
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class EventLoop:
         self._tick_seconds = tick_seconds
         self._watchdog_seconds = watchdog_seconds
         self._events: queue.Queue[object] = queue.Queue()
-        self._work: queue.Queue[tuple[int, Callable[[], Any]] | None] = queue.Queue()
+        self._lanes: dict[Lane, _Worker] = {}
         self._jobs: dict[int, tuple[object, float]] = {}
         self._jobs_lock = threading.Lock()
         self._next_job = 0
@@ -62,8 +63,6 @@ class EventLoop:
         #: the moment it is taken, before it is handled).
         self._unhandled = 0
         self.stop = threading.Event()
-        self._worker = threading.Thread(target=self._work_loop, name="device-job", daemon=True)
-        self._worker.start()
 
     def post(self, event: object) -> None:
         """Queue an event; safe from any thread."""
@@ -71,25 +70,25 @@ class EventLoop:
             self._unhandled += 1
         self._events.put(event)
 
-    def run_job(self, name: object, work: Callable[[], Any]) -> None:
-        """Run ``work`` off the loop; its outcome comes back as ``JobDone(name, ...)``."""
+    def run_job(self, name: object, work: Callable[[], Any], *, lane: Lane = Lane.DEVICES) -> None:
+        """Run ``work`` off the loop, after the jobs given to ``lane`` before it; its
+        outcome comes back as ``JobDone(name, ...)``."""
         with self._jobs_lock:
+            if self.stop.is_set():
+                return  # closed: no worker is started again to outlive the loop
             job_id = self._next_job
             self._next_job += 1
             self._jobs[job_id] = (name, time.monotonic() + self._watchdog_seconds)
-        self._work.put((job_id, work))
+            worker = self._lanes.get(lane)
+            if worker is None:
+                worker = self._lanes[lane] = _Worker(lane, self._finished)
+        worker.work.put((job_id, work))
 
-    def _work_loop(self) -> None:
-        while (item := self._work.get()) is not None:
-            job_id, work = item
-            try:
-                result, error = work(), None
-            except Exception as exc:  # any failure is the job's outcome, reported as data
-                result, error = None, exc
-            with self._jobs_lock:
-                entry = self._jobs.pop(job_id, None)
-            if entry is not None:  # else the watchdog already reported this job
-                self.post(JobDone(entry[0], result, error))
+    def _finished(self, job_id: int, result: object, error: Exception | None) -> None:
+        with self._jobs_lock:
+            entry = self._jobs.pop(job_id, None)
+        if entry is not None:  # else the watchdog already reported this job
+            self.post(JobDone(entry[0], result, error))
 
     def busy(self) -> bool:
         """True while an event is handled, events wait or device work runs.
@@ -148,7 +147,33 @@ class EventLoop:
             self.step(timeout=min(self._tick_seconds, 0.1))
 
     def close(self) -> None:
-        """Stop, and give a running device job a bounded time to finish; safe twice."""
+        """Stop, and give the running device jobs a bounded time to finish; safe twice."""
         self.stop.set()
-        self._work.put(None)
-        self._worker.join(timeout=CLOSE_JOIN_SECONDS)
+        with self._jobs_lock:
+            workers = list(self._lanes.values())
+        for worker in workers:
+            worker.work.put(None)
+        deadline = time.monotonic() + CLOSE_JOIN_SECONDS
+        for worker in workers:
+            worker.thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+class _Worker:
+    """One lane's thread: runs its jobs in order and hands each outcome to ``finished``."""
+
+    def __init__(
+        self, lane: Lane, finished: Callable[[int, object, Exception | None], None]
+    ) -> None:
+        self.work: queue.Queue[tuple[int, Callable[[], Any]] | None] = queue.Queue()
+        self._finished = finished
+        self.thread = threading.Thread(target=self._run, name=f"{lane.value}-job", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.work.get()) is not None:
+            job_id, work = item
+            try:
+                result, error = work(), None
+            except Exception as exc:  # any failure is the job's outcome, reported as data
+                result, error = None, exc
+            self._finished(job_id, result, error)

@@ -86,8 +86,22 @@ class FingerprintSensor(Device, Protocol):
 
         ``position`` labels the result; the sensor cannot tell fingers apart.
         Raises NoFinger when no finger came before ``timeout``, PoorImage when the
-        image is unusable.
+        image is unusable.  The same as :meth:`take_image` then :meth:`upload_image`.
         """
+        ...
+
+    def take_image(self, position: FingerPosition, *, timeout: float) -> None:
+        """Wait for a finger and image it; the sensor keeps the image until the next one.
+
+        Why apart from the upload: once the image is on the sensor the person may lift
+        the finger and move to the next while :meth:`upload_image` brings it over the
+        wire (3.5 s on an R307).  Raises NoFinger when no finger came before ``timeout``.
+        """
+        ...
+
+    def upload_image(self, position: FingerPosition) -> FingerImage:
+        """The image :meth:`take_image` took, with its template; PoorImage when it is
+        unusable.  The template stays in the sensor for the duplicate checks."""
         ...
 
     def identify(self, *, timeout: float) -> LibraryMatch:
@@ -98,8 +112,9 @@ class FingerprintSensor(Device, Protocol):
         """Store a template at ``page`` of the on-chip library (officer fingers)."""
         ...
 
-    def search(self, template: bytes) -> LibraryMatch:
-        """Search the on-chip library for a template already captured; raises NoMatch."""
+    def search(self, template: bytes, *, pages: int | None = None) -> LibraryMatch:
+        """Search the on-chip library's first ``pages`` pages (None: all of it) for a
+        template already captured; raises NoMatch."""
         ...
 
     def match(self, template: bytes, others: Sequence[bytes]) -> int | None:

@@ -60,7 +60,7 @@ from hw_sim.fingerprints import (
     ridge_image,
     template_of,
 )
-from hw_sim.fingers import FingerCondition
+from hw_sim.fingers import Finger, FingerCondition
 from hw_sim.portraits import SimCamera
 from hw_sim.prints import kept_prints
 from hw_sim.world import PAD_HEIGHT, PAD_WIDTH, Person, World
@@ -112,16 +112,29 @@ class SimFingerprint(SimDevice):
         self._world = world
         self._time_scale = time_scale
         self.library: dict[int, bytes] = {}
+        self._imaged: Finger | None = None  # the finger whose image the sensor holds
 
     def _wait_out(self, timeout: float) -> None:
         time.sleep(timeout * self._time_scale)
 
     def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
+        self.take_image(position, timeout=timeout)
+        return self.upload_image(position)
+
+    def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         self.check()
         finger = self._world.finger_on_glass(position)
         if finger is None or finger.condition is FingerCondition.MISSING:
+            self._imaged = None
             self._wait_out(timeout)
             raise NoFinger(f"no finger on the sensor within {timeout:.0f} s", device=self.name)
+        self._imaged = finger
+
+    def upload_image(self, position: FingerPosition) -> FingerImage:
+        self.check()
+        finger = self._imaged
+        if finger is None:
+            raise PoorImage("no image in the sensor's buffer", device=self.name)
         rng = random.Random(f"{finger.person_seed}/{finger.position}/{finger.capture}")
         if finger.condition is FingerCondition.BANDAGED or "poor-image" in self.faults:
             raise PoorImage("too few feature points", device=self.name)
@@ -150,10 +163,11 @@ class SimFingerprint(SimDevice):
             raise NoFinger(f"no finger on the sensor within {timeout:.0f} s", device=self.name)
         return self.search(template_of(finger.person_seed, finger.position, finger.capture))
 
-    def search(self, template: bytes) -> LibraryMatch:
+    def search(self, template: bytes, *, pages: int | None = None) -> LibraryMatch:
         """The best page at the sensor's score semantics, as the emulator's Search."""
         self.check()
-        scores = {page: match_score(template, t) for page, t in self.library.items()}
+        last = DOUBLE_SENSOR.library_pages if pages is None else pages
+        scores = {page: match_score(template, t) for page, t in self.library.items() if page < last}
         page = max(scores, key=scores.__getitem__, default=None)
         if page is None or scores[page] < MATCH_THRESHOLD:
             raise NoMatch("finger not in the library", device=self.name)

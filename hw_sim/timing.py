@@ -71,19 +71,26 @@ class Timing:
 
     ``Timing()`` is real time: bytes take their line's time, parts their datasheet's.
     ``Timing(fast=True)`` takes none of it and replays people :data:`FAST_HUMAN_SPEEDUP`
-    times faster.  ``sleep`` and ``monotonic`` are the clock (a test's fake clock
-    records the delays); by default a wait ends early when its ``stop`` event is set,
-    so closing an emulator never waits out a long transfer.
+    times faster.  ``Timing(scale=0.5)`` runs the wires, the parts and the people alike at
+    half their time, so a long measurement (people per hour) stays short and keeps their
+    proportions; what the kit computes is not scaled, so a scaled run is pessimistic.
+    ``sleep`` and ``monotonic`` are the clock (a test's fake clock records the delays);
+    by default a wait ends early when its ``stop`` event is set, so closing an emulator
+    never waits out a long transfer.
     """
 
     def __init__(
         self,
         *,
         fast: bool = False,
+        scale: float = 1.0,
         sleep: Callable[[float], object] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not 0 < scale <= 1:
+            raise ValueError(f"a time scale shrinks time: 0 < scale <= 1, not {scale}")
         self.fast = fast
+        self.scale = scale
         self._sleep = sleep
         self.monotonic = monotonic
 
@@ -100,20 +107,26 @@ class Timing:
         return cls(fast=mode == "fast")
 
     def __repr__(self) -> str:
-        return f"<Timing {'fast' if self.fast else 'real'}>"
+        if self.fast:
+            return "<Timing fast>"
+        return "<Timing real>" if self.scale == 1 else f"<Timing real x{self.scale:g}>"
 
     @property
     def human_speed(self) -> float:
         """How many times faster than life people act (1 in real time)."""
-        return FAST_HUMAN_SPEEDUP if self.fast else 1.0
+        return FAST_HUMAN_SPEEDUP if self.fast else 1.0 / self.scale
 
     def wire(self, line: LineFormat, count: int) -> float:
         """Seconds ``count`` bytes occupy ``line`` (0 in fast mode)."""
-        return 0.0 if self.fast else line.seconds(count)
+        return 0.0 if self.fast else line.seconds(count) * self.scale
 
     def device(self, seconds: float) -> float:
         """Seconds a part works (0 in fast mode)."""
-        return 0.0 if self.fast else seconds
+        return 0.0 if self.fast else seconds * self.scale
+
+    def human(self, seconds: float) -> float:
+        """Seconds a person takes for what takes them ``seconds`` in life."""
+        return seconds / self.human_speed
 
     def wait(self, seconds: float, stop: threading.Event | None = None) -> bool:
         """Let ``seconds`` pass; False when ``stop`` was set first (the device closed)."""

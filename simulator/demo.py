@@ -205,8 +205,13 @@ class OfficerBot:
 
     # -- the loop --------------------------------------------------------------------------
 
+    #: Whether :meth:`settle` also waits for the work behind the machine (a card printing):
+    #: the demo reads what was printed; an officer who starts the next person does not wait.
+    waits_behind = True
+
     def settle(self, *, timeout: float = 120.0) -> None:
-        """Let the kit handle everything queued and finish the device work it waits for.
+        """Let the kit handle everything queued and finish the device work it waits for
+        (and what runs behind the machine, unless :attr:`waits_behind` is off).
 
         At wire time one press can start ten fingers in a row (about 40 s at 115200 baud)."""
         deadline = time.monotonic() + timeout
@@ -217,7 +222,9 @@ class OfficerBot:
             idle_sensor = job is not None and job.kind.only_waits
             if idle_sensor and not self.bystanders.offer_finger and not self.kit.loop.queued():
                 return  # nobody will put a finger down: the officer acts instead
-            if not handled and job is None and not self.kit.loop.busy():
+            loop = self.kit.loop
+            working = loop.busy() if self.waits_behind else loop.queued()
+            if not handled and job is None and not working:
                 return
             if time.monotonic() > deadline:
                 raise DemoError(f"the kit stayed busy: {self.screen}")
@@ -366,8 +373,8 @@ class OfficerBot:
             self.press(Button.DOWN)  # the worklist's occupation is wrong: correct it
         elif state is CaptureState.CORRECTION:
             self._correct(person)
-        elif state in (CaptureState.SIGNATURE, CaptureState.REVIEW, CaptureState.PRINTING):
-            self.press(Button.OK)  # accept the signature, save, or print a slip after a fault
+        elif state in (CaptureState.SIGNATURE, CaptureState.REVIEW):
+            self.press(Button.OK)  # accept the signature, or save
         elif state is CaptureState.APPROVAL:
             self.settle()  # the supervisor puts a finger on the sensor
             if self.screen.state is CaptureState.APPROVAL:
@@ -438,7 +445,9 @@ class OfficerBot:
         printed = session.print_outcome
         if draft.signature_exception is not None:
             excepted = ", ".join(filter(None, [excepted, "ttd"]))
-        self.press(Button.OK)
+        # OK goes on; a print that failed is shown at done first, and OK answers it (a
+        # card that failed: the slip instead)
+        self.until(lambda: not self.done(), lambda: self.press(Button.OK))
         return Outcome(
             sealed.seq,
             person.name if not draft.walk_in else f"(walk-in) {person.name}",

@@ -52,8 +52,15 @@ class PresentedFinger:
         return timeout if offered else timeout * self._wait_scale
 
     def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
+        self.take_image(position, timeout=timeout)
+        return self.upload_image(position)
+
+    def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         offered = self._wired.present_finger(position)
-        return self._sensor.capture(position, timeout=self._wait(offered, timeout))
+        self._sensor.take_image(position, timeout=self._wait(offered, timeout))
+
+    def upload_image(self, position: FingerPosition) -> FingerImage:
+        return self._sensor.upload_image(position)
 
     def identify(self, *, timeout: float) -> LibraryMatch:
         offered = self._wired.present_finger(None)
@@ -65,8 +72,8 @@ class PresentedFinger:
     def enrol(self, page: int, template: bytes) -> None:
         self._sensor.enrol(page, template)
 
-    def search(self, template: bytes) -> LibraryMatch:
-        return self._sensor.search(template)
+    def search(self, template: bytes, *, pages: int | None = None) -> LibraryMatch:
+        return self._sensor.search(template, pages=pages)
 
     def match(self, template: bytes, others: Sequence[bytes]) -> int | None:
         return self._sensor.match(template, others)

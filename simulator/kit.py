@@ -341,7 +341,7 @@ def open_sim_kit(options: SimOptions) -> Iterator[SimKit]:
             wired_parts, opened = stack.enter_context(
                 wired_kit(
                     world,
-                    timing=Timing(fast=True) if parts.fast else None,
+                    timing=parts.timing or (Timing(fast=True) if parts.fast else None),
                     wait_scale=max(parts.time_scale, WIRED_WAIT_SCALE),
                     sensor=parts.sensor,
                 )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from capture.prompts import Language
 from hal.types import SensorModel
+from hw_sim.timing import Timing
 from storage.kitkey import KeySettings
 
 #: Where a simulated kit keeps its data unless told otherwise (`make run` uses it too).
@@ -70,11 +71,20 @@ class SimParts:
     #: The fingerprint sensor's model, behind the driver configured for it (as kit.toml's
     #: ``[parts] fingerprint`` does on a kit): its image size and library.
     sensor: SensorModel = SensorModel.R307
+    #: The emulators' clock, whatever ``JEMPUT_TIMING`` says (None: ``fast``, else that
+    #: variable decides).  A benchmark gives the timed wires (perhaps at a scale) so that
+    #: a shell which exported the test suite's ``JEMPUT_TIMING=fast`` cannot untime them.
+    timing: Timing | None = None
 
     def __post_init__(self) -> None:
+        if self.fast and self.timing is not None:
+            raise SimOptionsError(
+                "fast and a timing both say how fast the wires run: give one (a fast timing "
+                "is Timing(fast=True))"
+            )
         if not self.doubles:
             return
-        wired_only = [name for name in ("fast", "coprocessor") if getattr(self, name)]
+        wired_only = [name for name in ("fast", "coprocessor", "timing") if getattr(self, name)]
         if self.sensor is not SensorModel.R307:
             wired_only.append("sensor")
         if wired_only:

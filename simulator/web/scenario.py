@@ -21,7 +21,7 @@ A trainer prepares a day as a TOML file (see docs/simulator.md and the ones ship
     clear_after = 40        # optional: seconds until the fault is cleared
 
     [[faults]]
-    after_records = 1       # or: after this many enrolments finished (DONE shown)
+    after_records = 1       # or: after this many enrolments finished (DONE shown, printed)
     device = "card-printer"
     kind = "out-of-cards"
 
@@ -64,8 +64,8 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Fault:
-    """A fault and when it starts: after ``after_records`` enrolments finished, or when
-    arrival number ``arrival`` (from 1) reaches ``step``."""
+    """A fault and when it starts: after ``after_records`` enrolments finished (their
+    print out too), or when arrival number ``arrival`` (from 1) reaches ``step``."""
 
     device: str
     kind: str
@@ -242,7 +242,7 @@ class Progress:
         that are due; returns what happened, for the event log."""
         notes = self._watch(controller)
         for index, fault in enumerate(self.scenario.faults):
-            if index not in self.fired and self._due(fault):
+            if index not in self.fired and self._due(fault, printing=controller.working_behind):
                 wired.inject(fault.device, fault.kind)
                 self.fired[index] = now
                 device, kind = DEVICES[fault.device], FAULTS[fault.kind]
@@ -277,9 +277,11 @@ class Progress:
             return []
         return [Note("scenario.recorded", name=draft.resident.name, nik=nik)]
 
-    def _due(self, fault: Fault) -> bool:
+    def _due(self, fault: Fault, *, printing: bool) -> bool:
+        """Whether ``fault`` starts now; "after N records" waits for the last one's print
+        (it runs behind the done screen), so that record's card is not the one it hits."""
         if fault.after_records is not None:
-            return len(self.enrolled) >= fault.after_records
+            return not printing and len(self.enrolled) >= fault.after_records
         assert fault.arrival is not None and fault.step is not None  # as loaded
         nik = self.scenario.arrivals[fault.arrival - 1].nik
         reached = self.furthest.get(nik, -1) >= STEPS.index(fault.step)

@@ -19,12 +19,14 @@ class Goal:
     """What a row must reach: a bound on its ratio and/or on its figure; none: reported.
 
     ``ratio_max`` for costs (``figure / baseline`` at most this), ``ratio_min`` for rates
-    (at least this), ``figure_max`` for an absolute budget (megabytes).
+    (at least this), ``figure_max`` for an absolute budget (megabytes), ``figure_min`` for
+    an absolute floor (people an hour).
     """
 
     ratio_max: float | None = None
     ratio_min: float | None = None
     figure_max: float | None = None
+    figure_min: float | None = None
 
     def met(self, figure: float, ratio: float | None) -> bool | None:
         checks: list[bool] = []
@@ -34,6 +36,8 @@ class Goal:
             checks.append(ratio >= self.ratio_min)
         if self.figure_max is not None:
             checks.append(figure <= self.figure_max)
+        if self.figure_min is not None:
+            checks.append(figure >= self.figure_min)
         return all(checks) if checks else None
 
     def __str__(self) -> str:
@@ -44,6 +48,8 @@ class Goal:
             parts.append(f"ratio >= {self.ratio_min:g}")
         if self.figure_max is not None:
             parts.append(f"<= {self.figure_max:g}")
+        if self.figure_min is not None:
+            parts.append(f">= {self.figure_min:g}")
         return ", ".join(parts) or "reported"
 
 

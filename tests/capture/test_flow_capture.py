@@ -149,17 +149,17 @@ def test_a_finger_job_failing_otherwise_is_named_and_retried(
 ) -> None:
     """A driver bug reported as the job's outcome is shown, as any fault: the loop goes on."""
     sensor = rig.sim.devices.fingerprint
-    capture = sensor.capture
+    upload = sensor.upload_image
     failures = [ValueError("frame has 3 bytes too many")]
 
     def fail_once(*args: object, **kwargs: object) -> object:
         if failures:
             raise failures.pop()
-        return capture(*args, **kwargs)
+        return upload(*args, **kwargs)
 
     to_fingers(rig)
     sensor.clear_faults()
-    monkeypatch.setattr(sensor, "capture", fail_once)
+    monkeypatch.setattr(sensor, "upload_image", fail_once)
     rig.press(OK)
     assert rig.state == "fingers"
     problem, check = prompt("fault.unknown")  # a bug, not a part's fault: no driver's text

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from capture.events import JobDone, Tick
+from capture.events import JobDone, Lane, Tick
 from firmware.loop import EventLoop
 from hal.exc import DeviceTimeout
 
@@ -76,6 +76,19 @@ def test_jobs_run_one_at_a_time_in_order(loop_and_events) -> None:
         loop.run_job(f"job{index}", lambda index=index: index)
     _pump(loop, recorder, 5)
     assert [done.result for done in recorder.jobs()] == [0, 1, 2, 3, 4]
+
+
+def test_a_print_runs_on_its_own_lane_beside_the_devices(loop_and_events) -> None:
+    """A card printing (held here) does not hold up the next person's finger."""
+    loop, recorder = loop_and_events
+    printing = threading.Event()
+    loop.run_job("print", lambda: printing.wait(timeout=5) and "card", lane=Lane.PRINTERS)
+    loop.run_job("finger", lambda: "image")
+    _pump(loop, recorder, 1)
+    assert [(d.name, d.result) for d in recorder.jobs()] == [("finger", "image")]
+    printing.set()
+    _pump(loop, recorder, 2)
+    assert [(d.name, d.result) for d in recorder.jobs()][1] == ("print", "card")
 
 
 def test_a_hung_job_is_reported_by_the_watchdog_and_its_late_result_ignored() -> None:

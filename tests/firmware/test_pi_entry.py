@@ -147,21 +147,25 @@ class PanelBot(OfficerBot):
         super().__init__(host.kit, world, bystanders)
         self.wired = wired
         self.pins = wired.panel_driver(PanelPins())
-        self._served: Job | None = None
+        self._served: tuple[Job, FingerPosition | None] | None = None
 
     def _step_up(self) -> None:
-        """Whoever stands in front gives the finger or signature the kit waits for."""
+        """Whoever stands in front gives the finger or signature the kit waits for; the
+        finger the screen names as soon as it names it (the kit asks for the next one
+        while the last one's image crosses the wire)."""
         screen = self.screen
         job = screen.job
-        if job is None or job == self._served or self.bystanders() is None:
+        asked = (job, screen.finger)
+        if job is None or asked == self._served or self.bystanders() is None:
             return
-        if job.kind is JobKind.FINGER:
-            self.wired.present_finger(screen.finger)
+        if job.kind in (JobKind.FINGER, JobKind.FINGER_UPLOAD):
+            if screen.finger is not None:
+                self.wired.present_finger(screen.finger)
         elif job.kind is JobKind.IDENTIFY:
             self.wired.present_finger(None)
         elif job.kind is JobKind.SIGNATURE:
             self.wired.present_signature()
-        self._served = job
+        self._served = asked
 
     def settle(self, *, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -466,12 +466,20 @@ def two_arrivals(tmp_path: Path, fault: str) -> Progress:
     return Progress(load_scenario(str(path), World(1, people=20, walk_ins=2)))
 
 
-def kit_at(state: CaptureState, person: Person | None = None, seq: int | None = None) -> object:
-    """The controller as a scenario reads it: the state, who is recorded, what was sealed."""
+def kit_at(
+    state: CaptureState,
+    person: Person | None = None,
+    seq: int | None = None,
+    *,
+    printing: bool = False,
+) -> object:
+    """The controller as a scenario reads it: the state, who is recorded, what was sealed,
+    whether its print still runs behind the done screen."""
     return SimpleNamespace(
         state=state,
         draft=SimpleNamespace(resident=person) if person else None,
         sealed=SimpleNamespace(seq=seq) if seq else None,
+        working_behind=printing,
     )
 
 
@@ -499,6 +507,23 @@ def test_a_fault_waits_for_its_arrivals_step_however_long_the_login_takes(
     assert tick(634, CaptureState.FINGERS, second) == ["scenario.repaired"]
     assert tick(640, CaptureState.DONE, second, 2) == ["scenario.recorded", "scenario.finished"]
     assert progress.finished
+
+
+def test_a_fault_after_a_record_waits_for_its_print(tmp_path: Path) -> None:
+    """The card prints behind the done screen: "after 1 record" must not hit that card."""
+    path = tmp_path / "after.toml"
+    path.write_text(
+        ONE + '[[faults]]\ndevice = "card-printer"\nkind = "out-of-cards"\nafter_records = 1\n'
+    )
+    progress = Progress(load_scenario(str(path), World(1, people=20, walk_ins=2)))
+    (first,) = progress.scenario.arrivals
+    wires = Wires()
+    at_done = kit_at(CaptureState.DONE, first, 1, printing=True)
+    progress.tick(now=0, controller=at_done, wired=wires)  # type: ignore[arg-type]
+    assert wires.on == [], "the first card still prints"
+    printed = kit_at(CaptureState.READY, first, 1)
+    progress.tick(now=1, controller=printed, wired=wires)  # type: ignore[arg-type]
+    assert wires.on == [("card-printer", "out-of-cards")]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from hal.r30x import (
     PID_DATA,
     PID_END_DATA,
     READ_INDEX_TABLE,
+    SEARCH,
     SET_SYS_PARA,
     STORE,
     UP_CHAR,
@@ -66,12 +67,16 @@ def test_handshake_verifies_password_then_raises_the_baud_rate(
     assert emulator.received[:2] == [(VFY_PWD, bytes(4)), (SET_SYS_PARA, bytes([4, 12]))]
     assert emulator.baudrate == 115200
     assert sensor.baudrate == 115200
+    # and the largest data packets (256 bytes): the fewest headers an image crosses with
+    assert (SET_SYS_PARA, bytes([6, 3])) in emulator.received
+    assert emulator.packet_size_code == 3
 
 
 def test_handshake_can_stay_at_the_default_rate(emulator: FingerprintEmulator) -> None:
     with R30xSensor(port=emulator.port, fast_baudrate=None) as sensor:
         assert sensor.baudrate == 57600
-    assert SET_SYS_PARA not in instructions(emulator)
+    assert (SET_SYS_PARA, bytes([4, 6])) not in emulator.received
+    assert [p for i, p in emulator.received if i == SET_SYS_PARA] == [bytes([6, 3])]
     assert emulator.baudrate == 57600
 
 
@@ -84,7 +89,7 @@ def test_probe_reports_the_sensor_parameters() -> None:
     assert info.name == "fp0"
     assert info.detail["library_size"] == "150"
     assert info.detail["security_level"] == "3"
-    assert info.detail["packet_size"] == "128"
+    assert info.detail["packet_size"] == "256"  # the handshake asked for the largest
     assert info.detail["baudrate"] == "115200"
 
 
@@ -141,6 +146,9 @@ def test_enrolled_finger_is_identified_on_a_later_capture(
     first = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
     sensor.enrol(7, first.template)
     assert emulator.library == {7: first.template}
+    # the buffer still holds the template it uploaded: stored without sending it back
+    assert instructions(emulator)[-2:] == [UP_CHAR, STORE]
+    sensor.enrol(8, template_of(3, 1))
     assert instructions(emulator)[-2:] == [DOWN_CHAR, STORE]
     emulator.place(Finger(ALICE_INDEX.person_seed, ALICE_INDEX.position, capture=5))
     match = sensor.identify(timeout=1.0)
@@ -149,6 +157,30 @@ def test_enrolled_finger_is_identified_on_a_later_capture(
     emulator.place(ALICE_THUMB)
     with pytest.raises(exc.NoMatch, match="not in the library"):
         sensor.identify(timeout=1.0)
+
+
+def test_an_image_uploads_after_the_finger_left_and_is_searched_in_place(
+    emulator: FingerprintEmulator, sensor: R30xSensor
+) -> None:
+    """The person moves on while the image crosses the wire; the duplicate search that
+    follows uses the template the sensor holds, over the kit's own pages only."""
+    emulator.place(ALICE_INDEX)
+    sensor.enrol(7, sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0).template)
+    emulator.place(Finger(ALICE_INDEX.person_seed, ALICE_INDEX.position, capture=2))
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    emulator.place(None)  # lifted: the next finger goes down
+    image = sensor.upload_image(FingerPosition.RIGHT_INDEX)
+    emulator.received.clear()
+    with pytest.raises(exc.NoMatch):
+        sensor.search(image.template, pages=7)  # pages 0 to 6
+    assert sensor.search(image.template, pages=8).page == 7
+    assert instructions(emulator) == [SEARCH, SEARCH], "the template was not sent back"
+    assert [struct.unpack(">BHH", params)[1:] for _, params in emulator.received] == [
+        (0, 7),
+        (0, 8),
+    ]
+    with pytest.raises(ValueError, match="at least one page"):
+        sensor.search(image.template, pages=0)
 
 
 def test_repeated_captures_of_one_finger_match_each_other(

@@ -45,7 +45,9 @@ READ_TIMEOUT = 0.3
 ALICE = Finger(person_seed=11, position=2)
 #: Bytes of one full image upload: 256 x 288 4-bit pixels in 128-byte data packets.
 IMAGE_BYTES = 256 * 288 // 2
-IMAGE_PACKETS = IMAGE_BYTES // 128
+#: The data packet size the driver's handshake sets (the largest).
+PACKET_BYTES = 256
+IMAGE_PACKETS = IMAGE_BYTES // PACKET_BYTES
 PACKET_OVERHEAD = 11
 
 
@@ -94,7 +96,7 @@ def sensor(fp_emulator: FingerprintEmulator) -> Iterator[R30xSensor]:
 def ack_then_data(packets: int, extra: int) -> int:
     """Bytes of GenImg's and UpImage's acks, ``packets`` data packets and ``extra`` more."""
     ack = PACKET_OVERHEAD + 1
-    return 2 * ack + packets * (PACKET_OVERHEAD + 128) + extra
+    return 2 * ack + packets * (PACKET_OVERHEAD + PACKET_BYTES) + extra
 
 
 @pytest.mark.parametrize(
@@ -147,7 +149,8 @@ def fingerprint_peer(code: int) -> Callable[[bytes], bytes]:
     """A sensor that shakes hands properly and answers everything else with ``code``."""
     reader = PacketReader()
     library = SensorModel.R307.library_pages  # the driver's default model's
-    para = struct.pack(SYS_PARA_FORMAT, 0, 0, library, 3, 0xFFFFFFFF, 2, 6)
+    # packets of 256 bytes already (code 3, kept in flash): the handshake sets nothing
+    para = struct.pack(SYS_PARA_FORMAT, 0, 0, library, 3, 0xFFFFFFFF, 3, 6)
 
     def answer(chunk: bytes) -> bytes:
         replies = b""

@@ -95,6 +95,17 @@ def test_the_environment_picks_the_default_mode(monkeypatch: pytest.MonkeyPatch)
         Timing.default()
 
 
+def test_a_time_scale_shrinks_the_wires_the_parts_and_the_people_alike() -> None:
+    line = LineFormat(115200)
+    half, real = Timing(scale=0.5), Timing()
+    assert half.wire(line, 1000) == real.wire(line, 1000) / 2
+    assert half.device(13.0) == 6.5
+    assert half.human(30.0) == 15.0 and real.human(30.0) == 30.0
+    assert repr(half) == "<Timing real x0.5>"
+    with pytest.raises(ValueError, match="shrinks time"):
+        Timing(scale=2)
+
+
 def test_what_the_device_sends_takes_its_bytes_time_in_short_slices() -> None:
     clock = RecordingClock()
     line = LineFormat(57600)
