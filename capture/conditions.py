@@ -40,6 +40,16 @@ class Conditions:
 
     # -- where a capture goes next ----------------------------------------------------------
 
+    def needs_notice(self) -> bool:
+        """Nothing captured and no notice read yet: the notice comes first.  (A journal
+        of a capture begun before the kit read notices goes on where it stopped.)"""
+        draft = self._draft()
+        return draft.notice is None and draft.nothing_captured
+
+    def needs_guardian(self) -> bool:
+        """A child: a parent or guardian hears the notice for them, and is named."""
+        return self._draft().child
+
     def needs_face(self) -> bool:
         return self._next_step() is CaptureState.FACE
 

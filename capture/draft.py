@@ -39,6 +39,7 @@ from storage.model import (
 )
 from storage.profile import resident_from_map, resident_to_map
 from vocabulary.purpose import Purpose
+from vocabulary.rounds import Assist, Disability
 
 
 class ApprovalPurpose(enum.StrEnum):
@@ -115,6 +116,14 @@ class Draft:
     signature_exception: SignatureException | None = None
     #: (record seq, supervisor) of each earlier enrolment a finger matched, approved.
     duplicates_approved: Sequence[tuple[int, str]] = field(default_factory=list)
+    #: The version of the notice of processing read aloud, once it was.
+    notice: int | None = None
+    #: Who heard it for a child (a parent or guardian), by name.
+    guardian: str | None = None
+    #: A disability the person or their companion declared.
+    disability: Disability | None = None
+    #: How the flow is adapted for the person (seated, a companion answering).
+    assists: Sequence[Assist] = ()
 
     @classmethod
     def begin(
@@ -147,6 +156,17 @@ class Draft:
         )
 
     # -- what happened at the kit ---------------------------------------------------------
+
+    def give_notice(self, version: int, *, guardian: str | None = None) -> None:
+        """The officer read the notice of processing aloud; for a child, to ``guardian``."""
+        if self.child and not (guardian or "").strip():
+            raise ValueError("a child's notice is heard by a parent or guardian, by name")
+        self.notice, self.guardian = version, guardian.strip() if guardian else None
+
+    def declare_needs(self, disability: Disability | None, assists: Sequence[Assist]) -> None:
+        """The person or their companion declared a disability (or none), and the officer
+        chose how the flow is adapted: nothing here is inferred."""
+        self.disability, self.assists = disability, tuple(dict.fromkeys(assists))
 
     def choose_purpose(self, purpose: Purpose) -> None:
         """A walk-in said why they record (keperluan): the record and the person carry it."""
@@ -212,6 +232,20 @@ class Draft:
 
     # -- where the capture stands ----------------------------------------------------------
 
+    @property
+    def child(self) -> bool:
+        """Not of e-KTP age on the day (a KIA, or a first-time voter recorded early)."""
+        return self.kind is CardKind.KIA or self.card_from is not None
+
+    @property
+    def seated(self) -> bool:
+        return Assist.SEATED in self.assists
+
+    @property
+    def nothing_captured(self) -> bool:
+        """No photo, finger or signature yet: the notice may still come first."""
+        return self.face_jpeg is None and not self.fingers and self.signature_png is None
+
     def next_step(self, fingers: tuple[FingerPosition, ...]) -> CaptureState:
         """The first capture state not yet done: face, fingers, signature or review.
 
@@ -274,6 +308,10 @@ class Draft:
             signature_exception=self.signature_exception,
             card_from=self.card_from,
             duplicates_approved=tuple(self.duplicates_approved),
+            notice=self.notice,
+            guardian=self.guardian,
+            disability=self.disability,
+            assists=tuple(self.assists),
         )
 
     def to_map(self) -> dict[str, Any]:
@@ -309,6 +347,10 @@ class Draft:
                 else [self.signature_exception.reason.value, self.signature_exception.approved_by]
             ),
             "duplicates_approved": [list(pair) for pair in self.duplicates_approved],
+            "notice_version": self.notice,
+            "guardian_name": self.guardian,
+            "disability": None if self.disability is None else self.disability.value,
+            "assists": [assist.value for assist in self.assists],
         }
 
     @classmethod
@@ -332,6 +374,11 @@ class Draft:
             duplicates_approved=[
                 (int(seq), str(by)) for seq, by in data.get("duplicates_approved", [])
             ],
+            # journals written before the notice have none of these
+            notice=data.get("notice_version"),
+            guardian=data.get("guardian_name"),
+            disability=None if data.get("disability") is None else Disability(data["disability"]),
+            assists=tuple(Assist(value) for value in data.get("assists", ())),
         )
 
 

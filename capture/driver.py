@@ -64,6 +64,17 @@ class KitDriver:
         self.scroll_to(wanted, what=what, button=button)
         self.press(Button.OK)
 
+    def pick(self, value: object, *, what: str) -> None:
+        """Choose the line that stands for ``value`` (a letter of a name being spelled, a
+        menu item), turning the shorter way round the list, and press OK on it."""
+        menu = self._menu(what)
+        index = next((i for i, choice in enumerate(menu.choices) if choice.value == value), None)
+        if index is None:
+            raise NotOnScreen(f"{what} is not in the menu on screen: {self.screen}")
+        down = (index - menu.cursor) % len(menu.choices)
+        up = len(menu.choices) - down
+        self.press(*([Button.DOWN] * down if down <= up else [Button.UP] * up), Button.OK)
+
     def key(self, digits: str) -> None:
         """Key ``digits`` into the entry on screen from its cursor on, OK after each: the
         digit under the cursor is read off the screen and turned the shorter way round."""

@@ -9,7 +9,7 @@ from capture.base import FINGER_WAIT_SECONDS, Step, StepContext
 from capture.draft import Approval, ApprovalPurpose
 from capture.duplicates import check_finger, sensor_library
 from capture.events import JobKind
-from capture.face_quality import FaceQuality, assess_portrait
+from capture.face_quality import FaceBounds, FaceQuality, assess_portrait, face_allowance
 from capture.finger_quality import FingerQuality, assess_finger_image
 from capture.machine import CaptureEvent
 from capture.quality import finger_png
@@ -136,15 +136,16 @@ class Photo:
     quality: FaceQuality
 
 
-def photograph(camera: Camera) -> Photo:
+def photograph(camera: Camera, bounds: FaceBounds | None = None) -> Photo:
     """Take a photo and measure it: the job of the Face step, off the event loop."""
     portrait = camera.capture(timeout=CAMERA_TIMEOUT_SECONDS)
-    return Photo(portrait, assess_portrait(portrait))
+    return Photo(portrait, assess_portrait(portrait, bounds))
 
 
 class Face(Step):
     """The portrait: each failing measure has its prompt; after the policy's tries the best
-    photo (fewest failing measures) is kept, marked forced."""
+    photo (fewest failing measures) is kept, marked forced.  A person photographed seated
+    gets more tries and a wider frame (`capture.face_quality.face_allowance`)."""
 
     PROMPT = "face"
 
@@ -156,6 +157,10 @@ class Face(Step):
         self.photos: list[Photo] = []
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
+    @property
+    def allowance(self) -> tuple[int, FaceBounds]:
+        return face_allowance(self.ctx.store.policy.face_retries, seated=self.draft.seated)
+
     def press(self, button: Button, press: Press) -> None:
         if self.ctx.busy:
             return
@@ -166,8 +171,8 @@ class Face(Step):
             self.ctx.go(CaptureEvent.FACE_TAKEN)
         elif button is Button.OK:
             self.note = self.ctx.text("face_busy")
-            camera = self.ctx.devices.camera
-            self.ctx.run(JobKind.FACE, lambda: photograph(camera))
+            camera, (_, bounds) = self.ctx.devices.camera, self.allowance
+            self.ctx.run(JobKind.FACE, lambda: photograph(camera, bounds))
         elif button is Button.BACK:
             self.enter()
 
@@ -177,7 +182,7 @@ class Face(Step):
             return
         assert isinstance(result, Photo), result
         self.photos.append(result)
-        tries = self.ctx.store.policy.face_retries
+        tries, _ = self.allowance
         problems = result.quality.problems
         if not problems:
             self.kept, self.forced = result, False

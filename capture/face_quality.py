@@ -79,6 +79,24 @@ class FaceBounds:
     max_background_edges: float = 0.04
 
 
+#: A person photographed seated (a wheelchair, a bed, someone who cannot stand long):
+#: the camera cannot always be brought level with the face, so the head may sit further
+#: from the centre and the eyes higher or lower in the frame; the card's crop still
+#: repairs that much.  Sharpness, light and background keep their bounds: a seated photo
+#: is not a worse photo, only a harder one to frame.
+SEATED_BOUNDS = FaceBounds(head_centre_x=(0.28, 0.72), eye_line=(0.15, 0.70))
+#: Photos a seated person gets beyond the policy's face_retries, to frame the face.
+SEATED_EXTRA_TRIES = 2
+
+
+def face_allowance(tries: int, *, seated: bool) -> tuple[int, FaceBounds]:
+    """Photos before the best is kept, and the bounds they are held to: the policy's
+    ``tries`` and the default bounds, or more of both for a person photographed seated."""
+    if seated:
+        return tries + SEATED_EXTRA_TRIES, SEATED_BOUNDS
+    return tries, FaceBounds()
+
+
 @dataclass(frozen=True)
 class FaceBox:
     """A face found in the analysed image, in its pixels."""

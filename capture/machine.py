@@ -36,12 +36,18 @@ class CaptureState(enum.StrEnum):
     LOAD_CARDS = "load_cards"
     VOID_SELECT = "void_select"
     OFFICIAL_LOGIN = "official_login"
+    HANDOVER = "handover"
+    HANDOVER_OFFICIAL = "handover_official"
+    HANDOVER_RESIDENT = "handover_resident"
     LOGIN_FINGERS = "login_fingers"
     ENROL_LOGIN_FINGER = "enrol_login_finger"
     NIK_ENTRY = "nik_entry"
     PURPOSE = "purpose"
     KK_ENTRY = "kk_entry"
     CONFIRM_PERSON = "confirm_person"
+    NOTICE = "notice"
+    GUARDIAN = "guardian"
+    NEEDS = "needs"
     FACE = "face"
     FINGERS = "fingers"
     FINGER_EXCEPTION = "finger_exception"
@@ -79,11 +85,18 @@ class CaptureEvent(enum.StrEnum):
     CHOOSE_LOAD_CARDS = "choose_load_cards"
     CHOOSE_VOID = "choose_void"
     VOID_CHOSEN = "void_chosen"
+    CHOOSE_HANDOVER = "choose_handover"
+    ACKNOWLEDGE = "acknowledge"
+    HAND_OVER = "hand_over"
+    HANDOVER_DONE = "handover_done"
     CHOOSE_LOGIN_FINGERS = "choose_login_fingers"
     ENROL_LOGIN_FINGER = "enrol_login_finger"
     LOGIN_FINGER_ENROLLED = "login_finger_enrolled"
     LEAVE_LOGIN_FINGER = "leave_login_finger"
     START = "start"
+    NOTICE_GIVEN = "notice_given"
+    GUARDIAN_NAMED = "guardian_named"
+    NEEDS_DECLARED = "needs_declared"
     FACE_TAKEN = "face_taken"
     ASK_EXCEPTION = "ask_exception"
     EXCEPTION_CHOSEN = "exception_chosen"
@@ -152,9 +165,16 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.READY)
         | _.VOID_SELECT.to(_.READY)
         | _.OFFICIAL_LOGIN.to(_.READY)
+        | _.HANDOVER.to(_.READY)
         | _.LOGIN_FINGERS.to(_.READY)
     )
     choose_official = _.ADMIN.to(_.OFFICIAL_LOGIN)
+    #: The handover of printed cards: the village official acknowledges a batch, then each
+    #: resident takes their card, confirmed by finger or signature.
+    choose_handover = _.ADMIN.to(_.HANDOVER)
+    acknowledge = _.HANDOVER.to(_.HANDOVER_OFFICIAL)
+    hand_over = _.HANDOVER.to(_.HANDOVER_RESIDENT)
+    handover_done = _.HANDOVER_OFFICIAL.to(_.HANDOVER) | _.HANDOVER_RESIDENT.to(_.HANDOVER)
     choose_load_cards = _.ADMIN.to(_.LOAD_CARDS)
     choose_void = _.ADMIN.to(_.VOID_SELECT)
     void_chosen = _.VOID_SELECT.to(_.APPROVAL)
@@ -165,12 +185,19 @@ class CaptureMachine(StateMachine):
     login_finger_enrolled = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
     leave_login_finger = _.ENROL_LOGIN_FINGER.to(_.LOGIN_FINGERS)
 
+    #: Before anything is captured, the notice of processing is read (to a parent or
+    #: guardian for a child, who is named), then any disability and adaptation declared.
     start = (
-        _.CONFIRM_PERSON.to(_.FACE, cond="needs_face")
+        _.CONFIRM_PERSON.to(_.NOTICE, cond="needs_notice")
+        | _.CONFIRM_PERSON.to(_.FACE, cond="needs_face")
         | _.CONFIRM_PERSON.to(_.FINGERS, cond="needs_fingers")
         | _.CONFIRM_PERSON.to(_.SIGNATURE, cond="needs_signature")
         | _.CONFIRM_PERSON.to(_.REVIEW)
     )
+    notice_given = _.NOTICE.to(_.GUARDIAN, cond="needs_guardian") | _.NOTICE.to(_.NEEDS)
+    guardian_named = _.GUARDIAN.to(_.NEEDS)
+    #: Nothing is captured before the notice: the face comes next, or (a KIA under 5) review.
+    needs_declared = _.NEEDS.to(_.FACE, cond="needs_face") | _.NEEDS.to(_.REVIEW)
     face_taken = (
         _.FACE.to(_.FINGERS, cond="needs_fingers")
         | _.FACE.to(_.SIGNATURE, cond="needs_signature")
@@ -217,6 +244,9 @@ class CaptureMachine(StateMachine):
     #: Held BACK, confirmed: the person being captured is dropped.
     cancel = (
         _.CONFIRM_PERSON.to(_.READY)
+        | _.NOTICE.to(_.READY)
+        | _.GUARDIAN.to(_.READY)
+        | _.NEEDS.to(_.READY)
         | _.FACE.to(_.READY)
         | _.FINGERS.to(_.READY)
         | _.FINGER_EXCEPTION.to(_.READY)
@@ -231,6 +261,9 @@ class CaptureMachine(StateMachine):
         | _.READY.to(_.LOCKED)
         | _.ADMIN.to(_.LOCKED)
         | _.CONFIRM_PERSON.to(_.LOCKED)
+        | _.NOTICE.to(_.LOCKED)
+        | _.GUARDIAN.to(_.LOCKED)
+        | _.NEEDS.to(_.LOCKED)
         | _.NIK_ENTRY.to(_.LOCKED)
         | _.PURPOSE.to(_.LOCKED)
         | _.KK_ENTRY.to(_.LOCKED)
@@ -246,6 +279,9 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.LOCKED)
         | _.VOID_SELECT.to(_.LOCKED)
         | _.APPROVAL.to(_.LOCKED)
+        | _.HANDOVER.to(_.LOCKED)
+        | _.HANDOVER_OFFICIAL.to(_.LOCKED)
+        | _.HANDOVER_RESIDENT.to(_.LOCKED)
         | _.LOGIN_FINGERS.to(_.LOCKED)
         | _.ENROL_LOGIN_FINGER.to(_.LOCKED)
     )
@@ -257,6 +293,9 @@ class CaptureMachine(StateMachine):
         | _.READY.to(_.SAFE_SHUTDOWN)
         | _.ADMIN.to(_.SAFE_SHUTDOWN)
         | _.CONFIRM_PERSON.to(_.SAFE_SHUTDOWN)
+        | _.NOTICE.to(_.SAFE_SHUTDOWN)
+        | _.GUARDIAN.to(_.SAFE_SHUTDOWN)
+        | _.NEEDS.to(_.SAFE_SHUTDOWN)
         | _.NIK_ENTRY.to(_.SAFE_SHUTDOWN)
         | _.PURPOSE.to(_.SAFE_SHUTDOWN)
         | _.KK_ENTRY.to(_.SAFE_SHUTDOWN)
@@ -274,6 +313,9 @@ class CaptureMachine(StateMachine):
         | _.LOAD_CARDS.to(_.SAFE_SHUTDOWN)
         | _.VOID_SELECT.to(_.SAFE_SHUTDOWN)
         | _.APPROVAL.to(_.SAFE_SHUTDOWN)
+        | _.HANDOVER.to(_.SAFE_SHUTDOWN)
+        | _.HANDOVER_OFFICIAL.to(_.SAFE_SHUTDOWN)
+        | _.HANDOVER_RESIDENT.to(_.SAFE_SHUTDOWN)
         | _.LOGIN_FINGERS.to(_.SAFE_SHUTDOWN)
         | _.ENROL_LOGIN_FINGER.to(_.SAFE_SHUTDOWN)
     )

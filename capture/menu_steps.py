@@ -11,6 +11,7 @@ from capture.session import Refusal
 from capture.widgets import DigitEntry, Menu
 from hal.types import Button, Indicator, Press, Tone
 from storage.audit import AuditKind
+from storage.errors import StateError
 from storage.model import Officer, Resident
 
 
@@ -85,6 +86,7 @@ class AdminItem(enum.StrEnum):
     LOAD_CARDS = "admin.load_cards"
     VOID = "admin.void"
     OFFICIAL = "admin.official"
+    HANDOVER = "admin.handover"
     LOGIN_FINGERS = "admin.login_fingers"
     LANGUAGE = "admin.language"
     LOCK = "admin.lock"
@@ -127,6 +129,8 @@ class Admin(Step):
             self.ctx.go(CaptureEvent.CHOOSE_VOID)
         elif choice is AdminItem.OFFICIAL:
             self.ctx.go(CaptureEvent.CHOOSE_OFFICIAL)
+        elif choice is AdminItem.HANDOVER:
+            self.ctx.go(CaptureEvent.CHOOSE_HANDOVER)
         elif choice is AdminItem.LOGIN_FINGERS:
             self.ctx.go(CaptureEvent.CHOOSE_LOGIN_FINGERS)
         elif choice is AdminItem.LANGUAGE:
@@ -146,7 +150,8 @@ class Admin(Step):
 
 
 class LoadCards(Step):
-    """A technician loads blank cards: the count goes into the ledger, never onto a counter."""
+    """A technician loads blank cards: the count goes into the ledger, never onto a counter,
+    and only as many as the serial ranges the district handed the kit still hold."""
 
     DIGITS = 3
 
@@ -167,7 +172,14 @@ class LoadCards(Step):
                 self.entry = DigitEntry(self.DIGITS)
                 return
             officer_id = self.ctx.session.officer_id
-            self.ctx.store.ledger.load(count, officer_id=officer_id)
+            try:  # only cards of the serial ranges the district handed this kit load
+                self.ctx.store.ledger.load(count, officer_id=officer_id)
+            except StateError:
+                left = self.ctx.store.ledger.unloaded()
+                self.ctx.go(
+                    CaptureEvent.CLOSE_ADMIN, notice=self.ctx.text("cards_too_many", left=left)
+                )
+                return
             self.ctx.audit(AuditKind.CARDS_LOADED, count=count, officer=officer_id)
             stock = self.ctx.store.ledger.stock()
             notice = self.ctx.text("cards_loaded", count=count, stock=stock)

@@ -7,12 +7,13 @@ knowing how records reach the disk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from capture.events import Job, Lane
 from storage.audit import AuditKind
+from storage.handover import HandoverBatch, HandoverEvent
 from storage.model import Enrolment, Officer, Policy, PrintAttempt, Resident, SealedRecord
 
 
@@ -31,7 +32,13 @@ class CardLedger(Protocol):
 
     def stock(self) -> int: ...
 
-    def load(self, count: int, *, officer_id: str) -> None: ...
+    def load(self, count: int, *, officer_id: str) -> None:
+        """Load the next ``count`` cards of the kit's serial ranges; StateError if fewer."""
+        ...
+
+    def unloaded(self) -> int:
+        """Cards of the kit's serial ranges not loaded yet."""
+        ...
 
     def begin_print(self, seq: int) -> str:
         """Take one card for record ``seq``; returns its serial. Raises when stock is 0."""
@@ -50,6 +57,25 @@ class CardLedger(Protocol):
         ...
 
 
+class Handovers(Protocol):
+    """The office's batches of printed cards on this kit, and what the kit recorded of them
+    (`storage.handover_state.SqliteHandovers`)."""
+
+    def batches(self) -> list[HandoverBatch]: ...
+
+    def record(self, event: HandoverEvent) -> None: ...
+
+    def acknowledged(self, batch: str) -> bool: ...
+
+    def received(self) -> set[tuple[bytes, int]]: ...
+
+    def signature_evidence(
+        self, strokes: Sequence[Sequence[tuple[int, int]]], *, batch: str, card: tuple[bytes, int]
+    ) -> bytes:
+        """The resident's signature encrypted to the authority, bound to the card."""
+        ...
+
+
 class AuditLog(Protocol):
     def append(self, kind: AuditKind, **detail: Any) -> None: ...
 
@@ -65,6 +91,9 @@ class RecordKeeper(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def handovers(self) -> Handovers: ...
 
     @property
     def kit_id(self) -> str: ...

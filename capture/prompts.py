@@ -67,6 +67,41 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{name}\nNIK {nik}\n{kind} lahir {born}\nOK=mulai BACK=batal",
         "{name}\nNIK {nik}\n{kind} born {born}\nOK=start BACK=back",
     ),
+    # -- the notice of processing (storage.record.NOTICE_VERSION 1), read aloud ---------
+    "notice.1": (
+        "PEMBERITAHUAN 1/4\nKami merekam foto,\nsidik jari, tanda\ntangan dan data diri",
+        "NOTICE 1/4\nWe record a photo,\nfingerprints, your\nsignature, details",
+    ),
+    "notice.2": (
+        "UNTUK APA 2/4\nMenerbitkan KTP-el\natau KIA (UU 24/2013\nAdminduk)",
+        "WHY 2/4\nTo issue the e-KTP\nor KIA (Law 24/2013,\ncivil registration)",
+    ),
+    "notice.3": (
+        "SIAPA MELIHAT 3/4\nHanya Disdukcapil.\nData dikunci, petugas\ntak bisa membukanya",
+        "WHO SEES IT 3/4\nOnly the Dukcapil.\nIt is locked: the\nofficer cannot open",
+    ),
+    "notice.4": (
+        "HAK ANDA 4/4\nLihat & perbaiki di\nkantor Dukcapil\nOK=sudah dibacakan",
+        "YOUR RIGHTS 4/4\nSee and correct it\nat the Dukcapil\nOK=it was read",
+    ),
+    "guardian": ("WALI (dieja):\n{name}", "GUARDIAN (spelled):\n{name}"),
+    "guardian.space": ("(spasi)", "(space)"),
+    "guardian.delete": ("< hapus huruf", "< delete a letter"),
+    "guardian.done": ("= selesai", "= done"),
+    "guardian_empty": ("Nama wali kosong", "Guardian name empty"),
+    "needs": ("KEBUTUHAN KHUSUS:", "SPECIAL NEEDS:"),
+    "needs.go": ("Lanjut", "Continue"),
+    "needs.disability": ("Disabilitas: {value}", "Disability: {value}"),
+    "needs.seated": ("Foto duduk: {value}", "Seated photo: {value}"),
+    "needs.companion": ("Pendamping: {value}", "Companion: {value}"),
+    "disability_title": ("JENIS DISABILITAS:", "DISABILITY:"),
+    "disability.NONE": ("Tidak ada", "None"),
+    "disability.FISIK": ("Fisik", "Physical"),
+    "disability.NETRA": ("Netra/buta", "Blind"),
+    "disability.RUNGU_WICARA": ("Rungu/wicara", "Deaf/speech"),
+    "disability.MENTAL_JIWA": ("Mental/jiwa", "Mental"),
+    "disability.FISIK_DAN_MENTAL": ("Fisik dan mental", "Physical and mental"),
+    "disability.LAINNYA": ("Lainnya", "Other"),
     "not_born": (
         "Tgl lahir {born}\ntidak sebelum hari\nini. OK=kembali",
         "Born {born}: not\nbefore today\nOK=back",
@@ -258,6 +293,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "admin.load_cards": ("Muat kartu blangko", "Load blank cards"),
     "admin.void": ("Batalkan rekaman", "Void a record"),
     "admin.official": ("Pejabat desa hadir", "Village official in"),
+    "admin.handover": ("Serah terima kartu", "Card handover"),
     "admin.login_fingers": ("Jari login petugas", "Officer login finger"),
     "admin.language": ("Bahasa: Indonesia", "Language: English"),
     "admin.lock": ("Kunci kit", "Lock the kit"),
@@ -267,6 +303,47 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Cards loaded:\n{entry}\n^v digit OK=save",
     ),
     "cards_loaded": ("{count} kartu dimuat\nStok: {stock}", "{count} cards loaded\nStock: {stock}"),
+    "cards_too_many": (
+        "Hanya {left} blangko\nbernomor seri tersisa\nminta ke Disdukcapil",
+        "Only {left} numbered\nblank cards are left\nask the district",
+    ),
+    # -- the handover of printed cards (capture.handover_steps) ---------------------
+    "handover_none": (
+        "Belum ada batch kartu\ndari kantor:\njemput-prov office\nsend",
+        "No card batch from\nthe office yet:\njemput-prov office\nsend",
+    ),
+    "handover_batches": ("Batch kartu desa:", "Village card batches:"),
+    "handover_cards": ("{village}\nBelum diambil {left}:", "{village}\nNot yet taken {left}:"),
+    "handover_all": (
+        "{village}\nSemua kartu sudah\ndiambil. BACK=batch",
+        "{village}\nEvery card is taken\nBACK=batches",
+    ),
+    "handover_ack": (
+        "Pejabat desa terima\nbatch: tempel jari\natau OK untuk PIN",
+        "Official takes the\nbatch: finger on the\nsensor or OK for PIN",
+    ),
+    "handover_acked": ("Batch diterima oleh\n{name}", "Batch received by\n{name}"),
+    "handover_finger": (
+        "{name}\nTempel jari warga:\n{finger}",
+        "{name}\nResident's finger:\n{finger}",
+    ),
+    "handover_retry": (
+        "Jari tidak cocok\nCoba lagi, sisa {left}",
+        "Finger does not match\nTry again, {left} left",
+    ),
+    "handover_refused": (
+        "Jari TIDAK cocok:\nkartu tidak diserah-\nkan. Warga ke kantor\nDisdukcapil + KK",
+        "Finger does NOT match\ncard not handed over\nResident goes to the\noffice with the KK",
+    ),
+    "handover_sign": (
+        "{name}\nJari dikecualikan:\ntanda tangan di pad",
+        "{name}\nFingers excepted:\nsign on the pad",
+    ),
+    "handover_signed": (
+        "Tanda tangan ada\nOK=serahkan kartu\nBACK=batal",
+        "Signature taken\nOK=hand the card\nBACK=cancel",
+    ),
+    "handover_given": ("Kartu diserahkan:\n{name}", "Card handed over:\n{name}"),
     "void_choose": ("Rekaman dibatalkan:", "Record to void:"),
     "void_none": ("Belum ada rekaman", "No records yet"),
     # -- officers' login fingers, a supervisor's (capture.login_finger_steps) --------------

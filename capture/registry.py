@@ -20,6 +20,7 @@ from capture.enrol_steps import (
     SignatureStep,
 )
 from capture.finish_steps import Done, Printing, Sealing, SupervisorApproval
+from capture.handover_steps import HandoverMenu, HandoverOfficial, HandoverResident
 from capture.login_finger_steps import EnrolLoginFinger, LoginFingers
 from capture.login_steps import (
     Boot,
@@ -32,6 +33,7 @@ from capture.login_steps import (
 )
 from capture.machine import CaptureState
 from capture.menu_steps import Admin, LoadCards, Ready, VoidSelect
+from capture.notice_steps import Guardian, Needs, Notice
 from capture.rules_steps import (
     Correction,
     KkEntry,
@@ -53,12 +55,18 @@ STEPS: dict[CaptureState, Callable[[StepContext], Step]] = {
     CaptureState.LOAD_CARDS: LoadCards,
     CaptureState.VOID_SELECT: VoidSelect,
     CaptureState.OFFICIAL_LOGIN: OfficialLogin,
+    CaptureState.HANDOVER: HandoverMenu,
+    CaptureState.HANDOVER_OFFICIAL: HandoverOfficial,
+    CaptureState.HANDOVER_RESIDENT: HandoverResident,
     CaptureState.LOGIN_FINGERS: LoginFingers,
     CaptureState.ENROL_LOGIN_FINGER: EnrolLoginFinger,
     CaptureState.NIK_ENTRY: NikEntry,
     CaptureState.PURPOSE: PurposeStep,
     CaptureState.KK_ENTRY: KkEntry,
     CaptureState.CONFIRM_PERSON: ConfirmPerson,
+    CaptureState.NOTICE: Notice,
+    CaptureState.GUARDIAN: Guardian,
+    CaptureState.NEEDS: Needs,
     CaptureState.FACE: Face,
     CaptureState.FINGERS: Fingers,
     CaptureState.FINGER_EXCEPTION: FingerExceptionStep,

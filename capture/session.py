@@ -23,6 +23,7 @@ from capture.print_plan import PrintOutcome
 from storage.audit import AuditKind
 from storage.eligibility import NotYetBorn
 from storage.errors import StorageFull
+from storage.handover import HandoverBatch, HandoverCard
 from storage.model import Officer, PrintAttempt, Resident, SealedRecord
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Session:
         #: Serials of the cards printing now, behind the machine: taken, not yet unresolved.
         self._cards_printing: set[str] = set()
         self._journal_unsaved = False
+        self._handover: tuple[HandoverBatch | None, HandoverCard | None] = (None, None)
 
     @property
     def officer(self) -> Officer | None:
@@ -120,6 +122,22 @@ class Session:
         """The draft's last step is not in the journal (full disk): the enrolment waits."""
         return self._journal_unsaved
 
+    @property
+    def handover_batch(self) -> HandoverBatch | None:
+        """The batch of printed cards chosen at the handover screen, if any."""
+        return self._handover[0]
+
+    @property
+    def handover_card(self) -> HandoverCard | None:
+        """The card of that batch a resident comes to take, if any."""
+        return self._handover[1]
+
+    def choose_handover(
+        self, batch: HandoverBatch | None, card: HandoverCard | None = None
+    ) -> None:
+        """The officer chose a batch (None: back to the list of batches) and a card of it."""
+        self._handover = (batch, card)
+
     # -- who works the kit -------------------------------------------------------------------
 
     def log_in(self, officer: Officer, how: Proof) -> None:
@@ -131,6 +149,7 @@ class Session:
     def log_out(self) -> None:
         """The kit is locked: nobody works it until the next login."""
         self._officer = None
+        self._handover = (None, None)
         self._login_finger_of = None
 
     def walk_away(self) -> None:
@@ -138,6 +157,7 @@ class Session:
         journal keeps it, and the next login offers to resume it)."""
         self._draft = None
         self._officer = None
+        self._handover = (None, None)
 
     def official_present(self, official: Officer, how: Proof) -> None:
         """The village official said they are present: every record names them."""

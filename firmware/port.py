@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, assert_never
 
 import serial
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from firmware.host import KitBusy
 from firmware.update import UpdateBusy, UpdateRefused, Updates, outside_slots
@@ -44,6 +45,7 @@ from storage.audit import AuditKind
 from storage.certificate import CertificateError, verify_certificate
 from storage.errors import StorageError
 from storage.files import record_files, record_name
+from storage.handover import BadHandover, open_batch
 from storage.keys import AuthorityPublic, KitSigner
 from storage.kit import KitStore, install
 from storage.kitkey import (
@@ -61,8 +63,9 @@ from storage.layout import (
     staged_key_path,
 )
 from storage.profile import Profile
-from storage.provision import read_profile
+from storage.provision import install_round, read_profile
 from storage.receipt import ReceiptError
+from storage.rounds import RoundError, check_officers, loaded_round
 from storage.signed_profile import ProfileChanged, changes
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ Result = (
     | m.FlashResult
     | m.WorklistPartResult
     | m.WorklistCommitResult
+    | m.RoundResult
     | m.SetTimeResult
     | m.StatusResult
     | m.SelftestResult
@@ -82,6 +86,8 @@ Result = (
     | m.LedgerResult
     | m.ReceiptResult
     | m.PurgeResult
+    | m.HandoverKeyResult
+    | m.HandoverResult
     | m.UpdatePartResult
     | m.UpdateResult
 )
@@ -168,6 +174,8 @@ class KitPort:
         self._kit_key: KitSigner | None = None  # read once per flash, not once per request
         self._decoder = FrameDecoder()
         self._worklist = WorklistStaging()
+        #: The key the last handover-key made: in memory only, spent by one handover.
+        self._handover_secret: X25519PrivateKey | None = None
         self._lock = threading.Lock()
         #: (op, "ok" or the refusal) of every request (None: an op that could not be read),
         #: for tests and logs.
@@ -356,6 +364,8 @@ class KitPort:
                 return self._worklist.add_part(args), self._key_or_staged()
             case m.WorklistCommitArgs():
                 return self._worklist.commit(args), self._key_or_staged()
+            case m.RoundArgs():
+                return self._round(args), self._key()
             case m.SetTimeArgs():
                 return self._set_time(args), self._key()
             case m.StatusArgs():
@@ -370,6 +380,10 @@ class KitPort:
                 return self._ledger(), self._key()
             case m.ReceiptArgs():
                 return self._receipt(args), self._key()
+            case m.HandoverKeyArgs():
+                return self._handover_key(), self._key()
+            case m.HandoverArgs():
+                return self._handover(args), self._key()
             case m.UpdatePartArgs():
                 return self._updates().receive(args), self._key()
             case m.UpdateArgs():
@@ -482,15 +496,37 @@ class KitPort:
         self.host.set_clock(args.time)
         store = self._open_store()
         if setup.cards:
-            store.ledger.load(setup.cards, officer_id=PROVISIONING_OFFICER)
+            store.ledger.receive(setup.cards, officer_id=PROVISIONING_OFFICER)
         store.audit.append(
             AuditKind.PROVISIONED,
             kit=setup.kit_id,
             officers=len(setup.officers),
             worklist=len(setup.worklist),
-            cards=setup.cards,
+            cards=setup.card_count,
+            ranges=[held.text for held in setup.cards],
         )
         return m.FlashResult(setup.kit_id, self.host.now()), key
+
+    def _round(self, args: m.RoundArgs) -> m.RoundResult:
+        """Check the next round against the kit's authority, its officers and its people,
+        then install it at a safe point and boot the kit again: what it seals from then on
+        names the round, on the same chain.  Refused (``busy``) like a flash while an
+        enrolment is in progress: its person may not be on the new list."""
+        store = self._open_store()
+        people = self._worklist.take(args.people_transfer)
+        try:
+            loaded = loaded_round(args.plan, people, store.authority, store.references)
+            check_officers(loaded.plan, store.officers)
+        except RoundError as exc:
+            raise p.Refused(Refusal.BAD_REQUEST, f"round: {exc}") from exc
+        self.host.change(lambda: install_round(self.data_dir, loaded, tcti=self.host.keys.tcti))
+        self._open_store().audit.append(
+            AuditKind.ROUND_LOADED,
+            round=loaded.plan.code,
+            venue=loaded.plan.venue.value,
+            people=len(people),
+        )
+        return m.RoundResult(loaded.plan.code, len(people))
 
     def _retire(self) -> None:
         """Move the old kit's files into retired/<time>/ (nothing is deleted).
@@ -593,7 +629,34 @@ class KitPort:
             ),
             audit_intact=store.audit.check() is None,
             at=self.host.now(),
+            ranges=tuple(store.ledger.held()),
+            spoiled=tuple(store.ledger.spoiled_cards()),
+            begun=tuple((a.seq, a.serial) for a in store.ledger.unresolved()),
+            handovers=tuple(store.handovers.events()),
         )
+
+    def _handover_key(self) -> m.HandoverKeyResult:
+        """A key for one handover batch: its private half stays in memory, so a batch can
+        only ever be opened by this kit, and only now."""
+        self._open_store()
+        self._handover_secret = X25519PrivateKey.generate()
+        return m.HandoverKeyResult(self._handover_secret.public_key().public_bytes_raw())
+
+    def _handover(self, args: m.HandoverArgs) -> m.HandoverResult:
+        """Open the office's batch with the handover key, and keep it under the data key."""
+        store = self._open_store()
+        secret, self._handover_secret = self._handover_secret, None
+        if secret is None:
+            raise p.MessageError("no handover key: ask for one (handover-key) first")
+        try:
+            batch = open_batch(args.sealed, secret, kit_id=store.kit_id)
+        except BadHandover as exc:
+            raise p.MessageError(str(exc)) from exc
+        held = store.handovers.keep(batch)
+        store.audit.append(
+            AuditKind.HANDOVER_BATCH, batch=held.batch, village=held.village, cards=len(held.cards)
+        )
+        return m.HandoverResult(held.batch, len(held.cards))
 
     def _receipt(self, args: m.ReceiptArgs) -> m.ReceiptResult:
         store = self._open_store()

@@ -5,7 +5,8 @@ and one frame carries at most `kitlink.framing.MAX_FRAME` bytes.  Why staged: th
 must never run on half a list (a resident left out looks like one who never came), so the
 parts are held here, in memory only (no personal data at rest outside the encrypted
 store), and a ``flash`` may name the transfer only after ``worklist-commit`` checked that
-every part came and that the SHA-256 of the whole list is the one the tool computed.
+every part came and that the SHA-256 of the whole list is the one the tool computed (a
+``round`` names its people's transfer the same way).
 A new transfer replaces the one under way; a flash or a failed commit ends it.  Each
 part's residents were checked field by field as the request was read
 (`kitlink.messages.WorklistPartArgs`).
@@ -82,11 +83,12 @@ class WorklistStaging:
         return residents
 
     def take(self, transfer: bytes) -> tuple[Resident, ...]:
-        """The committed worklist of ``transfer``, handed to a flash; the transfer ends."""
+        """The committed list of ``transfer``, handed to a flash (its worklist) or a round
+        (its people); the transfer ends."""
         staged = self._transfer
         if staged is None or staged.transfer != transfer:
-            raise MessageError("flash names a worklist transfer this kit does not hold")
+            raise MessageError("the request names a worklist transfer this kit does not hold")
         if staged.committed is None:
-            raise MessageError("flash names a worklist transfer that was never committed")
+            raise MessageError("the request names a worklist transfer that was never committed")
         self._transfer = None
         return staged.committed

@@ -86,6 +86,8 @@ class Scene(enum.Enum):
     FACE_TURNED = "face_turned"  # looking away from the camera
     TWO_PEOPLE = "two_people"  # someone else stands in the frame too
     OFF_CENTRE = "off_centre"  # standing well to one side
+    #: seated (a wheelchair, a bed) below a camera that cannot come level: low and aside
+    SEATED = "seated"
 
 
 #: The daylight of a window, brighter than anything drawn.
@@ -285,6 +287,8 @@ def _render(
     elif looks is not None:
         if scene is Scene.OFF_CENTRE:
             dx += 0.2 * width
+        elif scene is Scene.SEATED:
+            dx, dy = dx + 0.17 * width, dy + 0.15 * height
         _draw_person(draw, looks, size, dx, dy, turned=scene is Scene.FACE_TURNED)
     if looks is not None:
         # a lens never draws hard edges: soften the drawing as optics and skin do

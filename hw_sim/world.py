@@ -2,8 +2,8 @@
 
 Everything is derived from one seed, so a demo or a failing test can be replayed exactly.
 People are plain data built from `hal` types and the shared words of `vocabulary` (sex,
-role, purpose) only: the simulated world may not import `storage`.  `simulator.kit` turns
-them into worklist rows when it provisions a demo kit.
+role, purpose, disability) only: the simulated world may not import `storage`.
+`simulator.kit` turns them into worklist rows when it provisions a demo kit.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from hal.types import FingerPosition
 from hw_sim.fingers import Finger, FingerCondition, Glass
 from vocabulary.people import Role, Sex
 from vocabulary.purpose import Purpose
+from vocabulary.rounds import Disability
 
 #: Kabupaten Blitar (3505), Jawa Timur (35): the seed's outreach area.  The district and
 #: village names are real places of the regency; their 6-digit codes here are illustrative.
@@ -74,6 +75,10 @@ class Person:
     listed_occupation: str = ""
     #: A walk-in from another regency: the number on their Kartu Keluarga's copy.
     kk_number: str = ""
+    #: A disability they (or their companion) declare at the kit, from the registry's list.
+    disability: Disability | None = None
+    #: Photographed seated (a wheelchair, a bed): the officer says so at the kit.
+    seated: bool = False
 
     def condition(self, position: int) -> FingerCondition:
         return self.fingers.get(position, FingerCondition.OK)

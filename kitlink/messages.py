@@ -36,10 +36,12 @@ from kitlink.protocol import (
     seconds,
 )
 from kitlink.release import Version
+from storage.blanks import BadSerialRange, SerialRange, first_overlap
 from storage.certificate import BadKitId, check_kit_id
 from storage.codec import MAX_BYTES
 from storage.cose import SignAlg
 from storage.errors import KeyFileError
+from storage.handover import BadHandover, HandoverEvent
 from storage.keys import AuthorityPublic, KeyBackend
 from storage.model import Officer, Policy, Resident
 from storage.policy import PolicyError, check_pages
@@ -68,6 +70,8 @@ PART_RESIDENTS = 400
 #: The most parts one transfer may have, and the most residents a kit takes.
 MAX_PARTS = 1_000
 MAX_RESIDENTS = 200_000
+#: A round's code is at most 32 characters (`storage.model.ROUND_CODE`).
+ROUND_CODE_MAX = 32
 #: Officers a flash may carry, each on a page of the fingerprint sensor's library.
 OFFICERS_MAX = 1_000
 #: A sensor library page is a 16-bit number on the R30x's wire; an officer logs in with
@@ -84,6 +88,10 @@ SIGNED_BYTES = range(1, MAX_FRAME + 1)
 CLOCK_YEARS = (2000, 2200)
 #: Counts a kit reports (records, cards, audit entries) are whole numbers up to this.
 COUNT_MAX = SEQ_MAX
+#: Serial ranges of blank cards one flash may hand a kit.
+RANGES_MAX = 100
+#: An X25519 public key's bytes.
+X25519_BYTES = 32
 #: The largest release bundle a kit takes, in bytes.
 MAX_BUNDLE = SEQ_MAX
 #: A version as text: MAJOR.MINOR.PATCH, or a package's version outside slots.
@@ -155,6 +163,20 @@ def _rows(fields: Fields, name: str, kinds: tuple[type, ...], *, most: int) -> l
             shape = ", ".join(kind.__name__ for kind in kinds)
             fields.fail(f"{row!r:.80} in {name!r} is not [{shape}]")
     return rows
+
+
+def _ranges(fields: Fields, name: str) -> tuple[SerialRange, ...]:
+    """Serial ranges of blank cards (`storage.blanks`), none overlapping another."""
+    try:
+        ranges = tuple(
+            SerialRange.from_list(value) for value in fields.items(name, most=RANGES_MAX)
+        )
+    except BadSerialRange as exc:
+        fields.fail(f"field {name!r}: {exc}")
+    overlap = first_overlap(ranges)
+    if overlap is not None:
+        fields.fail(f"field {name!r}: ranges {overlap[0]} and {overlap[1]} overlap")
+    return ranges
 
 
 def _counts(fields: Fields, name: str) -> dict[str, int]:
@@ -335,7 +357,8 @@ class FlashArgs:
     region: str
     officers: tuple[Officer, ...]
     policy: Policy
-    cards: int
+    #: The serial ranges of blank cards the district hands the kit.
+    cards: tuple[SerialRange, ...]
     worklist_transfer: bytes
     #: The kit certificate the tool made for the key keygen answered.
     cert: bytes
@@ -370,7 +393,7 @@ class FlashArgs:
             "region": self.region,
             "officers": [officer_to_map(officer) for officer in self.officers],
             "policy": policy_to_map(self.policy),
-            "cards": self.cards,
+            "cards": [held.to_list() for held in self.cards],
             "worklist_transfer": self.worklist_transfer,
             "cert": self.cert,
             "time": seconds(self.time),
@@ -403,7 +426,7 @@ class FlashArgs:
                 region=fields.text("region", most=TEXT_MAX),
                 officers=staff,
                 policy=policy,
-                cards=_count(fields, "cards"),
+                cards=_ranges(fields, "cards"),
                 worklist_transfer=fields.raw("worklist_transfer", sizes=(TRANSFER_BYTES,)),
                 cert=fields.raw("cert", sizes=SIGNED_BYTES),
                 time=fields.moment("time"),
@@ -519,6 +542,52 @@ class WorklistCommitArgs:
             )
 
     read_result = staticmethod(WorklistCommitResult.from_map)
+
+
+# -- the next round --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """The round the kit now names in what it seals, and how many people it lists."""
+
+    code: str
+    people: int
+
+    def to_map(self) -> dict[str, Any]:
+        return {"code": self.code, "people": self.people}
+
+    @classmethod
+    def from_map(cls, data: object) -> RoundResult:
+        with Fields(data, _answer(Op.ROUND)) as fields:
+            return cls(
+                fields.text("code", most=ROUND_CODE_MAX),
+                fields.whole("people", low=0, high=MAX_RESIDENTS),
+            )
+
+
+@dataclass(frozen=True)
+class RoundArgs:
+    """Load the next round, keeping the kit's chain: the authority's signed plan
+    (`storage.rounds.sign_round`, checked by the kit against its profile's authority), and
+    the people it lists, which a committed worklist transfer carries."""
+
+    op: ClassVar[Op] = Op.ROUND
+    plan: bytes
+    people_transfer: bytes
+
+    def to_map(self) -> dict[str, Any]:
+        return {"plan": self.plan, "people_transfer": self.people_transfer}
+
+    @classmethod
+    def from_map(cls, data: object) -> RoundArgs:
+        with Fields(data, _REQUEST) as fields:
+            return cls(
+                fields.raw("plan", sizes=SIGNED_BYTES),
+                fields.raw("people_transfer", sizes=(TRANSFER_BYTES,)),
+            )
+
+    read_result = staticmethod(RoundResult.from_map)
 
 
 # -- the kit's clock, status and self-test ---------------------------------------------------
@@ -702,6 +771,8 @@ class StatusResult:
     #: The fuel gauge's reading; None when it does not answer (or the kit's release
     #: predates it: the field is then absent).
     battery: BatteryStatus | None
+    #: The fields a status from an older kit lacks.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("battery",)
 
     def to_map(self) -> dict[str, Any]:
         return {
@@ -943,6 +1014,17 @@ class LedgerResult:
     audit: tuple[AuditLine, ...]
     audit_intact: bool
     at: datetime
+    #: The serial ranges the kit holds, and (record seq, serial) of every card spoiled and
+    #: of every print whose outcome the kit does not know: with ``printed``, where each
+    #: serial the district handed the kit went.  A ledger signed before kits held ranges
+    #: has none of these fields: they read as empty.
+    ranges: tuple[SerialRange, ...] = ()
+    spoiled: tuple[tuple[int, str], ...] = ()
+    begun: tuple[tuple[int, str], ...] = ()
+    #: What the kit recorded of the office's handover batches (`storage.handover`).
+    handovers: tuple[HandoverEvent, ...] = ()
+    #: The fields a ledger signed by an older kit lacks.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("ranges", "spoiled", "begun", "handovers")
 
     def to_map(self) -> dict[str, Any]:
         return {
@@ -953,6 +1035,10 @@ class LedgerResult:
             "audit": [[a.entry_id, a.at, a.kind, a.detail] for a in self.audit],
             "audit_intact": self.audit_intact,
             "at": seconds(self.at),
+            "ranges": [held.to_list() for held in self.ranges],
+            "spoiled": [list(card) for card in self.spoiled],
+            "begun": [list(card) for card in self.begun],
+            "handovers": [event.to_list() for event in self.handovers],
         }
 
     @classmethod
@@ -964,11 +1050,35 @@ class LedgerResult:
                 kit_id=_kit_id(fields),
                 head=_head(fields),
                 cards=_counts(fields, "cards"),
-                printed=tuple((seq, serial) for seq, serial in printed),
+                printed=_cards(printed),
                 audit=tuple(AuditLine(*line) for line in audit),
                 audit_intact=fields.flag("audit_intact"),
                 at=fields.moment("at"),
+                ranges=_ranges(fields, "ranges") if fields.present("ranges") else (),
+                spoiled=_added_cards(fields, "spoiled"),
+                begun=_added_cards(fields, "begun"),
+                handovers=_handovers(fields) if fields.present("handovers") else (),
             )
+
+
+def _handovers(fields: Fields) -> tuple[HandoverEvent, ...]:
+    try:
+        return tuple(
+            HandoverEvent.from_list(event) for event in fields.items("handovers", most=MAX_FRAME)
+        )
+    except BadHandover as exc:
+        fields.fail(f"field 'handovers': {exc}")
+
+
+def _cards(rows: list[Sequence[Any]]) -> tuple[tuple[int, str], ...]:
+    return tuple((seq, serial) for seq, serial in rows)
+
+
+def _added_cards(fields: Fields, name: str) -> tuple[tuple[int, str], ...]:
+    """[[seq, serial], ...] of a field added after ledgers were signed without it."""
+    if not fields.present(name):
+        return ()
+    return _cards(_rows(fields, name, (int, str), most=MAX_FRAME))
 
 
 def _head(fields: Fields) -> Head:
@@ -1068,6 +1178,74 @@ class PurgeArgs:
             return cls()
 
     read_result = staticmethod(PurgeResult.from_map)
+
+
+# -- the handover of printed cards -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoverKeyResult:
+    """An X25519 public key the kit made for one handover transfer (its private half stays
+    in the kit's memory); the answer's signature says it is this kit's."""
+
+    public: bytes
+
+    def to_map(self) -> dict[str, Any]:
+        return {"public": self.public}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverKeyResult:
+        with Fields(data, _answer(Op.HANDOVER_KEY)) as fields:
+            return cls(fields.raw("public", sizes=(X25519_BYTES,)))
+
+
+@dataclass(frozen=True)
+class HandoverKeyArgs:
+    op: ClassVar[Op] = Op.HANDOVER_KEY
+
+    def to_map(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverKeyArgs:
+        with Fields(data, _REQUEST):
+            return cls()
+
+    read_result = staticmethod(HandoverKeyResult.from_map)
+
+
+@dataclass(frozen=True)
+class HandoverResult:
+    #: The batch the kit now holds, and how many of its cards.
+    batch: str
+    cards: int
+
+    def to_map(self) -> dict[str, Any]:
+        return {"batch": self.batch, "cards": self.cards}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverResult:
+        with Fields(data, _answer(Op.HANDOVER)) as fields:
+            return cls(fields.text("batch", most=TEXT_MAX), _count(fields, "cards"))
+
+
+@dataclass(frozen=True)
+class HandoverArgs:
+    """A batch of printed cards (`storage.handover.seal_batch`), encrypted to the key the
+    kit's last ``handover-key`` answered; the request's signature is the authority's."""
+
+    op: ClassVar[Op] = Op.HANDOVER
+    sealed: bytes
+
+    def to_map(self) -> dict[str, Any]:
+        return {"sealed": self.sealed}
+
+    @classmethod
+    def from_map(cls, data: object) -> HandoverArgs:
+        with Fields(data, _REQUEST) as fields:
+            return cls(fields.raw("sealed", sizes=SIGNED_BYTES))
+
+    read_result = staticmethod(HandoverResult.from_map)
 
 
 # -- software updates ------------------------------------------------------------------------
@@ -1185,6 +1363,7 @@ KitArgs = (
     | FlashArgs
     | WorklistPartArgs
     | WorklistCommitArgs
+    | RoundArgs
     | SetTimeArgs
     | StatusArgs
     | SelftestArgs
@@ -1193,6 +1372,8 @@ KitArgs = (
     | LedgerArgs
     | ReceiptArgs
     | PurgeArgs
+    | HandoverKeyArgs
+    | HandoverArgs
     | UpdatePartArgs
     | UpdateArgs
 )
@@ -1204,6 +1385,7 @@ ARGS: dict[Op, type[KitArgs]] = {
         FlashArgs,
         WorklistPartArgs,
         WorklistCommitArgs,
+        RoundArgs,
         SetTimeArgs,
         StatusArgs,
         SelftestArgs,
@@ -1212,6 +1394,8 @@ ARGS: dict[Op, type[KitArgs]] = {
         LedgerArgs,
         ReceiptArgs,
         PurgeArgs,
+        HandoverKeyArgs,
+        HandoverArgs,
         UpdatePartArgs,
         UpdateArgs,
     )

@@ -84,6 +84,10 @@ class Op(StrEnum):
     PURGE = "purge"
     WORKLIST_PART = "worklist-part"
     WORKLIST_COMMIT = "worklist-commit"
+    #: The next round: its signed plan and its people (a committed worklist transfer).
+    ROUND = "round"
+    HANDOVER_KEY = "handover-key"
+    HANDOVER = "handover"
     UPDATE_PART = "update-part"
     UPDATE = "update"
 
@@ -206,6 +210,12 @@ class Fields:
         if name not in self._data:
             self.fail(f"field {name!r} is missing")
         return self._data[name]
+
+    def present(self, name: str) -> bool:
+        """Whether the map has the field (a field added to a message after kits and
+        collections that lack it; its reader then takes the field's default)."""
+        self._read.add(name)
+        return name in self._data
 
     def maybe(self, name: str, read: Callable[[str], T]) -> T | None:
         """None if the field is null, else ``read`` of it (e.g. ``fields.text``)."""

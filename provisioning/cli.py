@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from kitlink.framing import LinkError
 from provisioning import checks, release_cli
@@ -36,8 +38,8 @@ from provisioning.collector_audit import (
     problems_by_row,
 )
 from provisioning.columns import DESA, KABKOTA, KECAMATAN, NO_HEAD
+from provisioning.district import cards_cli, is_store_url
 from provisioning.district import cli as district
-from provisioning.district import is_store_url
 from provisioning.interchange.errors import BadAgency, CodecMissing
 from provisioning.interchange.export import Format, source_name
 from provisioning.interchange.export import export as export_interchange
@@ -48,7 +50,10 @@ from provisioning.office_report import to_json as office_json
 from provisioning.office_report import to_text as office_text
 from provisioning.progress import RECORDS, RESIDENTS, KitProgress, WatchedPort
 from provisioning.report import READ_TABLE, build_report, read_rows, to_csv, to_json
+from provisioning.round_cli import round_app
+from provisioning.rounds import load_round, read_round_file
 from storage import revocation
+from storage.blanks import BadSerialRange, SerialRange
 from storage.certificate import BadKitId, check_kit_id
 from storage.errors import RecordError, StorageError, WriteError
 from storage.keys import (
@@ -72,7 +77,34 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
 
+#: The entry-point group through which other programs add their commands to jemput-prov.
+COMMAND_GROUPS = "jemput.prov_commands"
+
+
+class ProvCommands(TyperGroup):
+    """jemput-prov's own commands, and the groups other installed programs add (the office
+    desk's `office`, which prints with the kit's renderer and driver, which this tool may
+    not import), each loaded only when its name is typed."""
+
+    @staticmethod
+    def _plugins() -> dict[str, EntryPoint]:
+        return {entry.name: entry for entry in entry_points(group=COMMAND_GROUPS)}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(self._plugins())]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        plugin = self._plugins().get(cmd_name)
+        if found is not None or plugin is None:
+            return found
+        command = typer.main.get_command(plugin.load())
+        command.name = cmd_name
+        return command
+
+
 app = typer.Typer(
+    cls=ProvCommands,
     name="jemput-prov",
     help="Jemput provisioning: the authority's keys, kits' records and worklists.",
     no_args_is_help=True,
@@ -477,23 +509,41 @@ def flash_command(
     officers: Annotated[Path, typer.Option(help="Officers CSV: id,name,role,pin[,finger_page].")],
     worklist: Annotated[Path, typer.Option(help="The village worklist CSV.")],
     policy: Annotated[Path | None, typer.Option(help="Policy TOML (Policy fields).")] = None,
-    cards: Annotated[int, typer.Option(help="Blank cards loaded into the kit now.", min=0)] = 0,
+    cards: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A serial range of blank cards the district handed this kit, BATCH:FIRST-LAST "
+            "(jemput-prov district cards assign prints it); repeat for more ranges.",
+        ),
+    ] = None,
+    round_file: Annotated[
+        Path | None, typer.Option("--round", help="A round's file (round plan) to load next.")
+    ] = None,
     language: district.LanguageOption = Language.ID,
 ) -> None:
-    """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy.
+    """Flash a kit: its key pair certified, officers, worklist, authority keys, time, policy,
+    and the blank cards of its serial ranges; with --round, the round it records on next.
 
     Refused while the kit holds records no collection has receipted.
     """
     private = _private_keys(authority)
     with _problems(
-        "nothing flashed", WorklistError, flashing.FlashInputError, BadKitId, PolicyError
+        "nothing flashed",
+        WorklistError,
+        flashing.FlashInputError,
+        BadKitId,
+        PolicyError,
+        BadSerialRange,
+        RecordError,
     ):
+        loaded = None if round_file is None else read_round_file(round_file, private)
         check_kit_id(kit_id)
+        ranges = tuple(SerialRange.parse(text) for text in cards or ())
         staff = flashing.load_officers(officers)
         residents = load_worklist(worklist)
         # checks the officers' finger pages against the policy's sensor library
         setup = KitSetup(
-            kit_id, region, staff, residents, flashing.load_policy(policy), cards=cards
+            kit_id, region, staff, residents, flashing.load_policy(policy), cards=ranges
         )
     with _kit_link(port, language) as link:
         done = flashing.flash(
@@ -504,11 +554,14 @@ def flash_command(
                 sent, total, RESIDENTS, description=WORKLIST_SENT(language)
             ),
         )
+        loaded_round = None if loaded is None else load_round(link, private, loaded)
     _say(out, f"flashed kit {done.kit_id} on {port}", "green")
     _say(out, f"  kit key kid     {kid_of(done.kit_public).hex()}")
     _say(out, f"  officers        {done.officers}")
     _say(out, f"  worklist        {done.residents} resident(s)")
     _say(out, f"  kit clock       {local_time(done.kit_time, Language.EN)}")
+    if loaded_round is not None:
+        _say(out, f"  round           {loaded_round.code} ({loaded_round.people} listed)")
     if done.backend is KeyBackend.TPM:
         # from now on the collector refuses a key-file certificate for this kit
         listed = revocation.register_hardware_kit(
@@ -931,7 +984,9 @@ def revoke_command(
 
 
 app.command("sync")(district.sync_command)
+district.district_app.add_typer(cards_cli.cards_app, name="cards")
 app.add_typer(district.district_app, name="district")
+app.add_typer(round_app, name="round")
 app.add_typer(release_cli.release_app, name="release")
 app.command("update")(release_cli.update_command)
 

@@ -19,11 +19,10 @@ import enum
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from provisioning.collector_audit import CollectedRecord
 from provisioning.report import Collection, live_records
-from storage.model import CardKind, slip_reference
+from storage.model import CardKind, FlaggedError, slip_reference
 from vocabulary.purpose import Purpose
 
 
@@ -99,7 +98,28 @@ class OfficeReport:
         }
 
 
-def _office_reason(record: CollectedRecord) -> OfficeReason:
+class RecordFacts(Protocol):
+    """What a verified header says that decides who prints the card (a `CollectedRecord`
+    or a `storage.record.RecordHeader`)."""
+
+    @property
+    def domicile(self) -> bool: ...
+
+    @property
+    def purpose(self) -> Purpose: ...
+
+    @property
+    def kind(self) -> CardKind: ...
+
+    @property
+    def early(self) -> bool: ...
+
+    @property
+    def flagged(self) -> tuple[FlaggedError, ...]: ...
+
+
+def office_reason(record: RecordFacts) -> OfficeReason:
+    """Why the office, not the kit, prints the card of a record that got none on site."""
     if record.domicile:
         return OfficeReason.HOME_OFFICE
     if not (record.purpose.prints_on_site or record.kind is CardKind.KIA):
@@ -125,7 +145,7 @@ def build_office_report(collection: Collection) -> OfficeReport:
                     reference,
                     record.kind,
                     record.purpose,
-                    _office_reason(record),
+                    office_reason(record),
                 )
             )
         if record.corrected or record.flagged:

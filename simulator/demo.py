@@ -32,6 +32,7 @@ from capture.driver import KitDriver
 from capture.errors import NotOnScreen
 from capture.machine import CaptureState
 from capture.menu_steps import AdminItem, ReadyChoice
+from capture.notice_steps import LETTERS, Need, Spelling
 from capture.screen import Screen
 from capture.widgets import Choice
 from firmware.kit import Kit
@@ -55,6 +56,12 @@ PRESS_BUDGET = 400
 
 class DemoError(RuntimeError):
     """The scripted session could not go on (a stuck screen, a world that does not fit)."""
+
+
+def guardian_of(person: Person) -> str:
+    """Who comes with a child in the simulated world: their mother, named after them."""
+    first = "".join(letter for letter in person.name.split()[0] if letter in LETTERS)
+    return f"IBU {first or 'WALI'}"
 
 
 def offering(wanted: object) -> Callable[[Choice], bool]:
@@ -300,6 +307,21 @@ class OfficerBot:
         self.until(self.done, lambda: self.act(person))
         return self.outcome(person)
 
+    def spell(self, name: str) -> None:
+        """Spell a child's guardian's name in the letter menu, then say it is complete."""
+        for letter in name:
+            self.driver.pick(letter, what=f"letter {letter!r}")
+        self.driver.pick(Spelling.DONE, what="done")
+
+    def declare_needs(self, person: Person) -> None:
+        """What the person (or their companion) declares, and a seated photo; then go on."""
+        if person.disability is not None:
+            self.driver.pick(Need.DISABILITY, what="disability")
+            self.driver.pick(person.disability, what=f"disability {person.disability.value}")
+        if person.seated:
+            self.driver.pick(Need.SEATED, what="seated")
+        self.driver.pick(Need.GO, what="continue")
+
     def done(self) -> bool:
         """Whether the kit shows a record sealed."""
         return self.screen.state is CaptureState.DONE
@@ -353,7 +375,13 @@ class OfficerBot:
     def act(self, person: Person) -> None:
         """One officer action for the screen the kit shows now."""
         state = self.screen.state
-        if state is CaptureState.FACE:
+        if state is CaptureState.NOTICE:
+            self.press(Button.OK)  # the officer reads the page aloud and turns it
+        elif state is CaptureState.GUARDIAN:
+            self.spell(guardian_of(person))
+        elif state is CaptureState.NEEDS:
+            self.declare_needs(person)
+        elif state is CaptureState.FACE:
             self.press(Button.OK)  # take the photo, then accept it
         elif state is CaptureState.FINGERS:
             condition = person.condition(self._finger())
@@ -400,7 +428,7 @@ class OfficerBot:
         person = task.person
         self.select_resident(person)
         self.press(Button.OK)  # the right person
-        self.until(self.photo_kept, lambda: self.press(Button.OK))
+        self.until(self.photo_kept, lambda: self.act(person))  # the notice, the photo
         self.press(Button.BACK, Press.HOLD)
         self.press(Button.OK)
         if self.screen.state is not CaptureState.READY:

@@ -42,6 +42,7 @@ from simulator.options import Provisioning, SimOptions
 from simulator.power import cell_volts, sim_power
 from simulator.tray import OutputTray
 from storage.audit import AuditKind
+from storage.blanks import SerialRange
 from storage.keys import Authority
 from storage.kit import KitStore, provision
 from storage.layout import is_provisioned
@@ -61,6 +62,9 @@ DEMO_WALK_INS = 20
 #: First-time voters who turn 17 by this day record as e-KTP early (a national recording day).
 DEMO_VOTER_DATE = date(2027, 2, 14)
 DEMO_CARDS = 40
+#: The demo kit's blank cards are numbered from 1 in this batch, as the district numbers a
+#: real kit's (storage.blanks).
+DEMO_BATCH = "DEMO-3505"
 #: Smallest scale of device waits on the wired simulator (see open_sim_kit).
 WIRED_WAIT_SCALE = 0.02
 
@@ -244,11 +248,16 @@ def pty_port(host: PortHost, *, link_path: Path | None = None) -> PtyPort:
     return PtyPort(KitPort(host.data_dir, host), link_path=link_path)
 
 
+def demo_cards(count: int) -> SerialRange:
+    """The serial range of a demo kit's ``count`` blank cards."""
+    return SerialRange(DEMO_BATCH, 1, count)
+
+
 def load_demo_cards(kit: Kit) -> None:
     """A demo kit starts with blank cards in its ledger, as a flash with --cards gives."""
     store = kit.store
     if store.profile.demo and store.ledger.counts()["loaded"] == 0:
-        store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
+        store.ledger.receive((demo_cards(DEMO_CARDS),), officer_id="PROVISIONING")
         store.audit.append(
             AuditKind.CARDS_LOADED, count=DEMO_CARDS, officer="PROVISIONING", demo=True
         )
@@ -433,10 +442,11 @@ class Bystanders(KitObserver):
 
     Locked: the officer on duty, offering a finger unless :attr:`offer_finger` is off (then
     they use their PIN); a supervisor's approval: the supervisor; a login finger being
-    enrolled: that officer; during an enrolment: that resident; during a self-test asked
-    for over the port: the technician.  Install with ``world.follow(Bystanders(world,
-    controller))``; as the host's observer it points :attr:`controller` at each kit the
-    host opens (None: no kit yet, nobody steps up).
+    enrolled: that officer; during an enrolment: that resident; at a handover: the village
+    official, then the resident whose card was chosen; during a self-test asked for over the
+    port: the technician.  Install with ``world.follow(Bystanders(world, controller))``; as
+    the host's observer it points :attr:`controller` at each kit the host opens (None: no
+    kit yet, nobody steps up).
     """
 
     def __init__(self, world: World, controller: Controller | None) -> None:
@@ -502,8 +512,11 @@ class Bystanders(KitObserver):
             by_official = approval is not None and approval.purpose.by_official
             approver = self.official if by_official else self.supervisor
             return approver if self.offer_finger else None
-        if state == CaptureState.OFFICIAL_LOGIN:
+        if state in (CaptureState.OFFICIAL_LOGIN, CaptureState.HANDOVER_OFFICIAL):
             return self.official if self.offer_finger and not self.official_pin_only else None
+        if state == CaptureState.HANDOVER_RESIDENT:
+            card = self.controller.session.handover_card  # its resident comes for it
+            return next((p for p in self._world.everyone if card and p.name == card.name), None)
         if state == CaptureState.ENROL_LOGIN_FINGER:
             enrolling = self.controller.session.login_finger_of
             return self._world.officer(enrolling.officer_id) if enrolling else None

@@ -32,6 +32,8 @@ class AuditKind(enum.StrEnum):
     PIN_GUARD_TAMPERED = "pin-guard-tampered"
     # -- the kit's port and power guard ---------------------------------------------------
     PROVISIONED = "provisioned"
+    #: The next round loaded over the port (its code, venue, how many people).
+    ROUND_LOADED = "round-loaded"
     SET_TIME = "settime"
     POWER_REQUEST = "power-request"
     #: A release written into the inactive slot; the kit restarts into it on trial.
@@ -79,3 +81,12 @@ class AuditKind(enum.StrEnum):
     CORRECTED = "corrected"
     FLAGGED = "flagged"
     SIGNATURE_EXCEPTION = "signature-exception"
+    #: The notice of processing was read (to a guardian, for a child).
+    NOTICE = "notice"
+    #: A disability or an adaptation declared for the person.
+    NEEDS = "needs"
+    # the handover of printed cards (storage.handover)
+    HANDOVER_BATCH = "handover-batch"
+    HANDOVER_ACKNOWLEDGED = "handover-acknowledged"
+    HANDOVER_RECEIVED = "handover-received"
+    HANDOVER_NOT_MATCHED = "handover-not-matched"

@@ -17,8 +17,8 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,12 +36,15 @@ from storage.files import (
     record_name,
     write_atomic,
 )
+from storage.groups import groups_of
+from storage.handover_state import SqliteHandovers
 from storage.keys import KeyBackend
 from storage.kitkey import open_kit_key
 from storage.layout import (
     kit_dir,
     profile_path,
     records_dir,
+    round_path,
     state_path,
 )
 from storage.model import Enrolment, Officer, Policy, Resident, SealedRecord
@@ -51,6 +54,7 @@ from storage.provision import KitSetup, install, provision
 from storage.receipt import Receipt, ReceiptError
 from storage.record import record_hash, seal_record
 from storage.reference import RecordedRefs, ReferenceKey, ReferenceKeyError, named
+from storage.rounds import load_loaded
 from storage.signed_profile import FLASH_AGAIN, ProfileChanged, verify_profile
 from storage.state import (
     AuditBreak,
@@ -158,6 +162,7 @@ class KitStore:
         data_key = open_data_key(kit_dir(self.data_dir), tcti=tcti)
         self.data_key_backend = data_key.backend
         cipher = data_key.cipher()
+        self._cipher = cipher
         self.profile = load_profile(profile_file, cipher)
         self.authority = self.profile.authority_public
         self._key = open_kit_key(kit_dir(self.data_dir), tcti=tcti)
@@ -166,14 +171,16 @@ class KitStore:
         self._certificate = ops.read(self.records_dir / CERTIFICATE_NAME)
         verify_profile(self.profile, self._certificate)
         self.references = _reference_key(self.profile)
+        self.round = load_loaded(round_path(self.data_dir), cipher, self.authority, self.references)
         self._lock = threading.Lock()
         self._db, self.boot_notes = open_state(state_path(self.data_dir), now=now)
         self.journal = SqliteJournal(self._db, self._lock, now, cipher)
-        self.ledger = SqliteLedger(self._db, self._lock, now, lambda: self.kit_id)
+        self.ledger = SqliteLedger(self._db, self._lock, now)
         self.audit = SqliteAudit(self._db, self._lock, now, cipher)
         self.index = SqliteIndex(self._db, self._lock, now, cipher)
         self.receipts = SqliteReceipts(self._db, self._lock, now)
         self.pin_guard = PinGuard(self._db, self._lock, now, self.audit, cipher)
+        self.handovers = SqliteHandovers(self._db, self._lock, now, cipher, self.authority)
         self._verifier = Verifier(self.authority)
         self._unindexed: list[_IndexRow] = []
         try:
@@ -245,7 +252,19 @@ class KitStore:
 
     @property
     def worklist(self) -> tuple[Resident, ...]:
+        """Whom the kit lists to enrol: the round's people when the round loaded has a list
+        (a school's students, a home visit's person), else the worklist of the flash."""
+        if self.round is not None and self.round.people:
+            return self.round.people
         return self.profile.worklist
+
+    @property
+    def election_day(self) -> date | None:
+        """The election day first-time voters are counted against: the round's, or without
+        one the policy's voter date."""
+        if self.round is not None and self.round.plan.election_day is not None:
+            return self.round.plan.election_day
+        return self.policy.voter_date
 
     @property
     def last_seq(self) -> int:
@@ -278,7 +297,8 @@ class KitStore:
         return [(seq, names.get(ref, ref) if ref else ref) for seq, ref in recent]
 
     def _worklist_refs(self) -> Iterator[str | None]:
-        return (resident.worklist_ref for resident in self.profile.worklist)
+        people = self.round.people if self.round is not None else ()
+        return (resident.worklist_ref for resident in (*self.profile.worklist, *people))
 
     def clear_journal_if_sealed(self, worklist_ref: str | None) -> bool:
         """Drop the journal when the person it holds (``worklist_ref``) is already sealed.
@@ -342,6 +362,9 @@ class KitStore:
     def seal(self, enrolment: Enrolment) -> SealedRecord:
         """Sign, encrypt and write the next record durably; WriteError if it is not safe.
 
+        The record names the round loaded, and the groups its person counts in
+        (`storage.groups`): the kit's facts, applied here so that no step can leave them out.
+
         On WriteError nothing is claimed: the index, the audit log and the next sequence
         number are as before, so sealing again (once the fault is cleared) reuses the seq.
         Once the file is durable the record is sealed, whatever happens next: an index row
@@ -356,6 +379,11 @@ class KitStore:
                     "its boot rebuilds the index from the records"
                 )
             sealed_at = self._now()
+            enrolment = replace(
+                enrolment,
+                round=None if self.round is None else self.round.plan.stamp,
+                groups=groups_of(enrolment, election_day=self.election_day),
+            )
             data = seal_record(
                 enrolment,
                 kit_id=self.kit_id,

@@ -4,6 +4,7 @@ Storage alone knows these names; the firmware and the port ask for paths and for
 :func:`retire`, so a change of layout happens here and nowhere else.  See docs/storage.md::
 
     kit/profile.cbor     what provisioning gave the kit, encrypted (replaced at a reflash)
+    kit/round.cbor       the round loaded, its plan and its people, encrypted (storage.rounds)
     kit/kit.key          the kit's private key, file backend (0600, UNPROTECTED)
     kit/kit.tpm          the kit's private key wrapped by its TPM, TPM backend
     kit/data.key         the data key that encrypts the state, file backend (UNPROTECTED)
@@ -33,6 +34,7 @@ RECORDS_FOLDER = "records"
 KEY_FILE = "kit.key"
 STAGED_KEY_FOLDER = "new"
 PROFILE_FILE = "profile.cbor"
+ROUND_FILE = "round.cbor"
 STATE_FILE = "state.db"
 #: SQLite's files of one database: the main file, its write-ahead log, its shared memory.
 STATE_SUFFIXES = ("", "-wal", "-shm")
@@ -66,6 +68,10 @@ def profile_path(data_dir: Path) -> Path:
     return kit_dir(data_dir) / PROFILE_FILE
 
 
+def round_path(data_dir: Path) -> Path:
+    return kit_dir(data_dir) / ROUND_FILE
+
+
 def certificate_path(data_dir: Path) -> Path:
     return records_dir(data_dir) / CERTIFICATE_NAME
 
@@ -85,13 +91,18 @@ def is_provisioned(data_dir: Path) -> bool:
 
 
 def retire(data_dir: Path, *, now: datetime) -> Path | None:
-    """Move a kit's key, profile, records and state into ``retired/<time>/``.
+    """Move a kit's key, profile, round, records and state into ``retired/<time>/``.
 
     Nothing is deleted: a reflash or a purge keeps the old kit's files where a technician
     can still find them.  The caller has closed the store first.  Returns the folder the
     files went to, or None when there was nothing to retire.
     """
-    old = [*kit_secret_paths(data_dir), profile_path(data_dir), records_dir(data_dir)]
+    old = [
+        *kit_secret_paths(data_dir),
+        profile_path(data_dir),
+        round_path(data_dir),
+        records_dir(data_dir),
+    ]
     present = [path for path in old + state_files(data_dir) if path.exists()]
     if not present:
         return None

@@ -10,6 +10,7 @@ vocabulary (finger positions, a person's sex, an officer's role, a recording's p
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from vocabulary.fingers import TEN_FINGERS, FingerPosition
 from vocabulary.people import Role, Sex
 from vocabulary.purpose import Purpose
+from vocabulary.rounds import Assist, Disability, Group, VenueKind
 
 #: ISO/IEC 19794-4 finger positions 1..10, in e-KTP recording order.
 ALL_FINGERS: tuple[FingerPosition, ...] = TEN_FINGERS
@@ -29,6 +31,9 @@ VOID_PLACEHOLDER_BIRTH = date(1900, 1, 1)
 WALK_IN_PREFIX = "walk-in:"
 #: The scheme of the reference a receipt slip's QR code carries.
 SLIP_SCHEME = "JEMPUT"
+#: A round's code: it goes into every record the kit seals on the round, in cleartext, so
+#: it names a place and a plan in capitals and digits, never a person.
+ROUND_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{2,31}", re.ASCII)
 
 
 def walk_in_ref(nik: str) -> str:
@@ -213,6 +218,24 @@ class Modality(enum.Enum):
 
 
 @dataclass(frozen=True)
+class RoundStamp:
+    """What a record says of the round it was made on: its code and its venue kind, which
+    name a place and a plan, never a person."""
+
+    code: str
+    venue: VenueKind
+
+    def __post_init__(self) -> None:
+        if not ROUND_CODE.fullmatch(self.code):
+            raise ValueError(
+                f"round code {self.code!r:.40} is not 3-32 capital letters, digits and '-', "
+                "starting with a letter or digit (e.g. SMA1-KANIGORO-0310)"
+            )
+        if not isinstance(self.venue, VenueKind):
+            raise ValueError(f"venue {self.venue!r:.40} is not a venue kind")
+
+
+@dataclass(frozen=True)
 class Resident:
     """A person as the village pre-registration (or a walk-in entry) names them.
 
@@ -361,6 +384,18 @@ class Enrolment:
     card_from: date | None = None
     #: (record seq, supervisor): earlier enrolments a finger matched, let through (twins).
     duplicates_approved: tuple[tuple[int, str], ...] = ()
+    #: The round the kit was loaded with when it sealed this (`storage.rounds`), if any.
+    round: RoundStamp | None = None
+    #: The groups the person counts in (`storage.groups.groups_of`, applied at the seal).
+    groups: tuple[Group, ...] = ()
+    #: The version of the notice of processing read aloud before capture (None: a void).
+    notice: int | None = None
+    #: The parent or guardian who heard the notice for a child, by name (body only).
+    guardian: str | None = None
+    #: A disability the person or their companion declared (never inferred).
+    disability: Disability | None = None
+    #: How the flow was adapted: seated, a companion answering.
+    assists: tuple[Assist, ...] = ()
 
     @property
     def captured(self) -> tuple[Modality, ...]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from storage.blanks import BadSerialRange, SerialRange, first_overlap, total
 from storage.certificate import certify_kit
 from storage.datakey import DataKey, create_data_key, data_key_backend, open_data_key
 from storage.files import private_folder, write_atomic
@@ -25,12 +26,14 @@ from storage.layout import (
     kit_dir,
     profile_path,
     records_dir,
+    round_path,
     state_path,
 )
 from storage.model import Officer, Policy, Resident
 from storage.pin_guard import start_count
 from storage.policy import check_pages
 from storage.profile import Profile, load_profile, save_profile
+from storage.rounds import LoadedRound, save_loaded
 from storage.signed_profile import signed, verify_profile
 from storage.tpm import DEFAULT_TCTI
 
@@ -44,13 +47,22 @@ class KitSetup:
     officers: tuple[Officer, ...]
     worklist: tuple[Resident, ...]
     policy: Policy
-    #: Blank cards loaded into the card ledger at the flash (0: none).
-    cards: int = 0
+    #: The serial ranges of blank cards the district hands the kit (`storage.blanks`),
+    #: held and loaded into its card ledger at the flash (none: no card printing).
+    cards: tuple[SerialRange, ...] = ()
 
     def __post_init__(self) -> None:
         # the tool before it opens the port, the kit before it installs: the officers'
         # login pages must lie in the sensor library the policy sizes
         check_pages(self.policy, self.officers)
+        overlap = first_overlap(self.cards)
+        if overlap is not None:
+            raise BadSerialRange(f"serial ranges {overlap[0]} and {overlap[1]} overlap")
+
+    @property
+    def card_count(self) -> int:
+        """Blank cards the flash loads: every card of its ranges."""
+        return total(self.cards)
 
     def profile(self, authority: bytes, *, demo: bool, reference_key: bytes) -> Profile:
         """The kit's profile: this setup under ``authority`` (its public keys, CBOR) and its
@@ -87,6 +99,13 @@ def install(
     cipher = kit_data_key(data_dir, tcti=tcti).cipher()
     save_profile(profile_path(data_dir), profile, cipher)
     start_count(state_path(data_dir), cipher)
+
+
+def install_round(data_dir: Path, loaded: LoadedRound, *, tcti: str = DEFAULT_TCTI) -> None:
+    """Keep the next round in the kit's folder (encrypted with its data key), replacing the
+    last: the store that opens next names it in every record it seals.  The chain, the
+    profile and the key stay as they are."""
+    save_loaded(round_path(data_dir), loaded, kit_data_key(data_dir, tcti=tcti).cipher())
 
 
 def kit_data_key(data_dir: Path, *, tcti: str = DEFAULT_TCTI) -> DataKey:

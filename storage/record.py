@@ -42,17 +42,25 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Modality,
+    RoundStamp,
     SignatureException,
     SignatureExceptionReason,
 )
 from storage.profile import resident_from_map, resident_to_map
 from storage.reference import REF_BYTES, ReferenceKey
 from vocabulary.purpose import Purpose
+from vocabulary.rounds import Assist, Disability, Group, VenueKind
 
-RECORD_VERSION = 3
-#: Versions this code reads: version 1 (before the kind, purpose and official) and version 2
-#: (before the keyed reference) still verify.
-READABLE_VERSIONS = (1, 2, 3)
+RECORD_VERSION = 4
+#: Versions this code reads: version 1 (before the kind, purpose and official), version 2
+#: (before the keyed reference) and version 3 (before rounds, groups and the notice) still
+#: verify.
+READABLE_VERSIONS = (1, 2, 3, 4)
+#: The notice of processing the kit reads aloud before capture (its words are
+#: `capture.prompts`' ``notice.*``): numbered, so a record says which words were read.  A
+#: new wording gets the next number; a header naming a number this code does not know
+#: does not verify.
+NOTICE_VERSION = 1
 CONTENT_TYPE = "application/jemput-record+cbor"
 AAD_CONTEXT = "jemput-record"
 HASH_BYTES = 32
@@ -91,9 +99,22 @@ V3_HEADER_TYPES: dict[str, Any] = {
     **{key: kind for key, kind in _V2_HEADER_TYPES.items() if key != "worklist"},
     "ref": (bytes, type(None)),
 }
-_HEADER_TYPES = {1: V1_HEADER_TYPES, 2: _V2_HEADER_TYPES, 3: V3_HEADER_TYPES}
+#: What version 4 adds to the header: the round (its code and venue kind), the groups the
+#: person counts in, and the notice of processing (which words; heard by a guardian).
+V4_HEADER_ADDS: dict[str, Any] = {
+    "round": (str, type(None)),
+    "venue": (str, type(None)),
+    "groups": (list, tuple),
+    "notice": (int, type(None)),
+    "guardian": bool,
+}
+V4_HEADER_TYPES = V3_HEADER_TYPES | V4_HEADER_ADDS
+_HEADER_TYPES = {1: V1_HEADER_TYPES, 2: _V2_HEADER_TYPES, 3: V3_HEADER_TYPES, 4: V4_HEADER_TYPES}
 #: What version 2 adds to the body: the values behind the header's flags.
 V2_BODY_KEYS = ("corrections", "domicile", "sig_exc", "card_from")
+#: What version 4 adds to the body: who heard the notice for a child (a name: personal,
+#: so never in the header), the disability declared, how the flow was adapted.
+V4_BODY_KEYS = ("guardian", "disability", "assist")
 
 
 class UnsupportedVersion(RecordError):
@@ -135,6 +156,14 @@ class RecordHeader:
     early: bool = False
     #: HMAC-SHA256 of the worklist reference under the authority's reference key: version 3.
     keyed_ref: bytes | None = None
+    #: The round the record was made on (version 4; None: no round was loaded).
+    round: RoundStamp | None = None
+    #: The groups the person counts in (version 4; none for older versions, which say nothing).
+    groups: tuple[Group, ...] = ()
+    #: The version of the notice of processing read before capture (version 4; None: a void).
+    notice: int | None = None
+    #: A parent or guardian heard the notice for the child (their name is in the body).
+    guardian: bool = False
 
     @property
     def reference(self) -> str | None:
@@ -206,7 +235,7 @@ def header_map(
     body: Any,
     keyed_ref: bytes | None,
 ) -> dict[str, Any]:
-    """The signed cleartext of a version-3 record around its encrypted ``body``.
+    """The signed cleartext of a version-4 record around its encrypted ``body``.
 
     ``keyed_ref`` is the resident's keyed reference (`ReferenceKey.keyed` of the worklist
     reference, None for a record without one): the header never holds the plain one.
@@ -232,7 +261,21 @@ def header_map(
         "flagged": [[f.field.value, f.reason.value] for f in enrolment.flagged],
         "sig_exc": enrolment.signature_exception is not None,
         "early": enrolment.card_from is not None,
+        "round": None if enrolment.round is None else enrolment.round.code,
+        "venue": None if enrolment.round is None else enrolment.round.venue.value,
+        "groups": [group.value for group in enrolment.groups],
+        "notice": enrolment.notice,
+        "guardian": enrolment.guardian is not None,
         "body": body,
+    }
+
+
+def v4_body_adds(enrolment: Enrolment) -> dict[str, Any]:
+    """What a version-4 body holds beyond a version-3 one (`V4_BODY_KEYS`)."""
+    return {
+        "guardian": enrolment.guardian,
+        "disability": None if enrolment.disability is None else enrolment.disability.value,
+        "assist": [assist.value for assist in enrolment.assists],
     }
 
 
@@ -271,7 +314,7 @@ def seal_record(
     if seq < 1 or len(prev_hash) != HASH_BYTES or sealed_at.tzinfo is None:
         raise ValueError("seal_record needs seq >= 1, a 32-byte prev_hash and an aware sealed_at")
     body = encrypt(
-        dumps(body_map(enrolment)),
+        dumps(body_map(enrolment) | v4_body_adds(enrolment)),
         authority.enc_public,
         external_aad=external_aad(kit_id, seq),
         rng=rng,
@@ -333,7 +376,10 @@ def _header(fields: Any) -> RecordHeader:
             voids=fields["voids"],
             walk_in=fields["walk_in"],
         )
-        return v1 if version == 1 else _v2_header(v1, fields, keyed_ref)
+        if version == 1:
+            return v1
+        v2 = _v2_header(v1, fields, keyed_ref)
+        return v2 if version < 4 else _v4_header(v2, fields)
     except (ValueError, TypeError, OverflowError, OSError) as exc:
         raise Tampered(f"record header does not make sense: {exc}", seq=seq) from exc
 
@@ -360,6 +406,31 @@ def _v2_header(
         early=fields["early"],
         keyed_ref=keyed_ref,
     )
+
+
+def _v4_header(v2: RecordHeader, fields: Mapping[str, Any]) -> RecordHeader:
+    """The version-3 facts and version 4's round, groups and notice; a value outside its
+    list, a group out of order, or groups that contradict the header's own card and
+    domicile are a ValueError."""
+    code, venue = fields["round"], fields["venue"]
+    if (code is None) != (venue is None):
+        raise ValueError("a round code without its venue kind, or a venue kind without a round")
+    stamp = None if code is None else RoundStamp(code, VenueKind(venue))
+    groups = tuple(Group(name) for name in fields["groups"])
+    if list(groups) != [group for group in Group if group in groups]:
+        raise ValueError(f"groups {fields['groups']!r} are repeated or out of order")
+    if (Group.KIA in groups) != (v2.kind is CardKind.KIA and v2.voids is None):
+        raise ValueError(f"groups {fields['groups']!r} disagree with the card {v2.kind.value}")
+    if (Group.DOMISILI in groups) != (v2.domicile and v2.voids is None):
+        raise ValueError(f"groups {fields['groups']!r} disagree with the domicile flag")
+    notice = fields["notice"]
+    if notice is not None and (type(notice) is not int or not 1 <= notice <= NOTICE_VERSION):
+        raise ValueError(f"notice {notice!r} is not a notice this tool knows (1-{NOTICE_VERSION})")
+    if v2.voids is not None and (groups or notice is not None):
+        raise ValueError("a void names no person: it has no groups and no notice")
+    if fields["guardian"] and notice is None:
+        raise ValueError("a guardian heard a notice that was not given")
+    return replace(v2, round=stamp, groups=groups, notice=notice, guardian=fields["guardian"])
 
 
 def parse_sign1_record(data: bytes) -> Sign1:
@@ -465,6 +536,29 @@ def _signature_exception(item: Any) -> SignatureException | None:
     )
 
 
+def _v4_body(header: RecordHeader, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The `Enrolment` fields of a body's version-4 keys (none before version 4)."""
+    if header.version < 4:
+        if set(V4_BODY_KEYS) & set(body):
+            raise ValueError(f"a version-{header.version} body carries version-4 keys")
+        return {}
+    guardian, disability, assists = body["guardian"], body["disability"], body["assist"]
+    if guardian is not None and not _typed(guardian, str, "guardian").strip():
+        raise ValueError("the guardian's name is empty")
+    if not isinstance(assists, list) or len(set(assists)) != len(assists):
+        raise ValueError(f"assist {assists!r:.60} is not a list of distinct adaptations")
+    return {
+        "round": header.round,
+        "groups": header.groups,
+        "notice": header.notice,
+        "guardian": guardian,
+        "disability": None
+        if disability is None
+        else Disability(_typed(disability, str, "disability")),
+        "assists": tuple(Assist(_typed(item, str, "assist")) for item in assists),
+    }
+
+
 def _v2_body(header: RecordHeader, body: Mapping[str, Any]) -> dict[str, Any]:
     """The `Enrolment` fields of a body's version-2 keys (none for a version-1 body)."""
     if header.version == 1:
@@ -508,6 +602,7 @@ def _enrolment(header: RecordHeader, body: Mapping[str, Any]) -> Enrolment:
             (int(seq), str(by)) for seq, by in body.get("duplicates_approved", [])
         ),
         **_v2_body(header, body),
+        **_v4_body(header, body),
     )
 
 
@@ -535,6 +630,8 @@ def _disagrees(enrolment: Enrolment, header: RecordHeader, key: ReferenceKey | N
         or (enrolment.domicile is not None) != header.domicile
         or (enrolment.signature_exception is not None) != header.signature_excepted
         or (enrolment.card_from is not None) != header.early
+        or (enrolment.guardian is not None) != header.guardian
+        or (enrolment.disability is not None) != (Group.DISABILITAS in header.groups)
     )
 
 

@@ -19,14 +19,15 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storage import codec
+from storage import blanks, codec
 from storage.audit import AuditKind
+from storage.blanks import SerialRange
 from storage.datakey import StateCipher
 from storage.errors import StateError, StorageFull
 from storage.model import PrintAttempt
@@ -68,8 +69,24 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE pin_guard;
     CREATE TABLE pin_guard (id INTEGER PRIMARY KEY CHECK (id = 1), sealed BLOB NOT NULL);
     """,
+    # the serial ranges of blank cards the district handed the kit (storage.blanks): the
+    # ledger names each card it takes by the next serial of these, never one it invents
+    """
+    CREATE TABLE card_ranges (id INTEGER PRIMARY KEY, at TEXT NOT NULL, batch TEXT NOT NULL,
+                              first INTEGER NOT NULL, last INTEGER NOT NULL,
+                              officer TEXT NOT NULL);
+    """,
+    # the handover of printed cards (storage.handover_state): the office's batches, sealed
+    # under the data key (names and templates), and what the kit recorded of them
+    """
+    CREATE TABLE handover_batches (batch TEXT PRIMARY KEY, at TEXT NOT NULL,
+                                   sealed BLOB NOT NULL);
+    CREATE TABLE handover_events (id INTEGER PRIMARY KEY, event BLOB NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The most cards one load may bring (a technician's or a flash's).
+CARDS_PER_LOAD = 100_000
 GENESIS = bytes(32)
 
 
@@ -220,41 +237,106 @@ class SqliteJournal:
 
 
 class SqliteLedger:
-    """Blank cards: loaded, taken for one record, printed or spoiled. Stock is derived."""
+    """Blank cards: the serial ranges the kit holds, loaded, taken for one record, printed or
+    spoiled.  Stock is derived.
+
+    Why ranges: the district hands each kit ranges of serials (`storage.blanks`) at flash;
+    the cards loaded come out of them in order, and each card taken for a print is named by
+    the next serial, so every serial the kit prints or spoils is one the district can find
+    in the range it handed this kit.  A kit that holds no range loads nothing.
+    """
 
     def __init__(
         self,
         db: sqlite3.Connection,
         lock: threading.Lock,
         now: Callable[[], datetime],
-        kit_id: Callable[[], str],
     ) -> None:
-        self._db, self._lock, self._now, self._kit_id = db, lock, now, kit_id
+        self._db, self._lock, self._now = db, lock, now
 
     def _stock(self, db: sqlite3.Connection) -> int:
-        loaded = db.execute("SELECT COALESCE(SUM(count), 0) FROM ledger WHERE kind = 'load'")
-        taken = db.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'begin'")
-        return loaded.fetchone()[0] - taken.fetchone()[0]
+        return self._loaded(db) - self._begun(db)
+
+    @staticmethod
+    def _loaded(db: sqlite3.Connection) -> int:
+        query = "SELECT COALESCE(SUM(count), 0) FROM ledger WHERE kind = 'load'"
+        return int(db.execute(query).fetchone()[0])
+
+    @staticmethod
+    def _begun(db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'begin'").fetchone()[0])
+
+    @staticmethod
+    def _held(db: sqlite3.Connection) -> list[SerialRange]:
+        rows = db.execute("SELECT batch, first, last FROM card_ranges ORDER BY id")
+        return [SerialRange(batch, first, last) for batch, first, last in rows]
 
     def stock(self) -> int:
         with self._lock:
             return self._stock(self._db)
 
-    def load(self, count: int, *, officer_id: str) -> None:
-        if not 0 < count <= 1000:
-            raise ValueError(f"card count {count} is not between 1 and 1000")
+    def held(self) -> list[SerialRange]:
+        """The serial ranges the district handed this kit, in the order they came."""
+        with self._lock:
+            return self._held(self._db)
+
+    def receive(self, ranges: Sequence[SerialRange], *, officer_id: str) -> None:
+        """Hold ``ranges`` and load every card of them, in one transaction (a flash)."""
         with self._lock, transaction(self._db) as db:
-            db.execute(
-                "INSERT INTO ledger (at, kind, count, officer) VALUES (?, 'load', ?, ?)",
-                (iso_utc(self._now()), count, officer_id),
+            self._hold(db, ranges, officer_id)
+            self._load(db, blanks.total(ranges), officer_id)
+
+    def hold(self, ranges: Sequence[SerialRange], *, officer_id: str) -> None:
+        """Keep ``ranges`` as the kit's, to load from; StateError if one overlaps a range
+        held already (one serial, one card)."""
+        with self._lock, transaction(self._db) as db:
+            self._hold(db, ranges, officer_id)
+
+    def _hold(self, db: sqlite3.Connection, ranges: Sequence[SerialRange], officer_id: str) -> None:
+        overlap = blanks.first_overlap([*self._held(db), *ranges])
+        if overlap is not None:
+            raise StateError(
+                f"serial ranges {overlap[0]} and {overlap[1]} overlap: one serial is one card; "
+                "ask the district for the range it registered"
             )
+        at = iso_utc(self._now())
+        db.executemany(
+            "INSERT INTO card_ranges (at, batch, first, last, officer) VALUES (?, ?, ?, ?, ?)",
+            [(at, held.batch, held.first, held.last, officer_id) for held in ranges],
+        )
+
+    def unloaded(self) -> int:
+        """Cards of the ranges held that are not loaded yet."""
+        with self._lock:
+            return blanks.total(self._held(self._db)) - self._loaded(self._db)
+
+    def load(self, count: int, *, officer_id: str) -> None:
+        """Load the next ``count`` cards of the ranges held; StateError if they hold fewer."""
+        with self._lock, transaction(self._db) as db:
+            self._load(db, count, officer_id)
+
+    def _load(self, db: sqlite3.Connection, count: int, officer_id: str) -> None:
+        if not 0 < count <= CARDS_PER_LOAD:
+            raise ValueError(f"card count {count} is not between 1 and {CARDS_PER_LOAD}")
+        left = blanks.total(self._held(db)) - self._loaded(db)
+        if count > left:
+            raise StateError(
+                f"only {left} blank card(s) of this kit's serial ranges are left to load: the "
+                "district hands a kit its ranges at a flash"
+            )
+        db.execute(
+            "INSERT INTO ledger (at, kind, count, officer) VALUES (?, 'load', ?, ?)",
+            (iso_utc(self._now()), count, officer_id),
+        )
 
     def begin_print(self, seq: int) -> str:
+        """Take the next loaded card for record ``seq``; its serial, from the ranges held."""
         with self._lock, transaction(self._db) as db:
             if self._stock(db) <= 0:
                 raise StateError("no blank cards left in the ledger: load cards first")
-            number = db.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'begin'").fetchone()[0]
-            serial = f"{self._kit_id()}-C{number + 1:05d}"
+            serial = blanks.nth_serial(self._held(db), self._begun(db))
+            if serial is None:  # loads never exceed the ranges held
+                raise StateError("the cards loaded exceed the serial ranges held")
             db.execute(
                 "INSERT INTO ledger (at, kind, serial, seq) VALUES (?, 'begin', ?, ?)",
                 (iso_utc(self._now()), serial, seq),
@@ -302,9 +384,16 @@ class SqliteLedger:
 
     def printed_cards(self) -> list[tuple[int, str]]:
         """(record seq, card serial) of every card printed, in the order they were printed."""
+        return self._cards("printed")
+
+    def spoiled_cards(self) -> list[tuple[int, str]]:
+        """(record seq, card serial) of every card spoiled, in order."""
+        return self._cards("spoiled")
+
+    def _cards(self, kind: str) -> list[tuple[int, str]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT seq, serial FROM ledger WHERE kind = 'printed' ORDER BY id"
+                "SELECT seq, serial FROM ledger WHERE kind = ? ORDER BY id", (kind,)
             ).fetchall()
         return [(seq, serial) for seq, serial in rows]
 

@@ -339,11 +339,12 @@ def parse_worklist(text: str, *, source: str = "worklist") -> tuple[Resident, ..
     return tuple(resident for _, resident in residents)
 
 
-def load_worklist(path: str | Path) -> tuple[Resident, ...]:
-    """Read a worklist CSV file (UTF-8, BOM optional); see `parse_worklist`."""
+def read_sheet(path: str | Path) -> str:
+    """A spreadsheet's CSV export as text (UTF-8, BOM optional); WorklistError naming the
+    line of the first byte that is not UTF-8.  Every list the tools read comes this way."""
     raw = Path(path).read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise WorklistError(
             str(path),
@@ -356,7 +357,19 @@ def load_worklist(path: str | Path) -> tuple[Resident, ...]:
                 )
             ],
         ) from exc
-    return parse_worklist(text, source=str(path))
+
+
+def read_date(cell: str) -> date:
+    """A date cell as a worklist's tanggal_lahir is read; ValueError saying what is wrong."""
+    try:
+        return _parse_date(cell)
+    except ValueError:
+        raise ValueError(f"{cell} is not a date (use DD-MM-YYYY or YYYY-MM-DD)") from None
+
+
+def load_worklist(path: str | Path) -> tuple[Resident, ...]:
+    """Read a worklist CSV file (UTF-8, BOM optional); see `parse_worklist`."""
+    return parse_worklist(read_sheet(path), source=str(path))
 
 
 def _cell(resident: Resident, field: str) -> str:

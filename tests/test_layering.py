@@ -27,6 +27,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "firmware": ("capture", "storage", "hal", "kitlink"),
     # the technician's and the office's tools: the records and the wire to the kit
     "provisioning": ("storage", "kitlink"),
+    # the office desk: the district's facts, and the kit's card renderer and printer driver
+    "office": ("provisioning", "capture.card", "hal", "storage", "kitlink"),
     "capture": ("storage", "hal.contracts", "hal.types", "hal.exc"),
     "hw_sim": ("hal.contracts", "hal.types", "hal.exc"),
     # the kit/tool wire protocol, which both ends import

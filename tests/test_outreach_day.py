@@ -102,7 +102,7 @@ def test_an_outreach_day_from_flash_to_report(tmp_path: Path) -> None:
             "--policy",
             "policy.toml",
             "--cards",
-            "3",
+            "B3505-25A:1-3",
         )
         assert flashed.returncode == 0, flashed.stderr + flashed.stdout
         assert "flashed kit KIT-7" in flashed.stdout

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kitlink import protocol as p
-from kitlink.messages import StatusResult, kept_status
+from kitlink.messages import StatusResult, kept_ledger, kept_status
 from provisioning import collection_log
+from storage.blanks import SerialRange
 from storage.certificate import Certificate
-from storage.codec import Tampered, loads
-from storage.cose import HDR_CONTENT_TYPE, BadSignature, open_sign1
 from storage.errors import RecordError
+from storage.handover import HandoverEvent
 from storage.keys import AuthorityPublic
+
+#: The card counts every kit's signed ledger carries.
+COUNTS = ("loaded", "printed", "spoiled", "unresolved")
 
 
 class BadLedger(RecordError):
@@ -38,7 +41,7 @@ class BadStatus(RecordError):
 
 @dataclass(frozen=True)
 class Ledger:
-    """A kit's signed head and card counts at one collection."""
+    """A kit's signed head, card counts and cards at one collection."""
 
     signed: bytes
     at: datetime
@@ -49,34 +52,55 @@ class Ledger:
     spoiled: int
     unresolved: int
     printed_cards: tuple[tuple[int, str], ...]
+    #: The serial ranges the kit held, and the cards it spoiled or whose print it could not
+    #: finish (record seq, serial): where the serials the district handed it went.
+    ranges: tuple[SerialRange, ...] = ()
+    spoiled_cards: tuple[tuple[int, str], ...] = ()
+    begun_cards: tuple[tuple[int, str], ...] = ()
+    #: What the kit recorded of the office's handover batches: acknowledgements, receipts,
+    #: fingers that did not match (`storage.handover.HandoverEvent`).
+    handovers: tuple[HandoverEvent, ...] = ()
+    #: The id of the last entry of the kit's audit log the ledger carries: it only grows on
+    #: a kit, so of two ledgers of one chain the one with the higher is the later, whatever
+    #: the kit's clock said (a clock set back at a settime, two collections in one second).
+    audit_last: int = 0
 
 
 def verify_ledger(signed: bytes, certificate: Certificate) -> Ledger:
-    """The ledger answer ``signed`` if the kit of ``certificate`` signed it; BadLedger if not."""
+    """The ledger answer ``signed`` if the kit of ``certificate`` signed it; BadLedger if not.
+
+    Read by the same typed reader as the collector's (`kitlink.messages.kept_ledger`), so
+    a field the one takes the other cannot miss.
+    """
     kit = certificate.kit_id
     try:
-        msg = open_sign1(signed, certificate.kit_key, kid=certificate.kit_kid)
-        body = loads(msg.payload)
-        result = body["result"]
-        if msg.protected.get(HDR_CONTENT_TYPE) != p.ANSWER_TYPE or body["op"] != p.Op.LEDGER:
-            raise BadSignature("not a ledger answer")
-        if result["kit_id"] != kit:
-            raise BadSignature(f"names kit {result['kit_id']!r}")
-        seq, head = result["head"]
-        counts = result["cards"]
-        return Ledger(
-            signed=signed,
-            at=p.moment(result["at"]),
-            head_seq=int(seq),
-            head=head,
-            loaded=int(counts["loaded"]),
-            printed=int(counts["printed"]),
-            spoiled=int(counts["spoiled"]),
-            unresolved=int(counts["unresolved"]),
-            printed_cards=tuple((int(n), str(serial)) for n, serial in result["printed"]),
-        )
-    except (Tampered, BadSignature, KeyError, TypeError, ValueError) as exc:
+        result = kept_ledger(signed, kit_public=certificate.kit_public)
+    except p.MessageError as exc:
         raise BadLedger(f"a head and card ledger of kit {kit} does not verify: {exc}") from exc
+    if result.kit_id != kit:
+        raise BadLedger(
+            f"a head and card ledger of kit {kit} does not verify: names kit {result.kit_id!r}"
+        )
+    counts = result.cards
+    missing = sorted(set(COUNTS) - set(counts))
+    if missing:
+        raise BadLedger(f"a head and card ledger of kit {kit} counts no {', '.join(missing)}")
+    return Ledger(
+        signed=signed,
+        at=result.at,
+        head_seq=result.head.seq,
+        head=result.head.digest,
+        loaded=counts["loaded"],
+        printed=counts["printed"],
+        spoiled=counts["spoiled"],
+        unresolved=counts["unresolved"],
+        printed_cards=result.printed,
+        ranges=result.ranges,
+        spoiled_cards=result.spoiled,
+        begun_cards=result.begun,
+        handovers=result.handovers,
+        audit_last=max((line.entry_id for line in result.audit), default=0),
+    )
 
 
 def verify_receipt(receipt: bytes, authority: AuthorityPublic, ledger: Ledger, kit_id: str) -> None:

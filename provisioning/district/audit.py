@@ -15,10 +15,18 @@ signature covers:
 | ``forks`` | the refused record the kit signed, and the record held at its seq |
 | ``statuses`` | the status the kit signed, and the collector's statement (the authority's) |
 | ``residents`` | each worklist's hash chain, whose digest and length a statement signed |
+| ``rounds`` | the round's plan, signed by the authority |
+| ``round_people`` | each round's hash chain of keyed references, which its plan signs |
+
+Every round a verified record names must be held with its plan: a round removed whole is
+found by the records made on it.
+| ``blank_moves`` | the district's blank-card statement the authority signed |
+| ``office_entries`` | each office's signed ledger, numbered and linked from its start |
 
 A sync statement (`provisioning.district.sync_log`) names what the store held after that
 sync, so rows removed whole are missed too: a chain, the last records of one (the kits'
-signed heads also pin those), a ledger, a worklist's lines.  Every difference is a problem
+signed heads also pin those), a ledger, a worklist's lines, a blank-card statement, an
+office's last entries.  Every difference is a problem
 naming its table, its key, the column, the value held and the value derived.
 
 It streams: each chain's records are read a few at a time through a server-side cursor
@@ -50,21 +58,28 @@ from provisioning.district.arrival import (
     verify_receipt,
     verify_status,
 )
+from provisioning.district.blank_stock import Move, read_move
 from provisioning.district.errors import StoreRefused
 from provisioning.district.rows import (
+    GROUP_COLUMNS,
     LIST_GENESIS,
     chain_values,
     ledger_values,
     line_link,
     record_values,
+    round_values,
     status_values,
 )
 from provisioning.district.store import Fork, chains_query, stream
+from provisioning.office_log import OfficeEntry, OfficeLogError, follow
+from provisioning.office_report import office_reason
+from provisioning.signed_statements import BadStatement
 from storage.certificate import Certificate, check_kit_id
 from storage.errors import RecordError
 from storage.keys import AuthorityPublic
 from storage.record import record_hash
-from storage.reference import ReferenceKey
+from storage.reference import ReferenceKey, resident_key
+from storage.rounds import ROUND_GENESIS, Round, RoundError, read_round, ref_link
 from storage.verify import BrokenChain, CertificateError, Verifier, check_link
 
 #: Worklist lines read at a time (small rows, many of them).
@@ -115,6 +130,8 @@ class StoreAudit:
     """
 
     where: str
+    #: Whose keys the store was audited against.
+    authority: AuthorityPublic
     chains: list[ChainAudit] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     forks: list[Fork] = field(default_factory=list)
@@ -125,6 +142,9 @@ class StoreAudit:
     ledgers: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[AuditedStatus] = field(default_factory=list)
     revoked: frozenset[str] = frozenset()
+    #: The verified blank-card statements, and every office's verified ledger entries.
+    moves: list[Move] = field(default_factory=list)
+    office: list[OfficeEntry] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -139,6 +159,13 @@ class StoreAudit:
     def log_shown(self) -> str | None:
         """The log's head as reports show it (16 hex digits)."""
         return self.log_head.hex()[:16] if self.log_head else None
+
+    def newest_ledgers(self) -> list[dict[str, Any]]:
+        """Each chain's newest verified ledger (a kit's ledger holds all it did before)."""
+        newest: dict[bytes, dict[str, Any]] = {}
+        for row in self.ledgers:  # newest first per chain
+            newest.setdefault(row["chain"], row)
+        return list(newest.values())
 
     def require_ok(self) -> StoreAudit:
         """This audit, or StoreRefused naming how many problems and the first."""
@@ -189,7 +216,9 @@ class _Audit:
         self.references = references
         self.verifier = Verifier(authority)
         self.sink = sink
-        self.result = StoreAudit(where, revoked=frozenset(self.verifier.revocations.revoked))
+        self.result = StoreAudit(
+            where, authority, revoked=frozenset(self.verifier.revocations.revoked)
+        )
         #: The chain whose rows are being read: its problems are counted in verify's table.
         self.chain: ChainAudit | None = None
         # what the sync log names, each with the number of the statement that names it
@@ -198,8 +227,12 @@ class _Audit:
         self.statuses: dict[tuple[bytes, bytes], int] = {}
         self.lists: dict[bytes, tuple[int, int]] = {}
         self.forks: dict[tuple[bytes, int, bytes], int] = {}
+        self.moves: dict[bytes, int] = {}
+        self.offices: dict[str, list[tuple[log.OfficeHead, int]]] = {}
         #: Each chain's kit, as its certificate or a statement names it, for messages.
         self.kit_ids: dict[bytes, str] = {}
+        #: Each round a verified record names, with the first such record (for messages).
+        self.named_rounds: dict[str, str] = {}
 
     def label(self, chain: Any) -> str:
         """A chain as messages name it: ``chain KIT-3505-01-1a2b3c4d``."""
@@ -240,6 +273,9 @@ class _Audit:
         self.missing_statuses()
         self.orphans(known)
         self.residents()
+        self.rounds()
+        self.blank_moves()
+        self.office_entries()
         if self.sink is not None:
             self.sink.flush()
         return self.result
@@ -279,6 +315,10 @@ class _Audit:
             self.lists.setdefault(worklist.digest, (worklist.lines, n))
         for fork in statement.forks:
             self.forks.setdefault((fork.chain, fork.seq, fork.offered), n)
+        for moved in statement.blanks:
+            self.moves.setdefault(moved, n)
+        for office in statement.offices:
+            self.offices.setdefault(office.office, []).append((office, n))
 
     # -- chains ---------------------------------------------------------------------------
 
@@ -415,6 +455,10 @@ class _Audit:
                 r.excepted,
                 r.voids,
                 r.print_card,
+                r.round_code,
+                r.venue,
+                *(r[column] for column in GROUP_COLUMNS.values()),
+                r.notice,
             )
             .where(r.province == key[0], r.chain == key[1])
             .order_by(r.seq)
@@ -451,7 +495,25 @@ class _Audit:
                 held_at[seq] = before
             chain.records += 1
             chain.last = seq
-            self.derived(audited.records, {"province": key[0], "chain": key[1], **values})
+            if values["round_code"] is not None:
+                self.named_rounds.setdefault(values["round_code"], where)
+            walk_in_ref = (
+                resident_key(
+                    self.references, keyed_ref=header.keyed_ref, worklist_ref=header.worklist_ref
+                )
+                if header.walk_in
+                else None
+            )
+            self.derived(
+                audited.records,
+                {
+                    "province": key[0],
+                    "chain": key[1],
+                    **values,
+                    "walk_in_ref": walk_in_ref,
+                    "reason": office_reason(header).value,
+                },
+            )
         return held_at
 
     def head_held(
@@ -503,7 +565,9 @@ class _Audit:
             )
             self.receipt(where, row["receipt"], ledger, certificate, key, values["signed_digest"])
             verified.append(ledger)
-        verified.sort(key=lambda ledger: (ledger.at, ledger.head_seq), reverse=True)
+        verified.sort(
+            key=lambda ledger: (ledger.audit_last, ledger.head_seq, ledger.at), reverse=True
+        )
         for ledger in verified:
             self.result.ledgers.append(
                 {
@@ -514,6 +578,7 @@ class _Audit:
                     "printed": ledger.printed,
                     "spoiled": ledger.spoiled,
                     "unresolved": ledger.unresolved,
+                    "ledger": ledger,
                 }
             )
         return verified
@@ -736,6 +801,163 @@ class _Audit:
                     f"{n} signed: lines were edited"
                 ),
             )
+
+    # -- rounds ---------------------------------------------------------------------------
+
+    def rounds(self) -> None:
+        """Each round's plan (the authority's signature), its list (the chain the plan
+        signs), and every round a verified record names."""
+        plans: dict[str, Round] = {}
+        for row in stream(self.c, select(s.rounds).order_by(s.rounds.c.code)):
+            line = row._mapping
+            where = f"rounds row (round {line['code']})"
+            try:
+                plan = read_round(line["plan"], self.authority)
+            except (RoundError, TypeError) as exc:
+                self.fail(where, exc if isinstance(exc, RecordError) else ColumnMismatch(str(exc)))
+                continue
+            values = round_values(plan, line["plan"])
+            self.compare(
+                where,
+                "the signed plan",
+                {column: (line[column], values[column]) for column in values if column != "plan"},
+            )
+            plans[plan.code] = plan
+            self.derived(audited.rounds, values)
+        self.round_people(plans)
+        for code, where in self.named_rounds.items():
+            if code not in plans:
+                self.fail(
+                    f"rounds row (round {code})",
+                    MissingRow(
+                        f"{where} names round {code}, whose signed plan the store does not "
+                        "hold: register it (jemput-prov round plan --db), or it was removed"
+                    ),
+                )
+
+    def round_people(self, plans: dict[str, Round]) -> None:
+        """Each round's list in order: its links, and the count and last link its plan signs."""
+        r = s.round_people.c
+        query = select(r.round, r.line, r.ref_digest, r.link).order_by(r.round, r.line)
+        held: dict[str, tuple[int, bytes]] = {}
+        expected, before, current = 1, ROUND_GENESIS, None
+        for code, number, ref, link in stream(self.c, query, rows=LINE_ROWS):
+            if code != current:
+                current, expected, before = code, 1, ROUND_GENESIS
+            where = f"round_people row (round {code}, line {number})"
+            if code not in plans:
+                self.fail(
+                    where, UnsignedRow(f"round {code} has no verified plan: the row was added")
+                )
+                continue
+            if number != expected:
+                self.fail(
+                    where, MissingRow(f"{_run('line', expected, number - 1)} missing: removed")
+                )
+            expected = number + 1
+            derived = ref_link(before, ref) if isinstance(ref, bytes) else None
+            self.compare(where, "the hash of the line's reference", {"link": (link, derived)})
+            before = link
+            held[code] = (number, link)
+            self.derived(audited.round_people, {"round": code, "ref_digest": ref})
+        for code, plan in plans.items():
+            lines, last = held.get(code, (0, ROUND_GENESIS))
+            if (lines, last) != (plan.listed, plan.refs):
+                self.fail(
+                    f"round_people rows (round {code})",
+                    BrokenChain(
+                        f"the plan signs {plan.listed} line(s) hashing to "
+                        f"{_shown(plan.refs)}; the store holds {lines} hashing to "
+                        f"{_shown(last)}: lines were removed, added or edited"
+                    ),
+                )
+
+    # -- blank cards and the office desks ----------------------------------------------
+
+    def blank_moves(self) -> None:
+        """Each blank-card statement: the authority's, its columns its own, logged."""
+        m = s.blank_moves
+        for row in self.c.execute(select(m).order_by(m.c.at, m.c.digest)).mappings():
+            where = f"blank_moves row ({_shown(row['digest'])[:12]})"
+            try:
+                move = read_move(row["signed"], self.authority)
+            except BadStatement as exc:
+                self.fail(where, exc)
+                continue
+            values = move.values()
+            self.compare(
+                where,
+                "the signed blank-card statement",
+                {column: (row[column], values[column]) for column in values if column != "signed"},
+            )
+            if self.moves.pop(move.digest, None) is None:
+                self.fail(
+                    where,
+                    UnsignedRow(f"no sync statement names this statement ({move}): it was added"),
+                )
+                continue
+            self.result.moves.append(move)
+        for digest, n in self.moves.items():
+            self.fail(
+                f"blank_moves row ({digest.hex()[:12]})",
+                MissingRow(f"sync statement {n} added this blank-card statement; it is missing"),
+            )
+
+    def office_entries(self) -> None:
+        """Each office's ledger: entries from 1, linked, of one office, as far as logged."""
+        o = s.office_entries
+        query = select(o).order_by(o.c.office, o.c.n)
+        by_office: dict[str, list[dict[str, Any]]] = {}
+        for row in stream(self.c, query, rows=LINE_ROWS):
+            by_office.setdefault(row.office, []).append(dict(row._mapping))
+        for office, rows in by_office.items():
+            self.one_office(office, rows)
+        for office, named in self.offices.items():
+            if office not in by_office:
+                head, n = named[0]
+                self.fail(
+                    f"office_entries rows (office {office})",
+                    MissingRow(
+                        f"sync statement {n} names {head.n} entries of office {office}'s "
+                        "ledger; the store holds none: they were removed"
+                    ),
+                )
+
+    def one_office(self, office: str, rows: list[dict[str, Any]]) -> None:
+        entries: list[OfficeEntry] = []
+        for row in rows:
+            where = f"office_entries row (office {office}, entry {row['n']})"
+            try:
+                entry = follow(
+                    row["signed"], row["n"], entries[-1] if entries else None, self.authority
+                )
+            except OfficeLogError as exc:
+                self.fail(where, exc)
+                break
+            values = {**entry.values(), "province": s.province_of(entry.regency)}
+            self.compare(
+                where,
+                "the signed office ledger entry",
+                {column: (row[column], values[column]) for column in values if column != "signed"},
+            )
+            entries.append(entry)
+        digests = {entry.n: entry.digest for entry in entries}
+        for head, n in self.offices.get(office, []):
+            if digests.get(head.n) != head.digest:
+                self.fail(
+                    f"office_entries row (office {office}, entry {head.n})",
+                    MissingRow(
+                        f"sync statement {n} names entry {head.n} of office {office}'s ledger "
+                        f"({_shown(head.digest)}), but its ledger stops at entry "
+                        f"{len(entries)} or differs: entries were removed or replaced"
+                    ),
+                )
+        if entries and not self.offices.get(office):
+            self.result.notes.append(
+                f"office {office}: no sync statement names its ledger yet: a sync was cut "
+                "before its statement; run it again"
+            )
+        self.result.office.extend(entries)
 
 
 def audit_store(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -55,6 +56,19 @@ records = Table(
     Column("walk_in", Boolean, nullable=False),
     Column("excepted", Integer, nullable=False),
     Column("voids", Integer),
+    Column("round_code", String(32)),
+    Column("venue", String(32)),
+    Column("first_voter", Boolean, nullable=False),
+    Column("kia", Boolean, nullable=False),
+    Column("domicile", Boolean, nullable=False),
+    Column("disability", Boolean, nullable=False),
+    # a walk-in's keyed reference (of "walk-in:<NIK>"), which the store keeps no column
+    # of: a round's list is checked against walk-ins too (`provisioning.district.rounds`)
+    Column("walk_in_ref", LargeBinary),
+    # what the office desk and the card states need: when it was sealed, and why the
+    # office prints its card should the kit not have printed it (`office_reason`)
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
     prefixes=_TEMPORARY,
 )
 Index("audited_records_voids", records.c.province, records.c.chain, records.c.voids)
@@ -72,6 +86,28 @@ residents = Table(
     Column("regency", Text, nullable=False),
     Column("district", Text, nullable=False),
     Column("village", Text, nullable=False),
+    prefixes=_TEMPORARY,
+)
+
+# each round whose signed plan verified, and its list as the plan signs it
+rounds = Table(
+    "audited_rounds",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("venue", String(32), nullable=False),
+    Column("place", Text),
+    Column("kecamatan", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("listed", Integer, nullable=False),
+    Column("left_out", Integer, nullable=False),
+    Column("no_nik", Integer, nullable=False),
+    prefixes=_TEMPORARY,
+)
+round_people = Table(
+    "audited_round_people",
+    metadata,
+    Column("round", String(32), primary_key=True),
+    Column("ref_digest", LargeBinary, primary_key=True),
     prefixes=_TEMPORARY,
 )
 

@@ -29,9 +29,12 @@ from provisioning.district.export import export
 from provisioning.district.figures import CARD_THRESHOLD, STALE_DAYS, Figures, report_figures
 from provisioning.district.formats import log_text, read_sections, to_csv, to_json, write_rollup
 from provisioning.district.html import render
+from provisioning.district.office_sync import sync_office
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import SyncResult, sync
-from storage.keys import AuthorityPublic
+from provisioning.office_log import OfficeDB, OfficeLogError
+from storage.keys import Authority, AuthorityPublic
+from storage.model import Resident
 from storage.reference import ReferenceKey
 from storage.worklist import WorklistError, load_worklist
 from vocabulary.language import LANGUAGE_ENV, Language
@@ -303,11 +306,17 @@ def _show_sync(result: SyncResult, paths: list[Path]) -> None:
 
 
 def sync_command(
-    db: Annotated[Path, typer.Option("--db", help="The laptop's collector database.")],
     to: Annotated[str, typer.Option("--to", help="The office store's URL.")],
     authority: Annotated[
         Path, typer.Option("--authority", help="The authority folder.", file_okay=False)
     ],
+    db: Annotated[
+        Path | None, typer.Option("--db", help="The laptop's collector database.")
+    ] = None,
+    office: Annotated[
+        Path | None,
+        typer.Option("--office", help="An office desk's file (jemput-prov office init)."),
+    ] = None,
     worklist: Annotated[
         list[Path] | None,
         typer.Option(help="A worklist CSV to register at the office store (repeatable)."),
@@ -317,22 +326,42 @@ def sync_command(
     ] = None,
 ) -> None:
     """Push the laptop's verified records, heads, ledgers and receipts to the district,
-    register worklists, and sign the sync's statement into the store's log.
+    register worklists, and sign the sync's statement into the store's log; with
+    --office, an office desk's signed ledger too.
 
     The district verifies everything again; a record held already is skipped, a different
     record for a kit and seq already held is a fork (refused, both sources named, exit 1).
     Needs the authority folder with its private keys, as `collect` does.  Resumable: run
     it again after an interruption; a worklist's registration resumes too.
     """
+    if db is None and office is None:
+        raise _fail("give --db (a laptop's collector database), --office, or both", 2)
     try:
         keys = checks.load_authority(authority)  # its signing key signs the sync's statement
         lists = [load_worklist(path) for path in worklist or ()]
-        if not db.is_file():
+        if db is not None and not db.is_file():
             raise checks.WrongPath(f"collector database {db} does not exist: run collect first")
     except (OSError, checks.WrongPath) as exc:
         raise _fail(str(exc), EXIT_USER_ERROR) from None
     except WorklistError as exc:
         raise _fail(f"nothing synced: {exc}", EXIT_PROBLEMS) from None
+    ok = True
+    if db is not None:
+        ok = _sync_laptop(db, to, keys, lists, worklist or [], source)
+    if office is not None:
+        ok = _sync_office(office, to, keys, source) and ok
+    if not ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _sync_laptop(
+    db: Path,
+    to: str,
+    keys: Authority,
+    lists: list[tuple[Resident, ...]],
+    paths: list[Path],
+    source: str | None,
+) -> bool:
     with opened(to) as store:
         try:
             with CollectorDB(db) as collector:
@@ -350,7 +379,27 @@ def sync_command(
             for row in exc.rows:
                 _say(err, row, "red")
             raise _fail(str(exc), EXIT_PROBLEMS) from None
-    _show_sync(result, worklist or [])
-    if not result.ok:
-        raise typer.Exit(EXIT_PROBLEMS)
-    _say(out, f"synced {result.new} new record(s) from {db}", "green")
+    _show_sync(result, paths)
+    if result.ok:
+        _say(out, f"synced {result.new} new record(s) from {db}", "green")
+    return result.ok
+
+
+def _sync_office(path: Path, to: str, keys: Authority, source: str | None) -> bool:
+    with opened(to) as store:
+        try:
+            with OfficeDB.open(path) as office:
+                done = sync_office(office, store, keys, source=source or str(path.resolve()))
+        except FileNotFoundError as exc:
+            raise _fail(str(exc), EXIT_USER_ERROR) from None
+        except OfficeLogError as exc:
+            raise _fail(f"nothing synced: {path}: {exc}", EXIT_PROBLEMS) from None
+    for problem in done.problems:
+        _say(out, f"refused: {problem}", "red")
+    _say(
+        out,
+        f"office {done.office}: {done.new} new of {done.offered} entries; sync log statement "
+        f"{done.statement} signed",
+        "green" if not done.problems else "red",
+    )
+    return not done.problems

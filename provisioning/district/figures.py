@@ -45,13 +45,24 @@ from sqlalchemy.sql import Subquery
 from kitlink.protocol import MessageError
 from kitlink.release import Version
 from provisioning.district import audited
+from provisioning.district.after_day import after_day
 from provisioning.district.audit import AuditedStatus, StoreAudit, audit_store
+from provisioning.district.pipeline import (
+    RegencyCards,
+    VillagePipeline,
+    findings,
+    regency_cards,
+    village_pipeline,
+)
+from provisioning.district.reconcile import Holding
+from provisioning.district.round_figures import RoundFigures, round_figures
+from provisioning.district.rows import GROUP_COLUMNS
 from provisioning.district.store import DistrictStore
 from storage.keys import AuthorityPublic
 from storage.reference import ReferenceKey
 
 #: Kits and kabupaten/kota that printed fewer cards than this are flagged (the ministry's
-#: watch list).
+#: watch list: 22 regencies had printed fewer than 15).
 CARD_THRESHOLD = 15
 WALK_IN_VILLAGE = "(walk-in)"
 #: Kits not collected for more than this many days are flagged (`--stale-days`).
@@ -203,6 +214,8 @@ class Figures:
     coverage: list[Coverage] = field(default_factory=list)
     cards: list[Cards] = field(default_factory=list)
     days: list[Day] = field(default_factory=list)
+    #: Per round, and rolled up per venue kind, kecamatan and day (`round_figures`).
+    rounds: list[RoundFigures] = field(default_factory=list)
     records: int = 0
     forks: int = 0
     #: The audited sync log's length and head (hex): a report sent later with fewer
@@ -215,6 +228,12 @@ class Figures:
     #: "below the minimum" are measured against (None when no kit reports one).
     newest_version: str | None = None
     minimum_version: str | None = None
+    #: After the day (`provisioning.district.pipeline`): each village's cards on their way,
+    #: each regency's blank cards, the serials' holders, and every finding with what to do.
+    pipeline: list[VillagePipeline] = field(default_factory=list)
+    regency_cards: list[RegencyCards] = field(default_factory=list)
+    blank_holders: list[Holding] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
     def of(self, level: Level) -> list[Coverage]:
         return [row for row in self.coverage if row.level is level]
@@ -244,11 +263,17 @@ class Figures:
                 "newest_version": self.newest_version,
                 "minimum_version": self.minimum_version,
             },
+            "rounds": [row.as_map() for row in self.rounds],
+            "pipeline": [row.as_map() for row in self.pipeline],
+            "regency_cards": [row.as_map() for row in self.regency_cards],
+            "blank_holders": [row.as_map() for row in self.blank_holders],
+            "findings": self.findings,
         }
 
 
-def _live() -> Subquery:
-    """Live records with their card and exception flags (voided and voiding ones left out)."""
+def live_records() -> Subquery:
+    """Live records with their card and exception flags (voided and voiding ones left out),
+    their round and groups (`provisioning.district.round_figures`)."""
     r, v = audited.records.alias("r"), audited.records.alias("v")
     c = audited.cards.alias("c")
     voided = exists().where(
@@ -267,6 +292,9 @@ def _live() -> Subquery:
             case((r.c.walk_in, 1), else_=0).label("walk_in"),
             case((r.c.excepted > 0, 1), else_=0).label("excepted"),
             case((card, 1), else_=0).label("printed"),
+            r.c.walk_in_ref,
+            r.c.round_code,
+            *(case((r.c[column], 1), else_=0).label(column) for column in GROUP_COLUMNS.values()),
         )
         .where(r.c.voids.is_(None), ~voided)
         .subquery("live")
@@ -481,9 +509,11 @@ def build_figures(
     stale_days: int = STALE_DAYS,
 ) -> Figures:
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
-    live = _live()
+    live = live_records()
     summary = _summary(connection, live, audit.kits)
     coverage = _rolled_up(_villages(connection, live, summary))
+    day = after_day(connection, audit)
+    now = datetime.now(UTC)
     names = {row.regency_code: row.regency for row in coverage if row.level is Level.KABKOTA}
     now = datetime.now(UTC)
     fleet, newest, minimum = _fleet(audit.statuses, audit.revoked, now, stale_days)
@@ -493,6 +523,7 @@ def build_figures(
         coverage=coverage,
         cards=_cards(audit.ledgers, names, threshold),
         days=_days(summary),
+        rounds=round_figures(connection, live),
         records=sum(part.records for part in summary),
         forks=len(audit.forks),
         log_length=audit.log_length,
@@ -501,6 +532,10 @@ def build_figures(
         stale_days=stale_days,
         newest_version=None if newest is None else str(newest),
         minimum_version=None if minimum is None else str(minimum),
+        pipeline=village_pipeline(day, now),
+        regency_cards=regency_cards(day, names, threshold),
+        blank_holders=day.blanks.holdings,
+        findings=findings(day),
     )
 
 

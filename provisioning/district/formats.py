@@ -37,6 +37,7 @@ from provisioning.columns import (
     Table,
 )
 from provisioning.district.figures import WALK_IN_VILLAGE, Figures, FleetFlag, Level
+from provisioning.district.round_figures import RoundLevel
 from provisioning.report import spreadsheet_safe
 from storage.files import write_atomic
 from vocabulary.language import Language, Words, count
@@ -152,12 +153,136 @@ FLEET_TABLE = Table(
         Column("flagged", Words("ditandai", "flagged"), Kind.FLAG),
     ),
 )
-#: The report's tables, in the order every format shows them.
-TABLES = (COVERAGE_TABLE, CARDS_TABLE, DAYS_TABLE, FLEET_TABLE)
 #: The fleet as people read it (80 columns, A4): its flags named in one column.
 FLAGS = Column("flags", Words("tanda", "flags"), Kind.TEXT)
 READ_FLEET = Table(
     FLEET_TABLE.name, FLEET_TABLE.title, (KIT, VERSION, DAYS_SINCE, STOCK, BATTERY, DRIFT, FLAGS)
+)
+#: The rounds (`provisioning.district.round_figures`): each round, then per venue kind,
+#: kecamatan and day; the list's counts, the records naming the round, and its groups.
+ROUNDS_TABLE = Table(
+    "rounds",
+    Words("Jemput bola per lokasi dan kelompok", "Rounds by venue and group"),
+    (
+        Column(
+            "level",
+            Words("tingkat", "level"),
+            Kind.TEXT,
+            values={
+                RoundLevel.ROUND: Words("putaran", "round"),
+                RoundLevel.VENUE: Words("jenis lokasi", "venue kind"),
+                RoundLevel.KECAMATAN: KECAMATAN,
+                RoundLevel.DAY: Words("hari", "day"),
+                RoundLevel.ALL: Words("semua putaran", "all rounds"),
+            },
+        ),
+        Column("code", Words("kode", "code"), Kind.TEXT),
+        Column("venue", Words("jenis lokasi", "venue kind"), Kind.TEXT),
+        Column("place", Words("lokasi", "place"), Kind.TEXT),
+        Column("kecamatan", KECAMATAN, Kind.TEXT),
+        DAY,
+        Column("rounds", Words("putaran", "rounds")),
+        Column("listed", Words("dalam daftar", "listed")),
+        Column("left_out", Words("sudah terekam, ditinggalkan", "left out, recorded")),
+        Column("no_nik", Words("tanpa NIK", "no NIK")),
+        RECORDED,
+        PRINTED,
+        Column("missing", Words("belum merekam", "missing")),
+        Column("records", Words("rekaman", "records")),
+        WALK_INS,
+        Column("first_voter", Words("pemilih pemula", "first-time voters")),
+        Column("kia", Words("KIA", "KIA")),
+        Column("domicile", Words("domisili", "domicile")),
+        Column("disability", Words("disabilitas", "disability")),
+    ),
+)
+#: After the day (docs/office.md): each village's cards on their way, each kabupaten/kota's
+#: blank cards by serial, each holder's serials, and every finding with what to do.
+REGENCY_CODE = Column("regency_code", Words("kode", "code"), Kind.TEXT)
+PIPELINE_TABLE = Table(
+    "pipeline",
+    Words("Kartu setelah perekaman, per desa", "Cards after the recording, per village"),
+    (
+        REGENCY_CODE,
+        Column("kecamatan", KECAMATAN, Kind.TEXT),
+        VILLAGE,
+        RECORDED,
+        Column("printed", Words("kartu dicetak", "cards printed"), short=Words("cetak", "card")),
+        Column("handed", Words("diserahkan ke desa", "handed over"), short=Words("desa", "hand")),
+        Column("received", Words("diterima warga", "received"), short=Words("terima", "recv")),
+        Column("returned", Words("dikembalikan", "returned"), short=Words("kembali", "back")),
+        Column("waiting", Words("menunggu kantor", "waiting"), short=Words("tunggu", "wait")),
+        Column(
+            "oldest_waiting_days",
+            Words("hari tertua belum diterima", "oldest not received, days"),
+            short=Words("hari", "days"),
+        ),
+    ),
+)
+#: The pipeline as people read it (terminal, page): each row named by its village alone.
+READ_PIPELINE = Table(
+    PIPELINE_TABLE.name,
+    PIPELINE_TABLE.title,
+    (Column("place", DESA, Kind.TEXT), *PIPELINE_TABLE.columns[3:]),
+)
+USED = Column("share_used", Words("% terpakai", "% used"), Kind.SHARE, short=Words("%", "%"))
+BELOW_THRESHOLD = Column(
+    "flagged", Words("di bawah ambang", "below threshold"), Kind.FLAG, short=Words("ambang", "flag")
+)
+SPOILED = Column("spoiled", Words("blangko rusak", "spoiled"), short=Words("rusak", "spoil"))
+REGENCY_CARDS_TABLE = Table(
+    "regency_cards",
+    Words(
+        "Blangko per kabupaten/kota, menurut nomor seri",
+        "Blank cards per kabupaten/kota, by serial",
+    ),
+    (
+        REGENCY_CODE,
+        REGENCY,
+        Column(
+            "registered", Words("blangko terdaftar", "registered"), short=Words("daftar", "reg")
+        ),
+        Column("handed_out", Words("diserahkan", "handed out"), short=Words("serah", "out")),
+        PRINTED,
+        SPOILED,
+        USED,
+        BELOW_THRESHOLD,
+    ),
+)
+HOLDERS_TABLE = Table(
+    "blank_holders",
+    Words("Nomor seri blangko per pemegang", "Blank serials per holder"),
+    (
+        Column("holder", Words("pemegang", "holder"), Kind.TEXT),
+        Column("regency", Words("kode kabupaten/kota", "kabupaten/kota code"), Kind.TEXT),
+        Column("assigned", Words("diserahkan", "assigned"), short=Words("serah", "got")),
+        PRINTED,
+        SPOILED,
+        Column("unknown", Words("hasil tak diketahui", "outcome unknown"), short=Words("?", "?")),
+        Column("held", Words("masih dipegang", "still held"), short=Words("pegang", "held")),
+        Column("returned", Words("dikembalikan", "returned"), short=Words("kembali", "back")),
+    ),
+)
+FINDINGS_TABLE = Table(
+    "findings",
+    Words("Temuan dan yang dilakukan", "Findings and what to do"),
+    (
+        Column("kind", Words("jenis", "kind"), Kind.TEXT),
+        Column("what", Words("temuan", "what"), Kind.TEXT),
+        Column("todo", Words("yang dilakukan", "what to do"), Kind.TEXT),
+    ),
+)
+#: The report's tables, in the order every format shows them.
+TABLES = (
+    COVERAGE_TABLE,
+    CARDS_TABLE,
+    DAYS_TABLE,
+    ROUNDS_TABLE,
+    PIPELINE_TABLE,
+    REGENCY_CARDS_TABLE,
+    HOLDERS_TABLE,
+    FINDINGS_TABLE,
+    FLEET_TABLE,
 )
 #: The tables people read (terminal, page) name a row by one place or kit instead of the
 #: level and four names.
@@ -188,6 +313,11 @@ def place(row: dict[str, Any], language: Language) -> str:
     if row["level"] == Level.KECAMATAN:
         return "KEC. " + row["kecamatan"]
     return row["regency"] or f"({ALL_AREAS(language)})"
+
+
+def _place(row: dict[str, Any], language: Language) -> str:
+    """A coverage or card row's place (`place`), or a pipeline row's village."""
+    return place(row, language) if "level" in row else VILLAGE.cell(row["village"], language)
 
 
 def log_text(figures: Figures, language: Language) -> str:
@@ -227,9 +357,10 @@ def reading_order(coverage: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def read_sections(figures: Figures, language: Language) -> list[tuple[Table, list[dict[str, Any]]]]:
-    """`sections` for people (terminal, page): coverage and card rows named by their kit
-    or place only, coverage in `reading_order`."""
-    read = {table.name: table for table in (READ_COVERAGE, READ_CARDS)}
+    """`sections` for people (terminal, page): coverage, card and pipeline rows named by
+    their kit or place only, coverage in `reading_order`; the rounds only once one is
+    planned."""
+    read = {table.name: table for table in (READ_COVERAGE, READ_CARDS, READ_PIPELINE)}
     shown = []
     for table, rows in sections(figures):
         if table is FLEET_TABLE:
@@ -237,10 +368,15 @@ def read_sections(figures: Figures, language: Language) -> list[tuple[Table, lis
                 (READ_FLEET, [{**row, "flags": flag_words(row, language)} for row in rows])
             )
             continue
+        if table is ROUNDS_TABLE and not rows:
+            continue  # no round planned: nothing to read
         if table is COVERAGE_TABLE:
             rows = reading_order(rows)
         if table.name in read:
-            table, rows = read[table.name], [{**row, "place": place(row, language)} for row in rows]
+            table, rows = (
+                read[table.name],
+                [{**row, "place": _place(row, language)} for row in rows],
+            )
         shown.append((table, rows))
     return shown
 
@@ -273,7 +409,8 @@ _CARD_COUNTS = ("kits", "loaded", "printed", "spoiled", "unknown", "flagged")
 
 
 def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
-    """Per kabupaten/kota code: its counts, its kecamatan's and its kits' cards."""
+    """Per kabupaten/kota code: its counts, its kecamatan's, its kits' cards and its blank
+    cards by serial."""
     data = figures.as_map()
     files: dict[str, dict[str, Any]] = {}
     for row in data["coverage"]:
@@ -292,6 +429,10 @@ def rollup(figures: Figures) -> dict[str, dict[str, Any]]:
                 "kits_below_threshold": 0,
                 "threshold": data["threshold"],
             }
+    for regency in data["regency_cards"]:
+        if regency["regency_code"] in files:
+            blanks = {c: regency[c] for c in REGENCY_CARDS_TABLE.keys[2:]}
+            files[regency["regency_code"]]["blank_cards"] = blanks
     for cards in data["cards"]:
         entry = files.get(cards["region"][:4])
         if entry is None or cards["level"] == Level.DISTRICT:

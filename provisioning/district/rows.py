@@ -22,12 +22,21 @@ from storage.certificate import Certificate
 from storage.codec import dumps
 from storage.record import RecordHeader, record_hash
 from storage.reference import ReferenceKey, resident_key
+from storage.rounds import Round
+from vocabulary.rounds import Group
 
 #: The ``link`` before a worklist's first line: SHA-256 of this label, so no other chain's
 #: start (a record chain's certificate digest, the sync log's zero bytes) can pose as one.
 LIST_GENESIS = hashlib.sha256(b"jemput-district-worklist\0").digest()
 #: The columns of a worklist line that its link covers, in the order they are hashed.
 LINE_COLUMNS = ("province", "ref_digest", "regency_code", "regency", "district", "village")
+#: The ``records`` column of each group (record format 4; false for older formats).
+GROUP_COLUMNS = {
+    Group.PEMILIH_PEMULA: "first_voter",
+    Group.KIA: "kia",
+    Group.DOMISILI: "domicile",
+    Group.DISABILITAS: "disability",
+}
 
 
 def chain_values(certificate: Certificate) -> dict[str, Any]:
@@ -62,6 +71,28 @@ def record_values(
         "excepted": len(header.excepted),
         "voids": header.voids,
         "print_card": header.print_card,
+        "round_code": None if header.round is None else header.round.code,
+        "venue": None if header.round is None else header.round.venue.value,
+        **{column: group in header.groups for group, column in GROUP_COLUMNS.items()},
+        "notice": header.notice,
+    }
+
+
+def round_values(plan: Round, signed: bytes) -> dict[str, Any]:
+    """A ``rounds`` row's columns, all from the plan the authority signed (``signed``)."""
+    return {
+        "province": plan.province,
+        "code": plan.code,
+        "plan": signed,
+        "venue": plan.venue.value,
+        "place": plan.place,
+        "regency_code": plan.regency,
+        "kecamatan": plan.kecamatan,
+        "day": plan.day,
+        "election_day": plan.election_day,
+        "listed": plan.listed,
+        "left_out": plan.left_out,
+        "no_nik": plan.no_nik,
     }
 
 

@@ -315,6 +315,35 @@ class DistrictStore:
             self._commit_without_waiting(c)
             return insert_rows(c, s.residents, rows)
 
+    def add_move(self, values: dict[str, Any]) -> bool:
+        """Keep a signed blank-card statement's row (`blank_stock.Move.values`); whether new."""
+        with self.engine.begin() as c:
+            added = c.execute(
+                insert_new(c, s.blank_moves).values(**values).returning(s.blank_moves.c.digest)
+            ).first()
+        return added is not None
+
+    def moves(self) -> list[bytes]:
+        """Every blank-card statement's signed bytes (for what a new statement may do)."""
+        with self.engine.connect() as c:
+            return [signed for (signed,) in c.execute(select(s.blank_moves.c.signed))]
+
+    def office_entries(self, office: str) -> dict[int, bytes]:
+        """n -> SHA-256 of each entry of ``office``'s ledger the store holds."""
+        query = select(s.office_entries.c.n, s.office_entries.c.digest).where(
+            s.office_entries.c.office == office
+        )
+        with self.engine.connect() as c:
+            return {n: digest for n, digest in c.execute(query)}
+
+    def add_office_entries(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Keep office ledger entries (`OfficeEntry.values` with province and source) in one
+        transaction; returns how many were new."""
+        if not rows:
+            return 0
+        with self.engine.begin() as c:
+            return int(c.execute(insert_new(c, s.office_entries), list(rows)).rowcount)
+
     def append_statement(self, sign: Callable[[int, bytes], bytes]) -> int:
         """Append the sync log's next statement, ``sign(index, prev)``; returns its index.
 

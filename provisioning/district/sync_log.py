@@ -29,18 +29,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.codec import Tampered, dumps, loads
-from storage.cose import HDR_CONTENT_TYPE, BadSignature, open_sign1, sign1
-from storage.errors import RecordError
+from provisioning.signed_statements import BadStatement, Shape, open_statement, sign
 from storage.keys import Authority, AuthorityPublic
 
-STATEMENT_TYPE = "application/jemput-district-sync+cbor"
 #: The ``prev`` of the first statement of a store.
 GENESIS = bytes(32)
 DIGEST_BYTES = 32
+#: A sync statement's fields; ``blanks`` and ``offices`` came with the office desk, and
+#: ``statuses`` with the fleet (a statement signed before reads them as empty).
+SHAPE = Shape(
+    content_type="application/jemput-district-sync+cbor",
+    what="district sync statement",
+    scalars={"n": "count", "prev": "digest", "at": "count", "source": "text"},
+    rows={
+        "heads": ("digest", "text", "count", "digest?"),
+        "ledgers": ("digest", "digest", "digest?"),
+        "worklists": ("digest", "count"),
+        "forks": ("digest", "count", "digest"),
+    },
+    added={
+        "blanks": ("digest",),
+        "offices": ("text", "count", "digest"),
+        "statuses": ("digest", "digest"),
+    },
+)
 
 
-class BadSyncStatement(RecordError):
+class BadSyncStatement(BadStatement):
     """A sync statement that is not the authority's, or not a sync statement."""
 
 
@@ -90,8 +105,21 @@ class ForkMet:
 
 
 @dataclass(frozen=True)
+class OfficeHead:
+    """An office's ledger as a sync left it: its entries 1..``n``, the last ``digest``."""
+
+    office: str
+    n: int
+    digest: bytes
+
+
+@dataclass(frozen=True)
 class SyncStatement:
-    """What one sync signed: its number, the link to the statement before, and its facts."""
+    """What one sync signed: its number, the link to the statement before, and its facts.
+
+    ``blanks`` are the SHA-256 of the district's signed blank-card statements it added
+    (`provisioning.district.blank_stock`), ``offices`` where it left each office's ledger.
+    """
 
     index: int
     prev: bytes
@@ -101,6 +129,8 @@ class SyncStatement:
     ledgers: tuple[KeptLedger, ...] = ()
     worklists: tuple[Worklist, ...] = ()
     forks: tuple[ForkMet, ...] = ()
+    blanks: tuple[bytes, ...] = ()
+    offices: tuple[OfficeHead, ...] = ()
     statuses: tuple[KeptStatus, ...] = ()
 
 
@@ -110,7 +140,7 @@ def digest(data: bytes) -> bytes:
 
 
 def sign_statement(authority: Authority, statement: SyncStatement) -> bytes:
-    body = {
+    body: dict[str, Any] = {
         "n": statement.index,
         "prev": statement.prev,
         "at": int(statement.at.timestamp()),
@@ -119,66 +149,22 @@ def sign_statement(authority: Authority, statement: SyncStatement) -> bytes:
         "ledgers": [[k.chain, k.digest, k.receipt] for k in statement.ledgers],
         "worklists": [[w.digest, w.lines] for w in statement.worklists],
         "forks": [[f.chain, f.seq, f.offered] for f in statement.forks],
-        "statuses": [[k.chain, k.digest] for k in statement.statuses],
     }
-    return sign1(dumps(body), authority.signing_key, kid=authority.kid, content_type=STATEMENT_TYPE)
-
-
-# What each field holds: a type, or for the lists the type of each cell of a row.
-# "digest" is 32 bytes, "digest?" that or nothing, "count" an int from 0.
-_SCALARS = {"n": "count", "prev": "digest", "at": "count", "source": "text"}
-_ROWS = {
-    "heads": ("digest", "text", "count", "digest?"),
-    "ledgers": ("digest", "digest", "digest?"),
-    "worklists": ("digest", "count"),
-    "forks": ("digest", "count", "digest"),
-    "statuses": ("digest", "digest"),
-}
-#: Lists a statement may lack: one signed before statuses were kept (schema 3) has none.
-_LATER = {"statuses"}
-
-
-def _fits(value: Any, kind: str) -> bool:
-    if kind == "digest?" and value is None:
-        return True
-    if kind.startswith("digest"):
-        return type(value) is bytes and len(value) == DIGEST_BYTES
-    if kind == "count":
-        return type(value) is int and value >= 0
-    return type(value) is str
-
-
-def _well_formed(body: Any) -> bool:
-    return (
-        isinstance(body, dict)
-        and set(_SCALARS) | set(_ROWS) - _LATER <= set(body) <= set(_SCALARS) | set(_ROWS)
-        and all(_fits(body[key], kind) for key, kind in _SCALARS.items())
-        and all(
-            type(body.get(key, [])) is list
-            and all(
-                type(row) is list
-                and len(row) == len(kinds)
-                and all(_fits(cell, kind) for cell, kind in zip(row, kinds, strict=True))
-                for row in body.get(key, [])
-            )
-            for key, kinds in _ROWS.items()
-        )
-    )
+    if statement.blanks:
+        body["blanks"] = [[moved] for moved in statement.blanks]
+    if statement.offices:
+        body["offices"] = [[o.office, o.n, o.digest] for o in statement.offices]
+    if statement.statuses:
+        body["statuses"] = [[k.chain, k.digest] for k in statement.statuses]
+    return sign(authority, SHAPE, body)
 
 
 def read_statement(data: Any, authority: AuthorityPublic) -> SyncStatement:
     """A sync statement signed by ``authority``; BadSyncStatement saying what is wrong."""
-    if not isinstance(data, bytes):
-        raise BadSyncStatement("the column holds no signed statement")
     try:
-        msg = open_sign1(data, authority.sign_public, kid=authority.kid)
-        body = loads(msg.payload)
-    except (Tampered, BadSignature) as exc:
-        raise BadSyncStatement(
-            f"the sync statement is not signed by authority {authority.name!r}: {exc}"
-        ) from exc
-    if msg.protected.get(HDR_CONTENT_TYPE) != STATEMENT_TYPE or not _well_formed(body):
-        raise BadSyncStatement("the signed object is not a district sync statement")
+        body = open_statement(data, authority, SHAPE)
+    except BadStatement as exc:
+        raise BadSyncStatement(str(exc)) from exc
     return SyncStatement(
         index=body["n"],
         prev=body["prev"],
@@ -188,5 +174,7 @@ def read_statement(data: Any, authority: AuthorityPublic) -> SyncStatement:
         ledgers=tuple(KeptLedger(*row) for row in body["ledgers"]),
         worklists=tuple(Worklist(*row) for row in body["worklists"]),
         forks=tuple(ForkMet(*row) for row in body["forks"]),
-        statuses=tuple(KeptStatus(*row) for row in body.get("statuses", [])),
+        blanks=tuple(moved for (moved,) in body["blanks"]),
+        offices=tuple(OfficeHead(*row) for row in body["offices"]),
+        statuses=tuple(KeptStatus(*row) for row in body["statuses"]),
     )

@@ -22,10 +22,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import text
 
 from provisioning.collector import CollectorDB
 from provisioning.district import audited
+from provisioning.district.arrival import Ledger
 from provisioning.district.audit import StoreAudit
 from provisioning.district.figures import build_figures
 from provisioning.district.server import LocalCluster
@@ -126,7 +129,9 @@ INSERT INTO audited_residents SELECT sha256(('ref' || i)::bytea), '3505', 'KABUP
 INSERT INTO audited_records SELECT '35', sha256(('chain' || (i % 30))::bytea), i / 30 + 1,
     current_date - (i % 7), '3505',
     CASE WHEN i % 20 = 0 THEN NULL ELSE sha256(('ref' || (i * 7 % :residents + 1))::bytea) END,
-    i % 20 = 0, CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, CASE WHEN i % 500 = 0 THEN i / 30 END
+    i % 20 = 0, CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, CASE WHEN i % 500 = 0 THEN i / 30 END,
+    now() - (i % 7) * interval '1 day',
+    CASE WHEN i % 4 = 0 THEN 'keperluan: dicetak di Disdukcapil' ELSE 'tidak dicetak di lokasi' END
     FROM generate_series(0, :records - 1) i;
 INSERT INTO audited_cards SELECT province, chain, seq FROM audited_records WHERE seq % 3 <> 0;
 ANALYZE audited_residents;
@@ -146,13 +151,23 @@ KITS = 30
 
 def _audit() -> StoreAudit:
     """What an audit of the filled store would hand the report besides its tables."""
-    found = StoreAudit("bench")
+    keys = Authority(
+        name="BENCH",
+        demo=True,
+        signing=Ed25519PrivateKey.generate(),
+        decryption=X25519PrivateKey.generate(),
+    )
+    found = StoreAudit("bench", keys.public)
     for k in range(KITS):
         chain = hashlib.sha256(f"chain{k}".encode()).digest()
         found.kits[("35", chain)] = f"KIT-{k}"
+        ledger = Ledger(
+            signed=b"", at=datetime.now(UTC), head_seq=300, head=None, loaded=400,
+            printed=300, spoiled=2, unresolved=1, printed_cards=(),
+        )  # fmt: skip
         found.ledgers.append(
             {"kit_id": f"KIT-{k}", "region": "3505", "chain": chain, "loaded": 400,
-             "printed": 300, "spoiled": 2, "unresolved": 1}
+             "printed": 300, "spoiled": 2, "unresolved": 1, "ledger": ledger}
         )  # fmt: skip
     return found
 

@@ -36,6 +36,7 @@ from simulator.kit import (
     demo_world,
     provision_demo,
 )
+from storage.blanks import SerialRange
 from storage.files import OS_OPS, FileOps
 from storage.keys import Authority
 from storage.kit import KitStore, provision
@@ -214,7 +215,7 @@ def make_rig(tmp_path: Path, template_dir: Path) -> Iterator[Callable[..., Rig]]
                 )
             if cards:
                 store = KitStore(data_dir, now=world.clock.now)
-                store.ledger.load(cards, officer_id="TECH")
+                store.ledger.receive((SerialRange("TEST", 1, cards),), officer_id="TECH")
                 store.close()
         rig = Rig(
             data_dir,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capture.layout import lay_out
+from capture.notice_steps import NOTICE_PAGES, Spelling
 from capture.prompts import WIDTH, Language, prompt
 from hal.types import Button
 from hw_sim.world import Person
@@ -52,9 +53,65 @@ def pick(rig: Rig, person: Person | None = None) -> Person:
     return person
 
 
-def to_face(rig: Rig, person: Person | None = None) -> Person:
+#: Who hears the notice for a child in these tests.
+GUARDIAN = "SITI AMINAH"
+
+
+def spell(rig: Rig, name: str) -> None:
+    """Spell ``name`` in the guardian's letter menu, then say it is complete."""
+    for letter in name:
+        rig.driver.pick(letter, what=f"letter {letter!r}")
+    rig.driver.pick(Spelling.DONE, what="done")
+
+
+def give_notice(rig: Rig, *, guardian: str = GUARDIAN) -> None:
+    """From the notice to what comes after the needs: its pages read, a child's guardian
+    named, no need declared ("continue" is the needs menu's first line)."""
+    assert rig.state == "notice", rig.screen
+    rig.press(*[OK] * NOTICE_PAGES)
+    if rig.state == "guardian":
+        spell(rig, guardian)
+    assert rig.state == "needs", rig.screen
+    rig.press(OK)
+
+
+def start(rig: Rig, *, guardian: str = GUARDIAN) -> None:
+    """At confirm person: OK starts, and the notice is given before anything is captured."""
+    assert rig.state == "confirm_person", rig.screen
+    rig.press(OK)
+    give_notice(rig, guardian=guardian)
+
+
+def to_notice(rig: Rig, person: Person | None = None) -> Person:
     person = pick(rig, person)
     rig.press(OK)
+    assert rig.state == "notice", rig.screen
+    return person
+
+
+def to_needs(rig: Rig) -> None:
+    to_notice(rig)
+    rig.press(*[OK] * NOTICE_PAGES)
+    assert rig.state == "needs", rig.screen
+
+
+def child_nik(rig: Rig, years: int) -> str:
+    """The NIK of a walk-in of Kabupaten Blitar born on 1 January ``years`` years ago: a
+    child under 17 records a KIA (from 5 with a photo), and a guardian hears the notice."""
+    born = rig.world.clock.now().date().replace(day=1, month=1)
+    return f"350510{born:%d%m}{(born.year - years) % 100:02d}0001"
+
+
+def to_guardian(rig: Rig) -> None:
+    key_nik(rig, child_nik(rig, 10))
+    assert rig.state == "confirm_person", rig.screen
+    rig.press(OK, *[OK] * NOTICE_PAGES)
+    assert rig.state == "guardian", rig.screen
+
+
+def to_face(rig: Rig, person: Person | None = None) -> Person:
+    person = pick(rig, person)
+    start(rig)
     assert rig.state == "face", rig.screen
     return person
 
@@ -214,6 +271,9 @@ TO_LOCKABLE: dict[str, Callable[[Rig], object]] = {
     "pin_entry": _at_pin_entry,
     "nik_entry": lambda rig: rig.press(OK),
     "confirm_person": pick,
+    "notice": to_notice,
+    "guardian": to_guardian,
+    "needs": to_needs,
     "face": to_face,
     "fingers": to_fingers,
     "finger_exception": lambda rig: (to_fingers(rig), rig.press(DOWN)),
@@ -226,6 +286,9 @@ TO_LOCKABLE: dict[str, Callable[[Rig], object]] = {
 
 TO_CAPTURE_STATE: dict[str, Callable[[Rig], object]] = {
     "confirm_person": pick,
+    "notice": to_notice,
+    "guardian": to_guardian,
+    "needs": to_needs,
     "face": to_face,
     "fingers": to_fingers,
     "finger_exception": TO_LOCKABLE["finger_exception"],

@@ -208,6 +208,9 @@ def test_the_sets_of_states_are_read_off_the_transitions() -> None:
     )
     assert {
         CaptureState.CONFIRM_PERSON,
+        CaptureState.NOTICE,
+        CaptureState.GUARDIAN,
+        CaptureState.NEEDS,
         CaptureState.FACE,
         CaptureState.FINGERS,
         CaptureState.FINGER_EXCEPTION,

@@ -61,6 +61,15 @@ def names() -> list[str]:
     return longest + [o.name for o in worlds()[0].officers]
 
 
+@cache
+def villages() -> list[str]:
+    """The longest village names of the simulated world and the sample worklist: whose
+    card batches the kit lists."""
+    places = {p.village for world in worlds() for p in world.everyone}
+    places |= {r.village for r in load_worklist(SAMPLE_WORKLIST)}
+    return sorted(places, key=len, reverse=True)[:4]
+
+
 def words(prefix: str, language: Language, **values: object) -> list[str]:
     """Every one-line entry whose key starts with ``prefix``, as the kit shows it."""
     return [word(key, language, **values) for key in CATALOGUE if key.startswith(prefix)]
@@ -73,6 +82,9 @@ def real_values(key: str, language: Language) -> dict[str, list[str]]:
     digits = {"pin": PIN_DIGITS, "load_cards": LoadCards.DIGITS}.get(key, NIK_LENGTH)
     return {
         "name": names(),
+        "village": villages(),
+        # a finger's tries left; a batch's cards left (CARDS_MAX); numbered blanks to load
+        "left": {"handover_retry": [MOST_TRIES], "handover_cards": ["2000"]}.get(key, ["99999"]),
         "finger": words("finger.", language),
         "other": words("finger.", language),
         "born": [f"{date(1960, 12, 31):%d-%m-%Y}"],
@@ -91,6 +103,7 @@ def real_values(key: str, language: Language) -> dict[str, list[str]]:
         "face": [word("yes", language), word("no", language)],
         "signature": [word("yes", language), word("no", language)],
         "card": [word("yes", language), word("no", language)],
+        "value": [word("yes", language), word("no", language)],
         "serial": [f"{TRAINING_KIT_ID}-C00001"],
         "seq": [LONGEST_SEQ],
         "voided": [LONGEST_SEQ],

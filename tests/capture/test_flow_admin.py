@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from capture.prompts import Language, prompt
+from storage.blanks import SerialRange
 from tests.capture.flows import (
     BACK,
     OK,
@@ -19,6 +20,7 @@ from tests.capture.flows import (
     pick,
     sealed_header,
     shown,
+    start,
     take_face,
 )
 
@@ -58,7 +60,7 @@ def test_void_a_record(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     officer_pages = {p for o in rig.store.officers.values() for p in o.finger_pages}
     assert set(rig.sim.devices.fingerprint.library) == officer_pages
     rig.press(OK)  # enrolled again: not stopped as their own duplicate
-    rig.press(OK)
+    start(rig)
     take_face(rig)
     assert rig.state == "signature", rig.screen
 
@@ -90,6 +92,12 @@ def test_void_refused_or_failed_returns_to_the_list(make_rig: MakeRig) -> None:
 
 
 def test_load_cards_from_the_menu(rig: Rig) -> None:
+    rig.store.ledger.hold((SerialRange("TEST", 11, 40),), officer_id="TECH")
+    admin_item(rig, "load_cards")
+    rig.key_digits("031")  # more than the serial ranges hold: refused, nothing loaded
+    assert rig.state == "ready"
+    assert rig.screen == shown("cards_too_many", left=30)
+    assert rig.store.ledger.stock() == 10
     admin_item(rig, "load_cards")
     assert rig.state == "load_cards"
     rig.key_digits("000")  # zero cards: asked again
@@ -103,6 +111,8 @@ def test_load_cards_from_the_menu(rig: Rig) -> None:
     rig.press(BACK)
     assert rig.state == "ready"
     assert rig.store.ledger.stock() == 35
+    rig.store.ledger.begin_print(1)
+    assert rig.store.ledger.unresolved()[0].serial == "TEST-0000001"  # the serials in order
 
 
 def test_admin_back_and_menu_back(rig: Rig) -> None:

@@ -11,9 +11,11 @@ from tests.capture.flows import (
     OK,
     PALEMBANG_KK,
     PALEMBANG_NIK,
+    child_nik,
     key_nik,
     sealed_header,
     shown,
+    start,
     to_kk_entry,
     to_purpose,
 )
@@ -30,7 +32,8 @@ def test_walk_in_with_a_valid_nik_gets_a_slip(rig: Rig) -> None:
     assert rig.screen[:2] == ["(datang langsung)", f"NIK {walk_in.nik}"]
     draft = rig.controller.draft
     assert draft.walk_in and draft.resident.worklist_ref == f"walk-in:{walk_in.nik}"
-    rig.press(OK, OK, OK)  # start, photo, accept
+    start(rig)
+    rig.press(OK, OK)  # photo, accept
     assert rig.state == "signature"
     rig.press(OK, OK)
     assert rig.state == "done"
@@ -63,13 +66,11 @@ def test_walk_in_nik_on_the_worklist_is_refused(rig: Rig) -> None:
 
 
 def test_a_walk_in_child_of_10_records_a_kia_with_a_photo_and_nothing_else(rig: Rig) -> None:
-    born = rig.world.clock.now().date().replace(day=1, month=1)
-    nik = f"350510{born:%d%m}{born.year % 100 - 10:02d}0001"  # ten years old this year
-    key_nik(rig, nik)
+    key_nik(rig, child_nik(rig, 10))
     assert rig.state == "confirm_person"
     assert rig.controller.draft.kind is CardKind.KIA
     assert rig.screen[2].startswith("KIA lahir")
-    rig.press(OK)  # start: the face
+    start(rig)  # the notice, heard by the guardian; then the face
     assert rig.state == "face", rig.screen
     rig.press(OK)
     assert rig.screen == shown("face_ok")
@@ -82,9 +83,8 @@ def test_a_walk_in_child_of_10_records_a_kia_with_a_photo_and_nothing_else(rig: 
 
 
 def test_a_walk_in_child_of_3_records_a_kia_without_a_photo(rig: Rig) -> None:
-    born = rig.world.clock.now().date().replace(day=1, month=1)
-    key_nik(rig, f"350510{born:%d%m}{born.year % 100 - 3:02d}0001")
-    rig.press(OK)  # start: nothing to capture under 5, straight to the review
+    key_nik(rig, child_nik(rig, 3))
+    start(rig)  # the notice, heard by the guardian; nothing to capture under 5: the review
     assert rig.state == "review", rig.screen
     rig.press(OK)
     assert rig.state == "done"
@@ -98,7 +98,8 @@ def test_a_walk_in_s_purpose_is_asked_and_recorded(rig: Rig) -> None:
     rig.press(OK)
     assert rig.state == "confirm_person"
     assert rig.controller.draft.purpose is Purpose.HILANG
-    rig.press(OK, OK, OK)  # start, photo, accept
+    start(rig)
+    rig.press(OK, OK)  # photo, accept
     while rig.state == "fingers":
         rig.settle()
     rig.press(OK)

@@ -32,6 +32,7 @@ from provisioning.flash import flash, load_officers
 from simulator.demo import Outcome, run_session
 from simulator.kit import demo_world, open_sim_kit, resident_of
 from simulator.options import Provisioning, SimOptions
+from storage.blanks import SerialRange
 from storage.keys import Authority
 from storage.model import Policy, Resident
 from storage.provision import KitSetup
@@ -79,7 +80,7 @@ class FieldKit:
     """One kit of the day: what it was given and what its officer did."""
 
     kit_id: str
-    cards: int
+    cards: SerialRange
     worklist: tuple[Resident, ...]
     outcomes: list[Outcome] = field(default_factory=list)
     ledger: dict[str, int] = field(default_factory=dict)
@@ -96,8 +97,14 @@ class FieldDay:
     worklists: list[Path]
 
 
-#: (kit id, blank cards loaded, residents enrolled)
-KITS = (("KIT-3505-01", 20, 6), ("KIT-3505-02", 10, 5), ("KIT-3505-03", 3, 4))
+#: The district's batch of blank cards the day's kits take their serial ranges from.
+BATCH = "B3505-25A"
+#: (kit id, the serial range of its blank cards, residents enrolled)
+KITS = (
+    ("KIT-3505-01", SerialRange(BATCH, 1, 20), 6),
+    ("KIT-3505-02", SerialRange(BATCH, 21, 30), 5),
+    ("KIT-3505-03", SerialRange(BATCH, 31, 33), 4),
+)
 #: laptop -> the kits (by index) it collects
 LAPTOPS = {"laptop-a": (0, 1), "laptop-b": (1, 2)}
 
@@ -127,7 +134,7 @@ def _run_kit(
                     load_officers(officers),
                     residents,
                     Policy(print_on_site=True),
-                    cards=cards,
+                    cards=(cards,),
                 )
                 flash(link, authority, setup)
             done = FieldKit(kit_id, cards, residents)

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.district.server import LocalCluster
+from provisioning.district.store import DistrictStore
+from provisioning.rounds import load_plan, plan_round
 from tests.district.conftest import FieldDay, copied_database, sync_day
 
 pytestmark = pytest.mark.timeout(900)
@@ -31,11 +33,40 @@ def run(*args: object):
     return CliRunner().invoke(app, [str(arg) for arg in args])
 
 
+#: A round planned on the field day's first worklist: its first ten residents listed.
+ROUND = "SMA1-KNG-0601"
+PLAN = f"""code = "{ROUND}"
+venue = "sekolah"
+place = "SMA Negeri 1 Kanigoro"
+address = "Jl. Raya Kanigoro 12"
+regency = "3505"
+kecamatan = "KANIGORO"
+day = 2026-11-30
+officers = ["PTG-001"]
+list = "list.csv"
+[request]
+by = "SMA Negeri 1 Kanigoro"
+on = 2026-11-02
+"""
+
+
 @pytest.fixture(scope="module")
-def synced(cluster: LocalCluster, field_day: FieldDay) -> str:
-    """The name of a database holding the field day, synced by laptop A, then laptop B."""
+def synced(
+    cluster: LocalCluster, field_day: FieldDay, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The name of a database holding the field day, synced by laptop A, then laptop B, and
+    a round planned on it."""
     name = f"s{uuid.uuid4().hex[:16]}"
-    sync_day(cluster.create_database(name), field_day)
+    url = cluster.create_database(name)
+    sync_day(url, field_day)
+    folder = tmp_path_factory.mktemp("round")
+    people = field_day.kits[0].worklist[:10]
+    rows = [f"{p.name};{p.birth_date:%Y-%m-%d};{p.nik}" for p in people]
+    (folder / "list.csv").write_text("nama;tanggal_lahir;nik\n" + "\n".join(rows) + "\n")
+    (folder / "plan.toml").write_text(PLAN)
+    with DistrictStore.open(url) as store:
+        planned = plan_round(store, field_day.authority, load_plan(folder / "plan.toml"), where=url)
+    assert planned.loaded.plan.listed >= 2, "some of the ten are not recorded yet"
     return name
 
 
@@ -186,6 +217,38 @@ def forged_fork(c: psycopg.Connection) -> str:
     return f"{named.replace('records', 'forks')}: UnsignedRow: the record offered is the one held"
 
 
+def edited_round(c: psycopg.Connection) -> str:
+    left_out = one(c, f"SELECT left_out FROM rounds WHERE code = '{ROUND}'")
+    c.execute(f"UPDATE rounds SET left_out = left_out + 4 WHERE code = '{ROUND}'")
+    return (
+        f"rounds row (round {ROUND}): ColumnMismatch: column left_out holds {left_out + 4} "
+        f"but the signed plan says {left_out}: the row was edited"
+    )
+
+
+def deleted_round_line(c: psycopg.Connection) -> str:
+    c.execute(f"DELETE FROM round_people WHERE round = '{ROUND}' AND line = 1")
+    return f"round_people row (round {ROUND}, line 2): MissingRow: line 1 missing"
+
+
+def edited_round_line(c: psycopg.Connection) -> str:
+    where = f"round = '{ROUND}' AND line = 2"
+    link = one(c, f"SELECT link FROM round_people WHERE {where}")
+    c.execute(f"UPDATE round_people SET ref_digest = sha256('someone else'::bytea) WHERE {where}")
+    return (
+        f"round_people row (round {ROUND}, line 2): ColumnMismatch: column link holds "
+        f"{shown(link)} but the hash of the line's reference says"
+    )
+
+
+def deleted_round(c: psycopg.Connection) -> str:
+    c.execute(f"DELETE FROM rounds WHERE code = '{ROUND}'")
+    return (
+        f"round_people row (round {ROUND}, line 1): UnsignedRow: round {ROUND} has no "
+        "verified plan: the row was added"
+    )
+
+
 CASES: dict[str, Callable[[psycopg.Connection], str]] = {
     "ledgers.printed": edit("ledgers", LEDGER, "printed", "printed + 5", SIGNED_LEDGER),
     "ledgers.loaded": edit("ledgers", LEDGER, "loaded", "loaded + 50", SIGNED_LEDGER),
@@ -196,6 +259,13 @@ CASES: dict[str, Callable[[psycopg.Connection], str]] = {
         "records", RECORD, "ref_digest", "sha256('someone else'::bytea)", SIGNED_RECORD
     ),
     "records.day": edit("records", RECORD, "day", "day - 1", SIGNED_RECORD),
+    "records.notice": edit("records", RECORD, "notice", "2", SIGNED_RECORD),
+    "records.round_code": edit("records", RECORD, "round_code", f"'{ROUND}'", SIGNED_RECORD),
+    "records.venue": edit("records", RECORD, "venue", "'sekolah'", SIGNED_RECORD),
+    "records.first_voter": edit("records", RECORD, "first_voter", "NOT first_voter", SIGNED_RECORD),
+    "records.kia": edit("records", RECORD, "kia", "NOT kia", SIGNED_RECORD),
+    "records.domicile": edit("records", RECORD, "domicile", "NOT domicile", SIGNED_RECORD),
+    "records.disability": edit("records", RECORD, "disability", "NOT disability", SIGNED_RECORD),
     "chains.kit_id": edit(  # the row before and after the edit
         "chains",
         "kit_id IN ('KIT-3505-01', 'KIT-3505-99')",
@@ -214,6 +284,10 @@ CASES: dict[str, Callable[[psycopg.Connection], str]] = {
     "record moved to another province": moved_record,
     "sync statement deleted": deleted_statement,
     "fork forged": forged_fork,
+    "rounds edited": edited_round,
+    "round line deleted": deleted_round_line,
+    "round line edited": edited_round_line,
+    "round deleted": deleted_round,
 }
 
 

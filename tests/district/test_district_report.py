@@ -155,7 +155,7 @@ def test_the_district_report_equals_what_the_kits_did(synced: str, field_day: Fi
     assert regency.printed == sum(c.printed for c in cards.values())
     assert regency.flagged == (regency.printed < threshold) is False
     total = figures.district_cards
-    assert total.loaded == sum(k.cards for k in field_day.kits) == 33
+    assert total.loaded == sum(k.cards.size for k in field_day.kits) == 33
     assert total.printed == sum(o.printed == "card" for o in outcomes)
     assert total.share_used == round(100 * total.printed / total.loaded, 1)
 

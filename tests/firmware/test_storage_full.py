@@ -72,6 +72,8 @@ def start_someone(sim: SimKit) -> tuple[OfficerBot, Person]:
     person = next(p for p in sim.world.residents if p.nik not in recorded)
     bot.select_resident(person)
     bot.press(Button.OK)
+    controller = sim.kit.controller
+    bot.until(lambda: controller.state is CaptureState.FACE, lambda: bot.act(person))  # notice
     return bot, person
 
 

@@ -31,7 +31,14 @@ from hw_sim.wired import WiredKit
 from hw_sim.world import Person, SimOfficer, World
 from simulator.demo import OfficerBot, Task
 from simulator.hardware import PresentedFinger, PresentedSignature, wired_kit
-from simulator.kit import DEMO_CARDS, Bystanders, demo_world, enrol_officers, provision_demo
+from simulator.kit import (
+    DEMO_CARDS,
+    Bystanders,
+    demo_cards,
+    demo_world,
+    enrol_officers,
+    provision_demo,
+)
 from storage.keys import AuthorityPublic
 from storage.kit import KitStore
 from storage.verify import verify_folder
@@ -71,7 +78,7 @@ def wired_session(
         if officer_fingers:
             enrol_officers(opened.devices, world.officers, sensor=sensor)
         store = KitStore(data_dir, now=world.clock.now)
-        store.ledger.load(DEMO_CARDS, officer_id="PROVISIONING")
+        store.ledger.receive((demo_cards(DEMO_CARDS),), officer_id="PROVISIONING")
         kit = Kit(opened.devices, store, now=world.clock.now)
         bystanders = Bystanders(world, kit.controller)
         if not officer_fingers:
@@ -99,7 +106,7 @@ def start_enrolment(session: Session, person: Person) -> None:
     bot, ctl = session.bot, session.kit.controller
     bot.select_resident(person)
     bot.press(Button.OK)  # the right person
-    bot.press(Button.OK)  # take the photo
+    bot.until(bot.photo_kept, lambda: bot.act(person))  # the notice read, the photo taken
     assert ctl.state == "face" and bot.photo_kept()
 
 

@@ -25,7 +25,7 @@ from hal.types import Button
 from hw_sim.pico import PicoSim
 from hw_sim.world import Person, World
 from simulator.demo import OfficerBot
-from simulator.kit import Bystanders, build, demo_world, provision_demo
+from simulator.kit import Bystanders, build, demo_cards, demo_world, provision_demo
 from storage.kit import KitStore
 from tests.pico.conftest import DRIVER_TIMEOUT
 
@@ -42,7 +42,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     world = demo_world(SEED, clock_speed=0)
     provision_demo(data_dir, world, now=world.clock.now())
     store = KitStore(data_dir, now=world.clock.now)
-    store.ledger.load(CARDS, officer_id="PROVISIONING")
+    store.ledger.receive((demo_cards(CARDS),), officer_id="PROVISIONING")
     store.close()
     return data_dir
 

@@ -151,7 +151,7 @@ def flash_cli(bench: Bench, *extra: str) -> Result:
             "--policy",
             str(bench.tmp / "policy.toml"),
             "--cards",
-            "20",
+            "B3505-25A:1-20",
             *extra,
         ],
     )

@@ -3,6 +3,7 @@ row deleted or edited on the card with the kit off counted as the longest wait."
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from storage.kit import KitStore, provision
 from storage.model import Policy
 from storage.officers import make_officer
 from storage.pin_guard import LONGEST_WAIT_SECONDS, MOST_FAILURES, TAMPERED, wait_after
+from storage.state import MIGRATIONS
 from tests.storage.conftest import AUTHORITY, NOW, provision_tpm_kit
 from tests.swtpm import SoftwareTpm
 from vocabulary.people import Role
@@ -101,9 +103,13 @@ def _another_kits_row(data_dir: Path, tmp_path: Path) -> None:
 
 
 def _old_schema(data_dir: Path, _: Path) -> None:
-    """A state.db passed off as one from before the row was sealed (schema 4, no row)."""
+    """A state.db passed off as one from before the row was sealed (schema 4, no row):
+    what later versions made is dropped, so their migrations run again at the boot."""
+    sealing = 4  # MIGRATIONS[4] takes schema 4 to 5: the row sealed
+    later = re.findall(r"CREATE TABLE (\w+)", "".join(MIGRATIONS[sealing + 1 :]))
     with sqlite3.connect(data_dir / "state.db") as db:
-        db.execute("DROP TABLE pin_guard")
+        for table in ("pin_guard", *later):
+            db.execute(f"DROP TABLE {table}")
         db.execute(
             "CREATE TABLE pin_guard (id INTEGER PRIMARY KEY CHECK (id = 1), "
             "failures INTEGER NOT NULL, wait_until TEXT)"

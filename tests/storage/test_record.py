@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.codec import Tampered, dumps, loads
-from storage.cose import sign1
+from storage.cose import decrypt, encrypt, sign1
+from storage.groups import groups_of
 from storage.keys import Authority, KitKey
 from storage.model import (
     ALL_FINGERS,
@@ -29,6 +30,7 @@ from storage.model import (
     FreeTextField,
     Modality,
     Resident,
+    RoundStamp,
     SignatureException,
     SignatureExceptionReason,
 )
@@ -37,9 +39,12 @@ from storage.record import (
     RECORD_VERSION,
     V2_BODY_KEYS,
     V2_HEADER_ADDS,
+    V4_BODY_KEYS,
+    V4_HEADER_ADDS,
     BodyMismatch,
     UnsupportedVersion,
     WrongRecipient,
+    external_aad,
     open_record,
     read_header,
     record_hash,
@@ -48,6 +53,7 @@ from storage.record import (
 from storage.reference import ReferenceKey
 from vocabulary.people import Sex
 from vocabulary.purpose import Purpose
+from vocabulary.rounds import Assist, Disability, VenueKind
 
 AUTHORITY = Authority(
     name="Dukcapil (test)",
@@ -128,6 +134,26 @@ enrolments = st.builds(
     domicile=st.none() | domiciles,
     signature_exception=st.none() | signature_exceptions,
     card_from=st.none() | st.dates(),
+    round=st.none()
+    | st.builds(
+        RoundStamp,
+        code=st.from_regex(r"\A[A-Z0-9][A-Z0-9-]{2,31}\Z"),
+        venue=st.sampled_from(VenueKind),
+    ),
+    notice=st.none() | st.just(1),
+    guardian=st.none() | st.text(alphabet="ABCDEFGH", min_size=1, max_size=12),
+    disability=st.none() | st.sampled_from(Disability),
+    assists=st.lists(st.sampled_from(Assist), unique=True).map(tuple),
+).map(
+    # what the kit's seal and flow make consistent: the groups (storage.groups), no
+    # notice or disability for a void, no guardian without a notice
+    lambda e: replace(
+        e,
+        groups=groups_of(e, election_day=date(2029, 2, 14)),
+        notice=None if e.voids is not None else e.notice,
+        guardian=None if e.voids is not None or e.notice is None else e.guardian,
+        disability=None if e.voids is not None else e.disability,
+    )
 )
 
 
@@ -159,7 +185,7 @@ def test_seal_open_round_trip_and_header(enrolment: Enrolment, seq: int) -> None
     data = seal(enrolment, seq=seq)
     assert open_record(data, AUTHORITY, AUTHORITY.references) == enrolment
     header = read_header(data)
-    assert (header.version, header.kit_id, header.seq, header.prev) == (3, "KIT-7", seq, PREV)
+    assert (header.version, header.kit_id, header.seq, header.prev) == (4, "KIT-7", seq, PREV)
     assert header.sealed_at == SEALED.replace(microsecond=0)
     assert header.officer_id == enrolment.officer_id
     ref = enrolment.resident.worklist_ref
@@ -182,6 +208,12 @@ def test_seal_open_round_trip_and_header(enrolment: Enrolment, seq: int) -> None
     assert header.domicile == (enrolment.domicile is not None)
     assert header.signature_excepted == (enrolment.signature_exception is not None)
     assert header.early == (enrolment.card_from is not None)
+    assert (header.round, header.groups, header.notice) == (
+        enrolment.round,
+        enrolment.groups,
+        enrolment.notice,
+    )
+    assert header.guardian == (enrolment.guardian is not None)
 
 
 def test_header_shows_no_biometrics_or_demographics() -> None:
@@ -224,17 +256,30 @@ def resign(data: bytes, change: dict[str, object]) -> bytes:
 
 
 def test_unknown_version_is_named() -> None:
-    with pytest.raises(UnsupportedVersion, match="version 4; this tool reads versions 1, 2, 3"):
+    with pytest.raises(UnsupportedVersion, match="version 5; this tool reads versions 1, 2, 3, 4"):
         read_header(resign(seal(SIMPLE), {"v": RECORD_VERSION + 1}))
 
 
 def as_version(data: bytes, version: int, worklist_ref: str | None) -> bytes:
-    """The record's header as version 1 or 2 wrote it (the plain ``worklist_ref``, and for
-    version 1 without what version 2 added), signed again."""
+    """The record as version 1 or 2 wrote it (the plain ``worklist_ref``, and for version 1
+    without what version 2 added; a body without what version 4 added), signed again."""
     fields = loads(loads(data).value[2])
-    dropped = {"ref", *V2_HEADER_ADDS} if version == 1 else {"ref"}
+    dropped = {"ref", *V4_HEADER_ADDS, *(V2_HEADER_ADDS if version == 1 else ())}
     old = {k: v for k, v in fields.items() if k not in dropped}
-    old |= {"v": version, "worklist": worklist_ref}
+    body = loads(
+        decrypt(fields["body"], AUTHORITY.decrypt_key, external_aad=external_aad("KIT-7", 1))
+    )
+    old |= {
+        "v": version,
+        "worklist": worklist_ref,
+        "body": encrypt(
+            dumps({k: v for k, v in body.items() if k not in V4_BODY_KEYS}),
+            AUTHORITY.public.enc_public,
+            external_aad=external_aad("KIT-7", 1),
+            protected={"kit": "KIT-7", "seq": 1},
+            kid=AUTHORITY.public.enc_kid,
+        ),
+    }
     return sign1(dumps(old), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
 
 
@@ -308,7 +353,7 @@ def test_a_version_2_header_without_its_keys_is_tampered() -> None:
     fields = loads(loads(seal(SIMPLE)).value[2])
     del fields["purpose"]
     data = sign1(dumps(fields), KIT.private, kid=KIT.kid, content_type=CONTENT_TYPE)
-    with pytest.raises(Tampered, match="not those of v3"):
+    with pytest.raises(Tampered, match="not those of v4"):
         read_header(data)
 
 
@@ -333,13 +378,45 @@ def test_version_2_values_outside_their_lists_are_tampered(change: dict[str, obj
 
 def test_version_2_header_flags_are_checked_against_the_body() -> None:
     for change in (
-        {"domicile": True},
+        {"domicile": True, "groups": ["domisili"]},
         {"sig_exc": True},
         {"early": True},
         {"corrected": ["agama"]},
     ):
         with pytest.raises(BodyMismatch):
             open_record(resign(seal(SIMPLE), change), AUTHORITY)
+
+
+def test_version_4_header_says_what_the_body_holds() -> None:
+    """A guardian or a disability the header claims and the body lacks is a mismatch."""
+    heard = replace(SIMPLE, notice=1)
+    for change in ({"guardian": True}, {"groups": ["disabilitas"]}):
+        with pytest.raises(BodyMismatch):
+            open_record(resign(seal(heard), change), AUTHORITY)
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"venue": "kebun binatang"}, "not a valid VenueKind"),
+        ({"round": None}, "a venue kind without a round"),
+        ({"round": "sma negeri 1"}, "not 3-32 capital letters"),
+        ({"groups": ["disabilitas", "pemilih pemula"]}, "out of order"),
+        ({"groups": ["lansia"]}, "not a valid Group"),
+        ({"groups": ["KIA"]}, "disagree with the card"),
+        ({"notice": 2}, "not a notice this tool knows"),
+        ({"notice": True}, "not a notice this tool knows"),
+        ({"notice": None, "guardian": True}, "a guardian heard a notice that was not given"),
+        ({"voids": 1}, "a void names no person"),
+    ],
+)
+def test_a_version_4_header_outside_its_lists_does_not_verify(
+    change: dict[str, object], why: str
+) -> None:
+    """Venue kinds and groups come from fixed lists; anything else is Tampered."""
+    stamped = replace(SIMPLE, round=RoundStamp("SMA1-KNG-0310", VenueKind.SEKOLAH), notice=1)
+    with pytest.raises(Tampered, match=why):
+        read_header(resign(seal(stamped), change))
 
 
 def test_the_version_2_body_keys_are_those_the_seal_writes() -> None:

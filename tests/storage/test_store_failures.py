@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from storage.blanks import SerialRange
 from storage.errors import StateError, StorageFull, WriteError
 from storage.files import TEMP_SUFFIX, FileOps, record_name
 from storage.kit import RECORD_BUDGET_BYTES, KitStore, ReceiptError
@@ -164,7 +165,7 @@ def test_a_truncated_database_is_kept_aside_and_the_state_rebuilt_from_the_recor
 ) -> None:
     for n in range(3):
         store.seal(enrolment(n))
-    store.ledger.load(10, officer_id="OFF-1")
+    store.ledger.receive((SerialRange("T", 1, 10),), officer_id="OFF-1")
     store.close()
     state = kit_dir / "state.db"
     original = state.read_bytes()
@@ -358,7 +359,7 @@ def test_no_card_is_taken_from_an_empty_ledger(store: KitStore) -> None:
 
 
 def test_a_print_outcome_is_recorded_only_once(store: KitStore) -> None:
-    store.ledger.load(2, officer_id="OFF-1")
+    store.ledger.receive((SerialRange("T", 1, 2),), officer_id="OFF-1")
     serial = store.ledger.begin_print(1)
     store.ledger.printed(serial)
     with pytest.raises(StateError, match=f"card {serial} is already recorded as printed"):
@@ -382,7 +383,8 @@ def test_stock_is_loaded_minus_taken_and_never_negative(
     tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int]]
 ) -> None:
     db = open_database(tmp_path_factory.mktemp("ledger") / "state.db")
-    ledger = SqliteLedger(db, threading.Lock(), now, lambda: "KIT")
+    ledger = SqliteLedger(db, threading.Lock(), now)
+    ledger.hold((SerialRange("T", 1, 75),), officer_id="OFF-1")
     loaded = begun = 0
     serials: list[str] = []
     done: set[str] = set()

@@ -66,13 +66,16 @@ def test_keys_json_matches_the_public_file(authority: Authority) -> None:
 
 
 #: The published chains: a version-1 Ed25519 kit, a TPM-keyed kit signing ES256 (both with
-#: records in format version 1), and records in format versions 2 and 3 by the Ed25519 kit.
+#: records in format version 1), and records in format versions 2, 3 and 4 by the Ed25519 kit.
 CHAINS = {
     "v1-eddsa": (EXPECTED, KEYS["kit"]),
     "v2-es256": (EXPECTED["es256"], KEYS["es256_kit"]),
     "records-v2": (EXPECTED["v2"], KEYS["kit"]),
     "records-v3": (EXPECTED["v3"], KEYS["kit"]),
+    "records-v4": (EXPECTED["v4"], KEYS["kit"]),
 }
+#: What version 4 adds to a header, and what a header of an older version reads them as.
+V4_FIELDS = {"round": None, "groups": [], "notice": None, "guardian": False}
 
 
 @pytest.mark.parametrize("chain", CHAINS)
@@ -110,7 +113,10 @@ def test_records(verifier: Verifier, authority: Authority, chain: str, index: in
     data = (VECTORS / spec["file"]).read_bytes()
     certificate = verifier.certificate((VECTORS / expected["certificate"]["file"]).read_bytes())
     header = verifier.verify_record(data, certificate)
-    assert {name: jsonable(value) for name, value in vars(header).items()} == spec["header"]
+    fields = {name: jsonable(value) for name, value in vars(header).items()}
+    if header.version < 4:  # published before version 4: no round, no group, no notice
+        assert {name: fields.pop(name) for name in V4_FIELDS} == V4_FIELDS
+    assert fields == spec["header"]
     assert record_hash(data).hex() == spec["sha256"]
     assert open_record(data, authority, authority.references).resident.nik == spec["nik"]
 
@@ -122,9 +128,9 @@ def test_the_record_chains_are_the_two_record_formats(verifier: Verifier) -> Non
             verifier.verify_record(path.read_bytes(), certificate).version
             for path in (VECTORS / folder).glob("*.cose")
         }
-        for folder in ("chain", "v2", "v3")
+        for folder in ("chain", "v2", "v3", "v4")
     }
-    assert versions == {"chain": {1}, "v2": {2}, "v3": {3}}
+    assert versions == {"chain": {1}, "v2": {2}, "v3": {3}, "v4": {4}}
 
 
 def test_v3_headers_name_residents_only_by_keyed_reference(
@@ -165,6 +171,35 @@ def test_v2_vectors_carry_every_version_2_fact(authority: Authority, folder: str
     assert opened[2].domicile is not None and opened[2].domicile.kk_number == "3505010101200007"
     assert opened[2].signature_exception is not None
     assert opened[3].card_from is not None and opened[3].card_from.isoformat() == "2025-09-20"
+
+
+def test_v4_vectors_name_their_rounds_groups_and_notice(
+    verifier: Verifier, authority: Authority
+) -> None:
+    """The header names the round and the groups; the body alone holds who heard the
+    notice for the child, the disability and how the flow was adapted."""
+    certificate = verifier.certificate((VECTORS / "v4" / "kit.cert").read_bytes())
+    files = sorted((VECTORS / "v4").glob("*.cose"))
+    headers = [verifier.verify_record(path.read_bytes(), certificate) for path in files]
+    assert [(h.round.code if h.round else None, [g.value for g in h.groups]) for h in headers] == [
+        ("SMA1-PLG-0310", ["pemilih pemula"]),
+        ("SMA1-PLG-0310", ["pemilih pemula"]),
+        ("KR-PLG-0312", ["disabilitas"]),
+        ("KR-PLG-0312", []),
+    ]
+    assert [(h.notice, h.guardian) for h in headers] == [
+        (1, True),
+        (1, False),
+        (1, False),
+        (None, False),
+    ]
+    opened = [open_record(path.read_bytes(), authority, authority.references) for path in files]
+    assert opened[0].guardian == "SUPARMI"
+    assert b"SUPARMI" not in parse_sign1(files[0].read_bytes()).payload  # the body's, encrypted
+    assert opened[2].disability is not None and opened[2].disability.value == "fisik"
+    assert [a.value for a in opened[2].assists] == ["duduk", "pendamping"]
+    payload = parse_sign1(files[2].read_bytes()).payload
+    assert b"fisik" not in payload and b"duduk" not in payload
 
 
 def test_es256_record_carries_alg_minus_7_and_a_raw_signature() -> None:

@@ -5,10 +5,12 @@ for byte as first published so version-1 records are shown to still verify; ``es
 version-2 certificate for a TPM-keyed kit that signs ES256 (its records, too, are record
 format version 1, as published); and ``v2/``, records in format version 2 (a KIA child, a
 lost-card replacement with a correction, a domicile walk-in who cannot sign, an early
-first-time voter) by the Ed25519 kit; and ``v3/``, the same four in format version 3
-(keyed references).  The version-1 and version-2 records are written by `legacy_record`, as
-kits before format 3 sealed them, byte for byte as first published: the kit itself only
-writes version 3.
+first-time voter) by the Ed25519 kit; ``v3/``, the same four in format version 3
+(keyed references); and ``v4/``, records of two rounds in format version 4 (a school with a
+first-time voter heard by her guardian, a home visit to a person with a disability,
+photographed seated with a companion, and a void).  The records of versions 1 to 3 are
+written by `legacy_record`, as kits before format 4 sealed them, byte for byte as first
+published: the kit itself only writes version 4.
 A TPM's key cannot be fixed, so the ES256 kit's key is a software P-256 key from a seed,
 signing with RFC 6979 deterministic nonces: the bytes are what a TPM-held key would write,
 and repeat.
@@ -26,6 +28,7 @@ import argparse
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ from storage import certificate as cert_format
 from storage.certificate import issue_certificate
 from storage.codec import dumps, loads
 from storage.cose import HDR_ALG, TAG_SIGN1, Es256Signer, SignAlg, encrypt, sign1
+from storage.groups import groups_of
 from storage.keys import Authority, KeyBackend, KitKey, KitSigner, kid_of, p256_public_bytes
 from storage.model import (
     CardKind,
@@ -52,6 +56,7 @@ from storage.model import (
     FlagReason,
     FreeTextField,
     Resident,
+    RoundStamp,
     SignatureException,
     SignatureExceptionReason,
 )
@@ -59,6 +64,7 @@ from storage.record import (
     CONTENT_TYPE,
     V2_BODY_KEYS,
     V2_HEADER_ADDS,
+    V4_HEADER_ADDS,
     RecordHeader,
     body_map,
     external_aad,
@@ -70,6 +76,7 @@ from storage.reference import ReferenceKey
 from storage.verify import Verifier
 from vocabulary.people import Sex
 from vocabulary.purpose import Purpose
+from vocabulary.rounds import Assist, Disability, VenueKind
 
 HERE = Path(__file__).resolve().parent
 KIT_ID = "JMP-1671-0001"
@@ -80,6 +87,16 @@ NOT_AFTER = datetime(2030, 1, 1, tzinfo=UTC)
 SEALED = (datetime(2025, 6, 2, 1, 0, tzinfo=UTC), datetime(2025, 6, 2, 1, 7, 30, tzinfo=UTC))
 V2_SEALED = tuple(datetime(2025, 6, 3, 2, minute, tzinfo=UTC) for minute in (0, 10, 20, 30))
 V3_SEALED = tuple(datetime(2026, 12, 1, 3, minute, tzinfo=UTC) for minute in (0, 10, 20, 30))
+V4_SEALED = (
+    datetime(2027, 3, 10, 2, 0, tzinfo=UTC),
+    datetime(2027, 3, 10, 2, 12, tzinfo=UTC),
+    datetime(2027, 3, 12, 6, 0, tzinfo=UTC),
+    datetime(2027, 3, 12, 6, 30, tzinfo=UTC),
+)
+#: The two rounds of the version-4 vectors, and the election day the first counts against.
+SCHOOL = RoundStamp("SMA1-PLG-0310", VenueKind.SEKOLAH)
+HOME_VISIT = RoundStamp("KR-PLG-0312", VenueKind.KUNJUNGAN_RUMAH)
+ELECTION_DAY = date(2029, 2, 14)
 
 
 def seed(label: str) -> bytes:
@@ -243,6 +260,89 @@ def v2_enrolments() -> tuple[Enrolment, ...]:
     )
 
 
+def v4_enrolments() -> tuple[Enrolment, ...]:
+    """Format version 4's cases, on two rounds: at a school, a first-time voter of 16
+    recorded early (her guardian heard the notice) and one of 18; on a home visit, a man
+    with a physical disability photographed seated, a companion answering, who cannot sign;
+    and a void of the school's second record, sealed in error."""
+    face = b"\xff\xd8\xff\xe0 face \xff\xd9"
+    thumb = FingerRecord(1, image_png=b"\x89PNG thumb", template=b"tpl-1", quality=70)
+    early = Resident(
+        nik="1671016005100007",
+        name="NUR AINI",
+        sex=Sex.FEMALE,
+        birth_place="PALEMBANG",
+        birth_date=date(2010, 5, 20),
+        worklist_ref="1671016005100007",
+    )
+    senior = Resident(
+        nik="1671010311080008",
+        name="DIMAS SAPUTRA",
+        sex=Sex.MALE,
+        birth_place="PALEMBANG",
+        birth_date=date(2008, 11, 3),
+        worklist_ref="1671010311080008",
+    )
+    visited = Resident(
+        nik="1671011208750009",
+        name="SUKARDI",
+        sex=Sex.MALE,
+        birth_place="PALEMBANG",
+        birth_date=date(1975, 8, 12),
+        worklist_ref="1671011208750009",
+    )
+    sealed = (
+        Enrolment(
+            resident=early,
+            officer_id="OFC-01",
+            started_at=datetime(2027, 3, 10, 1, 50, tzinfo=UTC),
+            face_jpeg=face,
+            fingers=(thumb,),
+            signature_png=b"\x89PNG signature",
+            card_from=date(2027, 5, 20),
+            round=SCHOOL,
+            notice=1,
+            guardian="SUPARMI",
+        ),
+        Enrolment(
+            resident=senior,
+            officer_id="OFC-01",
+            started_at=datetime(2027, 3, 10, 2, 5, tzinfo=UTC),
+            face_jpeg=face,
+            fingers=(thumb,),
+            signature_png=b"\x89PNG signature",
+            print_card=True,
+            round=SCHOOL,
+            notice=1,
+        ),
+        Enrolment(
+            resident=visited,
+            officer_id="OFC-01",
+            started_at=datetime(2027, 3, 12, 5, 40, tzinfo=UTC),
+            face_jpeg=face,
+            fingers=(thumb,),
+            signature_exception=SignatureException(SignatureExceptionReason.DISABILITY, "SPV-01"),
+            approvals=("SPV-01",),
+            round=HOME_VISIT,
+            notice=1,
+            disability=Disability.FISIK,
+            assists=(Assist.SEATED, Assist.COMPANION),
+        ),
+        replace(
+            Enrolment.void(
+                voids=2,
+                resident=senior,
+                officer_id="OFC-01",
+                approved_by="SPV-01",
+                at=datetime(2027, 3, 12, 6, 25, tzinfo=UTC),
+            ),
+            round=HOME_VISIT,
+        ),
+    )
+    # the kit applies the groups at the seal (storage.groups), against the round's election day
+    return tuple(replace(e, groups=groups_of(e, election_day=ELECTION_DAY)) for e in sealed)
+
+
 def legacy_record(
     enrolment: Enrolment,
     *,
@@ -255,9 +355,10 @@ def legacy_record(
     rng: StreamRng,
     version: int = 1,
 ) -> bytes:
-    """A record in format version 1 or 2, as kits sealed them before version 3: the plain
-    worklist reference in the header ("worklist") instead of the keyed one; version 1
-    also without what version 2 added (the resident's purpose included)."""
+    """A record in format version 1, 2 or 3, as kits sealed them before version 4: without
+    the round, the groups and the notice; before version 3 also with the plain worklist
+    reference in the header ("worklist") instead of the keyed one, and version 1 also
+    without what version 2 added (the resident's purpose included)."""
     body = body_map(enrolment)
     if version == 1:
         body = {k: v for k, v in body.items() if k not in V2_BODY_KEYS}
@@ -270,6 +371,7 @@ def legacy_record(
         protected={"kit": kit_id, "seq": seq},
         kid=authority.public.enc_kid,
     )
+    ref = enrolment.resident.worklist_ref
     header = header_map(
         enrolment,
         kit_id=kit_id,
@@ -277,11 +379,14 @@ def legacy_record(
         prev_hash=prev_hash,
         sealed_at=sealed_at,
         body=sealed_body,
-        keyed_ref=None,
+        keyed_ref=None if version < 3 or ref is None else authority.references.keyed(ref),
     )
-    dropped = {"ref", *V2_HEADER_ADDS} if version == 1 else {"ref"}
-    old = {k: v for k, v in header.items() if k not in dropped}
-    old |= {"v": version, "worklist": enrolment.resident.worklist_ref}
+    dropped = set(V4_HEADER_ADDS)
+    if version < 3:
+        dropped |= {"ref", *V2_HEADER_ADDS} if version == 1 else {"ref"}
+    old = {k: v for k, v in header.items() if k not in dropped} | {"v": version}
+    if version < 3:
+        old["worklist"] = ref
     return sign1(dumps(old), kit_key, kid=kit_key.kid, content_type=CONTENT_TYPE)
 
 
@@ -308,14 +413,26 @@ def header_json(header: RecordHeader) -> dict[str, Any]:
         "signature_excepted": header.signature_excepted,
         "early": header.early,
         "keyed_ref": None if header.keyed_ref is None else header.keyed_ref.hex(),
+        # what version 4 adds, only for its headers: the older vectors' entries stay as
+        # first published (their headers read these as no round, no group, no notice)
+        **(
+            {
+                "round": None
+                if header.round is None
+                else [header.round.code, header.round.venue.value],
+                "groups": [group.value for group in header.groups],
+                "notice": header.notice,
+                "guardian": header.guardian,
+            }
+            if header.version >= 4
+            else {}
+        ),
     }
 
 
 def swap_body(target: bytes, donor: bytes, kit: KitKey) -> bytes:
     """``target`` re-signed by the kit with ``donor``'s body: what a buggy kit could write."""
-    fields = loads(loads(target).value[2])
-    fields["body"] = loads(loads(donor).value[2])["body"]
-    return sign1(dumps(fields), kit.private, kid=kit.kid, content_type=CONTENT_TYPE)
+    return with_header(target, kit, body=loads(loads(donor).value[2])["body"])
 
 
 def legacy_certificate(auth: Authority, kit_public: bytes) -> bytes:
@@ -414,8 +531,28 @@ def seal_v2_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) 
 
 
 def seal_v3_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) -> list[bytes]:
-    """The version-2 enrolments sealed by the kit's own `seal_record` (format version 3,
-    keyed references under `reference_key`) as records 1 to 4."""
+    """The version-2 enrolments sealed in format version 3 (keyed references under the
+    authority's reference key) as records 1 to 4, as the kit's `seal_record` sealed them
+    before version 4: the bytes are those first published."""
+
+    def seal(enrolment: Enrolment, seq: int, prev: bytes, sealed_at: datetime) -> bytes:
+        return legacy_record(
+            enrolment,
+            kit_id=KIT_ID,
+            seq=seq,
+            prev_hash=prev,
+            sealed_at=sealed_at,
+            kit_key=kit,
+            authority=auth,
+            rng=rng,
+            version=3,
+        )
+
+    return chained(cert, zip(v2_enrolments(), V3_SEALED, strict=True), seal)
+
+
+def seal_v4_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) -> list[bytes]:
+    """The version-4 enrolments sealed by the kit's own `seal_record` as records 1 to 4."""
 
     def seal(enrolment: Enrolment, seq: int, prev: bytes, sealed_at: datetime) -> bytes:
         return seal_record(
@@ -430,7 +567,14 @@ def seal_v3_chain(kit: KitSigner, cert: bytes, auth: Authority, rng: StreamRng) 
             rng=rng,
         )
 
-    return chained(cert, zip(v2_enrolments(), V3_SEALED, strict=True), seal)
+    return chained(cert, zip(v4_enrolments(), V4_SEALED, strict=True), seal)
+
+
+def with_header(record: bytes, kit: KitKey, **changes: Any) -> bytes:
+    """``record`` with header fields changed, re-signed by the kit: what only a kit (or its
+    key) could write, so only the header's own rules can refuse it."""
+    fields = loads(loads(record).value[2]) | changes
+    return sign1(dumps(fields), kit.private, kid=kit.kid, content_type=CONTENT_TYPE)
 
 
 def with_protected_alg(record: bytes, alg: int) -> bytes:
@@ -475,6 +619,7 @@ def build() -> dict[str, bytes]:
     tpm_flipped[-1] ^= 0x01
     v2_records = seal_v2_chain(kit, cert, ours, StreamRng(seed("v2 rng")))
     v3_records = seal_v3_chain(kit, cert, ours, StreamRng(seed("v3 rng")))
+    v4_records = seal_v4_chain(kit, cert, ours, StreamRng(seed("v4 rng")))
     keys = {
         "authority": _authority_json(ours, "authority"),
         "other_authority": _authority_json(other, "other"),
@@ -497,6 +642,7 @@ def build() -> dict[str, bytes]:
         "es256_rng": {"seed": seed("tpm rng").hex()},
         "v2_rng": {"seed": seed("v2 rng").hex()},
         "v3_rng": {"seed": seed("v3 rng").hex()},
+        "v4_rng": {"seed": seed("v4 rng").hex()},
     }
     verifier = Verifier(ours.public)  # the expected values come from the one verifier
     expected = {
@@ -504,6 +650,7 @@ def build() -> dict[str, bytes]:
         "es256": _chain_json(verifier, "es256", tpm_cert, tpm_records),
         "v2": _chain_json(verifier, "v2", cert, v2_records, v2_enrolments()),
         "v3": _chain_json(verifier, "v3", cert, v3_records, v2_enrolments()),
+        "v4": _chain_json(verifier, "v4", cert, v4_records, v4_enrolments()),
         "broken": [
             {"file": "broken/flipped-byte.cose", "check": "record", "error": "BadSignature"},
             {"file": "broken/truncated.cose", "check": "record", "error": "Truncated"},
@@ -532,6 +679,7 @@ def build() -> dict[str, bytes]:
                 "check": "record",
                 "error": "UnknownKit",
             },
+            {"file": "broken/v4-unknown-venue.cose", "check": "record", "error": "Tampered"},
         ],
     }
     return {
@@ -565,6 +713,9 @@ def build() -> dict[str, bytes]:
         **{f"v2/{seq:08d}.cose": data for seq, data in enumerate(v2_records, 1)},
         "v3/kit.cert": cert,
         **{f"v3/{seq:08d}.cose": data for seq, data in enumerate(v3_records, 1)},
+        "v4/kit.cert": cert,
+        **{f"v4/{seq:08d}.cose": data for seq, data in enumerate(v4_records, 1)},
+        "broken/v4-unknown-venue.cose": with_header(v4_records[0], kit, venue="kebun binatang"),
     }
 
 
