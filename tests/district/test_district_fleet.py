@@ -28,10 +28,10 @@ from kitlink.framing import FramedPort
 from kitlink.release import Version
 from provisioning import collect as collecting
 from provisioning import collection_log
-from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
+from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
-from provisioning.district import schema, sync_log
+from provisioning.district import sync_log
 from provisioning.district.figures import DRIFT_SECONDS, STALE_DAYS, FleetFlag
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
@@ -258,23 +258,6 @@ def test_a_fleet_row_removed_is_found_by_the_audit(cluster: LocalCluster, fleet:
     assert checked.exit_code == EXIT_PROBLEMS, checked.output
     assert "statuses row (chain KIT-3505-14-" in checked.output
     assert "MissingRow" in checked.output and "kept this kit status" in checked.output
-
-
-def test_district_init_upgrades_a_store_of_schema_3(cluster: LocalCluster, fleet: Fleet) -> None:
-    url = cluster.create_database(f"u{uuid.uuid4().hex[:16]}")
-    with DistrictStore.open(url, create=True) as store, store.engine.begin() as c:
-        c.execute(text("DROP TABLE statuses"))
-        c.execute(text("UPDATE district_meta SET value = '3' WHERE key = 'schema_version'"))
-    refused = run("sync", "--db", fleet.laptop, "--to", url, "--authority",
-                  fleet.folder / "authority")  # fmt: skip
-    assert refused.exit_code == EXIT_USER_ERROR
-    assert "schema version 3" in refused.stderr and "district init URL" in refused.stderr
-    assert run("district", "init", url).exit_code == EXIT_OK
-    with DistrictStore.open(url) as store, store.engine.connect() as c:
-        version = c.execute(text("SELECT value FROM district_meta")).scalar()
-    assert version == str(schema.SCHEMA_VERSION)
-    _sync(url, fleet)
-    assert run("verify", "--db", url, "--authority", fleet.folder / "authority").exit_code == 0
 
 
 def test_an_edited_status_on_the_laptop_is_found_before_any_sync(

@@ -351,29 +351,51 @@ def test_sync_without_the_reference_key_names_the_file_and_writes_nothing(
     assert counts(district, "records") == 0 and counts(district, "residents") == 0
 
 
-def test_district_init_brings_a_version_3_store_forward_with_its_rows(
-    district: str, field_day: FieldDay
+#: What schema version 5 added to ``records`` (rounds).
+ROUND_COLUMNS = ("round_code", "venue", "first_voter", "kia", "domicile", "disability", "notice")
+#: What each version added, by the version a store is put back to.
+_ROUNDS_UNDONE = tuple(f"ALTER TABLE records DROP COLUMN {column}" for column in ROUND_COLUMNS)
+ADDED_AFTER = {
+    "5": ("DROP TABLE statuses",),
+    "4": ("DROP TABLE statuses, round_people, rounds", *_ROUNDS_UNDONE),
+    "3": (
+        "DROP TABLE statuses, round_people, rounds, blank_moves, office_entries",
+        *_ROUNDS_UNDONE,
+    ),
+}
+
+
+@pytest.mark.parametrize("version", ADDED_AFTER)
+def test_district_init_brings_an_older_store_forward_with_its_rows(
+    district: str, field_day: FieldDay, version: str
 ) -> None:
-    """Version 4 only adds the blank cards' statements and the office ledgers: every other
-    command refuses a version-3 store with what to do, and `district init` adds the tables
-    and moves the version on, each step in turn, leaving every row as it was."""
+    """Versions 4 (blank cards, office ledgers), 5 (rounds, the records' round and group
+    columns) and 6 (the fleet's statuses) only add: every other command refuses an older
+    store with what to do, and `district init` adds what each version keeps, one version
+    after another, leaving every row as it was; the store then syncs and verifies as a new
+    one does."""
     authority = field_day.folder / "authority"
-    synced = run("sync", "--db", field_day.laptops["laptop-a"], "--to", district,
-                 "--authority", authority)  # fmt: skip
+    laptop = field_day.laptops["laptop-a"]
+    synced = run("sync", "--db", laptop, "--to", district, "--authority", authority)
     assert synced.exit_code == EXIT_OK, synced.output
     records = counts(district, "records")
     with DistrictStore.open(district) as store, store.engine.begin() as c:
-        c.execute(text("DROP TABLE blank_moves, office_entries"))
-        c.execute(text("UPDATE district_meta SET value = '3' WHERE key = 'schema_version'"))
+        for statement in ADDED_AFTER[version]:
+            c.execute(text(statement))
+        c.execute(
+            text(f"UPDATE district_meta SET value = '{version}' WHERE key = 'schema_version'")
+        )
     refused = run("verify", "--db", district, "--authority", authority)
     assert refused.exit_code == EXIT_USER_ERROR
-    assert "schema version 3" in refused.stderr
-    assert "run `jemput-prov district init URL` once" in refused.stderr
+    assert f"schema version {version}" in refused.stderr
+    assert "district init URL" in refused.stderr
     assert run("district", "init", district).exit_code == EXIT_OK
-    assert counts(district, "blank_moves") == counts(district, "office_entries") == 0
     assert counts(district, "records") == records > 0
-    verified = run("verify", "--db", district, "--authority", authority)
-    assert verified.exit_code == EXIT_OK, verified.output
+    assert counts(district, "blank_moves") == counts(district, "rounds") == 0
+    synced = run("sync", "--db", laptop, "--to", district, "--authority", authority)
+    assert synced.exit_code == EXIT_OK, synced.output
+    checked = run("verify", "--db", district, "--authority", authority)
+    assert checked.exit_code == EXIT_OK, checked.output
 
 
 def test_a_store_of_schema_version_1_is_refused_with_how_to_rebuild(
@@ -388,27 +410,3 @@ def test_a_store_of_schema_version_1_is_refused_with_how_to_rebuild(
     assert result.exit_code == EXIT_USER_ERROR
     assert "schema version 1" in result.stderr and "cannot be converted" in result.stderr
     assert "jemput-prov district init URL" in result.stderr
-
-
-#: What schema version 4 added to ``records``.
-ROUND_COLUMNS = ("round_code", "venue", "first_voter", "kia", "domicile", "disability", "notice")
-
-
-def test_a_store_of_schema_version_3_is_brought_up_by_init(district: str, field_day: FieldDay):
-    """Version 4 only adds (rounds, and the records' round and group columns): `district
-    init` adds them in place, and the store syncs and verifies as a new one does."""
-    with DistrictStore.open(district) as store, store.engine.begin() as c:
-        c.execute(text("DROP TABLE round_people, rounds"))
-        for column in ROUND_COLUMNS:
-            c.execute(text(f"ALTER TABLE records DROP COLUMN {column}"))
-        c.execute(text("UPDATE district_meta SET value = '3' WHERE key = 'schema_version'"))
-    authority = field_day.folder / "authority"
-    laptop = field_day.laptops["laptop-a"]
-    refused = run("sync", "--db", laptop, "--to", district, "--authority", authority)
-    assert refused.exit_code == EXIT_USER_ERROR
-    assert "schema version 3" in refused.stderr and "district init URL" in refused.stderr
-    assert run("district", "init", district).exit_code == EXIT_OK
-    synced = run("sync", "--db", laptop, "--to", district, "--authority", authority)
-    assert synced.exit_code == EXIT_OK, synced.output
-    checked = run("verify", "--db", district, "--authority", authority)
-    assert checked.exit_code == EXIT_OK, checked.output
