@@ -159,6 +159,18 @@ def _figures(url: str, authority: Path, threshold: int, stale_days: int = STALE_
             raise _fail(f"nothing reported: {exc}", EXIT_USER_ERROR) from None
 
 
+def print_tables(console: Console, figures: Figures, language: Language) -> None:
+    """The report's tables as people read them, short headings, then the sync log."""
+    for table, rows in read_sections(figures, language):
+        shown = Table(title=table.title(language), title_justify="left")
+        for heading in table.headings(language, short=True):
+            shown.add_column(heading)
+        for row in rows:
+            shown.add_row(*(Text(cell) for cell in table.cells(row, language)))
+        console.print(shown)
+    console.print(Text(log_text(figures, language)), soft_wrap=True)
+
+
 def report(
     url: str,
     authority: Path,
@@ -175,14 +187,7 @@ def report(
     chosen = DistrictFormat(fmt)
     if chosen is DistrictFormat.TABLE:
         with _console(output) as console:
-            for table, rows in read_sections(figures, language):
-                shown = Table(title=table.title(language), title_justify="left")
-                for heading in table.headings(language, short=True):
-                    shown.add_column(heading)
-                for row in rows:
-                    shown.add_row(*(Text(cell) for cell in table.cells(row, language)))
-                console.print(shown)
-            console.print(Text(log_text(figures, language)), soft_wrap=True)
+            print_tables(console, figures, language)
         return
     render_as = {DistrictFormat.CSV: to_csv, DistrictFormat.HTML: lambda f: render(f, language)}
     text = render_as.get(chosen, lambda f: to_json(f) + "\n")(figures)

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from provisioning.columns import (
     KABKOTA,
     KECAMATAN,
     KIT,
+    MISSING,
     NO_HEAD,
     NONE_SHOWN,
     PRINTED,
@@ -158,42 +160,58 @@ FLAGS = Column("flags", Words("tanda", "flags"), Kind.TEXT)
 READ_FLEET = Table(
     FLEET_TABLE.name, FLEET_TABLE.title, (KIT, VERSION, DAYS_SINCE, STOCK, BATTERY, DRIFT, FLAGS)
 )
+ROUND_LEVEL = Column(
+    "level",
+    Words("tingkat", "level"),
+    Kind.TEXT,
+    values={
+        RoundLevel.ROUND: Words("putaran", "round"),
+        RoundLevel.VENUE: Words("jenis lokasi", "venue kind"),
+        RoundLevel.KECAMATAN: KECAMATAN,
+        RoundLevel.DAY: Words("hari", "day"),
+        RoundLevel.ALL: Words("semua putaran", "all rounds"),
+    },
+)
+#: A round's list: who was on it, left out or without a NIK, and who of it was recorded.
+ROUND_LISTS = (
+    Column("listed", Words("dalam daftar", "listed"), short=Words("daftar", "list")),
+    Column(
+        "left_out",
+        Words("sudah terekam, ditinggalkan", "left out, recorded"),
+        short=Words("lewat", "left"),
+    ),
+    Column("no_nik", Words("tanpa NIK", "no NIK"), short=Words("-NIK", "-NIK")),
+    RECORDED,
+    PRINTED,
+    MISSING,
+)
+ROUND_RECORDS = Column("records", Words("rekaman", "records"))
+#: The groups among the records naming a round (`vocabulary.rounds.Group`).
+ROUND_GROUPS = (
+    Column(
+        "first_voter", Words("pemilih pemula", "first-time voters"), short=Words("pemula", "1st")
+    ),
+    Column("kia", Words("KIA", "KIA")),
+    Column("domicile", Words("domisili", "domicile")),
+    Column("disability", Words("disabilitas", "disability"), short=Words("difabel", "disab")),
+)
 #: The rounds (`provisioning.district.round_figures`): each round, then per venue kind,
 #: kecamatan and day; the list's counts, the records naming the round, and its groups.
 ROUNDS_TABLE = Table(
     "rounds",
     Words("Jemput bola per lokasi dan kelompok", "Rounds by venue and group"),
     (
-        Column(
-            "level",
-            Words("tingkat", "level"),
-            Kind.TEXT,
-            values={
-                RoundLevel.ROUND: Words("putaran", "round"),
-                RoundLevel.VENUE: Words("jenis lokasi", "venue kind"),
-                RoundLevel.KECAMATAN: KECAMATAN,
-                RoundLevel.DAY: Words("hari", "day"),
-                RoundLevel.ALL: Words("semua putaran", "all rounds"),
-            },
-        ),
+        ROUND_LEVEL,
         Column("code", Words("kode", "code"), Kind.TEXT),
         Column("venue", Words("jenis lokasi", "venue kind"), Kind.TEXT),
         Column("place", Words("lokasi", "place"), Kind.TEXT),
         Column("kecamatan", KECAMATAN, Kind.TEXT),
         DAY,
         Column("rounds", Words("putaran", "rounds")),
-        Column("listed", Words("dalam daftar", "listed")),
-        Column("left_out", Words("sudah terekam, ditinggalkan", "left out, recorded")),
-        Column("no_nik", Words("tanpa NIK", "no NIK")),
-        RECORDED,
-        PRINTED,
-        Column("missing", Words("belum merekam", "missing")),
-        Column("records", Words("rekaman", "records")),
+        *ROUND_LISTS,
+        ROUND_RECORDS,
         WALK_INS,
-        Column("first_voter", Words("pemilih pemula", "first-time voters")),
-        Column("kia", Words("KIA", "KIA")),
-        Column("domicile", Words("domisili", "domicile")),
-        Column("disability", Words("disabilitas", "disability")),
+        *ROUND_GROUPS,
     ),
 )
 #: After the day (docs/office.md): each village's cards on their way, each kabupaten/kota's
@@ -304,6 +322,28 @@ READ_CARDS = Table(
 )
 
 
+#: The rounds as people read them (terminal, page), in two tables of 80 columns: each
+#: round's list and who of it was recorded, then the records naming the round, their
+#: walk-ins and groups.  A row is named by one round, venue kind, kecamatan or day
+#: (`round_place`).
+ROUND_PLACE = Column(
+    "place",
+    Words("putaran / lokasi", "round / place"),
+    Kind.TEXT,
+    short=Words("putaran/lokasi", "round/place"),
+)
+READ_ROUNDS = Table(
+    ROUNDS_TABLE.name,
+    Words("Jemput bola: daftar dan yang terekam", "Rounds: their lists and who was recorded"),
+    (ROUND_PLACE, *ROUND_LISTS),
+)
+READ_ROUND_GROUPS = Table(
+    "round_groups",
+    Words("Jemput bola: rekaman per kelompok", "Rounds: records by group"),
+    (ROUND_PLACE, ROUND_RECORDS, WALK_INS, *ROUND_GROUPS),
+)
+
+
 def place(row: dict[str, Any], language: Language) -> str:
     """The most specific name of a row's kit or place; villages indented under kecamatan."""
     if row["level"] == Level.KIT:
@@ -315,9 +355,31 @@ def place(row: dict[str, Any], language: Language) -> str:
     return row["regency"] or f"({ALL_AREAS(language)})"
 
 
-def _place(row: dict[str, Any], language: Language) -> str:
-    """A coverage or card row's place (`place`), or a pipeline row's village."""
-    return place(row, language) if "level" in row else VILLAGE.cell(row["village"], language)
+def round_place(row: dict[str, Any], language: Language) -> str:
+    """A rounds row's name: a round's code over its place (its venue kind when it names
+    none, as a home visit), a venue kind, a kecamatan, a day, or all rounds."""
+    if row["level"] == RoundLevel.ROUND:
+        return f"{row['code']}\n  {row['place'] or row['venue']}"
+    if row["level"] == RoundLevel.VENUE:
+        return str(row["venue"])
+    if row["level"] == RoundLevel.KECAMATAN:
+        return "KEC. " + row["kecamatan"]
+    if row["level"] == RoundLevel.DAY:
+        return DAY.cell(row["day"], language)
+    return f"({ROUND_LEVEL.cell(row['level'], language)})"
+
+
+def _village(row: dict[str, Any], language: Language) -> str:
+    return VILLAGE.cell(row["village"], language)
+
+
+#: Per table that people read otherwise: the tables they read, and the name of a row.
+_READ: dict[str, tuple[tuple[Table, ...], Callable[[dict[str, Any], Language], str]]] = {
+    COVERAGE_TABLE.name: ((READ_COVERAGE,), place),
+    CARDS_TABLE.name: ((READ_CARDS,), place),
+    ROUNDS_TABLE.name: ((READ_ROUNDS, READ_ROUND_GROUPS), round_place),
+    PIPELINE_TABLE.name: ((READ_PIPELINE,), _village),
+}
 
 
 def log_text(figures: Figures, language: Language) -> str:
@@ -357,10 +419,9 @@ def reading_order(coverage: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def read_sections(figures: Figures, language: Language) -> list[tuple[Table, list[dict[str, Any]]]]:
-    """`sections` for people (terminal, page): coverage, card and pipeline rows named by
-    their kit or place only, coverage in `reading_order`; the rounds only once one is
-    planned."""
-    read = {table.name: table for table in (READ_COVERAGE, READ_CARDS, READ_PIPELINE)}
+    """`sections` for people (terminal, page): coverage, card, round and pipeline rows
+    named by one kit, place or round only, coverage in `reading_order`; the rounds, in two
+    tables, only once one is planned."""
     shown = []
     for table, rows in sections(figures):
         if table is FLEET_TABLE:
@@ -372,12 +433,12 @@ def read_sections(figures: Figures, language: Language) -> list[tuple[Table, lis
             continue  # no round planned: nothing to read
         if table is COVERAGE_TABLE:
             rows = reading_order(rows)
-        if table.name in read:
-            table, rows = (
-                read[table.name],
-                [{**row, "place": _place(row, language)} for row in rows],
-            )
-        shown.append((table, rows))
+        if table.name not in _READ:
+            shown.append((table, rows))
+            continue
+        tables, name = _READ[table.name]
+        named = [{**row, "place": name(row, language)} for row in rows]
+        shown.extend((read, named) for read in tables)
     return shown
 
 

@@ -156,7 +156,13 @@ def round_figures(connection: Connection, live: Subquery) -> list[RoundFigures]:
                 **{name: counts.get(name, 0) for name in ("records", "walk_ins", *GROUPS)},
             )
         )
-    rows.sort(key=lambda row: (row.day or date.min, row.code))
+    return rolled_up(rows)
+
+
+def rolled_up(rounds: list[RoundFigures]) -> list[RoundFigures]:
+    """The rounds by day and code, then per venue kind, kecamatan, day and all rounds
+    (nothing when no round is planned)."""
+    rows = sorted(rounds, key=lambda row: (row.day or date.min, row.code))
     rolled: dict[tuple[RoundLevel, str], RoundFigures] = {}
     everything = RoundFigures(RoundLevel.ALL)
     for row in rows:

@@ -130,6 +130,7 @@ INSERT INTO audited_records SELECT '35', sha256(('chain' || (i % 30))::bytea), i
     current_date - (i % 7), '3505',
     CASE WHEN i % 20 = 0 THEN NULL ELSE sha256(('ref' || (i * 7 % :residents + 1))::bytea) END,
     i % 20 = 0, CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END, CASE WHEN i % 500 = 0 THEN i / 30 END,
+    NULL, NULL, false, false, false, false, NULL,
     now() - (i % 7) * interval '1 day',
     CASE WHEN i % 4 = 0 THEN 'keperluan: dicetak di Disdukcapil' ELSE 'tidak dicetak di lokasi' END
     FROM generate_series(0, :records - 1) i;

