@@ -27,7 +27,7 @@ from kitlink import messages as m
 from kitlink.framing import FramedPort
 from kitlink.release import Version
 from provisioning import collect as collecting
-from provisioning import collection_log
+from provisioning import collection_log, signed_statements
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, app
 from provisioning.collector import CollectorDB
 from provisioning.collector_audit import audit_database
@@ -39,6 +39,7 @@ from provisioning.district.sync import sync
 from provisioning.flash import flash
 from simulator.kit import open_sim_kit
 from simulator.options import Provisioning, SimOptions
+from storage.blanks import SerialRange
 from storage.codec import dumps
 from storage.cose import sign1
 from storage.keys import Authority
@@ -118,7 +119,8 @@ def _collect(folder: Path, authority: Authority, laptop: Path, kit: FleetKit) ->
     with open_sim_kit(options) as sim:
         port = KitPort(folder / kit.kit_id, sim.host, updates=kit.software)  # type: ignore[arg-type]
         with PtyPort(port) as pty, FramedPort(port=pty.port) as link:
-            setup = KitSetup(kit.kit_id, "3505", (OFFICER,), (resident(1),), Policy(), cards=9)
+            blanks = (SerialRange(kit.kit_id, 1, 9),)  # nine blank cards, none printed
+            setup = KitSetup(kit.kit_id, "3505", (OFFICER,), (resident(1),), Policy(), cards=blanks)
             flash(link, authority, setup)
             collecting.set_time(link, authority, kit.collected + kit.drift)
             with CollectorDB(laptop) as db:
@@ -319,10 +321,7 @@ def test_statements_signed_before_statuses_were_kept_still_read(fleet: Fleet) ->
         "n": 1, "prev": bytes(32), "at": 1_750_000_000, "source": "a", "heads": [],
         "ledgers": [], "worklists": [], "forks": [],
     }  # fmt: skip
-    signed = sign1(
-        dumps(synced), authority.signing_key, kid=authority.kid,
-        content_type=sync_log.STATEMENT_TYPE,
-    )  # fmt: skip
+    signed = signed_statements.sign(authority, sync_log.SHAPE, synced)
     assert sync_log.read_statement(signed, authority.public).statuses == ()
     with pytest.raises(collection_log.BadStatement):
         collection["status"] = b"short"
