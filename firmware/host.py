@@ -46,7 +46,7 @@ from firmware.selftest import Verdict, run_selftest
 from hal.contracts import Devices
 from hal.coprocessor import PowerCoprocessor
 from hal.exc import DeviceError
-from hal.types import Indicator
+from hal.types import BatteryReading, Indicator
 from storage.kit import KitStore
 from storage.kitkey import KeySettings
 from storage.layout import is_provisioned
@@ -157,6 +157,14 @@ class KitHost:
     def set_clock(self, when: datetime) -> None:
         """Set the kit's clock (the DS3231 on a kit): at a safe point, as it is a device."""
         self.at_safe_point(lambda: self.clock.set(when), restart=False)
+
+    def battery(self) -> BatteryReading | None:
+        """The fuel gauge's reading, at a safe point as it is a device; None if it fails."""
+        try:
+            return self.at_safe_point(self.devices.battery.read, restart=False)
+        except DeviceError as exc:
+            log.warning("status: the battery did not answer: %s", exc)
+            return None
 
     def selftest(self) -> list[dict[str, Any]]:
         """The checks of ``jemput-kit selftest`` on the running kit's devices, per device."""

@@ -36,6 +36,7 @@ from firmware.host import KitBusy
 from firmware.update import UpdateBusy, UpdateRefused, Updates, outside_slots
 from firmware.worklist_transfer import WorklistStaging
 from hal.exc import DeviceError
+from hal.types import BatteryReading
 from kitlink import messages as m
 from kitlink import protocol as p
 from kitlink.framing import MAX_FRAME, FrameDecoder, encode_frame
@@ -117,6 +118,10 @@ class KitHost(Protocol):
         """Set the kit's clock (the DS3231 on a kit)."""
         ...
 
+    def battery(self) -> BatteryReading | None:
+        """The fuel gauge's reading, or None when it does not answer."""
+        ...
+
     def selftest(self) -> list[dict[str, Any]]:
         """Verdicts as maps: device, ok, detail, check."""
         ...
@@ -124,6 +129,22 @@ class KitHost(Protocol):
     def change(self, work: Callable[[], T], *, check: Callable[[], None] | None = None) -> T:
         """At a safe point: ``check``, stop the kit, ``work``, open it again; KitBusy if busy."""
         ...
+
+
+def _battery(reading: BatteryReading | None) -> m.BatteryStatus | None:
+    """A fuel gauge's reading in the whole units `status` carries, each held to its range
+    on the wire: the kit never signs a figure the tool must refuse."""
+    if reading is None:
+        return None
+    return m.BatteryStatus(
+        percent=_within(reading.percent, 0, 100),
+        millivolts=_within(reading.voltage * 1000, 0, m.BATTERY_MILLIVOLTS),
+        rate=_within(reading.rate, -m.BATTERY_RATE, m.BATTERY_RATE),
+    )
+
+
+def _within(value: float, low: int, high: int) -> int:
+    return max(low, min(round(value), high))
 
 
 class KitPort:
@@ -536,6 +557,7 @@ class KitPort:
             journal_open=facts.journal_open,
             time=self.host.now(),
             software=self.updates.software() if self.updates else outside_slots(),
+            battery=_battery(self.host.battery()),
         )
 
     def _updates(self) -> Updates:

@@ -138,7 +138,8 @@ class SimBattery:
     @property
     def percent(self) -> float:
         hours = (self._clock.now() - self._since).total_seconds() / 3600
-        return max(0.0, self._percent - hours * self._drain)
+        # a clock set back does not charge the cell beyond full
+        return max(0.0, min(self._percent - hours * self._drain, 100.0))
 
     @property
     def rate(self) -> float:

@@ -720,10 +720,41 @@ class SoftwareStatus:
             )
 
 
+#: What a fuel gauge's figures may be on the wire: percent 0..100, cell millivolts up to
+#: 10 V, charge rate in percent per hour either way.
+BATTERY_MILLIVOLTS = 10_000
+BATTERY_RATE = 1_000
+
+
+@dataclass(frozen=True)
+class BatteryStatus:
+    """The battery as the kit's fuel gauge (MAX17048) reads it, in whole units."""
+
+    #: State of charge, 0..100.
+    percent: int
+    #: Cell voltage in millivolts: a cell that no longer holds its voltage when full has aged.
+    millivolts: int
+    #: Percent per hour, negative while discharging: a fast drain at rest is a worn cell.
+    rate: int
+
+    def to_map(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_map(cls, data: object) -> BatteryStatus:
+        with Fields(data, "the kit's battery") as fields:
+            return cls(
+                fields.whole("percent", low=0, high=100),
+                fields.whole("millivolts", low=0, high=BATTERY_MILLIVOLTS),
+                fields.whole("rate", low=-BATTERY_RATE, high=BATTERY_RATE),
+            )
+
+
 @dataclass(frozen=True)
 class StatusResult:
-    """What `jemput-prov status` shows: `storage.kit.KitStatus` as the kit sends it, and
-    the software it runs."""
+    """What `jemput-prov status` shows: `storage.kit.KitStatus` as the kit sends it, the
+    software it runs and its battery.  `collect` keeps this answer, signed, and `sync`
+    carries it to the district's fleet table (docs/district.md)."""
 
     kit_id: str
     demo: bool
@@ -737,16 +768,22 @@ class StatusResult:
     journal_open: bool
     time: datetime
     software: SoftwareStatus
+    #: The fuel gauge's reading; None when it does not answer (or the kit's release
+    #: predates it: the field is then absent).
+    battery: BatteryStatus | None
+    #: The fields a status from an older kit lacks.
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ("battery",)
 
     def to_map(self) -> dict[str, Any]:
         return {
             **{
                 field.name: getattr(self, field.name)
                 for field in dataclasses.fields(self)
-                if field.name not in ("time", "software")
+                if field.name not in ("time", "software", "battery")
             },
             "time": seconds(self.time),
             "software": self.software.to_map(),
+            "battery": self.battery.to_map() if self.battery else None,
         }
 
     @classmethod
@@ -769,6 +806,12 @@ class StatusResult:
                 journal_open=fields.flag("journal_open"),
                 time=fields.moment("time"),
                 software=fields.converted("software", SoftwareStatus.from_map),
+                # absent from a kit of the release before, which collect still takes
+                battery=fields.maybe(
+                    "battery", lambda name: fields.converted(name, BatteryStatus.from_map)
+                )
+                if "battery" in fields.data
+                else None,
             )
 
 
@@ -785,6 +828,11 @@ class StatusArgs:
             return cls()
 
     read_result = staticmethod(StatusResult.from_map)
+
+
+def kept_status(signed: bytes, *, kit_public: bytes) -> StatusResult:
+    """A status answer the collector kept, its signature checked again and its fields read."""
+    return StatusResult.from_map(kept_result(signed, op=Op.STATUS, kit_public=kit_public))
 
 
 @dataclass(frozen=True)

@@ -700,7 +700,12 @@ def status_command(
     _show(
         ON_PORT(language).format(kit=facts.kit_id, port=port),
         [column(language) for column in STATUS_COLUMNS],
-        [*lines, *release_cli.software_lines(facts.software, language), *problems],
+        [
+            *lines,
+            release_cli.battery_line(facts.battery, language),
+            *release_cli.software_lines(facts.software, language),
+            *problems,
+        ],
     )
     if problems:
         raise typer.Exit(EXIT_PROBLEMS)

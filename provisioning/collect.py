@@ -7,7 +7,9 @@ record not yet in the database is fetched in chunks, verified (certificate, sign
 link to the record before it) and committed on its own, so a cut cable loses at most the
 record in flight; only when the database holds the whole chain up to the signed head, and
 that head extends the one signed at the previous collection, does the tool sign a receipt
-that lets the kit free the space.
+that lets the kit free the space.  Just before, it asks the kit's signed `status` (its
+software, battery and clock) and keeps it with the collection, for the district's fleet
+table (docs/district.md).
 """
 
 from __future__ import annotations
@@ -117,7 +119,12 @@ def collect(
         raise BrokenChain(
             f"record {head.seq} differs from the head the kit signed: {_RETRY}", seq=head.seq
         )
-    collection = db.add_collection(chain, head, ledger.signed, authority=authority, at=now())
+    # the status last, just before the statement that signs the laptop's time beside it:
+    # the kit's clock and the laptop's are read within a second, for the district's drift
+    kit_status = client.call(m.StatusArgs())
+    collection = db.add_collection(
+        chain, head, ledger.signed, authority=authority, at=now(), status=kit_status.signed
+    )
     receipted = False
     if head.seq and head.digest is not None:  # the digest above matched: a non-empty chain
         receipt = make_receipt(

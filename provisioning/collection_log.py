@@ -10,6 +10,13 @@ over, and linked to the statement before it by its SHA-256.  Removing or editing
 collection but the newest breaks the links; each statement pins the head it names, so
 the records up to it must all be there.
 
+Each statement also names the kit's signed `status` answer taken at that collection (its
+SHA-256) and the laptop's time just after it arrived (``at``): the kit's software, its
+battery and its clock as the kit signed them, and the laptop's time as the authority's key
+signs it, so the district's fleet table (`provisioning.district.arrival.verify_status`)
+derives a kit's clock drift and its last collection from signatures alone.  A statement
+of a database made before (schema 2) names no status.
+
 What no file can show is a database rolled back whole to an earlier state (the newest
 collections dropped together with everything they brought): `verify` and `report` print
 the log's length and head, so a report sent earlier (to the district) tells.
@@ -54,6 +61,7 @@ class Statement:
     head: bytes | None
     ledger: bytes
     at: datetime
+    status: bytes | None = None
 
 
 def digest(data: bytes) -> bytes:
@@ -70,6 +78,7 @@ def sign_statement(authority: Authority, statement: Statement) -> bytes:
         "head": [statement.head_seq, statement.head],
         "ledger": statement.ledger,
         "at": int(statement.at.timestamp()),
+        "status": statement.status,
     }
     return sign1(dumps(body), authority.signing_key, kid=authority.kid, content_type=STATEMENT_TYPE)
 
@@ -83,6 +92,8 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "ledger": bytes,
     "at": int,
 }
+#: Fields a statement may lack: one made before statuses were kept has no "status".
+_LATER = {"status"}
 
 
 def read_statement(data: Any, authority: AuthorityPublic) -> Statement:
@@ -99,8 +110,9 @@ def read_statement(data: Any, authority: AuthorityPublic) -> Statement:
     if (
         msg.protected.get(HDR_CONTENT_TYPE) != STATEMENT_TYPE
         or not isinstance(body, dict)
-        or set(body) != set(_FIELDS)
+        or not set(_FIELDS) <= set(body) <= set(_FIELDS) | _LATER
         or any(type(body[key]) is not kind for key, kind in _FIELDS.items())
+        or not _digest_or_none(body.get("status"))
         or len(body["head"]) != 2
         or type(body["head"][0]) is not int
         or not isinstance(body["head"][1], bytes | None)
@@ -115,4 +127,9 @@ def read_statement(data: Any, authority: AuthorityPublic) -> Statement:
         head=body["head"][1],
         ledger=body["ledger"],
         at=datetime.fromtimestamp(body["at"], UTC),
+        status=body.get("status"),
     )
+
+
+def _digest_or_none(value: object) -> bool:
+    return value is None or (isinstance(value, bytes) and len(value) == len(GENESIS))

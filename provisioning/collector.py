@@ -37,10 +37,13 @@ CREATE TABLE IF NOT EXISTS records (chain BLOB NOT NULL, seq INTEGER NOT NULL,
     print_card INTEGER NOT NULL, collected_at TEXT NOT NULL, PRIMARY KEY (chain, seq));
 CREATE TABLE IF NOT EXISTS collections (id INTEGER PRIMARY KEY, chain BLOB NOT NULL,
     at TEXT NOT NULL, head_seq INTEGER NOT NULL, head BLOB, signed BLOB NOT NULL,
-    receipt BLOB, statement BLOB NOT NULL)
+    receipt BLOB, statement BLOB NOT NULL, status BLOB)
 """
-#: PRAGMA user_version of the schema above; 2 added the signed collection statements.
-SCHEMA_VERSION = 2
+#: PRAGMA user_version of the schema above; 2 added the signed collection statements, 3
+#: the kit's signed status answer of each collection.
+SCHEMA_VERSION = 3
+#: The steps that bring a database of an older version to this one, by that version.
+UPGRADES = {2: "ALTER TABLE collections ADD COLUMN status BLOB"}
 
 
 class CollectorError(StorageError, ValueError):
@@ -78,13 +81,21 @@ class CollectorDB:
             raise
 
     def _check_schema(self) -> None:
-        """Create the tables in a new file; refuse a file of another schema version."""
+        """Create the tables in a new file, upgrade a file of an older version step by step
+        (`UPGRADES`); refuse a file of any other schema version."""
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
         (tables,) = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if version == 0 and tables == 0:
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
+            return
+        while version in UPGRADES:
+            with self._db:  # one transaction: the step and the version it reaches
+                self._db.execute("BEGIN")
+                self._db.execute(UPGRADES[version])
+                self._db.execute(f"PRAGMA user_version = {version + 1}")
+            version += 1
+        if version != SCHEMA_VERSION:
             raise WrongPath(
                 f"{self.path} is a collector database of schema {version}, this tool reads "
                 f"{SCHEMA_VERSION}: verify it with the jemput-prov that made it, and collect "
@@ -180,10 +191,18 @@ class CollectorDB:
         return Head(*row) if row else None
 
     def add_collection(
-        self, chain: Chain, head: Head, signed: bytes, *, authority: Authority, at: datetime
+        self,
+        chain: Chain,
+        head: Head,
+        signed: bytes,
+        *,
+        authority: Authority,
+        at: datetime,
+        status: bytes | None = None,
     ) -> int:
-        """Keep the kit's signed head, ledger and audit log of one collection, with the
-        collector's statement of it signed by ``authority`` and linked to the one before."""
+        """Keep the kit's signed head, ledger and audit log of one collection and its signed
+        ``status`` answer, with the collector's statement of them signed by ``authority``
+        and linked to the one before (``at``: the laptop's time when the status arrived)."""
         last = self._db.execute(
             "SELECT statement FROM collections ORDER BY id DESC LIMIT 1"
         ).fetchone()
@@ -197,10 +216,11 @@ class CollectorDB:
             head=head.digest,
             ledger=log.digest(signed),
             at=at.replace(microsecond=0),
+            status=None if status is None else log.digest(status),
         )
         cursor = self._db.execute(
-            "INSERT INTO collections (chain, at, head_seq, head, signed, statement) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO collections (chain, at, head_seq, head, signed, statement, status) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 chain.digest,
                 statement.at.astimezone(UTC).isoformat(),
@@ -208,6 +228,7 @@ class CollectorDB:
                 head.digest,
                 signed,
                 log.sign_statement(authority, statement),
+                status,
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -231,10 +252,10 @@ class CollectorDB:
 
     def collection_rows(self) -> list[tuple[Any, ...]]:
         """Every collections row as stored, in the order they were added: (id, chain, at,
-        head_seq, head, signed, receipt, statement)."""
+        head_seq, head, signed, receipt, statement, status)."""
         return self._db.execute(
-            "SELECT id, chain, at, head_seq, head, signed, receipt, statement FROM collections "
-            "ORDER BY id"
+            "SELECT id, chain, at, head_seq, head, signed, receipt, statement, status "
+            "FROM collections ORDER BY id"
         ).fetchall()
 
     # -- open, export ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kitlink import protocol as p
-from kitlink.messages import Head, kept_ledger
+from kitlink.messages import Head, kept_ledger, kept_status
 from provisioning import collection_log as log
 from provisioning.checks import KitReport, check_authority
 from provisioning.collector import Chain, CollectorDB
@@ -264,6 +264,7 @@ class _Audit:
             signed,
             receipt,
             statement_bytes,
+            status,
         ) in self.db.collection_rows():
             where = f"collections row {row_id}"
             try:
@@ -288,6 +289,7 @@ class _Audit:
                     "at": (at, statement.at.astimezone(UTC).isoformat()),
                 },
             )
+            self._status(where, statement, status)
             printed = self._ledger(where, statement, signed, receipt)
             if printed is None:
                 continue
@@ -365,6 +367,30 @@ class _Audit:
                 ):
                     self.fail(where, ColumnMismatch("column receipt covers another head"))
         return printed
+
+    def _status(self, where: str, statement: log.Statement, status: Any) -> None:
+        """The kit's status answer kept with a collection: the one the statement names,
+        signed by the kit whose chain the collection is of."""
+        held = log.digest(status) if isinstance(status, bytes) else None
+        if held != statement.status:
+            self.fail(
+                where,
+                ColumnMismatch(
+                    f"column status holds {_shown(held)} but the signed statement names "
+                    f"{_shown(statement.status)}: the row was edited"
+                ),
+            )
+            return
+        certificate = self.certificates.get(statement.chain)
+        if status is None or certificate is None:  # no status kept; a chain failing is named
+            return
+        try:
+            facts = kept_status(status, kit_public=certificate.kit_public)
+        except p.MessageError as exc:
+            self.fail(where, ColumnMismatch(f"column status is no status the kit signed: {exc}"))
+            return
+        if facts.kit_id != certificate.kit_id:
+            self.fail(where, ColumnMismatch(f"the kit's signed status names {facts.kit_id}"))
 
     def _head_held(self, where: str, statement: log.Statement) -> None:
         """Every record up to a signed head must be held: nothing cut from the end."""

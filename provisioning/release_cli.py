@@ -30,7 +30,7 @@ from provisioning.columns import NONE_SHOWN
 from storage.errors import StorageError
 from storage.keys import Authority
 from vocabulary import kit_status as words
-from vocabulary.language import Language, local_time
+from vocabulary.language import Language, Words, local_time
 
 EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
@@ -187,6 +187,18 @@ def update_command(
         "the kit restarts into it and keeps it once it is ready and passes its self-test "
         "(a minute); run `jemput-prov status` to see it committed or rolled back",
     )
+
+
+BATTERY = Words("baterai", "battery")
+NO_GAUGE = Words("pengukur baterai tidak menjawab", "the fuel gauge did not answer")
+
+
+def battery_line(battery: m.BatteryStatus | None, language: Language) -> tuple[str, str]:
+    """The battery as the kit's fuel gauge read it, for `jemput-prov status`."""
+    if battery is None:
+        return BATTERY(language), NO_GAUGE(language)
+    shown = f"{battery.percent}%  {battery.millivolts} mV  {battery.rate:+d} %/h"
+    return BATTERY(language), shown
 
 
 def software_lines(software: m.SoftwareStatus, language: Language) -> list[tuple[str, str]]:

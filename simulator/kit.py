@@ -30,7 +30,7 @@ from firmware.port import KitPort
 from firmware.power import KitPower
 from hal.contracts import Devices
 from hal.exc import DeviceAbsent
-from hal.types import FingerPosition, SensorModel
+from hal.types import BatteryReading, FingerPosition, SensorModel
 from hw_sim.doubles import SimFingerprint, sim_devices
 from hw_sim.fingerprints import template_of
 from hw_sim.pico import PicoSim
@@ -309,6 +309,9 @@ class HeldKit:
 
     def set_clock(self, when: datetime) -> None:
         self._host.set_clock(when)
+
+    def battery(self) -> BatteryReading | None:
+        return self._host.battery()
 
     def selftest(self) -> list[dict[str, Any]]:
         return self._host.selftest()

@@ -3,7 +3,9 @@
 Why again: a laptop is a file anyone could edit, so the district trusts nothing of it
 that a signature does not cover.  Records go through `storage.verify.Verifier` (in
 `provisioning.district.sync`); a head and its card ledger must be an answer signed by the
-certified key of the kit whose chain it describes; a receipt must be the authority's.
+certified key of the kit whose chain it describes; a receipt must be the authority's; a
+kit's status at a collection must be signed by the kit and named by the collector's
+statement of that collection, which the authority's key signs with the laptop's time.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kitlink import protocol as p
-from kitlink.messages import kept_ledger
+from kitlink.messages import StatusResult, kept_ledger, kept_status
+from provisioning import collection_log
 from storage.blanks import SerialRange
 from storage.certificate import Certificate
 from storage.errors import RecordError
@@ -29,6 +32,11 @@ class BadLedger(RecordError):
 
 class BadReceipt(RecordError):
     """A collection receipt the authority did not sign for this head."""
+
+
+class BadStatus(RecordError):
+    """A kit's status at a collection that the kit, or the collector's signed statement,
+    does not vouch for."""
 
 
 @dataclass(frozen=True)
@@ -106,3 +114,43 @@ def verify_receipt(receipt: bytes, authority: AuthorityPublic, ledger: Ledger, k
             f"a receipt for kit {kit_id} covers record {signed.seq}, not the head "
             f"{ledger.head_seq} it was kept with"
         )
+
+
+@dataclass(frozen=True)
+class KitStatusAt:
+    """A kit's signed status answer at one collection, and the laptop's time beside it.
+
+    ``signed`` is the answer as the kit signed it, ``statement`` the collector's statement
+    of the collection (`provisioning.collection_log`), signed by the authority, naming
+    ``signed`` by its SHA-256 and the laptop's time ``collected_at`` when it arrived.
+    """
+
+    signed: bytes
+    statement: bytes
+    collected_at: datetime
+    status: StatusResult
+
+    @property
+    def drift_seconds(self) -> int:
+        """The kit's clock minus the laptop's, in seconds (the answer's time is whole)."""
+        return int((self.status.time - self.collected_at).total_seconds())
+
+
+def verify_status(
+    signed: bytes, statement: bytes, certificate: Certificate, authority: AuthorityPublic
+) -> KitStatusAt:
+    """The status answer ``signed`` with the laptop's time of ``statement``, if the kit of
+    ``certificate`` signed the one and the authority the other for this very answer."""
+    kit = certificate.kit_id
+    try:
+        said = collection_log.read_statement(statement, authority)
+        if said.chain != certificate.digest or said.kit_id != kit:
+            raise BadStatus(f"the collection statement is of kit {said.kit_id}'s chain")
+        if said.status is None or said.status != collection_log.digest(signed):
+            raise BadStatus("the collection statement names another status answer")
+        status = kept_status(signed, kit_public=certificate.kit_public)
+        if status.kit_id != kit:
+            raise BadStatus(f"the status names kit {status.kit_id!r}")
+    except (collection_log.BadStatement, p.MessageError, BadStatus, TypeError) as exc:
+        raise BadStatus(f"a status of kit {kit} at a collection does not verify: {exc}") from exc
+    return KitStatusAt(signed, statement, said.at, status)

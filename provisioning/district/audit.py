@@ -13,6 +13,7 @@ signature covers:
 | ``ledgers`` | the head and card ledger the kit signed; the receipt the authority signed |
 | ``cards`` | the cards the kit's signed ledgers list |
 | ``forks`` | the refused record the kit signed, and the record held at its seq |
+| ``statuses`` | the status the kit signed, and the collector's statement (the authority's) |
 | ``residents`` | each worklist's hash chain, whose digest and length a statement signed |
 | ``rounds`` | the round's plan, signed by the authority |
 | ``round_people`` | each round's hash chain of keyed references, which its plan signs |
@@ -50,9 +51,12 @@ from provisioning.district import sync_log as log
 from provisioning.district.arrival import (
     BadLedger,
     BadReceipt,
+    BadStatus,
+    KitStatusAt,
     Ledger,
     verify_ledger,
     verify_receipt,
+    verify_status,
 )
 from provisioning.district.blank_stock import Move, read_move
 from provisioning.district.errors import StoreRefused
@@ -64,6 +68,7 @@ from provisioning.district.rows import (
     line_link,
     record_values,
     round_values,
+    status_values,
 )
 from provisioning.district.store import Fork, chains_query, stream
 from provisioning.office_log import OfficeEntry, OfficeLogError, follow
@@ -92,6 +97,15 @@ class MissingRow(RecordError):
 Problem = tuple[str, RecordError]
 
 
+@dataclass(frozen=True)
+class AuditedStatus:
+    """A kit's status at a collection that verified, with its chain's kit and region."""
+
+    kit_id: str
+    region: str
+    kept: KitStatusAt
+
+
 @dataclass
 class ChainAudit:
     """One kit chain's line in `verify`'s table."""
@@ -111,7 +125,8 @@ class StoreAudit:
     the store refused the second branch; not an edit of the store, so the report counts
     them instead of refusing.  ``notes`` name signed rows no sync statement names yet (a
     sync cut before its statement: run it again).  ``kits`` and ``ledgers`` (verified, the
-    newest first per chain) are what the report needs besides the audited tables.
+    newest first per chain), ``statuses`` (verified) and ``revoked`` (the kits the
+    authority's revocation list names) are what the report needs besides the audited tables.
     """
 
     where: str
@@ -125,6 +140,8 @@ class StoreAudit:
     log_head: bytes | None = None
     kits: dict[tuple[str, bytes], str] = field(default_factory=dict)
     ledgers: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[AuditedStatus] = field(default_factory=list)
+    revoked: frozenset[str] = frozenset()
     #: The verified blank-card statements, and every office's verified ledger entries.
     moves: list[Move] = field(default_factory=list)
     office: list[OfficeEntry] = field(default_factory=list)
@@ -199,12 +216,15 @@ class _Audit:
         self.references = references
         self.verifier = Verifier(authority)
         self.sink = sink
-        self.result = StoreAudit(where, authority)
+        self.result = StoreAudit(
+            where, authority, revoked=frozenset(self.verifier.revocations.revoked)
+        )
         #: The chain whose rows are being read: its problems are counted in verify's table.
         self.chain: ChainAudit | None = None
         # what the sync log names, each with the number of the statement that names it
         self.heads: dict[bytes, list[tuple[log.Head, int]]] = {}
         self.kept: dict[tuple[bytes, bytes], tuple[bytes | None, int]] = {}
+        self.statuses: dict[tuple[bytes, bytes], int] = {}
         self.lists: dict[bytes, tuple[int, int]] = {}
         self.forks: dict[tuple[bytes, int, bytes], int] = {}
         self.moves: dict[bytes, int] = {}
@@ -250,6 +270,7 @@ class _Audit:
         self.chain = None
         self.missing_chains(known)
         self.missing_ledgers()
+        self.missing_statuses()
         self.orphans(known)
         self.residents()
         self.rounds()
@@ -288,6 +309,8 @@ class _Audit:
             self.kit_ids[head.chain] = head.kit_id
         for kept in statement.ledgers:  # the first statement to name a row is quoted
             self.kept.setdefault((kept.chain, kept.digest), (kept.receipt, n))
+        for status in statement.statuses:
+            self.statuses.setdefault((status.chain, status.digest), n)
         for worklist in statement.worklists:
             self.lists.setdefault(worklist.digest, (worklist.lines, n))
         for fork in statement.forks:
@@ -346,6 +369,14 @@ class _Audit:
                 MissingRow(f"sync statement {n} kept this ledger; it is missing: removed"),
             )
 
+    def missing_statuses(self) -> None:
+        """A kit status a statement says was kept must be held (its chain's rows are read)."""
+        for (chain, digest), n in self.statuses.items():
+            self.fail(
+                f"statuses row ({self.label(chain)}, status {digest.hex()[:12]})",
+                MissingRow(f"sync statement {n} kept this kit status; it is missing: removed"),
+            )
+
     def one_chain(self, held: tuple[str, Certificate]) -> tuple[str, bytes]:
         province, certificate = held
         key = (province, certificate.digest)
@@ -381,6 +412,7 @@ class _Audit:
         for seq, head, who in heads:
             self.head_held(label, seq, head, who, held_at, chain.last)
         self.cards(key, label, ledgers)
+        self.kit_statuses(key, label, certificate)
         for fork in forks:
             self.fork(label, certificate, fork, held_at)
         for (forked, seq, offered), n in self.forks.items():
@@ -613,6 +645,34 @@ class _Audit:
                 ),
             )
 
+    # -- the kits' statuses ---------------------------------------------------------------
+
+    def kit_statuses(self, key: tuple[str, bytes], label: str, certificate: Certificate) -> None:
+        """The chain's statuses that verify, each compared column by column and required
+        to be named by a sync statement."""
+        rows = self.c.execute(
+            select(s.statuses).where(s.statuses.c.province == key[0], s.statuses.c.chain == key[1])
+        ).mappings()
+        for row in rows:
+            where = f"statuses row ({label}, status {_shown(row['status_digest'])[:12]})"
+            try:
+                kept = verify_status(row["status"], row["statement"], certificate, self.authority)
+            except BadStatus as exc:
+                self.fail(where, exc)
+                continue
+            values = status_values(kept)
+            self.compare(
+                where,
+                "the kit's signed status and the collector's signed statement",
+                {column: (row[column], values[column]) for column in values},
+            )
+            if self.statuses.pop((key[1], values["status_digest"]), None) is None:
+                self.result.notes.append(
+                    f"{where}: no sync statement names it yet: a sync was cut before its "
+                    "statement; run it again"
+                )
+            self.result.statuses.append(AuditedStatus(certificate.kit_id, certificate.region, kept))
+
     # -- forks ----------------------------------------------------------------------------
 
     def fork(
@@ -657,7 +717,7 @@ class _Audit:
 
     def orphans(self, known: set[tuple[str, bytes]]) -> None:
         """Rows whose chain the store does not hold, or holds under another province."""
-        for table in (s.records, s.ledgers, s.cards, s.forks):
+        for table in (s.records, s.ledgers, s.cards, s.forks, s.statuses):
             query = select(table.c.province, table.c.chain, func.count()).group_by(
                 table.c.province, table.c.chain
             )

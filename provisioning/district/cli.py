@@ -26,7 +26,7 @@ from provisioning.district import is_store_url
 from provisioning.district.audit import StoreAudit, audit_store, log_line, problems_by_row
 from provisioning.district.errors import DistrictError, LaptopRefused, StoreRefused
 from provisioning.district.export import export
-from provisioning.district.figures import CARD_THRESHOLD, Figures, report_figures
+from provisioning.district.figures import CARD_THRESHOLD, STALE_DAYS, Figures, report_figures
 from provisioning.district.formats import log_text, read_sections, to_csv, to_json, write_rollup
 from provisioning.district.html import render
 from provisioning.district.office_sync import sync_office
@@ -140,12 +140,19 @@ def init_command(url: UrlArgument) -> None:
     _say(out, f"office store ready at {url}", "green")
 
 
-def _figures(url: str, authority: Path, threshold: int) -> Figures:
+def _figures(url: str, authority: Path, threshold: int, stale_days: int = STALE_DAYS) -> Figures:
     """The store's figures once its audit passes; a store that fails is one line, exit 1."""
     public, references = _audit_keys(authority)
     with opened(url) as store:
         try:
-            return report_figures(store, public, references, where=_where(url), threshold=threshold)
+            return report_figures(
+                store,
+                public,
+                references,
+                where=_where(url),
+                threshold=threshold,
+                stale_days=stale_days,
+            )
         except StoreRefused as exc:
             raise _fail(f"nothing reported: {exc}", EXIT_PROBLEMS) from None
         except checks.WrongAuthority as exc:
@@ -171,10 +178,12 @@ def report(
     threshold: int,
     output: Path | None = None,
     language: Language = Language.ID,
+    *,
+    stale_days: int = STALE_DAYS,
 ) -> None:
     """Print (or write to ``output``) the district report in ``fmt``, from what the audit
     of the store derived: a store that fails its audit is refused (exit 1)."""
-    figures = _figures(url, authority, threshold)
+    figures = _figures(url, authority, threshold, stale_days)
     chosen = DistrictFormat(fmt)
     if chosen is DistrictFormat.TABLE:
         with _console(output) as console:
@@ -205,15 +214,19 @@ def report_command(
     threshold: ThresholdOption = CARD_THRESHOLD,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
     language: LanguageOption = Language.ID,
+    stale_days: Annotated[
+        int, typer.Option(help="Flag kits not collected for more than this many days.", min=1)
+    ] = STALE_DAYS,
 ) -> None:
     """Coverage per kelurahan/desa, kecamatan, kabupaten/kota; blank cards per kit and per
-    kabupaten/kota; per day.  `--format html` is the page for the office head (charts,
+    kabupaten/kota; per day; the kit fleet (versions, last collection, blanks left,
+    battery, clock; flags).  `--format html` is the page for the office head (charts,
     printable on A4).
 
     Counts only what the store's audit derives from signed bytes; a store that fails
     `verify --db` is refused (exit 1).
     """
-    report(url, authority, fmt.value, threshold, output, language)
+    report(url, authority, fmt.value, threshold, output, language, stale_days=stale_days)
 
 
 @district_app.command("rollup")

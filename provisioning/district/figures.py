@@ -20,21 +20,33 @@ its kit's signed ledger; *excepted* when such a record notes a finger exception.
 Walk-ins have no worklist line; they count under the kabupaten/kota of the kit's region.
 Blank cards are each kit's latest signed ledger (per certificate chain, summed per kit, and
 per kabupaten/kota by the kits' region).
+
+The fleet is each kit's latest status at a collection (`provisioning.district.arrival`),
+the newest by the laptop's signed time: a kit is *behind* when its version is below the
+newest any kit of the district runs, and *below the minimum* when it is below the
+authority's minimum (the highest minimum any kit holds: the authority signs it into each
+update it sends, so a kit not updated since runs what the authority no longer allows: the
+more urgent of the two); *stale* when that collection is more than ``stale_days`` old;
+*drifted* when its clock was more than a minute from the laptop's; *revoked* when the
+authority's revocation list names it.  A version that is no release (a simulator's
+package version) is shown but never compared.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, select
 from sqlalchemy.sql import Subquery
 
+from kitlink.protocol import MessageError
+from kitlink.release import Version
 from provisioning.district import audited
 from provisioning.district.after_day import after_day
-from provisioning.district.audit import StoreAudit, audit_store
+from provisioning.district.audit import AuditedStatus, StoreAudit, audit_store
 from provisioning.district.pipeline import (
     RegencyCards,
     VillagePipeline,
@@ -53,6 +65,10 @@ from storage.reference import ReferenceKey
 #: watch list: 22 regencies had printed fewer than 15).
 CARD_THRESHOLD = 15
 WALK_IN_VILLAGE = "(walk-in)"
+#: Kits not collected for more than this many days are flagged (`--stale-days`).
+STALE_DAYS = 14
+#: Kits whose clock was further than this from the laptop's at a collection are flagged.
+DRIFT_SECONDS = 60
 
 
 class Level(StrEnum):
@@ -149,6 +165,46 @@ class Day:
         return {**asdict(self), "day": self.day.isoformat()}
 
 
+class FleetFlag(StrEnum):
+    """Why a kit is flagged in the fleet table; the value is its column's key."""
+
+    BEHIND = "behind"
+    BELOW_MINIMUM = "below_minimum"
+    STALE = "stale"
+    DRIFTED = "drifted"
+    REVOKED = "revoked"
+
+
+@dataclass
+class FleetKit:
+    """One kit's latest status at a collection, as the kit and the laptop signed it."""
+
+    kit_id: str
+    region: str
+    version: str
+    pico_version: str | None
+    #: The lowest version the authority allows on this kit, as the kit holds it.
+    minimum: str | None
+    #: The laptop's time when the kit's status arrived, and whole days since.
+    collected_at: datetime
+    days: int
+    #: Blank cards left, from the kit's card ledger.
+    stock: int | None
+    battery_percent: int | None
+    battery_millivolts: int | None
+    #: The kit's clock minus the laptop's, in seconds.
+    drift: int
+    flags: set[FleetFlag] = field(default_factory=set)
+
+    def as_map(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "flags"},
+            "collected_at": self.collected_at.isoformat(timespec="seconds"),
+            **{flag.value: flag in self.flags for flag in FleetFlag},
+            "flagged": bool(self.flags),
+        }
+
+
 @dataclass
 class Figures:
     """Everything the district report shows."""
@@ -166,6 +222,12 @@ class Figures:
     #: statements, or another head for as many, was made of a store that went back.
     log_length: int = 0
     log_head: str | None = None
+    fleet: list[FleetKit] = field(default_factory=list)
+    stale_days: int = STALE_DAYS
+    #: The newest release any kit runs, and the authority's minimum: what "behind" and
+    #: "below the minimum" are measured against (None when no kit reports one).
+    newest_version: str | None = None
+    minimum_version: str | None = None
     #: After the day (`provisioning.district.pipeline`): each village's cards on their way,
     #: each regency's blank cards, the serials' holders, and every finding with what to do.
     pipeline: list[VillagePipeline] = field(default_factory=list)
@@ -194,6 +256,13 @@ class Figures:
             "coverage": [row.as_map() for row in self.coverage],
             "cards": [row.as_map() for row in self.cards],
             "days": [row.as_map() for row in self.days],
+            "fleet": [kit.as_map() for kit in self.fleet],
+            "fleet_measures": {
+                "stale_days": self.stale_days,
+                "drift_seconds": DRIFT_SECONDS,
+                "newest_version": self.newest_version,
+                "minimum_version": self.minimum_version,
+            },
             "rounds": [row.as_map() for row in self.rounds],
             "pipeline": [row.as_map() for row in self.pipeline],
             "regency_cards": [row.as_map() for row in self.regency_cards],
@@ -380,8 +449,64 @@ def _days(summary: list[_Part]) -> list[Day]:
     return sorted(days.values(), key=lambda d: (d.day, d.kit_id or ""))
 
 
+def _release(text: str) -> Version | None:
+    """``text`` as a release's version; None for a version that is no release (a
+    simulator's or a developer's package version)."""
+    try:
+        return Version.parse(text)
+    except MessageError:
+        return None
+
+
+def _fleet(
+    statuses: list[AuditedStatus], revoked: frozenset[str], now: datetime, stale_days: int
+) -> tuple[list[FleetKit], Version | None, Version | None]:
+    """Each kit's latest status, flagged; the newest version and the authority's minimum."""
+    latest: dict[str, AuditedStatus] = {}
+    for audited_status in statuses:
+        held = latest.get(audited_status.kit_id)
+        if held is None or audited_status.kept.collected_at > held.kept.collected_at:
+            latest[audited_status.kit_id] = audited_status
+    software = [each.kept.status.software for each in latest.values()]
+    newest = max(filter(None, (_release(s.version) for s in software)), default=None)
+    minimum = max(filter(None, (s.minimum for s in software)), default=None)
+    kits = []
+    for kit_id, each in sorted(latest.items()):
+        status, kept = each.kept.status, each.kept
+        version = _release(status.software.version)
+        kit = FleetKit(
+            kit_id=kit_id,
+            region=each.region,
+            version=status.software.version,
+            pico_version=status.software.pico_version,
+            minimum=None if status.software.minimum is None else str(status.software.minimum),
+            collected_at=kept.collected_at,
+            days=(now - kept.collected_at).days,
+            stock=status.cards.get("stock"),
+            battery_percent=status.battery.percent if status.battery else None,
+            battery_millivolts=status.battery.millivolts if status.battery else None,
+            drift=kept.drift_seconds,
+        )
+        if version is not None and newest is not None and version < newest:
+            kit.flags.add(FleetFlag.BEHIND)
+        if version is not None and minimum is not None and version < minimum:
+            kit.flags.add(FleetFlag.BELOW_MINIMUM)
+        if now - kept.collected_at > timedelta(days=stale_days):
+            kit.flags.add(FleetFlag.STALE)
+        if abs(kit.drift) > DRIFT_SECONDS:
+            kit.flags.add(FleetFlag.DRIFTED)
+        if kit_id in revoked:
+            kit.flags.add(FleetFlag.REVOKED)
+        kits.append(kit)
+    return kits, newest, minimum
+
+
 def build_figures(
-    connection: Connection, audit: StoreAudit, *, threshold: int = CARD_THRESHOLD
+    connection: Connection,
+    audit: StoreAudit,
+    *,
+    threshold: int = CARD_THRESHOLD,
+    stale_days: int = STALE_DAYS,
 ) -> Figures:
     """The figures of what ``audit`` derived into the audited tables of ``connection``."""
     live = live_records()
@@ -390,6 +515,8 @@ def build_figures(
     day = after_day(connection, audit)
     now = datetime.now(UTC)
     names = {row.regency_code: row.regency for row in coverage if row.level is Level.KABKOTA}
+    now = datetime.now(UTC)
+    fleet, newest, minimum = _fleet(audit.statuses, audit.revoked, now, stale_days)
     return Figures(
         generated_at=now,
         threshold=threshold,
@@ -401,6 +528,10 @@ def build_figures(
         forks=len(audit.forks),
         log_length=audit.log_length,
         log_head=audit.log_shown,
+        fleet=fleet,
+        stale_days=stale_days,
+        newest_version=None if newest is None else str(newest),
+        minimum_version=None if minimum is None else str(minimum),
         pipeline=village_pipeline(day, now),
         regency_cards=regency_cards(day, names, threshold),
         blank_holders=day.blanks.holdings,
@@ -415,6 +546,7 @@ def report_figures(
     *,
     where: str,
     threshold: int = CARD_THRESHOLD,
+    stale_days: int = STALE_DAYS,
 ) -> Figures:
     """Audit the store, then count what the audit derived, in one snapshot.
 
@@ -423,15 +555,21 @@ def report_figures(
     """
     with store.snapshot() as connection, audited.tables(connection) as sink:
         audit = audit_store(connection, authority, references, where=where, sink=sink)
-        return build_figures(connection, audit.require_ok(), threshold=threshold)
+        return build_figures(
+            connection, audit.require_ok(), threshold=threshold, stale_days=stale_days
+        )
 
 
 __all__ = [
     "CARD_THRESHOLD",
+    "DRIFT_SECONDS",
+    "STALE_DAYS",
     "Cards",
     "Coverage",
     "Day",
     "Figures",
+    "FleetFlag",
+    "FleetKit",
     "Level",
     "build_figures",
     "report_figures",

@@ -30,6 +30,7 @@ from provisioning.columns import (
     KIT,
     MISSING,
     NO_HEAD,
+    NONE_SHOWN,
     PRINTED,
     RECORDED,
     WALK_INS,
@@ -37,7 +38,7 @@ from provisioning.columns import (
     Kind,
     Table,
 )
-from provisioning.district.figures import WALK_IN_VILLAGE, Figures, Level
+from provisioning.district.figures import WALK_IN_VILLAGE, Figures, FleetFlag, Level
 from provisioning.district.round_figures import RoundLevel
 from provisioning.report import spreadsheet_safe
 from storage.files import write_atomic
@@ -108,6 +109,56 @@ DAYS_TABLE = Table(
         PRINTED,
         EXCEPTED,
     ),
+)
+#: Each flag of the fleet table as a yes/no column, keyed by the flag's value.
+FLEET_FLAGS = {
+    FleetFlag.BEHIND: Words("versi tertinggal", "behind on version"),
+    FleetFlag.BELOW_MINIMUM: Words("di bawah versi minimum", "below the minimum version"),
+    FleetFlag.STALE: Words("lama tak dikumpulkan", "not collected lately"),
+    FleetFlag.DRIFTED: Words("jam bergeser", "clock drifted"),
+    FleetFlag.REVOKED: Words("dicabut", "revoked"),
+}
+#: The same flags in a word or two, for the table people read (terminal and page).
+FLAG_SHORT = {
+    FleetFlag.BEHIND: Words("tertinggal", "behind"),
+    FleetFlag.BELOW_MINIMUM: Words("di bawah minimum", "below minimum"),
+    FleetFlag.STALE: Words("lama", "stale"),
+    FleetFlag.DRIFTED: Words("jam bergeser", "clock off"),
+    FleetFlag.REVOKED: Words("dicabut", "revoked"),
+}
+VERSION = Column("version", Words("versi", "version"), Kind.TEXT)
+DAYS_SINCE = Column("days", Words("hari sejak", "days since"), short=Words("hari", "days"))
+STOCK = Column("stock", Words("sisa blangko", "blanks left"), short=Words("sisa", "left"))
+BATTERY = Column("battery_percent", Words("baterai %", "battery %"), short=Words("bat%", "bat%"))
+DRIFT = Column("drift", Words("selisih jam (detik)", "clock drift (s)"), short=Words("jam", "clk"))
+FLEET_TABLE = Table(
+    "fleet",
+    Words("Armada kit", "Kit fleet"),
+    (
+        KIT,
+        Column("region", Words("wilayah", "region"), Kind.TEXT),
+        VERSION,
+        Column("pico_version", Words("versi Pico", "Pico version"), Kind.TEXT),
+        Column("minimum", Words("minimum", "minimum"), Kind.TEXT),
+        Column(
+            "collected_at",
+            Words("terakhir dikumpulkan", "last collected"),
+            Kind.TEXT,
+            short=Words("dikumpulkan", "collected"),
+        ),
+        DAYS_SINCE,
+        STOCK,
+        BATTERY,
+        Column("battery_millivolts", Words("baterai mV", "battery mV"), short=Words("mV", "mV")),
+        DRIFT,
+        *(Column(flag.value, words, Kind.FLAG) for flag, words in FLEET_FLAGS.items()),
+        Column("flagged", Words("ditandai", "flagged"), Kind.FLAG),
+    ),
+)
+#: The fleet as people read it (80 columns, A4): its flags named in one column.
+FLAGS = Column("flags", Words("tanda", "flags"), Kind.TEXT)
+READ_FLEET = Table(
+    FLEET_TABLE.name, FLEET_TABLE.title, (KIT, VERSION, DAYS_SINCE, STOCK, BATTERY, DRIFT, FLAGS)
 )
 ROUND_LEVEL = Column(
     "level",
@@ -249,6 +300,7 @@ TABLES = (
     REGENCY_CARDS_TABLE,
     HOLDERS_TABLE,
     FINDINGS_TABLE,
+    FLEET_TABLE,
 )
 #: The tables people read (terminal, page) name a row by one place or kit instead of the
 #: level and four names.
@@ -372,6 +424,11 @@ def read_sections(figures: Figures, language: Language) -> list[tuple[Table, lis
     tables, only once one is planned."""
     shown = []
     for table, rows in sections(figures):
+        if table is FLEET_TABLE:
+            shown.append(
+                (READ_FLEET, [{**row, "flags": flag_words(row, language)} for row in rows])
+            )
+            continue
         if table is ROUNDS_TABLE and not rows:
             continue  # no round planned: nothing to read
         if table is COVERAGE_TABLE:
@@ -383,6 +440,12 @@ def read_sections(figures: Figures, language: Language) -> list[tuple[Table, lis
         named = [{**row, "place": name(row, language)} for row in rows]
         shown.extend((read, named) for read in tables)
     return shown
+
+
+def flag_words(row: dict[str, Any], language: Language) -> str:
+    """A fleet row's flags in a word or two each, or none shown."""
+    named = [words(language) for flag, words in FLAG_SHORT.items() if row[flag.value]]
+    return ", ".join(named) or NONE_SHOWN
 
 
 def to_csv(figures: Figures) -> str:

@@ -17,7 +17,7 @@ import hashlib
 from typing import Any
 
 from provisioning.district import schema as s
-from provisioning.district.arrival import Ledger
+from provisioning.district.arrival import KitStatusAt, Ledger
 from storage.certificate import Certificate
 from storage.codec import dumps
 from storage.record import RecordHeader, record_hash
@@ -108,6 +108,27 @@ def ledger_values(ledger: Ledger) -> dict[str, Any]:
         "printed": ledger.printed,
         "spoiled": ledger.spoiled,
         "unresolved": ledger.unresolved,
+    }
+
+
+def status_values(kept: KitStatusAt) -> dict[str, Any]:
+    """A ``statuses`` row's columns from the status the kit signed and the laptop's time the
+    collector's statement signed."""
+    status = kept.status
+    battery = status.battery
+    return {
+        "status_digest": record_hash(kept.signed),
+        "status": kept.signed,
+        "statement": kept.statement,
+        "collected_at": kept.collected_at,
+        "kit_time": status.time,
+        "drift": kept.drift_seconds,
+        "version": status.software.version,
+        "pico_version": status.software.pico_version,
+        "minimum": None if status.software.minimum is None else str(status.software.minimum),
+        "stock": status.cards.get("stock"),
+        "battery_percent": None if battery is None else battery.percent,
+        "battery_millivolts": None if battery is None else battery.millivolts,
     }
 
 

@@ -1,10 +1,11 @@
 """The district store's tables, partitioned by province, and their versioned DDL.
 
-Why versioned DDL and not Alembic: the store has had three schema versions, and its
+Why versioned DDL and not Alembic: the store has had six schema versions, and its
 partitions (one per province, created at `district init`) are plain DDL that Alembic's
 autogenerate does not model.  ``district_meta`` holds the version; `open_store` refuses a
 database of another version with what to do, and the next version adds a numbered step
-in `create` (docs/district.md).  If the steps grow beyond a few, move to Alembic.
+to `UPGRADES` (docs/district.md): `district init` brings a store of version 3 or later up
+in place, one version at a time.  If the steps grow beyond a few, move to Alembic.
 
 Why partitioned by province: every row carries the province code (the first two digits
 of a kit's region or of a resident's NIK), so a national store splits along the same key
@@ -35,13 +36,14 @@ from sqlalchemy.exc import DBAPIError
 
 from provisioning.district.errors import NotADistrictStore
 
-#: Version 5 adds rounds: each record's round, venue kind and groups (record format 4),
+#: Version 6 keeps each kit's signed status at a collection (the fleet table).  Version 5
+#: adds rounds: each record's round, venue kind and groups (record format 4),
 #: the rounds' signed plans and their lists.  Version 4 adds the blank cards' signed stock
 #: statements and the office desks' signed ledgers.  Version 3 keeps what the audit derives
 #: every column from: the signed sync log, each worklist's lines in their hash chain, and a
 #: fork's offered record.  Version 2 kept keyed references (`storage.reference`) but none
 #: of that; version 1 kept an unkeyed SHA-256.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: What to redo from the laptops when a store of an older version can only be rebuilt.
 _RESYNC = (
     "create a new store with `jemput-prov district init URL`, then sync every laptop into "
@@ -193,6 +195,30 @@ forks = Table(
     postgresql_partition_by=PARTITION_BY,
 )
 
+# A kit's status at one collection: the answer the kit signed (software, cards, battery,
+# clock) and the collector's statement of the collection, which the authority signed with
+# the laptop's time; every other column is derived from those two (`rows.status_values`).
+statuses = Table(
+    "statuses",
+    metadata,
+    _province(),
+    Column("chain", LargeBinary, primary_key=True),
+    Column("status_digest", LargeBinary, primary_key=True),
+    Column("status", LargeBinary, nullable=False),
+    Column("statement", LargeBinary, nullable=False),
+    Column("collected_at", DateTime(timezone=True), nullable=False),
+    Column("kit_time", DateTime(timezone=True), nullable=False),
+    Column("drift", Integer, nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("pico_version", String(100)),
+    Column("minimum", String(100)),
+    Column("stock", Integer),
+    Column("battery_percent", Integer),
+    Column("battery_millivolts", Integer),
+    Column("source", Text, nullable=False),
+    postgresql_partition_by=PARTITION_BY,
+)
+
 # The rounds the office planned: every column but ``plan`` derived from ``plan``, the
 # authority's signed plan (`storage.rounds`), which names no person.
 rounds = Table(
@@ -301,6 +327,7 @@ _V5_RECORD_COLUMNS = (
 UPGRADES: dict[str, tuple[str, tuple[str, ...]]] = {
     "3": ("4", ()),
     "4": ("5", tuple(f"ALTER TABLE records ADD COLUMN {column}" for column in _V5_RECORD_COLUMNS)),
+    "5": ("6", ()),
 }
 
 

@@ -29,9 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from provisioning.district import schema as s
-from provisioning.district.arrival import Ledger
+from provisioning.district.arrival import KitStatusAt, Ledger
 from provisioning.district.errors import StoreUnreachable
-from provisioning.district.rows import chain_values, ledger_values
+from provisioning.district.rows import chain_values, ledger_values, status_values
 from provisioning.district.sync_log import GENESIS, digest
 from storage.certificate import Certificate
 
@@ -286,6 +286,18 @@ class DistrictStore:
                     [{**key, "seq": n, "serial": serial} for n, serial in ledger.printed_cards],
                 )
         return added is not None, receipt
+
+    def add_status(self, chain: StoredChain, kept: KitStatusAt, source: str) -> None:
+        """Keep a verified status of a kit at a collection (a no-op if held already)."""
+        with self.engine.begin() as c:
+            c.execute(
+                insert_new(c, s.statuses).values(
+                    province=chain.province,
+                    chain=chain.digest,
+                    **status_values(kept),
+                    source=source,
+                )
+            )
 
     def lines_held(self, digest: bytes) -> int:
         """How many lines of worklist ``digest`` the store holds from line 1 without a gap:

@@ -40,7 +40,14 @@ from datetime import UTC, datetime
 from provisioning.collector import Chain, CollectorDB
 from provisioning.collector_audit import audit_database, problems_by_row
 from provisioning.district import sync_log as log
-from provisioning.district.arrival import BadLedger, BadReceipt, verify_ledger, verify_receipt
+from provisioning.district.arrival import (
+    BadLedger,
+    BadReceipt,
+    BadStatus,
+    verify_ledger,
+    verify_receipt,
+    verify_status,
+)
 from provisioning.district.errors import LaptopRefused
 from provisioning.district.rows import record_values
 from provisioning.district.store import DistrictStore, Fork, RecordRow, StoredChain
@@ -74,6 +81,8 @@ class ChainSync:
     head: log.Head | None = None
     #: The kit's ledgers the store holds after this sync, for its statement.
     kept: list[log.KeptLedger] = field(default_factory=list)
+    #: The kit's statuses at collections the store holds after this sync, likewise.
+    statuses: list[log.KeptStatus] = field(default_factory=list)
 
 
 @dataclass
@@ -152,8 +161,16 @@ def sync(
             references,
         )  # fmt: skip
         held = store.held(stored)
-        for ledger, receipt in signed.get(chain.digest, ()):
-            _push_ledger(store, stored, certificate, public, ledger, receipt, held, done, source)
+        for collection in signed.get(chain.digest, ()):
+            _push_ledger(
+                store, stored, certificate, public, collection.ledger, collection.receipt, held,
+                done, source,
+            )  # fmt: skip
+            if collection.status is not None:
+                _push_status(
+                    store, stored, certificate, public, collection.status, collection.statement,
+                    done, source,
+                )  # fmt: skip
     result.statement = store.append_statement(
         lambda index, prev: log.sign_statement(authority, _statement(result, index, prev))
     )
@@ -171,6 +188,7 @@ def _statement(result: SyncResult, index: int, prev: bytes) -> log.SyncStatement
         ledgers=tuple(kept for chain in result.chains for kept in chain.kept),
         worklists=tuple(log.Worklist(w.digest, w.lines) for w in result.worklists),
         forks=tuple(log.ForkMet(f.chain, f.seq, f.offered_digest) for f in result.forks),
+        statuses=tuple(kept for chain in result.chains for kept in chain.statuses),
     )
 
 
@@ -190,15 +208,26 @@ def refuse_unless_audited(collector: CollectorDB, authority: AuthorityPublic) ->
         )
 
 
-def _collections(collector: CollectorDB) -> dict[bytes, list[tuple[bytes, bytes | None]]]:
-    """Per chain (certificate digest), each collection's signed ledger and its receipt.
+@dataclass(frozen=True)
+class _Collection:
+    """One collection as the laptop kept it: the kit's signed ledger, the receipt, the
+    kit's signed status (None before statuses were kept) and the collector's statement."""
 
-    Every collection, not only the latest: each is a signed fact about cards.  The audit
-    has checked that these columns hold bytes.
+    ledger: bytes
+    receipt: bytes | None
+    status: bytes | None
+    statement: bytes
+
+
+def _collections(collector: CollectorDB) -> dict[bytes, list[_Collection]]:
+    """Per chain (certificate digest), each collection's signed bytes.
+
+    Every collection, not only the latest: each is a signed fact about cards, and its
+    status one about the kit.  The audit has checked that these columns hold bytes.
     """
-    found: dict[bytes, list[tuple[bytes, bytes | None]]] = {}
-    for _, chain, _, _, _, signed, receipt, _ in collector.collection_rows():
-        found.setdefault(chain, []).append((signed, receipt))
+    found: dict[bytes, list[_Collection]] = {}
+    for _, chain, _, _, _, signed, receipt, statement, status in collector.collection_rows():
+        found.setdefault(chain, []).append(_Collection(signed, receipt, status, statement))
     return found
 
 
@@ -348,3 +377,24 @@ def _push_ledger(
             None if receipt is None else record_hash(receipt),
         )
     )
+
+
+def _push_status(
+    store: DistrictStore,
+    stored: StoredChain,
+    certificate: Certificate,
+    authority: AuthorityPublic,
+    status: bytes,
+    statement: bytes,
+    done: ChainSync,
+    source: str,
+) -> None:
+    """Keep the kit's ``status`` at a collection once the kit's signature and the
+    authority's on the collection's ``statement`` vouch for it (the fleet table)."""
+    try:
+        kept = verify_status(status, statement, certificate, authority)
+    except BadStatus as exc:
+        done.problems.append(f"{stored.folder}: {exc}")
+        return
+    store.add_status(stored, kept, source)
+    done.statuses.append(log.KeptStatus(stored.digest, record_hash(kept.signed)))

@@ -6,9 +6,9 @@ records of a chain, a worklist's lines (which no kit signs): nothing left in the
 would show.  So each sync ends by appending a statement naming what the store holds after
 it: per kit chain it pushed, the last record of the run it verified and holds (seq and
 SHA-256); each ledger it kept (and its receipt); each worklist it registered (the digest of
-its chained lines and how many); each fork it met.  Statements are numbered from 1 and
-each names the SHA-256 of the one before, as the collector's log does
-(`provisioning.collection_log`).  The audit then requires all of it to be held.
+its chained lines and how many); each fork it met; each kit status it kept.  Statements
+are numbered from 1 and each names the SHA-256 of the one before, as the collector's log
+does (`provisioning.collection_log`).  The audit then requires all of it to be held.
 
 Who signs: the authority's signing key, which the laptop holds anyway (collecting a kit
 signs its receipt with it), so `sync` needs the authority folder with its private keys.
@@ -35,8 +35,8 @@ from storage.keys import Authority, AuthorityPublic
 #: The ``prev`` of the first statement of a store.
 GENESIS = bytes(32)
 DIGEST_BYTES = 32
-#: A sync statement's fields; ``blanks`` and ``offices`` came with the office desk (a
-#: statement signed before reads them as empty).
+#: A sync statement's fields; ``blanks`` and ``offices`` came with the office desk, and
+#: ``statuses`` with the fleet (a statement signed before reads them as empty).
 SHAPE = Shape(
     content_type="application/jemput-district-sync+cbor",
     what="district sync statement",
@@ -47,7 +47,11 @@ SHAPE = Shape(
         "worklists": ("digest", "count"),
         "forks": ("digest", "count", "digest"),
     },
-    added={"blanks": ("digest",), "offices": ("text", "count", "digest")},
+    added={
+        "blanks": ("digest",),
+        "offices": ("text", "count", "digest"),
+        "statuses": ("digest", "digest"),
+    },
 )
 
 
@@ -73,6 +77,14 @@ class KeptLedger:
     chain: bytes
     digest: bytes
     receipt: bytes | None
+
+
+@dataclass(frozen=True)
+class KeptStatus:
+    """A kit's signed status at a collection that a sync kept (SHA-256 of the answer)."""
+
+    chain: bytes
+    digest: bytes
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,7 @@ class SyncStatement:
     forks: tuple[ForkMet, ...] = ()
     blanks: tuple[bytes, ...] = ()
     offices: tuple[OfficeHead, ...] = ()
+    statuses: tuple[KeptStatus, ...] = ()
 
 
 def digest(data: bytes) -> bytes:
@@ -141,6 +154,8 @@ def sign_statement(authority: Authority, statement: SyncStatement) -> bytes:
         body["blanks"] = [[moved] for moved in statement.blanks]
     if statement.offices:
         body["offices"] = [[o.office, o.n, o.digest] for o in statement.offices]
+    if statement.statuses:
+        body["statuses"] = [[k.chain, k.digest] for k in statement.statuses]
     return sign(authority, SHAPE, body)
 
 
@@ -161,4 +176,5 @@ def read_statement(data: Any, authority: AuthorityPublic) -> SyncStatement:
         forks=tuple(ForkMet(*row) for row in body["forks"]),
         blanks=tuple(moved for (moved,) in body["blanks"]),
         offices=tuple(OfficeHead(*row) for row in body["offices"]),
+        statuses=tuple(KeptStatus(*row) for row in body["statuses"]),
     )

@@ -354,9 +354,14 @@ def test_sync_without_the_reference_key_names_the_file_and_writes_nothing(
 #: What schema version 5 added to ``records`` (rounds).
 ROUND_COLUMNS = ("round_code", "venue", "first_voter", "kia", "domicile", "disability", "notice")
 #: What each version added, by the version a store is put back to.
+_ROUNDS_UNDONE = tuple(f"ALTER TABLE records DROP COLUMN {column}" for column in ROUND_COLUMNS)
 ADDED_AFTER = {
-    "4": ("DROP TABLE round_people, rounds",),
-    "3": ("DROP TABLE round_people, rounds, blank_moves, office_entries",),
+    "5": ("DROP TABLE statuses",),
+    "4": ("DROP TABLE statuses, round_people, rounds", *_ROUNDS_UNDONE),
+    "3": (
+        "DROP TABLE statuses, round_people, rounds, blank_moves, office_entries",
+        *_ROUNDS_UNDONE,
+    ),
 }
 
 
@@ -364,18 +369,17 @@ ADDED_AFTER = {
 def test_district_init_brings_an_older_store_forward(
     district: str, field_day: FieldDay, version: str
 ) -> None:
-    """Versions 4 (blank cards, office ledgers) and 5 (rounds, the records' round and group
-    columns) only add: every other command refuses an older store with what to do, and
-    `district init` adds what each version keeps, one version after another; the store
-    then syncs and verifies as a new one does.  (The store is empty: the field day's kits
-    seal format 4, which no store before version 5 could have held.)"""
+    """Versions 4 (blank cards, office ledgers), 5 (rounds, the records' round and group
+    columns) and 6 (the fleet's statuses) only add: every other command refuses an older
+    store with what to do, and `district init` adds what each version keeps, one version
+    after another; the store then syncs and verifies as a new one does.  (The store is
+    empty: the field day's kits seal format 4, which no store before version 5 could have
+    held.)"""
     authority = field_day.folder / "authority"
     laptop = field_day.laptops["laptop-a"]
     with DistrictStore.open(district) as store, store.engine.begin() as c:
         for statement in ADDED_AFTER[version]:
             c.execute(text(statement))
-        for column in ROUND_COLUMNS:
-            c.execute(text(f"ALTER TABLE records DROP COLUMN {column}"))
         c.execute(
             text(f"UPDATE district_meta SET value = '{version}' WHERE key = 'schema_version'")
         )

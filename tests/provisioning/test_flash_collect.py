@@ -259,6 +259,8 @@ def test_status_settime_and_selftest_over_the_port(bench: Bench) -> None:
     assert status.exit_code == EXIT_OK and "KIT-3505-07" in status.output
     assert "stok blangko" in status.output and "20 (dimuat 20, dicetak 0" in status.output
     assert "{" not in status.output, "the card counts in words, not a Python dict"
+    gauge = bench.host.devices.battery.read()  # the simulated MAX17048 behind its driver
+    assert f"{round(gauge.percent)}%  {round(gauge.voltage * 1000)} mV" in status.output
     shown = re.search(r"jam kit\s+│ (\d\d-\d\d-\d{4} \d\d:\d\d:\d\d) (\S+)", status.output)
     assert shown is not None and shown[2] == datetime.now().astimezone().tzname(), "local time"
     settime = CliRunner().invoke(app, ["settime", bench.pty.port, *bench.args, "--language", "en"])

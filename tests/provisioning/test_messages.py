@@ -81,6 +81,7 @@ def samples(authority: Authority) -> list[Any]:
                 Version(1, 1, 0),
                 m.UpdateReport(m.UpdateOutcome.ROLLED_BACK, "1.3.0", NOW, "self-test failed"),
             ),
+            m.BatteryStatus(82, 3950, -7),
         ),
         m.SelftestArgs(),
         m.SelftestResult((m.Verdict("camera", True, "ok", ""),)),
@@ -147,6 +148,14 @@ def test_a_missing_or_unknown_field_is_refused(authority: Authority) -> None:
         for name in set(wire) - set(getattr(type(sample), "ADDED_LATER", ())):
             with pytest.raises(p.MessageError, match=f"field '{name}' is missing"):
                 type(sample).from_map({key: value for key, value in wire.items() if key != name})
+
+
+def test_a_status_of_the_release_before_reads_without_its_battery(authority: Authority) -> None:
+    status = next(sample for sample in samples(authority) if isinstance(sample, m.StatusResult))
+    wire = {key: value for key, value in status.to_map().items() if key != "battery"}
+    assert m.StatusResult.from_map(wire).battery is None
+    with pytest.raises(p.MessageError, match=r"field 'percent' must be a whole number in 0\.\.100"):
+        m.StatusResult.from_map({**wire, "battery": {"percent": 101, "millivolts": 1, "rate": 0}})
 
 
 def test_a_ledger_signed_before_serial_ranges_reads_them_as_empty(authority: Authority) -> None:

@@ -344,7 +344,7 @@ def test_a_database_of_the_old_schema_is_named_not_trusted(run, site: Site, tmp_
         conn.execute("CREATE TABLE chains (cert_digest BLOB PRIMARY KEY, kit_id TEXT)")
     result = run("verify", old, "--authority", site.authority)
     assert result.exit_code == EXIT_USER_ERROR
-    assert "collector database of schema 0, this tool reads 2" in result.stderr
+    assert "collector database of schema 0, this tool reads 3" in result.stderr
 
 
 def _worklist_csv(path: Path) -> Path:
