@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from provisioning.signed_statements import BadStatement
 from storage.codec import Tampered, dumps, loads
 from storage.cose import HDR_CONTENT_TYPE, BadSignature, open_sign1, sign1
-from storage.errors import RecordError
 from storage.keys import Authority, AuthorityPublic
 
 STATEMENT_TYPE = "application/jemput-collection+cbor"
@@ -39,7 +39,7 @@ STATEMENT_TYPE = "application/jemput-collection+cbor"
 GENESIS = bytes(32)
 
 
-class BadStatement(RecordError):
+class BadCollectionStatement(BadStatement):
     """A collection statement that is not the authority's, or does not decode."""
 
 
@@ -97,14 +97,15 @@ _LATER = {"status"}
 
 
 def read_statement(data: Any, authority: AuthorityPublic) -> Statement:
-    """A statement signed by ``authority``; BadStatement saying what is wrong otherwise."""
+    """A statement signed by ``authority``; BadCollectionStatement saying what is wrong
+    otherwise."""
     if not isinstance(data, bytes):
-        raise BadStatement("no signed collection statement (the column is empty)")
+        raise BadCollectionStatement("no signed collection statement (the column is empty)")
     try:
         msg = open_sign1(data, authority.sign_public, kid=authority.kid)
         body = loads(msg.payload)
     except (Tampered, BadSignature) as exc:
-        raise BadStatement(
+        raise BadCollectionStatement(
             f"the collection statement is not signed by authority {authority.name!r}: {exc}"
         ) from exc
     if (
@@ -117,7 +118,7 @@ def read_statement(data: Any, authority: AuthorityPublic) -> Statement:
         or type(body["head"][0]) is not int
         or not isinstance(body["head"][1], bytes | None)
     ):
-        raise BadStatement("the signed object is not a collection statement")
+        raise BadCollectionStatement("the signed object is not a collection statement")
     return Statement(
         index=body["n"],
         prev=body["prev"],

@@ -269,7 +269,7 @@ class _Audit:
             where = f"collections row {row_id}"
             try:
                 statement = log.read_statement(statement_bytes, self.authority)
-            except log.BadStatement as exc:
+            except log.BadCollectionStatement as exc:
                 self.fail(where, exc)
                 prev = log.digest(statement_bytes) if isinstance(statement_bytes, bytes) else prev
                 expected += 1

@@ -29,7 +29,7 @@ from storage import codec
 from storage.datakey import open_data_key
 from storage.layout import kit_dir, records_dir, state_path
 from storage.model import walk_in_ref
-from storage.record import read_header
+from storage.record import RECORD_VERSION, read_header
 from storage.reference import ReferenceKey
 
 #: How long the demo may take to reach a journal with a photo after a first seal.
@@ -112,7 +112,7 @@ def _headers_name_residents_by_keyed_reference(data_dir: Path, people: list[Any]
     headers = [read_header(path.read_bytes()) for path in records_dir(data_dir).glob("*.cose")]
     assert headers, "at least one record was sealed before the kill"
     for header in headers:
-        assert (header.version, header.worklist_ref) == (3, None)
+        assert (header.version, header.worklist_ref) == (RECORD_VERSION, None)
         assert header.voids is not None or header.keyed_ref in keyed
 
 

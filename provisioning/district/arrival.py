@@ -151,6 +151,6 @@ def verify_status(
         status = kept_status(signed, kit_public=certificate.kit_public)
         if status.kit_id != kit:
             raise BadStatus(f"the status names kit {status.kit_id!r}")
-    except (collection_log.BadStatement, p.MessageError, BadStatus, TypeError) as exc:
+    except (collection_log.BadCollectionStatement, p.MessageError, BadStatus, TypeError) as exc:
         raise BadStatus(f"a status of kit {kit} at a collection does not verify: {exc}") from exc
     return KitStatusAt(signed, statement, said.at, status)

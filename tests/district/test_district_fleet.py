@@ -323,7 +323,7 @@ def test_statements_signed_before_statuses_were_kept_still_read(fleet: Fleet) ->
     }  # fmt: skip
     signed = signed_statements.sign(authority, sync_log.SHAPE, synced)
     assert sync_log.read_statement(signed, authority.public).statuses == ()
-    with pytest.raises(collection_log.BadStatement):
+    with pytest.raises(collection_log.BadCollectionStatement):
         collection["status"] = b"short"
         collection_log.read_statement(
             sign1(dumps(collection), authority.signing_key, kid=authority.kid,

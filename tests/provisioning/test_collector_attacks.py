@@ -323,7 +323,7 @@ ATTACKS = [
         "statement removed",
         "UPDATE collections SET statement = X'' WHERE id = 1",
         "collections row 1",
-        "BadStatement",
+        "BadCollectionStatement",
     ),
     Attack(
         "statements of two collections swapped",
