@@ -39,7 +39,6 @@ from office.desk import (
     Survey,
     acknowledge,
     made_batch,
-    spoil,
 )
 from provisioning import checks
 from provisioning.collect import connect
@@ -124,7 +123,10 @@ def _desk(url: str, office_path: Path, authority: Path) -> Iterator[OfficeDesk]:
     """The desk on the district store at ``url``; every failure one line."""
     keys = _authority(authority)
     if not is_store_url(url):
-        raise _fail(f"{url} is not a database URL: give the district store's", EXIT_USER_ERROR)
+        raise _fail(
+            f"{url} bukan URL basis data / is not a database URL: give the district store's",
+            EXIT_USER_ERROR,
+        )
     try:
         store = DistrictStore.open(url)
     except (DistrictError, SQLAlchemyError) as exc:
@@ -148,7 +150,9 @@ def init_command(
     try:
         OfficeDB.create(path, office=office, regency=regency).close()
     except FileExistsError:
-        raise _fail(f"{path} exists: the office keeps one file", EXIT_USER_ERROR) from None
+        raise _fail(
+            f"{path} sudah ada / exists: the office keeps one file", EXIT_USER_ERROR
+        ) from None
     except (OSError, ValueError) as exc:
         raise _fail(str(exc), EXIT_USER_ERROR) from None
     _say(out, f"meja kantor {office} ({regency}) siap di {path} / office ready", "green")
@@ -244,18 +248,15 @@ def reprint_command(
 
 @app.command("spoil")
 def spoil_command(
+    db: StoreOption,
     office: OfficeOption,
     authority: AuthorityOption,
     serial: Annotated[str, typer.Option(help="The spoiled card's serial.")],
     reason: Annotated[str, typer.Option(help="What happened to it.")],
 ) -> None:
     """A blank or printed card of the office is spoiled: its serial is used up."""
-    keys = _authority(authority)
-    with _office(office) as file:
-        try:
-            spoil(file, keys, serial, reason, at=datetime.now(UTC))
-        except (ValueError, OfficeLogError) as exc:
-            raise _fail(str(exc), EXIT_PROBLEMS) from None
+    with _desk(db, office, authority) as desk, desk.survey() as survey:
+        desk.spoil(survey, serial, reason)
     _say(out, f"nomor seri {serial} rusak / spoiled: {reason}", "green")
 
 
@@ -314,7 +315,10 @@ def acknowledge_command(
         raise _fail(str(exc), EXIT_USER_ERROR) from None
     person = staff.get(official)
     if person is None or not person.is_official:
-        raise _fail(f"{official} is no village official in {officers}", EXIT_USER_ERROR)
+        raise _fail(
+            f"{official} bukan pejabat desa dalam / is no village official in {officers}",
+            EXIT_USER_ERROR,
+        )
     if not check_pin(person, pin):
         raise _fail(
             f"PIN salah untuk {person.name}, tidak dicatat / wrong PIN: nothing recorded",

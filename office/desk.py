@@ -33,11 +33,11 @@ from hal.exc import DeviceError
 from provisioning.district import audited
 from provisioning.district.after_day import AfterDay, DayCard, after_day, record_bytes
 from provisioning.district.audit import StoreAudit, audit_store
-from provisioning.district.blank_stock import Stock
+from provisioning.district.blank_stock import Stock, where_held
 from provisioning.district.card_states import CardState, CardStatus
 from provisioning.district.store import DistrictStore
 from provisioning.office_log import BatchCard, CardRef, OfficeAct, OfficeDB, OfficeEntry, act
-from storage.blanks import serial_text
+from storage.blanks import parse_serial, serial_text
 from storage.handover import HandoverBatch, HandoverCard
 from storage.keys import Authority
 from storage.model import Enrolment, slip_reference
@@ -138,10 +138,16 @@ class OfficeDesk:
         for slip in slips:
             card = survey.by_slip.get(slip)
             if card is None:
-                raise DeskError(f"no live record has slip reference {slip}: check the slip")
+                raise DeskError(
+                    f"tidak ada rekaman dengan nomor slip {slip}: periksa slipnya / "
+                    f"no live record has slip reference {slip}: check the slip"
+                )
             state = survey.status(card.card).state
             if state not in states:
-                raise DeskError(f"card {slip} is {state}, not {' or '.join(states)}")
+                raise DeskError(
+                    f"kartu {slip} berstatus {state}, bukan {' atau '.join(states)} / "
+                    f"card {slip} is {state}, not {' or '.join(states)}"
+                )
             cards.append(card)
         return cards
 
@@ -175,7 +181,8 @@ class OfficeDesk:
             serial = next(serials, None)
             if serial is None:
                 raise DeskError(
-                    f"the office holds no blank card for {card.slip}: ask the district for a "
+                    f"kantor tidak memegang blangko untuk {card.slip}: minta rentang nomor seri "
+                    "ke kabupaten / the office holds no blank card: ask the district for a "
                     f"range (jemput-prov district cards assign --to {self.office.office})"
                 )
             status = survey.day.book.cards[card.card]
@@ -188,10 +195,13 @@ class OfficeDesk:
             try:
                 printer.print_card(self._front(card), timeout=PRINT_TIMEOUT_SECONDS)
             except DeviceError as exc:
-                self.spoil(serial, f"pencetakan gagal: {exc}")
+                self._append(
+                    act(OfficeAct.SPOILED, serial=serial, reason=f"pencetakan gagal: {exc}")
+                )
                 raise DeskError(
-                    f"card {card.slip} was not printed ({exc}); serial {serial} is recorded "
-                    "spoiled: fix the printer and print again"
+                    f"kartu {card.slip} tidak tercetak ({exc}); nomor seri {serial} dicatat "
+                    "rusak: perbaiki printer lalu cetak lagi / the card was not printed; its "
+                    "serial is recorded spoiled: fix the printer and print again"
                 ) from exc
             done.append(entry)
         return done
@@ -211,8 +221,11 @@ class OfficeDesk:
             kind=card.enrolment.kind,
         )
 
-    def spoil(self, serial: str, reason: str) -> OfficeEntry:
-        return spoil(self.office, self.authority, serial, reason, at=self._now())
+    def spoil(self, survey: Survey, serial: str, reason: str) -> OfficeEntry:
+        """``serial`` spoiled (``reason``), once `spoilable` finds it this office's to spoil."""
+        spoilable(survey, self.office, self.authority, serial)
+        (entry,) = self._append(act(OfficeAct.SPOILED, serial=serial, reason=reason))
+        return entry
 
     # -- handover --------------------------------------------------------------------------
 
@@ -225,8 +238,9 @@ class OfficeDesk:
         ]
         if not cards:
             raise DeskError(
-                f"no card printed at the office for {village} waits for a batch: print them "
-                "first (jemput-prov office print)"
+                f"tidak ada kartu cetakan kantor untuk {village} yang menunggu batch: cetak "
+                "dulu / no card printed at the office for this village waits for a batch: "
+                "print them first (jemput-prov office print)"
             )
         n = len(self.office.rows()) + 1
         name = f"BA-{self.office.regency}-{_slug(village)}-{n}"
@@ -310,14 +324,27 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "-", text.upper()).strip("-")[:24] or "DESA"
 
 
-def spoil(
-    office: OfficeDB, authority: Authority, serial: str, reason: str, *, at: datetime
-) -> OfficeEntry:
-    """A blank or printed card of the office, spoiled (``reason``): its serial is used."""
-    (entry,) = office.append(
-        authority, [act(OfficeAct.SPOILED, serial=serial, reason=reason, at=at)]
-    )
-    return entry
+def spoilable(survey: Survey, office: OfficeDB, authority: Authority, serial: str) -> None:
+    """DeskError unless ``serial`` is a card of this office not yet spoiled: a blank the
+    district handed it (the audited stock says so), or one its own ledger printed.
+
+    Why: a spoil uses a serial up in the figures the ministry reads; a typo, or another
+    holder's serial, would count a card the office never had, and hide that holder's."""
+    key = parse_serial(serial)
+    if key is None:
+        raise DeskError(
+            f"{serial} bukan nomor seri blangko (mis. B3505-25A-0000231) / "
+            "is not a blank card's serial: copy it from the card"
+        )
+    entries = [e for e in office.entries(authority.public) if e.serial == serial]
+    if any(e.act is OfficeAct.SPOILED for e in entries):
+        raise DeskError(f"nomor seri {serial} sudah tercatat rusak / is already recorded spoiled")
+    holder = Stock.of(survey.audit.moves).held.get(key)
+    if not entries and holder != office.office:
+        raise DeskError(
+            f"nomor seri {serial} bukan milik kantor {office.office} / is not this office's "
+            f"({where_held(holder)}): only its holder records it spoiled"
+        )
 
 
 def made_batch(office: OfficeDB, authority: Authority, name: str) -> OfficeEntry:
@@ -325,8 +352,11 @@ def made_batch(office: OfficeDB, authority: Authority, name: str) -> OfficeEntry
     batches = [e for e in office.entries(authority.public) if e.act is OfficeAct.BATCH]
     found = next((e for e in batches if e.batch == name), None)
     if found is None:
-        known = ", ".join(str(e.batch) for e in batches) or "none yet"
-        raise DeskError(f"the office made no batch {name} (its batches: {known})")
+        known = ", ".join(str(e.batch) for e in batches) or "belum ada / none yet"
+        raise DeskError(
+            f"kantor tidak membuat batch {name} / the office made no batch {name} "
+            f"(batch-nya / its batches: {known})"
+        )
     return found
 
 
@@ -346,8 +376,9 @@ def acknowledge(
     stray = [serial for serial in missing if serial not in cards]
     if stray:
         raise DeskError(
-            f"serial {stray[0]} is not in batch {name}: name a missing card by the serial "
-            "the handover document lists"
+            f"nomor seri {stray[0]} tidak ada dalam batch {name}: sebut kartu yang hilang "
+            "dengan nomor seri di berita acara / is not in the batch: name a missing card by "
+            "the serial the handover document lists"
         )
     (entry,) = office.append(
         authority,

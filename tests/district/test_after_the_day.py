@@ -19,6 +19,7 @@ import io
 import json
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +68,13 @@ def run(*args: object, stdin: str | None = None) -> str:
     return done.output
 
 
+def refused(*args: object) -> str:
+    """What the command said when it refused (exit 1: the desk cannot do it)."""
+    done = CliRunner().invoke(app, [str(arg) for arg in args])
+    assert done.exit_code == 1, done.output
+    return " ".join(done.output.split())
+
+
 def photo() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (300, 400), (196, 170, 150)).save(out, "JPEG")
@@ -110,6 +118,14 @@ def waiting_cards(url: str, office_file: Path, authority: Authority) -> int:
         desk = OfficeDesk(district, office, authority, where="district")
         with desk.survey() as survey:
             return len(survey.in_state(CardState.WAITING))
+
+
+def office_serials(url: str, office_file: Path, authority: Authority) -> Iterator[str]:
+    """The office's blank cards its ledger has not used, as its desk sees them."""
+    with DistrictStore.open(url) as district, OfficeDB.open(office_file) as office:
+        desk = OfficeDesk(district, office, authority, where="district")
+        with desk.survey() as survey:
+            yield from list(desk.next_serials(survey))
 
 
 def collect(port: PtyPort, authority: Authority, laptop: Path) -> None:
@@ -194,6 +210,18 @@ def test_after_the_day_every_card_and_every_serial_is_followed(
         assert waiting >= len(sealed), listed
         run("office", "print", *desk_args, "--printer", printer.port)
         assert printer.cards_printed == waiting
+        # a scratched blank: the office spoils one of its own serials, once; never a kit's
+        spare = next(office_serials(store_url, office_file, authority))
+        run("office", "spoil", *desk_args, "--serial", spare, "--reason", "kartu tergores")
+        again = refused("office", "spoil", *desk_args, "--serial", spare, "--reason", "x")
+        assert f"nomor seri {spare} sudah tercatat rusak" in again
+        kit_id, serials, _ = KITS[1]
+        theirs = refused("office", "spoil", *desk_args, "--serial",
+                         serials.serial(serials.first), "--reason", "x")  # fmt: skip
+        assert f"bukan milik kantor {OFFICE}" in theirs and f"held by {kit_id}" in theirs
+        assert "bukan nomor seri" in refused(
+            "office", "spoil", *desk_args, "--serial", "B1-12", "--reason", "x"
+        )
         name_a = run("office", "batch", *desk_args, "--village", village_a[0].village)
         name_b = run("office", "batch", *desk_args, "--village", village_b[0].village)
         batch_a, batch_b = (text.split()[1].rstrip(":") for text in (name_a, name_b))
@@ -267,6 +295,7 @@ def test_after_the_day_every_card_and_every_serial_is_followed(
         assert holder["assigned"] == sum(holder[s] for s in states), holder
     assert holders["KIT-3505-01"]["returned"] == 3
     assert holders[OFFICE]["printed"] == waiting
+    assert holders[OFFICE]["spoiled"] == 1
     reconciled = run("district", "cards", "reconcile", store_url, *auth)
     assert "all 100 serial(s) accounted for" in reconciled
     html = run("district", "report", store_url, *auth, "--format", "html")
