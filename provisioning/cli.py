@@ -785,6 +785,7 @@ def report_command(
         ),
     ] = False,
     language: district.LanguageOption = Language.ID,
+    stale_days: district.StaleDaysOption = district.STALE_DAYS,
 ) -> None:
     """Coverage per kit, per kelurahan/desa and overall: recorded, walk-ins, printed,
     finger exceptions, not yet recorded.
@@ -796,7 +797,9 @@ def report_command(
     --format html).
     """
     if is_store_url(target):
-        district.report(target, authority, fmt.value, threshold, language=language)
+        district.report(
+            target, authority, fmt.value, threshold, language=language, stale_days=stale_days
+        )
         return
     db = Path(target)
     if fmt is ReportFormat.HTML:

@@ -206,6 +206,12 @@ def _console(output: Path | None) -> Iterator[Console]:
     _say(out, f"wrote {output}", "green")
 
 
+StaleDaysOption = Annotated[
+    int,
+    typer.Option(help="Office store: flag kits not collected for more than this many days.", min=1),
+]
+
+
 @district_app.command("report")
 def report_command(
     url: UrlArgument,
@@ -214,9 +220,7 @@ def report_command(
     threshold: ThresholdOption = CARD_THRESHOLD,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
     language: LanguageOption = Language.ID,
-    stale_days: Annotated[
-        int, typer.Option(help="Flag kits not collected for more than this many days.", min=1)
-    ] = STALE_DAYS,
+    stale_days: StaleDaysOption = STALE_DAYS,
 ) -> None:
     """Coverage per kelurahan/desa, kecamatan, kabupaten/kota; blank cards per kit and per
     kabupaten/kota; per day; the kit fleet (versions, last collection, blanks left,

@@ -161,9 +161,9 @@ def synced(cluster: LocalCluster, fleet: Fleet) -> str:
     return url
 
 
-def _report(url: str, fleet: Fleet, *args: object) -> dict:
+def _report(url: str, fleet: Fleet, *args: object, command: str = "district report") -> dict:
     result = run(
-        "district", "report", url, "--authority", fleet.folder / "authority", "--format",
+        *command.split(), url, "--authority", fleet.folder / "authority", "--format",
         "json", *args,
     )  # fmt: skip
     assert result.exit_code == EXIT_OK, result.output
@@ -213,6 +213,9 @@ def test_a_kit_is_stale_only_past_the_days_asked(synced: str, fleet: Fleet) -> N
     days = (datetime.now(UTC) - dict((k.kit_id, k) for k in FLEET)[stale].collected).days
     assert _kits(_report(synced, fleet, "--stale-days", days - 1))[stale]["stale"] is True
     assert _kits(_report(synced, fleet, "--stale-days", days + 1))[stale]["stale"] is False
+    # the tool's own `report --db` takes the same days
+    as_tool = _report(synced, fleet, "--stale-days", days - 1, command="report --db")
+    assert _kits(as_tool)[stale]["stale"] is True
 
 
 def test_the_fleet_table_speaks_bahasa_indonesia_first_and_english_when_asked(
