@@ -7,6 +7,7 @@ one line and exit 1 with nothing signed.  The work is `provisioning.district.car
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -61,13 +62,13 @@ def _keys(authority: Path) -> Authority:
         raise _fail(str(exc), EXIT_USER_ERROR) from None
 
 
-def _signed(url: str, authority: Path, work: str, **args: object) -> Kept:
-    """Run ``CardDesk.<work>(**args)`` on the store at ``url``: one line per outcome."""
+def _signed(url: str, authority: Path, work: Callable[[CardDesk], Kept]) -> Kept:
+    """``work`` done by the card desk on the store at ``url``: one line per outcome."""
     keys = _keys(authority)
     with opened(url) as store:
         desk = CardDesk(store, keys, where=_where(url))
         try:
-            kept: Kept = getattr(desk, work)(**args)
+            kept = work(desk)
         except (BadMove, StoreRefused) as exc:
             raise _fail(str(exc), EXIT_PROBLEMS) from None
     _say(out, f"{kept.move} (sync log statement {kept.statement})", "green")
@@ -79,7 +80,8 @@ def register_command(
     url: UrlArgument, authority: AuthorityOption, serials: RangeOption, regency: RegencyOption
 ) -> None:
     """A batch of blank cards arrived at the district: register its serials."""
-    _signed(url, authority, "register", serials=_range(serials), regency=regency)
+    chosen = _range(serials)
+    _signed(url, authority, lambda desk: desk.register(serials=chosen, regency=regency))
 
 
 @cards_app.command("assign")
@@ -98,14 +100,11 @@ def assign_command(
     """Hand a range of serials to a kit (then flash it with --cards RANGE) or an office."""
     if (serials is None) == (count == 0):
         raise _fail("give either --range or --count", EXIT_USER_ERROR)
+    chosen = None if serials is None else _range(serials)
     kept = _signed(
         url,
         authority,
-        "assign",
-        holder=holder,
-        regency=regency,
-        serials=None if serials is None else _range(serials),
-        count=count,
+        lambda desk: desk.assign(holder=holder, regency=regency, serials=chosen, count=count),
     )
     _say(out, f"flash the kit with: --cards {kept.move.range}")
 
@@ -119,7 +118,12 @@ def return_command(
     regency: RegencyOption,
 ) -> None:
     """Unused blank cards come back from a kit or an office to the district."""
-    _signed(url, authority, "take_back", holder=holder, serials=_range(serials), regency=regency)
+    chosen = _range(serials)
+    _signed(
+        url,
+        authority,
+        lambda desk: desk.take_back(holder=holder, serials=chosen, regency=regency),
+    )
 
 
 @cards_app.command("reconcile")
