@@ -498,7 +498,7 @@ class Review(Step):
         if button is Button.OK and self.draft.companion_answers:
             # the person confirms their data; a companion who answers for them does
             seal = partial(self.ctx.go, CaptureEvent.SEAL)
-            lines = self.ctx.text(self.to_person("review"))
+            lines = self.ctx.text("review.companion")
             self.ctx.overlay(Confirmation(lines, yes=seal, no=lambda: None))
         elif button is Button.OK:
             self.ctx.go(CaptureEvent.SEAL)

@@ -243,6 +243,8 @@ def test_a_child_s_companion_is_the_guardian_already_named(rig: Rig) -> None:
     rig.press(OK)
     rig.settle()
     assert opened(rig, 1).companion == "BUDI"
+    # a walk-in's slip, which says the data was confirmed with a companion (test_slip)
+    assert len(rig.sim.devices.receipt_printer.printed) == 1
 
 
 def test_the_companion_s_screens_in_english(rig: Rig) -> None:
