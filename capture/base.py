@@ -28,7 +28,7 @@ from capture.faults import device_key, fault_key
 from capture.machine import CaptureEvent
 from capture.ports import RecordKeeper
 from capture.print_plan import PrintPlan
-from capture.prompts import Language
+from capture.prompts import COMPANION_WORDING, Language
 from capture.session import Proof, Refusal, Session
 from capture.widgets import DigitEntry, Menu
 from hal.contracts import Device, Devices
@@ -217,6 +217,12 @@ class Step:
 
     def say(self, key: str, **values: object) -> None:
         self.note = self.ctx.text(key, **values)
+
+    def to_person(self, key: str) -> str:
+        """Prompt ``key``, which asks the person to act or to confirm, or its wording for
+        the companion (``key`` + :data:`~capture.prompts.COMPANION_WORDING`) when one
+        answers for the person: the kit speaks to whoever answers, as the officer would."""
+        return f"{key}{COMPANION_WORDING}" if self.draft.companion_answers else key
 
     def fault(self, error: BaseException) -> list[str]:
         """What went wrong and what to check, for ``error``, in the kit's language: the

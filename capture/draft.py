@@ -118,7 +118,8 @@ class Draft:
     duplicates_approved: Sequence[tuple[int, str]] = field(default_factory=list)
     #: The version of the notice of processing read aloud, once it was.
     notice: int | None = None
-    #: Who heard it for a child (a parent or guardian), by name.
+    #: Who speaks for the person, by name: a child's parent or guardian, who heard the
+    #: notice; an adult's companion, who answers the prompts (`Assist.COMPANION`).
     guardian: str | None = None
     #: A disability the person or their companion declared.
     disability: Disability | None = None
@@ -163,10 +164,30 @@ class Draft:
             raise ValueError("a child's notice is heard by a parent or guardian, by name")
         self.notice, self.guardian = version, guardian.strip() if guardian else None
 
-    def declare_needs(self, disability: Disability | None, assists: Sequence[Assist]) -> None:
+    def declare_needs(
+        self,
+        disability: Disability | None,
+        assists: Sequence[Assist],
+        *,
+        companion: str | None = None,
+    ) -> None:
         """The person or their companion declared a disability (or none), and the officer
-        chose how the flow is adapted: nothing here is inferred."""
-        self.disability, self.assists = disability, tuple(dict.fromkeys(assists))
+        chose how the flow is adapted: nothing here is inferred.
+
+        An adult's companion is named (``companion``), and kept where a child's guardian's
+        name is: the record's body says who spoke for the person.  A child's companion is
+        the guardian already named, so ``companion`` must then be None.
+        """
+        assists = tuple(dict.fromkeys(assists))
+        named = (companion or "").strip()
+        if self.child:
+            if named:
+                raise ValueError("a child's companion is the guardian who heard the notice")
+        elif (Assist.COMPANION in assists) != bool(named):
+            raise ValueError("a companion who answers for an adult is named, and only then")
+        else:
+            self.guardian = named or None
+        self.disability, self.assists = disability, assists
 
     def choose_purpose(self, purpose: Purpose) -> None:
         """A walk-in said why they record (keperluan): the record and the person carry it."""
@@ -240,6 +261,12 @@ class Draft:
     @property
     def seated(self) -> bool:
         return Assist.SEATED in self.assists
+
+    @property
+    def companion_answers(self) -> bool:
+        """A companion answers for the person: the screens that ask the person to act or
+        to confirm address the companion (`capture.base.Step.to_person`)."""
+        return Assist.COMPANION in self.assists
 
     @property
     def nothing_captured(self) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from capture.attempts import Verdict, decide
-from capture.base import FINGER_WAIT_SECONDS, Step, StepContext
+from capture.base import FINGER_WAIT_SECONDS, Confirmation, Step, StepContext
 from capture.draft import Approval, ApprovalPurpose
 from capture.duplicates import check_finger, sensor_library
 from capture.events import JobKind
@@ -147,8 +148,6 @@ class Face(Step):
     photo (fewest failing measures) is kept, marked forced.  A person photographed seated
     gets more tries and a wider frame (`capture.face_quality.face_allowance`)."""
 
-    PROMPT = "face"
-
     def enter(self) -> None:
         super().enter()
         #: The photo OK keeps, once one passed or the tries ran out.
@@ -156,6 +155,9 @@ class Face(Step):
         self.forced = False
         self.photos: list[Photo] = []
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
+
+    def lines(self) -> list[str]:
+        return self.note or self.ctx.text(self.to_person("face"))
 
     @property
     def allowance(self) -> tuple[int, FaceBounds]:
@@ -405,8 +407,8 @@ class Fingers(Step):
             "finger": finger_name(self.ctx, shown),
         }
         if asked is None:  # the last finger uploads: the person lifts it and moves on
-            return self.ctx.text("fingers_checking", **values)
-        return self.ctx.text("fingers", **values)
+            return self.ctx.text(self.to_person("fingers_checking"), **values)
+        return self.ctx.text(self.to_person("fingers"), **values)
 
 
 class FingerExceptionStep(Step):
@@ -450,7 +452,8 @@ class FingerExceptionStep(Step):
 
 
 class SignatureStep(Step):
-    PROMPT = "signature"
+    def lines(self) -> list[str]:
+        return self.note or self.ctx.text(self.to_person("signature"))
 
     def enter(self) -> None:
         super().enter()
@@ -492,7 +495,12 @@ class Review(Step):
         self.ctx.devices.panel.indicate(Indicator.ATTENTION)
 
     def press(self, button: Button, press: Press) -> None:
-        if button is Button.OK:
+        if button is Button.OK and self.draft.companion_answers:
+            # the person confirms their data; a companion who answers for them does
+            seal = partial(self.ctx.go, CaptureEvent.SEAL)
+            lines = self.ctx.text("review.companion")
+            self.ctx.overlay(Confirmation(lines, yes=seal, no=lambda: None))
+        elif button is Button.OK:
             self.ctx.go(CaptureEvent.SEAL)
         elif button is Button.DOWN:
             self.ctx.go(CaptureEvent.CORRECT)

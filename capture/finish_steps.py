@@ -267,7 +267,7 @@ class RecordPrint:
         if printer is None:
             ctx.session.printed(PrintOutcome.NONE, seq=self.seq)
             return
-        store, when = ctx.store, ctx.now()
+        store, when, companion = ctx.store, ctx.now(), self.draft.companion_answers
 
         def work() -> None:
             slip = render_slip(
@@ -280,6 +280,7 @@ class RecordPrint:
                 collect_at=store.policy.card_collection_place,
                 reason=reason,
                 training=store.training,
+                companion=companion,
             )
             printer.print_image(slip, timeout=SLIP_PRINT_TIMEOUT_SECONDS)
 

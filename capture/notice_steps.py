@@ -10,14 +10,16 @@ for a child the guardian's name goes into the encrypted body.  Then the person, 
 companion, may declare a disability from the civil registry's list
 (`vocabulary.rounds.Disability`), and the officer chooses how the flow is adapted: a
 seated photo (more tries, a wider frame: `capture.face_quality.face_allowance`), a
-companion answering.  Nothing is inferred: every one is a button the officer pressed.
+companion answering (named, as a guardian is; the screens then speak to them:
+`capture.base.Step.to_person`).  Nothing is inferred: every one is a button the officer
+pressed.
 """
 
 from __future__ import annotations
 
 import enum
 
-from capture.base import Step
+from capture.base import Step, StepContext
 from capture.machine import CaptureEvent
 from capture.prompts import WIDTH
 from capture.widgets import Menu
@@ -70,28 +72,26 @@ class Spelling(enum.Enum):
     DONE = enum.auto()
 
 
-class Guardian(Step):
-    """A child's parent or guardian heard the notice: the officer spells their name with
-    the menu (a letter per OK; the list wraps, so "done" is one UP from A)."""
+class Speller:
+    """A name spelled with the letter menu (a letter per OK; the list wraps, so "done" is
+    one UP from A): a child's guardian's, a companion's.  One speller, so both names are
+    spelled, shown and taken back alike."""
 
-    def enter(self) -> None:
-        super().enter()
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
         self.name = ""
-        spaced = {" ": self.ctx.word("guardian.space")}
+        spaced = {" ": ctx.word("guardian.space")}
         self.menu: Menu[str | Spelling] = Menu(
             [
                 *((spaced.get(letter, letter), letter) for letter in LETTERS),
-                (self.ctx.word("guardian.delete"), Spelling.DELETE),
-                (self.ctx.word("guardian.done"), Spelling.DONE),
+                (ctx.word("guardian.delete"), Spelling.DELETE),
+                (ctx.word("guardian.done"), Spelling.DONE),
             ],
             rows=LETTER_ROWS,
         )
 
-    def widget(self) -> Menu[str | Spelling]:
-        return self.menu
-
-    def press(self, button: Button, press: Press) -> None:
-        self.note = []
+    def press(self, button: Button, press: Press) -> bool:
+        """Take a button; True once "done" is chosen (the name may still be empty)."""
         if button in (Button.UP, Button.DOWN):
             self.menu.move(button)
         elif button is Button.BACK and press is Press.SHORT:
@@ -101,15 +101,38 @@ class Guardian(Step):
             if chosen is Spelling.DELETE:
                 self.name = self.name[:-1]
             elif chosen is Spelling.DONE:
-                self._named()
+                return True
             elif isinstance(chosen, str) and len(self.name) < GUARDIAN_MAX:
                 self.name += chosen
+        return False
+
+    def text(self, key: str, note: list[str]) -> list[str]:
+        """Prompt ``key``'s title (or the note's first line in its place), the name spelled
+        so far (its end, where the officer spells), the letters."""
+        title = self.ctx.text(key, name=self.name[-NAME_SHOWN:])
+        return [*(note[:1] or title[:1]), *title[1:], *self.menu.lines()]
+
+
+class Guardian(Step):
+    """A child's parent or guardian heard the notice: the officer spells their name."""
+
+    def enter(self) -> None:
+        super().enter()
+        self.speller = Speller(self.ctx)
+
+    def widget(self) -> Menu[str | Spelling]:
+        return self.speller.menu
+
+    def press(self, button: Button, press: Press) -> None:
+        self.note = []
+        if self.speller.press(button, press):
+            self._named()
 
     def _named(self) -> None:
-        if not self.name.strip():
+        if not self.speller.name.strip():
             self.say("guardian_empty")
             return
-        self.draft.give_notice(NOTICE_VERSION, guardian=self.name)
+        self.draft.give_notice(NOTICE_VERSION, guardian=self.speller.name)
         self.ctx.session.journal()
         # the guardian's name is the record body's, never the audit log's
         self.ctx.audit(
@@ -118,8 +141,7 @@ class Guardian(Step):
         self.ctx.go(CaptureEvent.GUARDIAN_NAMED)
 
     def lines(self) -> list[str]:
-        title = self.ctx.text("guardian", name=self.name[-NAME_SHOWN:])
-        return [*(self.note[:1] or title[:1]), *title[1:], *self.menu.lines()]
+        return self.speller.text("guardian", self.note)
 
 
 class Need(enum.Enum):
@@ -137,13 +159,22 @@ _ASSISTS = {Need.SEATED: Assist.SEATED, Need.COMPANION: Assist.COMPANION}
 
 class Needs(Step):
     """A disability, if one is declared (from the registry's list), and the adaptations;
-    OK on "continue" keeps them and the capture begins."""
+    OK on "continue" keeps them and the capture begins.
+
+    A companion who answers for an adult is named as they are chosen, spelled as a
+    guardian is (the name goes into the encrypted body, as a guardian's does); "done" with
+    nothing spelled takes the companion back.  A child's companion is the guardian who
+    heard the notice, already named."""
 
     def enter(self) -> None:
         super().enter()
         self.disability: Disability | None = self.draft.disability
         self.assists: set[Assist] = set(self.draft.assists)
+        self.companion: str | None = self.draft.guardian if not self.draft.child else None
+        if self.companion is None and not self.draft.child:
+            self.assists.discard(Assist.COMPANION)  # an adult's companion is named
         self.kinds: Menu[Disability | None] | None = None
+        self.speller: Speller | None = None
         self.menu = self._menu(0)
 
     def _menu(self, cursor: int) -> Menu[Need]:
@@ -158,11 +189,15 @@ class Needs(Step):
         items = [(self.ctx.word(f"needs.{need.value}", **values[need]), need) for need in Need]
         return Menu(items, cursor=cursor)
 
-    def widget(self) -> Menu[Need] | Menu[Disability | None]:
+    def widget(self) -> Menu[Need] | Menu[Disability | None] | Menu[str | Spelling]:
+        if self.speller is not None:
+            return self.speller.menu
         return self.kinds or self.menu
 
     def press(self, button: Button, press: Press) -> None:
-        if self.kinds is not None:
+        if self.speller is not None:
+            self._spell(button, press)
+        elif self.kinds is not None:
             self._choose_kind(button, press)
         elif button in (Button.UP, Button.DOWN):
             self.menu.move(button)
@@ -178,8 +213,25 @@ class Needs(Step):
                 cursor=kinds.index(self.disability),
             )
         elif button is Button.OK and self.menu.focus in _ASSISTS:
-            self.assists ^= {_ASSISTS[self.menu.focus]}
+            assist = _ASSISTS[self.menu.focus]
+            if assist is Assist.COMPANION and assist not in self.assists and not self.draft.child:
+                self.speller = Speller(self.ctx)  # on once named
+                return
+            self.assists ^= {assist}
+            if assist is Assist.COMPANION:
+                self.companion = None
             self.menu = self._menu(self.menu.cursor)
+
+    def _spell(self, button: Button, press: Press) -> None:
+        assert self.speller is not None
+        if not self.speller.press(button, press):
+            return
+        name = self.speller.name.strip()
+        if name:
+            self.companion = name
+            self.assists.add(Assist.COMPANION)
+        self.speller = None
+        self.menu = self._menu(self.menu.cursor)
 
     def _choose_kind(self, button: Button, press: Press) -> None:
         assert self.kinds is not None
@@ -195,10 +247,11 @@ class Needs(Step):
 
     def _declared(self) -> None:
         assists = [assist for assist in Assist if assist in self.assists]
-        self.draft.declare_needs(self.disability, assists)
+        self.draft.declare_needs(self.disability, assists, companion=self.companion)
         self.ctx.session.journal()
         if self.disability is not None or assists:
-            # which disability is the record body's (encrypted), not the audit log's
+            # which disability, and the companion's name, are the record body's (encrypted),
+            # not the audit log's
             self.ctx.audit(
                 AuditKind.NEEDS,
                 nik=self.draft.resident.nik,
@@ -208,6 +261,8 @@ class Needs(Step):
         self.ctx.go(CaptureEvent.NEEDS_DECLARED)
 
     def lines(self) -> list[str]:
+        if self.speller is not None:
+            return self.speller.text("companion", [])
         if self.kinds is not None:
             return self.ctx.text("disability_title") + self.kinds.lines()
         return self.ctx.text("needs") + self.menu.lines()

@@ -36,7 +36,10 @@ SLIP_LABELS = {
     "next": "Yang dilakukan kantor",
     "collect": "Ambil kartu di",
     "reference": "Referensi",
+    "companion": "Data dikonfirmasi",
 }
+#: Beside "Data dikonfirmasi" when a companion answered for the person (`Assist.COMPANION`).
+SLIP_COMPANION = "bersama pendamping"
 SLIP_KEEP = "Simpan tanda bukti ini dan bawa saat mengambil kartu."
 
 #: What the office does when a printer problem on site kept the card back.

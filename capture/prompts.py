@@ -16,6 +16,10 @@ from vocabulary.language import Language
 WIDTH = 21
 
 
+#: What a prompt's key is followed by for its wording to a companion who answers for the
+#: person (`capture.base.Step.to_person`): "face" to the person, "face.companion" to them.
+COMPANION_WORDING = ".companion"
+
 #: key -> (Bahasa Indonesia, English); lines separated by "\n".
 CATALOGUE: dict[str, tuple[str, str]] = {
     "boot": ("Jemput menyala...", "Jemput starting..."),
@@ -89,6 +93,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "guardian.delete": ("< hapus huruf", "< delete a letter"),
     "guardian.done": ("= selesai", "= done"),
     "guardian_empty": ("Nama wali kosong", "Guardian name empty"),
+    "companion": ("PENDAMPING (dieja):\n{name}", "COMPANION (spelled):\n{name}"),
     "needs": ("KEBUTUHAN KHUSUS:", "SPECIAL NEEDS:"),
     "needs.go": ("Lanjut", "Continue"),
     "needs.disability": ("Disabilitas: {value}", "Disability: {value}"),
@@ -155,6 +160,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "FOTO WAJAH\nMenghadap kamera\nOK=potret",
         "FACE PHOTO\nFace the camera\nOK=take photo",
     ),
+    "face.companion": (
+        "FOTO WAJAH\nPendamping: bantu\nhadap ke kamera\nOK=potret",
+        "FACE PHOTO\nCompanion: help them\nface the camera\nOK=take photo",
+    ),
     "face_busy": ("Memotret...", "Taking photo..."),
     "face_retry": ("Foto {attempt}/{tries} OK=ulang", "Photo {attempt}/{tries} OK=retry"),
     "face_forced": (
@@ -166,9 +175,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "SIDIK JARI {index}/{count}\n{finger}\nLetakkan jari\nv=pengecualian",
         "FINGER {index}/{count}\n{finger}\nPlace the finger\nv=exception",
     ),
+    "fingers.companion": (
+        "SIDIK JARI {index}/{count}\n{finger}\nPendamping: tempelkan\nv=pengecualian",
+        "FINGER {index}/{count}\n{finger}\nCompanion: place it\nv=exception",
+    ),
     "fingers_checking": (
         "MEMERIKSA JARI\n{index}/{count} {finger}\nAngkat jari",
         "CHECKING FINGER\n{index}/{count} {finger}\nLift the finger",
+    ),
+    "fingers_checking.companion": (
+        "MEMERIKSA JARI\n{index}/{count} {finger}\nPendamping: angkat",
+        "CHECKING FINGER\n{index}/{count} {finger}\nCompanion: lift it",
     ),
     "finger_poor": (
         "{finger}\nKurang jelas {attempt}/{tries}\nOK=ulang v=kecualikan",
@@ -237,6 +254,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "TANDA TANGAN\nTanda tangan di pad\nlalu angkat pena\nv=tidak bisa ttd",
         "SIGNATURE\nSign on the pad\nthen lift the pen\nv=cannot sign",
     ),
+    "signature.companion": (
+        "TANDA TANGAN\nPendamping: bantu ttd\ndi pad, angkat pena\nv=tidak bisa ttd",
+        "SIGNATURE\nCompanion: help sign\non the pad, lift pen\nv=cannot sign",
+    ),
     "signature_none": (
         "Belum ada tanda\ntangan. OK=ulang\nv=tidak bisa ttd",
         "No signature yet\nOK=retry\nv=cannot sign",
@@ -248,6 +269,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "review": (
         "{name}\nWajah:{face} Jari:{fingers}\nTtd:{signature} Cetak:{card}\nOK=simpan v=koreksi",
         "{name}\nFace:{face} Prints:{fingers}\nSign:{signature} Card:{card}\nOK=save v=correct",
+    ),
+    "review.companion": (
+        "PENDAMPING: data\nsudah dibacakan dan\nbenar?\nOK=simpan BACK=tidak",
+        "COMPANION: was it\nread out, and is it\nright?\nOK=save BACK=no",
     ),
     "yes": ("ya", "yes"),
     "no": ("tidak", "no"),

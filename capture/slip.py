@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from capture.card import font, printable, wrap
 from capture.paper_texts import (
+    SLIP_COMPANION,
     SLIP_KEEP,
     SLIP_LABELS,
     SLIP_REASONS,
@@ -180,12 +181,15 @@ def render_slip(
     collect_at: str,
     reason: SlipReason,
     training: bool = False,
+    companion: bool = False,
 ) -> Image.Image:
     """The receipt slip as a mode "1" image :data:`SLIP_WIDTH` dots wide.
 
     Always in Bahasa Indonesia (`capture.paper_texts`), whatever language the officer
     reads the display in.  A ``training`` kit's slip carries the LATIHAN mark: an inked
     band at the top and bottom and the word slanted over everything but the QR code.
+    A ``companion`` who answered for the person is named as who confirmed the data (not
+    by name: the slip gets lost).
     ``image.info["qr_box"]`` holds the (left, top, right, bottom) of the QR code with its
     quiet zone, so a test or a preview can find it.
     """
@@ -197,6 +201,7 @@ def render_slip(
         (SLIP_LABELS["record"], f"{record_seq:06d}"),
         (SLIP_LABELS["date"], f"{when:%d-%m-%Y %H:%M}"),
         (SLIP_LABELS["kit"], printable(kit_id)),
+        *([(SLIP_LABELS["companion"], SLIP_COMPANION)] if companion else []),
         (SLIP_LABELS["reason"], why),
         (SLIP_LABELS["next"], then),
         (SLIP_LABELS["collect"], printable(collect_at, upper=False)),

@@ -79,6 +79,11 @@ def _authority(folder: Path) -> Authority:
         return checks.load_authority(folder)
 
 
+#: A line under 17 on the election day whose marriage, which would make them a voter, the
+#: list does not give.
+UNKNOWN_MARRIAGE = "pemula jika kawin: status kawin tak ada / first vote if married: not known"
+
+
 def show_check(check: ListCheck) -> None:
     """The list as checked: each line's status, then the counts (Bahasa, English beside)."""
     table = Table(title="daftar / list", title_justify="left")
@@ -90,6 +95,7 @@ def show_check(check: ListCheck) -> None:
             "sudah direkam / recorded" if checked.recorded else "",
             "tanpa NIK: walk-in" if line.nik is None else "",
             "pemilih pemula / first-time voter" if checked.first_voter else "",
+            UNKNOWN_MARRIAGE if checked.first_voter is None else "",
         ]
         table.add_row(
             str(line.line),
@@ -104,6 +110,12 @@ def show_check(check: ListCheck) -> None:
     _say(out, f"  sudah direkam, ditinggalkan  {check.recorded} (already recorded: left out)")
     _say(out, f"  tanpa NIK                    {check.no_nik} (no NIK: walk-ins at the round)")
     _say(out, f"  pemilih pemula               {check.first_voters} (first-time voters, to record)")
+    if check.marriage_unknown:
+        _say(
+            out,
+            f"  status kawin tak diketahui   {check.marriage_unknown} (under 17 on the election "
+            "day, a first-time voter if married: the list has no status_perkawinan)",
+        )
 
 
 @round_app.command("check")

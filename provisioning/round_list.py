@@ -17,11 +17,14 @@ Columns, matched after `storage.worklist.normalise_header`:
 | `nik` | no | 16 digits, checked against the birth date (and the sex, if given) |
 | `jenis_kelamin` (`jk`) | no | L, P, LAKI-LAKI, PEREMPUAN; else the NIK's |
 | `tempat_lahir` | no | the birth place |
+| `status_perkawinan` (`status_kawin`) | no | BELUM KAWIN, KAWIN, CERAI HIDUP, CERAI MATI |
 | the institution's number | no | `nisn`, `nis`, `nim`, `no_induk`, `no_reg`...: never twice |
 
-Other columns are ignored.  A line without a NIK is kept (it is counted, and the person
-records as a walk-in at the round, with their KK), but it cannot be checked against the
-district store, nor go onto the kit's list.
+Other columns are ignored.  The status perkawinan matters under 17: someone married is a
+voter and records an e-KTP (`storage.eligibility`); where the list leaves it out, the
+office's check says it is not known rather than guess (`storage.groups`).  A line without
+a NIK is kept (it is counted, and the person records as a walk-in at the round, with their
+KK), but it cannot be checked against the district store, nor go onto the kit's list.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from storage.eligibility import married
 from storage.errors import StorageError
 from storage.model import Resident
 from storage.nik import NikError, check_nik, parse_nik
@@ -56,6 +60,8 @@ HEADERS: dict[str, str] = {
     "jenis_kelamin": "jenis_kelamin",
     "jk": "jenis_kelamin",
     "tempat_lahir": "tempat_lahir",
+    "status_perkawinan": "status_perkawinan",
+    "status_kawin": "status_perkawinan",
     **{
         name: "nomor"
         for name in (
@@ -100,6 +106,13 @@ class ListLine:
     nik: str | None
     sex: Sex | None
     birth_place: str
+    #: The status perkawinan as the list writes it ("": the list does not say).
+    marital_status: str = ""
+
+    @property
+    def married(self) -> bool | None:
+        """Ever married, by the list (None: it does not say); checked when read."""
+        return married(self.marital_status)
 
     def resident(self) -> Resident:
         """The person as the kit lists them: named by their NIK (its reference), placed by
@@ -114,6 +127,7 @@ class ListLine:
             birth_date=self.birth_date,
             province=info.province_name,
             regency=info.regency_name or "",
+            marital_status=self.marital_status,
             worklist_ref=self.nik,
         )
 
@@ -164,10 +178,22 @@ def _line(line: int, cells: dict[str, str], problems: list[Problem]) -> ListLine
             check_nik(nik, sex=sex or parse_nik(nik).sex, birth_date=birth)
         except NikError as exc:
             fail("nik", str(exc))
+    status = " ".join(cells.get("status_perkawinan", "").split()).upper()
+    try:
+        married(status)
+    except ValueError as exc:
+        fail("status_perkawinan", str(exc))
     if len(problems) > before or birth is None:
         return None
     return ListLine(
-        line, name, birth, cells.get("nomor") or None, nik, sex, cells.get("tempat_lahir", "")
+        line,
+        name,
+        birth,
+        cells.get("nomor") or None,
+        nik,
+        sex,
+        cells.get("tempat_lahir", ""),
+        status,
     )
 
 

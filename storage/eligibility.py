@@ -30,6 +30,8 @@ EKTP_AGE = 17
 KIA_PHOTO_AGE = 5
 #: Status perkawinan values of someone who has ever been married.
 EVER_MARRIED = frozenset({"KAWIN", "CERAI HIDUP", "CERAI MATI"})
+#: The status perkawinan of someone never married.
+NEVER_MARRIED = "BELUM KAWIN"
 
 
 class NotYetBorn(ValueError):
@@ -59,8 +61,27 @@ def birthday(birth: date, age: int) -> date:
     return birth.replace(year=year)
 
 
+def _status(text: str) -> str:
+    return " ".join(text.split()).upper()
+
+
 def ever_married(resident: Resident) -> bool:
-    return resident.marital_status.strip().upper() in EVER_MARRIED
+    """Married now or before, by the resident's status perkawinan; any other (an empty
+    one included) is taken as never married, as the registry would without a marriage on
+    the KK."""
+    return _status(resident.marital_status) in EVER_MARRIED
+
+
+def married(status: str) -> bool | None:
+    """Whether a status perkawinan, as written on a list, says ever married; None when it
+    is empty (not known).  ValueError names a word that is no status."""
+    word = _status(status)
+    if not word:
+        return None
+    if word in EVER_MARRIED or word == NEVER_MARRIED:
+        return word != NEVER_MARRIED
+    known = ", ".join([NEVER_MARRIED, *sorted(EVER_MARRIED)])
+    raise ValueError(f"{status} is not a status perkawinan (use {known})")
 
 
 def card_rule(resident: Resident, day: date, policy: Policy) -> CardRule:

@@ -390,12 +390,20 @@ class Enrolment:
     groups: tuple[Group, ...] = ()
     #: The version of the notice of processing read aloud before capture (None: a void).
     notice: int | None = None
-    #: The parent or guardian who heard the notice for a child, by name (body only).
+    #: Who spoke for the person, by name (body only): a child's parent or guardian, who
+    #: heard the notice; an adult's companion who answered the prompts (`companion`).
     guardian: str | None = None
     #: A disability the person or their companion declared (never inferred).
     disability: Disability | None = None
     #: How the flow was adapted: seated, a companion answering.
     assists: tuple[Assist, ...] = ()
+
+    @property
+    def companion(self) -> str | None:
+        """Who answered the prompts for the person, when a companion did: for a child the
+        guardian who heard the notice, for an adult the companion named at the kit (None
+        in records sealed before the kit named companions)."""
+        return self.guardian if Assist.COMPANION in self.assists else None
 
     @property
     def captured(self) -> tuple[Modality, ...]:

@@ -112,8 +112,9 @@ V4_HEADER_TYPES = V3_HEADER_TYPES | V4_HEADER_ADDS
 _HEADER_TYPES = {1: V1_HEADER_TYPES, 2: _V2_HEADER_TYPES, 3: V3_HEADER_TYPES, 4: V4_HEADER_TYPES}
 #: What version 2 adds to the body: the values behind the header's flags.
 V2_BODY_KEYS = ("corrections", "domicile", "sig_exc", "card_from")
-#: What version 4 adds to the body: who heard the notice for a child (a name: personal,
-#: so never in the header), the disability declared, how the flow was adapted.
+#: What version 4 adds to the body: who spoke for the person, a child's guardian or an
+#: adult's companion (a name: personal, so never in the header), the disability declared,
+#: how the flow was adapted.
 V4_BODY_KEYS = ("guardian", "disability", "assist")
 
 
@@ -162,7 +163,8 @@ class RecordHeader:
     groups: tuple[Group, ...] = ()
     #: The version of the notice of processing read before capture (version 4; None: a void).
     notice: int | None = None
-    #: A parent or guardian heard the notice for the child (their name is in the body).
+    #: Someone spoke for the person, their name in the body: a child's parent or guardian,
+    #: who heard the notice, or an adult's companion (`Enrolment.companion`).
     guardian: bool = False
 
     @property

@@ -342,6 +342,21 @@ READ_ROUND_GROUPS = Table(
     Words("Jemput bola: rekaman per kelompok", "Rounds: records by group"),
     (ROUND_PLACE, ROUND_RECORDS, WALK_INS, *ROUND_GROUPS),
 )
+#: Characters a round's name may take on a line of the two tables above and both still
+#: fit 80 terminal columns (and the A4 page): a code of up to 32 (`storage.model.ROUND_CODE`)
+#: or a place of up to 200 (`storage.rounds.TEXT_MAX`) does not.
+ROUND_NAME_WIDTH = 23
+#: A round whose code or place is longer is named in the tables by a mark, "[1]", over its
+#: venue kind, and listed in full under them, its code and its place: nothing is cut.
+READ_ROUND_NAMES = Table(
+    "round_names",
+    Words("Jemput bola: putaran bertanda di atas", "Rounds: those marked above"),
+    (
+        Column("mark", Words("tanda", "mark"), Kind.TEXT),
+        Column("code", Words("kode putaran", "round code"), Kind.TEXT),
+        Column("place", Words("lokasi", "place"), Kind.TEXT),
+    ),
+)
 
 
 def place(row: dict[str, Any], language: Language) -> str:
@@ -355,9 +370,12 @@ def place(row: dict[str, Any], language: Language) -> str:
     return row["regency"] or f"({ALL_AREAS(language)})"
 
 
-def round_place(row: dict[str, Any], language: Language) -> str:
+def round_place(row: dict[str, Any], language: Language, mark: int | None = None) -> str:
     """A rounds row's name: a round's code over its place (its venue kind when it names
-    none, as a home visit), a venue kind, a kecamatan, a day, or all rounds."""
+    none, as a home visit), or its ``mark`` over its venue kind when either is too long
+    (`round_marks`); a venue kind, a kecamatan, a day, or all rounds."""
+    if row["level"] == RoundLevel.ROUND and mark is not None:
+        return f"[{mark}]\n  {row['venue']}"
     if row["level"] == RoundLevel.ROUND:
         return f"{row['code']}\n  {row['place'] or row['venue']}"
     if row["level"] == RoundLevel.VENUE:
@@ -373,11 +391,42 @@ def _village(row: dict[str, Any], language: Language) -> str:
     return VILLAGE.cell(row["village"], language)
 
 
+def round_marks(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The rounds (by code) whose code or place does not fit `ROUND_NAME_WIDTH`, each with
+    its mark, numbered from 1 in the rows' order."""
+    long = [
+        row["code"]
+        for row in rows
+        if row["level"] == RoundLevel.ROUND
+        and max(len(row["code"]), 2 + len(row["place"] or row["venue"])) > ROUND_NAME_WIDTH
+    ]
+    return {code: number for number, code in enumerate(long, start=1)}
+
+
+def _read_rounds(
+    rows: list[dict[str, Any]], language: Language
+) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The two rounds tables, each row named by one round (`round_place`), and under them
+    the rounds marked there, by code and place in full, if any is."""
+    marks = round_marks(rows)
+    named = [{**row, "place": round_place(row, language, marks.get(row["code"]))} for row in rows]
+    shown = [(READ_ROUNDS, named), (READ_ROUND_GROUPS, named)]
+    by_code = {row["code"]: row for row in rows if row["level"] == RoundLevel.ROUND}
+    listed = [
+        {
+            "mark": f"[{mark}]",
+            "code": code,
+            "place": by_code[code]["place"] or by_code[code]["venue"],
+        }
+        for code, mark in marks.items()
+    ]
+    return [*shown, (READ_ROUND_NAMES, listed)] if listed else shown
+
+
 #: Per table that people read otherwise: the tables they read, and the name of a row.
 _READ: dict[str, tuple[tuple[Table, ...], Callable[[dict[str, Any], Language], str]]] = {
     COVERAGE_TABLE.name: ((READ_COVERAGE,), place),
     CARDS_TABLE.name: ((READ_CARDS,), place),
-    ROUNDS_TABLE.name: ((READ_ROUNDS, READ_ROUND_GROUPS), round_place),
     PIPELINE_TABLE.name: ((READ_PIPELINE,), _village),
 }
 
@@ -429,8 +478,9 @@ def read_sections(figures: Figures, language: Language) -> list[tuple[Table, lis
                 (READ_FLEET, [{**row, "flags": flag_words(row, language)} for row in rows])
             )
             continue
-        if table is ROUNDS_TABLE and not rows:
-            continue  # no round planned: nothing to read
+        if table is ROUNDS_TABLE:
+            shown.extend(_read_rounds(rows, language) if rows else ())  # none: nothing to read
+            continue
         if table is COVERAGE_TABLE:
             rows = reading_order(rows)
         if table.name not in _READ:

@@ -90,6 +90,7 @@ svg .flag text.value{fill:#c0392b;font-weight:bold}
 table{border-collapse:collapse;font-size:10px;width:100%;margin-top:8px}
 td,th{border:1px solid #ccc;padding:2px 4px}td.text,td.day{white-space:nowrap}
 #findings td.text{white-space:normal}#rounds td.text,#round_groups td.text{white-space:pre}
+#round_names td[data-field=place]{white-space:normal}
 td.count,td.share,th{text-align:right}td.text,td.day,td.flag,th.text,th.day,th.flag{text-align:left}
 tr.flagged td{background:#fde2e2}
 tr.level-district td,tr.level-kabkota td,tr.level-kecamatan td{font-weight:bold}

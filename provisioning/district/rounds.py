@@ -44,8 +44,9 @@ class CheckedLine:
     line: ListLine
     #: A live record names this person (by their NIK's keyed reference, or as a walk-in).
     recorded: bool
-    #: Votes for the first time on the election day (`storage.groups.first_time_voter`).
-    first_voter: bool
+    #: Votes for the first time on the election day (`storage.groups.first_time_voter`);
+    #: None: only a marriage would make them a voter, and the list does not say.
+    first_voter: bool | None
 
     @property
     def goes_to_kit(self) -> bool:
@@ -68,7 +69,13 @@ class ListCheck:
     @property
     def first_voters(self) -> int:
         """First-time voters among those the round is for (not yet recorded)."""
-        return sum(line.first_voter and not line.recorded for line in self.lines)
+        return sum(line.first_voter is True and not line.recorded for line in self.lines)
+
+    @property
+    def marriage_unknown(self) -> int:
+        """Those the round is for who vote first on the election day if married, where the
+        list does not say whether they are: not counted as first-time voters."""
+        return sum(line.first_voter is None and not line.recorded for line in self.lines)
 
     @property
     def people(self) -> tuple[ListLine, ...]:
@@ -111,7 +118,7 @@ def check_list(
                 line,
                 recorded=bool(found & set(keyed.get(line.line, ()))),
                 first_voter=election_day is not None
-                and first_time_voter(line.birth_date, election_day),
+                and first_time_voter(line.birth_date, election_day, married=line.married),
             )
             for line in lines
         )

@@ -26,7 +26,9 @@ MODULES = sorted(f"capture.{path.stem}" for path in CAPTURE.glob("*.py") if path
 #: The packages that drive the machine, where a state could be named.
 DRIVERS = ("capture", "firmware")
 #: Calls whose first argument names a prompt of the catalogue, not a state.
-PROMPT_LOOKUPS = frozenset({"text", "word", "say", "prompt", "heading", "opens_with", "Refusal"})
+PROMPT_LOOKUPS = frozenset(
+    {"text", "word", "say", "prompt", "heading", "opens_with", "Refusal", "to_person"}
+)
 STATE_NAMES = frozenset(state.value for state in CaptureState)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from capture.notice_steps import NOTICE_PAGES, Need, Spelling
 from capture.prompts import prompt
+from hal.types import Button, Press
 from hw_sim.portraits import Scene
 from simulator.kit import DEMO_AUTHORITY
 from storage.codec import loads
@@ -28,10 +31,14 @@ from tests.capture.flows import (
     to_needs,
     to_notice,
 )
+from vocabulary.language import Language
 from vocabulary.rounds import Assist, Disability, Group
 
 if TYPE_CHECKING:
     from conftest import Rig
+
+#: Events a wait for the device job handles at most (a bound, not a timing).
+SETTLE_EVENTS = 20
 
 
 def opened(rig: Rig, seq: int) -> Enrolment:
@@ -47,6 +54,8 @@ def seal_from_face(rig: Rig) -> None:
         rig.settle()
     assert rig.state == "review", rig.screen
     rig.press(OK)
+    if rig.controller.draft is not None and rig.controller.draft.companion_answers:
+        rig.press(OK)  # the companion confirms the data
     assert rig.state in ("printing", "done"), rig.screen
 
 
@@ -125,8 +134,10 @@ def test_a_declared_disability_seated_with_a_companion_is_recorded(rig: Rig) -> 
     rig.driver.pick(Disability.FISIK, what="fisik")
     rig.driver.pick(Need.SEATED, what="seated")
     rig.driver.pick(Need.COMPANION, what="companion")
+    spell(rig, "RINA")
     rig.driver.pick(Need.COMPANION, what="companion")  # a second OK takes it back...
-    rig.driver.pick(Need.COMPANION, what="companion")  # ...and a third gives it again
+    rig.driver.pick(Need.COMPANION, what="companion")  # ...and a third names one again
+    spell(rig, "ANI")
     rig.driver.pick(Need.GO, what="continue")
     assert rig.state == "face"
     draft = rig.controller.draft
@@ -148,6 +159,102 @@ def test_a_declared_disability_seated_with_a_companion_is_recorded(rig: Rig) -> 
     assert Group.DISABILITAS in header.groups
     body = opened(rig, 1)
     assert (body.disability, body.assists) == (Disability.FISIK, (Assist.SEATED, Assist.COMPANION))
+    assert body.companion == "ANI"
+
+
+def waiting_on_the_person(rig: Rig, button: Button) -> list[str]:
+    """The screen while the device job ``button`` starts waits for the person (a finger,
+    the pen): what they are asked to do.  The job's outcome is then handled."""
+    rig.kit.press(button, Press.SHORT)
+    for _ in range(SETTLE_EVENTS):
+        if rig.controller.busy:
+            break
+        rig.kit.loop.step(0.002)
+    assert rig.controller.busy, "the press started no device job"
+    screen = list(rig.controller.screen)
+    rig.settle()
+    return screen
+
+
+def test_a_companion_is_named_and_the_screens_speak_to_them(rig: Rig) -> None:
+    to_needs(rig)
+    rig.driver.pick(Need.COMPANION, what="companion")
+    assert rig.screen[:2] == prompt("companion", name=""), rig.screen
+    spell(rig, "RINA W")
+    assert rig.state == "needs"
+    assert rig.screen[-1] == ">" + prompt("needs.companion", value=prompt("yes")[0])[0]
+    rig.driver.pick(Need.GO, what="continue")
+    assert rig.controller.draft.guardian == "RINA W"
+    assert rig.screen == shown("face.companion") != shown("face")
+    rig.press(OK)
+    assert rig.screen == shown("face_ok"), rig.screen
+    rig.sim.devices.fingerprint.inject("poor-image")
+    rig.press(OK)
+    assert rig.state == "fingers", rig.screen
+    rig.sim.devices.fingerprint.clear_faults()
+    asking = waiting_on_the_person(rig, BACK)  # the finger again, from its first try
+    assert asking[2:] == prompt("fingers.companion", index=1, count=1, finger="")[2:], asking
+    while rig.state == "fingers":
+        rig.press(OK)
+    assert rig.state == "signature", rig.screen
+    asking = waiting_on_the_person(rig, BACK)  # the signature again
+    assert asking == shown("signature.companion"), asking
+    rig.press(OK)  # the signature kept
+    assert rig.state == "review", rig.screen
+    rig.press(OK)
+    assert rig.screen == shown("review.companion"), "the companion confirms the data"
+    rig.press(BACK)
+    assert rig.state == "review" and rig.screen[0] != shown("review.companion")[0]
+    assert not (rig.store.records_dir / record_name(1)).exists(), "BACK: nothing sealed"
+    rig.press(OK, OK)
+    assert rig.state in ("printing", "done"), rig.screen
+    header = sealed_header(rig, 1)
+    assert header.guardian, "the header says someone spoke for the person, not who"
+    body = opened(rig, 1)
+    assert (body.guardian, body.companion) == ("RINA W", "RINA W")
+    assert body.assists == (Assist.COMPANION,)
+    payload = parse_sign1((rig.store.records_dir / record_name(1)).read_bytes()).payload
+    assert b"RINA" not in payload and "RINA" not in str(loads(payload))
+    assert "RINA" not in str(rig.audit("needs"))
+
+
+def test_done_with_no_name_spelled_takes_the_companion_back(rig: Rig) -> None:
+    to_needs(rig)
+    rig.driver.pick(Need.COMPANION, what="companion")
+    rig.driver.pick(Spelling.DONE, what="done")
+    assert rig.screen[-1] == ">" + prompt("needs.companion", value=prompt("no")[0])[0]
+    rig.driver.pick(Need.GO, what="continue")
+    assert rig.screen == shown("face"), "no companion: the screens speak to the person"
+    assert (rig.controller.draft.assists, rig.controller.draft.guardian) == ((), None)
+
+
+def test_a_child_s_companion_is_the_guardian_already_named(rig: Rig) -> None:
+    key_nik(rig, child_nik(rig, 10))
+    rig.press(OK, *[OK] * NOTICE_PAGES)
+    spell(rig, "BUDI")
+    rig.driver.pick(Need.COMPANION, what="companion")
+    assert rig.state == "needs" and rig.screen[0] == prompt("needs")[0], "nobody else to spell"
+    rig.driver.pick(Need.GO, what="continue")
+    assert rig.screen == shown("face.companion")
+    rig.press(OK, OK)  # a KIA: the photo, then the review
+    assert rig.state == "review", rig.screen
+    rig.press(OK)
+    assert rig.screen == shown("review.companion")
+    rig.press(OK)
+    rig.settle()
+    assert opened(rig, 1).companion == "BUDI"
+    # a walk-in's slip, which says the data was confirmed with a companion (test_slip)
+    assert len(rig.sim.devices.receipt_printer.printed) == 1
+
+
+def test_the_companion_s_screens_in_english(rig: Rig) -> None:
+    rig.controller.switch_language()
+    to_needs(rig)
+    rig.driver.pick(Need.COMPANION, what="companion")
+    assert rig.screen[:2] == prompt("companion", Language.EN, name="")
+    spell(rig, "RINA")
+    rig.driver.pick(Need.GO, what="continue")
+    assert rig.screen == shown("face.companion", Language.EN)
 
 
 def test_seated_below_the_camera_a_standing_frame_refuses_the_photo(rig: Rig) -> None:
@@ -169,3 +276,16 @@ def test_a_seated_photo_gets_more_tries(rig: Rig) -> None:
     rig.press(OK)
     tries = rig.store.policy.face_retries + 2
     assert rig.screen[-1] == shown("face_retry", attempt=1, tries=tries)[0]
+
+
+def test_an_adult_s_companion_is_named_and_a_child_s_is_the_guardian(rig: Rig) -> None:
+    to_needs(rig)
+    draft = rig.controller.draft
+    with pytest.raises(ValueError, match="named, and only then"):
+        draft.declare_needs(None, [Assist.COMPANION])
+    with pytest.raises(ValueError, match="named, and only then"):
+        draft.declare_needs(None, [Assist.SEATED], companion="RINA")
+    draft.declare_needs(None, [Assist.COMPANION], companion=" RINA ")
+    assert draft.guardian == "RINA"
+    draft.declare_needs(None, [])
+    assert draft.guardian is None, "the companion taken back"

@@ -169,3 +169,11 @@ def test_longer_texts_make_a_taller_slip() -> None:
 def test_a_reference_too_long_for_the_paper_is_refused(length: int) -> None:
     with pytest.raises(ValueError, match="shorter record reference"):
         render_slip(**{**ARGS, "reference": "X" * length})
+
+
+def test_a_slip_says_when_the_data_was_confirmed_with_a_companion() -> None:
+    """One more item, and only then: a companion's slip is taller, by the item's lines."""
+    plain, with_companion = render_slip(**ARGS), render_slip(**ARGS, companion=True)
+    assert with_companion.height > plain.height
+    assert "pendamping" in paper_texts.SLIP_COMPANION
+    assert paper_texts.SLIP_LABELS["companion"] == "Data dikonfirmasi"

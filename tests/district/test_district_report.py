@@ -17,6 +17,7 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,16 +43,19 @@ from provisioning.district.figures import (
 )
 from provisioning.district.formats import (
     READ_ROUND_GROUPS,
+    READ_ROUND_NAMES,
     READ_ROUNDS,
+    ROUND_NAME_WIDTH,
     reading_order,
     rollup,
     to_csv,
 )
 from provisioning.district.html import render
-from provisioning.district.round_figures import rolled_up
+from provisioning.district.round_figures import RoundFigures, rolled_up
 from provisioning.district.server import LocalCluster
 from provisioning.district.store import DistrictStore
 from storage.keys import Authority
+from storage.model import ROUND_CODE
 from storage.reference import ReferenceKey
 from tests.district.conftest import FieldDay, sync_day
 from tests.district.test_district_rounds import HOME_VISIT, SMA_ROUND
@@ -393,10 +397,18 @@ def test_the_html_page_in_chromium_shows_the_json_figures(
     check_print(browser)
 
 
-def rounds_figures() -> Figures:
+#: The SMA round under a code as long as a code may be, at a place with a long name.
+LONG_ROUND = replace(
+    SMA_ROUND,
+    code="SMAN1-KANIGORO-BLITAR-2026-11-23",
+    place="Pondok Pesantren Terpadu Darul Ulum Al-Hikmah Kanigoro Kabupaten Blitar",
+)
+
+
+def rounds_figures(sma: RoundFigures = SMA_ROUND) -> Figures:
     """The two rounds of `tests.district.test_district_rounds`, added up as the report does
     (with the whole store's coverage row, which the page's tiles show)."""
-    rounds = rolled_up([SMA_ROUND, HOME_VISIT])
+    rounds = rolled_up([sma, HOME_VISIT])
     district = Coverage(Level.DISTRICT, "", "", "", "", 0, 0)
     return Figures(
         datetime(2026, 11, 24, tzinfo=UTC), CARD_THRESHOLD, coverage=[district], rounds=rounds
@@ -447,15 +459,64 @@ def test_the_rounds_fit_80_terminal_columns_in_either_language() -> None:
             assert counted == [[str(row[key]) for key in table.keys[1:]] for row in rows]
 
 
-def test_the_rounds_fit_the_a4_page(browser: WebDriver, tmp_path: Path) -> None:
-    """Both rounds tables on the page, each row with every column, within A4's width."""
-    figures, page = rounds_figures(), tmp_path / "rounds.html"
-    page.write_text(render(figures), encoding="utf-8")
-    browser.get(page.as_uri())
-    tables = browser.execute_script(READ_PAGE)["tables"]
-    for table in (READ_ROUNDS, READ_ROUND_GROUPS):
-        assert [set(row) for row in tables[table.name]] == [set(table.keys)] * len(figures.rounds)
-    check_print(browser)
+def test_a_long_round_code_or_place_is_marked_and_listed_in_full_under_the_tables() -> None:
+    """A 32-character code and a long place would wrap or be cut in the rounds tables: the
+    round is named there by its mark over its venue kind, and listed under them in full."""
+    assert len(LONG_ROUND.code) == 32 and ROUND_CODE.fullmatch(LONG_ROUND.code)
+    figures = rounds_figures(LONG_ROUND)
+    rows = [row.as_map() for row in figures.rounds]
+    for language in Language:
+        shown = io.StringIO()
+        print_tables(Console(file=shown, width=80), figures, language)
+        text = shown.getvalue()
+        assert max(cell_len(line) for line in text.splitlines()) <= 80, text
+        assert "…" not in text, text
+        for table in (READ_ROUNDS, READ_ROUND_GROUPS):
+            _, lines = terminal_table(text, table.title(language))
+            names = [line[0] for line in lines]
+            assert names[:4] == ["KR-KNG-1123", "  kunjungan rumah", "[1]", "  sekolah"], text
+            assert len(names) == len(rows) + 2, "every name on its line(s), none wrapped"
+            counted = [line[1:] for line in lines if line[1]]
+            assert counted == [[str(row[key]) for key in table.keys[1:]] for row in rows]
+        headings, legend = terminal_table(text, READ_ROUND_NAMES.title(language))
+        assert headings == READ_ROUND_NAMES.headings(language, short=True)
+        assert legend[0][:2] == ["[1]", LONG_ROUND.code], text
+        assert all(line[:2] == ["", ""] for line in legend[1:]), "one round marked"
+        assert " ".join(line[2] for line in legend) == LONG_ROUND.place, text
+
+
+def test_a_round_name_as_wide_as_the_tables_allow_stays_unmarked_and_fits() -> None:
+    """`ROUND_NAME_WIDTH` is what fits: a code and a place that wide keep their lines."""
+    code = "SMA1-KANIGORO-" + "9" * (ROUND_NAME_WIDTH - 14)
+    sma = replace(SMA_ROUND, code=code, place="P" * (ROUND_NAME_WIDTH - 2))
+    for language in Language:
+        shown = io.StringIO()
+        print_tables(Console(file=shown, width=80), rounds_figures(sma), language)
+        text = shown.getvalue()
+        assert max(cell_len(line) for line in text.splitlines()) <= 80, text
+        assert "…" not in text and READ_ROUND_NAMES.title(language) not in text, text
+        for table in (READ_ROUNDS, READ_ROUND_GROUPS):
+            _, lines = terminal_table(text, table.title(language))
+            assert [line[0] for line in lines][2:4] == [code, "  " + sma.place], text
+
+
+@pytest.mark.parametrize("sma", [SMA_ROUND, LONG_ROUND], ids=["short", "long"])
+def test_the_rounds_fit_the_a4_page(browser: WebDriver, tmp_path: Path, sma: RoundFigures) -> None:
+    """Both rounds tables on the page, each row with every column, within A4's width; a
+    round too long to name there listed under them, its code and place in full."""
+    for language in Language:
+        figures, page = rounds_figures(sma), tmp_path / f"rounds-{language.value}.html"
+        page.write_text(render(figures, language), encoding="utf-8")
+        browser.get(page.as_uri())
+        tables = browser.execute_script(READ_PAGE)["tables"]
+        for table in (READ_ROUNDS, READ_ROUND_GROUPS):
+            rows = tables[table.name]
+            assert [set(row) for row in rows] == [set(table.keys)] * len(figures.rounds)
+        marked = tables.get(READ_ROUND_NAMES.name, [])
+        assert [{k: text for k, (_, text) in row.items()} for row in marked] == (
+            [{"mark": "[1]", "code": sma.code, "place": sma.place}] if sma is LONG_ROUND else []
+        )
+        check_print(browser)
 
 
 def test_the_page_writes_numbers_the_way_its_reader_reads_them() -> None:

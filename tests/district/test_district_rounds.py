@@ -281,3 +281,43 @@ def test_round_check_names_a_list_s_bad_lines_and_round_plan_writes_the_kit_s_fi
     assert "round SMK2-KNG-1124 planned: 0 on the kit's list" in planned.stdout
     assert re.search(r"pemilih pemula +1 \(first-time voters", planned.stdout), planned.stdout
     assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_round_check_counts_a_married_student_under_17_and_says_when_the_list_cannot(
+    tmp_path: Path, store_url: str
+) -> None:
+    """Married under 17 votes (UU 7/2017): counted where the list gives the status
+    perkawinan, named as not known where it does not, refused where it is no status."""
+    authority = tmp_path / "authority"
+    Authority.init(authority, name="Dukcapil Blitar")
+    assert run("district", "init", store_url).exit_code == EXIT_OK
+    fields = {
+        "code": "SMP3-KNG-1125",
+        "venue": "sekolah",
+        "place": 'place = "SMP Negeri 3"\naddress = "Jl. Mawar 1"\n',
+        "kecamatan": "KANIGORO",
+        "by": "SMP Negeri 3",
+    }
+    # 16 on the election day: ANI and BUDI (ANI married); 17 that day: CICI
+    told = "nama;tanggal_lahir;status_perkawinan\nANI;01-03-2012;KAWIN\n"
+    told += "BUDI;01-03-2012;BELUM KAWIN\nCICI;01-01-2012;\n"
+    untold = "nama;tanggal_lahir\nANI;01-03-2012\nCICI;01-01-2012\n"
+
+    def check(listed: str) -> str:
+        plan = write_plan(tmp_path, "smp", listed, **fields)
+        checked = run("round", "check", plan, "--db", store_url, "--authority", authority)
+        assert checked.exit_code == EXIT_OK, checked.output
+        return " ".join(checked.stdout.split())
+
+    said = check(told)
+    assert "pemilih pemula 2 (first-time voters" in said, said
+    assert "status kawin tak diketahui" not in said
+    said = check(untold)
+    assert "pemilih pemula 1 (first-time voters" in said, said
+    assert "status kawin tak diketahui 1 (under 17 on the election day" in said, said
+    plan = write_plan(
+        tmp_path, "smp", "nama;tanggal_lahir;status_kawin\nANI;01-03-2012;JANDA\n", **fields
+    )
+    refused = run("round", "check", plan, "--db", store_url, "--authority", authority)
+    assert refused.exit_code == EXIT_PROBLEMS
+    assert "line 2, column status_perkawinan: JANDA is not a status perkawinan" in refused.stderr
