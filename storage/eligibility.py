@@ -28,8 +28,20 @@ from storage.model import CardKind, Policy, Resident
 EKTP_AGE = 17
 #: Age from which a KIA carries a photo.
 KIA_PHOTO_AGE = 5
-#: Status perkawinan values of someone who has ever been married.
-EVER_MARRIED = frozenset({"KAWIN", "CERAI HIDUP", "CERAI MATI"})
+#: Status perkawinan values of someone who has ever been married: the KK's four, and the
+#: wordings of the KK since 2019 that say whether the marriage is registered (tercatat) --
+#: registered or not, the person has married.
+EVER_MARRIED = frozenset(
+    {
+        "KAWIN",
+        "CERAI HIDUP",
+        "CERAI MATI",
+        "KAWIN TERCATAT",
+        "KAWIN BELUM TERCATAT",
+        "CERAI HIDUP TERCATAT",
+        "CERAI HIDUP BELUM TERCATAT",
+    }
+)
 #: The status perkawinan of someone never married.
 NEVER_MARRIED = "BELUM KAWIN"
 

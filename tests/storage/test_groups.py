@@ -64,6 +64,8 @@ def test_a_status_perkawinan_is_read_or_refused_by_name() -> None:
         True,
         None,
     ]
+    # the KK's wordings since 2019, registered or not, are married all the same
+    assert married("kawin belum tercatat") is True and married("KAWIN TERCATAT") is True
     with pytest.raises(ValueError, match="JANDA is not a status perkawinan"):
         married("JANDA")
 
