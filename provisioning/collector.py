@@ -153,8 +153,8 @@ class CollectorDB:
         durable with every row before it (SQLite's log is written in order), and that is
         the collection's (`add_collection`), before any receipt lets the kit free a record;
         `sync` does it where no collection follows (a card).  A power cut before then can
-        only lose rows the kit (or the card) still holds.  Why: an fsync per record was as long as
-        verifying it (docs/performance.md, "Collect").
+        only lose rows the kit (or the card) still holds.  Why: an fsync per record took
+        about as long as verifying it (docs/performance.md, "Collect").
         """
         digest = record_hash(data)
         held = self.digest(chain, header.seq)
