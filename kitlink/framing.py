@@ -131,6 +131,19 @@ class FrameDecoder:
         """Bytes held that formed no frame yet (a frame under way, or part of a header)."""
         return len(self._buffer)
 
+    @property
+    def wanted(self) -> int:
+        """Bytes still missing from the frame under way (at least 1): what a reader may wait
+        for without reading past that frame's end.
+
+        Before a whole header has come, what completes the header: a length counts only
+        once the header's own CRC vouched for it (`feed` dropped any header that failed).
+        """
+        if len(self._buffer) < HEADER_BYTES:
+            return HEADER_BYTES - len(self._buffer)
+        _, _, length, _ = _HEADER.unpack_from(self._buffer)
+        return max(HEADER_BYTES + length + CRC_BYTES - len(self._buffer), 1)
+
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes (or none, to let time pass); the payloads now complete."""
         now = self._clock()
@@ -261,9 +274,11 @@ class FramedPort:
                     "on and its provisioning port is connected"
                 )
             try:
-                # what has arrived, waiting one slice at most for a first byte: read(4096)
-                # would sit out the slice at the end of every answer shorter than that
-                chunk = self._serial.read(self._serial.in_waiting or 1)
+                # the rest of the frame under way (more if more has arrived), waiting one
+                # slice at most: read(4096) would sit out the slice at the end of every
+                # answer shorter than that, and read(in_waiting or 1) took a long answer a
+                # pty's 4 KiB (or a single byte) at a time through the decoder
+                chunk = self._serial.read(max(self._serial.in_waiting, self._decoder.wanted))
             except (serial.SerialException, OSError) as exc:
                 raise LinkClosed(self._gone(exc)) from exc
             self._pending += self._decoder.feed(chunk)

@@ -59,8 +59,12 @@ from storage.reference import KEY_BYTES
 
 #: The most records one kit chain may claim: a head beyond it is a lie, not a busy year.
 MAX_CHAIN = 10_000_000
-#: Record bytes per ``get``: a frame stays well under MAX_FRAME with the map around it.
+#: Bytes per ``update-part``, and the longest ``get`` a kit of an earlier release serves.
 CHUNK = 64 * 1024
+#: The longest ``get`` (record bytes per answer): a sealed record of about 400 KiB comes in
+#: two answers, not seven, and the signed answer around the bytes (a few hundred bytes)
+#: still leaves its frame well under MAX_FRAME.
+GET_MAX = 240 * 1024
 #: Records per ``list`` answer.
 LIST_MAX = 500
 #: Bytes of a worklist transfer's id (random, made by the tool).
@@ -955,7 +959,7 @@ class GetResult:
                 fields.whole("seq", low=0, high=SEQ_MAX),
                 fields.whole("offset", low=0, high=SEQ_MAX),
                 fields.whole("size", low=1, high=MAX_BYTES),
-                fields.raw("data", sizes=range(1, CHUNK + 1)),
+                fields.raw("data", sizes=range(1, GET_MAX + 1)),
             )
 
 
@@ -977,7 +981,7 @@ class GetArgs:
             return cls(
                 fields.whole("seq", low=0, high=SEQ_MAX),
                 fields.whole("offset", low=0, high=SEQ_MAX),
-                fields.whole("length", low=1, high=CHUNK),
+                fields.whole("length", low=1, high=GET_MAX),
             )
 
     read_result = staticmethod(GetResult.from_map)

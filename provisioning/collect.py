@@ -9,11 +9,13 @@ record in flight; only when the database holds the whole chain up to the signed 
 that head extends the one signed at the previous collection, does the tool sign a receipt
 that lets the kit free the space.  Just before, it asks the kit's signed `status` (its
 software, battery and clock) and keeps it with the collection, for the district's fleet
-table (docs/district.md).
+table (docs/district.md); that statement's fsync makes every record before it durable
+(`CollectorDB.add_record`), and it is written before the receipt is sent.
 """
 
 from __future__ import annotations
 
+import logging
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from storage.keys import Authority
 from storage.layout import RECORDS_FOLDER
 from storage.receipt import make_receipt
 from storage.verify import BrokenChain, Verifier, check_link
+
+log = logging.getLogger(__name__)
 
 #: The next step after a kit answered what it should not: what was verified is kept.
 _RETRY = (
@@ -100,6 +104,7 @@ def collect(
     held = db.have(chain)
     state = Progress(chain.kit_id, 0, max(head.seq - held, 0), 0)
     progress(state)
+    fetch = _Fetch(client, state, progress)
     new = 0
     for first in range(held + 1, head.seq + 1, m.LIST_MAX):
         batch = range(first, min(first + m.LIST_MAX, head.seq + 1))
@@ -111,7 +116,7 @@ def collect(
                     "lacks: collect with the database that collected it before",
                     seq=number,
                 )
-            data = _fetch(client, number, sizes[number], state, progress)
+            data = fetch.record(number, sizes[number])
             new += _keep(db, chain, verifier, certificate, number, data, retry=_RETRY)
             state.done += 1
             progress(state)
@@ -209,29 +214,32 @@ def collect_card(
     state = Progress(chain.kit_id, 0, last - first + 1, 0)
     progress(state)
     new = 0
-    for number in range(first, last + 1):
-        path = files.get(number)
-        try:
-            if path is None:
-                if number <= held:
-                    continue  # pruned on the kit after an earlier collection
-                raise BrokenChain(
-                    "not in the folder, and the database lacks it: copy the whole records "
-                    "folder; records the kit pruned were collected before, so collect into "
-                    "the database that collected them",
+    try:
+        for number in range(first, last + 1):
+            path = files.get(number)
+            try:
+                if path is None:
+                    if number <= held:
+                        continue  # pruned on the kit after an earlier collection
+                    raise BrokenChain(
+                        "not in the folder, and the database lacks it: copy the whole records "
+                        "folder; records the kit pruned were collected before, so collect into "
+                        "the database that collected them",
+                        seq=number,
+                    )
+                data = _card_file(path)
+                new += _keep(db, chain, verifier, certificate, number, data, retry=_CARD_RETRY)
+            except (RecordError, CollectorError) as exc:
+                raise CardRecordRefused(
+                    f"{record_name(number)}: {exc}; {new} new record(s) before it were stored, "
+                    f"none from record {number} on",
                     seq=number,
-                )
-            data = _card_file(path)
-            new += _keep(db, chain, verifier, certificate, number, data, retry=_CARD_RETRY)
-        except (RecordError, CollectorError) as exc:
-            raise CardRecordRefused(
-                f"{record_name(number)}: {exc}; {new} new record(s) before it were stored, "
-                f"none from record {number} on",
-                seq=number,
-            ) from exc
-        state.done += 1
-        state.bytes += len(data)
-        progress(state)
+                ) from exc
+            state.done += 1
+            state.bytes += len(data)
+            progress(state)
+    finally:
+        db.sync()  # what was stored is durable: no collection statement follows
     return Collected(chain.kit_id, new, db.have(chain), last, state.bytes, receipted=False)
 
 
@@ -263,29 +271,50 @@ def _check_extends(db: CollectorDB, chain: Chain, head: m.Head) -> None:
         )
 
 
-def _fetch(
-    client: KitClient,
-    seq: int,
-    size: int,
-    state: Progress,
-    progress: Callable[[Progress], None],
-) -> bytes:
-    parts: list[bytes] = []
-    offset = 0
-    while offset < size:
-        chunk = client.call(m.GetArgs(seq, offset, m.CHUNK)).result
-        if len(chunk.data) > size - offset:
-            raise p.MessageError(
-                f"the kit's get answer is malformed (record {seq} at {offset}: "
-                f"{len(chunk.data)} bytes where {size - offset} remain): {_RETRY}"
-            )
-        if chunk.seq != seq or chunk.offset != offset:
-            raise RecordError(f"the kit answered record {seq} out of order: {_RETRY}", seq=seq)
-        parts.append(chunk.data)
-        offset += len(chunk.data)
-        state.bytes += len(chunk.data)
-        progress(state)
-    return b"".join(parts)
+@dataclass
+class _Fetch:
+    """Records from the kit in pieces of ``length`` bytes, counted into ``state``.
+
+    Why a length that can shrink: a kit of an earlier release serves a ``get`` of at most
+    `m.CHUNK` bytes and refuses a longer one as a bad request; the tool then asks it
+    `m.CHUNK` at a time for the rest of the collection.  A refusal spends nothing the
+    next request needs (the client says hello again for a fresh nonce).
+    """
+
+    client: KitClient
+    state: Progress
+    progress: Callable[[Progress], None]
+    length: int = m.GET_MAX
+
+    def record(self, seq: int, size: int) -> bytes:
+        """Record ``seq``'s ``size`` bytes, each piece checked against what was asked."""
+        parts: list[bytes] = []
+        offset = 0
+        while offset < size:
+            chunk = self._piece(seq, offset)
+            if len(chunk.data) > min(size - offset, self.length):
+                raise p.MessageError(
+                    f"the kit's get answer is malformed (record {seq} at {offset}: "
+                    f"{len(chunk.data)} bytes where {size - offset} remain and "
+                    f"{self.length} were asked): {_RETRY}"
+                )
+            if chunk.seq != seq or chunk.offset != offset:
+                raise RecordError(f"the kit answered record {seq} out of order: {_RETRY}", seq=seq)
+            parts.append(chunk.data)
+            offset += len(chunk.data)
+            self.state.bytes += len(chunk.data)
+            self.progress(self.state)
+        return b"".join(parts)
+
+    def _piece(self, seq: int, offset: int) -> m.GetResult:
+        try:
+            return self.client.call(m.GetArgs(seq, offset, self.length)).result
+        except p.Refused as exc:
+            if exc.code is not Refusal.BAD_REQUEST or self.length <= m.CHUNK:
+                raise
+            log.info("the kit refused a get of %d bytes (%s); asking %d", self.length, exc, m.CHUNK)
+        self.length = m.CHUNK
+        return self.client.call(m.GetArgs(seq, offset, self.length)).result
 
 
 def status(port: FramedPort, authority: Authority) -> m.StatusResult:

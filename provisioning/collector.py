@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,6 +148,13 @@ class CollectorDB:
         """Keep a verified record; False if the same bytes were already held.
 
         CollectorError if another record with this seq is held: the kit forked its chain.
+        The row is committed at once (a tool killed after this keeps it) but its write-ahead
+        log is not fsynced for it alone: the next statement written with an fsync makes it
+        durable with every row before it (SQLite's log is written in order), and that is
+        the collection's (`add_collection`), before any receipt lets the kit free a record;
+        `sync` does it where no collection follows (a card).  A power cut before then can
+        only lose rows the kit (or the card) still holds.  Why: an fsync per record took
+        about as long as verifying it (docs/performance.md, "Collect").
         """
         digest = record_hash(data)
         held = self.digest(chain, header.seq)
@@ -157,24 +165,39 @@ class CollectorDB:
                     "collected before: its chain forked; keep this database and report the kit"
                 )
             return False
-        self._db.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                chain.digest,
-                header.seq,
-                digest,
-                data,
-                header.sealed_at.astimezone(UTC).isoformat(),
-                header.officer_id,
-                header.reference,
-                int(header.walk_in),
-                len(header.excepted),
-                header.voids,
-                int(header.print_card),
-                _now(),
-            ),
-        )
+        with self._unsynced():
+            self._db.execute(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chain.digest,
+                    header.seq,
+                    digest,
+                    data,
+                    header.sealed_at.astimezone(UTC).isoformat(),
+                    header.officer_id,
+                    header.reference,
+                    int(header.walk_in),
+                    len(header.excepted),
+                    header.voids,
+                    int(header.print_card),
+                    _now(),
+                ),
+            )
         return True
+
+    @contextmanager
+    def _unsynced(self) -> Iterator[None]:
+        """Commits in the block skip their fsync (SQLite's ``synchronous=NORMAL`` in WAL
+        mode: kept if the tool dies, durable with the next fsynced commit)."""
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
+
+    def sync(self) -> None:
+        """Make every committed row durable: a checkpoint fsyncs the log, then the file."""
+        self._db.execute("PRAGMA wal_checkpoint(FULL)")
 
     def record_bytes(self, chain: Chain) -> Iterator[tuple[int, bytes]]:
         yield from self._db.execute(

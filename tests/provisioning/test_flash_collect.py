@@ -19,12 +19,14 @@ import pytest
 import serial
 from typer.testing import CliRunner
 
+from firmware.port import KitPort
 from hw_sim.link import PtyLink
+from hw_sim.provisioning_port import PtyPort
 from kitlink import framing
 from kitlink import messages as m
 from kitlink import protocol as p
-from kitlink.framing import FramedPort, LinkClosed
-from kitlink.protocol import Refusal
+from kitlink.framing import FrameDecoder, FramedPort, LinkClosed, encode_frame
+from kitlink.protocol import Op, Refusal
 from provisioning import collect as collecting
 from provisioning.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USER_ERROR, app
 from provisioning.client import KitClient
@@ -130,6 +132,56 @@ def test_a_cut_cable_mid_collect_then_a_second_collect_completes_once(bench: Ben
     assert bench.host.store.status().uncollected == 0
     kinds = [kind for _, _, kind, _ in bench.host.store.audit.entries()]
     assert kinds.count(AuditKind.COLLECTION) == 1, "the receipt kept is audited once"
+
+
+class KitOfRelease:
+    """The kit's own responder behind a ``get`` limit of ``longest`` bytes, as a release
+    before `m.GET_MAX` had (`m.CHUNK`): a longer get is refused as malformed, as that
+    release's reader refused it; the length of every get asked is kept."""
+
+    def __init__(self, kit_port: KitPort, *, longest: int) -> None:
+        self.kit_port = kit_port
+        self.longest = longest
+        self.decoder = FrameDecoder()
+        self.gets: list[int] = []
+
+    def feed(self, data: bytes) -> bytes:
+        return b"".join(encode_frame(self.answer(request)) for request in self.decoder.feed(data))
+
+    def answer(self, payload: bytes) -> bytes:
+        request = p.parse_request(payload)
+        if request.op is Op.GET:
+            self.gets.append(length := p.claimed_args(request)["length"])
+            if length > self.longest:
+                return p.refusal(
+                    request.request_id,
+                    Refusal.BAD_REQUEST,
+                    f"get: the request is malformed: field 'length' must be 1..{self.longest}",
+                )
+        return self.kit_port.handle(payload)
+
+
+@pytest.mark.parametrize("longest", [m.GET_MAX, m.CHUNK], ids=["this release", "earlier"])
+def test_records_come_in_the_longest_pieces_the_kit_serves(bench: Bench, longest: int) -> None:
+    """A kit of this release is asked GET_MAX bytes a piece; one of a release that served
+    CHUNK refuses the first such get, and is then asked CHUNK at a time."""
+    assert flash_cli(bench).exit_code == EXIT_OK
+    enrol(bench, 2)
+    kit = KitOfRelease(bench.kit_port, longest=longest)
+    with (
+        PtyPort(kit) as cable,
+        FramedPort(port=cable.port) as link,
+        CollectorDB(bench.tmp / "c.db") as db,
+    ):
+        done = collecting.collect(link, bench.authority, db)
+        assert (done.new, done.held, done.receipted) == (2, 2, True)
+        assert audit_database(db, bench.authority.public).ok
+        sizes = [len(data) for _, data in db.record_bytes(db.chains()[0])]
+    assert min(sizes) > m.CHUNK, "records of several pieces"
+    refused = [m.GET_MAX] if longest < m.GET_MAX else []
+    pieces = sum(-(-size // longest) for size in sizes)
+    assert kit.gets == refused + [longest] * pieces
+    assert bench.host.store.status().uncollected == 0
 
 
 def copy_card(bench: Bench, to: Path) -> Path:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hw_sim.link import PtyLink
 from kitlink import framing
 from kitlink.framing import (
+    HEADER_BYTES,
     MAX_FRAME,
     ForeignPeer,
     FrameDecoder,
@@ -59,6 +60,27 @@ def test_a_corrupted_frame_is_dropped_and_the_next_one_read(
     decoder = FrameDecoder()
     got = decoder.feed(bytes(bad) + encode_frame(b"next"))
     assert got == [b"next"]
+
+
+@given(st.binary(max_size=40), st.binary(max_size=3000), st.data())
+def test_a_reader_is_told_what_the_frame_under_way_still_lacks(
+    garbage: bytes, payload: bytes, data: st.DataObject
+) -> None:
+    """`wanted` never reaches past the frame's end (a reader waiting for it cannot sit out a
+    read slice), and is at least one byte, so a reader always waits for something."""
+    stream = garbage + encode_frame(payload)
+    end = len(garbage) + len(encode_frame(payload))
+    decoder = FrameDecoder()
+    got: list[bytes] = []
+    at = 0
+    while at < end:
+        wanted = decoder.wanted
+        assert 1 <= wanted <= end - at
+        step = data.draw(st.integers(1, wanted))
+        got += decoder.feed(stream[at : at + step])
+        at += step
+    assert got[-1:] == [payload]
+    assert decoder.wanted == HEADER_BYTES
 
 
 def test_oversize_is_refused_both_ways() -> None:

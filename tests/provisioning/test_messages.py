@@ -4,12 +4,15 @@ field by field: the kit reads every request, and the tool every answer, this way
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kitlink import messages as m
 from kitlink import protocol as p
+from kitlink.framing import MAX_FRAME
+from kitlink.protocol import Op
 from kitlink.release import Version
 from simulator.kit import demo_world, resident_of
 from storage.blanks import SerialRange
@@ -17,6 +20,7 @@ from storage.codec import dumps, loads
 from storage.cose import SignAlg
 from storage.handover import HandoverEvent, HandoverKind, Proof
 from storage.keys import Authority, KeyBackend
+from storage.kitkey import create_kit_key
 from storage.model import Policy
 from storage.officers import make_officer
 from vocabulary.people import Role
@@ -87,7 +91,7 @@ def samples(authority: Authority) -> list[Any]:
         m.SelftestResult((m.Verdict("camera", True, "ok", ""),)),
         m.ListArgs(1, 500),
         m.ListResult(((1, 900), (2, 1200))),
-        m.GetArgs(1, 0, m.CHUNK),
+        m.GetArgs(1, 0, m.GET_MAX),
         m.GetResult(1, 0, 900, b"x" * 900),
         m.LedgerArgs(),
         m.LedgerResult(
@@ -129,6 +133,36 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> Authority:
 def test_every_message_survives_the_wire(authority: Authority) -> None:
     for sample in samples(authority):
         assert type(sample).from_map(loads(dumps(sample.to_map()))) == sample
+
+
+def test_the_longest_get_answer_is_one_frame_and_a_longer_get_is_refused(
+    authority: Authority, tmp_path: Path
+) -> None:
+    """A kit's signed answer to a get of GET_MAX bytes still fits a frame (it goes out as
+    one); a get of a byte more, asked or answered, is malformed and named."""
+    key = create_kit_key(tmp_path, KeyBackend.FILE)
+    result = m.GetResult(1, 0, m.GET_MAX + 9, bytes(m.GET_MAX))
+    answer = p.signed_answer(
+        7,
+        Op.GET,
+        result.to_map(),
+        nonce=bytes(p.NONCE_BYTES),
+        next_nonce=bytes(p.NONCE_BYTES),
+        key=key,
+    )
+    assert len(answer) <= MAX_FRAME
+    verified = p.verified_answer(
+        p.decode_message(answer, "get answer"),
+        op=Op.GET,
+        nonce=bytes(p.NONCE_BYTES),
+        kit_public=key.public_bytes,
+    )
+    assert m.GetResult.from_map(verified.result) == result
+    with pytest.raises(p.MessageError, match="'length' must be"):
+        m.GetArgs.from_map({"seq": 1, "offset": 0, "length": m.GET_MAX + 1})
+    longer = {**result.to_map(), "data": bytes(m.GET_MAX + 1)}
+    with pytest.raises(p.MessageError, match="'data' must be"):
+        m.GetResult.from_map(longer)
 
 
 def test_a_field_of_the_wrong_type_is_refused_by_name(authority: Authority) -> None:

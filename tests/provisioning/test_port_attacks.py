@@ -83,12 +83,12 @@ def test_each_signed_attack_is_refused_and_the_port_goes_on(flashed: Bench) -> N
 
 
 def test_an_answer_over_the_frame_limit_is_a_refusal_not_a_dead_port(flashed: Bench) -> None:
-    """The largest chunk still fits a frame; get never answers more than CHUNK bytes."""
+    """The largest chunk still fits a frame; get never answers more than GET_MAX bytes."""
     with FramedPort(port=flashed.pty.port) as link:
         client, _, _ = connect(link, flashed.authority)
         size = client.call(m.ListArgs(1, 1)).result.records[0][1]
-        got = client.call(m.GetArgs(1, 0, m.CHUNK)).result
-        assert len(got.data) == min(size, m.CHUNK) and got.size == size
+        got = client.call(m.GetArgs(1, 0, m.GET_MAX)).result
+        assert len(got.data) == min(size, m.GET_MAX) and got.size == size
         with pytest.raises(p.Refused, match="past record 1's end"):
             client.call(m.GetArgs(1, size + 1, 1))
         assert client.call(m.StatusArgs()).result.sealed == 2

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -299,6 +301,46 @@ def collector_of(site: Site, path: Path) -> Path:
             data = record.read_bytes()
             db.add_record(chain, read_header(data), data)
     return path
+
+
+#: A tool that stores a site's records and is killed at once: no close, no checkpoint, no
+#: collection statement whose fsync would cover the rows.
+KILLED_AFTER_STORING = """
+import os, sys
+from pathlib import Path
+from provisioning.collector import CollectorDB
+from storage.certificate import verify_certificate
+from storage.keys import AuthorityPublic
+from storage.record import read_header
+records, authority, path = map(Path, sys.argv[1:])
+certificate = verify_certificate(
+    (records / "kit.cert").read_bytes(), AuthorityPublic.load(authority)
+)
+db = CollectorDB(path)
+chain = db.add_chain(certificate)
+for record in sorted(records.glob("*.cose")):
+    data = record.read_bytes()
+    db.add_record(chain, read_header(data), data)
+os._exit(9)
+"""
+
+
+def test_a_record_row_outlives_a_tool_killed_right_after_storing_it(
+    run, site: Site, tmp_path: Path
+) -> None:
+    """Each record is committed as it is stored (its fsync waits for the collection's):
+    the next run finds every row, and they verify."""
+    db = tmp_path / "kits.db"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_STORING, site.records, site.authority, db],
+        cwd=Path(__file__).parents[2],
+        check=False,
+    )
+    assert killed.returncode == 9
+    with CollectorDB(db) as collector:
+        assert collector.have(collector.chains()[0]) == len(list(site.records.glob("*.cose")))
+    result = run("verify", db, "--authority", site.authority)
+    assert result.exit_code == EXIT_OK, result.output
 
 
 def test_verify_a_collector_database(run, site: Site, tmp_path: Path) -> None:
