@@ -87,7 +87,7 @@ class Absent:
         """Nothing was opened."""
 
     # every query of every contract
-    def capture(self, *args: object, **kwargs: object) -> FingerImage | Signature:
+    def capture(self, *, timeout: float, settle: float = 1.5) -> Signature:
         raise self._raise()
 
     def identify(self, *, timeout: float) -> LibraryMatch:

@@ -81,15 +81,6 @@ class Camera(Device, Protocol):
 
 
 class FingerprintSensor(Device, Protocol):
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        """Wait for a finger, image it and extract its template.
-
-        ``position`` labels the result; the sensor cannot tell fingers apart.
-        Raises NoFinger when no finger came before ``timeout``, PoorImage when the
-        image is unusable.  The same as :meth:`take_image` then :meth:`upload_image`.
-        """
-        ...
-
     def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         """Wait for a finger and image it; the sensor keeps the image until the next one.
 

@@ -246,11 +246,6 @@ class R30xSensor(Closing):
             },
         )
 
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        """Wait for a finger, upload its image, extract and upload its template."""
-        self.take_image(position, timeout=timeout)
-        return self.upload_image(position)
-
     def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         """Wait for a finger and image it (GenImg): the image stays in the sensor's buffer
         until the next GenImg, so the finger may leave the glass while it is uploaded."""

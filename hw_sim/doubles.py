@@ -117,10 +117,6 @@ class SimFingerprint(SimDevice):
     def _wait_out(self, timeout: float) -> None:
         time.sleep(timeout * self._time_scale)
 
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        self.take_image(position, timeout=timeout)
-        return self.upload_image(position)
-
     def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         self.check()
         finger = self._world.finger_on_glass(position)
