@@ -64,6 +64,11 @@ class JobTicket:
         """True while a job runs behind the machine."""
         return bool(self._behind)
 
+    @property
+    def kinds_behind(self) -> tuple[JobKind, ...]:
+        """What runs behind the machine, in the order it was started (a card, a slip)."""
+        return tuple(job.kind for job in self._behind)
+
     def _issue(self, kind: JobKind, work: Callable[[], object]) -> Job:
         self._issued += 1
         job = Job(kind, self._issued)

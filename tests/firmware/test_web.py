@@ -23,6 +23,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from capture.events import JobKind, Lane
 from capture.machine import CaptureState
 from capture.prompts import prompt
 from hal.coprocessor import BatteryLevel, ShutdownRequest
@@ -556,6 +557,7 @@ def test_every_text_of_the_page_is_in_both_languages() -> None:
     keys |= {f"fault.{kind}" for kinds in WiredKit.DEVICE_FAULTS.values() for kind in kinds}
     keys |= {f"glass.{glass.value}" for glass in Glass} | {f"role.{role.value}" for role in Role}
     keys |= {f"led.{indicator.value}" for indicator in Indicator}
+    keys |= {f"behind.{kind}" for kind in JobKind if kind.lane is Lane.PRINTERS}
     assert len(keys) > 70, "the page was read"
     for language in ("id", "en"):
         missing = keys - set(catalogue[language])
