@@ -12,8 +12,9 @@ it.  Rules every implementation keeps:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -209,6 +210,11 @@ class Devices:
     clock: Clock
     card_printer: CardPrinter | None = None
     receipt_printer: ReceiptPrinter | None = None
+    #: Set while the kit that drives these devices closes (`firmware.kit.Kit.close`): a
+    #: wait for a person under way (a finger, a pen) ends at once as if nobody came, so
+    #: closing need not sit out the lock screen's ten seconds.  Whoever opens the devices
+    #: gives the same event to the drivers that wait for a person.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def all(self) -> list[Device]:
         """Every device present, for selftest and for closing."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -207,6 +209,29 @@ def test_no_finger_until_the_deadline(emulator: FingerprintEmulator, sensor: R30
     with pytest.raises(exc.NoFinger, match=r"no finger within 0\.2 s"):
         sensor.take_image(FingerPosition.LEFT_THUMB, timeout=0.2)
     assert instructions(emulator).count(GEN_IMG) >= 2  # it polled, it did not give up at once
+
+
+def test_the_kit_stopping_ends_a_wait_for_a_finger(emulator: FingerprintEmulator) -> None:
+    """The lock screen's wait (ten seconds on a kit) ends once the kit stops, with the
+    NoFinger of nobody coming, rather than being sat out: a later wait is whole again."""
+    stopping = threading.Event()
+    with R30xSensor(port=emulator.port, read_timeout=0.5, stopping=stopping) as sensor:
+        emulator.place(None)
+        polled = emulator.received.copy
+
+        def stop_once_it_polls() -> None:
+            while [i for i, _ in polled()].count(GEN_IMG) < 2:
+                time.sleep(0.01)
+            stopping.set()
+
+        stopper = threading.Thread(target=stop_once_it_polls, daemon=True)
+        stopper.start()
+        with pytest.raises(exc.NoFinger, match="the kit is stopping; the wait for a finger"):
+            sensor.identify(timeout=60.0)
+        stopper.join(timeout=10)
+        stopping.clear()
+        with pytest.raises(exc.NoFinger, match=r"no finger within 0\.2 s"):
+            sensor.identify(timeout=0.2)
 
 
 def test_missing_finger_is_never_seen(emulator: FingerprintEmulator, sensor: R30xSensor) -> None:
