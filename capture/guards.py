@@ -67,7 +67,8 @@ class JobTicket:
     @property
     def kinds_behind(self) -> tuple[JobKind, ...]:
         """What runs behind the machine, in the order it was started (a card, a slip)."""
-        return tuple(job.kind for job in self._behind)
+        jobs = tuple(self._behind)  # copied at once: the simulator's page reads it off the loop
+        return tuple(job.kind for job in jobs)
 
     def _issue(self, kind: JobKind, work: Callable[[], object]) -> Job:
         self._issued += 1
