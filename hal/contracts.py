@@ -214,22 +214,26 @@ class Devices:
     #: wait for a person under way (a finger, a pen) ends at once as if nobody came, so
     #: closing need not sit out the lock screen's ten seconds.  Whoever opens the devices
     #: gives the same event to the drivers that wait for a person.
-    stopping: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event, compare=False)
+
+    def named(self) -> list[tuple[str, Device]]:
+        """Every device present with its place here (``"card_printer"``), in this order."""
+        parts: dict[str, Device | None] = {
+            "camera": self.camera,
+            "fingerprint": self.fingerprint,
+            "signature_pad": self.signature_pad,
+            "panel": self.panel,
+            "display": self.display,
+            "battery": self.battery,
+            "clock": self.clock,
+            "card_printer": self.card_printer,
+            "receipt_printer": self.receipt_printer,
+        }
+        return [(name, part) for name, part in parts.items() if part is not None]
 
     def all(self) -> list[Device]:
         """Every device present, for selftest and for closing."""
-        parts: list[Device | None] = [
-            self.camera,
-            self.fingerprint,
-            self.signature_pad,
-            self.panel,
-            self.display,
-            self.battery,
-            self.clock,
-            self.card_printer,
-            self.receipt_printer,
-        ]
-        return [part for part in parts if part is not None]
+        return [part for _, part in self.named()]
 
     def close(self) -> None:
         for part in self.all():
