@@ -132,6 +132,11 @@ class Controller:
         """True while device work runs that no state waits for (a print)."""
         return self._jobs.behind
 
+    @property
+    def kinds_behind(self) -> tuple[JobKind, ...]:
+        """What that work is (`JobKind.PRINT`, `JobKind.SLIP`): the simulator's page says it."""
+        return self._jobs.kinds_behind
+
     # -- what the firmware, the simulator and tests read -------------------------------------
 
     @property

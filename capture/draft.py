@@ -240,9 +240,10 @@ class Draft:
     def correct(self, field: CorrectableField, new: str, official_id: str) -> None:
         """The village official approved ``new`` for ``field``: the person carries it, and
         the record keeps the correction with the value it replaces (none when ``new`` is
-        that value)."""
+        that value).  A field corrected again keeps the value it had before the first
+        correction as its original, not the one the first correction put in."""
+        original = self.original(field)  # asked before this field's correction is dropped
         self.corrections = [c for c in self.corrections if c.field is not field]
-        original = self.original(field)
         if new != original:
             self.corrections = [*self.corrections, Correction(field, original, new, official_id)]
         self.resident = field.corrected(self.resident, new)

@@ -64,6 +64,12 @@ class JobTicket:
         """True while a job runs behind the machine."""
         return bool(self._behind)
 
+    @property
+    def kinds_behind(self) -> tuple[JobKind, ...]:
+        """What runs behind the machine, in the order it was started (a card, a slip)."""
+        jobs = tuple(self._behind)  # copied at once: the simulator's page reads it off the loop
+        return tuple(job.kind for job in jobs)
+
     def _issue(self, kind: JobKind, work: Callable[[], object]) -> Job:
         self._issued += 1
         job = Job(kind, self._issued)

@@ -154,8 +154,8 @@ class HandoverResident(Step):
         templates = [template for _, template in card.templates]
 
         def capture_and_match() -> int | None:
-            image = sensor.capture(position, timeout=FINGER_WAIT_SECONDS)
-            return sensor.match(image.template, templates)
+            sensor.take_image(position, timeout=FINGER_WAIT_SECONDS)
+            return sensor.match(sensor.upload_image(position).template, templates)
 
         self.ctx.run(JobKind.FINGER, capture_and_match)
 

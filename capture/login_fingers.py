@@ -108,7 +108,8 @@ def take_first(
     sensor: FingerprintSensor, store: RecordKeeper, officer: Officer, *, timeout: float
 ) -> FirstCapture:
     """Capture ``officer``'s finger and search the sensor's library for it."""
-    image = sensor.capture(LOGIN_FINGER, timeout=timeout)
+    sensor.take_image(LOGIN_FINGER, timeout=timeout)
+    image = sensor.upload_image(LOGIN_FINGER)
     return FirstCapture(image, someone_else(sensor, store, officer, image.template))
 
 
@@ -117,7 +118,8 @@ def take_second(
 ) -> FingerImage | None:
     """Capture the finger again; when it is ``first``'s finger, store the better of the
     two on ``officer``'s page and return it.  None when they differ: nothing is stored."""
-    image = sensor.capture(LOGIN_FINGER, timeout=timeout)
+    sensor.take_image(LOGIN_FINGER, timeout=timeout)
+    image = sensor.upload_image(LOGIN_FINGER)
     if sensor.match(image.template, [first.template]) is None:
         return None
     kept = max(first, image, key=lambda capture: capture.quality)

@@ -12,6 +12,7 @@ same drivers on the wire emulators), and tests/test_layering.py checks that impo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,7 +88,7 @@ class Absent:
         """Nothing was opened."""
 
     # every query of every contract
-    def capture(self, *args: object, **kwargs: object) -> FingerImage | Signature:
+    def capture(self, *, timeout: float, settle: float = 1.5) -> Signature:
         raise self._raise()
 
     def identify(self, *, timeout: float) -> LibraryMatch:
@@ -202,13 +203,21 @@ def real_devices(
         return opener(name, lambda: build(port)) if port else None
 
     opener = _Opener()
+    stopping = threading.Event()  # the drivers that wait for a person end it on this
     devices = Devices(
         camera=opener("camera", (lambda: camera) if camera is not None else pi_camera),
         fingerprint=opener(
             "fingerprint",
-            lambda: R30xSensor(port=ports.fingerprint, model=sensor, read_timeout=reply_timeout),
+            lambda: R30xSensor(
+                port=ports.fingerprint,
+                model=sensor,
+                read_timeout=reply_timeout,
+                stopping=stopping,
+            ),
         ),
-        signature_pad=opener("signature-pad", lambda: TopazPad(port=ports.signature_pad)),
+        signature_pad=opener(
+            "signature-pad", lambda: TopazPad(port=ports.signature_pad, stopping=stopping)
+        ),
         panel=opener("panel", lambda: GpioPanel(pin_factory=pin_factory)),
         display=opener("display", lambda: SSD1306(bus=bus)),
         battery=opener("battery", lambda: MAX17048(bus=bus)),
@@ -221,6 +230,7 @@ def real_devices(
         receipt_printer=printer(
             "receipt-printer", ports.receipt_printer, lambda port: EscPosPrinter(port=port)
         ),
+        stopping=stopping,
     )
     return Opened(devices, opener.broken)
 

@@ -72,8 +72,16 @@ class Kit:
     def close(self) -> None:
         """Stop the loop (a seal under way finishes first), close the store; safe twice.
 
-        The devices stay open for whoever opened them (the host, a test).
+        A wait for a person under way (the lock screen's for a finger, a pen) ends at once
+        (`hal.contracts.Devices.stopping`): it writes nothing, and sitting it out kept
+        Ctrl-C waiting for seconds.  The devices stay open for whoever opened them (the
+        host, a test, the next kit after a reflash), their waits whole again.
         """
-        self.loop.close()
+        self.loop.stop.set()  # no job is started again, not even a wait cut short
+        self.devices.stopping.set()
+        try:
+            self.loop.close()
+        finally:
+            self.devices.stopping.clear()
         self.devices.panel.on_button(None)
         self.store.close()

@@ -98,6 +98,15 @@ class EventLoop:
         with self._jobs_lock:
             return self._handling or bool(self._jobs) or self._unhandled > 0
 
+    def handling(self) -> bool:
+        """True while an event is handled or events wait: the loop itself is at work.
+
+        Unlike :meth:`busy`, the lanes' jobs do not count: a card printing behind the
+        machine keeps the loop free for the next person's buttons (the browser kit's page
+        shows the two apart)."""
+        with self._jobs_lock:
+            return self._handling or self._unhandled > 0
+
     def queued(self) -> bool:
         """True while events wait to be handled (a press not yet seen by the machine)."""
         return not self._events.empty()

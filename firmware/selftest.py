@@ -89,7 +89,8 @@ def _fingerprint(devices: Devices, timeout: float) -> str:
     sensor = devices.fingerprint
     info = sensor.probe()
     count = sensor.library_count()
-    image = sensor.capture(FingerPosition.UNKNOWN, timeout=timeout)
+    sensor.take_image(FingerPosition.UNKNOWN, timeout=timeout)
+    image = sensor.upload_image(FingerPosition.UNKNOWN)
     library = info.detail.get("library_size", "?")
     return f"{info.model}, {count}/{library} templates, test finger quality {image.quality}"
 

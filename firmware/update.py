@@ -25,7 +25,6 @@ The life of an update (docs/updates.md has the state machine and the Pi's layout
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import os
@@ -287,15 +286,12 @@ class Updates(KitObserver):
     def _answering(self) -> tuple[str, ...]:
         """The devices that answer their probe now, by their place in `Devices`."""
         answering = []
-        for field in dataclasses.fields(self.devices):
-            device = getattr(self.devices, field.name)
-            if device is None:
-                continue
+        for name, device in self.devices.named():
             try:
                 device.probe()
             except DeviceError:
                 continue
-            answering.append(field.name)
+            answering.append(name)
         return tuple(answering)
 
     # -- the version on trial ----------------------------------------------------------------

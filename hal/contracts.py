@@ -12,8 +12,9 @@ it.  Rules every implementation keeps:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -81,15 +82,6 @@ class Camera(Device, Protocol):
 
 
 class FingerprintSensor(Device, Protocol):
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        """Wait for a finger, image it and extract its template.
-
-        ``position`` labels the result; the sensor cannot tell fingers apart.
-        Raises NoFinger when no finger came before ``timeout``, PoorImage when the
-        image is unusable.  The same as :meth:`take_image` then :meth:`upload_image`.
-        """
-        ...
-
     def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         """Wait for a finger and image it; the sensor keeps the image until the next one.
 
@@ -218,21 +210,30 @@ class Devices:
     clock: Clock
     card_printer: CardPrinter | None = None
     receipt_printer: ReceiptPrinter | None = None
+    #: Set while the kit that drives these devices closes (`firmware.kit.Kit.close`): a
+    #: wait for a person under way (a finger, a pen) ends at once as if nobody came, so
+    #: closing need not sit out the lock screen's ten seconds.  Whoever opens the devices
+    #: gives the same event to the drivers that wait for a person.
+    stopping: threading.Event = field(default_factory=threading.Event, compare=False)
+
+    def named(self) -> list[tuple[str, Device]]:
+        """Every device present with its place here (``"card_printer"``), in this order."""
+        parts: dict[str, Device | None] = {
+            "camera": self.camera,
+            "fingerprint": self.fingerprint,
+            "signature_pad": self.signature_pad,
+            "panel": self.panel,
+            "display": self.display,
+            "battery": self.battery,
+            "clock": self.clock,
+            "card_printer": self.card_printer,
+            "receipt_printer": self.receipt_printer,
+        }
+        return [(name, part) for name, part in parts.items() if part is not None]
 
     def all(self) -> list[Device]:
         """Every device present, for selftest and for closing."""
-        parts: list[Device | None] = [
-            self.camera,
-            self.fingerprint,
-            self.signature_pad,
-            self.panel,
-            self.display,
-            self.battery,
-            self.clock,
-            self.card_printer,
-            self.receipt_printer,
-        ]
-        return [part for part in parts if part is not None]
+        return [part for _, part in self.named()]
 
     def close(self) -> None:
         for part in self.all():

@@ -11,6 +11,7 @@ every fault is a :mod:`hal.exc` leaf naming the port.
 from __future__ import annotations
 
 import struct
+import threading
 import time
 from collections.abc import Sequence
 
@@ -163,6 +164,9 @@ class R30xSensor(Closing):
     1,000) is refused with :class:`~hal.exc.WrongSensorModel` naming both, since every
     image would then arrive at the wrong size.  Searches cover the library the sensor
     reports.
+
+    ``stopping`` (`hal.contracts.Devices.stopping`), once set, ends a wait for a finger
+    under way with NoFinger: the kit is closing and nobody is waited for any more.
     """
 
     def __init__(
@@ -176,6 +180,7 @@ class R30xSensor(Closing):
         model: SensorModel = SensorModel.R307,
         name: str = "fingerprint",
         read_timeout: float = 2.0,
+        stopping: threading.Event | None = None,
     ) -> None:
         for rate in (baudrate, fast_baudrate or baudrate):
             if rate % BAUD_UNIT or not 1 <= rate // BAUD_UNIT <= 12:
@@ -184,6 +189,7 @@ class R30xSensor(Closing):
         self.port = port
         self.model = model
         self.read_timeout = read_timeout
+        self._stopping = stopping or threading.Event()
         self._address = address
         self._password = password
         self._reader = PacketReader(address=address, source=f"{name} sensor on {port}", device=name)
@@ -245,11 +251,6 @@ class R30xSensor(Closing):
                 "status": f"0x{status:04X}",
             },
         )
-
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        """Wait for a finger, upload its image, extract and upload its template."""
-        self.take_image(position, timeout=timeout)
-        return self.upload_image(position)
 
     def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         """Wait for a finger and image it (GenImg): the image stays in the sensor's buffer
@@ -441,20 +442,27 @@ class R30xSensor(Closing):
         return struct.unpack(SYS_PARA_FORMAT, self._exact(answer, size, "ReadSysPara"))
 
     def _wait_for_finger(self, timeout: float) -> None:
-        """Poll GenImg until a finger is imaged; NoFinger when ``timeout`` runs out."""
+        """Poll GenImg until a finger is imaged; NoFinger when ``timeout`` runs out, or
+        at once when the kit is stopping (the poll waits on that event)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 self._command(GEN_IMG, b"", during="GenImg")
                 return
             except NoFinger:
+                if self._stopping.is_set():
+                    raise NoFinger(
+                        f"{self.name} sensor on {self.port}: the kit is stopping; the wait "
+                        "for a finger ended",
+                        device=self.name,
+                    ) from None
                 if time.monotonic() + _FINGER_POLL_SECONDS >= deadline:
                     raise NoFinger(
                         f"{self.name} sensor on {self.port}: no finger within {timeout:g} s; "
                         "ask the person to place the finger flat on the glass",
                         device=self.name,
                     ) from None
-                time.sleep(_FINGER_POLL_SECONDS)
+                self._stopping.wait(_FINGER_POLL_SECONDS)
 
     def _command(self, instruction: int, params: bytes, *, during: str) -> bytes:
         """Send one instruction; return its answer after the confirmation code."""

@@ -17,6 +17,7 @@ pen has been lifted.
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,6 +146,8 @@ class TopazPad(Closing):
 
     ``width`` and ``height`` are the pad's coordinate range (they go into the
     Signature so strokes can be redrawn); ``render_size`` is the PNG's size.
+    ``stopping`` (`hal.contracts.Devices.stopping`), once set, ends a wait for the pen
+    under way with NoSignature: the kit is closing and nobody is waited for any more.
     """
 
     def __init__(
@@ -156,12 +159,14 @@ class TopazPad(Closing):
         height: int = 768,
         name: str = "signature-pad",
         render_size: tuple[int, int] = (600, 225),
+        stopping: threading.Event | None = None,
     ) -> None:
         self.name = name
         self.port = port
         self.width = width
         self.height = height
         self.render_size = render_size
+        self._stopping = stopping or threading.Event()
         self.decoder = FrameDecoder()
         self._link = SerialPort(
             port,
@@ -227,6 +232,11 @@ class TopazPad(Closing):
                     lifted_at = now
             if strokes and not current and now - lifted_at >= settle:
                 break
+            if self._stopping.is_set():  # a signature cut off is none: nothing is kept
+                raise NoSignature(
+                    f"the kit is stopping; the wait for a signature on {self.port} ended",
+                    device=self.name,
+                )
             if now >= deadline:
                 if current:
                     raise DeviceTimeout(

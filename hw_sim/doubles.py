@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import random
-import time
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -107,27 +107,33 @@ class SimFingerprint(SimDevice):
     #: The templates are the R307's (the images are smaller, for speed).
     image_size = DOUBLE_SENSOR.image_size
 
-    def __init__(self, world: World, *, time_scale: float = 0.0, name: str = "fingerprint"):
+    def __init__(
+        self,
+        world: World,
+        *,
+        time_scale: float = 0.0,
+        name: str = "fingerprint",
+        stopping: threading.Event | None = None,
+    ):
         super().__init__(name)
         self._world = world
         self._time_scale = time_scale
+        self._stopping = stopping or threading.Event()
         self.library: dict[int, bytes] = {}
         self._imaged: Finger | None = None  # the finger whose image the sensor holds
 
-    def _wait_out(self, timeout: float) -> None:
-        time.sleep(timeout * self._time_scale)
-
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        self.take_image(position, timeout=timeout)
-        return self.upload_image(position)
+    def _no_finger(self, timeout: float) -> NoFinger:
+        """Nobody came: after ``timeout`` (scaled), or sooner when the kit is stopping."""
+        if self._stopping.wait(timeout * self._time_scale):
+            return NoFinger("the kit is stopping; the wait for a finger ended", device=self.name)
+        return NoFinger(f"no finger on the sensor within {timeout:.0f} s", device=self.name)
 
     def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         self.check()
         finger = self._world.finger_on_glass(position)
         if finger is None or finger.condition is FingerCondition.MISSING:
             self._imaged = None
-            self._wait_out(timeout)
-            raise NoFinger(f"no finger on the sensor within {timeout:.0f} s", device=self.name)
+            raise self._no_finger(timeout)
         self._imaged = finger
 
     def upload_image(self, position: FingerPosition) -> FingerImage:
@@ -159,8 +165,7 @@ class SimFingerprint(SimDevice):
         self.check()
         finger = self._world.finger_on_glass()
         if finger is None:
-            self._wait_out(timeout)
-            raise NoFinger(f"no finger on the sensor within {timeout:.0f} s", device=self.name)
+            raise self._no_finger(timeout)
         return self.search(template_of(finger.person_seed, finger.position, finger.capture))
 
     def search(self, template: bytes, *, pages: int | None = None) -> LibraryMatch:
@@ -213,16 +218,25 @@ class SimSignaturePad(SimDevice):
 
     model = "simulated Topaz pad"
 
-    def __init__(self, world: World, *, time_scale: float = 0.0, name: str = "signature-pad"):
+    def __init__(
+        self,
+        world: World,
+        *,
+        time_scale: float = 0.0,
+        name: str = "signature-pad",
+        stopping: threading.Event | None = None,
+    ):
         super().__init__(name)
         self._world = world
         self._time_scale = time_scale
+        self._stopping = stopping or threading.Event()
 
     def capture(self, *, timeout: float, settle: float = 1.5) -> Signature:
         self.check()
         person = self._world.subject
         if not isinstance(person, Person) or not person.signature:
-            time.sleep(timeout * self._time_scale)
+            if self._stopping.wait(timeout * self._time_scale):
+                raise NoSignature("the kit is stopping; the wait for a pen ended", device=self.name)
             raise NoSignature(f"no pen stroke within {timeout:.0f} s", device=self.name)
         strokes = tuple(tuple(PenPoint(x, y) for x, y in s) for s in person.signature)
         return Signature(strokes, PAD_WIDTH, PAD_HEIGHT, _draw_strokes(strokes))
@@ -359,10 +373,11 @@ def sim_devices(
     world: World, *, time_scale: float = 0.0, card_printer: bool = True, hopper: int = 100
 ) -> Devices:
     """Every device of a kit, as doubles over ``world``."""
+    stopping = threading.Event()  # the doubles that wait for a person end it on this
     return Devices(
         camera=SimCamera(world.subject_seed),
-        fingerprint=SimFingerprint(world, time_scale=time_scale),
-        signature_pad=SimSignaturePad(world, time_scale=time_scale),
+        fingerprint=SimFingerprint(world, time_scale=time_scale, stopping=stopping),
+        signature_pad=SimSignaturePad(world, time_scale=time_scale, stopping=stopping),
         panel=SimPanel(),
         display=SimDisplay(),
         battery=SimBatteryGauge(world),
@@ -375,4 +390,5 @@ def sim_devices(
             else None
         ),
         receipt_printer=SimPrinter("receipt-printer", ("paper-out", "cover-open")),
+        stopping=stopping,
     )

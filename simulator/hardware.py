@@ -51,10 +51,6 @@ class PresentedFinger:
     def _wait(self, offered: bool, timeout: float) -> float:
         return timeout if offered else timeout * self._wait_scale
 
-    def capture(self, position: FingerPosition, *, timeout: float) -> FingerImage:
-        self.take_image(position, timeout=timeout)
-        return self.upload_image(position)
-
     def take_image(self, position: FingerPosition, *, timeout: float) -> None:
         offered = self._wired.present_finger(position)
         self._sensor.take_image(position, timeout=self._wait(offered, timeout))

@@ -62,6 +62,10 @@ PAGE: dict[str, Word] = {
         "to shut down safely.",
     ),
     "officers": ("Petugas kit:", "The kit's officers:"),
+    # what the printers do behind the machine (`capture.events.JobKind`), while the kit
+    # already takes the next person's buttons
+    "behind.print": ("mencetak kartu…", "printing a card…"),
+    "behind.slip": ("mencetak slip…", "printing a slip…"),
     "section.pad": ("Bantalan tanda tangan", "Signature pad"),
     "pad.trainee": (
         "Saya yang menandatangani: bantalan menunggu pena saya",

@@ -80,7 +80,10 @@ def snapshot(
     return {
         "state": str(ctl.state),
         "screen": list(ctl.screen),
-        "busy": ctl.busy or sim.kit.loop.busy() or bool(sim.kit.loop.queued()),
+        # busy: the loop handles an event or the state waits for its device; a print
+        # behind the machine is not (the officer starts the next person meanwhile)
+        "busy": ctl.busy or sim.kit.loop.handling(),
+        "behind": [str(kind) for kind in ctl.kinds_behind],
         "display_version": zlib.crc32(bytes(wired.display.ram)) ^ wired.display.display_on,
         "led": {"indicator": indicator.value, "colour": led_css(indicator)},
         "in_front": in_front,

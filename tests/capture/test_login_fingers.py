@@ -14,7 +14,8 @@ def test_two_captures_of_different_fingers_store_nothing_and_the_same_finger_its
     officer, other = world.officers[:2]
     on_kit = Officer(officer.officer_id, officer.name, officer.role, b"", b"", finger_pages=(4,))
     world.subject = officer
-    first = sensor.capture(LOGIN_FINGER, timeout=1.0)
+    sensor.take_image(LOGIN_FINGER, timeout=1.0)
+    first = sensor.upload_image(LOGIN_FINGER)
 
     world.subject = other  # the officer swapped fingers, or people, between the captures
     assert take_second(sensor, on_kit, first, timeout=1.0) is None

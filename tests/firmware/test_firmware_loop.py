@@ -130,6 +130,24 @@ def test_busy_until_the_job_result_is_handled(loop_and_events) -> None:
     assert not loop.busy()
 
 
+def test_the_loop_is_handling_only_while_events_wait_not_while_a_lane_works(
+    loop_and_events,
+) -> None:
+    """A print on its lane keeps the loop busy (a switch-off waits for it) but not at work:
+    the next press is handled at once.  An event posted is being handled until it was."""
+    loop, recorder = loop_and_events
+    printing = threading.Event()
+    loop.run_job("print", lambda: printing.wait(timeout=5), lane=Lane.PRINTERS)
+    assert loop.busy() and not loop.handling()
+    loop.post("press")
+    assert loop.handling()
+    assert loop.step(timeout=0.05) and recorder.events == ["press"]
+    assert not loop.handling() and loop.busy()
+    printing.set()
+    _pump(loop, recorder, 1)
+    assert not loop.busy() and not loop.handling()
+
+
 def test_close_is_safe_twice(loop_and_events) -> None:
     loop, _ = loop_and_events
     loop.close()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from capture.machine import CaptureState
 from firmware.host import KitBusy
 from simulator.kit import DEMO_HOLDS_THE_KIT, HeldKit, open_sim_kit
 from simulator.options import DOUBLES, SimOptions, SimOptionsError, SimParts
@@ -45,3 +49,26 @@ def test_a_scripted_day_s_port_refuses_changes_and_reads_the_running_kit(
         assert str(refused.value) == DEMO_HOLDS_THE_KIT
         assert held.store is sim.kit.store and held.data_dir == sim.host.data_dir
         assert sim.host.change(lambda: "applied") == "applied"  # the host refuses nothing
+
+
+def test_closing_the_kit_ends_its_wait_for_a_finger_and_the_next_waits_are_whole(
+    tmp_path: Path,
+) -> None:
+    """The doubles wait as a kit does (the lock screen's ten seconds for a finger that
+    nobody brings); closing the kit ends that wait, so no device worker is left behind
+    in it, and the devices' next waits are whole again (a reflash opens the next kit)."""
+    before = set(threading.enumerate())
+    options = SimOptions(tmp_path / "kit", clock_speed=0.0, parts=replace(DOUBLES, time_scale=1.0))
+    with open_sim_kit(options) as sim:
+        sim.bystanders.offer_finger = False
+        kit, deadline = sim.kit, time.monotonic() + 60
+
+        def waiting() -> bool:
+            return kit.controller.state is CaptureState.LOCKED and kit.controller.busy
+
+        kit.loop.run(until=lambda: waiting() or time.monotonic() > deadline)
+        assert waiting(), kit.controller.screen
+        sim.host.close()
+        left = [t.name for t in set(threading.enumerate()) - before if t.name.endswith("-job")]
+        assert left == [], "a worker still waits for a finger"
+        assert not kit.devices.stopping.is_set()

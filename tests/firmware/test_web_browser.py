@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from capture.events import Lane
 from simulator.options import SimOptions
 from simulator.web.kit import WebKit, open_web_kit
 from simulator.web.texts import PAGE
@@ -91,6 +93,11 @@ class Page:
     @property
     def busy(self) -> bool:
         return self.driver.find_element(By.TAG_NAME, "body").get_attribute("data-busy") == "true"
+
+    @property
+    def behind(self) -> str:
+        """What the page says the printers do behind the machine ("" for nothing)."""
+        return self.driver.find_element(By.TAG_NAME, "body").get_attribute("data-behind") or ""
 
     @property
     def screen(self) -> str:
@@ -204,14 +211,31 @@ def test_an_officer_enrols_a_resident_by_clicking_and_signing_on_the_page(
         page.sign()
         until("the pad to stop waiting", lambda: not page.pen_waiting)
 
-    page.enrol_the_first_resident(signing=sign_when_asked)
-    assert "TERSIMPAN #1" in page.screen
+    # the printers are still at an earlier card when this one is sealed: it waits its turn
+    # behind the machine, as a card that takes its 13 s over the wire does
+    printer_free = threading.Event()
+    web.sim.kit.loop.run_job(
+        "an earlier card", lambda: printer_free.wait(WAIT_SECONDS), lane=Lane.PRINTERS
+    )
+    try:
+        page.enrol_the_first_resident(signing=sign_when_asked)
+        assert "TERSIMPAN #1" in page.screen
+        # the page settled while the card prints: not busy, the print said apart
+        until("the page to say the card prints", lambda: page.behind == "print")
+        assert not page.busy
+        assert page.text("behind") == bahasa("behind.print") == "mencetak kartu…"
+        page.click("ok")  # the next person, while the card still prints
+        assert page.state == "ready" and page.behind == "print" and not page.busy
+        assert not browser.find_elements(By.CSS_SELECTOR, "#tray img[data-kind=card]")
+    finally:
+        printer_free.set()
     assert asked == ["signature"], "the pad waited for the trainee's pen, once"
     assert pad.sent_frames > 0, "the canvas strokes went to the pad as pen frames"
     until(
         "the card in the tray",
         lambda: bool(browser.find_elements(By.CSS_SELECTOR, "#tray img[data-kind=card]")),
     )
+    until("the print status to go", lambda: page.behind == "" and page.text("behind") == "")
     card = browser.find_element(By.CSS_SELECTOR, "#tray img[data-kind=card]")
     until("the card image to load", lambda: card.get_property("naturalWidth") > 0)
     assert card.get_property("naturalWidth") > card.get_property("naturalHeight"), "landscape ID-1"

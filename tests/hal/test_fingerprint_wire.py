@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -101,7 +103,9 @@ def test_capture_uploads_image_and_template_at_the_models_size(model: SensorMode
     ):
         assert sensor.probe().detail["library_size"] == str(model.library_pages)
         emulator.place(ALICE_INDEX)
-        image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+        assert instructions(emulator)[-1] == GEN_IMG, "imaged, nothing uploaded yet"
+        image = sensor.upload_image(FingerPosition.RIGHT_INDEX)
     width, height = model.image_size
     assert (image.width, image.height, image.position) == (width, height, ALICE_INDEX.position)
     # 4-bit pixels, high nibble first, widened by x17
@@ -135,15 +139,17 @@ def test_image_of_the_wrong_size_is_a_frame_error() -> None:
         R30xSensor(port=emulator.port) as sensor,
     ):
         emulator.place(ALICE_INDEX)
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
         with pytest.raises(exc.FrameError, match=r"expected 256x288 for an R307; is the kit's"):
-            sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
+            sensor.upload_image(FingerPosition.RIGHT_INDEX)
 
 
 def test_enrolled_finger_is_identified_on_a_later_capture(
     emulator: FingerprintEmulator, sensor: R30xSensor
 ) -> None:
     emulator.place(ALICE_INDEX)
-    first = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    first = sensor.upload_image(FingerPosition.RIGHT_INDEX)
     sensor.enrol(7, first.template)
     assert emulator.library == {7: first.template}
     # the buffer still holds the template it uploaded: stored without sending it back
@@ -165,7 +171,8 @@ def test_an_image_uploads_after_the_finger_left_and_is_searched_in_place(
     """The person moves on while the image crosses the wire; the duplicate search that
     follows uses the template the sensor holds, over the kit's own pages only."""
     emulator.place(ALICE_INDEX)
-    sensor.enrol(7, sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0).template)
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    sensor.enrol(7, sensor.upload_image(FingerPosition.RIGHT_INDEX).template)
     emulator.place(Finger(ALICE_INDEX.person_seed, ALICE_INDEX.position, capture=2))
     sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
     emulator.place(None)  # lifted: the next finger goes down
@@ -187,7 +194,10 @@ def test_repeated_captures_of_one_finger_match_each_other(
     emulator: FingerprintEmulator, sensor: R30xSensor
 ) -> None:
     emulator.place(ALICE_INDEX)
-    templates = [sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0).template for _ in range(3)]
+    templates = []
+    for _ in range(3):
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+        templates.append(sensor.upload_image(FingerPosition.RIGHT_INDEX).template)
     assert len(set(templates)) == 3  # fresh noise every capture
     sensor.enrol(0, templates[0])
     emulator.place(ALICE_INDEX)
@@ -197,22 +207,46 @@ def test_repeated_captures_of_one_finger_match_each_other(
 def test_no_finger_until_the_deadline(emulator: FingerprintEmulator, sensor: R30xSensor) -> None:
     emulator.place(None)
     with pytest.raises(exc.NoFinger, match=r"no finger within 0\.2 s"):
-        sensor.capture(FingerPosition.LEFT_THUMB, timeout=0.2)
+        sensor.take_image(FingerPosition.LEFT_THUMB, timeout=0.2)
     assert instructions(emulator).count(GEN_IMG) >= 2  # it polled, it did not give up at once
+
+
+def test_the_kit_stopping_ends_a_wait_for_a_finger(emulator: FingerprintEmulator) -> None:
+    """The lock screen's wait (ten seconds on a kit) ends once the kit stops, with the
+    NoFinger of nobody coming, rather than being sat out: a later wait is whole again."""
+    stopping = threading.Event()
+    with R30xSensor(port=emulator.port, read_timeout=0.5, stopping=stopping) as sensor:
+        emulator.place(None)
+        polled = emulator.received.copy
+
+        def stop_once_it_polls() -> None:
+            while [i for i, _ in polled()].count(GEN_IMG) < 2:
+                time.sleep(0.01)
+            stopping.set()
+
+        stopper = threading.Thread(target=stop_once_it_polls, daemon=True)
+        stopper.start()
+        with pytest.raises(exc.NoFinger, match="the kit is stopping; the wait for a finger"):
+            sensor.identify(timeout=60.0)
+        stopper.join(timeout=10)
+        stopping.clear()
+        with pytest.raises(exc.NoFinger, match=r"no finger within 0\.2 s"):
+            sensor.identify(timeout=0.2)
 
 
 def test_missing_finger_is_never_seen(emulator: FingerprintEmulator, sensor: R30xSensor) -> None:
     emulator.place(Finger(3, 4, FingerCondition.MISSING))
     with pytest.raises(exc.NoFinger):
-        sensor.capture(FingerPosition.RIGHT_RING, timeout=0.1)
+        sensor.take_image(FingerPosition.RIGHT_RING, timeout=0.1)
 
 
 def test_bandaged_finger_images_but_has_no_features(
     emulator: FingerprintEmulator, sensor: R30xSensor
 ) -> None:
     emulator.place(Finger(3, 4, FingerCondition.BANDAGED))
+    sensor.take_image(FingerPosition.RIGHT_RING, timeout=0.5)  # the glass sees something
     with pytest.raises(exc.PoorImage, match="too few features"):
-        sensor.capture(FingerPosition.RIGHT_RING, timeout=0.5)
+        sensor.upload_image(FingerPosition.RIGHT_RING)
 
 
 def test_scarred_finger_fails_mostly_and_scores_low_otherwise(
@@ -221,8 +255,9 @@ def test_scarred_finger_fails_mostly_and_scores_low_otherwise(
     emulator.place(Finger(3, 4, FingerCondition.SCARRED))
     outcomes: list[int | None] = []
     for _ in range(10):
+        sensor.take_image(FingerPosition.RIGHT_RING, timeout=0.5)
         try:
-            outcomes.append(sensor.capture(FingerPosition.RIGHT_RING, timeout=0.5).quality)
+            outcomes.append(sensor.upload_image(FingerPosition.RIGHT_RING).quality)
         except exc.PoorImage:
             outcomes.append(None)
     assert outcomes.count(None) >= 5
@@ -232,10 +267,12 @@ def test_scarred_finger_fails_mostly_and_scores_low_otherwise(
 def test_poor_image_fault(emulator: FingerprintEmulator, sensor: R30xSensor) -> None:
     emulator.place(ALICE_INDEX)
     emulator.inject("poor-image")
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=0.5)
     with pytest.raises(exc.PoorImage):
-        sensor.capture(FingerPosition.RIGHT_INDEX, timeout=0.5)
+        sensor.upload_image(FingerPosition.RIGHT_INDEX)
     emulator.clear_faults()
-    assert sensor.capture(FingerPosition.RIGHT_INDEX, timeout=0.5).quality >= GOOD_QUALITY
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=0.5)
+    assert sensor.upload_image(FingerPosition.RIGHT_INDEX).quality >= GOOD_QUALITY
 
 
 def test_wrong_password_is_refused() -> None:

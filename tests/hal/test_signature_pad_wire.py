@@ -116,6 +116,16 @@ def test_no_stroke_raises_no_signature(pad) -> None:
         pad.capture(timeout=0.3, settle=SETTLE)
 
 
+def test_the_kit_stopping_ends_a_wait_for_the_pen(emulator) -> None:
+    """Nobody signs; the kit stops: the wait ends with NoSignature saying so, not at its
+    timeout."""
+    stopping = threading.Event()
+    with TopazPad(port=emulator.port, stopping=stopping) as pad:
+        threading.Timer(0.2, stopping.set).start()
+        with pytest.raises(NoSignature, match="the kit is stopping"):
+            pad.capture(timeout=60.0, settle=SETTLE)
+
+
 def test_garbage_on_the_line_still_yields_the_strokes(emulator, pad) -> None:
     emulator.inject("garbage")
     emulator.sign(THREE_STROKES, delay=LEAD)

@@ -115,10 +115,12 @@ def test_fingerprint_unplugged_mid_upload_fails_typed_then_recovers(
     fp_emulator.place(ALICE)
     fp_emulator.unplug_after(cut)
     with pytest.raises((exc.DeviceTimeout, exc.DeviceAbsent), match=fp_emulator.port):
-        sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+        sensor.upload_image(FingerPosition.RIGHT_INDEX)
     assert "unplugged" in fp_emulator.faults, where
     fp_emulator.clear_faults()
-    image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    image = sensor.upload_image(FingerPosition.RIGHT_INDEX)
     assert len(image.pixels) == 256 * 288
     assert image.template
     assert [i for i, _ in fp_emulator.received][-3:] == [UP_IMAGE, IMG2TZ, UP_CHAR]
@@ -129,8 +131,9 @@ def test_fingerprint_unplugged_mid_template_upload_names_upchar(
 ) -> None:
     fp_emulator.place(ALICE)
     fp_emulator.unplug_after(ack_then_data(IMAGE_PACKETS, 2 * (PACKET_OVERHEAD + 1) + 50))
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
     with pytest.raises((exc.DeviceTimeout, exc.DeviceAbsent), match="UpChar"):
-        sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0)
+        sensor.upload_image(FingerPosition.RIGHT_INDEX)
     assert fp_emulator.received[-1][0] == UP_CHAR
 
 
@@ -142,7 +145,8 @@ def test_fingerprint_garbage_before_an_answer_is_skipped(
     assert "garbage" not in fp_emulator.faults  # it was sent, and the reader skipped it
     fp_emulator.place(ALICE)
     fp_emulator.inject("garbage")
-    assert sensor.capture(FingerPosition.RIGHT_INDEX, timeout=1.0).template
+    sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=1.0)
+    assert sensor.upload_image(FingerPosition.RIGHT_INDEX).template
 
 
 def fingerprint_peer(code: int) -> Callable[[bytes], bytes]:

@@ -159,7 +159,8 @@ def test_fast_mode_asks_for_no_time() -> None:
     with FingerprintEmulator(timing=fast) as emulator, R30xSensor(port=emulator.port) as sensor:
         emulator.place(Finger(person_seed=3, position=2))
         before = emulator.floor_seconds
-        sensor.capture(FingerPosition.RIGHT_INDEX, timeout=WAIT)
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=WAIT)
+        sensor.upload_image(FingerPosition.RIGHT_INDEX)
         floor = emulator.floor_seconds - before
     assert clock.delays == []
     # what the real kit would spend is still counted: the image at 115200 and its imaging
@@ -178,7 +179,8 @@ def test_the_sensor_follows_the_drivers_baud_switch_and_a_finger_costs_its_image
         assert link.outbound.format == LineFormat(115200) == link.inbound.format
         emulator.place(Finger(person_seed=3, position=2))
         before = clock.total, link.outbound.carried, link.inbound.carried
-        sensor.capture(FingerPosition.RIGHT_INDEX, timeout=WAIT)
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=WAIT)
+        sensor.upload_image(FingerPosition.RIGHT_INDEX)
         sent = link.outbound.carried - before[1]
         heard = link.inbound.carried - before[2]
         spent = clock.total - before[0]

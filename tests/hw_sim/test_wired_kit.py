@@ -255,7 +255,7 @@ def test_nobody_in_front_cuts_the_wait_for_a_finger(tmp_path: Path) -> None:
     with wired_kit(world, wait_scale=0.01) as (wired, opened):
         world.subject = None
         with pytest.raises(NoFinger, match=r"no finger within 0\.1 s"):
-            opened.devices.fingerprint.capture(FingerPosition.LEFT_THUMB, timeout=10.0)
+            opened.devices.fingerprint.take_image(FingerPosition.LEFT_THUMB, timeout=10.0)
         assert wired.fingerprint.received, "the driver still asked the sensor"
 
 
@@ -295,7 +295,8 @@ def test_python_m_hw_sim_links_an_emulator_a_real_driver_can_open(tmp_path: Path
             time.sleep(0.05)
         with R30xSensor(port=str(link), model=SensorModel.R503) as sensor:
             assert sensor.probe().detail["library_size"] == "200"
-            image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=2.0)
+            sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=2.0)
+            image = sensor.upload_image(FingerPosition.RIGHT_INDEX)
             assert image.quality > 0, "a simulated finger rests on the glass"
             assert (image.width, image.height) == SensorModel.R503.image_size
         process.send_signal(signal.SIGTERM)

@@ -146,10 +146,12 @@ def test_both_sensor_models_images_are_read_and_judged(model: SensorModel) -> No
         R30xSensor(port=emu.port, model=model, read_timeout=1.0) as sensor,
     ):
         emu.place(Finger(person_seed=3, position=2))
-        image = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=2.0)
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=2.0)
+        image = sensor.upload_image(FingerPosition.RIGHT_INDEX)
         assert int(sensor.probe().detail["library_size"]) == model.library_pages
         emu.place(Finger(person_seed=3, position=2, condition=FingerCondition.PARTIAL))
-        partial = sensor.capture(FingerPosition.RIGHT_INDEX, timeout=2.0)
+        sensor.take_image(FingerPosition.RIGHT_INDEX, timeout=2.0)
+        partial = sensor.upload_image(FingerPosition.RIGHT_INDEX)
     assert (image.width, image.height) == model.image_size
     quality = assess_finger_image(image)
     assert quality.acceptable, quality
