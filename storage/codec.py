@@ -230,8 +230,11 @@ def dumps(obj: Any) -> bytes:
 
     Accepts None, bool, int, float, str, bytes, list/tuple, `Array`, mappings and
     ``cbor2.CBORTag``; anything else raises `CodecError` rather than picking an encoding
-    silently.  The bytes grow in one buffer, never as a piece per value.
+    silently.  What cbor2 encodes as we do (`_agrees`) it encodes whole, straight into the
+    bytes returned; anything else grows in one buffer, never as a piece per value.
     """
+    if _agrees(obj):
+        return cbor2.dumps(obj, canonical=True)
     out = bytearray()
     _encode(obj, out)
     return bytes(out)
@@ -298,6 +301,9 @@ def loads(
 
 def _encodes_as(value: Any, data: bytes | bytearray | memoryview) -> bool:
     """Whether ``dumps(value)`` is ``data``, compared as it is encoded (no second copy)."""
-    sink = _Matching(data if type(data) is bytes else bytes(data))
+    held = data if type(data) is bytes else bytes(data)
+    if _agrees(value):
+        return cbor2.dumps(value, canonical=True) == held
+    sink = _Matching(held)
     _encode(value, sink)
     return sink.whole()
