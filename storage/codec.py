@@ -184,7 +184,7 @@ def _agrees(obj: Any) -> bool:
     if kind is float or isinstance(obj, _SCALARS):
         return True
     if kind in _ARRAYS:
-        return all(map(_agrees, obj))
+        return _PLAIN.issuperset(map(type, obj)) or all(map(_agrees, obj))
     if kind in _MAPS:
         values = obj.values()
         return _short_keys(obj) and (
