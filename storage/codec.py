@@ -180,9 +180,7 @@ def _agrees(obj: Any) -> bool:
     level.  A record's header and body, a resident's map and a COSE structure all agree, as
     they are sealed and as `loads` decodes them.
     """
-    kind = type(obj)
-    if kind is float or isinstance(obj, _SCALARS):
-        return True
+    kind = type(obj)  # containers first: a scalar inside one is checked by _PLAIN at C speed
     if kind in _ARRAYS:
         return _PLAIN.issuperset(map(type, obj)) or all(map(_agrees, obj))
     if kind in _MAPS:
@@ -192,7 +190,7 @@ def _agrees(obj: Any) -> bool:
         )
     if kind is cbor2.CBORTag:
         return _agrees(obj.value)
-    return False
+    return kind is float or isinstance(obj, _SCALARS)
 
 
 def _encode(obj: Any, out: _Sink) -> None:
