@@ -12,6 +12,7 @@ kit it certified as TPM-keyed.  Version-1 certificates (Ed25519, a key file) sti
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -108,9 +109,10 @@ class Certificate:
     def kit_kid(self) -> bytes:
         return kid_of(self.kit_public)
 
-    @property
+    @functools.cached_property
     def kit_key(self) -> VerifyKey:
-        """The certified public key, of the certified algorithm (checked when parsed)."""
+        """The certified public key, of the certified algorithm (checked when parsed);
+        made once, not for every record a collector verifies against it."""
         return kit_public_key(self.kit_public, self.alg)
 
     @property

@@ -6,12 +6,16 @@ RFC 8949 section 4.2.1 ("core deterministic encoding") asks for; the two disagre
 as keys of different lengths mix (``-1`` encodes as ``20``, ``24`` as ``18 18``: bytewise
 ``24`` comes first, length-first ``-1`` does).  So scalars are encoded by cbor2 (integers
 and strings are always shortest there; floats are shortest with ``canonical=True``) and
-arrays, maps and tags are assembled here, maps sorted bytewise by encoded key.
+arrays, maps and tags are assembled here, maps sorted bytewise by encoded key.  A
+container whose maps have only short keys, where the two orders are one, is handed to
+cbor2 whole (`_agrees`): a record's header and body are, and are not encoded a value at a
+time.
 
 Why the decoder is strict: record bytes come from SD cards and cables an attacker may
 hold.  ``loads`` refuses duplicate keys, indefinite lengths, trailing bytes, oversized
 input, deep nesting, and any encoding that is not the deterministic one (it re-encodes the
-decoded value and compares), so one record has exactly one byte string.  The bytes that
+decoded value and compares as it goes, without a second copy), so one record has exactly
+one byte string.  The bytes that
 were hashed and signed are still the ones kept: the re-encoding is only a check.
 """
 
@@ -33,6 +37,7 @@ MAX_BYTES = 8 * 1024 * 1024
 #: Records nest about six levels deep; anything far deeper is an attack on the decoder.
 MAX_DEPTH = 16
 
+_MAJOR_BYTES = 2
 _MAJOR_ARRAY = 4
 _MAJOR_MAP = 5
 _MAJOR_TAG = 6
@@ -99,6 +104,25 @@ class _Hashing:
         return self
 
 
+class _Matching:
+    """A sink that compares what is encoded into it with bytes already held, instead of
+    keeping it: `loads` checks a record's encoding without building a second copy."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.at = 0
+        self.same = True
+
+    def __iadd__(self, chunk: bytes, /) -> Self:
+        self.same = self.same and self.data.startswith(chunk, self.at)
+        self.at += len(chunk)
+        return self
+
+    def whole(self) -> bool:
+        """Whether the encoding matched the held bytes, all of them and no more."""
+        return self.same and self.at == len(self.data)
+
+
 def _array(length: int, items: Iterable[Any], out: _Sink) -> None:
     out += _head(_MAJOR_ARRAY, length)
     count = 0
@@ -115,35 +139,73 @@ def _key(key: Any) -> bytes:
     return cbor2.dumps(key) if type(key) is str else dumps(key)
 
 
-#: Values cbor2 encodes as `dumps` does, shortest and without a container.
-_SCALARS = frozenset({str, bytes, int, bool, type(None)})
+#: Values cbor2 encodes as `dumps` does, shortest and without a container (their subclasses
+#: too: an IntEnum is its integer, a StrEnum its text, to cbor2 and to `_encode` alike).
+_SCALARS = (str, bytes, int, type(None))
+#: Containers cbor2 encodes as arrays and maps, as `_encode` does (exactly these types:
+#: no subclass; a map `loads` decodes inside a tag is cbor2's frozendict).
+_ARRAYS = frozenset({list, tuple})
+_MAPS = frozenset({dict, cbor2.frozendict})
 _TEXT = frozenset({str})
+#: The scalar types themselves, for a check at C speed before the general one.
+_PLAIN = frozenset({str, bytes, int, bool, float, type(None)})
+#: Keys whose encodings all have a one-byte head saying their length (text) or being the
+#: value (-24..23): for them cbor2's length-first order is the bytewise one.
+_KEY_LENGTH = 24
 
 
-def _flat(obj: Mapping[Any, Any]) -> bool:
-    """Whether cbor2's own canonical map is ours: ASCII text keys under 24 bytes encode with a
-    one-byte head that is their length, so its length-first order is the bytewise order of
-    their encodings; scalar values are shortest either way; a dict has no key twice.  A
-    resident's map is one: a worklist of 100,000 is encoded in C, not a value at a time."""
-    return (
-        _TEXT.issuperset(map(type, obj))
-        and max(map(len, obj), default=0) < 24
-        and "".join(obj).isascii()
-        and _SCALARS.issuperset(map(type, obj.values()))
-    )
+def _short_keys(keys: Iterable[Any]) -> bool:
+    """Whether every key is short: text keys (nearly all) are checked at C speed, so a
+    worklist of 100,000 residents does not pay a call per key."""
+    if _TEXT.issuperset(map(type, keys)):
+        return max(map(len, keys), default=0) < _KEY_LENGTH and "".join(keys).isascii()
+    return all(map(_short_key, keys))
+
+
+def _short_key(key: Any) -> bool:
+    if type(key) is str:
+        return len(key) < _KEY_LENGTH and key.isascii()
+    return type(key) is int and -_KEY_LENGTH <= key < _KEY_LENGTH
+
+
+def _agrees(obj: Any) -> bool:
+    """Whether cbor2's own canonical encoding of ``obj`` is ours, so C may encode it whole.
+
+    cbor2's canonical form differs from RFC 8949's core deterministic one only in the order
+    of a map's keys (length-first, not bytewise); for short keys (`_short_keys`: ASCII text
+    under 24 bytes, integers -24..23) the two orders are one: a text key's head byte grows
+    with its length and sorts after every such integer's.  Scalars and floats are encoded
+    by cbor2 either way (shortest), and a dict holds no key twice.  Anything else (a long
+    or wide key, an `Array`, a value records do not carry) is left to `_encode`, level by
+    level.  A record's header and body, a resident's map and a COSE structure all agree, as
+    they are sealed and as `loads` decodes them.
+    """
+    kind = type(obj)  # containers first: a scalar inside one is checked by _PLAIN at C speed
+    if kind in _ARRAYS:
+        return _PLAIN.issuperset(map(type, obj)) or all(map(_agrees, obj))
+    if kind in _MAPS:
+        values = obj.values()
+        return _short_keys(obj) and (
+            _PLAIN.issuperset(map(type, values)) or all(map(_agrees, values))
+        )
+    if kind is cbor2.CBORTag:
+        return _agrees(obj.value)
+    return kind is float or isinstance(obj, _SCALARS)
 
 
 def _encode(obj: Any, out: _Sink) -> None:
-    if obj is None or isinstance(obj, bool | int | str | bytes):
+    if type(obj) is bytes:
+        # the head, then the bytes themselves: an image is not copied to be encoded
+        out += _head(_MAJOR_BYTES, len(obj))
+        out += obj
+    elif obj is None or isinstance(obj, bool | int | str | bytes):
         out += cbor2.dumps(obj)
-    elif isinstance(obj, float):
+    elif isinstance(obj, float) or _agrees(obj):
         out += cbor2.dumps(obj, canonical=True)
     elif isinstance(obj, list | tuple):
         _array(len(obj), obj, out)
     elif isinstance(obj, Array):
         _array(obj.length, obj.items, out)
-    elif type(obj) is dict and _flat(obj):
-        out += cbor2.dumps(obj, canonical=True)
     elif isinstance(obj, Mapping):
         # sorted by encoded key; each value is encoded straight after its key, never apart
         pairs = sorted(((_key(key), value) for key, value in obj.items()), key=lambda p: p[0])
@@ -166,8 +228,11 @@ def dumps(obj: Any) -> bytes:
 
     Accepts None, bool, int, float, str, bytes, list/tuple, `Array`, mappings and
     ``cbor2.CBORTag``; anything else raises `CodecError` rather than picking an encoding
-    silently.  The bytes grow in one buffer, never as a piece per value.
+    silently.  What cbor2 encodes as we do (`_agrees`) it encodes whole, straight into the
+    bytes returned; anything else grows in one buffer, never as a piece per value.
     """
+    if _agrees(obj):
+        return cbor2.dumps(obj, canonical=True)
     out = bytearray()
     _encode(obj, out)
     return bytes(out)
@@ -227,6 +292,16 @@ def loads(
         raise CodecError(f"not strict CBOR: {exc}") from exc
     if stream.tell() != len(data):
         raise CodecError(f"{len(data) - stream.tell()} trailing bytes after the CBOR item")
-    if deterministic and dumps(value) != bytes(data):
+    if deterministic and not _encodes_as(value, data):
         raise CodecError("CBOR is not in deterministic encoding (RFC 8949 section 4.2.1)")
     return value
+
+
+def _encodes_as(value: Any, data: bytes | bytearray | memoryview) -> bool:
+    """Whether ``dumps(value)`` is ``data``, compared as it is encoded (no second copy)."""
+    held = data if type(data) is bytes else bytes(data)
+    if _agrees(value):
+        return cbor2.dumps(value, canonical=True) == held
+    sink = _Matching(held)
+    _encode(value, sink)
+    return sink.whole()

@@ -423,19 +423,18 @@ class KitStore:
         above), and the officer is told so; the index row and the audit entry that follow
         can still meet a full disk.  They wait here, in order, and are written at the next
         seal, space check or lookup of who is recorded; a kit that stops first has its boot
-        index the record files (`storage.boot`), as after a crash between the two.
+        index the record files (`storage.boot`), as after a crash between the two.  The rows
+        and their entries are one transaction (`SqliteIndex.put_sealed`): all are written
+        or none, so a row is never indexed without its entry.
         """
         with self.chain.lock:
-            while self._unindexed:
-                row = self._unindexed[0]
-                try:
-                    self.index.put([row])
-                    self.audit.append(
-                        AuditKind.SEAL, seq=row.seq, officer=row.officer, voids=row.voids
-                    )
-                except (sqlite3.Error, StorageFull) as exc:
-                    return exc
-                self._unindexed.pop(0)
+            if not self._unindexed:
+                return None
+            try:
+                self.index.put_sealed(self._unindexed, self.audit)
+            except (sqlite3.Error, StorageFull) as exc:
+                return exc
+            self._unindexed.clear()
         return None
 
     # -- collection (storage.collection) ----------------------------------------------------

@@ -451,16 +451,21 @@ class SqliteAudit:
         return b"audit:%d" % entry_id
 
     def append(self, kind: AuditKind, **detail: Any) -> None:
+        with self._lock, transaction(self._db) as db:
+            self.append_in(db, kind, **detail)
+
+    def append_in(self, db: sqlite3.Connection, kind: AuditKind, **detail: Any) -> None:
+        """Append inside a transaction the caller holds (with the lock), so an entry and
+        the change it tells of commit together: `SqliteIndex.put_sealed`."""
         text = json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False)
         at = iso_utc(self._now())
-        with self._lock, transaction(self._db) as db:
-            row = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-            entry_id, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-            sealed = self._cipher.encrypt(text.encode(), context=self._context(entry_id))
-            db.execute(
-                "INSERT INTO audit (id, at, kind, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (entry_id, at, kind, sealed, prev, self._hash(prev, entry_id, at, kind, sealed)),
-            )
+        row = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        entry_id, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        sealed = self._cipher.encrypt(text.encode(), context=self._context(entry_id))
+        db.execute(
+            "INSERT INTO audit (id, at, kind, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            (entry_id, at, kind, sealed, prev, self._hash(prev, entry_id, at, kind, sealed)),
+        )
 
     def entries(self) -> list[tuple[int, str, str, dict[str, Any]]]:
         with self._lock:
@@ -537,11 +542,26 @@ class SqliteIndex:
                 )
             ]
 
-    def put(self, rows: list[tuple[object, ...]]) -> None:
+    def put(self, rows: Sequence[tuple[object, ...]]) -> None:
         """Write index rows (seq, digest, size, sealed_at, officer, ref, voids, print_card)."""
-        sealed = [(*row[:5], self._seal_ref(row[0], row[5]), *row[6:]) for row in rows]
         with self._lock, transaction(self._db) as db:
-            db.executemany(self._INSERT, sealed)
+            self._insert(db, rows)
+
+    def put_sealed(self, rows: Sequence[tuple[object, ...]], audit: SqliteAudit) -> None:
+        """Write the index rows of records just sealed and a ``seal`` audit entry for each,
+        in one transaction: both or neither, and one commit (one fsync of the WAL) where
+        two took two.  ``audit`` shares this index's database and lock (`storage.kit`)."""
+        if audit._db is not self._db or audit._lock is not self._lock:
+            raise StateError("the audit log and the index must share one state database")
+        with self._lock, transaction(self._db) as db:
+            self._insert(db, rows)
+            for seq, _, _, _, officer, _, voids, _ in rows:
+                audit.append_in(db, AuditKind.SEAL, seq=seq, officer=officer, voids=voids)
+
+    def _insert(self, db: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+        db.executemany(
+            self._INSERT, [(*row[:5], self._seal_ref(row[0], row[5]), *row[6:]) for row in rows]
+        )
 
     def recorded_refs(self) -> set[str]:
         """Worklist references of sealed records that no later record voids."""

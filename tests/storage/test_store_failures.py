@@ -7,6 +7,7 @@ free-space probe).  Also receipts and pruning, the audit chain and the card ledg
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -310,6 +311,60 @@ def test_leftover_temporaries_are_removed_and_noted(store: KitStore, kit_dir: Pa
             "removed 00000002.cose.tmp, a record a crash left half-written"
         ]
         assert _record_names(kit_dir) == [record_name(1)]
+
+
+#: Refuses every seal entry, as a fault of the state database would (another connection's).
+_REFUSE_SEAL_ENTRIES = (
+    "CREATE TRIGGER refuse_seal BEFORE INSERT ON audit WHEN NEW.kind = 'seal' "
+    "BEGIN SELECT RAISE(ABORT, 'the database refused the entry'); END"
+)
+
+
+def _state_db(kit_dir: Path, statement: str) -> None:
+    with contextlib.closing(sqlite3.connect(kit_dir / "state.db")) as db:
+        db.execute(statement)
+
+
+def _seal_entries(store: KitStore) -> list[int]:
+    return [detail["seq"] for _, _, kind, detail in store.audit.entries() if kind == "seal"]
+
+
+def test_an_index_row_is_written_with_its_seal_entry_or_waits_with_it(
+    store: KitStore, kit_dir: Path
+) -> None:
+    """One transaction: a row is never indexed without its audit entry (before, the row
+    was committed first, and a crash before the entry lost it for good)."""
+    store.seal(enrolment(1))
+    _state_db(kit_dir, _REFUSE_SEAL_ENTRIES)
+    sealed = store.seal(enrolment(2))
+    assert sealed.seq == 2 and sealed.path.exists(), "the file is durable: sealed"
+    assert [row[0] for row in store.index.rows()] == [1], "no row without its entry"
+    assert _seal_entries(store) == [1]
+    assert "REF-2" in store.recorded_refs(), "the waiting row still counts the person"
+    _state_db(kit_dir, "DROP TRIGGER refuse_seal")
+    assert store.refusal() is None  # the next space check writes what waited
+    assert [row[0] for row in store.index.rows()] == [1, 2]
+    assert _seal_entries(store) == [1, 2]
+    assert store.audit.check() is None
+
+
+def test_a_kit_stopped_between_the_record_and_its_index_row_indexes_it_at_boot(
+    store: KitStore, kit_dir: Path
+) -> None:
+    store.seal(enrolment(1))
+    _state_db(kit_dir, _REFUSE_SEAL_ENTRIES)
+    store.seal(enrolment(2))
+    store.close()  # the power goes before the row could be written
+    _state_db(kit_dir, "DROP TRIGGER refuse_seal")
+    with _reopen(kit_dir) as rebooted:
+        assert [row[0] for row in rebooted.index.rows()] == [1, 2]
+        assert rebooted.boot_notes == [
+            "indexed 1 record(s) from their files (#2..#2): the index did not list them as they are"
+        ]
+        assert _seal_entries(rebooted) == [1]
+        assert rebooted.audit.check() is None and not rebooted.damaged
+        assert "REF-2" in rebooted.recorded_refs()
+        assert rebooted.seal(enrolment(3)).seq == 3, "the chain goes on after the repair"
 
 
 def test_storage_nearly_full_refuses_a_new_enrolment(kit_dir: Path) -> None:
