@@ -129,6 +129,12 @@ class DistrictStore:
             raise
         return cls(engine)
 
+    @property
+    def concurrent(self) -> bool:
+        """True when writes may come from another thread than reads (a PostgreSQL pool;
+        SQLite's in-memory store is one connection per thread)."""
+        return self.engine.dialect.name == "postgresql"
+
     def close(self) -> None:
         self.engine.dispose()
 
