@@ -265,13 +265,19 @@ class CollectorDB:
         """(cert_digest, kit_id, region, cert) of every chains row, as stored."""
         return self._db.execute("SELECT cert_digest, kit_id, region, cert FROM chains").fetchall()
 
-    def record_rows(self) -> list[tuple[Any, ...]]:
-        """Every records row as stored: (chain, seq, digest, data, sealed_at, officer,
-        worklist_ref, walk_in, excepted, voids, print_card)."""
-        return self._db.execute(
+    def record_rows(self, chain: bytes) -> Iterator[tuple[Any, ...]]:
+        """The records rows of one chain as stored, in seq order, read as they are used:
+        (chain, seq, digest, data, sealed_at, officer, worklist_ref, walk_in, excepted,
+        voids, print_card)."""
+        yield from self._db.execute(
             "SELECT chain, seq, digest, data, sealed_at, officer, worklist_ref, walk_in, "
-            "excepted, voids, print_card FROM records ORDER BY chain, seq"
-        ).fetchall()
+            "excepted, voids, print_card FROM records WHERE chain = ? ORDER BY seq",
+            (chain,),
+        )
+
+    def record_keys(self) -> list[tuple[Any, Any]]:
+        """(chain, seq) of every records row as stored, without the records' bytes."""
+        return self._db.execute("SELECT chain, seq FROM records ORDER BY chain, seq").fetchall()
 
     def collection_rows(self) -> list[tuple[Any, ...]]:
         """Every collections row as stored, in the order they were added: (id, chain, at,

@@ -29,7 +29,7 @@ from storage.errors import RecordError
 from storage.files import record_name
 from storage.keys import AuthorityPublic
 from storage.model import CardKind, CorrectableField, FlaggedError
-from storage.record import RecordHeader, record_hash
+from storage.record import RecordHeader
 from storage.verify import BrokenChain, Verifier
 from vocabulary.purpose import Purpose
 
@@ -96,6 +96,9 @@ class DatabaseAudit:
     log_length: int = 0
     log_head: bytes | None = None
     uncovered: list[str] = field(default_factory=list)
+    #: Per certificate digest, each verified record's header and SHA-256 by seq: what
+    #: `provisioning.district.sync` pushes, checking the bytes it reads are these.
+    verified: dict[bytes, dict[int, tuple[RecordHeader, bytes]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -126,7 +129,6 @@ class _Audit:
         self.verifier = Verifier(authority)
         self.result = DatabaseAudit(db.path)
         self.certificates: dict[bytes, Certificate] = {}
-        self.held: dict[bytes, dict[int, bytes]] = {}  # chain -> seq -> digest, verified
 
     def fail(self, where: str, exc: RecordError) -> None:
         self.result.problems.append((where, exc))
@@ -189,19 +191,14 @@ class _Audit:
     # -- records -----------------------------------------------------------------------------
 
     def records(self) -> None:
-        by_chain: dict[bytes, list[tuple[Any, ...]]] = {}
-        for row in self.db.record_rows():
-            where = f"records row ({_chain_label(row[0])}, seq {row[1]})"
-            if isinstance(row[1], int) and self._blobs(where, data=row[3]):
-                by_chain.setdefault(row[0], []).append(row)
-            elif not isinstance(row[1], int):
-                self.fail(where, ColumnMismatch(f"column seq holds {row[1]!r}, not a number"))
+        """Each verified chain's records, streamed: memory of a record and each one's
+        columns, not of the file; then every row of no verified chain."""
         for digest, certificate in self.certificates.items():
-            self._chain_records(certificate, digest, by_chain.pop(digest, []))
-        for digest, rows in by_chain.items():
-            for row in rows:
+            self._chain_records(certificate, digest, self.db.record_rows(digest))
+        for digest, seq in self.db.record_keys():
+            if digest not in self.certificates:
                 self.fail(
-                    f"records row ({_chain_label(digest)}, seq {row[1]})",
+                    f"records row ({_chain_label(digest)}, seq {seq})",
                     MissingChain(
                         "the record belongs to no verified chain of this database: its "
                         "chains row was removed, edited or fails"
@@ -209,22 +206,28 @@ class _Audit:
                 )
 
     def _chain_records(
-        self, certificate: Certificate, digest: bytes, rows: list[tuple[Any, ...]]
+        self, certificate: Certificate, digest: bytes, rows: Iterator[tuple[Any, ...]]
     ) -> None:
         chain = Chain(digest, certificate.kit_id, certificate.region, certificate.data)
         label = _chain_label(digest, certificate.kit_id)
-        report = self.verifier.verify_chain(
-            [(record_name(row[1]), row[3]) for row in rows], certificate.data
-        )
-        held = self.held.setdefault(digest, {})
-        for row in rows:
-            try:
-                header = self.verifier.verify_record(row[3], certificate)
-            except RecordError:
-                continue  # the chain report names it
+        verified = self.result.verified.setdefault(digest, {})
+        #: Each row given to the verifier, without its bytes, by its place among them.
+        columns: list[tuple[Any, ...]] = []
+
+        def items() -> Iterator[tuple[str, bytes]]:
+            for row in rows:
+                where = f"records row ({label}, seq {row[1]})"
+                if not isinstance(row[1], int):
+                    self.fail(where, ColumnMismatch(f"column seq holds {row[1]!r}, not a number"))
+                elif self._blobs(where, data=row[3]):
+                    columns.append((*row[:3], None, *row[4:]))
+                    yield record_name(row[1]), row[3]
+
+        def one(index: int, header: RecordHeader, record_digest: bytes) -> None:
+            row = columns[index]
             where = f"records row ({label}, seq {row[1]})"
-            self._compare(where, "the signed record", _record_columns(row, header))
-            held[header.seq] = record_hash(row[3])
+            self._compare(where, "the signed record", _record_columns(row, header, record_digest))
+            verified[header.seq] = (header, record_digest)
             self.result.records.append(
                 CollectedRecord(
                     digest,
@@ -245,6 +248,8 @@ class _Audit:
                     header.keyed_ref,
                 )
             )
+
+        report = self.verifier.verify_chain(items(), certificate.data, verified=one)
         for name, exc in report.problems:
             stem = Path(name).stem
             self.fail(f"records row ({label}, seq {int(stem) if stem.isdigit() else name})", exc)
@@ -315,7 +320,7 @@ class _Audit:
         records taken from a card, which carries no head the kit signed)."""
         for digest, certificate in self.certificates.items():
             covered = heads[digest].head_seq if digest in heads else 0
-            beyond = sorted(seq for seq in self.held.get(digest, {}) if seq > covered)
+            beyond = sorted(seq for seq in self.result.verified.get(digest, {}) if seq > covered)
             if beyond:
                 self.result.uncovered.append(
                     f"{_chain_label(digest, certificate.kit_id)}: records {beyond[0]}-"
@@ -396,7 +401,7 @@ class _Audit:
         """Every record up to a signed head must be held: nothing cut from the end."""
         if not statement.head_seq:
             return
-        held = self.held.get(statement.chain, {})
+        held = self.result.verified.get(statement.chain, {})
         missing = [seq for seq in range(1, statement.head_seq + 1) if seq not in held]
         if missing:
             what = (
@@ -412,7 +417,7 @@ class _Audit:
                     f"{statement.kit_id}'s chain"
                 ),
             )
-        elif held[statement.head_seq] != statement.head:
+        elif held[statement.head_seq][1] != statement.head:
             self.fail(
                 where,
                 BrokenChain(f"record {statement.head_seq} differs from the kit's signed head"),
@@ -437,11 +442,13 @@ def broken_link(
     return None
 
 
-def _record_columns(row: tuple[Any, ...], header: RecordHeader) -> dict[str, tuple[Any, Any]]:
-    (_, seq, stored_digest, data, sealed_at, officer, ref, walk_in, excepted, voids, card) = row
+def _record_columns(
+    row: tuple[Any, ...], header: RecordHeader, digest: bytes
+) -> dict[str, tuple[Any, Any]]:
+    (_, seq, stored_digest, _, sealed_at, officer, ref, walk_in, excepted, voids, card) = row
     return {
         "seq": (seq, header.seq),
-        "digest": (stored_digest, record_hash(data)),
+        "digest": (stored_digest, digest),
         "sealed_at": (sealed_at, header.sealed_at.astimezone(UTC).isoformat()),
         "officer": (officer, header.officer_id),
         "worklist_ref": (ref, header.reference),

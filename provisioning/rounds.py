@@ -199,7 +199,7 @@ def plan_round(
         no_nik=check.no_nik,
     )
     signed = sign_round(plan, authority)
-    new = register_round(store, signed, plan, keyed)
+    new = register_round(store, authority, signed, plan, keyed)
     return Planned(check, loaded_round(signed, people, authority.public, authority.references), new)
 
 

@@ -14,7 +14,7 @@ re-exported here, so callers import them from one place.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -193,13 +193,22 @@ class Verifier:
         return header
 
     def verify_chain(
-        self, items: Sequence[tuple[str, bytes]], certificate_bytes: bytes
+        self,
+        items: Iterable[tuple[str, bytes]],
+        certificate_bytes: bytes,
+        *,
+        verified: Callable[[int, RecordHeader, bytes], None] = lambda index, header, digest: None,
     ) -> ChainReport:
-        """Verify named records of one kit as a chain from its certificate, ordered by seq."""
+        """Verify named records of one kit as a chain from its certificate, ordered by seq.
+
+        ``verified`` is told each record that passes on its own (its place in ``items``,
+        header and SHA-256), so a caller that needs the headers (the collector's audit)
+        verifies each record once.
+        """
         certificate = self.certificate(certificate_bytes)
         report = ChainReport(kit_id=certificate.kit_id)
         by_seq: dict[int, list[tuple[str, RecordHeader, bytes]]] = {}
-        for name, data in items:
+        for index, (name, data) in enumerate(items):
             try:
                 header = self.verify_record(data, certificate)
             except RecordError as exc:
@@ -210,7 +219,9 @@ class Verifier:
                 report.problems.append(
                     (name, BrokenChain(f"{name} holds record {header.seq}", seq=header.seq))
                 )
-            by_seq.setdefault(header.seq, []).append((name, header, record_hash(data)))
+            digest = record_hash(data)
+            verified(index, header, digest)
+            by_seq.setdefault(header.seq, []).append((name, header, digest))
         seqs = sorted(by_seq)
         report.count = len(seqs)
         report.first, report.last = (seqs[0], seqs[-1]) if seqs else (None, None)

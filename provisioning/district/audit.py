@@ -15,19 +15,18 @@ signature covers:
 | ``forks`` | the refused record the kit signed, and the record held at its seq |
 | ``statuses`` | the status the kit signed, and the collector's statement (the authority's) |
 | ``residents`` | each worklist's hash chain, whose digest and length a statement signed |
-| ``rounds`` | the round's plan, signed by the authority |
+| ``rounds`` | the round's plan, signed by the authority, whose digest a statement signed |
 | ``round_people`` | each round's hash chain of keyed references, which its plan signs |
-
-Every round a verified record names must be held with its plan: a round removed whole is
-found by the records made on it.
 | ``blank_moves`` | the district's blank-card statement the authority signed |
 | ``office_entries`` | each office's signed ledger, numbered and linked from its start |
 
 A sync statement (`provisioning.district.sync_log`) names what the store held after that
 sync, so rows removed whole are missed too: a chain, the last records of one (the kits'
 signed heads also pin those), a ledger, a worklist's lines, a blank-card statement, an
-office's last entries.  Every difference is a problem
-naming its table, its key, the column, the value held and the value derived.
+office's last entries, a round with its list (once a statement names rounds; a store whose
+statements all predate that names none, and a round any verified record names must still
+be held with its plan).  Every difference is a problem naming its table, its key, the
+column, the value held and the value derived.
 
 It streams: each chain's records are read a few at a time through a server-side cursor
 and verified one by one keeping only the previous record's hash, so its memory does not
@@ -233,6 +232,10 @@ class _Audit:
         self.kit_ids: dict[bytes, str] = {}
         #: Each round a verified record names, with the first such record (for messages).
         self.named_rounds: dict[str, str] = {}
+        #: Each round a statement names (province, code): its plan's digest and statement;
+        #: and the first statement naming one, from which on every round must be named.
+        self.listed: dict[tuple[str, str], tuple[bytes, int]] = {}
+        self.rounds_listed: int | None = None
 
     def label(self, chain: Any) -> str:
         """A chain as messages name it: ``chain KIT-3505-01-1a2b3c4d``."""
@@ -319,6 +322,9 @@ class _Audit:
             self.moves.setdefault(moved, n)
         for office in statement.offices:
             self.offices.setdefault(office.office, []).append((office, n))
+        for listed in statement.rounds:
+            self.listed.setdefault((listed.province, listed.code), (listed.plan, n))
+            self.rounds_listed = self.rounds_listed or n
 
     # -- chains ---------------------------------------------------------------------------
 
@@ -806,7 +812,7 @@ class _Audit:
 
     def rounds(self) -> None:
         """Each round's plan (the authority's signature), its list (the chain the plan
-        signs), and every round a verified record names."""
+        signs), every round a statement names, and every round a verified record names."""
         plans: dict[str, Round] = {}
         for row in stream(self.c, select(s.rounds).order_by(s.rounds.c.code)):
             line = row._mapping
@@ -822,11 +828,22 @@ class _Audit:
                 "the signed plan",
                 {column: (line[column], values[column]) for column in values if column != "plan"},
             )
+            self.round_logged(where, plan, line["plan"])
             plans[plan.code] = plan
             self.derived(audited.rounds, values)
         self.round_people(plans)
+        for (_, code), (plan_digest, n) in self.listed.items():
+            self.fail(
+                f"rounds row (round {code})",
+                MissingRow(
+                    f"sync statement {n} registered round {code} (plan "
+                    f"{_shown(plan_digest)}); the store does not hold its plan, or the row "
+                    "fails: the round was removed, with its list unless lines are named above"
+                ),
+            )
+        missing = {code for _, code in self.listed}
         for code, where in self.named_rounds.items():
-            if code not in plans:
+            if code not in plans and code not in missing:
                 self.fail(
                     f"rounds row (round {code})",
                     MissingRow(
@@ -834,6 +851,32 @@ class _Audit:
                         "hold: register it (jemput-prov round plan --db), or it was removed"
                     ),
                 )
+
+    def round_logged(self, where: str, plan: Round, signed: bytes) -> None:
+        """A verified plan must be the one a statement names, once statements name rounds
+        (a store whose statements all predate that names none, and is not asked to)."""
+        named = self.listed.pop((plan.province, plan.code), None)
+        if named is None:
+            if self.rounds_listed is not None:
+                self.fail(
+                    where,
+                    UnsignedRow(
+                        f"no sync statement names round {plan.code}, though from statement "
+                        f"{self.rounds_listed} on they name every round registered: the row "
+                        "was added"
+                    ),
+                )
+            return
+        logged, n = named
+        held = log.ListedRound.of(plan.province, plan.code, signed).plan
+        if held != logged:
+            self.fail(
+                where,
+                ColumnMismatch(
+                    f"column plan hashes to {_shown(held)} but sync statement {n} names "
+                    f"{_shown(logged)}: the plan was replaced"
+                ),
+            )
 
     def round_people(self, plans: dict[str, Round]) -> None:
         """Each round's list in order: its links, and the count and last link its plan signs."""

@@ -9,29 +9,42 @@ The NIKs never reach the store: only their keyed references are sent, in the que
 
 Registering keeps the plan as the authority signed it, and the list the kit is given as
 a chain of keyed references, which the plan signs (`storage.rounds`): the audit derives
-every column again from those, and the report counts the round by them.
+every column again from those, and the report counts the round by them.  In the same
+transaction it appends a statement to the store's sync log naming the plan's digest (and
+any round held that no statement named yet, registered before rounds were listed), so a
+round deleted whole, list and all, is found even when no record names it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from provisioning.district import audited
 from provisioning.district import schema as s
+from provisioning.district import sync_log as log
 from provisioning.district.audit import audit_store
 from provisioning.district.figures import live_records
 from provisioning.district.rows import round_values
-from provisioning.district.store import DistrictStore, insert_new
+from provisioning.district.store import (
+    DistrictStore,
+    append_statement,
+    insert_new,
+    lock_log,
+    stream,
+)
 from provisioning.round_list import ListLine
 from storage.groups import first_time_voter
-from storage.keys import AuthorityPublic
+from storage.keys import Authority, AuthorityPublic
 from storage.model import walk_in_ref
 from storage.reference import ReferenceKey
 from storage.rounds import ROUND_GENESIS, Round, RoundError, ref_link
+
+#: The source its sync statements name.
+SOURCE = "jemput-prov round plan"
 
 #: Keyed references looked up per query: well under PostgreSQL's 65,535 parameters.
 LOOKUP = 5_000
@@ -126,10 +139,11 @@ def check_list(
 
 
 def register_round(
-    store: DistrictStore, signed: bytes, plan: Round, keyed: Sequence[bytes]
+    store: DistrictStore, authority: Authority, signed: bytes, plan: Round, keyed: Sequence[bytes]
 ) -> bool:
     """Keep the round's signed plan and its list (``keyed``: the people's keyed references,
-    in order); True when it was new.  RoundError if the code is planned otherwise already."""
+    in order), and name it in the sync log (``authority`` signs the statement); True when
+    it was new.  RoundError if the code is planned otherwise already."""
     lines, link = [], ROUND_GENESIS
     for number, ref in enumerate(keyed, start=1):
         link = ref_link(link, ref)
@@ -145,6 +159,7 @@ def register_round(
     if link != plan.refs or len(lines) != plan.listed:
         raise RoundError(f"round {plan.code}: the list given is not the one its plan signs")
     with store.engine.begin() as c:
+        lock_log(c)  # no other statement between reading what the log names and adding to it
         added = c.execute(insert_new(c, s.rounds).values(**round_values(plan, signed))).rowcount
         held = c.execute(
             select(s.rounds.c.plan).where(
@@ -158,4 +173,34 @@ def register_round(
             )
         if lines:
             c.execute(insert_new(c, s.round_people), lines)
+        unlisted = _unlisted(c, authority.public)
+        if unlisted:
+            append_statement(
+                c,
+                lambda index, prev: log.sign_statement(
+                    authority,
+                    log.SyncStatement(
+                        index=index, prev=prev, at=datetime.now(UTC), source=SOURCE, rounds=unlisted
+                    ),
+                ),
+            )
     return bool(added)
+
+
+def _unlisted(c: Connection, authority: AuthorityPublic) -> tuple[log.ListedRound, ...]:
+    """Each round the store holds that no statement of its log names yet: the one being
+    registered, and those registered before statements named rounds."""
+    named: set[tuple[str, str]] = set()
+    for (data,) in stream(c, select(s.sync_log.c.statement)):
+        try:
+            statement = log.read_statement(data, authority)
+        except log.BadSyncStatement:
+            continue  # the audit names it; it names nothing here
+        named.update((listed.province, listed.code) for listed in statement.rounds)
+    r = s.rounds.c
+    held = c.execute(select(r.province, r.code, r.plan).order_by(r.province, r.code))
+    return tuple(
+        log.ListedRound.of(province, code, plan)
+        for province, code, plan in held
+        if (province, code) not in named
+    )

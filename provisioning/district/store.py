@@ -129,6 +129,12 @@ class DistrictStore:
             raise
         return cls(engine)
 
+    @property
+    def concurrent(self) -> bool:
+        """True when writes may come from another thread than reads (a PostgreSQL pool;
+        SQLite's in-memory store is one connection per thread)."""
+        return self.engine.dialect.name == "postgresql"
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -347,19 +353,11 @@ class DistrictStore:
     def append_statement(self, sign: Callable[[int, bytes], bytes]) -> int:
         """Append the sync log's next statement, ``sign(index, prev)``; returns its index.
 
-        Concurrent syncs append one at a time (a table lock on PostgreSQL; SQLite has one
-        writer), so each statement links to the one really before it.  An ordinary commit:
-        it waits for the WAL flush of every batch before it, so a sync that reports
-        success is durable.
+        An ordinary commit: it waits for the WAL flush of every batch before it, so a
+        sync that reports success is durable.
         """
-        last = select(s.sync_log.c.n, s.sync_log.c.statement).order_by(s.sync_log.c.n.desc())
         with self.engine.begin() as c:
-            if c.dialect.name == "postgresql":
-                c.execute(text("LOCK TABLE sync_log IN EXCLUSIVE MODE"))
-            held = c.execute(last.limit(1)).first()
-            index, prev = (held[0] + 1, digest(held[1])) if held else (1, GENESIS)
-            c.execute(s.sync_log.insert().values(n=index, statement=sign(index, prev)))
-        return index
+            return append_statement(c, sign)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -376,6 +374,25 @@ class DistrictStore:
         )
         with self.engine.connect() as c, c.begin():
             yield from stream(c, query)
+
+
+def lock_log(c: Connection) -> None:
+    """Hold the sync log for this transaction: concurrent syncs append one at a time (a
+    table lock on PostgreSQL; SQLite has one writer), so each statement links to the one
+    really before it."""
+    if c.dialect.name == "postgresql":
+        c.execute(text("LOCK TABLE sync_log IN EXCLUSIVE MODE"))
+
+
+def append_statement(c: Connection, sign: Callable[[int, bytes], bytes]) -> int:
+    """Append the sync log's next statement, ``sign(index, prev)``, in the transaction on
+    ``c`` (with what it names, when they are written in it too); returns its index."""
+    lock_log(c)
+    last = select(s.sync_log.c.n, s.sync_log.c.statement).order_by(s.sync_log.c.n.desc())
+    held = c.execute(last.limit(1)).first()
+    index, prev = (held[0] + 1, digest(held[1])) if held else (1, GENESIS)
+    c.execute(s.sync_log.insert().values(n=index, statement=sign(index, prev)))
+    return index
 
 
 def chains_query() -> Select[Any]:

@@ -1,14 +1,20 @@
 """`jemput-prov sync`: push one laptop's collector database into the district store.
 
 Why the district verifies again: the laptop's database is a file, and what arrives is
-trusted only through the authority's keys.  Each record is verified by
-`storage.verify.Verifier` against its chain's certificate and must link to the one
-before it; only a chain's verified prefix (seq 1 up to the first record with a problem
-or a gap) is offered, in seq order, in batches of one
-transaction each, so an interrupted sync keeps what it committed and the next one pushes
-only the rest.  The store's unique keys decide what is new; a record that differs from
-the one held for its kit and seq is a fork: refused, kept in ``forks`` with both sources,
-and nothing after it on that chain is taken.
+trusted only through the authority's keys.  The laptop's audit (below) verifies each
+record by `storage.verify.Verifier` against its chain's certificate and its link to the
+one before; sync keeps each verified header and SHA-256, reads the records again a batch
+at a time, and takes a record only if its bytes hash to what was verified (the file did
+not change between), so no record is verified twice and none is held longer than its
+batch.  A chain is offered from seq 1 in seq order, up to the first record the
+authority's revocation list denies, in batches of one transaction each, so an interrupted
+sync keeps what it committed and the next one pushes only the rest.  On PostgreSQL a batch
+is inserted in a thread while the next one is read and built: the server's work overlaps
+the laptop's, and at most two batches are in memory.
+
+The store's unique keys decide what is new; a record that differs from the one held for
+its kit and seq is a fork: refused, kept in ``forks`` with both sources, and nothing after
+it on that chain is taken.
 
 Before anything is pushed the whole laptop database must pass the collector's own audit
 (`provisioning.collector_audit`): a database with an edited, removed or unsigned row is
@@ -33,12 +39,15 @@ head, so every ledger kept can be checked against the chain.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from provisioning.collector import Chain, CollectorDB
-from provisioning.collector_audit import audit_database, problems_by_row
+from provisioning.collector_audit import DatabaseAudit, audit_database, problems_by_row
 from provisioning.district import sync_log as log
 from provisioning.district.arrival import (
     BadLedger,
@@ -53,14 +62,13 @@ from provisioning.district.rows import record_values
 from provisioning.district.store import DistrictStore, Fork, RecordRow, StoredChain
 from provisioning.district.worklists import Registered, Registering, register
 from storage.certificate import Certificate
-from storage.errors import RecordError
 from storage.files import record_name
 from storage.keys import Authority, AuthorityPublic
 from storage.model import Resident
 from storage.record import RecordHeader, record_hash
 from storage.reference import ReferenceKey
 from storage.revocation import SealedAfterRevocation
-from storage.verify import BrokenChain, CertificateError, Verifier, check_link
+from storage.verify import CertificateError, Verifier
 
 #: Records per transaction: big enough to amortise a round trip, small enough to resume.
 BATCH = 500
@@ -140,7 +148,7 @@ def sync(
     LaptopRefused, before anything is written, if ``collector`` fails its audit.
     """
     public = authority.public
-    refuse_unless_audited(collector, public)
+    audited = refuse_unless_audited(collector, public)
     result = SyncResult(source)
     for residents in worklists:
         result.worklists.append(register(store, residents, references, progress=registering))
@@ -156,10 +164,9 @@ def sync(
             done.problems.append(f"{chain.folder}: {type(exc).__name__}: {exc}")
             continue
         stored = store.add_chain(certificate, source)
-        _push_records(
-            collector, chain, certificate, store, stored, public, done, source, pushed, batch,
-            references,
-        )  # fmt: skip
+        verified = audited.verified.get(chain.digest, {})
+        with closing(_offered(collector, chain, verified, verifier, done)) as offered:
+            _push_records(offered, store, stored, done, source, pushed, batch, references)
         held = store.held(stored)
         for collection in signed.get(chain.digest, ()):
             _push_ledger(
@@ -192,8 +199,8 @@ def _statement(result: SyncResult, index: int, prev: bytes) -> log.SyncStatement
     )
 
 
-def refuse_unless_audited(collector: CollectorDB, authority: AuthorityPublic) -> None:
-    """LaptopRefused naming every row of ``collector`` its audit finds a problem with.
+def refuse_unless_audited(collector: CollectorDB, authority: AuthorityPublic) -> DatabaseAudit:
+    """The audit of ``collector``, or LaptopRefused naming every row it finds a problem with.
 
     The audit asks whether the file is what the collector wrote, so it runs against the
     authority's keys alone: a revocation is the authority's later verdict on a kit, not
@@ -206,6 +213,7 @@ def refuse_unless_audited(collector: CollectorDB, authority: AuthorityPublic) ->
             "of it is synced; keep the file, and collect the kits again into a new database",
             list(problems_by_row(audit)),
         )
+    return audit
 
 
 @dataclass(frozen=True)
@@ -239,54 +247,53 @@ class _Verified:
     digest: bytes
 
 
-def _verified_prefix(
+def _offered(
     collector: CollectorDB,
     chain: Chain,
-    certificate: Certificate,
+    verified: dict[int, tuple[RecordHeader, bytes]],
     verifier: Verifier,
     done: ChainSync,
-) -> list[_Verified]:
-    """The chain's records from seq 1 up to the first one with a problem or a gap.
+) -> Generator[_Verified]:
+    """The chain's records from seq 1, streamed, up to the first a revocation denies.
 
-    Each record passes `Verifier.verify_record` and must link to the one before it, as
-    `provisioning.collect` checks a kit's records on arrival; the header the verifier
-    returns is the one stored, so no record is parsed twice.
+    Each was verified and linked by the laptop's audit just before (``verified``: its
+    header and SHA-256 by seq), so it is not verified again: its bytes, read again here,
+    must hash to what the audit verified (or the file changed since, and the chain stops),
+    and the authority's revocation list is applied to its signed header.
     """
-    prefix: list[_Verified] = []
-    previous: bytes | None = None  # record 1 links to the certificate
     records = iter(collector.record_bytes(chain))
     for expected, (seq, data) in enumerate(records, start=1):
         where = f"{chain.folder}/{record_name(seq)}"
-        if seq != expected:
-            missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
-            done.problems.append(f"{where}: BrokenChain: record(s) {missing} missing before it")
-            break
+        header, digest = verified.get(seq, (None, None))
+        if seq != expected or header is None or record_hash(data) != digest:
+            done.problems.append(
+                f"{where}: the laptop's database changed since its audit: sync it again"
+            )
+            return
         try:
-            header = verifier.verify_record(data, certificate)
-            if header.seq != seq:
-                raise BrokenChain(f"holds record {header.seq}", seq=seq)
-            check_link(header, certificate, previous)
-        except RecordError as exc:
+            verifier.revocations.check_sealed(header.kit_id, header.sealed_at, seq=seq)
+        except SealedAfterRevocation as exc:
             done.problems.append(f"{where}: {type(exc).__name__}: {exc}")
-            if isinstance(exc, SealedAfterRevocation):
-                done.problems.extend(_problems_after(records, chain, certificate, verifier))
-            break
-        previous = record_hash(data)  # what the next record links to
-        prefix.append(_Verified(seq, data, header, previous))
-    return prefix
+            done.problems.extend(_problems_after(records, chain, verified, verifier))
+            return
+        yield _Verified(seq, data, header, digest)
 
 
 def _problems_after(
-    records: Iterator[tuple[int, bytes]], chain: Chain, certificate: Certificate, verifier: Verifier
+    records: Iterator[tuple[int, bytes]],
+    chain: Chain,
+    verified: dict[int, tuple[RecordHeader, bytes]],
+    verifier: Verifier,
 ) -> Iterator[str]:
-    """Each later record of a revoked kit that fails, named as `verify` names it.
-
-    None of them is taken: they come after the first record the revocation denies.
-    """
-    for seq, data in records:
+    """Each later record of a revoked kit that the revocation denies, named as `verify`
+    names it.  None of them is taken: they come after the first record it denies."""
+    for seq, _ in records:
+        header, _ = verified.get(seq, (None, None))
+        if header is None:
+            continue  # none is taken either way; the file changed since its audit
         try:
-            verifier.verify_record(data, certificate)
-        except RecordError as exc:
+            verifier.revocations.check_sealed(header.kit_id, header.sealed_at, seq=seq)
+        except SealedAfterRevocation as exc:
             yield f"{chain.folder}/{record_name(seq)}: {type(exc).__name__}: {exc}"
 
 
@@ -295,43 +302,85 @@ def _row(record: _Verified, region: str, references: ReferenceKey) -> RecordRow:
     return RecordRow(record.seq, record.digest, {**values, "data": record.data})
 
 
+def _batches(
+    offered: Iterator[_Verified],
+    held: dict[int, bytes],
+    region: str,
+    references: ReferenceKey,
+    batch: int,
+    counted: list[tuple[int, bytes]],
+) -> Iterator[list[RecordRow]]:
+    """The rows the store does not hold yet, ``batch`` at a time, ending with the first
+    that differs from the one held at its seq (it forks); each record offered is put in
+    ``counted`` (its seq and SHA-256) as it is read."""
+    rows: list[RecordRow] = []
+    for record in offered:
+        counted.append((record.seq, record.digest))
+        if held.get(record.seq) == record.digest:
+            continue
+        rows.append(_row(record, region, references))
+        if record.seq in held:  # differs from the held record: push up to it, then it forks
+            break
+        if len(rows) == batch:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
 def _push_records(
-    collector: CollectorDB,
-    chain: Chain,
-    certificate: Certificate,
+    offered: Iterator[_Verified],
     store: DistrictStore,
     stored: StoredChain,
-    authority: AuthorityPublic,
     done: ChainSync,
     source: str,
     pushed: Pushed,
     batch: int,
     references: ReferenceKey,
 ) -> None:
-    prefix = _verified_prefix(collector, chain, certificate, Verifier(authority), done)
-    done.offered = len(prefix)
-    held = store.held(stored)
-    pending: list[RecordRow] = []
-    for record in prefix:
-        if held.get(record.seq) == record.digest:
-            continue
-        pending.append(_row(record, stored.region, references))
-        if record.seq in held:  # differs from the held record: push up to it, then it forks
-            break
-    for first in range(0, len(pending), batch):
-        rows = pending[first : first + batch]
-        new, fork = store.add_records(stored, rows, source)
-        done.new += new
-        pushed(chain.kit_id, done.new)
-        if fork is not None:
-            done.fork = fork
-            break
-    taken = [record for record in prefix if not done.fork or record.seq < done.fork.seq]
+    """Insert the records ``offered`` the store lacks, a batch per transaction, the next
+    batch read while one is inserted; stop at a fork (the rest are still counted)."""
+    counted: list[tuple[int, bytes]] = []
+    batches = _batches(offered, store.held(stored), stored.region, references, batch, counted)
+    insert = functools.partial(store.add_records, stored, source=source)
+    with closing(pipelined(batches, insert, threaded=store.concurrent)) as results:
+        for new, fork in results:
+            done.new += new
+            pushed(stored.kit_id, done.new)
+            if fork is not None:
+                done.fork = fork
+                break
+    counted.extend((record.seq, record.digest) for record in offered)
+    done.offered = len(counted)
+    taken = [(seq, digest) for seq, digest in counted if not done.fork or seq < done.fork.seq]
     done.already = len(taken) - done.new
-    last = taken[-1] if taken else None
-    done.head = log.Head(
-        stored.digest, stored.kit_id, last.seq if last else 0, last.digest if last else None
-    )
+    seq, digest = taken[-1] if taken else (0, None)
+    done.head = log.Head(stored.digest, stored.kit_id, seq, digest)
+
+
+def pipelined(
+    batches: Iterable[list[RecordRow]],
+    insert: Callable[[list[RecordRow]], tuple[int, Fork | None]],
+    *,
+    threaded: bool,
+) -> Generator[tuple[int, Fork | None]]:
+    """What ``insert`` returns for each of ``batches``, in order; ``threaded``, each is
+    inserted in a thread of its own while the next is read and built, so the database's
+    work overlaps the laptop's.  Never more than one batch in the database's hands and one
+    being built: memory is two batches, whatever the chain's length.  A consumer that
+    stops (a fork) stops it before the next batch is inserted.
+    """
+    if not threaded:
+        yield from map(insert, batches)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-insert") as pool:
+        inserting: Future[tuple[int, Fork | None]] | None = None
+        for rows in batches:
+            if inserting is not None:
+                yield inserting.result()
+            inserting = pool.submit(insert, rows)
+        if inserting is not None:
+            yield inserting.result()
 
 
 def _push_ledger(

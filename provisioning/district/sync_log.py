@@ -6,7 +6,11 @@ records of a chain, a worklist's lines (which no kit signs): nothing left in the
 would show.  So each sync ends by appending a statement naming what the store holds after
 it: per kit chain it pushed, the last record of the run it verified and holds (seq and
 SHA-256); each ledger it kept (and its receipt); each worklist it registered (the digest of
-its chained lines and how many); each fork it met; each kit status it kept.  Statements
+its chained lines and how many); each fork it met; each kit status it kept.  Registering a
+round (`jemput-prov round plan --db`) appends one naming the round's signed plan, and
+every round held that no statement named yet (those registered before rounds were
+listed): from the first statement naming a round on, every round must be named, so a round
+removed whole is found even when no record names it.  Statements
 are numbered from 1 and each names the SHA-256 of the one before, as the collector's log
 does (`provisioning.collection_log`).  The audit then requires all of it to be held.
 
@@ -35,8 +39,9 @@ from storage.keys import Authority, AuthorityPublic
 #: The ``prev`` of the first statement of a store.
 GENESIS = bytes(32)
 DIGEST_BYTES = 32
-#: A sync statement's fields; ``blanks`` and ``offices`` came with the office desk, and
-#: ``statuses`` with the fleet (a statement signed before reads them as empty).
+#: A sync statement's fields; ``blanks`` and ``offices`` came with the office desk,
+#: ``statuses`` with the fleet and ``rounds`` with the rounds' listing (a statement signed
+#: before reads them as empty).
 SHAPE = Shape(
     content_type="application/jemput-district-sync+cbor",
     what="district sync statement",
@@ -51,6 +56,7 @@ SHAPE = Shape(
         "blanks": ("digest",),
         "offices": ("text", "count", "digest"),
         "statuses": ("digest", "digest"),
+        "rounds": ("text", "text", "digest"),
     },
 )
 
@@ -114,11 +120,28 @@ class OfficeHead:
 
 
 @dataclass(frozen=True)
+class ListedRound:
+    """A round the store holds: its province, code and the SHA-256 of its signed plan
+    (which signs the round's list in turn)."""
+
+    province: str
+    code: str
+    plan: bytes
+
+    @classmethod
+    def of(cls, province: str, code: str, signed: bytes) -> ListedRound:
+        """The round ``code`` of ``province`` whose signed plan is ``signed``."""
+        return cls(province, code, hashlib.sha256(signed).digest())
+
+
+@dataclass(frozen=True)
 class SyncStatement:
     """What one sync signed: its number, the link to the statement before, and its facts.
 
     ``blanks`` are the SHA-256 of the district's signed blank-card statements it added
-    (`provisioning.district.blank_stock`), ``offices`` where it left each office's ledger.
+    (`provisioning.district.blank_stock`), ``offices`` where it left each office's ledger,
+    ``rounds`` the rounds registered (`provisioning.district.rounds`) that no statement
+    before named.
     """
 
     index: int
@@ -132,6 +155,7 @@ class SyncStatement:
     blanks: tuple[bytes, ...] = ()
     offices: tuple[OfficeHead, ...] = ()
     statuses: tuple[KeptStatus, ...] = ()
+    rounds: tuple[ListedRound, ...] = ()
 
 
 def digest(data: bytes) -> bytes:
@@ -156,6 +180,8 @@ def sign_statement(authority: Authority, statement: SyncStatement) -> bytes:
         body["offices"] = [[o.office, o.n, o.digest] for o in statement.offices]
     if statement.statuses:
         body["statuses"] = [[k.chain, k.digest] for k in statement.statuses]
+    if statement.rounds:
+        body["rounds"] = [[r.province, r.code, r.plan] for r in statement.rounds]
     return sign(authority, SHAPE, body)
 
 
@@ -177,4 +203,5 @@ def read_statement(data: Any, authority: AuthorityPublic) -> SyncStatement:
         blanks=tuple(moved for (moved,) in body["blanks"]),
         offices=tuple(OfficeHead(*row) for row in body["offices"]),
         statuses=tuple(KeptStatus(*row) for row in body["statuses"]),
+        rounds=tuple(ListedRound(*row) for row in body["rounds"]),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -249,6 +250,18 @@ def deleted_round(c: psycopg.Connection) -> str:
     )
 
 
+def deleted_round_and_list(c: psycopg.Connection) -> str:
+    """No record names the round (it was only planned): the statement registering it does."""
+    assert one(c, f"SELECT count(*) FROM records WHERE round_code = '{ROUND}'") == 0
+    plan = one(c, f"SELECT sha256(plan) FROM rounds WHERE code = '{ROUND}'")
+    c.execute(f"DELETE FROM round_people WHERE round = '{ROUND}'")
+    c.execute(f"DELETE FROM rounds WHERE code = '{ROUND}'")
+    return (
+        f"rounds row (round {ROUND}): MissingRow: sync statement 3 registered round {ROUND} "
+        f"(plan {shown(plan)}); the store does not hold its plan"
+    )
+
+
 CASES: dict[str, Callable[[psycopg.Connection], str]] = {
     "ledgers.printed": edit("ledgers", LEDGER, "printed", "printed + 5", SIGNED_LEDGER),
     "ledgers.loaded": edit("ledgers", LEDGER, "loaded", "loaded + 50", SIGNED_LEDGER),
@@ -288,6 +301,7 @@ CASES: dict[str, Callable[[psycopg.Connection], str]] = {
     "round line deleted": deleted_round_line,
     "round line edited": edited_round_line,
     "round deleted": deleted_round,
+    "round and its list deleted": deleted_round_and_list,
 }
 
 
@@ -319,10 +333,37 @@ def test_the_untouched_store_verifies_and_reports(
     assert checked.exit_code == EXIT_OK, checked.output
     assert "all 15 record(s) of 3 kit(s) verify" in checked.stdout
     log = next(line for line in checked.stdout.splitlines() if line.startswith("sync log: "))
-    assert log.startswith("sync log: 2 statement(s), head ")
+    assert log.startswith("sync log: 3 statement(s), head "), "two syncs and the round"
     reported = run("report", "--db", url, "--authority", authority)
     assert reported.exit_code == EXIT_OK, reported.output
     head = log.rsplit(" ", 1)[1]
-    assert f"log sinkron: 2 pernyataan, terakhir {head}" in reported.stdout, (
+    assert f"log sinkron: 3 pernyataan, terakhir {head}" in reported.stdout, (
         "the report names the log it was counted under, in the reader's language"
+    )
+
+
+def test_rounds_registered_before_statements_named_them_are_named_by_the_next(
+    copy: tuple[str, psycopg.Connection], field_day: FieldDay, tmp_path: Path
+) -> None:
+    """A store whose statements predate the rounds' listing still verifies; the next round
+    registered names the older ones too, so from then on deleting one is found."""
+    url, c = copy
+    authority = field_day.folder / "authority"
+    c.execute("DELETE FROM sync_log WHERE n = 3")  # as the round was registered before
+    checked = run("verify", "--db", url, "--authority", authority)
+    assert checked.exit_code == EXIT_OK, checked.output
+    (tmp_path / "plan.toml").write_text(
+        PLAN.replace(ROUND, "SMA2-KNG-0602").replace('list = "list.csv"\n', "")
+    )
+    with DistrictStore.open(url) as store:
+        plan_round(store, field_day.authority, load_plan(tmp_path / "plan.toml"), where=url)
+    checked = run("verify", "--db", url, "--authority", authority)
+    assert checked.exit_code == EXIT_OK, checked.output
+    assert "sync log: 3 statement(s), head " in checked.stdout, "one statement named both"
+    c.execute(f"DELETE FROM round_people WHERE round = '{ROUND}'")
+    c.execute(f"DELETE FROM rounds WHERE code = '{ROUND}'")
+    checked = run("verify", "--db", url, "--authority", authority)
+    assert checked.exit_code == EXIT_PROBLEMS, checked.output
+    assert f"rounds row (round {ROUND}): MissingRow: sync statement 3 registered" in (
+        checked.stdout
     )

@@ -24,6 +24,7 @@ from provisioning.district.errors import LaptopRefused
 from provisioning.district.store import DistrictStore
 from provisioning.district.sync import sync
 from storage import revocation
+from storage.files import record_name
 from storage.keys import Authority
 from storage.worklist import load_worklist
 from tests.district.conftest import FieldDay
@@ -225,6 +226,45 @@ def test_a_tampered_laptop_is_refused_whole_naming_its_rows(
     assert f"collections row {row_id}: ColumnMismatch: column signed" in result.stderr
     assert "nothing of it is synced" in result.stderr and "Traceback" not in result.output
     assert_nothing_synced(district)
+
+
+def test_a_laptop_changed_after_its_audit_stops_its_chain_at_the_change(
+    district: str, field_day: FieldDay, tmp_path: Path
+) -> None:
+    """Sync verifies each record once, in the laptop's audit, and pushes only bytes that
+    hash to what it verified: a record edited between the audit and the push (here while
+    the worklist registers) is named, and its chain is taken up to the record before."""
+    laptop, db = edited_copy(field_day, tmp_path, "changing.db")
+    chain = db.execute("SELECT cert_digest FROM chains WHERE kit_id = 'KIT-3505-01'").fetchone()[0]
+
+    def edit_record_4(digest: bytes, lines: int) -> None:
+        if db.total_changes:
+            return  # once: the registration reports each batch of lines
+        (data,) = db.execute(
+            "SELECT data FROM records WHERE chain = ? AND seq = 4", (chain,)
+        ).fetchone()
+        flipped = bytearray(data)
+        flipped[-40] ^= 0x01
+        db.execute(
+            "UPDATE records SET data = ? WHERE chain = ? AND seq = 4", (bytes(flipped), chain)
+        )
+        db.commit()
+
+    lists = [load_worklist(field_day.worklists[0])]
+    result = push(
+        district, laptop, field_day.authority, "a", worklists=lists, registering=edit_record_4
+    )
+    db.close()
+    (kit1,) = [done for done in result.chains if done.kit_id == "KIT-3505-01"]
+    assert kit1.new == 3 and kit1.head is not None and kit1.head.seq == 3
+    changed = (
+        f"KIT-3505-01-{chain.hex()[:8]}/{record_name(4)}: the laptop's database changed "
+        "since its audit: sync it again"
+    )
+    assert kit1.problems[0] == changed, kit1.problems
+    assert all("KIT-3505-01" in problem for problem in result.problems), "other kits as usual"
+    checked = run("verify", "--db", district, "--authority", field_day.folder / "authority")
+    assert checked.exit_code == EXIT_OK, checked.output
 
 
 def test_a_receipt_moved_to_another_collection_refuses_the_laptop(
