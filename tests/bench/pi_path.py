@@ -4,15 +4,18 @@ Three processes.  The serial emulators (`hw_sim.wired.SerialParts`: the fingerpr
 sensor with its ridge patterns, the pad, the two printers with their prints) run in the
 devices' process, ``python -m tests.bench.pi_path devices FOLDER``, each on its pty,
 reached through a `multiprocessing` manager on a Unix socket.  The kit's process,
-``python -m tests.bench.pi_path kit FOLDER PEOPLE``, runs ``run_pi`` with the real drivers
-(`hal`, opened by `simulator.hardware.sim_wired_devices`) on those ptys.  What has no pty
-stays in the kit's process, as it does on a Pi: the I2C register models behind the
-drivers' SMBus calls, gpiozero's mock pins, the camera (picamera2's stills are the kit's
-memory on a Pi too), and the officer at the panel (`simulator.panel_bot.PanelBot`) with
-the world that says who comes next.  Officers log in by finger (enrolled into the
-sensor's library as flashing does); residents with ten good fingers come one after the
-other.  ``wait4``'s ``ru_maxrss`` of the kit's process is the figure; the 500-person run
-is judged against the 50-person one.
+``python -m tests.bench.pi_path kit FOLDER PEOPLE VILLAGE``, runs ``run_pi`` with the
+real drivers (`hal`, opened by `simulator.hardware.sim_wired_devices`) on those ptys.
+
+What has no pty stays in the kit's process, as it does on a Pi: the I2C register models
+behind the drivers' SMBus calls, gpiozero's mock pins, the camera (picamera2's stills
+are the kit's memory on a Pi too), and the officer at the panel
+(`simulator.panel_bot.PanelBot`) with the world that says who comes next.  Officers log
+in by finger (enrolled into the sensor's library as flashing does); residents with ten
+good fingers come one after the other, from a village of the same size in both runs
+(its worklist, and the world the officer reads, do not grow with the people asked for).
+``wait4``'s ``ru_maxrss`` of the kit's process is the figure; the 500-person run is
+judged against the 50-person one.
 """
 
 from __future__ import annotations
@@ -80,8 +83,14 @@ def _key(folder: Path) -> bytes:
     return (folder / "devices.key").read_bytes()
 
 
-def peak_rss_mb(folder: Path, people: int) -> float:
-    """Peak RSS in MB of the kit's process enrolling ``people``, its devices elsewhere."""
+def village_for(people: int) -> int:
+    """Residents enough for ``people`` with ten good fingers who sign (four in five)."""
+    return people * 5 // 4 + 20
+
+
+def peak_rss_mb(folder: Path, people: int, village: int) -> float:
+    """Peak RSS in MB of the kit's process enrolling ``people`` of a demo village of
+    ``village`` residents, its devices elsewhere."""
     folder.mkdir(parents=True)
     (folder / "devices.key").write_bytes(secrets.token_bytes(32))
     devices = subprocess.Popen(
@@ -94,8 +103,9 @@ def peak_rss_mb(folder: Path, people: int) -> float:
     try:
         if devices.stdout.readline().strip() != "serving":
             raise RuntimeError("the devices' process did not start")
+        command = ("kit", str(folder), str(people), str(village))
         kit = subprocess.Popen(
-            [sys.executable, "-m", "tests.bench.pi_path", "kit", str(folder), str(people)],
+            [sys.executable, "-m", "tests.bench.pi_path", *command],
             stdout=subprocess.DEVNULL,
         )
         _, status, usage = os.wait4(kit.pid, 0)
@@ -111,8 +121,10 @@ def peak_rss_mb(folder: Path, people: int) -> float:
 @benchmark("pi-memory")
 def pi_memory(run: Run) -> list[Row]:
     small, large = run.size(50, 2), run.size(500, 4)
-    first = peak_rss_mb(run.scratch / "pi-small", small)
-    second = peak_rss_mb(run.scratch / "pi-large", large)
+    # one village for both: what grows is what the kit enrolled, not the world or its list
+    village = village_for(large)
+    first = peak_rss_mb(run.scratch / "pi-small", small, village)
+    second = peak_rss_mb(run.scratch / "pi-large", large, village)
     what = "the Pi program's peak RSS"
     return [
         Row("pi-memory", f"{what}, {small} people", first, "MB", None, "", FIRST_GOAL),
@@ -149,7 +161,7 @@ def _serve_devices(folder: Path) -> None:
 # -- the kit's process ------------------------------------------------------------------
 
 
-def _run_kit(folder: Path, people: int) -> None:
+def _run_kit(folder: Path, people: int, village: int) -> None:
     """``run_pi`` on the real drivers over the devices' ptys until ``people`` are sealed."""
     from firmware.config import load_config
     from firmware.notify import Notifier
@@ -160,7 +172,7 @@ def _run_kit(folder: Path, people: int) -> None:
     from simulator.hardware import sim_wired_devices
     from tests.bench.memory import enlarge_village
 
-    enlarge_village(people * 5 // 4 + 20)
+    enlarge_village(village)
     world = sim.demo_world(SEED, clock_speed=0.0)
     data_dir = folder / "kit"
     sim.provision_demo(data_dir, world, now=world.clock.now())
@@ -240,7 +252,7 @@ def _main(argv: list[str]) -> None:
     if argv[0] == "devices":
         _serve_devices(Path(argv[1]))
     else:
-        _run_kit(Path(argv[1]), int(argv[2]))
+        _run_kit(Path(argv[1]), int(argv[2]), int(argv[3]))
 
 
 if __name__ == "__main__":
