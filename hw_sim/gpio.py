@@ -56,7 +56,8 @@ class MockPanelDriver:
         if hold_seconds > 0:
             time.sleep(hold_seconds)
         pin.drive_high()
-        trim(pin.states)  # the mock pin's own history of every edge
+        for part in PARTS:  # the mock pins' own histories of every edge, the LED's too
+            trim(self._pin(part).states)
 
     def led_colour(self) -> tuple[float, float, float]:
         """The LED's (red, green, blue) as driven now, each 0.0 (off) to 1.0 (full)."""
