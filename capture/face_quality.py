@@ -9,6 +9,10 @@ and LFW faces) and the simulator's portraits.
 
 The photo is a camera frame, not yet the card's crop, so head size and position are
 ICAO 9303 bounds widened to what a crop can still repair.
+
+OpenCV (about 40 MB resident and a fifth of a second to import on a Pi) is imported by
+the functions that measure, not by the module: the kit imports this module at boot for
+its bounds, and needs OpenCV only once a photo is taken.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from capture.quality_errors import DetectorMissing, ImageUnreadable
 from hal.types import Portrait
+
+if TYPE_CHECKING:
+    import cv2
 
 #: Width the photo is scaled to before any measure (height keeps the aspect ratio).
 ANALYSIS_WIDTH = 240
@@ -142,6 +149,8 @@ class FaceQuality:
 @functools.cache
 def _cascade(name: str) -> cv2.CascadeClassifier:
     """One of the cascades OpenCV's wheel (or Debian's opencv-data) ships, loaded once."""
+    import cv2
+
     folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # the stubs lack cv2.data
     classifier = cv2.CascadeClassifier(folder + name)
     if classifier.empty():
@@ -154,6 +163,8 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
 
 def decode_grey(data: bytes, *, source: str = "photo") -> np.ndarray:
     """JPEG or PNG bytes as an 8-bit grey image; ImageUnreadable for anything else."""
+    import cv2
+
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
         raise ImageUnreadable(f"{source}: not a JPEG or PNG image ({len(data)} bytes)")
@@ -185,11 +196,15 @@ def detect_faces(grey: np.ndarray) -> list[FaceBox]:
 
 
 def _equalise(grey: np.ndarray) -> np.ndarray:
+    import cv2
+
     return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(grey)
 
 
 def assess_face(grey: np.ndarray, bounds: FaceBounds | None = None) -> FaceQuality:
     """Measure an 8-bit grey photo against ``bounds`` (the defaults when None)."""
+    import cv2
+
     bounds = bounds or FaceBounds()
     if grey.ndim != 2 or grey.dtype != np.uint8 or min(grey.shape) < 32:
         raise ImageUnreadable(
@@ -233,6 +248,8 @@ def assess_face(grey: np.ndarray, bounds: FaceBounds | None = None) -> FaceQuali
 
 def _profiles(image: np.ndarray) -> list[FaceBox]:
     """Faces seen from the side, looking either way (the cascade knows one way only)."""
+    import cv2
+
     side = max(24, image.shape[1] // 6)
     cascade = _cascade("haarcascade_profileface.xml")
     found = []
@@ -250,6 +267,8 @@ def _measure_face(
     saturated: float,
     problems: list[FaceProblem],
 ) -> FaceQuality:
+    import cv2
+
     frame_height, frame_width = image.shape
     head_width = face.width / frame_width
     centre_x = (face.x + face.width / 2) / frame_width
@@ -318,6 +337,8 @@ def _background_edges(image: np.ndarray, face: FaceBox) -> float | None:
     The person is the face box widened by 60 % of its width each side, from half a
     face above it down to the bottom of the frame (hair, covering, shoulders).
     """
+    import cv2
+
     mask = np.ones(image.shape, dtype=bool)
     x0 = max(0, round(face.x - 0.6 * face.width))
     x1 = min(image.shape[1], round(face.x + 1.6 * face.width))

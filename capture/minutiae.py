@@ -2,11 +2,13 @@
 
 The textbook extractor (Rutovitz's crossing number on a Zhang-Suen skeleton), enough to
 count minutiae for a quality score; the sensor's own extractor makes the templates.
+
+OpenCV is imported where a finger is measured, not with the module, which the kit
+imports at boot (see :mod:`capture.face_quality`).
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 #: Minutiae closer than this to each other (px) are a broken ridge or a bridge, not two
@@ -18,6 +20,8 @@ EDGE_MARGIN = 10
 
 def binarise(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Ridges (True) where a smoothed pixel is darker than its neighbourhood, inside mask."""
+    import cv2
+
     smooth = cv2.GaussianBlur(image, (5, 5), 1.0).astype(np.float32)
     local = cv2.blur(smooth, (15, 15))
     return (smooth < local) & mask
@@ -61,6 +65,8 @@ def minutiae(skeleton: np.ndarray, mask: np.ndarray) -> list[tuple[int, int, int
     its eight neighbours: 1 at an ending, 3 at a split.  Points near the finger's edge
     and pairs closer than MIN_SEPARATION are dropped as artefacts.
     """
+    import cv2
+
     p = _neighbours(np.pad(skeleton.astype(np.uint8), 1))
     crossing = sum(np.abs(p[i] - p[(i + 1) % 8]) for i in range(8)) // 2
     kernel = np.ones((2 * EDGE_MARGIN + 1,) * 2, np.uint8)

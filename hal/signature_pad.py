@@ -40,8 +40,10 @@ _INVALID_HIGH = 0xE0  # bits that must be clear in bytes 2 and 4
 
 #: How long a read waits at most before the driver looks at its deadlines again.
 _POLL_SECONDS = 0.02
-#: How long probe() listens for the pad's stream.
-_PROBE_SECONDS = 0.5
+#: How long probe() listens for the pad's stream: five frame periods of a pad streaming
+#: at 100 Hz (a frame is 2.9 ms on the line).  The boot's self-test probes the pad before
+#: the lock screen, and a silent pad is no fault, so a longer listen only delays the kit.
+_PROBE_SECONDS = 0.05
 #: Rendering is drawn this many times larger, then shrunk, to antialias the lines.
 _SUPERSAMPLE = 4
 #: Pen line width in pixels of the rendered image.

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from hal.types import Button
+from hw_sim.history import trim
 
 #: The parts a panel wiring names, as ``hal.panel.PanelPins`` does.
 PARTS: tuple[str, ...] = ("up", "down", "ok", "back", "red", "green", "blue", "buzzer")
@@ -32,7 +33,7 @@ class MockPanelDriver:
     def __init__(self, pins: Mapping[str, int] | object, factory: MockFactory) -> None:
         self.pins = {part: int(_pin_number(pins, part)) for part in PARTS}
         self.factory = factory
-        #: Every press made, as (button name, seconds held), for assertions.
+        #: The presses made (the latest, `hw_sim.history`), as (button name, seconds held).
         self.received: list[tuple[str, float]] = []
 
     def __repr__(self) -> str:
@@ -50,10 +51,13 @@ class MockPanelDriver:
             raise ValueError(f"no button named {name!r} on the panel; valid: {valid}")
         pin = self._pin(name)
         self.received.append((name, hold_seconds))
+        trim(self.received)
         pin.drive_low()
         if hold_seconds > 0:
             time.sleep(hold_seconds)
         pin.drive_high()
+        for part in PARTS:  # the mock pins' own histories of every edge, the LED's too
+            trim(self._pin(part).states)
 
     def led_colour(self) -> tuple[float, float, float]:
         """The LED's (red, green, blue) as driven now, each 0.0 (off) to 1.0 (full)."""

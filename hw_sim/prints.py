@@ -1,8 +1,11 @@
 """What the simulated printers keep of their output: the last few prints, not a day's.
 
 A developer or a test looks at the latest cards and slips; a whole outreach day of card
-images (about 0.7 MB each) held in memory would be the simulator's growth, and would
-show in the kit's memory figures (``make bench``) as if it were the kit's.
+images (2.6 MB each as Pillow holds a card's RGB) held in memory would be the simulator's
+growth, and would show in the kit's memory figures (``make bench``) as if it were the
+kit's.  Keeping 32 held about 70 MB by the 30th person of a demo; what is kept only has
+to outlast the next look: the output tray (`simulator.tray`) saves the new prints after
+each person and on each refresh of the page, and a person prints a card and a slip or two.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Self
 from PIL import Image
 
 #: How many prints a simulated printer keeps in ``printed``.
-KEPT_PRINTS = 32
+KEPT_PRINTS = 4
 
 
 class KeptPrints(list[Image.Image]):

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from hal.contracts import Closing
 from hw_sim.faults import FaultSwitch
+from hw_sim.history import trim
 
 #: The most an SMBus block transfer carries, as smbus2 enforces.
 BLOCK_MAX = 32
@@ -56,6 +57,7 @@ class RegisterModel(FaultSwitch, abc.ABC):
 
     def write(self, register: int, data: bytes) -> None:
         self.writes.append((register, bytes(data)))
+        trim(self.writes)
         self._write(register, bytes(data))
 
     @abc.abstractmethod

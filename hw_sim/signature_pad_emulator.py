@@ -78,6 +78,10 @@ class SignaturePadEmulator(PtyDevice):
         self._rng = random.Random(seed)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: One replay started or stopped at a time: the pen is asked for from two threads
+        #: (the capture's job and the person stepping up), and a replay stopped while
+        #: another call is still starting it cannot be joined.
+        self._replaying = threading.RLock()
         self.sent_frames = 0
         self.received: list[bytes] = []
         self._plug_in(link_path, "signature-pad", line=LINE, timing=timing)
@@ -101,14 +105,15 @@ class SignaturePadEmulator(PtyDevice):
         Any replay still running is stopped first.
         """
         frames = self._frames_of(strokes)
-        self.idle()
-        # the person's time: picking up the pen, then signing at the pad's sample rate
-        self.worked_seconds += delay + len(frames) / self._sample_hz
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._replay, args=(frames, delay), name="signature-pad-replay", daemon=True
-        )
-        self._thread.start()
+        with self._replaying:
+            self.idle()
+            # the person's time: picking up the pen, then signing at the pad's sample rate
+            self.worked_seconds += delay + len(frames) / self._sample_hz
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._replay, args=(frames, delay), name="signature-pad-replay", daemon=True
+            )
+            self._thread.start()
 
     def _frames_of(self, strokes: Sequence[Sequence[tuple[int, int]]]) -> list[bytes]:
         gap = max(1, round(_GAP_SECONDS * self._sample_hz))
@@ -152,12 +157,13 @@ class SignaturePadEmulator(PtyDevice):
 
     def idle(self) -> None:
         """Stop any replay; the pad then streams nothing."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(_JOIN_SECONDS)
-            if self._thread.is_alive():
-                _log.warning("signature pad replay thread did not stop in %s s", _JOIN_SECONDS)
-            self._thread = None
+        with self._replaying:
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(_JOIN_SECONDS)
+                if self._thread.is_alive():
+                    _log.warning("signature pad replay thread did not stop in %s s", _JOIN_SECONDS)
+                self._thread = None
 
     def close(self) -> None:
         """Stop the replay and release the pty; safe to call twice."""

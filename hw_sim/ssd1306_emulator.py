@@ -6,6 +6,7 @@ import io
 
 from PIL import Image, ImageOps
 
+from hw_sim.history import trim
 from hw_sim.register_bus import RegisterModel
 
 #: Argument bytes of each SSD1306 command the model understands (fundamental, addressing,
@@ -96,6 +97,7 @@ class SSD1306Model(RegisterModel):
         command = tuple(self._pending)
         self._pending.clear()
         self.commands.append(command)
+        trim(self.commands)
         self._execute(command)
 
     def _execute(self, command: tuple[int, ...]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 from gpiozero.pins.mock import MockFactory
@@ -49,6 +50,39 @@ Strokes = tuple[tuple[tuple[int, int], ...], ...]
 SIGN_DELAY_SECONDS = 0.2
 
 
+@dataclass(frozen=True)
+class SerialParts:
+    """The four serial emulators, each on its own pty.
+
+    :meth:`start` starts them for a :class:`WiredKit`; a process that only serves them
+    (``tests/bench/pi_path.py``: the kit's own memory measured without the emulators' and
+    their caches) hands their proxies to the kit's process instead.
+    """
+
+    fingerprint: FingerprintEmulator
+    signature_pad: SignaturePadEmulator
+    card_printer: CardPrinterEmulator
+    receipt_printer: ReceiptPrinterEmulator
+
+    @classmethod
+    def start(
+        cls,
+        stack: contextlib.ExitStack,
+        *,
+        seed: int,
+        hopper: int = 100,
+        sensor: SensorModel = SensorModel.R307,
+        timing: Timing,
+    ) -> SerialParts:
+        """The emulators started, each closed with ``stack``."""
+        return cls(
+            stack.enter_context(FingerprintEmulator(model=sensor, timing=timing)),
+            stack.enter_context(SignaturePadEmulator(seed=seed, timing=timing)),
+            stack.enter_context(CardPrinterEmulator(hopper=hopper, timing=timing)),
+            stack.enter_context(ReceiptPrinterEmulator(timing=timing)),
+        )
+
+
 class WiredKit(Closing):
     """Every device of a kit, emulated at its wire, in front of ``world``.
 
@@ -57,7 +91,8 @@ class WiredKit(Closing):
     default (:meth:`Timing.default`) every link keeps its line's time and every part its
     datasheet's (the sensor's baud rate and imaging time, the pad's 100 frames a second,
     a card's print time, the camera's frame time); ``Timing(fast=True)`` is as fast as
-    the ptys allow.
+    the ptys allow.  ``serial`` are serial emulators that another process runs (they are
+    then not closed here); by default the kit's own are started.
     """
 
     #: Fault kinds per device, for ``inject`` and for command lines that list them.
@@ -79,26 +114,22 @@ class WiredKit(Closing):
         hopper: int = 100,
         sensor: SensorModel = SensorModel.R307,
         timing: Timing | None = None,
+        serial: SerialParts | None = None,
     ) -> None:
         self.world = world
         self.timing = timing = timing or Timing.default()
         self._closing = contextlib.ExitStack()
         try:
-            self.fingerprint = self._closing.enter_context(
-                FingerprintEmulator(model=sensor, timing=timing)
-            )
-            self.signature_pad = self._closing.enter_context(
-                SignaturePadEmulator(seed=world.seed, timing=timing)
-            )
-            self.card_printer = self._closing.enter_context(
-                CardPrinterEmulator(hopper=hopper, timing=timing)
-            )
-            self.receipt_printer = self._closing.enter_context(
-                ReceiptPrinterEmulator(timing=timing)
+            parts = serial or SerialParts.start(
+                self._closing, seed=world.seed, hopper=hopper, sensor=sensor, timing=timing
             )
         except BaseException:
             self._closing.close()
             raise
+        self.fingerprint = parts.fingerprint
+        self.signature_pad = parts.signature_pad
+        self.card_printer = parts.card_printer
+        self.receipt_printer = parts.receipt_printer
         self.display = SSD1306Model()
         self.battery = MAX17048Model(
             percent=world.battery.percent,

@@ -628,13 +628,20 @@ def run_demo(
         if official is not None:
             sim.bystanders.official_on_duty(*official)
         note(f"kit {sim.kit.store.kit_id}: enrolling {people} residents")
+        tray = sim.tray
+
+        def saved_and_reported(outcome: Outcome) -> None:
+            if tray is not None:  # the printers keep only their latest prints
+                tray.collect()
+            report(outcome)
+
         try:
             outcomes = run_session(
                 sim.kit,
                 sim.world,
                 sim.bystanders,
                 people=people,
-                report=report,
+                report=saved_and_reported,
                 note=note,
                 safe_point=sim.host.safe_point,
             )

@@ -18,15 +18,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from capture.controller import Controller
 from capture.machine import CaptureState
 from firmware.host import KitBusy, KitHost
 from firmware.kit import Kit
 from firmware.observer import KitObserver
-from firmware.port import KitHost as PortHost
-from firmware.port import KitPort
 from firmware.power import KitPower
 from hal.contracts import Devices
 from hal.exc import DeviceAbsent
@@ -50,6 +48,9 @@ from storage.lock import FolderLock
 from storage.model import WALK_IN_PREFIX, Policy, Resident
 from storage.officers import make_officer
 from vocabulary.people import Role
+
+if TYPE_CHECKING:
+    from firmware.port import KitHost as PortHost
 
 DEMO_KIT_ID = "DEMO-3505-01"
 #: The kit id of a training kit (``--scenario``): its certificate marks it as training.
@@ -244,7 +245,13 @@ def build(world: World, *, time_scale: float) -> SimDevices:
 
 
 def pty_port(host: PortHost, *, link_path: Path | None = None) -> PtyPort:
-    """The running kit's provisioning port on a pty (the simulator's USB gadget serial)."""
+    """The running kit's provisioning port on a pty (the simulator's USB gadget serial).
+
+    The responder (and the update and wire-message modules under it) is imported here,
+    not with this module: a simulated kit serves its port only when asked to.
+    """
+    from firmware.port import KitPort
+
     return PtyPort(KitPort(host.data_dir, host), link_path=link_path)
 
 

@@ -41,6 +41,9 @@ PACKAGES = tuple(ALLOWED)
 
 #: What the Pi must never load: the simulator's code, its web server, the district's database.
 NOT_ON_THE_PI = ("simulator", "hw_sim", "starlette", "uvicorn", "sqlalchemy", "psycopg")
+#: What the kit loads only once it measures a photo or a finger, never to boot: OpenCV is
+#: about 40 MB resident and a fifth of a second to import (docs/performance.md).
+NOT_AT_BOOT = ("cv2",)
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -179,8 +182,10 @@ def test_the_cycle_check_sees_a_loop() -> None:
     assert cycles(loop) == [["a", "b", "c"]]
 
 
-def _loaded_after_importing(modules: Iterable[str]) -> list[str]:
-    """The top-level packages a fresh interpreter holds after importing ``modules``."""
+def _loaded_after_importing(
+    modules: Iterable[str], among: tuple[str, ...] = NOT_ON_THE_PI
+) -> list[str]:
+    """Which of ``among`` a fresh interpreter holds after importing ``modules``."""
     script = (
         "import importlib, sys\n"
         f"for name in {sorted(modules)!r}: importlib.import_module(name)\n"
@@ -190,7 +195,7 @@ def _loaded_after_importing(modules: Iterable[str]) -> list[str]:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    return [name for name in ast.literal_eval(done.stdout) if name in NOT_ON_THE_PI]
+    return [name for name in ast.literal_eval(done.stdout) if name in among]
 
 
 def test_the_pi_program_loads_neither_the_simulator_nor_web_nor_database() -> None:
@@ -205,6 +210,18 @@ def test_the_pi_program_loads_neither_the_simulator_nor_web_nor_database() -> No
     ]
     assert "firmware.pi" in pi_program and "firmware.port" in pi_program
     assert _loaded_after_importing(pi_program) == []
+
+
+def test_the_kit_boots_without_opencv() -> None:
+    """Every module of the Pi program and of the capture imports without OpenCV: the face
+    and finger measures import it when they first measure."""
+    kit = [
+        _module_name(p)
+        for p in _module_files()
+        if p.parts[len(ROOT.parts)] in ("firmware", "capture")
+    ]
+    assert "capture.face_quality" in kit and "capture.minutiae" in kit
+    assert _loaded_after_importing(kit, among=NOT_AT_BOOT) == []
 
 
 def test_the_pi_check_sees_a_simulator_import() -> None:

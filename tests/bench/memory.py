@@ -55,22 +55,29 @@ def memory(run: Run) -> list[Row]:
     ]
 
 
-def _demo(people: int, data_dir: Path) -> None:
-    """The demo CLI in a village big enough for ``people``, with cards and mains power."""
-    from firmware.cli import app
-    from hw_sim.world import SimBattery
+def enlarge_village(residents: int) -> None:
+    """The demo village made of at least ``residents``, with a card for each and a kit on
+    mains power (no battery drain over the kit-clock hours they take)."""
+    from hw_sim.world import SimBattery, World
     from simulator import kit as sim
 
     stock = sim.demo_world
-    sim.DEMO_WORKLIST = max(sim.DEMO_WORKLIST, people + 10)
-    sim.DEMO_CARDS = max(sim.DEMO_CARDS, people + 10)
+    sim.DEMO_WORKLIST = max(sim.DEMO_WORKLIST, residents)
+    sim.DEMO_CARDS = max(sim.DEMO_CARDS, residents)
 
-    def on_mains(seed: int, **options: object) -> object:
+    def on_mains(seed: int, **options: object) -> World:
         world = stock(seed, **options)  # type: ignore[arg-type]
         world.battery = SimBattery(world.clock, drain_per_hour=0.0)
         return world
 
     sim.demo_world = on_mains  # type: ignore[assignment]
+
+
+def _demo(people: int, data_dir: Path) -> None:
+    """The demo CLI in a village big enough for ``people``."""
+    from firmware.cli import app
+
+    enlarge_village(people + 10)
     app(["sim", "demo", "--people", str(people), "--data-dir", str(data_dir), "--doubles"])
 
 

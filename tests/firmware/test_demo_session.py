@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.demo import OfficerBot, _returning_and_newcomer, run_session
+from hw_sim import prints
+from simulator.demo import OfficerBot, _returning_and_newcomer, run_demo, run_session
 from simulator.kit import open_sim_kit
 from simulator.options import DOUBLES, SimOptions, SimParts
+from simulator.tray import PRINTED_DIR
 from storage.keys import AuthorityPublic
 from storage.verify import verify_folder
 
@@ -134,3 +136,21 @@ def test_a_day_longer_than_the_sensor_library_still_catches_the_returning_person
     duplicate = next(detail for _, _, kind, detail in audit if kind == "duplicate")
     assert duplicate["seq"] > outcomes[0].seq, "the earliest were rotated out of the library"
     assert any("Sudah direkam sebagai" in n for n in notes)
+
+
+def test_a_demo_on_the_emulators_saves_every_print_though_the_printers_keep_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The printers forget all but their latest prints (the kit's memory), so the demo
+    saves what they printed after each person: every card reaches ``printed/``."""
+    monkeypatch.setattr(prints, "KEPT_PRINTS", 1)
+    day = run_demo(
+        SimOptions(tmp_path, parts=SimParts(fast=True)),
+        people=3,
+        report=lambda outcome: None,
+        note=lambda line: None,
+    )
+    cards = sorted(path.name for path in (tmp_path / PRINTED_DIR).glob("card-*.png"))
+    printed = day.status.cards["printed"]
+    assert printed == sum(o.printed == "card" for o in day.outcomes) > prints.KEPT_PRINTS
+    assert cards == [f"card-{number:04d}.png" for number in range(1, printed + 1)]

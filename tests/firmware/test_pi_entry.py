@@ -29,23 +29,22 @@ import gpiozero
 import pytest
 import smbus2
 
-from capture.events import Job, JobKind
 from firmware.config import load_config
 from firmware.host import KitHost
 from firmware.notify import Notifier
 from firmware.pi import run_pi
 from hal import font
-from hal.panel import PanelPins
-from hal.types import Button, FingerPosition, Press
+from hal.types import FingerPosition
 from hw_sim.link import PtyLink
 from hw_sim.wired import WiredKit
 from hw_sim.world import Person, World
 from kitlink.framing import FramedPort
 from provisioning import collect as collecting
 from provisioning.collector import CollectorDB
-from simulator.demo import OfficerBot, Task
+from simulator.demo import Task
 from simulator.hardware import emulator_ports
-from simulator.kit import Bystanders, demo_world, provision_demo
+from simulator.kit import demo_world, provision_demo
+from simulator.panel_bot import PanelBot
 from storage.keys import Authority
 from tests.firmware.test_pi_run import LOCKED_AS_FLASHED
 
@@ -129,58 +128,6 @@ class NotifyListener:
         self._stop.set()
         self._thread.join(timeout=2)
         self.sock.close()
-
-
-class PanelBot(OfficerBot):
-    """The demo's officer, pressing the panel's GPIO pins while the kit runs on its own.
-
-    The buttons it chooses are the demo bot's, through the same kit driver and screen
-    model; only how a press reaches the kit differs.  The people in front
-    (`simulator.kit.Bystanders`, followed by the world) put a finger on the sensor's glass
-    or sign the pad when the screen says the kit waits for one, at the emulators' side.
-    """
-
-    def __init__(self, host: KitHost, world: World, wired: WiredKit) -> None:
-        assert host.kit is not None
-        bystanders = Bystanders(world, host.kit.controller)
-        world.follow(bystanders)
-        super().__init__(host.kit, world, bystanders)
-        self.wired = wired
-        self.pins = wired.panel_driver(PanelPins())
-        self._served: tuple[Job, FingerPosition | None] | None = None
-
-    def _step_up(self) -> None:
-        """Whoever stands in front gives the finger or signature the kit waits for; the
-        finger the screen names as soon as it names it (the kit asks for the next one
-        while the last one's image crosses the wire)."""
-        screen = self.screen
-        job = screen.job
-        asked = (job, screen.finger)
-        if job is None or asked == self._served or self.bystanders() is None:
-            return
-        if job.kind in (JobKind.FINGER, JobKind.FINGER_UPLOAD):
-            if screen.finger is not None:
-                self.wired.present_finger(screen.finger)
-        elif job.kind is JobKind.IDENTIFY:
-            self.wired.present_finger(None)
-        elif job.kind is JobKind.SIGNATURE:
-            self.wired.present_signature()
-        self._served = asked
-
-    def settle(self, *, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        quiet = 0
-        while quiet < 3:  # idle for three looks in a row: the press and its work are done
-            self._step_up()
-            busy = self.kit.loop.busy() or self.screen.job is not None
-            quiet = 0 if busy else quiet + 1
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the kit stayed busy in {self.screen}")
-            time.sleep(0.02)
-
-    def press(self, button: Button, press: Press = Press.SHORT) -> None:
-        self.pins.press(button, hold_seconds=1.5 if press is Press.HOLD else 0.0)
-        self.settle()
 
 
 @pytest.fixture
