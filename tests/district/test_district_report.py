@@ -437,17 +437,24 @@ ROUND_NAMES = {
 }
 
 
+def in_80_columns(figures: Figures, language: Language) -> str:
+    """The report's tables in an 80-column terminal, each line within it and nothing cut
+    (a cut value would end in "…")."""
+    shown = io.StringIO()
+    print_tables(Console(file=shown, width=80), figures, language)
+    text = shown.getvalue()
+    assert max(cell_len(line) for line in text.splitlines()) <= 80, text
+    assert "…" not in text, text
+    return text
+
+
 def test_the_rounds_fit_80_terminal_columns_in_either_language() -> None:
     """Every heading and value whole on its line, within 80 columns: a cut one would end
     in "…", a wrapped one would take a line of its own."""
     figures = rounds_figures()
     rows = [row.as_map() for row in figures.rounds]
     for language, last in ROUND_NAMES.items():
-        shown = io.StringIO()
-        print_tables(Console(file=shown, width=80), figures, language)
-        text = shown.getvalue()
-        assert max(cell_len(line) for line in text.splitlines()) <= 80, text
-        assert "…" not in text, text
+        text = in_80_columns(figures, language)
         for table in (READ_ROUNDS, READ_ROUND_GROUPS):
             headings, lines = terminal_table(text, table.title(language))
             assert headings == table.headings(language, short=True), text
@@ -466,11 +473,7 @@ def test_a_long_round_code_or_place_is_marked_and_listed_in_full_under_the_table
     figures = rounds_figures(LONG_ROUND)
     rows = [row.as_map() for row in figures.rounds]
     for language in Language:
-        shown = io.StringIO()
-        print_tables(Console(file=shown, width=80), figures, language)
-        text = shown.getvalue()
-        assert max(cell_len(line) for line in text.splitlines()) <= 80, text
-        assert "…" not in text, text
+        text = in_80_columns(figures, language)
         for table in (READ_ROUNDS, READ_ROUND_GROUPS):
             _, lines = terminal_table(text, table.title(language))
             names = [line[0] for line in lines]
