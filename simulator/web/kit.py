@@ -153,11 +153,14 @@ def run_web(
     devices wait as long as on a kit, for a person at the page."""
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        # Ctrl-C sets ``stop`` as SIGTERM does: Python raises KeyboardInterrupt only when it
+        # found SIGINT handled at its start, and a program started by one that ignores
+        # SIGINT (a test runner, nohup) inherits the ignoring, so Ctrl-C would do nothing
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
     at_the_page = replace(options, parts=replace(options.parts, time_scale=1.0))
     with open_web_kit(at_the_page, port=port, scenario=scenario) as web:
         echo(f"jemput-kit: the simulated kit is at {web.url} (Ctrl-C stops it)")
         echo(f"printed cards and slips are kept in {web.tray.folder}")
-        with contextlib.suppress(KeyboardInterrupt):
-            while not stop.wait(0.5):
-                pass
+        while not stop.wait(0.5):
+            pass
