@@ -154,8 +154,8 @@ def run_web(
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         # Ctrl-C sets ``stop`` as SIGTERM does: Python raises KeyboardInterrupt only when it
-        # found SIGINT handled at its start, and a program started by one that ignores
-        # SIGINT (a test runner, nohup) inherits the ignoring, so Ctrl-C would do nothing
+        # found SIGINT handled at its start, and a program started with SIGINT ignored (a
+        # shell's background job, a runner) inherits that, so Ctrl-C would do nothing
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
     at_the_page = replace(options, parts=replace(options.parts, time_scale=1.0))

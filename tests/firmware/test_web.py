@@ -285,8 +285,8 @@ def web_process(folder: Path) -> Iterator[WebProcess]:
 
 #: How long Ctrl-C may take to end the browser kit: far less than the ten seconds the
 #: lock screen waits for a finger at a time, or the five the loop's close would give that
-#: wait to end by itself.  (In the whole suite the kit is started by a process that ignores
-#: SIGINT, which the kit inherits: `run_web` handles SIGINT itself, or Ctrl-C did nothing.)
+#: wait to end by itself.  (A suite run as a shell's background job ignores SIGINT, and so
+#: does the kit it starts: `run_web` handles SIGINT itself, or Ctrl-C did nothing.)
 CTRL_C_SECONDS = 4.0
 
 
