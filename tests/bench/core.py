@@ -7,7 +7,9 @@ is all it takes to add a row (or several) to ``make bench``.
 from __future__ import annotations
 
 import enum
+import os
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -151,3 +153,13 @@ def percentile(samples: list[float], share: float) -> float:
     if len(samples) == 1:
         return samples[0]
     return statistics.quantiles(samples, n=100, method="inclusive")[round(share * 100) - 1]
+
+
+def waited_peak_mb(child: subprocess.Popen[str] | subprocess.Popen[bytes], what: str) -> float:
+    """Wait for ``child``; its peak resident set in MB (``wait4``'s ``ru_maxrss``, which
+    only the reaping call returns).  RuntimeError names ``what`` failed, with its exit."""
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{what} failed (exit {child.returncode})")
+    return usage.ru_maxrss / 1024  # kilobytes on Linux

@@ -10,7 +10,6 @@ before any worklist.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from simulator.kit import open_sim_kit
 from simulator.options import DOUBLES, Provisioning, SimOptions
 from storage.keys import Authority
 from storage.worklist import write_worklist
-from tests.bench.core import Goal, Row, Run, benchmark
+from tests.bench.core import Goal, Row, Run, benchmark, waited_peak_mb
 from tests.provisioning.kit_bench import generated_residents, inputs
 
 #: The issue's bound: a 1 GB Pi runs the kit with room for the system.
@@ -53,11 +52,7 @@ class _KitProcess:
         """Stop the kit; its peak RSS in MB."""
         assert self._child.stdin is not None
         self._child.stdin.close()
-        _, status, usage = os.wait4(self._child.pid, 0)
-        self._child.returncode = os.waitstatus_to_exitcode(status)
-        if self._child.returncode:
-            raise RuntimeError(f"the kit process failed (exit {self._child.returncode})")
-        return usage.ru_maxrss / 1024  # kilobytes on Linux
+        return waited_peak_mb(self._child, "the kit process")
 
 
 @benchmark("flash")

@@ -10,12 +10,11 @@ long they took.  For 500 people the demo village is made large enough (the stock
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.bench.core import Goal, Row, Run, benchmark
+from tests.bench.core import Goal, Row, Run, benchmark, waited_peak_mb
 
 BUDGET_MB = 120.0
 FIRST_GOAL = Goal(figure_max=BUDGET_MB)
@@ -29,11 +28,7 @@ def peak_rss_mb(people: int, data_dir: Path) -> float:
         [sys.executable, "-m", "tests.bench.memory", str(people), str(data_dir)],
         stdout=subprocess.DEVNULL,
     )
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise RuntimeError(f"the demo of {people} people failed (exit {child.returncode})")
-    return usage.ru_maxrss / 1024  # kilobytes on Linux
+    return waited_peak_mb(child, f"the demo of {people} people")
 
 
 @benchmark("memory")

@@ -21,7 +21,6 @@ judged against the 50-person one.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from multiprocessing.managers import BaseManager, BaseProxy
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.bench.core import Goal, Row, Run, benchmark
+from tests.bench.core import Goal, Row, Run, benchmark, waited_peak_mb
 
 if TYPE_CHECKING:
     from firmware.host import KitHost
@@ -109,14 +108,10 @@ def peak_rss_mb(folder: Path, people: int, village: int) -> float:
             [sys.executable, "-m", "tests.bench.pi_path", *command],
             stdout=subprocess.DEVNULL,
         )
-        _, status, usage = os.wait4(kit.pid, 0)
-        kit.returncode = os.waitstatus_to_exitcode(status)
+        return waited_peak_mb(kit, f"the kit's process enrolling {people}")
     finally:
         devices.stdin.close()
         devices.wait(timeout=60)
-    if kit.returncode:
-        raise RuntimeError(f"the kit's process enrolling {people} failed (exit {kit.returncode})")
-    return usage.ru_maxrss / 1024  # kilobytes on Linux
 
 
 @benchmark("pi-memory")
